@@ -1,0 +1,57 @@
+# tsvswitch — build, test, bench, demo. Every target installs what it is missing itself, so a
+# fresh machine (Node 20, npm, python3, make, g++, iproute2) needs nothing else.
+SHELL := /bin/bash
+NODE_DIR ?= $(shell dirname $$(dirname $$(readlink -f $$(which node))))
+ADDON := native/build/Release/tvs_native.node
+TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null)
+NATIVE_SOURCES := $(wildcard native/src/*.c native/src/*.h) native/binding.gyp
+# Debian packages the tests and benchmarks drive as real peers.
+TEST_DEBS := iperf3 tcpdump tshark netsniff-ng ethtool iputils-ping busybox-static isc-dhcp-client procps iproute2
+
+.PHONY: all build deps debs native ts test test-unit bench demo clean
+
+all: build
+
+build: deps native ts
+
+deps: node_modules/.installed
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund
+	touch $@
+
+# Install the Debian packages the tests need, only those missing (apt-get update first).
+debs:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "not root: cannot install$$missing (tests that need them will skip)"; exit 0; fi; \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+native: $(ADDON)
+
+# node-gyp builds against the local Node headers (--nodedir): nothing is downloaded.
+$(ADDON): $(NATIVE_SOURCES) node_modules/.installed
+	cd native && ../node_modules/.bin/node-gyp rebuild --nodedir=$(NODE_DIR) --loglevel=warn
+
+ts: dist/.built
+
+dist/.built: $(TS_SOURCES) tsconfig.json node_modules/.installed
+	node_modules/.bin/tsc -p .
+	touch $@
+
+test: build debs
+	node scripts/run-tests.js
+
+test-unit: build
+	node scripts/run-tests.js dist/test/unit
+
+bench: build debs
+	node dist/bench/run.js
+
+demo: build debs
+	node dist/scripts/demo.js
+
+clean:
+	rm -rf dist native/build

@@ -1,0 +1,98 @@
+/**
+ * The ONLY module that loads the native addon (node-pty `native.d.ts`, serialport's binding
+ * pattern). Everything else depends on the `NativeBinding` interface, so unit tests can inject
+ * a fake. Setup calls validate and throw Errors carrying `code` (errno name), `errno`,
+ * `syscall` and a hint; burst calls return counts or -errno and never throw.
+ */
+import * as path from 'path';
+
+/** What the addon needs to read and write frames in the JS-owned arena. */
+export interface ArenaView {
+  buffer: ArrayBuffer;
+  slotSize: number;
+  headroom: number;
+  /** absolute frame start offsets, one per slot (see packet/arena.ts) */
+  start: Uint32Array;
+  /** frame lengths, one per slot */
+  len: Uint32Array;
+}
+
+export interface AfPacketOptions {
+  /** Enable PACKET_VNET_HDR: frames carry a virtio-net header at slot offset 0. */
+  vnetHdr: boolean;
+  /** 'v3' (TPACKET_V3 block ring, default) or 'v2' (per-frame ring, wakes per packet). */
+  ring?: 'v3' | 'v2';
+  /** TPACKET_V3 block retire timeout in ms (latency bound when traffic is light). */
+  blockTimeoutMs?: number;
+  /** Ring geometry: block size (bytes, power of two multiple of page size) and count. */
+  blockSize?: number;
+  blockCount?: number;
+}
+
+export interface TapOptions {
+  vnetHdr: boolean;
+  /** TUNSETPERSIST: the device outlives the switch. */
+  persist: boolean;
+}
+
+export interface PortInfo {
+  name: string;
+  ifindex: number;
+  mtu: number;
+  /** "aa:bb:cc:dd:ee:ff" */
+  mac: string;
+}
+
+export interface NativePortStats {
+  /** Cumulative frames the kernel dropped because the ring was full (PACKET_STATISTICS). */
+  kernelDrops: number;
+  /** Frames dropped because they did not fit an arena slot. */
+  rxOversize: number;
+}
+
+export interface NativeBinding {
+  openAfPacket(ifname: string, opts: AfPacketOptions, arena: ArenaView): number;
+  openTap(name: string, opts: TapOptions, arena: ArenaView): { handle: number; name: string };
+  /** Fill up to `max` frames into the slots listed in `slots[0..max)`, in order; count or -errno. */
+  rxBurst(handle: number, slots: Uint32Array, max: number): number;
+  /** Send slots[0..n); the number the kernel took, or -errno. */
+  txBurst(handle: number, slots: Uint32Array, n: number): number;
+  /** Watch the fd with libuv; `cb(status, events)`: status < 0 is -errno (e.g. device gone). */
+  pollStart(handle: number, cb: (status: number, events: number) => void): void;
+  pollStop(handle: number): void;
+  close(handle: number): void;
+  info(handle: number): PortInfo;
+  stats(handle: number): NativePortStats;
+  /** Look up an interface by name without opening it (MTU, MAC, ifindex); throws ENODEV. */
+  ifInfo(name: string): PortInfo;
+}
+
+let cached: NativeBinding | undefined;
+let loadError: Error | undefined;
+
+/** Where `make` puts the addon. */
+export const ADDON_PATH = path.resolve(__dirname, '../../../native/build/Release/tvs_native.node');
+
+/** Load the addon once. Throws a clear error if it was not built. */
+export function loadBinding(): NativeBinding {
+  if (cached) return cached;
+  if (loadError) throw loadError;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    cached = require(ADDON_PATH) as NativeBinding;
+    return cached;
+  } catch (e) {
+    loadError = new Error(`cannot load the native addon at ${ADDON_PATH} (run 'make'): ${(e as Error).message}`);
+    throw loadError;
+  }
+}
+
+/** True when the addon is built and loadable (tests use this to say why they skip). */
+export function bindingAvailable(): boolean {
+  try {
+    loadBinding();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The port interface every I/O kind implements (AF_PACKET, TAP, in-memory, patch). The datapath
+ * only sees this. Bursts move whole batches; they return counts or -errno and never throw.
+ */
+import { Batch } from '../packet/batch';
+import { DropCounters } from '../packet/drops';
+
+export type PortKind = 'afpacket' | 'tap' | 'memory' | 'patch' | 'unix';
+
+/** Why a port dropped a frame (on its rx or tx side). */
+export const PORT_DROP_REASONS = [
+  'rx_kernel_ring', // the kernel's ring overflowed before we read it (PACKET_STATISTICS tp_drops)
+  'rx_oversize', // frame larger than an arena slot
+  'rx_no_buffer', // arena exhausted
+  'tx_full', // the kernel would not take more (EAGAIN / ENOBUFS) this burst
+  'tx_error', // the kernel refused the frame (e.g. EMSGSIZE above MTU)
+  'tx_port_down', // output to a port that is down or closed
+  'tx_mtu', // frame larger than the egress MTU and not a GSO frame
+  'tx_gso_unsupported', // GSO super-frame to a port that cannot take the vnet header
+] as const;
+export type PortDropReason = (typeof PORT_DROP_REASONS)[number];
+
+export class PortCounters {
+  rxPackets = 0;
+  rxBytes = 0;
+  txPackets = 0;
+  txBytes = 0;
+  readonly drops = new DropCounters<PortDropReason>(PORT_DROP_REASONS);
+
+  toJSON(): Record<string, unknown> {
+    return {
+      rx_packets: this.rxPackets,
+      rx_bytes: this.rxBytes,
+      tx_packets: this.txPackets,
+      tx_bytes: this.txBytes,
+      drops: this.drops.toJSON(),
+    };
+  }
+}
+
+/** Drop reason ids resolved once (hot path increments by number). */
+const probe = new DropCounters<PortDropReason>(PORT_DROP_REASONS);
+export const DROP_RX_KERNEL = probe.id('rx_kernel_ring');
+export const DROP_RX_OVERSIZE = probe.id('rx_oversize');
+export const DROP_RX_NO_BUFFER = probe.id('rx_no_buffer');
+export const DROP_TX_FULL = probe.id('tx_full');
+export const DROP_TX_ERROR = probe.id('tx_error');
+export const DROP_TX_DOWN = probe.id('tx_port_down');
+export const DROP_TX_MTU = probe.id('tx_mtu');
+export const DROP_TX_GSO = probe.id('tx_gso_unsupported');
+
+export interface Port {
+  readonly name: string;
+  readonly kind: PortKind;
+  /**
+   * True when the port carries the virtio-net header: it accepts frames with a partial checksum
+   * (VIRTIO_NET_HDR_F_NEEDS_CSUM) and GSO super-frames, and may deliver them. Frames going to a
+   * port without offloads get their checksum completed (and GSO frames segmented) first.
+   */
+  readonly offloads: boolean;
+  /** L3 MTU of the link (frames may be MTU + 14 + 4 per tag bytes long). */
+  readonly mtu: number;
+  /** False once the link went away or the port was closed; the datapath then skips it. */
+  readonly up: boolean;
+  readonly counters: PortCounters;
+
+  /**
+   * Receive frames into arena slots appended to `batch` (at most batch.capacity - batch.count).
+   * Returns the number received, 0 when nothing is waiting, or -errno (the port is then down).
+   */
+  rxBurst(batch: Batch): number;
+
+  /**
+   * Transmit `slots[0..n)`. Returns how many the port took (the rest are the caller's to count
+   * as dropped), or -errno. Never keeps a reference: the caller releases every slot afterwards.
+   */
+  txBurst(slots: Uint32Array, n: number): number;
+
+  /** Start watching for readiness. `onReadable` runs when frames may be waiting. */
+  start(onReadable: () => void): void;
+  /** Stop watching (the port stays open). */
+  stop(): void;
+  /** Stop and release the OS resources. Idempotent. */
+  close(): void;
+
+  /** Port-specific details for `tvs show` / dump-ports (ifindex, MAC, device name...). */
+  describe(): Record<string, unknown>;
+}

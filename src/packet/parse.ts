@@ -1,0 +1,203 @@
+/**
+ * The parse-once pass (OVS `miniflow_extract`): for every frame of a batch, check the headers
+ * once, record the L3/L4 offsets and fill the numeric flow key. Frames that fail a check are
+ * dropped here, counted by reason, and removed from the batch; every later stage can then read
+ * offsets and key words without re-checking.
+ *
+ * No allocation, no closures: one loop over the batch, plain functions over (bytes, offset).
+ */
+import { PacketArena } from './arena';
+import { Batch } from './batch';
+import { DropCounters } from './drops';
+import * as K from './flow-key';
+import * as eth from '../wire/ethernet';
+import * as ipv4 from '../wire/ipv4';
+import * as ipv6 from '../wire/ipv6';
+import * as arp from '../wire/arp';
+import { TCI_PRESENT } from '../wire/vlan';
+
+export const PARSE_DROP_REASONS = [
+  'runt', // shorter than an Ethernet header
+  'vlan_truncated', // a tag header cut short
+  'ipv4_truncated',
+  'ipv4_bad_version',
+  'ipv4_bad_ihl',
+  'ipv4_bad_length', // total length < header or past the frame end
+  'ipv6_truncated',
+  'ipv6_bad_length',
+  'arp_malformed',
+  'tcp_truncated', // TCP header cut short or data offset out of range
+  'udp_truncated', // UDP header cut short or length out of range
+  'icmp_truncated',
+  'oversize', // longer than the port's MTU allows (and not a GSO frame)
+] as const;
+export type ParseDropReason = (typeof PARSE_DROP_REASONS)[number];
+
+export class ParseDrops extends DropCounters<ParseDropReason> {
+  constructor() {
+    super(PARSE_DROP_REASONS);
+  }
+}
+
+const d = new ParseDrops();
+const D_RUNT = d.id('runt');
+const D_VLAN = d.id('vlan_truncated');
+const D_IP4_TRUNC = d.id('ipv4_truncated');
+const D_IP4_VER = d.id('ipv4_bad_version');
+const D_IP4_IHL = d.id('ipv4_bad_ihl');
+const D_IP4_LEN = d.id('ipv4_bad_length');
+const D_IP6_TRUNC = d.id('ipv6_truncated');
+const D_IP6_LEN = d.id('ipv6_bad_length');
+const D_ARP = d.id('arp_malformed');
+const D_TCP = d.id('tcp_truncated');
+const D_UDP = d.id('udp_truncated');
+const D_ICMP = d.id('icmp_truncated');
+export const D_OVERSIZE = d.id('oversize');
+
+const OK = -1;
+
+/**
+ * Parse one frame in place. Returns OK (-1) or a drop-reason id. Exported for the trace path
+ * and for stages that rebuild a frame (router) and need its key refreshed.
+ */
+export function parseSlot(a: PacketArena, slot: number, ofport: number): number {
+  const b = a.bytes;
+  const f = a.start[slot];
+  const len = a.len[slot];
+  const key = a.key;
+  const k = slot << K.KEY_SHIFT;
+  // Reset the whole key: slots are reused, and stale words would leak into matches.
+  for (let i = 0; i < K.KEY_WORDS; i++) key[k + i] = 0;
+  a.l3[slot] = 0;
+  a.l4[slot] = 0;
+  key[k + K.K_IN_PORT] = ofport;
+
+  if (len < eth.HEADER_LEN) return D_RUNT;
+  key[k + K.K_DL_DST_HI] = (b[f] << 8) | b[f + 1];
+  key[k + K.K_DL_DST_LO] = ((b[f + 2] << 24) | (b[f + 3] << 16) | (b[f + 4] << 8) | b[f + 5]) >>> 0;
+  key[k + K.K_DL_SRC_HI] = (b[f + 6] << 8) | b[f + 7];
+  key[k + K.K_DL_SRC_LO] = ((b[f + 8] << 24) | (b[f + 9] << 16) | (b[f + 10] << 8) | b[f + 11]) >>> 0;
+
+  let p = f + 12; // EtherType / TPID position
+  let type = (b[p] << 8) | b[p + 1];
+  // Up to two tags (802.1ad outer + 802.1Q inner, or a single 802.1Q).
+  if (type === eth.ETH_P_8021Q || type === eth.ETH_P_8021AD) {
+    if (len < 18) return D_VLAN;
+    key[k + K.K_VLAN_TCI] = ((b[p + 2] << 8) | b[p + 3] | TCI_PRESENT) >>> 0;
+    p += 4;
+    type = (b[p] << 8) | b[p + 1];
+    if (type === eth.ETH_P_8021Q || type === eth.ETH_P_8021AD) {
+      if (len < 22) return D_VLAN;
+      key[k + K.K_VLAN_TCI2] = ((b[p + 2] << 8) | b[p + 3] | TCI_PRESENT) >>> 0;
+      p += 4;
+      type = (b[p] << 8) | b[p + 1];
+    }
+  }
+  // 802.3 length field: OVS reports these as 0x05ff (FLOW_DL_TYPE_NONE).
+  if (type < eth.ETH_TYPE_MIN) type = 0x05ff;
+  key[k + K.K_DL_TYPE] = type;
+  const l3 = p + 2;
+  const avail = f + len - l3;
+
+  if (type === eth.ETH_P_IPV4) {
+    const err = ipv4.check(b, l3, avail);
+    if (err !== ipv4.OK) {
+      return err === ipv4.ERR_TRUNCATED ? D_IP4_TRUNC : err === ipv4.ERR_VERSION ? D_IP4_VER : err === ipv4.ERR_IHL ? D_IP4_IHL : D_IP4_LEN;
+    }
+    a.l3[slot] = l3 - f;
+    key[k + K.K_NW_SRC] = ipv4.src(b, l3);
+    key[k + K.K_NW_DST] = ipv4.dst(b, l3);
+    const proto = b[l3 + ipv4.PROTOCOL];
+    key[k + K.K_NW_PROTO] = proto;
+    key[k + K.K_NW_TOS] = b[l3 + ipv4.TOS] & 0xfc;
+    key[k + K.K_NW_TTL] = b[l3 + ipv4.TTL];
+    const ff = ipv4.flagsFrag(b, l3);
+    if ((ff & (ipv4.FLAG_MF | ipv4.FRAG_OFFSET_MASK)) !== 0) {
+      key[k + K.K_NW_FRAG] = (ff & ipv4.FRAG_OFFSET_MASK) !== 0 ? K.NW_FRAG_ANY | K.NW_FRAG_LATER : K.NW_FRAG_ANY;
+      if ((ff & ipv4.FRAG_OFFSET_MASK) !== 0) return OK; // later fragments have no L4 header
+    }
+    const hl = (b[l3] & 0x0f) << 2;
+    const l4 = l3 + hl;
+    const l4avail = ipv4.totalLen(b, l3) - hl;
+    return parseL4(a, slot, k, proto, l4, l4avail, f);
+  }
+  if (type === eth.ETH_P_ARP) {
+    if (!arp.check(b, l3, avail)) return D_ARP;
+    a.l3[slot] = l3 - f;
+    key[k + K.K_NW_PROTO] = b[l3 + arp.OPER + 1];
+    key[k + K.K_NW_SRC] = arp.spa(b, l3);
+    key[k + K.K_NW_DST] = arp.tpa(b, l3);
+    const sh = l3 + arp.SHA;
+    key[k + K.K_ARP_SHA_HI] = (b[sh] << 8) | b[sh + 1];
+    key[k + K.K_ARP_SHA_LO] = ((b[sh + 2] << 24) | (b[sh + 3] << 16) | (b[sh + 4] << 8) | b[sh + 5]) >>> 0;
+    const th = l3 + arp.THA;
+    key[k + K.K_ARP_THA_HI] = (b[th] << 8) | b[th + 1];
+    key[k + K.K_ARP_THA_LO] = ((b[th + 2] << 24) | (b[th + 3] << 16) | (b[th + 4] << 8) | b[th + 5]) >>> 0;
+    return OK;
+  }
+  if (type === eth.ETH_P_IPV6) {
+    const err = ipv6.check(b, l3, avail);
+    if (err !== ipv6.OK) return err === ipv6.ERR_PAYLOAD_LEN ? D_IP6_LEN : D_IP6_TRUNC;
+    a.l3[slot] = l3 - f;
+    const nh = b[l3 + ipv6.NEXT_HEADER];
+    key[k + K.K_NW_PROTO] = nh;
+    key[k + K.K_NW_TOS] = ipv6.trafficClass(b, l3) & 0xfc;
+    key[k + K.K_NW_TTL] = b[l3 + ipv6.HOP_LIMIT];
+    const pl = ipv6.payloadLen(b, l3);
+    return parseL4(a, slot, k, nh, l3 + ipv6.HEADER_LEN, pl === 0 ? avail - ipv6.HEADER_LEN : pl, f);
+  }
+  return OK;
+}
+
+/** TCP/UDP ports, ICMP type/code; `l4avail` is what the L3 header says follows it. */
+function parseL4(a: PacketArena, slot: number, k: number, proto: number, l4: number, l4avail: number, f: number): number {
+  const b = a.bytes;
+  const key = a.key;
+  if (proto === 6) {
+    if (l4avail < 20) return D_TCP;
+    const doff = (b[l4 + 12] >>> 4) << 2;
+    if (doff < 20 || doff > l4avail) return D_TCP;
+  } else if (proto === 17) {
+    if (l4avail < 8) return D_UDP;
+    const ul = (b[l4 + 4] << 8) | b[l4 + 5];
+    // A GSO UDP frame may legitimately carry a length that does not match; only check bounds.
+    if (ul < 8 || ul > l4avail) return D_UDP;
+  } else if (proto === 1 || proto === 58) {
+    if (l4avail < 4) return D_ICMP;
+    a.l4[slot] = l4 - f;
+    key[k + K.K_TP_SRC] = b[l4];
+    key[k + K.K_TP_DST] = b[l4 + 1];
+    return OK;
+  } else {
+    return OK;
+  }
+  a.l4[slot] = l4 - f;
+  key[k + K.K_TP_SRC] = (b[l4] << 8) | b[l4 + 1];
+  key[k + K.K_TP_DST] = (b[l4 + 2] << 8) | b[l4 + 3];
+  return OK;
+}
+
+/**
+ * Parse every frame of `batch` in place, compacting out (and releasing) the frames that fail.
+ * `maxFrame` is the longest non-GSO frame the port may deliver (MTU + Ethernet + 2 tags).
+ */
+export function parseBatch(a: PacketArena, batch: Batch, ofport: number, maxFrame: number, drops: ParseDrops): void {
+  const slots = batch.slots;
+  const n = batch.count;
+  const u8 = a.bytes;
+  const slotSize = a.slotSize;
+  let out = 0;
+  for (let i = 0; i < n; i++) {
+    const s = slots[i];
+    let r = parseSlot(a, s, ofport);
+    // gso_type (vnet byte 1) != 0 marks a super-frame that is allowed to exceed the MTU.
+    if (r === OK && a.len[s] > maxFrame && u8[s * slotSize + 1] === 0) r = D_OVERSIZE;
+    if (r === OK) {
+      slots[out++] = s;
+    } else {
+      drops.add(r);
+      a.release(s);
+    }
+  }
+  batch.count = out;
+}

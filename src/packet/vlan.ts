@@ -1,0 +1,73 @@
+/**
+ * VLAN tag push / pop / rewrite on a frame in its arena slot. Pushing moves only the 12 MAC
+ * bytes into the headroom and writes the tag; the payload never moves (VPP `l2_vtr_process`:
+ * every VLAN operation is "pop N bytes, push M bytes, write these tag bytes"). The flow key,
+ * the l3/l4 offsets and the virtio-net header offsets are kept in step, so later stages need
+ * no re-parse.
+ */
+import { PacketArena } from './arena';
+import { K_VLAN_TCI, K_VLAN_TCI2, KEY_SHIFT } from './flow-key';
+import { TCI_PRESENT } from '../wire/vlan';
+import { shiftHeaders } from './vnet';
+
+/**
+ * Insert an outer tag (tpid 0x8100 or 0x88a8) with `tci` (12-bit VID + PCP; TCI_PRESENT is
+ * stripped before writing). Returns false if the slot has no headroom left (caller drops).
+ */
+export function pushTag(a: PacketArena, slot: number, tpid: number, tci: number): boolean {
+  if (a.headroomLeft(slot) < 4) return false;
+  const u8 = a.bytes;
+  const f = a.start[slot];
+  u8.copyWithin(f - 4, f, f + 12);
+  const t = f + 8; // new frame start is f-4; the tag sits at new start + 12
+  const wire = tci & ~TCI_PRESENT & 0xffff;
+  u8[t] = tpid >>> 8;
+  u8[t + 1] = tpid & 0xff;
+  u8[t + 2] = wire >>> 8;
+  u8[t + 3] = wire & 0xff;
+  a.start[slot] = f - 4;
+  a.len[slot] += 4;
+  if (a.l3[slot] !== 0) a.l3[slot] += 4;
+  if (a.l4[slot] !== 0) a.l4[slot] += 4;
+  const k = slot << KEY_SHIFT;
+  a.key[k + K_VLAN_TCI2] = a.key[k + K_VLAN_TCI];
+  a.key[k + K_VLAN_TCI] = wire | TCI_PRESENT;
+  shiftHeaders(a, slot, 4);
+  return true;
+}
+
+/** Remove the outer tag if there is one (no-op on an untagged frame). */
+export function popTag(a: PacketArena, slot: number): void {
+  const k = slot << KEY_SHIFT;
+  if (a.key[k + K_VLAN_TCI] === 0) return;
+  const u8 = a.bytes;
+  const f = a.start[slot];
+  u8.copyWithin(f + 4, f, f + 12);
+  a.start[slot] = f + 4;
+  a.len[slot] -= 4;
+  if (a.l3[slot] !== 0) a.l3[slot] -= 4;
+  if (a.l4[slot] !== 0) a.l4[slot] -= 4;
+  a.key[k + K_VLAN_TCI] = a.key[k + K_VLAN_TCI2];
+  a.key[k + K_VLAN_TCI2] = 0;
+  shiftHeaders(a, slot, -4);
+}
+
+/** Rewrite the outer tag's TCI bits selected by `mask` (e.g. VID 0x0fff, PCP 0xe000). */
+export function rewriteTci(a: PacketArena, slot: number, value: number, mask: number): void {
+  const k = slot << KEY_SHIFT;
+  const cur = a.key[k + K_VLAN_TCI];
+  if (cur === 0) return;
+  const wire = ((cur & ~mask) | (value & mask)) & ~TCI_PRESENT & 0xffff;
+  const t = a.start[slot] + 14;
+  a.bytes[t] = wire >>> 8;
+  a.bytes[t + 1] = wire & 0xff;
+  a.key[k + K_VLAN_TCI] = wire | TCI_PRESENT;
+}
+
+/** Set the VID of the outer tag, pushing an 802.1Q tag first if there is none (OVS mod_vlan_vid). */
+export function setVid(a: PacketArena, slot: number, vid: number): boolean {
+  const k = slot << KEY_SHIFT;
+  if (a.key[k + K_VLAN_TCI] === 0) return pushTag(a, slot, 0x8100, vid & 0xfff);
+  rewriteTci(a, slot, vid, 0x0fff);
+  return true;
+}

@@ -1,0 +1,85 @@
+/**
+ * Internet checksum (RFC 1071) — full computation and incremental update (RFC 1624, eqn. 3:
+ * HC' = ~(~HC + ~m + m')) — plus the TCP/UDP pseudo-header and the UDP rule that a transmitted
+ * checksum of 0 means "none" (RFC 768), so an update must leave 0 alone and a computed 0 is sent
+ * as 0xffff. gVisor `header/checksum.go`, Click `DecIPTTL` do the same.
+ */
+
+/** One's-complement sum of bytes [p, p+len) folded into 16 bits, starting from `initial`. */
+export function sum16(b: Uint8Array, p: number, len: number, initial = 0): number {
+  let s = initial;
+  const end = p + (len & ~1);
+  // 16-bit words; the accumulator stays exact in a double (no 32-bit overflow worries).
+  for (let i = p; i < end; i += 2) s += (b[i] << 8) | b[i + 1];
+  if (len & 1) s += b[end] << 8;
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  return s;
+}
+
+/** Checksum field value for bytes [p, p+len) (the field itself must be zero or excluded). */
+export function checksum(b: Uint8Array, p: number, len: number, initial = 0): number {
+  return ~sum16(b, p, len, initial) & 0xffff;
+}
+
+/** Sum of the IPv4 pseudo-header (addresses read from the IPv4 header at `ip`). */
+export function pseudoSumV4(b: Uint8Array, ip: number, proto: number, l4len: number): number {
+  let s = ((b[ip + 12] << 8) | b[ip + 13]) + ((b[ip + 14] << 8) | b[ip + 15]);
+  s += ((b[ip + 16] << 8) | b[ip + 17]) + ((b[ip + 18] << 8) | b[ip + 19]);
+  s += proto + l4len;
+  return s;
+}
+
+/** Sum of the IPv6 pseudo-header (RFC 8200 §8.1) for the header at `ip`. */
+export function pseudoSumV6(b: Uint8Array, ip: number, proto: number, l4len: number): number {
+  let s = 0;
+  for (let i = 8; i < 40; i += 2) s += (b[ip + i] << 8) | b[ip + i + 1];
+  s += Math.floor(l4len / 0x10000) + (l4len & 0xffff) + proto;
+  return s;
+}
+
+/** RFC 1624 eqn. 3 for one 16-bit word changing from `oldW` to `newW`. */
+export function update16(csum: number, oldW: number, newW: number): number {
+  let s = (~csum & 0xffff) + (~oldW & 0xffff) + (newW & 0xffff);
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}
+
+/** RFC 1624 for a 32-bit value (an IPv4 address) changing. */
+export function update32(csum: number, oldV: number, newV: number): number {
+  return update16(update16(csum, oldV >>> 16, newV >>> 16), oldV & 0xffff, newV & 0xffff);
+}
+
+/** Read the 16-bit checksum at p, apply a 16-bit change, write it back. */
+export function patch16(b: Uint8Array, p: number, oldW: number, newW: number): void {
+  const c = update16((b[p] << 8) | b[p + 1], oldW, newW);
+  b[p] = c >>> 8;
+  b[p + 1] = c & 0xff;
+}
+
+/** Read the 16-bit checksum at p, apply a 32-bit change, write it back. */
+export function patch32(b: Uint8Array, p: number, oldV: number, newV: number): void {
+  const c = update32((b[p] << 8) | b[p + 1], oldV, newV);
+  b[p] = c >>> 8;
+  b[p + 1] = c & 0xff;
+}
+
+/**
+ * UDP variant: a stored 0 means "no checksum" and stays 0; a result of 0 is sent as 0xffff.
+ */
+export function patchUdp16(b: Uint8Array, p: number, oldW: number, newW: number): void {
+  const cur = (b[p] << 8) | b[p + 1];
+  if (cur === 0) return;
+  let c = update16(cur, oldW, newW);
+  if (c === 0) c = 0xffff;
+  b[p] = c >>> 8;
+  b[p + 1] = c & 0xff;
+}
+export function patchUdp32(b: Uint8Array, p: number, oldV: number, newV: number): void {
+  const cur = (b[p] << 8) | b[p + 1];
+  if (cur === 0) return;
+  let c = update32(cur, oldV, newV);
+  if (c === 0) c = 0xffff;
+  b[p] = c >>> 8;
+  b[p + 1] = c & 0xff;
+}
