@@ -31,8 +31,8 @@ export interface BridgeOps {
   flood(slot: number, includeInput: boolean): void;
   /** Packet-in to the embedding API (bridge name, table, cookie, reason reach the callback). */
   controller(slot: number, table: number, cookie: bigint, reason: PacketInReason): void;
-  /** Release a frame, counted under the given bridge drop reason. */
-  drop(slot: number, reason: BridgeDropReason): void;
+  /** Release a frame, counted under a bridge drop reason id (`bridgeDropId('...')`, resolved once). */
+  drop(slot: number, reason: number): void;
   /** OpenFlow port number of a port of this bridge by name, or -1. */
   ofportByName(name: string): number;
   /** Name of the port with this OpenFlow port number, or undefined. */
@@ -57,3 +57,8 @@ export const BRIDGE_DROP_REASONS = [
   'controller_unset', // packet-in with no controller callback installed
 ] as const;
 export type BridgeDropReason = (typeof BRIDGE_DROP_REASONS)[number];
+
+/** Numeric id of a drop reason: resolve once at module load, pass the number on the hot path. */
+export function bridgeDropId(reason: BridgeDropReason): number {
+  return BRIDGE_DROP_REASONS.indexOf(reason);
+}
