@@ -1,0 +1,211 @@
+/**
+ * A bridge: a set of ports, a MAC learning table, and the decision stage for its frames —
+ * the flow tables when it has flows, otherwise NORMAL (a bridge with no flows behaves as
+ * `priority=0,actions=NORMAL`, as in OVS). Frames arrive here a batch at a time, already
+ * received (and, from a kernel port, not yet parsed).
+ */
+import { PacketArena } from '../packet/arena';
+import { Batch } from '../packet/batch';
+import { DropCounters } from '../packet/drops';
+import { KEY_SHIFT, K_IN_PORT, K_METADATA_HI, K_REG0 } from '../packet/flow-key';
+import { parseBatch, ParseDrops } from '../packet/parse';
+import { MacTable } from '../l2/mac-table';
+import { Normal, NormalHost, NORMAL_DROP_NAMES } from '../l2/normal';
+import { BridgeDropReason, BridgeOps, BRIDGE_DROP_REASONS, bridgeDropId, OFPP_MAX, PacketInReason } from './bridge-ops';
+import { SwitchPort } from './switch-port';
+
+/** What the bridge needs from the switch that owns it. */
+export interface BridgeHost {
+  readonly arena: PacketArena;
+  /** Queue a frame on a port (takes ownership). */
+  enqueue(port: SwitchPort, slot: number): void;
+  packetIn(bridge: Bridge, slot: number, table: number, cookie: bigint, reason: PacketInReason): void;
+}
+
+/** The flow-table stage as the bridge uses it (implemented in src/flow). */
+export interface FlowStage {
+  readonly isEmpty: boolean;
+  process(batch: Batch, ops: BridgeOps): void;
+}
+
+export interface BridgeOptions {
+  macAgingMs?: number;
+  macMaxEntries?: number;
+}
+
+const D_VLAN = bridgeDropId('vlan_not_allowed');
+const D_NO_OUTPUT = bridgeDropId('no_output');
+const D_UNKNOWN_PORT = bridgeDropId('unknown_port');
+const D_PORT_DOWN = bridgeDropId('port_down');
+/** NORMAL's drop ids mapped onto the bridge's reasons. */
+const NORMAL_TO_BRIDGE = Int32Array.from(NORMAL_DROP_NAMES.map((n) => bridgeDropId(n as BridgeDropReason)));
+
+export class Bridge implements BridgeOps {
+  readonly arena: PacketArena;
+  readonly macs: MacTable;
+  readonly parseDrops = new ParseDrops();
+  readonly drops = new DropCounters<BridgeDropReason>(BRIDGE_DROP_REASONS);
+  /** Clock reading for the batch being processed (ms). */
+  now = 0;
+  readonly portList: SwitchPort[] = [];
+  private readonly byOfport: (SwitchPort | undefined)[] = [];
+  private readonly byName = new Map<string, SwitchPort>();
+  flows: FlowStage | null = null;
+  private readonly normalStage: Normal;
+  private readonly normalDropHost: NormalHost;
+
+  constructor(
+    readonly name: string,
+    private readonly host: BridgeHost,
+    opts: BridgeOptions = {},
+  ) {
+    this.arena = host.arena;
+    this.macs = new MacTable({ agingMs: opts.macAgingMs, maxEntries: opts.macMaxEntries });
+    // NORMAL reports its own drop ids; translate them to the bridge's reasons.
+    const self = this;
+    this.normalDropHost = {
+      get arena() { return self.arena; },
+      get macs() { return self.macs; },
+      get now() { return self.now; },
+      get portList() { return self.portList; },
+      portAt: (o: number) => self.byOfport[o],
+      transmit: (slot: number, p) => self.host.enqueue(p as SwitchPort, slot),
+      drop: (slot: number, r: number) => self.drop(slot, NORMAL_TO_BRIDGE[r]),
+    };
+    this.normalStage = new Normal(this.normalDropHost);
+  }
+
+  // ---- ports ----
+
+  /** Lowest free OpenFlow port number (OVS assigns from 1 up). */
+  nextOfport(): number {
+    for (let o = 1; o < OFPP_MAX; o++) if (this.byOfport[o] === undefined) return o;
+    throw new Error(`bridge ${this.name}: no free OpenFlow port numbers`);
+  }
+
+  attach(p: SwitchPort): void {
+    this.byOfport[p.ofport] = p;
+    this.byName.set(p.name, p);
+    this.portList.push(p);
+  }
+
+  detach(p: SwitchPort): void {
+    this.byOfport[p.ofport] = undefined;
+    this.byName.delete(p.name);
+    const i = this.portList.indexOf(p);
+    if (i >= 0) this.portList.splice(i, 1);
+    this.macs.flushPort(p.ofport);
+  }
+
+  port(name: string): SwitchPort | undefined {
+    return this.byName.get(name);
+  }
+
+  portAt(ofport: number): SwitchPort | undefined {
+    return this.byOfport[ofport];
+  }
+
+  ofportByName(name: string): number {
+    const p = this.byName.get(name);
+    return p ? p.ofport : -1;
+  }
+
+  portName(ofport: number): string | undefined {
+    return this.byOfport[ofport]?.name;
+  }
+
+  // ---- the batch path ----
+
+  /**
+   * Frames received on `from`. Kernel/memory frames are parsed here first; frames arriving
+   * through a patch or router port were parsed where they came from and only get the new
+   * in_port (and cleared pipeline registers, as OVS does across a patch).
+   */
+  input(from: SwitchPort, batch: Batch, parsed: boolean, now: number): void {
+    this.now = now;
+    const a = this.arena;
+    if (!parsed) {
+      parseBatch(a, batch, from.ofport, from.maxRxFrame, this.parseDrops);
+    } else {
+      const key = a.key;
+      for (let i = 0; i < batch.count; i++) {
+        const k = batch.slots[i] << KEY_SHIFT;
+        key[k + K_IN_PORT] = from.ofport;
+        for (let w = K_METADATA_HI; w < K_REG0 + 8; w++) key[k + w] = 0;
+      }
+    }
+    if (batch.count === 0) return;
+    // An access port's frames must be untagged (a tagged frame on an access port is dropped
+    // before the flow tables see it, as OVS does).
+    if (from.vlan.tag >= 0) this.dropTaggedOnAccess(batch);
+    const flows = this.flows;
+    if (flows !== null && !flows.isEmpty) {
+      flows.process(batch, this);
+    } else {
+      const slots = batch.slots;
+      for (let i = 0; i < batch.count; i++) this.normalStage.forward(slots[i]);
+    }
+  }
+
+  private dropTaggedOnAccess(batch: Batch): void {
+    const a = this.arena;
+    const slots = batch.slots;
+    let out = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const s = slots[i];
+      const tci = a.key[(s << KEY_SHIFT) + 1];
+      if (tci !== 0 && (tci & 0x0fff) !== 0) this.drop(s, D_VLAN);
+      else slots[out++] = s;
+    }
+    batch.count = out;
+  }
+
+  // ---- BridgeOps: what the decision stages call (each takes ownership of the slot) ----
+
+  output(slot: number, ofport: number): void {
+    const p = this.byOfport[ofport];
+    if (p === undefined) {
+      this.drop(slot, D_UNKNOWN_PORT);
+      return;
+    }
+    if (!p.up) {
+      this.drop(slot, D_PORT_DOWN);
+      return;
+    }
+    this.host.enqueue(p, slot);
+  }
+
+  normal(slot: number): void {
+    this.normalStage.forward(slot);
+  }
+
+  flood(slot: number, includeInput: boolean): void {
+    const a = this.arena;
+    const inPort = a.key[(slot << KEY_SHIFT) + K_IN_PORT];
+    let last: SwitchPort | null = null;
+    for (let i = 0; i < this.portList.length; i++) {
+      const p = this.portList[i];
+      if (!p.up || (!includeInput && p.ofport === inPort)) continue;
+      if (last !== null) {
+        const c = a.clone(slot);
+        if (c >= 0) this.host.enqueue(last, c);
+      }
+      last = p;
+    }
+    if (last === null) this.drop(slot, D_NO_OUTPUT);
+    else this.host.enqueue(last, slot);
+  }
+
+  controller(slot: number, table: number, cookie: bigint, reason: PacketInReason): void {
+    this.host.packetIn(this, slot, table, cookie, reason);
+  }
+
+  drop(slot: number, reason: number): void {
+    this.drops.add(reason);
+    this.arena.release(slot);
+  }
+
+  inPort(slot: number): number {
+    return this.arena.key[(slot << KEY_SHIFT) + K_IN_PORT];
+  }
+}

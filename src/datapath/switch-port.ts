@@ -1,0 +1,76 @@
+/**
+ * A port as the switch sees it: where it sits (bridge, OpenFlow port number), its VLAN mode,
+ * its I/O (a kernel-backed or in-memory Port), or, for logical ports, where frames go instead
+ * (a patch peer, a router). Holds the per-port transmit queue that the switch flushes with one
+ * native call per batch.
+ */
+import { Batch, BURST } from '../packet/batch';
+import { Port, PortCounters } from '../io/port';
+import { PortVlan } from '../l2/port-vlan';
+import type { Bridge } from './bridge';
+
+export type PortType = 'afpacket' | 'tap' | 'memory' | 'patch' | 'internal';
+export const PORT_TYPES: readonly PortType[] = ['afpacket', 'tap', 'memory', 'patch', 'internal'];
+
+export interface PortConfig {
+  type: PortType;
+  ofport?: number;
+  tag?: number;
+  trunks?: number[];
+  /** patch: name of the peer patch port (on another bridge). */
+  peer?: string;
+  /** afpacket/tap: carry the virtio-net header (offloads). Default true. */
+  offloads?: boolean;
+  /** afpacket: 'v3' (default) or 'v2' ring. */
+  ring?: 'v3' | 'v2';
+  /** tap: keep the device after the switch exits. */
+  persist?: boolean;
+  /** memory: MTU. */
+  mtu?: number;
+}
+
+export class SwitchPort {
+  /** Frames waiting to ENTER this port's bridge through this port (patch peer, router). */
+  readonly ingress = new Batch(BURST * 4);
+  /** Frames queued to leave through `io`. */
+  readonly tx = new Uint32Array(BURST);
+  txCount = 0;
+  /** Patch: the peer port, once both ends exist. */
+  peer: SwitchPort | null = null;
+  /** Internal (logical) ports: who consumes frames sent to this port (a router interface). */
+  sink: ((slot: number) => void) | null = null;
+  /** Administrative state for logical ports (io ports report their own). */
+  adminUp = true;
+  readonly ownCounters: PortCounters | null;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly bridge: Bridge,
+    readonly ofport: number,
+    readonly vlan: PortVlan,
+    readonly io: Port | null,
+    readonly config: PortConfig,
+  ) {
+    this.ownCounters = io ? null : new PortCounters();
+  }
+
+  get type(): PortType {
+    return this.config.type;
+  }
+
+  get counters(): PortCounters {
+    return this.io ? this.io.counters : this.ownCounters!;
+  }
+
+  get up(): boolean {
+    if (this.io) return this.io.up;
+    if (this.config.type === 'patch') return this.peer !== null && this.adminUp;
+    return this.adminUp && this.sink !== null;
+  }
+
+  /** Largest frame accepted on receive that is not a GSO super-frame (MTU + Ethernet + 2 tags). */
+  get maxRxFrame(): number {
+    return (this.io ? this.io.mtu : 65535) + 14 + 8;
+  }
+}

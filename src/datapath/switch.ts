@@ -1,0 +1,532 @@
+/**
+ * The switch: one packet arena, the bridges, every port, and the run loop.
+ *
+ *   port readable → rx burst (one native call) → bridge.input (parse once, flows or NORMAL)
+ *   → frames crossing patch/router ports run through their bridges (bounded passes)
+ *   → one tx call per port with queued frames → slots back to the arena
+ *
+ * Event driven: each kernel port's fd is watched by libuv; on readiness the port is drained
+ * burst by burst until a burst comes back short, then the process sleeps (0% CPU idle). A
+ * busy-poll mode (benchmarks) polls every port from a setImmediate loop instead.
+ */
+import { EventEmitter } from 'events';
+import { PacketArena, ArenaOptions } from '../packet/arena';
+import { Batch, BURST } from '../packet/batch';
+import { KEY_SHIFT } from '../packet/flow-key';
+import * as vnet from '../packet/vnet';
+import {
+  Port,
+  DROP_TX_DOWN,
+  DROP_TX_FULL,
+  DROP_TX_ERROR,
+  DROP_TX_GSO,
+  DROP_TX_MTU,
+} from '../io/port';
+import { MemoryPort } from '../io/memory-port';
+import { PortVlan } from '../l2/port-vlan';
+import { Bridge, BridgeHost, BridgeOptions } from './bridge';
+import { bridgeDropId, PacketInReason } from './bridge-ops';
+import { PortConfig, PortType, PORT_TYPES, SwitchPort } from './switch-port';
+import { IoFactory, defaultIoFactory } from './io-factory';
+import { formatMac } from '../wire/ethernet';
+
+export interface SwitchOptions {
+  /** Milliseconds clock; inject a virtual one for deterministic tests. */
+  clock?: () => number;
+  arena?: ArenaOptions;
+  /** Creates kernel-backed ports; tests inject fakes. */
+  io?: IoFactory;
+  /** Poll every port from a setImmediate loop instead of waiting for readiness (benchmarks). */
+  busyPoll?: boolean;
+  /** Defaults for new bridges. */
+  bridge?: BridgeOptions;
+}
+
+export interface PacketIn {
+  bridge: string;
+  table: number;
+  cookie: bigint;
+  reason: PacketInReason;
+  inPort: number;
+  inPortName: string | undefined;
+  frame: Buffer;
+}
+
+/** Frames may cross at most this many patch/router hops per received batch (loop guard). */
+const MAX_PATCH_PASSES = 16;
+/** Bursts drained per readiness callback before yielding to other ports and timers. */
+const MAX_BURSTS_PER_WAKE = 64;
+
+const D_PATCH_LOOP = bridgeDropId('patch_loop');
+const D_CHECKSUM = bridgeDropId('checksum_offload');
+const D_CONTROLLER_UNSET = bridgeDropId('controller_unset');
+
+export class Switch extends EventEmitter implements BridgeHost {
+  readonly arena: PacketArena;
+  readonly clock: () => number;
+  private readonly io: IoFactory;
+  private readonly bridgeDefaults: BridgeOptions;
+  readonly bridges = new Map<string, Bridge>();
+  /** Global port table; index = SwitchPort.id. */
+  private readonly ports: (SwitchPort | undefined)[] = [];
+  private readonly rxBatch = new Batch(BURST);
+  /** Ports with queued tx, flushed after each batch. */
+  private readonly dirty: SwitchPort[] = [];
+  /** Logical ports with frames waiting to enter their bridge. */
+  private pendingIngress: SwitchPort[] = [];
+  private running = false;
+  private busyPoll: boolean;
+  private busyTimer: NodeJS.Immediate | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  /** Packet-in consumer (embedding API); frames to `controller` are dropped when unset. */
+  onPacketIn: ((pi: PacketIn) => void) | null = null;
+  private inFlush = false;
+
+  constructor(opts: SwitchOptions = {}) {
+    super();
+    this.clock = opts.clock ?? (() => performance.now());
+    this.arena = new PacketArena(opts.arena);
+    this.io = opts.io ?? defaultIoFactory;
+    this.busyPoll = opts.busyPoll ?? false;
+    this.bridgeDefaults = opts.bridge ?? {};
+  }
+
+  // ---------------------------------------------------------------- bridges
+
+  addBridge(name: string, opts: BridgeOptions = {}): Bridge {
+    checkName('bridge', name);
+    if (this.bridges.has(name)) throw new Error(`bridge '${name}' already exists`);
+    const br = new Bridge(name, this, { ...this.bridgeDefaults, ...opts });
+    br.macs.onEvent = (e) => {
+      if (this.listenerCount('mac') > 0) this.emit('mac', { bridge: name, ...e, mac: formatMac(e.mac) });
+    };
+    this.bridges.set(name, br);
+    return br;
+  }
+
+  delBridge(name: string): void {
+    const br = this.bridge(name);
+    for (const p of [...br.portList]) this.delPort(name, p.name);
+    this.bridges.delete(name);
+  }
+
+  bridge(name: string): Bridge {
+    const br = this.bridges.get(name);
+    if (!br) throw new Error(`no bridge named '${name}'`);
+    return br;
+  }
+
+  // ---------------------------------------------------------------- ports
+
+  /** Find a port by name on any bridge (port names are unique switch-wide, as in OVS). */
+  findPort(name: string): SwitchPort | undefined {
+    for (const p of this.ports) if (p && p.name === name) return p;
+    return undefined;
+  }
+
+  addPort(bridgeName: string, name: string, config: PortConfig): SwitchPort {
+    const br = this.bridge(bridgeName);
+    checkName('port', name);
+    if (!PORT_TYPES.includes(config.type)) {
+      throw new Error(`port ${name}: unknown type '${config.type}' (one of ${PORT_TYPES.join(', ')})`);
+    }
+    if (this.findPort(name)) throw new Error(`a port named '${name}' already exists`);
+    let ofport = config.ofport;
+    if (ofport !== undefined) {
+      if (!Number.isInteger(ofport) || ofport < 1 || ofport >= 0xff00) throw new Error(`port ${name}: ofport=${ofport} must be in 1..65279`);
+      if (br.portAt(ofport)) throw new Error(`port ${name}: ofport ${ofport} is already used by '${br.portName(ofport)}' on ${bridgeName}`);
+    } else {
+      ofport = br.nextOfport();
+    }
+    const vlan = new PortVlan(config.tag, config.trunks);
+    if (config.type === 'patch' && !config.peer) throw new Error(`patch port ${name}: needs peer=PORT`);
+    if (config.type !== 'patch' && config.peer) throw new Error(`port ${name}: peer= only applies to type=patch`);
+
+    let io: Port | null = null;
+    if (config.type === 'afpacket') io = this.io.afpacket(name, this.arena, config);
+    else if (config.type === 'tap') io = this.io.tap(name, this.arena, config);
+    else if (config.type === 'memory') io = new MemoryPort(name, this.arena, { mtu: config.mtu, offloads: config.offloads });
+
+    let id = this.ports.indexOf(undefined);
+    if (id < 0) id = this.ports.length;
+    const p = new SwitchPort(id, name, br, ofport, vlan, io, { ...config, ofport });
+    this.ports[id] = p;
+    br.attach(p);
+    if (config.type === 'patch') this.linkPatch(p);
+    if (this.running && io) this.watch(p);
+    this.emit('port-added', { bridge: bridgeName, port: name, ofport });
+    return p;
+  }
+
+  private linkPatch(p: SwitchPort): void {
+    const peer = this.findPort(p.config.peer!);
+    if (!peer) return; // the peer may be added later; both ends link then
+    if (peer.type !== 'patch') throw new Error(`patch port ${p.name}: peer '${peer.name}' is not a patch port`);
+    if (peer.config.peer !== p.name) return;
+    p.peer = peer;
+    peer.peer = p;
+  }
+
+  delPort(bridgeName: string, name: string): void {
+    const br = this.bridge(bridgeName);
+    const p = br.port(name);
+    if (!p) throw new Error(`bridge ${bridgeName} has no port named '${name}'`);
+    if (p.io) {
+      p.io.close();
+    }
+    if (p.peer) {
+      p.peer.peer = null;
+      p.peer = null;
+    }
+    // Frames still queued for or from this port go back to the arena.
+    for (let i = 0; i < p.txCount; i++) this.arena.release(p.tx[i]);
+    p.txCount = 0;
+    for (let i = 0; i < p.ingress.count; i++) this.arena.release(p.ingress.slots[i]);
+    p.ingress.count = 0;
+    br.detach(p);
+    this.ports[p.id] = undefined;
+    this.emit('port-deleted', { bridge: bridgeName, port: name });
+  }
+
+  allPorts(): SwitchPort[] {
+    return this.ports.filter((p): p is SwitchPort => p !== undefined);
+  }
+
+  // ---------------------------------------------------------------- run loop
+
+  /** Start watching ports and the housekeeping timer. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const p of this.ports) if (p && p.io) this.watch(p);
+    if (this.busyPoll) this.scheduleBusy();
+    this.tickTimer = setInterval(() => this.tick(), 1000);
+    this.tickTimer.unref();
+  }
+
+  /** Stop the loop and close every port (TAP devices go away unless persistent). */
+  stop(): void {
+    this.running = false;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    if (this.busyTimer) clearImmediate(this.busyTimer);
+    this.busyTimer = null;
+    for (const p of this.ports) if (p && p.io) p.io.close();
+  }
+
+  private watch(p: SwitchPort): void {
+    if (this.busyPoll) return;
+    const io = p.io!;
+    io.start(() => this.drain(p));
+  }
+
+  private scheduleBusy(): void {
+    this.busyTimer = setImmediate(() => {
+      if (!this.running) return;
+      for (const p of this.ports) if (p && p.io && p.io.up) this.drain(p);
+      this.scheduleBusy();
+    });
+  }
+
+  /** Receive and process bursts from one port until a burst comes back short. */
+  drain(p: SwitchPort): void {
+    const io = p.io;
+    if (!io || this.ports[p.id] !== p) return;
+    if (!io.up) {
+      this.portDown(p);
+      return;
+    }
+    const batch = this.rxBatch;
+    for (let i = 0; i < MAX_BURSTS_PER_WAKE; i++) {
+      batch.count = 0;
+      const n = io.rxBurst(batch);
+      if (n < 0) {
+        this.portDown(p);
+        return;
+      }
+      if (n === 0) return;
+      this.process(p, batch);
+      if (n < batch.capacity) return;
+    }
+    // Still busy: yield to other ports and the control socket, come back soon.
+    if (this.running) setImmediate(() => this.drain(p));
+  }
+
+  private downPorts = new Set<SwitchPort>();
+  private portDown(p: SwitchPort): void {
+    if (this.downPorts.has(p)) return;
+    this.downPorts.add(p);
+    p.io?.stop();
+    p.bridge.macs.flushPort(p.ofport);
+    this.emit('port-down', { bridge: p.bridge.name, port: p.name });
+  }
+
+  /** Run one received batch through its bridge, any patch hops, and transmit. */
+  process(from: SwitchPort, batch: Batch): void {
+    const now = this.clock();
+    from.bridge.input(from, batch, false, now);
+    this.runIngress(now);
+    this.flush();
+  }
+
+  /** Frames queued to enter bridges through patch/router ports (breadth-first, bounded). */
+  private runIngress(now: number): void {
+    for (let pass = 0; this.pendingIngress.length > 0; pass++) {
+      const pending = this.pendingIngress;
+      this.pendingIngress = [];
+      for (const p of pending) {
+        const b = p.ingress;
+        if (pass >= MAX_PATCH_PASSES) {
+          for (let i = 0; i < b.count; i++) p.bridge.drop(b.slots[i], D_PATCH_LOOP);
+          b.count = 0;
+          continue;
+        }
+        // Take the batch; frames that come back to this port during processing queue anew.
+        const work = this.swapIngress(p);
+        p.counters.rxPackets += work.count;
+        for (let i = 0; i < work.count; i++) p.counters.rxBytes += this.arena.len[work.slots[i]];
+        p.bridge.input(p, work, true, now);
+      }
+    }
+  }
+
+  private spare = new Batch(BURST * 4);
+  private swapIngress(p: SwitchPort): Batch {
+    // Copy out (cheap: slot indices only) so p.ingress can be refilled while we process.
+    const w = this.spare;
+    w.count = p.ingress.count;
+    const from = p.ingress.slots;
+    for (let i = 0; i < w.count; i++) w.slots[i] = from[i];
+    p.ingress.count = 0;
+    return w;
+  }
+
+  /** BridgeHost: queue a frame to leave through a port (takes ownership). */
+  enqueue(p: SwitchPort, slot: number): void {
+    const a = this.arena;
+    const c = p.counters;
+    if (!p.up) {
+      c.drops.add(DROP_TX_DOWN);
+      a.release(slot);
+      return;
+    }
+    const io = p.io;
+    if (io === null) {
+      // Logical port: a patch hands the frame to its peer's bridge; an internal port to its sink.
+      c.txPackets++;
+      c.txBytes += a.len[slot];
+      if (p.peer !== null) {
+        const peer = p.peer;
+        if (!peer.ingress.push(slot)) {
+          c.drops.add(DROP_TX_FULL);
+          a.release(slot);
+          return;
+        }
+        if (peer.ingress.count === 1) this.pendingIngress.push(peer);
+      } else {
+        p.sink!(slot);
+      }
+      return;
+    }
+    const base = slot * a.slotSize;
+    const u8 = a.bytes;
+    const gso = u8[base + 1] !== 0;
+    if (!io.offloads) {
+      if (gso) {
+        // Software segmentation is the QEMU/offload issue's; until then, count it.
+        c.drops.add(DROP_TX_GSO);
+        a.release(slot);
+        return;
+      }
+      if ((u8[base] & vnet.F_NEEDS_CSUM) !== 0 && !vnet.finishChecksum(a, slot)) {
+        p.bridge.drops.add(D_CHECKSUM);
+        a.release(slot);
+        return;
+      }
+    }
+    if (!gso) {
+      const l3 = a.l3[slot];
+      const l2len = l3 !== 0 ? l3 : 14;
+      if (a.len[slot] - l2len > io.mtu) {
+        c.drops.add(DROP_TX_MTU);
+        a.release(slot);
+        return;
+      }
+    }
+    p.tx[p.txCount++] = slot;
+    if (p.txCount === 1) this.dirty.push(p);
+    if (p.txCount === p.tx.length) this.flushPort(p);
+  }
+
+  /** Transmit every queued frame: one call per port. */
+  flush(): void {
+    if (this.inFlush) return;
+    this.inFlush = true;
+    const d = this.dirty;
+    for (let i = 0; i < d.length; i++) this.flushPort(d[i]);
+    d.length = 0;
+    this.inFlush = false;
+  }
+
+  private flushPort(p: SwitchPort): void {
+    const n = p.txCount;
+    if (n === 0) return;
+    const io = p.io!;
+    const sent = io.up ? io.txBurst(p.tx, n) : -100;
+    const c = p.counters;
+    if (sent < 0) {
+      c.drops.add(sent === -100 || sent === -6 || sent === -19 ? DROP_TX_DOWN : DROP_TX_ERROR, n);
+      if (!io.up) this.portDown(p);
+    } else if (sent < n) {
+      c.drops.add(DROP_TX_FULL, n - sent);
+    }
+    const a = this.arena;
+    for (let i = 0; i < n; i++) a.release(p.tx[i]);
+    p.txCount = 0;
+  }
+
+  /** BridgeHost: a frame for the controller (packet-in). */
+  packetIn(bridge: Bridge, slot: number, table: number, cookie: bigint, reason: PacketInReason): void {
+    const cb = this.onPacketIn;
+    if (cb === null) {
+      bridge.drop(slot, D_CONTROLLER_UNSET);
+      return;
+    }
+    const inPort = this.arena.key[slot << KEY_SHIFT];
+    const frame = this.arena.frame(slot);
+    this.arena.release(slot);
+    try {
+      cb({ bridge: bridge.name, table, cookie, reason, inPort, inPortName: bridge.portName(inPort), frame });
+    } catch (e) {
+      this.emit('error', e);
+    }
+  }
+
+  /**
+   * Packet-out: send a frame from the embedding API into a bridge as if it arrived on
+   * `inPort` (default: no port — it is then forwarded by NORMAL from a virtual port), or
+   * straight out of `outPort`.
+   */
+  packetOut(bridgeName: string, frame: Uint8Array, opts: { inPort?: string; outPort?: string }): void {
+    const br = this.bridge(bridgeName);
+    const a = this.arena;
+    const s = a.allocFrom(frame);
+    if (s < 0) throw new Error(`packet-out: frame of ${frame.length} bytes does not fit (or no free buffer)`);
+    const now = this.clock();
+    if (opts.outPort !== undefined) {
+      const p = br.port(opts.outPort);
+      if (!p) {
+        a.release(s);
+        throw new Error(`packet-out: bridge ${bridgeName} has no port '${opts.outPort}'`);
+      }
+      this.enqueue(p, s);
+    } else {
+      const p = opts.inPort !== undefined ? br.port(opts.inPort) : undefined;
+      if (opts.inPort !== undefined && !p) {
+        a.release(s);
+        throw new Error(`packet-out: bridge ${bridgeName} has no port '${opts.inPort}'`);
+      }
+      const b = new Batch(1);
+      b.push(s);
+      if (p) br.input(p, b, false, now);
+      else throw new Error('packet-out: give inPort (to run it through the bridge) or outPort');
+    }
+    this.runIngress(now);
+    this.flush();
+  }
+
+  /**
+   * Deterministic mode: process everything memory ports have queued, synchronously. Returns
+   * the number of frames received. Tests and embedders with a virtual clock use this instead
+   * of the event loop.
+   */
+  runUntilIdle(maxBursts = 10000): number {
+    let total = 0;
+    for (let i = 0; i < maxBursts; i++) {
+      let got = 0;
+      for (const p of this.ports) {
+        if (!p || !p.io || p.type !== 'memory' || !p.io.up) continue;
+        const b = this.rxBatch;
+        b.count = 0;
+        const n = p.io.rxBurst(b);
+        if (n > 0) {
+          this.process(p, b);
+          got += n;
+        }
+      }
+      if (got === 0) break;
+      total += got;
+    }
+    return total;
+  }
+
+  /** Housekeeping: MAC aging (and, later, flow and NAT expiry). Runs once a second. */
+  tick(): void {
+    const now = this.clock();
+    for (const br of this.bridges.values()) br.macs.expire(now);
+    this.emit('tick', now);
+  }
+
+  // ---------------------------------------------------------------- views
+
+  show(): ShowBridge[] {
+    return [...this.bridges.values()].map((br) => ({
+      name: br.name,
+      ports: br.portList
+        .slice()
+        .sort((a, b) => a.ofport - b.ofport)
+        .map((p) => ({
+          name: p.name,
+          ofport: p.ofport,
+          type: p.type,
+          up: p.up,
+          ...(p.vlan.tag >= 0 ? { tag: p.vlan.tag } : {}),
+          ...(p.vlan.trunks ? { trunks: p.vlan.trunkList() } : {}),
+          ...(p.config.peer ? { peer: p.config.peer } : {}),
+          ...(p.io ? { io: p.io.describe() } : {}),
+        })),
+    }));
+  }
+
+  dumpPorts(bridgeName: string): DumpPort[] {
+    const br = this.bridge(bridgeName);
+    return br.portList
+      .slice()
+      .sort((a, b) => a.ofport - b.ofport)
+      .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object) }) as DumpPort);
+  }
+
+  fdb(bridgeName: string): { port: number; portName: string | undefined; vlan: number; mac: string; age: number }[] {
+    const br = this.bridge(bridgeName);
+    const now = this.clock();
+    return br.macs.entries(now).map((e) => ({ port: e.port, portName: br.portName(e.port), vlan: e.vlan, mac: formatMac(e.mac), age: Math.floor(e.ageMs / 1000) }));
+  }
+
+  /** Per-bridge drop counters (parse + bridge stages). */
+  bridgeDrops(bridgeName: string): Record<string, number> {
+    const br = this.bridge(bridgeName);
+    return { ...br.parseDrops.toJSON(), ...br.drops.toJSON() };
+  }
+}
+
+export interface ShowBridge {
+  name: string;
+  ports: { name: string; ofport: number; type: PortType; up: boolean; tag?: number; trunks?: number[]; peer?: string; io?: Record<string, unknown> }[];
+}
+export interface DumpPort {
+  name: string;
+  ofport: number;
+  up: boolean;
+  rx_packets: number;
+  rx_bytes: number;
+  tx_packets: number;
+  tx_bytes: number;
+  drops: Record<string, number>;
+}
+
+/** Linux interface names are at most 15 bytes; we hold bridge and port names to the same rule. */
+function checkName(what: string, name: string): void {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(name)) {
+    throw new Error(`invalid ${what} name '${name}': 1-15 characters of letters, digits, '_', '.', ':', '@', '-'`);
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * OVS's NORMAL action: a VLAN-aware learning switch.
+ *
+ * For a frame: find its VLAN (access port → the port's tag; trunk → the frame's VID, 0 if
+ * untagged; not allowed → drop), learn (VLAN, source MAC) → input port, then send it to the
+ * learned port for (VLAN, destination MAC), or flood it to every other port carrying that VLAN
+ * when the destination is broadcast, multicast or unknown. Never back out of the input port.
+ * On the way out each copy gets the tag its port wants: none on an access port, the VLAN's tag
+ * on a trunk (none for VLAN 0).
+ */
+import { PacketArena } from '../packet/arena';
+import { KEY_SHIFT, K_DL_DST_HI, K_DL_DST_LO, K_DL_SRC_HI, K_DL_SRC_LO, K_IN_PORT, K_VLAN_TCI } from '../packet/flow-key';
+import { popTag, pushTag, rewriteTci } from '../packet/vlan';
+import { MacTable } from './mac-table';
+import { PortVlan } from './port-vlan';
+
+export interface NormalPort {
+  readonly ofport: number;
+  readonly vlan: PortVlan;
+  readonly up: boolean;
+}
+
+export interface NormalHost {
+  readonly arena: PacketArena;
+  readonly macs: MacTable;
+  /** Bridge clock reading for the current batch (ms). */
+  readonly now: number;
+  /** Ports of the bridge, for flooding. */
+  readonly portList: readonly NormalPort[];
+  portAt(ofport: number): NormalPort | undefined;
+  /** Send on a port (takes ownership). */
+  transmit(slot: number, port: NormalPort): void;
+  drop(slot: number, reason: number): void;
+}
+
+export const NORMAL_DROP = {
+  vlanNotAllowed: 0,
+  noHeadroom: 1,
+  noBuffer: 2,
+  sameport: 3,
+  unknownInPort: 4,
+} as const;
+
+/** Reasons in the order of NORMAL_DROP's ids (the bridge maps them onto its counters). */
+export const NORMAL_DROP_NAMES = ['vlan_not_allowed', 'no_headroom', 'no_buffer', 'no_output', 'unknown_port'] as const;
+
+export class Normal {
+  /** Scratch list of flood targets (indices into portList); reused, never reallocated per packet. */
+  private targets = new Uint16Array(64);
+
+  constructor(private readonly host: NormalHost) {}
+
+  forward(slot: number): void {
+    const h = this.host;
+    const a = h.arena;
+    const key = a.key;
+    const k = slot << KEY_SHIFT;
+    const inPort = h.portAt(key[k + K_IN_PORT]);
+    if (inPort === undefined) {
+      h.drop(slot, NORMAL_DROP.unknownInPort);
+      return;
+    }
+    const tci = key[k + K_VLAN_TCI];
+    const frameVid = tci === 0 ? 0 : tci & 0x0fff;
+    let vlan: number;
+    if (inPort.vlan.tag >= 0) {
+      if (frameVid !== 0) {
+        h.drop(slot, NORMAL_DROP.vlanNotAllowed);
+        return;
+      }
+      vlan = inPort.vlan.tag;
+    } else {
+      vlan = frameVid;
+      if (!inPort.vlan.carries(vlan)) {
+        h.drop(slot, NORMAL_DROP.vlanNotAllowed);
+        return;
+      }
+    }
+
+    const srcHi = key[k + K_DL_SRC_HI];
+    if ((srcHi & 0x0100) === 0) h.macs.learn(vlan, srcHi, key[k + K_DL_SRC_LO], inPort.ofport, h.now);
+
+    const dstHi = key[k + K_DL_DST_HI];
+    if ((dstHi & 0x0100) === 0) {
+      const out = h.macs.lookup(vlan, dstHi, key[k + K_DL_DST_LO], h.now);
+      if (out >= 0) {
+        const p = h.portAt(out);
+        if (p !== undefined && p.up) {
+          if (p === inPort) {
+            h.drop(slot, NORMAL_DROP.sameport);
+            return;
+          }
+          this.emit(slot, p, vlan);
+          return;
+        }
+      }
+    }
+    this.flood(slot, inPort, vlan);
+  }
+
+  private flood(slot: number, inPort: NormalPort, vlan: number): void {
+    const h = this.host;
+    const list = h.portList;
+    if (this.targets.length < list.length) this.targets = new Uint16Array(list.length * 2);
+    const t = this.targets;
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      if (p !== inPort && p.up && p.vlan.carries(vlan)) t[n++] = i;
+    }
+    if (n === 0) {
+      h.drop(slot, NORMAL_DROP.sameport);
+      return;
+    }
+    // Every target but the last gets a copy: each may need a different tag on the way out.
+    for (let i = 0; i < n - 1; i++) {
+      const c = h.arena.clone(slot);
+      if (c < 0) {
+        h.drop(slot, NORMAL_DROP.noBuffer);
+        return;
+      }
+      this.emit(c, list[t[i]], vlan);
+    }
+    this.emit(slot, list[t[n - 1]], vlan);
+  }
+
+  /** Give the frame the tag its output port wants, then send it. */
+  private emit(slot: number, p: NormalPort, vlan: number): void {
+    const h = this.host;
+    const a = h.arena;
+    const tci = a.key[(slot << KEY_SHIFT) + K_VLAN_TCI];
+    if (p.vlan.tag >= 0 || vlan === 0) {
+      if (tci !== 0) popTag(a, slot);
+    } else if (tci === 0) {
+      if (!pushTag(a, slot, 0x8100, vlan)) {
+        h.drop(slot, NORMAL_DROP.noHeadroom);
+        return;
+      }
+    } else if ((tci & 0x0fff) !== vlan) {
+      rewriteTci(a, slot, vlan, 0x0fff);
+    }
+    h.transmit(slot, p);
+  }
+}

@@ -1,0 +1,52 @@
+/** Small frame builders for tests (allocating; never used by the datapath). */
+import { parseMac } from '../../src/wire/ethernet';
+import { emitIpv4, parseAddr } from '../../src/wire/ipv4';
+import { emitArp, OP_REQUEST } from '../../src/wire/arp';
+import { checksum } from '../../src/wire/checksum';
+import * as udp from '../../src/wire/udp';
+
+function macBytes(mac: string): Buffer {
+  const b = Buffer.alloc(6);
+  let v = parseMac(mac);
+  for (let i = 5; i >= 0; i--) {
+    b[i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  return b;
+}
+
+/** Ethernet frame, optionally 802.1Q-tagged (vid) — payload padded to 60 bytes total. */
+export function ethFrame(dst: string, src: string, type: number, payload: Buffer, vid?: number, pad = true): Buffer {
+  const tag = vid === undefined ? Buffer.alloc(0) : Buffer.from([0x81, 0x00, (vid >> 8) & 0x0f, vid & 0xff]);
+  const t = Buffer.from([type >> 8, type & 0xff]);
+  let f = Buffer.concat([macBytes(dst), macBytes(src), tag, t, payload]);
+  if (pad && f.length < 60) f = Buffer.concat([f, Buffer.alloc(60 - f.length)]);
+  return f;
+}
+
+/** UDP/IPv4 datagram inside an Ethernet frame, correct checksums. */
+export function udpFrame(o: { dst: string; src: string; ipSrc: string; ipDst: string; sport?: number; dport?: number; payload?: Buffer; vid?: number; ttl?: number }): Buffer {
+  const payload = o.payload ?? Buffer.from('hello');
+  const ip = Buffer.alloc(20 + 8 + payload.length);
+  emitIpv4({ totalLength: ip.length, protocol: 17, src: o.ipSrc, dst: o.ipDst, ttl: o.ttl ?? 64 }, ip, 0);
+  udp.setSrcPort(ip, 20, o.sport ?? 1234);
+  udp.setDstPort(ip, 20, o.dport ?? 5678);
+  udp.setLength(ip, 20, 8 + payload.length);
+  payload.copy(ip, 28);
+  udp.fillChecksumV4(ip, 0, 20);
+  return ethFrame(o.dst, o.src, 0x0800, ip, o.vid);
+}
+
+export function arpRequest(src: string, spa: string, tpa: string, vid?: number): Buffer {
+  const p = Buffer.alloc(28);
+  emitArp(p, 0, OP_REQUEST, parseMac(src), parseAddr(spa), 0, parseAddr(tpa));
+  return ethFrame('ff:ff:ff:ff:ff:ff', src, 0x0806, p, vid);
+}
+
+/** VLAN id of a frame's outer 802.1Q tag, or undefined if untagged. */
+export function frameVid(f: Buffer): number | undefined {
+  const t = f.readUInt16BE(12);
+  return t === 0x8100 || t === 0x88a8 ? f.readUInt16BE(14) & 0x0fff : undefined;
+}
+
+export { checksum };

@@ -1,0 +1,169 @@
+/**
+ * The NORMAL learning switch on memory ports with a virtual clock: learning, flooding rules,
+ * access/trunk VLAN handling, aging, the size limit, patch ports between bridges.
+ */
+import t from 'tap';
+import { Switch } from '../../src/datapath/switch';
+import { MemoryPort } from '../../src/io/memory-port';
+import { udpFrame, arpRequest, frameVid } from '../helpers/frames';
+
+const A = '02:00:00:00:00:0a';
+const B = '02:00:00:00:00:0b';
+const BCAST = 'ff:ff:ff:ff:ff:ff';
+
+function setup(ports: { name: string; tag?: number; trunks?: number[] }[], agingMs?: number) {
+  let now = 1000;
+  const sw = new Switch({ clock: () => now, arena: { slots: 256, slotSize: 2048 + 128 }, bridge: { macAgingMs: agingMs } });
+  sw.addBridge('br0');
+  const mem: Record<string, MemoryPort> = {};
+  for (const p of ports) mem[p.name] = sw.addPort('br0', p.name, { type: 'memory', tag: p.tag, trunks: p.trunks }).io as MemoryPort;
+  const send = (port: string, f: Buffer) => {
+    mem[port].inject(f);
+    sw.runUntilIdle();
+  };
+  const out = (port: string) => mem[port].takeTransmitted();
+  return { sw, mem, send, out, advance: (ms: number) => (now += ms) };
+}
+
+t.test('unknown unicast floods to all but the input port, then learning narrows it', async (t) => {
+  const { sw, send, out } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  t.equal(out('p1').length, 0, 'never back out of the input port');
+  t.equal(out('p2').length, 1);
+  t.equal(out('p3').length, 1);
+  // B answers: A is known now, so only p1 gets it; B is learned on p2.
+  send('p2', udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1' }));
+  t.equal(out('p1').length, 1);
+  t.equal(out('p3').length, 0, 'known destination: no flood');
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  t.equal(out('p2').length, 1);
+  t.equal(out('p3').length, 0);
+  const fdb = sw.fdb('br0');
+  t.same(fdb.map((e) => [e.portName, e.mac, e.vlan]), [['p1', A, 0], ['p2', B, 0]]);
+  t.equal(sw.arena.available, sw.arena.capacity, 'every slot returned to the arena');
+});
+
+t.test('broadcast and multicast flood; a MAC moving ports is relearned', async (t) => {
+  const { sw, send, out } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
+  send('p1', arpRequest(A, '10.0.0.1', '10.0.0.2'));
+  t.equal(out('p2').length + out('p3').length, 2);
+  send('p2', udpFrame({ dst: '01:00:5e:00:00:01', src: B, ipSrc: '10.0.0.2', ipDst: '224.0.0.1' }));
+  t.equal(out('p1').length + out('p3').length, 2, 'multicast floods');
+  t.equal(out('p2').length, 0);
+  send('p3', udpFrame({ dst: BCAST, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.255' }));
+  t.equal(sw.fdb('br0').find((e) => e.mac === A)?.portName, 'p3', 'A moved to p3');
+  out('p1'); out('p2');
+  send('p2', udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1' }));
+  t.equal(out('p3').length, 1);
+  t.equal(out('p1').length, 0);
+});
+
+t.test('access ports tag on trunks, trunks untag to access ports, VLANs isolated', async (t) => {
+  const { sw, send, out } = setup([{ name: 'vm1', tag: 1 }, { name: 'vm2', tag: 2 }, { name: 'vm3', tag: 1 }, { name: 'trunk' }]);
+  send('vm1', arpRequest(A, '10.0.0.1', '10.0.0.3'));
+  const onTrunk = out('trunk');
+  t.equal(onTrunk.length, 1);
+  t.equal(frameVid(onTrunk[0]), 1, 'access VLAN 1 leaves the trunk tagged 1');
+  t.equal(onTrunk[0].length, 64, 'exactly one 4-byte tag was added');
+  const onVm3 = out('vm3');
+  t.equal(onVm3.length, 1);
+  t.equal(frameVid(onVm3[0]), undefined, 'same-VLAN access port gets it untagged');
+  t.equal(out('vm2').length, 0, 'VLAN 2 never sees VLAN 1 traffic');
+
+  // A tagged frame on the trunk reaches only access ports of that VLAN, untagged.
+  send('trunk', arpRequest(B, '10.0.0.9', '10.0.0.1', 2));
+  t.equal(out('vm1').length + out('vm3').length, 0);
+  const onVm2 = out('vm2');
+  t.equal(onVm2.length, 1);
+  t.equal(frameVid(onVm2[0]), undefined);
+  t.same(onVm2[0].subarray(0, 12), arpRequest(B, '10.0.0.9', '10.0.0.1').subarray(0, 12));
+
+  // A tagged frame arriving on an access port is dropped and counted.
+  send('vm1', arpRequest(A, '10.0.0.1', '10.0.0.3', 7));
+  t.equal(out('trunk').length + out('vm3').length, 0);
+  t.equal(sw.bridgeDrops('br0').vlan_not_allowed, 1);
+});
+
+t.test('trunks= restricts VLANs on a trunk', async (t) => {
+  const { sw, send, out } = setup([{ name: 'vm1', tag: 5 }, { name: 't10', trunks: [10] }, { name: 't5', trunks: [5, 6] }]);
+  send('vm1', arpRequest(A, '10.0.0.1', '10.0.0.3'));
+  t.equal(out('t10').length, 0, 'VLAN 5 not carried by trunks=10');
+  t.equal(frameVid(out('t5')[0]), 5);
+  send('t10', arpRequest(B, '10.0.0.2', '10.0.0.3', 11));
+  t.equal(sw.bridgeDrops('br0').vlan_not_allowed, 1, 'VLAN 11 refused on trunks=10');
+});
+
+t.test('aging with an injected clock', async (t) => {
+  const { sw, send, out, advance } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }], 10_000);
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  out('p2'); out('p3');
+  advance(9_000);
+  send('p2', udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1' }));
+  t.equal(out('p3').length, 0, 'A still known after 9 s');
+  out('p1');
+  advance(2_000);
+  sw.tick();
+  t.notOk(sw.fdb('br0').some((e) => e.mac === A), 'A aged out after 10 s');
+  send('p2', udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1' }));
+  t.equal(out('p3').length, 1, 'unknown again: flooded');
+});
+
+t.test('MAC table size limit evicts instead of growing', async (t) => {
+  let now = 0;
+  const sw = new Switch({ clock: () => now, arena: { slots: 512, slotSize: 2048 + 128 }, bridge: { macMaxEntries: 16 } });
+  sw.addBridge('br0');
+  const p1 = sw.addPort('br0', 'p1', { type: 'memory' }).io as MemoryPort;
+  sw.addPort('br0', 'p2', { type: 'memory', mtu: 1500 });
+  for (let i = 0; i < 100; i++) {
+    now++;
+    p1.inject(udpFrame({ dst: B, src: `02:00:00:00:01:${i.toString(16).padStart(2, '0')}`, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  }
+  sw.runUntilIdle();
+  t.ok(sw.bridge('br0').macs.size <= 16, `table holds at most 16 entries (has ${sw.bridge('br0').macs.size})`);
+  t.ok(sw.fdb('br0').some((e) => e.mac === '02:00:00:00:01:63'), 'the newest MAC was learned');
+});
+
+t.test('patch ports join two bridges and carry the VLAN tag', async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  sw.addBridge('br-int');
+  sw.addBridge('br-eth1');
+  const vm = sw.addPort('br-int', 'vm1', { type: 'memory', tag: 3 }).io as MemoryPort;
+  sw.addPort('br-int', 'int-br-eth1', { type: 'patch', peer: 'phy-br-eth1' });
+  sw.addPort('br-eth1', 'phy-br-eth1', { type: 'patch', peer: 'int-br-eth1' });
+  const up = sw.addPort('br-eth1', 'eth1', { type: 'memory' }).io as MemoryPort;
+  vm.inject(arpRequest(A, '10.0.0.1', '10.0.0.2'));
+  sw.runUntilIdle();
+  const f = up.takeTransmitted();
+  t.equal(f.length, 1);
+  t.equal(frameVid(f[0]), 3, 'crossed the patch and left the uplink tagged with the local VLAN');
+  up.inject(udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1', vid: 3 }));
+  sw.runUntilIdle();
+  const back = vm.takeTransmitted();
+  t.equal(back.length, 1);
+  t.equal(frameVid(back[0]), undefined, 'back to the VM untagged');
+  const counters = sw.dumpPorts('br-int').find((p) => p.name === 'int-br-eth1')!;
+  t.equal(counters.tx_packets, 1);
+  t.equal(counters.rx_packets, 1);
+  t.equal(sw.arena.available, sw.arena.capacity);
+});
+
+t.test('a port that goes down stops receiving output, the others keep forwarding', async (t) => {
+  const { sw, mem, send, out } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
+  mem.p3.setDown();
+  send('p1', arpRequest(A, '10.0.0.1', '10.0.0.2'));
+  t.equal(out('p2').length, 1);
+  t.equal(out('p3').length, 0);
+  t.equal(sw.arena.available, sw.arena.capacity);
+});
+
+t.test('config errors are clear and change nothing', async (t) => {
+  const { sw } = setup([{ name: 'p1' }]);
+  t.throws(() => sw.addPort('br0', 'p1', { type: 'memory' }), /already exists/);
+  t.throws(() => sw.addPort('nobr', 'x', { type: 'memory' }), /no bridge named 'nobr'/);
+  t.throws(() => sw.addPort('br0', 'x', { type: 'memory', ofport: 1 }), /ofport 1 is already used by 'p1'/);
+  t.throws(() => sw.addPort('br0', 'x', { type: 'memory', tag: 5000 }), /0\.\.4095/);
+  t.throws(() => sw.addPort('br0', 'x', { type: 'patch' }), /needs peer=/);
+  t.throws(() => sw.addPort('br0', 'a-very-long-port-name', { type: 'memory' }), /1-15 characters/);
+  t.throws(() => sw.addBridge('br0'), /already exists/);
+  t.equal(sw.show()[0].ports.length, 1);
+});
