@@ -40,7 +40,7 @@ const D_PORT_DOWN = bridgeDropId('port_down');
 /** NORMAL's drop ids mapped onto the bridge's reasons. */
 const NORMAL_TO_BRIDGE = Int32Array.from(NORMAL_DROP_NAMES.map((n) => bridgeDropId(n as BridgeDropReason)));
 
-export class Bridge implements BridgeOps {
+export class Bridge implements BridgeOps, NormalHost {
   readonly arena: PacketArena;
   readonly macs: MacTable;
   readonly parseDrops = new ParseDrops();
@@ -52,7 +52,6 @@ export class Bridge implements BridgeOps {
   private readonly byName = new Map<string, SwitchPort>();
   flows: FlowStage | null = null;
   private readonly normalStage: Normal;
-  private readonly normalDropHost: NormalHost;
 
   constructor(
     readonly name: string,
@@ -61,18 +60,7 @@ export class Bridge implements BridgeOps {
   ) {
     this.arena = host.arena;
     this.macs = new MacTable({ agingMs: opts.macAgingMs, maxEntries: opts.macMaxEntries });
-    // NORMAL reports its own drop ids; translate them to the bridge's reasons.
-    const self = this;
-    this.normalDropHost = {
-      get arena() { return self.arena; },
-      get macs() { return self.macs; },
-      get now() { return self.now; },
-      get portList() { return self.portList; },
-      portAt: (o: number) => self.byOfport[o],
-      transmit: (slot: number, p) => self.host.enqueue(p as SwitchPort, slot),
-      drop: (slot: number, r: number) => self.drop(slot, NORMAL_TO_BRIDGE[r]),
-    };
-    this.normalStage = new Normal(this.normalDropHost);
+    this.normalStage = new Normal(this);
   }
 
   // ---- ports ----
@@ -203,6 +191,16 @@ export class Bridge implements BridgeOps {
   drop(slot: number, reason: number): void {
     this.drops.add(reason);
     this.arena.release(slot);
+  }
+
+  // ---- NormalHost ----
+
+  transmit(slot: number, p: SwitchPort): void {
+    this.host.enqueue(p, slot);
+  }
+
+  dropNormal(slot: number, reason: number): void {
+    this.drop(slot, NORMAL_TO_BRIDGE[reason]);
   }
 
   inPort(slot: number): number {

@@ -29,7 +29,8 @@ export class MemoryPort implements Port {
   private readonly queue: Buffer[] = [];
   private qHead = 0;
   private readonly sent: Buffer[] = [];
-  private readonly keep: number;
+  /** How many transmitted frames to keep for takeTransmitted (0: count only, the benchmark sink). */
+  keep: number;
   private notify: (() => void) | null = null;
   private scheduled = false;
   /** Called with each transmitted frame (copy) when set. */

@@ -30,7 +30,8 @@ export interface NormalHost {
   portAt(ofport: number): NormalPort | undefined;
   /** Send on a port (takes ownership). */
   transmit(slot: number, port: NormalPort): void;
-  drop(slot: number, reason: number): void;
+  /** Release a frame NORMAL could not forward; `reason` is a NORMAL_DROP id. */
+  dropNormal(slot: number, reason: number): void;
 }
 
 export const NORMAL_DROP = {
@@ -57,7 +58,7 @@ export class Normal {
     const k = slot << KEY_SHIFT;
     const inPort = h.portAt(key[k + K_IN_PORT]);
     if (inPort === undefined) {
-      h.drop(slot, NORMAL_DROP.unknownInPort);
+      h.dropNormal(slot, NORMAL_DROP.unknownInPort);
       return;
     }
     const tci = key[k + K_VLAN_TCI];
@@ -65,14 +66,14 @@ export class Normal {
     let vlan: number;
     if (inPort.vlan.tag >= 0) {
       if (frameVid !== 0) {
-        h.drop(slot, NORMAL_DROP.vlanNotAllowed);
+        h.dropNormal(slot, NORMAL_DROP.vlanNotAllowed);
         return;
       }
       vlan = inPort.vlan.tag;
     } else {
       vlan = frameVid;
       if (!inPort.vlan.carries(vlan)) {
-        h.drop(slot, NORMAL_DROP.vlanNotAllowed);
+        h.dropNormal(slot, NORMAL_DROP.vlanNotAllowed);
         return;
       }
     }
@@ -87,7 +88,7 @@ export class Normal {
         const p = h.portAt(out);
         if (p !== undefined && p.up) {
           if (p === inPort) {
-            h.drop(slot, NORMAL_DROP.sameport);
+            h.dropNormal(slot, NORMAL_DROP.sameport);
             return;
           }
           this.emit(slot, p, vlan);
@@ -109,14 +110,14 @@ export class Normal {
       if (p !== inPort && p.up && p.vlan.carries(vlan)) t[n++] = i;
     }
     if (n === 0) {
-      h.drop(slot, NORMAL_DROP.sameport);
+      h.dropNormal(slot, NORMAL_DROP.sameport);
       return;
     }
     // Every target but the last gets a copy: each may need a different tag on the way out.
     for (let i = 0; i < n - 1; i++) {
       const c = h.arena.clone(slot);
       if (c < 0) {
-        h.drop(slot, NORMAL_DROP.noBuffer);
+        h.dropNormal(slot, NORMAL_DROP.noBuffer);
         return;
       }
       this.emit(c, list[t[i]], vlan);
@@ -133,7 +134,7 @@ export class Normal {
       if (tci !== 0) popTag(a, slot);
     } else if (tci === 0) {
       if (!pushTag(a, slot, 0x8100, vlan)) {
-        h.drop(slot, NORMAL_DROP.noHeadroom);
+        h.dropNormal(slot, NORMAL_DROP.noHeadroom);
         return;
       }
     } else if ((tci & 0x0fff) !== vlan) {

@@ -1,0 +1,40 @@
+/**
+ * `tvs start`: the switch process. Builds the switch (from --config if given), serves the
+ * control socket, runs until SIGINT/SIGTERM, then closes every port (TAP devices it created
+ * disappear unless persistent) and removes the socket.
+ */
+import { Switch } from '../datapath/switch';
+import { ControlServer } from '../control/server';
+import { switchCommands } from '../control/commands';
+import { applyConfig, loadConfig } from '../control/config';
+
+export interface DaemonOptions {
+  control: string;
+  config?: string;
+  busyPoll?: boolean;
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  const sw = new Switch({ busyPoll: opts.busyPoll });
+  if (opts.config) applyConfig(sw, loadConfig(opts.config));
+  const server = new ControlServer(opts.control, switchCommands(sw));
+  await server.listen();
+  sw.on('port-down', (e) => log(`port ${e.port} on ${e.bridge} is down (its interface went away?)`));
+  sw.on('error', (e) => log(`error: ${(e as Error).message}`));
+  sw.start();
+  log(`tvs ${process.pid} running; control socket ${opts.control}`);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log(`${sig}: shutting down`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  sw.stop();
+  await server.close();
+}
+
+function log(msg: string): void {
+  process.stderr.write(`${new Date().toISOString()} tvs: ${msg}\n`);
+}

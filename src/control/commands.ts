@@ -1,0 +1,42 @@
+/**
+ * The control verbs, as handlers over a running Switch. The CLI sends these over the control
+ * socket; the names mirror ovs-vsctl / ovs-ofctl / ovs-appctl. Argument checking lives here so
+ * every client (CLI, scripts speaking JSON) gets the same clear errors.
+ */
+import { Switch } from '../datapath/switch';
+import { portConfigFrom } from './port-options';
+import type { Handler } from './server';
+
+function str(args: Record<string, unknown>, key: string): string {
+  const v = args[key];
+  if (typeof v !== 'string' || v === '') throw new Error(`missing argument '${key}'`);
+  return v;
+}
+
+export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}): Record<string, Handler> {
+  return {
+    ping: () => ({ pid: process.pid }),
+    show: () => sw.show(),
+    'add-br': (a) => {
+      sw.addBridge(str(a, 'bridge'));
+      return null;
+    },
+    'del-br': (a) => {
+      sw.delBridge(str(a, 'bridge'));
+      return null;
+    },
+    'add-port': (a) => {
+      const opts = (a.options ?? {}) as Record<string, unknown>;
+      if (typeof opts !== 'object' || Array.isArray(opts)) throw new Error("'options' must be an object");
+      const p = sw.addPort(str(a, 'bridge'), str(a, 'port'), portConfigFrom(opts));
+      return { ofport: p.ofport };
+    },
+    'del-port': (a) => {
+      sw.delPort(str(a, 'bridge'), str(a, 'port'));
+      return null;
+    },
+    'dump-ports': (a) => ({ ports: sw.dumpPorts(str(a, 'bridge')), drops: sw.bridgeDrops(str(a, 'bridge')) }),
+    'fdb-show': (a) => sw.fdb(str(a, 'bridge')),
+    ...extra,
+  };
+}

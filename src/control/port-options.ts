@@ -1,0 +1,60 @@
+/**
+ * Port options as `key=value` words (CLI: `tvs add-port BR NAME type=tap tag=5`) or as an object
+ * (config file, API), validated into a PortConfig. Errors name the option and say what is allowed.
+ */
+import { PortConfig, PortType, PORT_TYPES } from '../datapath/switch-port';
+import { parseTrunks } from '../l2/port-vlan';
+
+const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'persist', 'mtu'] as const;
+
+function intIn(key: string, v: unknown, lo: number, hi: number): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${key}=${v}: must be an integer in ${lo}..${hi}`);
+  return n;
+}
+
+function bool(key: string, v: unknown): boolean {
+  if (v === true || v === 'true' || v === 'on' || v === 'yes' || v === '1') return true;
+  if (v === false || v === 'false' || v === 'off' || v === 'no' || v === '0') return false;
+  throw new Error(`${key}=${v}: must be true|false (or on|off)`);
+}
+
+/** Validate an options object (values may be strings, as from the CLI). */
+export function portConfigFrom(o: Record<string, unknown>, where = ''): PortConfig {
+  const at = where ? `${where}: ` : '';
+  try {
+    for (const k of Object.keys(o)) {
+      if (!(KEYS as readonly string[]).includes(k) && k !== 'name') throw new Error(`unknown option '${k}' (known: ${KEYS.join(', ')})`);
+    }
+    const type = (o.type ?? 'afpacket') as string;
+    if (!PORT_TYPES.includes(type as PortType)) throw new Error(`type=${type}: one of ${PORT_TYPES.join(', ')}`);
+    const c: PortConfig = { type: type as PortType };
+    if (o.ofport !== undefined) c.ofport = intIn('ofport', o.ofport, 1, 0xfeff);
+    if (o.tag !== undefined) c.tag = intIn('tag', o.tag, 0, 4095);
+    if (o.trunks !== undefined) {
+      c.trunks = Array.isArray(o.trunks) ? o.trunks.map((v) => intIn('trunks', v, 0, 4095)) : parseTrunks(String(o.trunks));
+    }
+    if (o.peer !== undefined) c.peer = String(o.peer);
+    if (o.offloads !== undefined) c.offloads = bool('offloads', o.offloads);
+    if (o.ring !== undefined) {
+      if (o.ring !== 'v2' && o.ring !== 'v3') throw new Error(`ring=${o.ring}: one of v2, v3`);
+      c.ring = o.ring;
+    }
+    if (o.persist !== undefined) c.persist = bool('persist', o.persist);
+    if (o.mtu !== undefined) c.mtu = intIn('mtu', o.mtu, 68, 65535);
+    return c;
+  } catch (e) {
+    throw new Error(at + (e as Error).message);
+  }
+}
+
+/** `["type=tap", "tag=5"]` → object; a word without '=' is an error. */
+export function parseKeyValues(words: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const w of words) {
+    const i = w.indexOf('=');
+    if (i <= 0) throw new Error(`'${w}': expected key=value`);
+    o[w.slice(0, i)] = w.slice(i + 1);
+  }
+  return o;
+}

@@ -1,0 +1,18 @@
+/**
+ * tsvswitch as a library: `import { Switch } from 'tsvswitch'`.
+ *
+ *   const sw = new Switch();
+ *   sw.addBridge('br0');
+ *   sw.addPort('br0', 'veth1', { type: 'afpacket' });
+ *   sw.addPort('br0', 'tap0', { type: 'tap', tag: 10 });
+ *   sw.start();
+ */
+export { Switch, SwitchOptions, PacketIn, ShowBridge, DumpPort } from './datapath/switch';
+export { Bridge } from './datapath/bridge';
+export { SwitchPort, PortConfig, PortType } from './datapath/switch-port';
+export { MemoryPort } from './io/memory-port';
+export { PacketArena } from './packet/arena';
+export { Batch, BURST } from './packet/batch';
+export { loadConfig, validateConfig, applyConfig, SwitchConfig } from './control/config';
+export { ControlServer } from './control/server';
+export { switchCommands } from './control/commands';
