@@ -1,0 +1,45 @@
+/**
+ * Wire-level checks: tcpdump as the real observer, and a raw AF_PACKET sender (python3) for
+ * frames a Linux stack will not build itself (802.1Q-tagged frames — this kernel has no 8021q —
+ * and malformed ones). Both run inside the test's own namespaces, bounded in count and time.
+ */
+import { spawn } from 'child_process';
+import { nsRun, CliResult } from './daemon';
+
+export interface Capture {
+  /** Resolves with tcpdump's text output once it has exited (count reached or time limit). */
+  done: Promise<string>;
+}
+
+/**
+ * Start `tcpdump -e -nn` on IFACE inside NS and resolve `ready` once it is listening.
+ * It stops after `count` frames or `seconds`, whichever comes first.
+ */
+export async function startCapture(ns: string, iface: string, filter: string, count: number, seconds = 6): Promise<Capture> {
+  const argv = ['ip', 'netns', 'exec', ns, 'timeout', String(seconds), 'tcpdump', '-i', iface, '-e', '-nn', '-l', '-c', String(count), ...(filter ? filter.split(' ') : [])];
+  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => (out += d));
+  let readyResolve: () => void;
+  const ready = new Promise<void>((r) => (readyResolve = r));
+  p.stderr.on('data', (d) => {
+    err += d;
+    if (err.includes('listening on')) readyResolve();
+  });
+  const done = new Promise<string>((resolve) => p.on('close', () => { readyResolve(); resolve(out); }));
+  await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
+  return { done };
+}
+
+const SENDER = [
+  'import socket,sys',
+  's=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)',
+  's.bind((sys.argv[1],0))',
+  '[s.send(bytes.fromhex(h)) for h in sys.argv[2:]]',
+].join('\n');
+
+/** Send raw frames (hex) out of IFACE inside NS. */
+export function rawSend(ns: string, iface: string, framesHex: string[]): Promise<CliResult> {
+  return nsRun(ns, ['python3', '-c', SENDER, iface, ...framesHex]);
+}

@@ -1,0 +1,95 @@
+/**
+ * Run a real `tvs start` daemon for integration tests and drive it with the real CLI, so the
+ * tests cover the control socket and the CLI as a user runs them. The daemon is ended by its
+ * PID in teardown (also when the test fails).
+ */
+import { ChildProcess, execFile, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Teardownable } from './netns';
+
+export const TVS = path.resolve(__dirname, '../../src/cli/tvs.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `tvs ARGS` against a control socket; never throws (the exit code is in the result). */
+export function tvs(control: string, args: string[], timeoutMs = 20_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [TVS, '--control', control, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? ((err as NodeJS.ErrnoException & { code?: number }).code as unknown as number) ?? 1 : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout: stdout.toString(), stderr: stderr.toString() });
+    });
+  });
+}
+
+/** Run `tvs ARGS`, throw with the CLI's message when it fails. */
+export async function tvsOk(control: string, args: string[]): Promise<string> {
+  const r = await tvs(control, args);
+  if (r.code !== 0) throw new Error(`tvs ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+export interface Daemon {
+  control: string;
+  proc: ChildProcess;
+  log: () => string;
+  alive: () => boolean;
+}
+
+/** Start `tvs start` on a private control socket; resolves once the socket answers. */
+export async function startDaemon(t: Teardownable, extraArgs: string[] = []): Promise<Daemon> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-test-'));
+  const control = path.join(dir, 'tvs.sock');
+  let log = '';
+  const proc = spawn(process.execPath, [TVS, 'start', '--control', control, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout!.on('data', (d) => (log += d));
+  proc.stderr!.on('data', (d) => (log += d));
+  let exited = false;
+  proc.on('exit', () => (exited = true));
+  t.teardown(async () => {
+    if (!exited && proc.pid) {
+      process.kill(proc.pid, 'SIGTERM');
+      const deadline = Date.now() + 5000;
+      while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (!exited) process.kill(proc.pid, 'SIGKILL');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited) throw new Error(`tvs start exited early:\n${log}`);
+    if (fs.existsSync(control)) {
+      const r = await tvs(control, ['show']);
+      if (r.code === 0) break;
+    }
+    if (Date.now() > deadline) throw new Error(`tvs start did not come up within 15 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { control, proc, log: () => log, alive: () => !exited };
+}
+
+/** Run a command asynchronously (the event loop keeps running) with a hard time limit. */
+export function run(argv: string[], timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(argv[0], argv.slice(1), { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+    });
+  });
+}
+
+/** `ip netns exec NS argv...` asynchronously. */
+export function nsRun(ns: string, argv: string[], timeoutMs = 30_000): Promise<CliResult> {
+  return run(['ip', 'netns', 'exec', ns, ...argv], timeoutMs);
+}
+
+/** Packet loss percentage from ping's summary, or 100 when it printed none. */
+export function pingLoss(out: string): number {
+  const m = /(\d+(?:\.\d+)?)% packet loss/.exec(out);
+  return m ? Number(m[1]) : 100;
+}
