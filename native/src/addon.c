@@ -1,0 +1,612 @@
+/*
+ * N-API glue: implements the NativeBinding interface of src/io/binding.ts and nothing else.
+ *
+ * - Ports live in a per-environment handle table (worker threads get their own); handles are
+ *   never reused, so a stale handle in JS cannot reach a newer port.
+ * - A port keeps napi_refs to the arena ArrayBuffer and the start/len Uint32Arrays, plus raw
+ *   pointers into them: V8 never moves an ArrayBuffer backing store, so the pointers stay valid
+ *   as long as the buffers are alive and not detached (checked once per burst).
+ * - Bursts validate every argument and return -errno, never throw: out-of-range slots or frame
+ *   bounds give -EINVAL before any memory is touched. Setup calls throw Errors with code,
+ *   errno (negative, Node's convention), syscall and interface.
+ * - One N-API call per burst, never per packet: the per-frame work is in afpacket.c / tap.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#include "afpacket.h"
+#include "common.h"
+#include "netdev.h"
+#include "tap.h"
+
+enum kind { KIND_AFP = 1, KIND_TAP = 2 };
+
+struct poller;
+
+struct port {
+  int handle;
+  enum kind kind;
+  void *impl; /* struct afp_port* or struct tap_port* */
+  int fd;
+  struct tvs_arena arena;
+  napi_ref buf_ref, start_ref, len_ref;
+  size_t start_count, len_count; /* element counts at open: 0 later means detached */
+  struct poller *poller;
+  int transient_errors;
+};
+
+/* Separate from the port: libuv owns it until the close callback, which may run after the
+ * port is gone. */
+struct poller {
+  uv_poll_t h;
+  napi_env env;
+  struct port *port; /* NULL once stopped */
+  napi_ref cb;
+  napi_async_context ctx;
+  int in_cb; /* JS callback running: defer releasing cb/ctx until it returns */
+};
+
+struct state {
+  struct port **ports; /* index = handle - 1; NULL once closed */
+  size_t n, cap;
+};
+
+#define POLL_EVENTS (UV_READABLE | UV_DISCONNECT)
+/* Consecutive POLLERRs that turned out transient (link down/up) before we report anyway:
+ * a guard against a wakeup loop, not a tuned figure. */
+#define MAX_TRANSIENT_ERRORS 64
+
+/* ---------------------------------------------------------------- errors */
+
+static const char *errno_name(int err) {
+  const char *n = uv_err_name(-err); /* libuv's UV_E* are -errno on Unix */
+  return (n && strncmp(n, "Unknown", 7) != 0) ? n : "EUNKNOWN";
+}
+
+/* Throw `<what> '<name>': <CODE>: <hint or strerror>` with code/errno/syscall/interface. */
+static void throw_sys(napi_env env, const char *what, const char *ifname, const struct tvs_err *e) {
+  char msg[512];
+  const char *code = errno_name(e->err);
+  snprintf(msg, sizeof msg, "%s '%s': %s: %s", what, ifname, code, e->hint ? e->hint : strerror(e->err));
+  napi_value m, c, err, v;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+  napi_create_error(env, c, m, &err);
+  napi_create_int32(env, -e->err, &v);
+  napi_set_named_property(env, err, "errno", v);
+  napi_create_string_utf8(env, e->syscall ? e->syscall : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, err, "syscall", v);
+  napi_create_string_utf8(env, ifname, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, err, "interface", v);
+  napi_throw(env, err);
+}
+
+static napi_value throw_arg(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", msg);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- argument helpers */
+
+static struct state *get_state(napi_env env) {
+  void *d = NULL;
+  napi_get_instance_data(env, &d);
+  return d;
+}
+
+static struct port *lookup(napi_env env, napi_value v) {
+  int32_t h;
+  struct state *st = get_state(env);
+  if (!st || napi_get_value_int32(env, v, &h) != napi_ok || h < 1 || (size_t)h > st->n) return NULL;
+  return st->ports[h - 1];
+}
+
+static int get_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *count) {
+  bool is;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  if (napi_get_typedarray_info(env, v, &t, count, (void **)data, &ab, &off) != napi_ok) return 0;
+  return t == napi_uint32_array;
+}
+
+static int get_prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
+  bool has = false;
+  napi_valuetype t;
+  if (napi_has_named_property(env, obj, key, &has) != napi_ok || !has) return 0;
+  if (napi_get_named_property(env, obj, key, out) != napi_ok) return 0;
+  napi_typeof(env, *out, &t);
+  return t != napi_undefined && t != napi_null;
+}
+
+/* Optional unsigned option: 1 ok (default when absent), 0 invalid. */
+static int get_opt_uint(napi_env env, napi_value obj, const char *key, unsigned dflt, unsigned max, unsigned *out) {
+  napi_value v;
+  double d;
+  *out = dflt;
+  if (!get_prop(env, obj, key, &v)) return 1;
+  if (napi_get_value_double(env, v, &d) != napi_ok || d < 0 || d > max || d != (double)(unsigned)d) return 0;
+  *out = (unsigned)d;
+  return 1;
+}
+
+static int get_opt_bool(napi_env env, napi_value obj, const char *key, int *out) {
+  napi_value v;
+  bool b = false;
+  *out = 0;
+  if (!get_prop(env, obj, key, &v)) return 1;
+  if (napi_get_value_bool(env, v, &b) != napi_ok) return 0;
+  *out = b;
+  return 1;
+}
+
+static int get_string(napi_env env, napi_value v, char *buf, size_t cap) {
+  size_t n;
+  return napi_get_value_string_utf8(env, v, buf, cap, &n) == napi_ok && n < cap - 1;
+}
+
+/* Read the ArenaView object into p->arena and take references. 0 and a pending exception on error. */
+static int take_arena(napi_env env, napi_value obj, struct port *p) {
+  napi_value buf, start, len, v;
+  bool is = false;
+  void *data;
+  size_t size;
+  uint32_t slot_size, headroom;
+  if (!get_prop(env, obj, "buffer", &buf) || napi_is_arraybuffer(env, buf, &is) != napi_ok || !is) {
+    throw_arg(env, "arena.buffer must be an ArrayBuffer");
+    return 0;
+  }
+  napi_get_arraybuffer_info(env, buf, &data, &size);
+  if (!get_prop(env, obj, "slotSize", &v) || napi_get_value_uint32(env, v, &slot_size) != napi_ok ||
+      !get_prop(env, obj, "headroom", &v) || napi_get_value_uint32(env, v, &headroom) != napi_ok) {
+    throw_arg(env, "arena.slotSize and arena.headroom must be numbers");
+    return 0;
+  }
+  /* The vnet header takes the first 10 bytes of a slot; a frame area under 64 bytes is useless. */
+  if (headroom < TVS_VNET_HDR_LEN || slot_size < headroom + 64) {
+    throw_arg(env, "arena: need headroom >= 10 and slotSize >= headroom + 64");
+    return 0;
+  }
+  if (!get_prop(env, obj, "start", &start) || !get_u32_array(env, start, &p->arena.start, &p->start_count) ||
+      !get_prop(env, obj, "len", &len) || !get_u32_array(env, len, &p->arena.len, &p->len_count)) {
+    throw_arg(env, "arena.start and arena.len must be Uint32Arrays");
+    return 0;
+  }
+  size_t cap = size / slot_size;
+  if (p->start_count < cap) cap = p->start_count;
+  if (p->len_count < cap) cap = p->len_count;
+  if (cap == 0 || cap > UINT32_MAX) {
+    throw_arg(env, "arena: no usable slot (buffer, start or len too small)");
+    return 0;
+  }
+  p->arena.bytes = data;
+  p->arena.size = size;
+  p->arena.slot_size = slot_size;
+  p->arena.headroom = headroom;
+  p->arena.capacity = (uint32_t)cap;
+  napi_create_reference(env, buf, 1, &p->buf_ref);
+  napi_create_reference(env, start, 1, &p->start_ref);
+  napi_create_reference(env, len, 1, &p->len_ref);
+  return 1;
+}
+
+/* Once per burst: the raw pointers are only valid while no buffer was detached (transferred). */
+static int arena_alive(napi_env env, struct port *p) {
+  napi_value v, ab;
+  bool detached = true;
+  size_t n, off;
+  napi_typedarray_type t;
+  void *d;
+  if (napi_get_reference_value(env, p->buf_ref, &v) != napi_ok || !v) return 0;
+  if (napi_is_detached_arraybuffer(env, v, &detached) != napi_ok || detached) return 0;
+  if (napi_get_reference_value(env, p->start_ref, &v) != napi_ok || !v) return 0;
+  if (napi_get_typedarray_info(env, v, &t, &n, &d, &ab, &off) != napi_ok || n != p->start_count) return 0;
+  if (napi_get_reference_value(env, p->len_ref, &v) != napi_ok || !v) return 0;
+  if (napi_get_typedarray_info(env, v, &t, &n, &d, &ab, &off) != napi_ok || n != p->len_count) return 0;
+  return 1;
+}
+
+static napi_value int_result(napi_env env, int r) {
+  napi_value v;
+  napi_create_int32(env, r, &v);
+  return v;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+/* ---------------------------------------------------------------- handle table */
+
+static struct port *new_port(napi_env env, enum kind kind) {
+  struct state *st = get_state(env);
+  struct port *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  if (st->n == st->cap) {
+    size_t cap = st->cap ? st->cap * 2 : 16;
+    struct port **np = realloc(st->ports, cap * sizeof *np);
+    if (!np) { free(p); return NULL; }
+    st->ports = np;
+    st->cap = cap;
+  }
+  p->kind = kind;
+  p->fd = -1;
+  return p;
+}
+
+static void register_port(napi_env env, struct port *p) {
+  struct state *st = get_state(env);
+  st->ports[st->n++] = p;
+  p->handle = (int)st->n;
+}
+
+static void drop_refs(napi_env env, struct port *p) {
+  if (p->buf_ref) napi_delete_reference(env, p->buf_ref);
+  if (p->start_ref) napi_delete_reference(env, p->start_ref);
+  if (p->len_ref) napi_delete_reference(env, p->len_ref);
+  p->buf_ref = p->start_ref = p->len_ref = NULL;
+}
+
+/* ---------------------------------------------------------------- polling */
+
+static void poller_free(uv_handle_t *h) { free(h->data); }
+
+static void poller_release_js(struct poller *pl) {
+  if (pl->cb) napi_delete_reference(pl->env, pl->cb);
+  if (pl->ctx) napi_async_destroy(pl->env, pl->ctx);
+  pl->cb = NULL;
+  pl->ctx = NULL;
+}
+
+static void stop_polling(struct port *p) {
+  struct poller *pl = p->poller;
+  if (!pl) return;
+  p->poller = NULL;
+  pl->port = NULL;
+  uv_poll_stop(&pl->h); /* after this the fd may be closed (uv docs) */
+  uv_close((uv_handle_t *)&pl->h, poller_free);
+  if (!pl->in_cb) poller_release_js(pl); /* else on_poll does it once the JS callback returns */
+}
+
+static int check_error(struct port *p) {
+  return p->kind == KIND_AFP ? afp_check_error(p->impl) : tap_check_error(p->impl);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  struct poller *pl = h->data;
+  struct port *p = pl->port;
+  if (!p) return;
+  if (status < 0) {
+    /* libuv turns POLLERR into UV_EBADF and stops the watcher. Ask the port what it really
+     * was: a link that went down (and will come back) is not worth waking JS for. */
+    int real = check_error(p);
+    if (real == 0 && ++p->transient_errors < MAX_TRANSIENT_ERRORS) {
+      uv_poll_start(h, POLL_EVENTS, on_poll);
+      return;
+    }
+    status = real < 0 ? real : status;
+  } else {
+    p->transient_errors = 0;
+  }
+
+  napi_env env = pl->env;
+  napi_handle_scope scope;
+  napi_value cb, recv, argv[2];
+  napi_open_handle_scope(env, &scope);
+  if (napi_get_reference_value(env, pl->cb, &cb) == napi_ok && cb) {
+    napi_get_global(env, &recv); /* make_callback needs an object receiver (ToObject(undefined) throws) */
+    napi_create_int32(env, status, &argv[0]);
+    napi_create_int32(env, events, &argv[1]);
+    pl->in_cb = 1;
+    /* make_callback (not call_function): runs the microtask queue afterwards and keeps
+     * async_hooks / AsyncLocalStorage context, like any other I/O callback. */
+    napi_status s = napi_make_callback(env, pl->ctx, recv, cb, 2, argv, NULL);
+    pl->in_cb = 0;
+    if (s == napi_pending_exception) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      napi_fatal_exception(env, exc); /* -> process 'uncaughtException', as for a throwing I/O callback */
+    }
+  }
+  napi_close_handle_scope(env, scope);
+  /* The callback may have stopped polling or closed the port: `p` may be freed now. */
+  if (!pl->port) poller_release_js(pl);
+}
+
+/* ---------------------------------------------------------------- close */
+
+static void close_port(napi_env env, struct state *st, struct port *p) {
+  stop_polling(p);
+  if (p->kind == KIND_AFP) afp_close(p->impl); /* unmaps the ring, closes the fd */
+  else tap_close(p->impl);
+  drop_refs(env, p);
+  st->ports[p->handle - 1] = NULL;
+  free(p);
+}
+
+static void cleanup_hook(void *arg) {
+  /* Environment teardown (process exit, worker end): close every port still open. */
+  struct state *st = arg;
+  for (size_t i = 0; i < st->n; i++) {
+    struct port *p = st->ports[i];
+    if (!p) continue;
+    stop_polling(p);
+    if (p->kind == KIND_AFP) afp_close(p->impl);
+    else tap_close(p->impl);
+    free(p); /* the napi_refs die with the environment */
+  }
+  free(st->ports);
+  free(st);
+}
+
+/* ---------------------------------------------------------------- exported functions */
+
+static napi_value js_open_afpacket(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], v;
+  char name[64], ring[8] = "v3";
+  struct afp_opts o;
+  struct tvs_err e = {0};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return throw_arg(env, "openAfPacket(ifname, opts, arena)");
+  if (!get_string(env, argv[0], name, sizeof name)) return throw_arg(env, "ifname must be a short string");
+  memset(&o, 0, sizeof o);
+  if (!get_opt_bool(env, argv[1], "vnetHdr", &o.vnet_hdr)) return throw_arg(env, "opts.vnetHdr must be a boolean");
+  if (get_prop(env, argv[1], "ring", &v) && (!get_string(env, v, ring, sizeof ring) || (strcmp(ring, "v3") && strcmp(ring, "v2"))))
+    return throw_arg(env, "opts.ring must be 'v3' or 'v2'");
+  o.version = ring[1] == '2' ? 2 : 3;
+  if (!get_opt_uint(env, argv[1], "blockTimeoutMs", 1, 60000, &o.block_timeout_ms) ||
+      !get_opt_uint(env, argv[1], "blockSize", 0, 1u << 30, &o.block_size) ||
+      !get_opt_uint(env, argv[1], "blockCount", 0, 1u << 16, &o.block_count))
+    return throw_arg(env, "opts.blockTimeoutMs/blockSize/blockCount must be non-negative integers");
+
+  struct port *p = new_port(env, KIND_AFP);
+  if (!p) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
+  if (!take_arena(env, argv[2], p)) { drop_refs(env, p); free(p); return NULL; }
+  o.max_frame = p->arena.slot_size - p->arena.headroom;
+  struct afp_port *ap;
+  if (afp_open(name, &o, &ap, &e) < 0) {
+    drop_refs(env, p);
+    free(p);
+    throw_sys(env, "AF_PACKET port", name, &e);
+    return NULL;
+  }
+  p->impl = ap;
+  p->fd = afp_fd(ap);
+  register_port(env, p);
+  return int_result(env, p->handle);
+}
+
+static napi_value js_open_tap(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out, v;
+  char name[64];
+  struct tap_opts o;
+  struct tvs_err e = {0};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return throw_arg(env, "openTap(name, opts, arena)");
+  if (!get_string(env, argv[0], name, sizeof name)) return throw_arg(env, "name must be a short string");
+  memset(&o, 0, sizeof o);
+  if (!get_opt_bool(env, argv[1], "vnetHdr", &o.vnet_hdr) || !get_opt_bool(env, argv[1], "persist", &o.persist))
+    return throw_arg(env, "opts.vnetHdr and opts.persist must be booleans");
+  struct port *p = new_port(env, KIND_TAP);
+  if (!p) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
+  if (!take_arena(env, argv[2], p)) { drop_refs(env, p); free(p); return NULL; }
+  struct tap_port *tp;
+  if (tap_open(name, &o, &tp, &e) < 0) {
+    drop_refs(env, p);
+    free(p);
+    throw_sys(env, "TAP port", name, &e);
+    return NULL;
+  }
+  p->impl = tp;
+  p->fd = tap_fd(tp);
+  register_port(env, p);
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "handle", int_result(env, p->handle));
+  napi_create_string_utf8(env, tap_name(tp), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "name", v);
+  return out;
+}
+
+/* Common burst argument parsing: (handle, slots: Uint32Array, n). Returns 0 or -errno. */
+static int burst_args(napi_env env, napi_callback_info info, struct port **pp, uint32_t **slots, int *n) {
+  size_t argc = 3, count;
+  napi_value argv[3];
+  int32_t want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) return -EINVAL;
+  struct port *p = lookup(env, argv[0]);
+  if (!p) return -EBADF;
+  if (!get_u32_array(env, argv[1], slots, &count)) return -EINVAL;
+  if (napi_get_value_int32(env, argv[2], &want) != napi_ok || want < 0 || (size_t)want > count) return -EINVAL;
+  if (!arena_alive(env, p)) return -EINVAL;
+  uint32_t cap = p->arena.capacity;
+  for (int i = 0; i < want; i++)
+    if ((*slots)[i] >= cap) return -EINVAL;
+  *pp = p;
+  *n = want;
+  return 0;
+}
+
+static napi_value js_rx_burst(napi_env env, napi_callback_info info) {
+  struct port *p;
+  uint32_t *slots;
+  int n, r = burst_args(env, info, &p, &slots, &n);
+  if (r < 0) return int_result(env, r);
+  r = p->kind == KIND_AFP ? afp_rx_burst(p->impl, &p->arena, slots, n) : tap_rx_burst(p->impl, &p->arena, slots, n);
+  return int_result(env, r);
+}
+
+static napi_value js_tx_burst(napi_env env, napi_callback_info info) {
+  struct port *p;
+  uint32_t *slots;
+  int n, r = burst_args(env, info, &p, &slots, &n);
+  if (r < 0) return int_result(env, r);
+  const struct tvs_arena *a = &p->arena;
+  for (int i = 0; i < n; i++) {
+    uint32_t s = slots[i];
+    /* 64-bit sum: start + len must not wrap past the end of the buffer. */
+    if ((uint64_t)a->start[s] + a->len[s] > a->size) return int_result(env, -EINVAL);
+  }
+  r = p->kind == KIND_AFP ? afp_tx_burst(p->impl, a, slots, n) : tap_tx_burst(p->impl, a, slots, n);
+  return int_result(env, r);
+}
+
+static napi_value js_poll_start(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], name;
+  napi_valuetype t;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct port *p = argc >= 1 ? lookup(env, argv[0]) : NULL;
+  if (!p) return throw_arg(env, "pollStart: no such port handle (closed?)");
+  if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) return throw_arg(env, "pollStart: cb must be a function");
+  if (p->poller) {
+    /* Already watching: just swap the callback. */
+    napi_delete_reference(env, p->poller->cb);
+    napi_create_reference(env, argv[1], 1, &p->poller->cb);
+    return undefined(env);
+  }
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) { napi_throw_error(env, "EINVAL", "no event loop"); return NULL; }
+  struct poller *pl = calloc(1, sizeof *pl);
+  if (!pl) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
+  int r = uv_poll_init(loop, &pl->h, p->fd);
+  if (r < 0) {
+    struct tvs_err e = {-r, "uv_poll_init", NULL};
+    free(pl);
+    throw_sys(env, "port", p->kind == KIND_AFP ? afp_name(p->impl) : tap_name(p->impl), &e);
+    return NULL;
+  }
+  pl->h.data = pl;
+  pl->env = env;
+  pl->port = p;
+  napi_create_string_utf8(env, "tvs:port-poll", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &pl->ctx);
+  napi_create_reference(env, argv[1], 1, &pl->cb);
+  p->poller = pl;
+  p->transient_errors = 0;
+  r = uv_poll_start(&pl->h, POLL_EVENTS, on_poll);
+  if (r < 0) {
+    struct tvs_err e = {-r, "uv_poll_start", NULL};
+    stop_polling(p);
+    throw_sys(env, "port", p->kind == KIND_AFP ? afp_name(p->impl) : tap_name(p->impl), &e);
+    return NULL;
+  }
+  return undefined(env);
+}
+
+static napi_value js_poll_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct port *p = argc >= 1 ? lookup(env, argv[0]) : NULL;
+  if (p) stop_polling(p); /* idempotent: unknown or closed handles are fine */
+  return undefined(env);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct port *p = argc >= 1 ? lookup(env, argv[0]) : NULL;
+  if (p) close_port(env, get_state(env), p);
+  return undefined(env);
+}
+
+static napi_value info_object(napi_env env, const struct nd_info *nd) {
+  napi_value o, v;
+  char mac[18];
+  snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", nd->mac[0], nd->mac[1], nd->mac[2], nd->mac[3], nd->mac[4], nd->mac[5]);
+  napi_create_object(env, &o);
+  napi_create_string_utf8(env, nd->name, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "name", v);
+  napi_set_named_property(env, o, "ifindex", int_result(env, nd->ifindex));
+  napi_set_named_property(env, o, "mtu", int_result(env, nd->mtu));
+  napi_create_string_utf8(env, mac, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "mac", v);
+  return o;
+}
+
+static napi_value js_info(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct nd_info nd;
+  struct tvs_err e = {0};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct port *p = argc >= 1 ? lookup(env, argv[0]) : NULL;
+  if (!p) return throw_arg(env, "info: no such port handle (closed?)");
+  if (p->kind == KIND_AFP) {
+    if (afp_info(p->impl, &nd, &e) < 0) { throw_sys(env, "AF_PACKET port", afp_name(p->impl), &e); return NULL; }
+  } else {
+    tap_info(p->impl, &nd, &e);
+  }
+  napi_value o = info_object(env, &nd), v;
+  /* Extras for describe(): which ring and whether the vnet header is on. */
+  if (p->kind == KIND_AFP) {
+    napi_create_string_utf8(env, afp_ring_name(p->impl), NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, o, "ring", v);
+  }
+  return o;
+}
+
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], o, v;
+  struct tvs_stats s;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct port *p = argc >= 1 ? lookup(env, argv[0]) : NULL;
+  if (!p) return throw_arg(env, "stats: no such port handle (closed?)");
+  if (p->kind == KIND_AFP) afp_stats(p->impl, &s);
+  else tap_stats(p->impl, &s);
+  napi_create_object(env, &o);
+  napi_create_double(env, (double)s.kernel_drops, &v);
+  napi_set_named_property(env, o, "kernelDrops", v);
+  napi_create_double(env, (double)s.rx_oversize, &v);
+  napi_set_named_property(env, o, "rxOversize", v);
+  napi_create_double(env, (double)s.tx_errors, &v);
+  napi_set_named_property(env, o, "txErrors", v);
+  return o;
+}
+
+static napi_value js_if_info(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char name[64];
+  struct nd_info nd;
+  struct tvs_err e = {0};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_string(env, argv[0], name, sizeof name)) return throw_arg(env, "ifInfo(name): name must be a short string");
+  if (nd_lookup(name, &nd, &e) < 0) { throw_sys(env, "interface", name, &e); return NULL; }
+  return info_object(env, &nd);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  struct state *st = calloc(1, sizeof *st);
+  if (!st) return NULL;
+  napi_set_instance_data(env, st, NULL, NULL);
+  napi_add_env_cleanup_hook(env, cleanup_hook, st);
+  napi_property_descriptor props[] = {
+    {"openAfPacket", NULL, js_open_afpacket, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"openTap", NULL, js_open_tap, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"rxBurst", NULL, js_rx_burst, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"txBurst", NULL, js_tx_burst, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"pollStart", NULL, js_poll_start, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"info", NULL, js_info, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"ifInfo", NULL, js_if_info, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
