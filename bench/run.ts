@@ -1,0 +1,59 @@
+/**
+ * `make bench`: every benchmark in one run, figures printed and written as JSON lines to
+ * bench/results/latest.jsonl with the date, kernel, CPU and Node version. Figures, never
+ * assertions. Kernel-path benchmarks need root (namespaces, veth) and say so when skipped.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runL2Memory } from './l2-memory';
+import { runVethBench } from './veth-l2';
+
+async function main(): Promise<void> {
+  const meta = {
+    date: new Date().toISOString(),
+    kernel: os.release(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    node: process.version,
+  };
+  console.log(`tsvswitch benchmarks — ${meta.date}, ${meta.cpu} x${meta.cores}, Linux ${meta.kernel}, Node ${meta.node}`);
+  const results: Record<string, unknown>[] = [];
+  const rec = (name: string, figures: Record<string, unknown>) => {
+    results.push({ name, ...figures, ...meta });
+    console.log(`${name}: ${JSON.stringify(figures)}`);
+  };
+
+  process.stdout.write('[1/3] in-memory learning bridge (64 B)...\n');
+  const l2 = runL2Memory();
+  rec('memory.l2.normal.64B', { mpps: +l2.mpps.toFixed(2), nsPerPacket: +l2.nsPerPacket.toFixed(1), target: '>= 10 Mpps' });
+  const l2v = runL2Memory({ vlan: true });
+  rec('memory.l2.normal.vlanpush.64B', { mpps: +l2v.mpps.toFixed(2), nsPerPacket: +l2v.nsPerPacket.toFixed(1) });
+
+  const flowBench = path.join(__dirname, 'flow-bench.js');
+  if (fs.existsSync(flowBench)) {
+    process.stdout.write('[2/3] flow tables (see bench/flow-bench)...\n');
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const fb = require(flowBench);
+    if (typeof fb.runFlowBench === 'function') rec('memory.flow', await fb.runFlowBench());
+  }
+
+  if (process.getuid && process.getuid() === 0) {
+    process.stdout.write('[3/3] through veth in namespaces (trafgen one core, iperf3)...\n');
+    const v = await runVethBench();
+    rec('veth.l2', v as unknown as Record<string, unknown>);
+  } else {
+    console.log('[3/3] skipped: the veth benchmark needs root (namespaces, veth)');
+  }
+
+  const dir = path.resolve(__dirname, '../../bench/results');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'latest.jsonl'), results.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  console.log(`results written to bench/results/latest.jsonl`);
+  console.log(`headline: in-memory NORMAL ${l2.mpps.toFixed(2)} Mpps (64 B)`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
