@@ -48,6 +48,8 @@ export interface NativePortStats {
   kernelDrops: number;
   /** Frames dropped because they did not fit an arena slot. */
   rxOversize: number;
+  /** Frames the kernel refused one at a time on tx (the rest of the burst still went). */
+  txErrors?: number;
 }
 
 export interface NativeBinding {

@@ -112,14 +112,15 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
     key[k + K.K_NW_TOS] = b[l3 + ipv4.TOS] & 0xfc;
     key[k + K.K_NW_TTL] = b[l3 + ipv4.TTL];
     const ff = ipv4.flagsFrag(b, l3);
-    if ((ff & (ipv4.FLAG_MF | ipv4.FRAG_OFFSET_MASK)) !== 0) {
+    const frag = (ff & (ipv4.FLAG_MF | ipv4.FRAG_OFFSET_MASK)) !== 0;
+    if (frag) {
       key[k + K.K_NW_FRAG] = (ff & ipv4.FRAG_OFFSET_MASK) !== 0 ? K.NW_FRAG_ANY | K.NW_FRAG_LATER : K.NW_FRAG_ANY;
       if ((ff & ipv4.FRAG_OFFSET_MASK) !== 0) return OK; // later fragments have no L4 header
     }
     const hl = (b[l3] & 0x0f) << 2;
     const l4 = l3 + hl;
     const l4avail = ipv4.totalLen(b, l3) - hl;
-    return parseL4(a, slot, k, proto, l4, l4avail, f);
+    return parseL4(a, slot, k, proto, l4, l4avail, f, 1, frag);
   }
   if (type === eth.ETH_P_ARP) {
     if (!arp.check(b, l3, avail)) return D_ARP;
@@ -144,13 +145,21 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
     key[k + K.K_NW_TOS] = ipv6.trafficClass(b, l3) & 0xfc;
     key[k + K.K_NW_TTL] = b[l3 + ipv6.HOP_LIMIT];
     const pl = ipv6.payloadLen(b, l3);
-    return parseL4(a, slot, k, nh, l3 + ipv6.HEADER_LEN, pl === 0 ? avail - ipv6.HEADER_LEN : pl, f);
+    return parseL4(a, slot, k, nh, l3 + ipv6.HEADER_LEN, pl === 0 ? avail - ipv6.HEADER_LEN : pl, f, 58, false);
   }
   return OK;
 }
 
-/** TCP/UDP ports, ICMP type/code; `l4avail` is what the L3 header says follows it. */
-function parseL4(a: PacketArena, slot: number, k: number, proto: number, l4: number, l4avail: number, f: number): number {
+/**
+ * TCP/UDP ports, ICMP type/code; `l4avail` is what the L3 header says follows it. `icmpProto`
+ * is the ICMP of this L3 family (1 over IPv4, 58 over IPv6): only that one is parsed as ICMP,
+ * as OVS does — ICMPv6 inside IPv4 is just an unknown protocol. `firstFrag`: this is the first
+ * fragment of a larger datagram, so the UDP length (of the whole datagram) may exceed it.
+ */
+function parseL4(
+  a: PacketArena, slot: number, k: number, proto: number, l4: number, l4avail: number, f: number,
+  icmpProto: number, firstFrag: boolean,
+): number {
   const b = a.bytes;
   const key = a.key;
   if (proto === 6) {
@@ -161,9 +170,11 @@ function parseL4(a: PacketArena, slot: number, k: number, proto: number, l4: num
     if (l4avail < 8) return D_UDP;
     const ul = (b[l4 + 4] << 8) | b[l4 + 5];
     // A GSO UDP frame may legitimately carry a length that does not match; only check bounds.
-    if (ul < 8 || ul > l4avail) return D_UDP;
-  } else if (proto === 1 || proto === 58) {
-    if (l4avail < 4) return D_ICMP;
+    if (ul < 8 || (ul > l4avail && !firstFrag)) return D_UDP;
+  } else if (proto === icmpProto) {
+    // Every ICMPv4 message has the 8-byte header (type, code, checksum, id/seq or unused):
+    // later stages (NAT) read id/seq at l4+4 without re-checking. ICMPv6 guarantees only 4.
+    if (l4avail < (proto === 1 ? 8 : 4)) return D_ICMP;
     a.l4[slot] = l4 - f;
     key[k + K.K_TP_SRC] = b[l4];
     key[k + K.K_TP_DST] = b[l4 + 1];

@@ -1,0 +1,362 @@
+/*
+ * AF_PACKET port.
+ *
+ * RX uses an mmap'ed ring so a burst costs no syscall while frames are waiting: the kernel
+ * writes frames into shared memory and flips a status word, we copy them into arena slots and
+ * flip it back. Two ring flavours, both kept because they trade differently (to be benchmarked):
+ *  - TPACKET_V3: variable-size frames packed into large blocks. Dense (a 60-byte frame takes
+ *    ~100 bytes of ring, not a whole frame slot) but the reader is only woken when a block
+ *    retires: full, or after tp_retire_blk_tov ms. A lone ping waits up to the block timeout.
+ *  - TPACKET_V2: fixed-size frames, the reader is woken per frame (lowest latency) but every
+ *    frame occupies a slot big enough for the largest frame the arena accepts.
+ * TX uses sendmmsg: one syscall per burst. (A TX ring would save the copy but needs its own
+ * synchronisation and wakeups; sendmmsg is what OVS netdev-linux uses too.)
+ *
+ * The kernel strips 802.1Q/802.1ad tags before AF_PACKET sees them and reports them out of
+ * band (tp_vlan_tci/tp_vlan_tpid); we put them back so JS sees the frame as it was on the wire.
+ */
+#include "afpacket.h"
+
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+#define DEFAULT_BLOCK_SIZE (1u << 20)
+#define DEFAULT_BLOCK_COUNT 16u
+#define V3_FRAME_SIZE 2048u /* V3 ignores frame size for RX but the kernel checks its arithmetic */
+/*
+ * Bytes in front of the frame inside a ring frame/block: tpacket header + sockaddr_ll, aligned,
+ * a 16-byte minimum MAC area, the vnet header, plus (V3) the block descriptor. 256 covers all.
+ */
+#define RING_OVERHEAD 256u
+#define TX_BATCH 256 /* sendmmsg chunk; preallocated so TX never allocates */
+#define SNDBUF_BYTES (4 << 20)
+
+struct afp_port {
+  int fd;
+  int version; /* 2 or 3 */
+  int vnet;
+  int ifindex;
+  char name[IFNAMSIZ];
+  int dead; /* errno once the interface is gone for good; bursts then return -dead */
+
+  uint8_t *ring;
+  size_t ring_len;
+  unsigned block_size, block_nr;
+  unsigned frame_size, frames_per_block, frame_nr; /* V2 */
+
+  /* Cursor: V3 block index (+ position inside a partially consumed block), or V2 frame index. */
+  unsigned cur;
+  uint8_t *pkt;       /* V3: next packet in block `cur`, NULL when no block is open */
+  unsigned pkt_left;  /* V3: packets left in block `cur` */
+
+  struct tvs_stats stats;
+  struct mmsghdr msgs[TX_BATCH];
+  struct iovec iov[TX_BATCH][2];
+};
+
+static unsigned round_pow2(unsigned v) {
+  unsigned p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+static int sys_error(struct tvs_err *e, int err, const char *syscall) {
+  if (err == EPERM || err == EACCES) return tvs_fail(e, err, syscall, TVS_HINT_ROOT);
+  if (err == ENODEV || err == ENXIO) return tvs_fail(e, err, syscall, "no such interface");
+  return tvs_fail(e, err, syscall, NULL);
+}
+
+static int setup_ring(struct afp_port *p, const struct afp_opts *o, struct tvs_err *e) {
+  long page = sysconf(_SC_PAGESIZE);
+  unsigned need = o->max_frame + RING_OVERHEAD;
+  unsigned bs = o->block_size ? o->block_size : DEFAULT_BLOCK_SIZE;
+  unsigned bn = o->block_count ? o->block_count : DEFAULT_BLOCK_COUNT;
+  if (bs % (unsigned)page != 0) return tvs_fail(e, EINVAL, "setsockopt(PACKET_RX_RING)", "blockSize must be a multiple of the page size");
+
+  if (p->version == 3) {
+    /* A block must hold the largest frame (a 64 KiB GSO frame with the default arena). */
+    if (bs < need) {
+      if (o->block_size) return tvs_fail(e, EINVAL, "setsockopt(PACKET_RX_RING)", "blockSize too small for the arena's largest frame");
+      bs = round_pow2(need);
+    }
+    struct tpacket_req3 req;
+    memset(&req, 0, sizeof req);
+    req.tp_block_size = bs;
+    req.tp_block_nr = bn;
+    req.tp_frame_size = V3_FRAME_SIZE;
+    req.tp_frame_nr = (bs / V3_FRAME_SIZE) * bn;
+    req.tp_retire_blk_tov = o->block_timeout_ms;
+    if (setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) return sys_error(e, errno, "setsockopt(PACKET_RX_RING)");
+  } else {
+    /* Every V2 frame must hold the largest arena frame, or the kernel truncates it. */
+    unsigned fs = (need + TPACKET_ALIGNMENT - 1) & ~(TPACKET_ALIGNMENT - 1);
+    if (bs < fs) {
+      if (o->block_size) return tvs_fail(e, EINVAL, "setsockopt(PACKET_RX_RING)", "blockSize too small for the arena's largest frame");
+      bs = round_pow2(fs);
+    }
+    struct tpacket_req req;
+    memset(&req, 0, sizeof req);
+    req.tp_block_size = bs;
+    req.tp_block_nr = bn;
+    req.tp_frame_size = fs;
+    req.tp_frame_nr = (bs / fs) * bn;
+    p->frame_size = fs;
+    p->frames_per_block = bs / fs;
+    p->frame_nr = req.tp_frame_nr;
+    if (setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) return sys_error(e, errno, "setsockopt(PACKET_RX_RING)");
+  }
+  p->block_size = bs;
+  p->block_nr = bn;
+  p->ring_len = (size_t)bs * bn;
+  void *m = mmap(NULL, p->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+  if (m == MAP_FAILED) return sys_error(e, errno, "mmap");
+  p->ring = m;
+  return 0;
+}
+
+int afp_open(const char *ifname, const struct afp_opts *o, struct afp_port **out, struct tvs_err *e) {
+  struct nd_info nd;
+  int one = 1, rc;
+  *out = NULL;
+  if (nd_check_name(ifname, e) < 0) return -e->err;
+
+  struct afp_port *p = calloc(1, sizeof *p);
+  if (!p) return tvs_fail(e, ENOMEM, "calloc", NULL);
+  p->version = o->version == 2 ? 2 : 3;
+  p->vnet = o->vnet_hdr;
+  nd_copy_name(p->name, ifname);
+
+  /* Protocol 0: the socket receives nothing until bind(), so no frame can arrive before the
+   * ring exists (and none from other interfaces). */
+  p->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (p->fd < 0) { rc = sys_error(e, errno, "socket(AF_PACKET)"); goto fail; }
+
+  if ((rc = nd_lookup(ifname, &nd, e)) < 0) goto fail;
+  p->ifindex = nd.ifindex;
+
+  int ver = p->version == 3 ? TPACKET_V3 : TPACKET_V2;
+  if (setsockopt(p->fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0) { rc = sys_error(e, errno, "setsockopt(PACKET_VERSION)"); goto fail; }
+  /* Must precede the ring: the kernel refuses PACKET_VNET_HDR (EBUSY) once a ring is mapped. */
+  if (p->vnet && setsockopt(p->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) { rc = sys_error(e, errno, "setsockopt(PACKET_VNET_HDR)"); goto fail; }
+  /* Without this the ring also holds every frame anyone transmits on the interface,
+   * including the ones the switch itself sends out of other sockets on it. */
+  if (setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) { rc = sys_error(e, errno, "setsockopt(PACKET_IGNORE_OUTGOING)"); goto fail; }
+  if ((rc = setup_ring(p, o, e)) < 0) goto fail;
+
+  struct packet_mreq mr;
+  memset(&mr, 0, sizeof mr);
+  mr.mr_ifindex = p->ifindex;
+  mr.mr_type = PACKET_MR_PROMISC;
+  if (setsockopt(p->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) { rc = sys_error(e, errno, "setsockopt(PACKET_ADD_MEMBERSHIP)"); goto fail; }
+  if (!(nd.flags & IFF_UP) && (rc = nd_set_up(ifname, e)) < 0) goto fail;
+
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = p->ifindex;
+  if (bind(p->fd, (struct sockaddr *)&sll, sizeof sll) < 0) { rc = sys_error(e, errno, "bind"); goto fail; }
+
+  /* A full burst of 64 KiB GSO frames must fit the send queue or sendmmsg stops early.
+   * SO_SNDBUFFORCE ignores wmem_max (needs CAP_NET_ADMIN, which we have by now). */
+  int sndbuf = SNDBUF_BYTES;
+  if (setsockopt(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+    (void)setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+
+  *out = p;
+  return 0;
+fail:
+  afp_close(p);
+  return rc;
+}
+
+int afp_fd(const struct afp_port *p) { return p->fd; }
+const char *afp_name(const struct afp_port *p) { return p->name; }
+const char *afp_ring_name(const struct afp_port *p) { return p->version == 3 ? "v3" : "v2"; }
+
+int afp_info(const struct afp_port *p, struct nd_info *out, struct tvs_err *e) {
+  /* Resolve by index: the interface may have been renamed since it was opened. */
+  char name[IFNAMSIZ];
+  if (if_indextoname((unsigned)p->ifindex, name) == NULL) return tvs_fail(e, ENODEV, "if_indextoname", "no such interface");
+  return nd_lookup(name, out, e);
+}
+
+/*
+ * Copy one ring frame into an arena slot. Returns 1 if the slot now holds the frame, 0 if the
+ * frame was dropped (counted) and the slot is still free for the next one.
+ */
+static inline int copy_frame(struct afp_port *p, const struct tvs_arena *a, uint32_t slot, const uint8_t *mac,
+                             uint32_t snaplen, uint32_t len, uint32_t status, uint16_t tci, uint16_t tpid) {
+  int tagged = (status & TP_STATUS_VLAN_VALID) != 0; /* the flag, not tci != 0: tci 0 is a priority tag */
+  uint32_t out = len + (tagged ? 4 : 0);
+  /* snaplen < len: the ring truncated it (cannot happen with the sizes chosen in setup_ring,
+   * but a truncated frame must never be forwarded as if it were whole). */
+  if (snaplen < len || out > a->slot_size - a->headroom || (tagged && len < 12)) {
+    p->stats.rx_oversize++;
+    return 0;
+  }
+  uint32_t base = slot * a->slot_size;
+  uint8_t *hdr = a->bytes + base;
+  uint8_t *dst = hdr + a->headroom;
+  if (p->vnet) memcpy(hdr, mac - TVS_VNET_HDR_LEN, TVS_VNET_HDR_LEN); /* the kernel puts it right before the MAC header */
+  else memset(hdr, 0, TVS_VNET_HDR_LEN);
+  if (tagged) {
+    memcpy(dst, mac, 12); /* dst + src MAC */
+    tvs_put_be16(dst + 12, (status & TP_STATUS_VLAN_TPID_VALID) ? tpid : ETH_P_8021Q);
+    tvs_put_be16(dst + 14, tci);
+    memcpy(dst + 16, mac + 12, len - 12);
+    if (p->vnet) {
+      /* The offload offsets count from the start of the frame, which just grew by 4 in front
+       * of L3. hdr_len is only a hint, but keep it consistent (and <= frame length). */
+      if (hdr[VNET_FLAGS] & VNET_F_NEEDS_CSUM) tvs_put_le16(hdr + VNET_CSUM_START, tvs_le16(hdr + VNET_CSUM_START) + 4);
+      uint16_t hl = tvs_le16(hdr + VNET_HDR_LEN);
+      if (hl) tvs_put_le16(hdr + VNET_HDR_LEN, hl + 4);
+    }
+  } else {
+    memcpy(dst, mac, len);
+  }
+  a->start[slot] = base + a->headroom;
+  a->len[slot] = out;
+  return 1;
+}
+
+/* The status words are shared with the kernel: acquire before reading the frame, release
+ * after we are done with it (the kernel's side does the matching smp_wmb / smp_rmb). */
+static inline uint32_t load_status(volatile uint32_t *s) { return __atomic_load_n(s, __ATOMIC_ACQUIRE); }
+static inline void give_back(volatile uint32_t *s) { __atomic_store_n(s, TP_STATUS_KERNEL, __ATOMIC_RELEASE); }
+
+static int rx_v3(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int max) {
+  int n = 0;
+  while (n < max) {
+    struct tpacket_block_desc *bd = (struct tpacket_block_desc *)(p->ring + (size_t)p->cur * p->block_size);
+    if (p->pkt == NULL) {
+      if (!(load_status(&bd->hdr.bh1.block_status) & TP_STATUS_USER)) break;
+      p->pkt = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
+      p->pkt_left = bd->hdr.bh1.num_pkts;
+    }
+    /* Stopping mid-block is normal (the batch is full): the cursor stays here and the next
+     * call resumes with the next packet of this block. */
+    while (p->pkt_left > 0 && n < max) {
+      struct tpacket3_hdr *h = (struct tpacket3_hdr *)p->pkt;
+      n += copy_frame(p, a, slots[n], p->pkt + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status,
+                      h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid);
+      p->pkt += h->tp_next_offset;
+      p->pkt_left--;
+    }
+    if (p->pkt_left == 0) {
+      give_back(&bd->hdr.bh1.block_status);
+      p->pkt = NULL;
+      p->cur = p->cur + 1 == p->block_nr ? 0 : p->cur + 1;
+    }
+  }
+  return n;
+}
+
+static int rx_v2(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int max) {
+  int n = 0;
+  while (n < max) {
+    /* Frames never straddle blocks: address = block * block_size + index_in_block * frame_size. */
+    unsigned b = p->cur / p->frames_per_block, i = p->cur % p->frames_per_block;
+    struct tpacket2_hdr *h = (struct tpacket2_hdr *)(p->ring + (size_t)b * p->block_size + (size_t)i * p->frame_size);
+    uint32_t st = load_status(&h->tp_status);
+    if (!(st & TP_STATUS_USER)) break;
+    n += copy_frame(p, a, slots[n], (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, st, h->tp_vlan_tci, h->tp_vlan_tpid);
+    give_back(&h->tp_status);
+    p->cur = p->cur + 1 == p->frame_nr ? 0 : p->cur + 1;
+  }
+  return n;
+}
+
+int afp_check_error(struct afp_port *p) {
+  if (p->dead) return -p->dead;
+  int err = 0;
+  socklen_t l = sizeof err;
+  /* Reading SO_ERROR clears it, so POLLERR stops firing. The kernel sets ENETDOWN both when
+   * the link goes admin-down (it re-arms the socket when the link comes back up) and when the
+   * device is unregistered (the socket is then unbound forever): only the second is fatal. */
+  if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0) err = errno;
+  if (!nd_index_exists(p->ifindex)) {
+    p->dead = err ? err : ENETDOWN;
+    return -p->dead;
+  }
+  return 0;
+}
+
+int afp_rx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int max) {
+  if (p->dead) return -p->dead;
+  int n = p->version == 3 ? rx_v3(p, a, slots, max) : rx_v2(p, a, slots, max);
+  if (n > 0 || max == 0) return n;
+  /* Ring empty: the only time we pay a syscall, to notice a vanished interface (POLLERR). */
+  struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+  if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLERR | POLLNVAL))) return afp_check_error(p);
+  return 0;
+}
+
+/* Errors that mean the port itself is unusable, as opposed to one frame being refused. */
+static int port_level_error(int err) {
+  return err == ENXIO || err == ENODEV || err == ENETDOWN || err == EBADF || err == EBADFD || err == ENOTCONN;
+}
+
+int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n) {
+  int sent = 0, i = 0;
+  while (i < n) {
+    int k = n - i < TX_BATCH ? n - i : TX_BATCH;
+    for (int j = 0; j < k; j++) {
+      uint32_t s = slots[i + j];
+      struct iovec *v = p->iov[j];
+      struct msghdr *m = &p->msgs[j].msg_hdr;
+      memset(m, 0, sizeof *m);
+      v[0].iov_base = a->bytes + (size_t)s * a->slot_size; /* vnet header at the slot base */
+      v[0].iov_len = TVS_VNET_HDR_LEN;
+      v[1].iov_base = a->bytes + a->start[s];
+      v[1].iov_len = a->len[s];
+      m->msg_iov = p->vnet ? v : v + 1;
+      m->msg_iovlen = p->vnet ? 2 : 1;
+    }
+    int r = sendmmsg(p->fd, p->msgs, (unsigned)k, MSG_DONTWAIT);
+    if (r > 0) {
+      sent += r;
+      i += r;
+      continue; /* if r < k, the retry reports the error of message r (sendmmsg drops it) */
+    }
+    int err = r < 0 ? errno : EAGAIN;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break; /* queue full: the rest are the caller's */
+    if (port_level_error(err)) {
+      if (sent == 0) return -err;
+      break;
+    }
+    /* One frame refused (EMSGSIZE above MTU, EINVAL bad vnet header...): skip it rather than
+     * dropping the frames behind it. */
+    p->stats.tx_errors++;
+    i++;
+  }
+  return sent;
+}
+
+void afp_stats(struct afp_port *p, struct tvs_stats *out) {
+  /* PACKET_STATISTICS resets the kernel counters on every read: accumulate. */
+  struct tpacket_stats_v3 st;
+  socklen_t l = sizeof st;
+  memset(&st, 0, sizeof st);
+  if (p->fd >= 0 && getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &st, &l) == 0) p->stats.kernel_drops += st.tp_drops;
+  *out = p->stats;
+}
+
+void afp_close(struct afp_port *p) {
+  if (!p) return;
+  if (p->ring) munmap(p->ring, p->ring_len);
+  if (p->fd >= 0) close(p->fd);
+  free(p);
+}

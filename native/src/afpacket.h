@@ -1,0 +1,36 @@
+/* AF_PACKET port: an mmap'ed TPACKET_V3 (or V2) RX ring, sendmmsg for TX. */
+#ifndef TVS_AFPACKET_H
+#define TVS_AFPACKET_H
+
+#include <stdint.h>
+#include "common.h"
+#include "netdev.h"
+
+struct afp_opts {
+  int vnet_hdr;          /* PACKET_VNET_HDR */
+  int version;           /* 3 (TPACKET_V3, default) or 2 */
+  unsigned block_timeout_ms;
+  unsigned block_size;   /* 0: default */
+  unsigned block_count;  /* 0: default */
+  unsigned max_frame;    /* largest frame the arena takes (slot size - headroom): ring frames must hold it */
+};
+
+struct afp_port;
+
+/* Open a port on the existing interface `ifname`. 0 or -errno with *e filled. */
+int afp_open(const char *ifname, const struct afp_opts *o, struct afp_port **out, struct tvs_err *e);
+int afp_fd(const struct afp_port *p);
+const char *afp_name(const struct afp_port *p);
+const char *afp_ring_name(const struct afp_port *p);
+int afp_info(const struct afp_port *p, struct nd_info *out, struct tvs_err *e);
+
+/* Copy up to `max` frames into slots[0..max) (caller validated: every slot < capacity). */
+int afp_rx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int max);
+/* Send slots[0..n) (caller validated slot and frame bounds); frames taken or -errno. */
+int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n);
+/* After poll reported an error: 0 if transient (link went down but still exists), else -errno. */
+int afp_check_error(struct afp_port *p);
+void afp_stats(struct afp_port *p, struct tvs_stats *out);
+void afp_close(struct afp_port *p);
+
+#endif

@@ -1,0 +1,212 @@
+/**
+ * What AF_PACKET and TAP ports share: both are a handle in the native addon that moves whole
+ * bursts between the kernel and arena slots. The subclasses only differ in how they open.
+ *
+ * Hot path (rxBurst/txBurst): one native call per burst, no allocation — the slot list handed
+ * to the addon is a Uint32Array preallocated here, and counters are plain number fields.
+ */
+import { constants as osConstants } from 'os';
+import { Batch, BURST } from '../packet/batch';
+import { PacketArena } from '../packet/arena';
+import { NativeBinding, NativePortStats, PortInfo } from './binding';
+import { DROP_RX_KERNEL, DROP_RX_OVERSIZE, DROP_TX_DOWN, Port, PortCounters, PortKind } from './port';
+
+const ENETDOWN = osConstants.errno.ENETDOWN;
+const EBADF = osConstants.errno.EBADF;
+
+/** How often (at most) a short rx burst pulls the kernel drop counters: it costs a syscall and an object. */
+export const STATS_REFRESH_MS = 1000;
+
+/** The addon also reports frames the kernel refused one by one (see native/src/afpacket.c). */
+type StatsWithTx = NativePortStats & { txErrors?: number };
+
+export abstract class NativePort implements Port {
+  abstract readonly kind: PortKind;
+  readonly name: string;
+  readonly offloads: boolean;
+  readonly counters = new PortCounters();
+  mtu: number;
+
+  protected readonly binding: NativeBinding;
+  protected readonly arena: PacketArena;
+  protected readonly handle: number;
+  protected lastInfo: PortInfo;
+
+  /** Slot indices offered to the addon per rx burst (preallocated: no allocation per burst). */
+  private readonly offer: Uint32Array;
+  private downErrno = 0;
+  private closed = false;
+  private polling = false;
+  private lastRefresh = 0;
+  private seenKernelDrops = 0;
+  private seenOversize = 0;
+  /** Frames the kernel refused individually on tx (cumulative, for describe()). */
+  private txRefused = 0;
+
+  protected constructor(
+    binding: NativeBinding,
+    arena: PacketArena,
+    handle: number,
+    name: string,
+    offloads: boolean,
+    burst: number,
+  ) {
+    this.binding = binding;
+    this.arena = arena;
+    this.handle = handle;
+    this.name = name;
+    this.offloads = offloads;
+    this.offer = new Uint32Array(burst);
+    this.lastInfo = binding.info(handle);
+    this.mtu = this.lastInfo.mtu;
+  }
+
+  get up(): boolean {
+    return this.downErrno === 0;
+  }
+
+  /** -errno that took the port down, 0 while up. */
+  get downReason(): number {
+    return this.downErrno;
+  }
+
+  rxBurst(batch: Batch): number {
+    if (this.downErrno !== 0) return -this.downErrno;
+    let room = batch.capacity - batch.count;
+    if (room > this.offer.length) room = this.offer.length;
+    if (room <= 0) return 0;
+    const offer = this.offer;
+    // peek + commit: the addon fills a prefix of the offered slots; we take exactly those.
+    const want = this.arena.peek(offer, room);
+    if (want === 0) return 0; // arena exhausted: frames wait in the kernel (its ring drops count them)
+    const k = this.binding.rxBurst(this.handle, offer, want);
+    if (k < 0) {
+      this.markDown(-k);
+      return k;
+    }
+    this.arena.commit(k);
+    const len = this.arena.len;
+    const slots = batch.slots;
+    let c = batch.count;
+    let bytes = 0;
+    for (let i = 0; i < k; i++) {
+      const s = offer[i];
+      slots[c++] = s;
+      bytes += len[s];
+    }
+    batch.count = c;
+    this.counters.rxPackets += k;
+    this.counters.rxBytes += bytes;
+    // A short burst ends a drain: a cheap moment to look at the kernel's drop counter, but
+    // rate-limited because under light load every frame is its own drain.
+    if (k < want) {
+      const now = Date.now();
+      if (now - this.lastRefresh >= STATS_REFRESH_MS) this.refreshStats(now);
+    }
+    return k;
+  }
+
+  txBurst(slots: Uint32Array, n: number): number {
+    if (this.downErrno !== 0) {
+      this.counters.drops.add(DROP_TX_DOWN, n);
+      return -this.downErrno;
+    }
+    if (n <= 0) return 0;
+    const k = this.binding.txBurst(this.handle, slots, n);
+    if (k < 0) {
+      this.counters.drops.add(DROP_TX_DOWN, n);
+      // ENETDOWN on tx means the link is administratively down but still exists (a deleted
+      // AF_PACKET device gives ENXIO, a deleted TAP EBADFD): it comes back with `ip link set up`.
+      if (k !== -ENETDOWN) this.markDown(-k);
+      return k;
+    }
+    // When the kernel refused a frame in the middle, the ones taken are not exactly slots[0..k):
+    // byte counts are then approximate (the refusals show up in describe().txRefused).
+    const len = this.arena.len;
+    let bytes = 0;
+    for (let i = 0; i < k; i++) bytes += len[slots[i]];
+    this.counters.txPackets += k;
+    this.counters.txBytes += bytes;
+    return k;
+  }
+
+  start(onReadable: () => void): void {
+    if (this.closed || this.downErrno !== 0) return;
+    this.polling = true;
+    this.binding.pollStart(this.handle, (status: number) => {
+      if (status < 0) {
+        // The device went away (the addon already filtered out transient link-down errors).
+        // Stop watching, then wake the datapath once so its next rxBurst sees -errno.
+        this.markDown(-status);
+      }
+      onReadable();
+    });
+  }
+
+  stop(): void {
+    if (!this.polling) return;
+    this.polling = false;
+    this.binding.pollStop(this.handle);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.stop();
+    this.refreshStats(Date.now());
+    this.closed = true;
+    if (this.downErrno === 0) this.downErrno = EBADF;
+    this.binding.close(this.handle);
+  }
+
+  /** Pull the kernel and addon drop counters into `counters` now (also done every STATS_REFRESH_MS). */
+  refreshStats(now: number = Date.now()): void {
+    if (this.closed) return;
+    this.lastRefresh = now;
+    const st = this.binding.stats(this.handle) as StatsWithTx;
+    const d = this.counters.drops;
+    if (st.kernelDrops > this.seenKernelDrops) d.add(DROP_RX_KERNEL, st.kernelDrops - this.seenKernelDrops);
+    if (st.rxOversize > this.seenOversize) d.add(DROP_RX_OVERSIZE, st.rxOversize - this.seenOversize);
+    this.seenKernelDrops = st.kernelDrops;
+    this.seenOversize = st.rxOversize;
+    this.txRefused = st.txErrors ?? 0;
+  }
+
+  describe(): Record<string, unknown> {
+    let info: Record<string, unknown> = this.lastInfo as unknown as Record<string, unknown>;
+    if (!this.closed) {
+      try {
+        this.lastInfo = this.binding.info(this.handle);
+        info = this.lastInfo as unknown as Record<string, unknown>;
+        this.mtu = this.lastInfo.mtu;
+        this.refreshStats();
+      } catch (e) {
+        info = { ...info, error: (e as Error).message };
+      }
+    }
+    return {
+      kind: this.kind,
+      device: info.name,
+      ifindex: info.ifindex,
+      mac: info.mac,
+      mtu: info.mtu,
+      vnetHdr: this.offloads,
+      up: this.up,
+      ...(this.downErrno !== 0 ? { downErrno: this.downErrno } : {}),
+      txRefused: this.txRefused,
+      ...this.describeExtra(info),
+      ...(info.error ? { error: info.error } : {}),
+    };
+  }
+
+  protected describeExtra(_info: Record<string, unknown>): Record<string, unknown> {
+    return {};
+  }
+
+  private markDown(errno: number): void {
+    if (this.downErrno === 0) this.downErrno = errno > 0 ? errno : EBADF;
+    this.stop();
+  }
+}
+
+/** Default burst size for native ports. */
+export const NATIVE_BURST = BURST;

@@ -1,0 +1,214 @@
+/**
+ * Helpers for integration tests that need real kernel peers: network namespaces and veth pairs.
+ *
+ *   import t from 'tap';
+ *   import { Lab, isRoot } from '../helpers/netns';
+ *
+ *   t.test('something on the wire', { skip: isRoot() ? false : 'needs root: creates veth/TAP devices' }, async (t) => {
+ *     const lab = Lab.create(t);                   // cleanup() registered with t.teardown
+ *     const ns = lab.netns('peer');               // 'tvn-peer-<pid>-<n>'
+ *     const v = lab.veth({ ns, address: '10.9.0.2/24' });
+ *     // v.host: interface in the root namespace (give it to the switch)
+ *     // v.peer: the other end, inside `ns`, up, with the address
+ *     lab.nsExec(ns, 'ping -c1 -W1 10.9.0.1');
+ *   });
+ *
+ * Every name carries a per-process suffix so tests running in parallel (tap runs files in
+ * separate processes) never collide, and everything a Lab creates is removed by cleanup(),
+ * which is idempotent and also runs on failure when registered with t.teardown.
+ * Names start with 'tvn' so a leftover device is easy to recognise (and delete by hand).
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** Linux limits interface names to 15 characters (IFNAMSIZ - 1). */
+export const IFNAME_MAX = 15;
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** True when `name` is an executable on PATH (or in the sbin directories, which root's PATH may lack). */
+export function haveCmd(name: string): boolean {
+  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin', '/bin']);
+  for (const d of dirs) {
+    if (!d) continue;
+    try {
+      fs.accessSync(path.join(d, name), fs.constants.X_OK);
+      return true;
+    } catch {
+      /* keep looking */
+    }
+  }
+  return false;
+}
+
+export interface ShOptions {
+  /** Do not throw on a non-zero exit; return the output anyway. */
+  allowFail?: boolean;
+  /** Kill the command after this many ms (default 20 s): tests must never hang. */
+  timeoutMs?: number;
+  /** Bytes written to the command's stdin. */
+  input?: string;
+}
+
+/**
+ * Run a command WITHOUT a shell: `cmd` is split on whitespace (no quoting), or pass an argv
+ * array. Returns stdout. Throws an Error that shows the command, exit status and stderr.
+ */
+export function sh(cmd: string | string[], opts: ShOptions = {}): string {
+  const argv = Array.isArray(cmd) ? cmd : cmd.trim().split(/\s+/);
+  try {
+    return execFileSync(argv[0], argv.slice(1), {
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs ?? 20_000,
+      input: opts.input,
+    });
+  } catch (e) {
+    const err = e as { status?: number | null; signal?: string | null; stdout?: string; stderr?: string; message: string };
+    if (opts.allowFail) return err.stdout ?? '';
+    const why = err.signal ? `killed by ${err.signal}` : `exit ${err.status}`;
+    const stderr = (err.stderr ?? '').toString().trim();
+    throw new Error(`command failed (${why}): ${argv.join(' ')}${stderr ? `\n${stderr}` : `\n${err.message}`}`);
+  }
+}
+
+let counter = 0;
+
+/**
+ * A unique name `<prefix><pid base36><n>` of at most 15 characters (valid for interfaces and
+ * namespaces). The prefix is cut to fit; keep it short and meaningful ('tvna', 'tvnb'...).
+ */
+export function uniqueName(prefix: string): string {
+  const suffix = process.pid.toString(36) + (counter++).toString(36);
+  const room = IFNAME_MAX - suffix.length;
+  if (room < 3) throw new Error(`uniqueName: suffix ${suffix} leaves no room for a prefix`);
+  return prefix.slice(0, room) + suffix;
+}
+
+export interface VethOptions {
+  /** Namespace for the peer end (default: the root namespace, like the host end). */
+  ns?: string;
+  /** Address with prefix for the peer end, e.g. '10.9.0.2/24' (needs ns or is set in root ns). */
+  address?: string;
+  /** MTU for both ends. */
+  mtu?: number;
+  /** Name prefixes (default 'tvnh' host end, 'tvnp' peer end). */
+  hostPrefix?: string;
+  peerPrefix?: string;
+  /** Bring both ends up (default true). */
+  up?: boolean;
+  /**
+   * Disable IPv6 on the root-namespace ends (default true), so the host stack does not send
+   * router solicitations / DAD probes into a test that counts frames.
+   */
+  quiet?: boolean;
+}
+
+export interface Veth {
+  /** End in the root namespace. */
+  host: string;
+  /** Other end (inside `ns` when given). */
+  peer: string;
+  ns?: string;
+}
+
+/** Anything with a teardown hook (a node-tap Test). */
+export interface Teardownable {
+  teardown(fn: () => void | Promise<void>): void;
+}
+
+/** Creates namespaces, veth pairs and other devices, and removes all of them in cleanup(). */
+export class Lab {
+  private readonly namespaces: string[] = [];
+  private readonly links: string[] = [];
+  private readonly cleanups: Array<() => void> = [];
+  private cleaned = false;
+
+  /** A Lab whose cleanup runs in t.teardown (also when the test fails or throws). */
+  static create(t: Teardownable): Lab {
+    const lab = new Lab();
+    t.teardown(() => lab.cleanup());
+    return lab;
+  }
+
+  /** Create a network namespace with loopback up. Returns its name. */
+  netns(prefix = 'tvns'): string {
+    const name = uniqueName(prefix.startsWith('tvn') ? prefix : `tvn${prefix}`);
+    sh(['ip', 'netns', 'add', name]);
+    this.namespaces.push(name);
+    sh(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+    return name;
+  }
+
+  /** Create a veth pair; see VethOptions. */
+  veth(opts: VethOptions = {}): Veth {
+    const host = uniqueName(opts.hostPrefix ?? 'tvnh');
+    const peer = uniqueName(opts.peerPrefix ?? 'tvnp');
+    sh(['ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
+    // Deleting one end deletes both; remembering the host end is enough (and survives the
+    // peer moving to a namespace that is deleted first).
+    this.links.push(host);
+    if (opts.quiet ?? true) {
+      this.sysctl(`net.ipv6.conf.${host}.disable_ipv6`, '1');
+      if (!opts.ns) this.sysctl(`net.ipv6.conf.${peer}.disable_ipv6`, '1');
+    }
+    if (opts.ns) sh(['ip', 'link', 'set', peer, 'netns', opts.ns]);
+    const inPeer = (args: string[]) => sh(opts.ns ? ['ip', '-n', opts.ns, ...args] : ['ip', ...args]);
+    if (opts.mtu) {
+      sh(['ip', 'link', 'set', host, 'mtu', String(opts.mtu)]);
+      inPeer(['link', 'set', peer, 'mtu', String(opts.mtu)]);
+    }
+    if (opts.address) inPeer(['addr', 'add', opts.address, 'dev', peer]);
+    if (opts.up ?? true) {
+      sh(['ip', 'link', 'set', host, 'up']);
+      inPeer(['link', 'set', peer, 'up']);
+    }
+    return { host, peer, ns: opts.ns };
+  }
+
+  /** Remember an interface created elsewhere (e.g. a TAP) so cleanup() deletes it. */
+  adoptLink(name: string, ns?: string): void {
+    this.cleanups.push(() => {
+      sh(ns ? ['ip', '-n', ns, 'link', 'del', name] : ['ip', 'link', 'del', name], { allowFail: true });
+    });
+  }
+
+  /** Run a cleanup function of your own (before links and namespaces are removed). */
+  onCleanup(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
+
+  /** Run a command inside a namespace (argv split on whitespace, or an array). */
+  nsExec(ns: string, cmd: string | string[], opts: ShOptions = {}): string {
+    const argv = Array.isArray(cmd) ? cmd : cmd.trim().split(/\s+/);
+    return sh(['ip', 'netns', 'exec', ns, ...argv], opts);
+  }
+
+  /** Set a sysctl (best effort: some do not exist on every kernel). */
+  sysctl(key: string, value: string): void {
+    const file = path.join('/proc/sys', key.replace(/\./g, '/'));
+    try {
+      fs.writeFileSync(file, value);
+    } catch {
+      /* not fatal for a test setup */
+    }
+  }
+
+  /** Remove everything this Lab created, in reverse order. Idempotent; never throws. */
+  cleanup(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    for (const fn of this.cleanups.reverse()) {
+      try {
+        fn();
+      } catch {
+        /* keep cleaning */
+      }
+    }
+    for (const l of this.links.reverse()) sh(['ip', 'link', 'del', l], { allowFail: true });
+    for (const ns of this.namespaces.reverse()) sh(['ip', 'netns', 'del', ns], { allowFail: true });
+  }
+}

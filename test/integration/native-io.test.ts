@@ -1,0 +1,383 @@
+/**
+ * The native I/O addon against the real kernel: veth pairs, TAP devices and network namespaces
+ * created (and always deleted) by the test. Root only.
+ *
+ * Frames use the local-experimental EtherType 0x88b5 and source MACs 02:74:76:6e:xx:xx, and
+ * receivers keep only those, so stray host traffic cannot confuse a count.
+ */
+import t from 'tap';
+import { spawn } from 'child_process';
+import { constants as osConstants } from 'os';
+import { setTimeout as sleep } from 'timers/promises';
+import { bindingAvailable, loadBinding, NativeBinding } from '../../src/io/binding';
+import { AfPacketPort } from '../../src/io/afpacket-port';
+import { TapPort } from '../../src/io/tap-port';
+import { NativePort } from '../../src/io/native-port';
+import { PacketArena } from '../../src/packet/arena';
+import { Batch } from '../../src/packet/batch';
+import { isRoot, Lab, sh, uniqueName } from '../helpers/netns';
+
+const skip = !isRoot()
+  ? 'needs root: creates veth/TAP devices'
+  : !bindingAvailable()
+    ? 'native addon not built (run make native)'
+    : false;
+
+const E = osConstants.errno;
+const EXP_TYPE = 0x88b5;
+const DST = [0x02, 0x74, 0x76, 0x6e, 0x00, 0x02];
+const SRC = [0x02, 0x74, 0x76, 0x6e, 0x00, 0x01];
+
+/** An Ethernet frame of exactly `len` bytes (tags included), payload tagged with `seq`. */
+function mkFrame(len: number, seq: number, tags: Array<[number, number]> = [], src = SRC): Buffer {
+  const f = Buffer.alloc(len);
+  Buffer.from(DST).copy(f, 0);
+  Buffer.from(src).copy(f, 6);
+  let o = 12;
+  for (const [tpid, tci] of tags) {
+    f.writeUInt16BE(tpid, o);
+    f.writeUInt16BE(tci, o + 2);
+    o += 4;
+  }
+  f.writeUInt16BE(EXP_TYPE, o);
+  f.writeUInt32BE(seq, o + 2);
+  for (let i = o + 6; i < len; i++) f[i] = (i * 7 + seq) & 0xff;
+  return f;
+}
+
+function isOurs(f: Buffer): boolean {
+  return f[6] === 0x02 && f[7] === 0x74 && f[8] === 0x76 && f[9] === 0x6e;
+}
+
+/** Copy frames into slots, optionally with a vnet header, send them in ONE txBurst; returns the count taken. */
+function send(port: NativePort, arena: PacketArena, frames: Buffer[], vnet?: Buffer): number {
+  const slots = new Uint32Array(frames.length);
+  frames.forEach((f, i) => {
+    const s = arena.allocFrom(f);
+    if (s < 0) throw new Error('arena exhausted in test');
+    if (vnet) arena.bytes.set(vnet, arena.base(s));
+    slots[i] = s;
+  });
+  const k = port.txBurst(slots, frames.length);
+  for (const s of slots) arena.release(s);
+  return k;
+}
+
+interface Rx {
+  frame: Buffer;
+  vnet: Buffer;
+}
+
+/** rxBurst until `want` of our frames arrived or `ms` passed (bounded in count and time). */
+async function recv(port: NativePort, arena: PacketArena, want: number, ms = 2000, burst = 256): Promise<Rx[]> {
+  const out: Rx[] = [];
+  const batch = new Batch(burst);
+  const deadline = Date.now() + ms;
+  for (let iter = 0; out.length < want && Date.now() < deadline && iter < 100_000; iter++) {
+    batch.clear();
+    const k = port.rxBurst(batch);
+    if (k < 0) throw new Error(`rxBurst returned ${k}`);
+    for (let i = 0; i < batch.count; i++) {
+      const s = batch.slots[i];
+      const f = arena.frame(s);
+      const b = arena.base(s);
+      if (isOurs(f)) out.push({ frame: f, vnet: Buffer.from(arena.bytes.subarray(b, b + 10)) });
+      arena.release(s);
+    }
+    if (k === 0) await sleep(2);
+  }
+  return out;
+}
+
+t.test('AF_PACKET on a veth pair', { skip }, async (t) => {
+  for (const ring of ['v3', 'v2'] as const) {
+    for (const vnetHdr of [false, true]) {
+      t.test(`ring ${ring}, vnetHdr ${vnetHdr}`, async (t) => {
+        const lab = Lab.create(t);
+        const v = lab.veth();
+        const arena = new PacketArena({ slots: 512 });
+        const a = new AfPacketPort(v.host, arena, { ring, vnetHdr });
+        t.teardown(() => a.close());
+        const b = new AfPacketPort(v.peer, arena, { ring, vnetHdr });
+        t.teardown(() => b.close());
+        t.equal(a.describe().ring, ring);
+
+        // (a) 64 distinct frames in one burst arrive byte-identical and in order.
+        const frames = Array.from({ length: 64 }, (_, i) => mkFrame(60 + i * 23, i));
+        t.equal(send(a, arena, frames), 64, 'txBurst took all 64');
+        // Small bursts (7) stop in the middle of a V3 block: the next call must resume there.
+        const got = await recv(b, arena, 64, 2000, 7);
+        t.equal(got.length, 64, 'all 64 received, 7 per burst');
+        t.ok(got.every((r, i) => r.frame.equals(frames[i])), 'byte-identical, in order');
+        t.ok(got.every((r) => r.vnet.equals(Buffer.alloc(10))), 'no offload state: all-zero vnet header');
+        t.equal(b.counters.rxPackets, 64);
+        t.equal(b.counters.rxBytes, frames.reduce((n, f) => n + f.length, 0));
+        t.equal(a.counters.txPackets, 64);
+
+        // (b) VLAN tags are stripped by the kernel and must be put back.
+        const tagged = [
+          mkFrame(64, 1000, [[0x8100, (3 << 13) | 100]]), // 802.1Q, PCP 3, VID 100
+          mkFrame(64, 1001, [[0x8100, 0]]), // priority tag: TCI 0, still a tag
+          mkFrame(68, 1002, [[0x88a8, 200], [0x8100, 300]]), // QinQ: outer 802.1ad
+          mkFrame(1518, 1003, [[0x8100, 4094]]), // full-size tagged frame (MTU + 18)
+        ];
+        t.equal(send(a, arena, tagged), tagged.length);
+        const gotTagged = await recv(b, arena, tagged.length);
+        t.equal(gotTagged.length, tagged.length);
+        tagged.forEach((f, i) => t.same(gotTagged[i]?.frame.toString('hex'), f.toString('hex'), `tagged frame ${i} as on the wire`));
+
+        // (c) frames a port sent are not received back, by it or by another socket on the same
+        // interface (PACKET_IGNORE_OUTGOING).
+        const a2 = new AfPacketPort(v.host, arena, { ring, vnetHdr });
+        t.teardown(() => a2.close());
+        t.equal(send(a, arena, [mkFrame(100, 2000)]), 1);
+        t.equal((await recv(b, arena, 1)).length, 1, 'peer got it');
+        t.equal((await recv(a, arena, 1, 200)).length, 0, 'sender did not get it back');
+        t.equal((await recv(a2, arena, 1, 200)).length, 0, 'other socket on the sender did not see it');
+        t.equal(send(b, arena, [mkFrame(100, 2001)]), 1);
+        t.equal((await recv(a2, arena, 1)).length, 1, 'control: the other socket does receive inbound frames');
+      });
+    }
+  }
+});
+
+t.test('AF_PACKET with MTU 9000', { skip }, async (t) => {
+  for (const ring of ['v3', 'v2'] as const) {
+    const lab = Lab.create(t);
+    const v = lab.veth({ mtu: 9000 });
+    const arena = new PacketArena({ slots: 64 });
+    const a = new AfPacketPort(v.host, arena, { ring });
+    const b = new AfPacketPort(v.peer, arena, { ring });
+    t.teardown(() => (a.close(), b.close()));
+    t.equal(a.mtu, 9000);
+    const frames = [mkFrame(9014, 1), mkFrame(9018, 2, [[0x8100, 42]])];
+    t.equal(send(a, arena, frames), 2, `${ring}: jumbo frames taken`);
+    const got = await recv(b, arena, 2);
+    t.equal(got.length, 2, `${ring}: both arrived`);
+    t.ok(got[0]?.frame.equals(frames[0]), `${ring}: 9014-byte frame intact`);
+    t.ok(got[1]?.frame.equals(frames[1]), `${ring}: 9018-byte tagged frame intact`);
+    // One byte more than the MTU allows is refused by the kernel (per frame, port stays up).
+    t.equal(send(a, arena, [mkFrame(9015, 3), mkFrame(100, 4)]), 1, 'oversize frame skipped, the next one sent');
+    t.ok(a.up, 'port still up');
+    a.refreshStats();
+    t.equal(a.describe().txRefused, 1, 'refusal counted');
+  }
+});
+
+/** A TCP SYN (no payload) with a zero checksum: the vnet header asks for it to be completed. */
+function tcpSyn(tags: Array<[number, number]>): { frame: Buffer; l3: number } {
+  const l3 = 14 + tags.length * 4;
+  const f = Buffer.alloc(l3 + 40);
+  Buffer.from(DST).copy(f, 0);
+  Buffer.from(SRC).copy(f, 6);
+  tags.forEach(([tpid, tci], i) => (f.writeUInt16BE(tpid, 12 + i * 4), f.writeUInt16BE(tci, 14 + i * 4)));
+  f.writeUInt16BE(0x0800, l3 - 2);
+  f[l3] = 0x45;
+  f.writeUInt16BE(40, l3 + 2);
+  f[l3 + 8] = 64;
+  f[l3 + 9] = 6;
+  Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]).copy(f, l3 + 12);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += f.readUInt16BE(l3 + i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  f.writeUInt16BE(~sum & 0xffff, l3 + 10);
+  f.writeUInt16BE(40000, l3 + 20);
+  f.writeUInt16BE(80, l3 + 22);
+  f[l3 + 32] = 0x50; // data offset 5
+  f[l3 + 33] = 0x02; // SYN
+  f.writeUInt16BE(65535, l3 + 34);
+  return { frame: f, l3 };
+}
+
+function vnetHdr(flags: number, csumStart: number, csumOffset: number): Buffer {
+  const h = Buffer.alloc(10);
+  h[0] = flags;
+  h.writeUInt16LE(csumStart, 6);
+  h.writeUInt16LE(csumOffset, 8);
+  return h;
+}
+
+t.test('AF_PACKET vnet header: partial checksum offsets follow the re-inserted tag', { skip }, async (t) => {
+  for (const ring of ['v3', 'v2'] as const) {
+    const lab = Lab.create(t);
+    const v = lab.veth();
+    const arena = new PacketArena({ slots: 64 });
+    const a = new AfPacketPort(v.host, arena, { ring, vnetHdr: true });
+    const b = new AfPacketPort(v.peer, arena, { ring, vnetHdr: true });
+    t.teardown(() => (a.close(), b.close()));
+    for (const tags of [[], [[0x8100, 7]], [[0x88a8, 8], [0x8100, 9]]] as Array<Array<[number, number]>>) {
+      const { frame, l3 } = tcpSyn(tags);
+      t.equal(send(a, arena, [frame], vnetHdr(1, l3 + 20, 16)), 1);
+      const got = await recv(b, arena, 1);
+      t.equal(got.length, 1, `${ring}/${tags.length} tags: received`);
+      if (!got[0]) continue;
+      t.equal(got[0].vnet[0] & 1, 1, 'NEEDS_CSUM kept');
+      t.equal(got[0].vnet.readUInt16LE(6), l3 + 20, 'csum_start points at the TCP header of the tagged frame');
+      t.equal(got[0].vnet.readUInt16LE(8), 16, 'csum_offset');
+      t.ok(got[0].frame.subarray(0, l3).equals(frame.subarray(0, l3)), 'tags re-inserted');
+    }
+  }
+});
+
+t.test('AF_PACKET port survives link down/up, goes down when the interface is deleted', { skip }, async (t) => {
+  const lab = Lab.create(t);
+  const v = lab.veth();
+  const arena = new PacketArena({ slots: 64 });
+  const a = new AfPacketPort(v.host, arena);
+  const b = new AfPacketPort(v.peer, arena);
+  t.teardown(() => (a.close(), b.close()));
+  const events: number[] = [];
+  a.start(() => events.push(a.up ? 1 : -1));
+
+  sh(['ip', 'link', 'set', v.host, 'down']);
+  await sleep(50);
+  sh(['ip', 'link', 'set', v.host, 'up']);
+  await sleep(100);
+  t.ok(a.up, 'link down/up is not fatal');
+  t.equal(send(b, arena, [mkFrame(80, 1)]), 1);
+  t.equal((await recv(a, arena, 1)).length, 1, 'frames flow again after up');
+
+  // (f) delete the interface under the open port.
+  events.length = 0;
+  sh(['ip', 'link', 'del', v.host]);
+  const deadline = Date.now() + 3000;
+  while (!events.includes(-1) && Date.now() < deadline) await sleep(10);
+  t.ok(events.includes(-1), 'poll callback reported the error');
+  t.notOk(a.up, 'port marked down');
+  const batch = new Batch();
+  const r = a.rxBurst(batch);
+  t.ok(r < 0, `rxBurst returns -errno (${r})`);
+  t.equal(a.downReason, E.ENETDOWN, 'ENETDOWN');
+  t.ok(a.txBurst(new Uint32Array(1), 1) < 0, 'txBurst returns -errno');
+  t.ok(typeof a.describe().error === 'string', 'describe() explains');
+
+  // The raw binding too: a fresh port on a deleted interface behaves the same via rxBurst alone.
+  const lab2 = Lab.create(t);
+  const w = lab2.veth();
+  const binding = loadBinding();
+  const h = binding.openAfPacket(w.host, { vnetHdr: false }, arena);
+  t.teardown(() => binding.close(h));
+  sh(['ip', 'link', 'del', w.host]);
+  const offer = new Uint32Array(8);
+  const n = arena.peek(offer, 8);
+  let rr = 0;
+  for (let i = 0; i < 100 && rr === 0; i++) {
+    rr = binding.rxBurst(h, offer, n);
+    if (rr === 0) await sleep(10);
+  }
+  t.equal(rr, -E.ENETDOWN, 'rxBurst alone notices the deletion');
+  binding.close(h);
+  binding.close(h);
+  binding.pollStop(h);
+  t.pass('close and pollStop are idempotent');
+});
+
+t.test('setup errors and argument validation', { skip }, async (t) => {
+  const binding: NativeBinding = loadBinding();
+  const arena = new PacketArena({ slots: 8 });
+  const ghost = uniqueName('tvnnone');
+  t.throws(
+    () => binding.openAfPacket(ghost, { vnetHdr: false }, arena),
+    { message: `AF_PACKET port '${ghost}': ENODEV: no such interface`, code: 'ENODEV', errno: -E.ENODEV, interface: ghost },
+    'ENODEV with a clear message',
+  );
+  t.throws(() => new AfPacketPort(ghost, arena), { code: 'ENODEV' }, 'through the port class too');
+  t.throws(() => binding.ifInfo(ghost), { code: 'ENODEV', message: /interface '.*': ENODEV: no such interface/ });
+  t.throws(() => binding.openAfPacket('x'.repeat(16), { vnetHdr: false }, arena), { code: 'EINVAL' }, 'name too long');
+  t.throws(() => binding.openAfPacket('lo', { vnetHdr: false, ring: 'v9' as 'v3' }, arena), /opts.ring/);
+  t.throws(() => binding.openAfPacket('lo', { vnetHdr: false }, { ...arena, buffer: null as unknown as ArrayBuffer, slotSize: 256, headroom: 128, start: arena.start, len: arena.len }), /ArrayBuffer/);
+  const lo = binding.ifInfo('lo');
+  t.equal(lo.ifindex, 1);
+  t.equal(lo.mac, '00:00:00:00:00:00');
+
+  // Bursts never throw and never touch memory outside the arena.
+  const lab = Lab.create(t);
+  const v = lab.veth();
+  const h = binding.openAfPacket(v.host, { vnetHdr: false }, arena);
+  t.teardown(() => binding.close(h));
+  t.equal(binding.rxBurst(h, new Uint32Array([8]), 1), -E.EINVAL, 'slot index out of range');
+  t.equal(binding.rxBurst(h, new Uint32Array([0]), 2), -E.EINVAL, 'max beyond the slot list');
+  t.equal(binding.rxBurst(h, new Int32Array([0]) as unknown as Uint32Array, 1), -E.EINVAL, 'wrong typed array');
+  t.equal(binding.rxBurst(9999, new Uint32Array([0]), 1), -E.EBADF, 'unknown handle');
+  const s = arena.alloc();
+  arena.len[s] = arena.buffer.byteLength;
+  t.equal(binding.txBurst(h, new Uint32Array([s]), 1), -E.EINVAL, 'frame beyond the buffer');
+  arena.release(s);
+  t.throws(() => binding.pollStart(9999, () => {}), /no such port/);
+
+  // A TAP that is already open elsewhere (same process here) cannot be opened again.
+  const tapName = uniqueName('tvnt');
+  const tap = new TapPort(tapName, arena);
+  t.teardown(() => tap.close());
+  t.throws(() => binding.openTap(tapName, { vnetHdr: false, persist: false }, arena), {
+    code: 'EBUSY',
+    message: /attach it as type=afpacket/,
+  });
+});
+
+t.test('TAP in a namespace: ARP out, ARP reply in, ping follows', { skip }, async (t) => {
+  const lab = Lab.create(t);
+  const ns = lab.netns();
+  const arena = new PacketArena({ slots: 256 });
+  const tap = new TapPort('', arena, { vnetHdr: true });
+  t.teardown(() => tap.close());
+  t.match(tap.device, /^tap\d+$/, `kernel picked the name (${tap.device})`);
+  const mac = String(tap.describe().mac);
+  sh(['ip', 'link', 'set', tap.device, 'netns', ns]);
+  lab.nsExec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  lab.nsExec(ns, ['ip', 'addr', 'add', '10.77.0.1/24', 'dev', tap.device]);
+  lab.nsExec(ns, ['ip', 'link', 'set', tap.device, 'up']);
+  t.equal(tap.describe().mac, mac, 'describe() still works after the move to another namespace');
+
+  const ghostMac = Buffer.from([0x02, 0x74, 0x76, 0x6e, 0x00, 0x09]);
+  const tapMac = Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
+  const ping = spawn('ip', ['netns', 'exec', ns, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '10.77.0.9'], { stdio: 'ignore' });
+  t.teardown(() => void ping.kill());
+
+  let arpRequests = 0;
+  let echoRequests = 0;
+  let replied = false;
+  const batch = new Batch();
+  const drain = () => {
+    batch.clear();
+    tap.rxBurst(batch);
+    for (let i = 0; i < batch.count; i++) {
+      const s = batch.slots[i];
+      const f = arena.frame(s);
+      arena.release(s);
+      const type = f.readUInt16BE(12);
+      if (type === 0x0806 && f.readUInt16BE(20) === 1 && f.subarray(38, 42).equals(Buffer.from([10, 77, 0, 9]))) {
+        arpRequests++;
+        if (!replied) {
+          // ARP reply: 10.77.0.9 is-at 02:74:76:6e:00:09, written into the namespace via txBurst.
+          const r = Buffer.alloc(42);
+          tapMac.copy(r, 0);
+          ghostMac.copy(r, 6);
+          r.writeUInt16BE(0x0806, 12);
+          Buffer.from([0, 1, 8, 0, 6, 4, 0, 2]).copy(r, 14);
+          ghostMac.copy(r, 22);
+          Buffer.from([10, 77, 0, 9]).copy(r, 28);
+          tapMac.copy(r, 32);
+          Buffer.from([10, 77, 0, 1]).copy(r, 38);
+          replied = send(tap, arena, [r]) === 1;
+        }
+      } else if (type === 0x0800 && f.subarray(0, 6).equals(ghostMac) && f[23] === 1) {
+        echoRequests++;
+      }
+    }
+  };
+  tap.start(drain);
+  const deadline = Date.now() + 5000;
+  while (echoRequests < 2 && Date.now() < deadline) await sleep(20);
+  tap.stop();
+  t.ok(arpRequests >= 1, `ARP request for 10.77.0.9 came out of the tap (${arpRequests})`);
+  t.ok(replied, 'ARP reply written with txBurst');
+  t.ok(echoRequests >= 2, `the namespace accepted the reply: ICMP echo requests now go to our MAC (${echoRequests})`);
+  t.match(lab.nsExec(ns, ['ip', 'neigh', 'show', '10.77.0.9']), /lladdr 02:74:76:6e:00:09/);
+
+  // Deleting the device under the open fd: bursts return -errno, the process carries on.
+  lab.nsExec(ns, ['ip', 'link', 'del', tap.device]);
+  const r = tap.rxBurst(new Batch());
+  t.ok(r < 0, `rxBurst after delete returns -errno (${r})`);
+  t.notOk(tap.up);
+});
