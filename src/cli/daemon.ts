@@ -6,6 +6,7 @@
 import { Switch } from '../datapath/switch';
 import { ControlServer } from '../control/server';
 import { switchCommands } from '../control/commands';
+import { flowCommands } from '../control/flow-commands';
 import { applyConfig, loadConfig } from '../control/config';
 
 export interface DaemonOptions {
@@ -16,8 +17,8 @@ export interface DaemonOptions {
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const sw = new Switch({ busyPoll: opts.busyPoll });
-  if (opts.config) applyConfig(sw, loadConfig(opts.config));
-  const server = new ControlServer(opts.control, switchCommands(sw));
+  if (opts.config) applyConfig(sw, loadConfig(opts.config), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
+  const server = new ControlServer(opts.control, switchCommands(sw, flowCommands(sw)));
   await server.listen();
   sw.on('port-down', (e) => log(`port ${e.port} on ${e.bridge} is down (its interface went away?)`));
   sw.on('error', (e) => log(`error: ${(e as Error).message}`));

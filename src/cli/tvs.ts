@@ -8,6 +8,11 @@ import { request, ControlError } from '../control/client';
 import { controlPath } from '../control/protocol';
 import { parseKeyValues } from '../control/port-options';
 import { formatShow, formatDumpPorts, formatFdb } from './format';
+import * as fs from 'fs';
+
+function printWarnings(ws: string[]): void {
+  for (const w of ws) console.error(`warning: ${w}`);
+}
 
 interface Verb {
   usage: string;
@@ -112,6 +117,73 @@ const VERBS: Record<string, Verb> = {
     run: async ([bridge], ctx) => {
       const r = (await request(ctx.control, 'fdb-show', { bridge })) as Parameters<typeof formatFdb>[0];
       print(ctx, r, () => formatFdb(r));
+    },
+  },
+  'add-flow': {
+    usage: 'add-flow BRIDGE FLOW',
+    help:
+      "Add a flow in ovs-ofctl syntax, e.g. 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL'. " +
+      'A flow with the same table, match and priority is replaced. Known traps (output to the input port, no output, a modify after the last output) are warned about.',
+    min: 2,
+    max: 2,
+    run: async ([bridge, flow], ctx) => {
+      const r = (await request(ctx.control, 'add-flow', { bridge, flow })) as { warnings: string[] };
+      printWarnings(r.warnings);
+      print(ctx, r, () => '');
+    },
+  },
+  'add-flows': {
+    usage: 'add-flows BRIDGE FILE',
+    help: "Add the flows in FILE ('-' = stdin), one per line, '#' comments; ovs-ofctl dump-flows output is accepted as is. All lines are checked before any is installed.",
+    min: 2,
+    max: 2,
+    run: async ([bridge, file], ctx) => {
+      let text: string;
+      try {
+        text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch (e) {
+        throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+      }
+      const r = (await request(ctx.control, 'add-flows', { bridge, text })) as { added: number; warnings: string[] };
+      printWarnings(r.warnings);
+      print(ctx, r, () => '');
+    },
+  },
+  'del-flows': {
+    usage: 'del-flows BRIDGE [MATCH] [--strict]',
+    help: 'Delete all flows, or those whose match is covered by MATCH (with --strict: exactly MATCH, including priority).',
+    min: 1,
+    max: 2,
+    run: async ([bridge, match], ctx) => print(ctx, await request(ctx.control, 'del-flows', { bridge, match, strict: ctx.opts.strict === true }), () => ''),
+  },
+  'mod-flows': {
+    usage: 'mod-flows BRIDGE FLOW [--strict]',
+    help: 'Replace the actions of the flows matching FLOW (counters are kept).',
+    min: 2,
+    max: 2,
+    run: async ([bridge, flow], ctx) => print(ctx, await request(ctx.control, 'mod-flows', { bridge, flow, strict: ctx.opts.strict === true }), () => ''),
+  },
+  'dump-flows': {
+    usage: 'dump-flows BRIDGE [MATCH] [--strict]',
+    help: 'Print the flows (with cookie, duration, table, n_packets, n_bytes, timeouts, priority, match, actions) in ovs-ofctl dump-flows format, which add-flows reads back.',
+    min: 1,
+    max: 2,
+    run: async ([bridge, match], ctx) => {
+      const r = (await request(ctx.control, 'dump-flows', { bridge, match, strict: ctx.opts.strict === true })) as { text: string };
+      print(ctx, r, () => r.text.replace(/\n$/, ''));
+    },
+  },
+  trace: {
+    usage: 'trace BRIDGE FLOWSPEC | trace BRIDGE --hex FRAME [IN_PORT]',
+    help:
+      "Show what the bridge would do with a packet, sending nothing (like ovs-appctl ofproto/trace): every table visited, the rule matched or the miss, the actions, and each output with the headers as they would leave. FLOWSPEC is e.g. 'in_port=1,dl_vlan=5,dl_src=02:00:00:00:00:01,ip,nw_dst=10.0.0.2'.",
+    min: 2,
+    max: 3,
+    run: async ([bridge, spec, inPort], ctx) => {
+      const args = ctx.opts.hex === true ? { bridge, hex: spec, inPort } : { bridge, flow: spec };
+      if (ctx.opts.hex !== true && inPort !== undefined) throw new UsageError('IN_PORT goes with --hex (a flowspec names in_port itself)');
+      const r = (await request(ctx.control, 'trace', args)) as { text: string };
+      print(ctx, r, () => r.text);
     },
   },
 };

@@ -29,6 +29,8 @@ import { bridgeDropId, PacketInReason } from './bridge-ops';
 import { PortConfig, PortType, PORT_TYPES, SwitchPort } from './switch-port';
 import { IoFactory, defaultIoFactory } from './io-factory';
 import { formatMac } from '../wire/ethernet';
+import { FlowPipeline } from '../flow/pipeline';
+import { formatFlowEntry } from '../flow/ofctl-format';
 
 export interface SwitchOptions {
   /** Milliseconds clock; inject a virtual one for deterministic tests. */
@@ -67,6 +69,8 @@ export class Switch extends EventEmitter implements BridgeHost {
   private readonly io: IoFactory;
   private readonly bridgeDefaults: BridgeOptions;
   readonly bridges = new Map<string, Bridge>();
+  /** The flow tables of each bridge (empty tables = NORMAL). */
+  private readonly pipelines = new Map<string, FlowPipeline>();
   /** Global port table; index = SwitchPort.id. */
   private readonly ports: (SwitchPort | undefined)[] = [];
   private readonly rxBatch = new Batch(BURST);
@@ -100,6 +104,17 @@ export class Switch extends EventEmitter implements BridgeHost {
     br.macs.onEvent = (e) => {
       if (this.listenerCount('mac') > 0) this.emit('mac', { bridge: name, ...e, mac: formatMac(e.mac) });
     };
+    const flows = new FlowPipeline({
+      arena: this.arena,
+      clock: this.clock,
+      resolvePort: (n) => br.ofportByName(n),
+      portName: (o) => br.portName(o),
+    });
+    flows.onFlowRemoved = (entry, reason) => {
+      if (this.listenerCount('flow-removed') > 0) this.emit('flow-removed', { bridge: name, reason, flow: formatFlowEntry(entry, {}) });
+    };
+    br.flows = flows;
+    this.pipelines.set(name, flows);
     this.bridges.set(name, br);
     return br;
   }
@@ -108,6 +123,14 @@ export class Switch extends EventEmitter implements BridgeHost {
     const br = this.bridge(name);
     for (const p of [...br.portList]) this.delPort(name, p.name);
     this.bridges.delete(name);
+    this.pipelines.delete(name);
+  }
+
+  /** The flow tables of a bridge: add/del/mod/dump flows, trace. */
+  flows(bridgeName: string): FlowPipeline {
+    const f = this.pipelines.get(bridgeName);
+    if (!f) throw new Error(`no bridge named '${bridgeName}'`);
+    return f;
   }
 
   bridge(name: string): Bridge {
@@ -464,6 +487,7 @@ export class Switch extends EventEmitter implements BridgeHost {
   tick(): void {
     const now = this.clock();
     for (const br of this.bridges.values()) br.macs.expire(now);
+    for (const f of this.pipelines.values()) f.expire(now);
     this.emit('tick', now);
   }
 
