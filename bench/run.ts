@@ -42,6 +42,8 @@ async function main(): Promise<void> {
     process.stdout.write('[3/3] through veth in namespaces (trafgen one core, iperf3)...\n');
     const v = await runVethBench();
     rec('veth.l2', v as unknown as Record<string, unknown>);
+    const vv = await runVethBench({ scenario: 'vlan' });
+    rec('veth.vlan-push-pop', vv as unknown as Record<string, unknown>);
   } else {
     console.log('[3/3] skipped: the veth benchmark needs root (namespaces, veth)');
   }

@@ -41,7 +41,11 @@ export interface VethResult {
   tcpOffloadsOnGbps: number;
 }
 
-export async function runVethBench(opts: { ring?: 'v2' | 'v3'; seconds?: number } = {}): Promise<VethResult> {
+/**
+ * Scenarios: 'l2' — one bridge, NORMAL. 'vlan' — two bridges joined by patch ports, flows push a
+ * VLAN tag on ingress (mod_vlan_vid:10) and pop it on egress (strip_vlan), both directions.
+ */
+export async function runVethBench(opts: { ring?: 'v2' | 'v3'; seconds?: number; scenario?: 'l2' | 'vlan' } = {}): Promise<VethResult> {
   const seconds = opts.seconds ?? 4;
   const h1 = `tvb1${tag}`.slice(0, 15);
   const h2 = `tvb2${tag}`.slice(0, 15);
@@ -78,9 +82,23 @@ export async function runVethBench(opts: { ring?: 'v2' | 'v3'; seconds?: number 
     daemonPid = d.pid!;
     for (let i = 0; i < 100 && !fs.existsSync(control); i++) await new Promise((r) => setTimeout(r, 100));
     const tvs = (...args: string[]) => sh([process.execPath, TVS, '--control', control, ...args]);
-    tvs('add-br', 'br0');
-    tvs('add-port', 'br0', a, ...(opts.ring ? [`ring=${opts.ring}`] : []));
-    tvs('add-port', 'br0', b, ...(opts.ring ? [`ring=${opts.ring}`] : []));
+    const ring = opts.ring ? [`ring=${opts.ring}`] : [];
+    if (opts.scenario === 'vlan') {
+      tvs('add-br', 'br-a');
+      tvs('add-br', 'br-b');
+      tvs('add-port', 'br-a', a, ...ring);
+      tvs('add-port', 'br-a', 'pa', 'type=patch', 'peer=pb');
+      tvs('add-port', 'br-b', 'pb', 'type=patch', 'peer=pa');
+      tvs('add-port', 'br-b', b, ...ring);
+      tvs('add-flow', 'br-a', `in_port=${a},actions=mod_vlan_vid:10,output:pa`);
+      tvs('add-flow', 'br-a', `in_port=pa,dl_vlan=10,actions=strip_vlan,output:${a}`);
+      tvs('add-flow', 'br-b', `in_port=pb,dl_vlan=10,actions=strip_vlan,output:${b}`);
+      tvs('add-flow', 'br-b', `in_port=${b},actions=mod_vlan_vid:10,output:pb`);
+    } else {
+      tvs('add-br', 'br0');
+      tvs('add-port', 'br0', a, ...ring);
+      tvs('add-port', 'br0', b, ...ring);
+    }
     // Learn both MACs so the load is switched, not flooded.
     sh(['ip', 'netns', 'exec', h1, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '10.220.0.2'], true);
     const mac2 = sh(['ip', '-n', h2, '-j', 'link', 'show', 'eth0']);
@@ -126,7 +144,8 @@ export async function runVethBench(opts: { ring?: 'v2' | 'v3'; seconds?: number 
 }
 
 if (require.main === module) {
-  runVethBench({ ring: (process.argv[2] as 'v2' | 'v3') || undefined }).then((r) => {
+  const scenario = process.argv[2] === 'vlan' ? 'vlan' : 'l2';
+  runVethBench({ scenario, ring: (process.argv[3] as 'v2' | 'v3') || undefined }).then((r) => {
     console.log(JSON.stringify(r, null, 2));
     console.log(`veth 64 B UDP: offered ${(r.udp64.offeredPps / 1e3).toFixed(0)} kpps, delivered ${(r.udp64.deliveredPps / 1e3).toFixed(0)} kpps (${(r.udp64.ratio * 100).toFixed(1)}%)`);
   });
