@@ -73,7 +73,13 @@ export class Switch extends EventEmitter implements BridgeHost {
   private readonly pipelines = new Map<string, FlowPipeline>();
   /** Global port table; index = SwitchPort.id. */
   private readonly ports: (SwitchPort | undefined)[] = [];
-  private readonly rxBatch = new Batch(BURST);
+  /**
+   * Receive batch. At most a quarter of the arena is taken by one rx burst, so the frames that
+   * burst produces (clones for floods and multi-output actions, replies) always find free slots.
+   */
+  private readonly rxBatch: Batch;
+  /** Below this many free slots, queued tx is flushed at once to give slots back. */
+  private readonly lowWater: number;
   /** Ports with queued tx, flushed after each batch. */
   private readonly dirty: SwitchPort[] = [];
   /** Logical ports with frames waiting to enter their bridge. */
@@ -90,6 +96,9 @@ export class Switch extends EventEmitter implements BridgeHost {
     super();
     this.clock = opts.clock ?? (() => performance.now());
     this.arena = new PacketArena(opts.arena);
+    if (this.arena.capacity < 64) throw new RangeError(`switch: the arena needs at least 64 slots (got ${this.arena.capacity})`);
+    this.rxBatch = new Batch(Math.min(BURST, this.arena.capacity >> 2));
+    this.lowWater = this.arena.capacity >> 3;
     this.io = opts.io ?? defaultIoFactory;
     this.busyPoll = opts.busyPoll ?? false;
     this.bridgeDefaults = opts.bridge ?? {};
@@ -379,6 +388,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     p.tx[p.txCount++] = slot;
     if (p.txCount === 1) this.dirty.push(p);
     if (p.txCount === p.tx.length) this.flushPort(p);
+    else if (a.available < this.lowWater) this.flushAllQueued();
   }
 
   /** Transmit every queued frame: one call per port. */
@@ -389,6 +399,12 @@ export class Switch extends EventEmitter implements BridgeHost {
     for (let i = 0; i < d.length; i++) this.flushPort(d[i]);
     d.length = 0;
     this.inFlush = false;
+  }
+
+  /** Flush every queued port now (the arena is running low: a big flood is in progress). */
+  private flushAllQueued(): void {
+    const d = this.dirty;
+    for (let i = 0; i < d.length; i++) this.flushPort(d[i]);
   }
 
   private flushPort(p: SwitchPort): void {
