@@ -7,6 +7,7 @@ import { Switch } from '../datapath/switch';
 import { ControlServer } from '../control/server';
 import { switchCommands } from '../control/commands';
 import { flowCommands } from '../control/flow-commands';
+import { l3Commands } from '../control/l3-commands';
 import { applyConfig, loadConfig } from '../control/config';
 
 export interface DaemonOptions {
@@ -18,7 +19,7 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const sw = new Switch({ busyPoll: opts.busyPoll });
   if (opts.config) applyConfig(sw, loadConfig(opts.config), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
-  const server = new ControlServer(opts.control, switchCommands(sw, flowCommands(sw)));
+  const server = new ControlServer(opts.control, switchCommands(sw, { ...flowCommands(sw), ...l3Commands(sw) }));
   await server.listen();
   sw.on('port-down', (e) => log(`port ${e.port} on ${e.bridge} is down (its interface went away?)`));
   sw.on('error', (e) => log(`error: ${(e as Error).message}`));

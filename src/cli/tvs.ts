@@ -29,6 +29,14 @@ interface Ctx {
 
 class UsageError extends Error {}
 
+function kvOrUsage(words: string[]): Record<string, string> {
+  try {
+    return parseKeyValues(words);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 function print(ctx: Ctx, value: unknown, human: () => string): void {
   if (ctx.json) console.log(JSON.stringify(value ?? null, null, 2));
   else {
@@ -185,6 +193,92 @@ const VERBS: Record<string, Verb> = {
       const r = (await request(ctx.control, 'trace', args)) as { text: string };
       print(ctx, r, () => r.text);
     },
+  },
+  'add-router': {
+    usage: 'add-router ROUTER [snat=on|off]',
+    help: "Create a router (a Neutron router: the L3 agent's qrouter namespace). SNAT of tenant subnets toward the gateway interface is on by default.",
+    min: 1,
+    max: 2,
+    run: async ([router, ...kv], ctx) => print(ctx, await request(ctx.control, 'add-router', { router, options: kvOrUsage(kv) }), () => ''),
+  },
+  'del-router': {
+    usage: 'del-router ROUTER',
+    help: 'Delete a router and its ports.',
+    min: 1,
+    max: 1,
+    run: async ([router], ctx) => print(ctx, await request(ctx.control, 'del-router', { router }), () => ''),
+  },
+  'router-add-port': {
+    usage: 'router-add-port ROUTER BRIDGE NAME mac=MAC ip=CIDR [tag=N] [gateway] [mtu=N]',
+    help: "Add a router interface as port NAME of BRIDGE: a tenant interface (Neutron's qr-, an access port with tag=N on br-int) or, with 'gateway', the external interface (qg-) that SNAT and floating IPs use.",
+    min: 5,
+    max: 8,
+    run: async ([router, bridge, port, ...kv], ctx) => {
+      const options = kvOrUsage(kv.map((w) => (w === 'gateway' ? 'gateway=on' : w)));
+      print(ctx, await request(ctx.control, 'router-add-port', { router, bridge, port, options }), () => '');
+    },
+  },
+  'router-add-route': {
+    usage: 'router-add-route ROUTER CIDR via=IP',
+    help: 'Add a static route (0.0.0.0/0 for the default gateway).',
+    min: 3,
+    max: 3,
+    run: async ([router, cidr, ...kv], ctx) => print(ctx, await request(ctx.control, 'router-add-route', { router, cidr, options: kvOrUsage(kv) }), () => ''),
+  },
+  'set-router': {
+    usage: 'set-router ROUTER snat=on|off',
+    help: 'Turn SNAT of tenant subnets on or off.',
+    min: 2,
+    max: 2,
+    run: async ([router, ...kv], ctx) => print(ctx, await request(ctx.control, 'set-router', { router, options: kvOrUsage(kv) }), () => ''),
+  },
+  'add-floating-ip': {
+    usage: 'add-floating-ip ROUTER FLOATING_IP FIXED_IP',
+    help: 'Map a floating IP 1:1 to a fixed address (DNAT in, SNAT out; takes precedence over SNAT). The router answers ARP for it and sends gratuitous ARP.',
+    min: 3,
+    max: 3,
+    run: async ([router, fip, fixed], ctx) => print(ctx, await request(ctx.control, 'add-floating-ip', { router, fip, fixed }), () => ''),
+  },
+  'del-floating-ip': {
+    usage: 'del-floating-ip ROUTER FLOATING_IP',
+    help: 'Remove a floating IP; its NAT sessions are flushed at once.',
+    min: 2,
+    max: 2,
+    run: async ([router, fip], ctx) => print(ctx, await request(ctx.control, 'del-floating-ip', { router, fip }), () => ''),
+  },
+  'router-show': {
+    usage: 'router-show ROUTER',
+    help: 'Interfaces, routes, ARP cache and floating IPs of a router.',
+    min: 1,
+    max: 1,
+    run: async ([router], ctx) => {
+      const r = await request(ctx.control, 'router-show', { router });
+      print(ctx, r, () => JSON.stringify(r, null, 2));
+    },
+  },
+  'nat-show': {
+    usage: 'nat-show ROUTER',
+    help: 'NAT sessions of a router (protocol, original and translated addresses and ports, state, expiry).',
+    min: 1,
+    max: 1,
+    run: async ([router], ctx) => {
+      const r = (await request(ctx.control, 'nat-show', { router })) as Record<string, unknown>[];
+      print(ctx, r, () => (r.length === 0 ? '(no sessions)' : r.map((x) => JSON.stringify(x)).join('\n')));
+    },
+  },
+  'add-dhcp': {
+    usage: 'add-dhcp BRIDGE tag=N subnet=CIDR gateway=IP [dns=IP[,IP]] [server=IP] [lease=SEC] [mtu=N]',
+    help: "A DHCP responder for one network (Neutron's dhcp-agent role): static MAC → IP bindings, answering only on that VLAN.",
+    min: 3,
+    max: 8,
+    run: async ([bridge, ...kv], ctx) => print(ctx, await request(ctx.control, 'add-dhcp', { bridge, options: kvOrUsage(kv) }), () => ''),
+  },
+  'dhcp-add-host': {
+    usage: 'dhcp-add-host BRIDGE tag=N mac=MAC ip=IP',
+    help: 'Bind a MAC to an IP on the network served by add-dhcp.',
+    min: 3,
+    max: 4,
+    run: async ([bridge, ...kv], ctx) => print(ctx, await request(ctx.control, 'dhcp-add-host', { bridge, options: kvOrUsage(kv) }), () => ''),
   },
 };
 

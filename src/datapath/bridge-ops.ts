@@ -55,6 +55,7 @@ export const BRIDGE_DROP_REASONS = [
   'port_down', // output to a port that is down
   'checksum_offload', // a partial checksum that could not be completed
   'controller_unset', // packet-in with no controller callback installed
+  'table_miss', // no flow matched in table 0 (OpenFlow 1.3 table-miss: drop)
 ] as const;
 export type BridgeDropReason = (typeof BRIDGE_DROP_REASONS)[number];
 

@@ -31,6 +31,7 @@ import { IoFactory, defaultIoFactory } from './io-factory';
 import { formatMac } from '../wire/ethernet';
 import { FlowPipeline } from '../flow/pipeline';
 import { formatFlowEntry } from '../flow/ofctl-format';
+import { L3Attachments } from './l3-attach';
 
 export interface SwitchOptions {
   /** Milliseconds clock; inject a virtual one for deterministic tests. */
@@ -84,12 +85,16 @@ export class Switch extends EventEmitter implements BridgeHost {
   private readonly dirty: SwitchPort[] = [];
   /** Logical ports with frames waiting to enter their bridge. */
   private pendingIngress: SwitchPort[] = [];
+  /** Logical stages (router interfaces, DHCP) with frames queued for them this batch. */
+  private pendingStages: (() => void)[] = [];
   private running = false;
   private busyPoll: boolean;
   private busyTimer: NodeJS.Immediate | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
   /** Packet-in consumer (embedding API); frames to `controller` are dropped when unset. */
   onPacketIn: ((pi: PacketIn) => void) | null = null;
+  /** Routers and DHCP servers attached to bridges (Neutron's qrouter / qdhcp). */
+  readonly l3: L3Attachments = new L3Attachments(this);
   private inFlush = false;
 
   constructor(opts: SwitchOptions = {}) {
@@ -303,7 +308,13 @@ export class Switch extends EventEmitter implements BridgeHost {
 
   /** Frames queued to enter bridges through patch/router ports (breadth-first, bounded). */
   private runIngress(now: number): void {
-    for (let pass = 0; this.pendingIngress.length > 0; pass++) {
+    for (let pass = 0; this.pendingIngress.length > 0 || this.pendingStages.length > 0; pass++) {
+      // Stages first (a router consumes what bridges queued for it, and emits into bridges).
+      if (this.pendingStages.length > 0) {
+        const stages = this.pendingStages;
+        this.pendingStages = [];
+        for (const run of stages) run();
+      }
       const pending = this.pendingIngress;
       this.pendingIngress = [];
       for (const p of pending) {
@@ -331,6 +342,30 @@ export class Switch extends EventEmitter implements BridgeHost {
     for (let i = 0; i < w.count; i++) w.slots[i] = from[i];
     p.ingress.count = 0;
     return w;
+  }
+
+  /**
+   * A logical stage (router, DHCP) sends a frame into a bridge through its port: it enters the
+   * bridge like a received frame, after the current batch (takes ownership; key already parsed).
+   */
+  injectIngress(p: SwitchPort, slot: number): void {
+    if (this.ports[p.id] !== p || !p.ingress.push(slot)) {
+      p.counters.drops.add(DROP_TX_FULL);
+      this.arena.release(slot);
+      return;
+    }
+    if (p.ingress.count === 1) this.pendingIngress.push(p);
+  }
+
+  /** Run `fn` after the current batch's bridge pass (a stage with queued frames). */
+  deferStage(fn: () => void): void {
+    this.pendingStages.push(fn);
+  }
+
+  /** Run whatever stages and patch hops are pending, then transmit (timer-driven emitters). */
+  settle(): void {
+    this.runIngress(this.clock());
+    this.flush();
   }
 
   /** BridgeHost: queue a frame to leave through a port (takes ownership). */
@@ -504,6 +539,8 @@ export class Switch extends EventEmitter implements BridgeHost {
     const now = this.clock();
     for (const br of this.bridges.values()) br.macs.expire(now);
     for (const f of this.pipelines.values()) f.expire(now);
+    this.l3.tick();
+    this.settle();
     this.emit('tick', now);
   }
 

@@ -1,0 +1,174 @@
+/**
+ * Attaches the L3 stages to bridges, as Neutron's L3 and DHCP agents attach a `qrouter` /
+ * `qdhcp` namespace to br-int: a router interface (`qr-…` on a tenant VLAN, `qg-…` on the
+ * external bridge) or a DHCP server is an internal port of a bridge, usually an access port of
+ * the network's local VLAN. Frames NORMAL (or a flow) sends to that port are queued for the
+ * stage and handed over a batch at a time after the bridge pass; what the stage emits enters
+ * the bridge through the same port.
+ */
+import { Batch, BURST } from '../packet/batch';
+import { parseSlot } from '../packet/parse';
+import { Router, RouterOptions } from '../l3/router';
+import { DhcpServer } from '../l3/dhcp';
+import { DROP_TX_FULL } from '../io/port';
+import type { Switch } from './switch';
+import type { SwitchPort } from './switch-port';
+
+export interface RouterPortSpec {
+  bridge: string;
+  port: string;
+  mac: string;
+  cidr: string;
+  tag?: number;
+  gateway?: boolean;
+  mtu?: number;
+}
+
+export interface DhcpSpec {
+  bridge: string;
+  tag?: number;
+  subnet: string;
+  gateway: string;
+  dns?: string[];
+  server?: string;
+  leaseSec?: number;
+  mtu?: number;
+}
+
+interface RouterEntry {
+  router: Router;
+  ports: Map<number, { port: SwitchPort; queue: Batch }>;
+  specs: RouterPortSpec[];
+}
+
+export class L3Attachments {
+  private readonly routers = new Map<string, RouterEntry>();
+  private readonly dhcp = new Map<string, { server: DhcpServer; port: SwitchPort; spec: DhcpSpec }>();
+
+  constructor(private readonly sw: Switch) {}
+
+  // ---------------------------------------------------------------- routers
+
+  addRouter(name: string, opts: Partial<RouterOptions> = {}): Router {
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new Error(`invalid router name '${name}'`);
+    if (this.routers.has(name)) throw new Error(`router '${name}' already exists`);
+    const router = new Router(name, this.sw.arena, { clock: this.sw.clock, ...opts });
+    const entry: RouterEntry = { router, ports: new Map(), specs: [] };
+    router.onEmit = (slot, iface) => {
+      const p = entry.ports.get(iface);
+      if (p) this.sw.injectIngress(p.port, slot);
+      else this.sw.arena.release(slot);
+    };
+    this.routers.set(name, entry);
+    return router;
+  }
+
+  router(name: string): Router {
+    return this.entry(name).router;
+  }
+
+  private entry(name: string): RouterEntry {
+    const e = this.routers.get(name);
+    if (!e) throw new Error(`no router named '${name}'`);
+    return e;
+  }
+
+  delRouter(name: string): void {
+    const e = this.entry(name);
+    for (const spec of e.specs) this.sw.delPort(spec.bridge, spec.port);
+    this.routers.delete(name);
+  }
+
+  routerNames(): string[] {
+    return [...this.routers.keys()];
+  }
+
+  /** Add a router interface as an internal port `port` of `bridge` (access port when `tag`). */
+  routerAddPort(routerName: string, spec: RouterPortSpec): number {
+    const e = this.entry(routerName);
+    const iface = e.router.addInterface({ name: spec.port, mac: spec.mac, cidr: spec.cidr, mtu: spec.mtu, gateway: spec.gateway });
+    let port: SwitchPort;
+    try {
+      port = this.sw.addPort(spec.bridge, spec.port, { type: 'internal', tag: spec.tag });
+    } catch (err) {
+      e.router.delInterface(iface);
+      throw err;
+    }
+    const queue = new Batch(BURST);
+    const router = e.router;
+    let queued = false;
+    const run = () => {
+      queued = false;
+      router.input(queue, iface);
+      queue.count = 0;
+    };
+    port.sink = (slot) => {
+      if (!queue.push(slot)) {
+        port.counters.drops.add(DROP_TX_FULL);
+        this.sw.arena.release(slot);
+        return;
+      }
+      if (!queued) {
+        queued = true;
+        this.sw.deferStage(run);
+      }
+    };
+    e.ports.set(iface, { port, queue });
+    e.specs.push(spec);
+    return iface;
+  }
+
+  routerSpecs(name: string): RouterPortSpec[] {
+    return this.entry(name).specs.slice();
+  }
+
+  // ---------------------------------------------------------------- DHCP
+
+  private dhcpKey(bridge: string, tag: number | undefined): string {
+    return `${bridge}/${tag ?? 0}`;
+  }
+
+  addDhcp(spec: DhcpSpec): void {
+    const key = this.dhcpKey(spec.bridge, spec.tag);
+    if (this.dhcp.has(key)) throw new Error(`a DHCP server already serves ${spec.bridge} tag=${spec.tag ?? 0}`);
+    // A stable, locally administered MAC per (bridge, VLAN) for the server port.
+    let h = 0;
+    for (const ch of key) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+    const serverMac = `02:d4:${[24, 16, 8, 0].map((s) => ((h >>> s) & 0xff).toString(16).padStart(2, '0')).join(':')}`;
+    const server = new DhcpServer({
+      subnet: spec.subnet,
+      gateway: spec.gateway,
+      dns: spec.dns,
+      leaseSec: spec.leaseSec,
+      mtu: spec.mtu,
+      serverMac,
+      serverIp: spec.server ?? spec.gateway,
+    });
+    const name = `dhcp${spec.tag ?? 0}-${spec.bridge}`.slice(0, 15);
+    const port = this.sw.addPort(spec.bridge, name, { type: 'internal', tag: spec.tag });
+    const a = this.sw.arena;
+    port.sink = (slot) => {
+      // Every broadcast of the VLAN reaches this port; only DHCP requests get an answer.
+      const reply = server.handle(a.bytes.subarray(a.start[slot], a.start[slot] + a.len[slot]));
+      a.release(slot);
+      if (reply === null) return;
+      const s = a.allocFrom(reply);
+      if (s < 0) return;
+      parseSlot(a, s, port.ofport);
+      this.sw.injectIngress(port, s);
+    };
+    this.dhcp.set(key, { server, port, spec });
+  }
+
+  dhcpAddHost(bridge: string, tag: number | undefined, mac: string, ip: string): void {
+    const d = this.dhcp.get(this.dhcpKey(bridge, tag));
+    if (!d) throw new Error(`no DHCP server on ${bridge} tag=${tag ?? 0} (add one with add-dhcp)`);
+    d.server.addHost(mac, ip);
+  }
+
+  // ---------------------------------------------------------------- housekeeping
+
+  tick(): void {
+    for (const e of this.routers.values()) e.router.tick();
+  }
+}

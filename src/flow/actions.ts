@@ -1,0 +1,263 @@
+/**
+ * Flow actions: the AST the parser produces and the formatter prints, and its compilation into
+ * a fixed-shape plan (an Int32Array of opcode + operands) when a rule is installed. The hot
+ * path walks the plan with a switch: no closures or objects per packet (VPP compiles VLAN
+ * rewrites the same way, `l2_vtr_process`).
+ *
+ * Plan layout: [op, operands...] repeated; OP_LEN[op] gives each instruction's length. 32-bit
+ * operands are stored `| 0` and read back `>>> 0`; 48/64-bit values are split hi/lo.
+ */
+import * as N from './nxm';
+import type { NxmField } from './nxm';
+
+export interface Subfield {
+  field: NxmField;
+  ofs: number;
+  nbits: number;
+}
+
+export type Action =
+  | { type: 'output'; port: number }
+  | { type: 'in_port' }
+  | { type: 'normal' }
+  | { type: 'flood' }
+  | { type: 'all' }
+  | { type: 'controller'; maxLen: number }
+  | { type: 'mod_vlan_vid'; vid: number }
+  | { type: 'mod_vlan_pcp'; pcp: number }
+  | { type: 'strip_vlan'; spelling: 'strip_vlan' | 'pop_vlan' }
+  | { type: 'push_vlan'; tpid: number }
+  | { type: 'set_field'; field: NxmField | 'vlan_vid'; value: bigint; mask: bigint | null }
+  | { type: 'mod_dl_src'; mac: number }
+  | { type: 'mod_dl_dst'; mac: number }
+  | { type: 'mod_nw_src'; addr: number }
+  | { type: 'mod_nw_dst'; addr: number }
+  | { type: 'mod_nw_tos'; tos: number }
+  | { type: 'mod_tp_src'; port: number }
+  | { type: 'mod_tp_dst'; port: number }
+  | { type: 'dec_ttl' }
+  | { type: 'load'; value: bigint; dst: Subfield }
+  | { type: 'move'; src: Subfield; dst: Subfield }
+  /** port -1 = the packet's own in_port; table 255 = the current table (OVS conventions). */
+  | { type: 'resubmit'; port: number; table: number }
+  | { type: 'goto_table'; table: number }
+  | { type: 'write_metadata'; value: bigint; mask: bigint }
+  | { type: 'note'; bytes: number[] };
+
+export type ActionType = Action['type'];
+
+// ---- opcodes ----
+export const OP_OUTPUT = 1; // port
+export const OP_IN_PORT = 2;
+export const OP_NORMAL = 3;
+export const OP_FLOOD = 4;
+export const OP_ALL = 5;
+export const OP_CONTROLLER = 6; // maxLen
+export const OP_SET_VLAN_VID = 7; // vid (pushes an 802.1Q tag when untagged: mod_vlan_vid)
+export const OP_SET_VLAN_VID_SF = 8; // value with CFI (set_field:->vlan_vid)
+export const OP_SET_VLAN_PCP = 9; // pcp
+export const OP_STRIP_VLAN = 10;
+export const OP_PUSH_VLAN = 11; // tpid
+export const OP_SET_ETH_SRC = 12; // hi lo
+export const OP_SET_ETH_DST = 13; // hi lo
+export const OP_SET_IPV4_SRC = 14; // addr
+export const OP_SET_IPV4_DST = 15; // addr
+export const OP_SET_IP_DSCP = 16; // tos (DSCP bits)
+export const OP_SET_L4_SRC = 17; // port, proto (0 = tcp or udp)
+export const OP_SET_L4_DST = 18; // port, proto
+export const OP_DEC_TTL = 19;
+export const OP_LOAD = 20; // fid, maskHi, maskLo, valHi, valLo (already shifted into place)
+export const OP_MOVE = 21; // srcFid, srcOfs, dstFid, dstOfs, nbits
+export const OP_RESUBMIT = 22; // port (-1 = keep), table (255 = current)
+export const OP_GOTO = 23; // table
+export const OP_WRITE_METADATA = 24; // valHi, valLo, maskHi, maskLo
+
+export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5];
+
+/** Actions that hand the packet (or a copy) to somewhere. */
+export function isOutputAction(a: Action): boolean {
+  switch (a.type) {
+    case 'output':
+    case 'in_port':
+    case 'normal':
+    case 'flood':
+    case 'all':
+    case 'controller':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Actions that change the packet (or its key) and so matter only to later outputs. */
+export function isModifyAction(a: Action): boolean {
+  switch (a.type) {
+    case 'mod_vlan_vid':
+    case 'mod_vlan_pcp':
+    case 'strip_vlan':
+    case 'push_vlan':
+    case 'set_field':
+    case 'mod_dl_src':
+    case 'mod_dl_dst':
+    case 'mod_nw_src':
+    case 'mod_nw_dst':
+    case 'mod_nw_tos':
+    case 'mod_tp_src':
+    case 'mod_tp_dst':
+    case 'dec_ttl':
+    case 'load':
+    case 'move':
+    case 'write_metadata':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** [hi, lo] 32-bit halves of a 64-bit BigInt. */
+function split64(v: bigint): [number, number] {
+  return [Number((v >> 32n) & 0xffffffffn) | 0, Number(v & 0xffffffffn) | 0];
+}
+
+/** Mask of `nbits` bits at `ofs` as a BigInt. */
+export function bitMask(ofs: number, nbits: number): bigint {
+  return ((1n << BigInt(nbits)) - 1n) << BigInt(ofs);
+}
+
+export interface CompiledPlan {
+  plan: Int32Array;
+  /** pc of each action's first instruction in `plan` (-1 for actions that compile to nothing). */
+  pcs: number[];
+}
+
+/** Compile an action list into a plan. */
+export function compile(actions: readonly Action[]): CompiledPlan {
+  const out: number[] = [];
+  const pcs: number[] = [];
+  for (const a of actions) {
+    const before = out.length;
+    pcs.push(a.type === 'note' ? -1 : before);
+    switch (a.type) {
+      case 'output':
+        out.push(OP_OUTPUT, a.port);
+        break;
+      case 'in_port':
+        out.push(OP_IN_PORT);
+        break;
+      case 'normal':
+        out.push(OP_NORMAL);
+        break;
+      case 'flood':
+        out.push(OP_FLOOD);
+        break;
+      case 'all':
+        out.push(OP_ALL);
+        break;
+      case 'controller':
+        out.push(OP_CONTROLLER, a.maxLen);
+        break;
+      case 'mod_vlan_vid':
+        out.push(OP_SET_VLAN_VID, a.vid);
+        break;
+      case 'mod_vlan_pcp':
+        out.push(OP_SET_VLAN_PCP, a.pcp);
+        break;
+      case 'strip_vlan':
+        out.push(OP_STRIP_VLAN);
+        break;
+      case 'push_vlan':
+        out.push(OP_PUSH_VLAN, a.tpid);
+        break;
+      case 'mod_dl_src':
+        out.push(OP_SET_ETH_SRC, Math.floor(a.mac / 0x100000000), a.mac >>> 0 | 0);
+        break;
+      case 'mod_dl_dst':
+        out.push(OP_SET_ETH_DST, Math.floor(a.mac / 0x100000000), a.mac >>> 0 | 0);
+        break;
+      case 'mod_nw_src':
+        out.push(OP_SET_IPV4_SRC, a.addr | 0);
+        break;
+      case 'mod_nw_dst':
+        out.push(OP_SET_IPV4_DST, a.addr | 0);
+        break;
+      case 'mod_nw_tos':
+        out.push(OP_SET_IP_DSCP, a.tos);
+        break;
+      case 'mod_tp_src':
+        out.push(OP_SET_L4_SRC, a.port, 0);
+        break;
+      case 'mod_tp_dst':
+        out.push(OP_SET_L4_DST, a.port, 0);
+        break;
+      case 'dec_ttl':
+        out.push(OP_DEC_TTL);
+        break;
+      case 'set_field':
+        compileSetField(a, out);
+        break;
+      case 'load': {
+        const [mh, ml] = split64(bitMask(a.dst.ofs, a.dst.nbits));
+        const [vh, vl] = split64((a.value << BigInt(a.dst.ofs)) & bitMask(a.dst.ofs, a.dst.nbits));
+        out.push(OP_LOAD, a.dst.field.id, mh, ml, vh, vl);
+        break;
+      }
+      case 'move':
+        out.push(OP_MOVE, a.src.field.id, a.src.ofs, a.dst.field.id, a.dst.ofs, a.dst.nbits);
+        break;
+      case 'resubmit':
+        out.push(OP_RESUBMIT, a.port, a.table);
+        break;
+      case 'goto_table':
+        out.push(OP_GOTO, a.table);
+        break;
+      case 'write_metadata': {
+        const [vh, vl] = split64(a.value & a.mask);
+        const [mh, ml] = split64(a.mask);
+        out.push(OP_WRITE_METADATA, vh, vl, mh, ml);
+        break;
+      }
+      case 'note':
+        break; // annotation only
+    }
+  }
+  return { plan: Int32Array.from(out), pcs };
+}
+
+function compileSetField(a: Extract<Action, { type: 'set_field' }>, out: number[]): void {
+  if (a.field === 'vlan_vid') {
+    // OVS: set_field to vlan_vid with OFPVID_PRESENT (0x1000) makes the tag exist.
+    out.push(OP_SET_VLAN_VID_SF, Number(a.value));
+    return;
+  }
+  const f = a.field;
+  const full = bitMask(0, f.bits);
+  const mask = a.mask === null ? full : a.mask & full;
+  if (mask === full) {
+    const v = a.value;
+    switch (f.id) {
+      case N.F_ETH_SRC:
+      case N.F_ETH_DST: {
+        const [h, l] = split64(v);
+        out.push(f.id === N.F_ETH_SRC ? OP_SET_ETH_SRC : OP_SET_ETH_DST, h, l);
+        return;
+      }
+      case N.F_IP_SRC:
+        out.push(OP_SET_IPV4_SRC, Number(v) | 0);
+        return;
+      case N.F_IP_DST:
+        out.push(OP_SET_IPV4_DST, Number(v) | 0);
+        return;
+      case N.F_TCP_SRC:
+      case N.F_UDP_SRC:
+        out.push(OP_SET_L4_SRC, Number(v), f.id === N.F_TCP_SRC ? 6 : 17);
+        return;
+      case N.F_TCP_DST:
+      case N.F_UDP_DST:
+        out.push(OP_SET_L4_DST, Number(v), f.id === N.F_TCP_DST ? 6 : 17);
+        return;
+    }
+  }
+  const [mh, ml] = split64(mask);
+  const [vh, vl] = split64(a.value & mask);
+  out.push(OP_LOAD, f.id, mh, ml, vh, vl);
+}

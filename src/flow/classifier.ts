@@ -1,0 +1,338 @@
+/**
+ * Tuple-space classifier for one flow table (OVS `classifier.c` / dpcls): one hash table per
+ * distinct mask ("subtable"). A lookup hashes the packet's key under each subtable's mask and
+ * probes; subtables are visited in descending order of the highest priority they hold, and the
+ * search stops as soon as no remaining subtable can beat the best match found so far. The cost
+ * grows with the number of distinct masks, never with the number of rules.
+ *
+ * Each subtable is separate-chaining over typed arrays: bucket heads, `next` links, the masked
+ * key words of each entry, and the id of the highest-priority rule of each entry (rules with the
+ * same match but different priorities share an entry, kept sorted on the control plane). Rule
+ * ids index the pipeline's per-rule arrays (priority, counters, plans).
+ */
+import { Match, MATCH_WORDS } from './match';
+
+/** What a classifier needs from a rule. */
+export interface ClsRule {
+  readonly id: number;
+  readonly priority: number;
+  readonly match: Match;
+}
+
+const EMPTY = -1;
+
+/** Multiplicative word mix (a murmur3-style step); the same function on insert and lookup. */
+function mix(h: number, w: number): number {
+  w = Math.imul(w, 0xcc9e2d51);
+  w = (w << 15) | (w >>> 17);
+  h ^= Math.imul(w, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Hash of a whole mask (subtable identity; compared word by word on a hash match). */
+export function maskHash(m: Match): number {
+  let h = 0;
+  for (let i = 0; i < MATCH_WORDS; i++) h = mix(h, m.mask[i]);
+  return finish(h);
+}
+
+export class Subtable<R extends ClsRule> {
+  readonly maskHash: number;
+  /** The full mask (all MATCH_WORDS words). */
+  readonly mask: Uint32Array;
+  /** Indices of the key words this mask looks at, and the mask of each. */
+  readonly words: Int32Array;
+  readonly masks: Uint32Array;
+  readonly nw: number;
+  /** Highest priority of any rule in here (-1 when empty). */
+  maxPriority = -1;
+  count = 0;
+
+  private buckets: Int32Array;
+  private bucketMask: number;
+  private next: Int32Array;
+  private keys: Uint32Array;
+  private hashes: Uint32Array;
+  /** Rule id of the best rule of each entry (what the hot path returns). */
+  private head: Int32Array;
+  private entryRules: (R[] | undefined)[] = [];
+  private freeList: number[] = [];
+  private used = 0; // entries ever allocated (high-water mark)
+
+  constructor(mask: Match) {
+    this.maskHash = maskHash(mask);
+    this.mask = Uint32Array.from(mask.mask);
+    const ws: number[] = [];
+    for (let i = 0; i < MATCH_WORDS; i++) if (mask.mask[i] !== 0) ws.push(i);
+    this.words = Int32Array.from(ws);
+    this.masks = Uint32Array.from(ws.map((w) => mask.mask[w]));
+    this.nw = ws.length;
+    this.buckets = new Int32Array(16).fill(EMPTY);
+    this.bucketMask = 15;
+    this.next = new Int32Array(16);
+    this.keys = new Uint32Array(16 * Math.max(1, this.nw));
+    this.hashes = new Uint32Array(16);
+    this.head = new Int32Array(16);
+  }
+
+  /** Hash of the key at key[k..] under this mask. */
+  hashKey(key: Uint32Array, k: number): number {
+    const words = this.words;
+    const masks = this.masks;
+    let h = this.nw;
+    for (let j = 0; j < words.length; j++) h = mix(h, key[k + words[j]] & masks[j]);
+    return finish(h);
+  }
+
+  private hashMatch(m: Match): number {
+    let h = this.nw;
+    for (let j = 0; j < this.nw; j++) h = mix(h, m.value[this.words[j]]);
+    return finish(h);
+  }
+
+  /** Best rule id for the key at key[k..], or -1. Hot path: no allocation. */
+  lookup(key: Uint32Array, k: number): number {
+    const words = this.words;
+    const masks = this.masks;
+    const nw = words.length;
+    let h = nw;
+    for (let j = 0; j < nw; j++) h = mix(h, key[k + words[j]] & masks[j]);
+    h = finish(h);
+    const keys = this.keys;
+    const next = this.next;
+    const hashes = this.hashes;
+    let e = this.buckets[h & this.bucketMask];
+    while (e !== EMPTY) {
+      if (hashes[e] === h) {
+        const base = e * nw;
+        let j = 0;
+        while (j < nw && ((key[k + words[j]] & masks[j]) >>> 0) === keys[base + j]) j++;
+        if (j === nw) return this.head[e];
+      }
+      e = next[e];
+    }
+    return -1;
+  }
+
+  private findEntry(m: Match, h: number): number {
+    let e = this.buckets[h & this.bucketMask];
+    while (e !== EMPTY) {
+      if (this.hashes[e] === h) {
+        const base = e * this.nw;
+        let j = 0;
+        while (j < this.nw && m.value[this.words[j]] === this.keys[base + j]) j++;
+        if (j === this.nw) return e;
+      }
+      e = this.next[e];
+    }
+    return EMPTY;
+  }
+
+  private grow(): void {
+    const cap = this.hashes.length * 2;
+    const nw = Math.max(1, this.nw);
+    const keys = new Uint32Array(cap * nw);
+    keys.set(this.keys);
+    this.keys = keys;
+    const hashes = new Uint32Array(cap);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
+    const head = new Int32Array(cap);
+    head.set(this.head);
+    this.head = head;
+    this.next = new Int32Array(cap);
+    // Rehash every live entry into a bucket array of the new size.
+    this.buckets = new Int32Array(cap).fill(EMPTY);
+    this.bucketMask = cap - 1;
+    for (let e = 0; e < this.used; e++) {
+      if (this.entryRules[e] === undefined) continue;
+      const b = this.hashes[e] & this.bucketMask;
+      this.next[e] = this.buckets[b];
+      this.buckets[b] = e;
+    }
+  }
+
+  insert(rule: R): void {
+    const h = this.hashMatch(rule.match);
+    let e = this.findEntry(rule.match, h);
+    if (e === EMPTY) {
+      if (this.freeList.length > 0) e = this.freeList.pop()!;
+      else {
+        if (this.used === this.hashes.length) this.grow();
+        e = this.used++;
+      }
+      const base = e * this.nw;
+      for (let j = 0; j < this.nw; j++) this.keys[base + j] = rule.match.value[this.words[j]];
+      this.hashes[e] = h;
+      const b = h & this.bucketMask;
+      this.next[e] = this.buckets[b];
+      this.buckets[b] = e;
+      this.entryRules[e] = [rule];
+    } else {
+      const list = this.entryRules[e]!;
+      // Descending priority; equal priorities keep insertion order (earlier wins).
+      let i = 0;
+      while (i < list.length && list[i].priority >= rule.priority) i++;
+      list.splice(i, 0, rule);
+    }
+    this.head[e] = this.entryRules[e]![0].id;
+    this.count++;
+    if (rule.priority > this.maxPriority) this.maxPriority = rule.priority;
+  }
+
+  /** Remove a rule; returns false if it was not here. */
+  remove(rule: R): boolean {
+    const h = this.hashMatch(rule.match);
+    const e = this.findEntry(rule.match, h);
+    if (e === EMPTY) return false;
+    const list = this.entryRules[e]!;
+    const i = list.indexOf(rule);
+    if (i < 0) return false;
+    list.splice(i, 1);
+    this.count--;
+    if (list.length > 0) {
+      this.head[e] = list[0].id;
+    } else {
+      // Unlink the entry from its bucket chain.
+      const b = h & this.bucketMask;
+      if (this.buckets[b] === e) this.buckets[b] = this.next[e];
+      else {
+        let p = this.buckets[b];
+        while (this.next[p] !== e) p = this.next[p];
+        this.next[p] = this.next[e];
+      }
+      this.entryRules[e] = undefined;
+      this.freeList.push(e);
+    }
+    if (rule.priority === this.maxPriority) this.recomputeMax();
+    return true;
+  }
+
+  private recomputeMax(): void {
+    let m = -1;
+    for (let e = 0; e < this.used; e++) {
+      const l = this.entryRules[e];
+      if (l !== undefined && l[0].priority > m) m = l[0].priority;
+    }
+    this.maxPriority = m;
+  }
+
+  /** Rule with exactly this match and priority, if any (strict lookup). */
+  findStrict(m: Match, priority: number): R | undefined {
+    const e = this.findEntry(m, this.hashMatch(m));
+    if (e === EMPTY) return undefined;
+    return this.entryRules[e]!.find((r) => r.priority === priority);
+  }
+
+  *rules(): IterableIterator<R> {
+    for (let e = 0; e < this.used; e++) {
+      const l = this.entryRules[e];
+      if (l !== undefined) yield* l;
+    }
+  }
+}
+
+export class Classifier<R extends ClsRule> {
+  /** Subtables sorted by descending maxPriority (the lookup order). */
+  subtables: Subtable<R>[] = [];
+  private byMask = new Map<number, Subtable<R>[]>();
+  count = 0;
+  /** Per-rule priorities by rule id (shared with the pipeline). */
+  priorities: Int32Array;
+
+  constructor(priorities: Int32Array) {
+    this.priorities = priorities;
+  }
+
+  /** The subtable for this match's mask, if any (no string keys: insert rate matters). */
+  private find(m: Match): Subtable<R> | undefined {
+    const list = this.byMask.get(maskHash(m));
+    if (list === undefined) return undefined;
+    for (const st of list) {
+      let i = 0;
+      while (i < MATCH_WORDS && st.mask[i] === m.mask[i]) i++;
+      if (i === MATCH_WORDS) return st;
+    }
+    return undefined;
+  }
+
+  insert(rule: R): void {
+    let st = this.find(rule.match);
+    if (st === undefined) {
+      st = new Subtable<R>(rule.match);
+      const list = this.byMask.get(st.maskHash);
+      if (list === undefined) this.byMask.set(st.maskHash, [st]);
+      else list.push(st);
+      this.subtables.push(st);
+    }
+    st.insert(rule);
+    this.count++;
+    this.sort();
+  }
+
+  remove(rule: R): boolean {
+    const st = this.find(rule.match);
+    if (st === undefined || !st.remove(rule)) return false;
+    this.count--;
+    if (st.count === 0) {
+      const list = this.byMask.get(st.maskHash)!;
+      list.splice(list.indexOf(st), 1);
+      if (list.length === 0) this.byMask.delete(st.maskHash);
+      this.subtables.splice(this.subtables.indexOf(st), 1);
+    }
+    this.sort();
+    return true;
+  }
+
+  private sort(): void {
+    const s = this.subtables;
+    // Usually already sorted (most inserts do not change any maximum): check before sorting.
+    for (let i = 1; i < s.length; i++) {
+      if (s[i - 1].maxPriority < s[i].maxPriority) {
+        s.sort((a, b) => b.maxPriority - a.maxPriority);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Best rule id for the key at key[k..], or -1. Highest priority wins; among equal priorities
+   * in different subtables the first subtable visited wins (OVS leaves that undefined too).
+   */
+  lookup(key: Uint32Array, k: number): number {
+    const subs = this.subtables;
+    const prio = this.priorities;
+    let best = -1;
+    let bestPri = -1;
+    for (let i = 0; i < subs.length; i++) {
+      const st = subs[i];
+      // Sorted by maxPriority: nothing later can beat what we have.
+      if (st.maxPriority <= bestPri) break;
+      const r = st.lookup(key, k);
+      if (r >= 0) {
+        const p = prio[r];
+        if (p > bestPri) {
+          best = r;
+          bestPri = p;
+        }
+      }
+    }
+    return best;
+  }
+
+  findStrict(m: Match, priority: number): R | undefined {
+    return this.find(m)?.findStrict(m, priority);
+  }
+
+  *rules(): IterableIterator<R> {
+    for (const st of this.subtables) yield* st.rules();
+  }
+}

@@ -1,0 +1,720 @@
+/**
+ * The hot path: look a frame up (EMC, then the tuple-space classifier), count it on the rule,
+ * and run the rule's compiled plan on BridgeOps. One frame at a time through the whole
+ * pipeline, the batch in a plain loop; nothing here allocates per packet.
+ *
+ * Output semantics (OpenFlow): every output sends the packet as modified so far. Instead of
+ * cloning at every output we keep the last output PENDING; a later modification or output
+ * first sends a clone to the pending port, and at the end the original slot itself goes to the
+ * pending port. So `mod_vlan_vid:5,output:1,strip_vlan,output:2` costs exactly one clone and
+ * `actions=mod_vlan_vid:101,NORMAL` none.
+ *
+ * Packet edits keep the flow key, l3/l4 offsets and the vnet header in step (packet/vlan.ts
+ * for tags), so later tables match the modified packet without a re-parse.
+ */
+import type { PacketArena } from '../packet/arena';
+import type { Batch } from '../packet/batch';
+import { DropCounters } from '../packet/drops';
+import * as K from '../packet/flow-key';
+import { F_NEEDS_CSUM } from '../packet/vnet';
+import { popTag, pushTag, rewriteTci, setVid } from '../packet/vlan';
+import { bridgeDropId, type BridgeOps } from '../datapath/bridge-ops';
+import { patch16, patch32, patchUdp16, patchUdp32, update16, update32 } from '../wire/checksum';
+import * as ipv4 from '../wire/ipv4';
+import * as A from './actions';
+import * as N from './nxm';
+import { Emc } from './emc';
+import type { FlowTable, Rule } from './table';
+
+export const FLOW_DROP_REASONS = [
+  'table_miss', // no rule matched in table 0 (OpenFlow 1.3+ table-miss = drop)
+  'action_drop', // the rule's actions are empty (explicit drop)
+  'no_output', // the actions ran to the end without any output
+  'ttl_exceeded', // dec_ttl on TTL <= 1
+  'vlan_dead', // would leave tagged with VLAN 4095 (Neutron's dead VLAN)
+  'no_headroom', // a tag push found no room in front of the frame
+  'no_buffer', // the arena ran out while cloning for a multi-output (that output is skipped)
+  'resubmit_depth', // resubmit/goto nesting deeper than MAX_DEPTH
+  'output_to_in_port', // output:N with N == in_port (OpenFlow skips it; use in_port)
+] as const;
+export type FlowDropReason = (typeof FLOW_DROP_REASONS)[number];
+
+const fd = new DropCounters<FlowDropReason>(FLOW_DROP_REASONS);
+const FD_TABLE_MISS = fd.id('table_miss');
+const FD_ACTION_DROP = fd.id('action_drop');
+const FD_NO_OUTPUT = fd.id('no_output');
+const FD_TTL = fd.id('ttl_exceeded');
+const FD_VLAN_DEAD = fd.id('vlan_dead');
+const FD_HEADROOM = fd.id('no_headroom');
+const FD_NO_BUFFER = fd.id('no_buffer');
+const FD_DEPTH = fd.id('resubmit_depth');
+const FD_IN_PORT = fd.id('output_to_in_port');
+
+// Bridge drop reasons resolved once (the bridge counts what it is handed).
+const BD_NO_OUTPUT = bridgeDropId('no_output');
+const BD_TABLE_MISS = bridgeDropId('table_miss');
+const BD_ACTION_DROP = bridgeDropId('action_drop');
+const BD_VLAN_DEAD = bridgeDropId('vlan_dead');
+const BD_HEADROOM = bridgeDropId('no_headroom');
+const BD_DEPTH = bridgeDropId('resubmit_depth');
+const BD_TTL = bridgeDropId('ttl_exceeded');
+
+/** Table-0 subtable count from which the EMC is consulted (bench/flow-bench.ts). */
+export const EMC_MIN_SUBTABLES = 4;
+
+/** OVS limits resubmit nesting to 64 (MAX_DEPTH in ofproto-dpif-xlate.c). */
+export const MAX_DEPTH = 64;
+
+const CONTINUE = 0;
+const CONSUMED = 1;
+
+const ETH_IP = 0x0800;
+const ETH_IPV6 = 0x86dd;
+const ETH_ARP = 0x0806;
+const VLAN_DEAD_TCI = 0x1fff; // present bit + VID 4095
+
+/** Observer for trace(): told about every lookup, action and drop. Null on the fast path. */
+export interface ExecTracer {
+  lookup(table: number, ruleId: number, slot: number, depth: number): void;
+  action(ruleId: number, pc: number, slot: number, depth: number): void;
+  event(text: string, depth: number): void;
+}
+
+export class Executor {
+  readonly arena: PacketArena;
+  private readonly key: Uint32Array;
+  readonly tables: (FlowTable | undefined)[];
+  /** Per rule id: compiled plan, the Rule itself, counters, last-used time (ms). */
+  plans: Int32Array[] = [];
+  rules: (Rule | undefined)[] = [];
+  nPackets: Float64Array;
+  nBytes: Float64Array;
+  used: Float64Array;
+  readonly emc = new Emc();
+  emcEnabled = true;
+  emcMinSubtables = EMC_MIN_SUBTABLES;
+  drops = new DropCounters<FlowDropReason>(FLOW_DROP_REASONS);
+  tracer: ExecTracer | null = null;
+
+  private ops!: BridgeOps;
+  private now = 0;
+  private depth = 0;
+  // The pending output (see the header comment); pendOp 0 = none.
+  private pendOp = 0;
+  private pendArg = 0;
+  private pendTable = 0;
+  private pendRule = 0;
+  private outputs = 0;
+  private explicitDrop = false;
+
+  constructor(arena: PacketArena, tables: (FlowTable | undefined)[], capacity: number) {
+    this.arena = arena;
+    this.key = arena.key;
+    this.tables = tables;
+    this.nPackets = new Float64Array(capacity);
+    this.nBytes = new Float64Array(capacity);
+    this.used = new Float64Array(capacity);
+  }
+
+  /** Run every frame of the batch through the tables. Frames are already parsed. */
+  run(batch: Batch, ops: BridgeOps, now: number): void {
+    this.ops = ops;
+    this.now = now;
+    const slots = batch.slots;
+    const n = batch.count;
+    for (let i = 0; i < n; i++) this.runPacket(slots[i]);
+  }
+
+  runPacket(slot: number): void {
+    this.depth = 0;
+    this.pendOp = 0;
+    this.outputs = 0;
+    this.explicitDrop = false;
+    const t0 = this.tables[0];
+    let rid = -1;
+    if (t0 !== undefined) {
+      t0.lookups++;
+      // The EMC pays off only when the classifier would probe several subtables: measured,
+      // one EMC probe (hash + compare of 20 words) costs about as much as 3 subtable probes.
+      if (this.emcEnabled && t0.cls.subtables.length >= this.emcMinSubtables) {
+        rid = this.emc.lookup(this.key, slot);
+        if (rid === -2) {
+          rid = t0.cls.lookup(this.key, slot << K.KEY_SHIFT);
+          this.emc.insert(this.key, slot, rid);
+        }
+      } else {
+        rid = t0.cls.lookup(this.key, slot << K.KEY_SHIFT);
+      }
+    }
+    if (this.tracer !== null) this.tracer.lookup(0, rid, slot, 0);
+    if (rid < 0) {
+      this.drops.add(FD_TABLE_MISS);
+      this.ops.drop(slot, BD_TABLE_MISS);
+      return;
+    }
+    (t0 as FlowTable).matched++;
+    if (this.runRule(slot, 0, rid) === CONSUMED) return;
+    if (this.pendOp !== 0) {
+      this.deliver(slot, this.pendOp, this.pendArg, this.pendTable, this.pendRule);
+    } else if (this.outputs > 0) {
+      this.arena.release(slot); // copies went out; the original was only modified afterwards
+    } else if (this.explicitDrop) {
+      this.drops.add(FD_ACTION_DROP);
+      this.ops.drop(slot, BD_ACTION_DROP);
+    } else {
+      this.drops.add(FD_NO_OUTPUT);
+      this.ops.drop(slot, BD_NO_OUTPUT);
+    }
+  }
+
+  /** Lookup in `table` for resubmit/goto (no EMC: registers and the key may have changed). */
+  private runTable(slot: number, table: number, inPort: number): number {
+    const t = this.tables[table];
+    let rid = -1;
+    if (t !== undefined) {
+      t.lookups++;
+      const k = slot << K.KEY_SHIFT;
+      if (inPort >= 0) {
+        // resubmit(PORT,T): the lookup sees PORT, the actions the original in_port (OVS).
+        const saved = this.key[k];
+        this.key[k] = inPort;
+        rid = t.cls.lookup(this.key, k);
+        this.key[k] = saved;
+      } else {
+        rid = t.cls.lookup(this.key, k);
+      }
+    }
+    if (this.tracer !== null) this.tracer.lookup(table, rid, slot, this.depth);
+    if (rid < 0) return CONTINUE; // a resubmit miss just continues with the caller's actions
+    (t as FlowTable).matched++;
+    return this.runRule(slot, table, rid);
+  }
+
+  private runRule(slot: number, table: number, rid: number): number {
+    this.nPackets[rid]++;
+    this.nBytes[rid] += this.arena.len[slot];
+    this.used[rid] = this.now;
+    const plan = this.plans[rid];
+    if (plan.length === 0 && this.depth === 0) this.explicitDrop = true;
+    return this.runPlan(slot, plan, table, rid);
+  }
+
+  private runPlan(slot: number, plan: Int32Array, table: number, rid: number): number {
+    const a = this.arena;
+    const key = this.key;
+    const k = slot << K.KEY_SHIFT;
+    let pc = 0;
+    while (pc < plan.length) {
+      const op = plan[pc];
+      if (this.tracer !== null) this.tracer.action(rid, pc, slot, this.depth);
+      if (op > A.OP_CONTROLLER && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO) {
+        // A modification: the pending output must leave as it is now.
+        this.flush(slot);
+      }
+      switch (op) {
+        case A.OP_OUTPUT: {
+          const port = plan[pc + 1];
+          if (port === key[k + K.K_IN_PORT]) {
+            this.drops.add(FD_IN_PORT); // OpenFlow: output to the input port is skipped
+            if (this.tracer !== null) this.tracer.event(`output:${port} is the input port: skipped (use in_port)`, this.depth);
+          } else this.setPending(slot, op, port, table, rid);
+          break;
+        }
+        case A.OP_IN_PORT:
+        case A.OP_NORMAL:
+        case A.OP_FLOOD:
+        case A.OP_ALL:
+          this.setPending(slot, op, 0, table, rid);
+          break;
+        case A.OP_CONTROLLER:
+          this.setPending(slot, op, plan[pc + 1], table, rid);
+          break;
+        case A.OP_SET_VLAN_VID:
+          if (!setVid(a, slot, plan[pc + 1])) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          break;
+        case A.OP_SET_VLAN_VID_SF:
+          // OpenFlow 1.2+ set_field on vlan_vid only rewrites an existing tag (push_vlan first).
+          if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, plan[pc + 1], 0x0fff);
+          break;
+        case A.OP_SET_VLAN_PCP: {
+          const tci = plan[pc + 1] << 13;
+          if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, tci, 0xe000);
+          else if (!pushTag(a, slot, 0x8100, tci)) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          break;
+        }
+        case A.OP_STRIP_VLAN:
+          popTag(a, slot);
+          break;
+        case A.OP_PUSH_VLAN:
+          // OVS pushes a tag with VID 0 / PCP 0; set_field:->vlan_vid then fills it.
+          if (!pushTag(a, slot, plan[pc + 1], 0)) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          break;
+        case A.OP_SET_ETH_SRC:
+          setEth(a, slot, 6, K.K_DL_SRC_HI, plan[pc + 1], plan[pc + 2] >>> 0);
+          break;
+        case A.OP_SET_ETH_DST:
+          setEth(a, slot, 0, K.K_DL_DST_HI, plan[pc + 1], plan[pc + 2] >>> 0);
+          break;
+        case A.OP_SET_IPV4_SRC:
+          setIpv4Addr(a, slot, ipv4.SRC, K.K_NW_SRC, plan[pc + 1] >>> 0);
+          break;
+        case A.OP_SET_IPV4_DST:
+          setIpv4Addr(a, slot, ipv4.DST, K.K_NW_DST, plan[pc + 1] >>> 0);
+          break;
+        case A.OP_SET_IP_DSCP:
+          setDscp(a, slot, plan[pc + 1]);
+          break;
+        case A.OP_SET_L4_SRC:
+          setL4Port(a, slot, 0, K.K_TP_SRC, plan[pc + 1], plan[pc + 2]);
+          break;
+        case A.OP_SET_L4_DST:
+          setL4Port(a, slot, 2, K.K_TP_DST, plan[pc + 1], plan[pc + 2]);
+          break;
+        case A.OP_DEC_TTL:
+          if (!decTtl(a, slot)) {
+            if (this.tracer !== null) this.tracer.event('dec_ttl: TTL exceeded, dropped', this.depth);
+            return this.abort(slot, FD_TTL, BD_TTL);
+          }
+          break;
+        case A.OP_LOAD: {
+          const fid = plan[pc + 1];
+          readField(a, slot, fid);
+          const mh = plan[pc + 2];
+          const ml = plan[pc + 3];
+          const nh = ((rdHi & ~mh) | plan[pc + 4]) >>> 0;
+          const nl = ((rdLo & ~ml) | plan[pc + 5]) >>> 0;
+          if (!writeField(a, slot, fid, nh, nl)) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          break;
+        }
+        case A.OP_MOVE: {
+          const nbits = plan[pc + 5];
+          readField(a, slot, plan[pc + 1]);
+          // Bits [sofs, sofs+n) of the source, moved to [dofs, dofs+n) of the destination.
+          shr64(rdHi, rdLo, plan[pc + 2]);
+          const sh = rdHi;
+          const sl = rdLo;
+          mask64(0, nbits); // clobbers rdHi/rdLo
+          const dofs = plan[pc + 4];
+          shl64(sh & mkHi, sl & mkLo, dofs);
+          const vh = rdHi;
+          const vl = rdLo;
+          mask64(dofs, nbits);
+          const dmh = mkHi;
+          const dml = mkLo;
+          const dfid = plan[pc + 3];
+          readField(a, slot, dfid);
+          const nh = ((rdHi & ~dmh) | (vh & dmh)) >>> 0;
+          const nl = ((rdLo & ~dml) | (vl & dml)) >>> 0;
+          if (!writeField(a, slot, dfid, nh, nl)) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          break;
+        }
+        case A.OP_WRITE_METADATA: {
+          const mh = plan[pc + 3];
+          const ml = plan[pc + 4];
+          key[k + K.K_METADATA_HI] = ((key[k + K.K_METADATA_HI] & ~mh) | plan[pc + 1]) >>> 0;
+          key[k + K.K_METADATA_LO] = ((key[k + K.K_METADATA_LO] & ~ml) | plan[pc + 2]) >>> 0;
+          break;
+        }
+        case A.OP_RESUBMIT:
+        case A.OP_GOTO: {
+          if (this.depth >= MAX_DEPTH) {
+            if (this.tracer !== null) this.tracer.event('resubmit depth limit reached, dropped', this.depth);
+            return this.abort(slot, FD_DEPTH, BD_DEPTH);
+          }
+          let t: number;
+          let port = -1;
+          if (op === A.OP_GOTO) t = plan[pc + 1];
+          else {
+            port = plan[pc + 1];
+            t = plan[pc + 2];
+            if (t === 255) t = table;
+          }
+          this.depth++;
+          const r = this.runTable(slot, t, port);
+          this.depth--;
+          if (r === CONSUMED) return CONSUMED;
+          break;
+        }
+      }
+      pc += A.OP_LEN[op];
+    }
+    return CONTINUE;
+  }
+
+  /** Stop processing this packet: flush what is pending, drop the rest with a reason. */
+  private abort(slot: number, flowReason: number, bridgeReason: number): number {
+    if (this.pendOp !== 0) this.flush(slot);
+    this.drops.add(flowReason);
+    this.ops.drop(slot, bridgeReason);
+    return CONSUMED;
+  }
+
+  private setPending(slot: number, op: number, arg: number, table: number, rid: number): void {
+    if (this.pendOp !== 0) this.flush(slot);
+    this.pendOp = op;
+    this.pendArg = arg;
+    this.pendTable = table;
+    this.pendRule = rid;
+  }
+
+  /** Send a copy of the packet as it is now to the pending output. */
+  private flush(slot: number): void {
+    const op = this.pendOp;
+    this.pendOp = 0;
+    const c = this.arena.clone(slot);
+    if (c < 0) {
+      this.drops.add(FD_NO_BUFFER);
+      return;
+    }
+    this.deliver(c, op, this.pendArg, this.pendTable, this.pendRule);
+  }
+
+  private deliver(s: number, op: number, arg: number, table: number, rid: number): void {
+    this.outputs++;
+    const ops = this.ops;
+    if (op !== A.OP_CONTROLLER && (this.key[(s << K.KEY_SHIFT) + K.K_VLAN_TCI] & VLAN_DEAD_TCI) === VLAN_DEAD_TCI) {
+      // Neutron parks ports on VLAN 4095 ("dead VLAN"): nothing tagged so may leave.
+      this.drops.add(FD_VLAN_DEAD);
+      if (this.tracer !== null) this.tracer.event('VLAN 4095 (dead VLAN): dropped', this.depth);
+      ops.drop(s, BD_VLAN_DEAD);
+      return;
+    }
+    switch (op) {
+      case A.OP_OUTPUT:
+        ops.output(s, arg);
+        break;
+      case A.OP_IN_PORT:
+        ops.output(s, this.key[s << K.KEY_SHIFT]);
+        break;
+      case A.OP_NORMAL:
+        ops.normal(s);
+        break;
+      case A.OP_FLOOD:
+        ops.flood(s, false);
+        break;
+      case A.OP_ALL:
+        ops.flood(s, true);
+        break;
+      case A.OP_CONTROLLER:
+        ops.controller(s, table, (this.rules[rid] as Rule).cookie, 'action');
+        break;
+    }
+  }
+}
+
+// ---- field access for load/move (64-bit values as hi/lo words in module scratch) ----
+
+let rdHi = 0;
+let rdLo = 0;
+let mkHi = 0;
+let mkLo = 0;
+
+function shr64(hi: number, lo: number, s: number): void {
+  if (s === 0) {
+    rdHi = hi >>> 0;
+    rdLo = lo >>> 0;
+  } else if (s < 32) {
+    rdLo = ((lo >>> s) | (hi << (32 - s))) >>> 0;
+    rdHi = hi >>> s;
+  } else {
+    rdLo = hi >>> (s - 32);
+    rdHi = 0;
+  }
+}
+function shl64(hi: number, lo: number, s: number): void {
+  if (s === 0) {
+    rdHi = hi >>> 0;
+    rdLo = lo >>> 0;
+  } else if (s < 32) {
+    rdHi = ((hi << s) | (lo >>> (32 - s))) >>> 0;
+    rdLo = (lo << s) >>> 0;
+  } else {
+    rdHi = (lo << (s - 32)) >>> 0;
+    rdLo = 0;
+  }
+}
+/** mkHi/mkLo = nbits ones at ofs. */
+function mask64(ofs: number, nbits: number): void {
+  // ones(nbits) then shift; nbits <= 64.
+  const lo = nbits >= 32 ? 0xffffffff : (2 ** nbits - 1) >>> 0;
+  const hi = nbits >= 64 ? 0xffffffff : nbits > 32 ? (2 ** (nbits - 32) - 1) >>> 0 : 0;
+  shl64(hi, lo, ofs);
+  mkHi = rdHi;
+  mkLo = rdLo;
+}
+
+function readField(a: PacketArena, slot: number, fid: number): void {
+  const key = a.key;
+  const k = slot << K.KEY_SHIFT;
+  rdHi = 0;
+  switch (fid) {
+    case N.F_IN_PORT:
+      rdLo = key[k + K.K_IN_PORT];
+      return;
+    case N.F_ETH_DST:
+      rdHi = key[k + K.K_DL_DST_HI];
+      rdLo = key[k + K.K_DL_DST_LO];
+      return;
+    case N.F_ETH_SRC:
+      rdHi = key[k + K.K_DL_SRC_HI];
+      rdLo = key[k + K.K_DL_SRC_LO];
+      return;
+    case N.F_ETH_TYPE:
+      rdLo = key[k + K.K_DL_TYPE];
+      return;
+    case N.F_VLAN_TCI:
+      rdLo = key[k + K.K_VLAN_TCI];
+      return;
+    case N.F_IP_SRC:
+    case N.F_ARP_SPA:
+      rdLo = key[k + K.K_NW_SRC];
+      return;
+    case N.F_IP_DST:
+    case N.F_ARP_TPA:
+      rdLo = key[k + K.K_NW_DST];
+      return;
+    case N.F_IP_PROTO:
+    case N.F_ARP_OP:
+      rdLo = key[k + K.K_NW_PROTO];
+      return;
+    case N.F_TCP_SRC:
+    case N.F_UDP_SRC:
+      rdLo = key[k + K.K_TP_SRC];
+      return;
+    case N.F_TCP_DST:
+    case N.F_UDP_DST:
+      rdLo = key[k + K.K_TP_DST];
+      return;
+    case N.F_ARP_SHA:
+      rdHi = key[k + K.K_ARP_SHA_HI];
+      rdLo = key[k + K.K_ARP_SHA_LO];
+      return;
+    case N.F_ARP_THA:
+      rdHi = key[k + K.K_ARP_THA_HI];
+      rdLo = key[k + K.K_ARP_THA_LO];
+      return;
+    case N.F_METADATA:
+      rdHi = key[k + K.K_METADATA_HI];
+      rdLo = key[k + K.K_METADATA_LO];
+      return;
+    default:
+      rdLo = key[k + K.K_REG0 + fid - N.F_REG0];
+  }
+}
+
+/** Write a field (bytes + key). Returns false only when a tag push found no headroom. */
+function writeField(a: PacketArena, slot: number, fid: number, hi: number, lo: number): boolean {
+  const key = a.key;
+  const k = slot << K.KEY_SHIFT;
+  switch (fid) {
+    case N.F_IN_PORT:
+      key[k + K.K_IN_PORT] = lo & 0xffff;
+      return true;
+    case N.F_ETH_DST:
+      setEth(a, slot, 0, K.K_DL_DST_HI, hi & 0xffff, lo);
+      return true;
+    case N.F_ETH_SRC:
+      setEth(a, slot, 6, K.K_DL_SRC_HI, hi & 0xffff, lo);
+      return true;
+    case N.F_VLAN_TCI: {
+      // NXM_OF_VLAN_TCI semantics: CFI set = tag present with this TCI, clear = no tag.
+      const v = lo & 0xffff;
+      if ((v & 0x1000) === 0) popTag(a, slot);
+      else if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, v, 0xefff);
+      else return pushTag(a, slot, 0x8100, v);
+      return true;
+    }
+    case N.F_IP_SRC:
+      setIpv4Addr(a, slot, ipv4.SRC, K.K_NW_SRC, lo);
+      return true;
+    case N.F_IP_DST:
+      setIpv4Addr(a, slot, ipv4.DST, K.K_NW_DST, lo);
+      return true;
+    case N.F_TCP_SRC:
+      setL4Port(a, slot, 0, K.K_TP_SRC, lo & 0xffff, 6);
+      return true;
+    case N.F_TCP_DST:
+      setL4Port(a, slot, 2, K.K_TP_DST, lo & 0xffff, 6);
+      return true;
+    case N.F_UDP_SRC:
+      setL4Port(a, slot, 0, K.K_TP_SRC, lo & 0xffff, 17);
+      return true;
+    case N.F_UDP_DST:
+      setL4Port(a, slot, 2, K.K_TP_DST, lo & 0xffff, 17);
+      return true;
+    case N.F_ARP_OP:
+    case N.F_ARP_SPA:
+    case N.F_ARP_TPA:
+    case N.F_ARP_SHA:
+    case N.F_ARP_THA:
+      setArp(a, slot, fid, hi, lo);
+      return true;
+    case N.F_METADATA:
+      key[k + K.K_METADATA_HI] = hi;
+      key[k + K.K_METADATA_LO] = lo;
+      return true;
+    case N.F_ETH_TYPE:
+    case N.F_IP_PROTO:
+      return true; // read-only (the parser refuses them as destinations)
+    default:
+      key[k + K.K_REG0 + fid - N.F_REG0] = lo;
+      return true;
+  }
+}
+
+// ---- packet edits (bytes + key + checksums) ----
+
+function setEth(a: PacketArena, slot: number, off: number, kw: number, hi: number, lo: number): void {
+  const b = a.bytes;
+  const p = a.start[slot] + off;
+  b[p] = hi >>> 8;
+  b[p + 1] = hi & 0xff;
+  b[p + 2] = lo >>> 24;
+  b[p + 3] = (lo >>> 16) & 0xff;
+  b[p + 4] = (lo >>> 8) & 0xff;
+  b[p + 5] = lo & 0xff;
+  const k = (slot << K.KEY_SHIFT) + kw;
+  a.key[k] = hi & 0xffff;
+  a.key[k + 1] = lo >>> 0;
+}
+
+function partialCsum(a: PacketArena, slot: number): boolean {
+  return (a.bytes[slot * a.slotSize] & F_NEEDS_CSUM) !== 0;
+}
+
+/**
+ * Under a partial checksum (vnet NEEDS_CSUM) the L4 field holds the plain, uncomplemented
+ * pseudo-header sum, which the kernel/NIC completes. Changing an address must change that sum
+ * by +new -old — the complement of what RFC 1624 does to a finished checksum (Linux
+ * `inet_proto_csum_replace4` with pseudohdr under CHECKSUM_PARTIAL does the same).
+ */
+function patchPseudo32(b: Uint8Array, p: number, oldV: number, newV: number): void {
+  const f = (b[p] << 8) | b[p + 1];
+  const c = ~update32(~f & 0xffff, oldV, newV) & 0xffff;
+  b[p] = c >>> 8;
+  b[p + 1] = c & 0xff;
+}
+
+function setIpv4Addr(a: PacketArena, slot: number, off: number, kw: number, v: number): void {
+  const k = slot << K.KEY_SHIFT;
+  const key = a.key;
+  if (key[k + K.K_DL_TYPE] !== ETH_IP || a.l3[slot] === 0) return; // not IPv4: nothing to set
+  const b = a.bytes;
+  const ip = a.start[slot] + a.l3[slot];
+  const old = key[k + kw];
+  if (off === ipv4.SRC) ipv4.setSrc(b, ip, v);
+  else ipv4.setDst(b, ip, v);
+  key[k + kw] = v;
+  const l4 = a.l4[slot];
+  if (l4 !== 0) {
+    const proto = key[k + K.K_NW_PROTO];
+    const p = a.start[slot] + l4;
+    if (proto === 6) {
+      if (partialCsum(a, slot)) patchPseudo32(b, p + 16, old, v);
+      else patch32(b, p + 16, old, v);
+    } else if (proto === 17) {
+      if (partialCsum(a, slot)) patchPseudo32(b, p + 6, old, v);
+      else patchUdp32(b, p + 6, old, v);
+    }
+  }
+}
+
+function setDscp(a: PacketArena, slot: number, dscp: number): void {
+  const k = slot << K.KEY_SHIFT;
+  const t = a.key[k + K.K_DL_TYPE];
+  if (a.l3[slot] === 0) return;
+  const b = a.bytes;
+  const ip = a.start[slot] + a.l3[slot];
+  if (t === ETH_IP) {
+    ipv4.setTos(b, ip, (b[ip + 1] & 3) | (dscp & 0xfc));
+  } else if (t === ETH_IPV6) {
+    // Traffic class straddles bytes 0-1: vvvvTTTT TTTTffff.
+    const tc = (((b[ip] & 0x0f) << 4) | (b[ip + 1] >>> 4)) & 3 | (dscp & 0xfc);
+    b[ip] = (b[ip] & 0xf0) | (tc >>> 4);
+    b[ip + 1] = (b[ip + 1] & 0x0f) | ((tc & 0x0f) << 4);
+  } else return;
+  a.key[k + K.K_NW_TOS] = dscp & 0xfc;
+}
+
+/** `proto` 0 = TCP or UDP (mod_tp_*), else only that protocol (set_field tcp_src...). */
+function setL4Port(a: PacketArena, slot: number, off: number, kw: number, port: number, proto: number): void {
+  const k = slot << K.KEY_SHIFT;
+  const key = a.key;
+  const l4 = a.l4[slot];
+  const pr = key[k + K.K_NW_PROTO];
+  const t = key[k + K.K_DL_TYPE];
+  if (l4 === 0 || (t !== ETH_IP && t !== ETH_IPV6)) return;
+  if (proto === 0 ? pr !== 6 && pr !== 17 : pr !== proto) return;
+  const b = a.bytes;
+  const p = a.start[slot] + l4;
+  const old = (b[p + off] << 8) | b[p + off + 1];
+  b[p + off] = port >>> 8;
+  b[p + off + 1] = port & 0xff;
+  key[k + kw] = port;
+  // Ports are not in the pseudo-header: a partial checksum needs no update.
+  if (!partialCsum(a, slot)) {
+    if (pr === 6) patch16(b, p + 16, old, port);
+    else patchUdp16(b, p + 6, old, port);
+  }
+}
+
+function decTtl(a: PacketArena, slot: number): boolean {
+  const k = slot << K.KEY_SHIFT;
+  const t = a.key[k + K.K_DL_TYPE];
+  if (a.l3[slot] === 0 || (t !== ETH_IP && t !== ETH_IPV6)) return true; // OVS: no-op on non-IP
+  const b = a.bytes;
+  const ip = a.start[slot] + a.l3[slot];
+  if (t === ETH_IP) {
+    const ttl = b[ip + 8];
+    if (ttl <= 1) return false;
+    ipv4.setTtl(b, ip, ttl - 1);
+    a.key[k + K.K_NW_TTL] = ttl - 1;
+  } else {
+    const hl = b[ip + 7];
+    if (hl <= 1) return false;
+    b[ip + 7] = hl - 1;
+    a.key[k + K.K_NW_TTL] = hl - 1;
+  }
+  return true;
+}
+
+function setArp(a: PacketArena, slot: number, fid: number, hi: number, lo: number): void {
+  const k = slot << K.KEY_SHIFT;
+  const key = a.key;
+  if (key[k + K.K_DL_TYPE] !== ETH_ARP || a.l3[slot] === 0) return;
+  const b = a.bytes;
+  const p = a.start[slot] + a.l3[slot];
+  switch (fid) {
+    case N.F_ARP_OP:
+      b[p + 6] = (lo >>> 8) & 0xff;
+      b[p + 7] = lo & 0xff;
+      key[k + K.K_NW_PROTO] = lo & 0xff;
+      return;
+    case N.F_ARP_SPA:
+      ipv4.writeAddr(b, p + 14, lo);
+      key[k + K.K_NW_SRC] = lo;
+      return;
+    case N.F_ARP_TPA:
+      ipv4.writeAddr(b, p + 24, lo);
+      key[k + K.K_NW_DST] = lo;
+      return;
+    case N.F_ARP_SHA:
+    case N.F_ARP_THA: {
+      const q = p + (fid === N.F_ARP_SHA ? 8 : 18);
+      b[q] = (hi >>> 8) & 0xff;
+      b[q + 1] = hi & 0xff;
+      b[q + 2] = lo >>> 24;
+      b[q + 3] = (lo >>> 16) & 0xff;
+      b[q + 4] = (lo >>> 8) & 0xff;
+      b[q + 5] = lo & 0xff;
+      const kw = k + (fid === N.F_ARP_SHA ? K.K_ARP_SHA_HI : K.K_ARP_THA_HI);
+      key[kw] = hi & 0xffff;
+      key[kw + 1] = lo >>> 0;
+      return;
+    }
+  }
+}
+
+// Exported for tests of the checksum rules.
+export const _internal = { patchPseudo32, update16 };
+

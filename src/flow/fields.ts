@@ -1,0 +1,396 @@
+/**
+ * Match fields as ovs-ofctl names them (ovs-fields(7)): name → flow-key word(s), value syntax,
+ * maskability and prerequisite. Parsing a field writes value/mask bits into a Match; the
+ * prerequisites are checked once the whole match is read (so `nw_src=..,ip` also works), and a
+ * missing one is an ERROR here (OVS silently drops such a field, which hides typos of intent).
+ *
+ * Values follow OVS: numbers in decimal or 0x hex, `V/M` masks where OVS allows them, MACs as
+ * aa:bb:cc:dd:ee:ff[/mask], IPv4 as a.b.c.d[/len|/mask], ports by number or name.
+ */
+import * as K from '../packet/flow-key';
+import { Match } from './match';
+import { OFPP_LOCAL, OFPP_MAX } from '../datapath/bridge-ops';
+
+export const ETH_TYPE_IP = 0x0800;
+export const ETH_TYPE_ARP = 0x0806;
+export const ETH_TYPE_RARP = 0x8035;
+export const ETH_TYPE_IPV6 = 0x86dd;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_SCTP = 132;
+export const IPPROTO_ICMPV6 = 58;
+
+export const VLAN_CFI = 0x1000;
+export const VLAN_VID_MASK = 0x0fff;
+export const VLAN_PCP_MASK = 0xe000;
+/** OpenFlow 1.0 "no VLAN" value for dl_vlan. */
+export const OFP10_VLAN_NONE = 0xffff;
+
+/** What the rest of the match must pin down for a field to make sense (OVS `enum mf_prereqs`). */
+export type Prereq = 'none' | 'ip_arp' | 'ip_any' | 'ip_any_arp' | 'arp' | 'l4' | 'tcp' | 'udp' | 'icmp';
+
+export interface PortResolver {
+  /** OpenFlow port number by name, or -1 when there is no such port. */
+  resolvePort(name: string): number;
+}
+
+export interface MatchField {
+  readonly name: string;
+  readonly prereq: Prereq;
+  /** Parse `text` and add its bits to `m`; throws Error(message) on a bad value. */
+  apply(m: Match, text: string, ports: PortResolver): void;
+}
+
+// ---- value parsing (control plane; throws plain Errors that the parser decorates) ----
+
+/** Unsigned integer in decimal or 0x hex, at most `bits` wide. */
+export function parseUint(text: string, bits: number, what = 'value'): number {
+  const t = text.trim();
+  let v: number;
+  if (/^0x[0-9a-f]+$/i.test(t)) v = parseInt(t.slice(2), 16);
+  else if (/^[0-9]+$/.test(t)) v = Number(t);
+  else throw new Error(`${what} '${text}' is not a number`);
+  const max = bits >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** bits - 1;
+  if (!(v <= max)) throw new Error(`${what} '${text}' is out of range (max ${bits >= 32 ? '0x' + max.toString(16) : max})`);
+  return v;
+}
+
+/** 64-bit unsigned as a BigInt (cookies, metadata). */
+export function parseU64(text: string, what = 'value'): bigint {
+  const t = text.trim();
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(t)) throw new Error(`${what} '${text}' is not a number`);
+  const v = BigInt(t);
+  if (v > 0xffffffffffffffffn) throw new Error(`${what} '${text}' is out of range (64 bits)`);
+  return v;
+}
+
+/** Split `V/M`; mask defaults to all ones. */
+function splitMask(text: string): [string, string | undefined] {
+  const i = text.indexOf('/');
+  return i < 0 ? [text, undefined] : [text.slice(0, i), text.slice(i + 1)];
+}
+
+export function parseMacText(text: string): number {
+  const m = /^([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2})$/i.exec(text.trim());
+  if (!m) throw new Error(`'${text}' is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+  let v = 0;
+  for (let i = 1; i <= 6; i++) v = v * 256 + parseInt(m[i], 16);
+  return v;
+}
+
+export function parseIpText(text: string): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim());
+  if (!m) throw new Error(`'${text}' is not an IPv4 address`);
+  let v = 0;
+  for (let i = 1; i <= 4; i++) {
+    const o = Number(m[i]);
+    if (o > 255) throw new Error(`'${text}' is not an IPv4 address (octet ${o} > 255)`);
+    v = v * 256 + o;
+  }
+  return v >>> 0;
+}
+
+/** a.b.c.d, a.b.c.d/len or a.b.c.d/m.m.m.m → [value, mask]. */
+export function parseIpMasked(text: string): [number, number] {
+  const [a, ms] = splitMask(text);
+  const addr = parseIpText(a);
+  let mask = 0xffffffff;
+  if (ms !== undefined) {
+    if (/^\d{1,2}$/.test(ms)) {
+      const len = Number(ms);
+      if (len > 32) throw new Error(`prefix length ${len} in '${text}' is out of range (0..32)`);
+      mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    } else {
+      mask = parseIpText(ms);
+    }
+  }
+  return [(addr & mask) >>> 0, mask >>> 0];
+}
+
+/** Port number (decimal/hex), reserved name (LOCAL) or port name (quoted or bare). */
+export function parsePort(text: string, ports: PortResolver): number {
+  let t = text.trim();
+  if (t.startsWith('"')) {
+    try {
+      t = JSON.parse(t) as string;
+    } catch {
+      throw new Error(`bad quoted port name ${text}`);
+    }
+    const p = ports.resolvePort(t);
+    if (p < 0) throw new Error(`unknown port '${t}'`);
+    return p;
+  }
+  if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(t)) {
+    const v = parseUint(t, 16, 'port');
+    if (v === 0 || (v >= OFPP_MAX && v !== OFPP_LOCAL)) throw new Error(`port ${t} is not a valid input port`);
+    return v;
+  }
+  if (t.toUpperCase() === 'LOCAL') return OFPP_LOCAL;
+  const p = ports.resolvePort(t);
+  if (p < 0) throw new Error(`unknown port '${t}'`);
+  return p;
+}
+
+function setOrThrow(m: Match, word: number, value: number, mask: number, name: string): void {
+  if (!m.set(word, value >>> 0, mask >>> 0)) throw new Error(`${name} conflicts with an earlier field of this match`);
+}
+
+/** Unsigned field in one word, optional `V/M`. */
+function uintField(name: string, word: number, bits: number, prereq: Prereq, maskable: boolean): MatchField {
+  const full = bits >= 32 ? 0xffffffff : 2 ** bits - 1;
+  return {
+    name,
+    prereq,
+    apply(m, text) {
+      const [vs, ms] = splitMask(text);
+      if (ms !== undefined && !maskable) throw new Error(`${name} does not take a mask`);
+      const v = parseUint(vs, bits);
+      const mask = ms === undefined ? full : parseUint(ms, bits, 'mask');
+      setOrThrow(m, word, v & mask, mask, name);
+    },
+  };
+}
+
+/** 48-bit MAC over two words (high 16 in `hi`, low 32 in `hi + 1`). */
+function macField(name: string, hi: number, prereq: Prereq): MatchField {
+  return {
+    name,
+    prereq,
+    apply(m, text) {
+      const [vs, ms] = splitMask(text);
+      const v = parseMacText(vs);
+      const mask = ms === undefined ? 0xffffffffffff : parseMacText(ms);
+      const mh = Math.floor(mask / 0x100000000);
+      const ml = mask >>> 0;
+      setOrThrow(m, hi, Math.floor(v / 0x100000000) & mh, mh, name);
+      setOrThrow(m, hi + 1, (v >>> 0) & ml, ml, name);
+    },
+  };
+}
+
+function ipField(name: string, word: number, prereq: Prereq): MatchField {
+  return {
+    name,
+    prereq,
+    apply(m, text) {
+      const [v, mask] = parseIpMasked(text);
+      setOrThrow(m, word, v, mask, name);
+    },
+  };
+}
+
+/** 64-bit field over two words (metadata). */
+function u64Field(name: string, hi: number): MatchField {
+  return {
+    name,
+    prereq: 'none',
+    apply(m, text) {
+      const [vs, ms] = splitMask(text);
+      const v = parseU64(vs);
+      const mask = ms === undefined ? 0xffffffffffffffffn : parseU64(ms, 'mask');
+      const mh = Number(mask >> 32n);
+      const ml = Number(mask & 0xffffffffn);
+      setOrThrow(m, hi, Number(v >> 32n) & mh, mh, name);
+      setOrThrow(m, hi + 1, Number(v & 0xffffffffn) & ml, ml, name);
+    },
+  };
+}
+
+/** `ip`, `tcp`, ...: pin dl_type and maybe nw_proto. */
+function shorthand(name: string, dlType: number, nwProto: number): MatchField {
+  return {
+    name,
+    prereq: 'none',
+    apply(m, text) {
+      if (text !== '') throw new Error(`${name} takes no value`);
+      setOrThrow(m, K.K_DL_TYPE, dlType, 0xffff, name);
+      if (nwProto >= 0) setOrThrow(m, K.K_NW_PROTO, nwProto, 0xff, name);
+    },
+  };
+}
+
+const FIELDS: MatchField[] = [
+  {
+    name: 'in_port',
+    prereq: 'none',
+    apply(m, text, ports) {
+      setOrThrow(m, K.K_IN_PORT, parsePort(text, ports), 0xffff, 'in_port');
+    },
+  },
+  macField('dl_src', K.K_DL_SRC_HI, 'none'),
+  macField('dl_dst', K.K_DL_DST_HI, 'none'),
+  uintField('dl_type', K.K_DL_TYPE, 16, 'none', false),
+  {
+    // OVS match_set_dl_vlan: 0xffff = no tag (vlan_tci=0/0xffff), else VID with CFI.
+    name: 'dl_vlan',
+    prereq: 'none',
+    apply(m, text) {
+      const v = parseUint(text, 16);
+      if (v === OFP10_VLAN_NONE) setOrThrow(m, K.K_VLAN_TCI, 0, 0xffff, 'dl_vlan');
+      else if (v > VLAN_VID_MASK) throw new Error(`dl_vlan ${v} is out of range (0..4095, or 0xffff for no tag)`);
+      else setOrThrow(m, K.K_VLAN_TCI, VLAN_CFI | v, VLAN_CFI | VLAN_VID_MASK, 'dl_vlan');
+    },
+  },
+  {
+    // OVS match_set_dl_vlan_pcp: implies a tag is present.
+    name: 'dl_vlan_pcp',
+    prereq: 'none',
+    apply(m, text) {
+      const v = parseUint(text, 3);
+      setOrThrow(m, K.K_VLAN_TCI, VLAN_CFI | (v << 13), VLAN_CFI | VLAN_PCP_MASK, 'dl_vlan_pcp');
+    },
+  },
+  uintField('vlan_tci', K.K_VLAN_TCI, 16, 'none', true),
+  ipField('nw_src', K.K_NW_SRC, 'ip_arp'),
+  ipField('nw_dst', K.K_NW_DST, 'ip_arp'),
+  uintField('nw_proto', K.K_NW_PROTO, 8, 'ip_any_arp', false),
+  {
+    // nw_tos is the DSCP part of the TOS byte; OVS rejects values with ECN bits set.
+    name: 'nw_tos',
+    prereq: 'ip_any',
+    apply(m, text) {
+      const v = parseUint(text, 8);
+      if (v & 3) throw new Error(`nw_tos ${v} has ECN bits set (must be a multiple of 4)`);
+      setOrThrow(m, K.K_NW_TOS, v, 0xfc, 'nw_tos');
+    },
+  },
+  uintField('nw_ttl', K.K_NW_TTL, 8, 'ip_any', false),
+  uintField('tp_src', K.K_TP_SRC, 16, 'l4', true),
+  uintField('tp_dst', K.K_TP_DST, 16, 'l4', true),
+  uintField('tcp_src', K.K_TP_SRC, 16, 'tcp', true),
+  uintField('tcp_dst', K.K_TP_DST, 16, 'tcp', true),
+  uintField('udp_src', K.K_TP_SRC, 16, 'udp', true),
+  uintField('udp_dst', K.K_TP_DST, 16, 'udp', true),
+  uintField('icmp_type', K.K_TP_SRC, 8, 'icmp', false),
+  uintField('icmp_code', K.K_TP_DST, 8, 'icmp', false),
+  uintField('arp_op', K.K_NW_PROTO, 8, 'arp', false),
+  ipField('arp_spa', K.K_NW_SRC, 'arp'),
+  ipField('arp_tpa', K.K_NW_DST, 'arp'),
+  macField('arp_sha', K.K_ARP_SHA_HI, 'arp'),
+  macField('arp_tha', K.K_ARP_THA_HI, 'arp'),
+  u64Field('metadata', K.K_METADATA_HI),
+  shorthand('ip', 0x0800, -1),
+  shorthand('arp', 0x0806, -1),
+  shorthand('rarp', 0x8035, -1),
+  shorthand('icmp', 0x0800, 1),
+  shorthand('tcp', 0x0800, 6),
+  shorthand('udp', 0x0800, 17),
+  shorthand('sctp', 0x0800, 132),
+  shorthand('ipv6', 0x86dd, -1),
+  shorthand('icmp6', 0x86dd, 58),
+  shorthand('tcp6', 0x86dd, 6),
+  shorthand('udp6', 0x86dd, 17),
+];
+for (let r = 0; r < 8; r++) FIELDS.push(uintField(`reg${r}`, K.K_REG0 + r, 32, 'none', true));
+
+/** OVS spellings that mean the same field. */
+const ALIASES: Record<string, string> = {
+  eth_src: 'dl_src',
+  eth_dst: 'dl_dst',
+  eth_type: 'dl_type',
+  vlan_pcp: 'dl_vlan_pcp',
+  ip_src: 'nw_src',
+  ip_dst: 'nw_dst',
+  ip_proto: 'nw_proto',
+  nw_ttl: 'nw_ttl',
+  icmpv6_type: 'icmp_type',
+  icmpv6_code: 'icmp_code',
+  ipv4: 'ip',
+  tcp4: 'tcp',
+  udp4: 'udp',
+};
+
+const BY_NAME = new Map<string, MatchField>();
+for (const f of FIELDS) BY_NAME.set(f.name, f);
+for (const [a, n] of Object.entries(ALIASES)) BY_NAME.set(a, BY_NAME.get(n)!);
+
+export function matchField(name: string): MatchField | undefined {
+  return BY_NAME.get(name.toLowerCase());
+}
+
+export function matchFieldNames(): string[] {
+  return [...BY_NAME.keys()];
+}
+
+/** Is `prereq` satisfied by what the finished match pins down? */
+export function prereqOk(p: Prereq, m: Match): boolean {
+  const t = m.dlType;
+  const ip = t === ETH_TYPE_IP || t === ETH_TYPE_IPV6;
+  const arp = t === ETH_TYPE_ARP || t === ETH_TYPE_RARP;
+  const proto = m.nwProto;
+  switch (p) {
+    case 'none':
+      return true;
+    case 'ip_arp':
+      return t === ETH_TYPE_IP || arp;
+    case 'ip_any':
+      return ip;
+    case 'ip_any_arp':
+      return ip || arp;
+    case 'arp':
+      return arp;
+    case 'l4':
+      return ip && (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP);
+    case 'tcp':
+      return ip && proto === IPPROTO_TCP;
+    case 'udp':
+      return ip && proto === IPPROTO_UDP;
+    case 'icmp':
+      return (t === ETH_TYPE_IP && proto === IPPROTO_ICMP) || (t === ETH_TYPE_IPV6 && proto === IPPROTO_ICMPV6);
+  }
+}
+
+/** The error text for a missing prerequisite, with the shorthand that fixes it. */
+export function prereqHint(p: Prereq): string {
+  switch (p) {
+    case 'ip_arp':
+      return "requires ip or arp (add 'ip,')";
+    case 'ip_any':
+      return "requires ip or ipv6 (add 'ip,')";
+    case 'ip_any_arp':
+      return "requires ip, ipv6 or arp (add 'ip,')";
+    case 'arp':
+      return "requires arp (add 'arp,')";
+    case 'l4':
+      return "requires tcp, udp or sctp (add 'tcp,' or 'udp,')";
+    case 'tcp':
+      return "requires tcp (add 'tcp,')";
+    case 'udp':
+      return "requires udp (add 'udp,')";
+    case 'icmp':
+      return "requires icmp (add 'icmp,')";
+    default:
+      return '';
+  }
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
+  const d: number[] = [];
+  for (let j = 0; j <= b.length; j++) d[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length];
+}
+
+/** Closest name within distance 2, or undefined. */
+export function suggest(name: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bd = 3;
+  for (const n of names) {
+    const dd = editDistance(name.toLowerCase(), n);
+    if (dd < bd) {
+      bd = dd;
+      best = n;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,89 @@
+/**
+ * The fields that load/move/set_field can read or write, by their NXM/OXM names (as OVS's
+ * `mf_format_subfield` prints them) and the short names ovs-fields(7) also accepts.
+ * `id` is what a compiled plan carries; execute.ts reads/writes by id with a switch.
+ */
+import type { Prereq } from './fields';
+
+export const F_IN_PORT = 0;
+export const F_ETH_DST = 1;
+export const F_ETH_SRC = 2;
+export const F_ETH_TYPE = 3;
+export const F_VLAN_TCI = 4;
+export const F_IP_SRC = 5;
+export const F_IP_DST = 6;
+export const F_IP_PROTO = 7;
+export const F_TCP_SRC = 8;
+export const F_TCP_DST = 9;
+export const F_UDP_SRC = 10;
+export const F_UDP_DST = 11;
+export const F_ARP_OP = 12;
+export const F_ARP_SPA = 13;
+export const F_ARP_TPA = 14;
+export const F_ARP_SHA = 15;
+export const F_ARP_THA = 16;
+export const F_METADATA = 17;
+export const F_REG0 = 18; // ..F_REG0 + 7
+
+export interface NxmField {
+  readonly id: number;
+  /** Canonical name printed in load/move (NXM_OF_ETH_SRC, OXM_OF_METADATA, NXM_NX_REG0). */
+  readonly nxm: string;
+  /** Name used by set_field (OVS `mf_field.name`). */
+  readonly name: string;
+  readonly bits: number;
+  readonly writable: boolean;
+  readonly prereq: Prereq;
+  /** How set_field values print (OVS `mf_format`). */
+  readonly style: 'dec' | 'hex' | 'mac' | 'ip';
+}
+
+const LIST: NxmField[] = [
+  { id: F_IN_PORT, nxm: 'NXM_OF_IN_PORT', name: 'in_port', bits: 16, writable: true, prereq: 'none', style: 'dec' },
+  { id: F_ETH_DST, nxm: 'NXM_OF_ETH_DST', name: 'eth_dst', bits: 48, writable: true, prereq: 'none', style: 'mac' },
+  { id: F_ETH_SRC, nxm: 'NXM_OF_ETH_SRC', name: 'eth_src', bits: 48, writable: true, prereq: 'none', style: 'mac' },
+  { id: F_ETH_TYPE, nxm: 'NXM_OF_ETH_TYPE', name: 'eth_type', bits: 16, writable: false, prereq: 'none', style: 'hex' },
+  { id: F_VLAN_TCI, nxm: 'NXM_OF_VLAN_TCI', name: 'vlan_tci', bits: 16, writable: true, prereq: 'none', style: 'hex' },
+  { id: F_IP_SRC, nxm: 'NXM_OF_IP_SRC', name: 'ip_src', bits: 32, writable: true, prereq: 'ip_any', style: 'ip' },
+  { id: F_IP_DST, nxm: 'NXM_OF_IP_DST', name: 'ip_dst', bits: 32, writable: true, prereq: 'ip_any', style: 'ip' },
+  { id: F_IP_PROTO, nxm: 'NXM_OF_IP_PROTO', name: 'nw_proto', bits: 8, writable: false, prereq: 'ip_any', style: 'dec' },
+  { id: F_TCP_SRC, nxm: 'NXM_OF_TCP_SRC', name: 'tcp_src', bits: 16, writable: true, prereq: 'tcp', style: 'dec' },
+  { id: F_TCP_DST, nxm: 'NXM_OF_TCP_DST', name: 'tcp_dst', bits: 16, writable: true, prereq: 'tcp', style: 'dec' },
+  { id: F_UDP_SRC, nxm: 'NXM_OF_UDP_SRC', name: 'udp_src', bits: 16, writable: true, prereq: 'udp', style: 'dec' },
+  { id: F_UDP_DST, nxm: 'NXM_OF_UDP_DST', name: 'udp_dst', bits: 16, writable: true, prereq: 'udp', style: 'dec' },
+  { id: F_ARP_OP, nxm: 'NXM_OF_ARP_OP', name: 'arp_op', bits: 16, writable: true, prereq: 'arp', style: 'dec' },
+  { id: F_ARP_SPA, nxm: 'NXM_OF_ARP_SPA', name: 'arp_spa', bits: 32, writable: true, prereq: 'arp', style: 'ip' },
+  { id: F_ARP_TPA, nxm: 'NXM_OF_ARP_TPA', name: 'arp_tpa', bits: 32, writable: true, prereq: 'arp', style: 'ip' },
+  { id: F_ARP_SHA, nxm: 'NXM_NX_ARP_SHA', name: 'arp_sha', bits: 48, writable: true, prereq: 'arp', style: 'mac' },
+  { id: F_ARP_THA, nxm: 'NXM_NX_ARP_THA', name: 'arp_tha', bits: 48, writable: true, prereq: 'arp', style: 'mac' },
+  { id: F_METADATA, nxm: 'OXM_OF_METADATA', name: 'metadata', bits: 64, writable: true, prereq: 'none', style: 'hex' },
+];
+for (let r = 0; r < 8; r++) {
+  LIST.push({ id: F_REG0 + r, nxm: `NXM_NX_REG${r}`, name: `reg${r}`, bits: 32, writable: true, prereq: 'none', style: 'hex' });
+}
+
+export const NXM_FIELDS: readonly NxmField[] = LIST;
+
+const BY_NAME = new Map<string, NxmField>();
+for (const f of LIST) {
+  BY_NAME.set(f.nxm.toLowerCase(), f);
+  BY_NAME.set(f.name, f);
+}
+const SHORT: Record<string, number> = {
+  dl_src: F_ETH_SRC,
+  dl_dst: F_ETH_DST,
+  dl_type: F_ETH_TYPE,
+  nw_src: F_IP_SRC,
+  nw_dst: F_IP_DST,
+  ip_proto: F_IP_PROTO,
+  nxm_nx_arp_tha: F_ARP_THA,
+  nxm_of_metadata: F_METADATA,
+};
+for (const [n, id] of Object.entries(SHORT)) BY_NAME.set(n, LIST[id]);
+
+export function nxmField(name: string): NxmField | undefined {
+  return BY_NAME.get(name.toLowerCase());
+}
+export function nxmFieldNames(): string[] {
+  return [...BY_NAME.keys()];
+}

@@ -1,0 +1,611 @@
+/**
+ * ovs-ofctl flow syntax → FlowSpec (ovs-ofctl(8) "Flow Syntax", ovs-actions(7)).
+ *
+ *   [table=T,][priority=P,][cookie=C,][idle_timeout=S,][hard_timeout=S,] MATCH... actions=ACTIONS
+ *
+ * Also reads back what dump-flows prints (` cookie=0x0, duration=1.5s, table=0, n_packets=3,
+ * n_bytes=180, idle_age=2, priority=4,in_port="phy-br-eth1" actions=...`): the statistics
+ * fields are accepted and ignored, as add-flow does, so a dump from a Neutron node replays.
+ *
+ * Stricter than OVS on purpose: a field whose prerequisite is missing (nw_src without ip/arp)
+ * is an error instead of being silently dropped, and conflicting fields (`ip,arp`) are errors.
+ * Every error names the field and the 1-based column.
+ */
+import { Match } from './match';
+import * as F from './fields';
+import { nxmField, nxmFieldNames, type NxmField } from './nxm';
+import { isModifyAction, isOutputAction, type Action, type Subfield } from './actions';
+import { OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_NORMAL, OFPP_NONE, OFPP_TABLE } from '../datapath/bridge-ops';
+import { K_IN_PORT } from '../packet/flow-key';
+import { N_TABLES, OFP_DEFAULT_PRIORITY, type FlowFlag } from './table';
+
+export class FlowSyntaxError extends Error {
+  /** 1-based column in the flow text (0 when not tied to a position). */
+  readonly column: number;
+  /** The field or action the error is about ('' when none). */
+  readonly field: string;
+  /** 1-based line, for multi-line input (addFlows). */
+  readonly line: number | undefined;
+  /** The message without the location prefix. */
+  readonly reason: string;
+  constructor(reason: string, column: number, field: string, line?: number) {
+    const where = line === undefined ? `flow: column ${column}` : `line ${line}, column ${column}`;
+    super(`${where}: ${reason}`);
+    this.name = 'FlowSyntaxError';
+    this.reason = reason;
+    this.column = column;
+    this.field = field;
+    this.line = line;
+  }
+  /** The same error located on a line of a multi-line text. */
+  atLine(line: number): FlowSyntaxError {
+    return new FlowSyntaxError(this.reason, this.column, this.field, line);
+  }
+}
+
+export interface FlowSpec {
+  table: number | null;
+  priority: number | null;
+  cookie: bigint | null;
+  /** Cookie mask for del/mod/dump filters (`cookie=V/M`); null = exact. */
+  cookieMask: bigint | null;
+  idleTimeout: number;
+  hardTimeout: number;
+  importance: number;
+  flags: FlowFlag[];
+  /** out_port filter for del-flows/dump-flows. */
+  outPort: number | null;
+  match: Match;
+  /** null when the text had no actions (match-only filters). */
+  actions: Action[] | null;
+  warnings: string[];
+}
+
+/** 'add' needs actions; 'modify' needs actions and accepts filter keys; 'match' refuses actions. */
+export type ParseMode = 'add' | 'modify' | 'match';
+
+export interface ParseOptions {
+  resolvePort(name: string): number;
+}
+
+interface Token {
+  key: string;
+  value: string;
+  hasValue: boolean;
+  /** 1-based columns of the key and of the value. */
+  keyCol: number;
+  valCol: number;
+}
+
+/** Separator test by char code (a RegExp per character was a third of the parse time). */
+function isSep(c: string): boolean {
+  const x = c.charCodeAt(0);
+  return x === 44 || x === 32 || x === 9 || x === 10 || x === 13 || x === 11 || x === 12;
+}
+
+/** Split `k=v`, `k:v`, `k(v)` and bare `k` items separated by commas/whitespace. */
+function tokenize(s: string, base: number): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < s.length) {
+    while (i < s.length && isSep(s[i])) i++;
+    if (i >= s.length) break;
+    const ks = i;
+    while (i < s.length && !isSep(s[i]) && s[i] !== '=' && s[i] !== ':' && s[i] !== '(') i++;
+    const key = s.slice(ks, i);
+    if (i < s.length && (s[i] === '=' || s[i] === ':')) {
+      i++;
+      const vs = i;
+      let depth = 0;
+      let quote = false;
+      while (i < s.length) {
+        const c = s[i];
+        if (quote) {
+          if (c === '\\') i++;
+          else if (c === '"') quote = false;
+        } else if (c === '"') quote = true;
+        else if (c === '(') depth++;
+        else if (c === ')') depth--;
+        else if (depth <= 0 && isSep(c)) break;
+        i++;
+      }
+      out.push({ key, value: s.slice(vs, i), hasValue: true, keyCol: base + ks + 1, valCol: base + vs + 1 });
+    } else if (i < s.length && s[i] === '(') {
+      i++;
+      const vs = i;
+      let depth = 1;
+      while (i < s.length && depth > 0) {
+        if (s[i] === '(') depth++;
+        else if (s[i] === ')') depth--;
+        if (depth > 0) i++;
+      }
+      if (depth !== 0) throw new FlowSyntaxError(`unbalanced parentheses after '${key}'`, base + ks + 1, key);
+      out.push({ key, value: s.slice(vs, i), hasValue: true, keyCol: base + ks + 1, valCol: base + vs + 1 });
+      i++;
+    } else {
+      out.push({ key, value: '', hasValue: false, keyCol: base + ks + 1, valCol: base + i + 1 });
+    }
+  }
+  return out;
+}
+
+const IGNORED_STATS = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
+const FLAGS = new Set<FlowFlag>(['send_flow_rem', 'check_overlap', 'reset_counts', 'no_packet_counts', 'no_byte_counts']);
+const FLOW_KEYS = ['table', 'priority', 'cookie', 'idle_timeout', 'hard_timeout', 'importance', 'out_port', 'actions', ...IGNORED_STATS, ...FLAGS];
+
+function err(reason: string, tok: Token, atValue = true): FlowSyntaxError {
+  return new FlowSyntaxError(reason, atValue && tok.hasValue ? tok.valCol : tok.keyCol, tok.key);
+}
+
+/** Run `fn`, turning a plain Error from value parsing into a located FlowSyntaxError. */
+function located<T>(tok: Token, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof FlowSyntaxError) throw e;
+    throw err(`${tok.key}: ${(e as Error).message}`, tok);
+  }
+}
+
+/** Parse one flow in ovs-ofctl syntax. Throws FlowSyntaxError. */
+export function parseFlow(text: string, mode: ParseMode, opts: ParseOptions): FlowSpec {
+  const am = /(^|[\s,])actions?=/i.exec(text);
+  let matchText = text;
+  let actText: string | null = null;
+  let actBase = 0;
+  if (am) {
+    const at = am.index + am[1].length;
+    matchText = text.slice(0, at);
+    actBase = at + am[0].length - am[1].length;
+    actText = text.slice(actBase);
+    if (mode === 'match') throw new FlowSyntaxError('actions are not allowed here (a match only)', at + 1, 'actions');
+  } else if (mode !== 'match') {
+    throw new FlowSyntaxError("missing 'actions=' (use actions=drop to drop)", text.length + 1, 'actions');
+  }
+
+  const spec: FlowSpec = {
+    table: null,
+    priority: null,
+    cookie: null,
+    cookieMask: null,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    importance: 0,
+    flags: [],
+    outPort: null,
+    match: new Match(),
+    actions: null,
+    warnings: [],
+  };
+  const applied: { tok: Token; field: F.MatchField }[] = [];
+
+  for (const tok of tokenize(matchText, 0)) {
+    const k = tok.key.toLowerCase();
+    const need = (): string => {
+      if (!tok.hasValue || tok.value === '') throw err(`${tok.key} needs a value`, tok, false);
+      return tok.value;
+    };
+    switch (k) {
+      case 'table':
+        spec.table = located(tok, () => F.parseUint(need(), 8, 'table'));
+        if (spec.table >= N_TABLES && mode !== 'match') throw err(`table ${spec.table} is out of range (0..${N_TABLES - 1})`, tok);
+        if (spec.table === 255) spec.table = null; // 255 = all tables
+        continue;
+      case 'priority':
+        spec.priority = located(tok, () => F.parseUint(need(), 16, 'priority'));
+        continue;
+      case 'cookie': {
+        const v = need();
+        const i = v.indexOf('/');
+        if (i >= 0) {
+          if (mode === 'add') throw err('cookie masks are only allowed in del-flows/mod-flows/dump-flows', tok);
+          spec.cookie = located(tok, () => F.parseU64(v.slice(0, i), 'cookie'));
+          spec.cookieMask = located(tok, () => F.parseU64(v.slice(i + 1), 'cookie mask'));
+        } else spec.cookie = located(tok, () => F.parseU64(v, 'cookie'));
+        continue;
+      }
+      case 'idle_timeout':
+        spec.idleTimeout = located(tok, () => F.parseUint(need(), 16, 'idle_timeout'));
+        continue;
+      case 'hard_timeout':
+        spec.hardTimeout = located(tok, () => F.parseUint(need(), 16, 'hard_timeout'));
+        continue;
+      case 'importance':
+        spec.importance = located(tok, () => F.parseUint(need(), 16, 'importance'));
+        continue;
+      case 'out_port':
+        spec.outPort = located(tok, () => parseOutPortFilter(need(), opts));
+        continue;
+    }
+    if (IGNORED_STATS.has(k)) continue; // dump-flows statistics: ignored, as add-flow does
+    if (FLAGS.has(k as FlowFlag)) {
+      if (!spec.flags.includes(k as FlowFlag)) spec.flags.push(k as FlowFlag);
+      continue;
+    }
+    const field = F.matchField(k);
+    if (field === undefined) {
+      const s = F.suggest(k, [...F.matchFieldNames(), ...FLOW_KEYS]);
+      throw err(`unknown field '${tok.key}'${s ? ` (did you mean ${s}?)` : ''}`, tok, false);
+    }
+    if (!tok.hasValue && !isShorthand(field)) throw err(`${tok.key} needs a value`, tok, false);
+    located(tok, () => field.apply(spec.match, tok.value, opts));
+    applied.push({ tok, field });
+  }
+  // Prerequisites, now that the whole match is known (order of fields does not matter).
+  for (const { tok, field } of applied) {
+    if (!F.prereqOk(field.prereq, spec.match)) throw err(`${tok.key} ${F.prereqHint(field.prereq)}`, tok, false);
+  }
+
+  if (actText !== null) {
+    spec.actions = parseActions(actText, actBase, spec, opts);
+  }
+  return spec;
+}
+
+function isShorthand(f: F.MatchField): boolean {
+  return ['ip', 'arp', 'rarp', 'icmp', 'tcp', 'udp', 'sctp', 'ipv6', 'icmp6', 'tcp6', 'udp6'].includes(f.name);
+}
+
+function parseOutPortFilter(v: string, opts: ParseOptions): number {
+  const r = reservedPort(v);
+  if (r !== undefined) return r;
+  return F.parsePort(v, opts);
+}
+
+/** OpenFlow reserved port names as ovs-ofctl prints/accepts them. */
+const RESERVED: Record<string, number> = {
+  IN_PORT: OFPP_IN_PORT,
+  TABLE: OFPP_TABLE,
+  NORMAL: OFPP_NORMAL,
+  FLOOD: OFPP_FLOOD,
+  ALL: OFPP_ALL,
+  CONTROLLER: OFPP_CONTROLLER,
+  LOCAL: OFPP_LOCAL,
+  NONE: OFPP_NONE,
+  ANY: OFPP_NONE,
+};
+function reservedPort(v: string): number | undefined {
+  return RESERVED[v.trim().toUpperCase()];
+}
+
+/** Action for an output to `port` (reserved ports become their own actions, as OVS prints them). */
+function outputTo(port: number, tok: Token): Action {
+  switch (port) {
+    case OFPP_IN_PORT:
+      return { type: 'in_port' };
+    case OFPP_NORMAL:
+      return { type: 'normal' };
+    case OFPP_FLOOD:
+      return { type: 'flood' };
+    case OFPP_ALL:
+      return { type: 'all' };
+    case OFPP_CONTROLLER:
+      return { type: 'controller', maxLen: 65535 };
+    case OFPP_LOCAL:
+      return { type: 'output', port: OFPP_LOCAL };
+    default:
+      if (port === 0 || port >= OFPP_MAX) throw err(`output port ${port} is not valid here`, tok);
+      return { type: 'output', port };
+  }
+}
+
+function parsePortArg(v: string, tok: Token, opts: ParseOptions): number {
+  const r = reservedPort(v);
+  if (r !== undefined) return r;
+  return located(tok, () => F.parsePort(v, opts));
+}
+
+const ACTION_NAMES = [
+  'output', 'in_port', 'normal', 'flood', 'all', 'local', 'controller', 'drop', 'mod_vlan_vid', 'mod_vlan_pcp',
+  'strip_vlan', 'pop_vlan', 'push_vlan', 'set_field', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst',
+  'mod_nw_tos', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note',
+];
+
+function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOptions): Action[] {
+  const toks = tokenize(text, base);
+  if (toks.length === 0) throw new FlowSyntaxError("empty action list (use actions=drop to drop)", base + 1, 'actions');
+  const acts: Action[] = [];
+  const cols: number[] = [];
+  const table = spec.table ?? 0;
+  let sawDrop = false;
+  for (const tok of toks) {
+    const k = tok.key.toLowerCase();
+    const v = tok.value;
+    const need = (): string => {
+      if (!tok.hasValue || v === '') throw err(`${tok.key} needs an argument`, tok, false);
+      return v;
+    };
+    const noArg = (): void => {
+      if (tok.hasValue) throw err(`${tok.key} takes no argument`, tok);
+    };
+    let a: Action;
+    if (/^[0-9]+$/.test(tok.key) && !tok.hasValue) {
+      a = outputTo(located(tok, () => F.parseUint(tok.key, 16, 'port')), tok);
+    } else
+      switch (k) {
+        case 'drop':
+          noArg();
+          sawDrop = true;
+          continue;
+        case 'output':
+          a = outputTo(parsePortArg(need(), tok, opts), tok);
+          break;
+        case 'in_port':
+          noArg();
+          a = { type: 'in_port' };
+          break;
+        case 'normal':
+          noArg();
+          a = { type: 'normal' };
+          break;
+        case 'flood':
+          noArg();
+          a = { type: 'flood' };
+          break;
+        case 'all':
+          noArg();
+          a = { type: 'all' };
+          break;
+        case 'local':
+          noArg();
+          a = { type: 'output', port: OFPP_LOCAL };
+          break;
+        case 'controller':
+          a = { type: 'controller', maxLen: parseControllerArg(tok) };
+          break;
+        case 'mod_vlan_vid':
+          a = { type: 'mod_vlan_vid', vid: located(tok, () => rangeUint(need(), 4095, 'VLAN id')) };
+          break;
+        case 'mod_vlan_pcp':
+          a = { type: 'mod_vlan_pcp', pcp: located(tok, () => rangeUint(need(), 7, 'VLAN priority')) };
+          break;
+        case 'strip_vlan':
+        case 'pop_vlan':
+          noArg();
+          a = { type: 'strip_vlan', spelling: k };
+          break;
+        case 'push_vlan': {
+          const tpid = located(tok, () => F.parseUint(need(), 16, 'ethertype'));
+          if (tpid !== 0x8100 && tpid !== 0x88a8) throw err(`push_vlan: ethertype 0x${tpid.toString(16)} is not 0x8100 or 0x88a8`, tok);
+          a = { type: 'push_vlan', tpid };
+          break;
+        }
+        case 'set_field':
+          a = parseSetField(need(), tok, spec.match);
+          break;
+        case 'mod_dl_src':
+          a = { type: 'mod_dl_src', mac: located(tok, () => F.parseMacText(need())) };
+          break;
+        case 'mod_dl_dst':
+          a = { type: 'mod_dl_dst', mac: located(tok, () => F.parseMacText(need())) };
+          break;
+        case 'mod_nw_src':
+          a = { type: 'mod_nw_src', addr: located(tok, () => F.parseIpText(need())) };
+          break;
+        case 'mod_nw_dst':
+          a = { type: 'mod_nw_dst', addr: located(tok, () => F.parseIpText(need())) };
+          break;
+        case 'mod_nw_tos': {
+          const tos = located(tok, () => F.parseUint(need(), 8, 'tos'));
+          if (tos & 3) throw err(`mod_nw_tos ${tos} has ECN bits set (must be a multiple of 4)`, tok);
+          a = { type: 'mod_nw_tos', tos };
+          break;
+        }
+        case 'mod_tp_src':
+          a = { type: 'mod_tp_src', port: located(tok, () => F.parseUint(need(), 16, 'port')) };
+          break;
+        case 'mod_tp_dst':
+          a = { type: 'mod_tp_dst', port: located(tok, () => F.parseUint(need(), 16, 'port')) };
+          break;
+        case 'dec_ttl':
+          a = { type: 'dec_ttl' };
+          break;
+        case 'load':
+          a = parseLoad(need(), tok, spec.match);
+          break;
+        case 'move':
+          a = parseMove(need(), tok, spec.match);
+          break;
+        case 'resubmit':
+          a = parseResubmit(need(), tok, opts);
+          break;
+        case 'goto_table': {
+          const t = located(tok, () => F.parseUint(need(), 8, 'table'));
+          if (t >= N_TABLES) throw err(`goto_table:${t}: table out of range (0..${N_TABLES - 1})`, tok);
+          if (t <= table) throw err(`goto_table:${t} must go to a later table than ${table} (use resubmit(,${t}) to go back)`, tok);
+          a = { type: 'goto_table', table: t };
+          break;
+        }
+        case 'write_metadata': {
+          const s = need();
+          const i = s.indexOf('/');
+          const value = located(tok, () => F.parseU64(i < 0 ? s : s.slice(0, i), 'metadata'));
+          const mask = i < 0 ? 0xffffffffffffffffn : located(tok, () => F.parseU64(s.slice(i + 1), 'mask'));
+          a = { type: 'write_metadata', value: value & mask, mask };
+          break;
+        }
+        case 'note': {
+          const hex = v.replace(/\./g, '');
+          if (!/^([0-9a-f]{2})*$/i.test(hex)) throw err(`note: '${v}' is not hex bytes (e.g. note:00.11.22)`, tok);
+          const bytes: number[] = [];
+          for (let i = 0; i < hex.length; i += 2) bytes.push(parseInt(hex.slice(i, i + 2), 16));
+          a = { type: 'note', bytes };
+          break;
+        }
+        default: {
+          // OVS accepts a bare port name as an output action.
+          if (!tok.hasValue) {
+            const p = opts.resolvePort(tok.key.startsWith('"') ? safeJson(tok.key) : tok.key);
+            if (p >= 0) {
+              a = outputTo(p, tok);
+              break;
+            }
+          }
+          const s = F.suggest(k, ACTION_NAMES);
+          throw err(`unknown action '${tok.key}'${s ? ` (did you mean ${s}?)` : ''}`, tok, false);
+        }
+      }
+    if (acts.length > 0 && acts[acts.length - 1].type === 'goto_table') {
+      throw err('goto_table must be the last action', toks[toks.indexOf(tok) - 1], false);
+    }
+    acts.push(a);
+    cols.push(tok.keyCol);
+  }
+  if (sawDrop && acts.length > 0) throw new FlowSyntaxError("'drop' must be the only action", base + 1, 'drop');
+  spec.warnings.push(...lint(acts, cols, spec));
+  return acts;
+}
+
+function safeJson(s: string): string {
+  try {
+    return JSON.parse(s) as string;
+  } catch {
+    return s;
+  }
+}
+
+function rangeUint(v: string, max: number, what: string): number {
+  const n = F.parseUint(v, 16, what);
+  if (n > max) throw new Error(`${what} ${n} is out of range (0..${max})`);
+  return n;
+}
+
+function parseControllerArg(tok: Token): number {
+  if (!tok.hasValue || tok.value === '') return 65535;
+  const v = tok.value;
+  if (/^(0x)?[0-9a-f]+$/i.test(v)) return located(tok, () => F.parseUint(v, 16, 'max_len'));
+  let maxLen = 65535;
+  for (const part of v.split(',')) {
+    const [key, val] = part.split('=');
+    if (key.trim() === 'max_len' && val !== undefined) maxLen = located(tok, () => F.parseUint(val, 16, 'max_len'));
+    else if (key.trim() !== '') throw err(`controller: unsupported option '${key.trim()}' (only max_len)`, tok);
+  }
+  return maxLen;
+}
+
+function lookupNxm(name: string, tok: Token): NxmField {
+  const f = nxmField(name);
+  if (f === undefined) {
+    const s = F.suggest(name.toLowerCase(), nxmFieldNames());
+    throw err(`unknown field '${name}'${s ? ` (did you mean ${s.startsWith('nxm_') || s.startsWith('oxm_') ? s.toUpperCase() : s}?)` : ''}`, tok);
+  }
+  return f;
+}
+
+/** FIELD[], FIELD[N], FIELD[a..b] or bare FIELD (whole field). */
+function parseSubfield(text: string, tok: Token): Subfield {
+  const m = /^([A-Za-z0-9_]+)(?:\[(\d*)(?:\.\.(\d+))?\])?$/.exec(text.trim());
+  if (!m) throw err(`'${text}' is not a field or subfield (e.g. NXM_NX_REG0[0..15])`, tok);
+  const field = lookupNxm(m[1], tok);
+  let ofs = 0;
+  let nbits = field.bits;
+  if (m[2] !== undefined && m[2] !== '') {
+    ofs = Number(m[2]);
+    const end = m[3] !== undefined ? Number(m[3]) : ofs;
+    if (end < ofs) throw err(`${text}: bit range ends before it starts`, tok);
+    nbits = end - ofs + 1;
+  }
+  if (ofs + nbits > field.bits) throw err(`${text}: bits beyond the ${field.bits}-bit field ${field.nxm}`, tok);
+  return { field, ofs, nbits };
+}
+
+function checkFieldPrereq(f: NxmField, m: Match, tok: Token): void {
+  if (!F.prereqOk(f.prereq, m)) throw err(`${tok.key}: ${f.name} ${F.prereqHint(f.prereq)} in the match`, tok);
+}
+
+function parseLoad(v: string, tok: Token, m: Match): Action {
+  const i = v.indexOf('->');
+  if (i < 0) throw err(`load needs VALUE->DST[range]`, tok);
+  const dst = parseSubfield(v.slice(i + 2), tok);
+  if (!dst.field.writable) throw err(`${dst.field.nxm} is read-only`, tok);
+  checkFieldPrereq(dst.field, m, tok);
+  const value = located(tok, () => F.parseU64(v.slice(0, i), 'value'));
+  if (dst.nbits < 64 && value >> BigInt(dst.nbits) !== 0n) throw err(`value ${v.slice(0, i)} does not fit in ${dst.nbits} bits`, tok);
+  return { type: 'load', value, dst };
+}
+
+function parseMove(v: string, tok: Token, m: Match): Action {
+  const i = v.indexOf('->');
+  if (i < 0) throw err(`move needs SRC[range]->DST[range]`, tok);
+  const src = parseSubfield(v.slice(0, i), tok);
+  const dst = parseSubfield(v.slice(i + 2), tok);
+  if (src.nbits !== dst.nbits) throw err(`move: source has ${src.nbits} bits but destination ${dst.nbits}`, tok);
+  if (!dst.field.writable) throw err(`${dst.field.nxm} is read-only`, tok);
+  checkFieldPrereq(src.field, m, tok);
+  checkFieldPrereq(dst.field, m, tok);
+  return { type: 'move', src, dst };
+}
+
+function parseSetField(v: string, tok: Token, m: Match): Action {
+  const i = v.indexOf('->');
+  if (i < 0) throw err(`set_field needs VALUE->FIELD`, tok);
+  const name = v.slice(i + 2).trim();
+  const vt = v.slice(0, i);
+  const j = vt.indexOf('/');
+  const vs = j < 0 ? vt : vt.slice(0, j);
+  const ms = j < 0 ? null : vt.slice(j + 1);
+  if (name === 'vlan_vid') {
+    if (ms !== null) throw err('set_field to vlan_vid takes no mask', tok);
+    const n = located(tok, () => F.parseUint(vs, 16, 'vlan_vid'));
+    if (n > 0x1fff) throw err(`vlan_vid ${n} is out of range (0..4095, plus 0x1000 = OFPVID_PRESENT)`, tok);
+    return { type: 'set_field', field: 'vlan_vid', value: BigInt(n), mask: null };
+  }
+  const f = lookupNxm(name, tok);
+  if (!f.writable) throw err(`${f.name} is read-only`, tok);
+  checkFieldPrereq(f, m, tok);
+  const parseVal = (s: string): bigint =>
+    located(tok, () => {
+      if (f.style === 'mac') return BigInt(F.parseMacText(s));
+      if (f.style === 'ip') return BigInt(F.parseIpText(s));
+      const n = F.parseU64(s);
+      if (f.bits < 64 && n >> BigInt(f.bits) !== 0n) throw new Error(`value '${s}' does not fit in ${f.bits} bits`);
+      return n;
+    });
+  return { type: 'set_field', field: f, value: parseVal(vs), mask: ms === null ? null : parseVal(ms) };
+}
+
+function parseResubmit(v: string, tok: Token, opts: ParseOptions): Action {
+  // resubmit:PORT, or resubmit(PORT,TABLE) from the paren form (either part may be empty).
+  const parts = v.split(',');
+  if (parts.length > 3) throw err(`resubmit takes (port,table)`, tok);
+  const ps = parts[0].trim();
+  const ts = parts.length > 1 ? parts[1].trim() : '';
+  const port = ps === '' || ps.toUpperCase() === 'IN_PORT' ? -1 : parsePortArg(ps, tok, opts);
+  const table = ts === '' || ts === '*' ? 255 : located(tok, () => F.parseUint(ts, 8, 'table'));
+  if (port === -1 && table === 255) throw err('resubmit needs a port or a table', tok);
+  return { type: 'resubmit', port, table };
+}
+
+/** Warnings for known traps; each names the action and its column. */
+function lint(acts: Action[], cols: number[], spec: FlowSpec): string[] {
+  const w: string[] = [];
+  const mayOutput = (a: Action): boolean => isOutputAction(a) || a.type === 'resubmit' || a.type === 'goto_table';
+  let last = -1;
+  acts.forEach((a, i) => {
+    if (mayOutput(a)) last = i;
+  });
+  if (acts.length > 0 && last < 0) {
+    w.push(`column ${cols[0]}: these actions never output the packet, so it is dropped (write actions=drop if that is intended)`);
+  } else {
+    for (let i = last + 1; i < acts.length; i++) {
+      if (isModifyAction(acts[i])) {
+        w.push(`column ${cols[i]}: '${acts[i].type}' comes after the last output and changes nothing that leaves (a modification applies only to outputs after it)`);
+      }
+    }
+  }
+  const m = spec.match;
+  if (m.isFull(K_IN_PORT)) {
+    const inPort = m.value[K_IN_PORT];
+    acts.forEach((a, i) => {
+      if (a.type === 'output' && a.port === inPort) {
+        w.push(`column ${cols[i]}: output:${a.port} is the input port (in_port=${inPort}); OpenFlow silently skips it — use in_port to send a packet back`);
+      }
+    });
+  }
+  return w;
+}
+
+/** The default priority when a flow does not give one. */
+export function effectivePriority(spec: FlowSpec): number {
+  return spec.priority ?? OFP_DEFAULT_PRIORITY;
+}

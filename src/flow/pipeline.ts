@@ -1,0 +1,334 @@
+/**
+ * FlowPipeline: the OpenFlow-like match-action tables of one bridge (tables 0..254) — the
+ * control API (add/del/mod/dump flows in ovs-ofctl syntax, timeouts, stats, trace) around the
+ * hot path in execute.ts. With no rules installed it behaves as `priority=0,actions=NORMAL`.
+ *
+ * Per-rule hot state lives in typed arrays indexed by rule id (priorities shared with every
+ * classifier; plans, counters and last-used time in the Executor); ids are recycled.
+ * Any table change bumps the EMC generation, so the cache never returns a stale rule.
+ */
+import type { PacketArena } from '../packet/arena';
+import type { Batch } from '../packet/batch';
+import type { BridgeOps } from '../datapath/bridge-ops';
+import { compile, type Action } from './actions';
+import { Executor, FLOW_DROP_REASONS, type FlowDropReason } from './execute';
+import type { DropCounters } from '../packet/drops';
+import { FlowSyntaxError, parseFlow, effectivePriority, type FlowSpec, type ParseMode } from './ofctl-parse';
+import { formatFlowEntry, type DumpOptions, type PortNamer } from './ofctl-format';
+import { FlowTable, N_TABLES, Rule, type FlowEntry, type TableStats } from './table';
+import { runTrace, type TraceInput, type TraceResult } from './trace';
+import { Match } from './match';
+
+export interface PipelineOptions {
+  arena: PacketArena;
+  /** Milliseconds; injectable so timeouts test in milliseconds (OVS time/warp). */
+  clock?: () => number;
+  /** OpenFlow port number by name, or -1 (flow text may name ports). */
+  resolvePort(name: string): number;
+  /** Port name by number, or undefined (dump-flows prints names when known). */
+  portName(ofport: number): string | undefined;
+  /** Exact-match cache in front of table 0 (default on). */
+  emc?: boolean;
+  /**
+   * Use the EMC only when table 0 has at least this many subtables (default 4: below that a
+   * classifier lookup is cheaper than an EMC probe, see bench/flow-bench.ts). 0 = always.
+   */
+  emcMinSubtables?: number;
+}
+
+export type FlowRemovedReason = 'idle_timeout' | 'hard_timeout' | 'delete';
+
+export interface AddResult {
+  rule: Rule;
+  warnings: string[];
+  /** The rule with the same table, match and priority that this one replaced. */
+  replaced?: Rule;
+}
+
+export interface SelectOptions {
+  /** Same match and priority instead of "covered by the given match". */
+  strict?: boolean;
+}
+
+const INITIAL_RULES = 1024;
+
+export class FlowPipeline {
+  readonly arena: PacketArena;
+  private readonly clock: () => number;
+  private readonly opts: PipelineOptions;
+  readonly tables: (FlowTable | undefined)[] = new Array(N_TABLES).fill(undefined);
+  /** @internal the hot path (exposed for trace and tests) */
+  readonly exec: Executor;
+  private priorities = new Int32Array(INITIAL_RULES);
+  private freeIds: number[] = [];
+  private nextId = 0;
+  private count = 0;
+  private timed = new Set<Rule>();
+  /** Called for every rule removed by a timeout or a delete (OpenFlow flow_removed). */
+  onFlowRemoved: ((entry: FlowEntry, reason: FlowRemovedReason) => void) | undefined;
+
+  constructor(opts: PipelineOptions) {
+    this.opts = opts;
+    this.arena = opts.arena;
+    this.clock = opts.clock ?? (() => Date.now());
+    this.exec = new Executor(opts.arena, this.tables, INITIAL_RULES);
+    this.exec.emcEnabled = opts.emc ?? true;
+    if (opts.emcMinSubtables !== undefined) this.exec.emcMinSubtables = opts.emcMinSubtables;
+  }
+
+  /** True when no rule is installed: the bridge then behaves as `actions=NORMAL`. */
+  get isEmpty(): boolean {
+    return this.count === 0;
+  }
+  get ruleCount(): number {
+    return this.count;
+  }
+  /** Flow-stage drop counters by reason. */
+  get drops(): DropCounters<FlowDropReason> {
+    return this.exec.drops;
+  }
+  static readonly DROP_REASONS = FLOW_DROP_REASONS;
+  get emcStats(): { hits: number; misses: number; generation: number } {
+    const e = this.exec.emc;
+    return { hits: e.hits, misses: e.misses, generation: e.generation };
+  }
+
+  // ---- hot path ----
+
+  /** Run a parsed batch through the tables; every slot's ownership passes to `ops`. */
+  process(batch: Batch, ops: BridgeOps): void {
+    if (this.count === 0) {
+      // No flows: OVS's default `priority=0,actions=NORMAL`.
+      for (let i = 0; i < batch.count; i++) ops.normal(batch.slots[i]);
+      return;
+    }
+    this.exec.run(batch, ops, this.clock());
+  }
+
+  // ---- parsing ----
+
+  /** Parse flow text against this bridge's port names. */
+  parse(text: string, mode: ParseMode): FlowSpec {
+    return parseFlow(text, mode, { resolvePort: (n) => this.opts.resolvePort(n) });
+  }
+
+  private toSpec(f: string | FlowSpec, mode: ParseMode): FlowSpec {
+    return typeof f === 'string' ? this.parse(f, mode) : f;
+  }
+
+  // ---- add ----
+
+  addFlow(flow: string | FlowSpec): AddResult {
+    const spec = this.toSpec(flow, 'add');
+    if (spec.actions === null) throw new FlowSyntaxError("missing 'actions='", 0, 'actions');
+    return this.install(spec, spec.actions);
+  }
+
+  /**
+   * Add many flows (one per line; blank lines and `#` comments skipped). All lines are parsed
+   * before any is installed, so a syntax error installs nothing; errors say `line L, column C`.
+   */
+  addFlows(text: string): AddResult[] {
+    const specs: FlowSpec[] = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+      const line = raw.replace(/^\s*#.*$/, '');
+      if (line.trim() === '') return;
+      try {
+        specs.push(this.parse(line, 'add'));
+      } catch (e) {
+        if (e instanceof FlowSyntaxError) throw e.atLine(i + 1);
+        throw e;
+      }
+    });
+    return specs.map((s) => this.addFlow(s));
+  }
+
+  private install(spec: FlowSpec, actions: Action[]): AddResult {
+    const table = spec.table ?? 0;
+    const priority = effectivePriority(spec);
+    const { plan, pcs } = compile(actions);
+    let t = this.tables[table];
+    if (t === undefined) t = this.tables[table] = new FlowTable(table, this.priorities);
+    // OpenFlow: an add with the same match and priority replaces the old rule (counters reset).
+    const old = t.cls.findStrict(spec.match, priority);
+    if (old !== undefined) this.removeRule(old, undefined);
+    const id = this.allocId();
+    const now = this.clock();
+    const rule = new Rule(
+      id, table, priority, spec.match.clone(), spec.cookie ?? 0n, actions,
+      spec.idleTimeout, spec.hardTimeout, [...spec.flags], spec.importance, now, pcs,
+    );
+    this.priorities[id] = priority;
+    const x = this.exec;
+    x.plans[id] = plan;
+    x.rules[id] = rule;
+    x.nPackets[id] = 0;
+    x.nBytes[id] = 0;
+    x.used[id] = now;
+    t.cls.insert(rule);
+    this.count++;
+    if (rule.idleTimeout || rule.hardTimeout) this.timed.add(rule);
+    x.emc.invalidate();
+    return { rule, warnings: spec.warnings, replaced: old };
+  }
+
+  private allocId(): number {
+    if (this.freeIds.length > 0) return this.freeIds.pop()!;
+    const id = this.nextId++;
+    if (id >= this.priorities.length) this.growIds(this.priorities.length * 2);
+    return id;
+  }
+
+  /** Grow every per-rule array (control plane; the hot path sees the new arrays next batch). */
+  private growIds(n: number): void {
+    const p = new Int32Array(n);
+    p.set(this.priorities);
+    this.priorities = p;
+    for (const t of this.tables) if (t) t.cls.priorities = p;
+    const x = this.exec;
+    const grow = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    x.nPackets = grow(x.nPackets);
+    x.nBytes = grow(x.nBytes);
+    x.used = grow(x.used);
+  }
+
+  private removeRule(rule: Rule, reason: FlowRemovedReason | undefined): void {
+    const t = this.tables[rule.table]!;
+    t.cls.remove(rule);
+    this.count--;
+    this.timed.delete(rule);
+    const entry = reason !== undefined && this.onFlowRemoved ? this.entry(rule, this.clock()) : undefined;
+    const x = this.exec;
+    x.rules[rule.id] = undefined;
+    x.plans[rule.id] = EMPTY_PLAN;
+    this.freeIds.push(rule.id);
+    x.emc.invalidate();
+    if (entry !== undefined) this.onFlowRemoved!(entry, reason!);
+  }
+
+  // ---- select / delete / modify / dump ----
+
+  /** Rules selected by a filter (OVS semantics: non-strict = covered by the match). */
+  select(filter?: string | FlowSpec, opts: SelectOptions = {}): Rule[] {
+    const spec = filter === undefined || filter === '' ? undefined : this.toSpec(filter, 'match');
+    const out: Rule[] = [];
+    const strictPri = spec ? effectivePriority(spec) : 0;
+    for (const t of this.tables) {
+      if (t === undefined) continue;
+      if (spec && spec.table !== null && spec.table !== t.id) continue;
+      for (const r of t.cls.rules()) {
+        if (spec) {
+          if (opts.strict) {
+            if (r.priority !== strictPri || !r.match.equals(spec.match)) continue;
+          } else if (!spec.match.covers(r.match)) continue;
+          if (spec.cookie !== null) {
+            const m = spec.cookieMask ?? 0xffffffffffffffffn;
+            if ((r.cookie & m) !== (spec.cookie & m)) continue;
+          }
+          if (spec.outPort !== null && !outputsTo(r.actions, spec.outPort)) continue;
+        }
+        out.push(r);
+      }
+    }
+    out.sort((a, b) => a.table - b.table || b.priority - a.priority || a.id - b.id);
+    return out;
+  }
+
+  /** del-flows: remove the selected rules (all rules when no filter). Returns them. */
+  delFlows(filter?: string | FlowSpec, opts: SelectOptions = {}): Rule[] {
+    const rules = this.select(filter, opts);
+    for (const r of rules) this.removeRule(r, 'delete');
+    return rules;
+  }
+
+  /**
+   * mod-flows: replace the actions of the selected rules, keeping their counters. A cookie
+   * without a mask sets the new cookie; `cookie=V/M` selects. Returns the modified rules.
+   */
+  modFlows(flow: string | FlowSpec, opts: SelectOptions = {}): Rule[] {
+    const spec = this.toSpec(flow, 'modify');
+    if (spec.actions === null) throw new FlowSyntaxError("missing 'actions='", 0, 'actions');
+    const newCookie = spec.cookieMask === null ? spec.cookie : null;
+    const filter: FlowSpec = { ...spec, cookie: spec.cookieMask === null ? null : spec.cookie, actions: null };
+    const rules = this.select(filter, opts);
+    const { plan, pcs } = compile(spec.actions);
+    for (const r of rules) {
+      r.actions = spec.actions;
+      r.pcs = pcs;
+      if (newCookie !== null) r.cookie = newCookie;
+      this.exec.plans[r.id] = plan;
+    }
+    this.exec.emc.invalidate();
+    return rules;
+  }
+
+  /** Counters snapshot of one rule. */
+  entry(rule: Rule, now = this.clock()): FlowEntry {
+    const x = this.exec;
+    return {
+      rule,
+      nPackets: x.nPackets[rule.id],
+      nBytes: x.nBytes[rule.id],
+      durationMs: Math.max(0, now - rule.created),
+      idleMs: Math.max(0, now - x.used[rule.id]),
+    };
+  }
+
+  dumpFlows(filter?: string | FlowSpec, opts: SelectOptions = {}): FlowEntry[] {
+    const now = this.clock();
+    return this.select(filter, opts).map((r) => this.entry(r, now));
+  }
+
+  /** `ovs-ofctl dump-flows` text, one rule per line (port names via portName unless names=false). */
+  formatFlows(filter?: string | FlowSpec, opts: SelectOptions & Omit<DumpOptions, 'names'> & { names?: boolean } = {}): string {
+    const names: PortNamer | undefined = opts.names === false ? undefined : (p) => this.opts.portName(p);
+    return this.dumpFlows(filter, opts)
+      .map((e) => formatFlowEntry(e, { names, idleAge: opts.idleAge }) + '\n')
+      .join('');
+  }
+
+  tableStats(): TableStats[] {
+    const out: TableStats[] = [];
+    for (const t of this.tables) {
+      if (t !== undefined) out.push({ table: t.id, activeCount: t.count, lookups: t.lookups, matched: t.matched });
+    }
+    return out;
+  }
+
+  // ---- timeouts ----
+
+  /** Remove rules whose idle or hard timeout has passed (seconds, as OpenFlow). Returns them. */
+  expire(now: number = this.clock()): Rule[] {
+    const gone: Rule[] = [];
+    const used = this.exec.used;
+    for (const r of this.timed) {
+      let reason: FlowRemovedReason | undefined;
+      if (r.hardTimeout && now - r.created >= r.hardTimeout * 1000) reason = 'hard_timeout';
+      else if (r.idleTimeout && now - used[r.id] >= r.idleTimeout * 1000) reason = 'idle_timeout';
+      if (reason !== undefined) {
+        gone.push(r);
+        this.removeRule(r, reason);
+      }
+    }
+    return gone;
+  }
+
+  // ---- trace ----
+
+  /** ofproto/trace: run a flowspec or a raw frame through the tables, recording instead of sending. */
+  trace(input: TraceInput): TraceResult {
+    return runTrace(this, input, { resolvePort: (n) => this.opts.resolvePort(n), portName: (p) => this.opts.portName(p) });
+  }
+}
+
+const EMPTY_PLAN = new Int32Array(0);
+
+function outputsTo(actions: readonly Action[], port: number): boolean {
+  return actions.some((a) => a.type === 'output' && a.port === port);
+}
+
+export { Match, Rule };

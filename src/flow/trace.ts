@@ -1,0 +1,296 @@
+/**
+ * ofproto/trace for the flow tables: run one frame through the real lookup and the real
+ * compiled plans, with an ExecTracer that records every table visited, the rule matched (or
+ * the miss) and every action run, and a recording BridgeOps that captures each output's frame
+ * bytes instead of sending them. Counters, table stats and the EMC are left untouched.
+ *
+ * Input is either raw frame bytes + in_port, or a flowspec (`in_port=1,dl_vlan=5,ip,nw_dst=..`)
+ * from which a frame is synthesized (registers/metadata in the spec are loaded into the key).
+ */
+import { Batch } from '../packet/batch';
+import { DropCounters } from '../packet/drops';
+import * as K from '../packet/flow-key';
+import { parseSlot } from '../packet/parse';
+import { BRIDGE_DROP_REASONS, type BridgeOps, type PacketInReason } from '../datapath/bridge-ops';
+import { checksum, pseudoSumV4, pseudoSumV6 } from '../wire/checksum';
+import { FLOW_DROP_REASONS, type ExecTracer } from './execute';
+import { parseFlow } from './ofctl-parse';
+import { formatAction, formatMatch, formatPort, formatIp, formatMac, type PortNamer } from './ofctl-format';
+import type { FlowPipeline } from './pipeline';
+import type { Match } from './match';
+
+export type TraceInput = { flow: string } | { frame: Uint8Array; inPort: number };
+
+export type TraceStep =
+  | { kind: 'lookup'; depth: number; table: number; rule: string | null; priority?: number; cookie?: string }
+  | { kind: 'action'; depth: number; action: string }
+  | { kind: 'event'; depth: number; text: string };
+
+export interface TraceOutput {
+  /** 'output' (to `port`), 'normal', 'flood', 'all', 'controller' or 'drop'. */
+  kind: 'output' | 'normal' | 'flood' | 'all' | 'controller' | 'drop';
+  port?: number;
+  portName?: string;
+  reason?: string;
+  /** The frame exactly as it would leave. */
+  frame: Buffer;
+  headers: string;
+}
+
+export interface TraceResult {
+  inPort: number;
+  frame: Buffer;
+  headers: string;
+  steps: TraceStep[];
+  outputs: TraceOutput[];
+  /** Human-readable multi-line rendering (what `tvs trace` prints). */
+  text: string;
+}
+
+export interface TraceContext {
+  resolvePort(name: string): number;
+  portName(ofport: number): string | undefined;
+}
+
+export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext): TraceResult {
+  const a = p.arena;
+  const x = p.exec;
+  let frame: Uint8Array;
+  let inPort: number;
+  let spec: Match | undefined;
+  if ('flow' in input) {
+    const fs = parseFlow(input.flow, 'match', ctx);
+    spec = fs.match;
+    frame = synthesizeFrame(spec);
+    inPort = spec.value[K.K_IN_PORT];
+  } else {
+    frame = input.frame;
+    inPort = input.inPort;
+  }
+  const slot = a.allocFrom(frame);
+  if (slot < 0) throw new Error('trace: no free packet slot (or frame too large)');
+  const perr = parseSlot(a, slot, inPort);
+  if (perr >= 0) {
+    a.release(slot);
+    throw new Error(`trace: the frame fails the parse checks (drop reason id ${perr})`);
+  }
+  if (spec !== undefined) {
+    const k = slot << K.KEY_SHIFT;
+    for (let w = K.K_METADATA_HI; w < K.K_REG0 + 8; w++) a.key[k + w] = spec.value[w];
+  }
+  const names: PortNamer = (n) => ctx.portName(n);
+  const steps: TraceStep[] = [];
+  const outputs: TraceOutput[] = [];
+  const tracer: ExecTracer = {
+    lookup(table, rid, _slot, depth) {
+      const r = rid >= 0 ? x.rules[rid] : undefined;
+      steps.push(
+        r === undefined
+          ? { kind: 'lookup', depth, table, rule: null }
+          : { kind: 'lookup', depth, table, rule: formatMatch(r.match, r.priority, names) || '(match all)', priority: r.priority, cookie: '0x' + r.cookie.toString(16) },
+      );
+    },
+    action(rid, pc, _slot, depth) {
+      const r = x.rules[rid];
+      const i = r ? r.pcs.indexOf(pc) : -1;
+      if (r && i >= 0) steps.push({ kind: 'action', depth, action: formatAction(r.actions[i], names) });
+    },
+    event(text, depth) {
+      steps.push({ kind: 'event', depth, text });
+    },
+  };
+  const rec = (kind: TraceOutput['kind'], s: number, port?: number, reason?: string): void => {
+    const f = a.frame(s);
+    outputs.push({ kind, port, portName: port === undefined ? undefined : ctx.portName(port), reason, frame: f, headers: describeFrame(f) });
+    a.release(s);
+  };
+  const ops: BridgeOps = {
+    name: 'trace',
+    arena: a,
+    output: (s, port) => rec('output', s, port),
+    normal: (s) => rec('normal', s),
+    flood: (s, all) => rec(all ? 'all' : 'flood', s),
+    controller: (s, _t, _c, reason: PacketInReason) => rec('controller', s, undefined, reason),
+    drop: (s, reason) => rec('drop', s, undefined, BRIDGE_DROP_REASONS[reason] ?? String(reason)),
+    ofportByName: (n) => ctx.resolvePort(n),
+    portName: (n) => ctx.portName(n),
+    inPort: (s) => a.key[s << K.KEY_SHIFT],
+  };
+
+  // Leave counters, table stats, drop counters and the EMC exactly as they were.
+  const saved = { p: x.nPackets.slice(), b: x.nBytes.slice(), u: x.used.slice(), emc: x.emcEnabled, drops: x.drops };
+  const tstats = p.tables.map((t) => (t ? [t.lookups, t.matched] : undefined));
+  x.tracer = tracer;
+  x.emcEnabled = false;
+  x.drops = new DropCounters(FLOW_DROP_REASONS);
+  const batch = new Batch(1);
+  batch.push(slot);
+  try {
+    if (p.isEmpty) {
+      steps.push({ kind: 'event', depth: 0, text: 'no flows: default priority=0,actions=NORMAL' });
+      p.process(batch, ops);
+    } else x.run(batch, ops, Date.now());
+  } finally {
+    x.tracer = null;
+    x.emcEnabled = saved.emc;
+    x.drops = saved.drops;
+    x.nPackets.set(saved.p);
+    x.nBytes.set(saved.b);
+    x.used.set(saved.u);
+    p.tables.forEach((t, i) => {
+      if (t) {
+        const s = tstats[i];
+        t.lookups = s ? s[0] : 0;
+        t.matched = s ? s[1] : 0;
+      }
+    });
+  }
+  const f = Buffer.from(frame);
+  const result: TraceResult = { inPort, frame: f, headers: describeFrame(f), steps, outputs, text: '' };
+  result.text = renderTrace(result, names);
+  return result;
+}
+
+function renderTrace(r: TraceResult, names: PortNamer): string {
+  const lines: string[] = [`Flow: in_port=${formatPort(r.inPort, names)} ${r.headers}`, ''];
+  for (const s of r.steps) {
+    const ind = '    '.repeat(s.depth);
+    if (s.kind === 'lookup') {
+      lines.push(`${ind}${s.table}. ${s.rule === null ? 'No match.' : `${s.rule}, cookie ${s.cookie}`}`);
+    } else if (s.kind === 'action') lines.push(`${ind}    ${s.action}`);
+    else lines.push(`${ind}    -> ${s.text}`);
+  }
+  lines.push('', 'Outputs:');
+  if (r.outputs.length === 0) lines.push('  (none)');
+  for (const o of r.outputs) {
+    const what =
+      o.kind === 'output' ? `output ${formatPort(o.port!, names)}` : o.kind === 'drop' ? `drop (${o.reason})` : o.kind === 'controller' ? `controller (${o.reason})` : o.kind.toUpperCase();
+    lines.push(`  ${what}: ${o.headers}`);
+  }
+  return lines.join('\n');
+}
+
+/** One-line summary of a frame's headers (Ethernet, tags, IPv4/ARP/IPv6, L4). */
+export function describeFrame(f: Uint8Array): string {
+  if (f.length < 14) return `runt (${f.length} bytes)`;
+  const mac = (p: number): string => formatMac(((f[p] << 8) | f[p + 1]) * 0x100000000 + (((f[p + 2] << 24) | (f[p + 3] << 16) | (f[p + 4] << 8) | f[p + 5]) >>> 0));
+  const parts = [`${mac(6)} > ${mac(0)}`];
+  let p = 12;
+  let type = (f[p] << 8) | f[p + 1];
+  while ((type === 0x8100 || type === 0x88a8) && p + 6 <= f.length) {
+    const tci = (f[p + 2] << 8) | f[p + 3];
+    parts.push(`${type === 0x8100 ? '802.1Q' : '802.1ad'} vlan ${tci & 0xfff} pcp ${tci >>> 13}`);
+    p += 4;
+    type = (f[p] << 8) | f[p + 1];
+  }
+  const l3 = p + 2;
+  if (type === 0x0800 && l3 + 20 <= f.length) {
+    const ihl = (f[l3] & 15) * 4;
+    const proto = f[l3 + 9];
+    const ipv = (o: number): number => ((f[o] << 24) | (f[o + 1] << 16) | (f[o + 2] << 8) | f[o + 3]) >>> 0;
+    parts.push(`IPv4 ${formatIp(ipv(l3 + 12))} > ${formatIp(ipv(l3 + 16))} tos 0x${f[l3 + 1].toString(16)} ttl ${f[l3 + 8]} proto ${proto}`);
+    const l4 = l3 + ihl;
+    if ((proto === 6 || proto === 17) && l4 + 4 <= f.length) {
+      parts.push(`${proto === 6 ? 'TCP' : 'UDP'} ${(f[l4] << 8) | f[l4 + 1]} > ${(f[l4 + 2] << 8) | f[l4 + 3]}`);
+    } else if (proto === 1 && l4 + 2 <= f.length) parts.push(`ICMP type ${f[l4]} code ${f[l4 + 1]}`);
+  } else if (type === 0x0806 && l3 + 28 <= f.length) {
+    const op = (f[l3 + 6] << 8) | f[l3 + 7];
+    const ipv = (o: number): number => ((f[o] << 24) | (f[o + 1] << 16) | (f[o + 2] << 8) | f[o + 3]) >>> 0;
+    parts.push(`ARP ${op === 1 ? 'request' : op === 2 ? 'reply' : 'op ' + op} who-has ${formatIp(ipv(l3 + 24))} tell ${formatIp(ipv(l3 + 14))}`);
+  } else if (type === 0x86dd) {
+    parts.push(`IPv6 next-header ${f[l3 + 6]} hop-limit ${f[l3 + 7]}`);
+  } else {
+    parts.push(`ethertype 0x${type.toString(16).padStart(4, '0')}`);
+  }
+  return parts.join(', ') + ` (${f.length} bytes)`;
+}
+
+/** Build a minimal frame that has the field values of `m` (wildcarded fields are zero). */
+export function synthesizeFrame(m: Match): Uint8Array {
+  const v = m.value;
+  const b = new Uint8Array(128);
+  const w16 = (p: number, x: number): void => {
+    b[p] = (x >>> 8) & 0xff;
+    b[p + 1] = x & 0xff;
+  };
+  const w32 = (p: number, x: number): void => {
+    w16(p, x >>> 16);
+    w16(p + 2, x & 0xffff);
+  };
+  w16(0, v[K.K_DL_DST_HI]);
+  w32(2, v[K.K_DL_DST_LO]);
+  w16(6, v[K.K_DL_SRC_HI]);
+  w32(8, v[K.K_DL_SRC_LO]);
+  let p = 12;
+  if (m.mask[K.K_VLAN_TCI] & 0x1000 && v[K.K_VLAN_TCI] & 0x1000) {
+    w16(p, 0x8100);
+    w16(p + 2, v[K.K_VLAN_TCI] & ~0x1000 & 0xffff);
+    p += 4;
+  }
+  const type = m.dlType >= 0 ? m.dlType : 0x05ff;
+  w16(p, type === 0x05ff ? 0x0000 : type);
+  const l3 = p + 2;
+  let end = l3;
+  const proto = v[K.K_NW_PROTO];
+  if (type === 0x0800 || type === 0x86dd) {
+    const v6 = type === 0x86dd;
+    const hl = v6 ? 40 : 20;
+    const l4 = l3 + hl;
+    let l4len = 0;
+    if (proto === 6) {
+      w16(l4, v[K.K_TP_SRC]);
+      w16(l4 + 2, v[K.K_TP_DST]);
+      b[l4 + 12] = 0x50;
+      b[l4 + 13] = 0x02; // SYN
+      w16(l4 + 14, 0xffff);
+      l4len = 20;
+    } else if (proto === 17) {
+      w16(l4, v[K.K_TP_SRC]);
+      w16(l4 + 2, v[K.K_TP_DST]);
+      w16(l4 + 4, 8);
+      l4len = 8;
+    } else if (proto === 1 || proto === 58) {
+      b[l4] = v[K.K_TP_SRC];
+      b[l4 + 1] = v[K.K_TP_DST];
+      l4len = 8;
+    }
+    if (v6) {
+      b[l3] = 0x60 | (v[K.K_NW_TOS] >>> 4);
+      b[l3 + 1] = (v[K.K_NW_TOS] & 0x0f) << 4;
+      w16(l3 + 4, l4len);
+      b[l3 + 6] = proto;
+      b[l3 + 7] = m.mask[K.K_NW_TTL] ? v[K.K_NW_TTL] : 64;
+    } else {
+      b[l3] = 0x45;
+      b[l3 + 1] = v[K.K_NW_TOS];
+      w16(l3 + 2, 20 + l4len);
+      b[l3 + 8] = m.mask[K.K_NW_TTL] ? v[K.K_NW_TTL] : 64;
+      b[l3 + 9] = proto;
+      w32(l3 + 12, v[K.K_NW_SRC]);
+      w32(l3 + 16, v[K.K_NW_DST]);
+      w16(l3 + 10, checksum(b, l3, 20));
+    }
+    if (l4len > 0) {
+      const ps = proto === 1 ? 0 : v6 ? pseudoSumV6(b, l3, proto, l4len) : pseudoSumV4(b, l3, proto, l4len);
+      const off = proto === 6 ? 16 : proto === 17 ? 6 : 2;
+      let c = checksum(b, l4, l4len, ps);
+      if (proto === 17 && c === 0) c = 0xffff;
+      w16(l4 + off, c);
+    }
+    end = l4 + l4len;
+  } else if (type === 0x0806) {
+    w16(l3, 1);
+    w16(l3 + 2, 0x0800);
+    b[l3 + 4] = 6;
+    b[l3 + 5] = 4;
+    w16(l3 + 6, m.mask[K.K_NW_PROTO] ? proto : 1);
+    w16(l3 + 8, v[K.K_ARP_SHA_HI]);
+    w32(l3 + 10, v[K.K_ARP_SHA_LO]);
+    w32(l3 + 14, v[K.K_NW_SRC]);
+    w16(l3 + 18, v[K.K_ARP_THA_HI]);
+    w32(l3 + 20, v[K.K_ARP_THA_LO]);
+    w32(l3 + 24, v[K.K_NW_DST]);
+    end = l3 + 28;
+  }
+  return b.slice(0, Math.max(60, end));
+}

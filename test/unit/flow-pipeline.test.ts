@@ -1,0 +1,238 @@
+import t from 'tap';
+import { PacketArena } from '../../src/packet/arena';
+import { Batch } from '../../src/packet/batch';
+import { parseSlot } from '../../src/packet/parse';
+import { FlowPipeline } from '../../src/flow/pipeline';
+import { RecordingOps, buildFrame, type FrameSpec } from '../../src/flow/testing';
+
+const PORTS: Record<string, number> = { 'phy-br-eth1': 1, 'int-br-eth1': 2, tap1: 3, eth1: 4, 'patch-tun': 5 };
+
+function setup(opts: { emc?: boolean } = {}) {
+  let now = 1_000_000;
+  const arena = new PacketArena({ slots: 256, slotSize: 4096 });
+  const p = new FlowPipeline({
+    arena,
+    clock: () => now,
+    resolvePort: (n) => PORTS[n] ?? -1,
+    portName: (o) => Object.keys(PORTS).find((k) => PORTS[k] === o),
+    emc: opts.emc,
+    emcMinSubtables: 0,
+  });
+  const ops = new RecordingOps(arena, PORTS);
+  const send = (inPort: number, frames: FrameSpec[]): void => {
+    const b = new Batch(256);
+    for (const f of frames) {
+      const s = arena.allocFrom(buildFrame(f));
+      if (parseSlot(arena, s, inPort) >= 0) throw new Error('fixture does not parse');
+      b.push(s);
+    }
+    p.process(b, ops);
+  };
+  return { arena, p, ops, send, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+t.test('no flows behaves as actions=NORMAL', async (t) => {
+  const { p, ops, send } = setup();
+  t.ok(p.isEmpty);
+  send(1, [{}, { vlan: 5 }]);
+  t.same(ops.sent.map((s) => s.kind), ['normal', 'normal']);
+});
+
+t.test('Neutron br-eth1/br-int VLAN translation', async (t) => {
+  const { p, ops, send, arena } = setup();
+  p.addFlows(`
+# br-int side: traffic from the physical bridge
+table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL
+priority=2,in_port=phy-br-eth1,actions=drop
+priority=0,actions=NORMAL
+# flat network: untagged in, tag with local VLAN 1
+table=0,priority=3,in_port=int-br-eth1,vlan_tci=0x0000/0x1fff,actions=push_vlan:0x8100,set_field:4097->vlan_vid,NORMAL
+`);
+  send(1, [{ vlan: 1 }, { vlan: 7 }, {}]);
+  send(3, [{ vlan: 9 }]);
+  send(2, [{}]);
+  t.equal(ops.sent.length, 5);
+  t.equal(ops.sent[0].kind, 'normal');
+  t.match(ops.sent[0].hex.slice(24, 32), '81000065', 'VLAN 1 became 101');
+  t.equal(ops.sent[0].key[1], 0x1000 | 101, 'key follows the rewrite');
+  t.same([ops.sent[1].kind, ops.sent[1].reason], ['drop', 'action_drop']);
+  t.same([ops.sent[2].kind, ops.sent[2].reason], ['drop', 'action_drop']);
+  t.equal(ops.sent[3].kind, 'normal', 'other ports: NORMAL');
+  t.match(ops.sent[3].hex.slice(24, 32), '81000009', 'unchanged');
+  t.match(ops.sent[4].hex.slice(24, 32), '81000001', 'flat: tagged with VLAN 1');
+  t.equal(arena.available, arena.capacity, 'every slot returned');
+});
+
+t.test('multi-output: each output sees the packet as modified so far', async (t) => {
+  const { p, ops, send, arena } = setup();
+  p.addFlow('in_port=3,actions=mod_vlan_vid:5,output:1,strip_vlan,output:2');
+  send(3, [{}]);
+  t.equal(ops.sent.length, 2);
+  t.same(ops.sent.map((s) => s.port), [1, 2]);
+  t.match(ops.sent[0].hex.slice(24, 32), '81000005', 'tagged to 1');
+  t.equal(ops.sent[1].hex.slice(24, 28), '0800', 'untagged to 2');
+  t.equal(ops.sent[1].hex.length + 8, ops.sent[0].hex.length);
+  t.equal(arena.available, arena.capacity);
+});
+
+t.test('counters are exact with the EMC warm, and table changes invalidate it', async (t) => {
+  const { p, ops, send } = setup();
+  const { rule } = p.addFlow('priority=4,in_port=1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL');
+  const other = p.addFlow('priority=1,actions=NORMAL').rule;
+  for (let i = 0; i < 10; i++) send(1, Array.from({ length: 32 }, () => ({ vlan: 1 })));
+  const e = p.dumpFlows().find((x) => x.rule === rule)!;
+  t.equal(e.nPackets, 320);
+  t.equal(e.nBytes, 320 * 64);
+  t.ok(p.emcStats.hits >= 319, 'cache was hit');
+  const gen = p.emcStats.generation;
+  // A higher-priority drop for the same traffic must win immediately.
+  p.addFlow('priority=10,in_port=1,actions=drop');
+  t.ok(p.emcStats.generation > gen);
+  ops.sent.length = 0;
+  send(1, [{ vlan: 1 }]);
+  t.equal(ops.sent[0].kind, 'drop');
+  t.equal(p.entry(rule).nPackets, 320, 'old rule not counted any more');
+  p.delFlows('in_port=1', { strict: false });
+  t.equal(p.ruleCount, 1, 'non-strict delete removed both in_port=1 rules');
+  ops.sent.length = 0;
+  send(1, [{ vlan: 1 }]);
+  t.equal(ops.sent[0].kind, 'normal');
+  t.equal(p.entry(other).nPackets, 1);
+  const ts = p.tableStats()[0];
+  t.equal(ts.lookups, 322);
+  t.equal(ts.matched, 322);
+});
+
+t.test('timeouts with an injected clock', async (t) => {
+  const { p, send, advance } = setup();
+  const removed: string[] = [];
+  p.onFlowRemoved = (e, why) => removed.push(`${e.rule.priority}:${why}:${e.nPackets}`);
+  p.addFlow('priority=5,idle_timeout=10,in_port=1,actions=NORMAL');
+  p.addFlow('priority=6,hard_timeout=30,in_port=2,actions=NORMAL');
+  advance(9000);
+  send(1, [{}]);
+  advance(9000);
+  t.same(p.expire(), [], 'idle timer restarted by the packet');
+  advance(1001);
+  t.same(p.expire().map((r) => r.priority), [5]);
+  send(2, [{}]);
+  advance(30000 - 19001 - 1);
+  t.same(p.expire(), []);
+  advance(1);
+  t.same(p.expire().map((r) => r.priority), [6]);
+  t.same(removed, ['5:idle_timeout:1', '6:hard_timeout:1']);
+  t.ok(p.isEmpty);
+});
+
+t.test('add replaces same match+priority; strict and non-strict del/mod', async (t) => {
+  const { p, ops, send } = setup();
+  p.addFlow('table=0,priority=5,in_port=1,actions=output:2');
+  p.addFlow('table=0,priority=5,in_port=1,dl_vlan=3,actions=output:4');
+  p.addFlow('table=1,priority=5,in_port=1,actions=output:4');
+  const r = p.addFlow('table=0,priority=5,in_port=1,actions=output:3');
+  t.ok(r.replaced);
+  t.equal(p.ruleCount, 3);
+  send(1, [{}]);
+  t.same(p.modFlows('table=0,in_port=1,actions=output:5', { strict: true }).length, 0, 'strict needs the priority');
+  t.same(p.modFlows('table=0,priority=5,in_port=1,actions=output:5', { strict: true }).length, 1);
+  t.equal(p.dumpFlows('table=0,in_port=1', { strict: false }).length, 2);
+  t.equal(p.entry(r.rule).nPackets, 1, 'mod keeps counters');
+  t.equal(p.dumpFlows('in_port=1').length, 3, 'no table = all tables');
+  t.equal(p.delFlows('table=0,priority=5,in_port=1', { strict: true }).length, 1);
+  t.equal(p.ruleCount, 2);
+  ops.sent.length = 0;
+  send(1, [{ vlan: 3 }]);
+  t.same([ops.sent[0].kind, ops.sent[0].port], ['output', 4]);
+  // cookie filters
+  p.addFlow('cookie=0xab,priority=9,in_port=2,actions=drop');
+  t.equal(p.delFlows('cookie=0xab/0xff').length, 1);
+  t.equal(p.delFlows().length, 2);
+  t.ok(p.isEmpty);
+});
+
+t.test('resubmit, goto_table, registers and metadata', async (t) => {
+  const { p, ops, send } = setup();
+  p.addFlows(`
+table=0,in_port=1,actions=load:0x7->NXM_NX_REG0[0..3],write_metadata:0x5/0xff,resubmit(,1),output:4
+table=1,reg0=0x7,metadata=0x5/0xff,actions=mod_vlan_vid:9,goto_table:2
+table=2,dl_vlan=9,actions=output:2
+table=0,in_port=3,actions=resubmit(1,1)
+table=1,in_port=1,priority=1,actions=output:5
+`);
+  send(1, [{}]);
+  t.same(ops.sent.map((s) => [s.kind, s.port]), [['output', 2], ['output', 4]]);
+  t.match(ops.sent[0].hex.slice(24, 32), '81000009');
+  t.match(ops.sent[1].hex.slice(24, 32), '81000009', 'later output sees the tag too');
+  ops.sent.length = 0;
+  send(3, [{}]);
+  t.same(ops.sent.map((s) => [s.kind, s.port]), [['output', 5]], 'resubmit(1,1) looks up with in_port=1');
+  t.equal(ops.sent[0].key[0], 3, 'in_port restored after the lookup');
+});
+
+t.test('table miss, no output, ttl, dead VLAN, output to in_port', async (t) => {
+  const { p, ops, send } = setup();
+  p.addFlows(`
+in_port=1,actions=load:1->NXM_NX_REG1[]
+in_port=2,ip,actions=dec_ttl,output:3
+in_port=3,actions=mod_vlan_vid:4095,output:1
+in_port=4,actions=output:4
+`);
+  send(5, [{}]);
+  send(1, [{}]);
+  send(2, [{ ttl: 1 }, { ttl: 9 }]);
+  send(3, [{}]);
+  send(4, [{}]);
+  t.same(
+    ops.sent.map((s) => s.reason ?? s.kind),
+    ['table_miss', 'no_output', 'ttl_exceeded', 'output', 'vlan_dead', 'no_output'],
+  );
+  t.equal(ops.sent[3].hex.slice(44, 46), '08', 'ttl 9 → 8');
+  const d = p.drops.toJSON();
+  t.same(d, { table_miss: 1, no_output: 2, ttl_exceeded: 1, vlan_dead: 1, output_to_in_port: 1 });
+});
+
+t.test('controller action carries table and cookie', async (t) => {
+  const { p, ops, send } = setup();
+  p.addFlow('table=0,actions=resubmit(,3)');
+  p.addFlow('table=3,cookie=0x1234,actions=controller:128');
+  send(1, [{}]);
+  t.same([ops.sent[0].kind, ops.sent[0].table, ops.sent[0].cookie, ops.sent[0].reason], ['controller', 3, 0x1234n, 'action']);
+});
+
+t.test('trace', async (t) => {
+  const { p, arena } = setup();
+  p.addFlows(`
+table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,resubmit(,1)
+table=1,priority=1,actions=output:tap1,strip_vlan,NORMAL
+`);
+  const before = p.dumpFlows().map((e) => e.nPackets);
+  const tr = p.trace({ flow: 'in_port=phy-br-eth1,dl_vlan=1,dl_src=02:00:00:00:00:aa,tcp,nw_dst=10.0.0.9,tp_dst=22' });
+  t.same(
+    tr.steps.filter((s) => s.kind === 'lookup').map((s) => (s as { table: number }).table),
+    [0, 1],
+  );
+  t.same(
+    tr.steps.filter((s) => s.kind === 'action').map((s) => (s as { action: string }).action),
+    ['mod_vlan_vid:101', 'resubmit(,1)', 'output:tap1', 'strip_vlan', 'NORMAL'],
+  );
+  t.same(tr.outputs.map((o) => o.kind), ['output', 'normal']);
+  t.match(tr.outputs[0].headers, /802\.1Q vlan 101/);
+  t.notMatch(tr.outputs[1].headers, /802\.1Q/);
+  t.match(tr.outputs[0].headers, /TCP \d+ > 22/);
+  t.match(tr.text, /0\. priority=4,in_port="phy-br-eth1",dl_vlan=1/);
+  t.same(p.dumpFlows().map((e) => e.nPackets), before, 'trace does not count');
+  t.equal(arena.available, arena.capacity);
+  const miss = p.trace({ frame: buildFrame({}), inPort: 3 });
+  t.equal(miss.outputs[0].kind, 'drop');
+  t.same(miss.steps[0], { kind: 'lookup', depth: 0, table: 0, rule: null });
+});
+
+t.test('EMC on and off give the same results', async (t) => {
+  for (const emc of [true, false]) {
+    const { p, ops, send } = setup({ emc });
+    p.addFlow('priority=4,in_port=1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL');
+    p.addFlow('priority=3,in_port=1,actions=output:2');
+    send(1, [{ vlan: 1 }, { vlan: 2 }, { vlan: 1 }]);
+    t.same(ops.sent.map((s) => s.kind), ['normal', 'output', 'normal'], `emc=${emc}`);
+  }
+});
