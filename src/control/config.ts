@@ -7,6 +7,17 @@
  *       { "name": "br-int", "macAgingSec": 300, "macTableSize": 8192,
  *         "ports": [ { "name": "vm1", "type": "afpacket", "tag": 1 },
  *                    { "name": "int-br-eth1", "type": "patch", "peer": "phy-br-eth1" } ] }
+ *     ],
+ *     "routers": [
+ *       { "name": "r1", "snat": true,
+ *         "ports": [ { "bridge": "br-int", "name": "qr-1", "mac": "02:52:00:00:01:01", "ip": "10.0.1.1/24", "tag": 1 },
+ *                    { "bridge": "br-ex", "name": "qg-1", "mac": "02:52:00:00:ff:01", "ip": "203.0.113.2/24", "gateway": true } ],
+ *         "routes": [ { "cidr": "0.0.0.0/0", "via": "203.0.113.1" } ],
+ *         "floatingIps": [ { "fip": "203.0.113.50", "fixed": "10.0.1.10" } ] }
+ *     ],
+ *     "dhcp": [
+ *       { "bridge": "br-int", "tag": 1, "subnet": "10.0.1.0/24", "gateway": "10.0.1.1", "dns": ["10.0.1.1"],
+ *         "mtu": 1450, "hosts": [ { "mac": "02:00:00:00:01:10", "ip": "10.0.1.10" } ] }
  *     ]
  *   }
  *
@@ -28,9 +39,29 @@ export interface BridgeSpec {
   ports: PortSpec[];
   flows?: string[];
 }
+export interface RouterSpec {
+  name: string;
+  snat?: boolean;
+  ports: { bridge: string; name: string; mac: string; ip: string; tag?: number; gateway?: boolean; mtu?: number }[];
+  routes: { cidr: string; via: string }[];
+  floatingIps: { fip: string; fixed: string }[];
+}
+export interface DhcpNetSpec {
+  bridge: string;
+  tag?: number;
+  subnet: string;
+  gateway: string;
+  dns?: string[];
+  server?: string;
+  leaseSec?: number;
+  mtu?: number;
+  hosts: { mac: string; ip: string }[];
+}
 export interface SwitchConfig {
   macAgingSec?: number;
   bridges: BridgeSpec[];
+  routers?: RouterSpec[];
+  dhcp?: DhcpNetSpec[];
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -44,7 +75,7 @@ function posInt(path: string, v: unknown, lo: number, hi: number): number {
 
 export function validateConfig(raw: unknown): SwitchConfig {
   if (!isObj(raw)) throw new Error('config: the top level must be an object');
-  for (const k of Object.keys(raw)) if (!['macAgingSec', 'bridges'].includes(k)) throw new Error(`${k}: unknown key (known: macAgingSec, bridges)`);
+  for (const k of Object.keys(raw)) if (!['macAgingSec', 'bridges', 'routers', 'dhcp'].includes(k)) throw new Error(`${k}: unknown key (known: macAgingSec, bridges, routers, dhcp)`);
   const cfg: SwitchConfig = { bridges: [] };
   if (raw.macAgingSec !== undefined) cfg.macAgingSec = posInt('macAgingSec', raw.macAgingSec, 1, 86400);
   const brs = raw.bridges ?? [];
@@ -77,7 +108,88 @@ export function validateConfig(raw: unknown): SwitchConfig {
     }
     cfg.bridges.push(spec);
   });
+  if (raw.routers !== undefined) cfg.routers = validateRouters(raw.routers, brNames);
+  if (raw.dhcp !== undefined) cfg.dhcp = validateDhcp(raw.dhcp, brNames);
   return cfg;
+}
+
+function strAt(path: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new Error(`${path}: must be a non-empty string`);
+  return v;
+}
+function keysAt(path: string, o: Record<string, unknown>, keys: string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new Error(`${path}.${k}: unknown key (known: ${keys.join(', ')})`);
+}
+function arrAt(path: string, v: unknown): unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new Error(`${path}: must be an array`);
+  return v;
+}
+
+function validateRouters(raw: unknown, bridges: Set<string>): RouterSpec[] {
+  return arrAt('routers', raw).map((r, i) => {
+    const at = `routers[${i}]`;
+    if (!isObj(r)) throw new Error(`${at}: must be an object`);
+    keysAt(at, r, ['name', 'snat', 'ports', 'routes', 'floatingIps']);
+    if (r.snat !== undefined && typeof r.snat !== 'boolean') throw new Error(`${at}.snat: must be true or false`);
+    return {
+      name: strAt(`${at}.name`, r.name),
+      snat: r.snat as boolean | undefined,
+      ports: arrAt(`${at}.ports`, r.ports).map((p, j) => {
+        const pat = `${at}.ports[${j}]`;
+        if (!isObj(p)) throw new Error(`${pat}: must be an object`);
+        keysAt(pat, p, ['bridge', 'name', 'mac', 'ip', 'tag', 'gateway', 'mtu']);
+        const bridge = strAt(`${pat}.bridge`, p.bridge);
+        if (!bridges.has(bridge)) throw new Error(`${pat}.bridge: no bridge '${bridge}' in this config`);
+        if (p.gateway !== undefined && typeof p.gateway !== 'boolean') throw new Error(`${pat}.gateway: must be true or false`);
+        return {
+          bridge,
+          name: strAt(`${pat}.name`, p.name),
+          mac: strAt(`${pat}.mac`, p.mac),
+          ip: strAt(`${pat}.ip`, p.ip),
+          tag: p.tag === undefined ? undefined : posInt(`${pat}.tag`, p.tag, 0, 4095),
+          gateway: p.gateway as boolean | undefined,
+          mtu: p.mtu === undefined ? undefined : posInt(`${pat}.mtu`, p.mtu, 68, 65535),
+        };
+      }),
+      routes: arrAt(`${at}.routes`, r.routes).map((x, j) => {
+        if (!isObj(x)) throw new Error(`${at}.routes[${j}]: must be an object`);
+        keysAt(`${at}.routes[${j}]`, x, ['cidr', 'via']);
+        return { cidr: strAt(`${at}.routes[${j}].cidr`, x.cidr), via: strAt(`${at}.routes[${j}].via`, x.via) };
+      }),
+      floatingIps: arrAt(`${at}.floatingIps`, r.floatingIps).map((x, j) => {
+        if (!isObj(x)) throw new Error(`${at}.floatingIps[${j}]: must be an object`);
+        keysAt(`${at}.floatingIps[${j}]`, x, ['fip', 'fixed']);
+        return { fip: strAt(`${at}.floatingIps[${j}].fip`, x.fip), fixed: strAt(`${at}.floatingIps[${j}].fixed`, x.fixed) };
+      }),
+    };
+  });
+}
+
+function validateDhcp(raw: unknown, bridges: Set<string>): DhcpNetSpec[] {
+  return arrAt('dhcp', raw).map((d, i) => {
+    const at = `dhcp[${i}]`;
+    if (!isObj(d)) throw new Error(`${at}: must be an object`);
+    keysAt(at, d, ['bridge', 'tag', 'subnet', 'gateway', 'dns', 'server', 'leaseSec', 'mtu', 'hosts']);
+    const bridge = strAt(`${at}.bridge`, d.bridge);
+    if (!bridges.has(bridge)) throw new Error(`${at}.bridge: no bridge '${bridge}' in this config`);
+    if (d.dns !== undefined && (!Array.isArray(d.dns) || d.dns.some((x) => typeof x !== 'string'))) throw new Error(`${at}.dns: must be an array of addresses`);
+    return {
+      bridge,
+      tag: d.tag === undefined ? undefined : posInt(`${at}.tag`, d.tag, 0, 4095),
+      subnet: strAt(`${at}.subnet`, d.subnet),
+      gateway: strAt(`${at}.gateway`, d.gateway),
+      dns: d.dns as string[] | undefined,
+      server: d.server === undefined ? undefined : strAt(`${at}.server`, d.server),
+      leaseSec: d.leaseSec === undefined ? undefined : posInt(`${at}.leaseSec`, d.leaseSec, 60, 1 << 30),
+      mtu: d.mtu === undefined ? undefined : posInt(`${at}.mtu`, d.mtu, 68, 65535),
+      hosts: arrAt(`${at}.hosts`, d.hosts).map((h, j) => {
+        if (!isObj(h)) throw new Error(`${at}.hosts[${j}]: must be an object`);
+        keysAt(`${at}.hosts[${j}]`, h, ['mac', 'ip']);
+        return { mac: strAt(`${at}.hosts[${j}].mac`, h.mac), ip: strAt(`${at}.hosts[${j}].ip`, h.ip) };
+      }),
+    };
+  });
 }
 
 export function loadConfig(file: string): SwitchConfig {
@@ -105,7 +217,7 @@ export function loadConfig(file: string): SwitchConfig {
  * again (the switch is left as it was) and the error names the bridge/port.
  */
 export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge: string, flows: string[]) => void): void {
-  const made: { bridge?: string; port?: [string, string] }[] = [];
+  const made: { bridge?: string; port?: [string, string]; router?: string }[] = [];
   try {
     for (const b of cfg.bridges) {
       const aging = b.macAgingSec ?? cfg.macAgingSec;
@@ -127,10 +239,32 @@ export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge:
         applyFlows(b.name, b.flows);
       }
     }
+    for (const [i, r] of (cfg.routers ?? []).entries()) {
+      const at = `routers[${i}] (${r.name})`;
+      try {
+        const router = sw.l3.addRouter(r.name);
+        made.push({ router: r.name });
+        if (r.snat !== undefined) router.setSnat(r.snat);
+        for (const p of r.ports) sw.l3.routerAddPort(r.name, { bridge: p.bridge, port: p.name, mac: p.mac, cidr: p.ip, tag: p.tag, gateway: p.gateway, mtu: p.mtu });
+        for (const rt of r.routes) router.addRoute(rt.cidr, rt.via);
+        for (const f of r.floatingIps) router.addFloatingIp(f.fip, f.fixed);
+      } catch (e) {
+        throw new Error(`${at}: ${(e as Error).message}`);
+      }
+    }
+    for (const [i, d] of (cfg.dhcp ?? []).entries()) {
+      try {
+        sw.l3.addDhcp({ bridge: d.bridge, tag: d.tag, subnet: d.subnet, gateway: d.gateway, dns: d.dns, server: d.server, leaseSec: d.leaseSec, mtu: d.mtu });
+        for (const h of d.hosts) sw.l3.dhcpAddHost(d.bridge, d.tag, h.mac, h.ip);
+      } catch (e) {
+        throw new Error(`dhcp[${i}]: ${(e as Error).message}`);
+      }
+    }
   } catch (e) {
     for (const m of made.reverse()) {
       try {
-        if (m.port) sw.delPort(m.port[0], m.port[1]);
+        if (m.router) sw.l3.delRouter(m.router);
+        else if (m.port) sw.delPort(m.port[0], m.port[1]);
         else if (m.bridge) sw.delBridge(m.bridge);
       } catch {
         /* best effort rollback */

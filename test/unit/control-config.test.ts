@@ -1,0 +1,109 @@
+/**
+ * Config file validation (errors name the path in the file), applying a config to a switch
+ * (memory ports, no root), rollback on failure, and the control socket against bad clients.
+ */
+import t from 'tap';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { Switch } from '../../src/datapath/switch';
+import { validateConfig, applyConfig } from '../../src/control/config';
+import { ControlServer } from '../../src/control/server';
+import { switchCommands } from '../../src/control/commands';
+import { flowCommands } from '../../src/control/flow-commands';
+import { l3Commands } from '../../src/control/l3-commands';
+import { request } from '../../src/control/client';
+import { MAX_REQUEST_BYTES } from '../../src/control/protocol';
+
+const good = {
+  macAgingSec: 60,
+  bridges: [
+    { name: 'br-int', ports: [{ name: 'vm1', type: 'memory', tag: 1 }, { name: 'int-br-eth1', type: 'patch', peer: 'phy-br-eth1' }] },
+    {
+      name: 'br-eth1',
+      ports: [{ name: 'phy-br-eth1', type: 'patch', peer: 'int-br-eth1' }, { name: 'eth1', type: 'memory' }],
+      flows: ['table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL', 'priority=0,actions=NORMAL'],
+    },
+    { name: 'br-ex', ports: [{ name: 'ext', type: 'memory' }] },
+  ],
+  routers: [
+    {
+      name: 'r1',
+      ports: [
+        { bridge: 'br-int', name: 'qr-1', mac: '02:52:00:00:01:01', ip: '10.0.1.1/24', tag: 1 },
+        { bridge: 'br-ex', name: 'qg-1', mac: '02:52:00:00:ff:01', ip: '192.0.2.2/24', gateway: true },
+      ],
+      routes: [{ cidr: '0.0.0.0/0', via: '192.0.2.1' }],
+      floatingIps: [{ fip: '192.0.2.50', fixed: '10.0.1.10' }],
+    },
+  ],
+  dhcp: [{ bridge: 'br-int', tag: 1, subnet: '10.0.1.0/24', gateway: '10.0.1.1', hosts: [{ mac: '02:00:00:00:01:10', ip: '10.0.1.10' }] }],
+};
+
+t.test('a valid config builds bridges, ports, flows, a router and DHCP', async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  applyConfig(sw, validateConfig(JSON.parse(JSON.stringify(good))), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
+  t.same(sw.show().map((b) => b.name), ['br-int', 'br-eth1', 'br-ex']);
+  t.same(sw.show()[0].ports.map((p) => p.name), ['vm1', 'int-br-eth1', 'qr-1', 'dhcp1-br-int']);
+  t.equal(sw.flows('br-eth1').dumpFlows().length, 2);
+  t.same(sw.l3.router('r1').show().floatingIps, [{ fip: '192.0.2.50', fixed: '10.0.1.10' }]);
+});
+
+t.test('errors give the path in the file and what is wrong', async (t) => {
+  const cases: [unknown, RegExp][] = [
+    [[], /top level must be an object/],
+    [{ bridge: [] }, /bridge: unknown key/],
+    [{ bridges: {} }, /bridges: must be an array/],
+    [{ bridges: [{ name: 'b', ports: [{ name: 'p', type: 'memory', tag: 5000 }] }] }, /bridges\[0\]\.ports\[0\]: tag=5000: must be an integer in 0\.\.4095/],
+    [{ bridges: [{ name: 'b', ports: [{ name: 'p', type: 'bogus' }] }] }, /bridges\[0\]\.ports\[0\]: type=bogus/],
+    [{ bridges: [{ name: 'b', ports: [{ name: 'p' }, { name: 'p' }] }] }, /bridges\[0\]\.ports\[1\]\.name: port 'p' is defined twice/],
+    [{ bridges: [{ name: 'b' }], routers: [{ name: 'r', ports: [{ bridge: 'nope', name: 'q', mac: 'm', ip: 'i' }] }] }, /routers\[0\]\.ports\[0\]\.bridge: no bridge 'nope'/],
+    [{ bridges: [{ name: 'b' }], dhcp: [{ bridge: 'b', subnet: 's' }] }, /dhcp\[0\]\.gateway: must be a non-empty string/],
+  ];
+  for (const [cfg, re] of cases) t.throws(() => validateConfig(cfg), re, String(re));
+});
+
+t.test('a config that fails while applying changes nothing', async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  sw.addBridge('keep');
+  const bad = validateConfig({ bridges: [{ name: 'b', ports: [{ name: 'p1', type: 'memory' }] }], routers: [{ name: 'r', ports: [{ bridge: 'b', name: 'q', mac: 'zz', ip: '10.0.0.1/24' }] }] });
+  t.throws(() => applyConfig(sw, bad), /routers\[0\] \(r\): .*zz/);
+  t.same(sw.show().map((b) => b.name), ['keep'], 'the half-applied bridge was rolled back');
+});
+
+t.test('control socket: garbage, huge and half requests get errors; the switch keeps serving', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-ctl-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'tvs.sock');
+  const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  const server = new ControlServer(sock, switchCommands(sw, { ...flowCommands(sw), ...l3Commands(sw) }));
+  await server.listen();
+  t.teardown(() => server.close());
+  t.equal(fs.statSync(sock).mode & 0o777, 0o600, 'socket is 0600');
+
+  const raw = (payload: string | Buffer, end = true): Promise<string> =>
+    new Promise((resolve) => {
+      const c = net.connect(sock);
+      let out = '';
+      c.on('data', (d) => (out += d));
+      c.on('close', () => resolve(out));
+      c.on('error', () => resolve(out));
+      c.on('connect', () => {
+        c.write(payload);
+        if (end) c.end();
+        setTimeout(() => c.destroy(), 500);
+      });
+    });
+  t.match(await raw('this is not json\n'), /"ok":false,"error":"bad request: not JSON/);
+  t.match(await raw('[1,2,3]\n'), /expected a JSON object/);
+  t.match(await raw('{"cmd":"no-such-verb"}\n'), /unknown command 'no-such-verb'/);
+  t.match(await raw('{"cmd":"add-port","args":{"bridge":"x"}}\n'), /missing argument 'port'|no bridge named 'x'/);
+  t.match(await raw(Buffer.alloc(MAX_REQUEST_BYTES + 10, 0x61)), /request larger than/);
+  t.equal(await raw('{"cmd":"sh', false), '', 'half a request: no answer, no harm');
+  // Still serving, and nothing was installed by the bad requests.
+  await request(sock, 'add-br', { bridge: 'br0' });
+  t.same(((await request(sock, 'show')) as { name: string }[]).map((b) => b.name), ['br0']);
+  await t.rejects(request(sock, 'add-flow', { bridge: 'br0', flow: 'priority=1,nw_src=10.0.0.1,actions=drop' }), /nw_src requires ip or arp/);
+  t.equal(sw.flows('br0').dumpFlows().length, 0, 'the refused flow left nothing behind');
+});
