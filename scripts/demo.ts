@@ -2,12 +2,15 @@
  * `make demo`: a Neutron-like layout in network namespaces, run through a real `tvs start`
  * daemon and configured with the `tvs` CLI.
  *
- *   tenant A: vm-a1, vm-a2 on br-int VLAN 1      tenant B: vm-b1 on br-int VLAN 2
+ *   tenant A: vm-a1, vm-a2 on br-int local VLAN 1 → provider VLAN 101
+ *   tenant B: vm-b1        on br-int local VLAN 2 → provider VLAN 102
  *   br-int ──patch int-br-eth1 / phy-br-eth1── br-eth1 ── uplink (trunk) ── "physnet" namespace
+ *   router r1: qr-a on br-int (VLAN 1), qg on br-ex ── "external" namespace; SNAT for tenant A,
+ *              floating IP 10.203.0.50 → vm-a2
  *
- * It pings within tenant A, shows tenant B cannot reach tenant A, runs a short iperf3, watches
- * the trunk with tcpdump -e, prints `tvs show`, `dump-ports`, `fdb-show`, then tears everything
- * down (also on Ctrl-C). Only addresses inside the namespaces it created are used.
+ * It pings and runs a short iperf3 over every path, watches the trunk with tcpdump -e, prints
+ * `tvs show`, `dump-flows` with counters and the NAT sessions, and tears everything down at the
+ * end (also on Ctrl-C). Only addresses inside the namespaces it created are used.
  */
 import { execFileSync, spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -87,60 +90,99 @@ function cleanup(): void {
 
 async function main(): Promise<void> {
   if (process.getuid && process.getuid() !== 0) throw new Error('the demo creates namespaces and devices: run it as root');
-  step('Creating namespaces: tenant A (vm-a1, vm-a2), tenant B (vm-b1), the physical network');
+  step('[1/8] Creating namespaces: tenant A (vm-a1, vm-a2), tenant B (vm-b1), the physical network, an external network');
   const a1 = netns('vm-a1');
   const a2 = netns('vm-a2');
   const b1 = netns('vm-b1');
   const phys = netns('physnet');
+  const ext = netns('external');
   const va1 = veth('tda1', a1, '10.201.1.11/24');
   const va2 = veth('tda2', a2, '10.201.1.12/24');
-  const vb1 = veth('tdb1', b1, '10.201.1.21/24'); // same subnet on purpose: isolation is by VLAN
+  const vb1 = veth('tdb1', b1, '10.201.1.21/24'); // same subnet as tenant A on purpose: isolation is by VLAN
   const up = veth('tdup', phys);
+  const vx = veth('tdex', ext, '10.203.0.100/24');
+  for (const ns of [a1, a2]) sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', '10.201.1.1']);
 
-  step('Starting the switch: tvs start');
+  step('[2/8] Starting the switch: tvs start');
   daemon = spawn(process.execPath, [TVS, 'start', '--control', control], { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 100 && !fs.existsSync(control); i++) await new Promise((r) => setTimeout(r, 100));
   if (!fs.existsSync(control)) throw new Error('tvs start did not come up');
 
-  step('Building br-int (local VLANs) and br-eth1 (physical trunk), joined by patch ports');
+  step('[3/8] Bridges: br-int (local VLANs), br-eth1 (physical trunk) joined by patch ports, br-ex (external)');
   const cmds = [
     ['add-br', 'br-int'],
     ['add-br', 'br-eth1'],
+    ['add-br', 'br-ex'],
     ['add-port', 'br-int', va1.host, 'tag=1'],
     ['add-port', 'br-int', va2.host, 'tag=1'],
     ['add-port', 'br-int', vb1.host, 'tag=2'],
     ['add-port', 'br-int', 'int-br-eth1', 'type=patch', 'peer=phy-br-eth1'],
     ['add-port', 'br-eth1', 'phy-br-eth1', 'type=patch', 'peer=int-br-eth1'],
     ['add-port', 'br-eth1', up.host],
+    ['add-port', 'br-ex', vx.host],
+    // The Neutron OVS agent's VLAN translation flows.
+    ['add-flow', 'br-eth1', 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL'],
+    ['add-flow', 'br-eth1', 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=2,actions=mod_vlan_vid:102,NORMAL'],
+    ['add-flow', 'br-eth1', 'table=0,priority=2,in_port=phy-br-eth1,actions=drop'],
+    ['add-flow', 'br-eth1', 'table=0,priority=0,actions=NORMAL'],
+    ['add-flow', 'br-int', 'table=0,priority=3,in_port=int-br-eth1,dl_vlan=101,actions=mod_vlan_vid:1,NORMAL'],
+    ['add-flow', 'br-int', 'table=0,priority=3,in_port=int-br-eth1,dl_vlan=102,actions=mod_vlan_vid:2,NORMAL'],
+    ['add-flow', 'br-int', 'table=0,priority=2,in_port=int-br-eth1,actions=drop'],
+    ['add-flow', 'br-int', 'table=0,priority=0,actions=NORMAL'],
   ];
   for (const c of cmds) {
     console.log(`  tvs ${c.join(' ')}`);
     tvs(...c);
   }
 
-  step('Watching the physical trunk with tcpdump -e while tenant A pings');
+  step('[4/8] Router r1 (the L3 agent\'s qrouter): tenant A subnet, gateway on br-ex, SNAT, floating IP');
+  const rcmds = [
+    ['add-router', 'r1'],
+    ['router-add-port', 'r1', 'br-int', 'qr-a', 'mac=02:52:00:00:01:01', 'ip=10.201.1.1/24', 'tag=1'],
+    ['router-add-port', 'r1', 'br-ex', 'qg-1', 'mac=02:52:00:00:ff:01', 'ip=10.203.0.1/24', 'gateway'],
+    ['add-floating-ip', 'r1', '10.203.0.50', '10.201.1.12'],
+  ];
+  for (const c of rcmds) {
+    console.log(`  tvs ${c.join(' ')}`);
+    tvs(...c);
+  }
+
+  step('[5/8] Tenant A pings inside its network; tcpdump -e on the physical trunk sees provider VLAN 101');
   const capture = shAsync(['ip', 'netns', 'exec', phys, 'timeout', '4', 'tcpdump', '-i', up.peer, '-e', '-nn', '-c', '2', 'arp'], 10_000);
   await new Promise((r) => setTimeout(r, 800));
   console.log((await shAsync(['ip', 'netns', 'exec', a1, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.201.1.12'])).trim());
   console.log('  tcpdump on the trunk:');
   console.log((await capture).split('\n').filter((l) => l.includes('vlan')).map((l) => '    ' + l).join('\n'));
 
-  step('Tenant B (VLAN 2) tries to reach tenant A on the same subnet: isolated');
+  step('[6/8] Tenant B (local VLAN 2) tries to reach tenant A on the same subnet: isolated');
   const iso = await shAsync(['ip', 'netns', 'exec', b1, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '10.201.1.11']);
   console.log(iso.split('\n').filter((l) => l.includes('loss')).join('\n') + '   (100% loss expected)');
 
-  step('iperf3 TCP between vm-a1 and vm-a2 through the switch (2 s)');
-  await shAsync(['ip', 'netns', 'exec', a2, 'iperf3', '-s', '-1', '-D', '-p', '5299']);
-  await new Promise((r) => setTimeout(r, 300));
-  const ip = await shAsync(['ip', 'netns', 'exec', a1, 'iperf3', '-c', '10.201.1.12', '-p', '5299', '-t', '2'], 20_000);
-  console.log(ip.split('\n').filter((l) => /sender|receiver/.test(l)).join('\n'));
+  step('[7/8] Through the router: SNAT out (vm-a1 → external), floating IP in (external → 10.203.0.50)');
+  console.log((await shAsync(['ip', 'netns', 'exec', a1, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.203.0.100'])).split('\n').filter((l) => /loss|rtt/.test(l)).join('\n'));
+  console.log((await shAsync(['ip', 'netns', 'exec', ext, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.203.0.50'])).split('\n').filter((l) => /loss|rtt/.test(l)).join('\n'));
+  const iperf = async (label: string, serverNs: string, clientNs: string, addr: string, port: string) => {
+    await shAsync(['ip', 'netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-D', '-p', port]);
+    await new Promise((r) => setTimeout(r, 300));
+    const out = await shAsync(['ip', 'netns', 'exec', clientNs, 'iperf3', '-c', addr, '-p', port, '-t', '2'], 20_000);
+    const line = out.split('\n').find((l) => /receiver/.test(l)) ?? out.trim().split('\n').pop();
+    console.log(`  iperf3 ${label.padEnd(34)} ${line?.replace(/\s+/g, ' ').trim()}`);
+  };
+  await iperf('vm-a1 → vm-a2 (same VLAN)', a2, a1, '10.201.1.12', '5291');
+  await iperf('vm-a1 → external (SNAT)', ext, a1, '10.203.0.100', '5292');
+  await iperf('external → floating IP (DNAT)', a2, ext, '10.203.0.50', '5293');
 
-  step('tvs show');
+  step('[8/8] What the switch shows');
+  console.log('$ tvs show');
   console.log(tvs('show'));
-  step('tvs dump-ports br-int');
+  console.log('$ tvs dump-flows br-eth1');
+  console.log(tvs('dump-flows', 'br-eth1'));
+  console.log('$ tvs dump-flows br-int');
+  console.log(tvs('dump-flows', 'br-int'));
+  console.log('$ tvs nat-show r1');
+  console.log(tvs('nat-show', 'r1'));
+  console.log('$ tvs dump-ports br-int');
   console.log(tvs('dump-ports', 'br-int'));
-  step('tvs fdb-show br-int');
-  console.log(tvs('fdb-show', 'br-int'));
   step('Tearing down');
 }
 
