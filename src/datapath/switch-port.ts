@@ -21,7 +21,7 @@ export interface PortConfig {
   peer?: string;
   /** afpacket/tap: carry the virtio-net header (offloads). Default true. */
   offloads?: boolean;
-  /** afpacket: 'v3' (default) or 'v2' ring. */
+  /** afpacket: 'v2' (default: wakes per frame, low latency) or 'v3' (block ring) receive ring. */
   ring?: 'v3' | 'v2';
   /** tap: keep the device after the switch exits. */
   persist?: boolean;
