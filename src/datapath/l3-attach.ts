@@ -118,6 +118,15 @@ export class L3Attachments {
     return iface;
   }
 
+  /** The router interface with this MAC on `bridge` (what `tvs trace` follows into a router). */
+  findRouterPort(bridge: string, mac: string): { router: Router; port: string } | undefined {
+    const want = mac.toLowerCase();
+    for (const e of this.routers.values()) {
+      for (const spec of e.specs) if (spec.bridge === bridge && spec.mac.toLowerCase() === want) return { router: e.router, port: spec.port };
+    }
+    return undefined;
+  }
+
   routerSpecs(name: string): RouterPortSpec[] {
     return this.entry(name).specs.slice();
   }

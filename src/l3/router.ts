@@ -1000,6 +1000,92 @@ export class Router {
     };
   }
 
+  /**
+   * What the router would do with an IPv4 packet arriving on interface `inIface`, without
+   * doing it (the routing/NAT part of `tvs trace`, like ofproto/trace's view of a qrouter).
+   * Mirrors the decisions of forward(): session lookup, route, floating IP / SNAT choice, TTL
+   * and MTU checks, next hop and its ARP state. Nothing is created, sent or counted.
+   */
+  explain(p: { inIface: string; src: string; dst: string; proto: number; sport?: number; dport?: number; icmpType?: number; icmpId?: number; ttl?: number; length?: number; df?: boolean }): string[] {
+    if (this.dirty) this.rebuild();
+    const out: string[] = [];
+    const inIf = this.ifaceIndex(p.inIface);
+    if (inIf < 0) return [`router ${this.name}: no interface '${p.inIface}'`];
+    const src = ipv4.parseAddr(p.src);
+    let dst = ipv4.parseAddr(p.dst);
+    const f = (a: number) => ipv4.formatAddr(a);
+    out.push(`router ${this.name}: in ${p.inIface}, ${p.src} > ${p.dst} proto ${p.proto}`);
+    let pkey = p.proto;
+    let ports = 0;
+    if (p.proto === 6 || p.proto === 17) ports = ((((p.sport ?? 0) & 0xffff) << 16) | ((p.dport ?? 0) & 0xffff)) >>> 0;
+    else if (p.proto === 1) {
+      const t = p.icmpType ?? icmp.ECHO_REQUEST;
+      pkey = 1 | (t << 8);
+      const id = p.icmpId ?? 0;
+      ports = ((id << 16) | id) >>> 0;
+    }
+    const e = this.ct.count !== 0 ? this.ct.lookup(pkey, src, dst, ports) : -1;
+    if (e >= 0 && this.ct.expires[e >> 1] > this.clock()) {
+      const x = this.ct.xPorts[e];
+      out.push(`  NAT: existing session #${e >> 1}: rewrite to ${f(this.ct.xSrc[e])}:${x >>> 16} > ${f(this.ct.xDst[e])}:${x & 0xffff}`);
+      dst = this.ct.xDst[e];
+    }
+    let r = this.lpm.lookup(dst);
+    if (r < 0) {
+      out.push(`  route: none for ${f(dst)} → ICMP destination unreachable (net), drop no_route`);
+      return out;
+    }
+    if (e < 0) {
+      if (this.rtKind[r] === RT_LOCAL) {
+        out.push(`  local: ${f(dst)} is the router's own address → ${p.proto === 1 && (p.icmpType ?? 8) === icmp.ECHO_REQUEST ? 'echo reply' : 'not served, drop'}`);
+        return out;
+      }
+      if (this.rtKind[r] === RT_BCAST) {
+        out.push(`  ${f(dst)} is a broadcast/multicast address: not forwarded`);
+        return out;
+      }
+      if (this.rtKind[r] === RT_FIP) {
+        const fixed = this.rtData[r];
+        out.push(`  floating IP ${f(dst)} → DNAT to fixed ${f(fixed)} (new session)`);
+        dst = fixed;
+        r = this.lpm.lookup(dst);
+        if (r < 0) {
+          out.push('  route: none for the fixed address, drop');
+          return out;
+        }
+        if (inIf !== this.gw) {
+          const fip = this.fixedToFip.get(src);
+          out.push(`  hairpin: source becomes ${fip !== -1 ? f(fip) + ' (its floating IP)' : (this.gw >= 0 ? f(this.ifaces[this.gw]!.addr) : p.src) + ' (gateway address, pool port)'}`);
+        }
+      } else if (this.gw >= 0 && this.rtIface[r] === this.gw && inIf !== this.gw) {
+        const fip = this.fixedToFip.get(src);
+        if (fip !== -1) out.push(`  SNAT: ${p.src} has floating IP ${f(fip)} → source ${f(fip)} (new session)`);
+        else if (this.snat) out.push(`  SNAT: source → ${f(this.ifaces[this.gw]!.addr)} (gateway address, port from the pool; new session)`);
+        else out.push('  SNAT is off: forwarded with the tenant address');
+      } else if (inIf === this.gw && this.rtIface[r] !== this.gw && this.snat) {
+        out.push('  unsolicited: from the external network to a tenant address without a floating IP or session → drop nat_unsolicited');
+        return out;
+      }
+    }
+    const ifo = this.ifaces[this.rtIface[r]]!;
+    const via = this.rtVia[r];
+    out.push(`  route: ${RT_KIND_NAMES[this.rtKind[r]]} via ${via !== 0 ? f(via) : 'on-link'} dev ${ifo.name} (mtu ${ifo.mtu})`);
+    const ttl = p.ttl ?? 64;
+    if (ttl <= 1) {
+      out.push(`  TTL ${ttl} → ICMP time exceeded to ${p.src}, drop`);
+      return out;
+    }
+    out.push(`  TTL ${ttl} → ${ttl - 1}`);
+    if ((p.length ?? 0) > ifo.mtu) {
+      out.push(p.df ? `  ${p.length} bytes > mtu ${ifo.mtu} with DF → ICMP fragmentation needed (mtu ${ifo.mtu}), drop` : `  ${p.length} bytes > mtu ${ifo.mtu}, no DF → drop oversize_nodf`);
+      return out;
+    }
+    const nh = via !== 0 ? via : dst;
+    const mac = this.arp.lookup(nh);
+    out.push(`  next hop ${f(nh)}: ${mac >= 0 ? 'ARP resolved' : 'not resolved → ARP request, packet queued'}; out ${ifo.name} from ${eth.formatMac(ifo.mac)}`);
+    return out;
+  }
+
   /** NAT sessions as objects (for `tvs nat-show`). */
   sessions(): NatSession[] {
     return this.ct.liveRecords().map((rec) => this.describe(rec));
