@@ -6,7 +6,7 @@ ADDON := native/build/Release/tvs_native.node
 TS_SOURCES := $(shell find src test bench scripts -name '*.ts' 2>/dev/null)
 NATIVE_SOURCES := $(wildcard native/src/*.c native/src/*.h) native/binding.gyp
 # Debian packages the tests and benchmarks drive as real peers.
-TEST_DEBS := iperf3 tcpdump tshark netsniff-ng ethtool iputils-ping busybox-static isc-dhcp-client procps iproute2
+TEST_DEBS := iperf3 tcpdump tshark netsniff-ng ethtool iputils-ping busybox-static isc-dhcp-client procps iproute2 traceroute
 
 .PHONY: all build deps debs native ts test test-unit bench demo clean
 

@@ -17,8 +17,8 @@ const why = !isRoot()
   ? 'needs root: creates namespaces and veth devices'
   : !bindingAvailable()
     ? 'native addon not built (run make)'
-    : !haveCmd('tcpdump') || !haveCmd('iperf3') || !haveCmd('ping') || !haveCmd('busybox')
-      ? 'needs tcpdump, iperf3, ping and busybox (make test installs them)'
+    : !haveCmd('tcpdump') || !haveCmd('iperf3') || !haveCmd('ping') || !haveCmd('busybox') || !haveCmd('traceroute')
+      ? 'needs tcpdump, iperf3, ping, traceroute and busybox (make test installs them)'
       : '';
 
 const EXT = '10.241.0';
@@ -56,6 +56,9 @@ t.test('router: inter-subnet, SNAT, floating IP, hairpin, unsolicited drops, DHC
   t.equal(pingLoss(p12.stdout), 0, `t1 → t2 routed: ${p12.stdout.split('\n').find((l) => l.includes('loss'))}`);
   const ttl1 = await nsRun(t1, ['ping', '-c', '1', '-t', '1', '-W', '2', `${T2}.10`]);
   t.match(ttl1.stdout, new RegExp(`From ${T1.replace(/\./g, '\\.')}\\.1 .*Time to live exceeded`), 'TTL 1: time-exceeded from the router hop');
+  const tr = await nsRun(t1, ['traceroute', '-n', '-q', '1', '-w', '2', '-m', '4', `${T2}.10`], 30_000);
+  t.match(tr.stdout, new RegExp(`\\n\\s*1\\s+${T1.replace(/\./g, '\\.')}\\.1\\s`), `traceroute shows the router as hop 1:\n${tr.stdout}`);
+  t.match(tr.stdout, new RegExp(`\\n\\s*2\\s+${T2.replace(/\./g, '\\.')}\\.10\\s`), 'and the destination as hop 2');
   const gwPing = await nsRun(t1, ['ping', '-c', '2', '-i', '0.2', '-W', '2', `${T1}.1`]);
   t.equal(pingLoss(gwPing.stdout), 0, 'the router answers pings to its address');
 
