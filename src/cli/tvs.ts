@@ -72,7 +72,7 @@ const VERBS: Record<string, Verb> = {
     run: async ([bridge], ctx) => print(ctx, await request(ctx.control, 'del-br', { bridge }), () => ''),
   },
   'add-port': {
-    usage: 'add-port BRIDGE NAME [type=afpacket|tap|patch|memory] [ofport=N] [tag=N] [trunks=N,M] [peer=PORT] [offloads=on|off] [ring=v3|v2] [persist=true]',
+    usage: 'add-port BRIDGE NAME [type=afpacket|tap|patch|memory] [ofport=N] [tag=N] [trunks=N,M] [peer=PORT] [offloads=on|off] [ring=v2|v3] [persist=true]',
     help:
       'Add a port. afpacket: an existing interface by name (e.g. a veth or a QEMU tap). tap: create (or attach to) a TAP device. ' +
       'patch: joins two bridges (peer= names the other end). tag=N makes an access port (untagged on the wire, VLAN N inside); ' +
@@ -286,7 +286,7 @@ function globalHelp(): string {
   const lines = [
     'usage: tvs [--control PATH] [--json] VERB [ARGS...]',
     '',
-    'tsvswitch: a userspace virtual switch (bridges, VLANs, patch ports) with an ovs-style CLI.',
+    'tsvswitch: a userspace virtual switch (bridges, VLANs, patch ports, flow tables, routers with NAT, DHCP) with an ovs-style CLI.',
     '',
     'Verbs:',
     ...Object.values(VERBS).map((v) => `  ${v.usage}\n      ${v.help}`),

@@ -27,7 +27,9 @@ export function portConfigFrom(o: Record<string, unknown>, where = ''): PortConf
       if (!(KEYS as readonly string[]).includes(k) && k !== 'name') throw new Error(`unknown option '${k}' (known: ${KEYS.join(', ')})`);
     }
     const type = (o.type ?? 'afpacket') as string;
-    if (!PORT_TYPES.includes(type as PortType)) throw new Error(`type=${type}: one of ${PORT_TYPES.join(', ')}`);
+    if (type === 'internal') throw new Error('type=internal: internal ports are created by router-add-port and add-dhcp');
+    const userTypes = PORT_TYPES.filter((t) => t !== 'internal');
+    if (!PORT_TYPES.includes(type as PortType)) throw new Error(`type=${type}: one of ${userTypes.join(', ')}`);
     const c: PortConfig = { type: type as PortType };
     if (o.ofport !== undefined) c.ofport = intIn('ofport', o.ofport, 1, 0xfeff);
     if (o.tag !== undefined) c.tag = intIn('tag', o.tag, 0, 4095);
