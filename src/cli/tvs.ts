@@ -9,6 +9,8 @@ import { controlPath } from '../control/protocol';
 import { parseKeyValues } from '../control/port-options';
 import { formatShow, formatDumpPorts, formatFdb } from './format';
 import * as fs from 'fs';
+import { pcapFile } from '../control/pcap';
+import { describeFrame } from '../flow/trace';
 
 function printWarnings(ws: string[]): void {
   for (const w of ws) console.error(`warning: ${w}`);
@@ -125,6 +127,33 @@ const VERBS: Record<string, Verb> = {
     run: async ([bridge], ctx) => {
       const r = (await request(ctx.control, 'fdb-show', { bridge })) as Parameters<typeof formatFdb>[0];
       print(ctx, r, () => formatFdb(r));
+    },
+  },
+  capture: {
+    usage: 'capture BRIDGE PORT [-w FILE.pcap] [--count N] [--direction in|out|both] [--seconds S]',
+    help:
+      'Capture frames crossing PORT (default: both directions, 100 frames or 10 s, whichever comes first) with the VLAN tags as on the wire. ' +
+      'With -w, writes a pcap file that tcpdump, tshark and Wireshark read; otherwise prints one line per frame.',
+    min: 2,
+    max: 2,
+    run: async ([bridge, port], ctx) => {
+      const count = ctx.opts.count !== undefined ? Number(ctx.opts.count) : 100;
+      const seconds = ctx.opts.seconds !== undefined ? Number(ctx.opts.seconds) : 10;
+      if (!Number.isInteger(count) || count < 1) throw new UsageError('--count must be a positive integer');
+      if (!(seconds > 0)) throw new UsageError('--seconds must be a positive number');
+      const r = (await request(ctx.control, 'capture', { bridge, port, count, seconds, direction: ctx.opts.direction ?? 'both' }, seconds * 1000 + 15_000)) as {
+        frames: { tsUs: number; dir: string; hex: string }[];
+      };
+      const file = ctx.opts.w as string | undefined;
+      if (file !== undefined) {
+        fs.writeFileSync(file, pcapFile(r.frames.map((f) => ({ tsUs: f.tsUs, frame: Buffer.from(f.hex, 'hex') }))));
+        if (!ctx.json) console.error(`${r.frames.length} frames written to ${file}`);
+      }
+      print(ctx, r, () =>
+        file !== undefined
+          ? ''
+          : r.frames.map((f) => `${new Date(f.tsUs / 1000).toISOString().slice(11, 23)} ${f.dir.padEnd(3)} ${describeFrame(Buffer.from(f.hex, 'hex'))}`).join('\n'),
+      );
     },
   },
   'add-flow': {
@@ -303,7 +332,7 @@ function globalHelp(): string {
 
 /** Split argv into options (--x, --x=v, --x v for known valued options) and words. */
 function parseArgs(argv: string[]): { words: string[]; opts: Record<string, string | boolean> } {
-  const valued = new Set(['control', 'config']);
+  const valued = new Set(['control', 'config', 'count', 'direction', 'seconds', 'w']);
   const opts: Record<string, string | boolean> = {};
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -311,6 +340,12 @@ function parseArgs(argv: string[]): { words: string[]; opts: Record<string, stri
     if (a === '--') {
       words.push(...argv.slice(i + 1));
       break;
+    }
+    if (a === '-w') {
+      // tcpdump's spelling for the output file.
+      if (i + 1 >= argv.length) throw new UsageError('-w needs a file name');
+      opts.w = argv[++i];
+      continue;
     }
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
@@ -322,7 +357,7 @@ function parseArgs(argv: string[]): { words: string[]; opts: Record<string, stri
       } else opts[name] = true;
     } else words.push(a);
   }
-  const known = new Set(['control', 'config', 'json', 'help', 'busy-poll', 'strict', 'hex']);
+  const known = new Set(['control', 'config', 'json', 'help', 'busy-poll', 'strict', 'hex', 'count', 'direction', 'seconds', 'w']);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   return { words, opts };
 }

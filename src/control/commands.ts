@@ -37,6 +37,14 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
     },
     'dump-ports': (a) => ({ ports: sw.dumpPorts(str(a, 'bridge')), drops: sw.bridgeDrops(str(a, 'bridge')) }),
     'fdb-show': (a) => sw.fdb(str(a, 'bridge')),
+    capture: async (a) => {
+      const direction = (a.direction ?? 'both') as string;
+      if (!['in', 'out', 'both'].includes(direction)) throw new Error(`--direction ${direction}: one of in, out, both`);
+      const count = a.count === undefined ? 100 : Number(a.count);
+      const seconds = a.seconds === undefined ? 10 : Number(a.seconds);
+      const frames = await sw.capture(str(a, 'bridge'), str(a, 'port'), { count, seconds, direction: direction as 'in' | 'out' | 'both' });
+      return { frames: frames.map((f) => ({ tsUs: f.tsUs, dir: f.dir, hex: f.frame.toString('hex') })) };
+    },
     ...extra,
   };
 }

@@ -39,6 +39,11 @@ export class SwitchPort {
   peer: SwitchPort | null = null;
   /** Internal (logical) ports: who consumes frames sent to this port (a router interface). */
   sink: ((slot: number) => void) | null = null;
+  /**
+   * Packet capture taps (`tvs capture`); null when nobody captures, so the datapath pays one
+   * comparison per batch for the feature.
+   */
+  taps: CaptureTap[] | null = null;
   /** Administrative state for logical ports (io ports report their own). */
   adminUp = true;
   readonly ownCounters: PortCounters | null;
@@ -73,4 +78,12 @@ export class SwitchPort {
   get maxRxFrame(): number {
     return (this.io ? this.io.mtu : 65535) + 14 + 8;
   }
+}
+
+/** A capture in progress on a port (allocates copies: only while someone is capturing). */
+export interface CaptureTap {
+  rx: boolean;
+  tx: boolean;
+  /** Called with each frame (a copy) and its direction. */
+  onFrame(frame: Buffer, dir: 'in' | 'out'): void;
 }

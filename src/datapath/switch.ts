@@ -301,6 +301,7 @@ export class Switch extends EventEmitter implements BridgeHost {
   /** Run one received batch through its bridge, any patch hops, and transmit. */
   process(from: SwitchPort, batch: Batch): void {
     const now = this.clock();
+    if (from.taps !== null) this.tapBatch(from, batch.slots, batch.count, 'in');
     from.bridge.input(from, batch, false, now);
     this.runIngress(now);
     this.flush();
@@ -326,6 +327,7 @@ export class Switch extends EventEmitter implements BridgeHost {
         }
         // Take the batch; frames that come back to this port during processing queue anew.
         const work = this.swapIngress(p);
+        if (p.taps !== null) this.tapBatch(p, work.slots, work.count, 'in');
         p.counters.rxPackets += work.count;
         for (let i = 0; i < work.count; i++) p.counters.rxBytes += this.arena.len[work.slots[i]];
         p.bridge.input(p, work, true, now);
@@ -380,6 +382,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     const io = p.io;
     if (io === null) {
       // Logical port: a patch hands the frame to its peer's bridge; an internal port to its sink.
+      if (p.taps !== null) this.tapOne(p, slot, 'out');
       c.txPackets++;
       c.txBytes += a.len[slot];
       if (p.peer !== null) {
@@ -426,6 +429,54 @@ export class Switch extends EventEmitter implements BridgeHost {
     else if (a.available < this.lowWater) this.flushAllQueued();
   }
 
+  /** Copy frames to the port's capture taps (only runs while a capture is active). */
+  private tapBatch(p: SwitchPort, slots: Uint32Array, n: number, dir: 'in' | 'out'): void {
+    for (let i = 0; i < n; i++) this.tapOne(p, slots[i], dir);
+  }
+
+  private tapOne(p: SwitchPort, slot: number, dir: 'in' | 'out'): void {
+    const taps = p.taps!;
+    let copy: Buffer | null = null;
+    for (const t of taps) {
+      if (dir === 'in' ? !t.rx : !t.tx) continue;
+      if (copy === null) copy = this.arena.frame(slot);
+      t.onFrame(copy, dir);
+    }
+  }
+
+  /**
+   * Capture up to `count` frames on a port for at most `seconds` (both bounded), in the given
+   * direction(s). Resolves with the frames and wall-clock timestamps.
+   */
+  capture(bridgeName: string, portName: string, opts: { count: number; seconds: number; direction: 'in' | 'out' | 'both' }): Promise<{ tsUs: number; dir: 'in' | 'out'; frame: Buffer }[]> {
+    const p = this.bridge(bridgeName).port(portName);
+    if (!p) throw new Error(`bridge ${bridgeName} has no port '${portName}'`);
+    if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > 100000) throw new Error('capture: count must be in 1..100000');
+    if (!(opts.seconds > 0 && opts.seconds <= 3600)) throw new Error('capture: seconds must be in (0, 3600]');
+    return new Promise((resolve) => {
+      const got: { tsUs: number; dir: 'in' | 'out'; frame: Buffer }[] = [];
+      const tap: import('./switch-port').CaptureTap = {
+        rx: opts.direction !== 'out',
+        tx: opts.direction !== 'in',
+        onFrame: (frame, dir) => {
+          if (got.length >= opts.count) return;
+          got.push({ tsUs: Math.round((performance.timeOrigin + performance.now()) * 1000), dir, frame });
+          if (got.length >= opts.count) finish();
+        },
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        if (p.taps) {
+          p.taps = p.taps.filter((x) => x !== tap);
+          if (p.taps.length === 0) p.taps = null;
+        }
+        resolve(got);
+      };
+      const timer = setTimeout(finish, opts.seconds * 1000);
+      p.taps = p.taps ? [...p.taps, tap] : [tap];
+    });
+  }
+
   /** Transmit every queued frame: one call per port. */
   flush(): void {
     if (this.inFlush) return;
@@ -446,6 +497,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     const n = p.txCount;
     if (n === 0) return;
     const io = p.io!;
+    if (p.taps !== null) this.tapBatch(p, p.tx, n, 'out');
     const sent = io.up ? io.txBurst(p.tx, n) : -100;
     const c = p.counters;
     if (sent < 0) {
