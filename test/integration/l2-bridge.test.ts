@@ -4,6 +4,7 @@
  * and the `tvs` CLI. Needs root (namespaces, veth, TAP, AF_PACKET).
  */
 import t from 'tap';
+import * as fs from 'fs';
 import { isRoot, haveCmd, Lab } from '../helpers/netns';
 import { startDaemon, tvs, tvsOk, nsRun, run, pingLoss } from '../helpers/daemon';
 import { startCapture, rawSend } from '../helpers/capture';
@@ -13,8 +14,8 @@ const why = !isRoot()
   ? 'needs root: creates namespaces, veth and TAP devices'
   : !bindingAvailable()
     ? 'native addon not built (run make)'
-    : !haveCmd('ping') || !haveCmd('tcpdump') || !haveCmd('iperf3') || !haveCmd('python3')
-      ? 'needs ping, tcpdump, iperf3 and python3 (make test installs them)'
+    : !haveCmd('ping') || !haveCmd('tcpdump') || !haveCmd('iperf3') || !haveCmd('python3') || !haveCmd('tshark')
+      ? 'needs ping, tcpdump, tshark, iperf3 and python3 (make test installs them)'
       : '';
 
 const NET = '10.211.0';
@@ -70,6 +71,18 @@ t.test('h1, h2 (AF_PACKET) and h3 (TAP) through one bridge', { skip: why || fals
   const ports = JSON.parse(await tvsOk(d.control, ['--json', 'dump-ports', 'br0']));
   const p1 = ports.ports.find((p: { ofport: number }) => p.ofport === 1);
   t.ok(p1.rx_packets > 0 && p1.tx_packets > 0, 'port counters count both ways');
+
+  // tvs capture on a real port while h1 pings h2: the pcap is read back by tshark.
+  const pcap = `/tmp/tvs-cap-${process.pid}.pcap`;
+  t.teardown(() => fs.rmSync(pcap, { force: true }));
+  const capRun = tvs(d.control, ['capture', 'br0', v1.host, '-w', pcap, '--count', '4', '--seconds', '8']);
+  await new Promise((r) => setTimeout(r, 300));
+  await nsRun(h1, ['ping', '-c', '3', '-i', '0.2', '-W', '2', `${NET}.2`]);
+  const capRes = await capRun;
+  t.equal(capRes.code, 0, `tvs capture: ${capRes.stderr.trim()}`);
+  const decoded = await run(['tshark', '-r', pcap, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'icmp.type']);
+  const rows = decoded.stdout.trim().split('\n');
+  t.ok(rows.includes(`${NET}.1\t${NET}.2\t8`) && rows.includes(`${NET}.2\t${NET}.1\t0`), `tshark decodes the echo request (in) and reply (out): ${JSON.stringify(rows)}`);
 
   // An interface deleted under the switch: the port goes down, the switch keeps forwarding.
   await run(['ip', 'link', 'del', v2.host]);
