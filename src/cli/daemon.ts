@@ -9,11 +9,14 @@ import { switchCommands } from '../control/commands';
 import { flowCommands } from '../control/flow-commands';
 import { l3Commands } from '../control/l3-commands';
 import { applyConfig, loadConfig } from '../control/config';
+import { serveMetrics } from '../control/metrics';
 
 export interface DaemonOptions {
   control: string;
   config?: string;
   busyPoll?: boolean;
+  /** HOST:PORT for Prometheus metrics (off unless given). */
+  metrics?: string;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
@@ -21,6 +24,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   if (opts.config) applyConfig(sw, loadConfig(opts.config), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
   const server = new ControlServer(opts.control, switchCommands(sw, { ...flowCommands(sw), ...l3Commands(sw) }));
   await server.listen();
+  const metrics = opts.metrics ? await serveMetrics(sw, opts.metrics) : null;
+  if (metrics) log(`metrics on http://${opts.metrics}/metrics`);
   sw.on('port-down', (e) => log(`port ${e.port} on ${e.bridge} is down (its interface went away?)`));
   sw.on('error', (e) => log(`error: ${(e as Error).message}`));
   sw.start();
@@ -34,6 +39,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   sw.stop();
+  metrics?.close();
   await server.close();
 }
 

@@ -49,14 +49,19 @@ function print(ctx: Ctx, value: unknown, human: () => string): void {
 
 const VERBS: Record<string, Verb> = {
   start: {
-    usage: 'start [--config FILE] [--control PATH] [--busy-poll]',
+    usage: 'start [--config FILE] [--control PATH] [--busy-poll] [--metrics HOST:PORT]',
     help: 'Run the switch in the foreground until SIGINT/SIGTERM, then remove what it created (TAP devices unless persistent) and the control socket.',
     min: 0,
     max: 0,
     run: async (_w, ctx) => {
       // Loaded lazily so the client verbs never load the datapath or the addon.
       const { runDaemon } = await import('./daemon');
-      await runDaemon({ control: ctx.control, config: ctx.opts.config as string | undefined, busyPoll: ctx.opts['busy-poll'] === true });
+      await runDaemon({
+        control: ctx.control,
+        config: ctx.opts.config as string | undefined,
+        busyPoll: ctx.opts['busy-poll'] === true,
+        metrics: ctx.opts.metrics as string | undefined,
+      });
     },
   },
   'add-br': {
@@ -332,7 +337,7 @@ function globalHelp(): string {
 
 /** Split argv into options (--x, --x=v, --x v for known valued options) and words. */
 function parseArgs(argv: string[]): { words: string[]; opts: Record<string, string | boolean> } {
-  const valued = new Set(['control', 'config', 'count', 'direction', 'seconds', 'w']);
+  const valued = new Set(['control', 'config', 'count', 'direction', 'seconds', 'w', 'metrics']);
   const opts: Record<string, string | boolean> = {};
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -357,7 +362,7 @@ function parseArgs(argv: string[]): { words: string[]; opts: Record<string, stri
       } else opts[name] = true;
     } else words.push(a);
   }
-  const known = new Set(['control', 'config', 'json', 'help', 'busy-poll', 'strict', 'hex', 'count', 'direction', 'seconds', 'w']);
+  const known = new Set(['control', 'config', 'json', 'help', 'busy-poll', 'strict', 'hex', 'count', 'direction', 'seconds', 'w', 'metrics']);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   return { words, opts };
 }

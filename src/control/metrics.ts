@@ -1,0 +1,98 @@
+/**
+ * Prometheus text exposition (opt-in: `tvs start --metrics 127.0.0.1:PORT`): per-port counters,
+ * drops by reason (ports, bridges, parse), per-flow counters, flow-cache hit rate, NAT sessions.
+ * Rendered on scrape from the live counters; nothing is kept between scrapes.
+ */
+import * as http from 'http';
+import { Switch } from '../datapath/switch';
+
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+function labels(l: Record<string, string | number>): string {
+  return '{' + Object.entries(l).map(([k, v]) => `${k}="${esc(String(v))}"`).join(',') + '}';
+}
+
+export function renderMetrics(sw: Switch): string {
+  const out: string[] = [];
+  const family = (name: string, type: 'counter' | 'gauge', help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  const rows: Record<string, string[]> = {};
+  const add = (name: string, l: Record<string, string | number>, v: number) => (rows[name] ??= []).push(`${name}${labels(l)} ${v}`);
+
+  for (const b of sw.show()) {
+    for (const p of sw.dumpPorts(b.name)) {
+      const l = { bridge: b.name, port: p.name, ofport: p.ofport };
+      add('tvs_port_rx_packets_total', l, p.rx_packets);
+      add('tvs_port_rx_bytes_total', l, p.rx_bytes);
+      add('tvs_port_tx_packets_total', l, p.tx_packets);
+      add('tvs_port_tx_bytes_total', l, p.tx_bytes);
+      add('tvs_port_up', l, p.up ? 1 : 0);
+      for (const [reason, n] of Object.entries(p.drops)) add('tvs_port_drops_total', { ...l, reason }, n);
+    }
+    for (const [reason, n] of Object.entries(sw.bridgeDrops(b.name))) add('tvs_bridge_drops_total', { bridge: b.name, reason }, n);
+    const f = sw.flows(b.name);
+    for (const e of f.dumpFlows()) {
+      const l = { bridge: b.name, table: e.rule.table, priority: e.rule.priority, cookie: '0x' + e.rule.cookie.toString(16) };
+      add('tvs_flow_packets_total', l, e.nPackets);
+      add('tvs_flow_bytes_total', l, e.nBytes);
+    }
+    const emc = f.emcStats;
+    add('tvs_flow_cache_hits_total', { bridge: b.name }, emc.hits);
+    add('tvs_flow_cache_misses_total', { bridge: b.name }, emc.misses);
+    add('tvs_mac_table_entries', { bridge: b.name }, sw.bridge(b.name).macs.size);
+  }
+  for (const r of sw.l3.routerNames()) {
+    const show = sw.l3.router(r).show();
+    add('tvs_nat_sessions', { router: r }, show.sessions);
+    for (const [reason, n] of Object.entries(show.drops)) add('tvs_router_drops_total', { router: r, reason }, n as number);
+  }
+  add('tvs_arena_free_slots', {}, sw.arena.available);
+
+  const help: Record<string, [('counter' | 'gauge'), string]> = {
+    tvs_port_rx_packets_total: ['counter', 'Frames received on a port.'],
+    tvs_port_rx_bytes_total: ['counter', 'Bytes received on a port.'],
+    tvs_port_tx_packets_total: ['counter', 'Frames sent on a port.'],
+    tvs_port_tx_bytes_total: ['counter', 'Bytes sent on a port.'],
+    tvs_port_up: ['gauge', '1 when the port is up.'],
+    tvs_port_drops_total: ['counter', 'Frames a port dropped, by reason.'],
+    tvs_bridge_drops_total: ['counter', 'Frames a bridge dropped (parse and forwarding stages), by reason.'],
+    tvs_flow_packets_total: ['counter', 'Packets matched by a flow.'],
+    tvs_flow_bytes_total: ['counter', 'Bytes matched by a flow.'],
+    tvs_flow_cache_hits_total: ['counter', 'Exact-match cache hits.'],
+    tvs_flow_cache_misses_total: ['counter', 'Exact-match cache misses.'],
+    tvs_mac_table_entries: ['gauge', 'Learned MAC addresses.'],
+    tvs_nat_sessions: ['gauge', 'Live NAT sessions of a router.'],
+    tvs_router_drops_total: ['counter', 'Frames a router dropped, by reason.'],
+    tvs_arena_free_slots: ['gauge', 'Free packet buffers.'],
+  };
+  for (const [name, [type, text]] of Object.entries(help)) {
+    if (!rows[name]) continue;
+    family(name, type, text);
+    out.push(...rows[name]);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Serve /metrics on HOST:PORT (loopback by default: metrics are not for the world). */
+export async function serveMetrics(sw: Switch, hostPort: string): Promise<http.Server> {
+  const m = /^(?:([^:]+):)?(\d{1,5})$/.exec(hostPort);
+  if (!m || Number(m[2]) > 65535) throw new Error(`--metrics ${hostPort}: expected HOST:PORT, e.g. 127.0.0.1:9475`);
+  const host = m[1] ?? '127.0.0.1';
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end('try /metrics\n');
+      return;
+    }
+    try {
+      const body = renderMetrics(sw);
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body);
+    } catch (e) {
+      res.writeHead(500).end(`${(e as Error).message}\n`);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), host, () => resolve());
+  });
+  return server;
+}
