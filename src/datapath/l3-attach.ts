@@ -59,6 +59,10 @@ export class L3Attachments {
       if (p) this.sw.injectIngress(p.port, slot);
       else this.sw.arena.release(slot);
     };
+    // NAT session events reach the embedding API as 'nat' events (only built when listened to).
+    router.onSessionEvent = (ev) => {
+      if (this.sw.listenerCount('nat') > 0) this.sw.emit('nat', { router: name, ...ev });
+    };
     this.routers.set(name, entry);
     return router;
   }
