@@ -6,12 +6,8 @@
 import { Switch } from '../datapath/switch';
 import { portConfigFrom } from './port-options';
 import type { Handler } from './server';
+import { str } from './args';
 
-function str(args: Record<string, unknown>, key: string): string {
-  const v = args[key];
-  if (typeof v !== 'string' || v === '') throw new Error(`missing argument '${key}'`);
-  return v;
-}
 
 export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}): Record<string, Handler> {
   return {

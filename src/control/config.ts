@@ -28,6 +28,7 @@ import * as fs from 'fs';
 import { Switch } from '../datapath/switch';
 import { PortConfig } from '../datapath/switch-port';
 import { portConfigFrom } from './port-options';
+import type { DhcpSpec } from '../datapath/l3-attach';
 
 export interface PortSpec extends PortConfig {
   name: string;
@@ -46,15 +47,8 @@ export interface RouterSpec {
   routes: { cidr: string; via: string }[];
   floatingIps: { fip: string; fixed: string }[];
 }
-export interface DhcpNetSpec {
-  bridge: string;
-  tag?: number;
-  subnet: string;
-  gateway: string;
-  dns?: string[];
-  server?: string;
-  leaseSec?: number;
-  mtu?: number;
+/** A DHCP network as attached by `add-dhcp`, plus its static bindings. */
+export interface DhcpNetSpec extends DhcpSpec {
   hosts: { mac: string; ip: string }[];
 }
 export interface SwitchConfig {

@@ -4,18 +4,8 @@
  */
 import { Switch } from '../datapath/switch';
 import type { Handler } from './server';
+import { str, optStr } from './args';
 
-function str(args: Record<string, unknown>, key: string): string {
-  const v = args[key];
-  if (typeof v !== 'string' || v === '') throw new Error(`missing argument '${key}'`);
-  return v;
-}
-function optStr(args: Record<string, unknown>, key: string): string | undefined {
-  const v = args[key];
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new Error(`argument '${key}' must be a string`);
-  return v;
-}
 
 /** Routing/NAT view of one output frame, if its destination MAC is a router interface here. */
 function explainRouting(sw: Switch, bridge: string, frame: Buffer): string[] {

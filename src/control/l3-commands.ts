@@ -4,12 +4,8 @@
  */
 import { Switch } from '../datapath/switch';
 import type { Handler } from './server';
+import { str } from './args';
 
-function str(args: Record<string, unknown>, key: string): string {
-  const v = args[key];
-  if (typeof v !== 'string' || v === '') throw new Error(`missing argument '${key}'`);
-  return v;
-}
 function opts(args: Record<string, unknown>): Record<string, string> {
   const o = args.options ?? {};
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error("'options' must be an object");
