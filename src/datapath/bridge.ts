@@ -47,6 +47,8 @@ export class Bridge implements BridgeOps, NormalHost {
   readonly drops = new DropCounters<BridgeDropReason>(BRIDGE_DROP_REASONS);
   /** Clock reading for the batch being processed (ms). */
   now = 0;
+  /** Incremented per input batch (NORMAL scopes its per-batch memo with it). */
+  batchSeq = 0;
   readonly portList: SwitchPort[] = [];
   private readonly byOfport: (SwitchPort | undefined)[] = [];
   private readonly byName = new Map<string, SwitchPort>();
@@ -111,6 +113,7 @@ export class Bridge implements BridgeOps, NormalHost {
    */
   input(from: SwitchPort, batch: Batch, parsed: boolean, now: number): void {
     this.now = now;
+    this.batchSeq++;
     const a = this.arena;
     if (!parsed) {
       parseBatch(a, batch, from.ofport, from.maxRxFrame, this.parseDrops);
