@@ -167,3 +167,18 @@ t.test('config errors are clear and change nothing', async (t) => {
   t.throws(() => sw.addBridge('br0'), /already exists/);
   t.equal(sw.show()[0].ports.length, 1);
 });
+
+t.test('within one batch, a MAC that moves is followed at once (the per-batch memo is invalidated)', async (t) => {
+  const { mem, out, send, sw } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
+  send('p1', udpFrame({ dst: BCAST, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.255' }));
+  out('p2'); out('p3');
+  // One batch from p2: B → A (A is on p1), then A itself shows up on p2, then B → A again.
+  mem.p2.inject(udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1' }));
+  mem.p2.inject(udpFrame({ dst: BCAST, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.255' }));
+  mem.p2.inject(udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1', sport: 9 }));
+  sw.runUntilIdle();
+  const at1 = out('p1');
+  t.equal(at1.length, 2, 'p1 got the first B → A and the broadcast, not the B → A sent after A moved');
+  t.equal(sw.fdb('br0').find((e) => e.mac === A)?.portName, 'p2');
+  t.equal(sw.bridgeDrops('br0').no_output, 1, 'the last frame was for the input port: dropped');
+});
