@@ -9,6 +9,7 @@ import { controlPath } from '../control/protocol';
 import { parseKeyValues } from '../control/port-options';
 import { formatShow, formatDumpPorts, formatFdb } from './format';
 import * as fs from 'fs';
+import * as path from 'path';
 import { pcapFile } from '../control/pcap';
 import { describeFrame } from '../flow/trace';
 
@@ -133,6 +134,13 @@ const VERBS: Record<string, Verb> = {
       const r = (await request(ctx.control, 'fdb-show', { bridge })) as Parameters<typeof formatFdb>[0];
       print(ctx, r, () => formatFdb(r));
     },
+  },
+  'save-config': {
+    usage: 'save-config FILE',
+    help: 'Write the running state (bridges, ports, flows, routers, floating IPs, DHCP) as a config file that `tvs start --config FILE` builds again. Written atomically.',
+    min: 1,
+    max: 1,
+    run: async ([file], ctx) => print(ctx, await request(ctx.control, 'save-config', { file: path.resolve(file) }), () => ''),
   },
   capture: {
     usage: 'capture BRIDGE PORT [-w FILE.pcap] [--count N] [--direction in|out|both] [--seconds S]',

@@ -7,6 +7,8 @@ import { Switch } from '../datapath/switch';
 import { portConfigFrom } from './port-options';
 import type { Handler } from './server';
 import { str } from './args';
+import * as path from 'path';
+import { saveConfig } from './save-config';
 
 
 export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}): Record<string, Handler> {
@@ -33,6 +35,12 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
     },
     'dump-ports': (a) => ({ ports: sw.dumpPorts(str(a, 'bridge')), drops: sw.bridgeDrops(str(a, 'bridge')) }),
     'fdb-show': (a) => sw.fdb(str(a, 'bridge')),
+    'save-config': (a) => {
+      const file = str(a, 'file');
+      if (!path.isAbsolute(file)) throw new Error(`save-config: '${file}' must be an absolute path (the CLI makes it one)`);
+      const cfg = saveConfig(sw, file);
+      return { file, bridges: cfg.bridges.length };
+    },
     capture: async (a) => {
       const direction = (a.direction ?? 'both') as string;
       if (!['in', 'out', 'both'].includes(direction)) throw new Error(`--direction ${direction}: one of in, out, both`);

@@ -173,6 +173,11 @@ export class L3Attachments {
     this.dhcp.set(key, { server, port, spec });
   }
 
+  /** DHCP networks with their bindings (save-config). */
+  dhcpSpecs(): (DhcpSpec & { hosts: { mac: string; ip: string }[] })[] {
+    return [...this.dhcp.values()].map((d) => ({ ...d.spec, hosts: d.server.bindings() }));
+  }
+
   dhcpAddHost(bridge: string, tag: number | undefined, mac: string, ip: string): void {
     const d = this.dhcp.get(this.dhcpKey(bridge, tag));
     if (!d) throw new Error(`no DHCP server on ${bridge} tag=${tag ?? 0} (add one with add-dhcp)`);

@@ -71,6 +71,11 @@ export class DhcpServer {
     this.serverIp = ipv4.parseAddr(cfg.serverIp);
   }
 
+  /** Static bindings, for save-config and show. */
+  bindings(): { mac: string; ip: string }[] {
+    return [...this.hosts].map(([m, a]) => ({ mac: formatMac(m), ip: ipv4.formatAddr(a) }));
+  }
+
   addHost(mac: string, ip: string): void {
     const a = ipv4.parseAddr(ip);
     if (((a & this.mask) >>> 0) !== this.net) throw new Error(`dhcp: ${ip} is not in the subnet`);

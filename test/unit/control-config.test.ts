@@ -107,3 +107,26 @@ t.test('control socket: garbage, huge and half requests get errors; the switch k
   await t.rejects(request(sock, 'add-flow', { bridge: 'br0', flow: 'priority=1,nw_src=10.0.0.1,actions=drop' }), /nw_src requires ip or arp/);
   t.equal(sw.flows('br0').dumpFlows().length, 0, 'the refused flow left nothing behind');
 });
+
+t.test('save-config → start from it → the same state', async (t) => {
+  const { saveConfig, snapshotConfig } = await import('../../src/control/save-config');
+  const { loadConfig } = await import('../../src/control/config');
+  const a = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  applyConfig(a, validateConfig(JSON.parse(JSON.stringify(good))), (br, flows) => a.flows(br).addFlows(flows.join('\n')));
+  a.flows('br-int').addFlow('cookie=0x7,table=3,priority=9,idle_timeout=30,tcp,nw_dst=10.0.0.0/8,tp_dst=80,actions=mod_vlan_vid:7,output:int-br-eth1');
+  a.addPort('br-int', 'vm9', { type: 'memory', trunks: [5, 6, 7] });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-save-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'saved.json');
+  saveConfig(a, file);
+  t.equal(fs.statSync(file).mode & 0o777, 0o600);
+  t.same(fs.readdirSync(dir), ['saved.json'], 'no temporary file left behind');
+  const b = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  applyConfig(b, loadConfig(file), (br, flows) => b.flows(br).addFlows(flows.join('\n')));
+  t.same(b.show(), a.show(), 'same bridges and ports (numbers, tags, trunks, peers)');
+  for (const br of ['br-int', 'br-eth1', 'br-ex']) t.equal(b.flows(br).formatFlows(), a.flows(br).formatFlows(), `same flows on ${br}`);
+  const ra = a.l3.router('r1').show();
+  const rb = b.l3.router('r1').show();
+  t.same([rb.interfaces, rb.routes, rb.floatingIps, rb.snat], [ra.interfaces, ra.routes, ra.floatingIps, ra.snat], 'same router');
+  t.same(snapshotConfig(b), snapshotConfig(a), 'and saving again gives the same file');
+});

@@ -1,0 +1,78 @@
+/**
+ * `tvs save-config FILE`: the running state as a config file that `tvs start --config` builds
+ * again (bridges, ports, flows, routers, floating IPs, DHCP). Written atomically: a temporary
+ * file in the same directory, fsync, rename — a crash leaves the old file or the new one.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Switch } from '../datapath/switch';
+import { formatRule } from '../flow/ofctl-format';
+import { SwitchConfig, validateConfig } from './config';
+
+export function snapshotConfig(sw: Switch): SwitchConfig {
+  const cfg: SwitchConfig = { bridges: [] };
+  for (const br of sw.bridges.values()) {
+    const ports = br.portList
+      .filter((p) => p.type !== 'internal')
+      .sort((a, b) => a.ofport - b.ofport)
+      .map((p) => {
+        const { type, ofport, tag, trunks, peer, offloads, ring, persist, mtu } = p.config;
+        const o: Record<string, unknown> = { name: p.name, type, ofport };
+        if (tag !== undefined) o.tag = tag;
+        if (trunks && trunks.length) o.trunks = trunks;
+        if (peer !== undefined) o.peer = peer;
+        if (offloads !== undefined) o.offloads = offloads;
+        if (ring !== undefined) o.ring = ring;
+        if (persist !== undefined) o.persist = persist;
+        if (mtu !== undefined) o.mtu = mtu;
+        return o;
+      });
+    const flows = sw.flows(br.name).select().map((r) => formatRule(r, (o) => br.portName(o)));
+    cfg.bridges.push({
+      name: br.name,
+      macAgingSec: Math.round(br.macs.agingMs / 1000),
+      macTableSize: br.macs.maxEntries,
+      ports: ports as unknown as SwitchConfig['bridges'][number]['ports'],
+      ...(flows.length ? { flows } : {}),
+    });
+  }
+  const routers = sw.l3.routerNames().map((name) => {
+    const show = sw.l3.router(name).show();
+    return {
+      name,
+      snat: show.snat,
+      ports: sw.l3.routerSpecs(name).map((s) => ({
+        bridge: s.bridge,
+        name: s.port,
+        mac: s.mac,
+        ip: s.cidr,
+        ...(s.tag !== undefined ? { tag: s.tag } : {}),
+        ...(s.gateway ? { gateway: true } : {}),
+        ...(s.mtu !== undefined ? { mtu: s.mtu } : {}),
+      })),
+      routes: show.routes.filter((r) => r.via !== null && r.kind === 'forward').map((r) => ({ cidr: r.cidr, via: r.via! })),
+      floatingIps: show.floatingIps,
+    };
+  });
+  if (routers.length) cfg.routers = routers;
+  const dhcp = sw.l3.dhcpSpecs();
+  if (dhcp.length) cfg.dhcp = dhcp;
+  return cfg;
+}
+
+export function saveConfig(sw: Switch, file: string): SwitchConfig {
+  const cfg = snapshotConfig(sw);
+  // What we write must be what we read: validate before touching the file.
+  validateConfig(JSON.parse(JSON.stringify(cfg)));
+  const abs = path.resolve(file);
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(cfg, null, 2) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, abs);
+  return cfg;
+}
