@@ -10,6 +10,8 @@ import { flowCommands } from '../control/flow-commands';
 import { l3Commands } from '../control/l3-commands';
 import { applyConfig, loadConfig } from '../control/config';
 import { serveMetrics } from '../control/metrics';
+import { reloadConfig } from '../control/reload';
+import * as path from 'path';
 
 export interface DaemonOptions {
   control: string;
@@ -22,7 +24,27 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const sw = new Switch({ busyPoll: opts.busyPoll });
   if (opts.config) applyConfig(sw, loadConfig(opts.config), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
-  const server = new ControlServer(opts.control, switchCommands(sw, { ...flowCommands(sw), ...l3Commands(sw) }));
+  const configPath = opts.config ? path.resolve(opts.config) : undefined;
+  // Reload: the file given (absolute, from the CLI) or the one the switch started with.
+  const reload = (file?: string) => {
+    const f = file ?? configPath;
+    if (!f) throw new Error('reload: no config file (the switch was started without --config; give FILE)');
+    const report = reloadConfig(sw, loadConfig(f));
+    log(`reloaded ${f}: +${report.added.length} -${report.removed.length} ~${report.replaced.length} =${report.unchanged}`);
+    return report;
+  };
+  const server = new ControlServer(opts.control, switchCommands(sw, {
+    ...flowCommands(sw),
+    ...l3Commands(sw),
+    reload: (a) => reload(typeof a.file === 'string' && a.file !== '' ? a.file : undefined),
+  }));
+  process.on('SIGHUP', () => {
+    try {
+      reload();
+    } catch (e) {
+      log(`SIGHUP reload refused, nothing changed: ${(e as Error).message}`);
+    }
+  });
   await server.listen();
   const metrics = opts.metrics ? await serveMetrics(sw, opts.metrics) : null;
   if (metrics) log(`metrics on http://${opts.metrics}/metrics`);

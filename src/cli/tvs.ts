@@ -135,6 +135,17 @@ const VERBS: Record<string, Verb> = {
       print(ctx, r, () => formatFdb(r));
     },
   },
+  reload: {
+    usage: 'reload [FILE]',
+    help:
+      'Re-apply the config file (FILE, or the one given to tvs start; SIGHUP does the same): unchanged ports keep running, unchanged flows keep their counters, unchanged routers keep their NAT sessions. A bad config changes nothing and says why.',
+    min: 0,
+    max: 1,
+    run: async ([file], ctx) => {
+      const r = (await request(ctx.control, 'reload', { file: file ? path.resolve(file) : undefined })) as { added: string[]; removed: string[]; replaced: string[]; unchanged: number };
+      print(ctx, r, () => [...r.added.map((x) => `+ ${x}`), ...r.replaced.map((x) => `~ ${x}`), ...r.removed.map((x) => `- ${x}`), `${r.unchanged} unchanged`].join('\n'));
+    },
+  },
   'save-config': {
     usage: 'save-config FILE',
     help: 'Write the running state (bridges, ports, flows, routers, floating IPs, DHCP) as a config file that `tvs start --config FILE` builds again. Written atomically.',

@@ -173,6 +173,19 @@ export class L3Attachments {
     this.dhcp.set(key, { server, port, spec });
   }
 
+  delDhcp(bridge: string, tag: number | undefined): void {
+    const key = this.dhcpKey(bridge, tag);
+    const d = this.dhcp.get(key);
+    if (!d) throw new Error(`no DHCP server on ${bridge} tag=${tag ?? 0}`);
+    this.sw.delPort(bridge, d.port.name);
+    this.dhcp.delete(key);
+  }
+
+  /** The DHCP server of a network (reload adjusts its bindings). */
+  dhcpServer(bridge: string, tag: number | undefined): DhcpServer | undefined {
+    return this.dhcp.get(this.dhcpKey(bridge, tag))?.server;
+  }
+
   /** DHCP networks with their bindings (save-config). */
   dhcpSpecs(): (DhcpSpec & { hosts: { mac: string; ip: string }[] })[] {
     return [...this.dhcp.values()].map((d) => ({ ...d.spec, hosts: d.server.bindings() }));

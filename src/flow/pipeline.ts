@@ -239,6 +239,11 @@ export class FlowPipeline {
   }
 
   /** del-flows: remove the selected rules (all rules when no filter). Returns them. */
+  /** Remove one installed rule (reported to onFlowRemoved as a delete). */
+  deleteRule(rule: Rule): void {
+    this.removeRule(rule, 'delete');
+  }
+
   delFlows(filter?: string | FlowSpec, opts: SelectOptions = {}): Rule[] {
     const rules = this.select(filter, opts);
     for (const r of rules) this.removeRule(r, 'delete');

@@ -130,3 +130,40 @@ t.test('save-config → start from it → the same state', async (t) => {
   t.same([rb.interfaces, rb.routes, rb.floatingIps, rb.snat], [ra.interfaces, ra.routes, ra.floatingIps, ra.snat], 'same router');
   t.same(snapshotConfig(b), snapshotConfig(a), 'and saving again gives the same file');
 });
+
+t.test('reload: only what changed is touched; counters and sessions survive; a bad config changes nothing', async (t) => {
+  const { reloadConfig } = await import('../../src/control/reload');
+  const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  const base = JSON.parse(JSON.stringify(good));
+  applyConfig(sw, validateConfig(base), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
+  const eth1 = sw.findPort('eth1')!;
+  const { udpFrame } = await import('../helpers/frames');
+  (eth1.io as import('../../src/io/memory-port').MemoryPort).inject(udpFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:05', ipSrc: '10.0.0.5', ipDst: '10.0.0.255' }));
+  sw.runUntilIdle();
+  const countersBefore = sw.flows('br-eth1').formatFlows().match(/n_packets=(\d+)[^\n]*priority=0 actions=NORMAL/)![1];
+  t.equal(countersBefore, '1');
+
+  const next = JSON.parse(JSON.stringify(base));
+  next.bridges[1].flows = ['table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:201,NORMAL', 'priority=0,actions=NORMAL'];
+  next.bridges[0].ports.push({ name: 'vm2', type: 'memory', tag: 2 });
+  next.bridges[2].ports = [{ name: 'ext', type: 'memory' }];
+  next.routers[0].floatingIps = [];
+  const report = reloadConfig(sw, validateConfig(next));
+  t.same(report.added.filter((x) => x.startsWith('port')), ['port vm2']);
+  t.ok(report.added.some((x) => x.includes('mod_vlan_vid:201')) && report.removed.some((x) => x.includes('mod_vlan_vid:101')), 'the changed flow was replaced');
+  t.equal(sw.findPort('eth1'), eth1, 'an unchanged port is the same running port');
+  t.match(sw.flows('br-eth1').formatFlows(), /n_packets=1, [^\n]*priority=0 actions=NORMAL/, 'an unchanged flow kept its counters');
+  t.same(sw.l3.router('r1').show().floatingIps, [], 'floating IP removed');
+
+  const snapshot = JSON.stringify([sw.show(), sw.flows('br-eth1').formatFlows()]);
+  const bad = JSON.parse(JSON.stringify(next));
+  bad.bridges[0].ports.push({ name: 'vm3', type: 'memory' });
+  bad.bridges[1].flows.push('priority=9,in_port=nosuchport,actions=drop');
+  t.throws(() => reloadConfig(sw, validateConfig(bad)), /bridges\[1\]\.flows: .*nosuchport/);
+  const bad2 = JSON.parse(JSON.stringify(next));
+  bad2.bridges[0].ports.push({ name: 'vm3', type: 'memory' });
+  bad2.routers[0].ports[0].ip = '10.9.9.1/24';
+  t.throws(() => reloadConfig(sw, validateConfig(bad2)), /routers\[0\]\.ports: changing the interfaces/);
+  t.equal(JSON.stringify([sw.show(), sw.flows('br-eth1').formatFlows()]), snapshot, 'refused reloads changed nothing');
+  t.equal(sw.findPort('vm3'), undefined);
+});
