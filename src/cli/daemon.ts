@@ -1,8 +1,10 @@
 /**
  * `tvs start`: the switch process. Builds the switch (from --config if given), serves the
- * control socket, runs until SIGINT/SIGTERM, then closes every port (TAP devices it created
- * disappear unless persistent) and removes the socket.
+ * control socket (and metrics if asked), logs what happens, reloads on SIGHUP, runs until
+ * SIGINT/SIGTERM, then closes every port (TAP devices it created disappear unless persistent)
+ * and removes the socket.
  */
+import * as path from 'path';
 import { Switch } from '../datapath/switch';
 import { ControlServer } from '../control/server';
 import { switchCommands } from '../control/commands';
@@ -11,7 +13,7 @@ import { l3Commands } from '../control/l3-commands';
 import { applyConfig, loadConfig } from '../control/config';
 import { serveMetrics } from '../control/metrics';
 import { reloadConfig } from '../control/reload';
-import * as path from 'path';
+import { Level, Logger } from '../control/log';
 
 export interface DaemonOptions {
   control: string;
@@ -19,42 +21,58 @@ export interface DaemonOptions {
   busyPoll?: boolean;
   /** HOST:PORT for Prometheus metrics (off unless given). */
   metrics?: string;
+  logLevel?: Level;
+  logFormat?: 'text' | 'json';
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  const log = new Logger(opts.logLevel ?? 'info', opts.logFormat ?? 'text');
   const sw = new Switch({ busyPoll: opts.busyPoll });
-  if (opts.config) applyConfig(sw, loadConfig(opts.config), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
   const configPath = opts.config ? path.resolve(opts.config) : undefined;
+  if (configPath) {
+    applyConfig(sw, loadConfig(configPath), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
+    log.info('config applied', { file: configPath });
+  }
   // Reload: the file given (absolute, from the CLI) or the one the switch started with.
   const reload = (file?: string) => {
     const f = file ?? configPath;
     if (!f) throw new Error('reload: no config file (the switch was started without --config; give FILE)');
     const report = reloadConfig(sw, loadConfig(f));
-    log(`reloaded ${f}: +${report.added.length} -${report.removed.length} ~${report.replaced.length} =${report.unchanged}`);
+    log.info('config reloaded', { file: f, added: report.added.length, removed: report.removed.length, replaced: report.replaced.length, unchanged: report.unchanged });
     return report;
   };
-  const server = new ControlServer(opts.control, switchCommands(sw, {
-    ...flowCommands(sw),
-    ...l3Commands(sw),
-    reload: (a) => reload(typeof a.file === 'string' && a.file !== '' ? a.file : undefined),
-  }));
+  const server = new ControlServer(
+    opts.control,
+    switchCommands(sw, {
+      ...flowCommands(sw),
+      ...l3Commands(sw),
+      reload: (a) => reload(typeof a.file === 'string' && a.file !== '' ? a.file : undefined),
+    }),
+  );
   process.on('SIGHUP', () => {
     try {
       reload();
     } catch (e) {
-      log(`SIGHUP reload refused, nothing changed: ${(e as Error).message}`);
+      log.warn('SIGHUP reload refused, nothing changed', { error: (e as Error).message });
     }
   });
   await server.listen();
   const metrics = opts.metrics ? await serveMetrics(sw, opts.metrics) : null;
-  if (metrics) log(`metrics on http://${opts.metrics}/metrics`);
-  sw.on('port-down', (e) => log(`port ${e.port} on ${e.bridge} is down (its interface went away?)`));
-  sw.on('error', (e) => log(`error: ${(e as Error).message}`));
+  if (metrics) log.info('metrics served', { url: `http://${opts.metrics}/metrics` });
+  sw.on('port-added', (e) => log.info('port added', e));
+  sw.on('port-deleted', (e) => log.info('port deleted', e));
+  sw.on('port-down', (e) => log.warn('port down (its interface went away?)', e));
+  sw.on('flow-removed', (e) => log.debug('flow removed', e));
+  sw.on('error', (e) => log.error('error', { error: (e as Error).message }));
+  if (opts.logLevel === 'debug') {
+    sw.on('mac', (e) => log.debug('mac', e));
+    sw.on('nat', (e) => log.debug('nat session', { router: e.router, event: e.event, proto: e.session.proto, kind: e.session.kind }));
+  }
   sw.start();
-  log(`tvs ${process.pid} running; control socket ${opts.control}`);
+  log.info('running', { pid: process.pid, control: opts.control });
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
-      log(`${sig}: shutting down`);
+      log.info('shutting down', { signal: sig });
       resolve();
     };
     process.once('SIGINT', () => stop('SIGINT'));
@@ -63,8 +81,4 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   sw.stop();
   metrics?.close();
   await server.close();
-}
-
-function log(msg: string): void {
-  process.stderr.write(`${new Date().toISOString()} tvs: ${msg}\n`);
 }

@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { pcapFile } from '../control/pcap';
 import { describeFrame } from '../flow/trace';
+import { Logger } from '../control/log';
 
 function printWarnings(ws: string[]): void {
   for (const w of ws) console.error(`warning: ${w}`);
@@ -32,6 +33,12 @@ interface Ctx {
 
 class UsageError extends Error {}
 
+function logFormat(v: unknown): 'text' | 'json' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'text' && v !== 'json') throw new UsageError(`--log-format ${v}: one of text, json`);
+  return v;
+}
+
 function kvOrUsage(words: string[]): Record<string, string> {
   try {
     return parseKeyValues(words);
@@ -50,7 +57,7 @@ function print(ctx: Ctx, value: unknown, human: () => string): void {
 
 const VERBS: Record<string, Verb> = {
   start: {
-    usage: 'start [--config FILE] [--control PATH] [--busy-poll] [--metrics HOST:PORT]',
+    usage: 'start [--config FILE] [--control PATH] [--busy-poll] [--metrics HOST:PORT] [--log-level debug|info|warn|error] [--log-format text|json]',
     help: 'Run the switch in the foreground until SIGINT/SIGTERM, then remove what it created (TAP devices unless persistent) and the control socket.',
     min: 0,
     max: 0,
@@ -62,6 +69,8 @@ const VERBS: Record<string, Verb> = {
         config: ctx.opts.config as string | undefined,
         busyPoll: ctx.opts['busy-poll'] === true,
         metrics: ctx.opts.metrics as string | undefined,
+        logLevel: ctx.opts['log-level'] !== undefined ? Logger.parseLevel(String(ctx.opts['log-level'])) : undefined,
+        logFormat: logFormat(ctx.opts['log-format']),
       });
     },
   },
@@ -133,6 +142,48 @@ const VERBS: Record<string, Verb> = {
     run: async ([bridge], ctx) => {
       const r = (await request(ctx.control, 'fdb-show', { bridge })) as Parameters<typeof formatFdb>[0];
       print(ctx, r, () => formatFdb(r));
+    },
+  },
+  top: {
+    usage: 'top [--interval S] [--count N]',
+    help: 'Live per-port and per-flow rates (packets/s, bits/s, drops/s), refreshed every --interval seconds (default 1) until Ctrl-C or --count screens.',
+    min: 0,
+    max: 0,
+    run: async (_w, ctx) => {
+      const interval = ctx.opts.interval !== undefined ? Number(ctx.opts.interval) : 1;
+      const count = ctx.opts.count !== undefined ? Number(ctx.opts.count) : Infinity;
+      if (!(interval >= 0.1)) throw new UsageError('--interval must be at least 0.1 s');
+      type Sample = { t: number; ports: { bridge: string; name: string; rx_packets: number; rx_bytes: number; tx_packets: number; tx_bytes: number; drops: number }[]; flows: { bridge: string; flow: string; packets: number; bytes: number }[] };
+      const tty = process.stdout.isTTY && !ctx.json;
+      let prev = (await request(ctx.control, 'stats')) as Sample;
+      for (let n = 0; n < count; n++) {
+        await new Promise((r) => setTimeout(r, interval * 1000));
+        const cur = (await request(ctx.control, 'stats')) as Sample;
+        const dt = Math.max(cur.t - prev.t, 1) / 1000;
+        const rate = (a: number, b: number) => (a - b) / dt;
+        const ports = cur.ports.map((p) => {
+          const o = prev.ports.find((q) => q.bridge === p.bridge && q.name === p.name) ?? p;
+          return { bridge: p.bridge, port: p.name, rx_pps: rate(p.rx_packets, o.rx_packets), tx_pps: rate(p.tx_packets, o.tx_packets), rx_bps: rate(p.rx_bytes, o.rx_bytes) * 8, tx_bps: rate(p.tx_bytes, o.tx_bytes) * 8, drops_ps: rate(p.drops, o.drops) };
+        });
+        const flows = cur.flows
+          .map((f) => {
+            const o = prev.flows.find((q) => q.bridge === f.bridge && q.flow === f.flow) ?? f;
+            return { bridge: f.bridge, flow: f.flow, pps: rate(f.packets, o.packets), bps: rate(f.bytes, o.bytes) * 8 };
+          })
+          .sort((x, y) => y.pps - x.pps)
+          .slice(0, 10);
+        prev = cur;
+        if (ctx.json) {
+          console.log(JSON.stringify({ t: cur.t, ports, flows }));
+          continue;
+        }
+        const si = (v: number) => (v >= 1e9 ? (v / 1e9).toFixed(2) + 'G' : v >= 1e6 ? (v / 1e6).toFixed(2) + 'M' : v >= 1e3 ? (v / 1e3).toFixed(1) + 'k' : v.toFixed(0));
+        const lines = [`tvs top — ${new Date(cur.t).toISOString().slice(11, 19)}, every ${interval}s`, '', 'BRIDGE       PORT             RX pps    TX pps    RX bit/s  TX bit/s  drops/s'];
+        for (const p of ports) lines.push(`${p.bridge.padEnd(12)} ${p.port.padEnd(15)} ${si(p.rx_pps).padStart(8)}  ${si(p.tx_pps).padStart(8)}  ${si(p.rx_bps).padStart(8)}  ${si(p.tx_bps).padStart(8)}  ${si(p.drops_ps).padStart(7)}`);
+        lines.push('', 'TOP FLOWS       pps     bit/s  flow');
+        for (const f of flows) lines.push(`${f.bridge.padEnd(10)} ${si(f.pps).padStart(8)}  ${si(f.bps).padStart(8)}  ${f.flow}`);
+        process.stdout.write((tty ? '\x1b[H\x1b[2J' : '') + lines.join('\n') + '\n');
+      }
     },
   },
   reload: {
@@ -356,7 +407,7 @@ function globalHelp(): string {
 
 /** Split argv into options (--x, --x=v, --x v for known valued options) and words. */
 function parseArgs(argv: string[]): { words: string[]; opts: Record<string, string | boolean> } {
-  const valued = new Set(['control', 'config', 'count', 'direction', 'seconds', 'w', 'metrics']);
+  const valued = new Set(['control', 'config', 'count', 'direction', 'seconds', 'w', 'metrics', 'log-level', 'log-format', 'interval']);
   const opts: Record<string, string | boolean> = {};
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -381,7 +432,7 @@ function parseArgs(argv: string[]): { words: string[]; opts: Record<string, stri
       } else opts[name] = true;
     } else words.push(a);
   }
-  const known = new Set(['control', 'config', 'json', 'help', 'busy-poll', 'strict', 'hex', 'count', 'direction', 'seconds', 'w', 'metrics']);
+  const known = new Set(['control', 'config', 'json', 'help', 'busy-poll', 'strict', 'hex', 'count', 'direction', 'seconds', 'w', 'metrics', 'log-level', 'log-format', 'interval']);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   return { words, opts };
 }

@@ -9,6 +9,7 @@ import type { Handler } from './server';
 import { str } from './args';
 import * as path from 'path';
 import { saveConfig } from './save-config';
+import { formatRule } from '../flow/ofctl-format';
 
 
 export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}): Record<string, Handler> {
@@ -35,6 +36,19 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
     },
     'dump-ports': (a) => ({ ports: sw.dumpPorts(str(a, 'bridge')), drops: sw.bridgeDrops(str(a, 'bridge')) }),
     'fdb-show': (a) => sw.fdb(str(a, 'bridge')),
+    /** One sample of every counter `tvs top` turns into rates. */
+    stats: () => {
+      const ports: { bridge: string; name: string; rx_packets: number; rx_bytes: number; tx_packets: number; tx_bytes: number; drops: number }[] = [];
+      const flows: { bridge: string; flow: string; packets: number; bytes: number }[] = [];
+      for (const b of sw.bridges.keys()) {
+        for (const p of sw.dumpPorts(b)) {
+          ports.push({ bridge: b, name: p.name, rx_packets: p.rx_packets, rx_bytes: p.rx_bytes, tx_packets: p.tx_packets, tx_bytes: p.tx_bytes, drops: Object.values(p.drops).reduce((x, y) => x + y, 0) });
+        }
+        const br = sw.bridge(b);
+        for (const e of sw.flows(b).dumpFlows()) flows.push({ bridge: b, flow: formatRule(e.rule, (o) => br.portName(o)), packets: e.nPackets, bytes: e.nBytes });
+      }
+      return { t: Date.now(), ports, flows };
+    },
     'save-config': (a) => {
       const file = str(a, 'file');
       if (!path.isAbsolute(file)) throw new Error(`save-config: '${file}' must be an absolute path (the CLI makes it one)`);

@@ -170,7 +170,9 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       const br = sw.bridge(b.name);
       const scratch = new FlowPipeline({ arena: sw.arena, resolvePort: (n) => br.ofportByName(n), portName: (o) => br.portName(o) });
       scratch.addFlows((b.flows ?? []).join('\n'));
-      const want = new Set(scratch.select().map((r) => formatRule(r)));
+      // Compared in numeric form (port numbers), reported with port names.
+      const named = (r: Parameters<typeof formatRule>[0]) => formatRule(r, (o) => br.portName(o));
+      const want = new Map(scratch.select().map((r) => [formatRule(r), named(r)]));
       const have = new Set<string>();
       for (const r of f.select()) {
         const text = formatRule(r);
@@ -179,13 +181,13 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
           report.unchanged++;
         } else {
           f.deleteRule(r);
-          report.removed.push(`flow on ${b.name}: ${text}`);
+          report.removed.push(`flow on ${b.name}: ${named(r)}`);
         }
       }
-      for (const text of want) {
+      for (const [text, shown] of want) {
         if (have.has(text)) continue;
         f.addFlow(text);
-        report.added.push(`flow on ${b.name}: ${text}`);
+        report.added.push(`flow on ${b.name}: ${shown}`);
       }
     }
   } catch (e) {

@@ -1,0 +1,83 @@
+/**
+ * The daemon and the CLI end to end, without root (memory ports only): config at start,
+ * structured JSON logs, reload by CLI and by SIGHUP (a bad file changes nothing), save-config,
+ * `tvs top`, `--help` for every verb, exit codes.
+ */
+import t from 'tap';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { startDaemon, tvs, tvsOk } from '../helpers/daemon';
+
+const cfg = {
+  bridges: [
+    {
+      name: 'br0',
+      ports: [{ name: 'm1', type: 'memory' }, { name: 'm2', type: 'memory', tag: 5 }],
+      flows: ['priority=10,in_port=m1,actions=output:m2', 'priority=0,actions=NORMAL'],
+    },
+  ],
+};
+
+t.test('daemon + CLI without root', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'tvs.json');
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const d = await startDaemon(t, ['--config', file, '--log-format', 'json']);
+  const c = (...a: string[]) => tvsOk(d.control, a);
+
+  const logs = () => d.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  t.ok(logs().some((l) => l.level === 'info' && l.msg === 'config applied'), 'JSON log line for the config');
+
+  t.match(await c('dump-flows', 'br0'), /priority=10,in_port=m1 actions=output:m2/);
+
+  // reload by CLI: a flow changes, a port appears; the unchanged flow stays.
+  cfg.bridges[0].flows[0] = 'priority=10,in_port=m1,actions=drop';
+  cfg.bridges[0].ports.push({ name: 'm3', type: 'memory' } as never);
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const out = await c('reload');
+  t.match(out, /\+ port m3/);
+  t.match(out, /\+ flow on br0: .*actions=drop/);
+  t.match(out, /- flow on br0: .*output:m2/);
+
+  // SIGHUP with a broken file: refused, logged, nothing changed.
+  fs.writeFileSync(file, '{"bridges": [ {"name": "br0", "ports": [ {"name": "m1", "type": "bogus"} ] } ] }');
+  process.kill(d.proc.pid!, 'SIGHUP');
+  for (let i = 0; i < 50 && !logs().some((l) => l.level === 'warn'); i++) await new Promise((r) => setTimeout(r, 100));
+  const warn = logs().find((l) => l.level === 'warn');
+  t.match(warn, { msg: 'SIGHUP reload refused, nothing changed', error: /bridges\[0\]\.ports\[0\]: type=bogus/ });
+  t.match(await c('show'), /Port m3/);
+
+  // save-config → the running state as a file.
+  const saved = path.join(dir, 'saved.json');
+  await c('save-config', saved);
+  const s = JSON.parse(fs.readFileSync(saved, 'utf8'));
+  t.same(s.bridges[0].ports.map((p: { name: string }) => p.name), ['m1', 'm2', 'm3']);
+  t.ok(s.bridges[0].flows.some((f: string) => /actions=drop/.test(f)));
+
+  // tvs top, one JSON screen.
+  const top = await tvs(d.control, ['--json', 'top', '--count', '1', '--interval', '0.2']);
+  t.equal(top.code, 0, top.stderr);
+  const screen = JSON.parse(top.stdout.trim().split('\n')[0]);
+  t.same(screen.ports.map((p: { port: string }) => p.port), ['m1', 'm2', 'm3']);
+  t.ok(screen.flows.length === 2 && 'pps' in screen.flows[0]);
+
+  // --help for every verb, exit codes.
+  const help = await tvs(d.control, ['--help']);
+  const verbs = [...help.stdout.matchAll(/^ {2}([a-z][a-z-]+)(?: |$)/gm)].map((m) => m[1]);
+  t.ok(verbs.length >= 25, `verbs listed: ${verbs.join(' ')}`);
+  for (const v of verbs) {
+    const h = await tvs(d.control, [v, '--help']);
+    t.equal(h.code, 0, `tvs ${v} --help`);
+    t.match(h.stdout, new RegExp(`^usage: tvs ${v}`));
+  }
+  t.equal((await tvs(d.control, ['no-such-verb'])).code, 2);
+  t.equal((await tvs(d.control, ['add-br'])).code, 2, 'missing argument: usage error');
+  const refused = await tvs(d.control, ['add-flow', 'br0', 'priority=1,nw_src=10.0.0.1,actions=drop']);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /column \d+: nw_src requires ip or arp/);
+  const noSwitch = await tvs(path.join(dir, 'nope.sock'), ['show']);
+  t.equal(noSwitch.code, 1);
+  t.match(noSwitch.stderr, /no switch is running/);
+});
