@@ -14,6 +14,7 @@ import { PacketArena, ArenaOptions } from '../packet/arena';
 import { Batch, BURST } from '../packet/batch';
 import { KEY_SHIFT } from '../packet/flow-key';
 import * as vnet from '../packet/vnet';
+import * as gsoSw from '../packet/gso';
 import {
   Port,
   DROP_TX_DOWN,
@@ -403,8 +404,17 @@ export class Switch extends EventEmitter implements BridgeHost {
     const gso = u8[base + 1] !== 0;
     if (!io.offloads) {
       if (gso) {
-        // Software segmentation is the QEMU/offload issue's; until then, count it.
-        c.drops.add(DROP_TX_GSO);
+        // Software segmentation (src/packet/gso.ts): each segment is queued as soon as it is
+        // made (it has a full checksum and no GSO state, so it takes the path below), which
+        // lets a full tx queue flush and give slots back while a 64 KiB frame is being cut.
+        const nseg = gsoSw.segmentCount(a, slot);
+        let k = 0;
+        for (; k < nseg; k++) {
+          const seg = gsoSw.segment(a, slot, k);
+          if (seg < 0) break;
+          this.enqueue(p, seg);
+        }
+        if (k < nseg || nseg === 0) c.drops.add(DROP_TX_GSO, nseg === 0 ? 1 : nseg - k);
         a.release(slot);
         return;
       }
