@@ -6,7 +6,10 @@ ADDON := native/build/Release/tvs_native.node
 TS_SOURCES := $(shell find src test bench scripts -name '*.ts' 2>/dev/null)
 NATIVE_SOURCES := $(wildcard native/src/*.c native/src/*.h) native/binding.gyp
 # Debian packages the tests and benchmarks drive as real peers.
-TEST_DEBS := iperf3 tcpdump tshark netsniff-ng ethtool iputils-ping busybox-static isc-dhcp-client procps iproute2 traceroute
+# Debian packages the side-by-side benchmark needs (bench/compare): the peers' tools, Open vSwitch
+# (started by hand in a private directory, never as a service) and nftables for the kernel router.
+BENCH_DEBS := iperf3 netsniff-ng openvswitch-switch ethtool nftables iputils-ping iproute2 util-linux procps
+TEST_DEBS := iperf3 tcpdump tshark netsniff-ng ethtool iputils-ping busybox-static isc-dhcp-client procps iproute2 traceroute qemu-system-x86
 
 .PHONY: all build deps debs native ts test test-unit bench demo clean
 
@@ -48,6 +51,11 @@ test-unit: build
 	node scripts/run-tests.js dist/test/unit
 
 bench: build debs
+	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "not root: cannot install$$missing (the comparison will skip what needs them)"; \
+	  else echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	fi
 	node dist/bench/run.js
 
 demo: build debs

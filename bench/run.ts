@@ -8,6 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { runL2Memory } from './l2-memory';
 import { runVethBench } from './veth-l2';
+import { runMicro, microMarkdown } from './compare/micro';
+import { runCompare, optionsFromEnv } from './compare/compare';
 
 async function main(): Promise<void> {
   const meta = {
@@ -24,7 +26,7 @@ async function main(): Promise<void> {
     console.log(`${name}: ${JSON.stringify(figures)}`);
   };
 
-  process.stdout.write('[1/3] in-memory learning bridge (64 B)...\n');
+  process.stdout.write('[1/5] in-memory learning bridge (64 B)...\n');
   const l2 = runL2Memory();
   rec('memory.l2.normal.64B', { mpps: +l2.mpps.toFixed(2), nsPerPacket: +l2.nsPerPacket.toFixed(1), target: '>= 10 Mpps' });
   const l2v = runL2Memory({ vlan: true });
@@ -32,24 +34,37 @@ async function main(): Promise<void> {
 
   const flowBench = path.join(__dirname, 'flow-bench.js');
   if (fs.existsSync(flowBench)) {
-    process.stdout.write('[2/3] flow tables (see bench/flow-bench)...\n');
+    process.stdout.write('[2/5] flow tables (see bench/flow-bench)...\n');
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const fb = require(flowBench);
     if (typeof fb.runFlowBench === 'function') rec('memory.flow', await fb.runFlowBench());
   }
 
   if (process.getuid && process.getuid() === 0) {
-    process.stdout.write('[3/3] through veth in namespaces (trafgen one core, iperf3)...\n');
+    process.stdout.write('[3/5] through veth in namespaces (trafgen one core, iperf3)...\n');
     const v = await runVethBench();
     rec('veth.l2', v as unknown as Record<string, unknown>);
     const vv = await runVethBench({ scenario: 'vlan' });
     rec('veth.vlan-push-pop', vv as unknown as Record<string, unknown>);
   } else {
-    console.log('[3/3] skipped: the veth benchmark needs root (namespaces, veth)');
+    console.log('[3/5] skipped: the veth benchmark needs root (namespaces, veth)');
   }
 
   const dir = path.resolve(__dirname, '../../bench/results');
   fs.mkdirSync(dir, { recursive: true });
+
+  process.stdout.write('[4/5] micro-benchmarks (benchmark.js: parse, cache, classifier, actions, NAT)...\n');
+  const micro = runMicro();
+  for (const m of micro) rec(`micro.${m.name}`, { nsPerPacket: +m.nsPerPacket.toFixed(1), mpps: +m.mpps.toFixed(2), ownNs: m.ownNs === undefined ? undefined : +m.ownNs.toFixed(1) });
+  fs.writeFileSync(path.join(dir, 'micro.md'), microMarkdown(micro));
+
+  if (process.getuid && process.getuid() === 0) {
+    process.stdout.write('[5/5] side by side: Linux bridge / kernel router, OVS 3.1 userspace, tvs (bench/compare)...\n');
+    const cmp = await runCompare({ ...optionsFromEnv(), outDir: dir });
+    for (const v of cmp.verdicts) rec(`compare.target`, { ...v });
+  } else {
+    console.log('[5/5] skipped: the side-by-side comparison needs root (namespaces, veth, OVS)');
+  }
   fs.writeFileSync(path.join(dir, 'latest.jsonl'), results.map((r) => JSON.stringify(r)).join('\n') + '\n');
   console.log(`results written to bench/results/latest.jsonl`);
   console.log(`headline: in-memory NORMAL ${l2.mpps.toFixed(2)} Mpps (64 B)`);

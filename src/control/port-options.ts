@@ -5,7 +5,7 @@
 import { PortConfig, PortType, PORT_TYPES } from '../datapath/switch-port';
 import { parseTrunks } from '../l2/port-vlan';
 
-const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'persist', 'mtu'] as const;
+const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'persist', 'mtu', 'path', 'mode'] as const;
 
 function intIn(key: string, v: unknown, lo: number, hi: number): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
@@ -44,6 +44,17 @@ export function portConfigFrom(o: Record<string, unknown>, where = ''): PortConf
     }
     if (o.persist !== undefined) c.persist = bool('persist', o.persist);
     if (o.mtu !== undefined) c.mtu = intIn('mtu', o.mtu, 68, 65535);
+    if (o.path !== undefined || o.mode !== undefined) {
+      if (type !== 'unix') throw new Error('path= and mode= only apply to type=unix');
+      if (o.path !== undefined) {
+        if (typeof o.path !== 'string' || !o.path.startsWith('/')) throw new Error(`path=${o.path}: must be an absolute socket path`);
+        c.path = o.path;
+      }
+      if (o.mode !== undefined) {
+        if (o.mode !== 'stream' && o.mode !== 'dgram') throw new Error(`mode=${o.mode}: one of stream, dgram`);
+        c.mode = o.mode;
+      }
+    }
     return c;
   } catch (e) {
     throw new Error(at + (e as Error).message);

@@ -9,8 +9,8 @@ import { Port, PortCounters } from '../io/port';
 import { PortVlan } from '../l2/port-vlan';
 import type { Bridge } from './bridge';
 
-export type PortType = 'afpacket' | 'tap' | 'memory' | 'patch' | 'internal';
-export const PORT_TYPES: readonly PortType[] = ['afpacket', 'tap', 'memory', 'patch', 'internal'];
+export type PortType = 'afpacket' | 'tap' | 'memory' | 'patch' | 'internal' | 'unix';
+export const PORT_TYPES: readonly PortType[] = ['afpacket', 'tap', 'memory', 'patch', 'internal', 'unix'];
 
 export interface PortConfig {
   type: PortType;
@@ -25,8 +25,12 @@ export interface PortConfig {
   ring?: 'v3' | 'v2';
   /** tap: keep the device after the switch exits. */
   persist?: boolean;
-  /** memory: MTU. */
+  /** memory, unix: MTU. */
   mtu?: number;
+  /** unix: socket path the switch listens on (default /run/tvs/NAME.sock). */
+  path?: string;
+  /** unix: 'stream' (QEMU -netdev stream, 4-byte length prefix per frame; the default) or 'dgram' (not supported yet). */
+  mode?: 'stream' | 'dgram';
 }
 
 export class SwitchPort {

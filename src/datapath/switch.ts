@@ -24,6 +24,7 @@ import {
   DROP_TX_MTU,
 } from '../io/port';
 import { MemoryPort } from '../io/memory-port';
+import { UnixStreamPort } from '../io/unix-port';
 import { PortVlan } from '../l2/port-vlan';
 import { Bridge, BridgeHost, BridgeOptions } from './bridge';
 import { bridgeDropId, PacketInReason } from './bridge-ops';
@@ -184,6 +185,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     if (config.type === 'afpacket') io = this.io.afpacket(name, this.arena, config);
     else if (config.type === 'tap') io = this.io.tap(name, this.arena, config);
     else if (config.type === 'memory') io = new MemoryPort(name, this.arena, { mtu: config.mtu, offloads: config.offloads });
+    else if (config.type === 'unix') io = new UnixStreamPort(name, this.arena, { path: config.path, mode: config.mode, mtu: config.mtu });
 
     let id = this.ports.indexOf(undefined);
     if (id < 0) id = this.ports.length;

@@ -1,0 +1,380 @@
+/**
+ * tvs side by side with the Linux bridge (and a kernel router namespace) and Open vSwitch 3.1's
+ * userspace datapath, on the same veth topology, the switches alternating within every
+ * repetition. Writes bench/results/compare.jsonl (every pass, the medians, the target
+ * verdicts, the machine), compare.md (table) and SVG charts.
+ *
+ *   node dist/bench/compare/compare.js            # 3 repetitions × 5 s per measurement
+ *   TVS_BENCH_QUICK=1 node dist/bench/compare/compare.js   # 1 repetition × 2 s
+ *
+ * Options (environment): TVS_BENCH_REPS, TVS_BENCH_SECONDS, TVS_BENCH_PINGS,
+ * TVS_BENCH_RATE (fixed-rate pps, default 100000), TVS_BENCH_SINK=0 (no receiver-side drop),
+ * TVS_BENCH_SCENARIOS (l2,vlan,nat),
+ * TVS_BENCH_SWITCHES (linux,ovs,tvs), TVS_BENCH_OUT (results directory).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Lab, makeSwitch, notApplicable, SCENARIOS, SWITCHES, type Scenario, type SwitchKind, type SwitchUnderTest } from './lab';
+import { measurePass, type PassFigures } from './measure';
+import { busyCheck, machineMeta, median, haveCmd } from './sys';
+import { barChartSvg } from './svg';
+
+export interface CompareOptions {
+  reps: number;
+  seconds: number;
+  pings: number;
+  fixedRatePps: number;
+  /** receiver drops the UDP load at netdev ingress (TVS_BENCH_SINK=0 to let its stack run) */
+  sink: boolean;
+  scenarios: Scenario[];
+  switches: SwitchKind[];
+  outDir: string;
+}
+
+export function optionsFromEnv(env = process.env): CompareOptions {
+  const quick = env.TVS_BENCH_QUICK === '1';
+  const list = <T extends string>(v: string | undefined, all: T[]): T[] => (v ? (v.split(',').filter((x) => (all as string[]).includes(x)) as T[]) : all);
+  return {
+    reps: Number(env.TVS_BENCH_REPS ?? (quick ? 1 : 3)),
+    seconds: Number(env.TVS_BENCH_SECONDS ?? (quick ? 2 : 5)),
+    pings: Math.max(500, Number(env.TVS_BENCH_PINGS ?? 500)),
+    fixedRatePps: Number(env.TVS_BENCH_RATE ?? 100_000),
+    sink: env.TVS_BENCH_SINK !== '0',
+    scenarios: list(env.TVS_BENCH_SCENARIOS, SCENARIOS),
+    switches: list(env.TVS_BENCH_SWITCHES, SWITCHES),
+    outDir: env.TVS_BENCH_OUT ?? path.resolve(__dirname, '../../../bench/results'),
+  };
+}
+
+interface Pass {
+  rep: number;
+  scenario: Scenario;
+  switch: SwitchKind;
+  order: number;
+  figures?: PassFigures;
+  error?: string;
+  tcpOnLabel?: string;
+}
+
+/** Flatten the figures to name → number, so medians and tables treat every metric alike. */
+function flat(f: PassFigures): Record<string, number> {
+  const r: Record<string, number> = {
+    pingAvgMs: f.pingAvgMs,
+    pingP99Ms: f.pingP99Ms,
+    pingLossPct: f.pingLossPct,
+    tcpOffGbps: f.tcpOffGbps,
+    tcpOnGbps: f.tcpOnGbps,
+    rssMiB: f.rssMiB,
+  };
+  for (const k of ['udp64', 'udp1500', 'udp64Fixed'] as const) {
+    for (const [m, v] of Object.entries(f[k])) r[`${k}.${m}`] = v as number;
+  }
+  return r;
+}
+
+export type Medians = Record<string, Record<string, Record<string, number>>>; // scenario → switch → metric
+
+export interface Verdict {
+  target: string;
+  tvs: number;
+  reference: number;
+  ratio: number;
+  goal: string;
+  met: boolean;
+  margin: string;
+}
+
+function verdicts(m: Medians): Verdict[] {
+  const t = m.l2?.tvs;
+  const o = m.l2?.ovs;
+  const out: Verdict[] = [];
+  if (!t) return out;
+  // "x% above/short of" a ≥ goal; "x% under/over" a ≤ limit.
+  const above = (v: number, goal: number) => (v >= goal ? `${((v / goal - 1) * 100).toFixed(0)}% above the goal` : `${((1 - v / goal) * 100).toFixed(0)}% short of the goal`);
+  const under = (v: number, limit: number) => (v <= limit ? `${((1 - v / limit) * 100).toFixed(0)}% under the limit` : `${((v / limit - 1) * 100).toFixed(0)}% over the limit`);
+  const atLeast = (target: string, tv: number, ov: number, k: number, extraOk = true, extra = '') => {
+    const ratio = tv / ov;
+    const met = Number.isFinite(ratio) && ratio >= k && extraOk;
+    out.push({ target, tvs: tv, reference: ov, ratio, goal: `≥ ${k}×${extra}`, met, margin: Number.isFinite(ratio) ? `${ratio.toFixed(2)}× (${above(ratio, k)})` : 'n/a' });
+  };
+  if (o) {
+    const loss = t['udp64.lossPct'];
+    atLeast('64 B UDP delivered at the generator maximum, tvs ÷ OVS userspace', t['udp64.deliveredPps'], o['udp64.deliveredPps'], 3, loss <= 5, `, tvs loss ≤ 5% (was ${loss.toFixed(1)}%)`);
+    atLeast('TCP single stream, offloads off, tvs ÷ OVS userspace', t.tcpOffGbps, o.tcpOffGbps, 2);
+    atLeast('TCP single stream, offloads on, tvs ÷ OVS with userspace TSO', t.tcpOnGbps, o.tcpOnGbps, 1);
+    const r = t.pingAvgMs / o.pingAvgMs;
+    out.push({ target: 'ping average, tvs ÷ OVS userspace', tvs: t.pingAvgMs, reference: o.pingAvgMs, ratio: r, goal: '≤ 0.6×', met: r <= 0.6, margin: Number.isFinite(r) ? `${r.toFixed(2)}× (${under(r, 0.6)})` : 'n/a' });
+  }
+  const cpu = t['udp64.cpuUsPerPacket'];
+  out.push({ target: 'tvs CPU per delivered packet, 64 B at the generator maximum', tvs: cpu, reference: 1.5, ratio: cpu / 1.5, goal: '≤ 1.5 µs', met: cpu <= 1.5, margin: Number.isFinite(cpu) ? `${cpu.toFixed(2)} µs (${under(cpu, 1.5)})` : 'n/a' });
+  return out;
+}
+
+// ---------------------------------------------------------------- report
+
+const LABEL: Record<SwitchKind, string> = { linux: 'Linux bridge / kernel router', ovs: 'OVS 3.1 userspace', tvs: 'tvs' };
+const SHORT: Record<SwitchKind, string> = { linux: 'Linux kernel', ovs: 'OVS userspace', tvs: 'tvs' };
+const COLOR: Record<SwitchKind, string> = { linux: '#7f8c8d', ovs: '#2b6cb0', tvs: '#d9480f' };
+const SCEN: Record<Scenario, string> = { l2: 'L2', vlan: 'VLAN push/pop', nat: 'routed + NAT (FIP)' };
+
+const ROWS: { key: string; label: string; fmt: (v: number) => string }[] = [
+  { key: 'udp64.offeredPps', label: '64 B UDP offered, generator max (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
+  { key: 'udp64.deliveredPps', label: '64 B UDP delivered (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
+  { key: 'udp64.lossPct', label: '64 B UDP loss (%)', fmt: (v) => v.toFixed(1) },
+  { key: 'udp64.cpuUsPerPacket', label: 'switch CPU per packet, 64 B max (µs)', fmt: (v) => v.toFixed(2) },
+  { key: 'udp64.cpuPct', label: 'switch CPU, 64 B max (% of a core)', fmt: (v) => v.toFixed(0) },
+  { key: 'udp1500.offeredPps', label: '1500 B UDP offered (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
+  { key: 'udp1500.deliveredPps', label: '1500 B UDP delivered (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
+  { key: 'udp64Fixed.offeredPps', label: '64 B UDP offered, fixed rate (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
+  { key: 'udp64Fixed.deliveredPps', label: '64 B UDP delivered, fixed rate (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
+  { key: 'udp64Fixed.cpuUsPerPacket', label: 'switch CPU per packet, fixed rate (µs)', fmt: (v) => v.toFixed(2) },
+  { key: 'tcpOffGbps', label: 'TCP, veth offloads off (Gbit/s)', fmt: (v) => v.toFixed(2) },
+  { key: 'tcpOnGbps', label: 'TCP, veth offloads on (Gbit/s) ¹', fmt: (v) => v.toFixed(2) },
+  { key: 'pingAvgMs', label: 'ping RTT average (ms)', fmt: (v) => v.toFixed(3) },
+  { key: 'pingP99Ms', label: 'ping RTT p99 (ms)', fmt: (v) => v.toFixed(3) },
+  { key: 'rssMiB', label: 'switch RSS after the UDP runs (MiB)', fmt: (v) => v.toFixed(0) },
+];
+
+function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, v: Verdict[], busy: { before: unknown; warnings: string[] }, errors: Pass[]): string {
+  const L: string[] = [];
+  const sw = o.switches;
+  L.push(`Measured ${String(meta.date).slice(0, 16).replace('T', ' ')} UTC on ${meta.cpu} ×${meta.cores}, ${meta.memGiB} GiB, Linux ${meta.kernel}, Node ${meta.node}; ${meta.ovs}; ${meta.trafgen}; iperf3 ${meta.iperf3}.`);
+  L.push(`Medians of ${o.reps} alternating repetition(s), ${o.seconds} s per measurement, ${o.pings} pings at 2 ms. trafgen on CPU 0 (\`--cpus 1\`); ovs-vswitchd and tvs pinned to CPU ${'1'}; the Linux bridge runs in softirq wherever the kernel puts it. ${o.sink ? 'The receiver drops the UDP load at its netdev ingress hook (nft), after the veth counted it.' : 'The receiver\'s UDP stack handles the load (port unreachable).'}`);
+  if (busy.warnings.length) L.push(`\n**Warning:** ${busy.warnings.join('; ')}.`);
+  L.push('');
+  for (const s of o.scenarios) {
+    if (!m[s]) continue;
+    L.push(`#### ${SCEN[s]}`);
+    L.push('');
+    L.push(`| metric | ${sw.map((k) => LABEL[k]).join(' | ')} |${sw.includes('ovs') && sw.includes('tvs') ? ' tvs ÷ OVS |' : ''}`);
+    L.push(`|---|${sw.map(() => '---:').join('|')}|${sw.includes('ovs') && sw.includes('tvs') ? '---:|' : ''}`);
+    for (const r of ROWS) {
+      const cells = sw.map((k) => {
+        const na = notApplicable(k, s);
+        if (na) return 'n/a';
+        const x = m[s][k]?.[r.key];
+        return x === undefined || !Number.isFinite(x) ? '—' : r.fmt(x);
+      });
+      if (cells.every((c) => c === 'n/a' || c === '—')) continue;
+      let ratio = '';
+      if (sw.includes('ovs') && sw.includes('tvs')) {
+        const q = (m[s].tvs?.[r.key] ?? NaN) / (m[s].ovs?.[r.key] ?? NaN);
+        ratio = ` ${Number.isFinite(q) ? q.toFixed(2) + '×' : ''} |`;
+      }
+      L.push(`| ${r.label} | ${cells.join(' | ')} |${ratio}`);
+    }
+    L.push('');
+  }
+  L.push('¹ OVS with `other_config:userspace-tso-enable=true` set before ovs-vswitchd starts; tvs carries TSO frames with the virtio-net header; the Linux bridge forwards GSO skbs natively.');
+  L.push('n/a: the Linux bridge has no VLAN filtering on this kernel; OVS routed + NAT was not set up. "—": no figure (in-kernel switches have no process to charge CPU/RSS to).');
+  L.push('');
+  if (v.length) {
+    L.push('#### Targets (issue #6), from the L2 medians of this run');
+    L.push('');
+    L.push('| target | tvs | reference | goal | result | met? |');
+    L.push('|---|---:|---:|---|---|---|');
+    for (const x of v) {
+      const num = (n: number) => (Number.isFinite(n) ? (n > 1000 ? (n / 1e3).toFixed(0) + 'k' : n.toFixed(n < 10 ? 3 : 2)) : 'n/a');
+      L.push(`| ${x.target} | ${num(x.tvs)} | ${num(x.reference)} | ${x.goal} | ${x.margin} | ${x.met ? '**yes**' : '**no**'} |`);
+    }
+    L.push('');
+  }
+  if (errors.length) {
+    L.push('Failed passes (excluded from the medians):');
+    for (const e of errors) L.push(`- rep ${e.rep + 1}, ${e.scenario}, ${e.switch}: ${e.error}`);
+    L.push('');
+  }
+  L.push('Charts: [packets per second](pps.svg) · [CPU per packet](cpu.svg) · [latency](latency.svg) · [TCP](tcp.svg)');
+  return L.join('\n') + '\n';
+}
+
+function charts(o: CompareOptions, m: Medians): Record<string, string> {
+  const sw = o.switches;
+  const series = sw.map((k) => ({ name: SHORT[k], color: COLOR[k] }));
+  const get = (s: Scenario, k: SwitchKind, key: string, scale = 1) => (notApplicable(k, s) ? NaN : (m[s]?.[k]?.[key] ?? NaN) / scale);
+  const scen = o.scenarios.filter((s) => m[s]);
+  const groups: string[] = [];
+  const vals: number[][] = [];
+  const offered: number[][] = [];
+  for (const s of scen) {
+    for (const [size, key] of [['64 B', 'udp64'], ['1500 B', 'udp1500']] as const) {
+      groups.push(`${SCEN[s].split(' ')[0]} ${size}`);
+      vals.push(sw.map((k) => get(s, k, `${key}.deliveredPps`, 1e3)));
+      offered.push(sw.map((k) => get(s, k, `${key}.offeredPps`, 1e3)));
+    }
+  }
+  const pps = barChartSvg({
+    title: 'UDP delivered at the generator maximum (trafgen, one core)',
+    unit: 'kpps',
+    groups,
+    series,
+    values: vals,
+    behind: offered,
+    behindLabel: 'offered',
+    note: 'Solid: delivered at h2. Light: offered by trafgen (what h1 sent). Medians.',
+  });
+  const cg: string[] = [];
+  const cv: number[][] = [];
+  for (const s of scen) {
+    cg.push(`${SCEN[s].split(' ')[0]} 64 B max`);
+    cv.push(sw.map((k) => get(s, k, 'udp64.cpuUsPerPacket')));
+    cg.push(`${SCEN[s].split(' ')[0]} ${o.fixedRatePps / 1e3}k pps`);
+    cv.push(sw.map((k) => get(s, k, 'udp64Fixed.cpuUsPerPacket')));
+  }
+  const cpu = barChartSvg({
+    title: 'Switch process CPU per delivered packet (user + system, /proc/PID/stat)',
+    unit: 'µs / packet',
+    groups: cg,
+    series,
+    values: cv,
+    note: 'Includes kernel work charged to the switch (veth transmit runs the receiver’s stack). Linux bridge: no process (n/a).',
+  });
+  const lg: string[] = [];
+  const lv: number[][] = [];
+  for (const s of scen) {
+    lg.push(`${SCEN[s].split(' ')[0]} avg`);
+    lv.push(sw.map((k) => get(s, k, 'pingAvgMs') * 1e3));
+    lg.push(`${SCEN[s].split(' ')[0]} p99`);
+    lv.push(sw.map((k) => get(s, k, 'pingP99Ms') * 1e3));
+  }
+  const latency = barChartSvg({ title: `ping RTT h1 → h2 (${o.pings} pings, 2 ms interval)`, unit: 'µs', groups: lg, series, values: lv, decimals: 0 });
+  const tg: string[] = [];
+  const tv: number[][] = [];
+  for (const s of scen) {
+    tg.push(`${SCEN[s].split(' ')[0]} offl. off`);
+    tv.push(sw.map((k) => get(s, k, 'tcpOffGbps')));
+    tg.push(`${SCEN[s].split(' ')[0]} offl. on`);
+    tv.push(sw.map((k) => get(s, k, 'tcpOnGbps')));
+  }
+  const tcp = barChartSvg({ title: 'iperf3 TCP, one stream', unit: 'Gbit/s', groups: tg, series, values: tv, note: 'Offloads on: OVS with userspace-tso-enable=true.' });
+  return { 'pps.svg': pps, 'cpu.svg': cpu, 'latency.svg': latency, 'tcp.svg': tcp };
+}
+
+// ---------------------------------------------------------------- run
+
+export async function runCompare(o: CompareOptions = optionsFromEnv(), log: (s: string) => void = (s) => console.log(s)): Promise<{ medians: Medians; verdicts: Verdict[]; markdown: string }> {
+  for (const c of ['trafgen', 'iperf3', 'ethtool', 'ping']) if (!haveCmd(c)) throw new Error(`compare: ${c} missing (make bench installs it)`);
+  let switches = o.switches;
+  if (switches.includes('ovs') && !haveCmd('ovs-vswitchd')) {
+    log('compare: ovs-vswitchd missing, OVS skipped (make bench installs openvswitch-switch)');
+    switches = switches.filter((k) => k !== 'ovs');
+  }
+  if (o.scenarios.includes('nat') && switches.includes('linux') && !haveCmd('nft')) log('compare: nft missing, the kernel NAT router will fail');
+  o = { ...o, switches };
+  const meta = machineMeta();
+  const before = await busyCheck();
+  const warnings: string[] = [];
+  if (before.warning) {
+    warnings.push(`before start: ${before.warning}`);
+    log(`WARNING ${before.warning}`);
+  }
+  log(`compare: ${o.reps} rep(s) × ${o.scenarios.join(',')} × ${switches.join(',')}, ${o.seconds} s per measurement (load ${before.load1}, ${before.idlePct}% idle)`);
+
+  // Plan every pass first (for progress/ETA); within a repetition the switch order rotates.
+  const plan: Pass[] = [];
+  for (let rep = 0; rep < o.reps; rep++) {
+    const order = switches.map((_, i) => switches[(i + rep) % switches.length]);
+    for (const scenario of o.scenarios) {
+      order.forEach((k, i) => {
+        if (!notApplicable(k, scenario)) plan.push({ rep, scenario, switch: k, order: i });
+      });
+    }
+  }
+  const passes: Pass[] = [];
+  const t0 = Date.now();
+  let current: { lab: Lab; sw: SwitchUnderTest } | undefined;
+  const onSignal = () => {
+    // Interrupted: leave nothing behind, then exit.
+    if (current) {
+      const { lab, sw } = current;
+      sw.teardown().finally(() => {
+        lab.destroy();
+        process.exit(130);
+      });
+    } else process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    for (let i = 0; i < plan.length; i++) {
+      const p = plan[i];
+      const done = Date.now() - t0;
+      const eta = i ? Math.round(((done / i) * (plan.length - i)) / 1000) : undefined;
+      const head = `[${i + 1}/${plan.length}] rep ${p.rep + 1} ${p.scenario} ${p.switch}`;
+      log(`${head}${eta !== undefined ? ` (about ${Math.floor(eta / 60)}m${String(eta % 60).padStart(2, '0')}s left)` : ''}`);
+      const lab = new Lab(p.scenario);
+      const sw = makeSwitch(p.switch, lab);
+      current = { lab, sw };
+      try {
+        lab.create();
+        await sw.setup();
+        p.figures = await measurePass(lab, sw, {
+          seconds: o.seconds,
+          fixedRatePps: o.fixedRatePps,
+          pings: o.pings,
+          sink: o.sink,
+          progress: (m) => process.stdout.write(`    ${m}\n`),
+        });
+        p.tcpOnLabel = sw.tcpOnLabel;
+        const f = p.figures;
+        log(
+          `    → 64 B ${(f.udp64.deliveredPps / 1e3).toFixed(0)}/${(f.udp64.offeredPps / 1e3).toFixed(0)} kpps` +
+            `, 1500 B ${(f.udp1500.deliveredPps / 1e3).toFixed(0)} kpps, TCP ${f.tcpOffGbps.toFixed(2)}/${f.tcpOnGbps.toFixed(2)} Gbit/s` +
+            `, ping ${(f.pingAvgMs * 1e3).toFixed(0)}/${(f.pingP99Ms * 1e3).toFixed(0)} µs` +
+            (Number.isFinite(f.udp64.cpuUsPerPacket) ? `, CPU ${f.udp64.cpuUsPerPacket.toFixed(2)} µs/pkt, RSS ${f.rssMiB.toFixed(0)} MiB` : ''),
+        );
+      } catch (e) {
+        p.error = (e as Error).message.split('\n')[0].slice(0, 300);
+        log(`    FAILED: ${p.error}`);
+      } finally {
+        await sw.teardown().catch((e) => log(`    teardown: ${(e as Error).message}`));
+        lab.destroy();
+        current = undefined;
+      }
+      passes.push(p);
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  const after = await busyCheck(2000);
+  // The load average still holds our own run; idle CPU right after it shows another user's load.
+  if (after.idlePct < 85) warnings.push(`after the run: only ${after.idlePct.toFixed(0)}% idle over 2 s (another user's load)`);
+
+  const medians: Medians = {};
+  for (const s of o.scenarios) {
+    for (const k of switches) {
+      const got = passes.filter((p) => p.scenario === s && p.switch === k && p.figures).map((p) => flat(p.figures!));
+      if (!got.length) continue;
+      (medians[s] ??= {})[k] = Object.fromEntries(Object.keys(got[0]).map((key) => [key, median(got.map((g) => g[key]))]));
+    }
+  }
+  const v = verdicts(medians);
+  const errors = passes.filter((p) => p.error);
+  const md = markdown(meta, o, medians, v, { before, warnings }, errors);
+
+  fs.mkdirSync(o.outDir, { recursive: true });
+  const lines: unknown[] = [{ type: 'meta', ...meta, options: o, busyBefore: before, busyAfter: after, warnings }];
+  for (const p of passes) lines.push({ type: 'pass', rep: p.rep + 1, scenario: p.scenario, switch: p.switch, order: p.order, tcpOnLabel: p.tcpOnLabel, error: p.error, ...(p.figures ? flat(p.figures) : {}) });
+  for (const [s, bySw] of Object.entries(medians)) for (const [k, fig] of Object.entries(bySw)) lines.push({ type: 'median', scenario: s, switch: k, ...fig });
+  for (const x of v) lines.push({ type: 'target', ...x });
+  fs.writeFileSync(path.join(o.outDir, 'compare.jsonl'), lines.map((l) => JSON.stringify(l, (_k, val) => (typeof val === 'number' && !Number.isFinite(val) ? null : val))).join('\n') + '\n');
+  fs.writeFileSync(path.join(o.outDir, 'compare.md'), md);
+  for (const [name, svg] of Object.entries(charts(o, medians))) fs.writeFileSync(path.join(o.outDir, name), svg);
+  log(`compare: results in ${path.relative(process.cwd(), o.outDir) || '.'}/compare.{jsonl,md} and pps/cpu/latency/tcp.svg (${((Date.now() - t0) / 60000).toFixed(1)} min)`);
+  for (const x of v) log(`target: ${x.target}: ${x.margin} — ${x.met ? 'met' : 'NOT met'}`);
+  return { medians, verdicts: v, markdown: md };
+}
+
+if (require.main === module) {
+  if (process.getuid?.() !== 0) {
+    console.error('compare: needs root (namespaces, veth, trafgen)');
+    process.exit(1);
+  }
+  runCompare()
+    .then((r) => console.log('\n' + r.markdown))
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,186 @@
+/**
+ * One measurement pass over a switch already set up in a Lab: ping RTT, UDP with trafgen on
+ * one core (64 B and 1500 B at the generator's maximum, 64 B at a fixed rate), TCP with iperf3
+ * (veth offloads off, then on). Every traffic loop is bounded by a packet count and a timeout,
+ * and goes only between the lab's namespaces.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { ADDR, Lab, SwitchUnderTest } from './lab';
+import { sh, nsx, sleep, cpuTicks, rssKiB } from './sys';
+
+export interface UdpFigures {
+  offeredPps: number;
+  deliveredPps: number;
+  lossPct: number;
+  /** switch process CPU (user + system) per delivered packet; NaN for the in-kernel switch */
+  cpuUsPerPacket: number;
+  cpuPct: number;
+}
+
+export interface PassFigures {
+  pingAvgMs: number;
+  pingP99Ms: number;
+  pingLossPct: number;
+  udp64: UdpFigures;
+  udp1500: UdpFigures;
+  udp64Fixed: UdpFigures;
+  tcpOffGbps: number;
+  tcpOnGbps: number;
+  rssMiB: number;
+}
+
+export interface MeasureOptions {
+  seconds: number;
+  fixedRatePps: number;
+  pings: number;
+  /** drop the UDP load at the receiver's netdev ingress (default true) */
+  sink?: boolean;
+  progress: (msg: string) => void;
+}
+
+const counter = (ns: string, dev: string, what: 'rx_packets' | 'tx_packets') =>
+  Number(sh(nsx(ns, ['cat', `/sys/class/net/${dev}/statistics/${what}`])).trim());
+
+/** Who sends to whom in a scenario: the sender, the receiver, and the address/MAC to aim at. */
+function flowOf(lab: Lab): { src: string; dst: string; srcIp: string; dstIp: string } {
+  if (lab.scenario === 'nat') {
+    // External host → floating IP (DNAT), the Neutron "north-south" direction.
+    return { src: lab.h2, dst: lab.h1, srcIp: ADDR.nat.h2, dstIp: ADDR.nat.fip };
+  }
+  return { src: lab.h1, dst: lab.h2, srcIp: ADDR.l2.h1, dstIp: ADDR.l2.h2 };
+}
+
+function dstMac(lab: Lab, src: string, dstIp: string): string {
+  // After a ping the sender's neighbour table holds the next hop's MAC (h2 or the router).
+  const n = JSON.parse(sh(['ip', '-n', src, '-j', 'neigh', 'show', dstIp]) || '[]') as { lladdr?: string }[];
+  if (n[0]?.lladdr) return n[0].lladdr;
+  throw new Error(`no neighbour entry for ${dstIp} in ${src}`);
+}
+
+export function parsePing(out: string): { avg: number; p99: number; lossPct: number } {
+  const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  const lossM = /([\d.]+)% packet loss/.exec(out);
+  if (times.length === 0) return { avg: NaN, p99: NaN, lossPct: lossM ? Number(lossM[1]) : 100 };
+  const avg = times.reduce((a, b) => a + b, 0) / times.length;
+  const p99 = times[Math.min(times.length - 1, Math.ceil(times.length * 0.99) - 1)];
+  return { avg, p99, lossPct: lossM ? Number(lossM[1]) : NaN };
+}
+
+export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptions): Promise<PassFigures> {
+  const f = flowOf(lab);
+  // Warm: ARP/MAC learning, NAT sessions for ICMP.
+  sh(nsx(f.src, ['ping', '-c', '3', '-i', '0.2', '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 });
+  sh(nsx(f.dst, ['ping', '-c', '1', '-W', '1', lab.scenario === 'nat' ? ADDR.nat.h2 : ADDR.l2.h1]), { allowFail: true, timeoutMs: 10_000 });
+
+  o.progress(`ping ×${o.pings}`);
+  const pingOut = sh(nsx(f.src, ['ping', '-i', '0.002', '-c', String(o.pings), '-W', '1', f.dstIp]), {
+    allowFail: true,
+    timeoutMs: 20_000 + o.pings * 20,
+  });
+  const ping = parsePing(pingOut);
+
+  // The receiver drops the UDP load at its netdev ingress hook (after the veth counts it): without
+  // this, every packet runs h2's whole UDP stack and an ICMP port-unreachable route lookup, and
+  // that cost is charged to whoever transmitted on the veth — the switch process (perf showed
+  // ~90% of tvs's "CPU per packet" there). Same sink for every switch.
+  if (o.sink !== false) {
+    const nft = path.join(lab.dir, 'sink.nft');
+    fs.writeFileSync(nft, 'table netdev tvcsink {\n  chain in {\n    type filter hook ingress device "eth0" priority 0;\n    udp dport 9 counter drop\n  }\n}\n');
+    sh(nsx(f.dst, ['nft', '-f', nft]));
+  }
+  const mac = dstMac(lab, f.src, f.dstIp);
+  const srcMac = lab.mac(f.src);
+  const pid = sw.pid();
+
+  const udp = async (size: number, ratePps?: number): Promise<UdpFigures> => {
+    const conf = path.join(lab.dir, `udp${size}.cfg`);
+    // UDP to the discard port; 16 source ports so hashing switches see several flows.
+    fs.writeFileSync(conf, `{ eth(da=${mac}, sa=${srcMac}), ipv4(saddr=${f.srcIp}, daddr=${f.dstIp}, ttl=64), udp(sp=dinc(4000, 4015), dp=9), fill(0x41, ${size - 42}) }\n`);
+    const rx0 = counter(f.dst, 'eth0', 'rx_packets');
+    const tx0 = counter(f.src, 'eth0', 'tx_packets');
+    const c0 = pid ? cpuTicks(pid) : NaN;
+    // Bounded in time (timeout) and in count (--num: more than the generator can send).
+    const num = String(Math.ceil(o.seconds * (ratePps ?? 3_000_000)));
+    const rate = ratePps ? ['--rate', `${ratePps}pps`] : [];
+    const t0 = Date.now();
+    sh(nsx(f.src, ['timeout', String(o.seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', num, ...rate]), {
+      allowFail: true,
+      timeoutMs: (o.seconds + 10) * 1000,
+    });
+    const elapsed = (Date.now() - t0) / 1000;
+    await sleep(300); // let the switch drain its queues
+    const offered = counter(f.src, 'eth0', 'tx_packets') - tx0;
+    const delivered = counter(f.dst, 'eth0', 'rx_packets') - rx0;
+    const cpuSec = pid ? (cpuTicks(pid) - c0) / 100 : NaN;
+    return {
+      offeredPps: offered / elapsed,
+      deliveredPps: delivered / elapsed,
+      lossPct: offered ? Math.max(0, (1 - delivered / offered) * 100) : NaN,
+      cpuUsPerPacket: delivered ? (cpuSec * 1e6) / delivered : NaN,
+      cpuPct: (cpuSec / (elapsed + 0.3)) * 100,
+    };
+  };
+
+  o.progress('UDP 64 B at the generator maximum');
+  const udp64 = await udp(64);
+  o.progress('UDP 1500 B at the generator maximum');
+  const udp1500 = await udp(1500);
+  o.progress(`UDP 64 B at ${o.fixedRatePps / 1000} kpps`);
+  const udp64Fixed = await udp(64, o.fixedRatePps);
+  const rss = pid ? rssKiB(pid) / 1024 : NaN;
+
+  let port = 5310;
+  const iperf = (): number => {
+    port++;
+    sh(nsx(f.dst, ['iperf3', '-s', '-1', '-D', '-p', String(port)]));
+    sh(['sleep', '0.3']);
+    const out = sh(nsx(f.src, ['iperf3', '-c', f.dstIp, '-p', String(port), '-t', String(o.seconds), '--connect-timeout', '3000', '-J']), {
+      allowFail: true,
+      timeoutMs: (o.seconds + 20) * 1000,
+    });
+    try {
+      return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+    } catch {
+      // The one-off server is still waiting if the client never connected: end it by its port.
+      return 0;
+    } finally {
+      killIperfServer(f.dst, port);
+    }
+  };
+  o.progress('TCP, veth offloads off');
+  lab.offloads(false);
+  const tcpOff = iperf();
+  lab.offloads(true);
+  if (sw.beforeTcpOffloadsOn) {
+    o.progress('restarting for offloads on');
+    await sw.beforeTcpOffloadsOn();
+    sh(nsx(f.src, ['ping', '-c', '2', '-i', '0.2', '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 });
+  }
+  o.progress('TCP, veth offloads on');
+  const tcpOn = iperf();
+
+  return {
+    pingAvgMs: ping.avg,
+    pingP99Ms: ping.p99,
+    pingLossPct: ping.lossPct,
+    udp64,
+    udp1500,
+    udp64Fixed,
+    tcpOffGbps: tcpOff,
+    tcpOnGbps: tcpOn,
+    rssMiB: rss,
+  };
+}
+
+/** A `-1` iperf3 server left waiting (client failed to connect): find its PID by port in the namespace, end it. */
+function killIperfServer(ns: string, port: number): void {
+  const out = sh(nsx(ns, ['ss', '-Hltnp', `sport = :${port}`]), { allowFail: true });
+  for (const m of out.matchAll(/pid=(\d+)/g)) {
+    try {
+      process.kill(Number(m[1]), 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Where tvs's time goes under load: the comparison's L2 topology, tvs started with
+ * `node --cpu-prof` (and `--perf-basic-prof` so perf can name JIT frames), 64-byte UDP from
+ * trafgen at its maximum for a few seconds. Prints the JS self-time profile by function, and,
+ * when perf is installed, the user/kernel split and the top kernel and native symbols.
+ *
+ *   node dist/bench/compare/profile.js [seconds]      (root)
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ADDR, Lab, TvsSwitch } from './lab';
+import { sh, nsx, sleep, cpuTicks, haveCmd } from './sys';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+export function summarizeCpuProfile(file: string, top = 25): { total: number; rows: { fn: string; pct: number }[] } {
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  for (const s of prof.samples) {
+    const n = byId.get(s)!;
+    const f = n.callFrame;
+    const where = f.url ? `${path.basename(f.url)}:${f.lineNumber + 1}` : '';
+    const key = `${f.functionName || '(anonymous)'}${where ? ' ' + where : ''}`;
+    self.set(key, (self.get(key) ?? 0) + 1);
+  }
+  const total = prof.samples.length;
+  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, c]) => ({ fn, pct: (c / total) * 100 }));
+  return { total, rows };
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(process.argv[2] ?? 6);
+  const lab = new Lab('l2');
+  const profDir = path.join(lab.dir, 'prof');
+  fs.mkdirSync(profDir);
+  const sw = new TvsSwitch(lab, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--perf-basic-prof']);
+  let perfPid = 0;
+  let daemonPid = 0;
+  try {
+    lab.create();
+    await sw.setup();
+    sh(nsx(lab.h1, ['ping', '-c', '3', '-i', '0.2', '-W', '1', ADDR.l2.h2]), { allowFail: true });
+    if (process.env.TVS_BENCH_SINK !== '0') {
+      // Same receiver-side drop as the comparison, so the profile shows tvs, not h2's UDP stack.
+      const nft = path.join(lab.dir, 'sink.nft');
+      fs.writeFileSync(nft, 'table netdev tvcsink {\n  chain in {\n    type filter hook ingress device "eth0" priority 0;\n    udp dport 9 counter drop\n  }\n}\n');
+      sh(nsx(lab.h2, ['nft', '-f', nft]));
+    }
+    const mac = lab.mac(lab.h2);
+    const conf = path.join(lab.dir, 'udp64.cfg');
+    fs.writeFileSync(conf, `{ eth(da=${mac}, sa=${lab.mac(lab.h1)}), ipv4(saddr=${ADDR.l2.h1}, daddr=${ADDR.l2.h2}, ttl=64), udp(sp=dinc(4000, 4015), dp=9), fill(0x41, 22) }\n`);
+    const pid = sw.pid();
+    daemonPid = pid;
+    const perfData = path.join(lab.dir, 'perf.data');
+    if (haveCmd('perf')) {
+      const p = spawn('perf', ['record', '-F', '999', '-g', '-o', perfData, '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+      perfPid = p.pid ?? 0;
+    }
+    const rx0 = Number(sh(nsx(lab.h2, ['cat', '/sys/class/net/eth0/statistics/rx_packets'])));
+    const stat0 = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const c0 = cpuTicks(pid);
+    sh(nsx(lab.h1, ['timeout', String(seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', String(seconds * 3_000_000)]), { allowFail: true, timeoutMs: (seconds + 10) * 1000 });
+    await sleep(300);
+    const stat1 = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const delivered = Number(sh(nsx(lab.h2, ['cat', '/sys/class/net/eth0/statistics/rx_packets']))) - rx0;
+    const user = (Number(stat1[11]) - Number(stat0[11])) / 100;
+    const sys = (Number(stat1[12]) - Number(stat0[12])) / 100;
+    console.log(`delivered ${delivered} packets in ${seconds} s; tvs CPU ${(((cpuTicks(pid) - c0) / 100) * 1e6 / delivered).toFixed(2)} µs/packet: user ${((user * 1e6) / delivered).toFixed(2)} µs + system ${((sys * 1e6) / delivered).toFixed(2)} µs`);
+    if (perfPid) {
+      for (let i = 0; i < 100 && fs.existsSync(`/proc/${perfPid}`); i++) await sleep(100);
+      perfPid = 0;
+      const rep = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso,sym', '--stdio', '-g', 'none', '--percent-limit', '1.5'], { allowFail: true, timeoutMs: 120_000 });
+      console.log('\nperf (self time, all threads of the tvs process, ≥ 1.5%):');
+      console.log(rep.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#')).slice(0, 40).join('\n'));
+      const dso = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso', '--stdio', '-g', 'none'], { allowFail: true, timeoutMs: 120_000 });
+      console.log('\nperf by DSO:');
+      console.log(dso.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#')).slice(0, 12).join('\n'));
+    }
+  } finally {
+    if (perfPid) {
+      try {
+        process.kill(perfPid, 'SIGINT');
+      } catch {
+        /* gone */
+      }
+    }
+    await sw.teardown(); // SIGTERM: the daemon exits cleanly and writes its .cpuprofile
+    const profs = fs.existsSync(profDir) ? fs.readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')) : [];
+    if (profs.length) {
+      const keep = path.resolve(__dirname, '../../../bench/results/tvs-l2-64B.cpuprofile');
+      fs.copyFileSync(path.join(profDir, profs[0]), keep);
+      const s = summarizeCpuProfile(keep);
+      console.log(`\nnode --cpu-prof, JS self time by function (${s.total} samples; saved as bench/results/tvs-l2-64B.cpuprofile):`);
+      for (const r of s.rows) console.log(`${r.pct.toFixed(1).padStart(5)}%  ${r.fn}`);
+    } else {
+      console.log('no .cpuprofile written');
+    }
+    lab.destroy();
+    // --perf-basic-prof leaves /tmp/perf-PID.map behind.
+    if (daemonPid) fs.rmSync(`/tmp/perf-${daemonPid}.map`, { force: true });
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

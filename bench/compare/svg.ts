@@ -1,0 +1,94 @@
+/**
+ * Grouped bar charts as plain SVG (no dependencies): one group per category, one bar per
+ * series, value labels on top, "n/a" where a series has no figure. Optionally a lighter
+ * "behind" bar per series (offered load behind delivered).
+ */
+
+export interface BarChart {
+  title: string;
+  unit: string;
+  groups: string[];
+  series: { name: string; color: string }[];
+  /** values[group][series]; NaN = n/a */
+  values: number[][];
+  /** optional lighter bar drawn behind each value (e.g. offered load) */
+  behind?: number[][];
+  behindLabel?: string;
+  note?: string;
+  decimals?: number;
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function niceMax(v: number): number {
+  if (!(v > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+function fmt(v: number, decimals?: number): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  const d = decimals ?? (Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2);
+  return v.toFixed(d);
+}
+
+export function barChartSvg(c: BarChart): string {
+  const barW = 26;
+  const gap = 6;
+  const groupPad = 28;
+  const left = 64;
+  const top = 48;
+  const plotH = 240;
+  const groupW = c.series.length * (barW + gap) - gap + groupPad;
+  const width = Math.max(480, left + c.groups.length * groupW + 20);
+  const legendY = top + plotH + 56;
+  const height = legendY + 24 + (c.note ? 18 : 0);
+  const all = [...c.values.flat(), ...(c.behind ?? []).flat()].filter((v) => Number.isFinite(v));
+  const max = niceMax(Math.max(0, ...all));
+  const y = (v: number) => top + plotH - (v / max) * plotH;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(`<rect width="100%" height="100%" fill="#fff"/>`);
+  out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(c.title)}</text>`);
+  out.push(`<text x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${esc(c.unit)}</text>`);
+  for (let i = 0; i <= 4; i++) {
+    const v = (max * i) / 4;
+    const yy = y(v);
+    out.push(`<line x1="${left}" x2="${width - 10}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`);
+    out.push(`<text x="${left - 6}" y="${yy + 4}" text-anchor="end" fill="#555">${fmt(v)}</text>`);
+  }
+  c.groups.forEach((g, gi) => {
+    const gx = left + gi * groupW + groupPad / 2;
+    c.series.forEach((s, si) => {
+      const x = gx + si * (barW + gap);
+      const b = c.behind?.[gi]?.[si];
+      if (b !== undefined && Number.isFinite(b)) {
+        out.push(`<rect x="${x}" y="${y(b)}" width="${barW}" height="${top + plotH - y(b)}" fill="${s.color}" opacity="0.25"><title>${esc(`${s.name} ${c.behindLabel ?? ''}: ${fmt(b, c.decimals)}`)}</title></rect>`);
+      }
+      const v = c.values[gi]?.[si];
+      if (v === undefined || !Number.isFinite(v)) {
+        out.push(`<text x="${x + barW / 2}" y="${top + plotH - 4}" text-anchor="middle" fill="#999" font-size="9">n/a</text>`);
+        return;
+      }
+      out.push(`<rect x="${x}" y="${y(v)}" width="${barW}" height="${top + plotH - y(v)}" fill="${s.color}"><title>${esc(`${s.name}: ${fmt(v, c.decimals)} ${c.unit}`)}</title></rect>`);
+      out.push(`<text x="${x + barW / 2}" y="${y(v) - 3}" text-anchor="middle" font-size="9">${fmt(v, c.decimals)}</text>`);
+    });
+    const cx = gx + (c.series.length * (barW + gap) - gap) / 2;
+    out.push(`<text x="${cx}" y="${top + plotH + 16}" text-anchor="middle">${esc(g)}</text>`);
+  });
+  out.push(`<line x1="${left}" x2="${width - 10}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
+  let lx = left;
+  for (const s of c.series) {
+    out.push(`<rect x="${lx}" y="${legendY - 9}" width="12" height="12" fill="${s.color}"/>`);
+    out.push(`<text x="${lx + 16}" y="${legendY + 1}">${esc(s.name)}</text>`);
+    lx += 24 + s.name.length * 7;
+  }
+  if (c.behind) {
+    out.push(`<rect x="${lx}" y="${legendY - 9}" width="12" height="12" fill="#888" opacity="0.25"/>`);
+    out.push(`<text x="${lx + 16}" y="${legendY + 1}">${esc(c.behindLabel ?? 'behind')}</text>`);
+  }
+  if (c.note) out.push(`<text x="${left}" y="${legendY + 22}" fill="#555" font-size="10">${esc(c.note)}</text>`);
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
