@@ -276,6 +276,8 @@ export class Switch extends EventEmitter implements BridgeHost {
       this.portDown(p);
       return;
     }
+    // Up again (a unix port whose VM reconnected): a later loss must be reported again.
+    if (this.downPorts.size !== 0) this.downPorts.delete(p);
     const batch = this.rxBatch;
     for (let i = 0; i < MAX_BURSTS_PER_WAKE; i++) {
       batch.count = 0;
