@@ -89,13 +89,13 @@ const VERBS: Record<string, Verb> = {
     run: async ([bridge], ctx) => print(ctx, await request(ctx.control, 'del-br', { bridge }), () => ''),
   },
   'add-port': {
-    usage: 'add-port BRIDGE NAME [type=afpacket|tap|patch|memory] [ofport=N] [tag=N] [trunks=N,M] [peer=PORT] [offloads=on|off] [ring=v2|v3] [persist=true]',
+    usage: 'add-port BRIDGE NAME [type=afpacket|tap|patch|unix|memory] [path=SOCK] [ofport=N] [tag=N] [trunks=N,M] [peer=PORT] [offloads=on|off] [ring=v2|v3] [persist=true]',
     help:
       'Add a port. afpacket: an existing interface by name (e.g. a veth or a QEMU tap). tap: create (or attach to) a TAP device. ' +
       'patch: joins two bridges (peer= names the other end). tag=N makes an access port (untagged on the wire, VLAN N inside); ' +
       'without tag the port is a trunk (trunks= restricts the VLANs).',
     min: 2,
-    max: 12,
+    max: 14,
     run: async ([bridge, port, ...kv], ctx) => {
       let options: Record<string, string>;
       try {
