@@ -9,7 +9,7 @@ import { PacketArena } from '../src/packet/arena';
 import { Batch } from '../src/packet/batch';
 import { parseSlot } from '../src/packet/parse';
 import { KEY_SHIFT } from '../src/packet/flow-key';
-import type { BridgeOps } from '../src/datapath/bridge-ops';
+import type { BridgeOps } from '../src/flow/bridge-ops';
 import { FlowPipeline } from '../src/flow/pipeline';
 import { buildFrame, prng } from '../src/flow/testing';
 

@@ -11,7 +11,7 @@ import { formatShow, formatDumpPorts, formatFdb } from './format';
 import * as fs from 'fs';
 import * as path from 'path';
 import { pcapFile } from '../control/pcap';
-import { describeFrame } from '../flow/trace';
+import { describeFrame } from '../wire/describe';
 import { Logger } from '../control/log';
 
 function printWarnings(ws: string[]): void {

@@ -11,7 +11,8 @@ import { KEY_SHIFT, K_IN_PORT, K_METADATA_HI, K_REG0 } from '../packet/flow-key'
 import { parseBatch, ParseDrops } from '../packet/parse';
 import { MacTable } from '../l2/mac-table';
 import { Normal, NormalHost, NORMAL_DROP_NAMES } from '../l2/normal';
-import { BridgeDropReason, BridgeOps, BRIDGE_DROP_REASONS, bridgeDropId, OFPP_MAX, PacketInReason } from './bridge-ops';
+import { BridgeDropReason, BridgeOps, BRIDGE_DROP_REASONS, bridgeDropId, PacketInReason } from '../flow/bridge-ops';
+import { OFPP_MAX } from '../flow/ofport';
 import { SwitchPort } from './switch-port';
 
 /** What the bridge needs from the switch that owns it. */

@@ -11,8 +11,23 @@ import { parseSlot } from '../packet/parse';
 import { Router, RouterOptions } from '../l3/router';
 import { DhcpServer } from '../l3/dhcp';
 import { DROP_TX_FULL } from '../io/port';
-import type { Switch } from './switch';
-import type { SwitchPort } from './switch-port';
+import type { PacketArena } from '../packet/arena';
+import type { PortConfig, SwitchPort } from './switch-port';
+
+/** What the L3 attachments need from the switch that owns them. */
+export interface L3Host {
+  readonly arena: PacketArena;
+  readonly clock: () => number;
+  addPort(bridge: string, name: string, config: PortConfig): SwitchPort;
+  delPort(bridge: string, name: string): void;
+  /** A stage's frame enters the bridge through its port after the current batch (takes ownership). */
+  injectIngress(p: SwitchPort, slot: number): void;
+  /** Run `fn` after the current batch's bridge pass. */
+  deferStage(fn: () => void): void;
+  /** Events for the embedding API ('nat'), built only when someone listens. */
+  listenerCount(event: string): number;
+  emit(event: string, ...args: unknown[]): boolean;
+}
 
 export interface RouterPortSpec {
   bridge: string;
@@ -45,7 +60,7 @@ export class L3Attachments {
   private readonly routers = new Map<string, RouterEntry>();
   private readonly dhcp = new Map<string, { server: DhcpServer; port: SwitchPort; spec: DhcpSpec }>();
 
-  constructor(private readonly sw: Switch) {}
+  constructor(private readonly sw: L3Host) {}
 
   // ---------------------------------------------------------------- routers
 

@@ -7,7 +7,7 @@
 import { Batch, BURST } from '../packet/batch';
 import { Port, PortCounters } from '../io/port';
 import { PortVlan } from '../l2/port-vlan';
-import type { Bridge } from './bridge';
+import { MacTable } from '../l2/mac-table';
 
 export type PortType = 'afpacket' | 'tap' | 'memory' | 'patch' | 'internal' | 'unix';
 export const PORT_TYPES: readonly PortType[] = ['afpacket', 'tap', 'memory', 'patch', 'internal', 'unix'];
@@ -33,6 +33,21 @@ export interface PortConfig {
   mode?: 'stream' | 'dgram';
 }
 
+/**
+ * The bridge a port belongs to, as the port's owner and the run loop use it (implemented by
+ * src/datapath/bridge.ts; declared here so a port does not import its bridge).
+ */
+export interface PortBridge {
+  readonly name: string;
+  readonly macs: MacTable;
+  /** A port of this bridge by name. */
+  port(name: string): SwitchPort | undefined;
+  /** Frames received on `from` (parsed already when they crossed a patch or router port). */
+  input(from: SwitchPort, batch: Batch, parsed: boolean, now: number): void;
+  /** Release a frame, counted under a bridge drop reason id. */
+  drop(slot: number, reason: number): void;
+}
+
 export class SwitchPort {
   /** Frames waiting to ENTER this port's bridge through this port (patch peer, router). */
   readonly ingress = new Batch(BURST * 4);
@@ -55,7 +70,7 @@ export class SwitchPort {
   constructor(
     readonly id: number,
     readonly name: string,
-    readonly bridge: Bridge,
+    readonly bridge: PortBridge,
     readonly ofport: number,
     readonly vlan: PortVlan,
     readonly io: Port | null,

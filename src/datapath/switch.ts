@@ -27,7 +27,8 @@ import { MemoryPort } from '../io/memory-port';
 import { UnixStreamPort } from '../io/unix-port';
 import { PortVlan } from '../l2/port-vlan';
 import { Bridge, BridgeHost, BridgeOptions } from './bridge';
-import { bridgeDropId, PacketInReason } from './bridge-ops';
+import { bridgeDropId, PacketInReason } from '../flow/bridge-ops';
+import { OFPP_MAX } from '../flow/ofport';
 import { PortConfig, PortType, PORT_TYPES, SwitchPort } from './switch-port';
 import { IoFactory, defaultIoFactory } from './io-factory';
 import { formatMac } from '../wire/ethernet';
@@ -172,7 +173,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     if (this.findPort(name)) throw new Error(`a port named '${name}' already exists`);
     let ofport = config.ofport;
     if (ofport !== undefined) {
-      if (!Number.isInteger(ofport) || ofport < 1 || ofport >= 0xff00) throw new Error(`port ${name}: ofport=${ofport} must be in 1..65279`);
+      if (!Number.isInteger(ofport) || ofport < 1 || ofport >= OFPP_MAX) throw new Error(`port ${name}: ofport=${ofport} must be in 1..65279`);
       if (br.portAt(ofport)) throw new Error(`port ${name}: ofport ${ofport} is already used by '${br.portName(ofport)}' on ${bridgeName}`);
     } else {
       ofport = br.nextOfport();
@@ -423,8 +424,7 @@ export class Switch extends EventEmitter implements BridgeHost {
         return;
       }
       if ((u8[base] & vnet.F_NEEDS_CSUM) !== 0 && !vnet.finishChecksum(a, slot)) {
-        p.bridge.drops.add(D_CHECKSUM);
-        a.release(slot);
+        p.bridge.drop(slot, D_CHECKSUM);
         return;
       }
     }

@@ -18,7 +18,7 @@ import { DropCounters } from '../packet/drops';
 import * as K from '../packet/flow-key';
 import { F_NEEDS_CSUM } from '../packet/vnet';
 import { popTag, pushTag, rewriteTci, setVid } from '../packet/vlan';
-import { bridgeDropId, type BridgeOps } from '../datapath/bridge-ops';
+import { bridgeDropId, type BridgeOps } from './bridge-ops';
 import { patch16, patch32, patchUdp16, patchUdp32, update16, update32 } from '../wire/checksum';
 import * as ipv4 from '../wire/ipv4';
 import * as A from './actions';

@@ -9,7 +9,7 @@
  */
 import * as K from '../packet/flow-key';
 import { Match } from './match';
-import { OFPP_LOCAL, OFPP_MAX } from '../datapath/bridge-ops';
+import { OFPP_LOCAL, OFPP_MAX } from './ofport';
 
 export const ETH_TYPE_IP = 0x0800;
 export const ETH_TYPE_ARP = 0x0806;

@@ -5,5 +5,5 @@ export { formatFlowEntry, formatRule, formatMatch, formatActions, formatAction, 
 export { Rule, FlowTable, N_TABLES, OFP_DEFAULT_PRIORITY, type FlowEntry, type TableStats } from './table';
 export { Match, MATCH_WORDS } from './match';
 export { FLOW_DROP_REASONS, type FlowDropReason } from './execute';
-export { describeFrame, synthesizeFrame, type TraceInput, type TraceResult, type TraceStep, type TraceOutput } from './trace';
+export { synthesizeFrame, type TraceInput, type TraceResult, type TraceStep, type TraceOutput } from './trace';
 export type { Action } from './actions';

@@ -17,7 +17,7 @@ import type { Match } from './match';
 import type { Action, Subfield } from './actions';
 import { OFP_DEFAULT_PRIORITY, type FlowEntry, type Rule } from './table';
 import * as F from './fields';
-import { OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NONE, OFPP_NORMAL, OFPP_TABLE } from '../datapath/bridge-ops';
+import { OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NONE, OFPP_NORMAL, OFPP_TABLE } from './ofport';
 
 /** Port number → name, or undefined to print the number. */
 export type PortNamer = (ofport: number) => string | undefined;

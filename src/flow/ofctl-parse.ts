@@ -15,7 +15,7 @@ import { Match } from './match';
 import * as F from './fields';
 import { nxmField, nxmFieldNames, type NxmField } from './nxm';
 import { isModifyAction, isOutputAction, type Action, type Subfield } from './actions';
-import { OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_NORMAL, OFPP_NONE, OFPP_TABLE } from '../datapath/bridge-ops';
+import { OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_NORMAL, OFPP_NONE, OFPP_TABLE } from './ofport';
 import { K_IN_PORT } from '../packet/flow-key';
 import { N_TABLES, OFP_DEFAULT_PRIORITY, type FlowFlag } from './table';
 

@@ -9,7 +9,7 @@
  */
 import type { PacketArena } from '../packet/arena';
 import type { Batch } from '../packet/batch';
-import type { BridgeOps } from '../datapath/bridge-ops';
+import type { BridgeOps } from './bridge-ops';
 import { compile, type Action } from './actions';
 import { Executor, FLOW_DROP_REASONS, type FlowDropReason } from './execute';
 import type { DropCounters } from '../packet/drops';

@@ -3,7 +3,7 @@
  * frame builders with correct checksums, and a fixed port map. Not used by the data path.
  */
 import type { PacketArena } from '../packet/arena';
-import { BRIDGE_DROP_REASONS, type BridgeOps, type PacketInReason } from '../datapath/bridge-ops';
+import { BRIDGE_DROP_REASONS, type BridgeOps, type PacketInReason } from './bridge-ops';
 import { KEY_SHIFT } from '../packet/flow-key';
 import { checksum, pseudoSumV4 } from '../wire/checksum';
 

@@ -1,21 +1,11 @@
 /**
- * What a bridge offers the stages that decide a frame's fate (the flow tables, the NORMAL
- * learning switch, the router). Every call takes OWNERSHIP of the slot: the callee queues it
+ * What the flow tables call to send a frame on: declared here, by the stage that calls it, and
+ * implemented by the bridge (src/datapath/bridge.ts), so the flow engine never imports the
+ * datapath. Every call takes OWNERSHIP of the slot: the callee queues it
  * for transmit, hands it to another stage, or releases it. A stage that wants to send one frame
  * to several places clones it first (PacketArena.clone) for all but the last.
  */
 import { PacketArena } from '../packet/arena';
-
-/** Special OpenFlow port numbers (OpenFlow 1.0 numbering, as ovs-ofctl prints them). */
-export const OFPP_MAX = 0xff00;
-export const OFPP_IN_PORT = 0xfff8;
-export const OFPP_TABLE = 0xfff9;
-export const OFPP_NORMAL = 0xfffa;
-export const OFPP_FLOOD = 0xfffb;
-export const OFPP_ALL = 0xfffc;
-export const OFPP_CONTROLLER = 0xfffd;
-export const OFPP_LOCAL = 0xfffe;
-export const OFPP_NONE = 0xffff;
 
 /** Why a frame was sent to the controller (OpenFlow packet-in reasons). */
 export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl';
