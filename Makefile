@@ -5,13 +5,26 @@ NODE_DIR ?= $(shell dirname $$(dirname $$(readlink -f $$(which node))))
 ADDON := native/build/Release/tvs_native.node
 TS_SOURCES := $(shell find src test bench scripts -name '*.ts' 2>/dev/null)
 NATIVE_SOURCES := $(wildcard native/src/*.c native/src/*.h) native/binding.gyp
-# Debian packages the tests and benchmarks drive as real peers.
-# Debian packages the side-by-side benchmark needs (bench/compare): the peers' tools, Open vSwitch
-# (started by hand in a private directory, never as a service) and nftables for the kernel router.
-BENCH_DEBS := iperf3 netsniff-ng openvswitch-switch ethtool nftables iputils-ping iproute2 util-linux procps
+# Debian packages each target drives as real peers. Installed without recommends, so the demo
+# does not pull QEMU or GUI libraries (tshark without wireshark-qt).
+DEMO_DEBS := iperf3 tcpdump iputils-ping iproute2 procps
 TEST_DEBS := iperf3 tcpdump tshark netsniff-ng ethtool iputils-ping busybox-static isc-dhcp-client procps iproute2 traceroute qemu-system-x86
+# The side-by-side benchmark (bench/compare): the peers' tools, Open vSwitch (started by hand in a
+# private directory, never as a service) and nftables for the kernel router.
+BENCH_DEBS := iperf3 netsniff-ng openvswitch-switch ethtool nftables iputils-ping iproute2 util-linux procps
 
-.PHONY: all build deps debs native ts test test-unit bench demo clean
+# $(call install-debs,PACKAGES,WHAT-SKIPS): install the missing ones (apt-get update first); as
+# non-root only say what will skip.
+define install-debs
+@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" != 0 ]; then echo "not root: cannot install$$missing ($(2))"; exit 0; fi; \
+  echo "installing:$$missing"; \
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+fi
+endef
+
+.PHONY: all build deps debs test-debs demo-debs native ts test test-unit bench demo clean
 
 all: build
 
@@ -23,14 +36,13 @@ node_modules/.installed: package.json
 	npm install --no-audit --no-fund
 	touch $@
 
-# Install the Debian packages the tests need, only those missing (apt-get update first).
-debs:
-	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "not root: cannot install$$missing (tests that need them will skip)"; exit 0; fi; \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+debs: test-debs
+
+test-debs:
+	$(call install-debs,$(TEST_DEBS),tests that need them will skip)
+
+demo-debs:
+	$(call install-debs,$(DEMO_DEBS),the demo needs them)
 
 native: $(ADDON)
 
@@ -44,21 +56,17 @@ dist/.built: $(TS_SOURCES) tsconfig.json node_modules/.installed
 	node_modules/.bin/tsc -p .
 	touch $@
 
-test: build debs
+test: build test-debs
 	node scripts/run-tests.js
 
 test-unit: build
 	node scripts/run-tests.js dist/test/unit
 
-bench: build debs
-	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "not root: cannot install$$missing (the comparison will skip what needs them)"; \
-	  else echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
-	fi
+bench: build test-debs
+	$(call install-debs,$(BENCH_DEBS),the comparison will skip what needs them)
 	node dist/bench/run.js
 
-demo: build debs
+demo: build demo-debs
 	node dist/scripts/demo.js
 
 clean:

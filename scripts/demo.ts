@@ -8,9 +8,14 @@
  *   router r1: qr-a on br-int (VLAN 1), qg on br-ex ── "external" namespace; SNAT for tenant A,
  *              floating IP 10.203.0.50 → vm-a2
  *
+ * Each host is a namespace named after it (vm-a1, vm-a2, vm-b1, physnet, external) whose interface
+ * `nic` is the far end of a veth; the near end, in the root namespace, is the switch port and has
+ * the host's name too (the physical network's is `uplink`). The daemon logs to a file the demo
+ * names, not between its steps.
+ *
  * It pings and runs a short iperf3 over every path, watches the trunk with tcpdump -e, prints
- * `tvs show`, `dump-flows` with counters and the NAT sessions, and tears everything down at the
- * end (also on Ctrl-C). Only addresses inside the namespaces it created are used.
+ * `tvs show`, `dump-flows` with counters, the router and the NAT sessions, and tears everything
+ * down at the end (also on Ctrl-C). Only addresses inside the namespaces it created are used.
  */
 import { execFileSync, spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -18,9 +23,10 @@ import * as os from 'os';
 import * as path from 'path';
 
 const TVS = path.resolve(__dirname, '../src/cli/tvs.js');
-const tag = process.pid.toString(36);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-demo-'));
 const control = path.join(dir, 'tvs.sock');
+/** The daemon's log: kept after the demo, so what it logged can be read afterwards. */
+const LOG = path.join(os.tmpdir(), 'tvs-demo.log');
 const namespaces: string[] = [];
 const links: string[] = [];
 let daemon: ChildProcess | null = null;
@@ -54,25 +60,32 @@ function shAsync(argv: string[], timeoutMs = 30_000): Promise<string> {
   });
 }
 
-function netns(name: string): string {
-  const ns = `${name}-${tag}`.slice(0, 15);
-  sh(['ip', 'netns', 'add', ns]);
-  namespaces.push(ns);
-  sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-  return ns;
+/** A host: namespace `name`, its interface `nic` (address `cidr`) joined by a veth to `port` here. */
+function host(name: string, cidr: string | undefined, port = name): { ns: string; port: string } {
+  sh(['ip', 'netns', 'add', name]);
+  namespaces.push(name);
+  sh(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+  sh(['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'nic', 'netns', name]);
+  links.push(port);
+  sh(['sysctl', '-qw', `net.ipv6.conf.${port}.disable_ipv6=1`], true);
+  if (cidr) sh(['ip', '-n', name, 'addr', 'add', cidr, 'dev', 'nic']);
+  sh(['ip', 'link', 'set', port, 'up']);
+  sh(['ip', '-n', name, 'link', 'set', 'nic', 'up']);
+  return { ns: name, port };
 }
-/** veth with one end in `ns` (address `cidr`), the other in the root namespace for the switch. */
-function veth(hostName: string, ns: string, cidr?: string): { host: string; peer: string } {
-  const host = `${hostName}${tag}`.slice(0, 15);
-  const peer = `p${hostName}${tag}`.slice(0, 15);
-  sh(['ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
-  links.push(host);
-  sh(['sysctl', '-qw', `net.ipv6.conf.${host}.disable_ipv6=1`], true);
-  sh(['ip', 'link', 'set', peer, 'netns', ns]);
-  if (cidr) sh(['ip', '-n', ns, 'addr', 'add', cidr, 'dev', peer]);
-  sh(['ip', 'link', 'set', host, 'up']);
-  sh(['ip', '-n', ns, 'link', 'set', peer, 'up']);
-  return { host, peer };
+
+const HOSTS = ['vm-a1', 'vm-a2', 'vm-b1', 'physnet', 'external'];
+const PORTS = ['vm-a1', 'vm-a2', 'vm-b1', 'uplink', 'external'];
+
+/** The names are fixed (readable): refuse to start over leftovers rather than touch them. */
+function checkFree(): void {
+  const nsList = sh(['ip', 'netns', 'list'], true).split('\n').map((l) => l.split(' ')[0]);
+  const busyNs = HOSTS.filter((n) => nsList.includes(n));
+  const busyLinks = PORTS.filter((p) => sh(['ip', 'link', 'show', p], true) !== '');
+  if (busyNs.length || busyLinks.length) {
+    const cmds = [...busyNs.map((n) => `ip netns del ${n}`), ...busyLinks.map((l) => `ip link del ${l}`)];
+    throw new Error(`already exist (left from an interrupted demo?): ${[...busyNs, ...busyLinks].join(', ')}; remove them with: ${cmds.join('; ')}`);
+  }
 }
 
 function cleanup(): void {
@@ -90,36 +103,35 @@ function cleanup(): void {
 
 async function main(): Promise<void> {
   if (process.getuid && process.getuid() !== 0) throw new Error('the demo creates namespaces and devices: run it as root');
-  step('[1/8] Creating namespaces: tenant A (vm-a1, vm-a2), tenant B (vm-b1), the physical network, an external network');
-  const a1 = netns('vm-a1');
-  const a2 = netns('vm-a2');
-  const b1 = netns('vm-b1');
-  const phys = netns('physnet');
-  const ext = netns('external');
-  const va1 = veth('tda1', a1, '10.201.1.11/24');
-  const va2 = veth('tda2', a2, '10.201.1.12/24');
-  const vb1 = veth('tdb1', b1, '10.201.1.21/24'); // same subnet as tenant A on purpose: isolation is by VLAN
-  const up = veth('tdup', phys);
-  const vx = veth('tdex', ext, '10.203.0.100/24');
-  for (const ns of [a1, a2]) sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', '10.201.1.1']);
+  checkFree();
+  step('[1/8] Hosts (network namespaces): tenant A vm-a1, vm-a2; tenant B vm-b1; the physical network; an external network');
+  const a1 = host('vm-a1', '10.201.1.11/24');
+  const a2 = host('vm-a2', '10.201.1.12/24');
+  const b1 = host('vm-b1', '10.201.1.21/24'); // same subnet as tenant A on purpose: isolation is by VLAN
+  const phys = host('physnet', undefined, 'uplink');
+  const ext = host('external', '10.203.0.100/24');
+  for (const h of [a1, a2]) sh(['ip', '-n', h.ns, 'route', 'add', 'default', 'via', '10.201.1.1']);
+  console.log('  vm-a1 10.201.1.11, vm-a2 10.201.1.12 (tenant A); vm-b1 10.201.1.21 (tenant B); external 10.203.0.100');
 
-  step('[2/8] Starting the switch: tvs start');
-  daemon = spawn(process.execPath, [TVS, 'start', '--control', control], { stdio: ['ignore', 'inherit', 'inherit'] });
-  for (let i = 0; i < 100 && !fs.existsSync(control); i++) await new Promise((r) => setTimeout(r, 100));
-  if (!fs.existsSync(control)) throw new Error('tvs start did not come up');
+  step(`[2/8] Starting the switch: tvs start (its log: ${LOG})`);
+  const logFd = fs.openSync(LOG, 'w');
+  daemon = spawn(process.execPath, [TVS, 'start', '--control', control], { stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  for (let i = 0; i < 100 && !fs.existsSync(control) && daemon.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+  if (!fs.existsSync(control)) throw new Error(`tvs start did not come up (see ${LOG})`);
 
   step('[3/8] Bridges: br-int (local VLANs), br-eth1 (physical trunk) joined by patch ports, br-ex (external)');
   const cmds = [
     ['add-br', 'br-int'],
     ['add-br', 'br-eth1'],
     ['add-br', 'br-ex'],
-    ['add-port', 'br-int', va1.host, 'tag=1'],
-    ['add-port', 'br-int', va2.host, 'tag=1'],
-    ['add-port', 'br-int', vb1.host, 'tag=2'],
+    ['add-port', 'br-int', a1.port, 'tag=1'],
+    ['add-port', 'br-int', a2.port, 'tag=1'],
+    ['add-port', 'br-int', b1.port, 'tag=2'],
     ['add-port', 'br-int', 'int-br-eth1', 'type=patch', 'peer=phy-br-eth1'],
     ['add-port', 'br-eth1', 'phy-br-eth1', 'type=patch', 'peer=int-br-eth1'],
-    ['add-port', 'br-eth1', up.host],
-    ['add-port', 'br-ex', vx.host],
+    ['add-port', 'br-eth1', phys.port],
+    ['add-port', 'br-ex', ext.port],
     // The Neutron OVS agent's VLAN translation flows.
     ['add-flow', 'br-eth1', 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL'],
     ['add-flow', 'br-eth1', 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=2,actions=mod_vlan_vid:102,NORMAL'],
@@ -148,19 +160,19 @@ async function main(): Promise<void> {
   }
 
   step('[5/8] Tenant A pings inside its network; tcpdump -e on the physical trunk sees provider VLAN 101');
-  const capture = shAsync(['ip', 'netns', 'exec', phys, 'timeout', '4', 'tcpdump', '-i', up.peer, '-e', '-nn', '-c', '2', 'arp'], 10_000);
+  const capture = shAsync(['ip', 'netns', 'exec', phys.ns, 'timeout', '4', 'tcpdump', '-i', 'nic', '-e', '-nn', '-c', '2', 'arp'], 10_000);
   await new Promise((r) => setTimeout(r, 800));
-  console.log((await shAsync(['ip', 'netns', 'exec', a1, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.201.1.12'])).trim());
+  console.log((await shAsync(['ip', 'netns', 'exec', a1.ns, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.201.1.12'])).trim());
   console.log('  tcpdump on the trunk:');
   console.log((await capture).split('\n').filter((l) => l.includes('vlan')).map((l) => '    ' + l).join('\n'));
 
   step('[6/8] Tenant B (local VLAN 2) tries to reach tenant A on the same subnet: isolated');
-  const iso = await shAsync(['ip', 'netns', 'exec', b1, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '10.201.1.11']);
+  const iso = await shAsync(['ip', 'netns', 'exec', b1.ns, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '10.201.1.11']);
   console.log(iso.split('\n').filter((l) => l.includes('loss')).join('\n') + '   (100% loss expected)');
 
   step('[7/8] Through the router: SNAT out (vm-a1 → external), floating IP in (external → 10.203.0.50)');
-  console.log((await shAsync(['ip', 'netns', 'exec', a1, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.203.0.100'])).split('\n').filter((l) => /loss|rtt/.test(l)).join('\n'));
-  console.log((await shAsync(['ip', 'netns', 'exec', ext, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.203.0.50'])).split('\n').filter((l) => /loss|rtt/.test(l)).join('\n'));
+  console.log((await shAsync(['ip', 'netns', 'exec', a1.ns, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.203.0.100'])).split('\n').filter((l) => /loss|rtt/.test(l)).join('\n'));
+  console.log((await shAsync(['ip', 'netns', 'exec', ext.ns, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.203.0.50'])).split('\n').filter((l) => /loss|rtt/.test(l)).join('\n'));
   const iperf = async (label: string, serverNs: string, clientNs: string, addr: string, port: string) => {
     await shAsync(['ip', 'netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-D', '-p', port]);
     await new Promise((r) => setTimeout(r, 300));
@@ -168,9 +180,9 @@ async function main(): Promise<void> {
     const line = out.split('\n').find((l) => /receiver/.test(l)) ?? out.trim().split('\n').pop();
     console.log(`  iperf3 ${label.padEnd(34)} ${line?.replace(/\s+/g, ' ').trim()}`);
   };
-  await iperf('vm-a1 → vm-a2 (same VLAN)', a2, a1, '10.201.1.12', '5291');
-  await iperf('vm-a1 → external (SNAT)', ext, a1, '10.203.0.100', '5292');
-  await iperf('external → floating IP (DNAT)', a2, ext, '10.203.0.50', '5293');
+  await iperf('vm-a1 → vm-a2 (same VLAN)', a2.ns, a1.ns, '10.201.1.12', '5291');
+  await iperf('vm-a1 → external (SNAT)', ext.ns, a1.ns, '10.203.0.100', '5292');
+  await iperf('external → floating IP (DNAT)', a2.ns, ext.ns, '10.203.0.50', '5293');
 
   step('[8/8] What the switch shows');
   console.log('$ tvs show');
@@ -179,6 +191,8 @@ async function main(): Promise<void> {
   console.log(tvs('dump-flows', 'br-eth1'));
   console.log('$ tvs dump-flows br-int');
   console.log(tvs('dump-flows', 'br-int'));
+  console.log('$ tvs router-show r1');
+  console.log(tvs('router-show', 'r1'));
   console.log('$ tvs nat-show r1');
   console.log(tvs('nat-show', 'r1'));
   console.log('$ tvs dump-ports br-int');
@@ -194,7 +208,7 @@ process.on('SIGINT', () => {
 main().then(
   () => {
     cleanup();
-    console.log('done.');
+    console.log(`done. The switch's log: ${LOG}`);
   },
   (e) => {
     console.error(`demo failed: ${(e as Error).message}`);

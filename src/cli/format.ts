@@ -31,8 +31,85 @@ export function formatDumpPorts(bridge: string, r: { ports: DumpPort[]; drops: R
   return out.join('\n');
 }
 
+/** As ovs-appctl fdb/show (age in whole seconds, as OVS prints it), plus the port's name. */
 export function formatFdb(rows: { port: number; portName?: string; vlan: number; mac: string; age: number }[]): string {
-  const out = [' port  VLAN  MAC                Age'];
-  for (const r of rows) out.push(`${String(r.port).padStart(5)}  ${String(r.vlan).padStart(4)}  ${r.mac}  ${String(r.age).padStart(4)}`);
+  const out = [' port  VLAN  MAC                Age  Name'];
+  for (const r of rows) out.push(`${String(r.port).padStart(5)}  ${String(r.vlan).padStart(4)}  ${r.mac}  ${String(r.age).padStart(4)}  ${r.portName ?? ''}`.trimEnd());
   return out.join('\n');
+}
+
+/** Milliseconds as seconds for people: one decimal under 10 s, whole seconds above, never negative. */
+export function seconds(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  return s < 10 ? `${s.toFixed(1)}s` : `${Math.round(s)}s`;
+}
+
+/** Rows as columns padded to their widest cell (the first row is the header). */
+export function table(rows: string[][], indent = ''): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+}
+
+/** What `router-show` returns (the daemon's JSON). */
+export interface RouterView {
+  name: string;
+  snat: boolean;
+  interfaces: { name: string; mac: string; cidr: string; mtu: number; gateway: boolean }[];
+  routes: { cidr: string; kind: string; iface: string | null; via: string | null }[];
+  arp: { ip: string; mac: string; iface: string; expiresInMs: number }[];
+  pendingArp: { ip: string; iface: string; queued: number; probes: number }[];
+  floatingIps: { fip: string; fixed: string }[];
+  sessions: number;
+  drops: Record<string, number>;
+  stats: Record<string, number>;
+}
+
+export function formatRouter(r: RouterView): string {
+  const out = [`Router ${r.name}: SNAT ${r.snat ? 'on' : 'off'}, ${r.sessions} NAT session${r.sessions === 1 ? '' : 's'}`, '', 'Interfaces:'];
+  out.push(table([['NAME', 'MAC', 'ADDRESS', 'MTU', 'ROLE'], ...r.interfaces.map((i) => [i.name, i.mac, i.cidr, String(i.mtu), i.gateway ? 'gateway' : 'tenant'])], '  '));
+  out.push('', 'Routes:');
+  out.push(table([['DESTINATION', 'KIND', 'VIA', 'DEV'], ...r.routes.map((x) => [x.cidr, x.kind, x.via ?? 'on-link', x.iface ?? '-'])], '  '));
+  out.push('', 'Floating IPs:');
+  out.push(r.floatingIps.length ? table([['FLOATING', 'FIXED'], ...r.floatingIps.map((f) => [f.fip, f.fixed])], '  ') : '  (none)');
+  out.push('', 'ARP cache:');
+  out.push(r.arp.length ? table([['IP', 'MAC', 'DEV', 'EXPIRES'], ...r.arp.map((a) => [a.ip, a.mac, a.iface, 'in ' + seconds(a.expiresInMs)])], '  ') : '  (empty)');
+  if (r.pendingArp.length) {
+    out.push('', 'Waiting for ARP:');
+    out.push(table([['IP', 'DEV', 'QUEUED', 'PROBES'], ...r.pendingArp.map((p) => [p.ip, p.iface, String(p.queued), String(p.probes)])], '  '));
+  }
+  const drops = Object.entries(r.drops).filter(([, v]) => v > 0);
+  out.push('', `Drops: ${drops.length ? drops.map(([k, v]) => `${k}=${v}`).join(', ') : 'none'}`);
+  out.push(`Counters: ${Object.entries(r.stats).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  return out.join('\n');
+}
+
+/** What `nat-show` returns, one object per session. */
+export interface NatView {
+  id: number;
+  proto: string;
+  state: string;
+  kind: string;
+  orig: { src: string; dst: string; sport: number; dport: number };
+  reply: { src: string; dst: string; sport: number; dport: number };
+  packets: { orig: number; reply: number };
+  ageMs: number;
+  expiresInMs: number;
+}
+
+export function formatNat(rows: NatView[]): string {
+  if (rows.length === 0) return '(no sessions)';
+  const t = (x: NatView['orig'], proto: string) => (proto === 'icmp' ? `${x.src} > ${x.dst} id ${x.sport}` : `${x.src}:${x.sport} > ${x.dst}:${x.dport}`);
+  return table([
+    ['PROTO', 'STATE', 'KIND', 'ORIGINAL (as sent)', 'REPLY (as received)', 'PACKETS', 'AGE', 'EXPIRES'],
+    ...rows.map((s) => [
+      s.proto,
+      s.state,
+      s.kind,
+      t(s.orig, s.proto),
+      t(s.reply, s.proto),
+      `${s.packets.orig}/${s.packets.reply}`,
+      seconds(s.ageMs),
+      'in ' + seconds(s.expiresInMs),
+    ]),
+  ]);
 }

@@ -7,7 +7,7 @@
 import { request, ControlError } from '../control/client';
 import { controlPath } from '../control/protocol';
 import { parseKeyValues } from '../control/port-options';
-import { formatShow, formatDumpPorts, formatFdb } from './format';
+import { formatShow, formatDumpPorts, formatFdb, formatRouter, formatNat, RouterView, NatView } from './format';
 import * as fs from 'fs';
 import * as path from 'path';
 import { pcapFile } from '../control/pcap';
@@ -18,11 +18,22 @@ function printWarnings(ws: string[]): void {
   for (const w of ws) console.error(`warning: ${w}`);
 }
 
+/** One option of a verb (or of every verb): drives parsing and `--help` alike. */
+export interface OptSpec {
+  name: string;
+  /** Placeholder of its value (`--count N`); absent for a flag. */
+  value?: string;
+  help: string;
+  /** Spelled `-w` rather than `--w` (tcpdump's spelling for the output file). */
+  short?: boolean;
+}
 interface Verb {
-  usage: string;
+  /** The positional arguments, as shown in usage. */
+  args: string;
   help: string;
   min: number;
   max: number;
+  options?: OptSpec[];
   run: (words: string[], ctx: Ctx) => Promise<void>;
 }
 interface Ctx {
@@ -30,6 +41,13 @@ interface Ctx {
   json: boolean;
   opts: Record<string, string | boolean>;
 }
+
+/** Options every verb takes. */
+export const GLOBAL_OPTIONS: OptSpec[] = [
+  { name: 'control', value: 'PATH', help: 'control socket of the switch (default: $TVS_CONTROL or /run/tvs/tvs.sock)' },
+  { name: 'json', help: 'print the result as JSON' },
+  { name: 'help', help: 'this text' },
+];
 
 class UsageError extends Error {}
 
@@ -57,7 +75,14 @@ function print(ctx: Ctx, value: unknown, human: () => string): void {
 
 const VERBS: Record<string, Verb> = {
   start: {
-    usage: 'start [--config FILE] [--control PATH] [--busy-poll] [--metrics HOST:PORT] [--log-level debug|info|warn|error] [--log-format text|json]',
+    args: '',
+    options: [
+      { name: 'config', value: 'FILE', help: 'build the switch from this config file (every error in it is reported at once, with its path)' },
+      { name: 'busy-poll', help: 'poll the ports in a loop instead of sleeping until they are readable (benchmarks)' },
+      { name: 'metrics', value: 'HOST:PORT', help: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
+      { name: 'log-level', value: 'debug|info|warn|error', help: 'least severe log line written (default info)' },
+      { name: 'log-format', value: 'text|json', help: 'log lines as text or as one JSON object each (default text)' },
+    ],
     help: 'Run the switch in the foreground until SIGINT/SIGTERM, then remove what it created (TAP devices unless persistent) and the control socket.',
     min: 0,
     max: 0,
@@ -75,21 +100,21 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'add-br': {
-    usage: 'add-br BRIDGE',
+    args: 'BRIDGE',
     help: 'Create a bridge (with no flows it behaves as priority=0,actions=NORMAL).',
     min: 1,
     max: 1,
     run: async ([bridge], ctx) => print(ctx, await request(ctx.control, 'add-br', { bridge }), () => ''),
   },
   'del-br': {
-    usage: 'del-br BRIDGE',
+    args: 'BRIDGE',
     help: 'Delete a bridge and all its ports.',
     min: 1,
     max: 1,
     run: async ([bridge], ctx) => print(ctx, await request(ctx.control, 'del-br', { bridge }), () => ''),
   },
   'add-port': {
-    usage: 'add-port BRIDGE NAME [type=afpacket|tap|patch|unix|memory] [path=SOCK] [ofport=N] [tag=N] [trunks=N,M] [peer=PORT] [offloads=on|off] [ring=v2|v3] [persist=true]',
+    args: 'BRIDGE NAME [type=afpacket|tap|patch|unix|memory] [path=SOCK] [ofport=N] [tag=N] [trunks=N,M-N] [peer=PORT] [offloads=on|off] [ring=v2|v3] [persist=true] [mtu=N]',
     help:
       'Add a port. afpacket: an existing interface by name (e.g. a veth or a QEMU tap). tap: create (or attach to) a TAP device. ' +
       'patch: joins two bridges (peer= names the other end). tag=N makes an access port (untagged on the wire, VLAN N inside); ' +
@@ -108,14 +133,14 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'del-port': {
-    usage: 'del-port BRIDGE NAME',
+    args: 'BRIDGE NAME',
     help: 'Remove a port (a TAP device the switch created is deleted unless persistent).',
     min: 2,
     max: 2,
     run: async ([bridge, port], ctx) => print(ctx, await request(ctx.control, 'del-port', { bridge, port }), () => ''),
   },
   show: {
-    usage: 'show',
+    args: '',
     help: 'Bridges and their ports (like ovs-vsctl show).',
     min: 0,
     max: 0,
@@ -125,7 +150,7 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'dump-ports': {
-    usage: 'dump-ports BRIDGE',
+    args: 'BRIDGE',
     help: 'Per-port rx/tx packet and byte counters and drops by reason (like ovs-ofctl dump-ports).',
     min: 1,
     max: 1,
@@ -135,7 +160,7 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'fdb-show': {
-    usage: 'fdb-show BRIDGE',
+    args: 'BRIDGE',
     help: 'The learned MAC table: port, VLAN, MAC, age in seconds (like ovs-appctl fdb/show).',
     min: 1,
     max: 1,
@@ -145,8 +170,12 @@ const VERBS: Record<string, Verb> = {
     },
   },
   top: {
-    usage: 'top [--interval S] [--count N]',
-    help: 'Live per-port and per-flow rates (packets/s, bits/s, drops/s), refreshed every --interval seconds (default 1) until Ctrl-C or --count screens.',
+    args: '',
+    options: [
+      { name: 'interval', value: 'S', help: 'seconds between screens (default 1, at least 0.1)' },
+      { name: 'count', value: 'N', help: 'stop after N screens (default: until Ctrl-C)' },
+    ],
+    help: 'Live per-port and per-flow rates (packets/s, bits/s, drops/s), refreshed every --interval seconds (default 1) until Ctrl-C or --count screens. With --json, one JSON object per screen.',
     min: 0,
     max: 0,
     run: async (_w, ctx) => {
@@ -187,7 +216,7 @@ const VERBS: Record<string, Verb> = {
     },
   },
   reload: {
-    usage: 'reload [FILE]',
+    args: '[FILE]',
     help:
       'Re-apply the config file (FILE, or the one given to tvs start; SIGHUP does the same): unchanged ports keep running, unchanged flows keep their counters, unchanged routers keep their NAT sessions. A bad config changes nothing and says why.',
     min: 0,
@@ -198,14 +227,23 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'save-config': {
-    usage: 'save-config FILE',
+    args: 'FILE',
     help: 'Write the running state (bridges, ports, flows, routers, floating IPs, DHCP) as a config file that `tvs start --config FILE` builds again. Written atomically.',
     min: 1,
     max: 1,
-    run: async ([file], ctx) => print(ctx, await request(ctx.control, 'save-config', { file: path.resolve(file) }), () => ''),
+    run: async ([file], ctx) => {
+      const r = (await request(ctx.control, 'save-config', { file: path.resolve(file) })) as { file: string };
+      print(ctx, r, () => `saved to ${r.file}`);
+    },
   },
   capture: {
-    usage: 'capture BRIDGE PORT [-w FILE.pcap] [--count N] [--direction in|out|both] [--seconds S]',
+    args: 'BRIDGE PORT',
+    options: [
+      { name: 'w', short: true, value: 'FILE.pcap', help: 'write a pcap file instead of printing one line per frame' },
+      { name: 'count', value: 'N', help: 'stop after N frames (default 100)' },
+      { name: 'direction', value: 'in|out|both', help: 'frames received on PORT, sent on it, or both (default both)' },
+      { name: 'seconds', value: 'S', help: 'stop after S seconds (default 10)' },
+    ],
     help:
       'Capture frames crossing PORT (default: both directions, 100 frames or 10 s, whichever comes first) with the VLAN tags as on the wire. ' +
       'With -w, writes a pcap file that tcpdump, tshark and Wireshark read; otherwise prints one line per frame.',
@@ -232,7 +270,7 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'add-flow': {
-    usage: 'add-flow BRIDGE FLOW',
+    args: 'BRIDGE FLOW',
     help:
       "Add a flow in ovs-ofctl syntax, e.g. 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL'. " +
       'A flow with the same table, match and priority is replaced. Known traps (output to the input port, no output, a modify after the last output) are warned about.',
@@ -245,7 +283,7 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'add-flows': {
-    usage: 'add-flows BRIDGE FILE',
+    args: 'BRIDGE FILE',
     help: "Add the flows in FILE ('-' = stdin), one per line, '#' comments; ovs-ofctl dump-flows output is accepted as is. All lines are checked before any is installed.",
     min: 2,
     max: 2,
@@ -262,21 +300,24 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'del-flows': {
-    usage: 'del-flows BRIDGE [MATCH] [--strict]',
+    args: 'BRIDGE [MATCH]',
+    options: [{ name: 'strict', help: 'MATCH must equal the flow\'s match and priority exactly' }],
     help: 'Delete all flows, or those whose match is covered by MATCH (with --strict: exactly MATCH, including priority).',
     min: 1,
     max: 2,
     run: async ([bridge, match], ctx) => print(ctx, await request(ctx.control, 'del-flows', { bridge, match, strict: ctx.opts.strict === true }), () => ''),
   },
   'mod-flows': {
-    usage: 'mod-flows BRIDGE FLOW [--strict]',
+    args: 'BRIDGE FLOW',
+    options: [{ name: 'strict', help: 'MATCH must equal the flow\'s match and priority exactly' }],
     help: 'Replace the actions of the flows matching FLOW (counters are kept).',
     min: 2,
     max: 2,
     run: async ([bridge, flow], ctx) => print(ctx, await request(ctx.control, 'mod-flows', { bridge, flow, strict: ctx.opts.strict === true }), () => ''),
   },
   'dump-flows': {
-    usage: 'dump-flows BRIDGE [MATCH] [--strict]',
+    args: 'BRIDGE [MATCH]',
+    options: [{ name: 'strict', help: 'MATCH must equal the flow\'s match and priority exactly' }],
     help: 'Print the flows (with cookie, duration, table, n_packets, n_bytes, timeouts, priority, match, actions) in ovs-ofctl dump-flows format, which add-flows reads back.',
     min: 1,
     max: 2,
@@ -286,7 +327,8 @@ const VERBS: Record<string, Verb> = {
     },
   },
   trace: {
-    usage: 'trace BRIDGE FLOWSPEC | trace BRIDGE --hex FRAME [IN_PORT]',
+    args: 'BRIDGE FLOWSPEC | BRIDGE --hex FRAME [IN_PORT]',
+    options: [{ name: 'hex', help: 'the packet is a whole Ethernet frame in hex (IN_PORT: the port it arrives on)' }],
     help:
       "Show what the bridge would do with a packet, sending nothing (like ovs-appctl ofproto/trace): every table visited, the rule matched or the miss, the actions, and each output with the headers as they would leave. FLOWSPEC is e.g. 'in_port=1,dl_vlan=5,dl_src=02:00:00:00:00:01,ip,nw_dst=10.0.0.2'.",
     min: 2,
@@ -299,21 +341,21 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'add-router': {
-    usage: 'add-router ROUTER [snat=on|off]',
+    args: 'ROUTER [snat=on|off]',
     help: "Create a router (a Neutron router: the L3 agent's qrouter namespace). SNAT of tenant subnets toward the gateway interface is on by default.",
     min: 1,
     max: 2,
     run: async ([router, ...kv], ctx) => print(ctx, await request(ctx.control, 'add-router', { router, options: kvOrUsage(kv) }), () => ''),
   },
   'del-router': {
-    usage: 'del-router ROUTER',
+    args: 'ROUTER',
     help: 'Delete a router and its ports.',
     min: 1,
     max: 1,
     run: async ([router], ctx) => print(ctx, await request(ctx.control, 'del-router', { router }), () => ''),
   },
   'router-add-port': {
-    usage: 'router-add-port ROUTER BRIDGE NAME mac=MAC ip=CIDR [tag=N] [gateway] [mtu=N]',
+    args: 'ROUTER BRIDGE NAME mac=MAC ip=CIDR [tag=N] [gateway] [mtu=N]',
     help: "Add a router interface as port NAME of BRIDGE: a tenant interface (Neutron's qr-, an access port with tag=N on br-int) or, with 'gateway', the external interface (qg-) that SNAT and floating IPs use.",
     min: 5,
     max: 8,
@@ -323,62 +365,62 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'router-add-route': {
-    usage: 'router-add-route ROUTER CIDR via=IP',
+    args: 'ROUTER CIDR via=IP',
     help: 'Add a static route (0.0.0.0/0 for the default gateway).',
     min: 3,
     max: 3,
     run: async ([router, cidr, ...kv], ctx) => print(ctx, await request(ctx.control, 'router-add-route', { router, cidr, options: kvOrUsage(kv) }), () => ''),
   },
   'set-router': {
-    usage: 'set-router ROUTER snat=on|off',
+    args: 'ROUTER snat=on|off',
     help: 'Turn SNAT of tenant subnets on or off.',
     min: 2,
     max: 2,
     run: async ([router, ...kv], ctx) => print(ctx, await request(ctx.control, 'set-router', { router, options: kvOrUsage(kv) }), () => ''),
   },
   'add-floating-ip': {
-    usage: 'add-floating-ip ROUTER FLOATING_IP FIXED_IP',
+    args: 'ROUTER FLOATING_IP FIXED_IP',
     help: 'Map a floating IP 1:1 to a fixed address (DNAT in, SNAT out; takes precedence over SNAT). The router answers ARP for it and sends gratuitous ARP.',
     min: 3,
     max: 3,
     run: async ([router, fip, fixed], ctx) => print(ctx, await request(ctx.control, 'add-floating-ip', { router, fip, fixed }), () => ''),
   },
   'del-floating-ip': {
-    usage: 'del-floating-ip ROUTER FLOATING_IP',
+    args: 'ROUTER FLOATING_IP',
     help: 'Remove a floating IP; its NAT sessions are flushed at once.',
     min: 2,
     max: 2,
     run: async ([router, fip], ctx) => print(ctx, await request(ctx.control, 'del-floating-ip', { router, fip }), () => ''),
   },
   'router-show': {
-    usage: 'router-show ROUTER',
-    help: 'Interfaces, routes, ARP cache and floating IPs of a router.',
+    args: 'ROUTER',
+    help: 'Interfaces, routes, floating IPs, ARP cache (expiry in seconds), drops and counters of a router.',
     min: 1,
     max: 1,
     run: async ([router], ctx) => {
-      const r = await request(ctx.control, 'router-show', { router });
-      print(ctx, r, () => JSON.stringify(r, null, 2));
+      const r = (await request(ctx.control, 'router-show', { router })) as RouterView;
+      print(ctx, r, () => formatRouter(r));
     },
   },
   'nat-show': {
-    usage: 'nat-show ROUTER',
-    help: 'NAT sessions of a router (protocol, original and translated addresses and ports, state, expiry).',
+    args: 'ROUTER',
+    help: 'NAT sessions of a router: protocol, TCP state, kind (snat/dnat), the connection as its originator sent it and as the reply arrives (translated), packets each way, age and expiry in seconds.',
     min: 1,
     max: 1,
     run: async ([router], ctx) => {
-      const r = (await request(ctx.control, 'nat-show', { router })) as Record<string, unknown>[];
-      print(ctx, r, () => (r.length === 0 ? '(no sessions)' : r.map((x) => JSON.stringify(x)).join('\n')));
+      const r = (await request(ctx.control, 'nat-show', { router })) as NatView[];
+      print(ctx, r, () => formatNat(r));
     },
   },
   'add-dhcp': {
-    usage: 'add-dhcp BRIDGE tag=N subnet=CIDR gateway=IP [dns=IP[,IP]] [server=IP] [lease=SEC] [mtu=N]',
+    args: 'BRIDGE tag=N subnet=CIDR gateway=IP [dns=IP[,IP]] [server=IP] [lease=SEC] [mtu=N]',
     help: "A DHCP responder for one network (Neutron's dhcp-agent role): static MAC → IP bindings, answering only on that VLAN.",
     min: 3,
     max: 8,
     run: async ([bridge, ...kv], ctx) => print(ctx, await request(ctx.control, 'add-dhcp', { bridge, options: kvOrUsage(kv) }), () => ''),
   },
   'dhcp-add-host': {
-    usage: 'dhcp-add-host BRIDGE tag=N mac=MAC ip=IP',
+    args: 'BRIDGE tag=N mac=MAC ip=IP',
     help: 'Bind a MAC to an IP on the network served by add-dhcp.',
     min: 3,
     max: 4,
@@ -386,28 +428,89 @@ const VERBS: Record<string, Verb> = {
   },
 };
 
-function globalHelp(): string {
+const optText = (o: OptSpec) => `${o.short ? '-' : '--'}${o.name}${o.value ? ' ' + o.value : ''}`;
+
+/** `verb ARGS [--opt V]...`, built from the verb's tables. */
+export function usageOf(name: string): string {
+  const v = VERBS[name];
+  return [name, v.args, ...(v.options ?? []).map((o) => `[${optText(o)}]`)].filter((x) => x !== '').join(' ');
+}
+
+function optionLines(opts: OptSpec[]): string[] {
+  const width = Math.max(...opts.map((o) => optText(o).length)) + 2;
+  return opts.map((o) => `  ${optText(o).padEnd(width)} ${o.help}`);
+}
+
+export function verbHelp(name: string): string {
+  const v = VERBS[name];
+  const lines = [`usage: tvs ${usageOf(name)}`, '', v.help];
+  if (v.options?.length) lines.push('', 'Options:', ...optionLines(v.options));
+  lines.push('', 'Options of every verb:', ...optionLines(GLOBAL_OPTIONS.filter((o) => o.name !== 'help')));
+  return lines.join('\n');
+}
+
+export function globalHelp(): string {
   const lines = [
     'usage: tvs [--control PATH] [--json] VERB [ARGS...]',
     '',
     'tsvswitch: a userspace virtual switch (bridges, VLANs, patch ports, flow tables, routers with NAT, DHCP) with an ovs-style CLI.',
     '',
     'Verbs:',
-    ...Object.values(VERBS).map((v) => `  ${v.usage}\n      ${v.help}`),
+    ...Object.keys(VERBS).map((n) => `  ${usageOf(n)}\n      ${VERBS[n].help}`),
     '',
     'Options:',
-    `  --control PATH   control socket of the switch (default: $TVS_CONTROL or /run/tvs/tvs.sock)`,
-    '  --json           print the result as JSON',
-    '  --help           this text; `tvs VERB --help` for one verb',
+    ...optionLines(GLOBAL_OPTIONS).map((l) => (l.includes('--help') ? l + '; `tvs VERB --help` for one verb' : l)),
     '',
     'Exit status: 0 success, 1 the switch refused the request (the message says why), 2 usage error.',
   ];
   return lines.join('\n');
 }
 
-/** Split argv into options (--x, --x=v, --x v for known valued options) and words. */
-function parseArgs(argv: string[]): { words: string[]; opts: Record<string, string | boolean> } {
-  const valued = new Set(['control', 'config', 'count', 'direction', 'seconds', 'w', 'metrics', 'log-level', 'log-format', 'interval']);
+/** Edit distance (Levenshtein, with adjacent transpositions counted as one edit). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i++) d.push([i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The known names nearest to `word` (at most a third of its letters wrong), best first. */
+export function nearest(word: string, names: string[]): string[] {
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  const scored = names.map((n) => ({ n, d: editDistance(word, n) })).filter((x) => x.d <= limit);
+  if (scored.length === 0) return [];
+  const best = Math.min(...scored.map((x) => x.d));
+  return scored.filter((x) => x.d === best).map((x) => x.n);
+}
+
+function didYouMean(word: string, names: string[], prefix = ''): string {
+  const near = nearest(word, names);
+  return near.length ? ` (did you mean ${near.map((n) => `'${prefix}${n}'`).join(' or ')}?)` : '';
+}
+
+/** Every option name and whether it takes a value; one name means one thing in every verb. */
+const OPTION_KINDS: Map<string, OptSpec> = (() => {
+  const m = new Map<string, OptSpec>();
+  for (const o of [...GLOBAL_OPTIONS, ...Object.values(VERBS).flatMap((v) => v.options ?? [])]) {
+    const seen = m.get(o.name);
+    if (seen && (!!seen.value !== !!o.value || !!seen.short !== !!o.short)) throw new Error(`tvs: option --${o.name} is declared both with and without a value`);
+    m.set(o.name, o);
+  }
+  return m;
+})();
+
+/**
+ * Split argv into the verb, its words and its options (--x, --x=V, --x V, -w V), checked against
+ * the verb's option table: an option of another verb, or none, is a usage error.
+ */
+export function parseArgs(argv: string[]): { verb?: string; words: string[]; opts: Record<string, string | boolean> } {
   const opts: Record<string, string | boolean> = {};
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -416,25 +519,44 @@ function parseArgs(argv: string[]): { words: string[]; opts: Record<string, stri
       words.push(...argv.slice(i + 1));
       break;
     }
-    if (a === '-w') {
-      // tcpdump's spelling for the output file.
-      if (i + 1 >= argv.length) throw new UsageError('-w needs a file name');
-      opts.w = argv[++i];
-      continue;
-    }
+    let name: string;
+    let value: string | undefined;
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
-      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      if (eq > 0) opts[name] = a.slice(eq + 1);
-      else if (valued.has(name)) {
-        if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
-        opts[name] = argv[++i];
-      } else opts[name] = true;
-    } else words.push(a);
+      name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (eq > 0) value = a.slice(eq + 1);
+    } else if (a.length === 2 && a[0] === '-' && a[1] !== '-') {
+      name = a.slice(1);
+      if (OPTION_KINDS.get(name)?.short !== true) throw new UsageError(`unknown option ${a}`);
+    } else {
+      words.push(a);
+      continue;
+    }
+    const spec = OPTION_KINDS.get(name);
+    if (!spec || (spec.short && a.startsWith('--'))) throw new UsageError(`unknown option --${name}${didYouMean(name, [...OPTION_KINDS.keys()], '--')}`);
+    if (spec.value) {
+      if (value === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`${optText(spec).split(' ')[0]} needs a value (${spec.value})`);
+        value = argv[++i];
+      }
+      if (name in opts) throw new UsageError(`${optText(spec).split(' ')[0]} given twice`);
+      opts[name] = value;
+    } else {
+      if (value !== undefined) throw new UsageError(`--${name} takes no value`);
+      opts[name] = true;
+    }
   }
-  const known = new Set(['control', 'config', 'json', 'help', 'busy-poll', 'strict', 'hex', 'count', 'direction', 'seconds', 'w', 'metrics', 'log-level', 'log-format', 'interval']);
-  for (const k of Object.keys(opts)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
-  return { words, opts };
+  const [verb, ...rest] = words;
+  if (verb !== undefined && Object.prototype.hasOwnProperty.call(VERBS, verb)) {
+    const allowed = new Set([...GLOBAL_OPTIONS, ...(VERBS[verb].options ?? [])].map((o) => o.name));
+    for (const k of Object.keys(opts)) {
+      if (!allowed.has(k)) {
+        const own = VERBS[verb].options ?? [];
+        throw new UsageError(`${optText(OPTION_KINDS.get(k)!).split(' ')[0]} is not an option of '${verb}' (${own.length ? 'its options: ' + own.map((o) => optText(o).split(' ')[0]).join(', ') : 'it has none'})`);
+      }
+    }
+  }
+  return { verb, words: rest, opts };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -442,11 +564,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs(argv);
   } catch (e) {
-    console.error(`tvs: ${(e as Error).message}\n(try 'tvs --help')`);
+    const verb = argv.find((a) => Object.prototype.hasOwnProperty.call(VERBS, a));
+    console.error(`tvs${verb ? ' ' + verb : ''}: ${(e as Error).message}\n${verb ? `usage: tvs ${usageOf(verb)}` : "(try 'tvs --help')"}`);
     return 2;
   }
-  const { words, opts } = parsed;
-  const [verbName, ...rest] = words;
+  const { verb: verbName, words: rest, opts } = parsed;
   if (!verbName) {
     if (opts.help) {
       console.log(globalHelp());
@@ -457,15 +579,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const verb = Object.prototype.hasOwnProperty.call(VERBS, verbName) ? VERBS[verbName] : undefined;
   if (!verb) {
-    console.error(`tvs: unknown verb '${verbName}' (try 'tvs --help')`);
+    console.error(`tvs: unknown verb '${verbName}'${didYouMean(verbName, Object.keys(VERBS))} (try 'tvs --help')`);
     return 2;
   }
   if (opts.help) {
-    console.log(`usage: tvs ${verb.usage}\n\n${verb.help}`);
+    console.log(verbHelp(verbName));
     return 0;
   }
   if (rest.length < verb.min || rest.length > verb.max) {
-    console.error(`tvs ${verbName}: expected ${verb.min === verb.max ? verb.min : `${verb.min} to ${verb.max}`} argument(s), got ${rest.length}\nusage: tvs ${verb.usage}`);
+    console.error(`tvs ${verbName}: expected ${verb.min === verb.max ? verb.min : `${verb.min} to ${verb.max}`} argument(s), got ${rest.length}\nusage: tvs ${usageOf(verbName)}`);
     return 2;
   }
   const ctx: Ctx = { control: controlPath(opts.control as string | undefined), json: opts.json === true, opts };
@@ -474,7 +596,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`tvs ${verbName}: ${e.message}\nusage: tvs ${verb.usage}`);
+      console.error(`tvs ${verbName}: ${e.message}\nusage: tvs ${usageOf(verbName)}`);
       return 2;
     }
     const msg = (e as Error).message;
