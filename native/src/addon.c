@@ -551,8 +551,14 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   napi_value o = info_object(env, &nd), v;
   /* Extras for describe(): which ring and whether the vnet header is on. */
   if (p->kind == KIND_AFP) {
+    struct afp_ring_info ri;
+    afp_ring_info(p->impl, &ri);
     napi_create_string_utf8(env, afp_ring_name(p->impl), NAPI_AUTO_LENGTH, &v);
     napi_set_named_property(env, o, "ring", v);
+    napi_create_double(env, (double)ri.bytes, &v);
+    napi_set_named_property(env, o, "ringBytes", v);
+    napi_set_named_property(env, o, "ringFrameSize", int_result(env, (int)ri.frame_size));
+    napi_set_named_property(env, o, "ringFrames", int_result(env, (int)ri.frames));
   }
   return o;
 }

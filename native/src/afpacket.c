@@ -7,8 +7,12 @@
  *  - TPACKET_V3: variable-size frames packed into large blocks. Dense (a 60-byte frame takes
  *    ~100 bytes of ring, not a whole frame slot) but the reader is only woken when a block
  *    retires: full, or after tp_retire_blk_tov ms. A lone ping waits up to the block timeout.
- *  - TPACKET_V2: fixed-size frames, the reader is woken per frame (lowest latency) but every
- *    frame occupies a slot big enough for the largest frame the arena accepts.
+ *  - TPACKET_V2: fixed-size frames, the reader is woken per frame (lowest latency). Frames are
+ *    sized for the link's MTU, not for the largest (64 KiB GSO) frame: a ring of 64 KiB frames
+ *    cost 32 MiB of locked, mapped memory per port for a 480-frame ring. A frame that does not
+ *    fit a ring frame (a GSO super-frame, or the MTU grew after open) takes the kernel's copy
+ *    path (PACKET_COPY_THRESH): the ring frame is marked TP_STATUS_COPY and the whole frame is
+ *    queued on the socket, where we recvmsg() it straight into its arena slot, in ring order.
  * TX uses sendmmsg: one syscall per burst. (A TX ring would save the copy but needs its own
  * synchronisation and wakeups; sendmmsg is what OVS netdev-linux uses too.)
  *
@@ -31,8 +35,18 @@
 #define PACKET_IGNORE_OUTGOING 23
 #endif
 
-#define DEFAULT_BLOCK_SIZE (1u << 20)
 #define DEFAULT_BLOCK_COUNT 16u
+/* V2 ring: frames of one MTU-sized frame each, 8 per block, 2 MiB in all but at least 256
+ * frames (1,024 frames at MTU 1500; the ring of 64 KiB frames this replaces had 480). */
+#define V2_FRAMES_PER_BLOCK 8u
+#define V2_RING_BYTES (2u << 20)
+#define V2_MIN_FRAMES 256u
+/* V3: blocks must hold the largest frame (no copy path), 16 of them. */
+#define V3_MIN_BLOCK_SIZE (64u << 10)
+/* Socket receive buffer for the copy path: room for a burst of 64 KiB GSO frames between two
+ * reads (kernel memory, used only while frames wait). Without it the default (~208 KiB) lets
+ * only a few through and the rest arrive truncated (dropped as rx_oversize). */
+#define RCVBUF_BYTES (4 << 20)
 #define V3_FRAME_SIZE 2048u /* V3 ignores frame size for RX but the kernel checks its arithmetic */
 /*
  * Bytes in front of the frame inside a ring frame/block: tpacket header + sockaddr_ll, aligned,
@@ -53,7 +67,7 @@ struct afp_port {
   uint8_t *ring;
   size_t ring_len;
   unsigned block_size, block_nr;
-  unsigned frame_size, frames_per_block, frame_nr; /* V2 */
+  unsigned frame_size, frames_per_block, frame_nr; /* V2 (V3: frame_nr 0, frame_size = block size) */
 
   /* Cursor: V3 block index (+ position inside a partially consumed block), or V2 frame index. */
   unsigned cur;
@@ -77,19 +91,18 @@ static int sys_error(struct tvs_err *e, int err, const char *syscall) {
   return tvs_fail(e, err, syscall, NULL);
 }
 
-static int setup_ring(struct afp_port *p, const struct afp_opts *o, struct tvs_err *e) {
+static int setup_ring(struct afp_port *p, const struct afp_opts *o, unsigned mtu, struct tvs_err *e) {
   long page = sysconf(_SC_PAGESIZE);
-  unsigned need = o->max_frame + RING_OVERHEAD;
-  unsigned bs = o->block_size ? o->block_size : DEFAULT_BLOCK_SIZE;
-  unsigned bn = o->block_count ? o->block_count : DEFAULT_BLOCK_COUNT;
+  unsigned bs = o->block_size;
+  unsigned bn = o->block_count;
   if (bs % (unsigned)page != 0) return tvs_fail(e, EINVAL, "setsockopt(PACKET_RX_RING)", "blockSize must be a multiple of the page size");
 
   if (p->version == 3) {
     /* A block must hold the largest frame (a 64 KiB GSO frame with the default arena). */
-    if (bs < need) {
-      if (o->block_size) return tvs_fail(e, EINVAL, "setsockopt(PACKET_RX_RING)", "blockSize too small for the arena's largest frame");
-      bs = round_pow2(need);
-    }
+    unsigned need = o->max_frame + RING_OVERHEAD;
+    if (bs == 0) bs = round_pow2(need < V3_MIN_BLOCK_SIZE ? V3_MIN_BLOCK_SIZE : need);
+    else if (bs < need) return tvs_fail(e, EINVAL, "setsockopt(PACKET_RX_RING)", "blockSize too small for the arena's largest frame");
+    if (bn == 0) bn = DEFAULT_BLOCK_COUNT;
     struct tpacket_req3 req;
     memset(&req, 0, sizeof req);
     req.tp_block_size = bs;
@@ -98,21 +111,26 @@ static int setup_ring(struct afp_port *p, const struct afp_opts *o, struct tvs_e
     req.tp_frame_nr = (bs / V3_FRAME_SIZE) * bn;
     req.tp_retire_blk_tov = o->block_timeout_ms;
     if (setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) return sys_error(e, errno, "setsockopt(PACKET_RX_RING)");
+    p->frame_size = bs;
   } else {
-    /* Every V2 frame must hold the largest arena frame, or the kernel truncates it. */
-    unsigned fs = (need + TPACKET_ALIGNMENT - 1) & ~(TPACKET_ALIGNMENT - 1);
-    if (bs < fs) {
-      if (o->block_size) return tvs_fail(e, EINVAL, "setsockopt(PACKET_RX_RING)", "blockSize too small for the arena's largest frame");
-      bs = round_pow2(fs);
-    }
+    /* A ring frame holds one MTU-sized frame (+ a tag, + the headers in front); anything larger
+     * comes through the copy path (see the top of this file). Powers of two up to a page pack
+     * blocks without waste. */
+    unsigned ordinary = mtu + 14 + 4 + RING_OVERHEAD;
+    unsigned fs = ordinary <= (unsigned)page ? round_pow2(ordinary) : (ordinary + TPACKET_ALIGNMENT - 1) & ~(TPACKET_ALIGNMENT - 1);
+    if (bs == 0) bs = round_pow2(fs * V2_FRAMES_PER_BLOCK);
+    else if (bs < fs) return tvs_fail(e, EINVAL, "setsockopt(PACKET_RX_RING)", "blockSize too small for one MTU-sized frame");
+    unsigned per = bs / fs;
+    unsigned want = V2_RING_BYTES / fs < V2_MIN_FRAMES ? V2_MIN_FRAMES : V2_RING_BYTES / fs;
+    if (bn == 0) bn = (want + per - 1) / per;
     struct tpacket_req req;
     memset(&req, 0, sizeof req);
     req.tp_block_size = bs;
     req.tp_block_nr = bn;
     req.tp_frame_size = fs;
-    req.tp_frame_nr = (bs / fs) * bn;
+    req.tp_frame_nr = per * bn;
     p->frame_size = fs;
-    p->frames_per_block = bs / fs;
+    p->frames_per_block = per;
     p->frame_nr = req.tp_frame_nr;
     if (setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) return sys_error(e, errno, "setsockopt(PACKET_RX_RING)");
   }
@@ -152,7 +170,14 @@ int afp_open(const char *ifname, const struct afp_opts *o, struct afp_port **out
   /* Without this the ring also holds every frame anyone transmits on the interface,
    * including the ones the switch itself sends out of other sockets on it. */
   if (setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) { rc = sys_error(e, errno, "setsockopt(PACKET_IGNORE_OUTGOING)"); goto fail; }
-  if ((rc = setup_ring(p, o, e)) < 0) goto fail;
+  if (p->version == 2) {
+    /* The copy path for frames larger than a ring frame (see the top of this file). */
+    if (setsockopt(p->fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0) { rc = sys_error(e, errno, "setsockopt(PACKET_COPY_THRESH)"); goto fail; }
+    int rcvbuf = RCVBUF_BYTES;
+    if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+      (void)setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  }
+  if ((rc = setup_ring(p, o, (unsigned)nd.mtu, e)) < 0) goto fail;
 
   struct packet_mreq mr;
   memset(&mr, 0, sizeof mr);
@@ -185,11 +210,76 @@ int afp_fd(const struct afp_port *p) { return p->fd; }
 const char *afp_name(const struct afp_port *p) { return p->name; }
 const char *afp_ring_name(const struct afp_port *p) { return p->version == 3 ? "v3" : "v2"; }
 
+void afp_ring_info(const struct afp_port *p, struct afp_ring_info *out) {
+  out->bytes = p->ring_len;
+  out->frame_size = p->frame_size;
+  out->frames = p->version == 3 ? p->block_nr : p->frame_nr;
+}
+
 int afp_info(const struct afp_port *p, struct nd_info *out, struct tvs_err *e) {
   /* Resolve by index: the interface may have been renamed since it was opened. */
   char name[IFNAMSIZ];
   if (if_indextoname((unsigned)p->ifindex, name) == NULL) return tvs_fail(e, ENODEV, "if_indextoname", "no such interface");
   return nd_lookup(name, out, e);
+}
+
+/* The kernel stripped a tag: put it back between the MACs and the EtherType of the frame at
+ * `dst`, whose bytes from offset 12 on are already at dst + 16. */
+static inline void put_tag(const struct afp_port *p, uint8_t *hdr, uint8_t *dst, uint32_t status, uint16_t tci, uint16_t tpid) {
+  tvs_put_be16(dst + 12, (status & TP_STATUS_VLAN_TPID_VALID) ? tpid : ETH_P_8021Q);
+  tvs_put_be16(dst + 14, tci);
+  if (p->vnet) {
+    /* The offload offsets count from the start of the frame, which just grew by 4 in front
+     * of L3. hdr_len is only a hint, but keep it consistent (and <= frame length). */
+    if (hdr[VNET_FLAGS] & VNET_F_NEEDS_CSUM) tvs_put_le16(hdr + VNET_CSUM_START, tvs_le16(hdr + VNET_CSUM_START) + 4);
+    uint16_t hl = tvs_le16(hdr + VNET_HDR_LEN);
+    if (hl) tvs_put_le16(hdr + VNET_HDR_LEN, hl + 4);
+  }
+}
+
+/* Take the next frame off the socket queue and throw it away (it did not fit a slot). */
+static void discard_queued(struct afp_port *p) {
+  uint8_t b;
+  (void)recv(p->fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC);
+}
+
+/*
+ * A ring frame marked TP_STATUS_COPY only holds the first bytes of its frame; the whole frame
+ * (vnet header first, when enabled) waits on the socket queue, in ring order. Read it straight
+ * into the slot, 4 bytes further in when a tag has to be put back in front of its EtherType.
+ */
+static int recv_copied(struct afp_port *p, const struct tvs_arena *a, uint32_t slot, uint32_t len, uint32_t status,
+                       uint16_t tci, uint16_t tpid) {
+  int tagged = (status & TP_STATUS_VLAN_VALID) != 0;
+  uint32_t base = slot * a->slot_size;
+  uint8_t *hdr = a->bytes + base;
+  uint8_t *dst = hdr + a->headroom;
+  uint32_t shift = tagged ? 4 : 0;
+  struct iovec v[2];
+  v[0].iov_base = hdr;
+  v[0].iov_len = TVS_VNET_HDR_LEN;
+  v[1].iov_base = dst + shift;
+  v[1].iov_len = a->slot_size - a->headroom - shift;
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = p->vnet ? v : v + 1;
+  m.msg_iovlen = p->vnet ? 2 : 1;
+  ssize_t r = recvmsg(p->fd, &m, MSG_DONTWAIT | MSG_TRUNC);
+  uint32_t got = r < 0 ? 0 : (uint32_t)r - (p->vnet ? TVS_VNET_HDR_LEN : 0);
+  /* Not there (cannot happen: the kernel queues it before it marks the ring frame) or not the
+   * frame the ring announced: drop it rather than forward the wrong bytes. */
+  if (r < (p->vnet ? TVS_VNET_HDR_LEN : 0) || got != len || (m.msg_flags & MSG_TRUNC) || (tagged && len < 12)) {
+    p->stats.rx_oversize++;
+    return 0;
+  }
+  if (!p->vnet) memset(hdr, 0, TVS_VNET_HDR_LEN);
+  if (tagged) {
+    memmove(dst, dst + 4, 12);
+    put_tag(p, hdr, dst, status, tci, tpid);
+  }
+  a->start[slot] = base + a->headroom;
+  a->len[slot] = len + shift;
+  return 1;
 }
 
 /*
@@ -200,9 +290,15 @@ static inline int copy_frame(struct afp_port *p, const struct tvs_arena *a, uint
                              uint32_t snaplen, uint32_t len, uint32_t status, uint16_t tci, uint16_t tpid) {
   int tagged = (status & TP_STATUS_VLAN_VALID) != 0; /* the flag, not tci != 0: tci 0 is a priority tag */
   uint32_t out = len + (tagged ? 4 : 0);
-  /* snaplen < len: the ring truncated it (cannot happen with the sizes chosen in setup_ring,
-   * but a truncated frame must never be forwarded as if it were whole). */
-  if (snaplen < len || out > a->slot_size - a->headroom || (tagged && len < 12)) {
+  if (out > a->slot_size - a->headroom) {
+    if (status & TP_STATUS_COPY) discard_queued(p);
+    p->stats.rx_oversize++;
+    return 0;
+  }
+  if (status & TP_STATUS_COPY) return recv_copied(p, a, slot, len, status, tci, tpid);
+  /* snaplen < len without TP_STATUS_COPY: the ring truncated it and the socket queue was full
+   * (rcvbuf): a truncated frame must never be forwarded as if it were whole. */
+  if (snaplen < len || (tagged && len < 12)) {
     p->stats.rx_oversize++;
     return 0;
   }
@@ -213,16 +309,8 @@ static inline int copy_frame(struct afp_port *p, const struct tvs_arena *a, uint
   else memset(hdr, 0, TVS_VNET_HDR_LEN);
   if (tagged) {
     memcpy(dst, mac, 12); /* dst + src MAC */
-    tvs_put_be16(dst + 12, (status & TP_STATUS_VLAN_TPID_VALID) ? tpid : ETH_P_8021Q);
-    tvs_put_be16(dst + 14, tci);
     memcpy(dst + 16, mac + 12, len - 12);
-    if (p->vnet) {
-      /* The offload offsets count from the start of the frame, which just grew by 4 in front
-       * of L3. hdr_len is only a hint, but keep it consistent (and <= frame length). */
-      if (hdr[VNET_FLAGS] & VNET_F_NEEDS_CSUM) tvs_put_le16(hdr + VNET_CSUM_START, tvs_le16(hdr + VNET_CSUM_START) + 4);
-      uint16_t hl = tvs_le16(hdr + VNET_HDR_LEN);
-      if (hl) tvs_put_le16(hdr + VNET_HDR_LEN, hl + 4);
-    }
+    put_tag(p, hdr, dst, status, tci, tpid);
   } else {
     memcpy(dst, mac, len);
   }

@@ -12,7 +12,14 @@ struct afp_opts {
   unsigned block_timeout_ms;
   unsigned block_size;   /* 0: default */
   unsigned block_count;  /* 0: default */
-  unsigned max_frame;    /* largest frame the arena takes (slot size - headroom): ring frames must hold it */
+  unsigned max_frame;    /* largest frame the arena takes (slot size - headroom): V3 blocks must hold it */
+};
+
+/* Ring geometry, for dump-ports and metrics. */
+struct afp_ring_info {
+  size_t bytes;        /* mapped ring memory */
+  unsigned frame_size; /* V2 frame size, V3 block size */
+  unsigned frames;     /* V2 frames, V3 blocks */
 };
 
 struct afp_port;
@@ -22,6 +29,7 @@ int afp_open(const char *ifname, const struct afp_opts *o, struct afp_port **out
 int afp_fd(const struct afp_port *p);
 const char *afp_name(const struct afp_port *p);
 const char *afp_ring_name(const struct afp_port *p);
+void afp_ring_info(const struct afp_port *p, struct afp_ring_info *out);
 int afp_info(const struct afp_port *p, struct nd_info *out, struct tvs_err *e);
 
 /* Copy up to `max` frames into slots[0..max) (caller validated: every slot < capacity). */

@@ -27,6 +27,7 @@ export function renderMetrics(sw: Switch): string {
       add('tvs_port_tx_packets_total', l, p.tx_packets);
       add('tvs_port_tx_bytes_total', l, p.tx_bytes);
       add('tvs_port_up', l, p.up ? 1 : 0);
+      if (p.ring_bytes !== undefined) add('tvs_port_ring_bytes', l, p.ring_bytes);
       for (const [reason, n] of Object.entries(p.drops)) add('tvs_port_drops_total', { ...l, reason }, n);
     }
     for (const [reason, n] of Object.entries(sw.bridgeDrops(b.name))) add('tvs_bridge_drops_total', { bridge: b.name, reason }, n);
@@ -54,6 +55,7 @@ export function renderMetrics(sw: Switch): string {
     tvs_port_tx_packets_total: ['counter', 'Frames sent on a port.'],
     tvs_port_tx_bytes_total: ['counter', 'Bytes sent on a port.'],
     tvs_port_up: ['gauge', '1 when the port is up.'],
+    tvs_port_ring_bytes: ['gauge', 'Mapped rx ring memory of an AF_PACKET port.'],
     tvs_port_drops_total: ['counter', 'Frames a port dropped, by reason.'],
     tvs_bridge_drops_total: ['counter', 'Frames a bridge dropped (parse and forwarding stages), by reason.'],
     tvs_flow_packets_total: ['counter', 'Packets matched by a flow.'],

@@ -636,7 +636,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     return br.portList
       .slice()
       .sort((a, b) => a.ofport - b.ofport)
-      .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object) }) as DumpPort);
+      .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object), ...(p.io?.ringBytes ? { ring_bytes: p.io.ringBytes } : {}) }) as DumpPort);
   }
 
   fdb(bridgeName: string): { port: number; portName: string | undefined; vlan: number; mac: string; age: number }[] {
@@ -665,6 +665,8 @@ export interface DumpPort {
   tx_packets: number;
   tx_bytes: number;
   drops: Record<string, number>;
+  /** Mapped rx ring memory of an AF_PACKET port. */
+  ring_bytes?: number;
 }
 
 /** Linux interface names are at most 15 bytes; we hold bridge and port names to the same rule. */

@@ -3,7 +3,7 @@
  * host side of a QEMU tap...). The OVS equivalent is a "system" port (netdev-linux).
  */
 import { PacketArena } from '../packet/arena';
-import { AfPacketOptions, loadBinding, NativeBinding } from './binding';
+import { AfPacketOptions, loadBinding, NativeBinding, PortInfo } from './binding';
 import { NATIVE_BURST, NativePort } from './native-port';
 import { PortKind } from './port';
 
@@ -18,6 +18,12 @@ export class AfPacketPort extends NativePort {
   readonly kind: PortKind = 'afpacket';
   readonly ifname: string;
   readonly ring: 'v3' | 'v2';
+  /** Mapped rx ring memory (kernel memory that also counts in this process's RSS). */
+  readonly ringBytes: number;
+  /** V2: bytes per ring frame (frames larger than this bypass the ring); V3: block size. */
+  readonly ringFrameSize: number;
+  /** V2: ring frames; V3: blocks. */
+  readonly ringFrames: number;
 
   constructor(ifname: string, arena: PacketArena, opts: AfPacketPortOptions = {}, binding: NativeBinding = loadBinding()) {
     // vnetHdr defaults to on: Linux peers send partial checksums and TSO frames (DESIGN.md,
@@ -31,10 +37,10 @@ export class AfPacketPort extends NativePort {
     const native: AfPacketOptions = { vnetHdr, ring };
     if (opts.blockTimeoutMs !== undefined) native.blockTimeoutMs = opts.blockTimeoutMs;
     if (opts.blockSize !== undefined) native.blockSize = opts.blockSize;
-    // A V2 frame must hold a whole 64 KiB GSO frame, so 1 MiB blocks hold 15 frames each: 32
-    // blocks give a 480-frame ring (32 MiB of kernel memory per port).
+    // Ring geometry is sized to need by the addon: V2 frames fit one MTU-sized frame (1,024 of
+    // them, 2 MiB at MTU 1500; GSO super-frames bypass the ring), V3 blocks fit the largest
+    // frame (16 of them). A ring is locked, mapped memory: it all counts in the switch's RSS.
     if (opts.blockCount !== undefined) native.blockCount = opts.blockCount;
-    else if (ring === 'v2') native.blockCount = 32;
     const handle = binding.openAfPacket(ifname, native, arena);
     try {
       super(binding, arena, handle, opts.name ?? ifname, vnetHdr, opts.burst ?? NATIVE_BURST);
@@ -44,9 +50,13 @@ export class AfPacketPort extends NativePort {
     }
     this.ifname = ifname;
     this.ring = ring;
+    const info = this.lastInfo as PortInfo & { ringBytes?: number; ringFrameSize?: number; ringFrames?: number };
+    this.ringBytes = info.ringBytes ?? 0;
+    this.ringFrameSize = info.ringFrameSize ?? 0;
+    this.ringFrames = info.ringFrames ?? 0;
   }
 
   protected override describeExtra(): Record<string, unknown> {
-    return { ring: this.ring };
+    return { ring: this.ring, ringBytes: this.ringBytes, ringFrameSize: this.ringFrameSize, ringFrames: this.ringFrames };
   }
 }

@@ -63,6 +63,8 @@ export interface Port {
   /** False once the link went away or the port was closed; the datapath then skips it. */
   readonly up: boolean;
   readonly counters: PortCounters;
+  /** Memory the port maps for itself (an AF_PACKET rx ring), shown in dump-ports and metrics. */
+  readonly ringBytes?: number;
 
   /**
    * Receive frames into arena slots appended to `batch` (at most batch.capacity - batch.count).
