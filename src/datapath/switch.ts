@@ -544,32 +544,28 @@ export class Switch extends EventEmitter implements BridgeHost {
 
   /**
    * Packet-out: send a frame from the embedding API into a bridge as if it arrived on
-   * `inPort` (default: no port — it is then forwarded by NORMAL from a virtual port), or
-   * straight out of `outPort`.
+   * `inPort`, or straight out of `outPort` (one of the two is required). A refused request
+   * throws and holds no buffer.
    */
   packetOut(bridgeName: string, frame: Uint8Array, opts: { inPort?: string; outPort?: string }): void {
     const br = this.bridge(bridgeName);
+    // Resolve everything that can fail before taking a buffer, so a refused request holds none.
+    if (opts.outPort === undefined && opts.inPort === undefined) {
+      throw new Error('packet-out: give inPort (to run it through the bridge) or outPort');
+    }
+    const portName = opts.outPort ?? (opts.inPort as string);
+    const p = br.port(portName);
+    if (!p) throw new Error(`packet-out: bridge ${bridgeName} has no port '${portName}'`);
     const a = this.arena;
     const s = a.allocFrom(frame);
     if (s < 0) throw new Error(`packet-out: frame of ${frame.length} bytes does not fit (or no free buffer)`);
     const now = this.clock();
     if (opts.outPort !== undefined) {
-      const p = br.port(opts.outPort);
-      if (!p) {
-        a.release(s);
-        throw new Error(`packet-out: bridge ${bridgeName} has no port '${opts.outPort}'`);
-      }
       this.enqueue(p, s);
     } else {
-      const p = opts.inPort !== undefined ? br.port(opts.inPort) : undefined;
-      if (opts.inPort !== undefined && !p) {
-        a.release(s);
-        throw new Error(`packet-out: bridge ${bridgeName} has no port '${opts.inPort}'`);
-      }
       const b = new Batch(1);
       b.push(s);
-      if (p) br.input(p, b, false, now);
-      else throw new Error('packet-out: give inPort (to run it through the bridge) or outPort');
+      br.input(p, b, false, now);
     }
     this.runIngress(now);
     this.flush();

@@ -92,3 +92,17 @@ t.test('idle timeout expires on the switch tick (virtual clock)', async (t) => {
   t.equal(sw.flows('br0').dumpFlows().length, 0, 'idle for 11 s: gone');
   t.match(removed, [{ bridge: 'br0', reason: 'idle_timeout' }]);
 });
+
+t.test('a refused packet-out holds no buffer', async (t) => {
+  const { sw } = rig();
+  const f = udpFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipSrc: '10.0.0.1', ipDst: '10.0.0.2' });
+  const free = sw.arena.available;
+  t.throws(() => sw.packetOut('br0', f, {}), { message: 'packet-out: give inPort (to run it through the bridge) or outPort' });
+  t.equal(sw.arena.available, free, 'no inPort and no outPort: slot not taken');
+  t.throws(() => sw.packetOut('br0', f, { inPort: 'nosuch' }), { message: "packet-out: bridge br0 has no port 'nosuch'" });
+  t.throws(() => sw.packetOut('br0', f, { outPort: 'nosuch' }), { message: "packet-out: bridge br0 has no port 'nosuch'" });
+  t.equal(sw.arena.available, free, 'unknown ports: slot not taken');
+  // Many refusals in a row must not exhaust the arena.
+  for (let i = 0; i < sw.arena.capacity + 1; i++) t.throws(() => sw.packetOut('br0', f, {}));
+  t.equal(sw.arena.available, free);
+});
