@@ -284,7 +284,7 @@ const VERBS: Record<string, Verb> = {
   },
   'add-flows': {
     args: 'BRIDGE FILE',
-    help: "Add the flows in FILE ('-' = stdin), one per line, '#' comments; ovs-ofctl dump-flows output is accepted as is. All lines are checked before any is installed.",
+    help: "Add the flows in FILE ('-' = stdin), one per line, '#' comments (also after a flow); a line may start with add, modify, modify_strict, delete or delete_strict, as in ovs-ofctl add-flows. ovs-ofctl dump-flows output is accepted as is. All lines are checked before any is applied; then they run in order.",
     min: 2,
     max: 2,
     run: async ([bridge, file], ctx) => {

@@ -50,8 +50,8 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
     'add-flows': (a) => {
       const text = a.text;
       if (typeof text !== 'string') throw new Error("missing argument 'text'");
-      const rs = sw.flows(str(a, 'bridge')).addFlows(text);
-      return { added: rs.length, warnings: rs.flatMap((r) => r.warnings) };
+      const r = sw.flows(str(a, 'bridge')).addFlows(text);
+      return { added: r.added.length, modified: r.modified, deleted: r.deleted, warnings: r.warnings };
     },
     'del-flows': (a) => {
       const gone = sw.flows(str(a, 'bridge')).delFlows(optStr(a, 'match'), { strict: a.strict === true });

@@ -35,11 +35,16 @@ export type Action =
   | { type: 'mod_nw_tos'; tos: number }
   | { type: 'mod_tp_src'; port: number }
   | { type: 'mod_tp_dst'; port: number }
-  | { type: 'dec_ttl' }
+  /** ids: the controller ids of `dec_ttl(1,2)` / `dec_ttl:5`, kept to print back; null = bare `dec_ttl`. */
+  | { type: 'dec_ttl'; ids: number[] | null }
   | { type: 'load'; value: bigint; dst: Subfield }
   | { type: 'move'; src: Subfield; dst: Subfield }
-  /** port -1 = the packet's own in_port; table 255 = the current table (OVS conventions). */
-  | { type: 'resubmit'; port: number; table: number }
+  /**
+   * port -1 = the packet's own in_port; table 255 = the current table (OVS conventions).
+   * ct: `resubmit(PORT,TABLE,ct)` (look up with the conntrack original-direction tuple). Parsed and
+   * printed back so the text round-trips, but not executable here: compile() refuses it.
+   */
+  | { type: 'resubmit'; port: number; table: number; ct: boolean }
   | { type: 'goto_table'; table: number }
   | { type: 'write_metadata'; value: bigint; mask: bigint }
   | { type: 'note'; bytes: number[] };
@@ -130,7 +135,20 @@ export interface CompiledPlan {
   pcs: number[];
 }
 
-/** Compile an action list into a plan. */
+/**
+ * tvs has no connection tracking in its flow tables (no ct_state match, no ct() action), so
+ * `resubmit(,T,ct)` cannot look up the original-direction tuple. Refused rather than run as a
+ * plain resubmit, which would silently change what the flow means.
+ */
+export const UNSUPPORTED_RESUBMIT_CT =
+  "resubmit(...,ct) needs connection tracking in the flow tables, which tvs does not have yet; refused rather than run as a plain resubmit";
+
+/** Actions the engine cannot execute, with the reason (null when all can run). */
+export function unsupportedAction(a: Action): string | null {
+  return a.type === 'resubmit' && a.ct ? UNSUPPORTED_RESUBMIT_CT : null;
+}
+
+/** Compile an action list into a plan. Throws for an action the engine cannot execute. */
 export function compile(actions: readonly Action[]): CompiledPlan {
   const out: number[] = [];
   const pcs: number[] = [];
@@ -205,6 +223,7 @@ export function compile(actions: readonly Action[]): CompiledPlan {
         out.push(OP_MOVE, a.src.field.id, a.src.ofs, a.dst.field.id, a.dst.ofs, a.dst.nbits);
         break;
       case 'resubmit':
+        if (a.ct) throw new Error(UNSUPPORTED_RESUBMIT_CT);
         out.push(OP_RESUBMIT, a.port, a.table);
         break;
       case 'goto_table':

@@ -108,8 +108,15 @@ export function parseIpMasked(text: string): [number, number] {
   return [(addr & mask) >>> 0, mask >>> 0];
 }
 
-/** Port number (decimal/hex), reserved name (LOCAL) or port name (quoted or bare). */
-export function parsePort(text: string, ports: PortResolver): number {
+/**
+ * Port number (decimal/hex), reserved name (LOCAL) or port name (quoted or bare). `role` names
+ * what the port is for in the error message ('input port', 'output port', ...).
+ *
+ * Port 0 is accepted, as OVS 3.1 does (`ovs-ofctl parse-flow 'in_port=0,actions=output:0'`
+ * prints `in_port=0 actions=output:0`): no port is ever numbered 0, so in_port=0 matches
+ * nothing and output:0 sends nothing (counted as unknown_port), but the flow installs.
+ */
+export function parsePort(text: string, ports: PortResolver, role = 'input port'): number {
   let t = text.trim();
   if (t.startsWith('"')) {
     try {
@@ -123,7 +130,7 @@ export function parsePort(text: string, ports: PortResolver): number {
   }
   if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(t)) {
     const v = parseUint(t, 16, 'port');
-    if (v === 0 || (v >= OFPP_MAX && v !== OFPP_LOCAL)) throw new Error(`port ${t} is not a valid input port`);
+    if (v >= OFPP_MAX && v !== OFPP_LOCAL) throw new Error(`port ${t} is not a valid ${role}`);
     return v;
   }
   if (t.toUpperCase() === 'LOCAL') return OFPP_LOCAL;

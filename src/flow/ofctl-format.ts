@@ -233,15 +233,16 @@ export function formatAction(a: Action, names?: PortNamer): string {
     case 'mod_tp_dst':
       return `mod_tp_dst:${a.port}`;
     case 'dec_ttl':
-      return 'dec_ttl';
+      // OVS format_DEC_TTL: bare when no ids were given, else the ids in parentheses.
+      return a.ids === null ? 'dec_ttl' : `dec_ttl(${a.ids.join(',')})`;
     case 'load':
       return `load:${hashX(a.value)}->${subfield(a.dst)}`;
     case 'move':
       return `move:${subfield(a.src)}->${subfield(a.dst)}`;
     case 'resubmit': {
       // OVS format_RESUBMIT: the colon form when only a port is given.
-      if (a.port !== -1 && a.table === 255) return `resubmit:${formatPort(a.port, names)}`;
-      return `resubmit(${a.port === -1 ? '' : formatPort(a.port, names)},${a.table === 255 ? '' : a.table})`;
+      if (a.port !== -1 && a.table === 255 && !a.ct) return `resubmit:${formatPort(a.port, names)}`;
+      return `resubmit(${a.port === -1 ? '' : formatPort(a.port, names)},${a.table === 255 ? '' : a.table}${a.ct ? ',ct' : ''})`;
     }
     case 'goto_table':
       return `goto_table:${a.table}`;

@@ -14,7 +14,7 @@
 import { Match } from './match';
 import * as F from './fields';
 import { nxmField, nxmFieldNames, type NxmField } from './nxm';
-import { isModifyAction, isOutputAction, type Action, type Subfield } from './actions';
+import { isModifyAction, isOutputAction, unsupportedAction, type Action, type Subfield } from './actions';
 import { OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_NORMAL, OFPP_NONE, OFPP_TABLE } from './ofport';
 import { K_IN_PORT } from '../packet/flow-key';
 import { N_TABLES, OFP_DEFAULT_PRIORITY, type FlowFlag } from './table';
@@ -58,6 +58,8 @@ export interface FlowSpec {
   match: Match;
   /** null when the text had no actions (match-only filters). */
   actions: Action[] | null;
+  /** 1-based column of each action in the text (parallel to `actions`). */
+  actionColumns: number[];
   warnings: string[];
 }
 
@@ -175,6 +177,7 @@ export function parseFlow(text: string, mode: ParseMode, opts: ParseOptions): Fl
     outPort: null,
     match: new Match(),
     actions: null,
+    actionColumns: [],
     warnings: [],
   };
   const applied: { tok: Token; field: F.MatchField }[] = [];
@@ -249,7 +252,7 @@ function isShorthand(f: F.MatchField): boolean {
 function parseOutPortFilter(v: string, opts: ParseOptions): number {
   const r = reservedPort(v);
   if (r !== undefined) return r;
-  return F.parsePort(v, opts);
+  return F.parsePort(v, opts, 'port for out_port');
 }
 
 /** OpenFlow reserved port names as ovs-ofctl prints/accepts them. */
@@ -284,15 +287,16 @@ function outputTo(port: number, tok: Token): Action {
     case OFPP_LOCAL:
       return { type: 'output', port: OFPP_LOCAL };
     default:
-      if (port === 0 || port >= OFPP_MAX) throw err(`output port ${port} is not valid here`, tok);
+      // Port 0 is accepted as OVS 3.1 does (see F.parsePort); it sends nothing.
+      if (port >= OFPP_MAX) throw err(`port ${port} is not a valid output port`, tok);
       return { type: 'output', port };
   }
 }
 
-function parsePortArg(v: string, tok: Token, opts: ParseOptions): number {
+function parsePortArg(v: string, tok: Token, opts: ParseOptions, role: string): number {
   const r = reservedPort(v);
   if (r !== undefined) return r;
-  return located(tok, () => F.parsePort(v, opts));
+  return located(tok, () => F.parsePort(v, opts, role));
 }
 
 const ACTION_NAMES = [
@@ -328,7 +332,7 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
           sawDrop = true;
           continue;
         case 'output':
-          a = outputTo(parsePortArg(need(), tok, opts), tok);
+          a = outputTo(parsePortArg(need(), tok, opts, 'output port'), tok);
           break;
         case 'in_port':
           noArg();
@@ -398,7 +402,7 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
           a = { type: 'mod_tp_dst', port: located(tok, () => F.parseUint(need(), 16, 'port')) };
           break;
         case 'dec_ttl':
-          a = { type: 'dec_ttl' };
+          a = parseDecTtl(tok);
           break;
         case 'load':
           a = parseLoad(need(), tok, spec.match);
@@ -453,6 +457,7 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
   }
   if (sawDrop && acts.length > 0) throw new FlowSyntaxError("'drop' must be the only action", base + 1, 'drop');
   spec.warnings.push(...lint(acts, cols, spec));
+  spec.actionColumns = cols;
   return acts;
 }
 
@@ -565,15 +570,51 @@ function parseSetField(v: string, tok: Token, m: Match): Action {
 }
 
 function parseResubmit(v: string, tok: Token, opts: ParseOptions): Action {
-  // resubmit:PORT, or resubmit(PORT,TABLE) from the paren form (either part may be empty).
+  // resubmit:PORT, or resubmit([PORT],[TABLE][,ct]) from the paren form (OVS parse_RESUBMIT).
   const parts = v.split(',');
-  if (parts.length > 3) throw err(`resubmit takes (port,table)`, tok);
+  if (parts.length > 3) {
+    throw new FlowSyntaxError(`resubmit takes (port,table[,ct]); extra argument '${parts.slice(3).join(',')}'`, argCol(tok, v, 3), 'resubmit');
+  }
   const ps = parts[0].trim();
   const ts = parts.length > 1 ? parts[1].trim() : '';
-  const port = ps === '' || ps.toUpperCase() === 'IN_PORT' ? -1 : parsePortArg(ps, tok, opts);
+  let ct = false;
+  if (parts.length === 3) {
+    const cs = parts[2].trim();
+    if (cs === 'ct') ct = true;
+    else if (cs !== '') throw new FlowSyntaxError(`resubmit: unknown argument '${cs}' (the third argument can only be ct)`, argCol(tok, v, 2), 'resubmit');
+  }
+  const port = ps === '' || ps.toUpperCase() === 'IN_PORT' ? -1 : parsePortArg(ps, tok, opts, 'port for resubmit');
   const table = ts === '' || ts === '*' ? 255 : located(tok, () => F.parseUint(ts, 8, 'table'));
   if (port === -1 && table === 255) throw err('resubmit needs a port or a table', tok);
-  return { type: 'resubmit', port, table };
+  return { type: 'resubmit', port, table, ct };
+}
+
+/** dec_ttl, dec_ttl(ID,...) or dec_ttl:ID: controller ids (16 bits), comma or space separated. */
+function parseDecTtl(tok: Token): Action {
+  if (!tok.hasValue) return { type: 'dec_ttl', ids: null };
+  const ids: number[] = [];
+  let at = 0;
+  for (const raw of tok.value.split(/[\s,]/)) {
+    const col = tok.valCol + at;
+    at += raw.length + 1;
+    if (raw === '') continue;
+    if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(raw)) {
+      throw new FlowSyntaxError(`dec_ttl: '${raw}' is not a controller id (a number 0..65535)`, col, 'dec_ttl');
+    }
+    const n = Number(raw);
+    if (n > 0xffff) throw new FlowSyntaxError(`dec_ttl: controller id ${raw} is out of range (0..65535)`, col, 'dec_ttl');
+    ids.push(n);
+  }
+  // OVS prints `dec_ttl()` back as plain `dec_ttl`.
+  return { type: 'dec_ttl', ids: ids.length === 0 ? null : ids };
+}
+
+/** 1-based column of the comma-separated argument `i` inside a token's value. */
+function argCol(tok: Token, v: string, i: number): number {
+  let off = 0;
+  for (let k = 0; k < i; k++) off = v.indexOf(',', off) + 1;
+  while (off < v.length && v[off] === ' ') off++;
+  return tok.valCol + off;
 }
 
 /** Warnings for known traps; each names the action and its column. */
@@ -603,6 +644,18 @@ function lint(acts: Action[], cols: number[], spec: FlowSpec): string[] {
     });
   }
   return w;
+}
+
+/**
+ * Refuse a flow whose actions parse (and print back) but that this engine cannot execute, with
+ * the action's column. Called before installing (add-flow, mod-flows), not by parse-only users.
+ */
+export function checkExecutable(spec: FlowSpec): void {
+  const acts = spec.actions ?? [];
+  for (let i = 0; i < acts.length; i++) {
+    const why = unsupportedAction(acts[i]);
+    if (why !== null) throw new FlowSyntaxError(why, spec.actionColumns[i] ?? 0, acts[i].type);
+  }
 }
 
 /** The default priority when a flow does not give one. */

@@ -13,9 +13,10 @@ import type { BridgeOps } from './bridge-ops';
 import { compile, type Action } from './actions';
 import { Executor, FLOW_DROP_REASONS, type FlowDropReason } from './execute';
 import type { DropCounters } from '../packet/drops';
-import { FlowSyntaxError, parseFlow, effectivePriority, type FlowSpec, type ParseMode } from './ofctl-parse';
+import { checkExecutable, FlowSyntaxError, parseFlow, effectivePriority, type FlowSpec, type ParseMode } from './ofctl-parse';
 import { formatFlowEntry, type DumpOptions, type PortNamer } from './ofctl-format';
 import { FlowTable, N_TABLES, Rule, type FlowEntry, type TableStats } from './table';
+import { parseFlowModLine, type FlowMod } from './flow-mod-line';
 import { runTrace, type TraceInput, type TraceResult } from './trace';
 import { Match } from './match';
 
@@ -43,6 +44,15 @@ export interface AddResult {
   warnings: string[];
   /** The rule with the same table, match and priority that this one replaced. */
   replaced?: Rule;
+}
+
+/** What an add-flows file did. */
+export interface FlowModsResult {
+  added: AddResult[];
+  modified: number;
+  deleted: number;
+  /** Warnings of added/modified flows, each prefixed `line L, `. */
+  warnings: string[];
 }
 
 export interface SelectOptions {
@@ -121,26 +131,50 @@ export class FlowPipeline {
   addFlow(flow: string | FlowSpec): AddResult {
     const spec = this.toSpec(flow, 'add');
     if (spec.actions === null) throw new FlowSyntaxError("missing 'actions='", 0, 'actions');
+    checkExecutable(spec);
     return this.install(spec, spec.actions);
   }
 
   /**
-   * Add many flows (one per line; blank lines and `#` comments skipped). All lines are parsed
-   * before any is installed, so a syntax error installs nothing; errors say `line L, column C`.
+   * `ovs-ofctl add-flows`: one flow modification per line (`add`, `modify`, `modify_strict`,
+   * `delete`, `delete_strict` keyword first, or none for add; `#` comments), see flow-mod-line.ts.
+   * All lines are parsed before any is applied, so a syntax error changes nothing; errors say
+   * `line L, column C`. Then the modifications run in file order.
    */
-  addFlows(text: string): AddResult[] {
-    const specs: FlowSpec[] = [];
+  addFlows(text: string): FlowModsResult {
+    const mods: FlowMod[] = [];
+    const resolve = { resolvePort: (n: string) => this.opts.resolvePort(n) };
     text.split(/\r?\n/).forEach((raw, i) => {
-      const line = raw.replace(/^\s*#.*$/, '');
-      if (line.trim() === '') return;
-      try {
-        specs.push(this.parse(line, 'add'));
-      } catch (e) {
-        if (e instanceof FlowSyntaxError) throw e.atLine(i + 1);
-        throw e;
-      }
+      const m = parseFlowModLine(raw, i + 1, resolve);
+      if (m !== null) mods.push(m);
     });
-    return specs.map((s) => this.addFlow(s));
+    return this.applyFlowMods(mods);
+  }
+
+  /** Apply parsed flow modifications in order (a streaming reader calls this per chunk). */
+  applyFlowMods(mods: readonly FlowMod[]): FlowModsResult {
+    const r: FlowModsResult = { added: [], modified: 0, deleted: 0, warnings: [] };
+    for (const m of mods) {
+      const strict = m.command === 'modify_strict' || m.command === 'delete_strict';
+      switch (m.command) {
+        case 'add': {
+          const a = this.addFlow(m.spec);
+          r.added.push(a);
+          for (const w of a.warnings) r.warnings.push(`line ${m.line}, ${w}`);
+          break;
+        }
+        case 'modify':
+        case 'modify_strict':
+          r.modified += this.modFlows(m.spec, { strict }).length;
+          for (const w of m.spec.warnings) r.warnings.push(`line ${m.line}, ${w}`);
+          break;
+        case 'delete':
+        case 'delete_strict':
+          r.deleted += this.delFlows(m.spec, { strict }).length;
+          break;
+      }
+    }
+    return r;
   }
 
   private install(spec: FlowSpec, actions: Action[]): AddResult {
@@ -257,6 +291,7 @@ export class FlowPipeline {
   modFlows(flow: string | FlowSpec, opts: SelectOptions = {}): Rule[] {
     const spec = this.toSpec(flow, 'modify');
     if (spec.actions === null) throw new FlowSyntaxError("missing 'actions='", 0, 'actions');
+    checkExecutable(spec);
     const newCookie = spec.cookieMask === null ? spec.cookie : null;
     const filter: FlowSpec = { ...spec, cookie: spec.cookieMask === null ? null : spec.cookie, actions: null };
     const rules = this.select(filter, opts);

@@ -26,6 +26,7 @@ const MATCHES: [string, string][] = [
   ['in_port=tap1', 'in_port=tap1'],
   ['in_port=9', 'in_port=9'],
   ['in_port=LOCAL', 'in_port=LOCAL'],
+  ['in_port=0', 'in_port=0'], // OVS 3.1 parse-flow accepts it (matches no port)
   ['dl_src=00:11:22:33:44:55', 'dl_src=00:11:22:33:44:55'],
   ['dl_dst=01:00:00:00:00:00/01:00:00:00:00:00', 'dl_dst=01:00:00:00:00:00/01:00:00:00:00:00'],
   ['dl_type=0x88cc', 'dl_type=0x88cc'],
@@ -108,6 +109,16 @@ const ACTIONS: [string, string, number[]][] = [
   ['mod_nw_src:10.0.0.1,mod_nw_dst:10.0.0.2,mod_nw_tos:16,1', 'mod_nw_src:10.0.0.1,mod_nw_dst:10.0.0.2,mod_nw_tos:16,output:"phy-br-eth1"', [A.OP_SET_IPV4_SRC, 0x0a000001, A.OP_SET_IPV4_DST, 0x0a000002, A.OP_SET_IP_DSCP, 16, A.OP_OUTPUT, 1]],
   ['mod_tp_src:1,mod_tp_dst:2,1', 'mod_tp_src:1,mod_tp_dst:2,output:"phy-br-eth1"', [A.OP_SET_L4_SRC, 1, 0, A.OP_SET_L4_DST, 2, 0, A.OP_OUTPUT, 1]],
   ['dec_ttl,1', 'dec_ttl,output:"phy-br-eth1"', [A.OP_DEC_TTL, A.OP_OUTPUT, 1]],
+  // Controller ids are kept and printed back as OVS 3.1 parse-flow does (dec_ttl:5 -> dec_ttl(5)).
+  ['dec_ttl(1,2),1', 'dec_ttl(1,2),output:"phy-br-eth1"', [A.OP_DEC_TTL, A.OP_OUTPUT, 1]],
+  ['dec_ttl:5,1', 'dec_ttl(5),output:"phy-br-eth1"', [A.OP_DEC_TTL, A.OP_OUTPUT, 1]],
+  ['dec_ttl(0),1', 'dec_ttl(0),output:"phy-br-eth1"', [A.OP_DEC_TTL, A.OP_OUTPUT, 1]],
+  ['dec_ttl(1 2),1', 'dec_ttl(1,2),output:"phy-br-eth1"', [A.OP_DEC_TTL, A.OP_OUTPUT, 1]],
+  ['dec_ttl(),1', 'dec_ttl,output:"phy-br-eth1"', [A.OP_DEC_TTL, A.OP_OUTPUT, 1]],
+  // OVS 3.1 accepts port 0 (no port has that number: it sends nothing).
+  ['output:0', 'output:0', [A.OP_OUTPUT, 0]],
+  ['0', 'output:0', [A.OP_OUTPUT, 0]],
+  ['resubmit:0', 'resubmit:0', [A.OP_RESUBMIT, 0, 255]],
   ['load:0x1->NXM_NX_REG0[0..3],1', 'load:0x1->NXM_NX_REG0[0..3],output:"phy-br-eth1"', [A.OP_LOAD, 18, 0, 0xf, 0, 1, A.OP_OUTPUT, 1]],
   ['load:0->reg1[],1', 'load:0->NXM_NX_REG1[],output:"phy-br-eth1"', [A.OP_LOAD, 19, 0, -1, 0, 0, A.OP_OUTPUT, 1]],
   ['load:1->NXM_NX_REG2[5],1', 'load:0x1->NXM_NX_REG2[5],output:"phy-br-eth1"', [A.OP_LOAD, 20, 0, 32, 0, 32, A.OP_OUTPUT, 1]],
@@ -133,6 +144,34 @@ t.test('action round-trip and compiled plans (ofp-actions.at style)', async (t) 
     const back = parseFlow(`ip,actions=${want}`, 'add', opts);
     t.same(formatActions(back.actions!, names), want, `${input}: reparse`);
   }
+});
+
+t.test('resubmit(,T,ct) round-trips through parse and format but is refused at install', async (t) => {
+  // OVS keeps the ct flavour (NXAST_RESUBMIT_TABLE_CT). tvs has no conntrack in its flow
+  // tables, so running it as a plain resubmit would change what the flow means: refused.
+  for (const [input, want] of [['resubmit(,2,ct)', 'resubmit(,2,ct)'], ['resubmit(1,2,ct)', 'resubmit("phy-br-eth1",2,ct)'], ['resubmit(3,,ct)', 'resubmit(tap1,,ct)']]) {
+    const s = parseFlow(`ip,actions=${input}`, 'add', opts);
+    t.equal(formatActions(s.actions!, names), want, input);
+    t.equal(formatActions(parseFlow(`ip,actions=${want}`, 'add', opts).actions!, names), want, `${input}: reparse`);
+  }
+  const { p } = pipeline();
+  t.throws(() => p.addFlow('ip,actions=resubmit(,2,ct)'), {
+    message: `flow: column 12: ${A.UNSUPPORTED_RESUBMIT_CT}`,
+  });
+  t.throws(() => p.addFlows('priority=1,actions=NORMAL\nip,actions=NORMAL,resubmit(,2,ct)'), {
+    message: `line 2, column 19: ${A.UNSUPPORTED_RESUBMIT_CT}`,
+  });
+  p.addFlow('ip,actions=resubmit(,2)');
+  t.throws(() => p.modFlows('ip,actions=resubmit(,3,ct)'), { message: `flow: column 12: ${A.UNSUPPORTED_RESUBMIT_CT}` });
+  t.equal(p.formatFlows().trim().split('\n').length, 1, 'only the plain resubmit flow is installed');
+  t.match(p.formatFlows(), /ip actions=resubmit\(,2\)\n$/, 'and it was not modified');
+  t.throws(() => compile(parseFlow('ip,actions=resubmit(,2,ct)', 'add', opts).actions!), { message: A.UNSUPPORTED_RESUBMIT_CT });
+});
+
+t.test('in_port=0 and output:0 install (as OVS 3.1) and send nothing', async (t) => {
+  const { p } = pipeline();
+  p.addFlow('priority=5,in_port=0,actions=output:0');
+  t.match(p.formatFlows(), /priority=5,in_port=0 actions=output:0/);
 });
 
 t.test('set_field to L4 fields', async (t) => {
@@ -165,6 +204,15 @@ const ERRORS: [string, string, string][] = [
   ['table=255,actions=drop', 'column 7: table 255 is out of range (0..254)', 'table'],
   ['actions=push_vlan:0x800', 'column 19: push_vlan: ethertype 0x800 is not 0x8100 or 0x88a8', 'push_vlan'],
   ['ip,nw_tos=3,actions=drop', 'column 11: nw_tos: nw_tos 3 has ECN bits set (must be a multiple of 4)', 'nw_tos'],
+  // Arguments are never silently dropped: an unknown one is an error at its column.
+  ['actions=resubmit(,2,xyz)', "column 21: resubmit: unknown argument 'xyz' (the third argument can only be ct)", 'resubmit'],
+  ['actions=resubmit(,2,ct,x)', "column 24: resubmit takes (port,table[,ct]); extra argument 'x'", 'resubmit'],
+  ['actions=dec_ttl(1,x)', "column 19: dec_ttl: 'x' is not a controller id (a number 0..65535)", 'dec_ttl'],
+  ['actions=dec_ttl:70000', 'column 17: dec_ttl: controller id 70000 is out of range (0..65535)', 'dec_ttl'],
+  // The refused port number is named for what it is.
+  ['actions=output:65280', 'column 16: output: port 65280 is not a valid output port', 'output'],
+  ['in_port=65280,actions=drop', 'column 9: in_port: port 65280 is not a valid input port', 'in_port'],
+  ['actions=resubmit(65280,1)', 'column 18: resubmit: port 65280 is not a valid port for resubmit', 'resubmit'],
 ];
 
 t.test('errors name the field and the column', async (t) => {
@@ -255,7 +303,7 @@ t.test('a Neutron dump-flows text replays through addFlows', async (t) => {
   t.throws(() => p.addFlows(NEUTRON_DUMP), { message: /^line 13, column \d+: unknown action 'ct'/ });
   const lines = NEUTRON_DUMP.split('\n').filter((l) => !l.includes('ct(')).join('\n');
   const res = p.addFlows(lines);
-  t.equal(res.length, 11);
+  t.equal(res.added.length, 11);
   t.equal(p.ruleCount, 11);
   const dump = p.formatFlows();
   t.match(dump, /table=0, n_packets=0, n_bytes=0, priority=4,in_port="phy-br-eth1",dl_vlan=1 actions=mod_vlan_vid:101,resubmit\(,60\)/);
@@ -263,4 +311,47 @@ t.test('a Neutron dump-flows text replays through addFlows', async (t) => {
   t.match(dump, /priority=3,in_port="int-br-eth1",vlan_tci=0x0000\/0x1fff actions=push_vlan:0x8100,set_field:4097->vlan_vid,resubmit\(,60\)/);
   t.match(dump, /priority=95,in_port=qvo1234,reg5=0x6,icmp6,icmp_type=135 actions=resubmit\(,94\)/);
   t.equal(p.dumpFlows('cookie=0x5f1c2d9b6a3e4f10/-1'.replace('-1', '0xffffffffffffffff')).length, 11);
+});
+
+t.test('add-flows lines: trailing comments and ovs-ofctl keywords (checked against OVS 3.1)', async (t) => {
+  const { p } = pipeline();
+  const r = p.addFlows(
+    [
+      'priority=5,in_port=1,actions=output:2 # trailing comment',
+      '  # full-line comment',
+      'add priority=2,actions=drop',
+      'add,priority=3,actions=drop',
+      '\tadd\tpriority=4,actions=drop',
+      'priority=6,ip,actions=drop#no space before the comment',
+      'priority=7,arp,actions=drop',
+    ].join('\n'),
+  );
+  t.equal(r.added.length, 6);
+  const dump = () => p.formatFlows(undefined, { names: false }).replace(/ cookie=0x0, duration=0s, table=0, n_packets=0, n_bytes=0, /g, '');
+  t.equal(dump(), 'priority=7,arp actions=drop\npriority=6,ip actions=drop\npriority=5,in_port=1 actions=output:2\npriority=4 actions=drop\npriority=3 actions=drop\npriority=2 actions=drop\n');
+  const r2 = p.addFlows(
+    ['modify_strict priority=3 actions=output:2', 'delete_strict priority=4', 'delete ip', 'modify in_port=1,actions=output:3 # covers only the in_port=1 flow', 'delete_strict priority=7,arp'].join('\n'),
+  );
+  t.same([r2.added.length, r2.modified, r2.deleted], [0, 2, 3]);
+  t.equal(dump(), 'priority=5,in_port=1 actions=output:3\npriority=3 actions=output:2\npriority=2 actions=drop\n');
+  t.same(p.addFlows('delete').deleted, 3, 'a bare delete removes every flow');
+  t.ok(p.isEmpty);
+});
+
+t.test('add-flows keyword errors are located and change nothing', async (t) => {
+  const { p } = pipeline();
+  p.addFlow('priority=1,actions=NORMAL');
+  const cases: [string, string][] = [
+    // OVS: "unknown keyword priority" — only delete_strict selects by priority.
+    ['delete priority=4', 'line 1, column 8: priority selects only with delete_strict (a non-strict delete matches every priority)'],
+    // OVS: "unknown keyword actions".
+    ['delete_strict priority=7,actions=drop', 'line 1, column 26: actions are not allowed here (a match only)'],
+    // OVS: "must specify an action".
+    ['modify priority=2', "line 1, column 18: missing 'actions=' (use actions=drop to drop)"],
+    ['add priority=2,actions=drop\nmodify ip,nw_sr=1.2.3.4,actions=drop # comment', "line 2, column 11: unknown field 'nw_sr' (did you mean nw_src?)"],
+    // Not a keyword: parsed as a flow, so the error names it as a field.
+    ['mod priority=2,actions=NORMAL', "line 1, column 1: unknown field 'mod'"],
+  ];
+  for (const [text, msg] of cases) t.throws(() => p.addFlows(text), { message: msg }, text);
+  t.equal(p.ruleCount, 1, 'nothing applied');
 });
