@@ -12,13 +12,28 @@
  * the reverse of an echo REQUEST entry only matches echo REPLIES (a ping of the gateway address
  * from outside never hits a SNAT'd ping that happens to use the same id).
  *
- * Everything is preallocated typed arrays sized by `maxSessions`: memory is bounded, nothing is
- * allocated per packet or per session. The bucket array is open addressing with linear probing
- * at load <= 1/2 (buckets = 2 x entries), deletion by backward shift.
+ * Everything lives in typed arrays, grown by doubling up to `maxSessions` (a router with a few
+ * sessions costs kilobytes; the bound is what the user chose, and memory never exceeds it).
+ * Nothing is allocated per packet; a session allocates only when the table doubles. The bucket
+ * array is open addressing with linear probing at load <= 1/2 (buckets = 2 x entries), deletion
+ * by backward shift.
+ *
+ * Limits (netfilter's shape): `maxSessions` per table (nf_conntrack_max; a router has its own
+ * table, so one tenant's router never takes another's sessions) and `maxPerSource` per original
+ * source address (connlimit), so one host cannot fill the table and lock out its neighbours.
+ * Established sessions never need a new record, so a full table only refuses new ones.
+ *
+ * SNAT ports are unique per REPLY tuple, as netfilter's nf_nat_used_tuple requires: the same
+ * gateway port serves any number of sessions as long as their (peer, peer port) differ, so the
+ * gateway address carries far more than 65,536 sessions per protocol. The chosen port keeps the
+ * source port when it is free; otherwise bounded rounds of tries from pseudo-random offsets
+ * (nf_nat_l4proto_unique_tuple: 128, 64, 32, 16), each try one hash lookup.
  *
  * Timeouts follow Linux nf_conntrack's shape (per protocol and TCP state), with an injectable
  * clock: `expire(now)` reaps, and the router also treats an entry found past its expiry as gone.
  */
+
+import { U32Map } from './u32-map';
 
 export const S_TCP_SYN_SENT = 1;
 export const S_TCP_SYN_RECV = 2;
@@ -61,13 +76,10 @@ export const DEFAULT_TIMEOUTS: NatTimeouts = {
   other: 600_000,
 };
 
-/** Port pools for SNAT to the gateway address, one per protocol that has ports or ids. */
-export const POOL_TCP = 0;
-export const POOL_UDP = 1;
-export const POOL_ICMP = 2;
-
+/** `create` results below zero. */
 export const CREATE_FULL = -1;
 export const CREATE_CONFLICT = -2;
+export const CREATE_SOURCE_LIMIT = -3;
 
 export const REMOVE_EXPIRED = 0;
 export const REMOVE_FLUSHED = 1;
@@ -77,52 +89,74 @@ const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
 const TCP_ACK = 0x10;
 
+export const DEFAULT_MAX_SESSIONS = 65536;
+/** Largest table a router may be given (entries index an Int32 bucket array; ~130 bytes each). */
+export const MAX_SESSIONS_LIMIT = 1 << 22;
+/** Records allocated up front; the table doubles from here up to its maximum. */
+const INITIAL_RECORDS = 1024;
+/** Port search rounds (netfilter: 128 tries, then halves down to 16 from new random offsets). */
+const PORT_TRIES_FIRST = 128;
+const PORT_TRIES_LAST = 16;
+
 export interface ConntrackOptions {
+  /** Sessions in this table at most. Default 65536. */
   maxSessions?: number;
+  /** Sessions one original source address may hold. Default a quarter of maxSessions. */
+  maxPerSource?: number;
   portMin?: number;
   portMax?: number;
   timeouts?: Partial<NatTimeouts>;
 }
 
+/** Counters of refusals (why a new session was not created). */
+export interface ConntrackRefusals {
+  tableFull: number;
+  sourceLimit: number;
+  portExhausted: number;
+}
+
 export class Conntrack {
-  readonly max: number;
+  /** Limits: changeable at run time (setLimits); memory follows the sessions, not the limit. */
+  max = DEFAULT_MAX_SESSIONS;
+  maxPerSource = DEFAULT_MAX_SESSIONS;
   readonly portMin: number;
   readonly portMax: number;
+  readonly refused: ConntrackRefusals = { tableFull: 0, sourceLimit: 0, portExhausted: 0 };
+
+  /** Records allocated now (grows by doubling up to `max`). */
+  private cap = 0;
 
   // ---- entries (2 per record) ----
-  readonly eProto: Uint16Array;
-  readonly eSrc: Uint32Array;
-  readonly eDst: Uint32Array;
-  readonly ePorts: Uint32Array;
-  private readonly eHash: Uint32Array;
-  readonly xSrc: Uint32Array;
-  readonly xDst: Uint32Array;
-  readonly xPorts: Uint32Array;
-  readonly ePackets: Float64Array;
+  eProto!: Uint16Array;
+  eSrc!: Uint32Array;
+  eDst!: Uint32Array;
+  ePorts!: Uint32Array;
+  private eHash!: Uint32Array;
+  xSrc!: Uint32Array;
+  xDst!: Uint32Array;
+  xPorts!: Uint32Array;
+  ePackets!: Float64Array;
 
   // ---- records ----
-  readonly state: Uint8Array;
-  private readonly finBits: Uint8Array;
-  readonly expires: Float64Array;
-  readonly created: Float64Array;
-  /** Pool the record took a port from (-1 none) and the port, returned on removal. */
-  private readonly pool: Int8Array;
-  private readonly port: Uint16Array;
+  state!: Uint8Array;
+  private finBits!: Uint8Array;
+  expires!: Float64Array;
+  created!: Float64Array;
 
   /** Dense list of live records (for expire/flush/show), with each record's position in it. */
-  private readonly live: Int32Array;
-  private readonly livePos: Int32Array;
+  private live!: Int32Array;
+  private livePos!: Int32Array;
   private liveCount = 0;
-  private readonly freeRecs: Int32Array;
-  private freeCount: number;
+  private freeRecs!: Int32Array;
+  private freeCount = 0;
 
-  private readonly buckets: Int32Array;
-  private readonly bmask: number;
+  private buckets!: Int32Array;
+  private bmask = 0;
 
-  /** Port pools: a byte per port, a free count, and a rotating cursor. */
-  private readonly portUsed: Uint8Array[];
-  private readonly portFree: Int32Array;
-  private readonly portCursor: Int32Array;
+  /** Live sessions per original source address. */
+  private readonly perSource = new U32Map(64);
+  /** xorshift32 state for port search offsets (seeded: runs are reproducible). */
+  private rnd = 0x2545f491;
 
   /** Timeout (ms) per state, indexed by state id. */
   readonly timeout = new Float64Array(STATE_NAMES.length);
@@ -131,46 +165,32 @@ export class Conntrack {
   onRemove: ((rec: number, reason: number) => void) | null = null;
 
   constructor(opts: ConntrackOptions = {}) {
-    const max = opts.maxSessions ?? 65536;
-    if (!Number.isInteger(max) || max < 1 || max > 1 << 22) throw new RangeError(`conntrack: maxSessions must be 1..${1 << 22}, got ${max}`);
+    this.setLimits(opts.maxSessions, opts.maxPerSource);
     const pmin = opts.portMin ?? 1024;
     const pmax = opts.portMax ?? 65535;
     if (!Number.isInteger(pmin) || !Number.isInteger(pmax) || pmin < 1 || pmax > 65535 || pmin > pmax) {
       throw new RangeError(`conntrack: port range must be within 1..65535, got ${pmin}-${pmax}`);
     }
-    this.max = max;
     this.portMin = pmin;
     this.portMax = pmax;
-    const ne = max * 2;
-    this.eProto = new Uint16Array(ne);
-    this.eSrc = new Uint32Array(ne);
-    this.eDst = new Uint32Array(ne);
-    this.ePorts = new Uint32Array(ne);
-    this.eHash = new Uint32Array(ne);
-    this.xSrc = new Uint32Array(ne);
-    this.xDst = new Uint32Array(ne);
-    this.xPorts = new Uint32Array(ne);
-    this.ePackets = new Float64Array(ne);
-    this.state = new Uint8Array(max);
-    this.finBits = new Uint8Array(max);
-    this.expires = new Float64Array(max);
-    this.created = new Float64Array(max);
-    this.pool = new Int8Array(max).fill(-1);
-    this.port = new Uint16Array(max);
-    this.live = new Int32Array(max);
-    this.livePos = new Int32Array(max).fill(-1);
-    this.freeRecs = new Int32Array(max);
-    for (let i = 0; i < max; i++) this.freeRecs[i] = max - 1 - i;
-    this.freeCount = max;
-    let nb = 16;
-    while (nb < ne * 2) nb <<= 1;
-    this.buckets = new Int32Array(nb).fill(-1);
-    this.bmask = nb - 1;
-    this.portUsed = [new Uint8Array(65536), new Uint8Array(65536), new Uint8Array(65536)];
-    const range = pmax - pmin + 1;
-    this.portFree = new Int32Array([range, range, range]);
-    this.portCursor = new Int32Array([pmin, pmin, pmin]);
+    this.resize(Math.min(this.max, INITIAL_RECORDS));
     this.setTimeouts({ ...DEFAULT_TIMEOUTS, ...opts.timeouts });
+  }
+
+  /**
+   * Set the table and per-source limits (per-source defaults to a quarter of the table). Lowering
+   * a limit below the live count removes nothing: new sessions are refused until it is met.
+   */
+  setLimits(maxSessions: number = DEFAULT_MAX_SESSIONS, maxPerSource?: number): void {
+    if (!Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > MAX_SESSIONS_LIMIT) {
+      throw new RangeError(`maxSessions must be an integer in 1..${MAX_SESSIONS_LIMIT}, got ${maxSessions}`);
+    }
+    const per = maxPerSource ?? Math.max(1, Math.ceil(maxSessions / 4));
+    if (!Number.isInteger(per) || per < 1 || per > maxSessions) {
+      throw new RangeError(`maxSessionsPerSource must be an integer in 1..${maxSessions} (maxSessions), got ${per}`);
+    }
+    this.max = maxSessions;
+    this.maxPerSource = per;
   }
 
   setTimeouts(t: NatTimeouts): void {
@@ -192,6 +212,17 @@ export class Conntrack {
     return this.liveCount;
   }
 
+  /** Records allocated now (memory in use is proportional to this, not to `max`). */
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** Live sessions of one original source address. */
+  sessionsOf(src: number): number {
+    const n = this.perSource.get(src >>> 0);
+    return n < 0 ? 0 : n;
+  }
+
   /** Entry matching the tuple, or -1. Hot path. */
   lookup(proto: number, src: number, dst: number, ports: number): number {
     const h = tupleHash(proto, src, dst, ports);
@@ -207,20 +238,67 @@ export class Conntrack {
   }
 
   /**
+   * Whether a new session from `src` may be created now: CREATE_FULL / CREATE_SOURCE_LIMIT
+   * (counted), or 0. Checked before a port is searched, so a refused session costs no search.
+   */
+  admit(src: number): number {
+    if (this.liveCount >= this.max) {
+      this.refused.tableFull++;
+      return CREATE_FULL;
+    }
+    if (this.sessionsOf(src) >= this.maxPerSource) {
+      this.refused.sourceLimit++;
+      return CREATE_SOURCE_LIMIT;
+    }
+    return 0;
+  }
+
+  /**
+   * A port (or ICMP echo id) for a session translated to source `ns` towards `peer`:`peerPort`,
+   * such that the reply tuple (replyProto, peer -> ns, peerPort -> port) is unused. `preferred`
+   * (the original source port) is kept when possible. -1 (counted) when the tries run out.
+   * `echo`: the reply carries the id in both halves of the ports word.
+   */
+  snatPort(replyProto: number, peer: number, ns: number, peerPort: number, preferred: number, echo: boolean): number {
+    const pmin = this.portMin;
+    const range = this.portMax - pmin + 1;
+    const hi = peerPort << 16;
+    if (preferred >= pmin && preferred <= this.portMax && this.lookup(replyProto, peer, ns, echo ? (((preferred << 16) | preferred) >>> 0) : ((hi | preferred) >>> 0)) < 0) return preferred;
+    let tries = Math.min(range, PORT_TRIES_FIRST);
+    for (;;) {
+      let x = this.rnd;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.rnd = x >>> 0;
+      const off = this.rnd % range;
+      for (let i = 0; i < tries; i++) {
+        const p = pmin + ((off + i) % range);
+        if (this.lookup(replyProto, peer, ns, echo ? (((p << 16) | p) >>> 0) : ((hi | p) >>> 0)) < 0) return p;
+      }
+      if (tries >= range || tries <= PORT_TRIES_LAST) break;
+      tries >>= 1;
+    }
+    this.refused.portExhausted++;
+    return -1;
+  }
+
+  /**
    * New record from the original-direction tuple and its rewrite; the reply entry is derived
    * (match = rewritten tuple reversed, rewrite = original tuple reversed). `replyProto` differs
-   * from `proto` only for ICMP echo (request ↔ reply type). Returns the record, CREATE_FULL or
-   * CREATE_CONFLICT (either tuple already present). `pool`/`port`: a port taken from a pool
-   * (released with the record), or -1.
+   * from `proto` only for ICMP echo (request ↔ reply type). Returns the record, or CREATE_FULL,
+   * CREATE_SOURCE_LIMIT (counted) or CREATE_CONFLICT (either tuple already present).
    */
   create(
     proto: number, src: number, dst: number, ports: number,
     nsrc: number, ndst: number, nports: number, replyProto: number,
-    initState: number, now: number, pool: number, port: number,
+    initState: number, now: number,
   ): number {
-    if (this.freeCount === 0) return CREATE_FULL;
+    const adm = this.admit(src);
+    if (adm < 0) return adm;
     const rports = swapPorts(nports);
     if (this.lookup(proto, src, dst, ports) >= 0 || this.lookup(replyProto, ndst, nsrc, rports) >= 0) return CREATE_CONFLICT;
+    if (this.freeCount === 0) this.resize(Math.min(this.max, this.cap * 2));
     const rec = this.freeRecs[--this.freeCount];
     const f = rec * 2;
     const r = f + 1;
@@ -230,10 +308,11 @@ export class Conntrack {
     this.finBits[rec] = 0;
     this.created[rec] = now;
     this.expires[rec] = now + this.timeout[initState];
-    this.pool[rec] = pool;
-    this.port[rec] = port < 0 ? 0 : port;
     this.livePos[rec] = this.liveCount;
     this.live[this.liveCount++] = rec;
+    const k = src >>> 0;
+    const n = this.perSource.get(k);
+    this.perSource.set(k, n < 0 ? 1 : n + 1);
     return rec;
   }
 
@@ -279,18 +358,16 @@ export class Conntrack {
     return S_OTHER;
   }
 
-  /** Remove a record: unlink both entries, return its port, report it. */
+  /** Remove a record: unlink both entries (which frees its port), report it. */
   remove(rec: number, reason: number): void {
-    if (this.livePos[rec] < 0) return;
+    if (rec < 0 || rec >= this.cap || this.livePos[rec] < 0) return;
     if (this.onRemove !== null) this.onRemove(rec, reason);
+    const k = this.eSrc[rec * 2];
+    const n = this.perSource.get(k);
+    if (n <= 1) this.perSource.delete(k);
+    else this.perSource.set(k, n - 1);
     this.unlink(rec * 2);
     this.unlink(rec * 2 + 1);
-    const p = this.pool[rec];
-    if (p >= 0) {
-      this.portUsed[p][this.port[rec]] = 0;
-      this.portFree[p]++;
-      this.pool[rec] = -1;
-    }
     const pos = this.livePos[rec];
     const last = this.live[--this.liveCount];
     this.live[pos] = last;
@@ -300,7 +377,7 @@ export class Conntrack {
   }
 
   isLive(rec: number): boolean {
-    return this.livePos[rec] >= 0;
+    return rec >= 0 && rec < this.cap && this.livePos[rec] >= 0;
   }
 
   /** Reap every record whose timer has run out; returns how many. O(live sessions). */
@@ -341,36 +418,6 @@ export class Conntrack {
     return Array.from(this.live.subarray(0, this.liveCount));
   }
 
-  /**
-   * Take a port from a pool, preferring `preferred` (keeping the source port when it is free,
-   * as Linux does); -1 when the pool is exhausted. O(1) unless the range is nearly full.
-   */
-  allocPort(pool: number, preferred: number): number {
-    if (this.portFree[pool] === 0) return -1;
-    const used = this.portUsed[pool];
-    let p = preferred;
-    if (p < this.portMin || p > this.portMax || used[p] !== 0) {
-      p = this.portCursor[pool];
-      while (used[p] !== 0) p = p === this.portMax ? this.portMin : p + 1;
-      this.portCursor[pool] = p === this.portMax ? this.portMin : p + 1;
-    }
-    used[p] = 1;
-    this.portFree[pool]--;
-    return p;
-  }
-
-  /** Give back a port taken by allocPort when the session could not be created. */
-  freePort(pool: number, port: number): void {
-    if (this.portUsed[pool][port] !== 0) {
-      this.portUsed[pool][port] = 0;
-      this.portFree[pool]++;
-    }
-  }
-
-  portsFree(pool: number): number {
-    return this.portFree[pool];
-  }
-
   private setEntry(e: number, proto: number, src: number, dst: number, ports: number, ns: number, nd: number, np: number): void {
     this.eProto[e] = proto;
     this.eSrc[e] = src;
@@ -382,6 +429,10 @@ export class Conntrack {
     this.ePackets[e] = 0;
     const h = tupleHash(proto, src, dst, ports);
     this.eHash[e] = h;
+    this.link(e, h);
+  }
+
+  private link(e: number, h: number): void {
     const bk = this.buckets;
     const m = this.bmask;
     let i = h & m;
@@ -410,6 +461,51 @@ export class Conntrack {
       }
     }
     bk[hole] = -1;
+  }
+
+  /**
+   * Grow to `n` records: copy every array, relink live entries into a bucket array twice the
+   * entry count, and put the new records on the free list (taken lowest first).
+   */
+  private resize(n: number): void {
+    const old = this.cap;
+    const ne = n * 2;
+    const grow = <T extends { set(a: ArrayLike<number>): void }>(mk: (len: number) => T, prev: T | undefined, len: number): T => {
+      const a = mk(len);
+      if (prev !== undefined) a.set(prev as unknown as ArrayLike<number>);
+      return a;
+    };
+    this.eProto = grow((l) => new Uint16Array(l), this.eProto, ne);
+    this.eSrc = grow((l) => new Uint32Array(l), this.eSrc, ne);
+    this.eDst = grow((l) => new Uint32Array(l), this.eDst, ne);
+    this.ePorts = grow((l) => new Uint32Array(l), this.ePorts, ne);
+    this.eHash = grow((l) => new Uint32Array(l), this.eHash, ne);
+    this.xSrc = grow((l) => new Uint32Array(l), this.xSrc, ne);
+    this.xDst = grow((l) => new Uint32Array(l), this.xDst, ne);
+    this.xPorts = grow((l) => new Uint32Array(l), this.xPorts, ne);
+    this.ePackets = grow((l) => new Float64Array(l), this.ePackets, ne);
+    this.state = grow((l) => new Uint8Array(l), this.state, n);
+    this.finBits = grow((l) => new Uint8Array(l), this.finBits, n);
+    this.expires = grow((l) => new Float64Array(l), this.expires, n);
+    this.created = grow((l) => new Float64Array(l), this.created, n);
+    this.live = grow((l) => new Int32Array(l), this.live, n);
+    const lp = new Int32Array(n).fill(-1);
+    if (this.livePos !== undefined) lp.set(this.livePos);
+    this.livePos = lp;
+    const fr = new Int32Array(n);
+    if (this.freeRecs !== undefined) fr.set(this.freeRecs.subarray(0, this.freeCount));
+    for (let i = n - 1; i >= old; i--) fr[this.freeCount++] = i;
+    this.freeRecs = fr;
+    let nb = 16;
+    while (nb < ne * 2) nb <<= 1;
+    this.buckets = new Int32Array(nb).fill(-1);
+    this.bmask = nb - 1;
+    this.cap = n;
+    for (let i = 0; i < this.liveCount; i++) {
+      const rec = this.live[i];
+      this.link(rec * 2, this.eHash[rec * 2]);
+      this.link(rec * 2 + 1, this.eHash[rec * 2 + 1]);
+    }
   }
 }
 

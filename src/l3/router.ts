@@ -39,7 +39,7 @@ import { Lpm } from './lpm';
 import { U32Map } from './u32-map';
 import { ArpCache } from './arp-cache';
 import {
-  Conntrack, NatTimeouts, STATE_NAMES, POOL_TCP, POOL_UDP, POOL_ICMP, CREATE_FULL, REMOVE_EXPIRED,
+  Conntrack, NatTimeouts, STATE_NAMES, CREATE_FULL, CREATE_SOURCE_LIMIT, REMOVE_EXPIRED,
 } from './conntrack';
 import { rewritePacket, parseQuoted, quoted, translateIcmpError } from './nat';
 import { buildIcmpError, errorAllowed, TokenBucket } from './icmp-error';
@@ -61,6 +61,7 @@ export const ROUTER_DROP_REASONS = [
   'arp_failed', // next hop did not answer ARP (ICMP host unreachable sent)
   'nat_unsolicited', // inbound on the gateway to the gateway address or an unmapped address
   'nat_table_full', // maxSessions reached
+  'nat_source_limit', // the source address holds maxSessionsPerSource sessions already
   'nat_port_exhausted', // no free port/id left for SNAT to the gateway address
   'nat_conflict', // the new session's tuple is already in use by another session
   'nat_fragment', // a non-first fragment that would need port translation (no reassembly)
@@ -92,6 +93,7 @@ const D_ARP_QUEUE_FULL = dd.id('arp_queue_full');
 const D_ARP_FAILED = dd.id('arp_failed');
 const D_NAT_UNSOLICITED = dd.id('nat_unsolicited');
 const D_NAT_FULL = dd.id('nat_table_full');
+const D_NAT_SOURCE = dd.id('nat_source_limit');
 const D_NAT_PORTS = dd.id('nat_port_exhausted');
 const D_NAT_CONFLICT = dd.id('nat_conflict');
 const D_NAT_FRAGMENT = dd.id('nat_fragment');
@@ -116,9 +118,11 @@ export const ROUTER_IN_PORT = 0;
 export interface RouterOptions {
   /** Milliseconds; every timer runs from this (tests inject a fake). */
   clock: () => number;
-  /** Upper bound on NAT sessions (memory is preallocated for this many). Default 65536. */
+  /** Upper bound on NAT sessions (memory grows up to this many). Default 65536. */
   maxSessions?: number;
-  /** SNAT port/id range for the gateway address, per protocol. Default 1024-65535. */
+  /** NAT sessions one source address may hold. Default maxSessions / 4. */
+  maxSessionsPerSource?: number;
+  /** SNAT port/id range for the gateway address, per protocol and peer. Default 1024-65535. */
   natPortMin?: number;
   natPortMax?: number;
   natTimeouts?: Partial<NatTimeouts>;
@@ -260,7 +264,7 @@ export class Router {
     this.now = opts.clock();
     this.onEmit = (slot) => arena.release(slot);
     this.arp = new ArpCache(opts.arpCacheSize ?? 4096);
-    this.ct = new Conntrack({ maxSessions: opts.maxSessions, portMin: opts.natPortMin, portMax: opts.natPortMax, timeouts: opts.natTimeouts });
+    this.ct = new Conntrack({ maxSessions: opts.maxSessions, maxPerSource: opts.maxSessionsPerSource, portMin: opts.natPortMin, portMax: opts.natPortMax, timeouts: opts.natTimeouts });
     this.ct.onRemove = (rec, reason) => {
       if (this.onSessionEvent !== null) this.onSessionEvent({ event: reason === REMOVE_EXPIRED ? 'expired' : 'flushed', session: this.describe(rec) });
     };
@@ -328,6 +332,18 @@ export class Router {
     this.userRoutes.splice(i, 1);
     this.dirty = true;
     return true;
+  }
+
+  /**
+   * NAT limits: sessions in this router's table, and per source address (default a quarter of
+   * the table). Takes effect for new sessions at once; nothing live is removed.
+   */
+  setNatLimits(maxSessions?: number, maxSessionsPerSource?: number): void {
+    try {
+      this.ct.setLimits(maxSessions, maxSessionsPerSource);
+    } catch (e) {
+      throw new Error(`router ${this.name}: ${(e as Error).message}`);
+    }
   }
 
   /** SNAT of tenant traffic leaving through the gateway (Neutron enable_snat). Default on. */
@@ -649,24 +665,26 @@ export class Router {
       this.drop(s, D_NAT_PROTO);
       return -1;
     }
+    // Quotas first: a refused session costs no port search.
+    const adm = ct.admit(src);
+    if (adm < 0) {
+      this.drop(s, adm === CREATE_FULL ? D_NAT_FULL : D_NAT_SOURCE);
+      return -1;
+    }
+    // The reply to an echo request is an echo reply (type 0): type is part of the key.
+    const rkey = proto === 1 ? pkey ^ (8 << 8) : pkey;
     let nports = ports;
-    let pool = -1;
-    let port = -1;
     if (needsPool) {
-      pool = proto === 6 ? POOL_TCP : proto === 17 ? POOL_UDP : POOL_ICMP;
-      port = ct.allocPort(pool, ports >>> 16);
+      const port = ct.snatPort(rkey, nd, ns, ports & 0xffff, ports >>> 16, proto === 1);
       if (port < 0) {
         this.drop(s, D_NAT_PORTS);
         return -1;
       }
       nports = proto === 1 ? ((port << 16) | port) >>> 0 : ((port << 16) | (ports & 0xffff)) >>> 0;
     }
-    // The reply to an echo request is an echo reply (type 0): type is part of the key.
-    const rkey = proto === 1 ? pkey ^ (8 << 8) : pkey;
-    const rec = ct.create(pkey, src, dst, ports, ns, nd, nports, rkey, Conntrack.initialState(proto, tcpFlags), this.now, pool, port);
+    const rec = ct.create(pkey, src, dst, ports, ns, nd, nports, rkey, Conntrack.initialState(proto, tcpFlags), this.now);
     if (rec < 0) {
-      if (pool >= 0) ct.freePort(pool, port);
-      this.drop(s, rec === CREATE_FULL ? D_NAT_FULL : D_NAT_CONFLICT);
+      this.drop(s, rec === CREATE_FULL ? D_NAT_FULL : rec === CREATE_SOURCE_LIMIT ? D_NAT_SOURCE : D_NAT_CONFLICT);
       return -1;
     }
     this.stats.sessionsCreated++;
@@ -969,6 +987,8 @@ export class Router {
     pendingArp: { ip: string; iface: string; queued: number; probes: number }[];
     floatingIps: { fip: string; fixed: string }[];
     sessions: number;
+    /** NAT limits: table size, per-source quota, records allocated now. */
+    natLimits: { maxSessions: number; maxSessionsPerSource: number; allocated: number };
     drops: Record<string, number>;
     stats: RouterStats;
   } {
@@ -995,6 +1015,7 @@ export class Router {
       pendingArp: [...this.pending.values()].map((p) => ({ ip: ipv4.formatAddr(p.ip), iface: name(p.iface), queued: p.slots.length, probes: p.probes })),
       floatingIps: fips,
       sessions: this.ct.count,
+      natLimits: { maxSessions: this.ct.max, maxSessionsPerSource: this.ct.maxPerSource, allocated: this.ct.capacity },
       drops: this.drops.toJSON(),
       stats: { ...this.stats },
     };

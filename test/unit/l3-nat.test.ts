@@ -270,7 +270,7 @@ t.test('nat: an expired session is not used even before expire() runs', async (t
 });
 
 t.test('nat: port exhaustion and session limit give counted drops', async (t) => {
-  const h = natSetup({ natPortMin: 2000, natPortMax: 2003, maxSessions: 6 });
+  const h = natSetup({ natPortMin: 2000, natPortMax: 2003, maxSessions: 6, maxSessionsPerSource: 6 });
   for (let i = 0; i < 4; i++) t.equal(h.fromLan(A_MAC, { src: '10.0.0.5', dst: R, proto: 6, l4: tcpSeg('10.0.0.5', R, 3000 + i, 80, SYN) }).length, 1);
   t.same(h.r.sessions().map((s) => s.reply.dport).sort(), [2000, 2001, 2002, 2003], 'ports from the configured range');
   t.equal(h.fromLan(A_MAC, { src: '10.0.0.5', dst: R, proto: 6, l4: tcpSeg('10.0.0.5', R, 3004, 80, SYN) }).length, 0);
@@ -424,4 +424,92 @@ t.test('nat: later fragments — 1:1 floating IP translated statelessly, port SN
   t.same(checksumProblems(f1[0].frame), []);
   t.equal(h.fromLan(A_MAC, { src: '10.0.0.5', dst: R, proto: 17, l4: part, fragOff: 100 }).length, 0);
   t.equal(h.r.drops.get('nat_fragment'), 1);
+});
+
+t.test('nat: a gateway port is reused for different peers (reply tuples stay unique)', async (t) => {
+  const h = natSetup();
+  const R2 = '198.51.100.20';
+  const a = decode(h.fromLan(A_MAC, { src: '10.0.0.5', dst: R, proto: 6, l4: tcpSeg('10.0.0.5', R, 40000, 80, SYN) })[0].frame);
+  const c = decode(h.fromLan(C_MAC, { src: '10.0.0.7', dst: R2, proto: 6, l4: tcpSeg('10.0.0.7', R2, 40000, 80, SYN) })[0].frame);
+  t.equal(a.l4.readUInt16BE(0), 40000);
+  t.equal(c.l4.readUInt16BE(0), 40000, 'same gateway port: the peers differ');
+  const c2 = decode(h.fromLan(C_MAC, { src: '10.0.0.7', dst: R, proto: 6, l4: tcpSeg('10.0.0.7', R, 40000, 443, SYN) })[0].frame);
+  t.equal(c2.l4.readUInt16BE(0), 40000, 'same peer, another peer port: same gateway port');
+  // Each reply finds its own host.
+  t.equal(decode(h.fromExt({ src: R, dst: GW, proto: 6, l4: tcpSeg(R, GW, 80, 40000, SYN | ACK) })[0].frame).dst, '10.0.0.5');
+  t.equal(decode(h.fromExt({ src: R2, dst: GW, proto: 6, l4: tcpSeg(R2, GW, 80, 40000, SYN | ACK) })[0].frame).dst, '10.0.0.7');
+  t.equal(decode(h.fromExt({ src: R, dst: GW, proto: 6, l4: tcpSeg(R, GW, 443, 40000, SYN | ACK) })[0].frame).dst, '10.0.0.7');
+  // ICMP echo ids likewise.
+  const e1 = decode(h.fromLan(A_MAC, { src: '10.0.0.5', dst: R, proto: 1, l4: echo(8, 0x4242, 1) })[0].frame);
+  const e2 = decode(h.fromLan(C_MAC, { src: '10.0.0.7', dst: R2, proto: 1, l4: echo(8, 0x4242, 1) })[0].frame);
+  t.equal(e1.l4.readUInt16BE(4), 0x4242);
+  t.equal(e2.l4.readUInt16BE(4), 0x4242);
+  const e3 = decode(h.fromLan(C_MAC, { src: '10.0.0.7', dst: R, proto: 1, l4: echo(8, 0x4242, 1) })[0].frame);
+  t.not(e3.l4.readUInt16BE(4), 0x4242, 'same peer, same id: another id');
+  t.equal(decode(h.fromExt({ src: R, dst: GW, proto: 1, l4: echo(0, e3.l4.readUInt16BE(4), 1) })[0].frame).dst, '10.0.0.7');
+  t.equal(h.arena.available, h.arena.capacity);
+});
+
+t.test('nat: per-source quota; a full table refuses only new sessions', async (t) => {
+  const h = natSetup({ maxSessions: 6, maxSessionsPerSource: 3 });
+  t.same(h.r.show().natLimits, { maxSessions: 6, maxSessionsPerSource: 3, allocated: 6 });
+  for (let i = 0; i < 3; i++) t.equal(h.fromLan(A_MAC, { src: '10.0.0.5', dst: R, proto: 17, l4: udpDgram('10.0.0.5', R, 5000 + i, 53) }).length, 1);
+  t.equal(h.fromLan(A_MAC, { src: '10.0.0.5', dst: R, proto: 17, l4: udpDgram('10.0.0.5', R, 5003, 53) }).length, 0, 'A is at its quota');
+  t.equal(h.r.drops.get('nat_source_limit'), 1);
+  // Other hosts still get sessions while A is at its quota.
+  for (let i = 0; i < 3; i++) t.equal(h.fromLan(C_MAC, { src: '10.0.0.7', dst: R, proto: 17, l4: udpDgram('10.0.0.7', R, 6000 + i, 53) }).length, 1);
+  t.equal(h.r.sessions().length, 6);
+  t.equal(h.fromLan(V_MAC, { src: '10.0.0.6', dst: R, proto: 17, l4: udpDgram('10.0.0.6', R, 7000, 53) }).length, 0, 'table full');
+  t.equal(h.r.drops.get('nat_table_full'), 1);
+  // Established sessions keep flowing both ways while the table is full.
+  for (let i = 0; i < 3; i++) {
+    t.equal(h.fromLan(A_MAC, { src: '10.0.0.5', dst: R, proto: 17, l4: udpDgram('10.0.0.5', R, 5000 + i, 53) }).length, 1, `A's session ${i} out`);
+    const back = h.fromExt({ src: R, dst: GW, proto: 17, l4: udpDgram(R, GW, 53, 5000 + i) });
+    t.equal(back.length, 1, `A's session ${i} back`);
+    t.equal(decode(back[0].frame).dst, '10.0.0.5');
+  }
+  // Limits change at run time; nothing live is removed.
+  h.r.setNatLimits(8, 4);
+  t.equal(h.r.sessions().length, 6);
+  t.equal(h.fromLan(A_MAC, { src: '10.0.0.5', dst: R, proto: 17, l4: udpDgram('10.0.0.5', R, 5003, 53) }).length, 1);
+  t.throws(() => h.r.setNatLimits(8, 9), /router r1: maxSessionsPerSource must be an integer in 1\.\.8/);
+  t.throws(() => h.r.setNatLimits(0), /maxSessions must be an integer/);
+  t.same(h.r.show().natLimits.maxSessionsPerSource, 4, 'a refused change changes nothing');
+  t.equal(h.arena.available, h.arena.capacity);
+});
+
+t.test('nat: 100,000 UDP sessions through one gateway address (past 65,536 per protocol)', async (t) => {
+  const h = natSetup({ maxSessions: 131072, maxSessionsPerSource: 131072 });
+  const peers = ['198.51.100.10', '198.51.100.11'];
+  const frameFor = (peer: string, sport: number) => ipFrame(LAN_MAC, A_MAC, { src: '10.0.0.5', dst: peer, proto: 17, l4: udpDgram('10.0.0.5', peer, sport, 53, Buffer.alloc(0), true) });
+  let sent = 0;
+  let out = 0;
+  const gwPorts = new Set<number>();
+  for (let i = 0; i < 100_000; i++) {
+    const peer = peers[i & 1];
+    const sport = 1024 + (i >> 1);
+    const o = h.send(h.lan, frameFor(peer, sport));
+    sent++;
+    out += o.length;
+    if (i % 997 === 0 && o.length === 1) {
+      const d = decode(o[0].frame);
+      t.equal(d.src, GW);
+      gwPorts.add(d.l4.readUInt16BE(0));
+    }
+  }
+  t.equal(out, sent, 'every datagram left through the gateway');
+  t.equal(h.r.show().sessions, 100_000);
+  t.equal(h.r.show().drops.nat_port_exhausted ?? 0, 0);
+  t.ok(h.r.show().natLimits.allocated >= 100_000 && h.r.show().natLimits.allocated <= 131072, 'memory grew to the sessions, within the limit');
+  // Replies of sessions all over the table find their host and port.
+  for (const i of [0, 1, 65_535, 65_536, 99_998, 99_999]) {
+    const peer = peers[i & 1];
+    const sport = 1024 + (i >> 1);
+    const back = h.fromExt({ src: peer, dst: GW, proto: 17, l4: udpDgram(peer, GW, 53, sport, Buffer.alloc(0), true) });
+    t.equal(back.length, 1, `reply ${i}`);
+    const d = decode(back[0].frame);
+    t.equal(d.dst, '10.0.0.5');
+    t.equal(d.l4.readUInt16BE(2), sport);
+  }
+  t.equal(h.arena.available, h.arena.capacity);
 });
