@@ -341,10 +341,10 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'add-router': {
-    args: 'ROUTER [snat=on|off]',
-    help: "Create a router (a Neutron router: the L3 agent's qrouter namespace). SNAT of tenant subnets toward the gateway interface is on by default.",
+    args: 'ROUTER [snat=on|off] [max-sessions=N] [max-sessions-per-source=N]',
+    help: "Create a router (a Neutron router: the L3 agent's qrouter namespace). SNAT of tenant subnets toward the gateway interface is on by default. NAT sessions are limited per router (default 65536) and per source address (default a quarter of that); a full table refuses only new sessions.",
     min: 1,
-    max: 2,
+    max: 4,
     run: async ([router, ...kv], ctx) => print(ctx, await request(ctx.control, 'add-router', { router, options: kvOrUsage(kv) }), () => ''),
   },
   'del-router': {
@@ -372,10 +372,10 @@ const VERBS: Record<string, Verb> = {
     run: async ([router, cidr, ...kv], ctx) => print(ctx, await request(ctx.control, 'router-add-route', { router, cidr, options: kvOrUsage(kv) }), () => ''),
   },
   'set-router': {
-    args: 'ROUTER snat=on|off',
-    help: 'Turn SNAT of tenant subnets on or off.',
+    args: 'ROUTER [snat=on|off] [max-sessions=N] [max-sessions-per-source=N]',
+    help: 'Turn SNAT of tenant subnets on or off; change the NAT session limits (live sessions stay; new ones are refused until under the limit).',
     min: 2,
-    max: 2,
+    max: 4,
     run: async ([router, ...kv], ctx) => print(ctx, await request(ctx.control, 'set-router', { router, options: kvOrUsage(kv) }), () => ''),
   },
   'add-floating-ip': {

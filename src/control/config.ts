@@ -4,12 +4,12 @@
  *   {
  *     "macAgingSec": 300,                       // optional, default for every bridge
  *     "bridges": [
- *       { "name": "br-int", "macAgingSec": 300, "macTableSize": 8192,
+ *       { "name": "br-int", "macAgingSec": 300, "macTableSize": 8192, "maxFlows": 1000000,
  *         "ports": [ { "name": "vm1", "type": "afpacket", "tag": 1 },
  *                    { "name": "int-br-eth1", "type": "patch", "peer": "phy-br-eth1" } ] }
  *     ],
  *     "routers": [
- *       { "name": "r1", "snat": true,
+ *       { "name": "r1", "snat": true, "maxSessions": 65536, "maxSessionsPerSource": 16384,
  *         "ports": [ { "bridge": "br-int", "name": "qr-1", "mac": "02:52:00:00:01:01", "ip": "10.0.1.1/24", "tag": 1 },
  *                    { "bridge": "br-ex", "name": "qg-1", "mac": "02:52:00:00:ff:01", "ip": "203.0.113.2/24", "gateway": true } ],
  *         "routes": [ { "cidr": "0.0.0.0/0", "via": "203.0.113.1" } ],
@@ -29,6 +29,7 @@ import { Switch } from '../datapath/switch';
 import { PortConfig } from '../datapath/switch-port';
 import { portConfigFrom } from './port-options';
 import type { DhcpSpec } from '../datapath/l3-attach';
+import { DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT } from '../l3/conntrack';
 
 export interface PortSpec extends PortConfig {
   name: string;
@@ -37,12 +38,17 @@ export interface BridgeSpec {
   name: string;
   macAgingSec?: number;
   macTableSize?: number;
+  /** Flows at most in this bridge (default 1,000,000). */
+  maxFlows?: number;
   ports: PortSpec[];
   flows?: string[];
 }
 export interface RouterSpec {
   name: string;
   snat?: boolean;
+  /** NAT sessions at most (default 65536) and per source address (default a quarter of that). */
+  maxSessions?: number;
+  maxSessionsPerSource?: number;
   ports: { bridge: string; name: string; mac: string; ip: string; tag?: number; gateway?: boolean; mtu?: number }[];
   routes: { cidr: string; via: string }[];
   floatingIps: { fip: string; fixed: string }[];
@@ -79,13 +85,14 @@ export function validateConfig(raw: unknown): SwitchConfig {
   brs.forEach((b, i) => {
     const at = `bridges[${i}]`;
     if (!isObj(b)) throw new Error(`${at}: must be an object`);
-    for (const k of Object.keys(b)) if (!['name', 'macAgingSec', 'macTableSize', 'ports', 'flows'].includes(k)) throw new Error(`${at}.${k}: unknown key`);
+    for (const k of Object.keys(b)) if (!['name', 'macAgingSec', 'macTableSize', 'maxFlows', 'ports', 'flows'].includes(k)) throw new Error(`${at}.${k}: unknown key`);
     if (typeof b.name !== 'string' || b.name === '') throw new Error(`${at}.name: must be a non-empty string`);
     if (brNames.has(b.name)) throw new Error(`${at}.name: bridge '${b.name}' is defined twice`);
     brNames.add(b.name);
     const spec: BridgeSpec = { name: b.name, ports: [] };
     if (b.macAgingSec !== undefined) spec.macAgingSec = posInt(`${at}.macAgingSec`, b.macAgingSec, 1, 86400);
     if (b.macTableSize !== undefined) spec.macTableSize = posInt(`${at}.macTableSize`, b.macTableSize, 1, 1 << 20);
+    if (b.maxFlows !== undefined) spec.maxFlows = posInt(`${at}.maxFlows`, b.maxFlows, 1, 1 << 24);
     const ports = b.ports ?? [];
     if (!Array.isArray(ports)) throw new Error(`${at}.ports: must be an array`);
     ports.forEach((p, j) => {
@@ -124,11 +131,15 @@ function validateRouters(raw: unknown, bridges: Set<string>): RouterSpec[] {
   return arrAt('routers', raw).map((r, i) => {
     const at = `routers[${i}]`;
     if (!isObj(r)) throw new Error(`${at}: must be an object`);
-    keysAt(at, r, ['name', 'snat', 'ports', 'routes', 'floatingIps']);
+    keysAt(at, r, ['name', 'snat', 'maxSessions', 'maxSessionsPerSource', 'ports', 'routes', 'floatingIps']);
     if (r.snat !== undefined && typeof r.snat !== 'boolean') throw new Error(`${at}.snat: must be true or false`);
+    const maxSessions = r.maxSessions === undefined ? undefined : posInt(`${at}.maxSessions`, r.maxSessions, 1, MAX_SESSIONS_LIMIT);
+    const perSource = r.maxSessionsPerSource === undefined ? undefined : posInt(`${at}.maxSessionsPerSource`, r.maxSessionsPerSource, 1, maxSessions ?? DEFAULT_MAX_SESSIONS);
     return {
       name: strAt(`${at}.name`, r.name),
       snat: r.snat as boolean | undefined,
+      ...(maxSessions !== undefined ? { maxSessions } : {}),
+      ...(perSource !== undefined ? { maxSessionsPerSource: perSource } : {}),
       ports: arrAt(`${at}.ports`, r.ports).map((p, j) => {
         const pat = `${at}.ports[${j}]`;
         if (!isObj(p)) throw new Error(`${pat}: must be an object`);
@@ -215,7 +226,7 @@ export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge:
   try {
     for (const b of cfg.bridges) {
       const aging = b.macAgingSec ?? cfg.macAgingSec;
-      sw.addBridge(b.name, { macAgingMs: aging !== undefined ? aging * 1000 : undefined, macMaxEntries: b.macTableSize });
+      sw.addBridge(b.name, { macAgingMs: aging !== undefined ? aging * 1000 : undefined, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows });
       made.push({ bridge: b.name });
     }
     for (const b of cfg.bridges) {
@@ -239,6 +250,7 @@ export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge:
         const router = sw.l3.addRouter(r.name);
         made.push({ router: r.name });
         if (r.snat !== undefined) router.setSnat(r.snat);
+        if (r.maxSessions !== undefined || r.maxSessionsPerSource !== undefined) router.setNatLimits(r.maxSessions, r.maxSessionsPerSource);
         for (const p of r.ports) sw.l3.routerAddPort(r.name, { bridge: p.bridge, port: p.name, mac: p.mac, cidr: p.ip, tag: p.tag, gateway: p.gateway, mtu: p.mtu });
         for (const rt of r.routes) router.addRoute(rt.cidr, rt.via);
         for (const f of r.floatingIps) router.addFloatingIp(f.fip, f.fixed);

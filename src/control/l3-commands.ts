@@ -5,6 +5,7 @@
 import { Switch } from '../datapath/switch';
 import type { Handler } from './server';
 import { str } from './args';
+import { DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT } from '../l3/conntrack';
 
 function opts(args: Record<string, unknown>): Record<string, string> {
   const o = args.options ?? {};
@@ -35,9 +36,13 @@ export function l3Commands(sw: Switch): Record<string, Handler> {
   return {
     'add-router': (a) => {
       const o = opts(a);
-      known(o, ['snat'], 'add-router');
+      known(o, ['snat', 'max-sessions', 'max-sessions-per-source'], 'add-router');
+      const snat = o.snat !== undefined ? onOff(o.snat, 'snat') : undefined;
+      const max = optInt(o, 'max-sessions', 1, MAX_SESSIONS_LIMIT);
+      const per = optInt(o, 'max-sessions-per-source', 1, max ?? DEFAULT_MAX_SESSIONS);
       const r = sw.l3.addRouter(str(a, 'router'));
-      if (o.snat !== undefined) r.setSnat(onOff(o.snat, 'snat'));
+      if (snat !== undefined) r.setSnat(snat);
+      if (max !== undefined || per !== undefined) r.setNatLimits(max, per);
       return null;
     },
     'del-router': (a) => {
@@ -66,8 +71,15 @@ export function l3Commands(sw: Switch): Record<string, Handler> {
     },
     'set-router': (a) => {
       const o = opts(a);
-      known(o, ['snat'], 'set-router');
-      sw.l3.router(str(a, 'router')).setSnat(onOff(need(o, 'snat', 'set-router'), 'snat'));
+      known(o, ['snat', 'max-sessions', 'max-sessions-per-source'], 'set-router');
+      if (Object.keys(o).length === 0) throw new Error('set-router: nothing to set (snat=, max-sessions=, max-sessions-per-source=)');
+      const r = sw.l3.router(str(a, 'router'));
+      const cur = r.show().natLimits;
+      const snat = o.snat !== undefined ? onOff(o.snat, 'snat') : undefined;
+      const max = optInt(o, 'max-sessions', 1, MAX_SESSIONS_LIMIT) ?? cur.maxSessions;
+      const per = optInt(o, 'max-sessions-per-source', 1, max) ?? Math.min(cur.maxSessionsPerSource, max);
+      r.setNatLimits(max, per);
+      if (snat !== undefined) r.setSnat(snat);
       return null;
     },
     'add-floating-ip': (a) => {

@@ -40,11 +40,19 @@ export function renderMetrics(sw: Switch): string {
     const emc = f.emcStats;
     add('tvs_flow_cache_hits_total', { bridge: b.name }, emc.hits);
     add('tvs_flow_cache_misses_total', { bridge: b.name }, emc.misses);
-    add('tvs_mac_table_entries', { bridge: b.name }, sw.bridge(b.name).macs.size);
+    const macs = sw.bridge(b.name).macs;
+    add('tvs_mac_table_entries', { bridge: b.name }, macs.size);
+    add('tvs_mac_table_max', { bridge: b.name }, macs.maxEntries);
+    add('tvs_mac_table_full_total', { bridge: b.name }, macs.fullHits);
+    add('tvs_flows', { bridge: b.name }, f.ruleCount);
+    add('tvs_flows_max', { bridge: b.name }, f.maxFlows);
+    add('tvs_flow_table_full_total', { bridge: b.name }, f.refusedFull);
   }
   for (const r of sw.l3.routerNames()) {
     const show = sw.l3.router(r).show();
     add('tvs_nat_sessions', { router: r }, show.sessions);
+    add('tvs_nat_sessions_max', { router: r }, show.natLimits.maxSessions);
+    add('tvs_nat_sessions_per_source_max', { router: r }, show.natLimits.maxSessionsPerSource);
     for (const [reason, n] of Object.entries(show.drops)) add('tvs_router_drops_total', { router: r, reason }, n as number);
   }
   add('tvs_arena_free_slots', {}, sw.arena.available);
@@ -63,7 +71,14 @@ export function renderMetrics(sw: Switch): string {
     tvs_flow_cache_hits_total: ['counter', 'Exact-match cache hits.'],
     tvs_flow_cache_misses_total: ['counter', 'Exact-match cache misses.'],
     tvs_mac_table_entries: ['gauge', 'Learned MAC addresses.'],
+    tvs_mac_table_max: ['gauge', 'MAC table size limit (macTableSize).'],
+    tvs_mac_table_full_total: ['counter', 'New stations that met a full MAC table (an older entry was evicted, or the station not learnt).'],
+    tvs_flows: ['gauge', 'Flows installed in a bridge.'],
+    tvs_flows_max: ['gauge', 'Flow limit of a bridge (maxFlows).'],
+    tvs_flow_table_full_total: ['counter', 'Flow adds refused because the bridge was at maxFlows.'],
     tvs_nat_sessions: ['gauge', 'Live NAT sessions of a router.'],
+    tvs_nat_sessions_max: ['gauge', 'NAT session limit of a router (maxSessions); refusals count as tvs_router_drops_total{reason="nat_table_full"}.'],
+    tvs_nat_sessions_per_source_max: ['gauge', 'NAT sessions one source address may hold (maxSessionsPerSource); refusals: reason="nat_source_limit".'],
     tvs_router_drops_total: ['counter', 'Frames a router dropped, by reason.'],
     tvs_arena_free_slots: ['gauge', 'Free packet buffers.'],
   };

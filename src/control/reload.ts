@@ -10,7 +10,7 @@
  */
 import { Switch } from '../datapath/switch';
 import { PortConfig } from '../datapath/switch-port';
-import { FlowPipeline } from '../flow/pipeline';
+import { FlowPipeline, DEFAULT_MAX_FLOWS } from '../flow/pipeline';
 import { formatRule } from '../flow/ofctl-format';
 import { SwitchConfig, PortSpec } from './config';
 
@@ -61,7 +61,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       const cur = br?.port(name);
       return cur ? cur.ofport : 0xfe00 - w;
     };
-    const scratch = new FlowPipeline({ arena: sw.arena, resolvePort: ofportOf, portName: () => undefined });
+    const scratch = new FlowPipeline({ arena: sw.arena, resolvePort: ofportOf, portName: () => undefined, maxFlows: b.maxFlows });
     try {
       scratch.addFlows(b.flows.join('\n'));
     } catch (e) {
@@ -80,7 +80,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
     for (const b of cfg.bridges) {
       const br = sw.bridges.get(b.name);
       if (!br) {
-        sw.addBridge(b.name, { macAgingMs: (b.macAgingSec ?? cfg.macAgingSec ?? 300) * 1000, macMaxEntries: b.macTableSize });
+        sw.addBridge(b.name, { macAgingMs: (b.macAgingSec ?? cfg.macAgingSec ?? 300) * 1000, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows });
         undo.push(() => sw.delBridge(b.name));
         report.added.push(`bridge ${b.name}`);
       } else {
@@ -89,6 +89,12 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
           const old = br.macs.agingMs;
           br.macs.agingMs = aging;
           undo.push(() => (br.macs.agingMs = old));
+        }
+        const fl = sw.flows(b.name);
+        if ((b.maxFlows ?? DEFAULT_MAX_FLOWS) !== fl.maxFlows) {
+          const old = fl.maxFlows;
+          fl.maxFlows = b.maxFlows ?? DEFAULT_MAX_FLOWS;
+          undo.push(() => (fl.maxFlows = old));
         }
       }
     }
@@ -133,6 +139,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
         const router = sw.l3.addRouter(r.name);
         undo.push(() => sw.l3.delRouter(r.name));
         if (r.snat !== undefined) router.setSnat(r.snat);
+        if (r.maxSessions !== undefined || r.maxSessionsPerSource !== undefined) router.setNatLimits(r.maxSessions, r.maxSessionsPerSource);
         for (const p of r.ports) sw.l3.routerAddPort(r.name, { bridge: p.bridge, port: p.name, mac: p.mac, cidr: p.ip, tag: p.tag, gateway: p.gateway, mtu: p.mtu });
         for (const rt of r.routes) router.addRoute(rt.cidr, rt.via);
         for (const f of r.floatingIps) router.addFloatingIp(f.fip, f.fixed);
@@ -142,6 +149,10 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       const router = sw.l3.router(r.name);
       const show = router.show();
       if (r.snat !== undefined && r.snat !== show.snat) router.setSnat(r.snat);
+      // Absent limits mean the defaults (as save-config writes them).
+      const old = show.natLimits;
+      router.setNatLimits(r.maxSessions, r.maxSessionsPerSource);
+      undo.push(() => router.setNatLimits(old.maxSessions, old.maxSessionsPerSource));
       const curRoutes = show.routes.filter((x) => x.via !== null && x.kind === 'forward').map((x) => `${x.cidr} ${x.via}`);
       const wantRoutes = r.routes.map((x) => `${x.cidr} ${x.via}`);
       for (const x of r.routes) if (!curRoutes.includes(`${x.cidr} ${x.via}`)) router.addRoute(x.cidr, x.via);
@@ -168,7 +179,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
     for (const b of cfg.bridges) {
       const f = sw.flows(b.name);
       const br = sw.bridge(b.name);
-      const scratch = new FlowPipeline({ arena: sw.arena, resolvePort: (n) => br.ofportByName(n), portName: (o) => br.portName(o) });
+      const scratch = new FlowPipeline({ arena: sw.arena, resolvePort: (n) => br.ofportByName(n), portName: (o) => br.portName(o), maxFlows: b.maxFlows });
       scratch.addFlows((b.flows ?? []).join('\n'));
       // Compared in numeric form (port numbers), reported with port names.
       const named = (r: Parameters<typeof formatRule>[0]) => formatRule(r, (o) => br.portName(o));

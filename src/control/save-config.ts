@@ -7,6 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Switch } from '../datapath/switch';
 import { formatRule } from '../flow/ofctl-format';
+import { DEFAULT_MAX_FLOWS } from '../flow/pipeline';
+import { DEFAULT_MAX_SESSIONS } from '../l3/conntrack';
 import { SwitchConfig, validateConfig } from './config';
 
 export function snapshotConfig(sw: Switch): SwitchConfig {
@@ -32,6 +34,7 @@ export function snapshotConfig(sw: Switch): SwitchConfig {
       name: br.name,
       macAgingSec: Math.round(br.macs.agingMs / 1000),
       macTableSize: br.macs.maxEntries,
+      ...(sw.flows(br.name).maxFlows !== DEFAULT_MAX_FLOWS ? { maxFlows: sw.flows(br.name).maxFlows } : {}),
       ports: ports as unknown as SwitchConfig['bridges'][number]['ports'],
       ...(flows.length ? { flows } : {}),
     });
@@ -41,6 +44,8 @@ export function snapshotConfig(sw: Switch): SwitchConfig {
     return {
       name,
       snat: show.snat,
+      ...(show.natLimits.maxSessions !== DEFAULT_MAX_SESSIONS ? { maxSessions: show.natLimits.maxSessions } : {}),
+      ...(show.natLimits.maxSessionsPerSource !== Math.ceil(show.natLimits.maxSessions / 4) ? { maxSessionsPerSource: show.natLimits.maxSessionsPerSource } : {}),
       ports: sw.l3.routerSpecs(name).map((s) => ({
         bridge: s.bridge,
         name: s.port,

@@ -32,6 +32,8 @@ export interface FlowStage {
 export interface BridgeOptions {
   macAgingMs?: number;
   macMaxEntries?: number;
+  /** Flows in this bridge's tables at most (default 1,000,000). */
+  maxFlows?: number;
 }
 
 const D_VLAN = bridgeDropId('vlan_not_allowed');

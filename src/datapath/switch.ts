@@ -117,7 +117,9 @@ export class Switch extends EventEmitter implements BridgeHost {
   addBridge(name: string, opts: BridgeOptions = {}): Bridge {
     checkName('bridge', name);
     if (this.bridges.has(name)) throw new Error(`bridge '${name}' already exists`);
-    const br = new Bridge(name, this, { ...this.bridgeDefaults, ...opts });
+    const bo = { ...this.bridgeDefaults, ...opts };
+    if (bo.maxFlows !== undefined && (!Number.isInteger(bo.maxFlows) || bo.maxFlows < 1)) throw new Error(`bridge '${name}': maxFlows must be a positive integer, got ${bo.maxFlows}`);
+    const br = new Bridge(name, this, bo);
     br.macs.onEvent = (e) => {
       if (this.listenerCount('mac') > 0) this.emit('mac', { bridge: name, ...e, mac: formatMac(e.mac) });
     };
@@ -126,6 +128,7 @@ export class Switch extends EventEmitter implements BridgeHost {
       clock: this.clock,
       resolvePort: (n) => br.ofportByName(n),
       portName: (o) => br.portName(o),
+      maxFlows: bo.maxFlows,
     });
     flows.onFlowRemoved = (entry, reason) => {
       if (this.listenerCount('flow-removed') > 0) this.emit('flow-removed', { bridge: name, reason, flow: formatFlowEntry(entry, {}) });

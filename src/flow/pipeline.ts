@@ -35,7 +35,11 @@ export interface PipelineOptions {
    * classifier lookup is cheaper than an EMC probe, see bench/flow-bench.ts). 0 = always.
    */
   emcMinSubtables?: number;
+  /** Flows in all tables at most (OVS Flow_Table flow_limit, overflow refused). Default 1,000,000. */
+  maxFlows?: number;
 }
+
+export const DEFAULT_MAX_FLOWS = 1_000_000;
 
 export type FlowRemovedReason = 'idle_timeout' | 'hard_timeout' | 'delete';
 
@@ -73,6 +77,9 @@ export class FlowPipeline {
   private freeIds: number[] = [];
   private nextId = 0;
   private count = 0;
+  /** Flows at most; an add past it is refused (counted in `refusedFull`). */
+  maxFlows: number;
+  refusedFull = 0;
   private timed = new Set<Rule>();
   /** Called for every rule removed by a timeout or a delete (OpenFlow flow_removed). */
   onFlowRemoved: ((entry: FlowEntry, reason: FlowRemovedReason) => void) | undefined;
@@ -83,6 +90,7 @@ export class FlowPipeline {
     this.clock = opts.clock ?? (() => Date.now());
     this.exec = new Executor(opts.arena, this.tables, INITIAL_RULES);
     this.exec.emcEnabled = opts.emc ?? true;
+    this.maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
     if (opts.emcMinSubtables !== undefined) this.exec.emcMinSubtables = opts.emcMinSubtables;
   }
 
@@ -153,6 +161,17 @@ export class FlowPipeline {
 
   /** Apply parsed flow modifications in order (a streaming reader calls this per chunk). */
   applyFlowMods(mods: readonly FlowMod[]): FlowModsResult {
+    // All or nothing: refuse the whole set when its new flows (adds replacing none) do not fit.
+    let fresh = 0;
+    for (const m of mods) {
+      if (m.command !== 'add') continue;
+      const t = this.tables[m.spec.table ?? 0];
+      if (t === undefined || t.cls.findStrict(m.spec.match, effectivePriority(m.spec)) === undefined) fresh++;
+    }
+    if (fresh > 0 && this.count + fresh > this.maxFlows) {
+      this.refusedFull++;
+      throw new Error(`table full: ${fresh} new flows would exceed the limit of ${this.maxFlows} (${this.count} installed)`);
+    }
     const r: FlowModsResult = { added: [], modified: 0, deleted: 0, warnings: [] };
     for (const m of mods) {
       const strict = m.command === 'modify_strict' || m.command === 'delete_strict';
@@ -185,6 +204,10 @@ export class FlowPipeline {
     if (t === undefined) t = this.tables[table] = new FlowTable(table, this.priorities);
     // OpenFlow: an add with the same match and priority replaces the old rule (counters reset).
     const old = t.cls.findStrict(spec.match, priority);
+    if (old === undefined && this.count >= this.maxFlows) {
+      this.refusedFull++;
+      throw new Error(`table full: the limit of ${this.maxFlows} flows is reached`);
+    }
     if (old !== undefined) this.removeRule(old, undefined);
     const id = this.allocId();
     const now = this.clock();

@@ -41,6 +41,8 @@ export class MacTable {
   private readonly port: Uint32Array;
   private readonly seen: Float64Array;
   private count = 0;
+  /** New stations that met a full table (or a full probe window): each evicted an older entry, or was not learnt. */
+  fullHits = 0;
   /** Called on learn/move/age/evict; null when nobody listens (the usual, fast case). */
   onEvent: ((e: MacEvent) => void) | null = null;
 
@@ -114,6 +116,7 @@ export class MacTable {
     let at = free;
     if (at < 0 || this.count >= this.maxEntries) {
       // Full (or a long probe run): replace the least recently seen entry nearby.
+      this.fullHits++;
       if (oldest < 0) return;
       at = oldest;
       if (this.onEvent) this.onEvent({ type: 'evicted', vlan: this.vlan[at], mac: this.macHi[at] * 0x100000000 + this.macLo[at], port: this.port[at] });
