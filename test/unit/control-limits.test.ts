@@ -69,6 +69,11 @@ t.test('add-router options set the NAT limits; bad values change nothing', async
   t.same(sw.l3.router('ra').show().natLimits, { maxSessions: 5000, maxSessionsPerSource: 50, allocated: 1024 });
   t.throws(() => h['add-router']({ router: 'rb', options: { 'max-sessions': '10', 'max-sessions-per-source': '11' } }), /max-sessions-per-source=11: must be an integer in 1\.\.10/);
   t.same(sw.l3.routerNames(), ['ra'], 'the refused router was not created');
+  h['set-router']({ router: 'ra', options: { 'max-sessions': '200000' } });
+  t.same(sw.l3.router('ra').show().natLimits, { maxSessions: 200000, maxSessionsPerSource: 50, allocated: 1024 });
+  t.throws(() => h['set-router']({ router: 'ra', options: { 'max-sessions': '100', 'max-sessions-per-source': '101' } }), /must be an integer in 1\.\.100/);
+  t.throws(() => h['set-router']({ router: 'ra', options: {} }), /nothing to set/);
+  t.equal(sw.l3.router('ra').show().natLimits.maxSessions, 200000, 'refused: unchanged');
 });
 
 t.test('flow limit: past maxFlows an add is refused and counted; a batch is all or nothing', async (t) => {
