@@ -7,7 +7,8 @@
  *   sw.addPort('br0', 'tap0', { type: 'tap', tag: 10 });
  *   sw.start();
  */
-export { Switch, SwitchOptions, PacketIn, ShowBridge, DumpPort } from './datapath/switch';
+export { Switch, SwitchOptions, PacketIn } from './datapath/switch';
+export { ShowBridge, DumpPort } from './datapath/views';
 export { Bridge } from './datapath/bridge';
 export { SwitchPort, PortConfig, PortType } from './datapath/switch-port';
 export { MemoryPort } from './io/memory-port';

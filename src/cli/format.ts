@@ -1,5 +1,5 @@
 /** Human-readable output of the CLI verbs, modelled on ovs-vsctl show / ovs-ofctl dump-ports / fdb/show. */
-import type { ShowBridge, DumpPort } from '../datapath/switch';
+import type { ShowBridge, DumpPort } from '../datapath/views';
 
 export function formatShow(bridges: ShowBridge[]): string {
   const out: string[] = [];

@@ -1,18 +1,23 @@
 /**
- * Creates kernel-backed ports. Kept behind an interface so tests and deterministic embedders
- * can run a Switch without the native addon (memory ports only) or with a fake binding.
- * The addon is loaded lazily: a switch with only memory ports never touches it.
+ * Creates the I/O behind a port, for every port kind: kernel-backed (AF_PACKET, TAP), QEMU's
+ * unix stream sockets, in-memory ports, and none for logical ports (patch, internal). Kept
+ * behind an interface so tests and deterministic embedders can run a Switch without the native
+ * addon or with a fake binding. The addon is loaded lazily: a switch with only memory or unix
+ * ports never touches it.
  */
 import { PacketArena } from '../packet/arena';
 import { Port } from '../io/port';
-import type { PortConfig } from './switch-port';
+import { MemoryPort } from '../io/memory-port';
+import { UnixStreamPort } from '../io/unix-port';
+import type { PortConfig, PortType } from './switch-port';
 
 export interface IoFactory {
-  afpacket(ifname: string, arena: PacketArena, config: PortConfig): Port;
-  tap(name: string, arena: PacketArena, config: PortConfig): Port;
+  /** The I/O of a new port named `name`, or null for a logical port (patch, internal). */
+  open(name: string, arena: PacketArena, config: PortConfig): Port | null;
 }
 
-export const defaultIoFactory: IoFactory = {
+/** One constructor per port kind. */
+const OPENERS: Record<PortType, (name: string, arena: PacketArena, config: PortConfig) => Port | null> = {
   afpacket(ifname, arena, config) {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { AfPacketPort } = require('../io/afpacket-port') as typeof import('../io/afpacket-port');
@@ -22,5 +27,15 @@ export const defaultIoFactory: IoFactory = {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { TapPort } = require('../io/tap-port') as typeof import('../io/tap-port');
     return new TapPort(name, arena, { vnetHdr: config.offloads ?? true, persist: config.persist ?? false });
+  },
+  memory: (name, arena, config) => new MemoryPort(name, arena, { mtu: config.mtu, offloads: config.offloads }),
+  unix: (name, arena, config) => new UnixStreamPort(name, arena, { path: config.path, mode: config.mode, mtu: config.mtu }),
+  patch: () => null,
+  internal: () => null,
+};
+
+export const defaultIoFactory: IoFactory = {
+  open(name, arena, config) {
+    return OPENERS[config.type](name, arena, config);
   },
 };

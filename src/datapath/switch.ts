@@ -8,40 +8,45 @@
  * Event driven: each kernel port's fd is watched by libuv; on readiness the port is drained
  * burst by burst until a burst comes back short, then the process sleeps (0% CPU idle). A
  * busy-poll mode (benchmarks) polls every port from a setImmediate loop instead.
+ *
+ * What the loop runs on lives beside it: ports are made in port-table.ts (their I/O in
+ * io-factory.ts), flow tables in pipelines.ts, captures in capture.ts, and the views that
+ * `show`/`dump-ports` print in views.ts.
  */
 import { EventEmitter } from 'events';
+import { constants as osConstants } from 'os';
 import { PacketArena, ArenaOptions } from '../packet/arena';
 import { Batch, BURST } from '../packet/batch';
 import { KEY_SHIFT } from '../packet/flow-key';
 import * as vnet from '../packet/vnet';
 import * as gsoSw from '../packet/gso';
 import {
-  Port,
   DROP_TX_DOWN,
   DROP_TX_FULL,
   DROP_TX_ERROR,
   DROP_TX_GSO,
   DROP_TX_MTU,
 } from '../io/port';
-import { MemoryPort } from '../io/memory-port';
-import { UnixStreamPort } from '../io/unix-port';
-import { PortVlan } from '../l2/port-vlan';
-import { Bridge, BridgeHost, BridgeOptions } from './bridge';
-import { bridgeDropId, PacketInReason } from '../flow/bridge-ops';
-import { OFPP_MAX } from '../flow/ofport';
-import { PortConfig, PortType, PORT_TYPES, SwitchPort } from './switch-port';
-import { IoFactory, defaultIoFactory } from './io-factory';
 import { formatMac } from '../wire/ethernet';
-import { FlowPipeline } from '../flow/pipeline';
-import { formatFlowEntry } from '../flow/ofctl-format';
+import { bridgeDropId, PacketInReason } from '../flow/bridge-ops';
+import type { FlowPipeline } from '../flow/pipeline';
+import { Bridge, BridgeHost, BridgeOptions } from './bridge';
+import { PortConfig, SwitchPort } from './switch-port';
+import { IoFactory, defaultIoFactory } from './io-factory';
+import { checkName, PortTable } from './port-table';
+import { PipelineFactory, defaultPipelines } from './pipelines';
+import { capture, tapBatch, tapOne, type CaptureOptions, type CapturedFrame } from './capture';
+import * as views from './views';
 import { L3Attachments } from './l3-attach';
 
 export interface SwitchOptions {
   /** Milliseconds clock; inject a virtual one for deterministic tests. */
   clock?: () => number;
   arena?: ArenaOptions;
-  /** Creates kernel-backed ports; tests inject fakes. */
+  /** Creates the I/O of every port kind; tests inject fakes. */
   io?: IoFactory;
+  /** Creates the flow tables of each bridge. */
+  pipelines?: PipelineFactory;
   /** Poll every port from a setImmediate loop instead of waiting for readiness (benchmarks). */
   busyPoll?: boolean;
   /** Defaults for new bridges. */
@@ -66,17 +71,22 @@ const MAX_BURSTS_PER_WAKE = 64;
 const D_PATCH_LOOP = bridgeDropId('patch_loop');
 const D_CHECKSUM = bridgeDropId('checksum_offload');
 const D_CONTROLLER_UNSET = bridgeDropId('controller_unset');
+/** A transmit that failed because the device is down or gone (not a transient error). */
+const E_NETDOWN = osConstants.errno.ENETDOWN;
+const E_NXIO = osConstants.errno.ENXIO;
+const E_NODEV = osConstants.errno.ENODEV;
 
 export class Switch extends EventEmitter implements BridgeHost {
   readonly arena: PacketArena;
   readonly clock: () => number;
-  private readonly io: IoFactory;
+  private readonly pipelineFactory: PipelineFactory;
+  private readonly portTable: PortTable;
   private readonly bridgeDefaults: BridgeOptions;
   readonly bridges = new Map<string, Bridge>();
   /** The flow tables of each bridge (empty tables = NORMAL). */
   private readonly pipelines = new Map<string, FlowPipeline>();
-  /** Global port table; index = SwitchPort.id. */
-  private readonly ports: (SwitchPort | undefined)[] = [];
+  /** Global port table; index = SwitchPort.id (the PortTable's array). */
+  private readonly ports: (SwitchPort | undefined)[];
   /**
    * Receive batch. At most a quarter of the arena is taken by one rx burst, so the frames that
    * burst produces (clones for floods and multi-output actions, replies) always find free slots.
@@ -107,7 +117,9 @@ export class Switch extends EventEmitter implements BridgeHost {
     if (this.arena.capacity < 64) throw new RangeError(`switch: the arena needs at least 64 slots (got ${this.arena.capacity})`);
     this.rxBatch = new Batch(Math.min(BURST, this.arena.capacity >> 2));
     this.lowWater = this.arena.capacity >> 3;
-    this.io = opts.io ?? defaultIoFactory;
+    this.portTable = new PortTable(this.arena, opts.io ?? defaultIoFactory);
+    this.ports = this.portTable.slots;
+    this.pipelineFactory = opts.pipelines ?? defaultPipelines;
     this.busyPoll = opts.busyPoll ?? false;
     this.bridgeDefaults = opts.bridge ?? {};
   }
@@ -123,16 +135,13 @@ export class Switch extends EventEmitter implements BridgeHost {
     br.macs.onEvent = (e) => {
       if (this.listenerCount('mac') > 0) this.emit('mac', { bridge: name, ...e, mac: formatMac(e.mac) });
     };
-    const flows = new FlowPipeline({
+    const flows = this.pipelineFactory.create(br, {
       arena: this.arena,
       clock: this.clock,
-      resolvePort: (n) => br.ofportByName(n),
-      portName: (o) => br.portName(o),
       maxFlows: bo.maxFlows,
+      wantsFlowRemoved: () => this.listenerCount('flow-removed') > 0,
+      onFlowRemoved: (flow, reason) => this.emit('flow-removed', { bridge: name, reason, flow }),
     });
-    flows.onFlowRemoved = (entry, reason) => {
-      if (this.listenerCount('flow-removed') > 0) this.emit('flow-removed', { bridge: name, reason, flow: formatFlowEntry(entry, {}) });
-    };
     br.flows = flows;
     this.pipelines.set(name, flows);
     this.bridges.set(name, br);
@@ -163,77 +172,27 @@ export class Switch extends EventEmitter implements BridgeHost {
 
   /** Find a port by name on any bridge (port names are unique switch-wide, as in OVS). */
   findPort(name: string): SwitchPort | undefined {
-    for (const p of this.ports) if (p && p.name === name) return p;
-    return undefined;
+    return this.portTable.find(name);
   }
 
   addPort(bridgeName: string, name: string, config: PortConfig): SwitchPort {
     const br = this.bridge(bridgeName);
-    checkName('port', name);
-    if (!PORT_TYPES.includes(config.type)) {
-      throw new Error(`port ${name}: unknown type '${config.type}' (one of ${PORT_TYPES.join(', ')})`);
-    }
-    if (this.findPort(name)) throw new Error(`a port named '${name}' already exists`);
-    let ofport = config.ofport;
-    if (ofport !== undefined) {
-      if (!Number.isInteger(ofport) || ofport < 1 || ofport >= OFPP_MAX) throw new Error(`port ${name}: ofport=${ofport} must be in 1..65279`);
-      if (br.portAt(ofport)) throw new Error(`port ${name}: ofport ${ofport} is already used by '${br.portName(ofport)}' on ${bridgeName}`);
-    } else {
-      ofport = br.nextOfport();
-    }
-    const vlan = new PortVlan(config.tag, config.trunks);
-    if (config.type === 'patch' && !config.peer) throw new Error(`patch port ${name}: needs peer=PORT`);
-    if (config.type !== 'patch' && config.peer) throw new Error(`port ${name}: peer= only applies to type=patch`);
-
-    let io: Port | null = null;
-    if (config.type === 'afpacket') io = this.io.afpacket(name, this.arena, config);
-    else if (config.type === 'tap') io = this.io.tap(name, this.arena, config);
-    else if (config.type === 'memory') io = new MemoryPort(name, this.arena, { mtu: config.mtu, offloads: config.offloads });
-    else if (config.type === 'unix') io = new UnixStreamPort(name, this.arena, { path: config.path, mode: config.mode, mtu: config.mtu });
-
-    let id = this.ports.indexOf(undefined);
-    if (id < 0) id = this.ports.length;
-    const p = new SwitchPort(id, name, br, ofport, vlan, io, { ...config, ofport });
-    this.ports[id] = p;
-    br.attach(p);
-    if (config.type === 'patch') this.linkPatch(p);
-    if (this.running && io) this.watch(p);
-    this.emit('port-added', { bridge: bridgeName, port: name, ofport });
+    const p = this.portTable.add(br, name, config);
+    if (this.running && p.io) this.watch(p);
+    this.emit('port-added', { bridge: bridgeName, port: name, ofport: p.ofport });
     return p;
-  }
-
-  private linkPatch(p: SwitchPort): void {
-    const peer = this.findPort(p.config.peer!);
-    if (!peer) return; // the peer may be added later; both ends link then
-    if (peer.type !== 'patch') throw new Error(`patch port ${p.name}: peer '${peer.name}' is not a patch port`);
-    if (peer.config.peer !== p.name) return;
-    p.peer = peer;
-    peer.peer = p;
   }
 
   delPort(bridgeName: string, name: string): void {
     const br = this.bridge(bridgeName);
     const p = br.port(name);
     if (!p) throw new Error(`bridge ${bridgeName} has no port named '${name}'`);
-    if (p.io) {
-      p.io.close();
-    }
-    if (p.peer) {
-      p.peer.peer = null;
-      p.peer = null;
-    }
-    // Frames still queued for or from this port go back to the arena.
-    for (let i = 0; i < p.txCount; i++) this.arena.release(p.tx[i]);
-    p.txCount = 0;
-    for (let i = 0; i < p.ingress.count; i++) this.arena.release(p.ingress.slots[i]);
-    p.ingress.count = 0;
-    br.detach(p);
-    this.ports[p.id] = undefined;
+    this.portTable.remove(br, p);
     this.emit('port-deleted', { bridge: bridgeName, port: name });
   }
 
   allPorts(): SwitchPort[] {
-    return this.ports.filter((p): p is SwitchPort => p !== undefined);
+    return this.portTable.all();
   }
 
   // ---------------------------------------------------------------- run loop
@@ -310,7 +269,7 @@ export class Switch extends EventEmitter implements BridgeHost {
   /** Run one received batch through its bridge, any patch hops, and transmit. */
   process(from: SwitchPort, batch: Batch): void {
     const now = this.clock();
-    if (from.taps !== null) this.tapBatch(from, batch.slots, batch.count, 'in');
+    if (from.taps !== null) tapBatch(this.arena, from, batch.slots, batch.count, 'in');
     from.bridge.input(from, batch, false, now);
     this.runIngress(now);
     this.flush();
@@ -336,7 +295,7 @@ export class Switch extends EventEmitter implements BridgeHost {
         }
         // Take the batch; frames that come back to this port during processing queue anew.
         const work = this.swapIngress(p);
-        if (p.taps !== null) this.tapBatch(p, work.slots, work.count, 'in');
+        if (p.taps !== null) tapBatch(this.arena, p, work.slots, work.count, 'in');
         p.counters.rxPackets += work.count;
         for (let i = 0; i < work.count; i++) p.counters.rxBytes += this.arena.len[work.slots[i]];
         p.bridge.input(p, work, true, now);
@@ -391,7 +350,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     const io = p.io;
     if (io === null) {
       // Logical port: a patch hands the frame to its peer's bridge; an internal port to its sink.
-      if (p.taps !== null) this.tapOne(p, slot, 'out');
+      if (p.taps !== null) tapOne(this.arena, p, slot, 'out');
       c.txPackets++;
       c.txBytes += a.len[slot];
       if (p.peer !== null) {
@@ -446,54 +405,6 @@ export class Switch extends EventEmitter implements BridgeHost {
     else if (a.available < this.lowWater) this.flushAllQueued();
   }
 
-  /** Copy frames to the port's capture taps (only runs while a capture is active). */
-  private tapBatch(p: SwitchPort, slots: Uint32Array, n: number, dir: 'in' | 'out'): void {
-    for (let i = 0; i < n; i++) this.tapOne(p, slots[i], dir);
-  }
-
-  private tapOne(p: SwitchPort, slot: number, dir: 'in' | 'out'): void {
-    const taps = p.taps!;
-    let copy: Buffer | null = null;
-    for (const t of taps) {
-      if (dir === 'in' ? !t.rx : !t.tx) continue;
-      if (copy === null) copy = this.arena.frame(slot);
-      t.onFrame(copy, dir);
-    }
-  }
-
-  /**
-   * Capture up to `count` frames on a port for at most `seconds` (both bounded), in the given
-   * direction(s). Resolves with the frames and wall-clock timestamps.
-   */
-  capture(bridgeName: string, portName: string, opts: { count: number; seconds: number; direction: 'in' | 'out' | 'both' }): Promise<{ tsUs: number; dir: 'in' | 'out'; frame: Buffer }[]> {
-    const p = this.bridge(bridgeName).port(portName);
-    if (!p) throw new Error(`bridge ${bridgeName} has no port '${portName}'`);
-    if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > 100000) throw new Error('capture: count must be in 1..100000');
-    if (!(opts.seconds > 0 && opts.seconds <= 3600)) throw new Error('capture: seconds must be in (0, 3600]');
-    return new Promise((resolve) => {
-      const got: { tsUs: number; dir: 'in' | 'out'; frame: Buffer }[] = [];
-      const tap: import('./switch-port').CaptureTap = {
-        rx: opts.direction !== 'out',
-        tx: opts.direction !== 'in',
-        onFrame: (frame, dir) => {
-          if (got.length >= opts.count) return;
-          got.push({ tsUs: Math.round((performance.timeOrigin + performance.now()) * 1000), dir, frame });
-          if (got.length >= opts.count) finish();
-        },
-      };
-      const finish = () => {
-        clearTimeout(timer);
-        if (p.taps) {
-          p.taps = p.taps.filter((x) => x !== tap);
-          if (p.taps.length === 0) p.taps = null;
-        }
-        resolve(got);
-      };
-      const timer = setTimeout(finish, opts.seconds * 1000);
-      p.taps = p.taps ? [...p.taps, tap] : [tap];
-    });
-  }
-
   /** Transmit every queued frame: one call per port. */
   flush(): void {
     if (this.inFlush) return;
@@ -514,11 +425,11 @@ export class Switch extends EventEmitter implements BridgeHost {
     const n = p.txCount;
     if (n === 0) return;
     const io = p.io!;
-    if (p.taps !== null) this.tapBatch(p, p.tx, n, 'out');
-    const sent = io.up ? io.txBurst(p.tx, n) : -100;
+    if (p.taps !== null) tapBatch(this.arena, p, p.tx, n, 'out');
+    const sent = io.up ? io.txBurst(p.tx, n) : -E_NETDOWN;
     const c = p.counters;
     if (sent < 0) {
-      c.drops.add(sent === -100 || sent === -6 || sent === -19 ? DROP_TX_DOWN : DROP_TX_ERROR, n);
+      c.drops.add(sent === -E_NETDOWN || sent === -E_NXIO || sent === -E_NODEV ? DROP_TX_DOWN : DROP_TX_ERROR, n);
       if (!io.up) this.portDown(p);
     } else if (sent < n) {
       c.drops.add(DROP_TX_FULL, n - sent);
@@ -609,68 +520,29 @@ export class Switch extends EventEmitter implements BridgeHost {
     this.emit('tick', now);
   }
 
-  // ---------------------------------------------------------------- views
+  // ---------------------------------------------------------------- views (views.ts, capture.ts)
 
-  show(): ShowBridge[] {
-    return [...this.bridges.values()].map((br) => ({
-      name: br.name,
-      ports: br.portList
-        .slice()
-        .sort((a, b) => a.ofport - b.ofport)
-        .map((p) => ({
-          name: p.name,
-          ofport: p.ofport,
-          type: p.type,
-          up: p.up,
-          ...(p.vlan.tag >= 0 ? { tag: p.vlan.tag } : {}),
-          ...(p.vlan.trunks ? { trunks: p.vlan.trunkList() } : {}),
-          ...(p.config.peer ? { peer: p.config.peer } : {}),
-          ...(p.io ? { io: p.io.describe() } : {}),
-        })),
-    }));
+  show(): views.ShowBridge[] {
+    return views.showBridges(this.bridges.values());
   }
 
-  dumpPorts(bridgeName: string): DumpPort[] {
-    const br = this.bridge(bridgeName);
-    return br.portList
-      .slice()
-      .sort((a, b) => a.ofport - b.ofport)
-      .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object), ...(p.io?.ringBytes ? { ring_bytes: p.io.ringBytes } : {}) }) as DumpPort);
+  dumpPorts(bridgeName: string): views.DumpPort[] {
+    return views.dumpPorts(this.bridge(bridgeName));
   }
 
-  fdb(bridgeName: string): { port: number; portName: string | undefined; vlan: number; mac: string; age: number }[] {
-    const br = this.bridge(bridgeName);
-    const now = this.clock();
-    return br.macs.entries(now).map((e) => ({ port: e.port, portName: br.portName(e.port), vlan: e.vlan, mac: formatMac(e.mac), age: Math.floor(e.ageMs / 1000) }));
+  fdb(bridgeName: string): views.FdbEntry[] {
+    return views.fdb(this.bridge(bridgeName), this.clock());
   }
 
   /** Per-bridge drop counters (parse + bridge stages). */
   bridgeDrops(bridgeName: string): Record<string, number> {
-    const br = this.bridge(bridgeName);
-    return { ...br.parseDrops.toJSON(), ...br.drops.toJSON() };
+    return views.bridgeDrops(this.bridge(bridgeName));
   }
-}
 
-export interface ShowBridge {
-  name: string;
-  ports: { name: string; ofport: number; type: PortType; up: boolean; tag?: number; trunks?: number[]; peer?: string; io?: Record<string, unknown> }[];
-}
-export interface DumpPort {
-  name: string;
-  ofport: number;
-  up: boolean;
-  rx_packets: number;
-  rx_bytes: number;
-  tx_packets: number;
-  tx_bytes: number;
-  drops: Record<string, number>;
-  /** Mapped rx ring memory of an AF_PACKET port. */
-  ring_bytes?: number;
-}
-
-/** Linux interface names are at most 15 bytes; we hold bridge and port names to the same rule. */
-function checkName(what: string, name: string): void {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(name)) {
-    throw new Error(`invalid ${what} name '${name}': 1-15 characters of letters, digits, '_', '.', ':', '@', '-'`);
+  /** Capture frames on a port (bounded in count and time): see capture.ts. */
+  capture(bridgeName: string, portName: string, opts: CaptureOptions): Promise<CapturedFrame[]> {
+    const p = this.bridge(bridgeName).port(portName);
+    if (!p) throw new Error(`bridge ${bridgeName} has no port '${portName}'`);
+    return capture(p, opts);
   }
 }

@@ -9,9 +9,12 @@
  * - Transmitted frames are kept (up to `keep`) for inspection, or only counted (`keep = 0`,
  *   benchmark sink), or handed to an `onTransmit` callback.
  */
+import { constants as osConstants } from 'os';
 import { PacketArena } from '../packet/arena';
 import { Batch } from '../packet/batch';
 import { Port, PortCounters } from './port';
+
+const ENETDOWN = osConstants.errno.ENETDOWN;
 
 export interface MemoryPortOptions {
   mtu?: number;
@@ -130,7 +133,7 @@ export class MemoryPort implements Port {
   }
 
   txBurst(slots: Uint32Array, n: number): number {
-    if (!this.up) return -100; // -ENETDOWN
+    if (!this.up) return -ENETDOWN;
     const a = this.arena;
     for (let i = 0; i < n; i++) {
       const s = slots[i];

@@ -26,12 +26,15 @@
  * `mode=dgram` (QEMU `-netdev dgram`, one datagram per frame) needs AF_UNIX SOCK_DGRAM, which
  * Node cannot open: it would need native support (see docs/qemu.md).
  */
+import { constants as osConstants } from 'os';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { PacketArena } from '../packet/arena';
 import { Batch } from '../packet/batch';
 import { DROP_RX_OVERSIZE, Port, PortCounters, PortKind } from './port';
+
+const ENETDOWN = osConstants.errno.ENETDOWN;
 
 export interface UnixPortOptions {
   /** Socket path the switch listens on (default /run/tvs/NAME.sock). */
@@ -226,7 +229,7 @@ export class UnixStreamPort implements Port {
 
   txBurst(slots: Uint32Array, n: number): number {
     const s = this.client;
-    if (s === null || this.closed) return -100; // -ENETDOWN
+    if (s === null || this.closed) return -ENETDOWN;
     if (n <= 0) return 0;
     const a = this.arena;
     const budget = TX_HIGH_WATER - s.writableLength;

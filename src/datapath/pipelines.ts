@@ -1,0 +1,40 @@
+/**
+ * How the switch gets the flow tables of a new bridge: through this interface, so the run loop
+ * does not construct the flow engine itself and an embedder or test can supply its own
+ * (e.g. with the exact-match cache off).
+ */
+import type { PacketArena } from '../packet/arena';
+import { FlowPipeline, type FlowRemovedReason } from '../flow/pipeline';
+import { formatFlowEntry } from '../flow/ofctl-format';
+import type { Bridge } from './bridge';
+
+export interface PipelineContext {
+  arena: PacketArena;
+  clock: () => number;
+  /** Most flows the bridge's tables may hold (undefined: the pipeline's default). */
+  maxFlows?: number;
+  /** A rule left the tables (timeout or delete), formatted as dump-flows prints it. */
+  onFlowRemoved(flow: string, reason: FlowRemovedReason): void;
+  /** False while nobody listens for removed flows: the rule is then not formatted at all. */
+  wantsFlowRemoved(): boolean;
+}
+
+export interface PipelineFactory {
+  create(br: Bridge, ctx: PipelineContext): FlowPipeline;
+}
+
+export const defaultPipelines: PipelineFactory = {
+  create(br, ctx) {
+    const flows = new FlowPipeline({
+      arena: ctx.arena,
+      clock: ctx.clock,
+      resolvePort: (n) => br.ofportByName(n),
+      portName: (o) => br.portName(o),
+      maxFlows: ctx.maxFlows,
+    });
+    flows.onFlowRemoved = (entry, reason) => {
+      if (ctx.wantsFlowRemoved()) ctx.onFlowRemoved(formatFlowEntry(entry, {}), reason);
+    };
+    return flows;
+  },
+};

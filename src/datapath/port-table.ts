@@ -1,0 +1,93 @@
+/**
+ * Every port of the switch, indexed by SwitchPort.id, and how a port is made and unmade:
+ * name and number checks, its I/O from the factory (all port kinds), its bridge attachment and
+ * patch pairing; on removal, the frames still queued for it go back to the arena.
+ */
+import { PacketArena } from '../packet/arena';
+import { Port } from '../io/port';
+import { PortVlan } from '../l2/port-vlan';
+import { OFPP_MAX } from '../flow/ofport';
+import type { Bridge } from './bridge';
+import { PortConfig, PORT_TYPES, SwitchPort } from './switch-port';
+import { IoFactory } from './io-factory';
+
+export class PortTable {
+  /** Index = SwitchPort.id; a removed port leaves a hole that the next port reuses. */
+  readonly slots: (SwitchPort | undefined)[] = [];
+
+  constructor(
+    private readonly arena: PacketArena,
+    private readonly io: IoFactory,
+  ) {}
+
+  /** Find a port by name on any bridge (port names are unique switch-wide, as in OVS). */
+  find(name: string): SwitchPort | undefined {
+    for (const p of this.slots) if (p && p.name === name) return p;
+    return undefined;
+  }
+
+  all(): SwitchPort[] {
+    return this.slots.filter((p): p is SwitchPort => p !== undefined);
+  }
+
+  add(br: Bridge, name: string, config: PortConfig): SwitchPort {
+    checkName('port', name);
+    if (!PORT_TYPES.includes(config.type)) {
+      throw new Error(`port ${name}: unknown type '${config.type}' (one of ${PORT_TYPES.join(', ')})`);
+    }
+    if (this.find(name)) throw new Error(`a port named '${name}' already exists`);
+    let ofport = config.ofport;
+    if (ofport !== undefined) {
+      if (!Number.isInteger(ofport) || ofport < 1 || ofport >= OFPP_MAX) throw new Error(`port ${name}: ofport=${ofport} must be in 1..65279`);
+      if (br.portAt(ofport)) throw new Error(`port ${name}: ofport ${ofport} is already used by '${br.portName(ofport)}' on ${br.name}`);
+    } else {
+      ofport = br.nextOfport();
+    }
+    const vlan = new PortVlan(config.tag, config.trunks);
+    if (config.type === 'patch' && !config.peer) throw new Error(`patch port ${name}: needs peer=PORT`);
+    if (config.type !== 'patch' && config.peer) throw new Error(`port ${name}: peer= only applies to type=patch`);
+
+    const io: Port | null = this.io.open(name, this.arena, config);
+
+    let id = this.slots.indexOf(undefined);
+    if (id < 0) id = this.slots.length;
+    const p = new SwitchPort(id, name, br, ofport, vlan, io, { ...config, ofport });
+    this.slots[id] = p;
+    br.attach(p);
+    if (config.type === 'patch') this.linkPatch(p);
+    return p;
+  }
+
+  private linkPatch(p: SwitchPort): void {
+    const peer = this.find(p.config.peer!);
+    if (!peer) return; // the peer may be added later; both ends link then
+    if (peer.type !== 'patch') throw new Error(`patch port ${p.name}: peer '${peer.name}' is not a patch port`);
+    if (peer.config.peer !== p.name) return;
+    p.peer = peer;
+    peer.peer = p;
+  }
+
+  remove(br: Bridge, p: SwitchPort): void {
+    if (p.io) {
+      p.io.close();
+    }
+    if (p.peer) {
+      p.peer.peer = null;
+      p.peer = null;
+    }
+    // Frames still queued for or from this port go back to the arena.
+    for (let i = 0; i < p.txCount; i++) this.arena.release(p.tx[i]);
+    p.txCount = 0;
+    for (let i = 0; i < p.ingress.count; i++) this.arena.release(p.ingress.slots[i]);
+    p.ingress.count = 0;
+    br.detach(p);
+    this.slots[p.id] = undefined;
+  }
+}
+
+/** Linux interface names are at most 15 bytes; we hold bridge and port names to the same rule. */
+export function checkName(what: string, name: string): void {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(name)) {
+    throw new Error(`invalid ${what} name '${name}': 1-15 characters of letters, digits, '_', '.', ':', '@', '-'`);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * What `tvs show`, `dump-ports`, `fdb-show` and the metrics endpoint read from the switch:
+ * plain objects built on request (allocating; never on the forwarding path).
+ */
+import { formatMac } from '../wire/ethernet';
+import type { Bridge } from './bridge';
+import type { PortType } from './switch-port';
+
+export interface ShowBridge {
+  name: string;
+  ports: { name: string; ofport: number; type: PortType; up: boolean; tag?: number; trunks?: number[]; peer?: string; io?: Record<string, unknown> }[];
+}
+export interface DumpPort {
+  name: string;
+  ofport: number;
+  up: boolean;
+  rx_packets: number;
+  rx_bytes: number;
+  tx_packets: number;
+  tx_bytes: number;
+  drops: Record<string, number>;
+  /** Mapped rx ring memory of an AF_PACKET port. */
+  ring_bytes?: number;
+}
+export interface FdbEntry {
+  port: number;
+  portName: string | undefined;
+  vlan: number;
+  mac: string;
+  age: number;
+}
+
+export function showBridges(bridges: Iterable<Bridge>): ShowBridge[] {
+  return [...bridges].map((br) => ({
+    name: br.name,
+    ports: br.portList
+      .slice()
+      .sort((a, b) => a.ofport - b.ofport)
+      .map((p) => ({
+        name: p.name,
+        ofport: p.ofport,
+        type: p.type,
+        up: p.up,
+        ...(p.vlan.tag >= 0 ? { tag: p.vlan.tag } : {}),
+        ...(p.vlan.trunks ? { trunks: p.vlan.trunkList() } : {}),
+        ...(p.config.peer ? { peer: p.config.peer } : {}),
+        ...(p.io ? { io: p.io.describe() } : {}),
+      })),
+  }));
+}
+
+export function dumpPorts(br: Bridge): DumpPort[] {
+  return br.portList
+    .slice()
+    .sort((a, b) => a.ofport - b.ofport)
+    .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object), ...(p.io?.ringBytes ? { ring_bytes: p.io.ringBytes } : {}) }) as DumpPort);
+}
+
+export function fdb(br: Bridge, now: number): FdbEntry[] {
+  return br.macs.entries(now).map((e) => ({ port: e.port, portName: br.portName(e.port), vlan: e.vlan, mac: formatMac(e.mac), age: Math.floor(e.ageMs / 1000) }));
+}
+
+/** Per-bridge drop counters (parse + bridge stages). */
+export function bridgeDrops(br: Bridge): Record<string, number> {
+  return { ...br.parseDrops.toJSON(), ...br.drops.toJSON() };
+}
