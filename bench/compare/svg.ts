@@ -92,3 +92,55 @@ export function barChartSvg(c: BarChart): string {
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
+
+/** A line chart over time (x in seconds): one polyline per series, same axes style as the bars. */
+export interface LineChart {
+  title: string;
+  unit: string;
+  xLabel: string;
+  series: { name: string; color: string; points: [number, number][] }[];
+  note?: string;
+}
+
+export function lineChartSvg(c: LineChart): string {
+  const left = 64;
+  const top = 48;
+  const plotW = 640;
+  const plotH = 240;
+  const width = left + plotW + 20;
+  const legendY = top + plotH + 46;
+  const height = legendY + 24 + (c.note ? 18 : 0);
+  const xs = c.series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = c.series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => Number.isFinite(v));
+  const xMax = niceMax(Math.max(1, ...xs));
+  const yMax = niceMax(Math.max(0, ...ys));
+  const X = (v: number) => left + (v / xMax) * plotW;
+  const Y = (v: number) => top + plotH - (v / yMax) * plotH;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(`<rect width="100%" height="100%" fill="#fff"/>`);
+  out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(c.title)}</text>`);
+  out.push(`<text x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${esc(c.unit)}</text>`);
+  for (let i = 0; i <= 4; i++) {
+    const v = (yMax * i) / 4;
+    out.push(`<line x1="${left}" x2="${left + plotW}" y1="${Y(v)}" y2="${Y(v)}" stroke="#ddd"/>`);
+    out.push(`<text x="${left - 6}" y="${Y(v) + 4}" text-anchor="end" fill="#555">${fmt(v)}</text>`);
+    const xv = (xMax * i) / 4;
+    out.push(`<text x="${X(xv)}" y="${top + plotH + 16}" text-anchor="middle" fill="#555">${fmt(xv)}</text>`);
+  }
+  out.push(`<text x="${left + plotW / 2}" y="${top + plotH + 32}" text-anchor="middle">${esc(c.xLabel)}</text>`);
+  out.push(`<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
+  for (const s of c.series) {
+    const pts = s.points.filter((p) => Number.isFinite(p[1])).map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ');
+    out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${pts}"><title>${esc(s.name)}</title></polyline>`);
+  }
+  let lx = left;
+  for (const s of c.series) {
+    out.push(`<rect x="${lx}" y="${legendY - 9}" width="12" height="12" fill="${s.color}"/>`);
+    out.push(`<text x="${lx + 16}" y="${legendY + 1}">${esc(s.name)}</text>`);
+    lx += 24 + s.name.length * 7;
+  }
+  if (c.note) out.push(`<text x="${left}" y="${legendY + 22}" fill="#555" font-size="10">${esc(c.note)}</text>`);
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}

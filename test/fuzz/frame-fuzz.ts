@@ -184,11 +184,14 @@ function mutate(src: Buffer, rnd: () => number, out: Buffer): number {
   return n;
 }
 
-export function runFrameFuzz(opts: { frames: number; seed: number; rounds?: number }): FuzzResult {
-  tapDrops();
-  const t0 = Date.now();
-  const clock = { now: 1_000_000 };
-  const sw = new Switch({ clock: () => clock.now, arena: { slots: 1024, slotSize: 2048 + 128 } });
+/**
+ * The fuzz (and soak) topology: br-int (access vm1 tag 1, vm2 tag 2, trunk vm3) patched to
+ * br-eth1 (provider eth1, VLANs 101/102 translated by flows), br-ex (ext); router r1 with SNAT,
+ * a floating IP and a default route; DHCP on tenant 1. Returns the memory ports by name and
+ * every port a frame can leave through (memory and internal ports).
+ */
+export function fuzzTopology(clock: { now: number }, arenaSlots = 1024): { sw: Switch; mem: Map<string, MemoryPort>; exits: SwitchPort[] } {
+  const sw = new Switch({ clock: () => clock.now, arena: { slots: arenaSlots, slotSize: 2048 + 128 } });
   sw.addBridge('br-int');
   sw.addBridge('br-eth1');
   sw.addBridge('br-ex');
@@ -231,13 +234,28 @@ export function runFrameFuzz(opts: { frames: number; seed: number; rounds?: numb
   // Every port where a frame can leave the switch or reach a local endpoint.
   const exits: SwitchPort[] = [];
   for (const b of sw.show()) for (const p of b.ports) if (p.type !== 'patch') exits.push(sw.findPort(p.name)!);
+  sw.settle();
+  sw.runUntilIdle();
+  return { sw, mem, exits };
+}
+
+/** Seed frames: the arrivals a network of these tenants produces, valid (see corpus()). */
+export function seedFrames(): { port: string; frame: Buffer }[] {
+  return corpus();
+}
+
+export { mutate as mutateFrame };
+
+export function runFrameFuzz(opts: { frames: number; seed: number; rounds?: number }): FuzzResult {
+  tapDrops();
+  const t0 = Date.now();
+  const clock = { now: 1_000_000 };
+  const { sw, mem, exits } = fuzzTopology(clock);
   const exitTx = (): number => {
     let s = 0;
     for (const p of exits) s += p.counters.txPackets;
     return s;
   };
-  sw.settle();
-  sw.runUntilIdle();
 
   const seeds = corpus();
   const rnd = prng(opts.seed);
