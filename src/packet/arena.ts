@@ -18,6 +18,7 @@
  * Per-slot metadata lives in parallel typed arrays (OVS `l3_ofs`/`l4_ofs`, VPP buffer fields).
  * Nothing here allocates after construction.
  */
+import { HoldBudget, arenaHoldBudget } from './hold-budget';
 import { KEY_WORDS } from './flow-key';
 
 /** Size of struct virtio_net_hdr without num_buffers (what PACKET_VNET_HDR and IFF_VNET_HDR use). */
@@ -62,6 +63,13 @@ export class PacketArena {
   /** Flow keys, KEY_WORDS words per slot (see flow-key.ts). */
   readonly key: Uint32Array;
 
+  /**
+   * Budget of slots held beyond one batch (frames waiting for ARP, ...): every holder charges
+   * its holds here through its own child budget, so the sum stays a bounded fraction of the
+   * arena and a reserve of free slots is always left for ingress (hold-budget.ts).
+   */
+  readonly holds: HoldBudget;
+
   /** LIFO stack of free slot indices; `free[0..freeCount)` are free. */
   private readonly free: Uint32Array;
   private freeCount: number;
@@ -99,6 +107,7 @@ export class PacketArena {
     for (let i = 0; i < slots; i++) this.free[i] = slots - 1 - i;
     this.freeCount = slots;
     for (let i = 0; i < slots; i++) this.start[i] = i * slotSize + headroom;
+    this.holds = arenaHoldBudget(this);
   }
 
   /** Number of slots currently free. */
