@@ -11,7 +11,11 @@
  *
  * Counting is three integer compares and increments; nothing allocates.
  */
-import type { PacketArena } from './arena';
+/** What a root budget reads of its arena (structural: the arena owns its budget, not the reverse). */
+export interface FreeCount {
+  readonly available: number;
+  readonly capacity: number;
+}
 
 export class HoldBudget {
   /** Slots held now under this budget (including its children). */
@@ -26,7 +30,7 @@ export class HoldBudget {
     /** The budget this one is also charged to (null: the arena's root budget). */
     readonly parent: HoldBudget | null,
     /** Root only: the arena whose free count must stay above `reserve`. */
-    private readonly arena: PacketArena | null = null,
+    private readonly arena: FreeCount | null = null,
     /** Root only: free slots a hold may never take. */
     public reserve = 0,
   ) {}
@@ -64,7 +68,7 @@ export class HoldBudget {
  * The root budget of an arena: held slots never exceed a quarter of it, and a hold is refused
  * while fewer than a quarter are free (ingress and frames in flight always find buffers).
  */
-export function arenaHoldBudget(arena: PacketArena): HoldBudget {
+export function arenaHoldBudget(arena: FreeCount): HoldBudget {
   const q = Math.max(1, arena.capacity >> 2);
   return new HoldBudget('arena', q, null, arena, q);
 }
