@@ -6,39 +6,18 @@ import { Switch } from '../datapath/switch';
 import type { Handler } from './server';
 import { str, optStr } from './args';
 
-
 /** Routing/NAT view of one output frame, if its destination MAC is a router interface here. */
 function explainRouting(sw: Switch, bridge: string, frame: Buffer): string[] {
   if (frame.length < 14) return [];
   const dst = [...frame.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
   const hit = sw.l3.findRouterPort(bridge, dst);
   if (!hit) return [];
-  let off = 12;
-  let type = frame.readUInt16BE(off);
-  while ((type === 0x8100 || type === 0x88a8) && frame.length >= off + 6) {
-    off += 4;
-    type = frame.readUInt16BE(off);
+  // The router's own decision for this frame (the one forwarding would apply), not a copy.
+  try {
+    return hit.router.trace(frame, hit.port).lines;
+  } catch (err) {
+    return [`router port ${hit.port}: ${(err as Error).message}`];
   }
-  const ip = off + 2;
-  if (type !== 0x0800 || frame.length < ip + 20) return [`router port ${hit.port}: not an IPv4 packet (ARP and others are answered or dropped by the router)`];
-  const hl = (frame[ip] & 0x0f) * 4;
-  const proto = frame[ip + 9];
-  const l4 = ip + hl;
-  const have = (n: number) => frame.length >= l4 + n;
-  const fmt = (p: number) => `${frame[p]}.${frame[p + 1]}.${frame[p + 2]}.${frame[p + 3]}`;
-  return hit.router.explain({
-    inIface: hit.port,
-    src: fmt(ip + 12),
-    dst: fmt(ip + 16),
-    proto,
-    sport: (proto === 6 || proto === 17) && have(4) ? frame.readUInt16BE(l4) : undefined,
-    dport: (proto === 6 || proto === 17) && have(4) ? frame.readUInt16BE(l4 + 2) : undefined,
-    icmpType: proto === 1 && have(1) ? frame[l4] : undefined,
-    icmpId: proto === 1 && have(6) ? frame.readUInt16BE(l4 + 4) : undefined,
-    ttl: frame[ip + 8],
-    length: frame.readUInt16BE(ip + 2),
-    df: (frame[ip + 6] & 0x40) !== 0,
-  });
 }
 
 export function flowCommands(sw: Switch): Record<string, Handler> {

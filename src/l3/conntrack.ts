@@ -260,27 +260,60 @@ export class Conntrack {
    * `echo`: the reply carries the id in both halves of the ports word.
    */
   snatPort(replyProto: number, peer: number, ns: number, peerPort: number, preferred: number, echo: boolean): number {
+    return this.searchPort(replyProto, peer, ns, peerPort, preferred, echo, -1, true);
+  }
+
+  /**
+   * The port `snatPort` would return now, without taking its random draws or counting (the
+   * router's decision and trace). `gone`: a record the caller removes before `snatPort` (an
+   * expired one), whose entries count as absent; -1 for none.
+   */
+  peekSnatPort(replyProto: number, peer: number, ns: number, peerPort: number, preferred: number, echo: boolean, gone: number): number {
+    return this.searchPort(replyProto, peer, ns, peerPort, preferred, echo, gone, false);
+  }
+
+  /** `admit` without counting; `gone` as for peekSnatPort. */
+  peekAdmit(src: number, gone: number): number {
+    const g = gone >= 0 && this.livePos[gone] >= 0 ? 1 : 0;
+    if (this.liveCount - g >= this.max) return CREATE_FULL;
+    const own = g === 1 && this.eSrc[gone * 2] === src >>> 0 ? 1 : 0;
+    if (this.sessionsOf(src) - own >= this.maxPerSource) return CREATE_SOURCE_LIMIT;
+    return 0;
+  }
+
+  /** `lookup`, with the entries of record `gone` (about to be removed) counted as absent. */
+  lookupExcept(proto: number, src: number, dst: number, ports: number, gone: number): number {
+    const e = this.lookup(proto, src, dst, ports);
+    return e >= 0 && e >> 1 === gone ? -1 : e;
+  }
+
+  private searchPort(replyProto: number, peer: number, ns: number, peerPort: number, preferred: number, echo: boolean, gone: number, commit: boolean): number {
     const pmin = this.portMin;
     const range = this.portMax - pmin + 1;
     const hi = peerPort << 16;
-    if (preferred >= pmin && preferred <= this.portMax && this.lookup(replyProto, peer, ns, echo ? (((preferred << 16) | preferred) >>> 0) : ((hi | preferred) >>> 0)) < 0) return preferred;
+    if (preferred >= pmin && preferred <= this.portMax && this.lookupExcept(replyProto, peer, ns, echo ? (((preferred << 16) | preferred) >>> 0) : ((hi | preferred) >>> 0), gone) < 0) return preferred;
     let tries = Math.min(range, PORT_TRIES_FIRST);
+    let rnd = this.rnd;
+    let found = -1;
     for (;;) {
-      let x = this.rnd;
+      let x = rnd;
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
-      this.rnd = x >>> 0;
-      const off = this.rnd % range;
-      for (let i = 0; i < tries; i++) {
+      rnd = x >>> 0;
+      const off = rnd % range;
+      for (let i = 0; i < tries && found < 0; i++) {
         const p = pmin + ((off + i) % range);
-        if (this.lookup(replyProto, peer, ns, echo ? (((p << 16) | p) >>> 0) : ((hi | p) >>> 0)) < 0) return p;
+        if (this.lookupExcept(replyProto, peer, ns, echo ? (((p << 16) | p) >>> 0) : ((hi | p) >>> 0), gone) < 0) found = p;
       }
-      if (tries >= range || tries <= PORT_TRIES_LAST) break;
+      if (found >= 0 || tries >= range || tries <= PORT_TRIES_LAST) break;
       tries >>= 1;
     }
-    this.refused.portExhausted++;
-    return -1;
+    if (commit) {
+      this.rnd = rnd;
+      if (found < 0) this.refused.portExhausted++;
+    }
+    return found;
   }
 
   /**

@@ -3,16 +3,12 @@
  * longest-prefix match, RFC 1812 ICMP errors, and NAT with connection tracking (SNAT of tenant
  * subnets to the gateway address, 1:1 floating IPs, hairpin).
  *
- *   input(batch, iface) ─┬─ ARP ──────────── answer / learn / release queued frames
- *                        └─ IPv4 ─ forward():
- *        1. NAT lookup      session entry (either direction) or a translatable ICMP error
- *        2. route           LPM on the (translated) destination: forward / local / floating IP
- *        3. NAT decision    new session? SNAT to gateway, SNAT/DNAT floating IP, hairpin
- *        4. checks          TTL, MTU (DF → frag-needed) — on the UNTRANSLATED frame, so an
- *                           error quotes what the sender sent
- *        5. rewrite         NAT (checksums incremental), TTL-1
- *        6. output          ARP cache → Ethernet rewrite → re-parse → onEmit(slot, iface)
- *                           or queue on the pending ARP resolution of the next hop
+ * This file holds configuration and the commit: for each frame, decide.ts computes a Decision
+ * (pure), and `commit` applies it — NAT session, rewrites, TTL, ICMP error, next hop. `trace`
+ * computes the same Decision for a copy of a frame and prints it (router-view.ts), so the
+ * explanation is forwarding's own. The other jobs live beside it:
+ *   route-table.ts  compiled routes (LPM)          neighbours.ts  ARP cache, pending queue, ARP tx
+ *   decide.ts       the forwarding decision        router-view.ts router-show, nat-show, trace text
  *
  * Ownership: every slot handed to `input` is either emitted once through `onEmit` or released
  * to the arena and counted in `drops` by reason. The forwarding path allocates nothing; ARP
@@ -26,94 +22,34 @@
  */
 import { PacketArena } from '../packet/arena';
 import { Batch } from '../packet/batch';
-import { DropCounters } from '../packet/drops';
 import * as K from '../packet/flow-key';
 import { parseSlot } from '../packet/parse';
+import { popTag } from '../packet/vlan';
 import * as vnet from '../packet/vnet';
 import * as eth from '../wire/ethernet';
 import * as arp from '../wire/arp';
 import * as ipv4 from '../wire/ipv4';
 import * as icmp from '../wire/icmp';
-import { sum16, patch16 } from '../wire/checksum';
-import { Lpm } from './lpm';
+import { patch16 } from '../wire/checksum';
 import { U32Map } from './u32-map';
-import { ArpCache } from './arp-cache';
-import {
-  Conntrack, NatTimeouts, STATE_NAMES, CREATE_FULL, CREATE_SOURCE_LIMIT, REMOVE_EXPIRED,
-} from './conntrack';
-import { rewritePacket, parseQuoted, quoted, translateIcmpError } from './nat';
+import { Conntrack, NatTimeouts, CREATE_FULL, CREATE_SOURCE_LIMIT, REMOVE_EXPIRED } from './conntrack';
+import { rewritePacket, parseQuoted, translateIcmpError } from './nat';
 import { buildIcmpError, errorAllowed, TokenBucket } from './icmp-error';
+import { RouteTable, type StaticRoute } from './route-table';
+import { Neighbours, ROUTER_IN_PORT, type NeighbourHost } from './neighbours';
+import { ARP_QUEUE_LEN_DEFAULT, ARP_MAX_PENDING_DEFAULT } from './arp-pending';
+import { Iface, type InterfaceConfig } from './router-iface';
+import { RouterDrops, D_NAT_FULL, D_NAT_CONFLICT, D_NAT_PORTS, D_NAT_SOURCE } from './router-drops';
+import {
+  Decision, decideInput, decideIpv4, replyKey, type ForwardingState,
+  V_DROP, V_FORWARD, V_ECHO_REPLY, V_ARP_REPLY, V_ARP_CONSUMED, M_NONE,
+} from './decide';
+import { describeSession, renderDecision, showRouter, decisionView, type RouterShow, type NatSession, type DecisionView } from './router-view';
 
-export const ROUTER_DROP_REASONS = [
-  'no_iface', // input on an interface index the router does not have
-  'not_ipv4', // neither ARP nor IPv4
-  'not_for_router', // unicast Ethernet destination that is not the interface's MAC
-  'not_unicast', // L2 or L3 broadcast/multicast (a router does not forward those)
-  'ipv4_bad_checksum',
-  'no_route', // no route to the destination (ICMP net unreachable sent)
-  'ttl_exceeded', // TTL <= 1 on forwarding (ICMP time exceeded sent)
-  'frag_needed', // DF set and larger than the egress MTU (ICMP frag-needed sent)
-  'oversize_nodf', // larger than the egress MTU without DF: not fragmented here
-  'local_unsupported', // to a router address, but not an echo request
-  'local_loop', // a router-originated packet routed back to the router itself
-  'arp_ignored', // ARP not for one of our addresses
-  'arp_queue_full', // too many frames waiting for one next hop, or too many next hops pending
-  'arp_failed', // next hop did not answer ARP (ICMP host unreachable sent)
-  'nat_unsolicited', // inbound on the gateway to the gateway address or an unmapped address
-  'nat_table_full', // maxSessions reached
-  'nat_source_limit', // the source address holds maxSessionsPerSource sessions already
-  'nat_port_exhausted', // no free port/id left for SNAT to the gateway address
-  'nat_conflict', // the new session's tuple is already in use by another session
-  'nat_fragment', // a non-first fragment that would need port translation (no reassembly)
-  'nat_unsupported_proto', // needs NAT but is not TCP, UDP or ICMP echo request
-  'no_buffer', // arena exhausted while building a frame
-] as const;
-export type RouterDropReason = (typeof ROUTER_DROP_REASONS)[number];
-
-export class RouterDrops extends DropCounters<RouterDropReason> {
-  constructor() {
-    super(ROUTER_DROP_REASONS);
-  }
-}
-
-const dd = new RouterDrops();
-const D_NO_IFACE = dd.id('no_iface');
-const D_NOT_IPV4 = dd.id('not_ipv4');
-const D_NOT_FOR_ROUTER = dd.id('not_for_router');
-const D_NOT_UNICAST = dd.id('not_unicast');
-const D_BAD_CSUM = dd.id('ipv4_bad_checksum');
-const D_NO_ROUTE = dd.id('no_route');
-const D_TTL = dd.id('ttl_exceeded');
-const D_FRAG_NEEDED = dd.id('frag_needed');
-const D_OVERSIZE = dd.id('oversize_nodf');
-const D_LOCAL_UNSUPPORTED = dd.id('local_unsupported');
-const D_LOCAL_LOOP = dd.id('local_loop');
-const D_ARP_IGNORED = dd.id('arp_ignored');
-const D_ARP_QUEUE_FULL = dd.id('arp_queue_full');
-const D_ARP_FAILED = dd.id('arp_failed');
-const D_NAT_UNSOLICITED = dd.id('nat_unsolicited');
-const D_NAT_FULL = dd.id('nat_table_full');
-const D_NAT_SOURCE = dd.id('nat_source_limit');
-const D_NAT_PORTS = dd.id('nat_port_exhausted');
-const D_NAT_CONFLICT = dd.id('nat_conflict');
-const D_NAT_FRAGMENT = dd.id('nat_fragment');
-const D_NAT_PROTO = dd.id('nat_unsupported_proto');
-
-/** Route kinds in the compiled table. */
-const RT_FWD = 1; // forward out rtIface (to rtVia, or on-link when 0)
-const RT_LOCAL = 2; // one of the router's interface addresses
-const RT_FIP = 3; // a floating IP: DNAT to rtData
-const RT_BCAST = 4; // subnet / limited broadcast, multicast: never forwarded
-const RT_KIND_NAMES = ['', 'forward', 'local', 'floating', 'broadcast'];
-
-/** NAT decision for a packet without a session. */
-const M_NONE = 0;
-const M_SNAT_GW = 1; // tenant → outside, source to the gateway address with a port from a pool
-const M_SNAT_FIP = 2; // fixed → outside, source to its floating IP (ports kept)
-const M_DNAT = 3; // to a floating IP: destination to the fixed IP (ns may change too: hairpin)
-
-/** K_IN_PORT of frames the router builds itself (ARP requests, ICMP errors). */
-export const ROUTER_IN_PORT = 0;
+export { ROUTER_DROP_REASONS, RouterDrops, type RouterDropReason } from './router-drops';
+export { ROUTER_IN_PORT } from './neighbours';
+export type { InterfaceConfig } from './router-iface';
+export type { NatSession, NatTuple, RouterShow, DecisionView } from './router-view';
 
 export interface RouterOptions {
   /** Milliseconds; every timer runs from this (tests inject a fake). */
@@ -132,9 +68,9 @@ export interface RouterOptions {
   arpProbes?: number;
   /** Interval between those requests; the last one gets this long too. Default 1000 ms. */
   arpRetryMs?: number;
-  /** Frames held per unresolved next hop. Default 16. */
+  /** Frames held per unresolved next hop. Default ARP_QUEUE_LEN_DEFAULT (16). */
   arpQueueLen?: number;
-  /** Next hops being resolved at once. Default 256. */
+  /** Next hops being resolved at once. Default ARP_MAX_PENDING_DEFAULT (256). */
   arpMaxPending?: number;
   arpCacheSize?: number;
   /** ICMP error token bucket (all errors of this router). Default 1000/s, burst 50. */
@@ -142,61 +78,6 @@ export interface RouterOptions {
   icmpBurst?: number;
 }
 
-export interface InterfaceConfig {
-  name: string;
-  mac: string;
-  /** Interface address and prefix, 'a.b.c.d/len'. */
-  cidr: string;
-  /** IP MTU. Default 1500. */
-  mtu?: number;
-  /** The external (gateway) interface: SNAT and floating IPs live here. At most one. */
-  gateway?: boolean;
-}
-
-class Iface {
-  readonly net: number;
-  readonly mask: number;
-  readonly bcast: number;
-  readonly macHi: number;
-  readonly macLo: number;
-  constructor(
-    readonly index: number, readonly name: string, readonly mac: number, readonly addr: number,
-    readonly len: number, readonly mtu: number, readonly gateway: boolean,
-  ) {
-    this.mask = ipv4.prefixMask(len);
-    this.net = (addr & this.mask) >>> 0;
-    this.bcast = (this.net | ~this.mask) >>> 0;
-    this.macHi = Math.floor(mac / 0x100000000);
-    this.macLo = mac >>> 0;
-  }
-}
-
-interface Pending {
-  ip: number;
-  iface: number;
-  slots: number[];
-  inIfs: number[];
-  probes: number;
-  next: number;
-}
-
-export interface NatTuple {
-  src: string;
-  dst: string;
-  sport: number;
-  dport: number;
-}
-export interface NatSession {
-  id: number;
-  proto: string;
-  state: string;
-  kind: string; // 'snat' | 'dnat' | 'snat+dnat'
-  orig: NatTuple; // as the originator sent it
-  reply: NatTuple; // as the reply arrives at the router (before reverse translation)
-  packets: { orig: number; reply: number };
-  ageMs: number;
-  expiresInMs: number;
-}
 export interface SessionEvent {
   event: 'created' | 'expired' | 'flushed';
   session: NatSession;
@@ -214,7 +95,13 @@ export interface RouterStats {
   noBuffer: number;
 }
 
-export class Router {
+/** What `trace` returns: the decision as data and as the lines `tvs trace` prints. */
+export interface RouterTrace {
+  decision: DecisionView;
+  lines: string[];
+}
+
+export class Router implements ForwardingState, NeighbourHost {
   readonly name: string;
   readonly arena: PacketArena;
   readonly drops = new RouterDrops();
@@ -229,32 +116,25 @@ export class Router {
 
   private readonly clock: () => number;
   private now: number;
-  private readonly ifaces: (Iface | null)[] = [];
-  private gw = -1;
-  private snat = true;
-  private readonly userRoutes: { addr: number; len: number; via: number }[] = [];
-  private readonly fipToFixed = new U32Map(16);
-  private readonly fixedToFip = new U32Map(16);
 
-  // Compiled routing table (rebuilt lazily when `dirty`; control plane).
-  private readonly lpm = new Lpm();
-  private dirty = true;
-  private rtKind = new Uint8Array(0);
-  private rtIface = new Int32Array(0);
-  private rtVia = new Uint32Array(0);
-  private rtData = new Uint32Array(0);
-  private rtPrefix: { addr: number; len: number }[] = [];
-
-  readonly arp: ArpCache;
-  private readonly pending = new Map<number, Pending>();
+  // State the decision reads (ForwardingState; written only by configuration and commit).
+  /** @internal */ readonly ifaces: (Iface | null)[] = [];
+  /** @internal */ gw = -1;
+  /** @internal */ snat = true;
+  /** @internal */ readonly fipToFixed = new U32Map(16);
+  /** @internal */ readonly fixedToFip = new U32Map(16);
+  /** @internal compiled lazily from the configuration when `dirty` */ readonly routes = new RouteTable();
+  /** @internal */ readonly nbr: Neighbours;
   readonly ct: Conntrack;
+  private readonly userRoutes: StaticRoute[] = [];
+  private dirty = true;
   private readonly icmpBucket: TokenBucket;
 
-  private readonly arpTimeout: number;
-  private readonly arpProbes: number;
-  private readonly arpRetryMs: number;
-  private readonly arpQueueLen: number;
-  private readonly arpMaxPending: number;
+  /** Decision records: arrivals, frames the router built (decided while an arrival's record is
+   *  still in use: echo replies, ICMP errors), and trace — so none overwrites another. */
+  private readonly dIn = new Decision();
+  private readonly dOwn = new Decision();
+  private readonly dTrace = new Decision();
 
   constructor(name: string, arena: PacketArena, opts: RouterOptions) {
     if (typeof opts?.clock !== 'function') throw new TypeError('router: opts.clock must be a function returning milliseconds');
@@ -263,17 +143,19 @@ export class Router {
     this.clock = opts.clock;
     this.now = opts.clock();
     this.onEmit = (slot) => arena.release(slot);
-    this.arp = new ArpCache(opts.arpCacheSize ?? 4096);
+    this.nbr = new Neighbours(this, {
+      cacheSize: opts.arpCacheSize ?? 4096,
+      timeoutMs: opts.arpTimeoutMs ?? 60_000,
+      probes: opts.arpProbes ?? 3,
+      retryMs: opts.arpRetryMs ?? 1000,
+      queueLen: opts.arpQueueLen ?? ARP_QUEUE_LEN_DEFAULT,
+      maxPending: opts.arpMaxPending ?? ARP_MAX_PENDING_DEFAULT,
+    });
     this.ct = new Conntrack({ maxSessions: opts.maxSessions, maxPerSource: opts.maxSessionsPerSource, portMin: opts.natPortMin, portMax: opts.natPortMax, timeouts: opts.natTimeouts });
     this.ct.onRemove = (rec, reason) => {
-      if (this.onSessionEvent !== null) this.onSessionEvent({ event: reason === REMOVE_EXPIRED ? 'expired' : 'flushed', session: this.describe(rec) });
+      if (this.onSessionEvent !== null) this.onSessionEvent({ event: reason === REMOVE_EXPIRED ? 'expired' : 'flushed', session: describeSession(this.ct, rec, this.clock()) });
     };
     this.icmpBucket = new TokenBucket(opts.icmpRatePerSec ?? 1000, opts.icmpBurst ?? 50, this.now);
-    this.arpTimeout = opts.arpTimeoutMs ?? 60_000;
-    this.arpProbes = opts.arpProbes ?? 3;
-    this.arpRetryMs = opts.arpRetryMs ?? 1000;
-    this.arpQueueLen = opts.arpQueueLen ?? 16;
-    this.arpMaxPending = opts.arpMaxPending ?? 256;
   }
 
   // ==== configuration (control plane: validates and throws) ====================================
@@ -297,12 +179,7 @@ export class Router {
   /** Remove an interface (by name or index): its routes, ARP entries and queued frames go. */
   delInterface(which: string | number): void {
     const ifc = this.iface(which);
-    const pend = [...this.pending.values()].filter((p) => p.iface === ifc.index);
-    for (const p of pend) {
-      this.pending.delete(p.ip);
-      for (const s of p.slots) this.drop(s, D_ARP_FAILED);
-    }
-    this.arp.flushIface(ifc.index);
+    this.nbr.flushIface(ifc.index);
     if (ifc.index === this.gw) {
       this.gw = -1;
       this.ct.flushAll(); // every NAT session used the gateway
@@ -365,7 +242,7 @@ export class Router {
     this.fipToFixed.set(f, x);
     this.fixedToFip.set(x, f);
     this.dirty = true;
-    this.sendGratuitousArp(f);
+    this.nbr.announce(this.ifaces[this.gw]!, f);
   }
 
   /** Remove a floating IP and flush its sessions at once (no traffic keeps flowing through it). */
@@ -380,6 +257,12 @@ export class Router {
     return true;
   }
 
+  private refresh(): void {
+    if (!this.dirty) return;
+    this.routes.build(this.ifaces, this.userRoutes, this.fipToFixed, this.gw);
+    this.dirty = false;
+  }
+
   // ==== datapath ==============================================================================
 
   /**
@@ -387,11 +270,16 @@ export class Router {
    * emitted once or dropped) and leaves the batch empty.
    */
   input(batch: Batch, iface: number): void {
-    if (this.dirty) this.rebuild();
-    this.now = this.clock();
+    this.refresh();
+    const now = (this.now = this.clock());
     const slots = batch.slots;
     const n = batch.count;
-    for (let i = 0; i < n; i++) this.receive(slots[i], iface);
+    const d = this.dIn;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      decideInput(this, this.arena, s, iface, now, d);
+      this.commit(s, d);
+    }
     batch.count = 0;
   }
 
@@ -400,24 +288,9 @@ export class Router {
    * 100 ms-1 s); nothing here is needed for correctness of lookups, which check expiry inline.
    */
   tick(): void {
-    if (this.dirty) this.rebuild();
+    this.refresh();
     const now = (this.now = this.clock());
-    for (const p of [...this.pending.values()]) {
-      if (now < p.next) continue;
-      if (p.probes < this.arpProbes) {
-        this.sendArpRequest(p.iface, p.ip);
-        p.probes++;
-        p.next = now + this.arpRetryMs;
-        continue;
-      }
-      this.pending.delete(p.ip);
-      for (let i = 0; i < p.slots.length; i++) {
-        const s = p.slots[i];
-        this.icmpError(s, p.inIfs[i], icmp.DEST_UNREACH, icmp.UNREACH_HOST, 0);
-        this.drop(s, D_ARP_FAILED);
-      }
-    }
-    this.arp.sweep(now);
+    this.nbr.tick(now);
     this.ct.expire(now);
   }
 
@@ -427,330 +300,153 @@ export class Router {
     return this.ct.expire(now);
   }
 
-  private drop(s: number, reason: number): void {
-    this.drops.add(reason);
-    this.arena.release(s);
+  /** A frame the router built (echo reply, ICMP error): decided and committed at once. */
+  private forwardOwn(s: number): void {
+    const d = this.dOwn;
+    decideIpv4(this, this.arena, s, -1, this.now, d);
+    this.commit(s, d);
   }
 
-  private receive(s: number, iface: number): void {
-    const ifc = iface >= 0 && iface < this.ifaces.length ? this.ifaces[iface] : null;
-    if (ifc === null) {
-      this.drop(s, D_NO_IFACE);
-      return;
-    }
-    const a = this.arena;
-    const key = a.key;
-    const k = s << K.KEY_SHIFT;
-    const type = key[k + K.K_DL_TYPE];
-    if (type === eth.ETH_P_ARP && a.l3[s] !== 0) {
-      this.arpInput(s, ifc);
-      return;
-    }
-    if (type !== eth.ETH_P_IPV4 || a.l3[s] === 0) {
-      this.drop(s, D_NOT_IPV4);
-      return;
-    }
-    const dhi = key[k + K.K_DL_DST_HI];
-    if (dhi !== ifc.macHi || key[k + K.K_DL_DST_LO] !== ifc.macLo) {
-      this.drop(s, (dhi & 0x100) !== 0 ? D_NOT_UNICAST : D_NOT_FOR_ROUTER);
-      return;
-    }
-    const b = a.bytes;
-    const l3 = a.start[s] + a.l3[s];
-    // RFC 1812 §5.2.2: a router verifies the header checksum of what it forwards.
-    if (sum16(b, l3, (b[l3] & 0x0f) << 2) !== 0xffff) {
-      this.drop(s, D_BAD_CSUM);
-      return;
-    }
-    this.forward(s, iface);
-  }
-
-  /**
-   * Route one IPv4 frame. `inIf` is the arrival interface, or -1 for a frame the router built
-   * itself (echo reply, ICMP error): those skip TTL handling, never create NAT sessions and
-   * never cause ICMP errors of their own.
-   */
-  private forward(s: number, inIf: number): void {
-    const a = this.arena;
-    const b = a.bytes;
-    const key = a.key;
-    const f = a.start[s];
-    const l3 = f + a.l3[s];
-    const l4o = a.l4[s];
-    const l4 = l4o === 0 ? 0 : f + l4o;
-    const k = s << K.KEY_SHIFT;
-    const src = key[k + K.K_NW_SRC];
-    let dst = key[k + K.K_NW_DST];
-    const proto = b[l3 + ipv4.PROTOCOL];
-    const laterFrag = (key[k + K.K_NW_FRAG] & K.NW_FRAG_LATER) !== 0;
-
-    // ---- 1. the NAT tuple and session lookup
-    let pkey = proto;
-    let ports = 0;
-    let tcpFlags = 0;
-    let canCreate = false; // TCP, UDP, ICMP echo request: may open a session
-    let icmpErr = false;
-    if (l4 !== 0) {
-      if (proto === 6) {
-        ports = ((((b[l4] << 8) | b[l4 + 1]) << 16) | ((b[l4 + 2] << 8) | b[l4 + 3])) >>> 0;
-        tcpFlags = b[l4 + 13];
-        canCreate = true;
-      } else if (proto === 17) {
-        ports = ((((b[l4] << 8) | b[l4 + 1]) << 16) | ((b[l4 + 2] << 8) | b[l4 + 3])) >>> 0;
-        canCreate = true;
-      } else if (proto === 1) {
-        const t = b[l4];
-        if (t === icmp.ECHO_REQUEST || t === icmp.ECHO_REPLY) {
-          const id = (b[l4 + 4] << 8) | b[l4 + 5];
-          ports = ((id << 16) | id) >>> 0;
-          pkey = 1 | (t << 8);
-          canCreate = t === icmp.ECHO_REQUEST;
-        } else {
-          icmpErr = icmp.isError(t);
-          pkey = 1 | (t << 8);
-        }
-      }
-    }
-    const ct = this.ct;
-    let e = -1;
-    let translated = false;
-    if (ct.count !== 0) {
-      if (icmpErr) {
-        translated = this.natIcmpError(b, l3, l4);
-        if (translated) dst = ipv4.dst(b, l3);
-      } else if (!laterFrag) {
-        e = ct.lookup(pkey, src, dst, ports);
-        if (e >= 0) {
-          if (ct.expires[e >> 1] <= this.now) {
-            ct.remove(e >> 1, REMOVE_EXPIRED);
-            e = -1;
-          } else {
-            dst = ct.xDst[e];
-          }
-        }
-      }
-    }
-
-    // ---- 2./3. route and NAT decision
-    let r = this.lpm.lookup(dst);
-    let mode = M_NONE;
-    let ns = src;
-    if (e < 0 && !translated) {
-      if (r < 0) {
-        this.icmpError(s, inIf, icmp.DEST_UNREACH, icmp.UNREACH_NET, 0);
-        this.drop(s, D_NO_ROUTE);
+  /** Apply decision `d` to the frame in slot `s` (takes the slot). */
+  private commit(s: number, d: Decision): void {
+    if (d.expired >= 0) this.ct.remove(d.expired, REMOVE_EXPIRED);
+    if (d.arpLearn) this.nbr.learn(d.arpSpa, d.arpShaHi, d.arpShaLo, d.inIf, this.now);
+    switch (d.verdict) {
+      case V_FORWARD:
+        this.commitForward(s, d);
         return;
-      }
-      const kind = this.rtKind[r];
-      if (kind === RT_LOCAL) {
-        this.local(s, inIf, l3, l4);
+      case V_DROP:
+        if (d.icmpType >= 0 && d.icmpAllowed) this.icmpError(s, d.inIf, d.icmpType, d.icmpCode, d.icmpExtra);
+        this.drop(s, d.reason);
         return;
-      }
-      if (kind === RT_BCAST) {
-        this.drop(s, D_NOT_UNICAST);
+      case V_ECHO_REPLY:
+        this.echoReply(s);
         return;
-      }
-      if (kind === RT_FIP) {
-        if (inIf < 0) {
-          this.drop(s, D_LOCAL_LOOP);
-          return;
-        }
-        dst = this.rtData[r];
-        r = this.lpm.lookup(dst);
-        if (r < 0 || this.rtKind[r] !== RT_FWD) {
-          this.drop(s, D_NO_ROUTE);
-          return;
-        }
-        mode = M_DNAT;
-        if (inIf !== this.gw) {
-          // Hairpin (Neutron: SNAT of DNAT'd traffic not from the external network): the
-          // fixed IP must answer through the router, so the source becomes the sender's own
-          // floating IP, or the gateway address with a pool port.
-          const fip = this.fixedToFip.get(src);
-          ns = fip !== -1 ? fip : this.gw >= 0 ? this.ifaces[this.gw]!.addr : src;
-        }
-      } else if (inIf >= 0 && this.gw >= 0) {
-        const out = this.rtIface[r];
-        if (out === this.gw) {
-          if (inIf !== this.gw) {
-            const fip = this.fixedToFip.get(src);
-            if (fip !== -1) {
-              mode = M_SNAT_FIP;
-              ns = fip;
-            } else if (this.snat) {
-              mode = M_SNAT_GW;
-              ns = this.ifaces[this.gw]!.addr;
-            }
-          } else if (this.rtVia[r] === 0) {
-            // In on the external network and straight back out to a neighbour on it: an
-            // address nobody mapped (e.g. a floating IP just removed). A gateway does not
-            // bounce such traffic (Linux would, with a redirect).
-            this.drop(s, D_NAT_UNSOLICITED);
-            return;
-          }
-        } else if (inIf === this.gw && this.snat) {
-          // With SNAT on, tenant subnets are not reachable from outside except through a
-          // floating IP or a session (Neutron routes them only with enable_snat=false).
-          this.drop(s, D_NAT_UNSOLICITED);
-          return;
-        }
-      }
-    } else if (r < 0 || this.rtKind[r] !== RT_FWD) {
-      if (r < 0) this.icmpError(s, inIf, icmp.DEST_UNREACH, icmp.UNREACH_NET, 0);
-      this.drop(s, r < 0 ? D_NO_ROUTE : D_LOCAL_LOOP);
-      return;
+      case V_ARP_REPLY:
+        this.arpReply(s, d);
+        return;
+      case V_ARP_CONSUMED:
+        this.arena.release(s); // a reply to us, or a gratuitous announcement: consumed, not a drop
+        return;
     }
-    const out = this.rtIface[r];
-    const ifo = this.ifaces[out]!;
-
-    // ---- 4. checks, on the frame as the sender sent it
-    if (inIf >= 0 && b[l3 + ipv4.TTL] <= 1) {
-      this.icmpError(s, inIf, icmp.TIME_EXCEEDED, 0, 0);
-      this.drop(s, D_TTL);
-      return;
-    }
-    const base = s * a.slotSize;
-    let ipLen = (b[l3 + 2] << 8) | b[l3 + 3];
-    if (b[base + 1] !== 0) {
-      // GSO super-frame: what goes on the wire are segments of hdr_len + gso_size bytes.
-      ipLen = (b[base + 2] | (b[base + 3] << 8)) - (l3 - f) + (b[base + 4] | (b[base + 5] << 8));
-    }
-    if (ipLen > ifo.mtu) {
-      if ((b[l3 + ipv4.FLAGS_FRAG] & 0x40) !== 0) {
-        this.icmpError(s, inIf, icmp.DEST_UNREACH, icmp.UNREACH_FRAG_NEEDED, ifo.mtu);
-        this.drop(s, D_FRAG_NEEDED);
-      } else {
-        this.drop(s, D_OVERSIZE);
-      }
-      return;
-    }
-
-    // ---- 5. NAT rewrite and TTL
-    const partial = (b[base] & vnet.F_NEEDS_CSUM) !== 0;
-    if (mode !== M_NONE) {
-      const needsPool = mode === M_SNAT_GW || (mode === M_DNAT && ns !== src && this.fixedToFip.get(src) === -1);
-      if (laterFrag) {
-        // No reassembly: a later fragment carries no ports. 1:1 floating-IP translation is
-        // stateless and still works; port translation cannot.
-        if (needsPool) {
-          this.drop(s, D_NAT_FRAGMENT);
-          return;
-        }
-        rewritePacket(b, l3, 0, proto, partial, ns, dst, 0);
-      } else {
-        e = this.createSession(s, needsPool, canCreate, proto, pkey, src, key[k + K.K_NW_DST], ports, ns, dst, tcpFlags);
-        if (e < 0) return;
-      }
-    }
-    if (e >= 0) {
-      rewritePacket(b, l3, l4, proto, partial, ct.xSrc[e], ct.xDst[e], ct.xPorts[e]);
-      ct.touch(e, tcpFlags, this.now);
-    }
-    if (inIf >= 0) ipv4.setTtl(b, l3, b[l3 + ipv4.TTL] - 1);
-
-    // ---- 6. next hop
-    const via = this.rtVia[r];
-    this.output(s, out, via !== 0 ? via : dst, inIf);
   }
 
-  /** Open a NAT session for the frame in `s`; returns its forward entry, or -1 (dropped). */
-  private createSession(
-    s: number, needsPool: boolean, canCreate: boolean, proto: number, pkey: number,
-    src: number, dst: number, ports: number, ns: number, nd: number, tcpFlags: number,
-  ): number {
-    const ct = this.ct;
-    if (!canCreate && (needsPool || proto === 1)) {
-      // Port translation needs ports/ids; ICMP other than echo request never opens a session
-      // (errors are translated through the session they quote).
-      this.drop(s, D_NAT_PROTO);
-      return -1;
-    }
-    // Quotas first: a refused session costs no port search.
-    const adm = ct.admit(src);
-    if (adm < 0) {
-      this.drop(s, adm === CREATE_FULL ? D_NAT_FULL : D_NAT_SOURCE);
-      return -1;
-    }
-    // The reply to an echo request is an echo reply (type 0): type is part of the key.
-    const rkey = proto === 1 ? pkey ^ (8 << 8) : pkey;
-    let nports = ports;
-    if (needsPool) {
-      const port = ct.snatPort(rkey, nd, ns, ports & 0xffff, ports >>> 16, proto === 1);
-      if (port < 0) {
-        this.drop(s, D_NAT_PORTS);
-        return -1;
-      }
-      nports = proto === 1 ? ((port << 16) | port) >>> 0 : ((port << 16) | (ports & 0xffff)) >>> 0;
-    }
-    const rec = ct.create(pkey, src, dst, ports, ns, nd, nports, rkey, Conntrack.initialState(proto, tcpFlags), this.now);
-    if (rec < 0) {
-      this.drop(s, rec === CREATE_FULL ? D_NAT_FULL : rec === CREATE_SOURCE_LIMIT ? D_NAT_SOURCE : D_NAT_CONFLICT);
-      return -1;
-    }
-    this.stats.sessionsCreated++;
-    if (this.onSessionEvent !== null) this.onSessionEvent({ event: 'created', session: this.describe(rec) });
-    return rec * 2;
-  }
-
-  /**
-   * An ICMP error whose quoted datagram belongs to a session: translate the quote and the
-   * outer header back (nat.ts). False when it matches nothing (then it is routed as it is).
-   */
-  private natIcmpError(b: Uint8Array, l3: number, l4: number): boolean {
-    if (!parseQuoted(b, l4, l3 + ipv4.totalLen(b, l3))) return false;
-    const ct = this.ct;
-    const e = ct.lookup(quoted.protoKey, quoted.dst, quoted.src, quoted.ports);
-    if (e < 0 || ct.expires[e >> 1] <= this.now) return false;
-    translateIcmpError(b, l3, l4, ct.xSrc[e], ct.xDst[e], ct.xPorts[e]);
-    return true;
-  }
-
-  /** A datagram for one of the router's own addresses: answer pings, drop the rest. */
-  private local(s: number, inIf: number, l3: number, l4: number): void {
-    const a = this.arena;
-    const b = a.bytes;
-    if (inIf < 0) {
-      this.drop(s, D_LOCAL_LOOP);
-      return;
-    }
-    if (l4 !== 0 && b[l3 + ipv4.PROTOCOL] === ipv4.PROTO_ICMP && b[l4] === icmp.ECHO_REQUEST && !ipv4.isFragment(b, l3)) {
-      // Echo reply in place: swapping the addresses leaves the header sum unchanged; the
-      // type word and TTL change incrementally.
-      const src = ipv4.src(b, l3);
-      const dst = ipv4.dst(b, l3);
-      ipv4.writeAddr(b, l3 + ipv4.SRC, dst);
-      ipv4.writeAddr(b, l3 + ipv4.DST, src);
-      ipv4.setTtl(b, l3, 64);
-      b[l4] = icmp.ECHO_REPLY;
-      patch16(b, l4 + icmp.CHECKSUM, (icmp.ECHO_REQUEST << 8) | b[l4 + 1], (icmp.ECHO_REPLY << 8) | b[l4 + 1]);
-      vnet.clear(a, s);
-      parseSlot(a, s, a.key[s << K.KEY_SHIFT]);
-      this.stats.echoReplies++;
-      this.forward(s, -1);
-      return;
-    }
-    this.drop(s, inIf === this.gw ? D_NAT_UNSOLICITED : D_LOCAL_UNSUPPORTED);
-  }
-
-  /**
-   * Send an ICMP error about the frame in `s` (which the caller then drops). RFC 1812 checks and
-   * the rate limit apply; the error is routed like any router-originated packet, so errors
-   * about NAT'd frames are translated back through their session.
-   */
-  private icmpError(s: number, inIf: number, type: number, code: number, extra: number): void {
-    if (inIf < 0) return;
+  private commitForward(s: number, d: Decision): void {
     const a = this.arena;
     const b = a.bytes;
     const f = a.start[s];
     const l3 = f + a.l3[s];
     const l4 = a.l4[s] === 0 ? 0 : f + a.l4[s];
-    if (!errorAllowed(b, l3, l4)) return;
+    const ct = this.ct;
+    const partial = vnet.needsCsum(a, s);
+    let e = d.session;
+    if (d.newSession) {
+      e = this.createSession(s, d);
+      if (e < 0) return;
+    } else if (d.icmpQuote >= 0) {
+      // Re-read the quote (module scratch) right before translating it.
+      const q = d.icmpQuote;
+      if (parseQuoted(b, l4, l3 + ipv4.totalLen(b, l3))) translateIcmpError(b, l3, l4, ct.xSrc[q], ct.xDst[q], ct.xPorts[q]);
+    } else if (d.natMode !== M_NONE) {
+      rewritePacket(b, l3, 0, d.proto, partial, d.nSrc, d.nDst, 0); // later fragment, 1:1 NAT
+    }
+    if (e >= 0) {
+      rewritePacket(b, l3, l4, d.proto, partial, ct.xSrc[e], ct.xDst[e], ct.xPorts[e]);
+      ct.touch(e, d.tcpFlags, this.now);
+    }
+    if (d.decTtl) ipv4.setTtl(b, l3, d.ttl - 1);
+    this.nbr.output(s, d.out, d.nextHop, d.inIf, this.now);
+  }
+
+  /**
+   * Open the NAT session decided in `d`; returns its forward entry, or -1 (dropped). The calls
+   * are the ones the decision previewed (peekAdmit, peekSnatPort), so they agree with it.
+   */
+  private createSession(s: number, d: Decision): number {
+    const ct = this.ct;
+    const adm = ct.admit(d.src);
+    if (adm < 0) {
+      this.drop(s, adm === CREATE_FULL ? D_NAT_FULL : D_NAT_SOURCE);
+      return -1;
+    }
+    const rkey = replyKey(d.proto, d.pkey);
+    let nports = d.nPorts;
+    if (d.snatPort >= 0) {
+      const port = ct.snatPort(rkey, d.nDst, d.nSrc, d.ports & 0xffff, d.ports >>> 16, d.proto === ipv4.PROTO_ICMP);
+      if (port < 0) {
+        this.drop(s, D_NAT_PORTS);
+        return -1;
+      }
+      nports = d.proto === ipv4.PROTO_ICMP ? ((port << 16) | port) >>> 0 : ((port << 16) | (d.ports & 0xffff)) >>> 0;
+    }
+    const rec = ct.create(d.pkey, d.src, d.dst, d.ports, d.nSrc, d.nDst, nports, rkey, Conntrack.initialState(d.proto, d.tcpFlags), this.now);
+    if (rec < 0) {
+      this.drop(s, rec === CREATE_FULL ? D_NAT_FULL : rec === CREATE_SOURCE_LIMIT ? D_NAT_SOURCE : D_NAT_CONFLICT);
+      return -1;
+    }
+    this.stats.sessionsCreated++;
+    if (this.onSessionEvent !== null) this.onSessionEvent({ event: 'created', session: describeSession(ct, rec, this.clock()) });
+    return rec * 2;
+  }
+
+  /** Echo reply in place, then routed as a router-originated frame. */
+  private echoReply(s: number): void {
+    const a = this.arena;
+    const b = a.bytes;
+    const f = a.start[s];
+    const l3 = f + a.l3[s];
+    const l4 = f + a.l4[s];
+    // Swapping the addresses leaves the header sum unchanged; the type word and TTL change
+    // incrementally.
+    const src = ipv4.src(b, l3);
+    const dst = ipv4.dst(b, l3);
+    ipv4.writeAddr(b, l3 + ipv4.SRC, dst);
+    ipv4.writeAddr(b, l3 + ipv4.DST, src);
+    ipv4.setTtl(b, l3, 64);
+    const code = icmp.code(b, l4);
+    icmp.setType(b, l4, icmp.ECHO_REPLY);
+    patch16(b, l4 + icmp.CHECKSUM, (icmp.ECHO_REQUEST << 8) | code, (icmp.ECHO_REPLY << 8) | code);
+    vnet.clear(a, s);
+    parseSlot(a, s, a.key[s << K.KEY_SHIFT]);
+    this.stats.echoReplies++;
+    this.forwardOwn(s);
+  }
+
+  /** ARP reply in place to the request in `s`. */
+  private arpReply(s: number, d: Decision): void {
+    const a = this.arena;
+    const b = a.bytes;
+    const f = a.start[s];
+    const l3 = f + a.l3[s];
+    const ifc = this.ifaces[d.inIf]!;
+    const sha = d.arpShaHi * 0x100000000 + d.arpShaLo;
+    arp.setOp(b, l3, arp.OP_REPLY);
+    arp.setTha(b, l3, sha);
+    arp.setTpa(b, l3, d.arpSpa);
+    arp.setSha(b, l3, ifc.mac);
+    arp.setSpa(b, l3, d.arpTpa);
+    eth.setDstMac(b, f, sha);
+    eth.setSrcMac(b, f, ifc.mac);
+    vnet.clear(a, s);
+    parseSlot(a, s, a.key[s << K.KEY_SHIFT]);
+    this.stats.arpRepliesSent++;
+    this.onEmit(s, ifc.index);
+  }
+
+  /**
+   * Send an ICMP error about the frame in `s` (which the caller then drops). The RFC 1812 checks
+   * were the decision's; the rate limit applies here. The error is routed like any
+   * router-originated packet, so errors about NAT'd frames are translated back through their
+   * session.
+   */
+  private icmpError(s: number, inIf: number, type: number, code: number, extra: number): void {
     if (!this.icmpBucket.take(this.now)) {
       this.stats.icmpRateLimited++;
       return;
     }
     const ifc = this.ifaces[inIf];
     if (ifc === null || ifc === undefined) return;
+    const a = this.arena;
     const e = buildIcmpError(a, s, a.l3[s], type, code, extra, ifc.addr);
     if (e < 0) {
       this.stats.noBuffer++;
@@ -758,56 +454,44 @@ export class Router {
     }
     parseSlot(a, e, ROUTER_IN_PORT);
     this.stats.icmpErrorsSent++;
-    this.forward(e, -1);
+    this.forwardOwn(e);
   }
 
-  // ==== neighbours ============================================================================
+  // ==== NeighbourHost ==========================================================================
 
-  private output(s: number, out: number, nh: number, inIf: number): void {
-    const arpc = this.arp;
-    const ai = arpc.lookup(nh);
-    if (ai >= 0 && arpc.expires[ai] > this.now && arpc.iface[ai] === out) {
-      this.transmit(s, out, arpc.macHi[ai], arpc.macLo[ai]);
-      return;
-    }
-    let p = this.pending.get(nh);
-    if (p === undefined) {
-      if (this.pending.size >= this.arpMaxPending) {
-        this.drop(s, D_ARP_QUEUE_FULL);
-        return;
-      }
-      p = { ip: nh, iface: out, slots: [], inIfs: [], probes: 1, next: this.now + this.arpRetryMs };
-      this.pending.set(nh, p);
-      this.sendArpRequest(out, nh);
-    }
-    if (p.slots.length >= this.arpQueueLen) {
-      this.drop(s, D_ARP_QUEUE_FULL);
-      return;
-    }
-    p.slots.push(s);
-    p.inIfs.push(inIf);
+  /** @internal */
+  ifaceAt(index: number): Iface | null {
+    return this.ifaces[index] ?? null;
   }
 
-  /** Ethernet rewrite, key refresh, out. */
-  private transmit(s: number, out: number, hi: number, lo: number): void {
+  /** @internal */
+  drop(s: number, reason: number): void {
+    this.drops.add(reason);
+    this.arena.release(s);
+  }
+
+  /** @internal ARP for a waiting frame failed: host unreachable to its sender. */
+  hostUnreachable(s: number, inIf: number): void {
+    if (inIf < 0) return;
+    const a = this.arena;
+    const f = a.start[s];
+    if (!errorAllowed(a.bytes, f + a.l3[s], a.l4[s] === 0 ? 0 : f + a.l4[s])) return;
+    this.icmpError(s, inIf, icmp.DEST_UNREACH, icmp.UNREACH_HOST, 0);
+  }
+
+  /** @internal */
+  emit(s: number, out: number): void {
+    this.onEmit(s, out);
+  }
+
+  /** @internal Ethernet rewrite, key refresh, out. */
+  transmit(s: number, out: number, hi: number, lo: number): void {
     const a = this.arena;
     const b = a.bytes;
     const f = a.start[s];
     const ifo = this.ifaces[out]!;
-    b[f] = hi >>> 8;
-    b[f + 1] = hi & 0xff;
-    b[f + 2] = lo >>> 24;
-    b[f + 3] = (lo >>> 16) & 0xff;
-    b[f + 4] = (lo >>> 8) & 0xff;
-    b[f + 5] = lo & 0xff;
-    const shi = ifo.macHi;
-    const slo = ifo.macLo;
-    b[f + 6] = shi >>> 8;
-    b[f + 7] = shi & 0xff;
-    b[f + 8] = slo >>> 24;
-    b[f + 9] = (slo >>> 16) & 0xff;
-    b[f + 10] = (slo >>> 8) & 0xff;
-    b[f + 11] = slo & 0xff;
+    eth.setDstMacHiLo(b, f, hi, lo);
+    eth.setSrcMacHiLo(b, f, ifo.macHi, ifo.macLo);
     // Key refresh without a full re-parse: the router changed only MACs, addresses, TTL and
     // ports (offsets, EtherType, protocol and flags are as parsed). Same words parseSlot would
     // write; measured ~10 ns/packet less than parseSlot on bench/l3-bench.ts (routed, 64 B).
@@ -816,155 +500,56 @@ export class Router {
     const k = s << K.KEY_SHIFT;
     key[k + K.K_DL_DST_HI] = hi;
     key[k + K.K_DL_DST_LO] = lo;
-    key[k + K.K_DL_SRC_HI] = shi;
-    key[k + K.K_DL_SRC_LO] = slo;
+    key[k + K.K_DL_SRC_HI] = ifo.macHi;
+    key[k + K.K_DL_SRC_LO] = ifo.macLo;
     const l3 = f + a.l3[s];
-    key[k + K.K_NW_SRC] = ((b[l3 + 12] << 24) | (b[l3 + 13] << 16) | (b[l3 + 14] << 8) | b[l3 + 15]) >>> 0;
-    key[k + K.K_NW_DST] = ((b[l3 + 16] << 24) | (b[l3 + 17] << 16) | (b[l3 + 18] << 8) | b[l3 + 19]) >>> 0;
-    key[k + K.K_NW_TTL] = b[l3 + ipv4.TTL];
+    key[k + K.K_NW_SRC] = ipv4.src(b, l3);
+    key[k + K.K_NW_DST] = ipv4.dst(b, l3);
+    key[k + K.K_NW_TTL] = ipv4.ttl(b, l3);
     const l4o = a.l4[s];
-    if (l4o !== 0 && b[l3 + ipv4.PROTOCOL] !== ipv4.PROTO_ICMP) {
+    if (l4o !== 0 && ipv4.protocol(b, l3) !== ipv4.PROTO_ICMP) {
       const l4 = f + l4o;
-      key[k + K.K_TP_SRC] = (b[l4] << 8) | b[l4 + 1];
-      key[k + K.K_TP_DST] = (b[l4 + 2] << 8) | b[l4 + 3];
+      key[k + K.K_TP_SRC] = readPort(b, l4);
+      key[k + K.K_TP_DST] = readPort(b, l4 + 2);
     }
     this.stats.forwarded++;
     this.onEmit(s, out);
   }
 
-  private arpInput(s: number, ifc: Iface): void {
+  // ==== trace and views ========================================================================
+
+  /**
+   * What the router would do with `frame` arriving on interface `iface` (name or index), without
+   * doing it: the decision forwarding would apply, as data and as `tvs trace` lines. Nothing is
+   * created, sent or counted (the frame is decided in a scratch arena slot, released after).
+   * A VLAN tag is removed first, as the router port does.
+   */
+  trace(frame: Uint8Array, iface: string | number): RouterTrace {
+    this.refresh();
+    const inIf = typeof iface === 'number' ? iface : this.ifaceIndex(iface);
+    const name = typeof iface === 'number' ? this.ifaces[iface]?.name ?? String(iface) : iface;
     const a = this.arena;
-    const b = a.bytes;
-    const f = a.start[s];
-    const l3 = f + a.l3[s];
-    const op = arp.op(b, l3);
-    const spa = arp.spa(b, l3);
-    const tpa = arp.tpa(b, l3);
-    const k = s << K.KEY_SHIFT;
-    const shaHi = a.key[k + K.K_ARP_SHA_HI];
-    const shaLo = a.key[k + K.K_ARP_SHA_LO];
-    const forUs = tpa === ifc.addr || (ifc.index === this.gw && this.fipToFixed.has(tpa));
-    const onLink = spa !== ifc.addr && spa !== ifc.net && spa !== ifc.bcast && ((spa ^ ifc.addr) & ifc.mask) === 0;
-    // RFC 826 merge: update a known sender; add it when the packet is addressed to us.
-    if (onLink && (forUs || this.arp.has(spa)) && (shaHi & 0x100) === 0) this.learn(spa, shaHi, shaLo, ifc.index);
-    if (op === arp.OP_REQUEST && forUs) {
-      arp.setOp(b, l3, arp.OP_REPLY);
-      arp.setTha(b, l3, shaHi * 0x100000000 + shaLo);
-      arp.setTpa(b, l3, spa);
-      arp.setSha(b, l3, ifc.mac);
-      arp.setSpa(b, l3, tpa);
-      eth.setDstMac(b, f, shaHi * 0x100000000 + shaLo);
-      eth.setSrcMac(b, f, ifc.mac);
-      vnet.clear(a, s);
-      parseSlot(a, s, a.key[k]);
-      this.stats.arpRepliesSent++;
-      this.onEmit(s, ifc.index);
-      return;
+    const s = a.allocFrom(frame);
+    if (s < 0) throw new Error('router trace: no free packet slot (or frame too large)');
+    try {
+      if (parseSlot(a, s, ROUTER_IN_PORT) >= 0) throw new Error('router trace: the frame fails the parse checks (it would be dropped before the router)');
+      while (a.key[(s << K.KEY_SHIFT) + K.K_VLAN_TCI] !== 0) popTag(a, s);
+      const d = this.dTrace;
+      decideInput(this, a, s, inIf, this.clock(), d);
+      return { decision: decisionView(this, d), lines: renderDecision(this, name, d) };
+    } finally {
+      a.release(s);
     }
-    if (forUs || spa === tpa) {
-      a.release(s); // a reply to us, or a gratuitous announcement: consumed, not a drop
-      return;
-    }
-    this.drop(s, D_ARP_IGNORED);
-  }
-
-  private learn(ip: number, hi: number, lo: number, iface: number): void {
-    this.arp.learn(ip, hi, lo, iface, this.now + this.arpTimeout);
-    this.stats.arpLearned++;
-    const p = this.pending.get(ip);
-    if (p === undefined) return;
-    this.pending.delete(ip);
-    for (let i = 0; i < p.slots.length; i++) {
-      if (p.iface === iface) this.transmit(p.slots[i], iface, hi, lo);
-      else this.drop(p.slots[i], D_ARP_FAILED);
-    }
-  }
-
-  /** Build a 60-byte ARP frame on `out` (broadcast destination) and emit it. */
-  private emitArp(out: number, op: number, spa: number, tha: number, tpa: number): void {
-    const ifc = this.ifaces[out];
-    if (ifc === null || ifc === undefined) return;
-    const a = this.arena;
-    const s = a.alloc();
-    if (s < 0) {
-      this.stats.noBuffer++;
-      return;
-    }
-    const b = a.bytes;
-    const f = a.start[s];
-    b.fill(0, f, f + eth.MIN_FRAME);
-    eth.setDstMac(b, f, eth.BROADCAST_MAC);
-    eth.setSrcMac(b, f, ifc.mac);
-    eth.setEtherType(b, f, eth.ETH_P_ARP);
-    arp.emitArp(b, f + eth.HEADER_LEN, op, ifc.mac, spa, tha, tpa);
-    a.len[s] = eth.MIN_FRAME;
-    parseSlot(a, s, ROUTER_IN_PORT);
-    this.onEmit(s, out);
-  }
-
-  private sendArpRequest(out: number, ip: number): void {
-    const ifc = this.ifaces[out];
-    if (ifc === null || ifc === undefined) return;
-    this.stats.arpRequestsSent++;
-    this.emitArp(out, arp.OP_REQUEST, ifc.addr, 0, ip);
-  }
-
-  /** Announce a floating IP: gratuitous ARP request and reply (RFC 5227 §3), broadcast. */
-  private sendGratuitousArp(fip: number): void {
-    if (this.gw < 0) return;
-    this.emitArp(this.gw, arp.OP_REQUEST, fip, 0, fip);
-    this.emitArp(this.gw, arp.OP_REPLY, fip, eth.BROADCAST_MAC, fip);
-  }
-
-  // ==== routing table ==========================================================================
-
-  private rebuild(): void {
-    const entries: { addr: number; len: number; kind: number; iface: number; via: number; data: number }[] = [];
-    const live = this.ifaces.filter((i): i is Iface => i !== null);
-    const onLink = (ip: number): Iface | undefined => {
-      let best: Iface | undefined;
-      for (const i of live) if (((ip ^ i.addr) & i.mask) === 0 && (best === undefined || i.len > best.len)) best = i;
-      return best;
-    };
-    // Static routes first: at equal prefix the later entry wins, so connected routes override.
-    for (const r of this.userRoutes) {
-      const i = onLink(r.via);
-      if (i !== undefined) entries.push({ addr: r.addr, len: r.len, kind: RT_FWD, iface: i.index, via: r.via, data: 0 });
-    }
-    for (const i of live) entries.push({ addr: i.net, len: i.len, kind: RT_FWD, iface: i.index, via: 0, data: 0 });
-    entries.push({ addr: 0xe0000000, len: 4, kind: RT_BCAST, iface: -1, via: 0, data: 0 });
-    entries.push({ addr: 0xffffffff, len: 32, kind: RT_BCAST, iface: -1, via: 0, data: 0 });
-    for (const i of live) {
-      entries.push({ addr: i.bcast, len: 32, kind: RT_BCAST, iface: i.index, via: 0, data: 0 });
-      entries.push({ addr: i.addr, len: 32, kind: RT_LOCAL, iface: i.index, via: 0, data: 0 });
-    }
-    this.fipToFixed.forEach((fip, fixed) => entries.push({ addr: fip, len: 32, kind: RT_FIP, iface: this.gw, via: 0, data: fixed }));
-    const n = entries.length;
-    this.rtKind = new Uint8Array(n);
-    this.rtIface = new Int32Array(n);
-    this.rtVia = new Uint32Array(n);
-    this.rtData = new Uint32Array(n);
-    this.rtPrefix = entries.map((e) => ({ addr: e.addr, len: e.len }));
-    entries.forEach((e, id) => {
-      this.rtKind[id] = e.kind;
-      this.rtIface[id] = e.iface;
-      this.rtVia[id] = e.via;
-      this.rtData[id] = e.data;
-    });
-    this.lpm.build(entries.map((e, id) => ({ addr: e.addr, len: e.len, id })));
-    this.dirty = false;
   }
 
   /** Route lookup for tests and the CLI: { kind, iface, via } or null. */
   lookupRoute(dst: string): { kind: string; iface: string | null; via: string | null } | null {
-    if (this.dirty) this.rebuild();
-    const r = this.lpm.lookup(ipv4.parseAddr(dst));
+    this.refresh();
+    const r = this.routes.lookup(ipv4.parseAddr(dst));
     if (r < 0) return null;
-    const i = this.rtIface[r];
-    return { kind: RT_KIND_NAMES[this.rtKind[r]], iface: i >= 0 ? this.ifaces[i]?.name ?? null : null, via: this.rtVia[r] !== 0 ? ipv4.formatAddr(this.rtVia[r]) : null };
+    const { kind, iface, via } = this.routes.describe(r, (i) => this.ifaces[i]?.name ?? null);
+    return { kind, iface, via };
   }
-
-  // ==== introspection =========================================================================
 
   private iface(which: string | number): Iface {
     const ifc = typeof which === 'number' ? this.ifaces[which] : this.ifaces.find((i) => i !== null && i.name === which);
@@ -974,165 +559,22 @@ export class Router {
 
   /** Interface index by name, or -1. */
   ifaceIndex(name: string): number {
-    const i = this.ifaces.findIndex((x) => x !== null && x.name === name);
-    return i;
+    return this.ifaces.findIndex((x) => x !== null && x.name === name);
   }
 
-  show(): {
-    name: string;
-    snat: boolean;
-    interfaces: { index: number; name: string; mac: string; cidr: string; mtu: number; gateway: boolean }[];
-    routes: { cidr: string; kind: string; iface: string | null; via: string | null }[];
-    arp: { ip: string; mac: string; iface: string; expiresInMs: number }[];
-    pendingArp: { ip: string; iface: string; queued: number; probes: number }[];
-    floatingIps: { fip: string; fixed: string }[];
-    sessions: number;
-    /** NAT limits: table size, per-source quota, records allocated now. */
-    natLimits: { maxSessions: number; maxSessionsPerSource: number; allocated: number };
-    drops: Record<string, number>;
-    stats: RouterStats;
-  } {
-    if (this.dirty) this.rebuild();
-    const now = this.clock();
-    const name = (i: number): string => this.ifaces[i]?.name ?? String(i);
-    const fips: { fip: string; fixed: string }[] = [];
-    this.fipToFixed.forEach((f, x) => fips.push({ fip: ipv4.formatAddr(f), fixed: ipv4.formatAddr(x) }));
-    return {
-      name: this.name,
-      snat: this.snat,
-      interfaces: this.ifaces.filter((i): i is Iface => i !== null).map((i) => ({
-        index: i.index, name: i.name, mac: eth.formatMac(i.mac), cidr: `${ipv4.formatAddr(i.addr)}/${i.len}`, mtu: i.mtu, gateway: i.gateway,
-      })),
-      routes: this.rtPrefix.map((p, id) => ({
-        cidr: `${ipv4.formatAddr(p.addr)}/${p.len}`,
-        kind: RT_KIND_NAMES[this.rtKind[id]],
-        iface: this.rtIface[id] >= 0 ? name(this.rtIface[id]) : null,
-        via: this.rtVia[id] !== 0 ? ipv4.formatAddr(this.rtVia[id]) : null,
-      })),
-      arp: this.arp.entries().map((e) => ({
-        ip: ipv4.formatAddr(e.ip), mac: eth.formatMac(e.macHi * 0x100000000 + e.macLo), iface: name(e.iface), expiresInMs: e.expires - now,
-      })),
-      pendingArp: [...this.pending.values()].map((p) => ({ ip: ipv4.formatAddr(p.ip), iface: name(p.iface), queued: p.slots.length, probes: p.probes })),
-      floatingIps: fips,
-      sessions: this.ct.count,
-      natLimits: { maxSessions: this.ct.max, maxSessionsPerSource: this.ct.maxPerSource, allocated: this.ct.capacity },
-      drops: this.drops.toJSON(),
-      stats: { ...this.stats },
-    };
-  }
-
-  /**
-   * What the router would do with an IPv4 packet arriving on interface `inIface`, without
-   * doing it (the routing/NAT part of `tvs trace`, like ofproto/trace's view of a qrouter).
-   * Mirrors the decisions of forward(): session lookup, route, floating IP / SNAT choice, TTL
-   * and MTU checks, next hop and its ARP state. Nothing is created, sent or counted.
-   */
-  explain(p: { inIface: string; src: string; dst: string; proto: number; sport?: number; dport?: number; icmpType?: number; icmpId?: number; ttl?: number; length?: number; df?: boolean }): string[] {
-    if (this.dirty) this.rebuild();
-    const out: string[] = [];
-    const inIf = this.ifaceIndex(p.inIface);
-    if (inIf < 0) return [`router ${this.name}: no interface '${p.inIface}'`];
-    const src = ipv4.parseAddr(p.src);
-    let dst = ipv4.parseAddr(p.dst);
-    const f = (a: number) => ipv4.formatAddr(a);
-    out.push(`router ${this.name}: in ${p.inIface}, ${p.src} > ${p.dst} proto ${p.proto}`);
-    let pkey = p.proto;
-    let ports = 0;
-    if (p.proto === 6 || p.proto === 17) ports = ((((p.sport ?? 0) & 0xffff) << 16) | ((p.dport ?? 0) & 0xffff)) >>> 0;
-    else if (p.proto === 1) {
-      const t = p.icmpType ?? icmp.ECHO_REQUEST;
-      pkey = 1 | (t << 8);
-      const id = p.icmpId ?? 0;
-      ports = ((id << 16) | id) >>> 0;
-    }
-    const e = this.ct.count !== 0 ? this.ct.lookup(pkey, src, dst, ports) : -1;
-    if (e >= 0 && this.ct.expires[e >> 1] > this.clock()) {
-      const x = this.ct.xPorts[e];
-      out.push(`  NAT: existing session #${e >> 1}: rewrite to ${f(this.ct.xSrc[e])}:${x >>> 16} > ${f(this.ct.xDst[e])}:${x & 0xffff}`);
-      dst = this.ct.xDst[e];
-    }
-    let r = this.lpm.lookup(dst);
-    if (r < 0) {
-      out.push(`  route: none for ${f(dst)} → ICMP destination unreachable (net), drop no_route`);
-      return out;
-    }
-    if (e < 0) {
-      if (this.rtKind[r] === RT_LOCAL) {
-        out.push(`  local: ${f(dst)} is the router's own address → ${p.proto === 1 && (p.icmpType ?? 8) === icmp.ECHO_REQUEST ? 'echo reply' : 'not served, drop'}`);
-        return out;
-      }
-      if (this.rtKind[r] === RT_BCAST) {
-        out.push(`  ${f(dst)} is a broadcast/multicast address: not forwarded`);
-        return out;
-      }
-      if (this.rtKind[r] === RT_FIP) {
-        const fixed = this.rtData[r];
-        out.push(`  floating IP ${f(dst)} → DNAT to fixed ${f(fixed)} (new session)`);
-        dst = fixed;
-        r = this.lpm.lookup(dst);
-        if (r < 0) {
-          out.push('  route: none for the fixed address, drop');
-          return out;
-        }
-        if (inIf !== this.gw) {
-          const fip = this.fixedToFip.get(src);
-          out.push(`  hairpin: source becomes ${fip !== -1 ? f(fip) + ' (its floating IP)' : (this.gw >= 0 ? f(this.ifaces[this.gw]!.addr) : p.src) + ' (gateway address, pool port)'}`);
-        }
-      } else if (this.gw >= 0 && this.rtIface[r] === this.gw && inIf !== this.gw) {
-        const fip = this.fixedToFip.get(src);
-        if (fip !== -1) out.push(`  SNAT: ${p.src} has floating IP ${f(fip)} → source ${f(fip)} (new session)`);
-        else if (this.snat) out.push(`  SNAT: source → ${f(this.ifaces[this.gw]!.addr)} (gateway address, port from the pool; new session)`);
-        else out.push('  SNAT is off: forwarded with the tenant address');
-      } else if (inIf === this.gw && this.rtIface[r] !== this.gw && this.snat) {
-        out.push('  unsolicited: from the external network to a tenant address without a floating IP or session → drop nat_unsolicited');
-        return out;
-      }
-    }
-    const ifo = this.ifaces[this.rtIface[r]]!;
-    const via = this.rtVia[r];
-    out.push(`  route: ${RT_KIND_NAMES[this.rtKind[r]]} via ${via !== 0 ? f(via) : 'on-link'} dev ${ifo.name} (mtu ${ifo.mtu})`);
-    const ttl = p.ttl ?? 64;
-    if (ttl <= 1) {
-      out.push(`  TTL ${ttl} → ICMP time exceeded to ${p.src}, drop`);
-      return out;
-    }
-    out.push(`  TTL ${ttl} → ${ttl - 1}`);
-    if ((p.length ?? 0) > ifo.mtu) {
-      out.push(p.df ? `  ${p.length} bytes > mtu ${ifo.mtu} with DF → ICMP fragmentation needed (mtu ${ifo.mtu}), drop` : `  ${p.length} bytes > mtu ${ifo.mtu}, no DF → drop oversize_nodf`);
-      return out;
-    }
-    const nh = via !== 0 ? via : dst;
-    const mac = this.arp.lookup(nh);
-    out.push(`  next hop ${f(nh)}: ${mac >= 0 ? 'ARP resolved' : 'not resolved → ARP request, packet queued'}; out ${ifo.name} from ${eth.formatMac(ifo.mac)}`);
-    return out;
+  show(): RouterShow {
+    this.refresh();
+    return showRouter(this, this.clock());
   }
 
   /** NAT sessions as objects (for `tvs nat-show`). */
   sessions(): NatSession[] {
-    return this.ct.liveRecords().map((rec) => this.describe(rec));
-  }
-
-  private describe(rec: number): NatSession {
-    const ct = this.ct;
-    const f = rec * 2;
-    const r = f + 1;
-    const tuple = (e: number): NatTuple => ({
-      src: ipv4.formatAddr(ct.eSrc[e]), dst: ipv4.formatAddr(ct.eDst[e]), sport: ct.ePorts[e] >>> 16, dport: ct.ePorts[e] & 0xffff,
-    });
-    const p = ct.eProto[f] & 0xff;
-    const snat = ct.xSrc[f] !== ct.eSrc[f] || ct.xPorts[f] >>> 16 !== ct.ePorts[f] >>> 16;
-    const dnat = ct.xDst[f] !== ct.eDst[f];
     const now = this.clock();
-    return {
-      id: rec,
-      proto: p === 6 ? 'tcp' : p === 17 ? 'udp' : p === 1 ? 'icmp' : String(p),
-      state: STATE_NAMES[ct.state[rec]],
-      kind: snat && dnat ? 'snat+dnat' : dnat ? 'dnat' : 'snat',
-      orig: tuple(f),
-      reply: tuple(r),
-      packets: { orig: ct.ePackets[f], reply: ct.ePackets[r] },
-      ageMs: now - ct.created[rec],
-      expiresInMs: ct.expires[rec] - now,
-    };
+    return this.ct.liveRecords().map((rec) => describeSession(this.ct, rec, now));
   }
 }
+
+function readPort(b: Uint8Array, p: number): number {
+  return (b[p] << 8) | b[p + 1];
+}
+

@@ -30,6 +30,14 @@ export function flags(a: PacketArena, slot: number): number {
 export function gsoType(a: PacketArena, slot: number): number {
   return a.bytes[slot * a.slotSize + 1] & 0x7f;
 }
+/** A GSO super-frame (any gso_type, ECN bit included): the wire carries segments of it. */
+export function isGso(a: PacketArena, slot: number): boolean {
+  return a.bytes[slot * a.slotSize + 1] !== GSO_NONE;
+}
+export function hdrLen(a: PacketArena, slot: number): number {
+  const p = slot * a.slotSize + 2;
+  return a.bytes[p] | (a.bytes[p + 1] << 8);
+}
 export function gsoSize(a: PacketArena, slot: number): number {
   const p = slot * a.slotSize + 4;
   return a.bytes[p] | (a.bytes[p + 1] << 8);

@@ -53,6 +53,21 @@ export function setDstMac(b: Uint8Array, off: number, mac: number): void {
 export function setSrcMac(b: Uint8Array, off: number, mac: number): void {
   writeMac(b, off + SRC, mac);
 }
+/** MAC as (hi16, lo32), the flow key's form: no division on the hot path. */
+export function writeMacHiLo(b: Uint8Array, p: number, hi: number, lo: number): void {
+  b[p] = hi >>> 8;
+  b[p + 1] = hi & 0xff;
+  b[p + 2] = lo >>> 24;
+  b[p + 3] = (lo >>> 16) & 0xff;
+  b[p + 4] = (lo >>> 8) & 0xff;
+  b[p + 5] = lo & 0xff;
+}
+export function setDstMacHiLo(b: Uint8Array, off: number, hi: number, lo: number): void {
+  writeMacHiLo(b, off + DST, hi, lo);
+}
+export function setSrcMacHiLo(b: Uint8Array, off: number, hi: number, lo: number): void {
+  writeMacHiLo(b, off + SRC, hi, lo);
+}
 
 /** Group (multicast/broadcast) bit of the destination address. */
 export function isMulticastDst(b: Uint8Array, off: number): boolean {

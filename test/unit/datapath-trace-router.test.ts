@@ -39,6 +39,11 @@ t.test('trace shows floating-IP DNAT inbound, and unsolicited drops', async (t) 
   t.match(inb, /route: forward via on-link dev qr-1/);
   const uns = trace({ bridge: 'br-ex', flow: 'in_port=ext,dl_src=02:00:00:00:99:01,dl_dst=02:52:00:00:ff:01,udp,nw_src=198.51.100.7,nw_dst=10.0.1.20,tp_dst=53' }).routing.flat().join('\n');
   t.match(uns, /unsolicited/);
+  // In on the gateway for an on-link external host: forwarding drops it (nat_unsolicited), and
+  // trace says so (it used to claim "ARP request, packet queued").
+  const back = trace({ bridge: 'br-ex', flow: 'in_port=ext,dl_src=02:00:00:00:99:01,dl_dst=02:52:00:00:ff:01,udp,nw_src=198.51.100.7,nw_dst=192.0.2.9,tp_dst=53' }).routing.flat().join('\n');
+  t.match(back, /drop nat_unsolicited/);
+  t.notMatch(back, /ARP request|next hop/);
   const ttl = trace({ bridge: 'br-int', flow: 'in_port=vm1,dl_src=02:00:00:00:01:10,dl_dst=02:52:00:00:01:01,udp,nw_src=10.0.1.10,nw_dst=198.51.100.7,nw_ttl=1' }).routing.flat().join('\n');
   t.match(ttl, /TTL 1 → ICMP time exceeded/);
   const other = trace({ bridge: 'br-int', flow: 'in_port=vm1,dl_src=02:00:00:00:01:10,dl_dst=02:00:00:00:01:11,ip,nw_src=10.0.1.10,nw_dst=10.0.1.11' });

@@ -1,0 +1,76 @@
+/**
+ * Frames waiting for a next hop's MAC (the "unresolved" queue of a neighbour entry, Linux
+ * `neigh->arp_queue`). One record per next hop being resolved, holding the queued slots and the
+ * interface each came in on (an ARP failure answers each sender with host unreachable).
+ *
+ * The limits are the whole memory this queue may hold on to: a frame beyond them is dropped
+ * (`arp_queue_full`) rather than queued.
+ */
+
+/** Frames held per unresolved next hop (Linux `unres_qlen` is in the same range). */
+export const ARP_QUEUE_LEN_DEFAULT = 16;
+/** Next hops being resolved at once. */
+export const ARP_MAX_PENDING_DEFAULT = 256;
+
+export interface Pending {
+  ip: number;
+  iface: number;
+  slots: number[];
+  inIfs: number[];
+  /** ARP requests sent so far. */
+  probes: number;
+  /** When the next request (or the failure) is due. */
+  next: number;
+}
+
+export class PendingQueue {
+  private readonly byIp = new Map<number, Pending>();
+
+  constructor(
+    /** Frames held per next hop. */
+    readonly queueLen = ARP_QUEUE_LEN_DEFAULT,
+    /** Next hops pending at once. */
+    readonly maxPending = ARP_MAX_PENDING_DEFAULT,
+  ) {}
+
+  get size(): number {
+    return this.byIp.size;
+  }
+
+  get(ip: number): Pending | undefined {
+    return this.byIp.get(ip);
+  }
+
+  /** Would a frame for next hop `ip` be accepted now? (Pure: trace asks this.) */
+  hasRoom(ip: number): boolean {
+    const p = this.byIp.get(ip);
+    return p === undefined ? this.byIp.size < this.maxPending : p.slots.length < this.queueLen;
+  }
+
+  /** Start resolving `ip` on `iface` (the caller sends the first request). */
+  open(ip: number, iface: number, next: number): Pending {
+    const p: Pending = { ip, iface, slots: [], inIfs: [], probes: 1, next };
+    this.byIp.set(ip, p);
+    return p;
+  }
+
+  /** Queue slot `s` (arrived on `inIf`) on `p`; false when the queue is full. */
+  push(p: Pending, s: number, inIf: number): boolean {
+    if (p.slots.length >= this.queueLen) return false;
+    p.slots.push(s);
+    p.inIfs.push(inIf);
+    return true;
+  }
+
+  /** Stop resolving `ip`; the record (with its frames, now the caller's) or undefined. */
+  take(ip: number): Pending | undefined {
+    const p = this.byIp.get(ip);
+    if (p !== undefined) this.byIp.delete(ip);
+    return p;
+  }
+
+  /** A snapshot of the records (the caller may take them while iterating). */
+  list(): Pending[] {
+    return [...this.byIp.values()];
+  }
+}

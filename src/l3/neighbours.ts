@@ -1,0 +1,168 @@
+/**
+ * Neighbour resolution for the router: the ARP cache, the frames waiting for a next hop
+ * (arp-pending.ts), ARP requests with retries, failure (host unreachable to each waiting
+ * sender) and gratuitous announcements of floating IPs.
+ *
+ * `resolved` is pure (the forwarding decision and trace read it); everything that queues,
+ * learns or sends is a commit the router does after deciding.
+ */
+import type { PacketArena } from '../packet/arena';
+import { parseSlot } from '../packet/parse';
+import * as eth from '../wire/ethernet';
+import * as arp from '../wire/arp';
+import { ArpCache } from './arp-cache';
+import { PendingQueue, type Pending } from './arp-pending';
+import type { Iface } from './router-iface';
+import { D_ARP_FAILED, D_ARP_QUEUE_FULL } from './router-drops';
+
+/** K_IN_PORT of frames the router builds itself (ARP requests, ICMP errors). */
+export const ROUTER_IN_PORT = 0;
+
+/** What the neighbour layer needs from its router (implemented by Router). */
+export interface NeighbourHost {
+  readonly arena: PacketArena;
+  ifaceAt(index: number): Iface | null;
+  /** Ethernet rewrite to (hi, lo) and out of `out`. */
+  transmit(s: number, out: number, hi: number, lo: number): void;
+  /** Release `s` counting `reason`. */
+  drop(s: number, reason: number): void;
+  /** ICMP host unreachable to the sender of `s` (which then gets dropped). */
+  hostUnreachable(s: number, inIf: number): void;
+  /** A frame the router built, out of `out`. */
+  emit(s: number, out: number): void;
+  readonly stats: { arpRequestsSent: number; arpLearned: number; noBuffer: number };
+}
+
+export interface NeighbourOptions {
+  cacheSize: number;
+  timeoutMs: number;
+  probes: number;
+  retryMs: number;
+  queueLen?: number;
+  maxPending?: number;
+}
+
+export class Neighbours {
+  readonly cache: ArpCache;
+  readonly pending: PendingQueue;
+  private readonly timeoutMs: number;
+  private readonly probes: number;
+  private readonly retryMs: number;
+
+  constructor(private readonly host: NeighbourHost, opts: NeighbourOptions) {
+    this.cache = new ArpCache(opts.cacheSize);
+    this.pending = new PendingQueue(opts.queueLen, opts.maxPending);
+    this.timeoutMs = opts.timeoutMs;
+    this.probes = opts.probes;
+    this.retryMs = opts.retryMs;
+  }
+
+  /** Cache entry usable for `nh` out of `out` at `now`, or -1 (ARP needed). Pure. */
+  resolved(nh: number, out: number, now: number): number {
+    const c = this.cache;
+    const ai = c.lookup(nh);
+    return ai >= 0 && c.expires[ai] > now && c.iface[ai] === out ? ai : -1;
+  }
+
+  /** Send `s` to `nh` out of `out`: at once when resolved, else queued behind an ARP request. */
+  output(s: number, out: number, nh: number, inIf: number, now: number): void {
+    const ai = this.resolved(nh, out, now);
+    if (ai >= 0) {
+      this.host.transmit(s, out, this.cache.macHi[ai], this.cache.macLo[ai]);
+      return;
+    }
+    this.hold(s, out, nh, inIf, now);
+  }
+
+  private hold(s: number, out: number, nh: number, inIf: number, now: number): void {
+    let p = this.pending.get(nh);
+    if (p === undefined) {
+      if (!this.pending.hasRoom(nh)) {
+        this.host.drop(s, D_ARP_QUEUE_FULL);
+        return;
+      }
+      p = this.pending.open(nh, out, now + this.retryMs);
+      this.sendRequest(out, nh);
+    }
+    if (!this.pending.push(p, s, inIf)) this.host.drop(s, D_ARP_QUEUE_FULL);
+  }
+
+  /** Learn (or refresh) ip → MAC on `iface`, and release the frames waiting for it. */
+  learn(ip: number, hi: number, lo: number, iface: number, now: number): void {
+    this.cache.learn(ip, hi, lo, iface, now + this.timeoutMs);
+    this.host.stats.arpLearned++;
+    const p = this.pending.take(ip);
+    if (p === undefined) return;
+    for (let i = 0; i < p.slots.length; i++) {
+      if (p.iface === iface) this.host.transmit(p.slots[i], iface, hi, lo);
+      else this.host.drop(p.slots[i], D_ARP_FAILED);
+    }
+  }
+
+  /** Retries and failures due at `now`, then cache aging. */
+  tick(now: number): void {
+    for (const p of this.pending.list()) {
+      if (now < p.next) continue;
+      if (p.probes < this.probes) {
+        this.sendRequest(p.iface, p.ip);
+        p.probes++;
+        p.next = now + this.retryMs;
+        continue;
+      }
+      this.pending.take(p.ip);
+      this.fail(p);
+    }
+    this.cache.sweep(now);
+  }
+
+  /** An interface went away: its entries and waiting frames go (the frames as arp_failed). */
+  flushIface(index: number): void {
+    for (const p of this.pending.list()) {
+      if (p.iface !== index) continue;
+      this.pending.take(p.ip);
+      for (const s of p.slots) this.host.drop(s, D_ARP_FAILED);
+    }
+    this.cache.flushIface(index);
+  }
+
+  private fail(p: Pending): void {
+    for (let i = 0; i < p.slots.length; i++) {
+      const s = p.slots[i];
+      this.host.hostUnreachable(s, p.inIfs[i]);
+      this.host.drop(s, D_ARP_FAILED);
+    }
+  }
+
+  sendRequest(out: number, ip: number): void {
+    const ifc = this.host.ifaceAt(out);
+    if (ifc === null) return;
+    this.host.stats.arpRequestsSent++;
+    this.emitArp(ifc, arp.OP_REQUEST, ifc.addr, 0, ip);
+  }
+
+  /** Announce an address on `ifc`: gratuitous ARP request and reply (RFC 5227 §3), broadcast. */
+  announce(ifc: Iface, ip: number): void {
+    this.emitArp(ifc, arp.OP_REQUEST, ip, 0, ip);
+    this.emitArp(ifc, arp.OP_REPLY, ip, eth.BROADCAST_MAC, ip);
+  }
+
+  /** Build a 60-byte ARP frame on `ifc` (broadcast destination) and emit it. */
+  private emitArp(ifc: Iface, op: number, spa: number, tha: number, tpa: number): void {
+    const a = this.host.arena;
+    const s = a.alloc();
+    if (s < 0) {
+      this.host.stats.noBuffer++;
+      return;
+    }
+    const b = a.bytes;
+    const f = a.start[s];
+    b.fill(0, f, f + eth.MIN_FRAME);
+    eth.setDstMac(b, f, eth.BROADCAST_MAC);
+    eth.setSrcMac(b, f, ifc.mac);
+    eth.setEtherType(b, f, eth.ETH_P_ARP);
+    arp.emitArp(b, f + eth.HEADER_LEN, op, ifc.mac, spa, tha, tpa);
+    a.len[s] = eth.MIN_FRAME;
+    parseSlot(a, s, ROUTER_IN_PORT);
+    this.host.emit(s, ifc.index);
+  }
+}
