@@ -24,14 +24,29 @@
 #include "netdev.h"
 #include "tap.h"
 
-enum kind { KIND_AFP = 1, KIND_TAP = 2 };
-
 struct poller;
+
+/* What the glue does with a port, per port kind (AF_PACKET, TAP): one table each, chosen when
+ * the port is opened, so no call below asks which kind a port is. The entries adapt the typed
+ * functions of afpacket.c / tap.c to an opaque `impl`. */
+struct port_ops {
+  const char *what; /* for error messages: "AF_PACKET port" */
+  const char *(*name)(void *impl);
+  int (*rx_burst)(void *impl, const struct tvs_arena *a, const uint32_t *slots, int max);
+  int (*tx_burst)(void *impl, const struct tvs_arena *a, const uint32_t *slots, int n);
+  /* After poll reported an error: 0 if transient, else -errno. */
+  int (*check_error)(void *impl);
+  int (*info)(void *impl, struct nd_info *out, struct tvs_err *e);
+  /* Kind-specific extras for describe() (may be NULL). */
+  void (*info_extra)(napi_env env, void *impl, napi_value o);
+  void (*stats)(void *impl, struct tvs_stats *out);
+  void (*close)(void *impl);
+};
 
 struct port {
   int handle;
-  enum kind kind;
-  void *impl; /* struct afp_port* or struct tap_port* */
+  const struct port_ops *ops;
+  void *impl; /* struct afp_port* or struct tap_port*, as ops expects */
   int fd;
   struct tvs_arena arena;
   napi_ref buf_ref, start_ref, len_ref;
@@ -226,7 +241,7 @@ static napi_value undefined(napi_env env) {
 
 /* ---------------------------------------------------------------- handle table */
 
-static struct port *new_port(napi_env env, enum kind kind) {
+static struct port *new_port(napi_env env, const struct port_ops *ops) {
   struct state *st = get_state(env);
   struct port *p = calloc(1, sizeof *p);
   if (!p) return NULL;
@@ -237,7 +252,7 @@ static struct port *new_port(napi_env env, enum kind kind) {
     st->ports = np;
     st->cap = cap;
   }
-  p->kind = kind;
+  p->ops = ops;
   p->fd = -1;
   return p;
 }
@@ -276,9 +291,6 @@ static void stop_polling(struct port *p) {
   if (!pl->in_cb) poller_release_js(pl); /* else on_poll does it once the JS callback returns */
 }
 
-static int check_error(struct port *p) {
-  return p->kind == KIND_AFP ? afp_check_error(p->impl) : tap_check_error(p->impl);
-}
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   struct poller *pl = h->data;
@@ -287,7 +299,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if (status < 0) {
     /* libuv turns POLLERR into UV_EBADF and stops the watcher. Ask the port what it really
      * was: a link that went down (and will come back) is not worth waking JS for. */
-    int real = check_error(p);
+    int real = p->ops->check_error(p->impl);
     if (real == 0 && ++p->transient_errors < MAX_TRANSIENT_ERRORS) {
       uv_poll_start(h, POLL_EVENTS, on_poll);
       return;
@@ -325,8 +337,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 
 static void close_port(napi_env env, struct state *st, struct port *p) {
   stop_polling(p);
-  if (p->kind == KIND_AFP) afp_close(p->impl); /* unmaps the ring, closes the fd */
-  else tap_close(p->impl);
+  p->ops->close(p->impl); /* AF_PACKET: unmaps the ring; both: close the fd */
   drop_refs(env, p);
   st->ports[p->handle - 1] = NULL;
   free(p);
@@ -339,13 +350,50 @@ static void cleanup_hook(void *arg) {
     struct port *p = st->ports[i];
     if (!p) continue;
     stop_polling(p);
-    if (p->kind == KIND_AFP) afp_close(p->impl);
-    else tap_close(p->impl);
+    p->ops->close(p->impl);
     free(p); /* the napi_refs die with the environment */
   }
   free(st->ports);
   free(st);
 }
+
+/* ---------------------------------------------------------------- port kinds */
+
+static const char *afp_op_name(void *i) { return afp_name(i); }
+static int afp_op_rx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return afp_rx_burst(i, a, s, n); }
+static int afp_op_tx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return afp_tx_burst(i, a, s, n); }
+static int afp_op_check_error(void *i) { return afp_check_error(i); }
+static int afp_op_info(void *i, struct nd_info *out, struct tvs_err *e) { return afp_info(i, out, e); }
+static void afp_op_stats(void *i, struct tvs_stats *out) { afp_stats(i, out); }
+static void afp_op_close(void *i) { afp_close(i); }
+/* Which ring and how big, for describe() and dump-ports. */
+static void afp_op_info_extra(napi_env env, void *i, napi_value o) {
+  napi_value v;
+  struct afp_ring_info ri;
+  afp_ring_info(i, &ri);
+  napi_create_string_utf8(env, afp_ring_name(i), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "ring", v);
+  napi_create_double(env, (double)ri.bytes, &v);
+  napi_set_named_property(env, o, "ringBytes", v);
+  napi_set_named_property(env, o, "ringFrameSize", int_result(env, (int)ri.frame_size));
+  napi_set_named_property(env, o, "ringFrames", int_result(env, (int)ri.frames));
+}
+
+static const struct port_ops AFP_OPS = {
+    "AF_PACKET port", afp_op_name, afp_op_rx, afp_op_tx, afp_op_check_error, afp_op_info, afp_op_info_extra, afp_op_stats, afp_op_close,
+};
+
+static const char *tap_op_name(void *i) { return tap_name(i); }
+static int tap_op_rx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return tap_rx_burst(i, a, s, n); }
+static int tap_op_tx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return tap_tx_burst(i, a, s, n); }
+static int tap_op_check_error(void *i) { return tap_check_error(i); }
+static int tap_op_info(void *i, struct nd_info *out, struct tvs_err *e) { return tap_info(i, out, e); }
+static void tap_op_stats(void *i, struct tvs_stats *out) { tap_stats(i, out); }
+static void tap_op_close(void *i) { tap_close(i); }
+
+static const struct port_ops TAP_OPS = {
+    "TAP port", tap_op_name, tap_op_rx, tap_op_tx, tap_op_check_error, tap_op_info, NULL, tap_op_stats, tap_op_close,
+};
 
 /* ---------------------------------------------------------------- exported functions */
 
@@ -368,7 +416,7 @@ static napi_value js_open_afpacket(napi_env env, napi_callback_info info) {
       !get_opt_uint(env, argv[1], "blockCount", 0, 1u << 16, &o.block_count))
     return throw_arg(env, "opts.blockTimeoutMs/blockSize/blockCount must be non-negative integers");
 
-  struct port *p = new_port(env, KIND_AFP);
+  struct port *p = new_port(env, &AFP_OPS);
   if (!p) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
   if (!take_arena(env, argv[2], p)) { drop_refs(env, p); free(p); return NULL; }
   o.max_frame = p->arena.slot_size - p->arena.headroom;
@@ -397,7 +445,7 @@ static napi_value js_open_tap(napi_env env, napi_callback_info info) {
   memset(&o, 0, sizeof o);
   if (!get_opt_bool(env, argv[1], "vnetHdr", &o.vnet_hdr) || !get_opt_bool(env, argv[1], "persist", &o.persist))
     return throw_arg(env, "opts.vnetHdr and opts.persist must be booleans");
-  struct port *p = new_port(env, KIND_TAP);
+  struct port *p = new_port(env, &TAP_OPS);
   if (!p) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
   if (!take_arena(env, argv[2], p)) { drop_refs(env, p); free(p); return NULL; }
   struct tap_port *tp;
@@ -441,7 +489,7 @@ static napi_value js_rx_burst(napi_env env, napi_callback_info info) {
   uint32_t *slots;
   int n, r = burst_args(env, info, &p, &slots, &n);
   if (r < 0) return int_result(env, r);
-  r = p->kind == KIND_AFP ? afp_rx_burst(p->impl, &p->arena, slots, n) : tap_rx_burst(p->impl, &p->arena, slots, n);
+  r = p->ops->rx_burst(p->impl, &p->arena, slots, n);
   return int_result(env, r);
 }
 
@@ -456,7 +504,7 @@ static napi_value js_tx_burst(napi_env env, napi_callback_info info) {
     /* 64-bit sum: start + len must not wrap past the end of the buffer. */
     if ((uint64_t)a->start[s] + a->len[s] > a->size) return int_result(env, -EINVAL);
   }
-  r = p->kind == KIND_AFP ? afp_tx_burst(p->impl, a, slots, n) : tap_tx_burst(p->impl, a, slots, n);
+  r = p->ops->tx_burst(p->impl, a, slots, n);
   return int_result(env, r);
 }
 
@@ -482,7 +530,7 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   if (r < 0) {
     struct tvs_err e = {-r, "uv_poll_init", NULL};
     free(pl);
-    throw_sys(env, "port", p->kind == KIND_AFP ? afp_name(p->impl) : tap_name(p->impl), &e);
+    throw_sys(env, "port", p->ops->name(p->impl), &e);
     return NULL;
   }
   pl->h.data = pl;
@@ -497,7 +545,7 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   if (r < 0) {
     struct tvs_err e = {-r, "uv_poll_start", NULL};
     stop_polling(p);
-    throw_sys(env, "port", p->kind == KIND_AFP ? afp_name(p->impl) : tap_name(p->impl), &e);
+    throw_sys(env, "port", p->ops->name(p->impl), &e);
     return NULL;
   }
   return undefined(env);
@@ -543,23 +591,9 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct port *p = argc >= 1 ? lookup(env, argv[0]) : NULL;
   if (!p) return throw_arg(env, "info: no such port handle (closed?)");
-  if (p->kind == KIND_AFP) {
-    if (afp_info(p->impl, &nd, &e) < 0) { throw_sys(env, "AF_PACKET port", afp_name(p->impl), &e); return NULL; }
-  } else {
-    tap_info(p->impl, &nd, &e);
-  }
-  napi_value o = info_object(env, &nd), v;
-  /* Extras for describe(): which ring and whether the vnet header is on. */
-  if (p->kind == KIND_AFP) {
-    struct afp_ring_info ri;
-    afp_ring_info(p->impl, &ri);
-    napi_create_string_utf8(env, afp_ring_name(p->impl), NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, o, "ring", v);
-    napi_create_double(env, (double)ri.bytes, &v);
-    napi_set_named_property(env, o, "ringBytes", v);
-    napi_set_named_property(env, o, "ringFrameSize", int_result(env, (int)ri.frame_size));
-    napi_set_named_property(env, o, "ringFrames", int_result(env, (int)ri.frames));
-  }
+  if (p->ops->info(p->impl, &nd, &e) < 0) { throw_sys(env, p->ops->what, p->ops->name(p->impl), &e); return NULL; }
+  napi_value o = info_object(env, &nd);
+  if (p->ops->info_extra) p->ops->info_extra(env, p->impl, o);
   return o;
 }
 
@@ -570,8 +604,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct port *p = argc >= 1 ? lookup(env, argv[0]) : NULL;
   if (!p) return throw_arg(env, "stats: no such port handle (closed?)");
-  if (p->kind == KIND_AFP) afp_stats(p->impl, &s);
-  else tap_stats(p->impl, &s);
+  p->ops->stats(p->impl, &s);
   napi_create_object(env, &o);
   napi_create_double(env, (double)s.kernel_drops, &v);
   napi_set_named_property(env, o, "kernelDrops", v);
