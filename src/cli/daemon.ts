@@ -14,6 +14,7 @@ import { applyConfig, loadConfig } from '../control/config';
 import { serveMetrics } from '../control/metrics';
 import { reloadConfig } from '../control/reload';
 import { Level, Logger } from '../control/log';
+import { OpenFlowService } from '../openflow/service';
 
 export interface DaemonOptions {
   control: string;
@@ -57,6 +58,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     }
   });
   await server.listen();
+  // OpenFlow management sockets (DIR/BR.mgmt next to the control socket), one per bridge.
+  const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.warn(m, f) });
+  await openflow.start();
   const metrics = opts.metrics ? await serveMetrics(sw, opts.metrics) : null;
   if (metrics) log.info('metrics served', { url: `http://${opts.metrics}/metrics` });
   sw.on('port-added', (e) => log.info('port added', e));
@@ -80,5 +84,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   });
   sw.stop();
   metrics?.close();
+  await openflow.stop();
   await server.close();
 }

@@ -7,14 +7,18 @@ import type { PacketArena } from '../packet/arena';
 import { FlowPipeline, type FlowRemovedReason } from '../flow/pipeline';
 import { formatFlowEntry } from '../flow/ofctl-format';
 import type { Bridge } from './bridge';
+import type { FlowEntry } from '../flow/table';
 
 export interface PipelineContext {
   arena: PacketArena;
   clock: () => number;
   /** Most flows the bridge's tables may hold (undefined: the pipeline's default). */
   maxFlows?: number;
-  /** A rule left the tables (timeout or delete), formatted as dump-flows prints it. */
-  onFlowRemoved(flow: string, reason: FlowRemovedReason): void;
+  /**
+   * A rule left the tables (timeout or delete), formatted as dump-flows prints it, with the rule
+   * and its final counters (OpenFlow FLOW_REMOVED needs them).
+   */
+  onFlowRemoved(flow: string, reason: FlowRemovedReason, entry: FlowEntry): void;
   /** False while nobody listens for removed flows: the rule is then not formatted at all. */
   wantsFlowRemoved(): boolean;
 }
@@ -33,7 +37,7 @@ export const defaultPipelines: PipelineFactory = {
       maxFlows: ctx.maxFlows,
     });
     flows.onFlowRemoved = (entry, reason) => {
-      if (ctx.wantsFlowRemoved()) ctx.onFlowRemoved(formatFlowEntry(entry, {}), reason);
+      if (ctx.wantsFlowRemoved()) ctx.onFlowRemoved(formatFlowEntry(entry, {}), reason, entry);
     };
     return flows;
   },

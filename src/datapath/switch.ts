@@ -140,11 +140,12 @@ export class Switch extends EventEmitter implements BridgeHost {
       clock: this.clock,
       maxFlows: bo.maxFlows,
       wantsFlowRemoved: () => this.listenerCount('flow-removed') > 0,
-      onFlowRemoved: (flow, reason) => this.emit('flow-removed', { bridge: name, reason, flow }),
+      onFlowRemoved: (flow, reason, entry) => this.emit('flow-removed', { bridge: name, reason, flow, entry }),
     });
     br.flows = flows;
     this.pipelines.set(name, flows);
     this.bridges.set(name, br);
+    this.emit('bridge-added', { bridge: name });
     return br;
   }
 
@@ -153,6 +154,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     for (const p of [...br.portList]) this.delPort(name, p.name);
     this.bridges.delete(name);
     this.pipelines.delete(name);
+    this.emit('bridge-deleted', { bridge: name });
   }
 
   /** The flow tables of a bridge: add/del/mod/dump flows, trace. */

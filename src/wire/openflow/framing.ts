@@ -19,6 +19,11 @@ export class Framer {
     return this.buf.length;
   }
 
+  /** The first 8 bytes (a header) once they are here, before the whole message is. */
+  header(): Buffer | null {
+    return this.buf.length >= HEADER_LEN ? this.buf.subarray(0, HEADER_LEN) : null;
+  }
+
   /**
    * The next whole message, `null` when more bytes are needed, or `{ error }` with the bad
    * header bytes when the stream is broken (length < 8).

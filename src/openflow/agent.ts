@@ -1,0 +1,337 @@
+/**
+ * The switch side of OpenFlow for one bridge: answers requests from the bridge's flow tables,
+ * ports and counters, and applies FLOW_MOD / PACKET_OUT. Stateless about connections (the
+ * session keeps hello/role/config state); every failure is an OfError the session turns into an
+ * OpenFlow ERROR. Flows go into the same FlowPipeline `tvs add-flow` uses.
+ */
+import type { Switch } from '../datapath/switch';
+import type { Bridge } from '../datapath/bridge';
+import { Batch } from '../packet/batch';
+import { parseBatch } from '../packet/parse';
+import { KEY_SHIFT } from '../packet/flow-key';
+import type { FlowPipeline } from '../flow/pipeline';
+import type { Match } from '../flow/match';
+import {
+  BAD_ACTION,
+  BAD_REQUEST,
+  CAP,
+  ET,
+  FLOW_MOD_FAILED,
+  IT,
+  AT,
+  MP,
+  MPF_REPLY_MORE,
+  NO_BUFFER,
+  OFPG_ANY,
+  OFPP13_ANY,
+  OFPP13_CONTROLLER,
+  OFPPC_PORT_DOWN,
+  OFPPS_LINK_DOWN,
+  OFPPS_LIVE,
+  OFPTT_ALL,
+  OXM_FIELDS,
+  OfError,
+  Writer,
+  encodeMessage,
+  encodeTableProperties,
+  oxmHeader,
+  port16to32,
+  port32to16,
+  writeFlowStats,
+  type FlowMod,
+  type FlowStatsRequest,
+  type OfMessage,
+  type OfPort,
+  type MpReplyBody,
+  type OfAction,
+} from '../wire/openflow';
+import { actionsFromOf, flowModToSpec, matchFromOxm, ruleToFlowStats } from './flow-map';
+
+/** Tables OpenFlow sees (0..253, as OVS: 254 is reserved). */
+export const OF_N_TABLES = 254;
+const MAX_BODY = 0xffff - 16;
+
+export class BridgeAgent {
+  constructor(
+    readonly sw: Switch,
+    readonly bridgeName: string,
+  ) {}
+
+  private get br(): Bridge {
+    return this.sw.bridge(this.bridgeName);
+  }
+  private get flows(): FlowPipeline {
+    return this.sw.flows(this.bridgeName);
+  }
+
+  /** A stable datapath id from the bridge name (OVS derives it from the bridge MAC). */
+  get datapathId(): bigint {
+    let h = 0xcbf29ce484222325n;
+    for (const c of Buffer.from(this.bridgeName)) h = BigInt.asUintN(64, (h ^ BigInt(c)) * 0x100000001b3n);
+    return h & 0xffffffffffffn;
+  }
+
+  features(xid: number): OfMessage {
+    return {
+      type: 'features_reply',
+      xid,
+      datapathId: this.datapathId,
+      nBuffers: 0,
+      nTables: OF_N_TABLES,
+      auxiliaryId: 0,
+      capabilities: CAP.FLOW_STATS | CAP.TABLE_STATS | CAP.PORT_STATS,
+      reserved: 0,
+    };
+  }
+
+  ofPort(ofport: number, name: string, up: boolean): OfPort {
+    return {
+      portNo: port16to32(ofport),
+      hwAddr: Buffer.alloc(6),
+      name,
+      config: up ? 0 : OFPPC_PORT_DOWN,
+      state: up ? OFPPS_LIVE : OFPPS_LINK_DOWN,
+      curr: 0,
+      advertised: 0,
+      supported: 0,
+      peer: 0,
+      currSpeed: 0,
+      maxSpeed: 0,
+    };
+  }
+
+  portDesc(): OfPort[] {
+    return this.br.portList
+      .slice()
+      .sort((a, b) => a.ofport - b.ofport)
+      .map((p) => this.ofPort(p.ofport, p.name, p.up));
+  }
+
+  // ---------------------------------------------------------------- flow_mod
+
+  flowMod(fm: FlowMod): void {
+    if (fm.bufferId !== NO_BUFFER) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BUFFER_UNKNOWN, `buffer ${fm.bufferId}: tvs does not buffer packets (n_buffers 0)`);
+    const plan = flowModToSpec(fm);
+    const flows = this.flows;
+    const spec = plan.spec;
+    if (spec.table !== null && spec.table >= OF_N_TABLES && plan.command === 'add') {
+      throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.BAD_TABLE_ID, `table ${spec.table} does not exist (0..${OF_N_TABLES - 1})`);
+    }
+    switch (plan.command) {
+      case 'add':
+        if (spec.flags.includes('check_overlap') && this.overlaps(spec.table ?? 0, spec.priority ?? 0, spec.match)) {
+          throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.OVERLAP, 'check_overlap: a flow with the same priority overlaps this one');
+        }
+        flows.addFlow(spec);
+        return;
+      case 'modify':
+        flows.modFlows(spec, { strict: plan.strict });
+        return;
+      case 'delete':
+        flows.delFlows(spec, { strict: plan.strict });
+        return;
+    }
+  }
+
+  /** Does a rule of `table` with this priority match some packet `m` also matches? */
+  private overlaps(table: number, priority: number, m: Match): boolean {
+    const t = this.flows.tables[table];
+    if (!t) return false;
+    for (const r of t.cls.rules()) {
+      if (r.priority !== priority) continue;
+      let disjoint = false;
+      for (let i = 0; i < m.value.length && !disjoint; i++) {
+        if (((m.value[i] ^ r.match.value[i]) & m.mask[i] & r.match.mask[i]) !== 0) disjoint = true;
+      }
+      if (!disjoint) return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- stats
+
+  private selectFlows(q: FlowStatsRequest) {
+    const match = matchFromOxm(q.match);
+    const outPort = q.outPort === OFPP13_ANY ? null : port32to16(q.outPort);
+    const filter = {
+      table: q.tableId === OFPTT_ALL ? null : q.tableId,
+      priority: null,
+      cookie: q.cookieMask !== 0n ? q.cookie : null,
+      cookieMask: q.cookieMask !== 0n ? q.cookieMask : null,
+      idleTimeout: 0,
+      hardTimeout: 0,
+      importance: 0,
+      flags: [],
+      outPort: q.outGroup !== OFPG_ANY ? 0xffff : outPort,
+      match,
+      actions: null,
+      warnings: [],
+    };
+    return this.flows.dumpFlows(filter);
+  }
+
+  /** FLOW stats bodies, split into messages that fit 64 KiB. */
+  flowStats(q: FlowStatsRequest): Buffer[] {
+    const entries = this.selectFlows(q).map((e) => {
+      const w = new Writer();
+      writeFlowStats(w, ruleToFlowStats(e.rule, e.nPackets, e.nBytes, e.durationMs));
+      return w.done();
+    });
+    return entries;
+  }
+
+  aggregate(q: FlowStatsRequest): MpReplyBody {
+    let packetCount = 0n;
+    let byteCount = 0n;
+    const es = this.selectFlows(q);
+    for (const e of es) {
+      packetCount += BigInt(e.nPackets);
+      byteCount += BigInt(e.nBytes);
+    }
+    return { mpType: MP.AGGREGATE, packetCount, byteCount, flowCount: es.length };
+  }
+
+  tableStats(): Buffer[] {
+    const byId = new Map(this.flows.tableStats().map((t) => [t.table, t]));
+    const out: Buffer[] = [];
+    for (let i = 0; i < OF_N_TABLES; i++) {
+      const t = byId.get(i);
+      const w = new Writer();
+      w.u8(i).zeros(3).u32(t?.activeCount ?? 0).u64(BigInt(t?.lookups ?? 0)).u64(BigInt(t?.matched ?? 0));
+      out.push(w.done());
+    }
+    return out;
+  }
+
+  portStats(portNo: number): Buffer[] {
+    const want = portNo === OFPP13_ANY ? -1 : port32to16(portNo);
+    const ports = this.sw.dumpPorts(this.bridgeName).filter((p) => want < 0 || p.ofport === want);
+    if (want >= 0 && ports.length === 0) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_PORT, `port ${portNo} does not exist`);
+    return ports.map((p) => {
+      let rxDropped = 0;
+      let txDropped = 0;
+      for (const [k, v] of Object.entries(p.drops)) {
+        if (k.startsWith('tx')) txDropped += v;
+        else rxDropped += v;
+      }
+      const w = new Writer();
+      w.u32(port16to32(p.ofport)).zeros(4);
+      for (const v of [p.rx_packets, p.tx_packets, p.rx_bytes, p.tx_bytes, rxDropped, txDropped, 0, 0, 0, 0, 0, 0]) w.u64(BigInt(v));
+      w.u32(0).u32(0);
+      return w.done();
+    });
+  }
+
+  private static tableFeatureCache: Buffer[] | undefined;
+
+  /** TABLE_FEATURES entries: what every table can match, set and do (same for all tables). */
+  tableFeatures(): Buffer[] {
+    if (BridgeAgent.tableFeatureCache) return BridgeAgent.tableFeatureCache;
+    const supported = OXM_FIELDS.filter((f) => !/^(in_phy_port|ip_ecn|ipv6_|nd_|mpls_|pbb_|tunnel_id|icmpv6|ipv6_exthdr)/.test(f.name));
+    const hdr = (f: { cls: number; field: number; bytes: number }) => oxmHeader(f.cls, f.field, false, f.bytes);
+    const match = supported.map(hdr);
+    for (let r = 0; r < 8; r++) match.push(oxmHeader(1, r, false, 4));
+    const wildcards = supported.filter((f) => f.maskable).map(hdr);
+    const setfield = supported.filter((f) => /^(eth_|vlan_|ip_dscp|ipv4_|tcp_|udp_|arp_|metadata)/.test(f.name) && f.name !== 'eth_type').map(hdr);
+    const out: Buffer[] = [];
+    for (let i = 0; i < OF_N_TABLES; i++) {
+      const next: number[] = [];
+      for (let j = i + 1; j < OF_N_TABLES; j++) next.push(j);
+      const props = encodeTableProperties({
+        instructions: [IT.GOTO_TABLE, IT.WRITE_METADATA, IT.APPLY_ACTIONS, IT.CLEAR_ACTIONS],
+        nextTables: next,
+        writeActions: [],
+        applyActions: [AT.OUTPUT, AT.PUSH_VLAN, AT.POP_VLAN, AT.DEC_NW_TTL, AT.SET_FIELD],
+        match,
+        wildcards,
+        writeSetfield: [],
+        applySetfield: setfield,
+      });
+      const w = new Writer();
+      w.u16(64 + props.length).u8(i).zeros(5).str(`table${i}`, 32).u64(0xffffffffffffffffn).u64(0xffffffffffffffffn).u32(0).u32(1000000).bytes(props);
+      out.push(w.done());
+    }
+    BridgeAgent.tableFeatureCache = out;
+    return out;
+  }
+
+  // ---------------------------------------------------------------- packet_out
+
+  /**
+   * PACKET_OUT with its data (tvs keeps no buffers). Output actions only: to a port, IN_PORT,
+   * FLOOD, ALL, NORMAL or TABLE (the frame then runs through the flow tables from in_port).
+   */
+  packetOut(bufferId: number, inPort32: number, actions: readonly OfAction[], data: Buffer): void {
+    if (bufferId !== NO_BUFFER) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BUFFER_UNKNOWN, `buffer ${bufferId}: tvs does not buffer packets`);
+    if (data.length < 14) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_PACKET, `packet_out data of ${data.length} bytes is not an Ethernet frame`);
+    const br = this.br;
+    let inPort = inPort32 === OFPP13_CONTROLLER || inPort32 === OFPP13_ANY ? 0xfffd : port32to16(inPort32);
+    if (inPort < 0 || (inPort < 0xff00 && br.portAt(inPort) === undefined)) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_PORT, `packet_out in_port ${inPort32} does not exist`);
+    if (inPort >= 0xff00 && inPort !== 0xfffd && inPort !== 0xfffe) inPort = 0xfffd;
+    const acts = actionsFromOf(actions, { match: matchFromOxm([]), table: 0, packetOut: true });
+    for (const a of acts) {
+      if (!['output', 'in_port', 'normal', 'flood', 'all'].includes(a.type)) {
+        throw new OfError(ET.BAD_ACTION, BAD_ACTION.BAD_TYPE, `packet_out: tvs runs output actions only (got ${a.type}); use output:TABLE to apply flows`);
+      }
+    }
+    const sw = this.sw;
+    const arena = sw.arena;
+    const makeSlot = (): number => {
+      const s = arena.allocFrom(data);
+      if (s < 0) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BUFFER_EMPTY, 'packet_out: no free packet buffer');
+      const b = new Batch(1);
+      b.push(s);
+      parseBatch(arena, b, inPort, 65535, br.parseDrops);
+      if (b.count === 0) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_PACKET, 'packet_out: the frame did not parse');
+      return s;
+    };
+    for (const a of acts) {
+      if (a.type === 'output' && a.port === 0xfff9) {
+        const p = br.portAt(inPort);
+        if (!p) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_PORT, 'packet_out to TABLE needs a real in_port');
+        sw.packetOut(this.bridgeName, data, { inPort: p.name });
+        continue;
+      }
+      const s = makeSlot();
+      switch (a.type) {
+        case 'output':
+          br.output(s, a.port);
+          break;
+        case 'in_port':
+          br.output(s, arena.key[s << KEY_SHIFT]);
+          break;
+        case 'normal':
+          br.normal(s);
+          break;
+        case 'flood':
+          br.flood(s, false);
+          break;
+        case 'all':
+          br.flood(s, true);
+          break;
+        default:
+          arena.release(s);
+      }
+    }
+    sw.flush();
+  }
+}
+
+/** Wrap multipart reply entries into as many messages as needed (REPLY_MORE on all but the last). */
+export function multipartReplies(xid: number, mpType: number, entries: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  let cur: Buffer[] = [];
+  let size = 0;
+  const flush = (more: boolean) => {
+    out.push(encodeMessage({ type: 'multipart_reply', xid, flags: more ? MPF_REPLY_MORE : 0, body: { mpType, raw: Buffer.concat(cur) } }));
+    cur = [];
+    size = 0;
+  };
+  for (const e of entries) {
+    if (size + e.length > MAX_BODY && cur.length > 0) flush(true);
+    cur.push(e);
+    size += e.length;
+  }
+  flush(false);
+  return out;
+}

@@ -1,0 +1,775 @@
+/**
+ * OpenFlow 1.3 wire structures ↔ the one rule model of the flow tables (Match, Action,
+ * FlowSpec — what ovs-ofctl text parses into). A flow added over OpenFlow is the same Rule a
+ * `tvs add-flow` makes, so dump-flows, trace and FLOW stats see one set of flows.
+ *
+ * Decoding refuses what tvs cannot do with the OpenFlow error OVS would send (BAD_MATCH /
+ * BAD_FIELD for a field the flow key lacks, BAD_INSTRUCTION / UNSUP_INST for write_actions,
+ * ...), so a controller learns at once instead of seeing a flow silently mean something else.
+ */
+import * as K from '../packet/flow-key';
+import { Match } from '../flow/match';
+import { prereqOk, type Prereq } from '../flow/fields';
+import { NXM_FIELDS, nxmField, type NxmField } from '../flow/nxm';
+import * as N from '../flow/nxm';
+import type { Action } from '../flow/actions';
+import type { FlowSpec } from '../flow/ofctl-parse';
+import type { FlowFlag, Rule } from '../flow/table';
+import {
+  BAD_ACTION,
+  BAD_INSTRUCTION,
+  BAD_MATCH,
+  ET,
+  FC,
+  FF,
+  FLOW_MOD_FAILED,
+  OFPG_ANY,
+  OFPP13_ALL,
+  OFPP13_ANY,
+  OFPP13_CONTROLLER,
+  OFPP13_FLOOD,
+  OFPP13_IN_PORT,
+  OFPP13_LOCAL,
+  OFPP13_NORMAL,
+  OFPP13_TABLE,
+  OFPTT_ALL,
+  OfError,
+  bytesToBig,
+  headerClass,
+  headerField,
+  oxm,
+  oxmHeader,
+  oxmInfo,
+  port16to32,
+  port32to16,
+  OXM_CLASS_BASIC,
+  OXM_CLASS_NXM0,
+  OXM_CLASS_NXM1,
+  type FlowMod,
+  type OfAction,
+  type OfInstruction,
+  type Oxm,
+} from '../wire/openflow';
+
+const OFPVID_PRESENT = 0x1000;
+const ETH_IP = 0x0800;
+const ETH_ARP = 0x0806;
+const ETH_IPV6 = 0x86dd;
+
+function badMatch(code: number, msg: string): OfError {
+  return new OfError(ET.BAD_MATCH, code, msg);
+}
+function badAction(code: number, msg: string): OfError {
+  return new OfError(ET.BAD_ACTION, code, msg);
+}
+
+// ---------------------------------------------------------------- match
+
+function setWord(m: Match, word: number, v: number, mask: number, name: string): void {
+  if (!m.set(word, (v & mask) >>> 0, mask >>> 0)) throw badMatch(BAD_MATCH.BAD_VALUE, `${name} contradicts another field of the match`);
+}
+function set48(m: Match, hi: number, v: bigint, mask: bigint, name: string): void {
+  setWord(m, hi, Number(v >> 32n), Number(mask >> 32n), name);
+  setWord(m, hi + 1, Number(v & 0xffffffffn), Number(mask & 0xffffffffn), name);
+}
+
+type FieldCheck = Prereq | ((m: Match) => boolean);
+
+/** OXM → flow-key words; returns the prerequisite the field needs. */
+function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): FieldCheck {
+  const full = (1n << BigInt(bits)) - 1n;
+  const n = Number(v);
+  const nm = Number(mk);
+  switch (name) {
+    case 'in_port': {
+      const p = port32to16(n);
+      if (p <= 0 || (p >= 0xff00 && p !== 0xfffe)) throw badMatch(BAD_MATCH.BAD_VALUE, `in_port ${n} is not a port a packet can arrive on`);
+      setWord(m, K.K_IN_PORT, p, 0xffff, name);
+      return 'none';
+    }
+    case 'nxm_of_in_port':
+      setWord(m, K.K_IN_PORT, n, 0xffff, name);
+      return 'none';
+    case 'metadata':
+      set48(m, K.K_METADATA_HI, v, mk, name);
+      return 'none';
+    case 'eth_dst':
+    case 'nxm_of_eth_dst':
+      set48(m, K.K_DL_DST_HI, v, mk, name);
+      return 'none';
+    case 'eth_src':
+    case 'nxm_of_eth_src':
+      set48(m, K.K_DL_SRC_HI, v, mk, name);
+      return 'none';
+    case 'eth_type':
+    case 'nxm_of_eth_type':
+      setWord(m, K.K_DL_TYPE, n, 0xffff, name);
+      return 'none';
+    case 'vlan_vid': {
+      // OpenFlow 1.3: 0 = no tag, OFPVID_PRESENT|vid = that VID, 0x1000/0x1000 = any tag.
+      if (mk === full) {
+        if (n === 0) setWord(m, K.K_VLAN_TCI, 0, 0xffff, name);
+        else if (n & OFPVID_PRESENT) setWord(m, K.K_VLAN_TCI, n, 0x1fff, name);
+        else throw badMatch(BAD_MATCH.BAD_VALUE, `vlan_vid ${n} lacks OFPVID_PRESENT (0x1000)`);
+      } else setWord(m, K.K_VLAN_TCI, n & 0x1fff, nm & 0x1fff, name);
+      return 'none';
+    }
+    case 'vlan_pcp':
+      if (n > 7) throw badMatch(BAD_MATCH.BAD_VALUE, `vlan_pcp ${n} > 7`);
+      setWord(m, K.K_VLAN_TCI, OFPVID_PRESENT | (n << 13), OFPVID_PRESENT | 0xe000, name);
+      return 'none';
+    case 'vlan_tci':
+      setWord(m, K.K_VLAN_TCI, n, nm, name);
+      return 'none';
+    case 'ip_dscp':
+      if (n > 63) throw badMatch(BAD_MATCH.BAD_VALUE, `ip_dscp ${n} > 63`);
+      setWord(m, K.K_NW_TOS, n << 2, 0xfc, name);
+      return 'ip_any';
+    case 'nw_tos':
+      setWord(m, K.K_NW_TOS, n & 0xfc, 0xfc, name);
+      return 'ip_any';
+    case 'ip_proto':
+    case 'nxm_of_ip_proto':
+      setWord(m, K.K_NW_PROTO, n, 0xff, name);
+      return 'ip_any';
+    case 'ipv4_src':
+    case 'nxm_of_ip_src':
+      setWord(m, K.K_NW_SRC, n, nm, name);
+      return (x) => x.dlType === ETH_IP;
+    case 'ipv4_dst':
+    case 'nxm_of_ip_dst':
+      setWord(m, K.K_NW_DST, n, nm, name);
+      return (x) => x.dlType === ETH_IP;
+    case 'tcp_src':
+    case 'nxm_of_tcp_src':
+      setWord(m, K.K_TP_SRC, n, nm, name);
+      return 'tcp';
+    case 'tcp_dst':
+    case 'nxm_of_tcp_dst':
+      setWord(m, K.K_TP_DST, n, nm, name);
+      return 'tcp';
+    case 'udp_src':
+    case 'nxm_of_udp_src':
+      setWord(m, K.K_TP_SRC, n, nm, name);
+      return 'udp';
+    case 'udp_dst':
+    case 'nxm_of_udp_dst':
+      setWord(m, K.K_TP_DST, n, nm, name);
+      return 'udp';
+    case 'sctp_src':
+      setWord(m, K.K_TP_SRC, n, nm, name);
+      return (x) => x.nwProto === 132;
+    case 'sctp_dst':
+      setWord(m, K.K_TP_DST, n, nm, name);
+      return (x) => x.nwProto === 132;
+    case 'icmp_type':
+    case 'nxm_of_icmp_type':
+      setWord(m, K.K_TP_SRC, n, 0xff, name);
+      return (x) => x.dlType === ETH_IP && x.nwProto === 1;
+    case 'icmp_code':
+    case 'nxm_of_icmp_code':
+      setWord(m, K.K_TP_DST, n, 0xff, name);
+      return (x) => x.dlType === ETH_IP && x.nwProto === 1;
+    case 'icmpv6_type':
+      setWord(m, K.K_TP_SRC, n, 0xff, name);
+      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+    case 'icmpv6_code':
+      setWord(m, K.K_TP_DST, n, 0xff, name);
+      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+    case 'arp_op':
+    case 'nxm_of_arp_op':
+      if (n > 0xff) throw badMatch(BAD_MATCH.BAD_VALUE, `arp_op ${n}: tvs matches the low 8 bits of the opcode only`);
+      setWord(m, K.K_NW_PROTO, n, 0xff, name);
+      return 'arp';
+    case 'arp_spa':
+    case 'nxm_of_arp_spa':
+      setWord(m, K.K_NW_SRC, n, nm, name);
+      return 'arp';
+    case 'arp_tpa':
+    case 'nxm_of_arp_tpa':
+      setWord(m, K.K_NW_DST, n, nm, name);
+      return 'arp';
+    case 'arp_sha':
+    case 'nxm_nx_arp_sha':
+      set48(m, K.K_ARP_SHA_HI, v, mk, name);
+      return 'arp';
+    case 'arp_tha':
+    case 'nxm_nx_arp_tha':
+      set48(m, K.K_ARP_THA_HI, v, mk, name);
+      return 'arp';
+    case 'nw_ttl':
+      setWord(m, K.K_NW_TTL, n, 0xff, name);
+      return 'ip_any';
+    case 'nw_frag':
+      setWord(m, K.K_NW_FRAG, n & 3, nm & 3, name);
+      return 'ip_any';
+  }
+  const reg = /^reg([0-7])$/.exec(name);
+  if (reg) {
+    setWord(m, K.K_REG0 + Number(reg[1]), n, nm, name);
+    return 'none';
+  }
+  throw badMatch(BAD_MATCH.BAD_FIELD, `tvs cannot match on ${name}`);
+}
+
+/** OXM fields → Match. Throws OfError (BAD_MATCH/...) on fields tvs lacks, bad masks, prereqs. */
+export function matchFromOxm(fields: readonly Oxm[]): Match {
+  const m = new Match();
+  const seen = new Set<number>();
+  const checks: [string, FieldCheck][] = [];
+  for (const f of fields) {
+    const id = f.cls * 128 + f.field;
+    const info = oxmInfo(f.cls, f.field);
+    const label = info?.name ?? `OXM class 0x${f.cls.toString(16)} field ${f.field}`;
+    if (info === undefined) throw badMatch(BAD_MATCH.BAD_FIELD, `tvs cannot match on ${label}`);
+    if (seen.has(id)) throw badMatch(BAD_MATCH.DUP_FIELD, `${label} appears twice in the match`);
+    seen.add(id);
+    if (f.mask !== undefined && !info.maskable) throw badMatch(BAD_MATCH.BAD_MASK, `${label} cannot be masked`);
+    const bits = info.bytes * 8;
+    const v = bytesToBig(f.value);
+    const mk = f.mask !== undefined ? bytesToBig(f.mask) : (1n << BigInt(bits)) - 1n;
+    if ((v & ~mk) !== 0n) throw badMatch(BAD_MATCH.BAD_WILDCARDS, `${label}: value has bits set outside its mask`);
+    checks.push([label, applyOxm(m, info.name, v, mk, bits)]);
+  }
+  for (const [label, c] of checks) {
+    const ok = typeof c === 'function' ? c(m) : prereqOk(c, m);
+    if (!ok) throw badMatch(BAD_MATCH.BAD_PREREQ, `${label}: its prerequisite (eth_type / ip_proto) is missing from the match`);
+  }
+  return m;
+}
+
+function word64(m: Match, hi: number): [bigint, bigint] {
+  const v = (BigInt(m.value[hi]) << 32n) | BigInt(m.value[hi + 1]);
+  const mk = (BigInt(m.mask[hi]) << 32n) | BigInt(m.mask[hi + 1]);
+  return [v, mk];
+}
+
+/** One TLV, without a mask when the mask is all ones. */
+function put(out: Oxm[], name: string, v: number | bigint, mk: number | bigint, full: number | bigint): void {
+  if (BigInt(mk) === 0n) return;
+  out.push(BigInt(mk) === BigInt(full) ? oxm(name, v) : oxm(name, v, mk));
+}
+
+/** Match → OXM fields, prerequisites first (the order OVS decodes them in). */
+export function matchToOxm(m: Match): Oxm[] {
+  const out: Oxm[] = [];
+  const w = (i: number) => m.mask[i];
+  if (w(K.K_IN_PORT)) out.push(oxm('in_port', port16to32(m.value[K.K_IN_PORT])));
+  const [md, mdm] = word64(m, K.K_METADATA_HI);
+  put(out, 'metadata', md, mdm, 0xffffffffffffffffn);
+  const [dd, ddm] = word64(m, K.K_DL_DST_HI);
+  put(out, 'eth_dst', dd, ddm, 0xffffffffffffn);
+  const [ds, dsm] = word64(m, K.K_DL_SRC_HI);
+  put(out, 'eth_src', ds, dsm, 0xffffffffffffn);
+  if (w(K.K_DL_TYPE)) out.push(oxm('eth_type', m.value[K.K_DL_TYPE]));
+  const tv = m.value[K.K_VLAN_TCI];
+  const tm = m.mask[K.K_VLAN_TCI];
+  if (tm !== 0) {
+    if (tm === 0xffff && tv === 0) out.push(oxm('vlan_vid', 0));
+    else if ((tm & 0x1fff) === 0x1fff && (tm & 0xe000) % 0xe000 === 0 && tv & OFPVID_PRESENT) {
+      out.push(oxm('vlan_vid', tv & 0x1fff));
+      if (tm & 0xe000) out.push(oxm('vlan_pcp', tv >> 13));
+    } else if ((tm & 0x1fff) === OFPVID_PRESENT && (tm & 0xe000) % 0xe000 === 0 && tv & OFPVID_PRESENT) {
+      out.push(oxm('vlan_vid', OFPVID_PRESENT, OFPVID_PRESENT));
+      if (tm & 0xe000) out.push(oxm('vlan_pcp', tv >> 13));
+    } else out.push(tm === 0xffff ? oxm('vlan_tci', tv) : oxm('vlan_tci', tv, tm));
+  }
+  const dl = m.dlType;
+  const isArp = dl === ETH_ARP || dl === 0x8035;
+  if (w(K.K_NW_TOS)) out.push(oxm('ip_dscp', m.value[K.K_NW_TOS] >> 2));
+  if (w(K.K_NW_PROTO)) out.push(isArp ? oxm('arp_op', m.value[K.K_NW_PROTO]) : oxm('ip_proto', m.value[K.K_NW_PROTO]));
+  put(out, isArp ? 'arp_spa' : 'ipv4_src', m.value[K.K_NW_SRC], w(K.K_NW_SRC), 0xffffffff);
+  put(out, isArp ? 'arp_tpa' : 'ipv4_dst', m.value[K.K_NW_DST], w(K.K_NW_DST), 0xffffffff);
+  const proto = m.nwProto;
+  const l4 = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : proto === 1 && dl === ETH_IP ? 'icmp' : proto === 58 && dl === ETH_IPV6 ? 'icmpv6' : '';
+  if (l4 === 'icmp' || l4 === 'icmpv6') {
+    if (w(K.K_TP_SRC)) out.push(oxm(`${l4}_type`, m.value[K.K_TP_SRC]));
+    if (w(K.K_TP_DST)) out.push(oxm(`${l4}_code`, m.value[K.K_TP_DST]));
+  } else if (l4 !== '') {
+    put(out, `${l4}_src`, m.value[K.K_TP_SRC], w(K.K_TP_SRC), 0xffff);
+    put(out, `${l4}_dst`, m.value[K.K_TP_DST], w(K.K_TP_DST), 0xffff);
+  }
+  const [sha, sham] = word64(m, K.K_ARP_SHA_HI);
+  put(out, 'arp_sha', sha, sham, 0xffffffffffffn);
+  const [tha, tham] = word64(m, K.K_ARP_THA_HI);
+  put(out, 'arp_tha', tha, tham, 0xffffffffffffn);
+  if (w(K.K_NW_TTL)) out.push(oxm('nw_ttl', m.value[K.K_NW_TTL]));
+  put(out, 'nw_frag', m.value[K.K_NW_FRAG], w(K.K_NW_FRAG), 3);
+  for (let r = 0; r < 8; r++) put(out, `reg${r}`, m.value[K.K_REG0 + r], w(K.K_REG0 + r), 0xffffffff);
+  return out;
+}
+
+// ---------------------------------------------------------------- fields of load/move/set_field
+
+/** NxmField id → [class, field, bytes] of its NXM/OXM header (as OVS emits them). */
+const HEADER_OF: Record<number, [number, number, number]> = {
+  [N.F_IN_PORT]: [OXM_CLASS_NXM0, 0, 2],
+  [N.F_ETH_DST]: [OXM_CLASS_NXM0, 1, 6],
+  [N.F_ETH_SRC]: [OXM_CLASS_NXM0, 2, 6],
+  [N.F_ETH_TYPE]: [OXM_CLASS_NXM0, 3, 2],
+  [N.F_VLAN_TCI]: [OXM_CLASS_NXM0, 4, 2],
+  [N.F_IP_PROTO]: [OXM_CLASS_NXM0, 6, 1],
+  [N.F_IP_SRC]: [OXM_CLASS_NXM0, 7, 4],
+  [N.F_IP_DST]: [OXM_CLASS_NXM0, 8, 4],
+  [N.F_TCP_SRC]: [OXM_CLASS_NXM0, 9, 2],
+  [N.F_TCP_DST]: [OXM_CLASS_NXM0, 10, 2],
+  [N.F_UDP_SRC]: [OXM_CLASS_NXM0, 11, 2],
+  [N.F_UDP_DST]: [OXM_CLASS_NXM0, 12, 2],
+  [N.F_ARP_OP]: [OXM_CLASS_NXM0, 15, 2],
+  [N.F_ARP_SPA]: [OXM_CLASS_NXM0, 16, 4],
+  [N.F_ARP_TPA]: [OXM_CLASS_NXM0, 17, 4],
+  [N.F_ARP_SHA]: [OXM_CLASS_NXM1, 17, 6],
+  [N.F_ARP_THA]: [OXM_CLASS_NXM1, 18, 6],
+  [N.F_METADATA]: [OXM_CLASS_BASIC, 2, 8],
+};
+for (let r = 0; r < 8; r++) HEADER_OF[N.F_REG0 + r] = [OXM_CLASS_NXM1, r, 4];
+
+/** OXM basic names whose meaning equals an NXM field of the rule model. */
+const BASIC_TO_NXM: Record<string, string> = {
+  eth_dst: 'eth_dst',
+  eth_src: 'eth_src',
+  eth_type: 'eth_type',
+  ip_proto: 'nw_proto',
+  ipv4_src: 'ip_src',
+  ipv4_dst: 'ip_dst',
+  tcp_src: 'tcp_src',
+  tcp_dst: 'tcp_dst',
+  udp_src: 'udp_src',
+  udp_dst: 'udp_dst',
+  arp_op: 'arp_op',
+  arp_spa: 'arp_spa',
+  arp_tpa: 'arp_tpa',
+  arp_sha: 'arp_sha',
+  arp_tha: 'arp_tha',
+  metadata: 'metadata',
+};
+
+/** The rule-model field a TLV header names (reg_load/reg_move operands), or undefined. */
+function fieldOfHeader(h: number): NxmField | undefined {
+  const cls = headerClass(h);
+  const fld = headerField(h);
+  for (const [id, [c, f]] of Object.entries(HEADER_OF)) if (c === cls && f === fld) return NXM_FIELDS[Number(id)];
+  const info = oxmInfo(cls, fld);
+  if (info && cls === OXM_CLASS_BASIC && BASIC_TO_NXM[info.name]) return nxmField(BASIC_TO_NXM[info.name]);
+  return undefined;
+}
+
+function headerOfField(f: NxmField): number {
+  const [c, fl, bytes] = HEADER_OF[f.id];
+  return oxmHeader(c, fl, false, bytes);
+}
+
+// ---------------------------------------------------------------- actions
+
+export interface ActionContext {
+  match: Match;
+  /** Table the flow is in (goto_table must go forward). */
+  table: number;
+  /** Packet-out: output:TABLE is allowed. */
+  packetOut?: boolean;
+}
+
+function outputFrom(port: number, maxLen: number, ctx: ActionContext): Action {
+  switch (port >>> 0) {
+    case OFPP13_IN_PORT:
+      return { type: 'in_port' };
+    case OFPP13_NORMAL:
+      return { type: 'normal' };
+    case OFPP13_FLOOD:
+      return { type: 'flood' };
+    case OFPP13_ALL:
+      return { type: 'all' };
+    case OFPP13_CONTROLLER:
+      return { type: 'controller', maxLen };
+    case OFPP13_LOCAL:
+      return { type: 'output', port: 0xfffe };
+    case OFPP13_TABLE:
+      if (ctx.packetOut) return { type: 'output', port: 0xfff9 };
+      break;
+    case OFPP13_ANY:
+      break;
+    default: {
+      const p = port32to16(port);
+      if (p > 0 && p < 0xff00) return { type: 'output', port: p };
+    }
+  }
+  throw badAction(BAD_ACTION.BAD_OUT_PORT, `output to port 0x${(port >>> 0).toString(16)} is not allowed here`);
+}
+
+function subfield(h: number, ofs: number, nbits: number, what: string): { field: NxmField; ofs: number; nbits: number } {
+  const field = fieldOfHeader(h);
+  if (!field) throw badAction(BAD_ACTION.BAD_ARGUMENT, `${what}: tvs has no field with header 0x${h.toString(16)}`);
+  if (nbits < 1 || ofs + nbits > field.bits) throw badAction(BAD_ACTION.BAD_ARGUMENT, `${what}: bits ${ofs}..${ofs + nbits - 1} are outside ${field.nxm} (${field.bits} bits)`);
+  return { field, ofs, nbits };
+}
+
+function checkPrereq(f: NxmField, ctx: ActionContext): void {
+  if (!prereqOk(f.prereq, ctx.match)) throw badAction(BAD_ACTION.MATCH_INCONSISTENT, `${f.name}: the match does not pin down what this field needs`);
+}
+
+function actionFrom(a: OfAction, ctx: ActionContext): Action | null {
+  switch (a.type) {
+    case 'output':
+      return outputFrom(a.port, a.maxLen, ctx);
+    case 'push_vlan':
+      if (a.ethertype !== 0x8100 && a.ethertype !== 0x88a8) throw badAction(BAD_ACTION.BAD_ARGUMENT, `push_vlan ethertype 0x${a.ethertype.toString(16)}`);
+      return { type: 'push_vlan', tpid: a.ethertype };
+    case 'pop_vlan':
+      return { type: 'strip_vlan', spelling: 'pop_vlan' };
+    case 'dec_nw_ttl':
+    case 'nx_dec_ttl':
+      return { type: 'dec_ttl' };
+    case 'set_field': {
+      const info = oxmInfo(a.field.cls, a.field.field);
+      const v = bytesToBig(a.field.value);
+      if (info?.name === 'vlan_vid') return { type: 'set_field', field: 'vlan_vid', value: v, mask: null };
+      if (info?.name === 'vlan_pcp') return { type: 'mod_vlan_pcp', pcp: Number(v & 7n) };
+      if (info?.name === 'ip_dscp') return { type: 'mod_nw_tos', tos: Number(v & 63n) << 2 };
+      const f = info ? (info.cls === OXM_CLASS_BASIC ? (BASIC_TO_NXM[info.name] ? nxmField(BASIC_TO_NXM[info.name]) : undefined) : fieldOfHeader(oxmHeader(info.cls, info.field, false, info.bytes))) : undefined;
+      if (!f || !f.writable) throw badAction(BAD_ACTION.BAD_SET_TYPE, `set_field: tvs cannot set ${info?.name ?? 'this field'}`);
+      checkPrereq(f, ctx);
+      return { type: 'set_field', field: f, value: v, mask: null };
+    }
+    case 'nx_resubmit': {
+      const table = a.table ?? 255;
+      const port = a.inPort === 0xfff8 ? -1 : a.inPort;
+      return { type: 'resubmit', port, table };
+    }
+    case 'nx_reg_load': {
+      const ofs = a.ofsNbits >> 6;
+      const nbits = (a.ofsNbits & 63) + 1;
+      const dst = subfield(a.dst, ofs, nbits, 'reg_load');
+      if (!dst.field.writable) throw badAction(BAD_ACTION.BAD_ARGUMENT, `reg_load: ${dst.field.nxm} is read-only`);
+      if (nbits < 64 && a.value >> BigInt(nbits) !== 0n) throw badAction(BAD_ACTION.BAD_ARGUMENT, `reg_load: value 0x${a.value.toString(16)} does not fit in ${nbits} bits`);
+      checkPrereq(dst.field, ctx);
+      return { type: 'load', value: a.value, dst };
+    }
+    case 'nx_reg_move': {
+      const src = subfield(a.src, a.srcOfs, a.nBits, 'reg_move');
+      const dst = subfield(a.dst, a.dstOfs, a.nBits, 'reg_move');
+      if (!dst.field.writable) throw badAction(BAD_ACTION.BAD_ARGUMENT, `reg_move: ${dst.field.nxm} is read-only`);
+      checkPrereq(src.field, ctx);
+      checkPrereq(dst.field, ctx);
+      return { type: 'move', src, dst };
+    }
+    case 'nx_note':
+      return { type: 'note', bytes: [...a.note] };
+    case 'group':
+      throw badAction(BAD_ACTION.BAD_OUT_GROUP, `group ${a.groupId} does not exist (tvs has no group table)`);
+    case 'set_queue':
+      throw badAction(BAD_ACTION.BAD_QUEUE, `queue ${a.queueId} does not exist (tvs has no queues)`);
+    case 'set_nw_ttl':
+      throw badAction(BAD_ACTION.BAD_TYPE, 'set_nw_ttl is not supported by tvs');
+    case 'unknown':
+      if (a.actionType === 0xffff) {
+        const vendor = a.body.length >= 4 ? a.body.readUInt32BE(0) : 0;
+        if (vendor === 0x2320) throw badAction(BAD_ACTION.BAD_EXP_TYPE, `Nicira action subtype ${a.body.length >= 6 ? a.body.readUInt16BE(4) : '?'} is not supported by tvs`);
+        throw badAction(BAD_ACTION.BAD_EXPERIMENTER, `experimenter 0x${vendor.toString(16)} actions are not supported`);
+      }
+      throw badAction(BAD_ACTION.BAD_TYPE, `action type ${a.actionType} is not supported by tvs`);
+  }
+}
+
+/** An OpenFlow action list → rule-model actions (packet-out, apply_actions). */
+export function actionsFromOf(list: readonly OfAction[], ctx: ActionContext): Action[] {
+  const out: Action[] = [];
+  for (const a of list) {
+    const x = actionFrom(a, ctx);
+    if (x) out.push(x);
+  }
+  return out;
+}
+
+/** Instructions → the rule model's single action list (apply, then write_metadata, then goto). */
+export function actionsFromInstructions(insts: readonly OfInstruction[], ctx: ActionContext): Action[] {
+  const apply: Action[] = [];
+  const tail: Action[] = [];
+  let goto: Action | undefined;
+  const seen = new Set<string>();
+  for (const i of insts) {
+    if (seen.has(i.type) && i.type !== 'unknown') throw new OfError(ET.BAD_INSTRUCTION, BAD_INSTRUCTION.UNSUP_INST, `instruction ${i.type} appears twice`);
+    seen.add(i.type);
+    switch (i.type) {
+      case 'apply_actions':
+        apply.push(...actionsFromOf(i.actions, ctx));
+        break;
+      case 'clear_actions':
+        // tvs keeps no action set (write_actions is refused), so clearing it changes nothing.
+        break;
+      case 'write_actions':
+        if (i.actions.length > 0) throw new OfError(ET.BAD_INSTRUCTION, BAD_INSTRUCTION.UNSUP_INST, 'write_actions (the action set) is not supported by tvs: use apply_actions');
+        break;
+      case 'write_metadata':
+        tail.push({ type: 'write_metadata', value: i.metadata & i.mask, mask: i.mask });
+        break;
+      case 'goto_table':
+        if (i.table <= ctx.table || i.table >= OFPTT_ALL) throw new OfError(ET.BAD_INSTRUCTION, BAD_INSTRUCTION.BAD_TABLE_ID, `goto_table ${i.table} from table ${ctx.table}: must go to a later table`);
+        goto = { type: 'goto_table', table: i.table };
+        break;
+      case 'meter':
+        throw new OfError(ET.BAD_INSTRUCTION, BAD_INSTRUCTION.UNSUP_INST, `meter ${i.meterId}: tvs has no meters`);
+      case 'unknown':
+        throw new OfError(ET.BAD_INSTRUCTION, i.instType === 0xffff ? BAD_INSTRUCTION.BAD_EXPERIMENTER : BAD_INSTRUCTION.UNKNOWN_INST, `instruction type ${i.instType} is not supported`);
+    }
+  }
+  return goto ? [...apply, ...tail, goto] : [...apply, ...tail];
+}
+
+function output32(p: number, maxLen = 0): OfAction {
+  return { type: 'output', port: port16to32(p), maxLen };
+}
+
+function setField(name: string, v: number | bigint): OfAction {
+  return { type: 'set_field', field: oxm(name, v) };
+}
+
+function regLoad(f: NxmField, ofs: number, nbits: number, value: bigint): OfAction {
+  return { type: 'nx_reg_load', ofsNbits: (ofs << 6) | (nbits - 1), dst: headerOfField(f), value };
+}
+
+/** Contiguous runs of set bits: [ofs, nbits][]. */
+function runs(mask: bigint, bits: number): [number, number][] {
+  const out: [number, number][] = [];
+  let i = 0;
+  while (i < bits) {
+    if ((mask >> BigInt(i)) & 1n) {
+      let j = i;
+      while (j < bits && (mask >> BigInt(j)) & 1n) j++;
+      out.push([i, j - i]);
+      i = j;
+    } else i++;
+  }
+  return out;
+}
+
+const OXM_NAME_OF: Record<number, string> = {
+  [N.F_ETH_DST]: 'eth_dst',
+  [N.F_ETH_SRC]: 'eth_src',
+  [N.F_IP_SRC]: 'ipv4_src',
+  [N.F_IP_DST]: 'ipv4_dst',
+  [N.F_TCP_SRC]: 'tcp_src',
+  [N.F_TCP_DST]: 'tcp_dst',
+  [N.F_UDP_SRC]: 'udp_src',
+  [N.F_UDP_DST]: 'udp_dst',
+  [N.F_ARP_OP]: 'arp_op',
+  [N.F_ARP_SPA]: 'arp_spa',
+  [N.F_ARP_TPA]: 'arp_tpa',
+  [N.F_ARP_SHA]: 'arp_sha',
+  [N.F_ARP_THA]: 'arp_tha',
+  [N.F_METADATA]: 'metadata',
+};
+
+function actionToOf(a: Action, m: Match, out: OfAction[]): void {
+  switch (a.type) {
+    case 'output':
+      out.push(output32(a.port));
+      return;
+    case 'in_port':
+      out.push(output32(0xfff8));
+      return;
+    case 'normal':
+      out.push(output32(0xfffa));
+      return;
+    case 'flood':
+      out.push(output32(0xfffb));
+      return;
+    case 'all':
+      out.push(output32(0xfffc));
+      return;
+    case 'controller':
+      out.push(output32(0xfffd, a.maxLen));
+      return;
+    case 'mod_vlan_vid': {
+      // OVS encodes mod_vlan_vid the same way: push a tag first unless the match has one.
+      const tagged = (m.mask[K.K_VLAN_TCI] & OFPVID_PRESENT) !== 0 && (m.value[K.K_VLAN_TCI] & OFPVID_PRESENT) !== 0;
+      if (!tagged) out.push({ type: 'push_vlan', ethertype: 0x8100 });
+      out.push(setField('vlan_vid', OFPVID_PRESENT | a.vid));
+      return;
+    }
+    case 'mod_vlan_pcp':
+      out.push(setField('vlan_pcp', a.pcp));
+      return;
+    case 'strip_vlan':
+      out.push({ type: 'pop_vlan' });
+      return;
+    case 'push_vlan':
+      out.push({ type: 'push_vlan', ethertype: a.tpid });
+      return;
+    case 'set_field': {
+      if (a.field === 'vlan_vid') {
+        out.push(setField('vlan_vid', Number(a.value) & 0x1fff));
+        return;
+      }
+      const f = a.field;
+      const full = (1n << BigInt(f.bits)) - 1n;
+      const mask = a.mask === null ? full : a.mask & full;
+      const name = OXM_NAME_OF[f.id];
+      if (mask === full && name) {
+        out.push(setField(name, a.value & full));
+        return;
+      }
+      for (const [ofs, nbits] of runs(mask, f.bits)) out.push(regLoad(f, ofs, nbits, (a.value >> BigInt(ofs)) & ((1n << BigInt(nbits)) - 1n)));
+      return;
+    }
+    case 'mod_dl_src':
+      out.push(setField('eth_src', a.mac));
+      return;
+    case 'mod_dl_dst':
+      out.push(setField('eth_dst', a.mac));
+      return;
+    case 'mod_nw_src':
+      out.push(setField('ipv4_src', a.addr >>> 0));
+      return;
+    case 'mod_nw_dst':
+      out.push(setField('ipv4_dst', a.addr >>> 0));
+      return;
+    case 'mod_nw_tos':
+      out.push(setField('ip_dscp', a.tos >> 2));
+      return;
+    case 'mod_tp_src':
+      out.push(setField(m.nwProto === 17 ? 'udp_src' : 'tcp_src', a.port));
+      return;
+    case 'mod_tp_dst':
+      out.push(setField(m.nwProto === 17 ? 'udp_dst' : 'tcp_dst', a.port));
+      return;
+    case 'dec_ttl':
+      out.push({ type: 'dec_nw_ttl' });
+      return;
+    case 'load':
+      out.push(regLoad(a.dst.field, a.dst.ofs, a.dst.nbits, a.value));
+      return;
+    case 'move':
+      out.push({ type: 'nx_reg_move', nBits: a.dst.nbits, srcOfs: a.src.ofs, dstOfs: a.dst.ofs, src: headerOfField(a.src.field), dst: headerOfField(a.dst.field) });
+      return;
+    case 'resubmit':
+      if (a.table === 255 && a.port >= 0) out.push({ type: 'nx_resubmit', inPort: a.port });
+      else out.push({ type: 'nx_resubmit', inPort: a.port < 0 ? 0xfff8 : a.port, table: a.table });
+      return;
+    case 'note': {
+      const n = Buffer.from(a.bytes);
+      const len = Math.max(16, (10 + n.length + 7) & ~7);
+      out.push({ type: 'nx_note', note: Buffer.concat([n, Buffer.alloc(len - 10 - n.length)]) });
+      return;
+    }
+    case 'goto_table':
+    case 'write_metadata':
+      return; // instructions, see instructionsFromActions
+  }
+}
+
+/** Rule-model actions → OpenFlow 1.3 instructions (apply_actions, write_metadata, goto_table). */
+export function instructionsFromActions(actions: readonly Action[], m: Match): OfInstruction[] {
+  const apply: OfAction[] = [];
+  const out: OfInstruction[] = [];
+  let meta: OfInstruction | undefined;
+  let goto: OfInstruction | undefined;
+  for (const a of actions) {
+    if (a.type === 'goto_table') goto = { type: 'goto_table', table: a.table };
+    else if (a.type === 'write_metadata') meta = { type: 'write_metadata', metadata: a.value, mask: a.mask };
+    else actionToOf(a, m, apply);
+  }
+  if (apply.length > 0) out.push({ type: 'apply_actions', actions: apply });
+  if (meta) out.push(meta);
+  if (goto) out.push(goto);
+  return out;
+}
+
+/** Rule-model actions → an OpenFlow action list (packet-in/out contexts, no instructions). */
+export function actionsToOf(actions: readonly Action[], m: Match): OfAction[] {
+  const out: OfAction[] = [];
+  for (const a of actions) actionToOf(a, m, out);
+  return out;
+}
+
+// ---------------------------------------------------------------- flow_mod
+
+const FLAG_BITS: [number, FlowFlag][] = [
+  [FF.SEND_FLOW_REM, 'send_flow_rem'],
+  [FF.CHECK_OVERLAP, 'check_overlap'],
+  [FF.RESET_COUNTS, 'reset_counts'],
+  [FF.NO_PKT_COUNTS, 'no_packet_counts'],
+  [FF.NO_BYT_COUNTS, 'no_byte_counts'],
+];
+
+export function flagsFromBits(bits: number): FlowFlag[] {
+  if (bits & ~0x1f) throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.BAD_FLAGS, `flow_mod flags 0x${bits.toString(16)} has unknown bits`);
+  return FLAG_BITS.filter(([b]) => bits & b).map(([, f]) => f);
+}
+export function flagsToBits(flags: readonly FlowFlag[]): number {
+  let v = 0;
+  for (const [b, f] of FLAG_BITS) if (flags.includes(f)) v |= b;
+  return v;
+}
+
+export interface FlowModPlan {
+  command: 'add' | 'modify' | 'delete';
+  strict: boolean;
+  spec: FlowSpec;
+}
+
+/** FLOW_MOD → what to do with the flow tables, as the FlowSpec `tvs add-flow` would make. */
+export function flowModToSpec(fm: FlowMod): FlowModPlan {
+  let command: FlowModPlan['command'];
+  let strict = false;
+  switch (fm.command) {
+    case FC.ADD:
+      command = 'add';
+      break;
+    case FC.MODIFY:
+    case FC.MODIFY_STRICT:
+      command = 'modify';
+      strict = fm.command === FC.MODIFY_STRICT;
+      break;
+    case FC.DELETE:
+    case FC.DELETE_STRICT:
+      command = 'delete';
+      strict = fm.command === FC.DELETE_STRICT;
+      break;
+    default:
+      throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.BAD_COMMAND, `flow_mod command ${fm.command} is unknown`);
+  }
+  if (command === 'add' && fm.tableId >= OFPTT_ALL) throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.BAD_TABLE_ID, `flow_mod add to table ${fm.tableId}`);
+  const match = matchFromOxm(fm.match);
+  const table = fm.tableId === OFPTT_ALL ? null : fm.tableId;
+  const actions = command === 'delete' ? null : actionsFromInstructions(fm.instructions, { match, table: table ?? 0 });
+  const filterCookie = command !== 'add' && fm.cookieMask !== 0n;
+  const outPort = command === 'delete' && fm.outPort !== OFPP13_ANY ? port32to16(fm.outPort) : null;
+  const spec: FlowSpec = {
+    table: command === 'add' ? fm.tableId : table,
+    priority: fm.priority,
+    cookie: command === 'add' ? fm.cookie : filterCookie ? fm.cookie : null,
+    cookieMask: filterCookie ? fm.cookieMask : null,
+    idleTimeout: fm.idleTimeout,
+    hardTimeout: fm.hardTimeout,
+    importance: 0,
+    flags: flagsFromBits(fm.flags),
+    outPort: outPort === -1 ? 0xffff : outPort,
+    match,
+    actions,
+    warnings: [],
+  };
+  // out_group: tvs has no groups, so no flow outputs to one: select nothing (no rule outputs to
+  // OFPP_NONE).
+  if (command === 'delete' && fm.outGroup !== OFPG_ANY) spec.outPort = 0xffff;
+  return { command, strict, spec };
+}
+
+/** A rule with counters → FLOW stats entry fields. */
+export function ruleToFlowStats(rule: Rule, nPackets: number, nBytes: number, durationMs: number) {
+  return {
+    tableId: rule.table,
+    durationSec: Math.floor(durationMs / 1000),
+    durationNsec: Math.floor((durationMs % 1000) * 1e6),
+    priority: rule.priority,
+    idleTimeout: rule.idleTimeout,
+    hardTimeout: rule.hardTimeout,
+    flags: flagsToBits(rule.flags),
+    cookie: rule.cookie,
+    packetCount: BigInt(nPackets),
+    byteCount: BigInt(nBytes),
+    match: matchToOxm(rule.match),
+    instructions: instructionsFromActions(rule.actions, rule.match),
+  };
+}
+
+

@@ -1,0 +1,247 @@
+/**
+ * OpenFlow for a running switch: one passive management socket per bridge (`punix:`, as OVS's
+ * `/var/run/openvswitch/BR.mgmt`), sessions on it, and the switch events that become
+ * asynchronous messages (packet-in, flow-removed, port-status). Listeners follow bridges as
+ * they are added and deleted.
+ */
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import type { Switch, PacketIn } from '../datapath/switch';
+import type { FlowEntry } from '../flow/table';
+import type { FlowRemovedReason } from '../flow/pipeline';
+import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER, oxm, type OfMessage } from '../wire/openflow';
+import { BridgeAgent } from './agent';
+import { OfSession } from './session';
+import { matchToOxm, ruleToFlowStats } from './flow-map';
+
+/** The management socket of a bridge next to the control socket (`DIR/BR.mgmt`). */
+export function mgmtSocketPath(controlPath: string, bridge: string): string {
+  return path.join(path.dirname(controlPath), `${bridge}.mgmt`);
+}
+
+export interface OpenFlowOptions {
+  /** Control socket path; management sockets go next to it. */
+  controlPath: string;
+  /** Echo probe after this much silence, disconnect after twice (ms; OVS default 5 s). */
+  probeMs?: number;
+  /** At most this many connections per bridge listener (bounds memory). */
+  maxConnections?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface BridgeOf {
+  agent: BridgeAgent;
+  server: net.Server | null;
+  socketPath: string;
+  sessions: Set<OfSession>;
+  generation: { value: bigint | null };
+}
+
+export interface OpenFlowStats {
+  connectionsAccepted: number;
+  connectionsRefused: number;
+  packetIns: number;
+  packetInsDropped: number;
+}
+
+export class OpenFlowService {
+  private readonly bridges = new Map<string, BridgeOf>();
+  private timer: NodeJS.Timeout | null = null;
+  readonly stats: OpenFlowStats = { connectionsAccepted: 0, connectionsRefused: 0, packetIns: 0, packetInsDropped: 0 };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private readonly listeners: [string, (...a: any[]) => void][] = [];
+
+  constructor(
+    private readonly sw: Switch,
+    private readonly opts: OpenFlowOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const on = (ev: string, fn: (e: any) => void) => {
+      this.sw.on(ev, fn);
+      this.listeners.push([ev, fn]);
+    };
+    on('bridge-added', (e: { bridge: string }) => void this.addBridge(e.bridge).catch((err) => this.log('management socket failed', { bridge: e.bridge, error: (err as Error).message })));
+    on('bridge-deleted', (e: { bridge: string }) => this.delBridge(e.bridge));
+    on('flow-removed', (e: { bridge: string; reason: FlowRemovedReason; entry?: FlowEntry }) => this.flowRemoved(e.bridge, e.reason, e.entry));
+    on('port-added', (e: { bridge: string; port: string; ofport: number }) => this.portStatus(e.bridge, PORT_REASON.ADD, e.port, e.ofport, true));
+    on('port-deleted', (e: { bridge: string; port: string; ofport?: number }) => this.portStatus(e.bridge, PORT_REASON.DELETE, e.port, e.ofport ?? 0, false));
+    on('port-down', (e: { bridge: string; port: string }) => this.portStatus(e.bridge, PORT_REASON.MODIFY, e.port, -1, false));
+    if (this.sw.onPacketIn === null) this.sw.onPacketIn = (pi) => this.packetIn(pi);
+    for (const b of this.sw.bridges.keys()) await this.addBridge(b);
+    const probe = this.opts.probeMs ?? 5000;
+    this.timer = setInterval(() => {
+      for (const b of this.bridges.values()) for (const s of b.sessions) s.tick(probe);
+    }, 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const [ev, fn] of this.listeners) this.sw.off(ev, fn);
+    for (const b of [...this.bridges.keys()]) this.delBridge(b);
+  }
+
+  private log(msg: string, fields?: Record<string, unknown>): void {
+    this.opts.log?.(msg, fields);
+  }
+
+  /** Sessions of a bridge (tests, `show`). */
+  sessions(bridge: string): OfSession[] {
+    return [...(this.bridges.get(bridge)?.sessions ?? [])];
+  }
+
+  socketPath(bridge: string): string {
+    return mgmtSocketPath(this.opts.controlPath, bridge);
+  }
+
+  async addBridge(name: string): Promise<void> {
+    if (this.bridges.has(name)) return;
+    const b: BridgeOf = { agent: new BridgeAgent(this.sw, name), server: null, socketPath: this.socketPath(name), sessions: new Set(), generation: { value: null } };
+    this.bridges.set(name, b);
+    const p = b.socketPath;
+    fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o755 });
+    try {
+      fs.unlinkSync(p); // a stale socket of an earlier run (the control socket already proved we own the directory)
+    } catch {
+      /* none */
+    }
+    const server = net.createServer((sock) => this.accept(b, sock));
+    server.maxConnections = this.opts.maxConnections ?? 256;
+    server.on('drop', () => this.stats.connectionsRefused++);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const old = process.umask(0o177); // 0600 from the first moment
+      server.listen(p, () => {
+        process.umask(old);
+        resolve();
+      });
+    });
+    fs.chmodSync(p, 0o600);
+    if (!this.bridges.has(name)) {
+      server.close();
+      return;
+    }
+    b.server = server;
+  }
+
+  delBridge(name: string): void {
+    const b = this.bridges.get(name);
+    if (!b) return;
+    this.bridges.delete(name);
+    for (const s of [...b.sessions]) s.close('bridge deleted');
+    if (b.server) {
+      b.server.close();
+      try {
+        fs.unlinkSync(b.socketPath);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  private accept(b: BridgeOf, sock: net.Socket): void {
+    this.stats.connectionsAccepted++;
+    const s = this.attach(b, sock);
+    void s;
+  }
+
+  /** Run a session over a connected socket (passive accept or active controller). */
+  private attach(b: BridgeOf, sock: net.Socket): OfSession {
+    const s = new OfSession(sock, b.agent, {
+      clock: () => Date.now(),
+      generation: b.generation,
+      onClose: (x) => {
+        b.sessions.delete(x);
+        sock.destroy();
+      },
+      onMaster: (x) => {
+        for (const o of b.sessions) if (o !== x && o.role === ROLE.MASTER) o.role = ROLE.SLAVE;
+      },
+    });
+    b.sessions.add(s);
+    sock.on('data', (c) => s.receive(c));
+    sock.on('drain', () => s.drained());
+    sock.on('error', () => s.close('socket error'));
+    sock.on('close', () => s.close('peer closed'));
+    return s;
+  }
+
+  // ---------------------------------------------------------------- async messages
+
+  private broadcast(bridge: string, m: OfMessage, toSlaves: boolean): number {
+    const b = this.bridges.get(bridge);
+    if (!b) return 0;
+    let n = 0;
+    for (const s of b.sessions) {
+      if (!toSlaves && s.role === ROLE.SLAVE) continue;
+      if (s.sendAsync(m)) n++;
+    }
+    return n;
+  }
+
+  packetIn(pi: PacketIn): void {
+    const b = this.bridges.get(pi.bridge);
+    if (!b) return;
+    this.stats.packetIns++;
+    const reason = pi.reason === 'no_match' ? PR.NO_MATCH : pi.reason === 'invalid_ttl' ? PR.INVALID_TTL : PR.ACTION;
+    for (const s of b.sessions) {
+      if (s.role === ROLE.SLAVE) continue;
+      // A table-miss carries miss_send_len bytes; an explicit controller action the whole frame
+      // (tvs keeps no buffers, so buffer_id is always NO_BUFFER).
+      const max = reason === PR.NO_MATCH && s.missSendLen !== OFPCML_NO_BUFFER ? s.missSendLen : pi.frame.length;
+      const ok = s.sendAsync({
+        type: 'packet_in',
+        xid: 0,
+        bufferId: NO_BUFFER,
+        totalLen: pi.frame.length,
+        reason,
+        tableId: pi.table,
+        cookie: pi.cookie,
+        match: [oxm('in_port', pi.inPort >= 0xff00 ? (0xffff0000 + pi.inPort) >>> 0 : pi.inPort)],
+        data: pi.frame.subarray(0, max),
+      });
+      if (!ok) this.stats.packetInsDropped++;
+    }
+  }
+
+  private flowRemoved(bridge: string, reason: FlowRemovedReason, e: FlowEntry | undefined): void {
+    if (!e || !e.rule.flags.includes('send_flow_rem')) return;
+    const st = ruleToFlowStats(e.rule, e.nPackets, e.nBytes, e.durationMs);
+    this.broadcast(
+      bridge,
+      {
+        type: 'flow_removed',
+        xid: 0,
+        cookie: st.cookie,
+        priority: st.priority,
+        reason: reason === 'idle_timeout' ? RR.IDLE_TIMEOUT : reason === 'hard_timeout' ? RR.HARD_TIMEOUT : RR.DELETE,
+        tableId: st.tableId,
+        durationSec: st.durationSec,
+        durationNsec: st.durationNsec,
+        idleTimeout: st.idleTimeout,
+        hardTimeout: st.hardTimeout,
+        packetCount: st.packetCount,
+        byteCount: st.byteCount,
+        match: matchToOxm(e.rule.match),
+      },
+      false,
+    );
+  }
+
+  private portStatus(bridge: string, reason: number, name: string, ofport: number, up: boolean): void {
+    const b = this.bridges.get(bridge);
+    if (!b) return;
+    let no = ofport;
+    if (no < 0) {
+      try {
+        no = this.sw.bridge(bridge).ofportByName(name);
+      } catch {
+        return;
+      }
+    }
+    this.broadcast(bridge, { type: 'port_status', xid: 0, reason, port: b.agent.ofPort(Math.max(0, no), name, up) }, true);
+  }
+}
