@@ -83,7 +83,7 @@ const VERBS: Record<string, Verb> = {
       { name: 'log-level', value: 'debug|info|warn|error', help: 'least severe log line written (default info)' },
       { name: 'log-format', value: 'text|json', help: 'log lines as text or as one JSON object each (default text)' },
     ],
-    help: 'Run the switch in the foreground until SIGINT/SIGTERM, then remove what it created (TAP devices unless persistent) and the control socket.',
+    help: 'Run the switch in the foreground until SIGINT/SIGTERM, then remove what it created (TAP devices unless persistent) and the control socket. Each bridge also serves OpenFlow 1.3 on DIR/BRIDGE.mgmt next to the control socket (ovs-ofctl -O OpenFlow13 ... unix:DIR/BRIDGE.mgmt).',
     min: 0,
     max: 0,
     run: async (_w, ctx) => {

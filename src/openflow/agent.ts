@@ -165,6 +165,7 @@ export class BridgeAgent {
       outPort: q.outGroup !== OFPG_ANY ? 0xffff : outPort,
       match,
       actions: null,
+      actionColumns: [],
       warnings: [],
     };
     return this.flows.dumpFlows(filter);

@@ -418,7 +418,7 @@ function actionFrom(a: OfAction, ctx: ActionContext): Action | null {
       return { type: 'strip_vlan', spelling: 'pop_vlan' };
     case 'dec_nw_ttl':
     case 'nx_dec_ttl':
-      return { type: 'dec_ttl' };
+      return { type: 'dec_ttl', ids: null };
     case 'set_field': {
       const info = oxmInfo(a.field.cls, a.field.field);
       const v = bytesToBig(a.field.value);
@@ -433,7 +433,7 @@ function actionFrom(a: OfAction, ctx: ActionContext): Action | null {
     case 'nx_resubmit': {
       const table = a.table ?? 255;
       const port = a.inPort === 0xfff8 ? -1 : a.inPort;
-      return { type: 'resubmit', port, table };
+      return { type: 'resubmit', port, table, ct: false };
     }
     case 'nx_reg_load': {
       const ofs = a.ofsNbits >> 6;
@@ -746,6 +746,7 @@ export function flowModToSpec(fm: FlowMod): FlowModPlan {
     outPort: outPort === -1 ? 0xffff : outPort,
     match,
     actions,
+    actionColumns: [],
     warnings: [],
   };
   // out_group: tvs has no groups, so no flow outputs to one: select nothing (no rule outputs to

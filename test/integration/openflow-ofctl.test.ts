@@ -1,0 +1,169 @@
+/**
+ * Open vSwitch's own `ovs-ofctl -O OpenFlow13` programs tvs bridges over their management
+ * sockets (DIR/BR.mgmt), and the flows take effect on the wire. Two "nodes" live in one daemon:
+ * br-int-a/br-eth-a and br-int-b/br-eth-b, joined Neutron-style by patch ports, the two
+ * br-eth bridges joined by a patch "wire" that carries provider VLANs. The VLAN translation
+ * flows (local 1 <-> provider 101 <-> local 5) come in through `ovs-ofctl add-flows`, so a ping
+ * between namespaces crosses only if the OpenFlow messages meant exactly what ovs-ofctl said.
+ */
+import t from 'tap';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { isRoot, haveCmd, Lab } from '../helpers/netns';
+import { startDaemon, tvsOk, nsRun, run, pingLoss } from '../helpers/daemon';
+import { bindingAvailable } from '../../src/io/binding';
+
+const why = !isRoot()
+  ? 'needs root: creates namespaces, veth devices and AF_PACKET ports'
+  : !bindingAvailable()
+    ? 'native addon not built (run make)'
+    : !haveCmd('ovs-ofctl') || !haveCmd('ping')
+      ? 'needs ovs-ofctl (Debian openvswitch-common) and ping (make test installs them)'
+      : '';
+
+t.test('ovs-ofctl -O OpenFlow13 against tvs management sockets', { skip: why || false }, async (t) => {
+  const lab = Lab.create(t);
+  const d = await startDaemon(t);
+  const mgmt = (br: string) => `unix:${path.join(path.dirname(d.control), `${br}.mgmt`)}`;
+  const ofctl = async (args: string[]) => {
+    const r = await run(['ovs-ofctl', '-O', 'OpenFlow13', ...args], 20_000);
+    if (r.code !== 0) throw new Error(`ovs-ofctl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  };
+  const ping = async (ns: string, ip: string, count = 3) => pingLoss((await nsRun(ns, ['ping', '-c', String(count), '-i', '0.2', '-W', '1', ip])).stdout);
+
+  const cmds: string[][] = [
+    ['add-br', 'br-int-a'],
+    ['add-br', 'br-eth-a'],
+    ['add-br', 'br-int-b'],
+    ['add-br', 'br-eth-b'],
+    ['add-port', 'br-int-a', 'int-a', 'type=patch', 'peer=phy-a'],
+    ['add-port', 'br-eth-a', 'phy-a', 'type=patch', 'peer=int-a'],
+    ['add-port', 'br-int-b', 'int-b', 'type=patch', 'peer=phy-b'],
+    ['add-port', 'br-eth-b', 'phy-b', 'type=patch', 'peer=int-b'],
+    ['add-port', 'br-eth-a', 'wire-a', 'type=patch', 'peer=wire-b'],
+    ['add-port', 'br-eth-b', 'wire-b', 'type=patch', 'peer=wire-a'],
+  ];
+  // Tenant 1: vm1 (node a, local 1) and vm3 (node b, local 5), provider VLAN 101.
+  // Tenant 2: vm4 (node b, local 7), provider VLAN 102, same subnet as tenant 1.
+  const vms: Record<string, { ns: string; ip: string }> = {};
+  for (const [name, br, tag, ip] of [['vm1', 'br-int-a', 1, '10.231.1.1'], ['vm3', 'br-int-b', 5, '10.231.1.3'], ['vm4', 'br-int-b', 7, '10.231.1.4']] as const) {
+    const ns = lab.netns(`tvn${name}`);
+    const v = lab.veth({ ns, address: `${ip}/24` });
+    cmds.push(['add-port', br, v.host, `tag=${tag}`]);
+    vms[name] = { ns, ip };
+  }
+  for (const c of cmds) await tvsOk(d.control, c);
+
+  await t.test('management sockets exist next to the control socket, mode 0600', async (t) => {
+    for (const br of ['br-int-a', 'br-eth-a', 'br-int-b', 'br-eth-b']) {
+      const st = fs.statSync(mgmt(br).slice(5));
+      t.ok(st.isSocket(), `${br}.mgmt is a socket`);
+      t.equal(st.mode & 0o777, 0o600, `${br}.mgmt is 0600`);
+    }
+  });
+
+  await t.test('show lists the ports by name and number', async (t) => {
+    const out = await ofctl(['show', mgmt('br-int-a')]);
+    t.match(out, /OFPT_FEATURES_REPLY \(OF1\.3\).*dpid:[0-9a-f]{16}/);
+    t.match(out, /n_tables:254, n_buffers:0/);
+    t.match(out, / 1\(int-a\): addr:/);
+    t.match(out, / 2\(tvnh[0-9a-z]+\): addr:/);
+  });
+
+  // The Neutron agent's VLAN translation flows, as ovs-ofctl add-flows reads them from a file.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-of-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const flowFile = (name: string, lines: string[]) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, lines.join('\n') + '\n');
+    return f;
+  };
+  const ethFlows = (phy: string, local: number[], provider: number[]) => [
+    ...local.map((l, i) => `cookie=0x1234,table=0,priority=4,in_port=${phy},dl_vlan=${l},actions=mod_vlan_vid:${provider[i]},NORMAL`),
+    `cookie=0x99,table=0,priority=2,in_port=${phy},actions=drop`,
+    'cookie=0x99,table=0,priority=0,actions=NORMAL',
+  ];
+  const intFlows = (int: string, local: number[], provider: number[]) => [
+    ...local.map((l, i) => `cookie=0x1234,table=0,priority=3,in_port=${int},dl_vlan=${provider[i]},actions=mod_vlan_vid:${l},NORMAL`),
+    `cookie=0x99,table=0,priority=2,in_port=${int},actions=drop`,
+    'cookie=0x99,table=0,priority=0,actions=NORMAL',
+  ];
+  await ofctl(['add-flows', mgmt('br-eth-a'), flowFile('eth-a', ethFlows('phy-a', [1], [101]))]);
+  await ofctl(['add-flows', mgmt('br-int-a'), flowFile('int-a', intFlows('int-a', [1], [101]))]);
+  await ofctl(['add-flows', mgmt('br-eth-b'), flowFile('eth-b', ethFlows('phy-b', [5, 7], [101, 102]))]);
+  await ofctl(['add-flows', mgmt('br-int-b'), flowFile('int-b', intFlows('int-b', [5, 7], [101, 102]))]);
+
+  await t.test('flows added over OpenFlow forward and isolate on the wire', async (t) => {
+    t.equal(await ping(vms.vm1.ns, vms.vm3.ip), 0, 'tenant 1 crosses: local 1 -> provider 101 -> local 5');
+    t.equal(await ping(vms.vm1.ns, vms.vm4.ip, 2), 100, 'tenant 1 cannot reach tenant 2 on the same subnet');
+  });
+
+  await t.test('one rule model: OpenFlow flows in tvs dump-flows, tvs flows in OpenFlow dump-flows', async (t) => {
+    const tvsDump = await tvsOk(d.control, ['dump-flows', 'br-eth-a']);
+    const line = tvsDump.split('\n').find((l) => l.includes('dl_vlan=1'));
+    t.match(line, /cookie=0x1234, .*n_packets=[1-9]\d*, .*priority=4,in_port="?phy-a"?,dl_vlan=1 actions=set_field:4197->vlan_vid,NORMAL/, `tvs sees the OpenFlow flow with its cookie and counters: ${line}`);
+    await tvsOk(d.control, ['add-flow', 'br-eth-a', 'cookie=0x77,table=3,priority=9,udp,tp_dst=53,actions=load:0x5->NXM_NX_REG0[0..7],output:wire-a']);
+    const ofDump = await ofctl(['dump-flows', mgmt('br-eth-a')]);
+    t.match(ofDump, /cookie=0x77, .*table=3, n_packets=0, n_bytes=0, priority=9,udp,tp_dst=53 actions=load:0x5->NXM_NX_REG0\[0\.\.7\],output:2/, 'the tvs flow in an OpenFlow FLOW stats reply');
+    t.match(ofDump, /cookie=0x1234, .*n_packets=[1-9]\d*, .*priority=4,in_port=1,dl_vlan=1 actions=set_field:4197->vlan_vid,NORMAL/);
+    const agg = await ofctl(['dump-aggregate', mgmt('br-eth-a')]);
+    t.match(agg, /flow_count=4/);
+    const cookieOnly = await ofctl(['dump-flows', mgmt('br-eth-a'), 'cookie=0x99/-1']);
+    t.equal(cookieOnly.split('\n').filter((l) => l.includes('cookie=')).length, 2, 'cookie mask filter in FLOW stats');
+  });
+
+  await t.test('mod-flows --strict changes actions; the wire follows', async (t) => {
+    await ofctl(['--strict', 'mod-flows', mgmt('br-eth-b'), 'table=0,priority=4,in_port=phy-b,dl_vlan=5,actions=mod_vlan_vid:999,NORMAL']);
+    t.equal(await ping(vms.vm1.ns, vms.vm3.ip, 2), 100, 'a wrong provider VLAN on node b breaks tenant 1');
+    t.match(await tvsOk(d.control, ['dump-flows', 'br-eth-b']), /dl_vlan=5 actions=set_field:5095->vlan_vid,NORMAL/);
+    await ofctl(['--strict', 'mod-flows', mgmt('br-eth-b'), 'table=0,priority=4,in_port=phy-b,dl_vlan=5,actions=mod_vlan_vid:101,NORMAL']);
+    t.equal(await ping(vms.vm1.ns, vms.vm3.ip), 0, 'restored');
+  });
+
+  await t.test('del-flows --strict and cookie masks', async (t) => {
+    // --strict with the wrong priority deletes nothing.
+    await ofctl(['--strict', 'del-flows', mgmt('br-eth-a'), 'cookie=0x1234/-1,table=0,priority=5,in_port=phy-a,dl_vlan=1']);
+    t.equal(await ping(vms.vm1.ns, vms.vm3.ip, 2), 0, 'still forwarding');
+    await ofctl(['--strict', 'del-flows', mgmt('br-eth-a'), 'cookie=0x1234/-1,table=0,priority=4,in_port=phy-a,dl_vlan=1']);
+    t.equal(await ping(vms.vm1.ns, vms.vm3.ip, 2), 100, 'the translation flow is gone: the drop flow catches local VLAN 1');
+    // Cookie mask: every 0x12xx flow on br-eth-b, nothing else.
+    await ofctl(['del-flows', mgmt('br-eth-b'), 'cookie=0x1200/0xff00']);
+    const left = await tvsOk(d.control, ['dump-flows', 'br-eth-b']);
+    t.notMatch(left, /cookie=0x1234/);
+    t.equal(left.split('\n').filter((l) => l.includes('cookie=0x99')).length, 2, 'the 0x99 flows stay');
+  });
+
+  await t.test('dump-ports, dump-tables', async (t) => {
+    const ports = await ofctl(['dump-ports', mgmt('br-int-a')]);
+    t.match(ports, /OFPST_PORT reply \(OF1\.3\).*: 2 ports/);
+    t.match(ports, /port\s+2: rx pkts=[1-9]\d*, bytes=[1-9]\d*/);
+    const tables = await ofctl(['dump-tables', mgmt('br-int-a')]);
+    t.match(tables, /OFPST_TABLE reply \(OF1\.3\)/);
+    t.match(tables, /table 0:\s*\n\s*active=3, lookup=\d+, matched=\d+/);
+  });
+
+  await t.test('garbage on a management socket: an ERROR, the connection closed, the datapath unaffected', async (t) => {
+    const sock = net.connect(mgmt('br-int-b').slice(5));
+    const got: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      sock.on('data', (c) => got.push(c));
+      sock.on('close', () => resolve());
+      sock.on('error', reject);
+      sock.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      setTimeout(() => reject(new Error('the switch did not close the connection')), 5000).unref();
+    });
+    const all = Buffer.concat(got);
+    // Our HELLO (type 0), then an ERROR (type 1) of type HELLO_FAILED.
+    t.equal(all[1], 0, 'hello first');
+    const err = all.subarray(all.readUInt16BE(2));
+    t.equal(err[1], 1, 'then an error');
+    t.equal(err.readUInt16BE(8), 0, 'OFPET_HELLO_FAILED');
+    t.ok(d.alive(), 'the daemon is alive');
+    t.equal(await ping(vms.vm3.ns, vms.vm4.ip, 2), 100, 'isolation still holds');
+    const shown = await ofctl(['show', mgmt('br-int-b')]);
+    t.match(shown, /n_tables:254/, 'the socket still serves new connections');
+  });
+});
