@@ -26,6 +26,7 @@ export function formatDumpPorts(bridge: string, r: { ports: DumpPort[]; drops: R
     out.push(`  port ${String(p.ofport).padStart(2)} "${p.name}"${p.up ? '' : ' (DOWN)'}: rx pkts=${p.rx_packets}, bytes=${p.rx_bytes}`);
     out.push(`           tx pkts=${p.tx_packets}, bytes=${p.tx_bytes}, drop=${dropTotal}${drops.length ? ' (' + drops.map(([k, v]) => `${k}=${v}`).join(', ') + ')' : ''}`);
     if (p.ring_bytes !== undefined) out.push(`           ring=${(p.ring_bytes / 1048576).toFixed(1)} MiB`);
+    if (p.held !== undefined) out.push(`           held=${p.held}/${p.held_limit} (frames waiting for ARP), refused=${p.hold_refused}`);
   }
   const bd = Object.entries(r.drops);
   out.push(`  bridge drops: ${bd.length ? bd.map(([k, v]) => `${k}=${v}`).join(', ') : 'none'}`);

@@ -27,6 +27,11 @@ export function renderMetrics(sw: Switch): string {
       add('tvs_port_tx_packets_total', l, p.tx_packets);
       add('tvs_port_tx_bytes_total', l, p.tx_bytes);
       add('tvs_port_up', l, p.up ? 1 : 0);
+      if (p.held !== undefined) {
+        add('tvs_port_held_frames', l, p.held);
+        add('tvs_port_held_frames_max', l, p.held_limit ?? 0);
+        add('tvs_port_hold_refused_total', l, p.hold_refused ?? 0);
+      }
       if (p.ring_bytes !== undefined) add('tvs_port_ring_bytes', l, p.ring_bytes);
       for (const [reason, n] of Object.entries(p.drops)) add('tvs_port_drops_total', { ...l, reason }, n);
     }
@@ -56,6 +61,9 @@ export function renderMetrics(sw: Switch): string {
     for (const [reason, n] of Object.entries(show.drops)) add('tvs_router_drops_total', { router: r, reason }, n as number);
   }
   add('tvs_arena_free_slots', {}, sw.arena.available);
+  add('tvs_arena_held_slots', {}, sw.arena.holds.used);
+  add('tvs_arena_held_slots_max', {}, sw.arena.holds.limit);
+  add('tvs_arena_hold_refused_total', {}, sw.arena.holds.refused);
 
   const help: Record<string, [('counter' | 'gauge'), string]> = {
     tvs_port_rx_packets_total: ['counter', 'Frames received on a port.'],
@@ -81,6 +89,12 @@ export function renderMetrics(sw: Switch): string {
     tvs_nat_sessions_per_source_max: ['gauge', 'NAT sessions one source address may hold (maxSessionsPerSource); refusals: reason="nat_source_limit".'],
     tvs_router_drops_total: ['counter', 'Frames a router dropped, by reason.'],
     tvs_arena_free_slots: ['gauge', 'Free packet buffers.'],
+    tvs_arena_held_slots: ['gauge', 'Buffers held beyond a batch (frames waiting for ARP), all holders.'],
+    tvs_arena_held_slots_max: ['gauge', 'Limit of held buffers (a quarter of the arena; a quarter more is always kept free for ingress).'],
+    tvs_arena_hold_refused_total: ['counter', 'Holds refused by the arena-wide limit or its free-slot reserve.'],
+    tvs_port_held_frames: ['gauge', 'Frames held on behalf of a port (a router interface: its tenant\'s frames waiting for ARP).'],
+    tvs_port_held_frames_max: ['gauge', 'Limit of frames held on behalf of a port.'],
+    tvs_port_hold_refused_total: ['counter', 'Frames not held (dropped, counted by the router as arp_hold_limit) because a limit was reached.'],
   };
   for (const [name, [type, text]] of Object.entries(help)) {
     if (!rows[name]) continue;

@@ -113,6 +113,7 @@ export class L3Attachments {
       e.router.delInterface(iface);
       throw err;
     }
+    port.holds = e.router.holdBudget(iface);
     const queue = new Batch(BURST);
     const router = e.router;
     let queued = false;

@@ -4,6 +4,7 @@
  * (a patch peer, a router). Holds the per-port transmit queue that the switch flushes with one
  * native call per batch.
  */
+import type { HoldBudget } from '../packet/hold-budget';
 import { Batch, BURST } from '../packet/batch';
 import { Port, PortCounters } from '../io/port';
 import { PortVlan } from '../l2/port-vlan';
@@ -63,6 +64,11 @@ export class SwitchPort {
    * comparison per batch for the feature.
    */
   taps: CaptureTap[] | null = null;
+  /**
+   * Frames held beyond a batch on behalf of this port (a router interface: frames from its
+   * tenant waiting for ARP), with their limit; null for ports nothing holds frames for.
+   */
+  holds: HoldBudget | null = null;
   /** Administrative state for logical ports (io ports report their own). */
   adminUp = true;
   readonly ownCounters: PortCounters | null;

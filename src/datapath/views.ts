@@ -12,6 +12,10 @@ export interface ShowBridge {
 }
 export interface DumpPort {
   name: string;
+  /** Frames held for this port now, their limit, holds refused (router interfaces only). */
+  held?: number;
+  held_limit?: number;
+  hold_refused?: number;
   ofport: number;
   up: boolean;
   rx_packets: number;
@@ -53,7 +57,8 @@ export function dumpPorts(br: Bridge): DumpPort[] {
   return br.portList
     .slice()
     .sort((a, b) => a.ofport - b.ofport)
-    .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object), ...(p.io?.ringBytes ? { ring_bytes: p.io.ringBytes } : {}) }) as DumpPort);
+    .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object), ...(p.io?.ringBytes ? { ring_bytes: p.io.ringBytes } : {}),
+      ...(p.holds ? { held: p.holds.used, held_limit: p.holds.limit, hold_refused: p.holds.refused } : {}) }) as DumpPort);
 }
 
 export function fdb(br: Bridge, now: number): FdbEntry[] {

@@ -4,8 +4,11 @@
  * interface each came in on (an ARP failure answers each sender with host unreachable).
  *
  * The limits are the whole memory this queue may hold on to: a frame beyond them is dropped
- * (`arp_queue_full`) rather than queued.
+ * (`arp_queue_full`) rather than queued. Each queued frame is also charged to a hold budget
+ * (the arrival interface's, see neighbours.ts), kept here so it is given back to the same one.
  */
+import type { HoldBudget } from '../packet/hold-budget';
+
 
 /** Frames held per unresolved next hop (Linux `unres_qlen` is in the same range). */
 export const ARP_QUEUE_LEN_DEFAULT = 16;
@@ -17,6 +20,8 @@ export interface Pending {
   iface: number;
   slots: number[];
   inIfs: number[];
+  /** The budget each queued frame is charged to. */
+  budgets: HoldBudget[];
   /** ARP requests sent so far. */
   probes: number;
   /** When the next request (or the failure) is due. */
@@ -49,16 +54,22 @@ export class PendingQueue {
 
   /** Start resolving `ip` on `iface` (the caller sends the first request). */
   open(ip: number, iface: number, next: number): Pending {
-    const p: Pending = { ip, iface, slots: [], inIfs: [], probes: 1, next };
+    const p: Pending = { ip, iface, slots: [], inIfs: [], budgets: [], probes: 1, next };
     this.byIp.set(ip, p);
     return p;
   }
 
-  /** Queue slot `s` (arrived on `inIf`) on `p`; false when the queue is full. */
-  push(p: Pending, s: number, inIf: number): boolean {
+  /** Whether `p` can take another frame. */
+  full(p: Pending): boolean {
+    return p.slots.length >= this.queueLen;
+  }
+
+  /** Queue slot `s` (arrived on `inIf`, charged to `budget`) on `p`; false when the queue is full. */
+  push(p: Pending, s: number, inIf: number, budget: HoldBudget): boolean {
     if (p.slots.length >= this.queueLen) return false;
     p.slots.push(s);
     p.inIfs.push(inIf);
+    p.budgets.push(budget);
     return true;
   }
 

@@ -13,7 +13,8 @@ import * as arp from '../wire/arp';
 import { ArpCache } from './arp-cache';
 import { PendingQueue, type Pending } from './arp-pending';
 import type { Iface } from './router-iface';
-import { D_ARP_FAILED, D_ARP_QUEUE_FULL } from './router-drops';
+import { D_ARP_FAILED, D_ARP_QUEUE_FULL, D_ARP_HOLD_LIMIT } from './router-drops';
+import type { HoldBudget } from '../packet/hold-budget';
 
 /** K_IN_PORT of frames the router builds itself (ARP requests, ICMP errors). */
 export const ROUTER_IN_PORT = 0;
@@ -40,6 +41,12 @@ export interface NeighbourOptions {
   retryMs: number;
   queueLen?: number;
   maxPending?: number;
+  /** Name the router's hold budget is shown under. */
+  name: string;
+  /** Frames held (waiting for ARP) by this router at once. Default an eighth of the arena. */
+  holdLimit?: number;
+  /** ... of them arriving on one interface (one tenant). Default half the router's. */
+  holdPerIface?: number;
 }
 
 export class Neighbours {
@@ -48,6 +55,15 @@ export class Neighbours {
   private readonly timeoutMs: number;
   private readonly probes: number;
   private readonly retryMs: number;
+  /**
+   * Frames waiting for ARP are charged here: per arrival interface (one tenant's port), per
+   * router, and the arena's budget above both (hold-budget.ts), so one tenant flooding next
+   * hops nobody answers can neither hold more than a small share of the buffers nor take them
+   * from the others.
+   */
+  readonly holds: HoldBudget;
+  private readonly ifaceHolds: (HoldBudget | null)[] = [];
+  private readonly perIface: number;
 
   constructor(private readonly host: NeighbourHost, opts: NeighbourOptions) {
     this.cache = new ArpCache(opts.cacheSize);
@@ -55,6 +71,25 @@ export class Neighbours {
     this.timeoutMs = opts.timeoutMs;
     this.probes = opts.probes;
     this.retryMs = opts.retryMs;
+    const a = host.arena;
+    const limit = opts.holdLimit ?? Math.max(1, a.capacity >> 3);
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`router ${opts.name}: holdLimit must be a positive integer, got ${limit}`);
+    this.holds = a.holds.child(`router ${opts.name}`, limit);
+    this.perIface = opts.holdPerIface ?? Math.max(1, this.holds.limit >> 1);
+    if (!Number.isInteger(this.perIface) || this.perIface < 1) throw new RangeError(`router ${opts.name}: holdPerIface must be a positive integer, got ${this.perIface}`);
+  }
+
+  /** A new interface: its own hold budget (returned: the datapath shows it on the port). */
+  addIface(index: number, name: string): HoldBudget {
+    const b = this.holds.child(name, this.perIface);
+    this.ifaceHolds[index] = b;
+    return b;
+  }
+
+  /** The budget frames arriving on `inIf` are charged to (the router's own for its frames). */
+  holdBudget(inIf: number): HoldBudget {
+    const b = inIf >= 0 && inIf < this.ifaceHolds.length ? this.ifaceHolds[inIf] : null;
+    return b ?? this.holds;
   }
 
   /** Cache entry usable for `nh` out of `out` at `now`, or -1 (ARP needed). Pure. */
@@ -81,10 +116,21 @@ export class Neighbours {
         this.host.drop(s, D_ARP_QUEUE_FULL);
         return;
       }
+      // Resolution starts even when the frame cannot be held: the sender's next try finds
+      // the next hop resolved.
       p = this.pending.open(nh, out, now + this.retryMs);
       this.sendRequest(out, nh);
     }
-    if (!this.pending.push(p, s, inIf)) this.host.drop(s, D_ARP_QUEUE_FULL);
+    if (this.pending.full(p)) {
+      this.host.drop(s, D_ARP_QUEUE_FULL);
+      return;
+    }
+    const b = this.holdBudget(inIf);
+    if (!b.take()) {
+      this.host.drop(s, D_ARP_HOLD_LIMIT);
+      return;
+    }
+    this.pending.push(p, s, inIf, b);
   }
 
   /** Learn (or refresh) ip → MAC on `iface`, and release the frames waiting for it. */
@@ -94,6 +140,7 @@ export class Neighbours {
     const p = this.pending.take(ip);
     if (p === undefined) return;
     for (let i = 0; i < p.slots.length; i++) {
+      p.budgets[i].give();
       if (p.iface === iface) this.host.transmit(p.slots[i], iface, hi, lo);
       else this.host.drop(p.slots[i], D_ARP_FAILED);
     }
@@ -120,14 +167,21 @@ export class Neighbours {
     for (const p of this.pending.list()) {
       if (p.iface !== index) continue;
       this.pending.take(p.ip);
-      for (const s of p.slots) this.host.drop(s, D_ARP_FAILED);
+      for (let i = 0; i < p.slots.length; i++) {
+        p.budgets[i].give();
+        this.host.drop(p.slots[i], D_ARP_FAILED);
+      }
     }
     this.cache.flushIface(index);
+    // Frames from this interface queued on other interfaces' next hops keep their budget
+    // object until they go; a new interface at this index gets a fresh one.
+    if (index < this.ifaceHolds.length) this.ifaceHolds[index] = null;
   }
 
   private fail(p: Pending): void {
     for (let i = 0; i < p.slots.length; i++) {
       const s = p.slots[i];
+      p.budgets[i].give();
       this.host.hostUnreachable(s, p.inIfs[i]);
       this.host.drop(s, D_ARP_FAILED);
     }

@@ -15,6 +15,7 @@ export const ROUTER_DROP_REASONS = [
   'local_loop', // a router-originated packet routed back to the router itself
   'arp_ignored', // ARP not for one of our addresses
   'arp_queue_full', // too many frames waiting for one next hop, or too many next hops pending
+  'arp_hold_limit', // frames held for ARP at their limit: of the arrival interface, the router, or the arena
   'arp_failed', // next hop did not answer ARP (ICMP host unreachable sent)
   'nat_unsolicited', // inbound on the gateway to the gateway address or an unmapped address
   'nat_table_full', // maxSessions reached
@@ -47,6 +48,7 @@ export const D_LOCAL_UNSUPPORTED = dd.id('local_unsupported');
 export const D_LOCAL_LOOP = dd.id('local_loop');
 export const D_ARP_IGNORED = dd.id('arp_ignored');
 export const D_ARP_QUEUE_FULL = dd.id('arp_queue_full');
+export const D_ARP_HOLD_LIMIT = dd.id('arp_hold_limit');
 export const D_ARP_FAILED = dd.id('arp_failed');
 export const D_NAT_UNSOLICITED = dd.id('nat_unsolicited');
 export const D_NAT_FULL = dd.id('nat_table_full');

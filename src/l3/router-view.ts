@@ -41,6 +41,8 @@ export interface RouterShow {
   routes: { cidr: string; kind: string; iface: string | null; via: string | null }[];
   arp: { ip: string; mac: string; iface: string; expiresInMs: number }[];
   pendingArp: { ip: string; iface: string; queued: number; probes: number }[];
+  /** Frames held while next hops resolve: now, the router's limit, and refusals. */
+  held: { used: number; limit: number; refused: number };
   floatingIps: { fip: string; fixed: string }[];
   sessions: number;
   /** NAT limits: table size, per-source quota, records allocated now. */
@@ -75,6 +77,7 @@ export function showRouter(r: ViewedRouter, now: number): RouterShow {
       ip: fmt(e.ip), mac: eth.formatMac(e.macHi * 0x100000000 + e.macLo), iface: name(e.iface), expiresInMs: e.expires - now,
     })),
     pendingArp: r.nbr.pending.list().map((p) => ({ ip: fmt(p.ip), iface: name(p.iface), queued: p.slots.length, probes: p.probes })),
+    held: { used: r.nbr.holds.used, limit: r.nbr.holds.limit, refused: r.nbr.holds.refused },
     floatingIps: fips,
     sessions: r.ct.count,
     natLimits: { maxSessions: r.ct.max, maxSessionsPerSource: r.ct.maxPerSource, allocated: r.ct.capacity },

@@ -20,6 +20,7 @@
  * Time: `clock()` is read once per batch (and by `tick`); every timer (ARP retries and aging,
  * NAT session expiry, ICMP rate limit) runs from it, so tests drive time by hand.
  */
+import type { HoldBudget } from '../packet/hold-budget';
 import { PacketArena } from '../packet/arena';
 import { Batch } from '../packet/batch';
 import * as K from '../packet/flow-key';
@@ -72,6 +73,10 @@ export interface RouterOptions {
   arpQueueLen?: number;
   /** Next hops being resolved at once. Default ARP_MAX_PENDING_DEFAULT (256). */
   arpMaxPending?: number;
+  /** Frames this router may hold while resolving next hops. Default an eighth of the arena. */
+  holdLimit?: number;
+  /** ... of them from one interface (one tenant). Default half of holdLimit. */
+  holdPerIface?: number;
   arpCacheSize?: number;
   /** ICMP error token bucket (all errors of this router). Default 1000/s, burst 50. */
   icmpRatePerSec?: number;
@@ -150,6 +155,9 @@ export class Router implements ForwardingState, NeighbourHost {
       retryMs: opts.arpRetryMs ?? 1000,
       queueLen: opts.arpQueueLen ?? ARP_QUEUE_LEN_DEFAULT,
       maxPending: opts.arpMaxPending ?? ARP_MAX_PENDING_DEFAULT,
+      name,
+      holdLimit: opts.holdLimit,
+      holdPerIface: opts.holdPerIface,
     });
     this.ct = new Conntrack({ maxSessions: opts.maxSessions, maxPerSource: opts.maxSessionsPerSource, portMin: opts.natPortMin, portMax: opts.natPortMax, timeouts: opts.natTimeouts });
     this.ct.onRemove = (rec, reason) => {
@@ -171,6 +179,7 @@ export class Router implements ForwardingState, NeighbourHost {
     if (idx < 0) idx = this.ifaces.length;
     const ifc = new Iface(idx, cfg.name, eth.parseMac(cfg.mac), addr, len, mtu, !!cfg.gateway);
     this.ifaces[idx] = ifc;
+    this.nbr.addIface(idx, cfg.name);
     if (ifc.gateway) this.gw = idx;
     this.dirty = true;
     return idx;
@@ -186,6 +195,11 @@ export class Router implements ForwardingState, NeighbourHost {
     }
     this.ifaces[ifc.index] = null;
     this.dirty = true;
+  }
+
+  /** Frames held for ARP on behalf of interface `iface` (its tenant), with their limit. */
+  holdBudget(iface: number): HoldBudget {
+    return this.nbr.holdBudget(iface);
   }
 
   /** Static route; '0.0.0.0/0' is the default route. `via` must be on a connected subnet. */
