@@ -5,6 +5,7 @@
 import { Switch } from '../datapath/switch';
 import type { Handler } from './server';
 import { str, optStr } from './args';
+import { runTrace } from '../flow/trace';
 
 /** Routing/NAT view of one output frame, if its destination MAC is a router interface here. */
 function explainRouting(sw: Switch, bridge: string, frame: Buffer): string[] {
@@ -59,9 +60,9 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
           inPort = /^\d+$/.test(inName) ? Number(inName) : sw.bridge(str(a, 'bridge')).ofportByName(inName);
           if (inPort < 0) throw new Error(`trace: bridge has no port '${inName}'`);
         }
-        r = f.trace({ frame: Buffer.from(clean, 'hex'), inPort });
+        r = runTrace(f, { frame: Buffer.from(clean, 'hex'), inPort });
       } else {
-        r = f.trace({ flow: str(a, 'flow') });
+        r = runTrace(f, { flow: str(a, 'flow') });
       }
       // Follow frames that would reach a router interface into the router (routing and NAT
       // decisions), as ofproto/trace follows a patch port.

@@ -95,6 +95,12 @@ export class Executor {
   emcMinSubtables = EMC_MIN_SUBTABLES;
   drops = new DropCounters<FlowDropReason>(FLOW_DROP_REASONS);
   tracer: ExecTracer | null = null;
+  /**
+   * Decide without committing (trace): the same lookups and actions, but no rule counters, no
+   * table stats and no EMC probe or insert (the EMC only caches the classifier's answer). Drop
+   * counters are swapped out by the caller (FlowPipeline.decide), which costs the hot path nothing.
+   */
+  dry = false;
 
   private ops!: BridgeOps;
   private now = 0;
@@ -133,10 +139,10 @@ export class Executor {
     const t0 = this.tables[0];
     let rid = -1;
     if (t0 !== undefined) {
-      t0.lookups++;
+      if (!this.dry) t0.lookups++;
       // The EMC pays off only when the classifier would probe several subtables: measured,
       // one EMC probe (hash + compare of 20 words) costs about as much as 3 subtable probes.
-      if (this.emcEnabled && t0.cls.subtables.length >= this.emcMinSubtables) {
+      if (this.emcEnabled && !this.dry && t0.cls.subtables.length >= this.emcMinSubtables) {
         rid = this.emc.lookup(this.key, slot);
         if (rid === -2) {
           rid = t0.cls.lookup(this.key, slot << K.KEY_SHIFT);
@@ -152,7 +158,7 @@ export class Executor {
       this.ops.drop(slot, BD_TABLE_MISS);
       return;
     }
-    (t0 as FlowTable).matched++;
+    if (!this.dry) (t0 as FlowTable).matched++;
     if (this.runRule(slot, 0, rid) === CONSUMED) return;
     if (this.pendOp !== 0) {
       this.deliver(slot, this.pendOp, this.pendArg, this.pendTable, this.pendRule);
@@ -172,7 +178,7 @@ export class Executor {
     const t = this.tables[table];
     let rid = -1;
     if (t !== undefined) {
-      t.lookups++;
+      if (!this.dry) t.lookups++;
       const k = slot << K.KEY_SHIFT;
       if (inPort >= 0) {
         // resubmit(PORT,T): the lookup sees PORT, the actions the original in_port (OVS).
@@ -186,14 +192,16 @@ export class Executor {
     }
     if (this.tracer !== null) this.tracer.lookup(table, rid, slot, this.depth);
     if (rid < 0) return CONTINUE; // a resubmit miss just continues with the caller's actions
-    (t as FlowTable).matched++;
+    if (!this.dry) (t as FlowTable).matched++;
     return this.runRule(slot, table, rid);
   }
 
   private runRule(slot: number, table: number, rid: number): number {
-    this.nPackets[rid]++;
-    this.nBytes[rid] += this.arena.len[slot];
-    this.used[rid] = this.now;
+    if (!this.dry) {
+      this.nPackets[rid]++;
+      this.nBytes[rid] += this.arena.len[slot];
+      this.used[rid] = this.now;
+    }
     const plan = this.plans[rid];
     if (plan.length === 0 && this.depth === 0) this.explicitDrop = true;
     return this.runPlan(slot, plan, table, rid);

@@ -11,13 +11,12 @@ import type { PacketArena } from '../packet/arena';
 import type { Batch } from '../packet/batch';
 import type { BridgeOps } from './bridge-ops';
 import { compile, type Action } from './actions';
-import { Executor, FLOW_DROP_REASONS, type FlowDropReason } from './execute';
-import type { DropCounters } from '../packet/drops';
+import { Executor, FLOW_DROP_REASONS, type FlowDropReason, type ExecTracer } from './execute';
+import { DropCounters } from '../packet/drops';
 import { checkExecutable, FlowSyntaxError, parseFlow, effectivePriority, type FlowSpec, type ParseMode } from './ofctl-parse';
 import { formatFlowEntry, type DumpOptions, type PortNamer } from './ofctl-format';
 import { FlowTable, N_TABLES, Rule, type FlowEntry, type TableStats } from './table';
 import { parseFlowModLine, type FlowMod } from './flow-mod-line';
-import { runTrace, type TraceInput, type TraceResult } from './trace';
 import { Match } from './match';
 
 export interface PipelineOptions {
@@ -117,6 +116,7 @@ export class FlowPipeline {
   process(batch: Batch, ops: BridgeOps): void {
     if (this.count === 0) {
       // No flows: OVS's default `priority=0,actions=NORMAL`.
+      if (this.exec.tracer !== null) this.exec.tracer.event('no flows: default priority=0,actions=NORMAL', 0);
       for (let i = 0; i < batch.count; i++) ops.normal(batch.slots[i]);
       return;
     }
@@ -380,11 +380,32 @@ export class FlowPipeline {
     return gone;
   }
 
-  // ---- trace ----
+  // ---- deciding without committing (trace) ----
 
-  /** ofproto/trace: run a flowspec or a raw frame through the tables, recording instead of sending. */
-  trace(input: TraceInput): TraceResult {
-    return runTrace(this, input, { resolvePort: (n) => this.opts.resolvePort(n), portName: (p) => this.opts.portName(p) });
+  /** Port names for flow text and dumps (what trace renders with). */
+  get names(): { resolvePort(name: string): number; portName(ofport: number): string | undefined } {
+    return { resolvePort: (n) => this.opts.resolvePort(n), portName: (p) => this.opts.portName(p) };
+  }
+
+  /**
+   * Run a parsed batch exactly as `process` does — same entry, same lookups, same compiled
+   * actions — without committing: rule counters, table stats, drop counters and the EMC are
+   * left as they were. `ops` receives every slot (trace records the outputs); `tracer` sees
+   * every lookup and action. Control plane (ofproto/trace).
+   */
+  decide(batch: Batch, ops: BridgeOps, tracer: ExecTracer | null): void {
+    const x = this.exec;
+    const drops = x.drops;
+    x.dry = true;
+    x.tracer = tracer;
+    x.drops = new DropCounters(FLOW_DROP_REASONS);
+    try {
+      this.process(batch, ops);
+    } finally {
+      x.dry = false;
+      x.tracer = null;
+      x.drops = drops;
+    }
   }
 }
 

@@ -2,19 +2,20 @@
  * ofproto/trace for the flow tables: run one frame through the real lookup and the real
  * compiled plans, with an ExecTracer that records every table visited, the rule matched (or
  * the miss) and every action run, and a recording BridgeOps that captures each output's frame
- * bytes instead of sending them. Counters, table stats and the EMC are left untouched.
+ * bytes instead of sending them. It enters through the pipeline's own `decide` (= `process`
+ * without committing), so counters, table stats and the EMC are left untouched and the path is
+ * forwarding's. Imports point one way: trace uses the pipeline, the pipeline knows no trace.
  *
  * Input is either raw frame bytes + in_port, or a flowspec (`in_port=1,dl_vlan=5,ip,nw_dst=..`)
  * from which a frame is synthesized (registers/metadata in the spec are loaded into the key).
  */
 import { Batch } from '../packet/batch';
-import { DropCounters } from '../packet/drops';
 import * as K from '../packet/flow-key';
 import { parseSlot } from '../packet/parse';
 import { BRIDGE_DROP_REASONS, type BridgeOps, type PacketInReason } from './bridge-ops';
 import { checksum, pseudoSumV4, pseudoSumV6 } from '../wire/checksum';
 import { describeFrame } from '../wire/describe';
-import { FLOW_DROP_REASONS, type ExecTracer } from './execute';
+import type { ExecTracer } from './execute';
 import { parseFlow } from './ofctl-parse';
 import { formatAction, formatMatch, formatPort, type PortNamer } from './ofctl-format';
 import type { FlowPipeline } from './pipeline';
@@ -53,7 +54,8 @@ export interface TraceContext {
   portName(ofport: number): string | undefined;
 }
 
-export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext): TraceResult {
+/** ofproto/trace of `input` through pipeline `p` (port names from `ctx`, default the pipeline's). */
+export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext = p.names): TraceResult {
   const a = p.arena;
   const x = p.exec;
   let frame: Uint8Array;
@@ -118,34 +120,11 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext):
     inPort: (s) => a.key[s << K.KEY_SHIFT],
   };
 
-  // Leave counters, table stats, drop counters and the EMC exactly as they were.
-  const saved = { p: x.nPackets.slice(), b: x.nBytes.slice(), u: x.used.slice(), emc: x.emcEnabled, drops: x.drops };
-  const tstats = p.tables.map((t) => (t ? [t.lookups, t.matched] : undefined));
-  x.tracer = tracer;
-  x.emcEnabled = false;
-  x.drops = new DropCounters(FLOW_DROP_REASONS);
+  // The pipeline's own entry (process), in its decide-only mode: counters, table stats, drop
+  // counters and the EMC stay as they were.
   const batch = new Batch(1);
   batch.push(slot);
-  try {
-    if (p.isEmpty) {
-      steps.push({ kind: 'event', depth: 0, text: 'no flows: default priority=0,actions=NORMAL' });
-      p.process(batch, ops);
-    } else x.run(batch, ops, Date.now());
-  } finally {
-    x.tracer = null;
-    x.emcEnabled = saved.emc;
-    x.drops = saved.drops;
-    x.nPackets.set(saved.p);
-    x.nBytes.set(saved.b);
-    x.used.set(saved.u);
-    p.tables.forEach((t, i) => {
-      if (t) {
-        const s = tstats[i];
-        t.lookups = s ? s[0] : 0;
-        t.matched = s ? s[1] : 0;
-      }
-    });
-  }
+  p.decide(batch, ops, tracer);
   const f = Buffer.from(frame);
   const result: TraceResult = { inPort, frame: f, headers: describeFrame(f), steps, outputs, text: '' };
   result.text = renderTrace(result, names);

@@ -3,6 +3,7 @@ import { PacketArena } from '../../src/packet/arena';
 import { Batch } from '../../src/packet/batch';
 import { parseSlot } from '../../src/packet/parse';
 import { FlowPipeline } from '../../src/flow/pipeline';
+import { runTrace } from '../../src/flow/trace';
 import { RecordingOps, buildFrame, type FrameSpec } from '../../src/flow/testing';
 
 const PORTS: Record<string, number> = { 'phy-br-eth1': 1, 'int-br-eth1': 2, tap1: 3, eth1: 4, 'patch-tun': 5 };
@@ -206,7 +207,7 @@ table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,resubm
 table=1,priority=1,actions=output:tap1,strip_vlan,NORMAL
 `);
   const before = p.dumpFlows().map((e) => e.nPackets);
-  const tr = p.trace({ flow: 'in_port=phy-br-eth1,dl_vlan=1,dl_src=02:00:00:00:00:aa,tcp,nw_dst=10.0.0.9,tp_dst=22' });
+  const tr = runTrace(p, { flow: 'in_port=phy-br-eth1,dl_vlan=1,dl_src=02:00:00:00:00:aa,tcp,nw_dst=10.0.0.9,tp_dst=22' });
   t.same(
     tr.steps.filter((s) => s.kind === 'lookup').map((s) => (s as { table: number }).table),
     [0, 1],
@@ -222,7 +223,7 @@ table=1,priority=1,actions=output:tap1,strip_vlan,NORMAL
   t.match(tr.text, /0\. priority=4,in_port="phy-br-eth1",dl_vlan=1/);
   t.same(p.dumpFlows().map((e) => e.nPackets), before, 'trace does not count');
   t.equal(arena.available, arena.capacity);
-  const miss = p.trace({ frame: buildFrame({}), inPort: 3 });
+  const miss = runTrace(p, { frame: buildFrame({}), inPort: 3 });
   t.equal(miss.outputs[0].kind, 'drop');
   t.same(miss.steps[0], { kind: 'lookup', depth: 0, table: 0, rule: null });
 });
