@@ -28,12 +28,33 @@ export interface DaemonOptions {
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const log = new Logger(opts.logLevel ?? 'info', opts.logFormat ?? 'text');
+  // The signal handlers come first: a SIGTERM at any moment from here on takes the shutdown
+  // path (ports closed, socket removed) instead of Node's default of dying where it stands.
+  let stopSignal: string | null = null;
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (wake = resolve));
+  const onSignal = (sig: string) => {
+    if (stopSignal === null) {
+      stopSignal = sig;
+      log.info('shutting down', { signal: sig });
+    }
+    wake();
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    await serve(opts, log, () => stopSignal !== null, stopped);
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, stopped: Promise<void>): Promise<void> {
   const sw = new Switch({ busyPoll: opts.busyPoll });
   const configPath = opts.config ? path.resolve(opts.config) : undefined;
-  if (configPath) {
-    applyConfig(sw, loadConfig(configPath), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
-    log.info('config applied', { file: configPath });
-  }
   // Reload: the file given (absolute, from the CLI) or the one the switch started with.
   const reload = (file?: string) => {
     const f = file ?? configPath;
@@ -42,13 +63,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     log.info('config reloaded', { file: f, added: report.added.length, removed: report.removed.length, replaced: report.replaced.length, unchanged: report.unchanged });
     return report;
   };
-  const server = new ControlServer(
+  const server: ControlServer = new ControlServer(
     opts.control,
     switchCommands(sw, {
       ...flowCommands(sw),
       ...l3Commands(sw),
       reload: (a) => reload(typeof a.file === 'string' && a.file !== '' ? a.file : undefined),
+      'control-stats': () => ({ ...server.counters, limits: server.limits }),
     }),
+    { log },
   );
   process.on('SIGHUP', () => {
     try {
@@ -57,33 +80,43 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       log.warn('SIGHUP reload refused, nothing changed', { error: (e as Error).message });
     }
   });
-  await server.listen();
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | null = null;
   // OpenFlow management sockets (DIR/BR.mgmt next to the control socket), one per bridge.
   const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.warn(m, f) });
-  await openflow.start();
-  const metrics = opts.metrics ? await serveMetrics(sw, opts.metrics) : null;
-  if (metrics) log.info('metrics served', { url: `http://${opts.metrics}/metrics` });
-  sw.on('port-added', (e) => log.info('port added', e));
-  sw.on('port-deleted', (e) => log.info('port deleted', e));
-  sw.on('port-down', (e) => log.warn('port down (its interface went away?)', e));
-  sw.on('flow-removed', (e) => log.debug('flow removed', e));
-  sw.on('error', (e) => log.error('error', { error: (e as Error).message }));
-  if (opts.logLevel === 'debug') {
-    sw.on('mac', (e) => log.debug('mac', e));
-    sw.on('nat', (e) => log.debug('nat session', { router: e.router, event: e.event, proto: e.session.proto, kind: e.session.kind }));
+  try {
+    if (configPath) {
+      applyConfig(sw, loadConfig(configPath), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
+      log.info('config applied', { file: configPath });
+    }
+    if (stopping()) return;
+    await server.listen();
+    if (stopping()) return;
+    await openflow.start();
+    if (stopping()) return;
+    metrics = opts.metrics ? await serveMetrics(sw, opts.metrics, () => server.counters) : null;
+    if (metrics) log.info('metrics served', { url: `http://${opts.metrics}/metrics` });
+    sw.on('port-added', (e) => log.info('port added', e));
+    sw.on('port-deleted', (e) => log.info('port deleted', e));
+    sw.on('port-down', (e) => log.warn('port down (its interface went away?)', e));
+    sw.on('flow-removed', (e) => log.debug('flow removed', e));
+    sw.on('error', (e) => log.error('error', { error: (e as Error).message }));
+    if (opts.logLevel === 'debug') {
+      sw.on('mac', (e) => log.debug('mac', e));
+      sw.on('nat', (e) => log.debug('nat session', { router: e.router, event: e.event, proto: e.session.proto, kind: e.session.kind }));
+    }
+    if (stopping()) return;
+    sw.start();
+    log.info('running', { pid: process.pid, control: opts.control });
+    await stopped;
+  } finally {
+    // Every step is attempted even if one fails, so the socket never outlives the process.
+    try {
+      sw.stop();
+    } catch (e) {
+      log.error('stopping the switch failed', { error: (e as Error).message });
+    }
+    metrics?.close();
+    await openflow.stop();
+    await server.close();
   }
-  sw.start();
-  log.info('running', { pid: process.pid, control: opts.control });
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string) => {
-      log.info('shutting down', { signal: sig });
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-  sw.stop();
-  metrics?.close();
-  await openflow.stop();
-  await server.close();
 }

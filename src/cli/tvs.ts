@@ -322,8 +322,8 @@ const VERBS: Record<string, Verb> = {
     min: 1,
     max: 2,
     run: async ([bridge, match], ctx) => {
-      const r = (await request(ctx.control, 'dump-flows', { bridge, match, strict: ctx.opts.strict === true })) as { text: string };
-      print(ctx, r, () => r.text.replace(/\n$/, ''));
+      const r = (await request(ctx.control, 'dump-flows', { bridge, match, strict: ctx.opts.strict === true })) as { flows: string[] };
+      print(ctx, r, () => r.flows.join('\n'));
     },
   },
   trace: {

@@ -3,7 +3,7 @@
  * ovs-appctl ofproto/trace) as control-socket handlers.
  */
 import { Switch } from '../datapath/switch';
-import type { Handler } from './server';
+import { jsonArrayPieces, StreamedReply, type Handler } from './server';
 import { str, optStr } from './args';
 import { runTrace } from '../flow/trace';
 
@@ -41,11 +41,19 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
       const changed = sw.flows(str(a, 'bridge')).modFlows(str(a, 'flow'), { strict: a.strict === true });
       return { modified: changed.length };
     },
+    // Streamed: the rules are selected now and formatted a chunk at a time while the reply is
+    // written, so a dump of 100k flows never stalls the datapath.
     'dump-flows': (a) => {
       const f = sw.flows(str(a, 'bridge'));
-      const match = optStr(a, 'match');
-      const text = f.formatFlows(match, { strict: a.strict === true });
-      return { text, flows: text.split('\n').filter((l) => l !== ''), tables: f.tableStats() };
+      const rules = f.select(optStr(a, 'match'), { strict: a.strict === true });
+      const tables = f.tableStats();
+      return new StreamedReply(
+        (function* () {
+          yield `{"tables":${JSON.stringify(tables)},"flows":`;
+          yield* jsonArrayPieces(rules, (r) => f.formatInstalled(r));
+          yield '}';
+        })(),
+      );
     },
     trace: (a) => {
       const f = sw.flows(str(a, 'bridge'));

@@ -3,7 +3,7 @@
  * Options arrive as key=value strings from the CLI; each is checked with a clear message.
  */
 import { Switch } from '../datapath/switch';
-import type { Handler } from './server';
+import { jsonArrayPieces, StreamedReply, type Handler } from './server';
 import { str } from './args';
 import { DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT } from '../l3/conntrack';
 
@@ -93,7 +93,11 @@ export function l3Commands(sw: Switch): Record<string, Handler> {
       return null;
     },
     'router-show': (a) => sw.l3.router(str(a, 'router')).show(),
-    'nat-show': (a) => sw.l3.router(str(a, 'router')).sessions(),
+    // Streamed a chunk of sessions at a time (a full table is tens of megabytes of JSON).
+    'nat-show': (a) => {
+      const r = sw.l3.router(str(a, 'router'));
+      return new StreamedReply(jsonArrayPieces(r.sessionIds(), (id) => r.session(id)));
+    },
     'add-dhcp': (a) => {
       const o = opts(a);
       known(o, ['tag', 'subnet', 'gateway', 'dns', 'server', 'lease', 'mtu'], 'add-dhcp');

@@ -5,6 +5,7 @@
  */
 import * as http from 'http';
 import { Switch } from '../datapath/switch';
+import type { ControlCounters } from './server';
 
 function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -13,7 +14,7 @@ function labels(l: Record<string, string | number>): string {
   return '{' + Object.entries(l).map(([k, v]) => `${k}="${esc(String(v))}"`).join(',') + '}';
 }
 
-export function renderMetrics(sw: Switch): string {
+export function renderMetrics(sw: Switch, control?: () => ControlCounters): string {
   const out: string[] = [];
   const family = (name: string, type: 'counter' | 'gauge', help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   const rows: Record<string, string[]> = {};
@@ -64,6 +65,13 @@ export function renderMetrics(sw: Switch): string {
   add('tvs_arena_held_slots', {}, sw.arena.holds.used);
   add('tvs_arena_held_slots_max', {}, sw.arena.holds.limit);
   add('tvs_arena_hold_refused_total', {}, sw.arena.holds.refused);
+  if (control) {
+    const c = control();
+    add('tvs_control_connections', {}, c.connections);
+    add('tvs_control_refused_connections_total', {}, c.refused_connections);
+    add('tvs_control_slow_clients_total', {}, c.slow_clients);
+    for (const reason of ['oversized', 'too_deep', 'bad'] as const) add('tvs_control_refused_requests_total', { reason }, c[`${reason}_requests`]);
+  }
 
   const help: Record<string, [('counter' | 'gauge'), string]> = {
     tvs_port_rx_packets_total: ['counter', 'Frames received on a port.'],
@@ -95,6 +103,10 @@ export function renderMetrics(sw: Switch): string {
     tvs_port_held_frames: ['gauge', 'Frames held on behalf of a port (a router interface: its tenant\'s frames waiting for ARP).'],
     tvs_port_held_frames_max: ['gauge', 'Limit of frames held on behalf of a port.'],
     tvs_port_hold_refused_total: ['counter', 'Frames not held (dropped, counted by the router as arp_hold_limit) because a limit was reached.'],
+    tvs_control_connections: ['gauge', 'Open control-socket connections.'],
+    tvs_control_refused_connections_total: ['counter', 'Control connections refused at the connection limit.'],
+    tvs_control_slow_clients_total: ['counter', 'Control clients disconnected for not reading their replies.'],
+    tvs_control_refused_requests_total: ['counter', 'Control requests refused before running, by reason (oversized, too_deep nesting, bad JSON).'],
   };
   for (const [name, [type, text]] of Object.entries(help)) {
     if (!rows[name]) continue;
@@ -105,7 +117,7 @@ export function renderMetrics(sw: Switch): string {
 }
 
 /** Serve /metrics on HOST:PORT (loopback by default: metrics are not for the world). */
-export async function serveMetrics(sw: Switch, hostPort: string): Promise<http.Server> {
+export async function serveMetrics(sw: Switch, hostPort: string, control?: () => ControlCounters): Promise<http.Server> {
   const m = /^(?:([^:]+):)?(\d{1,5})$/.exec(hostPort);
   if (!m || Number(m[2]) > 65535) throw new Error(`--metrics ${hostPort}: expected HOST:PORT, e.g. 127.0.0.1:9475`);
   const host = m[1] ?? '127.0.0.1';
@@ -115,7 +127,7 @@ export async function serveMetrics(sw: Switch, hostPort: string): Promise<http.S
       return;
     }
     try {
-      const body = renderMetrics(sw);
+      const body = renderMetrics(sw, control);
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body);
     } catch (e) {
       res.writeHead(500).end(`${(e as Error).message}\n`);

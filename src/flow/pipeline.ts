@@ -354,6 +354,16 @@ export class FlowPipeline {
       .join('');
   }
 
+  /**
+   * One rule as a dump-flows line, or undefined if it is no longer installed (a dump written
+   * in chunks formats rules selected earlier).
+   */
+  formatInstalled(rule: Rule, opts: Omit<DumpOptions, 'names'> & { names?: boolean } = {}): string | undefined {
+    if (this.exec.rules[rule.id] !== rule) return undefined;
+    const names: PortNamer | undefined = opts.names === false ? undefined : (p) => this.opts.portName(p);
+    return formatFlowEntry(this.entry(rule), { names, idleAge: opts.idleAge });
+  }
+
   tableStats(): TableStats[] {
     const out: TableStats[] = [];
     for (const t of this.tables) {

@@ -586,6 +586,16 @@ export class Router implements ForwardingState, NeighbourHost {
     const now = this.clock();
     return this.ct.liveRecords().map((rec) => describeSession(this.ct, rec, now));
   }
+
+  /** Live session ids now (a snapshot for nat-show, which describes them a chunk at a time). */
+  sessionIds(): number[] {
+    return this.ct.liveRecords();
+  }
+
+  /** One session by id, or undefined once it has ended. */
+  session(id: number): NatSession | undefined {
+    return this.ct.isLive(id) ? describeSession(this.ct, id, this.clock()) : undefined;
+  }
 }
 
 function readPort(b: Uint8Array, p: number): number {
