@@ -11,7 +11,7 @@
 export const DEFAULT_CONTROL_PATH = '/run/tvs/tvs.sock';
 
 export interface ControlLimits {
-  /** A request line longer than this is refused and the connection closed. */
+  /** A request line longer than this is refused (the rest of the line is skipped). */
   maxRequestBytes: number;
   /** Arrays/objects nested deeper than this are refused before they are parsed. */
   maxDepth: number;

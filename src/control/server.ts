@@ -204,6 +204,8 @@ class Connection implements Session {
   private queuedBytes = 0;
   private busy = false;
   private paused = false;
+  /** Inside a line that was already refused as too large: drop bytes up to its newline. */
+  private discarding = false;
 
   constructor(
     private readonly server: ControlServer,
@@ -249,34 +251,39 @@ class Connection implements Session {
       const nl = chunk.indexOf(0x0a, start);
       if (nl < 0) break;
       const tail = chunk.subarray(start, nl);
-      const size = this.partialBytes + tail.length;
-      if (size > this.limits.maxRequestBytes) {
-        this.server.counters.oversized_requests++;
-        this.enqueue({ id: null, ok: false, error: `request larger than ${this.limits.maxRequestBytes} bytes` }, 0);
+      if (this.discarding) {
+        this.discarding = false; // the end of the oversized line: back in step
       } else {
-        const line = this.partialBytes === 0 ? tail.toString('utf8') : Buffer.concat([...this.partial, tail]).toString('utf8');
-        if (line.trim() !== '') this.enqueue(line, size);
+        const size = this.partialBytes + tail.length;
+        if (size > this.limits.maxRequestBytes) this.refuseOversized();
+        else {
+          const line = this.partialBytes === 0 ? tail.toString('utf8') : Buffer.concat([...this.partial, tail]).toString('utf8');
+          if (line.trim() !== '') this.enqueue(line, size);
+        }
       }
       this.partial = [];
       this.partialBytes = 0;
       start = nl + 1;
     }
-    if (start < chunk.length) {
+    if (start < chunk.length && !this.discarding) {
       const rest = chunk.subarray(start);
       this.partial.push(rest);
       this.partialBytes += rest.length;
       if (this.partialBytes > this.limits.maxRequestBytes) {
-        // Resynchronising would mean reading on to a newline that may never come: answer, close.
-        this.server.counters.oversized_requests++;
+        // Answer now and drop the rest of the line as it arrives: memory stays bounded and the
+        // connection is usable again after the newline.
+        this.refuseOversized();
+        this.discarding = true;
         this.partial = [];
         this.partialBytes = 0;
-        this.enqueue({ id: null, ok: false, error: `request larger than ${this.limits.maxRequestBytes} bytes` }, 0);
-        this.queue.push(CLOSE);
-        this.sock.pause();
-        this.paused = true;
       }
     }
     void this.pump();
+  }
+
+  private refuseOversized(): void {
+    this.server.counters.oversized_requests++;
+    this.enqueue({ id: null, ok: false, error: `request larger than ${this.limits.maxRequestBytes} bytes (add-flows sends a large file in parts)` }, 0);
   }
 
   private enqueue(item: string | Response, bytes: number): void {
@@ -295,12 +302,8 @@ class Connection implements Session {
     try {
       while (this.queue.length > 0 && !this.sock.destroyed) {
         const item = this.queue.shift()!;
-        if (item === CLOSE) {
-          this.sock.end();
-          break;
-        }
         if (typeof item === 'string') this.queuedBytes -= Buffer.byteLength(item);
-        if (this.paused && this.queue.length < this.limits.maxPipelined / 2 && this.queuedBytes < this.limits.maxRequestBytes / 2 && !this.queue.includes(CLOSE)) {
+        if (this.paused && this.queue.length < this.limits.maxPipelined / 2 && this.queuedBytes < this.limits.maxRequestBytes / 2) {
           this.paused = false;
           this.sock.resume();
         }
@@ -382,9 +385,6 @@ class Connection implements Session {
     return false;
   }
 }
-
-/** Queue marker: close the connection once the replies before it are written. */
-const CLOSE: Response = { id: null, ok: false, error: '' };
 
 /** A JSON array streamed in pieces of `per` items (each piece a bounded amount of work). */
 export function* jsonArrayPieces<T>(items: readonly T[], describe: (item: T) => unknown | undefined, per = 500): Generator<string> {
