@@ -24,7 +24,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: all build deps debs test-debs demo-debs native ts test test-unit bench demo clean
+.PHONY: test-big all build deps debs test-debs demo-debs native ts test test-unit bench demo clean
 
 all: build
 
@@ -61,6 +61,10 @@ test: build test-debs
 
 test-unit: build
 	node scripts/run-tests.js dist/test/unit
+
+# Opt-in (minutes, ~3 GB RSS): add-flows of 1,000,000 flows through the CLI; make test does 100,000.
+test-big: build
+	TVS_ADD_FLOWS=1000000 node scripts/run-tests.js dist/test/integration/add-flows-big.test.js
 
 bench: build test-debs
 	$(call install-debs,$(BENCH_DEBS),the comparison will skip what needs them)

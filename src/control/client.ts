@@ -126,3 +126,28 @@ export async function request(socketPath: string, cmd: string, args: Record<stri
     c.close();
   }
 }
+
+/** Characters of a flow file per add-flows part (JSON escaping stays well under the request limit). */
+export const ADD_FLOWS_PART_CHARS = 128 * 1024;
+
+/**
+ * `add-flows` of a file of any size: the text is sent in parts over one connection as it is
+ * read, each part answered before the next is read (memory stays one part); the switch parses
+ * every part as it arrives and applies the whole file after the last one, or nothing.
+ */
+export async function addFlowsFromStream(socketPath: string, bridge: string, text: AsyncIterable<string>, timeoutMs = 300_000): Promise<unknown> {
+  const c = await ControlConnection.open(socketPath, timeoutMs);
+  try {
+    let pending: string | null = null;
+    for await (const chunk of text) {
+      for (let i = 0; i < chunk.length; i += ADD_FLOWS_PART_CHARS) {
+        // One part is held back so the last one can be sent as the last (more: false).
+        if (pending !== null) await c.call('add-flows', { bridge, text: pending, more: true });
+        pending = chunk.slice(i, i + ADD_FLOWS_PART_CHARS);
+      }
+    }
+    return await c.call('add-flows', { bridge, text: pending ?? '' });
+  } finally {
+    c.close();
+  }
+}

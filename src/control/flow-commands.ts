@@ -6,6 +6,7 @@ import { Switch } from '../datapath/switch';
 import { jsonArrayPieces, StreamedReply, type Handler } from './server';
 import { str, optStr } from './args';
 import { runTrace } from '../flow/trace';
+import { addFlowsHandler } from './flow-load';
 
 /** Routing/NAT view of one output frame, if its destination MAC is a router interface here. */
 function explainRouting(sw: Switch, bridge: string, frame: Buffer): string[] {
@@ -27,12 +28,8 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
       const r = sw.flows(str(a, 'bridge')).addFlow(str(a, 'flow'));
       return { warnings: r.warnings, replaced: r.replaced !== undefined };
     },
-    'add-flows': (a) => {
-      const text = a.text;
-      if (typeof text !== 'string') throw new Error("missing argument 'text'");
-      const r = sw.flows(str(a, 'bridge')).addFlows(text);
-      return { added: r.added.length, modified: r.modified, deleted: r.deleted, warnings: r.warnings };
-    },
+    // A file of any size arrives in parts over one connection; see flow-load.ts.
+    'add-flows': addFlowsHandler(sw),
     'del-flows': (a) => {
       const gone = sw.flows(str(a, 'bridge')).delFlows(optStr(a, 'match'), { strict: a.strict === true });
       return { deleted: gone.length };

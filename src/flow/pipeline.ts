@@ -130,6 +130,11 @@ export class FlowPipeline {
     return parseFlow(text, mode, { resolvePort: (n) => this.opts.resolvePort(n) });
   }
 
+  /** OpenFlow port number of a port name on this bridge, or -1 (for line-by-line parsers). */
+  resolvePortName(name: string): number {
+    return this.opts.resolvePort(name);
+  }
+
   private toSpec(f: string | FlowSpec, mode: ParseMode): FlowSpec {
     return typeof f === 'string' ? this.parse(f, mode) : f;
   }
