@@ -90,7 +90,8 @@ class FlowLoad {
 /** The `add-flows` handler: one part, or a whole file in one request (`more` absent). */
 export function addFlowsHandler(sw: Switch): Handler {
   const budget = { staged: 0 };
-  return (a, session: Session) => {
+  return (a, given?: Session) => {
+    const session: Session = given ?? { state: new Map(), onClose: () => {} };
     const text = a.text;
     if (typeof text !== 'string') throw new Error("missing argument 'text'");
     if (a.more !== undefined && typeof a.more !== 'boolean') throw new Error("'more' must be true or false");

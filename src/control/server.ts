@@ -23,7 +23,8 @@ export interface Session {
   onClose(fn: () => void): void;
 }
 
-export type Handler = (args: Record<string, unknown>, session: Session) => unknown | Promise<unknown>;
+/** `session` is absent when a handler is called directly (tests, config): a one-request session. */
+export type Handler = (args: Record<string, unknown>, session?: Session) => unknown | Promise<unknown>;
 
 /**
  * A result sent piece by piece: the pieces, concatenated, are the JSON text of `result`.
