@@ -9,7 +9,7 @@ export function formatShow(bridges: ShowBridge[]): string {
       out.push(`        Port ${p.name}`);
       const bits = [`ofport: ${p.ofport}`, `type: ${p.type}`];
       if (p.tag !== undefined) bits.push(`tag: ${p.tag}`);
-      if (p.trunks) bits.push(`trunks: [${p.trunks.join(', ')}]`);
+      if (p.trunks) bits.push(`trunks: [${p.trunks.replace(/,/g, ', ')}]`);
       if (p.peer) bits.push(`peer: ${p.peer}`);
       bits.push(p.up ? 'up' : 'DOWN');
       out.push(`            ${bits.join(', ')}`);

@@ -3,7 +3,7 @@
  * (config file, API), validated into a PortConfig. Errors name the option and say what is allowed.
  */
 import { PortConfig, PortType, PORT_TYPES } from '../datapath/switch-port';
-import { parseTrunks } from '../l2/port-vlan';
+import { VlanSet } from '../l2/vlan-set';
 
 const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'persist', 'mtu', 'path', 'mode'] as const;
 
@@ -34,7 +34,10 @@ export function portConfigFrom(o: Record<string, unknown>, where = ''): PortConf
     if (o.ofport !== undefined) c.ofport = intIn('ofport', o.ofport, 1, 0xfeff);
     if (o.tag !== undefined) c.tag = intIn('tag', o.tag, 0, 4095);
     if (o.trunks !== undefined) {
-      c.trunks = Array.isArray(o.trunks) ? o.trunks.map((v) => intIn('trunks', v, 0, 4095)) : parseTrunks(String(o.trunks));
+      // A 4096-bit set however long the text or list (ranges are never expanded).
+      if (!Array.isArray(o.trunks) && typeof o.trunks !== 'string' && typeof o.trunks !== 'number') throw new Error(`trunks: expected "10,20,30-35" or a list of VLAN ids`);
+      const set = VlanSet.from(Array.isArray(o.trunks) ? o.trunks : String(o.trunks));
+      if (set !== null) c.trunks = set;
     }
     if (o.peer !== undefined) c.peer = String(o.peer);
     if (o.offloads !== undefined) c.offloads = bool('offloads', o.offloads);

@@ -13,6 +13,7 @@ import { PortConfig } from '../datapath/switch-port';
 import { FlowPipeline, DEFAULT_MAX_FLOWS } from '../flow/pipeline';
 import { formatRule } from '../flow/ofctl-format';
 import { SwitchConfig, PortSpec } from './config';
+import { VlanSet } from '../l2/vlan-set';
 
 export interface ReloadReport {
   added: string[];
@@ -27,7 +28,7 @@ function samePort(cur: PortConfig, want: PortSpec): boolean {
     JSON.stringify({
       type: c.type,
       tag: c.tag,
-      trunks: c.trunks && c.trunks.length ? c.trunks : undefined,
+      trunks: VlanSet.from(c.trunks)?.toString(),
       peer: c.peer,
       offloads: c.offloads,
       ring: c.ring,

@@ -10,6 +10,7 @@ import { formatRule } from '../flow/ofctl-format';
 import { DEFAULT_MAX_FLOWS } from '../flow/pipeline';
 import { DEFAULT_MAX_SESSIONS } from '../l3/conntrack';
 import { SwitchConfig, validateConfig } from './config';
+import { VlanSet } from '../l2/vlan-set';
 
 export function snapshotConfig(sw: Switch): SwitchConfig {
   const cfg: SwitchConfig = { bridges: [] };
@@ -21,7 +22,8 @@ export function snapshotConfig(sw: Switch): SwitchConfig {
         const { type, ofport, tag, trunks, peer, offloads, ring, persist, mtu } = p.config;
         const o: Record<string, unknown> = { name: p.name, type, ofport };
         if (tag !== undefined) o.tag = tag;
-        if (trunks && trunks.length) o.trunks = trunks;
+        const vlans = VlanSet.from(trunks);
+        if (vlans) o.trunks = vlans.toString();
         if (peer !== undefined) o.peer = peer;
         if (offloads !== undefined) o.offloads = offloads;
         if (ring !== undefined) o.ring = ring;

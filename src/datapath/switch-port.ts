@@ -4,6 +4,7 @@
  * (a patch peer, a router). Holds the per-port transmit queue that the switch flushes with one
  * native call per batch.
  */
+import type { VlanSet } from '../l2/vlan-set';
 import type { HoldBudget } from '../packet/hold-budget';
 import { Batch, BURST } from '../packet/batch';
 import { Port, PortCounters } from '../io/port';
@@ -17,7 +18,8 @@ export interface PortConfig {
   type: PortType;
   ofport?: number;
   tag?: number;
-  trunks?: number[];
+  /** Allowed VLANs of a trunk port (a list is accepted from code and tests). */
+  trunks?: VlanSet | readonly number[];
   /** patch: name of the peer patch port (on another bridge). */
   peer?: string;
   /** afpacket/tap: carry the virtio-net header (offloads). Default true. */

@@ -8,7 +8,7 @@ import type { PortType } from './switch-port';
 
 export interface ShowBridge {
   name: string;
-  ports: { name: string; ofport: number; type: PortType; up: boolean; tag?: number; trunks?: number[]; peer?: string; io?: Record<string, unknown> }[];
+  ports: { name: string; ofport: number; type: PortType; up: boolean; tag?: number; trunks?: string; peer?: string; io?: Record<string, unknown> }[];
 }
 export interface DumpPort {
   name: string;
@@ -46,7 +46,7 @@ export function showBridges(bridges: Iterable<Bridge>): ShowBridge[] {
         type: p.type,
         up: p.up,
         ...(p.vlan.tag >= 0 ? { tag: p.vlan.tag } : {}),
-        ...(p.vlan.trunks ? { trunks: p.vlan.trunkList() } : {}),
+        ...(p.vlan.trunks ? { trunks: p.vlan.trunks.toString() } : {}),
         ...(p.config.peer ? { peer: p.config.peer } : {}),
         ...(p.io ? { io: p.io.describe() } : {}),
       })),
