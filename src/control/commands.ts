@@ -5,7 +5,8 @@
  */
 import { Switch } from '../datapath/switch';
 import { portConfigFrom } from './port-options';
-import type { Handler } from './server';
+import { jsonArrayPieces, StreamedReply, type Handler } from './server';
+import type { Rule } from '../flow/table';
 import { str } from './args';
 import * as path from 'path';
 import { saveConfig } from './save-config';
@@ -37,17 +38,31 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
     'dump-ports': (a) => ({ ports: sw.dumpPorts(str(a, 'bridge')), drops: sw.bridgeDrops(str(a, 'bridge')) }),
     'fdb-show': (a) => sw.fdb(str(a, 'bridge')),
     /** One sample of every counter `tvs top` turns into rates. */
+    // The flows part is streamed (a chunk of rules at a time): `tvs top` on 100k flows.
     stats: () => {
       const ports: { bridge: string; name: string; rx_packets: number; rx_bytes: number; tx_packets: number; tx_bytes: number; drops: number }[] = [];
-      const flows: { bridge: string; flow: string; packets: number; bytes: number }[] = [];
+      const rules: { bridge: string; rule: Rule }[] = [];
       for (const b of sw.bridges.keys()) {
         for (const p of sw.dumpPorts(b)) {
           ports.push({ bridge: b, name: p.name, rx_packets: p.rx_packets, rx_bytes: p.rx_bytes, tx_packets: p.tx_packets, tx_bytes: p.tx_bytes, drops: Object.values(p.drops).reduce((x, y) => x + y, 0) });
         }
-        const br = sw.bridge(b);
-        for (const e of sw.flows(b).dumpFlows()) flows.push({ bridge: b, flow: formatRule(e.rule, (o) => br.portName(o)), packets: e.nPackets, bytes: e.nBytes });
+        for (const rule of sw.flows(b).select()) rules.push({ bridge: b, rule });
       }
-      return { t: Date.now(), ports, flows };
+      const describe = ({ bridge, rule }: { bridge: string; rule: Rule }) => {
+        if (!sw.bridges.has(bridge)) return undefined;
+        const f = sw.flows(bridge);
+        if (!f.isInstalled(rule)) return undefined;
+        const e = f.entry(rule);
+        return { bridge, flow: formatRule(rule, (o) => sw.bridge(bridge).portName(o)), packets: e.nPackets, bytes: e.nBytes };
+      };
+      const head = JSON.stringify({ t: Date.now(), ports });
+      return new StreamedReply(
+        (function* () {
+          yield head.slice(0, -1) + ',"flows":';
+          yield* jsonArrayPieces(rules, describe);
+          yield '}';
+        })(),
+      );
     },
     'save-config': (a) => {
       const file = str(a, 'file');

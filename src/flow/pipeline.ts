@@ -359,12 +359,17 @@ export class FlowPipeline {
       .join('');
   }
 
+  /** Is this rule still in the tables (not deleted, expired or replaced since it was selected)? */
+  isInstalled(rule: Rule): boolean {
+    return this.exec.rules[rule.id] === rule;
+  }
+
   /**
    * One rule as a dump-flows line, or undefined if it is no longer installed (a dump written
    * in chunks formats rules selected earlier).
    */
   formatInstalled(rule: Rule, opts: Omit<DumpOptions, 'names'> & { names?: boolean } = {}): string | undefined {
-    if (this.exec.rules[rule.id] !== rule) return undefined;
+    if (!this.isInstalled(rule)) return undefined;
     const names: PortNamer | undefined = opts.names === false ? undefined : (p) => this.opts.portName(p);
     return formatFlowEntry(this.entry(rule), { names, idleAge: opts.idleAge });
   }
