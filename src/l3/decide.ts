@@ -41,7 +41,7 @@ import { RouteTable, RT_FWD, RT_LOCAL, RT_FIP, RT_BCAST } from './route-table';
 import {
   D_NO_IFACE, D_NOT_IPV4, D_NOT_FOR_ROUTER, D_NOT_UNICAST, D_BAD_CSUM, D_NO_ROUTE, D_TTL, D_FRAG_NEEDED, D_OVERSIZE,
   D_LOCAL_UNSUPPORTED, D_LOCAL_LOOP, D_ARP_IGNORED, D_ARP_QUEUE_FULL, D_NAT_UNSOLICITED, D_NAT_FULL, D_NAT_PORTS,
-  D_NAT_CONFLICT, D_NAT_FRAGMENT, D_NAT_PROTO, D_NAT_SOURCE,
+  D_NAT_CONFLICT, D_NAT_FRAGMENT, D_NAT_PROTO, D_NAT_SOURCE, D_ARP_HOLD_LIMIT,
 } from './router-drops';
 
 /** What happens to the frame. */
@@ -442,6 +442,9 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
     const p = st.nbr.pending;
     d.nhState = p.get(nh) === undefined ? NH_REQUEST : NH_QUEUED;
     if (!p.hasRoom(nh)) return drop(d, D_ARP_QUEUE_FULL);
+    // The hold budgets (arrival interface, router, arena) — the commit still hands the frame
+    // to the neighbour layer, which starts resolution and counts the refusal on its budget.
+    if (!st.nbr.holdBudget(inIf).canTake()) return drop(d, D_ARP_HOLD_LIMIT);
   }
   d.verdict = V_FORWARD;
 }

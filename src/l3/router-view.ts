@@ -279,6 +279,10 @@ export function renderDecision(r: ViewedRouter, ifName: string, d: Decision): st
     const pp = (x: number | undefined): string => (x === undefined ? '' : `:${x}`);
     out.push(`  NAT: ${d.newSession ? 'new session' : 'later fragment, stateless 1:1'}; leaves as ${fmt(d.nSrc)}${pp(p.sport)} > ${fmt(d.nDst)}${pp(p.dport)}`);
   }
+  if (reason === 'arp_hold_limit') {
+    out.push(`  next hop ${fmt(d.nextHop)}: not resolved${d.nhState === NH_REQUEST ? ' → ARP request' : ''}; frames held for ARP are at their limit (interface, router or arena) → drop arp_hold_limit`);
+    return out;
+  }
   if (reason === 'arp_queue_full') {
     out.push(`  next hop ${fmt(d.nextHop)}: not resolved and its queue (or the pending table) is full → drop arp_queue_full`);
     return out;

@@ -40,7 +40,7 @@ import { RouteTable, type StaticRoute } from './route-table';
 import { Neighbours, ROUTER_IN_PORT, type NeighbourHost } from './neighbours';
 import { ARP_QUEUE_LEN_DEFAULT, ARP_MAX_PENDING_DEFAULT } from './arp-pending';
 import { Iface, type InterfaceConfig } from './router-iface';
-import { RouterDrops, D_NAT_FULL, D_NAT_CONFLICT, D_NAT_PORTS, D_NAT_SOURCE } from './router-drops';
+import { RouterDrops, D_NAT_FULL, D_NAT_CONFLICT, D_NAT_PORTS, D_NAT_SOURCE, D_ARP_HOLD_LIMIT } from './router-drops';
 import {
   Decision, decideInput, decideIpv4, replyKey, type ForwardingState,
   V_DROP, V_FORWARD, V_ECHO_REPLY, V_ARP_REPLY, V_ARP_CONSUMED, M_NONE,
@@ -330,6 +330,12 @@ export class Router implements ForwardingState, NeighbourHost {
         this.commitForward(s, d);
         return;
       case V_DROP:
+        if (d.reason === D_ARP_HOLD_LIMIT) {
+          // Dropped by the neighbour layer itself: it starts resolution (the sender's next try
+          // finds the next hop resolved) and charges the refusal to the budget that refused.
+          this.nbr.output(s, d.out, d.nextHop, d.inIf, this.now);
+          return;
+        }
         if (d.icmpType >= 0 && d.icmpAllowed) this.icmpError(s, d.inIf, d.icmpType, d.icmpCode, d.icmpExtra);
         this.drop(s, d.reason);
         return;

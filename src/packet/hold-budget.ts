@@ -54,6 +54,14 @@ export class HoldBudget {
     return true;
   }
 
+  /** Whether `take()` would succeed now (nothing charged or counted: the router's decision). */
+  canTake(): boolean {
+    for (let b: HoldBudget | null = this; b !== null; b = b.parent) {
+      if (b.used >= b.limit || (b.arena !== null && b.arena.available <= b.reserve)) return false;
+    }
+    return true;
+  }
+
   /** Give back one held slot (the frame was sent or dropped). */
   give(): void {
     for (let b: HoldBudget | null = this; b !== null; b = b.parent) b.used--;

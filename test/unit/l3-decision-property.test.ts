@@ -25,7 +25,8 @@ const EXTERNAL = ['198.51.100.7', '203.0.113.7', '203.0.113.1', '8.8.8.8'];
 const SPECIAL = ['203.0.113.50', '203.0.113.51', '203.0.113.2', '10.0.1.1', '10.0.2.1', '10.0.1.255', '224.0.0.5', '255.255.255.255', '0.0.0.0', '127.0.0.1', '192.168.77.1'];
 
 function setup(seed: number, snat: boolean) {
-  const h = harness({ arpQueueLen: 2, arpMaxPending: 3, maxSessions: 8, maxSessionsPerSource: 3, natPortMin: 40000, natPortMax: 40000, icmpBurst: 1e9 });
+  // SNAT-off rig: a hold budget smaller than the queues, so arp_hold_limit happens too.
+  const h = harness({ arpQueueLen: 2, arpMaxPending: 3, ...(snat ? {} : { holdLimit: 4, holdPerIface: 3 }), maxSessions: 8, maxSessionsPerSource: 3, natPortMin: 40000, natPortMax: 40000, icmpBurst: 1e9 });
   const r = h.r;
   r.addInterface({ name: 'lan', mac: MAC.lan, cidr: '10.0.1.1/24' });
   r.addInterface({ name: 'lan2', mac: MAC.lan2, cidr: '10.0.2.1/24', mtu: 1000 });
@@ -234,5 +235,5 @@ t.test('router: trace and forwarding decide alike (SNAT on)', async (t) => {
 t.test('router: trace and forwarding decide alike (SNAT off, no default route)', async (t) => {
   const seen = new Set<string>();
   for (const seed of [11, 12]) run(t, seed, false, 2000, seen);
-  covered(t, seen, [...COMMON_OUTCOMES, 'drop:no_route']);
+  covered(t, seen, [...COMMON_OUTCOMES, 'drop:no_route', 'drop:arp_hold_limit']);
 });
