@@ -24,7 +24,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: test-big all build deps debs test-debs demo-debs native ts test test-unit bench demo clean
+.PHONY: test-big all build deps debs test-debs demo-debs native ts test test-unit fuzz soak bench demo clean
 
 all: build
 
@@ -65,6 +65,18 @@ test-unit: build
 # Opt-in (minutes, ~3 GB RSS): add-flows of 1,000,000 flows through the CLI; make test does 100,000.
 test-big: build
 	TVS_ADD_FLOWS=1000000 node scripts/run-tests.js dist/test/integration/add-flows-big.test.js
+
+# Longer frame fuzz than `make test` runs: FRAMES (default 20,000,000) with a new seed each run
+# (printed in the test name; replay a failure with SEED=N).
+FRAMES ?= 20000000
+fuzz: build
+	TVS_FUZZ_FRAMES=$(FRAMES) TVS_FUZZ_SEED=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} node scripts/run-tests.js dist/test/unit/fuzz-frames.test.js
+
+# Soak: mixed load (fuzzed frames, NAT/MAC/flow churn, port removal under traffic) for
+# SOAK_SECONDS (default 600) with RSS sampled every second; writes soak-results/soak-rss.svg.
+SOAK_SECONDS ?= 600
+soak: build
+	node dist/test/fuzz/soak.js $(SOAK_SECONDS) soak-results
 
 bench: build test-debs
 	$(call install-debs,$(BENCH_DEBS),the comparison will skip what needs them)
