@@ -62,12 +62,17 @@ export interface RouterView {
   pendingArp: { ip: string; iface: string; queued: number; probes: number }[];
   floatingIps: { fip: string; fixed: string }[];
   sessions: number;
+  natLimits?: { maxSessions: number; maxSessionsPerSource: number; allocated: number };
+  held?: { used: number; limit: number; refused: number };
   drops: Record<string, number>;
   stats: Record<string, number>;
 }
 
 export function formatRouter(r: RouterView): string {
-  const out = [`Router ${r.name}: SNAT ${r.snat ? 'on' : 'off'}, ${r.sessions} NAT session${r.sessions === 1 ? '' : 's'}`, '', 'Interfaces:'];
+  const lim = r.natLimits ? ` (limit ${r.natLimits.maxSessions}, ${r.natLimits.maxSessionsPerSource} per source)` : '';
+  const out = [`Router ${r.name}: SNAT ${r.snat ? 'on' : 'off'}, ${r.sessions} NAT session${r.sessions === 1 ? '' : 's'}${lim}`];
+  if (r.held) out.push(`Frames waiting for ARP: ${r.held.used} of ${r.held.limit} (refused ${r.held.refused})`);
+  out.push('', 'Interfaces:');
   out.push(table([['NAME', 'MAC', 'ADDRESS', 'MTU', 'ROLE'], ...r.interfaces.map((i) => [i.name, i.mac, i.cidr, String(i.mtu), i.gateway ? 'gateway' : 'tenant'])], '  '));
   out.push('', 'Routes:');
   out.push(table([['DESTINATION', 'KIND', 'VIA', 'DEV'], ...r.routes.map((x) => [x.cidr, x.kind, x.via ?? 'on-link', x.iface ?? '-'])], '  '));

@@ -12,6 +12,7 @@ import { reloadConfig } from '../../src/control/reload';
 import { renderMetrics } from '../../src/control/metrics';
 import { l3Commands } from '../../src/control/l3-commands';
 import { udpFrame } from '../helpers/frames';
+import { formatRouter } from '../../src/cli/format';
 
 const cfg = () => ({
   bridges: [
@@ -118,4 +119,9 @@ t.test('NAT limit gauges in the metrics', async (t) => {
   const m = renderMetrics(sw);
   t.match(m, /tvs_nat_sessions_max\{router="r1"\} 1000/);
   t.match(m, /tvs_nat_sessions_per_source_max\{router="r1"\} 10/);
+  t.match(m, /tvs_arena_held_slots_max\{\} 64/, 'a quarter of the 256-slot arena');
+  t.match(m, /tvs_port_held_frames_max\{bridge="br0",port="qr-1",ofport="\d+"\} 16/, 'half of the router\'s eighth');
+  const text = formatRouter(sw.l3.router('r1').show());
+  t.match(text, /Router r1: SNAT on, 0 NAT sessions \(limit 1000, 10 per source\)/);
+  t.match(text, /Frames waiting for ARP: 0 of 32 \(refused 0\)/);
 });
