@@ -60,6 +60,8 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 export class ControlServer {
   private server: net.Server | null = null;
   private readonly conns = new Set<Connection>();
+  /** Refused sockets between their error line and their close. */
+  private readonly refusing = new Set<net.Socket>();
   readonly limits: ControlLimits;
   readonly log: Logger | undefined;
   readonly counters: ControlCounters = {
@@ -113,6 +115,8 @@ export class ControlServer {
   async close(): Promise<void> {
     for (const c of this.conns) c.destroy();
     this.conns.clear();
+    for (const s of this.refusing) s.destroy();
+    this.refusing.clear();
     if (this.refusalLogTimer) clearTimeout(this.refusalLogTimer);
     if (!this.server) return; // never listened: the path may be another switch's socket
     await new Promise<void>((r) => this.server!.close(() => r()));
@@ -143,6 +147,8 @@ export class ControlServer {
   /** Over the connection limit: say why, close, count; log at most once a second. */
   private refuse(sock: net.Socket): void {
     this.counters.refused_connections++;
+    this.refusing.add(sock);
+    sock.on('close', () => this.refusing.delete(sock));
     sock.on('error', () => sock.destroy());
     const msg: Response = { id: null, ok: false, error: `too many control connections (max ${this.limits.maxConnections})` };
     sock.end(JSON.stringify(msg) + '\n');
