@@ -18,7 +18,7 @@ export function formatShow(bridges: ShowBridge[]): string {
   return out.join('\n');
 }
 
-export function formatDumpPorts(bridge: string, r: { ports: DumpPort[]; drops: Record<string, number> }): string {
+export function formatDumpPorts(bridge: string, r: { ports: DumpPort[]; drops: Record<string, number>; legend?: Record<string, string> }): string {
   const out = [`${bridge}: ${r.ports.length} ports`];
   for (const p of r.ports) {
     const drops = Object.entries(p.drops);
@@ -30,6 +30,13 @@ export function formatDumpPorts(bridge: string, r: { ports: DumpPort[]; drops: R
   }
   const bd = Object.entries(r.drops);
   out.push(`  bridge drops: ${bd.length ? bd.map(([k, v]) => `${k}=${v}`).join(', ') : 'none'}`);
+  // A legend for every drop reason shown above, in words (the daemon sends the stages' texts).
+  const legend = Object.entries(r.legend ?? {});
+  if (legend.length > 0) {
+    out.push('  drop reasons:');
+    const w = Math.max(...legend.map(([k]) => k.length));
+    for (const [k, text] of legend) out.push(`    ${k.padEnd(w)}  ${text}`);
+  }
   return out.join('\n');
 }
 

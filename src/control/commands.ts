@@ -4,6 +4,7 @@
  * every client (CLI, scripts speaking JSON) gets the same clear errors.
  */
 import { Switch } from '../datapath/switch';
+import { dropLegend } from '../datapath/views';
 import { portConfigFrom } from './port-options';
 import { jsonArrayPieces, StreamedReply, type Handler } from './server';
 import type { Rule } from '../flow/table';
@@ -35,7 +36,13 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
       sw.delPort(str(a, 'bridge'), str(a, 'port'));
       return null;
     },
-    'dump-ports': (a) => ({ ports: sw.dumpPorts(str(a, 'bridge')), drops: sw.bridgeDrops(str(a, 'bridge')) }),
+    'dump-ports': (a) => {
+      const ports = sw.dumpPorts(str(a, 'bridge'));
+      const drops = sw.bridgeDrops(str(a, 'bridge'));
+      // Every reason that has counted, explained in words (from the stages' declarations).
+      const legend = dropLegend([...ports.flatMap((p) => Object.keys(p.drops)), ...Object.keys(drops)]);
+      return { ports, drops, legend };
+    },
     'fdb-show': (a) => sw.fdb(str(a, 'bridge')),
     /** One sample of every counter `tvs top` turns into rates. */
     // The flows part is streamed (a chunk of rules at a time): `tvs top` on 100k flows.

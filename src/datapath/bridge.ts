@@ -6,12 +6,12 @@
  */
 import { PacketArena } from '../packet/arena';
 import { Batch } from '../packet/batch';
-import { DropCounters } from '../packet/drops';
+import { DropCounters, defineDrops } from '../packet/drops';
 import { KEY_SHIFT, K_IN_PORT, K_METADATA_HI, K_REG0 } from '../packet/flow-key';
 import { parseBatch, ParseDrops } from '../packet/parse';
 import { MacTable } from '../l2/mac-table';
-import { Normal, NormalHost, NORMAL_DROP_NAMES } from '../l2/normal';
-import { BridgeDropReason, BridgeOps, BRIDGE_DROP_REASONS, bridgeDropId, PacketInReason } from '../flow/bridge-ops';
+import { Normal, NormalHost } from '../l2/normal';
+import type { BridgeOps, PacketInReason } from '../flow/bridge-ops';
 import { OFPP_MAX } from '../flow/ofport';
 import { SwitchPort } from './switch-port';
 
@@ -27,6 +27,8 @@ export interface BridgeHost {
 export interface FlowStage {
   readonly isEmpty: boolean;
   process(batch: Batch, ops: BridgeOps): void;
+  /** What the flow tables dropped, by reason (they count their own drops). */
+  readonly drops: DropCounters<string>;
 }
 
 export interface BridgeOptions {
@@ -36,18 +38,32 @@ export interface BridgeOptions {
   maxFlows?: number;
 }
 
-const D_VLAN = bridgeDropId('vlan_not_allowed');
-const D_NO_OUTPUT = bridgeDropId('no_output');
-const D_UNKNOWN_PORT = bridgeDropId('unknown_port');
-const D_PORT_DOWN = bridgeDropId('port_down');
-/** NORMAL's drop ids mapped onto the bridge's reasons. */
-const NORMAL_TO_BRIDGE = Int32Array.from(NORMAL_DROP_NAMES.map((n) => bridgeDropId(n as BridgeDropReason)));
+/**
+ * Why the bridge itself dropped a frame (the decision stages, flows and NORMAL, count their own
+ * drops in their own counters).
+ */
+export const BRIDGE_DROPS = defineDrops('bridge', {
+  vlan_not_allowed: 'a tagged frame arrived on an access port (dropped before the flow tables, as OVS does)',
+  no_output: 'FLOOD/ALL found no other port that is up',
+  unknown_port: 'output to a port number the bridge does not have',
+  port_down: 'output to a port that is down',
+  patch_loop: 'the frame crossed too many patch or router ports in one pass (a loop)',
+  checksum_offload: 'a partial checksum that could not be completed for a port without offloads',
+  controller_unset: 'sent to the controller, but no packet-in consumer is attached',
+});
+export const BRIDGE_DROP_REASONS = BRIDGE_DROPS.reasons;
+export type BridgeDropReason = (typeof BRIDGE_DROP_REASONS)[number];
+
+const D_VLAN = BRIDGE_DROPS.id.vlan_not_allowed;
+const D_NO_OUTPUT = BRIDGE_DROPS.id.no_output;
+const D_UNKNOWN_PORT = BRIDGE_DROPS.id.unknown_port;
+const D_PORT_DOWN = BRIDGE_DROPS.id.port_down;
 
 export class Bridge implements BridgeOps, NormalHost {
   readonly arena: PacketArena;
   readonly macs: MacTable;
   readonly parseDrops = new ParseDrops();
-  readonly drops = new DropCounters<BridgeDropReason>(BRIDGE_DROP_REASONS);
+  readonly drops = new DropCounters<BridgeDropReason>(BRIDGE_DROPS);
   /** Clock reading for the batch being processed (ms). */
   now = 0;
   /** Incremented per input batch (NORMAL scopes its per-batch memo with it). */
@@ -148,7 +164,7 @@ export class Bridge implements BridgeOps, NormalHost {
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
       const tci = a.key[(s << KEY_SHIFT) + 1];
-      if (tci !== 0 && (tci & 0x0fff) !== 0) this.drop(s, D_VLAN);
+      if (tci !== 0 && (tci & 0x0fff) !== 0) this.discard(s, D_VLAN);
       else slots[out++] = s;
     }
     batch.count = out;
@@ -159,11 +175,11 @@ export class Bridge implements BridgeOps, NormalHost {
   output(slot: number, ofport: number): void {
     const p = this.byOfport[ofport];
     if (p === undefined) {
-      this.drop(slot, D_UNKNOWN_PORT);
+      this.discard(slot, D_UNKNOWN_PORT);
       return;
     }
     if (!p.up) {
-      this.drop(slot, D_PORT_DOWN);
+      this.discard(slot, D_PORT_DOWN);
       return;
     }
     this.host.enqueue(p, slot);
@@ -186,7 +202,7 @@ export class Bridge implements BridgeOps, NormalHost {
       }
       last = p;
     }
-    if (last === null) this.drop(slot, D_NO_OUTPUT);
+    if (last === null) this.discard(slot, D_NO_OUTPUT);
     else this.host.enqueue(last, slot);
   }
 
@@ -194,19 +210,26 @@ export class Bridge implements BridgeOps, NormalHost {
     this.host.packetIn(this, slot, table, cookie, reason);
   }
 
-  drop(slot: number, reason: number): void {
+  /** BridgeOps: a frame the flow tables dropped and counted already: only released here. */
+  drop(slot: number, _reason: number): void {
+    this.arena.release(slot);
+  }
+
+  /** Drop a frame for a reason of the bridge itself (BRIDGE_DROPS id): counted here, once. */
+  discard(slot: number, reason: number): void {
     this.drops.add(reason);
     this.arena.release(slot);
+  }
+
+  /** What NORMAL dropped, by reason. */
+  get normalDrops(): DropCounters<string> {
+    return this.normalStage.drops;
   }
 
   // ---- NormalHost ----
 
   transmit(slot: number, p: SwitchPort): void {
     this.host.enqueue(p, slot);
-  }
-
-  dropNormal(slot: number, reason: number): void {
-    this.drop(slot, NORMAL_TO_BRIDGE[reason]);
   }
 
   inPort(slot: number): number {

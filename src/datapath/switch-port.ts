@@ -47,8 +47,8 @@ export interface PortBridge {
   port(name: string): SwitchPort | undefined;
   /** Frames received on `from` (parsed already when they crossed a patch or router port). */
   input(from: SwitchPort, batch: Batch, parsed: boolean, now: number): void;
-  /** Release a frame, counted under a bridge drop reason id. */
-  drop(slot: number, reason: number): void;
+  /** Drop a frame for a reason of the bridge stage (a BRIDGE_DROPS id): counted once, released. */
+  discard(slot: number, reason: number): void;
 }
 
 export class SwitchPort {

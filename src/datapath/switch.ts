@@ -28,9 +28,9 @@ import {
   DROP_TX_MTU,
 } from '../io/port';
 import { formatMac } from '../wire/ethernet';
-import { bridgeDropId, PacketInReason } from '../flow/bridge-ops';
+import type { PacketInReason } from '../flow/bridge-ops';
 import type { FlowPipeline } from '../flow/pipeline';
-import { Bridge, BridgeHost, BridgeOptions } from './bridge';
+import { Bridge, BridgeHost, BridgeOptions, BRIDGE_DROPS } from './bridge';
 import { PortConfig, SwitchPort } from './switch-port';
 import { IoFactory, defaultIoFactory } from './io-factory';
 import { checkName, PortTable } from './port-table';
@@ -68,9 +68,9 @@ const MAX_PATCH_PASSES = 16;
 /** Bursts drained per readiness callback before yielding to other ports and timers. */
 const MAX_BURSTS_PER_WAKE = 64;
 
-const D_PATCH_LOOP = bridgeDropId('patch_loop');
-const D_CHECKSUM = bridgeDropId('checksum_offload');
-const D_CONTROLLER_UNSET = bridgeDropId('controller_unset');
+const D_PATCH_LOOP = BRIDGE_DROPS.id.patch_loop;
+const D_CHECKSUM = BRIDGE_DROPS.id.checksum_offload;
+const D_CONTROLLER_UNSET = BRIDGE_DROPS.id.controller_unset;
 /** A transmit that failed because the device is down or gone (not a transient error). */
 const E_NETDOWN = osConstants.errno.ENETDOWN;
 const E_NXIO = osConstants.errno.ENXIO;
@@ -291,7 +291,7 @@ export class Switch extends EventEmitter implements BridgeHost {
       for (const p of pending) {
         const b = p.ingress;
         if (pass >= MAX_PATCH_PASSES) {
-          for (let i = 0; i < b.count; i++) p.bridge.drop(b.slots[i], D_PATCH_LOOP);
+          for (let i = 0; i < b.count; i++) p.bridge.discard(b.slots[i], D_PATCH_LOOP);
           b.count = 0;
           continue;
         }
@@ -388,7 +388,7 @@ export class Switch extends EventEmitter implements BridgeHost {
         return;
       }
       if ((u8[base] & vnet.F_NEEDS_CSUM) !== 0 && !vnet.finishChecksum(a, slot)) {
-        p.bridge.drop(slot, D_CHECKSUM);
+        p.bridge.discard(slot, D_CHECKSUM);
         return;
       }
     }
@@ -445,7 +445,7 @@ export class Switch extends EventEmitter implements BridgeHost {
   packetIn(bridge: Bridge, slot: number, table: number, cookie: bigint, reason: PacketInReason): void {
     const cb = this.onPacketIn;
     if (cb === null) {
-      bridge.drop(slot, D_CONTROLLER_UNSET);
+      bridge.discard(slot, D_CONTROLLER_UNSET);
       return;
     }
     const inPort = this.arena.key[slot << KEY_SHIFT];

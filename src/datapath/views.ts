@@ -3,6 +3,7 @@
  * plain objects built on request (allocating; never on the forwarding path).
  */
 import { formatMac } from '../wire/ethernet';
+import { explainDrop } from '../packet/drops';
 import type { Bridge } from './bridge';
 import type { PortType } from './switch-port';
 
@@ -65,7 +66,26 @@ export function fdb(br: Bridge, now: number): FdbEntry[] {
   return br.macs.entries(now).map((e) => ({ port: e.port, portName: br.portName(e.port), vlan: e.vlan, mac: formatMac(e.mac), age: Math.floor(e.ageMs / 1000) }));
 }
 
-/** Per-bridge drop counters (parse + bridge stages). */
+/**
+ * Per-bridge drops by reason, over every stage a bridge runs (parse, the bridge itself, the flow
+ * tables, NORMAL). Each frame is counted by the one stage that dropped it; a reason that two
+ * stages share (e.g. no_output) is summed.
+ */
 export function bridgeDrops(br: Bridge): Record<string, number> {
-  return { ...br.parseDrops.toJSON(), ...br.drops.toJSON() };
+  const out: Record<string, number> = {};
+  br.parseDrops.addTo(out);
+  br.drops.addTo(out);
+  if (br.flows !== null) br.flows.drops.addTo(out);
+  br.normalDrops.addTo(out);
+  return out;
+}
+
+/** What each of these drop reasons means, in words (the legend of `tvs dump-ports`). */
+export function dropLegend(reasons: Iterable<string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of reasons) {
+    const text = explainDrop(r);
+    if (text !== undefined) out[r] = text;
+  }
+  return out;
 }

@@ -21,7 +21,11 @@ export interface BridgeOps {
   flood(slot: number, includeInput: boolean): void;
   /** Packet-in to the embedding API (bridge name, table, cookie, reason reach the callback). */
   controller(slot: number, table: number, cookie: bigint, reason: PacketInReason): void;
-  /** Release a frame, counted under a bridge drop reason id (`bridgeDropId('...')`, resolved once). */
+  /**
+   * Release a frame the flow tables dropped. They counted it already, under `reason` (a
+   * FLOW_DROPS id, src/flow/execute.ts): the bridge does not count it again; trace and tests
+   * read the reason.
+   */
   drop(slot: number, reason: number): void;
   /** OpenFlow port number of a port of this bridge by name, or -1. */
   ofportByName(name: string): number;
@@ -29,27 +33,4 @@ export interface BridgeOps {
   portName(ofport: number): string | undefined;
   /** Input OpenFlow port of a frame (from its flow key). */
   inPort(slot: number): number;
-}
-
-export const BRIDGE_DROP_REASONS = [
-  'no_output', // the actions ended without sending the frame anywhere
-  'action_drop', // an explicit drop / empty action list
-  'vlan_dead', // VLAN 4095 (Neutron's dead VLAN)
-  'vlan_not_allowed', // tag not in the port's trunks, or a tagged frame on an access port
-  'no_headroom', // a tag push found no room in front of the frame
-  'no_buffer', // the arena ran out while cloning for a multi-output
-  'resubmit_depth', // resubmit/goto loop deeper than the limit
-  'patch_loop', // a frame crossed too many patch ports in one pass
-  'ttl_exceeded', // dec_ttl with TTL <= 1 and no controller
-  'unknown_port', // output to a port number the bridge does not have
-  'port_down', // output to a port that is down
-  'checksum_offload', // a partial checksum that could not be completed
-  'controller_unset', // packet-in with no controller callback installed
-  'table_miss', // no flow matched in table 0 (OpenFlow 1.3 table-miss: drop)
-] as const;
-export type BridgeDropReason = (typeof BRIDGE_DROP_REASONS)[number];
-
-/** Numeric id of a drop reason: resolve once at module load, pass the number on the hot path. */
-export function bridgeDropId(reason: BridgeDropReason): number {
-  return BRIDGE_DROP_REASONS.indexOf(reason);
 }

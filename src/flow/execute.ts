@@ -14,11 +14,11 @@
  */
 import type { PacketArena } from '../packet/arena';
 import type { Batch } from '../packet/batch';
-import { DropCounters } from '../packet/drops';
+import { DropCounters, defineDrops } from '../packet/drops';
 import * as K from '../packet/flow-key';
 import { F_NEEDS_CSUM } from '../packet/vnet';
 import { popTag, pushTag, rewriteTci, setVid } from '../packet/vlan';
-import { bridgeDropId, type BridgeOps } from './bridge-ops';
+import type { BridgeOps } from './bridge-ops';
 import { patch16, patch32, patchUdp16, patchUdp32, update16, update32 } from '../wire/checksum';
 import * as ipv4 from '../wire/ipv4';
 import * as A from './actions';
@@ -26,38 +26,30 @@ import * as N from './nxm';
 import { Emc } from './emc';
 import type { FlowTable, Rule } from './table';
 
-export const FLOW_DROP_REASONS = [
-  'table_miss', // no rule matched in table 0 (OpenFlow 1.3+ table-miss = drop)
-  'action_drop', // the rule's actions are empty (explicit drop)
-  'no_output', // the actions ran to the end without any output
-  'ttl_exceeded', // dec_ttl on TTL <= 1
-  'vlan_dead', // would leave tagged with VLAN 4095 (Neutron's dead VLAN)
-  'no_headroom', // a tag push found no room in front of the frame
-  'no_buffer', // the arena ran out while cloning for a multi-output (that output is skipped)
-  'resubmit_depth', // resubmit/goto nesting deeper than MAX_DEPTH
-  'output_to_in_port', // output:N with N == in_port (OpenFlow skips it; use in_port)
-] as const;
+/** Why the flow tables dropped a frame (counted here, once; the bridge only releases it). */
+export const FLOW_DROPS = defineDrops('flow', {
+  table_miss: 'no flow matched in table 0 (OpenFlow 1.3 table-miss: drop)',
+  action_drop: "the matching flow's actions are empty or `drop`",
+  no_output: 'the actions ran to the end without sending the frame anywhere',
+  ttl_exceeded: 'dec_ttl on a TTL of 0 or 1',
+  vlan_dead: "the frame would leave tagged with VLAN 4095 (Neutron's dead VLAN)",
+  no_headroom: 'no room in front of the frame to push a VLAN tag or rewrite a field',
+  no_buffer: 'no free packet buffer to copy the frame for one of several outputs (that output is skipped)',
+  resubmit_depth: 'resubmit/goto_table nested deeper than 64',
+  output_to_in_port: 'output:N to the input port is skipped, as OpenFlow requires (use in_port); not a frame drop by itself',
+});
+export const FLOW_DROP_REASONS = FLOW_DROPS.reasons;
 export type FlowDropReason = (typeof FLOW_DROP_REASONS)[number];
 
-const fd = new DropCounters<FlowDropReason>(FLOW_DROP_REASONS);
-const FD_TABLE_MISS = fd.id('table_miss');
-const FD_ACTION_DROP = fd.id('action_drop');
-const FD_NO_OUTPUT = fd.id('no_output');
-const FD_TTL = fd.id('ttl_exceeded');
-const FD_VLAN_DEAD = fd.id('vlan_dead');
-const FD_HEADROOM = fd.id('no_headroom');
-const FD_NO_BUFFER = fd.id('no_buffer');
-const FD_DEPTH = fd.id('resubmit_depth');
-const FD_IN_PORT = fd.id('output_to_in_port');
-
-// Bridge drop reasons resolved once (the bridge counts what it is handed).
-const BD_NO_OUTPUT = bridgeDropId('no_output');
-const BD_TABLE_MISS = bridgeDropId('table_miss');
-const BD_ACTION_DROP = bridgeDropId('action_drop');
-const BD_VLAN_DEAD = bridgeDropId('vlan_dead');
-const BD_HEADROOM = bridgeDropId('no_headroom');
-const BD_DEPTH = bridgeDropId('resubmit_depth');
-const BD_TTL = bridgeDropId('ttl_exceeded');
+const FD_TABLE_MISS = FLOW_DROPS.id.table_miss;
+const FD_ACTION_DROP = FLOW_DROPS.id.action_drop;
+const FD_NO_OUTPUT = FLOW_DROPS.id.no_output;
+const FD_TTL = FLOW_DROPS.id.ttl_exceeded;
+const FD_VLAN_DEAD = FLOW_DROPS.id.vlan_dead;
+const FD_HEADROOM = FLOW_DROPS.id.no_headroom;
+const FD_NO_BUFFER = FLOW_DROPS.id.no_buffer;
+const FD_DEPTH = FLOW_DROPS.id.resubmit_depth;
+const FD_IN_PORT = FLOW_DROPS.id.output_to_in_port;
 
 /** Table-0 subtable count from which the EMC is consulted (bench/flow-bench.ts). */
 export const EMC_MIN_SUBTABLES = 4;
@@ -93,7 +85,7 @@ export class Executor {
   readonly emc = new Emc();
   emcEnabled = true;
   emcMinSubtables = EMC_MIN_SUBTABLES;
-  drops = new DropCounters<FlowDropReason>(FLOW_DROP_REASONS);
+  drops = new DropCounters<FlowDropReason>(FLOW_DROPS);
   tracer: ExecTracer | null = null;
   /**
    * Decide without committing (trace): the same lookups and actions, but no rule counters, no
@@ -155,7 +147,7 @@ export class Executor {
     if (this.tracer !== null) this.tracer.lookup(0, rid, slot, 0);
     if (rid < 0) {
       this.drops.add(FD_TABLE_MISS);
-      this.ops.drop(slot, BD_TABLE_MISS);
+      this.ops.drop(slot, FD_TABLE_MISS);
       return;
     }
     if (!this.dry) (t0 as FlowTable).matched++;
@@ -166,10 +158,10 @@ export class Executor {
       this.arena.release(slot); // copies went out; the original was only modified afterwards
     } else if (this.explicitDrop) {
       this.drops.add(FD_ACTION_DROP);
-      this.ops.drop(slot, BD_ACTION_DROP);
+      this.ops.drop(slot, FD_ACTION_DROP);
     } else {
       this.drops.add(FD_NO_OUTPUT);
-      this.ops.drop(slot, BD_NO_OUTPUT);
+      this.ops.drop(slot, FD_NO_OUTPUT);
     }
   }
 
@@ -238,7 +230,7 @@ export class Executor {
           this.setPending(slot, op, plan[pc + 1], table, rid);
           break;
         case A.OP_SET_VLAN_VID:
-          if (!setVid(a, slot, plan[pc + 1])) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          if (!setVid(a, slot, plan[pc + 1])) return this.abort(slot, FD_HEADROOM);
           break;
         case A.OP_SET_VLAN_VID_SF:
           // OpenFlow 1.2+ set_field on vlan_vid only rewrites an existing tag (push_vlan first).
@@ -247,7 +239,7 @@ export class Executor {
         case A.OP_SET_VLAN_PCP: {
           const tci = plan[pc + 1] << 13;
           if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, tci, 0xe000);
-          else if (!pushTag(a, slot, 0x8100, tci)) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          else if (!pushTag(a, slot, 0x8100, tci)) return this.abort(slot, FD_HEADROOM);
           break;
         }
         case A.OP_STRIP_VLAN:
@@ -255,7 +247,7 @@ export class Executor {
           break;
         case A.OP_PUSH_VLAN:
           // OVS pushes a tag with VID 0 / PCP 0; set_field:->vlan_vid then fills it.
-          if (!pushTag(a, slot, plan[pc + 1], 0)) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          if (!pushTag(a, slot, plan[pc + 1], 0)) return this.abort(slot, FD_HEADROOM);
           break;
         case A.OP_SET_ETH_SRC:
           setEth(a, slot, 6, K.K_DL_SRC_HI, plan[pc + 1], plan[pc + 2] >>> 0);
@@ -281,7 +273,7 @@ export class Executor {
         case A.OP_DEC_TTL:
           if (!decTtl(a, slot)) {
             if (this.tracer !== null) this.tracer.event('dec_ttl: TTL exceeded, dropped', this.depth);
-            return this.abort(slot, FD_TTL, BD_TTL);
+            return this.abort(slot, FD_TTL);
           }
           break;
         case A.OP_LOAD: {
@@ -291,7 +283,7 @@ export class Executor {
           const ml = plan[pc + 3];
           const nh = ((rdHi & ~mh) | plan[pc + 4]) >>> 0;
           const nl = ((rdLo & ~ml) | plan[pc + 5]) >>> 0;
-          if (!writeField(a, slot, fid, nh, nl)) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          if (!writeField(a, slot, fid, nh, nl)) return this.abort(slot, FD_HEADROOM);
           break;
         }
         case A.OP_MOVE: {
@@ -313,7 +305,7 @@ export class Executor {
           readField(a, slot, dfid);
           const nh = ((rdHi & ~dmh) | (vh & dmh)) >>> 0;
           const nl = ((rdLo & ~dml) | (vl & dml)) >>> 0;
-          if (!writeField(a, slot, dfid, nh, nl)) return this.abort(slot, FD_HEADROOM, BD_HEADROOM);
+          if (!writeField(a, slot, dfid, nh, nl)) return this.abort(slot, FD_HEADROOM);
           break;
         }
         case A.OP_WRITE_METADATA: {
@@ -327,7 +319,7 @@ export class Executor {
         case A.OP_GOTO: {
           if (this.depth >= MAX_DEPTH) {
             if (this.tracer !== null) this.tracer.event('resubmit depth limit reached, dropped', this.depth);
-            return this.abort(slot, FD_DEPTH, BD_DEPTH);
+            return this.abort(slot, FD_DEPTH);
           }
           let t: number;
           let port = -1;
@@ -350,10 +342,10 @@ export class Executor {
   }
 
   /** Stop processing this packet: flush what is pending, drop the rest with a reason. */
-  private abort(slot: number, flowReason: number, bridgeReason: number): number {
+  private abort(slot: number, reason: number): number {
     if (this.pendOp !== 0) this.flush(slot);
-    this.drops.add(flowReason);
-    this.ops.drop(slot, bridgeReason);
+    this.drops.add(reason);
+    this.ops.drop(slot, reason);
     return CONSUMED;
   }
 
@@ -384,7 +376,7 @@ export class Executor {
       // Neutron parks ports on VLAN 4095 ("dead VLAN"): nothing tagged so may leave.
       this.drops.add(FD_VLAN_DEAD);
       if (this.tracer !== null) this.tracer.event('VLAN 4095 (dead VLAN): dropped', this.depth);
-      ops.drop(s, BD_VLAN_DEAD);
+      ops.drop(s, FD_VLAN_DEAD);
       return;
     }
     switch (op) {

@@ -3,7 +3,8 @@
  * frame builders with correct checksums, and a fixed port map. Not used by the data path.
  */
 import type { PacketArena } from '../packet/arena';
-import { BRIDGE_DROP_REASONS, type BridgeOps, type PacketInReason } from './bridge-ops';
+import type { BridgeOps, PacketInReason } from './bridge-ops';
+import { FLOW_DROPS } from './execute';
 import { KEY_SHIFT } from '../packet/flow-key';
 import { checksum, pseudoSumV4 } from '../wire/checksum';
 
@@ -44,7 +45,7 @@ export class RecordingOps implements BridgeOps {
     this.rec('controller', slot, { table, cookie, reason });
   }
   drop(slot: number, reason: number): void {
-    this.rec('drop', slot, { reason: BRIDGE_DROP_REASONS[reason] });
+    this.rec('drop', slot, { reason: FLOW_DROPS.reasons[reason] });
   }
   ofportByName(name: string): number {
     return this.ports[name] ?? -1;

@@ -12,10 +12,10 @@
 import { Batch } from '../packet/batch';
 import * as K from '../packet/flow-key';
 import { parseSlot } from '../packet/parse';
-import { BRIDGE_DROP_REASONS, type BridgeOps, type PacketInReason } from './bridge-ops';
+import type { BridgeOps, PacketInReason } from './bridge-ops';
 import { checksum, pseudoSumV4, pseudoSumV6 } from '../wire/checksum';
 import { describeFrame } from '../wire/describe';
-import type { ExecTracer } from './execute';
+import { FLOW_DROPS, type ExecTracer } from './execute';
 import { parseFlow } from './ofctl-parse';
 import { formatAction, formatMatch, formatPort, type PortNamer } from './ofctl-format';
 import type { FlowPipeline } from './pipeline';
@@ -114,7 +114,7 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext =
     normal: (s) => rec('normal', s),
     flood: (s, all) => rec(all ? 'all' : 'flood', s),
     controller: (s, _t, _c, reason: PacketInReason) => rec('controller', s, undefined, reason),
-    drop: (s, reason) => rec('drop', s, undefined, BRIDGE_DROP_REASONS[reason] ?? String(reason)),
+    drop: (s, reason) => rec('drop', s, undefined, FLOW_DROPS.reasons[reason] ?? String(reason)),
     ofportByName: (n) => ctx.resolvePort(n),
     portName: (n) => ctx.portName(n),
     inPort: (s) => a.key[s << K.KEY_SHIFT],

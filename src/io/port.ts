@@ -3,21 +3,22 @@
  * only sees this. Bursts move whole batches; they return counts or -errno and never throw.
  */
 import { Batch } from '../packet/batch';
-import { DropCounters } from '../packet/drops';
+import { DropCounters, defineDrops } from '../packet/drops';
 
 export type PortKind = 'afpacket' | 'tap' | 'memory' | 'patch' | 'unix';
 
 /** Why a port dropped a frame (on its rx or tx side). */
-export const PORT_DROP_REASONS = [
-  'rx_kernel_ring', // the kernel's ring overflowed before we read it (PACKET_STATISTICS tp_drops)
-  'rx_oversize', // frame larger than an arena slot
-  'rx_no_buffer', // arena exhausted
-  'tx_full', // the kernel would not take more (EAGAIN / ENOBUFS) this burst
-  'tx_error', // the kernel refused the frame (e.g. EMSGSIZE above MTU)
-  'tx_port_down', // output to a port that is down or closed
-  'tx_mtu', // frame larger than the egress MTU and not a GSO frame
-  'tx_gso_unsupported', // GSO super-frame to a port that cannot take the vnet header
-] as const;
+export const PORT_DROPS = defineDrops('port', {
+  rx_kernel_ring: "the kernel's receive ring overflowed before the switch read it (PACKET_STATISTICS tp_drops)",
+  rx_oversize: 'a received frame larger than a packet buffer',
+  rx_no_buffer: 'no free packet buffer to receive into',
+  tx_full: 'the kernel would not take more frames this burst (EAGAIN / ENOBUFS)',
+  tx_error: 'the kernel refused the frame (e.g. EMSGSIZE above the MTU)',
+  tx_port_down: 'output to a port that is down or closed',
+  tx_mtu: "a frame larger than the output port's MTU (and not a GSO frame)",
+  tx_gso_unsupported: 'a GSO super-frame that could not be segmented for a port without offloads',
+});
+export const PORT_DROP_REASONS = PORT_DROPS.reasons;
 export type PortDropReason = (typeof PORT_DROP_REASONS)[number];
 
 export class PortCounters {
@@ -25,7 +26,7 @@ export class PortCounters {
   rxBytes = 0;
   txPackets = 0;
   txBytes = 0;
-  readonly drops = new DropCounters<PortDropReason>(PORT_DROP_REASONS);
+  readonly drops = new DropCounters<PortDropReason>(PORT_DROPS);
 
   toJSON(): Record<string, unknown> {
     return {
@@ -38,16 +39,15 @@ export class PortCounters {
   }
 }
 
-/** Drop reason ids resolved once (hot path increments by number). */
-const probe = new DropCounters<PortDropReason>(PORT_DROP_REASONS);
-export const DROP_RX_KERNEL = probe.id('rx_kernel_ring');
-export const DROP_RX_OVERSIZE = probe.id('rx_oversize');
-export const DROP_RX_NO_BUFFER = probe.id('rx_no_buffer');
-export const DROP_TX_FULL = probe.id('tx_full');
-export const DROP_TX_ERROR = probe.id('tx_error');
-export const DROP_TX_DOWN = probe.id('tx_port_down');
-export const DROP_TX_MTU = probe.id('tx_mtu');
-export const DROP_TX_GSO = probe.id('tx_gso_unsupported');
+/** Drop reason ids (hot path increments by number). */
+export const DROP_RX_KERNEL = PORT_DROPS.id.rx_kernel_ring;
+export const DROP_RX_OVERSIZE = PORT_DROPS.id.rx_oversize;
+export const DROP_RX_NO_BUFFER = PORT_DROPS.id.rx_no_buffer;
+export const DROP_TX_FULL = PORT_DROPS.id.tx_full;
+export const DROP_TX_ERROR = PORT_DROPS.id.tx_error;
+export const DROP_TX_DOWN = PORT_DROPS.id.tx_port_down;
+export const DROP_TX_MTU = PORT_DROPS.id.tx_mtu;
+export const DROP_TX_GSO = PORT_DROPS.id.tx_gso_unsupported;
 
 export interface Port {
   readonly name: string;

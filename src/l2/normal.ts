@@ -9,6 +9,7 @@
  * on a trunk (none for VLAN 0).
  */
 import { PacketArena } from '../packet/arena';
+import { DropCounters, defineDrops } from '../packet/drops';
 import { KEY_SHIFT, K_DL_DST_HI, K_DL_DST_LO, K_DL_SRC_HI, K_DL_SRC_LO, K_IN_PORT, K_VLAN_TCI } from '../packet/flow-key';
 import { popTag, pushTag, rewriteTci } from '../packet/vlan';
 import { MacTable } from './mac-table';
@@ -32,20 +33,21 @@ export interface NormalHost {
   portAt(ofport: number): NormalPort | undefined;
   /** Send on a port (takes ownership). */
   transmit(slot: number, port: NormalPort): void;
-  /** Release a frame NORMAL could not forward; `reason` is a NORMAL_DROP id. */
-  dropNormal(slot: number, reason: number): void;
 }
 
-export const NORMAL_DROP = {
-  vlanNotAllowed: 0,
-  noHeadroom: 1,
-  noBuffer: 2,
-  sameport: 3,
-  unknownInPort: 4,
-} as const;
-
-/** Reasons in the order of NORMAL_DROP's ids (the bridge maps them onto its counters). */
-export const NORMAL_DROP_NAMES = ['vlan_not_allowed', 'no_headroom', 'no_buffer', 'no_output', 'unknown_port'] as const;
+/** Why NORMAL dropped a frame (counted by NORMAL itself). */
+export const NORMAL_DROPS = defineDrops('normal', {
+  vlan_not_allowed: "the frame's VLAN is not carried by the input port (tagged frame on an access port, or a VLAN outside its trunks)",
+  no_headroom: 'no room in front of the frame to push a VLAN tag',
+  no_buffer: 'no free packet buffer to copy the frame for a flood',
+  no_output: 'the destination is the input port itself (or no other port is in the VLAN)',
+  unknown_port: 'the frame came from a port the bridge no longer has',
+});
+const D_VLAN = NORMAL_DROPS.id.vlan_not_allowed;
+const D_HEADROOM = NORMAL_DROPS.id.no_headroom;
+const D_NO_BUFFER = NORMAL_DROPS.id.no_buffer;
+const D_SAMEPORT = NORMAL_DROPS.id.no_output;
+const D_UNKNOWN_IN_PORT = NORMAL_DROPS.id.unknown_port;
 
 export class Normal {
   /** Scratch list of flood targets (indices into portList); reused, never reallocated per packet. */
@@ -65,7 +67,15 @@ export class Normal {
   private lDstVlan = -1;
   private lDstOut = -1;
 
+  /** Frames NORMAL dropped, by reason (counted here, once). */
+  readonly drops = new DropCounters(NORMAL_DROPS);
+
   constructor(private readonly host: NormalHost) {}
+
+  private drop(slot: number, reason: number): void {
+    this.drops.add(reason);
+    this.host.arena.release(slot);
+  }
 
   forward(slot: number): void {
     const h = this.host;
@@ -74,7 +84,7 @@ export class Normal {
     const k = slot << KEY_SHIFT;
     const inPort = h.portAt(key[k + K_IN_PORT]);
     if (inPort === undefined) {
-      h.dropNormal(slot, NORMAL_DROP.unknownInPort);
+      this.drop(slot, D_UNKNOWN_IN_PORT);
       return;
     }
     const tci = key[k + K_VLAN_TCI];
@@ -82,14 +92,14 @@ export class Normal {
     let vlan: number;
     if (inPort.vlan.tag >= 0) {
       if (frameVid !== 0) {
-        h.dropNormal(slot, NORMAL_DROP.vlanNotAllowed);
+        this.drop(slot, D_VLAN);
         return;
       }
       vlan = inPort.vlan.tag;
     } else {
       vlan = frameVid;
       if (!inPort.vlan.carries(vlan)) {
-        h.dropNormal(slot, NORMAL_DROP.vlanNotAllowed);
+        this.drop(slot, D_VLAN);
         return;
       }
     }
@@ -129,7 +139,7 @@ export class Normal {
         const p = h.portAt(out);
         if (p !== undefined && p.up) {
           if (p === inPort) {
-            h.dropNormal(slot, NORMAL_DROP.sameport);
+            this.drop(slot, D_SAMEPORT);
             return;
           }
           this.emit(slot, p, vlan);
@@ -151,14 +161,14 @@ export class Normal {
       if (p !== inPort && p.up && p.vlan.carries(vlan)) t[n++] = i;
     }
     if (n === 0) {
-      h.dropNormal(slot, NORMAL_DROP.sameport);
+      this.drop(slot, D_SAMEPORT);
       return;
     }
     // Every target but the last gets a copy: each may need a different tag on the way out.
     for (let i = 0; i < n - 1; i++) {
       const c = h.arena.clone(slot);
       if (c < 0) {
-        h.dropNormal(slot, NORMAL_DROP.noBuffer);
+        this.drop(slot, D_NO_BUFFER);
         return;
       }
       this.emit(c, list[t[i]], vlan);
@@ -175,7 +185,7 @@ export class Normal {
       if (tci !== 0) popTag(a, slot);
     } else if (tci === 0) {
       if (!pushTag(a, slot, 0x8100, vlan)) {
-        h.dropNormal(slot, NORMAL_DROP.noHeadroom);
+        this.drop(slot, D_HEADROOM);
         return;
       }
     } else if ((tci & 0x0fff) !== vlan) {

@@ -8,7 +8,7 @@
  */
 import { PacketArena } from './arena';
 import { Batch } from './batch';
-import { DropCounters } from './drops';
+import { DropCounters, defineDrops } from './drops';
 import * as K from './flow-key';
 import * as eth from '../wire/ethernet';
 import * as ipv4 from '../wire/ipv4';
@@ -16,43 +16,44 @@ import * as ipv6 from '../wire/ipv6';
 import * as arp from '../wire/arp';
 import { TCI_PRESENT } from '../wire/vlan';
 
-export const PARSE_DROP_REASONS = [
-  'runt', // shorter than an Ethernet header
-  'vlan_truncated', // a tag header cut short
-  'ipv4_truncated',
-  'ipv4_bad_version',
-  'ipv4_bad_ihl',
-  'ipv4_bad_length', // total length < header or past the frame end
-  'ipv6_truncated',
-  'ipv6_bad_length',
-  'arp_malformed',
-  'tcp_truncated', // TCP header cut short or data offset out of range
-  'udp_truncated', // UDP header cut short or length out of range
-  'icmp_truncated',
-  'oversize', // longer than the port's MTU allows (and not a GSO frame)
-] as const;
+/** Why the parse pass dropped a frame. */
+export const PARSE_DROPS = defineDrops('parse', {
+  runt: 'shorter than an Ethernet header',
+  vlan_truncated: 'an 802.1Q/802.1ad tag header cut short',
+  ipv4_truncated: 'fewer bytes than an IPv4 header',
+  ipv4_bad_version: 'EtherType IPv4 but the version field is not 4',
+  ipv4_bad_ihl: 'IPv4 header length below 20 bytes or past the end of the frame',
+  ipv4_bad_length: 'IPv4 total length shorter than the header or past the end of the frame',
+  ipv6_truncated: 'fewer bytes than an IPv6 header',
+  ipv6_bad_length: 'IPv6 payload length past the end of the frame',
+  arp_malformed: 'an ARP packet that is not Ethernet/IPv4 or is cut short',
+  tcp_truncated: 'TCP header cut short or its data offset out of range',
+  udp_truncated: 'UDP header cut short or its length out of range',
+  icmp_truncated: 'ICMP header cut short',
+  oversize: "longer than the input port's MTU allows (and not a GSO frame)",
+});
+export const PARSE_DROP_REASONS = PARSE_DROPS.reasons;
 export type ParseDropReason = (typeof PARSE_DROP_REASONS)[number];
 
 export class ParseDrops extends DropCounters<ParseDropReason> {
   constructor() {
-    super(PARSE_DROP_REASONS);
+    super(PARSE_DROPS);
   }
 }
 
-const d = new ParseDrops();
-const D_RUNT = d.id('runt');
-const D_VLAN = d.id('vlan_truncated');
-const D_IP4_TRUNC = d.id('ipv4_truncated');
-const D_IP4_VER = d.id('ipv4_bad_version');
-const D_IP4_IHL = d.id('ipv4_bad_ihl');
-const D_IP4_LEN = d.id('ipv4_bad_length');
-const D_IP6_TRUNC = d.id('ipv6_truncated');
-const D_IP6_LEN = d.id('ipv6_bad_length');
-const D_ARP = d.id('arp_malformed');
-const D_TCP = d.id('tcp_truncated');
-const D_UDP = d.id('udp_truncated');
-const D_ICMP = d.id('icmp_truncated');
-export const D_OVERSIZE = d.id('oversize');
+const D_RUNT = PARSE_DROPS.id.runt;
+const D_VLAN = PARSE_DROPS.id.vlan_truncated;
+const D_IP4_TRUNC = PARSE_DROPS.id.ipv4_truncated;
+const D_IP4_VER = PARSE_DROPS.id.ipv4_bad_version;
+const D_IP4_IHL = PARSE_DROPS.id.ipv4_bad_ihl;
+const D_IP4_LEN = PARSE_DROPS.id.ipv4_bad_length;
+const D_IP6_TRUNC = PARSE_DROPS.id.ipv6_truncated;
+const D_IP6_LEN = PARSE_DROPS.id.ipv6_bad_length;
+const D_ARP = PARSE_DROPS.id.arp_malformed;
+const D_TCP = PARSE_DROPS.id.tcp_truncated;
+const D_UDP = PARSE_DROPS.id.udp_truncated;
+const D_ICMP = PARSE_DROPS.id.icmp_truncated;
+export const D_OVERSIZE = PARSE_DROPS.id.oversize;
 
 const OK = -1;
 
