@@ -11,6 +11,7 @@ import { PORT_DROPS } from '../../src/io/port';
 import { FLOW_DROPS } from '../../src/flow/execute';
 import { NORMAL_DROPS } from '../../src/l2/normal';
 import { BRIDGE_DROPS } from '../../src/datapath/bridge';
+import { ROUTER_DROPS } from '../../src/l3/router-drops';
 import { dropLegend } from '../../src/datapath/views';
 import { formatDumpPorts } from '../../src/cli/format';
 import { udpFrame } from '../helpers/frames';
@@ -79,8 +80,8 @@ t.test('drops: one declaration gives ids, names and texts', async (t) => {
   t.throws(() => defineDrops('test-stage', { x: 'y' }), /declared twice/);
 
   const stages = dropRegistries().map((r) => r.stage);
-  for (const s of ['parse', 'port', 'flow', 'normal', 'bridge']) t.ok(stages.includes(s), `stage ${s} is declared`);
-  for (const reg of [PARSE_DROPS, PORT_DROPS, FLOW_DROPS, NORMAL_DROPS, BRIDGE_DROPS] as DropRegistry[]) {
+  for (const s of ['parse', 'port', 'flow', 'normal', 'bridge', 'router']) t.ok(stages.includes(s), `stage ${s} is declared`);
+  for (const reg of [PARSE_DROPS, PORT_DROPS, FLOW_DROPS, NORMAL_DROPS, BRIDGE_DROPS, ROUTER_DROPS] as DropRegistry[]) {
     for (const r of reg.reasons) {
       t.match(r, /^[a-z0-9_]+$/, `${reg.stage}/${r}: a metric-label-safe name`);
       t.ok(reg.text[r].length > 10, `${reg.stage}/${r} is explained`);
