@@ -16,11 +16,17 @@ import type { PacketArena } from '../packet/arena';
 import type { Batch } from '../packet/batch';
 import { DropCounters, defineDrops } from '../packet/drops';
 import * as K from '../packet/flow-key';
-import { F_NEEDS_CSUM } from '../packet/vnet';
+import * as vnet from '../packet/vnet';
+import { l4AddrUpdate, l4PortUpdate, l4ChecksumOffset } from '../packet/rewrite';
 import { popTag, pushTag, rewriteTci, setVid } from '../packet/vlan';
 import type { BridgeOps } from './bridge-ops';
-import { patch16, patch32, patchUdp16, patchUdp32, update16, update32 } from '../wire/checksum';
+import { get16, put16 } from '../wire/bytes';
+import * as eth from '../wire/ethernet';
+import * as arp from '../wire/arp';
 import * as ipv4 from '../wire/ipv4';
+import * as ipv6 from '../wire/ipv6';
+import * as tcp from '../wire/tcp';
+import * as vlan from '../wire/vlan';
 import * as A from './actions';
 import * as N from './nxm';
 import { Emc } from './emc';
@@ -60,9 +66,9 @@ export const MAX_DEPTH = 64;
 const CONTINUE = 0;
 const CONSUMED = 1;
 
-const ETH_IP = 0x0800;
-const ETH_IPV6 = 0x86dd;
-const ETH_ARP = 0x0806;
+const ETH_IP = eth.ETH_P_IPV4;
+const ETH_IPV6 = eth.ETH_P_IPV6;
+const ETH_ARP = eth.ETH_P_ARP;
 const VLAN_DEAD_TCI = 0x1fff; // present bit + VID 4095
 
 /** Observer for trace(): told about every lookup, action and drop. Null on the fast path. */
@@ -239,7 +245,7 @@ export class Executor {
         case A.OP_SET_VLAN_PCP: {
           const tci = plan[pc + 1] << 13;
           if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, tci, 0xe000);
-          else if (!pushTag(a, slot, 0x8100, tci)) return this.abort(slot, FD_HEADROOM);
+          else if (!pushTag(a, slot, eth.ETH_P_8021Q, tci)) return this.abort(slot, FD_HEADROOM);
           break;
         }
         case A.OP_STRIP_VLAN:
@@ -250,10 +256,10 @@ export class Executor {
           if (!pushTag(a, slot, plan[pc + 1], 0)) return this.abort(slot, FD_HEADROOM);
           break;
         case A.OP_SET_ETH_SRC:
-          setEth(a, slot, 6, K.K_DL_SRC_HI, plan[pc + 1], plan[pc + 2] >>> 0);
+          setEth(a, slot, eth.SRC, K.K_DL_SRC_HI, plan[pc + 1], plan[pc + 2] >>> 0);
           break;
         case A.OP_SET_ETH_DST:
-          setEth(a, slot, 0, K.K_DL_DST_HI, plan[pc + 1], plan[pc + 2] >>> 0);
+          setEth(a, slot, eth.DST, K.K_DL_DST_HI, plan[pc + 1], plan[pc + 2] >>> 0);
           break;
         case A.OP_SET_IPV4_SRC:
           setIpv4Addr(a, slot, ipv4.SRC, K.K_NW_SRC, plan[pc + 1] >>> 0);
@@ -265,10 +271,10 @@ export class Executor {
           setDscp(a, slot, plan[pc + 1]);
           break;
         case A.OP_SET_L4_SRC:
-          setL4Port(a, slot, 0, K.K_TP_SRC, plan[pc + 1], plan[pc + 2]);
+          setL4Port(a, slot, tcp.SRC_PORT, K.K_TP_SRC, plan[pc + 1], plan[pc + 2]);
           break;
         case A.OP_SET_L4_DST:
-          setL4Port(a, slot, 2, K.K_TP_DST, plan[pc + 1], plan[pc + 2]);
+          setL4Port(a, slot, tcp.DST_PORT, K.K_TP_DST, plan[pc + 1], plan[pc + 2]);
           break;
         case A.OP_DEC_TTL:
           if (!decTtl(a, slot)) {
@@ -511,17 +517,17 @@ function writeField(a: PacketArena, slot: number, fid: number, hi: number, lo: n
       key[k + K.K_IN_PORT] = lo & 0xffff;
       return true;
     case N.F_ETH_DST:
-      setEth(a, slot, 0, K.K_DL_DST_HI, hi & 0xffff, lo);
+      setEth(a, slot, eth.DST, K.K_DL_DST_HI, hi & 0xffff, lo);
       return true;
     case N.F_ETH_SRC:
-      setEth(a, slot, 6, K.K_DL_SRC_HI, hi & 0xffff, lo);
+      setEth(a, slot, eth.SRC, K.K_DL_SRC_HI, hi & 0xffff, lo);
       return true;
     case N.F_VLAN_TCI: {
       // NXM_OF_VLAN_TCI semantics: CFI set = tag present with this TCI, clear = no tag.
       const v = lo & 0xffff;
-      if ((v & 0x1000) === 0) popTag(a, slot);
+      if ((v & vlan.TCI_PRESENT) === 0) popTag(a, slot);
       else if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, v, 0xefff);
-      else return pushTag(a, slot, 0x8100, v);
+      else return pushTag(a, slot, eth.ETH_P_8021Q, v);
       return true;
     }
     case N.F_IP_SRC:
@@ -531,16 +537,16 @@ function writeField(a: PacketArena, slot: number, fid: number, hi: number, lo: n
       setIpv4Addr(a, slot, ipv4.DST, K.K_NW_DST, lo);
       return true;
     case N.F_TCP_SRC:
-      setL4Port(a, slot, 0, K.K_TP_SRC, lo & 0xffff, 6);
+      setL4Port(a, slot, tcp.SRC_PORT, K.K_TP_SRC, lo & 0xffff, ipv4.PROTO_TCP);
       return true;
     case N.F_TCP_DST:
-      setL4Port(a, slot, 2, K.K_TP_DST, lo & 0xffff, 6);
+      setL4Port(a, slot, tcp.DST_PORT, K.K_TP_DST, lo & 0xffff, ipv4.PROTO_TCP);
       return true;
     case N.F_UDP_SRC:
-      setL4Port(a, slot, 0, K.K_TP_SRC, lo & 0xffff, 17);
+      setL4Port(a, slot, tcp.SRC_PORT, K.K_TP_SRC, lo & 0xffff, ipv4.PROTO_UDP);
       return true;
     case N.F_UDP_DST:
-      setL4Port(a, slot, 2, K.K_TP_DST, lo & 0xffff, 17);
+      setL4Port(a, slot, tcp.DST_PORT, K.K_TP_DST, lo & 0xffff, ipv4.PROTO_UDP);
       return true;
     case N.F_ARP_OP:
     case N.F_ARP_SPA:
@@ -565,34 +571,10 @@ function writeField(a: PacketArena, slot: number, fid: number, hi: number, lo: n
 // ---- packet edits (bytes + key + checksums) ----
 
 function setEth(a: PacketArena, slot: number, off: number, kw: number, hi: number, lo: number): void {
-  const b = a.bytes;
-  const p = a.start[slot] + off;
-  b[p] = hi >>> 8;
-  b[p + 1] = hi & 0xff;
-  b[p + 2] = lo >>> 24;
-  b[p + 3] = (lo >>> 16) & 0xff;
-  b[p + 4] = (lo >>> 8) & 0xff;
-  b[p + 5] = lo & 0xff;
+  eth.writeMacHiLo(a.bytes, a.start[slot] + off, hi, lo);
   const k = (slot << K.KEY_SHIFT) + kw;
   a.key[k] = hi & 0xffff;
   a.key[k + 1] = lo >>> 0;
-}
-
-function partialCsum(a: PacketArena, slot: number): boolean {
-  return (a.bytes[slot * a.slotSize] & F_NEEDS_CSUM) !== 0;
-}
-
-/**
- * Under a partial checksum (vnet NEEDS_CSUM) the L4 field holds the plain, uncomplemented
- * pseudo-header sum, which the kernel/NIC completes. Changing an address must change that sum
- * by +new -old — the complement of what RFC 1624 does to a finished checksum (Linux
- * `inet_proto_csum_replace4` with pseudohdr under CHECKSUM_PARTIAL does the same).
- */
-function patchPseudo32(b: Uint8Array, p: number, oldV: number, newV: number): void {
-  const f = (b[p] << 8) | b[p + 1];
-  const c = ~update32(~f & 0xffff, oldV, newV) & 0xffff;
-  b[p] = c >>> 8;
-  b[p + 1] = c & 0xff;
 }
 
 function setIpv4Addr(a: PacketArena, slot: number, off: number, kw: number, v: number): void {
@@ -608,14 +590,8 @@ function setIpv4Addr(a: PacketArena, slot: number, off: number, kw: number, v: n
   const l4 = a.l4[slot];
   if (l4 !== 0) {
     const proto = key[k + K.K_NW_PROTO];
-    const p = a.start[slot] + l4;
-    if (proto === 6) {
-      if (partialCsum(a, slot)) patchPseudo32(b, p + 16, old, v);
-      else patch32(b, p + 16, old, v);
-    } else if (proto === 17) {
-      if (partialCsum(a, slot)) patchPseudo32(b, p + 6, old, v);
-      else patchUdp32(b, p + 6, old, v);
-    }
+    const co = l4ChecksumOffset(proto);
+    if (co >= 0) l4AddrUpdate(b, a.start[slot] + l4 + co, old, v, vnet.needsCsum(a, slot), proto === ipv4.PROTO_UDP);
   }
 }
 
@@ -626,12 +602,9 @@ function setDscp(a: PacketArena, slot: number, dscp: number): void {
   const b = a.bytes;
   const ip = a.start[slot] + a.l3[slot];
   if (t === ETH_IP) {
-    ipv4.setTos(b, ip, (b[ip + 1] & 3) | (dscp & 0xfc));
+    ipv4.setTos(b, ip, (ipv4.tos(b, ip) & 3) | (dscp & 0xfc));
   } else if (t === ETH_IPV6) {
-    // Traffic class straddles bytes 0-1: vvvvTTTT TTTTffff.
-    const tc = (((b[ip] & 0x0f) << 4) | (b[ip + 1] >>> 4)) & 3 | (dscp & 0xfc);
-    b[ip] = (b[ip] & 0xf0) | (tc >>> 4);
-    b[ip + 1] = (b[ip + 1] & 0x0f) | ((tc & 0x0f) << 4);
+    ipv6.setTrafficClass(b, ip, (ipv6.trafficClass(b, ip) & 3) | (dscp & 0xfc));
   } else return;
   a.key[k + K.K_NW_TOS] = dscp & 0xfc;
 }
@@ -644,18 +617,13 @@ function setL4Port(a: PacketArena, slot: number, off: number, kw: number, port: 
   const pr = key[k + K.K_NW_PROTO];
   const t = key[k + K.K_DL_TYPE];
   if (l4 === 0 || (t !== ETH_IP && t !== ETH_IPV6)) return;
-  if (proto === 0 ? pr !== 6 && pr !== 17 : pr !== proto) return;
+  if (proto === 0 ? pr !== ipv4.PROTO_TCP && pr !== ipv4.PROTO_UDP : pr !== proto) return;
   const b = a.bytes;
   const p = a.start[slot] + l4;
-  const old = (b[p + off] << 8) | b[p + off + 1];
-  b[p + off] = port >>> 8;
-  b[p + off + 1] = port & 0xff;
+  const old = get16(b, p + off);
+  put16(b, p + off, port);
   key[k + kw] = port;
-  // Ports are not in the pseudo-header: a partial checksum needs no update.
-  if (!partialCsum(a, slot)) {
-    if (pr === 6) patch16(b, p + 16, old, port);
-    else patchUdp16(b, p + 6, old, port);
-  }
+  l4PortUpdate(b, p + l4ChecksumOffset(pr), old, port, vnet.needsCsum(a, slot), pr === ipv4.PROTO_UDP);
 }
 
 function decTtl(a: PacketArena, slot: number): boolean {
@@ -665,14 +633,14 @@ function decTtl(a: PacketArena, slot: number): boolean {
   const b = a.bytes;
   const ip = a.start[slot] + a.l3[slot];
   if (t === ETH_IP) {
-    const ttl = b[ip + 8];
+    const ttl = ipv4.ttl(b, ip);
     if (ttl <= 1) return false;
     ipv4.setTtl(b, ip, ttl - 1);
     a.key[k + K.K_NW_TTL] = ttl - 1;
   } else {
-    const hl = b[ip + 7];
+    const hl = ipv6.hopLimit(b, ip);
     if (hl <= 1) return false;
-    b[ip + 7] = hl - 1;
+    ipv6.setHopLimit(b, ip, hl - 1);
     a.key[k + K.K_NW_TTL] = hl - 1;
   }
   return true;
@@ -686,27 +654,20 @@ function setArp(a: PacketArena, slot: number, fid: number, hi: number, lo: numbe
   const p = a.start[slot] + a.l3[slot];
   switch (fid) {
     case N.F_ARP_OP:
-      b[p + 6] = (lo >>> 8) & 0xff;
-      b[p + 7] = lo & 0xff;
+      arp.setOp(b, p, lo & 0xffff);
       key[k + K.K_NW_PROTO] = lo & 0xff;
       return;
     case N.F_ARP_SPA:
-      ipv4.writeAddr(b, p + 14, lo);
+      arp.setSpa(b, p, lo);
       key[k + K.K_NW_SRC] = lo;
       return;
     case N.F_ARP_TPA:
-      ipv4.writeAddr(b, p + 24, lo);
+      arp.setTpa(b, p, lo);
       key[k + K.K_NW_DST] = lo;
       return;
     case N.F_ARP_SHA:
     case N.F_ARP_THA: {
-      const q = p + (fid === N.F_ARP_SHA ? 8 : 18);
-      b[q] = (hi >>> 8) & 0xff;
-      b[q + 1] = hi & 0xff;
-      b[q + 2] = lo >>> 24;
-      b[q + 3] = (lo >>> 16) & 0xff;
-      b[q + 4] = (lo >>> 8) & 0xff;
-      b[q + 5] = lo & 0xff;
+      eth.writeMacHiLo(b, p + (fid === N.F_ARP_SHA ? arp.SHA : arp.THA), hi & 0xffff, lo);
       const kw = k + (fid === N.F_ARP_SHA ? K.K_ARP_SHA_HI : K.K_ARP_THA_HI);
       key[kw] = hi & 0xffff;
       key[kw + 1] = lo >>> 0;
@@ -715,6 +676,4 @@ function setArp(a: PacketArena, slot: number, fid: number, hi: number, lo: numbe
   }
 }
 
-// Exported for tests of the checksum rules.
-export const _internal = { patchPseudo32, update16 };
 

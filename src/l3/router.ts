@@ -32,9 +32,12 @@ import * as arp from '../wire/arp';
 import * as ipv4 from '../wire/ipv4';
 import * as icmp from '../wire/icmp';
 import { patch16 } from '../wire/checksum';
+import { get16 } from '../wire/bytes';
+import * as tcp from '../wire/tcp';
 import { U32Map } from './u32-map';
 import { Conntrack, NatTimeouts, CREATE_FULL, CREATE_SOURCE_LIMIT, REMOVE_EXPIRED } from './conntrack';
-import { rewritePacket, parseQuoted, translateIcmpError } from './nat';
+import { parseQuoted, translateIcmpError } from './nat';
+import { rewritePacket } from '../packet/rewrite';
 import { buildIcmpError, errorAllowed, TokenBucket } from './icmp-error';
 import { RouteTable, type StaticRoute } from './route-table';
 import { Neighbours, ROUTER_IN_PORT, type NeighbourHost } from './neighbours';
@@ -529,8 +532,8 @@ export class Router implements ForwardingState, NeighbourHost {
     const l4o = a.l4[s];
     if (l4o !== 0 && ipv4.protocol(b, l3) !== ipv4.PROTO_ICMP) {
       const l4 = f + l4o;
-      key[k + K.K_TP_SRC] = readPort(b, l4);
-      key[k + K.K_TP_DST] = readPort(b, l4 + 2);
+      key[k + K.K_TP_SRC] = get16(b, l4 + tcp.SRC_PORT); // same offsets in UDP
+      key[k + K.K_TP_DST] = get16(b, l4 + tcp.DST_PORT);
     }
     this.stats.forwarded++;
     this.onEmit(s, out);
@@ -604,7 +607,4 @@ export class Router implements ForwardingState, NeighbourHost {
   }
 }
 
-function readPort(b: Uint8Array, p: number): number {
-  return (b[p] << 8) | b[p + 1];
-}
 

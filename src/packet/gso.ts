@@ -28,9 +28,12 @@
  * per-frame state, and negligible next to copying and checksumming a 1.4 KB payload.
  */
 import { PacketArena } from './arena';
+import * as vnet from './vnet';
 import { GSO_TCPV4, GSO_TCPV6 } from './vnet';
 import { sum16, pseudoSumV4, pseudoSumV6 } from '../wire/checksum';
 import * as eth from '../wire/ethernet';
+import * as vlan from '../wire/vlan';
+import { get16 } from '../wire/bytes';
 import * as ip4 from '../wire/ipv4';
 import * as ip6 from '../wire/ipv6';
 import * as tcp from '../wire/tcp';
@@ -63,21 +66,21 @@ export function segmentCount(a: PacketArena, slot: number): number {
 
 function layout(a: PacketArena, slot: number): boolean {
   const u8 = a.bytes;
-  const base = slot * a.slotSize;
-  const type = u8[base + 1] & 0x7f;
-  const mss = u8[base + 4] | (u8[base + 5] << 8);
+  const type = vnet.gsoType(a, slot);
+  const mss = vnet.gsoSize(a, slot);
   if (mss < MIN_MSS) return false;
   const f = a.start[slot];
   const len = a.len[slot];
   // Ethernet, then any number of 802.1Q/802.1ad tags (a trunk egress carries one).
-  let p = eth.HEADER_LEN;
-  if (len < p) return false;
-  let et = (u8[f + 12] << 8) | u8[f + 13];
+  if (len < eth.HEADER_LEN) return false;
+  let tag = eth.ETHERTYPE; // where a tag's TPID, or the final EtherType, sits
+  let et = eth.etherType(u8, f);
   while (et === eth.ETH_P_8021Q || et === eth.ETH_P_8021AD) {
-    if (len < p + 4) return false;
-    et = (u8[f + p + 2] << 8) | u8[f + p + 3];
-    p += 4;
+    if (len < tag + vlan.TAG_LEN + 2) return false;
+    et = get16(u8, f + tag + vlan.INNER_TYPE);
+    tag += vlan.TAG_LEN;
   }
+  let p = tag + 2; // the L3 header follows the EtherType
   let proto: number;
   if (et === eth.ETH_P_IPV4) {
     if (type !== GSO_TCPV4 && type !== GSO_UDP_L4) return false;

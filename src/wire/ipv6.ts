@@ -38,6 +38,11 @@ export function check(b: Uint8Array, ip: number, avail: number): number {
 export function trafficClass(b: Uint8Array, ip: number): number {
   return ((b[ip] & 0x0f) << 4) | (b[ip + 1] >>> 4);
 }
+/** The traffic class straddles bytes 0-1: vvvvTTTT TTTTffff. */
+export function setTrafficClass(b: Uint8Array, ip: number, tc: number): void {
+  b[ip] = (b[ip] & 0xf0) | ((tc >>> 4) & 0x0f);
+  b[ip + 1] = (b[ip + 1] & 0x0f) | ((tc & 0x0f) << 4);
+}
 export function flowLabel(b: Uint8Array, ip: number): number {
   return ((b[ip + 1] & 0x0f) << 16) | (b[ip + 2] << 8) | b[ip + 3];
 }

@@ -1,0 +1,107 @@
+/**
+ * Packet edits with incremental checksums, shared by the flow actions, the router and NAT:
+ * addresses, ports and ICMP echo ids, with the IPv4 header checksum and the L4 checksum kept
+ * right (RFC 1624 via wire/checksum), including under partial checksums.
+ *
+ * Partial checksums (virtio-net F_NEEDS_CSUM, Linux CHECKSUM_PARTIAL). The L4 checksum field then
+ * holds S, the folded pseudo-header sum NOT complemented, and the device later sums everything
+ * from csum_start (including S) and stores the complement. The rule implemented here, as Linux
+ * inet_proto_csum_replace{4,2}(..., pseudohdr) does:
+ *   - an ADDRESS change (part of the pseudo header) updates S with the same RFC 1624 delta:
+ *     S' = S + ~m + m'  ==  ~update(~S, m, m')   (update() is RFC 1624 eqn. 3 on a checksum);
+ *   - a PORT / echo-id change is NOT applied to the field: those bytes are data the device will
+ *     sum itself, so adjusting S as well would count the change twice;
+ *   - the UDP "0 means no checksum" rule does not apply to S (the device always fills it in).
+ * Without the flag the field is a finished checksum and every change is applied (UDP 0 stays 0,
+ * a computed 0 becomes 0xffff).
+ *
+ * Hot path: plain functions over (bytes, offsets), no allocation.
+ */
+import { update16, update32, patch16 } from '../wire/checksum';
+import { get16, put16 } from '../wire/bytes';
+import * as ipv4 from '../wire/ipv4';
+import * as icmp from '../wire/icmp';
+import * as tcp from '../wire/tcp';
+import * as udp from '../wire/udp';
+
+/** Where the L4 checksum of `proto` sits, from the L4 header (0: none we maintain). */
+export function l4ChecksumOffset(proto: number): number {
+  return proto === ipv4.PROTO_TCP ? tcp.CHECKSUM : proto === ipv4.PROTO_UDP ? udp.CHECKSUM : -1;
+}
+
+/** An address in the pseudo header changed: update the TCP/UDP checksum field at p. */
+export function l4AddrUpdate(b: Uint8Array, p: number, oldA: number, newA: number, partial: boolean, isUdp: boolean): void {
+  const cur = get16(b, p);
+  if (partial) {
+    put16(b, p, ~update32(~cur & 0xffff, oldA, newA) & 0xffff);
+    return;
+  }
+  if (isUdp && cur === 0) return;
+  let c = update32(cur, oldA, newA);
+  if (isUdp && c === 0) c = 0xffff;
+  put16(b, p, c);
+}
+
+/** A 16-bit data word (port, echo id) changed: update a finished checksum at p (not partial). */
+export function l4WordUpdate(b: Uint8Array, p: number, oldW: number, newW: number, isUdp: boolean): void {
+  const cur = get16(b, p);
+  if (isUdp && cur === 0) return;
+  let c = update16(cur, oldW, newW);
+  if (isUdp && c === 0) c = 0xffff;
+  put16(b, p, c);
+}
+
+/**
+ * A port (or other non-pseudo-header word) changed: update the TCP/UDP checksum at p — not at
+ * all under a partial checksum (the device sums those bytes itself).
+ */
+export function l4PortUpdate(b: Uint8Array, p: number, oldW: number, newW: number, partial: boolean, isUdp: boolean): void {
+  if (!partial) l4WordUpdate(b, p, oldW, newW, isUdp);
+}
+
+/**
+ * Rewrite a datagram in place to (ns, nd) and, when `l4` is non-zero, ports (nports =
+ * sport<<16|dport) for TCP/UDP or the echo id (high half of nports) for ICMP echo. `l4` = 0 for
+ * a later fragment (addresses only). IPv4 header checksum updated incrementally.
+ */
+export function rewritePacket(b: Uint8Array, l3: number, l4: number, proto: number, partial: boolean, ns: number, nd: number, nports: number): void {
+  const os = ipv4.src(b, l3);
+  const od = ipv4.dst(b, l3);
+  const co = l4ChecksumOffset(proto);
+  const csum = l4 === 0 || co < 0 ? 0 : l4 + co;
+  const isUdp = proto === ipv4.PROTO_UDP;
+  if (os !== ns) {
+    ipv4.setSrc(b, l3, ns);
+    if (csum !== 0) l4AddrUpdate(b, csum, os, ns, partial, isUdp);
+  }
+  if (od !== nd) {
+    ipv4.setDst(b, l3, nd);
+    if (csum !== 0) l4AddrUpdate(b, csum, od, nd, partial, isUdp);
+  }
+  if (csum !== 0) {
+    const osp = get16(b, l4 + tcp.SRC_PORT);
+    const odp = get16(b, l4 + tcp.DST_PORT);
+    const nsp = nports >>> 16;
+    const ndp = nports & 0xffff;
+    if (osp !== nsp) {
+      put16(b, l4 + tcp.SRC_PORT, nsp);
+      if (!partial) l4WordUpdate(b, csum, osp, nsp, isUdp);
+    }
+    if (odp !== ndp) {
+      put16(b, l4 + tcp.DST_PORT, ndp);
+      if (!partial) l4WordUpdate(b, csum, odp, ndp, isUdp);
+    }
+  } else if (l4 !== 0 && proto === ipv4.PROTO_ICMP) {
+    const t = b[l4];
+    if (t === icmp.ECHO_REQUEST || t === icmp.ECHO_REPLY) {
+      const oid = get16(b, l4 + icmp.ID);
+      const nid = nports >>> 16;
+      if (oid !== nid) {
+        put16(b, l4 + icmp.ID, nid);
+        // ICMP has no pseudo header: a partial ICMP checksum covers the id itself.
+        if (!partial) patch16(b, l4 + icmp.CHECKSUM, oid, nid);
+      }
+    }
+  }
+}
+
