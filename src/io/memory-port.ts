@@ -10,7 +10,7 @@
  *   benchmark sink), or handed to an `onTransmit` callback.
  */
 import { constants as osConstants } from 'os';
-import { PacketArena } from '../packet/arena';
+import { PacketArena, VNET_HDR_LEN } from '../packet/arena';
 import { Batch } from '../packet/batch';
 import { Port, PortCounters } from './port';
 
@@ -32,6 +32,8 @@ export class MemoryPort implements Port {
   private readonly queue: Buffer[] = [];
   private qHead = 0;
   private readonly sent: Buffer[] = [];
+  /** virtio-net headers of queued frames that have one (test side; rare, so a side map). */
+  private readonly hdrs = new Map<Buffer, Uint8Array>();
   /** How many transmitted frames to keep for takeTransmitted (0: count only, the benchmark sink). */
   keep: number;
   private notify: (() => void) | null = null;
@@ -55,9 +57,17 @@ export class MemoryPort implements Port {
     this.offloads = opts.offloads ?? false;
   }
 
-  /** Queue a frame to be received; wakes the datapath if it is running. */
-  inject(frame: Uint8Array): void {
-    this.queue.push(Buffer.from(frame));
+  /**
+   * Queue a frame to be received; wakes the datapath if it is running. On a port with
+   * `offloads`, `vnetHdr` (10 bytes, virtio_net_hdr as a TAP would deliver it) comes with it.
+   */
+  inject(frame: Uint8Array, vnetHdr?: Uint8Array): void {
+    const f = Buffer.from(frame);
+    if (vnetHdr !== undefined) {
+      if (!this.offloads) throw new Error(`memory port ${this.name}: a virtio-net header needs offloads`);
+      this.hdrs.set(f, Uint8Array.from(vnetHdr.subarray(0, VNET_HDR_LEN)));
+    }
+    this.queue.push(f);
     this.wake();
   }
 
@@ -112,12 +122,20 @@ export class MemoryPort implements Port {
       const f = this.queue[this.qHead];
       if (f.length > a.maxFrame) {
         this.qHead++;
+        this.hdrs.delete(f);
         this.counters.drops.add(1);
         continue;
       }
       const s = a.alloc();
       if (s < 0) break;
       this.qHead++;
+      if (this.hdrs.size > 0) {
+        const h = this.hdrs.get(f);
+        if (h !== undefined) {
+          u8.set(h, a.base(s));
+          this.hdrs.delete(f);
+        }
+      }
       u8.set(f, a.start[s]);
       a.len[s] = f.length;
       batch.slots[batch.count++] = s;

@@ -1,5 +1,6 @@
 /**
  * Seeded in-memory frame fuzzer: a whole switch (NORMAL bridge with access and trunk ports, a
+ * guest port with offloads whose frames carry a (mutated) virtio-net header, a
  * patch pair into a bridge with VLAN-translation flows, a router with SNAT, a floating IP and
  * a DHCP server) fed with valid frames of every type the switch parses, mutated and truncated.
  *
@@ -75,8 +76,8 @@ function dhcpDiscover(chaddr: string, vid?: number): Buffer {
 }
 
 /** Valid frames of every kind the switch parses or acts on, each tagged with where it enters. */
-function corpus(): { port: string; frame: Buffer }[] {
-  const c: { port: string; frame: Buffer }[] = [];
+function corpus(): { port: string; frame: Buffer; vnet?: Buffer }[] {
+  const c: { port: string; frame: Buffer; vnet?: Buffer }[] = [];
   const add = (port: string, f: Buffer | string) => c.push({ port, frame: typeof f === 'string' ? Buffer.from(hex(f)) : f });
   // Fixtures decoded by tshark: ARP, ICMP, TCP, UDP, 802.1Q, QinQ, IPv6, fragments.
   for (const f of [fx.arpRequest, fx.arpReplyPadded, fx.icmpEchoRequest, fx.icmpEchoReply, fx.tcpSyn, fx.tcpAckPadded, fx.udpDnsQuery, fx.icmpv6EchoRequest, fx.udp6, fx.ipv4FirstFragment, fx.ipv4LaterFragment]) {
@@ -118,7 +119,39 @@ function corpus(): { port: string; frame: Buffer }[] {
   add('vm1', ethFrame(VM2, VM1, 0x88b5, Buffer.alloc(46)));
   add('vm3', ethFrame(VM2, VM1, 0x0040, Buffer.alloc(64)));
   add('vm1', udpFrame({ dst: VM2, src: VM1, ipSrc: '10.231.1.10', ipDst: '10.231.1.11', payload: Buffer.alloc(1472) }));
+  // A guest with offloads: TSO super-frames and partial checksums (virtio-net header), to
+  // another VM (segmented / finished in software), through the router and out SNAT.
+  const VM4 = '52:54:00:00:01:0d';
+  const vh = (flags: number, gso: number, hdrLen: number, gsoSize: number, cs: number, co: number) => {
+    const h = Buffer.alloc(10);
+    h[0] = flags;
+    h[1] = gso;
+    h.writeUInt16LE(hdrLen, 2);
+    h.writeUInt16LE(gsoSize, 4);
+    h.writeUInt16LE(cs, 6);
+    h.writeUInt16LE(co, 8);
+    return h;
+  };
+  const tso = (dmac: string, dst: string) => l3Eth(dmac, VM4, 0x0800, ipPacket({ src: '10.231.1.13', dst, proto: 6, l4: tcpSeg('10.231.1.13', dst, 40001, 80, 0x18, Buffer.alloc(4000, 7)) }));
+  c.push({ port: 'vm4', frame: tso(VM1, '10.231.1.10'), vnet: vh(1, 1, 54, 1448, 34, 16) });
+  c.push({ port: 'vm4', frame: tso(QR1, '198.51.100.7'), vnet: vh(1, 1, 54, 1448, 34, 16) });
+  c.push({ port: 'vm4', frame: l3Eth(VM1, VM4, 0x0800, ipPacket({ src: '10.231.1.13', dst: '10.231.1.10', proto: 17, l4: udpDgram('10.231.1.13', '10.231.1.10', 5, 6, Buffer.alloc(3000)) })), vnet: vh(1, 5, 42, 1400, 34, 6) });
+  c.push({ port: 'vm4', frame: udpFrame({ dst: VM1, src: VM4, ipSrc: '10.231.1.13', ipDst: '10.231.1.10' }), vnet: vh(1, 0, 0, 0, 34, 6) });
+  c.push({ port: 'vm4', frame: udpFrame({ dst: VM1, src: VM4, ipSrc: '10.231.1.13', ipDst: '10.231.1.10' }), vnet: vh(2, 0, 0, 0, 0, 0) });
   return c;
+}
+
+/** A virtio-net header mutated: flags, GSO type, lengths and checksum offsets to odd values. */
+function mutateVnet(src: Buffer, rnd: () => number, out: Buffer): void {
+  src.copy(out, 0, 0, 10);
+  const ri = (k: number) => Math.floor(rnd() * k);
+  if (rnd() < 0.3) return;
+  for (let i = 1 + ri(3); i > 0; i--) {
+    const f = ri(6);
+    if (f === 0) out[0] = ri(4);
+    else if (f === 1) out[1] = [0, 1, 3, 4, 0x81, 5, ri(256)][ri(7)];
+    else out.writeUInt16LE([0, 1, 14, 34, 54, 1448, 9000, 65535, ri(0x10000)][ri(9)], 2 * (f - 1));
+  }
 }
 
 /** Byte positions worth hitting hard: L2/VLAN, the IP header, the first L4 bytes. */
@@ -191,13 +224,14 @@ function mutate(src: Buffer, rnd: () => number, out: Buffer): number {
  * every port a frame can leave through (memory and internal ports).
  */
 export function fuzzTopology(clock: { now: number }, arenaSlots = 1024): { sw: Switch; mem: Map<string, MemoryPort>; exits: SwitchPort[] } {
-  const sw = new Switch({ clock: () => clock.now, arena: { slots: arenaSlots, slotSize: 2048 + 128 } });
+  const sw = new Switch({ clock: () => clock.now, arena: { slots: arenaSlots, slotSize: 8192 + 128 } }); // room for TSO super-frames
   sw.addBridge('br-int');
   sw.addBridge('br-eth1');
   sw.addBridge('br-ex');
   sw.addPort('br-int', 'vm1', { type: 'memory', tag: 1 });
   sw.addPort('br-int', 'vm2', { type: 'memory', tag: 2 });
   sw.addPort('br-int', 'vm3', { type: 'memory', trunks: [1, 2] });
+  sw.addPort('br-int', 'vm4', { type: 'memory', tag: 1, offloads: true }); // a guest with offloads (virtio-net header)
   sw.addPort('br-int', 'int-br-eth1', { type: 'patch', peer: 'phy-br-eth1' });
   sw.addPort('br-eth1', 'phy-br-eth1', { type: 'patch', peer: 'int-br-eth1' });
   sw.addPort('br-eth1', 'eth1', { type: 'memory' });
@@ -224,7 +258,7 @@ export function fuzzTopology(clock: { now: number }, arenaSlots = 1024): { sw: S
   sw.l3.router('r1').addFloatingIp('203.0.113.50', '10.231.1.10');
   sw.l3.addDhcp({ bridge: 'br-int', tag: 1, subnet: '10.231.1.0/24', gateway: '10.231.1.1' });
 
-  const memNames = ['vm1', 'vm2', 'vm3', 'eth1', 'ext'];
+  const memNames = ['vm1', 'vm2', 'vm3', 'vm4', 'eth1', 'ext'];
   const mem = new Map<string, MemoryPort>();
   for (const n of memNames) {
     const io = sw.findPort(n)!.io as MemoryPort;
@@ -259,7 +293,8 @@ export function runFrameFuzz(opts: { frames: number; seed: number; rounds?: numb
 
   const seeds = corpus();
   const rnd = prng(opts.seed);
-  const buf = Buffer.alloc(4096);
+  const buf = Buffer.alloc(8192);
+  const vbuf = Buffer.alloc(10);
   const res: FuzzResult = { frames: 0, seed: opts.seed, delivered: 0, dropped: 0, held: 0, unaccounted: [], leaks: [], errors: [], dropReasons: {}, ms: 0 };
   const rounds = opts.rounds ?? Math.max(1, Math.ceil(opts.frames / 50_000));
   const perRound = Math.ceil(opts.frames / rounds);
@@ -280,7 +315,12 @@ export function runFrameFuzz(opts: { frames: number; seed: number; rounds?: numb
       const d0 = dropTotal;
       const free0 = a.available;
       try {
-        mem.get(s.port)!.inject(f);
+        if (s.vnet !== undefined) {
+          mutateVnet(s.vnet, rnd, vbuf);
+          mem.get(s.port)!.inject(f, vbuf);
+        } else {
+          mem.get(s.port)!.inject(f);
+        }
         sw.runUntilIdle();
         sw.settle();
       } catch (e) {
