@@ -13,6 +13,7 @@ import { l3Commands } from '../control/l3-commands';
 import { applyConfig, loadConfig } from '../control/config';
 import { serveMetrics } from '../control/metrics';
 import { reloadConfig } from '../control/reload';
+import { ConfigError } from '../control/validate';
 import { Level, Logger } from '../control/log';
 import { OpenFlowService } from '../openflow/service';
 
@@ -59,7 +60,13 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
   const reload = (file?: string) => {
     const f = file ?? configPath;
     if (!f) throw new Error('reload: no config file (the switch was started without --config; give FILE)');
-    const report = reloadConfig(sw, loadConfig(f));
+    let report;
+    try {
+      report = reloadConfig(sw, loadConfig(f));
+    } catch (e) {
+      if (e instanceof ConfigError && e.where === undefined) throw new ConfigError(e.problems, `config ${f}`);
+      throw e;
+    }
     log.info('config reloaded', { file: f, added: report.added.length, removed: report.removed.length, replaced: report.replaced.length, unchanged: report.unchanged });
     return report;
   };

@@ -21,15 +21,14 @@
  *     ]
  *   }
  *
- * Errors give the path in the file (`bridges[0].ports[1].tag: ...`). Everything is validated
- * before anything is applied, so a bad file changes nothing.
+ * Errors give the path in the file (`bridges[0].ports[1].tag: ...`), all of them at once
+ * (validate.ts). Everything is validated before anything is applied, so a bad file changes nothing.
  */
 import * as fs from 'fs';
 import { Switch } from '../datapath/switch';
 import { PortConfig } from '../datapath/switch-port';
-import { portConfigFrom } from './port-options';
+import { checkConfig, ConfigError } from './validate';
 import type { DhcpSpec } from '../datapath/l3-attach';
-import { DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT } from '../l3/conntrack';
 
 export interface PortSpec extends PortConfig {
   name: string;
@@ -64,137 +63,9 @@ export interface SwitchConfig {
   dhcp?: DhcpNetSpec[];
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function posInt(path: string, v: unknown, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new Error(`${path}: must be an integer in ${lo}..${hi}`);
-  return v;
-}
-
+/** Validate a parsed config completely (every problem, with its path); see validate.ts. */
 export function validateConfig(raw: unknown): SwitchConfig {
-  if (!isObj(raw)) throw new Error('config: the top level must be an object');
-  for (const k of Object.keys(raw)) if (!['macAgingSec', 'bridges', 'routers', 'dhcp'].includes(k)) throw new Error(`${k}: unknown key (known: macAgingSec, bridges, routers, dhcp)`);
-  const cfg: SwitchConfig = { bridges: [] };
-  if (raw.macAgingSec !== undefined) cfg.macAgingSec = posInt('macAgingSec', raw.macAgingSec, 1, 86400);
-  const brs = raw.bridges ?? [];
-  if (!Array.isArray(brs)) throw new Error('bridges: must be an array');
-  const portNames = new Set<string>();
-  const brNames = new Set<string>();
-  brs.forEach((b, i) => {
-    const at = `bridges[${i}]`;
-    if (!isObj(b)) throw new Error(`${at}: must be an object`);
-    for (const k of Object.keys(b)) if (!['name', 'macAgingSec', 'macTableSize', 'maxFlows', 'ports', 'flows'].includes(k)) throw new Error(`${at}.${k}: unknown key`);
-    if (typeof b.name !== 'string' || b.name === '') throw new Error(`${at}.name: must be a non-empty string`);
-    if (brNames.has(b.name)) throw new Error(`${at}.name: bridge '${b.name}' is defined twice`);
-    brNames.add(b.name);
-    const spec: BridgeSpec = { name: b.name, ports: [] };
-    if (b.macAgingSec !== undefined) spec.macAgingSec = posInt(`${at}.macAgingSec`, b.macAgingSec, 1, 86400);
-    if (b.macTableSize !== undefined) spec.macTableSize = posInt(`${at}.macTableSize`, b.macTableSize, 1, 1 << 20);
-    if (b.maxFlows !== undefined) spec.maxFlows = posInt(`${at}.maxFlows`, b.maxFlows, 1, 1 << 24);
-    const ports = b.ports ?? [];
-    if (!Array.isArray(ports)) throw new Error(`${at}.ports: must be an array`);
-    ports.forEach((p, j) => {
-      const pat = `${at}.ports[${j}]`;
-      if (!isObj(p)) throw new Error(`${pat}: must be an object`);
-      if (typeof p.name !== 'string' || p.name === '') throw new Error(`${pat}.name: must be a non-empty string`);
-      if (portNames.has(p.name)) throw new Error(`${pat}.name: port '${p.name}' is defined twice`);
-      portNames.add(p.name);
-      spec.ports.push({ name: p.name, ...portConfigFrom(p, pat) });
-    });
-    if (b.flows !== undefined) {
-      if (!Array.isArray(b.flows) || b.flows.some((f) => typeof f !== 'string')) throw new Error(`${at}.flows: must be an array of ovs-ofctl flow strings`);
-      spec.flows = b.flows as string[];
-    }
-    cfg.bridges.push(spec);
-  });
-  if (raw.routers !== undefined) cfg.routers = validateRouters(raw.routers, brNames);
-  if (raw.dhcp !== undefined) cfg.dhcp = validateDhcp(raw.dhcp, brNames);
-  return cfg;
-}
-
-function strAt(path: string, v: unknown): string {
-  if (typeof v !== 'string' || v === '') throw new Error(`${path}: must be a non-empty string`);
-  return v;
-}
-function keysAt(path: string, o: Record<string, unknown>, keys: string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new Error(`${path}.${k}: unknown key (known: ${keys.join(', ')})`);
-}
-function arrAt(path: string, v: unknown): unknown[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw new Error(`${path}: must be an array`);
-  return v;
-}
-
-function validateRouters(raw: unknown, bridges: Set<string>): RouterSpec[] {
-  return arrAt('routers', raw).map((r, i) => {
-    const at = `routers[${i}]`;
-    if (!isObj(r)) throw new Error(`${at}: must be an object`);
-    keysAt(at, r, ['name', 'snat', 'maxSessions', 'maxSessionsPerSource', 'ports', 'routes', 'floatingIps']);
-    if (r.snat !== undefined && typeof r.snat !== 'boolean') throw new Error(`${at}.snat: must be true or false`);
-    const maxSessions = r.maxSessions === undefined ? undefined : posInt(`${at}.maxSessions`, r.maxSessions, 1, MAX_SESSIONS_LIMIT);
-    const perSource = r.maxSessionsPerSource === undefined ? undefined : posInt(`${at}.maxSessionsPerSource`, r.maxSessionsPerSource, 1, maxSessions ?? DEFAULT_MAX_SESSIONS);
-    return {
-      name: strAt(`${at}.name`, r.name),
-      snat: r.snat as boolean | undefined,
-      ...(maxSessions !== undefined ? { maxSessions } : {}),
-      ...(perSource !== undefined ? { maxSessionsPerSource: perSource } : {}),
-      ports: arrAt(`${at}.ports`, r.ports).map((p, j) => {
-        const pat = `${at}.ports[${j}]`;
-        if (!isObj(p)) throw new Error(`${pat}: must be an object`);
-        keysAt(pat, p, ['bridge', 'name', 'mac', 'ip', 'tag', 'gateway', 'mtu']);
-        const bridge = strAt(`${pat}.bridge`, p.bridge);
-        if (!bridges.has(bridge)) throw new Error(`${pat}.bridge: no bridge '${bridge}' in this config`);
-        if (p.gateway !== undefined && typeof p.gateway !== 'boolean') throw new Error(`${pat}.gateway: must be true or false`);
-        return {
-          bridge,
-          name: strAt(`${pat}.name`, p.name),
-          mac: strAt(`${pat}.mac`, p.mac),
-          ip: strAt(`${pat}.ip`, p.ip),
-          tag: p.tag === undefined ? undefined : posInt(`${pat}.tag`, p.tag, 0, 4095),
-          gateway: p.gateway as boolean | undefined,
-          mtu: p.mtu === undefined ? undefined : posInt(`${pat}.mtu`, p.mtu, 68, 65535),
-        };
-      }),
-      routes: arrAt(`${at}.routes`, r.routes).map((x, j) => {
-        if (!isObj(x)) throw new Error(`${at}.routes[${j}]: must be an object`);
-        keysAt(`${at}.routes[${j}]`, x, ['cidr', 'via']);
-        return { cidr: strAt(`${at}.routes[${j}].cidr`, x.cidr), via: strAt(`${at}.routes[${j}].via`, x.via) };
-      }),
-      floatingIps: arrAt(`${at}.floatingIps`, r.floatingIps).map((x, j) => {
-        if (!isObj(x)) throw new Error(`${at}.floatingIps[${j}]: must be an object`);
-        keysAt(`${at}.floatingIps[${j}]`, x, ['fip', 'fixed']);
-        return { fip: strAt(`${at}.floatingIps[${j}].fip`, x.fip), fixed: strAt(`${at}.floatingIps[${j}].fixed`, x.fixed) };
-      }),
-    };
-  });
-}
-
-function validateDhcp(raw: unknown, bridges: Set<string>): DhcpNetSpec[] {
-  return arrAt('dhcp', raw).map((d, i) => {
-    const at = `dhcp[${i}]`;
-    if (!isObj(d)) throw new Error(`${at}: must be an object`);
-    keysAt(at, d, ['bridge', 'tag', 'subnet', 'gateway', 'dns', 'server', 'leaseSec', 'mtu', 'hosts']);
-    const bridge = strAt(`${at}.bridge`, d.bridge);
-    if (!bridges.has(bridge)) throw new Error(`${at}.bridge: no bridge '${bridge}' in this config`);
-    if (d.dns !== undefined && (!Array.isArray(d.dns) || d.dns.some((x) => typeof x !== 'string'))) throw new Error(`${at}.dns: must be an array of addresses`);
-    return {
-      bridge,
-      tag: d.tag === undefined ? undefined : posInt(`${at}.tag`, d.tag, 0, 4095),
-      subnet: strAt(`${at}.subnet`, d.subnet),
-      gateway: strAt(`${at}.gateway`, d.gateway),
-      dns: d.dns as string[] | undefined,
-      server: d.server === undefined ? undefined : strAt(`${at}.server`, d.server),
-      leaseSec: d.leaseSec === undefined ? undefined : posInt(`${at}.leaseSec`, d.leaseSec, 60, 1 << 30),
-      mtu: d.mtu === undefined ? undefined : posInt(`${at}.mtu`, d.mtu, 68, 65535),
-      hosts: arrAt(`${at}.hosts`, d.hosts).map((h, j) => {
-        if (!isObj(h)) throw new Error(`${at}.hosts[${j}]: must be an object`);
-        keysAt(`${at}.hosts[${j}]`, h, ['mac', 'ip']);
-        return { mac: strAt(`${at}.hosts[${j}].mac`, h.mac), ip: strAt(`${at}.hosts[${j}].ip`, h.ip) };
-      }),
-    };
-  });
+  return checkConfig(raw);
 }
 
 export function loadConfig(file: string): SwitchConfig {
@@ -213,6 +84,7 @@ export function loadConfig(file: string): SwitchConfig {
   try {
     return validateConfig(raw);
   } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(e.problems, `config ${file}`);
     throw new Error(`config ${file}: ${(e as Error).message}`);
   }
 }

@@ -4,64 +4,111 @@
  */
 import { PortConfig, PortType, PORT_TYPES } from '../datapath/switch-port';
 import { VlanSet } from '../l2/vlan-set';
+import { kv } from './values';
 
 const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'persist', 'mtu', 'path', 'mode'] as const;
 
+/** A bad option: its key, and what is wrong with its value (the message says `key=value: why`). */
+export class OptionError extends Error {
+  constructor(
+    readonly key: string,
+    readonly value: unknown,
+    readonly why: string,
+  ) {
+    super(value === undefined ? `${key}: ${why}` : `${kv(key, value)}: ${why}`);
+  }
+}
+
 function intIn(key: string, v: unknown, lo: number, hi: number): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${key}=${v}: must be an integer in ${lo}..${hi}`);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new OptionError(key, v, `must be an integer in ${lo}..${hi}`);
   return n;
 }
 
 function bool(key: string, v: unknown): boolean {
   if (v === true || v === 'true' || v === 'on' || v === 'yes' || v === '1') return true;
   if (v === false || v === 'false' || v === 'off' || v === 'no' || v === '0') return false;
-  throw new Error(`${key}=${v}: must be true|false (or on|off)`);
+  throw new OptionError(key, v, 'must be true|false (or on|off)');
 }
 
-/** Validate an options object (values may be strings, as from the CLI). */
-export function portConfigFrom(o: Record<string, unknown>, where = ''): PortConfig {
+/**
+ * Validate an options object (values may be strings, as from the CLI) for port `name`.
+ * Without `report`, the first bad option throws (`WHERE: key=value: why`); with it, every bad
+ * option is reported and skipped, so a config file's errors come out all at once.
+ */
+export function portConfigFrom(o: Record<string, unknown>, where = '', report?: (e: OptionError) => void): PortConfig {
   const at = where ? `${where}: ` : '';
-  try {
-    for (const k of Object.keys(o)) {
-      if (!(KEYS as readonly string[]).includes(k) && k !== 'name') throw new Error(`unknown option '${k}' (known: ${KEYS.join(', ')})`);
+  const c: PortConfig = { type: 'afpacket' };
+  const check = (key: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      const err = e instanceof OptionError ? e : new OptionError(key, o[key], (e as Error).message);
+      if (!report) throw new Error(at + err.message);
+      report(err);
     }
-    const type = (o.type ?? 'afpacket') as string;
-    if (type === 'internal') throw new Error('type=internal: internal ports are created by router-add-port and add-dhcp');
-    const userTypes = PORT_TYPES.filter((t) => t !== 'internal');
-    if (!PORT_TYPES.includes(type as PortType)) throw new Error(`type=${type}: one of ${userTypes.join(', ')}`);
-    const c: PortConfig = { type: type as PortType };
-    if (o.ofport !== undefined) c.ofport = intIn('ofport', o.ofport, 1, 0xfeff);
-    if (o.tag !== undefined) c.tag = intIn('tag', o.tag, 0, 4095);
-    if (o.trunks !== undefined) {
-      // A 4096-bit set however long the text or list (ranges are never expanded).
-      if (!Array.isArray(o.trunks) && typeof o.trunks !== 'string' && typeof o.trunks !== 'number') throw new Error(`trunks: expected "10,20,30-35" or a list of VLAN ids`);
-      const set = VlanSet.from(Array.isArray(o.trunks) ? o.trunks : String(o.trunks));
-      if (set !== null) c.trunks = set;
-    }
-    if (o.peer !== undefined) c.peer = String(o.peer);
-    if (o.offloads !== undefined) c.offloads = bool('offloads', o.offloads);
-    if (o.ring !== undefined) {
-      if (o.ring !== 'v2' && o.ring !== 'v3') throw new Error(`ring=${o.ring}: one of v2, v3`);
-      c.ring = o.ring;
-    }
-    if (o.persist !== undefined) c.persist = bool('persist', o.persist);
-    if (o.mtu !== undefined) c.mtu = intIn('mtu', o.mtu, 68, 65535);
-    if (o.path !== undefined || o.mode !== undefined) {
-      if (type !== 'unix') throw new Error('path= and mode= only apply to type=unix');
-      if (o.path !== undefined) {
-        if (typeof o.path !== 'string' || !o.path.startsWith('/')) throw new Error(`path=${o.path}: must be an absolute socket path`);
-        c.path = o.path;
-      }
-      if (o.mode !== undefined) {
-        if (o.mode !== 'stream' && o.mode !== 'dgram') throw new Error(`mode=${o.mode}: one of stream, dgram`);
-        c.mode = o.mode;
-      }
-    }
-    return c;
-  } catch (e) {
-    throw new Error(at + (e as Error).message);
+  };
+  for (const k of Object.keys(o)) {
+    if (!(KEYS as readonly string[]).includes(k) && k !== 'name') check(k, () => {
+      throw new OptionError(k, o[k], `unknown option (known: ${KEYS.join(', ')})`);
+    });
   }
+  const type = o.type ?? 'afpacket';
+  check('type', () => {
+    if (type === 'internal') throw new OptionError('type', type, 'internal ports are created by router-add-port and add-dhcp');
+    const userTypes = PORT_TYPES.filter((t) => t !== 'internal');
+    if (typeof type !== 'string' || !PORT_TYPES.includes(type as PortType)) throw new OptionError('type', type, `one of ${userTypes.join(', ')}`);
+    c.type = type as PortType;
+  });
+  if (o.ofport !== undefined) check('ofport', () => (c.ofport = intIn('ofport', o.ofport, 1, 0xfeff)));
+  if (o.tag !== undefined) check('tag', () => (c.tag = intIn('tag', o.tag, 0, 4095)));
+  if (o.trunks !== undefined) {
+    check('trunks', () => {
+      // A 4096-bit set however long the text or list (ranges are never expanded).
+      const t = o.trunks;
+      if (!Array.isArray(t) && typeof t !== 'string' && typeof t !== 'number') throw new OptionError('trunks', t, 'expected "10,20,30-35" or a list of VLAN ids');
+      const set = VlanSet.from(Array.isArray(t) ? t : String(t));
+      if (set !== null) c.trunks = set;
+    });
+  }
+  if (o.peer !== undefined) {
+    check('peer', () => {
+      if (typeof o.peer !== 'string' || o.peer === '') throw new OptionError('peer', o.peer, 'must be the name of the other patch port');
+      const self = typeof o.name === 'string' ? o.name : undefined;
+      if (o.peer === self) throw new OptionError('peer', o.peer, 'a patch port cannot be its own peer');
+      c.peer = o.peer;
+    });
+  }
+  if (o.offloads !== undefined) check('offloads', () => (c.offloads = bool('offloads', o.offloads)));
+  if (o.ring !== undefined) {
+    check('ring', () => {
+      if (o.ring !== 'v2' && o.ring !== 'v3') throw new OptionError('ring', o.ring, 'one of v2, v3');
+      c.ring = o.ring;
+    });
+  }
+  if (o.persist !== undefined) check('persist', () => (c.persist = bool('persist', o.persist)));
+  if (o.mtu !== undefined) check('mtu', () => (c.mtu = intIn('mtu', o.mtu, 68, 65535)));
+  if (o.path !== undefined) {
+    check('path', () => {
+      if (type !== 'unix') throw new OptionError('path', o.path, 'only applies to type=unix');
+      if (typeof o.path !== 'string' || !o.path.startsWith('/')) throw new OptionError('path', o.path, 'must be an absolute socket path');
+      c.path = o.path;
+    });
+  }
+  if (o.mode !== undefined) {
+    check('mode', () => {
+      if (type !== 'unix') throw new OptionError('mode', o.mode, 'only applies to type=unix');
+      if (o.mode !== 'stream' && o.mode !== 'dgram') throw new OptionError('mode', o.mode, 'one of stream, dgram');
+      c.mode = o.mode;
+    });
+  }
+  if (o.type === 'patch' && o.peer === undefined) check('peer', () => {
+    throw new OptionError('peer', undefined, 'a patch port needs peer=PORT');
+  });
+  if (o.type !== 'patch' && typeof o.type === 'string' && o.peer !== undefined) check('peer', () => {
+    throw new OptionError('peer', o.peer, 'only applies to type=patch');
+  });
+  return c;
 }
 
 /** `["type=tap", "tag=5"]` → object; a word without '=' is an error. */

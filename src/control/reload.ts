@@ -3,10 +3,13 @@
  * only what changed — unchanged ports keep running, unchanged flows keep their counters,
  * unchanged routers keep their NAT sessions.
  *
- * A bad config changes nothing: the file is validated, every flow is parsed against the new
- * port names, and the changes that can fail (new bridges and ports, replaced ports, new flows,
- * routers) run first with an undo list; removals run last. Changes that would need a restart
- * (a different MAC table size, different router interfaces) are refused with the reason.
+ * A bad config changes nothing: the file is validated completely (validate.ts: every flow
+ * against the new port names, every address and cross-reference), then what the running switch
+ * cannot take (a different MAC table size, different router interfaces, a name moving between a
+ * router and a bridge) is refused with its path. Only then is anything applied: each change
+ * (bridges, ports, routes, floating IPs, DHCP networks and bindings, flows) pushes its undo, and
+ * a failure part-way runs them back; removals run last. A DHCP network whose subnet, gateway,
+ * DNS, server, lease or MTU changed is rebuilt with its bindings.
  */
 import { Switch } from '../datapath/switch';
 import { PortConfig } from '../datapath/switch-port';
@@ -14,6 +17,9 @@ import { FlowPipeline, DEFAULT_MAX_FLOWS } from '../flow/pipeline';
 import { formatRule } from '../flow/ofctl-format';
 import { SwitchConfig, PortSpec } from './config';
 import { VlanSet } from '../l2/vlan-set';
+import { ConfigError, Problem, dhcpPortName } from './validate';
+import type { DhcpSpec } from '../datapath/l3-attach';
+
 
 export interface ReloadReport {
   added: string[];
@@ -39,6 +45,50 @@ function samePort(cur: PortConfig, want: PortSpec): boolean {
   return norm(cur) === norm(want);
 }
 
+/** The DHCP settings a reload compares (everything but the bindings). */
+function dhcpSettings(d: DhcpSpec): string {
+  return JSON.stringify([d.subnet, d.gateway, d.dns ?? [], d.server ?? null, d.leaseSec ?? null, d.mtu ?? null]);
+}
+
+/**
+ * What a file may not change on a running switch, as problems with their paths: checked with
+ * the rest before anything is applied.
+ */
+function restartOnly(sw: Switch, cfg: SwitchConfig): Problem[] {
+  const problems: Problem[] = [];
+  cfg.bridges.forEach((b, i) => {
+    const br = sw.bridges.get(b.name);
+    if (br && b.macTableSize !== undefined && b.macTableSize !== br.macs.maxEntries) {
+      problems.push({ path: `bridges[${i}].macTableSize`, message: 'changing the MAC table size of a running bridge needs a restart' });
+    }
+    b.ports.forEach((p, j) => {
+      const cur = sw.findPort(p.name);
+      if (cur && cur.type === 'internal') {
+        problems.push({ path: `bridges[${i}].ports[${j}].name`, message: `'${p.name}' is a router or DHCP port of the running switch: remove that in one reload, add this port in the next` });
+      }
+    });
+  });
+  const running = new Set(sw.l3.routerNames());
+  (cfg.routers ?? []).forEach((r, i) => {
+    if (!running.has(r.name)) {
+      // Its interfaces are added before what this reload removes is removed.
+      r.ports.forEach((p, j) => {
+        if (sw.findPort(p.name)) problems.push({ path: `routers[${i}].ports[${j}].name`, message: `a port named '${p.name}' is running: remove it in one reload, add this interface in the next` });
+      });
+      return;
+    }
+    const cur = JSON.stringify(sw.l3.routerSpecs(r.name).map((s) => [s.bridge, s.port, s.mac.toLowerCase(), s.cidr, s.tag, !!s.gateway, s.mtu]));
+    const want = JSON.stringify(r.ports.map((p) => [p.bridge, p.name, p.mac.toLowerCase(), p.ip, p.tag, !!p.gateway, p.mtu]));
+    if (cur !== want) problems.push({ path: `routers[${i}].ports`, message: `changing the interfaces of running router '${r.name}' needs del-router + add-router (or a restart)` });
+  });
+  (cfg.dhcp ?? []).forEach((d, i) => {
+    if (sw.l3.dhcpServer(d.bridge, d.tag)) return;
+    const port = dhcpPortName(d.bridge, d.tag);
+    if (sw.findPort(port)) problems.push({ path: `dhcp[${i}]`, message: `its port name '${port}' is taken by a running port: remove that in one reload, add this network in the next` });
+  });
+  return problems;
+}
+
 export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
   const report: ReloadReport = { added: [], removed: [], replaced: [], unchanged: 0 };
   const undo: (() => void)[] = [];
@@ -46,35 +96,9 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
   const wantPorts = new Map<string, { bridge: string; spec: PortSpec }>();
   for (const b of cfg.bridges) for (const p of b.ports) wantPorts.set(p.name, { bridge: b.name, spec: p });
 
-  // ---- 0. checks that need no change: restart-only settings, and every flow parses.
-  cfg.bridges.forEach((b, i) => {
-    const br = sw.bridges.get(b.name);
-    if (br && b.macTableSize !== undefined && b.macTableSize !== br.macs.maxEntries) {
-      throw new Error(`bridges[${i}].macTableSize: changing the MAC table size of a running bridge needs a restart`);
-    }
-    if (!b.flows || b.flows.length === 0) return;
-    // Names resolve to the ofport the port has or will have (pinned, current, or a placeholder).
-    const ofportOf = (name: string): number => {
-      const w = b.ports.findIndex((p) => p.name === name);
-      if (w < 0) return -1;
-      const pinned = b.ports[w].ofport;
-      if (pinned !== undefined) return pinned;
-      const cur = br?.port(name);
-      return cur ? cur.ofport : 0xfe00 - w;
-    };
-    const scratch = new FlowPipeline({ arena: sw.arena, resolvePort: ofportOf, portName: () => undefined, maxFlows: b.maxFlows });
-    try {
-      scratch.addFlows(b.flows.join('\n'));
-    } catch (e) {
-      throw new Error(`bridges[${i}].flows: ${(e as Error).message}`);
-    }
-  });
-  (cfg.routers ?? []).forEach((r, i) => {
-    if (!sw.l3.routerNames().includes(r.name)) return;
-    const cur = JSON.stringify(sw.l3.routerSpecs(r.name).map((s) => [s.bridge, s.port, s.mac.toLowerCase(), s.cidr, s.tag, !!s.gateway, s.mtu]));
-    const want = JSON.stringify(r.ports.map((p) => [p.bridge, p.name, p.mac.toLowerCase(), p.ip, p.tag, !!p.gateway, p.mtu]));
-    if (cur !== want) throw new Error(`routers[${i}].ports: changing the interfaces of running router '${r.name}' needs del-router + add-router (or a restart)`);
-  });
+  // ---- 0. checks that need no change (the file itself was validated by loadConfig).
+  const problems = restartOnly(sw, cfg);
+  if (problems.length) throw new ConfigError(problems);
 
   try {
     // ---- 1. new bridges, new and changed ports.
@@ -133,7 +157,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       }
     }
 
-    // ---- 2. routers and DHCP (new ones, and the diffs of existing ones).
+    // ---- 2. routers and DHCP (new ones, and the diffs of existing ones), each step undoable.
     for (const r of cfg.routers ?? []) {
       const exists = sw.l3.routerNames().includes(r.name);
       if (!exists) {
@@ -149,31 +173,84 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       }
       const router = sw.l3.router(r.name);
       const show = router.show();
-      if (r.snat !== undefined && r.snat !== show.snat) router.setSnat(r.snat);
+      if (r.snat !== undefined && r.snat !== show.snat) {
+        router.setSnat(r.snat);
+        undo.push(() => router.setSnat(show.snat));
+        report.replaced.push(`router ${r.name} snat=${r.snat ? 'on' : 'off'}`);
+      }
       // Absent limits mean the defaults (as save-config writes them).
-      const old = show.natLimits;
+      const oldLimits = show.natLimits;
       router.setNatLimits(r.maxSessions, r.maxSessionsPerSource);
-      undo.push(() => router.setNatLimits(old.maxSessions, old.maxSessionsPerSource));
-      const curRoutes = show.routes.filter((x) => x.via !== null && x.kind === 'forward').map((x) => `${x.cidr} ${x.via}`);
-      const wantRoutes = r.routes.map((x) => `${x.cidr} ${x.via}`);
-      for (const x of r.routes) if (!curRoutes.includes(`${x.cidr} ${x.via}`)) router.addRoute(x.cidr, x.via);
-      for (const x of show.routes) if (x.via !== null && x.kind === 'forward' && !wantRoutes.includes(`${x.cidr} ${x.via}`)) router.delRoute(x.cidr);
-      const curFips = show.floatingIps.map((x) => `${x.fip} ${x.fixed}`);
-      const wantFips = r.floatingIps.map((x) => `${x.fip} ${x.fixed}`);
-      for (const x of show.floatingIps) if (!wantFips.includes(`${x.fip} ${x.fixed}`)) router.delFloatingIp(x.fip);
-      for (const x of r.floatingIps) if (!curFips.includes(`${x.fip} ${x.fixed}`)) router.addFloatingIp(x.fip, x.fixed);
+      undo.push(() => router.setNatLimits(oldLimits.maxSessions, oldLimits.maxSessionsPerSource));
+      const curRoutes = show.routes.filter((x) => x.via !== null && x.kind === 'forward');
+      const curVia = new Map(curRoutes.map((x) => [x.cidr, x.via!]));
+      // The file's CIDRs are canonical networks (validate.ts), the form router.show() prints.
+      const wantVia = new Map(r.routes.map((x) => [x.cidr, x.via]));
+      for (const [cidr, via] of wantVia) {
+        const old = curVia.get(cidr);
+        if (old === via) continue;
+        router.addRoute(cidr, via);
+        undo.push(() => (old === undefined ? router.delRoute(cidr) : router.addRoute(cidr, old)));
+        report[old === undefined ? 'added' : 'replaced'].push(`route on ${r.name}: ${cidr} via ${via}`);
+      }
+      for (const [cidr, via] of curVia) {
+        if (wantVia.has(cidr)) continue;
+        router.delRoute(cidr);
+        undo.push(() => router.addRoute(cidr, via));
+        report.removed.push(`route on ${r.name}: ${cidr} via ${via}`);
+      }
+      // Floating IPs: those that go (or change) first, then the new ones. An undo restores the
+      // mapping; the NAT sessions of a removed floating IP were flushed with it.
+      const fipKey = (x: { fip: string; fixed: string }) => `${x.fip} ${x.fixed}`;
+      const wantFips = new Set(r.floatingIps.map(fipKey));
+      const curFips = new Set(show.floatingIps.map(fipKey));
+      for (const x of show.floatingIps) {
+        if (wantFips.has(fipKey(x))) continue;
+        router.delFloatingIp(x.fip);
+        undo.push(() => router.addFloatingIp(x.fip, x.fixed));
+        report.removed.push(`floating IP on ${r.name}: ${x.fip} → ${x.fixed}`);
+      }
+      for (const x of r.floatingIps) {
+        if (curFips.has(fipKey(x))) continue;
+        router.addFloatingIp(x.fip, x.fixed);
+        undo.push(() => router.delFloatingIp(x.fip));
+        report.added.push(`floating IP on ${r.name}: ${x.fip} → ${x.fixed}`);
+      }
     }
     for (const d of cfg.dhcp ?? []) {
-      let server = sw.l3.dhcpServer(d.bridge, d.tag);
-      if (!server) {
-        sw.l3.addDhcp({ bridge: d.bridge, tag: d.tag, subnet: d.subnet, gateway: d.gateway, dns: d.dns, server: d.server, leaseSec: d.leaseSec, mtu: d.mtu });
+      const name = `dhcp ${d.bridge} tag=${d.tag ?? 0}`;
+      const old = sw.l3.dhcpSpecs().find((x) => x.bridge === d.bridge && (x.tag ?? 0) === (d.tag ?? 0));
+      const spec: DhcpSpec = { bridge: d.bridge, tag: d.tag, subnet: d.subnet, gateway: d.gateway, dns: d.dns, server: d.server, leaseSec: d.leaseSec, mtu: d.mtu };
+      if (!old || dhcpSettings(old) !== dhcpSettings(spec)) {
+        // New, or its subnet/gateway/DNS/server/lease/MTU changed: (re)build it with its bindings.
+        if (old) {
+          sw.l3.delDhcp(old.bridge, old.tag);
+          undo.push(() => {
+            sw.l3.addDhcp(old);
+            for (const h of old.hosts) sw.l3.dhcpAddHost(old.bridge, old.tag, h.mac, h.ip);
+          });
+        }
+        sw.l3.addDhcp(spec);
         undo.push(() => sw.l3.delDhcp(d.bridge, d.tag));
-        server = sw.l3.dhcpServer(d.bridge, d.tag)!;
-        report.added.push(`dhcp ${d.bridge} tag=${d.tag ?? 0}`);
+        for (const h of d.hosts) sw.l3.dhcpAddHost(d.bridge, d.tag, h.mac, h.ip);
+        (old ? report.replaced : report.added).push(name);
+        continue;
       }
-      const want = new Set(d.hosts.map((h) => `${h.mac.toLowerCase()} ${h.ip}`));
-      for (const h of server.bindings()) if (!want.has(`${h.mac} ${h.ip}`)) server.delHost(h.mac);
-      for (const h of d.hosts) server.addHost(h.mac, h.ip);
+      const server = sw.l3.dhcpServer(d.bridge, d.tag)!;
+      const have = new Map(server.bindings().map((h) => [h.mac, h.ip]));
+      const want = new Map(d.hosts.map((h) => [h.mac.toLowerCase(), h.ip]));
+      for (const [mac, ip] of have) {
+        if (want.get(mac) === ip) continue;
+        server.delHost(mac);
+        undo.push(() => server.addHost(mac, ip));
+        report.removed.push(`${name} host ${mac} ${ip}`);
+      }
+      for (const [mac, ip] of want) {
+        if (have.get(mac) === ip) continue;
+        server.addHost(mac, ip);
+        undo.push(() => server.delHost(mac));
+        report.added.push(`${name} host ${mac} ${ip}`);
+      }
     }
 
     // ---- 3. flows: keep identical rules (and their counters), delete the others, add new ones.
@@ -193,12 +270,14 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
           report.unchanged++;
         } else {
           f.deleteRule(r);
+          undo.push(() => f.addFlow(text)); // counters of a restored flow start again at 0
           report.removed.push(`flow on ${b.name}: ${named(r)}`);
         }
       }
       for (const [text, shown] of want) {
         if (have.has(text)) continue;
         f.addFlow(text);
+        undo.push(() => f.delFlows(text, { strict: true }));
         report.added.push(`flow on ${b.name}: ${shown}`);
       }
     }
@@ -207,12 +286,11 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       try {
         u();
       } catch {
-        /* best effort */
+        /* best effort: each step is undone even if an earlier undo failed */
       }
     }
     throw e;
   }
-
   // ---- 4. removals (cannot fail in a way that leaves a half state).
   for (const r of sw.l3.routerNames()) {
     if (!(cfg.routers ?? []).some((x) => x.name === r)) {

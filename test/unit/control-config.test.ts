@@ -32,10 +32,10 @@ const good = {
       name: 'r1',
       ports: [
         { bridge: 'br-int', name: 'qr-1', mac: '02:52:00:00:01:01', ip: '10.0.1.1/24', tag: 1 },
-        { bridge: 'br-ex', name: 'qg-1', mac: '02:52:00:00:ff:01', ip: '192.0.2.2/24', gateway: true },
+        { bridge: 'br-ex', name: 'qg-1', mac: '02:52:00:00:ff:01', ip: '203.0.113.2/24', gateway: true },
       ],
-      routes: [{ cidr: '0.0.0.0/0', via: '192.0.2.1' }],
-      floatingIps: [{ fip: '192.0.2.50', fixed: '10.0.1.10' }],
+      routes: [{ cidr: '0.0.0.0/0', via: '203.0.113.1' }],
+      floatingIps: [{ fip: '203.0.113.50', fixed: '10.0.1.10' }],
     },
   ],
   dhcp: [{ bridge: 'br-int', tag: 1, subnet: '10.0.1.0/24', gateway: '10.0.1.1', hosts: [{ mac: '02:00:00:00:01:10', ip: '10.0.1.10' }] }],
@@ -47,19 +47,19 @@ t.test('a valid config builds bridges, ports, flows, a router and DHCP', async (
   t.same(sw.show().map((b) => b.name), ['br-int', 'br-eth1', 'br-ex']);
   t.same(sw.show()[0].ports.map((p) => p.name), ['vm1', 'int-br-eth1', 'qr-1', 'dhcp1-br-int']);
   t.equal(sw.flows('br-eth1').dumpFlows().length, 2);
-  t.same(sw.l3.router('r1').show().floatingIps, [{ fip: '192.0.2.50', fixed: '10.0.1.10' }]);
+  t.same(sw.l3.router('r1').show().floatingIps, [{ fip: '203.0.113.50', fixed: '10.0.1.10' }]);
 });
 
 t.test('errors give the path in the file and what is wrong', async (t) => {
   const cases: [unknown, RegExp][] = [
-    [[], /top level must be an object/],
+    [[], /^config: the top level must be an object, got an array$/],
     [{ bridge: [] }, /bridge: unknown key/],
     [{ bridges: {} }, /bridges: must be an array/],
-    [{ bridges: [{ name: 'b', ports: [{ name: 'p', type: 'memory', tag: 5000 }] }] }, /bridges\[0\]\.ports\[0\]: tag=5000: must be an integer in 0\.\.4095/],
-    [{ bridges: [{ name: 'b', ports: [{ name: 'p', type: 'bogus' }] }] }, /bridges\[0\]\.ports\[0\]: type=bogus/],
-    [{ bridges: [{ name: 'b', ports: [{ name: 'p' }, { name: 'p' }] }] }, /bridges\[0\]\.ports\[1\]\.name: port 'p' is defined twice/],
+    [{ bridges: [{ name: 'b', ports: [{ name: 'p', type: 'memory', tag: 5000 }] }] }, /^bridges\[0\]\.ports\[0\]\.tag: must be an integer in 0\.\.4095, got 5000$/],
+    [{ bridges: [{ name: 'b', ports: [{ name: 'p', type: 'bogus' }] }] }, /^bridges\[0\]\.ports\[0\]\.type: one of afpacket, .*, got "bogus"$/],
+    [{ bridges: [{ name: 'b', ports: [{ name: 'p' }, { name: 'p' }] }] }, /^bridges\[0\]\.ports\[1\]\.name: the name 'p' is already used by port 'p' of bridge 'b' \(bridges\[0\]\.ports\[0\]\.name\)$/],
     [{ bridges: [{ name: 'b' }], routers: [{ name: 'r', ports: [{ bridge: 'nope', name: 'q', mac: 'm', ip: 'i' }] }] }, /routers\[0\]\.ports\[0\]\.bridge: no bridge 'nope'/],
-    [{ bridges: [{ name: 'b' }], dhcp: [{ bridge: 'b', subnet: 's' }] }, /dhcp\[0\]\.gateway: must be a non-empty string/],
+    [{ bridges: [{ name: 'b' }], dhcp: [{ bridge: 'b', subnet: 's' }] }, /dhcp\[0\]\.gateway: must be an IPv4 address string, got nothing/],
   ];
   for (const [cfg, re] of cases) t.throws(() => validateConfig(cfg), re, String(re));
 });
@@ -67,8 +67,9 @@ t.test('errors give the path in the file and what is wrong', async (t) => {
 t.test('a config that fails while applying changes nothing', async (t) => {
   const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
   sw.addBridge('keep');
-  const bad = validateConfig({ bridges: [{ name: 'b', ports: [{ name: 'p1', type: 'memory' }] }], routers: [{ name: 'r', ports: [{ bridge: 'b', name: 'q', mac: 'zz', ip: '10.0.0.1/24' }] }] });
-  t.throws(() => applyConfig(sw, bad), /routers\[0\] \(r\): .*zz/);
+  // Valid as a file, but the interface does not exist: found only while applying.
+  const bad = validateConfig({ bridges: [{ name: 'b', ports: [{ name: 'p1', type: 'memory' }, { name: 'tvs-nosuch0', type: 'afpacket' }] }] });
+  t.throws(() => applyConfig(sw, bad), /bridge b, port tvs-nosuch0: /);
   t.same(sw.show().map((b) => b.name), ['keep'], 'the half-applied bridge was rolled back');
 });
 
@@ -159,7 +160,7 @@ t.test('reload: only what changed is touched; counters and sessions survive; a b
   const bad = JSON.parse(JSON.stringify(next));
   bad.bridges[0].ports.push({ name: 'vm3', type: 'memory' });
   bad.bridges[1].flows.push('priority=9,in_port=nosuchport,actions=drop');
-  t.throws(() => reloadConfig(sw, validateConfig(bad)), /bridges\[1\]\.flows: .*nosuchport/);
+  t.throws(() => reloadConfig(sw, validateConfig(bad)), /bridges\[1\]\.flows\[2\]: .*nosuchport/);
   const bad2 = JSON.parse(JSON.stringify(next));
   bad2.bridges[0].ports.push({ name: 'vm3', type: 'memory' });
   bad2.routers[0].ports[0].ip = '10.9.9.1/24';

@@ -195,7 +195,7 @@ t.test('unix port: options', async (t) => {
   t.same(portConfigFrom({ type: 'unix', path: '/run/tvs/x.sock', mode: 'stream', tag: '3' }), { type: 'unix', tag: 3, path: '/run/tvs/x.sock', mode: 'stream' });
   t.throws(() => portConfigFrom({ type: 'unix', path: 'rel.sock' }), /absolute/);
   t.throws(() => portConfigFrom({ type: 'unix', mode: 'seqpacket' }), /mode=seqpacket/);
-  t.throws(() => portConfigFrom({ type: 'afpacket', path: '/x' }), /only apply to type=unix/);
+  t.throws(() => portConfigFrom({ type: 'afpacket', path: '/x' }), /path=\/x: only applies to type=unix/);
   const sw = new Switch({ arena: { slots: 64 } });
   sw.addBridge('br0');
   t.throws(() => sw.addPort('br0', 'd', { type: 'unix', path: path.join(os.tmpdir(), 'tvs-d.sock'), mode: 'dgram' }), /mode=dgram is not supported/);
