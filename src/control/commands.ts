@@ -9,6 +9,7 @@ import { portConfigFrom } from './port-options';
 import { jsonArrayPieces, StreamedReply, type Handler } from './server';
 import type { Rule } from '../flow/table';
 import { str } from './args';
+import { show } from './values';
 import * as path from 'path';
 import { saveConfig } from './save-config';
 import { formatRule } from '../flow/ofctl-format';
@@ -29,7 +30,8 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
     'add-port': (a) => {
       const opts = (a.options ?? {}) as Record<string, unknown>;
       if (typeof opts !== 'object' || Array.isArray(opts)) throw new Error("'options' must be an object");
-      const p = sw.addPort(str(a, 'bridge'), str(a, 'port'), portConfigFrom(opts));
+      const port = str(a, 'port');
+      const p = sw.addPort(str(a, 'bridge'), port, portConfigFrom({ ...opts, name: port }));
       return { ofport: p.ofport };
     },
     'del-port': (a) => {
@@ -78,8 +80,8 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
       return { file, bridges: cfg.bridges.length };
     },
     capture: async (a) => {
-      const direction = (a.direction ?? 'both') as string;
-      if (!['in', 'out', 'both'].includes(direction)) throw new Error(`--direction ${direction}: one of in, out, both`);
+      const direction: unknown = a.direction ?? 'both';
+      if (typeof direction !== 'string' || !['in', 'out', 'both'].includes(direction)) throw new Error(`--direction ${typeof direction === 'string' ? direction : show(direction)}: one of in, out, both`);
       const count = a.count === undefined ? 100 : Number(a.count);
       const seconds = a.seconds === undefined ? 10 : Number(a.seconds);
       const frames = await sw.capture(str(a, 'bridge'), str(a, 'port'), { count, seconds, direction: direction as 'in' | 'out' | 'both' });

@@ -94,31 +94,40 @@ export function loadConfig(file: string): SwitchConfig {
  * again (the switch is left as it was) and the error names the bridge/port.
  */
 export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge: string, flows: string[]) => void): void {
-  const made: { bridge?: string; port?: [string, string]; router?: string }[] = [];
+  const made: { bridge?: string; port?: [string, string]; router?: string; dhcp?: [string, number | undefined] }[] = [];
+  // Failures are reported at their path in the file (a validated config has every element).
+  const at = <T>(path: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw new ConfigError([{ path, message: (e as Error).message }]);
+    }
+  };
   try {
-    for (const b of cfg.bridges) {
+    for (const [i, b] of cfg.bridges.entries()) {
       const aging = b.macAgingSec ?? cfg.macAgingSec;
-      sw.addBridge(b.name, { macAgingMs: aging !== undefined ? aging * 1000 : undefined, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows });
+      at(`bridges[${i}]`, () => sw.addBridge(b.name, { macAgingMs: aging !== undefined ? aging * 1000 : undefined, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows }));
       made.push({ bridge: b.name });
     }
-    for (const b of cfg.bridges) {
-      for (const p of b.ports) {
+    for (const [i, b] of cfg.bridges.entries()) {
+      for (const [j, p] of b.ports.entries()) {
         const { name, ...pc } = p;
-        try {
-          sw.addPort(b.name, name, pc);
-        } catch (e) {
-          throw new Error(`bridge ${b.name}, port ${name}: ${(e as Error).message}`);
-        }
+        at(`bridges[${i}].ports[${j}]`, () => {
+          try {
+            sw.addPort(b.name, name, pc);
+          } catch (e) {
+            throw new Error(`port '${name}': ${(e as Error).message}`);
+          }
+        });
         made.push({ port: [b.name, name] });
       }
       if (b.flows && b.flows.length > 0) {
         if (!applyFlows) throw new Error(`bridge ${b.name}: flows are not supported by this build`);
-        applyFlows(b.name, b.flows);
+        at(`bridges[${i}].flows`, () => applyFlows(b.name, b.flows!));
       }
     }
     for (const [i, r] of (cfg.routers ?? []).entries()) {
-      const at = `routers[${i}] (${r.name})`;
-      try {
+      at(`routers[${i}]`, () => {
         const router = sw.l3.addRouter(r.name);
         made.push({ router: r.name });
         if (r.snat !== undefined) router.setSnat(r.snat);
@@ -126,22 +135,20 @@ export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge:
         for (const p of r.ports) sw.l3.routerAddPort(r.name, { bridge: p.bridge, port: p.name, mac: p.mac, cidr: p.ip, tag: p.tag, gateway: p.gateway, mtu: p.mtu });
         for (const rt of r.routes) router.addRoute(rt.cidr, rt.via);
         for (const f of r.floatingIps) router.addFloatingIp(f.fip, f.fixed);
-      } catch (e) {
-        throw new Error(`${at}: ${(e as Error).message}`);
-      }
+      });
     }
     for (const [i, d] of (cfg.dhcp ?? []).entries()) {
-      try {
+      at(`dhcp[${i}]`, () => {
         sw.l3.addDhcp({ bridge: d.bridge, tag: d.tag, subnet: d.subnet, gateway: d.gateway, dns: d.dns, server: d.server, leaseSec: d.leaseSec, mtu: d.mtu });
+        made.push({ dhcp: [d.bridge, d.tag] });
         for (const h of d.hosts) sw.l3.dhcpAddHost(d.bridge, d.tag, h.mac, h.ip);
-      } catch (e) {
-        throw new Error(`dhcp[${i}]: ${(e as Error).message}`);
-      }
+      });
     }
   } catch (e) {
     for (const m of made.reverse()) {
       try {
-        if (m.router) sw.l3.delRouter(m.router);
+        if (m.dhcp) sw.l3.delDhcp(m.dhcp[0], m.dhcp[1]);
+        else if (m.router) sw.l3.delRouter(m.router);
         else if (m.port) sw.delPort(m.port[0], m.port[1]);
         else if (m.bridge) sw.delBridge(m.bridge);
       } catch {

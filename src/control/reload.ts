@@ -89,12 +89,23 @@ function restartOnly(sw: Switch, cfg: SwitchConfig): Problem[] {
   return problems;
 }
 
+/** Run one step of applying; what fails is reported at `path` in the file. */
+function at<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError([{ path, message: (e as Error).message }]);
+  }
+}
+
 export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
   const report: ReloadReport = { added: [], removed: [], replaced: [], unchanged: 0 };
   const undo: (() => void)[] = [];
   const wantBridges = new Map(cfg.bridges.map((b) => [b.name, b]));
-  const wantPorts = new Map<string, { bridge: string; spec: PortSpec }>();
-  for (const b of cfg.bridges) for (const p of b.ports) wantPorts.set(p.name, { bridge: b.name, spec: p });
+  const wantPorts = new Map<string, { bridge: string; spec: PortSpec; path: string }>();
+  // A validated config has every element of the file, in order: indices are the file's.
+  cfg.bridges.forEach((b, i) => b.ports.forEach((p, j) => wantPorts.set(p.name, { bridge: b.name, spec: p, path: `bridges[${i}].ports[${j}]` })));
 
   // ---- 0. checks that need no change (the file itself was validated by loadConfig).
   const problems = restartOnly(sw, cfg);
@@ -102,10 +113,10 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
 
   try {
     // ---- 1. new bridges, new and changed ports.
-    for (const b of cfg.bridges) {
+    for (const [i, b] of cfg.bridges.entries()) {
       const br = sw.bridges.get(b.name);
       if (!br) {
-        sw.addBridge(b.name, { macAgingMs: (b.macAgingSec ?? cfg.macAgingSec ?? 300) * 1000, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows });
+        at(`bridges[${i}]`, () => sw.addBridge(b.name, { macAgingMs: (b.macAgingSec ?? cfg.macAgingSec ?? 300) * 1000, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows }));
         undo.push(() => sw.delBridge(b.name));
         report.added.push(`bridge ${b.name}`);
       } else {
@@ -123,7 +134,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
         }
       }
     }
-    for (const [name, { bridge, spec }] of wantPorts) {
+    for (const [name, { bridge, spec, path }] of wantPorts) {
       const cur = sw.findPort(name);
       const { name: _n, ...pc } = spec;
       void _n;
@@ -139,7 +150,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
           sw.addPort(bridge, name, pc);
         } catch (e) {
           sw.addPort(oldBridge, name, oldConfig);
-          throw new Error(`port ${name}: ${(e as Error).message}`);
+          throw new ConfigError([{ path, message: `port '${name}': ${(e as Error).message}` }]);
         }
         undo.push(() => {
           sw.delPort(bridge, name);
@@ -150,7 +161,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
         try {
           sw.addPort(bridge, name, pc);
         } catch (e) {
-          throw new Error(`bridge ${bridge}, port ${name}: ${(e as Error).message}`);
+          throw new ConfigError([{ path, message: `port '${name}': ${(e as Error).message}` }]);
         }
         undo.push(() => sw.delPort(bridge, name));
         report.added.push(`port ${name}`);
@@ -158,7 +169,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
     }
 
     // ---- 2. routers and DHCP (new ones, and the diffs of existing ones), each step undoable.
-    for (const r of cfg.routers ?? []) {
+    for (const [i, r] of (cfg.routers ?? []).entries()) at(`routers[${i}]`, () => {
       const exists = sw.l3.routerNames().includes(r.name);
       if (!exists) {
         const router = sw.l3.addRouter(r.name);
@@ -169,7 +180,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
         for (const rt of r.routes) router.addRoute(rt.cidr, rt.via);
         for (const f of r.floatingIps) router.addFloatingIp(f.fip, f.fixed);
         report.added.push(`router ${r.name}`);
-        continue;
+        return;
       }
       const router = sw.l3.router(r.name);
       const show = router.show();
@@ -216,8 +227,8 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
         undo.push(() => router.delFloatingIp(x.fip));
         report.added.push(`floating IP on ${r.name}: ${x.fip} → ${x.fixed}`);
       }
-    }
-    for (const d of cfg.dhcp ?? []) {
+    });
+    for (const [i, d] of (cfg.dhcp ?? []).entries()) at(`dhcp[${i}]`, () => {
       const name = `dhcp ${d.bridge} tag=${d.tag ?? 0}`;
       const old = sw.l3.dhcpSpecs().find((x) => x.bridge === d.bridge && (x.tag ?? 0) === (d.tag ?? 0));
       const spec: DhcpSpec = { bridge: d.bridge, tag: d.tag, subnet: d.subnet, gateway: d.gateway, dns: d.dns, server: d.server, leaseSec: d.leaseSec, mtu: d.mtu };
@@ -234,7 +245,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
         undo.push(() => sw.l3.delDhcp(d.bridge, d.tag));
         for (const h of d.hosts) sw.l3.dhcpAddHost(d.bridge, d.tag, h.mac, h.ip);
         (old ? report.replaced : report.added).push(name);
-        continue;
+        return;
       }
       const server = sw.l3.dhcpServer(d.bridge, d.tag)!;
       const have = new Map(server.bindings().map((h) => [h.mac, h.ip]));
@@ -251,10 +262,10 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
         undo.push(() => server.delHost(mac));
         report.added.push(`${name} host ${mac} ${ip}`);
       }
-    }
+    });
 
     // ---- 3. flows: keep identical rules (and their counters), delete the others, add new ones.
-    for (const b of cfg.bridges) {
+    for (const [i, b] of cfg.bridges.entries()) at(`bridges[${i}].flows`, () => {
       const f = sw.flows(b.name);
       const br = sw.bridge(b.name);
       const scratch = new FlowPipeline({ arena: sw.arena, resolvePort: (n) => br.ofportByName(n), portName: (o) => br.portName(o), maxFlows: b.maxFlows });
@@ -280,7 +291,7 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
         undo.push(() => f.delFlows(text, { strict: true }));
         report.added.push(`flow on ${b.name}: ${shown}`);
       }
-    }
+    });
   } catch (e) {
     for (const u of undo.reverse()) {
       try {

@@ -12,7 +12,8 @@ import { DEFAULT_MAX_SESSIONS } from '../l3/conntrack';
 import { SwitchConfig, validateConfig } from './config';
 import { VlanSet } from '../l2/vlan-set';
 
-export function snapshotConfig(sw: Switch): SwitchConfig {
+/** The running state as a config; without `flows` (false) the flow tables are left out (cheap). */
+export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): SwitchConfig {
   const cfg: SwitchConfig = { bridges: [] };
   for (const br of sw.bridges.values()) {
     const ports = br.portList
@@ -31,7 +32,7 @@ export function snapshotConfig(sw: Switch): SwitchConfig {
         if (mtu !== undefined) o.mtu = mtu;
         return o;
       });
-    const flows = sw.flows(br.name).select().map((r) => formatRule(r, (o) => br.portName(o)));
+    const flows = opts.flows === false ? [] : sw.flows(br.name).select().map((r) => formatRule(r, (o) => br.portName(o)));
     cfg.bridges.push({
       name: br.name,
       macAgingSec: Math.round(br.macs.agingMs / 1000),

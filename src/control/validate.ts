@@ -262,8 +262,8 @@ function checkRouters(c: Checker, raw: unknown, bridges: Set<string>, claim: Cla
       const mac = c.at(`${pat}.mac`, () => v.unicastMac(p.mac));
       if (mac !== undefined && bridge !== undefined) {
         const prev = macs.get(`${bridge} ${mac}`);
-        if (prev !== undefined) c.add(`${pat}.mac`, `${mac} is already the MAC of ${prev} on bridge '${bridge}'`);
-        else macs.set(`${bridge} ${mac}`, pat);
+        if (prev !== undefined) c.add(`${pat}.mac`, `${mac} is already the MAC of router interface ${prev} on bridge '${bridge}'`);
+        else macs.set(`${bridge} ${mac}`, `'${pname ?? '?'}'`);
       }
       const ip = c.at(`${pat}.ip`, () => v.hostCidr(p.ip, 1, 30));
       if (ip === undefined) ifaceBroken = true;
@@ -376,8 +376,8 @@ function checkDhcp(c: Checker, raw: unknown, bridges: Set<string>, claim: Claim)
     dns.forEach((x, j) => c.at(`${at}.dns[${j}]`, () => v.unicastIpv4(x)));
     const leaseSec = c.opt(`${at}.leaseSec`, d.leaseSec, (x) => v.int(x, 60, 1 << 30));
     const mtu = c.opt(`${at}.mtu`, d.mtu, (x) => v.int(x, 68, 65535));
-    const byMac = new Map<string, string>();
-    const byIp = new Map<number, string>();
+    const byMac = new Map<string, string>(); // MAC → its IP
+    const byIp = new Map<number, string>(); // IP → its MAC
     const hosts: { mac: string; ip: string }[] = [];
     c.arr(`${at}.hosts`, d.hosts).forEach((h0, j) => {
       const pat = `${at}.hosts[${j}]`;
@@ -390,13 +390,13 @@ function checkDhcp(c: Checker, raw: unknown, bridges: Set<string>, claim: Claim)
       if (ip !== undefined && (ip === gateway || ip === (server ?? gateway))) c.add(`${pat}.ip`, `${h.ip} is the network's gateway or DHCP server address`);
       if (mac !== undefined) {
         const prev = byMac.get(mac);
-        if (prev !== undefined) c.add(`${pat}.mac`, `${mac} is already bound (${prev}): one address per MAC`);
-        else byMac.set(mac, pat);
+        if (prev !== undefined) c.add(`${pat}.mac`, `${mac} is already bound to ${prev}: one address per MAC`);
+        else byMac.set(mac, String(h.ip));
       }
       if (ip !== undefined) {
         const prev = byIp.get(ip);
-        if (prev !== undefined) c.add(`${pat}.ip`, `${h.ip} is already bound to another MAC (${prev})`);
-        else byIp.set(ip, pat);
+        if (prev !== undefined) c.add(`${pat}.ip`, `${h.ip} is already bound to ${prev}: one MAC per address`);
+        else byIp.set(ip, mac ?? String(h.mac));
       }
       if (mac !== undefined && ip !== undefined) hosts.push({ mac: h.mac as string, ip: h.ip as string });
     });

@@ -69,7 +69,7 @@ t.test('a config that fails while applying changes nothing', async (t) => {
   sw.addBridge('keep');
   // Valid as a file, but the interface does not exist: found only while applying.
   const bad = validateConfig({ bridges: [{ name: 'b', ports: [{ name: 'p1', type: 'memory' }, { name: 'tvs-nosuch0', type: 'afpacket' }] }] });
-  t.throws(() => applyConfig(sw, bad), /bridge b, port tvs-nosuch0: /);
+  t.throws(() => applyConfig(sw, bad), /^bridges\[0\]\.ports\[1\]: port 'tvs-nosuch0': /);
   t.same(sw.show().map((b) => b.name), ['keep'], 'the half-applied bridge was rolled back');
 });
 
@@ -167,4 +167,62 @@ t.test('reload: only what changed is touched; counters and sessions survive; a b
   t.throws(() => reloadConfig(sw, validateConfig(bad2)), /routers\[0\]\.ports: changing the interfaces/);
   t.equal(JSON.stringify([sw.show(), sw.flows('br-eth1').formatFlows()]), snapshot, 'refused reloads changed nothing');
   t.equal(sw.findPort('vm3'), undefined);
+});
+
+t.test('every error in a file is reported at once, each with its path, in file order', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-cfg-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'tvs.json');
+  const cfg = JSON.parse(JSON.stringify(good));
+  cfg.bridges[0].ports[0].tag = 5000;
+  cfg.bridges[1].flows.push('priority=1,nw_src=10.0.0.1,actions=drop');
+  cfg.routers[0].ports[0].ip = '010.0.1.1/24';
+  cfg.routers[0].ports[1].mac = 'ff:ff:ff:ff:ff:ff';
+  cfg.dhcp[0].hosts.push({ mac: '02:00:00:00:01:11', ip: '10.0.1.10' });
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const { loadConfig } = await import('../../src/control/config');
+  t.throws(() => loadConfig(file), {
+    message: [
+      `config ${file}: 5 errors:`,
+      '  bridges[0].ports[0].tag: must be an integer in 0..4095, got 5000',
+      "  bridges[1].flows[2]: flow: column 12: nw_src requires ip or arp (add 'ip,')",
+      '  routers[0].ports[0].ip: "010.0.1.1/24" is not an IPv4 address/prefix in canonical form (a.b.c.d/N, N in 0..32)',
+      '  routers[0].ports[1].mac: "ff:ff:ff:ff:ff:ff" is the broadcast MAC address',
+      '  dhcp[0].hosts[1].ip: 10.0.1.10 is already bound to 02:00:00:00:01:10: one MAC per address',
+    ].join('\n'),
+  });
+});
+
+t.test('control requests are validated against the running state, as a file would be; a refusal changes nothing', async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  applyConfig(sw, validateConfig(JSON.parse(JSON.stringify(good))), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
+  const h = switchCommands(sw, { ...flowCommands(sw), ...l3Commands(sw) });
+  const before = JSON.stringify([sw.show(), sw.l3.router('r1').show(), sw.l3.dhcpSpecs()]);
+  const refused: [string, Record<string, unknown>, string][] = [
+    ['router-add-port', { router: 'r1', bridge: 'br-int', port: 'qr-2', options: { mac: '02:52:00:00:02:01', ip: '10.0.1.129/25', tag: '2' } },
+      "ip: 10.0.1.129/25 overlaps qr-1's subnet 10.0.1.0/24: each interface of a router needs its own subnet"],
+    ['router-add-port', { router: 'r1', bridge: 'br-int', port: 'qr-2', options: { mac: '01:00:5e:00:00:01', ip: '10.230.71.1/24/1' } },
+      'mac: "01:00:5e:00:00:01" is a multicast MAC address (the first octet is odd); ip: "10.230.71.1/24/1" is not an IPv4 address/prefix in canonical form (a.b.c.d/N, N in 0..32)'],
+    ['router-add-port', { router: 'r1', bridge: 'br-int', port: 'qr-2', options: { mac: '02:52:00:00:02:01', ip: '10.0.2.1/24', tag: { x: 1 } } }, 'tag=an object: must be an integer in 0..4095'],
+    ['router-add-route', { router: 'r1', cidr: '10.9.0.0/16', options: { via: '255.255.255.255' } }, 'via: "255.255.255.255" is the broadcast address'],
+    ['router-add-route', { router: 'r1', cidr: '10.9.0.0/16', options: { via: '10.8.0.1' } },
+      "via: next hop 10.8.0.1 is not on a subnet of the router's interfaces (10.0.1.0/24, 203.0.113.0/24)"],
+    ['add-floating-ip', { router: 'r1', fip: '203.0.113.2', fixed: '10.0.1.11' }, "fip: 203.0.113.2 is the gateway interface's own address"],
+    ['add-floating-ip', { router: 'r1', fip: '203.0.113.51', fixed: '10.0.1.10' }, 'fixed: 10.0.1.10 already has a floating IP'],
+    ['add-dhcp', { bridge: 'br-int', options: { tag: '2', subnet: '10.0.2.0/24', gateway: '10.0.3.1' } }, 'gateway: gateway 10.0.3.1 is not in the subnet 10.0.2.0/24'],
+    ['dhcp-add-host', { bridge: 'br-int', options: { tag: '1', mac: '02:00:00:00:01:99', ip: '10.0.1.10' } }, 'ip: 10.0.1.10 is already bound to 02:00:00:00:01:10: one MAC per address'],
+    ['add-port', { bridge: 'br-ex', port: 'x', options: { type: 'patch', peer: 'x' } }, 'peer=x: a patch port cannot be its own peer'],
+    ['add-port', { bridge: 'br-ex', port: 'y', options: { type: 'patch', peer: 42 } }, 'peer=42: must be the name of the other patch port'],
+    ['add-port', { bridge: 'br-ex', port: 'qr-1', options: { type: 'patch', peer: 'z' } }, "a port named 'qr-1' already exists"],
+    ['add-port', { bridge: 'br-ex', port: 'm9', options: { type: 'memory', tag: { a: 1 } } }, 'tag=an object: must be an integer in 0..4095'],
+    ['capture', { bridge: 'br-int', port: 'vm1', direction: { a: 1 } }, '--direction an object: one of in, out, both'],
+  ];
+  for (const [cmd, args, msg] of refused) {
+    await t.rejects(async () => h[cmd](args), { message: msg }, cmd);
+  }
+  t.equal(JSON.stringify([sw.show(), sw.l3.router('r1').show(), sw.l3.dhcpSpecs()]), before, 'nothing changed');
+  // The same requests, made valid, are applied.
+  await h['router-add-port']({ router: 'r1', bridge: 'br-int', port: 'qr-2', options: { mac: '02:52:00:00:02:01', ip: '10.0.2.1/24', tag: '2' } });
+  await h['router-add-route']({ router: 'r1', cidr: '10.9.0.0/16', options: { via: '10.0.2.254' } });
+  t.same(sw.l3.router('r1').show().routes.filter((r) => r.cidr === '10.9.0.0/16').map((r) => r.via), ['10.0.2.254']);
 });
