@@ -26,42 +26,10 @@
  */
 import * as fs from 'fs';
 import { Switch } from '../datapath/switch';
-import { PortConfig } from '../datapath/switch-port';
 import { checkConfig, ConfigError } from './validate';
-import type { DhcpSpec } from '../datapath/l3-attach';
+import type { SwitchConfig } from './config-spec';
 
-export interface PortSpec extends PortConfig {
-  name: string;
-}
-export interface BridgeSpec {
-  name: string;
-  macAgingSec?: number;
-  macTableSize?: number;
-  /** Flows at most in this bridge (default 1,000,000). */
-  maxFlows?: number;
-  ports: PortSpec[];
-  flows?: string[];
-}
-export interface RouterSpec {
-  name: string;
-  snat?: boolean;
-  /** NAT sessions at most (default 65536) and per source address (default a quarter of that). */
-  maxSessions?: number;
-  maxSessionsPerSource?: number;
-  ports: { bridge: string; name: string; mac: string; ip: string; tag?: number; gateway?: boolean; mtu?: number }[];
-  routes: { cidr: string; via: string }[];
-  floatingIps: { fip: string; fixed: string }[];
-}
-/** A DHCP network as attached by `add-dhcp`, plus its static bindings. */
-export interface DhcpNetSpec extends DhcpSpec {
-  hosts: { mac: string; ip: string }[];
-}
-export interface SwitchConfig {
-  macAgingSec?: number;
-  bridges: BridgeSpec[];
-  routers?: RouterSpec[];
-  dhcp?: DhcpNetSpec[];
-}
+export type { PortSpec, BridgeSpec, RouterSpec, DhcpNetSpec, SwitchConfig } from './config-spec';
 
 /** Validate a parsed config completely (every problem, with its path); see validate.ts. */
 export function validateConfig(raw: unknown): SwitchConfig {

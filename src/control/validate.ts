@@ -10,7 +10,7 @@
  * (`bridges[0].ports[1].tag: must be an integer in 0..4095, got 5000`), so a file's errors are
  * reported all at once; a value that is wrong in shape is not checked further.
  */
-import type { SwitchConfig, BridgeSpec, PortSpec, RouterSpec, DhcpNetSpec } from './config';
+import type { SwitchConfig, BridgeSpec, PortSpec, RouterSpec, DhcpNetSpec } from './config-spec';
 import { portConfigFrom } from './port-options';
 import * as v from './values';
 import { parseFlow } from '../flow/ofctl-parse';

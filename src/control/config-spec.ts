@@ -1,0 +1,36 @@
+/** The config file's shape once validated (validate.ts builds it, config.ts applies it). */
+import type { PortConfig } from '../datapath/switch-port';
+import type { DhcpSpec } from '../datapath/l3-attach';
+
+export interface PortSpec extends PortConfig {
+  name: string;
+}
+export interface BridgeSpec {
+  name: string;
+  macAgingSec?: number;
+  macTableSize?: number;
+  /** Flows at most in this bridge (default 1,000,000). */
+  maxFlows?: number;
+  ports: PortSpec[];
+  flows?: string[];
+}
+export interface RouterSpec {
+  name: string;
+  snat?: boolean;
+  /** NAT sessions at most (default 65536) and per source address (default a quarter of that). */
+  maxSessions?: number;
+  maxSessionsPerSource?: number;
+  ports: { bridge: string; name: string; mac: string; ip: string; tag?: number; gateway?: boolean; mtu?: number }[];
+  routes: { cidr: string; via: string }[];
+  floatingIps: { fip: string; fixed: string }[];
+}
+/** A DHCP network as attached by `add-dhcp`, plus its static bindings. */
+export interface DhcpNetSpec extends DhcpSpec {
+  hosts: { mac: string; ip: string }[];
+}
+export interface SwitchConfig {
+  macAgingSec?: number;
+  bridges: BridgeSpec[];
+  routers?: RouterSpec[];
+  dhcp?: DhcpNetSpec[];
+}
