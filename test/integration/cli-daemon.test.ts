@@ -7,7 +7,7 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { startDaemon, tvs, tvsOk } from '../helpers/daemon';
+import { run, startDaemon, tvs, tvsOk, TVS } from '../helpers/daemon';
 
 const cfg = {
   bridges: [
@@ -46,7 +46,7 @@ t.test('daemon + CLI without root', async (t) => {
   process.kill(d.proc.pid!, 'SIGHUP');
   for (let i = 0; i < 50 && !logs().some((l) => l.level === 'warn'); i++) await new Promise((r) => setTimeout(r, 100));
   const warn = logs().find((l) => l.level === 'warn');
-  t.match(warn, { msg: 'SIGHUP reload refused, nothing changed', error: /bridges\[0\]\.ports\[0\]: type=bogus/ });
+  t.match(warn, { msg: 'SIGHUP reload refused, nothing changed', error: /: bridges\[0\]\.ports\[0\]\.type: one of afpacket, .*, got "bogus"$/ });
   t.match(await c('show'), /Port m3/);
 
   // save-config → the running state as a file.
@@ -77,6 +77,20 @@ t.test('daemon + CLI without root', async (t) => {
   const refused = await tvs(d.control, ['add-flow', 'br0', 'priority=1,nw_src=10.0.0.1,actions=drop']);
   t.equal(refused.code, 1);
   t.match(refused.stderr, /column \d+: nw_src requires ip or arp/);
+  // tvs start --config: every error in the file at once, each with its path (README's format).
+  const bad = path.join(dir, 'bad.json');
+  fs.writeFileSync(bad, JSON.stringify({ bridges: [{ name: 'br0', ports: [{ name: 'm1', type: 'memory', tag: 5000 }, { name: 'm1', type: 'memory' }] }], routers: [{ name: 'r1', ports: [{ bridge: 'br0', name: 'qr-1', mac: 'ff:ff:ff:ff:ff:ff', ip: '10.230.1.1/24' }] }] }));
+  const started = await run([process.execPath, TVS, 'start', '--control', path.join(dir, 'bad.sock'), '--config', bad], 15_000);
+  t.equal(started.code, 1);
+  t.equal(
+    started.stderr.trim(),
+    [
+      `tvs start: config ${bad}: 3 errors:`,
+      '  bridges[0].ports[0].tag: must be an integer in 0..4095, got 5000',
+      "  bridges[0].ports[1].name: the name 'm1' is already used by port 'm1' of bridge 'br0' (bridges[0].ports[0].name)",
+      '  routers[0].ports[0].mac: "ff:ff:ff:ff:ff:ff" is the broadcast MAC address',
+    ].join('\n'),
+  );
   const noSwitch = await tvs(path.join(dir, 'nope.sock'), ['show']);
   t.equal(noSwitch.code, 1);
   t.match(noSwitch.stderr, /no switch is running/);
