@@ -4,7 +4,7 @@
  */
 import { PortConfig, PortType, PORT_TYPES } from '../datapath/switch-port';
 import { VlanSet } from '../l2/vlan-set';
-import { kv } from './values';
+import { kv, show } from './values';
 
 const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'persist', 'mtu', 'path', 'mode'] as const;
 
@@ -43,7 +43,9 @@ export function portConfigFrom(o: Record<string, unknown>, where = '', report?: 
     try {
       fn();
     } catch (e) {
-      const err = e instanceof OptionError ? e : new OptionError(key, o[key], (e as Error).message);
+      const msg = (e as Error).message;
+      // Messages that already name the option (`trunks: '5000' is outside 0..4095`) stay as they are.
+      const err = e instanceof OptionError ? e : msg.startsWith(`${key}: `) ? new OptionError(key, undefined, msg.slice(key.length + 2)) : new OptionError(key, o[key], msg);
       if (!report) throw new Error(at + err.message);
       report(err);
     }
@@ -66,7 +68,7 @@ export function portConfigFrom(o: Record<string, unknown>, where = '', report?: 
     check('trunks', () => {
       // A 4096-bit set however long the text or list (ranges are never expanded).
       const t = o.trunks;
-      if (!Array.isArray(t) && typeof t !== 'string' && typeof t !== 'number') throw new OptionError('trunks', t, 'expected "10,20,30-35" or a list of VLAN ids');
+      if (!Array.isArray(t) && typeof t !== 'string' && typeof t !== 'number') throw new Error(`trunks: expected "10,20,30-35" or a list of VLAN ids, got ${show(t)}`);
       const set = VlanSet.from(Array.isArray(t) ? t : String(t));
       if (set !== null) c.trunks = set;
     });
