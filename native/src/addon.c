@@ -32,7 +32,8 @@ struct poller;
 struct port_ops {
   const char *what; /* for error messages: "AF_PACKET port" */
   const char *(*name)(void *impl);
-  int (*rx_burst)(void *impl, const struct tvs_arena *a, const uint32_t *slots, int max);
+  /* Small slots slots[0..max), large ones slots[max..max+large); rewrites slots[0..k) in arrival order. */
+  int (*rx_burst)(void *impl, const struct tvs_arena *a, uint32_t *slots, int max, int large);
   int (*tx_burst)(void *impl, const struct tvs_arena *a, const uint32_t *slots, int n);
   /* After poll reported an error: 0 if transient, else -errno. */
   int (*check_error)(void *impl);
@@ -193,7 +194,18 @@ static int take_arena(napi_env env, napi_value obj, struct port *p) {
     throw_arg(env, "arena.start and arena.len must be Uint32Arrays");
     return 0;
   }
-  size_t cap = size / slot_size;
+  /* Two slot sizes (optional: without them every slot is slotSize): smallSlots of slotSize,
+   * then large slots of largeSlotSize to the end of the buffer. */
+  uint32_t small_slots = 0, large_size = slot_size;
+  bool has_small = get_prop(env, obj, "smallSlots", &v);
+  if (has_small && (napi_get_value_uint32(env, v, &small_slots) != napi_ok || !get_prop(env, obj, "largeSlotSize", &v) ||
+                    napi_get_value_uint32(env, v, &large_size) != napi_ok || large_size < slot_size ||
+                    (uint64_t)small_slots * slot_size > size)) {
+    throw_arg(env, "arena.smallSlots and arena.largeSlotSize must be numbers that fit the buffer");
+    return 0;
+  }
+  size_t cap = has_small ? small_slots + (size - (size_t)small_slots * slot_size) / large_size : size / slot_size;
+  if (!has_small) small_slots = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
   if (p->start_count < cap) cap = p->start_count;
   if (p->len_count < cap) cap = p->len_count;
   if (cap == 0 || cap > UINT32_MAX) {
@@ -203,6 +215,8 @@ static int take_arena(napi_env env, napi_value obj, struct port *p) {
   p->arena.bytes = data;
   p->arena.size = size;
   p->arena.slot_size = slot_size;
+  p->arena.large_size = large_size;
+  p->arena.small_slots = small_slots;
   p->arena.headroom = headroom;
   p->arena.capacity = (uint32_t)cap;
   napi_create_reference(env, buf, 1, &p->buf_ref);
@@ -360,7 +374,7 @@ static void cleanup_hook(void *arg) {
 /* ---------------------------------------------------------------- port kinds */
 
 static const char *afp_op_name(void *i) { return afp_name(i); }
-static int afp_op_rx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return afp_rx_burst(i, a, s, n); }
+static int afp_op_rx(void *i, const struct tvs_arena *a, uint32_t *s, int n, int l) { return afp_rx_burst(i, a, s, n, l); }
 static int afp_op_tx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return afp_tx_burst(i, a, s, n); }
 static int afp_op_check_error(void *i) { return afp_check_error(i); }
 static int afp_op_info(void *i, struct nd_info *out, struct tvs_err *e) { return afp_info(i, out, e); }
@@ -384,7 +398,7 @@ static const struct port_ops AFP_OPS = {
 };
 
 static const char *tap_op_name(void *i) { return tap_name(i); }
-static int tap_op_rx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return tap_rx_burst(i, a, s, n); }
+static int tap_op_rx(void *i, const struct tvs_arena *a, uint32_t *s, int n, int l) { return tap_rx_burst(i, a, s, n, l); }
 static int tap_op_tx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return tap_tx_burst(i, a, s, n); }
 static int tap_op_check_error(void *i) { return tap_check_error(i); }
 static int tap_op_info(void *i, struct nd_info *out, struct tvs_err *e) { return tap_info(i, out, e); }
@@ -419,7 +433,7 @@ static napi_value js_open_afpacket(napi_env env, napi_callback_info info) {
   struct port *p = new_port(env, &AFP_OPS);
   if (!p) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
   if (!take_arena(env, argv[2], p)) { drop_refs(env, p); free(p); return NULL; }
-  o.max_frame = p->arena.slot_size - p->arena.headroom;
+  o.max_frame = p->arena.large_size - p->arena.headroom;
   struct afp_port *ap;
   if (afp_open(name, &o, &ap, &e) < 0) {
     drop_refs(env, p);
@@ -465,38 +479,43 @@ static napi_value js_open_tap(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* Common burst argument parsing: (handle, slots: Uint32Array, n). Returns 0 or -errno. */
-static int burst_args(napi_env env, napi_callback_info info, struct port **pp, uint32_t **slots, int *n) {
-  size_t argc = 3, count;
-  napi_value argv[3];
-  int32_t want;
+/* Common burst argument parsing: (handle, slots: Uint32Array, n[, large]). Returns 0 or -errno.
+ * rx only: `large` more slots follow the first n in `slots` (see afp_rx_burst). */
+static int burst_args(napi_env env, napi_callback_info info, struct port **pp, uint32_t **slots, int *n, int *large) {
+  size_t argc = 4, count;
+  napi_value argv[4];
+  int32_t want, more = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) return -EINVAL;
   struct port *p = lookup(env, argv[0]);
   if (!p) return -EBADF;
   if (!get_u32_array(env, argv[1], slots, &count)) return -EINVAL;
   if (napi_get_value_int32(env, argv[2], &want) != napi_ok || want < 0 || (size_t)want > count) return -EINVAL;
+  if (large && argc >= 4 && (napi_get_value_int32(env, argv[3], &more) != napi_ok || more < 0 || (size_t)want + (size_t)more > count ||
+                             want + more > TVS_MAX_OFFER)) return -EINVAL;
+  if (large && want > TVS_MAX_OFFER) return -EINVAL;
   if (!arena_alive(env, p)) return -EINVAL;
   uint32_t cap = p->arena.capacity;
-  for (int i = 0; i < want; i++)
+  for (int i = 0; i < want + more; i++)
     if ((*slots)[i] >= cap) return -EINVAL;
   *pp = p;
   *n = want;
+  if (large) *large = more;
   return 0;
 }
 
 static napi_value js_rx_burst(napi_env env, napi_callback_info info) {
   struct port *p;
   uint32_t *slots;
-  int n, r = burst_args(env, info, &p, &slots, &n);
+  int n, large, r = burst_args(env, info, &p, &slots, &n, &large);
   if (r < 0) return int_result(env, r);
-  r = p->ops->rx_burst(p->impl, &p->arena, slots, n);
+  r = p->ops->rx_burst(p->impl, &p->arena, slots, n, large);
   return int_result(env, r);
 }
 
 static napi_value js_tx_burst(napi_env env, napi_callback_info info) {
   struct port *p;
   uint32_t *slots;
-  int n, r = burst_args(env, info, &p, &slots, &n);
+  int n, r = burst_args(env, info, &p, &slots, &n, NULL);
   if (r < 0) return int_result(env, r);
   const struct tvs_arena *a = &p->arena;
   for (int i = 0; i < n; i++) {

@@ -251,7 +251,7 @@ static void discard_queued(struct afp_port *p) {
 static int recv_copied(struct afp_port *p, const struct tvs_arena *a, uint32_t slot, uint32_t len, uint32_t status,
                        uint16_t tci, uint16_t tpid) {
   int tagged = (status & TP_STATUS_VLAN_VALID) != 0;
-  uint32_t base = slot * a->slot_size;
+  uint32_t base = tvs_slot_base(a, slot);
   uint8_t *hdr = a->bytes + base;
   uint8_t *dst = hdr + a->headroom;
   uint32_t shift = tagged ? 4 : 0;
@@ -259,7 +259,7 @@ static int recv_copied(struct afp_port *p, const struct tvs_arena *a, uint32_t s
   v[0].iov_base = hdr;
   v[0].iov_len = TVS_VNET_HDR_LEN;
   v[1].iov_base = dst + shift;
-  v[1].iov_len = a->slot_size - a->headroom - shift;
+  v[1].iov_len = tvs_slot_size(a, slot) - a->headroom - shift;
   struct msghdr m;
   memset(&m, 0, sizeof m);
   m.msg_iov = p->vnet ? v : v + 1;
@@ -290,7 +290,7 @@ static inline int copy_frame(struct afp_port *p, const struct tvs_arena *a, uint
                              uint32_t snaplen, uint32_t len, uint32_t status, uint16_t tci, uint16_t tpid) {
   int tagged = (status & TP_STATUS_VLAN_VALID) != 0; /* the flag, not tci != 0: tci 0 is a priority tag */
   uint32_t out = len + (tagged ? 4 : 0);
-  if (out > a->slot_size - a->headroom) {
+  if (out > tvs_slot_size(a, slot) - a->headroom) {
     if (status & TP_STATUS_COPY) discard_queued(p);
     p->stats.rx_oversize++;
     return 0;
@@ -302,7 +302,7 @@ static inline int copy_frame(struct afp_port *p, const struct tvs_arena *a, uint
     p->stats.rx_oversize++;
     return 0;
   }
-  uint32_t base = slot * a->slot_size;
+  uint32_t base = tvs_slot_base(a, slot);
   uint8_t *hdr = a->bytes + base;
   uint8_t *dst = hdr + a->headroom;
   if (p->vnet) memcpy(hdr, mac - TVS_VNET_HDR_LEN, TVS_VNET_HDR_LEN); /* the kernel puts it right before the MAC header */
@@ -324,9 +324,40 @@ static inline int copy_frame(struct afp_port *p, const struct tvs_arena *a, uint
 static inline uint32_t load_status(volatile uint32_t *s) { return __atomic_load_n(s, __ATOMIC_ACQUIRE); }
 static inline void give_back(volatile uint32_t *s) { __atomic_store_n(s, TP_STATUS_KERNEL, __ATOMIC_RELEASE); }
 
-static int rx_v3(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int max) {
+/*
+ * Which offered slot the next frame goes to: a small one when it fits (slots[0..max) in order),
+ * else a large one (slots[max..max+large) in order). 0 when that class has none left this burst
+ * (the frame stays in the ring for the next call). A frame too big for any slot takes a small
+ * slot, where copy_frame drops and counts it, so it never blocks the ring.
+ */
+struct rx_pick {
+  uint32_t *slots;
+  int max, large, ns, nl;
+};
+
+static inline int pick_slot(struct rx_pick *r, const struct tvs_arena *a, uint32_t out, uint32_t *slot) {
+  if (out <= tvs_small_max(a) || out > a->large_size - a->headroom) {
+    if (r->ns == r->max) return 0;
+    *slot = r->slots[r->ns];
+    return 1;
+  }
+  if (r->nl == r->large) return 0;
+  *slot = r->slots[r->max + r->nl];
+  return 2;
+}
+
+static inline void took(struct rx_pick *r, int cls) {
+  if (cls == 1) r->ns++;
+  else r->nl++;
+}
+
+static inline uint32_t out_len(uint32_t len, uint32_t status) {
+  return len + ((status & TP_STATUS_VLAN_VALID) ? 4 : 0);
+}
+
+static int rx_v3(struct afp_port *p, const struct tvs_arena *a, struct rx_pick *r, uint32_t *used) {
   int n = 0;
-  while (n < max) {
+  while (n < r->max) {
     struct tpacket_block_desc *bd = (struct tpacket_block_desc *)(p->ring + (size_t)p->cur * p->block_size);
     if (p->pkt == NULL) {
       if (!(load_status(&bd->hdr.bh1.block_status) & TP_STATUS_USER)) break;
@@ -335,10 +366,17 @@ static int rx_v3(struct afp_port *p, const struct tvs_arena *a, const uint32_t *
     }
     /* Stopping mid-block is normal (the batch is full): the cursor stays here and the next
      * call resumes with the next packet of this block. */
-    while (p->pkt_left > 0 && n < max) {
+    int stalled = 0;
+    while (p->pkt_left > 0 && n < r->max) {
       struct tpacket3_hdr *h = (struct tpacket3_hdr *)p->pkt;
-      n += copy_frame(p, a, slots[n], p->pkt + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status,
-                      h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid);
+      uint32_t slot;
+      int cls = pick_slot(r, a, out_len(h->tp_len, h->tp_status), &slot);
+      if (!cls) { stalled = 1; break; }
+      if (copy_frame(p, a, slot, p->pkt + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status,
+                     h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid)) {
+        used[n++] = slot;
+        took(r, cls);
+      }
       p->pkt += h->tp_next_offset;
       p->pkt_left--;
     }
@@ -347,19 +385,26 @@ static int rx_v3(struct afp_port *p, const struct tvs_arena *a, const uint32_t *
       p->pkt = NULL;
       p->cur = p->cur + 1 == p->block_nr ? 0 : p->cur + 1;
     }
+    if (stalled) break;
   }
   return n;
 }
 
-static int rx_v2(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int max) {
+static int rx_v2(struct afp_port *p, const struct tvs_arena *a, struct rx_pick *r, uint32_t *used) {
   int n = 0;
-  while (n < max) {
+  while (n < r->max) {
     /* Frames never straddle blocks: address = block * block_size + index_in_block * frame_size. */
     unsigned b = p->cur / p->frames_per_block, i = p->cur % p->frames_per_block;
     struct tpacket2_hdr *h = (struct tpacket2_hdr *)(p->ring + (size_t)b * p->block_size + (size_t)i * p->frame_size);
     uint32_t st = load_status(&h->tp_status);
     if (!(st & TP_STATUS_USER)) break;
-    n += copy_frame(p, a, slots[n], (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, st, h->tp_vlan_tci, h->tp_vlan_tpid);
+    uint32_t slot;
+    int cls = pick_slot(r, a, out_len(h->tp_len, st), &slot);
+    if (!cls) break;
+    if (copy_frame(p, a, slot, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, st, h->tp_vlan_tci, h->tp_vlan_tpid)) {
+      used[n++] = slot;
+      took(r, cls);
+    }
     give_back(&h->tp_status);
     p->cur = p->cur + 1 == p->frame_nr ? 0 : p->cur + 1;
   }
@@ -381,9 +426,13 @@ int afp_check_error(struct afp_port *p) {
   return 0;
 }
 
-int afp_rx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int max) {
+int afp_rx_burst(struct afp_port *p, const struct tvs_arena *a, uint32_t *slots, int max, int large) {
   if (p->dead) return -p->dead;
-  int n = p->version == 3 ? rx_v3(p, a, slots, max) : rx_v2(p, a, slots, max);
+  struct rx_pick r = {slots, max, large, 0, 0};
+  uint32_t used[TVS_MAX_OFFER];
+  int n = p->version == 3 ? rx_v3(p, a, &r, used) : rx_v2(p, a, &r, used);
+  /* Only a burst that used a large slot is out of offer order: report the arrival order. */
+  if (r.nl > 0) memcpy(slots, used, (size_t)n * sizeof *slots);
   if (n > 0 || max == 0) return n;
   /* Ring empty: the only time we pay a syscall, to notice a vanished interface (POLLERR). */
   struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
@@ -405,7 +454,7 @@ int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *
       struct iovec *v = p->iov[j];
       struct msghdr *m = &p->msgs[j].msg_hdr;
       memset(m, 0, sizeof *m);
-      v[0].iov_base = a->bytes + (size_t)s * a->slot_size; /* vnet header at the slot base */
+      v[0].iov_base = a->bytes + tvs_slot_base(a, s); /* vnet header at the slot base */
       v[0].iov_len = TVS_VNET_HDR_LEN;
       v[1].iov_base = a->bytes + a->start[s];
       v[1].iov_len = a->len[s];

@@ -32,8 +32,10 @@ const char *afp_ring_name(const struct afp_port *p);
 void afp_ring_info(const struct afp_port *p, struct afp_ring_info *out);
 int afp_info(const struct afp_port *p, struct nd_info *out, struct tvs_err *e);
 
-/* Copy up to `max` frames into slots[0..max) (caller validated: every slot < capacity). */
-int afp_rx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int max);
+/* Receive up to `max` frames: those that fit a small slot into slots[0..max) in order, larger
+ * ones into slots[max..max+large) in order (caller validated: every slot < capacity,
+ * max + large <= TVS_MAX_OFFER). On return slots[0..n) lists the filled slots in arrival order. */
+int afp_rx_burst(struct afp_port *p, const struct tvs_arena *a, uint32_t *slots, int max, int large);
 /* Send slots[0..n) (caller validated slot and frame bounds); frames taken or -errno. */
 int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n);
 /* After poll reported an error: 0 if transient (link went down but still exists), else -errno. */

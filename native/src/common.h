@@ -22,17 +22,34 @@
 /*
  * A view of the JS-owned PacketArena (src/packet/arena.ts): raw pointers into ArrayBuffer
  * backing stores, which V8 never moves. addon.c keeps napi_refs so they stay alive, and checks
- * per burst that they were not detached.
+ * per burst that they were not detached. Slots come in two sizes: [0, small_slots) of
+ * slot_size bytes, then the rest of large_size bytes (large_size == slot_size: one size).
  */
 struct tvs_arena {
-  uint8_t *bytes;      /* the arena ArrayBuffer */
-  size_t size;         /* its byte length */
-  uint32_t slot_size;
-  uint32_t headroom;   /* where a received frame starts inside its slot */
-  uint32_t capacity;   /* slots addressable: min(start.length, len.length, size / slot_size) */
-  uint32_t *start;     /* absolute frame offsets, per slot */
-  uint32_t *len;       /* frame lengths, per slot */
+  uint8_t *bytes;       /* the arena ArrayBuffer */
+  size_t size;          /* its byte length */
+  uint32_t slot_size;   /* small slots */
+  uint32_t large_size;  /* large slots */
+  uint32_t small_slots;
+  uint32_t headroom;    /* where a received frame starts inside its slot */
+  uint32_t capacity;    /* slots addressable: min(start.length, len.length, what the buffer holds) */
+  uint32_t *start;      /* absolute frame offsets, per slot */
+  uint32_t *len;        /* frame lengths, per slot */
 };
+
+/* Where slot `s` begins (its vnet header) and how many bytes it has: the same layout as
+ * PacketArena.slotBase. */
+static inline uint32_t tvs_slot_base(const struct tvs_arena *a, uint32_t s) {
+  return s < a->small_slots ? s * a->slot_size : a->small_slots * a->slot_size + (s - a->small_slots) * a->large_size;
+}
+static inline uint32_t tvs_slot_size(const struct tvs_arena *a, uint32_t s) {
+  return s < a->small_slots ? a->slot_size : a->large_size;
+}
+/* Largest frame a small slot takes at the default headroom; longer ones go to a large slot. */
+static inline uint32_t tvs_small_max(const struct tvs_arena *a) { return a->slot_size - a->headroom; }
+
+/* Most slots one rx burst may be offered (small + large): bounds the rx scratch list. */
+#define TVS_MAX_OFFER 1024
 
 /* Why a setup call failed: errno, the syscall (for Error.syscall) and an optional hint. */
 struct tvs_err {

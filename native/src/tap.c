@@ -109,18 +109,34 @@ int tap_info(struct tap_port *p, struct nd_info *out, struct tvs_err *e) {
   return 0;
 }
 
-int tap_rx_burst(struct tap_port *p, const struct tvs_arena *a, const uint32_t *slots, int max) {
+/*
+ * A read() cannot be sized before it happens, so each read offers the next small slot and,
+ * behind it, the next large slot as overflow: a frame that fits the small slot costs nothing
+ * extra; a larger one (a GSO super-frame) continues into the large slot at the offset where it
+ * would be had it started there, and its first part (at most a small slot's frame area) is
+ * copied over. Without a large slot offered, such a frame is truncated by tun and counted.
+ */
+int tap_rx_burst(struct tap_port *p, const struct tvs_arena *a, uint32_t *slots, int max, int large) {
   if (p->dead) return -p->dead;
-  int n = 0;
-  struct iovec v[2];
+  int n = 0, ns = 0, nl = 0;
+  uint32_t used[TVS_MAX_OFFER];
+  struct iovec v[3];
   while (n < max) {
-    uint32_t s = slots[n];
-    uint32_t base = s * a->slot_size;
+    uint32_t s = slots[ns];
+    uint32_t base = tvs_slot_base(a, s);
+    uint32_t big = nl < large ? slots[max + nl] : UINT32_MAX;
+    uint32_t bbase = big != UINT32_MAX ? tvs_slot_base(a, big) : 0;
     v[0].iov_base = a->bytes + base;
     v[0].iov_len = TVS_VNET_HDR_LEN;
     v[1].iov_base = a->bytes + base + a->headroom;
-    v[1].iov_len = a->slot_size - a->headroom;
-    ssize_t r = readv(p->fd, p->vnet ? v : v + 1, p->vnet ? 2 : 1);
+    v[1].iov_len = tvs_slot_size(a, s) - a->headroom;
+    int iovs = 2;
+    if (big != UINT32_MAX && tvs_slot_size(a, big) - a->headroom > v[1].iov_len) {
+      v[2].iov_base = a->bytes + bbase + a->headroom + v[1].iov_len;
+      v[2].iov_len = tvs_slot_size(a, big) - a->headroom - v[1].iov_len;
+      iovs = 3;
+    }
+    ssize_t r = readv(p->fd, p->vnet ? v : v + 1, p->vnet ? iovs : iovs - 1);
     if (r < 0) {
       int err = errno;
       if (err == EINTR) continue;
@@ -134,10 +150,22 @@ int tap_rx_burst(struct tap_port *p, const struct tvs_arena *a, const uint32_t *
     }
     uint32_t len = (uint32_t)r - (p->vnet ? TVS_VNET_HDR_LEN : 0);
     if (!p->vnet) memset(a->bytes + base, 0, TVS_VNET_HDR_LEN);
+    if (len > v[1].iov_len) {
+      /* Overflowed into the large slot: move the vnet header and the first part over. */
+      memcpy(a->bytes + bbase, a->bytes + base, TVS_VNET_HDR_LEN);
+      memcpy(a->bytes + bbase + a->headroom, a->bytes + base + a->headroom, v[1].iov_len);
+      a->start[big] = bbase + a->headroom;
+      a->len[big] = len;
+      used[n++] = big;
+      nl++;
+      continue;
+    }
     a->start[s] = base + a->headroom;
     a->len[s] = len;
-    n++;
+    used[n++] = s;
+    ns++;
   }
+  if (nl > 0) memcpy(slots, used, (size_t)n * sizeof *slots);
   return n;
 }
 
@@ -147,7 +175,7 @@ int tap_tx_burst(struct tap_port *p, const struct tvs_arena *a, const uint32_t *
   struct iovec v[2];
   for (int i = 0; i < n; i++) {
     uint32_t s = slots[i];
-    v[0].iov_base = a->bytes + (size_t)s * a->slot_size;
+    v[0].iov_base = a->bytes + tvs_slot_base(a, s);
     v[0].iov_len = TVS_VNET_HDR_LEN;
     v[1].iov_base = a->bytes + a->start[s];
     v[1].iov_len = a->len[s];

@@ -19,7 +19,9 @@ int tap_fd(const struct tap_port *p);
 /* The device's current name (the kernel's choice when opened with ""). */
 const char *tap_name(struct tap_port *p);
 int tap_info(struct tap_port *p, struct nd_info *out, struct tvs_err *e);
-int tap_rx_burst(struct tap_port *p, const struct tvs_arena *a, const uint32_t *slots, int max);
+/* Like afp_rx_burst: small slots slots[0..max), large ones slots[max..max+large); on return
+ * slots[0..n) lists the filled slots in arrival order. */
+int tap_rx_burst(struct tap_port *p, const struct tvs_arena *a, uint32_t *slots, int max, int large);
 int tap_tx_burst(struct tap_port *p, const struct tvs_arena *a, const uint32_t *slots, int n);
 /* After poll reported an error: 0 if transient, else -errno (device deleted: EBADFD). */
 int tap_check_error(struct tap_port *p);

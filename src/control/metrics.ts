@@ -61,7 +61,10 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     add('tvs_nat_sessions_per_source_max', { router: r }, show.natLimits.maxSessionsPerSource);
     for (const [reason, n] of Object.entries(show.drops)) add('tvs_router_drops_total', { router: r, reason }, n as number);
   }
-  add('tvs_arena_free_slots', {}, sw.arena.available);
+  add('tvs_arena_free_slots', { class: 'small' }, sw.arena.available);
+  add('tvs_arena_free_slots', { class: 'large' }, sw.arena.availableLarge);
+  add('tvs_arena_slots', { class: 'small' }, sw.arena.smallSlots);
+  add('tvs_arena_slots', { class: 'large' }, sw.arena.largeSlots);
   add('tvs_arena_held_slots', {}, sw.arena.holds.used);
   add('tvs_arena_held_slots_max', {}, sw.arena.holds.limit);
   add('tvs_arena_hold_refused_total', {}, sw.arena.holds.refused);
@@ -96,7 +99,8 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     tvs_nat_sessions_max: ['gauge', 'NAT session limit of a router (maxSessions); refusals count as tvs_router_drops_total{reason="nat_table_full"}.'],
     tvs_nat_sessions_per_source_max: ['gauge', 'NAT sessions one source address may hold (maxSessionsPerSource); refusals: reason="nat_source_limit".'],
     tvs_router_drops_total: ['counter', 'Frames a router dropped, by reason.'],
-    tvs_arena_free_slots: ['gauge', 'Free packet buffers.'],
+    tvs_arena_free_slots: ['gauge', 'Free packet buffers, by class (small: ordinary frames; large: GSO/jumbo).'],
+    tvs_arena_slots: ['gauge', 'Packet buffers, by class.'],
     tvs_arena_held_slots: ['gauge', 'Buffers held beyond a batch (frames waiting for ARP), all holders.'],
     tvs_arena_held_slots_max: ['gauge', 'Limit of held buffers (a quarter of the arena; a quarter more is always kept free for ingress).'],
     tvs_arena_hold_refused_total: ['counter', 'Holds refused by the arena-wide limit or its free-slot reserve.'],

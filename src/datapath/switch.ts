@@ -114,9 +114,9 @@ export class Switch extends EventEmitter implements BridgeHost {
     super();
     this.clock = opts.clock ?? (() => performance.now());
     this.arena = new PacketArena(opts.arena);
-    if (this.arena.capacity < 64) throw new RangeError(`switch: the arena needs at least 64 slots (got ${this.arena.capacity})`);
-    this.rxBatch = new Batch(Math.min(BURST, this.arena.capacity >> 2));
-    this.lowWater = this.arena.capacity >> 3;
+    if (this.arena.smallSlots < 64) throw new RangeError(`switch: the arena needs at least 64 slots (got ${this.arena.smallSlots})`);
+    this.rxBatch = new Batch(Math.min(BURST, this.arena.smallSlots >> 2));
+    this.lowWater = this.arena.smallSlots >> 3;
     this.portTable = new PortTable(this.arena, opts.io ?? defaultIoFactory);
     this.ports = this.portTable.slots;
     this.pipelineFactory = opts.pipelines ?? defaultPipelines;
@@ -368,7 +368,7 @@ export class Switch extends EventEmitter implements BridgeHost {
       }
       return;
     }
-    const base = slot * a.slotSize;
+    const base = a.slotBase[slot];
     const u8 = a.bytes;
     const gso = u8[base + 1] !== 0;
     if (!io.offloads) {

@@ -9,7 +9,10 @@ import * as path from 'path';
 /** What the addon needs to read and write frames in the JS-owned arena. */
 export interface ArenaView {
   buffer: ArrayBuffer;
+  /** Size of the first `smallSlots` slots; the rest are `largeSlotSize` (see packet/arena.ts). */
   slotSize: number;
+  smallSlots?: number;
+  largeSlotSize?: number;
   headroom: number;
   /** absolute frame start offsets, one per slot (see packet/arena.ts) */
   start: Uint32Array;
@@ -55,8 +58,12 @@ export interface NativePortStats {
 export interface NativeBinding {
   openAfPacket(ifname: string, opts: AfPacketOptions, arena: ArenaView): number;
   openTap(name: string, opts: TapOptions, arena: ArenaView): { handle: number; name: string };
-  /** Fill up to `max` frames into the slots listed in `slots[0..max)`, in order; count or -errno. */
-  rxBurst(handle: number, slots: Uint32Array, max: number): number;
+  /**
+   * Receive up to `max` frames: those that fit a small slot into `slots[0..max)` in order, larger
+   * ones into the large slots `slots[max..max+large)` in order. Returns the count k (or -errno);
+   * `slots[0..k)` then lists the filled slots in arrival order.
+   */
+  rxBurst(handle: number, slots: Uint32Array, max: number, large?: number): number;
   /** Send slots[0..n); the number the kernel took, or -errno. */
   txBurst(handle: number, slots: Uint32Array, n: number): number;
   /** Watch the fd with libuv; `cb(status, events)`: status < 0 is -errno (e.g. device gone). */

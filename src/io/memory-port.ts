@@ -102,11 +102,11 @@ export class MemoryPort implements Port {
       const views = this.genViews;
       const nt = views.length;
       while (n < room && this.genLeft > 0) {
-        const s = a.alloc();
-        if (s < 0) break;
         const i = this.genNext;
         const v = views[i];
         const l = v.length;
+        const s = a.alloc(l);
+        if (s < 0) break;
         u8.set(v, a.start[s]);
         a.len[s] = l;
         this.genNext = i + 1 === nt ? 0 : i + 1;
@@ -126,7 +126,7 @@ export class MemoryPort implements Port {
         this.counters.drops.add(1);
         continue;
       }
-      const s = a.alloc();
+      const s = a.alloc(f.length);
       if (s < 0) break;
       this.qHead++;
       if (this.hdrs.size > 0) {

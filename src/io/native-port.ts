@@ -14,6 +14,12 @@ import { DROP_RX_KERNEL, DROP_RX_OVERSIZE, DROP_TX_DOWN, Port, PortCounters, Por
 const ENETDOWN = osConstants.errno.ENETDOWN;
 const EBADF = osConstants.errno.EBADF;
 
+/**
+ * Large slots offered per rx burst, for frames that do not fit a small one (GSO super-frames,
+ * jumbo frames). A burst with more such frames ends early and the next one continues.
+ */
+export const LARGE_OFFER = 16;
+
 /** How often (at most) a short rx burst pulls the kernel drop counters: it costs a syscall and an object. */
 export const STATS_REFRESH_MS = 1000;
 
@@ -34,6 +40,7 @@ export abstract class NativePort implements Port {
 
   /** Slot indices offered to the addon per rx burst (preallocated: no allocation per burst). */
   private readonly offer: Uint32Array;
+  private readonly burst: number;
   private downErrno = 0;
   private closed = false;
   private polling = false;
@@ -56,7 +63,8 @@ export abstract class NativePort implements Port {
     this.handle = handle;
     this.name = name;
     this.offloads = offloads;
-    this.offer = new Uint32Array(burst);
+    this.burst = burst;
+    this.offer = new Uint32Array(burst + LARGE_OFFER);
     this.lastInfo = binding.info(handle);
     this.mtu = this.lastInfo.mtu;
   }
@@ -73,19 +81,29 @@ export abstract class NativePort implements Port {
   rxBurst(batch: Batch): number {
     if (this.downErrno !== 0) return -this.downErrno;
     let room = batch.capacity - batch.count;
-    if (room > this.offer.length) room = this.offer.length;
+    if (room > this.burst) room = this.burst;
     if (room <= 0) return 0;
     const offer = this.offer;
-    // peek + commit: the addon fills a prefix of the offered slots; we take exactly those.
-    const want = this.arena.peek(offer, room);
+    const arena = this.arena;
+    // peek + commit: the addon fills a prefix of the offered small slots and of the offered
+    // large ones (for frames that need one), and reports which it used in offer[0..k).
+    const want = arena.peek(offer, room);
     if (want === 0) return 0; // arena exhausted: frames wait in the kernel (its ring drops count them)
-    const k = this.binding.rxBurst(this.handle, offer, want);
+    const large = arena.peekLarge(offer, want, want < LARGE_OFFER ? want : LARGE_OFFER);
+    const k = this.binding.rxBurst(this.handle, offer, want, large);
     if (k < 0) {
       this.markDown(-k);
       return k;
     }
-    this.arena.commit(k);
-    const len = this.arena.len;
+    // Which of the k were large: the offer list tells (large slot indices follow the small ones).
+    let kl = 0;
+    if (large > 0) {
+      const firstLarge = arena.smallSlots;
+      for (let i = 0; i < k; i++) if (offer[i] >= firstLarge) kl++;
+    }
+    arena.commit(k - kl);
+    if (kl > 0) arena.commitLarge(kl);
+    const len = arena.len;
     const slots = batch.slots;
     let c = batch.count;
     let bytes = 0;

@@ -200,7 +200,7 @@ export class UnixStreamPort implements Port {
         h += 4 + len;
         continue;
       }
-      const s = a.alloc();
+      const s = a.alloc(len);
       if (s < 0) {
         // Arena exhausted: leave the frame staged (the socket pauses if it piles up); the
         // next wake retries.

@@ -129,14 +129,14 @@ export function segment(a: PacketArena, slot: number, k: number): number {
   if (!layout(a, slot)) return -1;
   const off = k * lMss;
   if (k < 0 || off >= lPayload) return -1;
-  const d = a.alloc();
+  const hdr = lHdr;
+  const last = off + lMss >= lPayload;
+  const plen = last ? lPayload - off : lMss;
+  const d = a.alloc(hdr + plen); // a small slot for MTU-sized segments
   if (d < 0) return -1;
   const u8 = a.bytes;
   const src = a.start[slot];
   const dst = a.start[d];
-  const hdr = lHdr;
-  const last = off + lMss >= lPayload;
-  const plen = last ? lPayload - off : lMss;
   u8.copyWithin(dst, src, src + hdr);
   u8.copyWithin(dst + hdr, src + hdr + off, src + hdr + off + plen);
   const segLen = hdr + plen;

@@ -13,8 +13,9 @@
  */
 /** What a root budget reads of its arena (structural: the arena owns its budget, not the reverse). */
 export interface FreeCount {
+  /** Free slots of the class ordinary frames use (the arena's small slots). */
   readonly available: number;
-  readonly capacity: number;
+  readonly smallSlots: number;
 }
 
 export class HoldBudget {
@@ -77,6 +78,6 @@ export class HoldBudget {
  * while fewer than a quarter are free (ingress and frames in flight always find buffers).
  */
 export function arenaHoldBudget(arena: FreeCount): HoldBudget {
-  const q = Math.max(1, arena.capacity >> 2);
+  const q = Math.max(1, arena.smallSlots >> 2);
   return new HoldBudget('arena', q, null, arena, q);
 }

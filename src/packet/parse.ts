@@ -198,13 +198,13 @@ export function parseBatch(a: PacketArena, batch: Batch, ofport: number, maxFram
   const slots = batch.slots;
   const n = batch.count;
   const u8 = a.bytes;
-  const slotSize = a.slotSize;
+  const slotBase = a.slotBase;
   let out = 0;
   for (let i = 0; i < n; i++) {
     const s = slots[i];
     let r = parseSlot(a, s, ofport);
     // gso_type (vnet byte 1) != 0 marks a super-frame that is allowed to exceed the MTU.
-    if (r === OK && a.len[s] > maxFrame && u8[s * slotSize + 1] === 0) r = D_OVERSIZE;
+    if (r === OK && a.len[s] > maxFrame && u8[slotBase[s] + 1] === 0) r = D_OVERSIZE;
     if (r === OK) {
       slots[out++] = s;
     } else {

@@ -25,33 +25,33 @@ export const GSO_TCPV6 = 4;
 export const GSO_ECN = 0x80;
 
 export function flags(a: PacketArena, slot: number): number {
-  return a.bytes[slot * a.slotSize];
+  return a.bytes[a.slotBase[slot]];
 }
 export function gsoType(a: PacketArena, slot: number): number {
-  return a.bytes[slot * a.slotSize + 1] & 0x7f;
+  return a.bytes[a.slotBase[slot] + 1] & 0x7f;
 }
 /** A GSO super-frame (any gso_type, ECN bit included): the wire carries segments of it. */
 export function isGso(a: PacketArena, slot: number): boolean {
-  return a.bytes[slot * a.slotSize + 1] !== GSO_NONE;
+  return a.bytes[a.slotBase[slot] + 1] !== GSO_NONE;
 }
 export function hdrLen(a: PacketArena, slot: number): number {
-  const p = slot * a.slotSize + 2;
+  const p = a.slotBase[slot] + 2;
   return a.bytes[p] | (a.bytes[p + 1] << 8);
 }
 export function gsoSize(a: PacketArena, slot: number): number {
-  const p = slot * a.slotSize + 4;
+  const p = a.slotBase[slot] + 4;
   return a.bytes[p] | (a.bytes[p + 1] << 8);
 }
 export function csumStart(a: PacketArena, slot: number): number {
-  const p = slot * a.slotSize + 6;
+  const p = a.slotBase[slot] + 6;
   return a.bytes[p] | (a.bytes[p + 1] << 8);
 }
 export function csumOffset(a: PacketArena, slot: number): number {
-  const p = slot * a.slotSize + 8;
+  const p = a.slotBase[slot] + 8;
   return a.bytes[p] | (a.bytes[p + 1] << 8);
 }
 export function needsCsum(a: PacketArena, slot: number): boolean {
-  return (a.bytes[slot * a.slotSize] & F_NEEDS_CSUM) !== 0;
+  return (a.bytes[a.slotBase[slot]] & F_NEEDS_CSUM) !== 0;
 }
 
 function addLe16(u8: Uint8Array, p: number, delta: number): void {
@@ -65,7 +65,7 @@ function addLe16(u8: Uint8Array, p: number, delta: number): void {
  * csum_start and hdr_len with it so the kernel checksums and segments the right bytes.
  */
 export function shiftHeaders(a: PacketArena, slot: number, delta: number): void {
-  const b = slot * a.slotSize;
+  const b = a.slotBase[slot];
   const u8 = a.bytes;
   if (u8[b] & F_NEEDS_CSUM) addLe16(u8, b + 6, delta);
   if (u8[b + 1] !== GSO_NONE) addLe16(u8, b + 2, delta);
@@ -78,7 +78,7 @@ export function shiftHeaders(a: PacketArena, slot: number, delta: number): void 
  * header is inconsistent with the frame (then the caller drops it).
  */
 export function finishChecksum(a: PacketArena, slot: number): boolean {
-  const base = slot * a.slotSize;
+  const base = a.slotBase[slot];
   const u8 = a.bytes;
   if ((u8[base] & F_NEEDS_CSUM) === 0) return true;
   const cs = u8[base + 6] | (u8[base + 7] << 8);
@@ -98,5 +98,5 @@ export function finishChecksum(a: PacketArena, slot: number): boolean {
 
 /** Clear the header (a frame built by the switch itself, e.g. an ARP reply). */
 export function clear(a: PacketArena, slot: number): void {
-  a.bytes.fill(0, slot * a.slotSize, slot * a.slotSize + 10);
+  a.bytes.fill(0, a.slotBase[slot], a.slotBase[slot] + 10);
 }
