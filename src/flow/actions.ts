@@ -129,8 +129,15 @@ export function bitMask(ofs: number, nbits: number): bigint {
   return ((1n << BigInt(nbits)) - 1n) << BigInt(ofs);
 }
 
+/**
+ * A compiled plan: int32 words in a plain array. A 4-word Int32Array costs ~215 bytes of heap
+ * (object, ArrayBuffer, backing store) against ~80 for an array of small integers, and reads
+ * as fast; with 100,000 flows that difference is 13 MB.
+ */
+export type Plan = readonly number[];
+
 export interface CompiledPlan {
-  plan: Int32Array;
+  plan: Plan;
   /** pc of each action's first instruction in `plan` (-1 for actions that compile to nothing). */
   pcs: number[];
 }
@@ -239,7 +246,8 @@ export function compile(actions: readonly Action[]): CompiledPlan {
         break; // annotation only
     }
   }
-  return { plan: Int32Array.from(out), pcs };
+  // `| 0`: every word an int32, so the array holds only small integers (one elements kind).
+  return { plan: out.map((v) => v | 0), pcs };
 }
 
 function compileSetField(a: Extract<Action, { type: 'set_field' }>, out: number[]): void {

@@ -17,6 +17,10 @@ export interface ClsRule {
   readonly id: number;
   readonly priority: number;
   readonly match: Match;
+  /** Optional: the subtable now holds the match words (entry `e`); the rule may drop its copy. */
+  stow?(home: { matchOf(e: number): Match }, e: number): void;
+  /** Optional: the rule is leaving; it must take a copy of its match back. */
+  unstow?(): void;
 }
 
 const EMPTY = -1;
@@ -81,6 +85,14 @@ export class Subtable<R extends ClsRule> {
     this.keys = new Uint32Array(16 * Math.max(1, this.nw));
     this.hashes = new Uint32Array(16);
     this.head = new Int32Array(16);
+  }
+
+  /** The match of entry `e`, rebuilt from its masked words and the mask (control plane). */
+  matchOf(e: number): Match {
+    const v = new Array<number>(MATCH_WORDS).fill(0);
+    const base = e * this.nw;
+    for (let j = 0; j < this.nw; j++) v[this.words[j]] = this.keys[base + j];
+    return new Match(v, this.mask);
   }
 
   /** Hash of the key at key[k..] under this mask. */
@@ -186,16 +198,19 @@ export class Subtable<R extends ClsRule> {
     this.head[e] = this.entryRules[e]![0].id;
     this.count++;
     if (rule.priority > this.maxPriority) this.maxPriority = rule.priority;
+    rule.stow?.(this, e);
   }
 
   /** Remove a rule; returns false if it was not here. */
   remove(rule: R): boolean {
-    const h = this.hashMatch(rule.match);
-    const e = this.findEntry(rule.match, h);
+    const m = rule.match;
+    const h = this.hashMatch(m);
+    const e = this.findEntry(m, h);
     if (e === EMPTY) return false;
     const list = this.entryRules[e]!;
     const i = list.indexOf(rule);
     if (i < 0) return false;
+    rule.unstow?.();
     list.splice(i, 1);
     this.count--;
     if (list.length > 0) {

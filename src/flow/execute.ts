@@ -28,6 +28,7 @@ import * as ipv6 from '../wire/ipv6';
 import * as tcp from '../wire/tcp';
 import * as vlan from '../wire/vlan';
 import * as A from './actions';
+import type { Plan } from './actions';
 import * as N from './nxm';
 import { Emc } from './emc';
 import type { FlowTable, Rule } from './table';
@@ -83,7 +84,7 @@ export class Executor {
   private readonly key: Uint32Array;
   readonly tables: (FlowTable | undefined)[];
   /** Per rule id: compiled plan, the Rule itself, counters, last-used time (ms). */
-  plans: Int32Array[] = [];
+  plans: Plan[] = [];
   rules: (Rule | undefined)[] = [];
   nPackets: Float64Array;
   nBytes: Float64Array;
@@ -205,7 +206,7 @@ export class Executor {
     return this.runPlan(slot, plan, table, rid);
   }
 
-  private runPlan(slot: number, plan: Int32Array, table: number, rid: number): number {
+  private runPlan(slot: number, plan: Plan, table: number, rid: number): number {
     const a = this.arena;
     const key = this.key;
     const k = slot << K.KEY_SHIFT;

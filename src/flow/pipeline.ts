@@ -10,11 +10,12 @@
 import type { PacketArena } from '../packet/arena';
 import type { Batch } from '../packet/batch';
 import type { BridgeOps } from './bridge-ops';
-import { compile, type Action } from './actions';
+import type { Action, Plan } from './actions';
+import { ProgramCache } from './programs';
 import { Executor, FLOW_DROP_REASONS, type FlowDropReason, type ExecTracer } from './execute';
 import { DropCounters } from '../packet/drops';
 import { checkExecutable, FlowSyntaxError, parseFlow, effectivePriority, type FlowSpec, type ParseMode } from './ofctl-parse';
-import { formatFlowEntry, type DumpOptions, type PortNamer } from './ofctl-format';
+import { formatActions, formatFlowEntry, type DumpOptions, type PortNamer } from './ofctl-format';
 import { FlowTable, N_TABLES, Rule, type FlowEntry, type TableStats } from './table';
 import { parseFlowModLine, type FlowMod } from './flow-mod-line';
 import { Match } from './match';
@@ -80,6 +81,8 @@ export class FlowPipeline {
   maxFlows: number;
   refusedFull = 0;
   private timed = new Set<Rule>();
+  /** Compiled action lists, shared between rules. */
+  private readonly programs = new ProgramCache((actions) => formatActions(actions));
   /** Called for every rule removed by a timeout or a delete (OpenFlow flow_removed). */
   onFlowRemoved: ((entry: FlowEntry, reason: FlowRemovedReason) => void) | undefined;
 
@@ -204,7 +207,6 @@ export class FlowPipeline {
   private install(spec: FlowSpec, actions: Action[]): AddResult {
     const table = spec.table ?? 0;
     const priority = effectivePriority(spec);
-    const { plan, pcs } = compile(actions);
     let t = this.tables[table];
     if (t === undefined) t = this.tables[table] = new FlowTable(table, this.priorities);
     // OpenFlow: an add with the same match and priority replaces the old rule (counters reset).
@@ -213,16 +215,17 @@ export class FlowPipeline {
       this.refusedFull++;
       throw new Error(`table full: the limit of ${this.maxFlows} flows is reached`);
     }
+    const program = this.programs.acquire(actions);
     if (old !== undefined) this.removeRule(old, undefined);
     const id = this.allocId();
     const now = this.clock();
     const rule = new Rule(
-      id, table, priority, spec.match.clone(), spec.cookie ?? 0n, actions,
-      spec.idleTimeout, spec.hardTimeout, [...spec.flags], spec.importance, now, pcs,
+      id, table, priority, spec.match.clone(), spec.cookie ?? 0n, program,
+      spec.idleTimeout, spec.hardTimeout, [...spec.flags], spec.importance, now,
     );
     this.priorities[id] = priority;
     const x = this.exec;
-    x.plans[id] = plan;
+    x.plans[id] = program.plan;
     x.rules[id] = rule;
     x.nPackets[id] = 0;
     x.nBytes[id] = 0;
@@ -267,6 +270,7 @@ export class FlowPipeline {
     const x = this.exec;
     x.rules[rule.id] = undefined;
     x.plans[rule.id] = EMPTY_PLAN;
+    this.programs.release(rule.program);
     this.freeIds.push(rule.id);
     x.emc.invalidate();
     if (entry !== undefined) this.onFlowRemoved!(entry, reason!);
@@ -323,12 +327,14 @@ export class FlowPipeline {
     const newCookie = spec.cookieMask === null ? spec.cookie : null;
     const filter: FlowSpec = { ...spec, cookie: spec.cookieMask === null ? null : spec.cookie, actions: null };
     const rules = this.select(filter, opts);
-    const { plan, pcs } = compile(spec.actions);
+    if (rules.length === 0) return rules;
+    const program = this.programs.acquire(spec.actions);
+    program.refs += rules.length - 1;
     for (const r of rules) {
-      r.actions = spec.actions;
-      r.pcs = pcs;
+      this.programs.release(r.program);
+      r.program = program;
       if (newCookie !== null) r.cookie = newCookie;
-      this.exec.plans[r.id] = plan;
+      this.exec.plans[r.id] = program.plan;
     }
     this.exec.emc.invalidate();
     return rules;
@@ -429,7 +435,7 @@ export class FlowPipeline {
   }
 }
 
-const EMPTY_PLAN = new Int32Array(0);
+const EMPTY_PLAN: Plan = [];
 
 function outputsTo(actions: readonly Action[], port: number): boolean {
   return actions.some((a) => a.type === 'output' && a.port === port);

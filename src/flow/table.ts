@@ -7,6 +7,15 @@
 import type { Action } from './actions';
 import { Classifier } from './classifier';
 import type { Match } from './match';
+import type { Program } from './programs';
+
+/** Where an installed rule's match words live (a classifier subtable entry). */
+export interface MatchHome {
+  matchOf(entry: number): Match;
+}
+
+/** Shared by every rule without flags. */
+const NO_FLAGS: FlowFlag[] = [];
 
 export const N_TABLES = 255; // 0..254; 255 means "all tables" / "current table" in OpenFlow
 export const OFP_DEFAULT_PRIORITY = 0x8000;
@@ -14,23 +23,64 @@ export const OFP_DEFAULT_PRIORITY = 0x8000;
 /** OpenFlow flow_mod flags ovs-ofctl accepts in flow text and prints back. */
 export type FlowFlag = 'send_flow_rem' | 'check_overlap' | 'reset_counts' | 'no_packet_counts' | 'no_byte_counts';
 
+/**
+ * Memory per rule matters (100,000-flow tables): the match is not kept here once the rule is
+ * in a classifier, whose subtable already holds the masked words and the shared mask (two
+ * 30-word arrays saved, ~610 bytes); `match` rebuilds it on demand (control plane only). The
+ * actions are a shared Program (see programs.ts).
+ */
 export class Rule {
+  private own: Match | null;
+  private home: MatchHome | null = null;
+  private homeEntry = -1;
+  readonly flags: FlowFlag[];
+
   constructor(
     readonly id: number,
     readonly table: number,
     readonly priority: number,
-    readonly match: Match,
+    match: Match,
     public cookie: bigint,
-    public actions: Action[],
+    /** Compiled actions, shared with every rule that has the same ones. */
+    public program: Program,
     public idleTimeout: number,
     public hardTimeout: number,
-    public flags: FlowFlag[],
+    flags: FlowFlag[],
     public importance: number,
     /** Clock (ms) when installed. */
     readonly created: number,
-    /** pc of each action in the compiled plan (for traces). */
-    public pcs: number[],
-  ) {}
+  ) {
+    this.own = match;
+    this.flags = flags.length === 0 ? NO_FLAGS : flags;
+  }
+
+  /** The rule's match (a fresh object each call once the rule is installed). */
+  get match(): Match {
+    return this.own ?? this.home!.matchOf(this.homeEntry);
+  }
+
+  get actions(): readonly Action[] {
+    return this.program.actions;
+  }
+
+  /** pc of each action in the compiled plan (for traces). */
+  get pcs(): readonly number[] {
+    return this.program.pcs;
+  }
+
+  /** @internal the classifier took the match words: drop our copy. */
+  stow(home: MatchHome, entry: number): void {
+    this.own = null;
+    this.home = home;
+    this.homeEntry = entry;
+  }
+
+  /** @internal leaving the classifier: keep a copy of the match again. */
+  unstow(): void {
+    if (this.own === null) this.own = this.home!.matchOf(this.homeEntry);
+    this.home = null;
+    this.homeEntry = -1;
+  }
 }
 
 export class FlowTable {
