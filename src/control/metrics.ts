@@ -61,7 +61,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     add('tvs_nat_sessions_per_source_max', { router: r }, show.natLimits.maxSessionsPerSource);
     for (const [reason, n] of Object.entries(show.drops)) add('tvs_router_drops_total', { router: r, reason }, n as number);
   }
-  add('tvs_arena_free_slots', { class: 'small' }, sw.arena.available);
+  add('tvs_arena_free_slots', { class: 'small' }, sw.arena.availableSmall);
   add('tvs_arena_free_slots', { class: 'large' }, sw.arena.availableLarge);
   add('tvs_arena_slots', { class: 'small' }, sw.arena.smallSlots);
   add('tvs_arena_slots', { class: 'large' }, sw.arena.largeSlots);

@@ -404,7 +404,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     p.tx[p.txCount++] = slot;
     if (p.txCount === 1) this.dirty.push(p);
     if (p.txCount === p.tx.length) this.flushPort(p);
-    else if (a.available < this.lowWater) this.flushAllQueued();
+    else if (a.availableSmall < this.lowWater) this.flushAllQueued();
   }
 
   /** Transmit every queued frame: one call per port. */

@@ -167,8 +167,13 @@ export class PacketArena {
     this.holds = arenaHoldBudget(this);
   }
 
-  /** Free small slots (what ordinary frames can use). */
+  /** Free slots of both classes (equals `capacity` when every slot is back). */
   get available(): number {
+    return this.freeCount + this.freeLargeCount;
+  }
+
+  /** Free small slots (what ordinary frames can use). */
+  get availableSmall(): number {
     return this.freeCount;
   }
 

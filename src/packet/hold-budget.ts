@@ -14,7 +14,7 @@
 /** What a root budget reads of its arena (structural: the arena owns its budget, not the reverse). */
 export interface FreeCount {
   /** Free slots of the class ordinary frames use (the arena's small slots). */
-  readonly available: number;
+  readonly availableSmall: number;
   readonly smallSlots: number;
 }
 
@@ -45,7 +45,7 @@ export class HoldBudget {
   take(): boolean {
     let b: HoldBudget | null = this;
     while (b !== null) {
-      if (b.used >= b.limit || (b.arena !== null && b.arena.available <= b.reserve)) {
+      if (b.used >= b.limit || (b.arena !== null && b.arena.availableSmall <= b.reserve)) {
         b.refused++;
         return false;
       }
@@ -58,7 +58,7 @@ export class HoldBudget {
   /** Whether `take()` would succeed now (nothing charged or counted: the router's decision). */
   canTake(): boolean {
     for (let b: HoldBudget | null = this; b !== null; b = b.parent) {
-      if (b.used >= b.limit || (b.arena !== null && b.arena.available <= b.reserve)) return false;
+      if (b.used >= b.limit || (b.arena !== null && b.arena.availableSmall <= b.reserve)) return false;
     }
     return true;
   }

@@ -10,6 +10,7 @@ import t from 'tap';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { FlowPipeline } from '../../src/flow/pipeline';
+import { runTrace } from '../../src/flow/trace';
 import { PacketArena } from '../../src/packet/arena';
 
 v8.setFlagsFromString('--expose-gc');
@@ -48,7 +49,7 @@ t.test(`flows cost at most ${BOUND} bytes each (${N} flows)`, async (t) => {
   const want = flow(12345);
   const dumped = p.formatFlows(want.replace(/,actions=.*/, ''), { strict: true });
   t.match(dumped, /priority=104,in_port=1,tcp,nw_src=10\.0\.48\.57,tp_dst=346 actions=mod_vlan_vid:346,output:5\n$/, 'flow 12345 dumped as added');
-  const tr = p.trace({ flow: 'in_port=1,tcp,nw_src=10.0.212.49,tp_dst=322' });
+  const tr = runTrace(p, { flow: 'in_port=1,tcp,nw_src=10.0.212.49,tp_dst=322' });
   t.same(tr.outputs.map((o) => o.port), [5], 'flow 54321 forwards to port 5');
   t.match(tr.text, /mod_vlan_vid:2322/, 'with its own VLAN');
 

@@ -22,7 +22,8 @@ t.test('arena: construction and defaults', async (t) => {
   t.equal(d.bytes.length, DEFAULT_SLOT_COUNT * 2048 + DEFAULT_LARGE_SLOT_COUNT * (65536 + 128));
   t.ok(d.bytes.length < 13 * 2 ** 20, `${(d.bytes.length / 2 ** 20).toFixed(1)} MiB of address space, was 128 MiB`);
   t.equal(d.key.length, d.capacity * KEY_WORDS);
-  t.equal(d.available, DEFAULT_SLOT_COUNT);
+  t.equal(d.availableSmall, DEFAULT_SLOT_COUNT);
+  t.equal(d.available, d.capacity, 'available counts both classes');
   t.equal(d.availableLarge, DEFAULT_LARGE_SLOT_COUNT);
   t.equal(d.base(DEFAULT_SLOT_COUNT), DEFAULT_SLOT_COUNT * 2048, 'large slots follow the small ones');
   t.equal(d.base(DEFAULT_SLOT_COUNT + 1), DEFAULT_SLOT_COUNT * 2048 + DEFAULT_LARGE_SLOT_SIZE);
@@ -194,7 +195,7 @@ t.test('two-size arena: layout, alloc picks the class by length', async (t) => {
   t.equal(a.headroomLeft(4), 64 - VNET_AREA);
   const s = a.allocFrom(new Uint8Array(500).fill(3));
   t.equal(s, -1, 'large class exhausted: a 500-byte frame gets nothing');
-  t.equal(a.available, 2, 'and no small slot was taken for it');
+  t.equal(a.availableSmall, 2, 'and no small slot was taken for it');
   a.release(5);
   const big = a.allocFrom(new Uint8Array(960).fill(3));
   t.equal(big, 5);
@@ -207,7 +208,7 @@ t.test('two-size arena: exhausting one class leaves the other untouched', async 
   const smalls = [a.alloc(60), a.alloc(60), a.alloc(60), a.alloc(60)];
   t.same(smalls, [0, 1, 2, 3]);
   t.equal(a.alloc(60), -1, 'small exhausted');
-  t.equal(a.available, 0);
+  t.equal(a.availableSmall, 0);
   t.equal(a.availableLarge, 2, 'a small flood cannot take the large slots');
   t.equal(a.alloc(500), 4, 'a large frame still gets one');
   t.equal(a.alloc(500), 5);
@@ -227,7 +228,7 @@ t.test('two-size arena: peek/commit per class', async (t) => {
   t.same(Array.from(out.subarray(0, 5)), [0, 1, 2, 4, 5]);
   a.commit(1);
   a.commitLarge(1);
-  t.equal(a.available, 3);
+  t.equal(a.availableSmall, 3);
   t.equal(a.availableLarge, 1);
   t.equal(a.alloc(500), 5, 'the uncommitted large slot is still free');
   t.equal(a.peekLarge(out, 0, 4), 0);
@@ -262,7 +263,7 @@ t.test('two-size arena: clone picks the class by length, across classes', async 
   t.equal(a.start[dL] - a.base(dL), 60, 'same relative start');
   same(t, dL, L, 'large');
   t.equal(a.clone(L), -1, 'large class exhausted: no clone (small slots do not hold it)');
-  t.equal(a.available, 4, 'and no small slot taken');
+  t.equal(a.availableSmall, 4, 'and no small slot taken');
   a.release(dL);
 
   // A small frame sitting in a large slot: the clone goes to a small slot.
@@ -291,7 +292,7 @@ t.test('two-size arena: clone picks the class by length, across classes', async 
 
   // Every slot comes back: no leak.
   for (const s of [L, dS, dD, S, dd]) a.release(s);
-  t.equal(a.available, 4);
+  t.equal(a.availableSmall, 4);
   t.equal(a.availableLarge, 2);
   const seen = new Set<number>();
   for (let s = a.alloc(); s >= 0; s = a.alloc()) seen.add(s);
@@ -322,6 +323,6 @@ t.test('two-size arena: a random alloc/clone/release workload leaks no slot', as
   }
   t.pass('20,000 random steps, no slot handed out twice');
   for (const s of held) a.release(s);
-  t.equal(a.available, 4);
+  t.equal(a.availableSmall, 4);
   t.equal(a.availableLarge, 2);
 });
