@@ -25,8 +25,8 @@ async function setup(t: Teardownable, handlers: Record<string, Handler>) {
   });
   await server.listen();
   t.teardown(async () => {
-    await server.close();
     fs.rmSync(dir, { recursive: true, force: true });
+    await server.close();
   });
   return { sock, server };
 }
