@@ -238,6 +238,7 @@ t.test('SIGTERM at any moment after start: clean shutdown, socket removed', asyn
   const delays = [0, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1200, 1500];
   for (const ms of delays) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-term-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const control = path.join(dir, 'tvs.sock');
     const proc = spawn(process.execPath, [TVS, 'start', '--control', control], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
@@ -252,6 +253,5 @@ t.test('SIGTERM at any moment after start: clean shutdown, socket removed', asyn
     t.notOk(fs.existsSync(control), `SIGTERM after ${ms} ms: no socket left behind (code ${code}, signal ${signal})`);
     // Once the socket exists the handlers are installed: the exit is the clean one.
     if (hadSocket) t.ok(code === 0 && /shutting down/.test(log), `after ${ms} ms (socket up): clean exit 0 with 'shutting down'`);
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
