@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runL2Memory } from './l2-memory';
+import { runFootprints } from './memory-footprint';
 import { runVethBench } from './veth-l2';
 import { runMicro, microMarkdown } from './compare/micro';
 import { runCompare, optionsFromEnv } from './compare/compare';
@@ -31,6 +32,9 @@ async function main(): Promise<void> {
   rec('memory.l2.normal.64B', { mpps: +l2.mpps.toFixed(2), nsPerPacket: +l2.nsPerPacket.toFixed(1), target: '>= 10 Mpps' });
   const l2v = runL2Memory({ vlan: true });
   rec('memory.l2.normal.vlanpush.64B', { mpps: +l2v.mpps.toFixed(2), nsPerPacket: +l2v.nsPerPacket.toFixed(1) });
+
+  process.stdout.write('[1b/5] memory footprint (RSS, each scenario in a fresh process)...\n');
+  for (const f of runFootprints()) rec(`rss.${f.scenario}`, f as unknown as Record<string, unknown>);
 
   const flowBench = path.join(__dirname, 'flow-bench.js');
   if (fs.existsSync(flowBench)) {
