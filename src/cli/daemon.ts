@@ -16,6 +16,7 @@ import { reloadConfig } from '../control/reload';
 import { ConfigError } from '../control/validate';
 import { Level, Logger } from '../control/log';
 import { OpenFlowService } from '../openflow/service';
+import { openflowCommands } from '../openflow/commands';
 
 export interface DaemonOptions {
   control: string;
@@ -70,10 +71,13 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     log.info('config reloaded', { file: f, added: report.added.length, removed: report.removed.length, replaced: report.replaced.length, unchanged: report.unchanged });
     return report;
   };
+  // OpenFlow: management sockets (DIR/BR.mgmt next to the control socket) and controllers.
+  const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.info(m, f) });
   const server: ControlServer = new ControlServer(
     opts.control,
     switchCommands(sw, {
       ...flowCommands(sw),
+      ...openflowCommands(openflow),
       ...l3Commands(sw),
       reload: (a) => reload(typeof a.file === 'string' && a.file !== '' ? a.file : undefined),
       'control-stats': () => ({ ...server.counters, limits: server.limits }),
@@ -88,8 +92,6 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     }
   });
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | null = null;
-  // OpenFlow management sockets (DIR/BR.mgmt next to the control socket), one per bridge.
-  const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.warn(m, f) });
   try {
     if (configPath) {
       applyConfig(sw, loadConfig(configPath), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));

@@ -139,6 +139,47 @@ const VERBS: Record<string, Verb> = {
     max: 2,
     run: async ([bridge, port], ctx) => print(ctx, await request(ctx.control, 'del-port', { bridge, port }), () => ''),
   },
+  'set-controller': {
+    args: 'BRIDGE TARGET...',
+    help: 'Connect the bridge to OpenFlow 1.3 controllers (tcp:IP[:PORT], default port 6653, or unix:PATH), reconnecting with backoff (1-8 s) and probing with echo; replaces earlier ones.',
+    min: 2,
+    max: 9,
+    run: async ([bridge, ...targets], ctx) => print(ctx, await request(ctx.control, 'set-controller', { bridge, targets }), () => ''),
+  },
+  'del-controller': {
+    args: 'BRIDGE',
+    help: 'Disconnect the bridge from its controllers.',
+    min: 1,
+    max: 1,
+    run: async ([bridge], ctx) => print(ctx, await request(ctx.control, 'del-controller', { bridge }), () => ''),
+  },
+  'get-controller': {
+    args: 'BRIDGE',
+    help: 'The bridge\'s controllers and whether each is connected.',
+    min: 1,
+    max: 1,
+    run: async ([bridge], ctx) => {
+      const r = (await request(ctx.control, 'get-controller', { bridge })) as { targets: { target: string; connected: boolean }[] };
+      print(ctx, r, () => r.targets.map((c) => `Controller "${c.target}"\n    is_connected: ${c.connected}\n`).join(''));
+    },
+  },
+  'set-fail-mode': {
+    args: 'BRIDGE standalone|secure',
+    help: 'standalone (default): forward by NORMAL while controllers are configured but none is connected. secure: never forward on its own; flows stay, table misses drop.',
+    min: 2,
+    max: 2,
+    run: async ([bridge, mode], ctx) => print(ctx, await request(ctx.control, 'set-fail-mode', { bridge, mode }), () => ''),
+  },
+  'get-fail-mode': {
+    args: 'BRIDGE',
+    help: 'The bridge\'s fail mode.',
+    min: 1,
+    max: 1,
+    run: async ([bridge], ctx) => {
+      const r = (await request(ctx.control, 'get-fail-mode', { bridge })) as { failMode: string };
+      print(ctx, r, () => `${r.failMode}\n`);
+    },
+  },
   show: {
     args: '',
     help: 'Bridges and their ports (like ovs-vsctl show).',

@@ -50,6 +50,7 @@ export const BRIDGE_DROPS = defineDrops('bridge', {
   patch_loop: 'the frame crossed too many patch or router ports in one pass (a loop)',
   checksum_offload: 'a partial checksum that could not be completed for a port without offloads',
   controller_unset: 'sent to the controller, but no packet-in consumer is attached',
+  table_miss: 'fail_mode=secure and no flows: the table miss drops (the bridge never forwards on its own)',
 });
 export const BRIDGE_DROP_REASONS = BRIDGE_DROPS.reasons;
 export type BridgeDropReason = (typeof BRIDGE_DROP_REASONS)[number];
@@ -58,6 +59,7 @@ const D_VLAN = BRIDGE_DROPS.id.vlan_not_allowed;
 const D_NO_OUTPUT = BRIDGE_DROPS.id.no_output;
 const D_UNKNOWN_PORT = BRIDGE_DROPS.id.unknown_port;
 const D_PORT_DOWN = BRIDGE_DROPS.id.port_down;
+const D_TABLE_MISS = BRIDGE_DROPS.id.table_miss;
 
 export class Bridge implements BridgeOps, NormalHost {
   readonly arena: PacketArena;
@@ -72,6 +74,13 @@ export class Bridge implements BridgeOps, NormalHost {
   private readonly byOfport: (SwitchPort | undefined)[] = [];
   private readonly byName = new Map<string, SwitchPort>();
   flows: FlowStage | null = null;
+  /**
+   * OVS fail_mode with a controller configured: 'secure' keeps the flows and drops table misses
+   * (an empty table drops instead of acting as NORMAL); `failOpen` (standalone mode while no
+   * controller is connected) forwards everything by NORMAL, as OVS's fail-open flow does.
+   */
+  secure = false;
+  failOpen = false;
   private readonly normalStage: Normal;
 
   constructor(
@@ -149,8 +158,10 @@ export class Bridge implements BridgeOps, NormalHost {
     // before the flow tables see it, as OVS does).
     if (from.vlan.tag >= 0) this.dropTaggedOnAccess(batch);
     const flows = this.flows;
-    if (flows !== null && !flows.isEmpty) {
+    if (flows !== null && !flows.isEmpty && !this.failOpen) {
       flows.process(batch, this);
+    } else if (this.secure && !this.failOpen) {
+      for (let i = 0; i < batch.count; i++) this.drop(batch.slots[i], D_TABLE_MISS);
     } else {
       const slots = batch.slots;
       for (let i = 0; i < batch.count; i++) this.normalStage.forward(slots[i]);

@@ -52,6 +52,10 @@ export const OF_N_TABLES = 254;
 const MAX_BODY = 0xffff - 16;
 
 export class BridgeAgent {
+  /** PACKET_OUTs applied and PACKET_INs sent (any connection), for get-controller. */
+  packetOuts = 0;
+  packetIns = 0;
+
   constructor(
     readonly sw: Switch,
     readonly bridgeName: string,
@@ -315,6 +319,7 @@ export class BridgeAgent {
       }
     }
     sw.flush();
+    this.packetOuts++;
   }
 }
 

@@ -14,6 +14,15 @@ import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER, oxm, type OfMes
 import { BridgeAgent } from './agent';
 import { OfSession } from './session';
 import { matchToOxm, ruleToFlowStats } from './flow-map';
+import { ActiveController, parseTarget } from './controller';
+
+export type FailMode = 'standalone' | 'secure';
+
+/** A bridge's controller settings, as set-controller / set-fail-mode and the config file hold them. */
+export interface ControllerConfig {
+  targets: string[];
+  failMode: FailMode;
+}
 
 /** The management socket of a bridge next to the control socket (`DIR/BR.mgmt`). */
 export function mgmtSocketPath(controlPath: string, bridge: string): string {
@@ -36,6 +45,8 @@ interface BridgeOf {
   socketPath: string;
   sessions: Set<OfSession>;
   generation: { value: bigint | null };
+  controllers: ActiveController[];
+  failMode: FailMode;
 }
 
 export interface OpenFlowStats {
@@ -99,7 +110,15 @@ export class OpenFlowService {
 
   async addBridge(name: string): Promise<void> {
     if (this.bridges.has(name)) return;
-    const b: BridgeOf = { agent: new BridgeAgent(this.sw, name), server: null, socketPath: this.socketPath(name), sessions: new Set(), generation: { value: null } };
+    const b: BridgeOf = {
+      agent: new BridgeAgent(this.sw, name),
+      server: null,
+      socketPath: this.socketPath(name),
+      sessions: new Set(),
+      generation: { value: null },
+      controllers: [],
+      failMode: 'standalone',
+    };
     this.bridges.set(name, b);
     const p = b.socketPath;
     fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o755 });
@@ -131,6 +150,7 @@ export class OpenFlowService {
     const b = this.bridges.get(name);
     if (!b) return;
     this.bridges.delete(name);
+    for (const c of b.controllers) c.stop();
     for (const s of [...b.sessions]) s.close('bridge deleted');
     if (b.server) {
       b.server.close();
@@ -140,6 +160,86 @@ export class OpenFlowService {
         /* gone */
       }
     }
+  }
+
+  // ---------------------------------------------------------------- controllers, fail mode
+
+  private bridgeOf(name: string): BridgeOf {
+    this.sw.bridge(name); // throws "no bridge named" for an unknown one
+    const b = this.bridges.get(name);
+    if (!b) throw new Error(`bridge '${name}' has no OpenFlow state yet (retry)`);
+    return b;
+  }
+
+  /** Replace the bridge's controllers (empty = none). Targets are checked before anything changes. */
+  setController(bridge: string, targets: string[]): void {
+    const b = this.bridgeOf(bridge);
+    const parsed = targets.map(parseTarget);
+    for (const c of b.controllers) c.stop();
+    b.controllers = parsed.map(
+      (t) =>
+        new ActiveController(
+          t,
+          (sock) => {
+            this.attach(b, sock);
+          },
+          () => this.updateFailOpen(bridge),
+        ),
+    );
+    for (const c of b.controllers) c.start();
+    this.updateFailOpen(bridge);
+  }
+
+  getController(bridge: string): {
+    targets: { target: string; connected: boolean; attempts: number; lastError: string }[];
+    failMode: FailMode;
+    failOpen: boolean;
+    packetIns: number;
+    packetOuts: number;
+  } {
+    const b = this.bridgeOf(bridge);
+    return {
+      packetIns: b.agent.packetIns,
+      packetOuts: b.agent.packetOuts,
+      targets: b.controllers.map((c) => ({ target: c.target.text, connected: c.connected, attempts: c.attempts, lastError: c.lastError })),
+      failMode: b.failMode,
+      failOpen: this.sw.bridge(bridge).failOpen,
+    };
+  }
+
+  setFailMode(bridge: string, mode: string): void {
+    if (mode !== 'standalone' && mode !== 'secure') throw new Error(`fail mode '${mode}': standalone or secure`);
+    const b = this.bridgeOf(bridge);
+    b.failMode = mode;
+    this.updateFailOpen(bridge);
+  }
+
+  /** The settings of every bridge that has any (for save-config and show). */
+  config(bridge: string): ControllerConfig {
+    const b = this.bridgeOf(bridge);
+    return { targets: b.controllers.map((c) => c.target.text), failMode: b.failMode };
+  }
+
+  /**
+   * OVS semantics: with controllers configured, 'standalone' forwards by NORMAL while none is
+   * connected (fail open) and 'secure' keeps the flows, dropping table misses. Without
+   * controllers 'secure' still never sets up forwarding on its own: an empty table drops.
+   */
+  private updateFailOpen(bridge: string): void {
+    const b = this.bridges.get(bridge);
+    let br;
+    try {
+      br = this.sw.bridge(bridge);
+    } catch {
+      return;
+    }
+    if (!b) return;
+    const have = b.controllers.length > 0;
+    const up = b.controllers.some((c) => c.connected);
+    br.secure = b.failMode === 'secure';
+    const open = have && b.failMode === 'standalone' && !up;
+    if (open !== br.failOpen) this.log(open ? 'fail open: no controller connected, forwarding by NORMAL' : 'controller connected: flows in charge', { bridge });
+    br.failOpen = open;
   }
 
   private accept(b: BridgeOf, sock: net.Socket): void {
@@ -204,6 +304,7 @@ export class OpenFlowService {
         data: pi.frame.subarray(0, max),
       });
       if (!ok) this.stats.packetInsDropped++;
+      else b.agent.packetIns++;
     }
   }
 

@@ -1,0 +1,30 @@
+/**
+ * Control-socket verbs for OpenFlow controllers (ovs-vsctl's set-controller, del-controller,
+ * get-controller, set-fail-mode, get-fail-mode).
+ */
+import type { Handler } from '../control/server';
+import { str } from '../control/args';
+import type { OpenFlowService } from './service';
+
+export function openflowCommands(of: OpenFlowService): Record<string, Handler> {
+  return {
+    'set-controller': (a) => {
+      const targets = a.targets;
+      if (!Array.isArray(targets) || targets.length === 0 || !targets.every((x) => typeof x === 'string')) {
+        throw new Error("set-controller: 'targets' must be a non-empty list of tcp:IP[:PORT] / unix:PATH");
+      }
+      of.setController(str(a, 'bridge'), targets as string[]);
+      return null;
+    },
+    'del-controller': (a) => {
+      of.setController(str(a, 'bridge'), []);
+      return null;
+    },
+    'get-controller': (a) => of.getController(str(a, 'bridge')),
+    'set-fail-mode': (a) => {
+      of.setFailMode(str(a, 'bridge'), str(a, 'mode'));
+      return null;
+    },
+    'get-fail-mode': (a) => ({ failMode: of.getController(str(a, 'bridge')).failMode }),
+  };
+}
