@@ -5,6 +5,8 @@ export function formatShow(bridges: ShowBridge[]): string {
   const out: string[] = [];
   for (const b of bridges) {
     out.push(`    Bridge ${b.name}`);
+    for (const c of b.controllers ?? []) out.push(`        Controller "${c}"`);
+    if (b.failMode && b.failMode !== 'standalone') out.push(`        fail_mode: ${b.failMode}`);
     for (const p of b.ports) {
       out.push(`        Port ${p.name}`);
       const bits = [`ofport: ${p.ofport}`, `type: ${p.type}`];

@@ -1,6 +1,7 @@
 /** The config file's shape once validated (validate.ts builds it, config.ts applies it). */
 import type { PortConfig } from '../datapath/switch-port';
 import type { DhcpSpec } from '../datapath/l3-attach';
+import type { FailMode } from '../datapath/controller-target';
 
 export interface PortSpec extends PortConfig {
   name: string;
@@ -13,6 +14,10 @@ export interface BridgeSpec {
   maxFlows?: number;
   ports: PortSpec[];
   flows?: string[];
+  /** OpenFlow controllers (tcp:IP[:PORT] / unix:PATH), as `tvs set-controller`. */
+  controller?: string[];
+  /** As `tvs set-fail-mode` (default standalone). */
+  failMode?: FailMode;
 }
 export interface RouterSpec {
   name: string;

@@ -5,6 +5,7 @@
  *     "macAgingSec": 300,                       // optional, default for every bridge
  *     "bridges": [
  *       { "name": "br-int", "macAgingSec": 300, "macTableSize": 8192, "maxFlows": 1000000,
+ *         "controller": ["tcp:127.0.0.1:6653"], "failMode": "secure",
  *         "ports": [ { "name": "vm1", "type": "afpacket", "tag": 1 },
  *                    { "name": "int-br-eth1", "type": "patch", "peer": "phy-br-eth1" } ] }
  *     ],
@@ -74,8 +75,11 @@ export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge:
   try {
     for (const [i, b] of cfg.bridges.entries()) {
       const aging = b.macAgingSec ?? cfg.macAgingSec;
-      at(`bridges[${i}]`, () => sw.addBridge(b.name, { macAgingMs: aging !== undefined ? aging * 1000 : undefined, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows }));
+      const br = at(`bridges[${i}]`, () => sw.addBridge(b.name, { macAgingMs: aging !== undefined ? aging * 1000 : undefined, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows }));
       made.push({ bridge: b.name });
+      // The OpenFlow service connects to the controllers it finds here.
+      br.controllers = b.controller ?? [];
+      br.failMode = b.failMode ?? 'standalone';
     }
     for (const [i, b] of cfg.bridges.entries()) {
       for (const [j, p] of b.ports.entries()) {

@@ -264,6 +264,23 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       }
     });
 
+    // ---- controllers and fail mode (the OpenFlow service reconnects to match).
+    for (const b of cfg.bridges) {
+      const br = sw.bridge(b.name);
+      const oldControllers = br.controllers;
+      const oldMode = br.failMode;
+      const want = b.controller ?? [];
+      const mode = b.failMode ?? 'standalone';
+      if (want.join(' ') !== oldControllers.join(' ')) report.replaced.push(`controllers of ${b.name}: ${want.join(' ') || '(none)'}`);
+      if (mode !== oldMode) report.replaced.push(`fail mode of ${b.name}: ${mode}`);
+      br.controllers = [...want];
+      br.failMode = mode;
+      undo.push(() => {
+        br.controllers = oldControllers;
+        br.failMode = oldMode;
+      });
+    }
+
     // ---- 3. flows: keep identical rules (and their counters), delete the others, add new ones.
     for (const [i, b] of cfg.bridges.entries()) at(`bridges[${i}].flows`, () => {
       const f = sw.flows(b.name);

@@ -40,6 +40,8 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
       ...(sw.flows(br.name).maxFlows !== DEFAULT_MAX_FLOWS ? { maxFlows: sw.flows(br.name).maxFlows } : {}),
       ports: ports as unknown as SwitchConfig['bridges'][number]['ports'],
       ...(flows.length ? { flows } : {}),
+      ...(br.controllers.length ? { controller: [...br.controllers] } : {}),
+      ...(br.failMode !== 'standalone' ? { failMode: br.failMode } : {}),
     });
   }
   const routers = sw.l3.routerNames().map((name) => {

@@ -10,6 +10,7 @@
  * (`bridges[0].ports[1].tag: must be an integer in 0..4095, got 5000`), so a file's errors are
  * reported all at once; a value that is wrong in shape is not checked further.
  */
+import { FAIL_MODES, parseControllerTarget, type FailMode } from '../datapath/controller-target';
 import type { SwitchConfig, BridgeSpec, PortSpec, RouterSpec, DhcpNetSpec } from './config-spec';
 import { portConfigFrom } from './port-options';
 import * as v from './values';
@@ -152,7 +153,7 @@ type Claim = (name: string, path: string, what: string) => void;
 function checkBridge(c: Checker, at: string, raw: unknown, claim: Claim): BridgeSpec | undefined {
   const b = c.obj(at, raw);
   if (!b) return undefined;
-  c.keys(at, b, ['name', 'macAgingSec', 'macTableSize', 'maxFlows', 'ports', 'flows']);
+  c.keys(at, b, ['name', 'macAgingSec', 'macTableSize', 'maxFlows', 'ports', 'flows', 'controller', 'failMode']);
   const name = c.at(`${at}.name`, () => v.nonEmptyString(b.name));
   if (name !== undefined && !NAME.test(name)) c.add(`${at}.name`, `invalid bridge name ${v.show(name)}: ${NAME_RULE}`);
   const spec: BridgeSpec = { name: name ?? '', ports: [] };
@@ -193,6 +194,18 @@ function checkBridge(c: Checker, at: string, raw: unknown, claim: Claim): Bridge
     spec.flows = flows.filter((f): f is string => typeof f === 'string');
     const limit = maxFlows ?? DEFAULT_MAX_FLOWS;
     if (flows.length > limit) c.add(`${at}.flows`, `${flows.length} flows, more than the bridge's limit of ${limit} (maxFlows)`);
+  }
+  if (b.controller !== undefined) {
+    const targets = c.arr(`${at}.controller`, b.controller);
+    targets.forEach((x, j) => {
+      if (typeof x !== 'string') c.add(`${at}.controller[${j}]`, `must be a tcp:IP[:PORT] or unix:PATH string, got ${v.show(x)}`);
+      else c.at(`${at}.controller[${j}]`, () => parseControllerTarget(x));
+    });
+    spec.controller = targets.filter((x): x is string => typeof x === 'string');
+  }
+  if (b.failMode !== undefined) {
+    if (!FAIL_MODES.includes(b.failMode as FailMode)) c.add(`${at}.failMode`, `one of ${FAIL_MODES.join(', ')}, got ${v.show(b.failMode)}`);
+    else spec.failMode = b.failMode as FailMode;
   }
   return name === undefined ? undefined : spec;
 }

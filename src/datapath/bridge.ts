@@ -14,6 +14,7 @@ import { Normal, NormalHost } from '../l2/normal';
 import type { BridgeOps, PacketInReason } from '../flow/bridge-ops';
 import { OFPP_MAX } from '../flow/ofport';
 import { SwitchPort } from './switch-port';
+import type { FailMode } from './controller-target';
 
 /** What the bridge needs from the switch that owns it. */
 export interface BridgeHost {
@@ -81,6 +82,16 @@ export class Bridge implements BridgeOps, NormalHost {
    */
   secure = false;
   failOpen = false;
+  /** OpenFlow controllers (tcp:/unix: targets) the OpenFlow service keeps this bridge connected to. */
+  controllers: string[] = [];
+  private mode: FailMode = 'standalone';
+  get failMode(): FailMode {
+    return this.mode;
+  }
+  set failMode(m: FailMode) {
+    this.mode = m;
+    this.secure = m === 'secure';
+  }
   private readonly normalStage: Normal;
 
   constructor(

@@ -9,6 +9,9 @@ import type { PortType } from './switch-port';
 
 export interface ShowBridge {
   name: string;
+  /** OpenFlow controllers and fail mode (ovs-vsctl show prints them the same way). */
+  controllers: string[];
+  failMode: string;
   ports: { name: string; ofport: number; type: PortType; up: boolean; tag?: number; trunks?: string; peer?: string; io?: Record<string, unknown> }[];
 }
 export interface DumpPort {
@@ -38,6 +41,8 @@ export interface FdbEntry {
 export function showBridges(bridges: Iterable<Bridge>): ShowBridge[] {
   return [...bridges].map((br) => ({
     name: br.name,
+    controllers: [...br.controllers],
+    failMode: br.failMode,
     ports: br.portList
       .slice()
       .sort((a, b) => a.ofport - b.ofport)

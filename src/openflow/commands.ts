@@ -2,9 +2,16 @@
  * Control-socket verbs for OpenFlow controllers (ovs-vsctl's set-controller, del-controller,
  * get-controller, set-fail-mode, get-fail-mode).
  */
-import type { Handler } from '../control/server';
-import { str } from '../control/args';
 import type { OpenFlowService } from './service';
+
+/** A control-socket handler (the shape control/server.ts dispatches to). */
+type Handler = (args: Record<string, unknown>) => unknown;
+
+function str(a: Record<string, unknown>, key: string): string {
+  const v = a[key];
+  if (typeof v !== 'string' || v === '') throw new Error(`missing argument '${key}'`);
+  return v;
+}
 
 export function openflowCommands(of: OpenFlowService): Record<string, Handler> {
   return {

@@ -5,25 +5,17 @@
  * once a connection has stayed up.
  */
 import * as net from 'net';
+import { parseControllerTarget } from '../datapath/controller-target';
 
 export interface ControllerTarget {
   text: string;
   connect(): net.Socket;
 }
 
-/** Parse `tcp:IP[:PORT]` (port 6653 by default, as OVS) or `unix:PATH`. */
+/** A target's text and how to open a socket to it. */
 export function parseTarget(text: string): ControllerTarget {
-  const tcp = /^tcp:([0-9.]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?$/.exec(text);
-  if (tcp) {
-    const host = tcp[1].replace(/^\[|\]$/g, '');
-    const port = tcp[2] === undefined ? 6653 : Number(tcp[2]);
-    if (net.isIP(host) === 0) throw new Error(`controller '${text}': '${host}' is not an IP address`);
-    if (port < 1 || port > 65535) throw new Error(`controller '${text}': port ${port} is out of range`);
-    return { text, connect: () => net.connect({ host, port }) };
-  }
-  const unix = /^unix:(\/.+)$/.exec(text);
-  if (unix) return { text, connect: () => net.connect(unix[1]) };
-  throw new Error(`controller '${text}': expected tcp:IP[:PORT] or unix:/ABSOLUTE/PATH`);
+  const t = parseControllerTarget(text);
+  return { text, connect: () => (t.kind === 'tcp' ? net.connect({ host: t.host, port: t.port }) : net.connect(t.path)) };
 }
 
 export const BACKOFF_MIN_MS = 1000;

@@ -16,13 +16,8 @@ import { OfSession } from './session';
 import { matchToOxm, ruleToFlowStats } from './flow-map';
 import { ActiveController, parseTarget } from './controller';
 
-export type FailMode = 'standalone' | 'secure';
+import type { FailMode } from '../datapath/controller-target';
 
-/** A bridge's controller settings, as set-controller / set-fail-mode and the config file hold them. */
-export interface ControllerConfig {
-  targets: string[];
-  failMode: FailMode;
-}
 
 /** The management socket of a bridge next to the control socket (`DIR/BR.mgmt`). */
 export function mgmtSocketPath(controlPath: string, bridge: string): string {
@@ -46,7 +41,6 @@ interface BridgeOf {
   sessions: Set<OfSession>;
   generation: { value: bigint | null };
   controllers: ActiveController[];
-  failMode: FailMode;
 }
 
 export interface OpenFlowStats {
@@ -82,9 +76,13 @@ export class OpenFlowService {
     on('port-down', (e: { bridge: string; port: string }) => this.portStatus(e.bridge, PORT_REASON.MODIFY, e.port, -1, false));
     if (this.sw.onPacketIn === null) this.sw.onPacketIn = (pi) => this.packetIn(pi);
     for (const b of this.sw.bridges.keys()) await this.addBridge(b);
+    for (const b of this.sw.bridges.keys()) this.reconcile(b);
     const probe = this.opts.probeMs ?? 5000;
     this.timer = setInterval(() => {
-      for (const b of this.bridges.values()) for (const s of b.sessions) s.tick(probe);
+      for (const [name, b] of this.bridges) {
+        this.reconcile(name);
+        for (const s of b.sessions) s.tick(probe);
+      }
     }, 1000);
     this.timer.unref();
   }
@@ -117,7 +115,6 @@ export class OpenFlowService {
       sessions: new Set(),
       generation: { value: null },
       controllers: [],
-      failMode: 'standalone',
     };
     this.bridges.set(name, b);
     const p = b.socketPath;
@@ -144,6 +141,7 @@ export class OpenFlowService {
       return;
     }
     b.server = server;
+    this.reconcile(name);
   }
 
   delBridge(name: string): void {
@@ -173,20 +171,38 @@ export class OpenFlowService {
 
   /** Replace the bridge's controllers (empty = none). Targets are checked before anything changes. */
   setController(bridge: string, targets: string[]): void {
-    const b = this.bridgeOf(bridge);
-    const parsed = targets.map(parseTarget);
-    for (const c of b.controllers) c.stop();
-    b.controllers = parsed.map(
-      (t) =>
-        new ActiveController(
-          t,
-          (sock) => {
-            this.attach(b, sock);
-          },
-          () => this.updateFailOpen(bridge),
-        ),
-    );
-    for (const c of b.controllers) c.start();
+    this.bridgeOf(bridge);
+    targets.forEach(parseTarget);
+    this.sw.bridge(bridge).controllers = [...targets];
+    this.reconcile(bridge);
+  }
+
+  /**
+   * Make the bridge's connections match its `controllers` (set by set-controller, the config
+   * file or reload); connections to unchanged targets are kept.
+   */
+  reconcile(bridge: string): void {
+    const b = this.bridges.get(bridge);
+    const br = this.sw.bridges.get(bridge);
+    if (!b || !br) return;
+    const want = br.controllers;
+    const have = b.controllers.map((c) => c.target.text);
+    if (want.length !== have.length || want.some((w, i) => w !== have[i])) {
+      for (const c of b.controllers) c.stop();
+      b.controllers = [];
+      for (const text of want) {
+        let target;
+        try {
+          target = parseTarget(text);
+        } catch (e) {
+          this.log('controller target refused', { bridge, error: (e as Error).message });
+          continue;
+        }
+        const c = new ActiveController(target, (sock) => void this.attach(b, sock), () => this.updateFailOpen(bridge));
+        b.controllers.push(c);
+        c.start();
+      }
+    }
     this.updateFailOpen(bridge);
   }
 
@@ -202,22 +218,16 @@ export class OpenFlowService {
       packetIns: b.agent.packetIns,
       packetOuts: b.agent.packetOuts,
       targets: b.controllers.map((c) => ({ target: c.target.text, connected: c.connected, attempts: c.attempts, lastError: c.lastError })),
-      failMode: b.failMode,
+      failMode: this.sw.bridge(bridge).failMode,
       failOpen: this.sw.bridge(bridge).failOpen,
     };
   }
 
   setFailMode(bridge: string, mode: string): void {
     if (mode !== 'standalone' && mode !== 'secure') throw new Error(`fail mode '${mode}': standalone or secure`);
-    const b = this.bridgeOf(bridge);
-    b.failMode = mode;
+    this.bridgeOf(bridge);
+    this.sw.bridge(bridge).failMode = mode;
     this.updateFailOpen(bridge);
-  }
-
-  /** The settings of every bridge that has any (for save-config and show). */
-  config(bridge: string): ControllerConfig {
-    const b = this.bridgeOf(bridge);
-    return { targets: b.controllers.map((c) => c.target.text), failMode: b.failMode };
   }
 
   /**
@@ -236,8 +246,7 @@ export class OpenFlowService {
     if (!b) return;
     const have = b.controllers.length > 0;
     const up = b.controllers.some((c) => c.connected);
-    br.secure = b.failMode === 'secure';
-    const open = have && b.failMode === 'standalone' && !up;
+    const open = have && br.failMode === 'standalone' && !up;
     if (open !== br.failOpen) this.log(open ? 'fail open: no controller connected, forwarding by NORMAL' : 'controller connected: flows in charge', { bridge });
     br.failOpen = open;
   }
