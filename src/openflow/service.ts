@@ -41,6 +41,8 @@ interface BridgeOf {
   sessions: Set<OfSession>;
   generation: { value: bigint | null };
   controllers: ActiveController[];
+  /** Port numbers by name, so a PORT_STATUS delete still names the number the port had. */
+  ofports: Map<string, number>;
 }
 
 export interface OpenFlowStats {
@@ -115,6 +117,7 @@ export class OpenFlowService {
       sessions: new Set(),
       generation: { value: null },
       controllers: [],
+      ofports: new Map(this.sw.bridge(name).portList.map((p) => [p.name, p.ofport])),
     };
     this.bridges.set(name, b);
     const p = b.socketPath;
@@ -344,8 +347,10 @@ export class OpenFlowService {
   private portStatus(bridge: string, reason: number, name: string, ofport: number, up: boolean): void {
     const b = this.bridges.get(bridge);
     if (!b) return;
-    let no = ofport;
-    if (no < 0) {
+    let no = ofport > 0 ? ofport : (b.ofports.get(name) ?? 0);
+    if (reason === PORT_REASON.ADD) b.ofports.set(name, ofport);
+    if (reason === PORT_REASON.DELETE) b.ofports.delete(name);
+    if (no <= 0) {
       try {
         no = this.sw.bridge(bridge).ofportByName(name);
       } catch {

@@ -227,3 +227,39 @@ t.test('openflow service: packet-in to the controller, packet-out back out', asy
   t.equal(Buffer.from(tx[0]).toString('hex'), Buffer.from(frame).toString('hex'));
   t.equal(p1.takeTransmitted().length, 0);
 });
+
+t.test('openflow service: FLOW_REMOVED for send_flow_rem flows, PORT_STATUS on port add/delete', async (t) => {
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  let now = 0;
+  const sw = new Switch({ clock: () => now, arena: { slots: 256, slotSize: 2048 + 128 } });
+  sw.addBridge('br0');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-of-unit-'));
+  const svc = new OpenFlowService(sw, { controlPath: path.join(dir, 'x.sock') });
+  await svc.start();
+  t.teardown(async () => {
+    await svc.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  t.equal(fs.statSync(path.join(dir, 'br0.mgmt')).mode & 0o777, 0o600, 'br0.mgmt is 0600');
+  const io = new FakeIo();
+  const agent = new BridgeAgent(sw, 'br0');
+  const s = new OfSession(io, agent, { clock: () => now });
+  s.receive(hex(OFCTL.hello));
+  io.take();
+  (svc as unknown as { bridges: Map<string, { sessions: Set<OfSession> }> }).bridges.get('br0')!.sessions.add(s);
+  sw.addPort('br0', 'p1', { type: 'memory' });
+  const [ps] = io.take();
+  t.match(ps, { type: 'port_status', reason: of.PORT_REASON.ADD, port: { portNo: 1, name: 'p1' } });
+  const fm = of.decodeMessage(hex(OFCTL.addVlanFlow));
+  if (fm.type !== 'flow_mod') throw new Error('x');
+  s.receive(of.encodeMessage({ ...fm, idleTimeout: 2, flags: of.FF.SEND_FLOW_REM }));
+  now += 2500;
+  sw.tick();
+  const [fr] = io.take();
+  t.match(fr, { type: 'flow_removed', cookie: 0x1234n, priority: 4, reason: of.RR.IDLE_TIMEOUT, tableId: 0, idleTimeout: 2, packetCount: 0n, durationSec: 2 });
+  t.same((fr as { match: of.Oxm[] }).match, fm.match, 'the match goes back as it came');
+  sw.delPort('br0', 'p1');
+  t.match(io.take(), [{ type: 'port_status', reason: of.PORT_REASON.DELETE, port: { portNo: 1, name: 'p1' } }]);
+});
