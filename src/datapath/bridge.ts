@@ -51,7 +51,7 @@ export const BRIDGE_DROPS = defineDrops('bridge', {
   patch_loop: 'the frame crossed too many patch or router ports in one pass (a loop)',
   checksum_offload: 'a partial checksum that could not be completed for a port without offloads',
   controller_unset: 'sent to the controller, but no packet-in consumer is attached',
-  table_miss: 'fail_mode=secure and no flows: the table miss drops (the bridge never forwards on its own)',
+  fail_secure: 'fail_mode=secure and no flows installed: dropped (the bridge never forwards on its own)',
 });
 export const BRIDGE_DROP_REASONS = BRIDGE_DROPS.reasons;
 export type BridgeDropReason = (typeof BRIDGE_DROP_REASONS)[number];
@@ -60,7 +60,7 @@ const D_VLAN = BRIDGE_DROPS.id.vlan_not_allowed;
 const D_NO_OUTPUT = BRIDGE_DROPS.id.no_output;
 const D_UNKNOWN_PORT = BRIDGE_DROPS.id.unknown_port;
 const D_PORT_DOWN = BRIDGE_DROPS.id.port_down;
-const D_TABLE_MISS = BRIDGE_DROPS.id.table_miss;
+const D_FAIL_SECURE = BRIDGE_DROPS.id.fail_secure;
 
 export class Bridge implements BridgeOps, NormalHost {
   readonly arena: PacketArena;
@@ -172,7 +172,7 @@ export class Bridge implements BridgeOps, NormalHost {
     if (flows !== null && !flows.isEmpty && !this.failOpen) {
       flows.process(batch, this);
     } else if (this.secure && !this.failOpen) {
-      for (let i = 0; i < batch.count; i++) this.drop(batch.slots[i], D_TABLE_MISS);
+      for (let i = 0; i < batch.count; i++) this.discard(batch.slots[i], D_FAIL_SECURE);
     } else {
       const slots = batch.slots;
       for (let i = 0; i < batch.count; i++) this.normalStage.forward(slots[i]);

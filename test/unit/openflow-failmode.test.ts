@@ -49,7 +49,7 @@ t.test('fail modes on the wire of memory ports', async (t) => {
   t.equal(send(), 1, 'standalone, no flows: NORMAL floods to p2');
   br.failMode = 'secure';
   t.equal(send(), 0, 'secure, no flows: the table miss drops');
-  t.equal(sw.bridgeDrops('br0').table_miss, 1);
+  t.equal(sw.bridgeDrops('br0').fail_secure, 1);
   sw.flows('br0').addFlow('priority=1,actions=drop');
   br.failMode = 'standalone';
   t.equal(send(), 0, 'standalone with a controller connected: the flows rule (drop)');
