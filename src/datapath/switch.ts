@@ -27,7 +27,7 @@ import {
   DROP_TX_GSO,
   DROP_TX_MTU,
 } from '../io/port';
-import { formatMac } from '../wire/ethernet';
+import { formatMac, HEADER_LEN as ETH_HEADER_LEN } from '../wire/ethernet';
 import type { PacketInReason } from '../flow/bridge-ops';
 import type { FlowPipeline } from '../flow/pipeline';
 import { Bridge, BridgeHost, BridgeOptions, BRIDGE_DROPS } from './bridge';
@@ -368,9 +368,7 @@ export class Switch extends EventEmitter implements BridgeHost {
       }
       return;
     }
-    const base = a.slotBase[slot];
-    const u8 = a.bytes;
-    const gso = u8[base + 1] !== 0;
+    const gso = vnet.isGso(a, slot);
     if (!io.offloads) {
       if (gso) {
         // Software segmentation (src/packet/gso.ts): each segment is queued as soon as it is
@@ -387,14 +385,14 @@ export class Switch extends EventEmitter implements BridgeHost {
         a.release(slot);
         return;
       }
-      if ((u8[base] & vnet.F_NEEDS_CSUM) !== 0 && !vnet.finishChecksum(a, slot)) {
+      if (vnet.needsCsum(a, slot) && !vnet.finishChecksum(a, slot)) {
         p.bridge.discard(slot, D_CHECKSUM);
         return;
       }
     }
     if (!gso) {
       const l3 = a.l3[slot];
-      const l2len = l3 !== 0 ? l3 : 14;
+      const l2len = l3 !== 0 ? l3 : ETH_HEADER_LEN;
       if (a.len[slot] - l2len > io.mtu) {
         c.drops.add(DROP_TX_MTU);
         a.release(slot);

@@ -8,20 +8,23 @@
  * aa:bb:cc:dd:ee:ff[/mask], IPv4 as a.b.c.d[/len|/mask], ports by number or name.
  */
 import * as K from '../packet/flow-key';
+import * as eth from '../wire/ethernet';
+import * as ipv4 from '../wire/ipv4';
+import * as vlan from '../wire/vlan';
 import { Match } from './match';
 import { OFPP_LOCAL, OFPP_MAX } from './ofport';
 
-export const ETH_TYPE_IP = 0x0800;
-export const ETH_TYPE_ARP = 0x0806;
-export const ETH_TYPE_RARP = 0x8035;
-export const ETH_TYPE_IPV6 = 0x86dd;
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_SCTP = 132;
-export const IPPROTO_ICMPV6 = 58;
+export const ETH_TYPE_IP = eth.ETH_P_IPV4;
+export const ETH_TYPE_ARP = eth.ETH_P_ARP;
+export const ETH_TYPE_RARP = 0x8035; // only named here: tvs never parses RARP
+export const ETH_TYPE_IPV6 = eth.ETH_P_IPV6;
+export const IPPROTO_ICMP = ipv4.PROTO_ICMP;
+export const IPPROTO_TCP = ipv4.PROTO_TCP;
+export const IPPROTO_UDP = ipv4.PROTO_UDP;
+export const IPPROTO_SCTP = 132; // only named here: tvs never parses SCTP
+export const IPPROTO_ICMPV6 = ipv4.PROTO_ICMPV6;
 
-export const VLAN_CFI = 0x1000;
+export const VLAN_CFI = vlan.TCI_PRESENT;
 export const VLAN_VID_MASK = 0x0fff;
 export const VLAN_PCP_MASK = 0xe000;
 /** OpenFlow 1.0 "no VLAN" value for dl_vlan. */
@@ -277,17 +280,17 @@ const FIELDS: MatchField[] = [
   macField('arp_sha', K.K_ARP_SHA_HI, 'arp'),
   macField('arp_tha', K.K_ARP_THA_HI, 'arp'),
   u64Field('metadata', K.K_METADATA_HI),
-  shorthand('ip', 0x0800, -1),
-  shorthand('arp', 0x0806, -1),
-  shorthand('rarp', 0x8035, -1),
-  shorthand('icmp', 0x0800, 1),
-  shorthand('tcp', 0x0800, 6),
-  shorthand('udp', 0x0800, 17),
-  shorthand('sctp', 0x0800, 132),
-  shorthand('ipv6', 0x86dd, -1),
-  shorthand('icmp6', 0x86dd, 58),
-  shorthand('tcp6', 0x86dd, 6),
-  shorthand('udp6', 0x86dd, 17),
+  shorthand('ip', ETH_TYPE_IP, -1),
+  shorthand('arp', ETH_TYPE_ARP, -1),
+  shorthand('rarp', ETH_TYPE_RARP, -1),
+  shorthand('icmp', ETH_TYPE_IP, IPPROTO_ICMP),
+  shorthand('tcp', ETH_TYPE_IP, IPPROTO_TCP),
+  shorthand('udp', ETH_TYPE_IP, IPPROTO_UDP),
+  shorthand('sctp', ETH_TYPE_IP, IPPROTO_SCTP),
+  shorthand('ipv6', ETH_TYPE_IPV6, -1),
+  shorthand('icmp6', ETH_TYPE_IPV6, IPPROTO_ICMPV6),
+  shorthand('tcp6', ETH_TYPE_IPV6, IPPROTO_TCP),
+  shorthand('udp6', ETH_TYPE_IPV6, IPPROTO_UDP),
 ];
 for (let r = 0; r < 8; r++) FIELDS.push(uintField(`reg${r}`, K.K_REG0 + r, 32, 'none', true));
 

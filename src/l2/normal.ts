@@ -12,6 +12,7 @@ import { PacketArena } from '../packet/arena';
 import { DropCounters, defineDrops } from '../packet/drops';
 import { KEY_SHIFT, K_DL_DST_HI, K_DL_DST_LO, K_DL_SRC_HI, K_DL_SRC_LO, K_IN_PORT, K_VLAN_TCI } from '../packet/flow-key';
 import { popTag, pushTag, rewriteTci } from '../packet/vlan';
+import { ETH_P_8021Q } from '../wire/ethernet';
 import { MacTable } from './mac-table';
 import { PortVlan } from './port-vlan';
 
@@ -184,7 +185,7 @@ export class Normal {
     if (p.vlan.tag >= 0 || vlan === 0) {
       if (tci !== 0) popTag(a, slot);
     } else if (tci === 0) {
-      if (!pushTag(a, slot, 0x8100, vlan)) {
+      if (!pushTag(a, slot, ETH_P_8021Q, vlan)) {
         this.drop(slot, D_HEADROOM);
         return;
       }
