@@ -8,11 +8,17 @@
  *   const g = await guestImage();                  // string = skip reason
  *   const vm = startGuest(t, g, { name: 'vm1', nic: tapNic(...), params: { ip: '10.250.1.11/24' },
  *                                 script: 'ping -c 3 $TVS_peer ...' });
- *   await vm.waitFor(/TVS-RESULT ready=1/, 60_000);
- *   const r = await vm.done;                       // { results, console, code, timedOut }
+ *   await vm.waitFor(/TVS-RESULT ready=1/);        // bounded by the VM's own time limit
+ *   const [r] = await guestsFinished(t, [vm]);     // { results, console, finished, timedOut, seconds }
  *
  * Every QEMU process is bounded in time and ended by its PID (in teardown too). TCG only: a
- * guest boots in ~2.5 s on the 2-core test machine.
+ * guest boots in ~2.5 s on a quiet 2-core machine, but many times that on a loaded one, so
+ * nothing here waits a fixed time: waits are for console lines, bounded by generous limits.
+ *
+ * The guest does not power itself off: it prints `TVS-DONE` after its script and idles; the
+ * host ends QEMU once it has read that line. (A guest that powers off right after its last
+ * echo can lose the tail of its console output still queued in its serial driver, and a
+ * result line that never arrives cannot be told from a script that never ran.)
  *
  * Inside the guest, `tvs.KEY=VALUE` words on the kernel command line become $TVS_KEY in the
  * script's environment; `tvs.ip` (address/prefix), `tvs.gw` and `tvs.vlan` (configure
@@ -178,7 +184,8 @@ for w in $(cat /proc/cmdline); do
   case "$w" in tvs.*=*) k="\${w%%=*}"; k="\${k#tvs.}"; export "TVS_$k=\${w#*=}" ;; esac
 done
 ip link set lo up
-i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+[ -e /sys/class/net/eth0 ] || echo "TVS-ERROR no eth0 after 60 s"
 ip link set eth0 up
 dev=eth0
 if [ -n "$TVS_vlan" ]; then
@@ -196,6 +203,8 @@ fi
 echo "TVS-BOOTED dev=$dev $(ip -4 -o addr show dev $dev | awk '{print $4}')"
 sh /script.sh 2>&1
 echo "TVS-DONE rc=$?"
+# The host ends QEMU once it has read TVS-DONE; power off only if it never does.
+sleep 600
 poweroff -f
 `;
 
@@ -287,12 +296,14 @@ export interface GuestOptions {
   params?: Record<string, string>;
   /** Shell script run after boot (busybox sh); print `TVS-RESULT k=v` lines. */
   script: string;
-  /** Hard limit for the whole VM run (default 120 s): then it is killed by PID. */
+  /** Hard limit for the whole VM run (default 300 s): then it is killed by PID. */
   timeoutMs?: number;
 }
 
 export interface GuestResult {
   code: number | null;
+  /** The script ran to its end: `TVS-DONE` reached the host. */
+  finished: boolean;
   timedOut: boolean;
   console: string;
   /** Every `TVS-RESULT k=v ...` pair seen on the console (last value wins). */
@@ -305,8 +316,11 @@ export interface Guest {
   name: string;
   proc: ChildProcess;
   console: () => string;
-  /** Resolves with the matching line once it appears on the console; rejects on timeout/exit. */
-  waitFor: (re: RegExp, timeoutMs: number) => Promise<string>;
+  /**
+   * Resolves with the matching line once it appears on the console; rejects (with the console
+   * tail) when the VM exits without it or after timeoutMs (default: the VM's time limit).
+   */
+  waitFor: (re: RegExp, timeoutMs?: number) => Promise<string>;
   done: Promise<GuestResult>;
   /** End the VM now (SIGTERM, then SIGKILL): QEMU runs the downscript on SIGTERM. */
   stop: () => Promise<GuestResult>;
@@ -353,19 +367,27 @@ export function startGuest(t: Teardownable, img: GuestImage, o: GuestOptions): G
       }
     }
   };
+  let finished = false;
   proc.stdout!.on('data', (d) => {
     out += d.toString().replace(/\r/g, '');
     check();
+    // Everything the script printed has arrived: end the VM (QEMU runs the downscript).
+    if (!finished && /^TVS-DONE rc=\d+$/m.test(out)) {
+      finished = true;
+      // Generous grace: QEMU runs the downscript (a CLI call) before it exits.
+      kill(30_000);
+    }
   });
   proc.stderr!.on('data', (d) => (out += `[qemu] ${d}`));
   let exited = false;
-  const limit = o.timeoutMs ?? 120_000;
+  const limit = o.timeoutMs ?? 300_000;
   let timedOut = false;
   const killTimer = setTimeout(() => {
     timedOut = true;
     kill();
   }, limit);
-  const kill = () => {
+  /** SIGTERM now, SIGKILL after graceMs if QEMU is still there. */
+  const kill = (graceMs = 5000) => {
     if (exited || !proc.pid) return;
     try {
       process.kill(proc.pid, 'SIGTERM');
@@ -376,7 +398,7 @@ export function startGuest(t: Teardownable, img: GuestImage, o: GuestOptions): G
           process.kill(proc.pid, 'SIGKILL');
         } catch { /* gone */ }
       }
-    }, 3000).unref();
+    }, graceMs).unref();
   };
   const done = new Promise<GuestResult>((resolve) => {
     proc.on('close', (code) => {
@@ -384,7 +406,7 @@ export function startGuest(t: Teardownable, img: GuestImage, o: GuestOptions): G
       clearTimeout(killTimer);
       for (const w of waiters.splice(0)) {
         clearTimeout(w.timer);
-        w.reject(new Error(`${o.name} exited before ${w.re} appeared; console:\n${out.slice(-3000)}`));
+        w.reject(new Error(`${o.name} exited after ${((Date.now() - t0) / 1000).toFixed(1)} s before ${w.re} appeared; console:\n${out.slice(-3000)}`));
       }
       const results: Record<string, string> = {};
       for (const m of out.matchAll(/TVS-RESULT ([^\n]*)/g)) {
@@ -393,27 +415,27 @@ export function startGuest(t: Teardownable, img: GuestImage, o: GuestOptions): G
           if (i > 0) results[kv.slice(0, i)] = kv.slice(i + 1);
         }
       }
-      resolve({ code, timedOut, console: out, results, seconds: (Date.now() - t0) / 1000 });
+      resolve({ code, finished, timedOut: timedOut && !finished, console: out, results, seconds: (Date.now() - t0) / 1000 });
     });
   });
   t.teardown(async () => {
     kill();
-    await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+    await Promise.race([done, new Promise((r) => setTimeout(r, 8000))]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return {
     name: o.name,
     proc,
     console: () => out,
-    waitFor: (re, timeoutMs) =>
+    waitFor: (re, timeoutMs = limit) =>
       new Promise<string>((resolve, reject) => {
         const m = re.exec(out);
         if (m) return resolve(m[0]);
-        if (exited) return reject(new Error(`${o.name} has exited; ${re} never appeared; console:\n${out.slice(-3000)}`));
+        if (exited) return reject(new Error(`${o.name} has exited after ${((Date.now() - t0) / 1000).toFixed(1)} s; ${re} never appeared; console:\n${out.slice(-3000)}`));
         const timer = setTimeout(() => {
           const i = waiters.findIndex((w) => w.timer === timer);
           if (i >= 0) waiters.splice(i, 1);
-          reject(new Error(`${o.name}: ${re} did not appear within ${timeoutMs} ms; console:\n${out.slice(-3000)}`));
+          reject(new Error(`${o.name}: ${re} did not appear within ${timeoutMs} ms (${((Date.now() - t0) / 1000).toFixed(1)} s since start); console:\n${out.slice(-3000)}`));
         }, timeoutMs);
         waiters.push({ re, resolve, reject, timer });
       }),
@@ -423,6 +445,23 @@ export function startGuest(t: Teardownable, img: GuestImage, o: GuestOptions): G
       return done;
     },
   };
+}
+
+/** Why a guest did not finish its script, for a failure message (console tail included). */
+export function unfinishedReason(name: string, r: GuestResult): string {
+  const how = r.timedOut ? 'was killed at its time limit' : `exited (code ${r.code}) without TVS-DONE`;
+  return `${name} ${how} after ${r.seconds.toFixed(1)} s: its script did not run to the end; console tail:\n${r.console.slice(-2500)}`;
+}
+
+/**
+ * Wait for every guest to end and assert that each ran its script to the end (TVS-DONE seen):
+ * results from a guest that never ran prove nothing, so that is a failure of its own, with the
+ * console tail and the elapsed time. Resolves with the results in the order given.
+ */
+export async function guestsFinished(t: { ok: (v: unknown, msg: string) => unknown }, guests: Guest[]): Promise<GuestResult[]> {
+  const rs = await Promise.all(guests.map((g) => g.done));
+  rs.forEach((r, i) => t.ok(r.finished, r.finished ? `${guests[i].name} ran its script to the end (${r.seconds.toFixed(1)} s)` : unfinishedReason(guests[i].name, r)));
+  return rs;
 }
 
 /** A locally administered MAC for guest n: 52:54:00:fa:XX:YY. */
@@ -480,6 +519,6 @@ nc -w 3 $TVS_peer 5002 >/dev/null 2>&1
 /** Isolated side: may not reach the peer at all. */
 export const PROBE = `
 ping -c 6 -i 0.5 -W 1 $TVS_peer > /tmp/ping 2>&1
-echo "TVS-RESULT ping_rx=$(sed -n 's/.* \\([0-9]*\\) packets received.*/\\1/p' /tmp/ping)"
-echo "TVS-RESULT neigh=$(ip neigh show $TVS_peer | grep -c lladdr)"
+echo "TVS-RESULT ping_tx=$(sed -n 's/^\\([0-9]*\\) packets transmitted.*/\\1/p' /tmp/ping) ping_rx=$(sed -n 's/.* \\([0-9]*\\) packets received.*/\\1/p' /tmp/ping)"
+echo "TVS-RESULT neigh=$(ip neigh show $TVS_peer | grep -c lladdr) tx_frames=$(cat /sys/class/net/eth0/statistics/tx_packets)"
 `;
