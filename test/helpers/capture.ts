@@ -12,7 +12,8 @@ export interface Capture {
 }
 
 /**
- * Start `tcpdump -e -nn` on IFACE inside NS and resolve `ready` once it is listening.
+ * Start `tcpdump -e -nn` on IFACE inside NS; resolves once it is listening (it says so on
+ * stderr; on a loaded machine that can take seconds, so no fixed pause stands in for it).
  * It stops after `count` frames or `seconds`, whichever comes first.
  */
 export async function startCapture(ns: string, iface: string, filter: string, count: number, seconds = 6): Promise<Capture> {
@@ -27,8 +28,16 @@ export async function startCapture(ns: string, iface: string, filter: string, co
     err += d;
     if (err.includes('listening on')) readyResolve();
   });
-  const done = new Promise<string>((resolve) => p.on('close', () => { readyResolve(); resolve(out); }));
-  await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
+  let exited = false;
+  const done = new Promise<string>((resolve) => p.on('close', () => { exited = true; readyResolve(); resolve(out); }));
+  let timer: NodeJS.Timeout | undefined;
+  const started = await Promise.race([ready.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 30_000)))]);
+  clearTimeout(timer);
+  if (!started) {
+    if (p.pid) process.kill(p.pid, 'SIGKILL');
+    throw new Error(`tcpdump on ${iface} in ${ns} was not listening after 30 s: ${err.trim()}`);
+  }
+  if (exited && !err.includes('listening on')) throw new Error(`tcpdump on ${iface} in ${ns} exited before listening: ${err.trim()}`);
   return { done };
 }
 

@@ -93,3 +93,18 @@ export function pingLoss(out: string): number {
   const m = /(\d+(?:\.\d+)?)% packet loss/.exec(out);
   return m ? Number(m[1]) : 100;
 }
+
+/**
+ * Resolves once a TCP socket in NS listens on PORT: `iperf3 -s -D` returns before its server
+ * has bound, and on a loaded machine the gap is longer than any fixed pause. Throws after
+ * timeoutMs with what ss saw.
+ */
+export async function waitListening(ns: string, port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await nsRun(ns, ['ss', '-Hltn', `sport = :${port}`]);
+    if (r.code === 0 && r.stdout.trim() !== '') return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on TCP port ${port} in ${ns} after ${timeoutMs} ms (ss: ${r.stdout.trim() || r.stderr.trim() || 'empty'})`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}

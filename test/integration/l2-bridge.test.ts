@@ -6,7 +6,7 @@
 import t from 'tap';
 import * as fs from 'fs';
 import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk, nsRun, run, pingLoss } from '../helpers/daemon';
+import { startDaemon, tvs, tvsOk, nsRun, run, pingLoss, waitListening } from '../helpers/daemon';
 import { startCapture, rawSend } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 
@@ -58,7 +58,7 @@ t.test('h1, h2 (AF_PACKET) and h3 (TAP) through one bridge', { skip: why || fals
   // TCP through the switch (offloads on: partial checksums and TSO frames cross via the vnet header).
   const server = await nsRun(h2, ['iperf3', '-s', '-1', '-D', '-p', '5211']);
   t.equal(server.code, 0, 'iperf3 server started');
-  await new Promise((r) => setTimeout(r, 300));
+  await waitListening(h2, 5211);
   const ip = await nsRun(h1, ['iperf3', '-c', `${NET}.2`, '-p', '5211', '-t', '2', '-J'], 30_000);
   let bps = 0;
   try {
@@ -72,14 +72,18 @@ t.test('h1, h2 (AF_PACKET) and h3 (TAP) through one bridge', { skip: why || fals
   const p1 = ports.ports.find((p: { ofport: number }) => p.ofport === 1);
   t.ok(p1.rx_packets > 0 && p1.tx_packets > 0, 'port counters count both ways');
 
-  // tvs capture on a real port while h1 pings h2: the pcap is read back by tshark.
+  // tvs capture on a real port while h1 pings h2: the pcap is read back by tshark. The capture
+  // starts in the daemon only once the CLI process is up and its request arrived, which nothing
+  // outside can see: h1 keeps pinging (one echo at a time, bounded) until the capture has its
+  // 4 frames, so no echo is sent only before it started.
   const pcap = `/tmp/tvs-cap-${process.pid}.pcap`;
   t.teardown(() => fs.rmSync(pcap, { force: true }));
-  const capRun = tvs(d.control, ['capture', 'br0', v1.host, '-w', pcap, '--count', '4', '--seconds', '8']);
-  await new Promise((r) => setTimeout(r, 300));
-  await nsRun(h1, ['ping', '-c', '3', '-i', '0.2', '-W', '2', `${NET}.2`]);
+  let capEnded = false;
+  const capRun = tvs(d.control, ['capture', 'br0', v1.host, '-w', pcap, '--count', '4', '--seconds', '30'], 60_000).finally(() => (capEnded = true));
+  for (let i = 0; i < 150 && !capEnded; i++) await nsRun(h1, ['ping', '-c', '1', '-W', '2', `${NET}.2`]);
   const capRes = await capRun;
   t.equal(capRes.code, 0, `tvs capture: ${capRes.stderr.trim()}`);
+  t.match(capRes.stderr, /^4 frames written/, `the capture ended at its 4-frame count, not its time limit: ${capRes.stderr.trim()}`);
   const decoded = await run(['tshark', '-r', pcap, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'icmp.type']);
   const rows = decoded.stdout.trim().split('\n');
   t.ok(rows.includes(`${NET}.1\t${NET}.2\t8`) && rows.includes(`${NET}.2\t${NET}.1\t0`), `tshark decodes the echo request (in) and reply (out): ${JSON.stringify(rows)}`);
@@ -87,7 +91,7 @@ t.test('h1, h2 (AF_PACKET) and h3 (TAP) through one bridge', { skip: why || fals
   // An interface deleted under the switch: the port goes down, the switch keeps forwarding.
   await run(['ip', 'link', 'del', v2.host]);
   let p2: { up: boolean } = { up: true };
-  for (let i = 0; i < 50 && p2.up; i++) {
+  for (const deadline = Date.now() + 20_000; p2.up && Date.now() < deadline; ) {
     await new Promise((r) => setTimeout(r, 100));
     const show2 = JSON.parse(await tvsOk(d.control, ['--json', 'show']));
     p2 = show2[0].ports.find((p: { ofport: number }) => p.ofport === 2);
@@ -164,8 +168,15 @@ t.test('malformed frames are dropped and counted, the switch keeps forwarding', 
   ];
   const r = await rawSend(h1, v1.peer, bad);
   t.equal(r.code, 0, `malformed frames sent ${r.stderr}`);
-  await new Promise((res) => setTimeout(res, 300));
-  const dump = JSON.parse(await tvsOk(d.control, ['--json', 'dump-ports', 'br0']));
+  // The frames are on the wire once rawSend returns; the switch counts them when it has polled
+  // them: wait (bounded) until six drops are counted, then check each reason exactly.
+  const reasons = ['ipv4_bad_ihl', 'ipv4_bad_length', 'ipv4_bad_version', 'ipv4_truncated', 'tcp_truncated'];
+  const dropTotal = (x: { drops: Record<string, number> }) => reasons.reduce((n, k) => n + (x.drops[k] ?? 0), 0);
+  let dump = JSON.parse(await tvsOk(d.control, ['--json', 'dump-ports', 'br0']));
+  for (const deadline = Date.now() + 15_000; dropTotal(dump) < bad.length && Date.now() < deadline; ) {
+    await new Promise((res) => setTimeout(res, 50));
+    dump = JSON.parse(await tvsOk(d.control, ['--json', 'dump-ports', 'br0']));
+  }
   t.match(dump.drops, { ipv4_bad_ihl: 2, ipv4_bad_length: 1, ipv4_bad_version: 1, ipv4_truncated: 1, tcp_truncated: 1 }, JSON.stringify(dump.drops));
   t.ok(d.alive(), 'still running');
   const ping = await nsRun(h1, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.213.0.2']);
