@@ -44,7 +44,7 @@ t.test('daemon + CLI without root', async (t) => {
   // SIGHUP with a broken file: refused, logged, nothing changed.
   fs.writeFileSync(file, '{"bridges": [ {"name": "br0", "ports": [ {"name": "m1", "type": "bogus"} ] } ] }');
   process.kill(d.proc.pid!, 'SIGHUP');
-  for (let i = 0; i < 50 && !logs().some((l) => l.level === 'warn'); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const deadline = Date.now() + 20_000; !logs().some((l) => l.level === 'warn') && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
   const warn = logs().find((l) => l.level === 'warn');
   t.match(warn, { msg: 'SIGHUP reload refused, nothing changed', error: /: bridges\[0\]\.ports\[0\]\.type: one of afpacket, .*, got "bogus"$/ });
   t.match(await c('show'), /Port m3/);

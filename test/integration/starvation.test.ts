@@ -9,7 +9,7 @@
 import t from 'tap';
 import { spawn } from 'child_process';
 import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, pingLoss } from '../helpers/daemon';
+import { startDaemon, tvsOk, nsRun, pingLoss, waitListening } from '../helpers/daemon';
 import { bindingAvailable } from '../../src/io/binding';
 
 const why = !isRoot()
@@ -78,11 +78,14 @@ t.test('starvation: one tenant floods unresolvable next hops; the other loses no
   t.teardown(() => {
     if (attacker.exitCode === null && attacker.pid) process.kill(attacker.pid, 'SIGKILL');
   });
-  await new Promise((r) => setTimeout(r, 1500)); // the queues are full by now
+  // B measures while A's frames fill the hold queues: wait (bounded) until qr-a refuses holds.
+  type PortView = { name: string; held?: number; held_limit?: number; hold_refused?: number };
+  const qrA = async () => (JSON.parse(await c('--json', 'dump-ports', 'br-int')) as { ports: PortView[] }).ports.find((p) => p.name === 'qr-a');
+  for (const deadline = Date.now() + 20_000; ((await qrA())?.hold_refused ?? 0) === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
 
   // B during the flood: ping and UDP.
   await nsRun(ext, ['iperf3', '-s', '-1', '-D', '-p', '5461']);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitListening(ext, 5461);
   const [busy, udp] = await Promise.all([
     nsRun(tb, ['ping', '-c', '40', '-i', '0.05', '-W', '2', `${EXT}.100`]),
     nsRun(tb, ['iperf3', '-c', `${EXT}.100`, '-p', '5461', '-u', '-b', '2M', '-l', '512', '-t', '3', '-J'], 30_000),
