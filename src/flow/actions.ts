@@ -47,7 +47,13 @@ export type Action =
   | { type: 'resubmit'; port: number; table: number; ct: boolean }
   | { type: 'goto_table'; table: number }
   | { type: 'write_metadata'; value: bigint; mask: bigint }
-  | { type: 'note'; bytes: number[] };
+  | { type: 'note'; bytes: number[] }
+  /**
+   * OVS `conjunction(id,k/n)`: this flow's match is dimension k of n of conjunction `id`. A flow
+   * whose actions are conjunctions (and notes) is never executed itself; the classifier uses it
+   * to find the `conj_id=id` flow (see classifier.ts).
+   */
+  | { type: 'conjunction'; id: number; clause: number; nClauses: number };
 
 export type ActionType = Action['type'];
 
@@ -78,6 +84,16 @@ export const OP_GOTO = 23; // table
 export const OP_WRITE_METADATA = 24; // valHi, valLo, maskHi, maskLo
 
 export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5];
+
+/**
+ * The conjunction clauses of a conjunctive flow as [id, k, n, ...] (k 1-based), or null when
+ * the flow has none (an ordinary flow). The parser guarantees conjunctions come only with notes.
+ */
+export function conjClauses(actions: readonly Action[]): Int32Array | null {
+  const out: number[] = [];
+  for (const a of actions) if (a.type === 'conjunction') out.push(a.id | 0, a.clause, a.nClauses);
+  return out.length === 0 ? null : Int32Array.from(out);
+}
 
 /** Actions that hand the packet (or a copy) to somewhere. */
 export function isOutputAction(a: Action): boolean {
@@ -161,7 +177,7 @@ export function compile(actions: readonly Action[]): CompiledPlan {
   const pcs: number[] = [];
   for (const a of actions) {
     const before = out.length;
-    pcs.push(a.type === 'note' ? -1 : before);
+    pcs.push(a.type === 'note' || a.type === 'conjunction' ? -1 : before);
     switch (a.type) {
       case 'output':
         out.push(OP_OUTPUT, a.port);
@@ -243,7 +259,8 @@ export function compile(actions: readonly Action[]): CompiledPlan {
         break;
       }
       case 'note':
-        break; // annotation only
+      case 'conjunction':
+        break; // annotation / classifier-only: nothing runs
     }
   }
   // `| 0`: every word an int32, so the array holds only small integers (one elements kind).

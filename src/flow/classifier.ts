@@ -5,11 +5,22 @@
  * search stops as soon as no remaining subtable can beat the best match found so far. The cost
  * grows with the number of distinct masks, never with the number of rules.
  *
+ * Conjunctive matches (OVS `conjunction(id,k/n)`, classifier.c): a rule whose actions are only
+ * conjunctions goes into a second, "soft" set of subtables and is never returned itself. After
+ * the ordinary ("hard") lookup, the soft rules that match at a priority above the hard match are
+ * grouped by priority, highest first; when at some priority every dimension 1..n of conjunction
+ * `id` has a matching soft rule, the hard rules are looked up again with the key's conj_id word
+ * set to `id`, and that result (which may be a `conj_id=id` flow, or the plain hard match when no
+ * such flow beats it) is the answer. When several conjunctions are satisfied at one priority
+ * (OVS leaves that undefined) the lowest id is tried first. A security group of N addresses x M
+ * ports is thus N + M soft rules plus one conj_id rule, not N x M rules.
+ *
  * Each subtable is separate-chaining over typed arrays: bucket heads, `next` links, the masked
  * key words of each entry, and the id of the highest-priority rule of each entry (rules with the
  * same match but different priorities share an entry, kept sorted on the control plane). Rule
  * ids index the pipeline's per-rule arrays (priority, counters, plans).
  */
+import { K_CONJ_ID } from '../packet/flow-key';
 import { Match, MATCH_WORDS } from './match';
 
 /** What a classifier needs from a rule. */
@@ -21,6 +32,11 @@ export interface ClsRule {
   stow?(home: { matchOf(e: number): Match }, e: number): void;
   /** Optional: the rule is leaving; it must take a copy of its match back. */
   unstow?(): void;
+  /**
+   * Conjunction clauses [id, k, n, ...] of a conjunctive rule, or null for an ordinary one.
+   * Must not change while the rule is in a classifier (remove, change, insert again).
+   */
+  readonly conj: Int32Array | null;
 }
 
 const EMPTY = -1;
@@ -108,6 +124,32 @@ export class Subtable<R extends ClsRule> {
     let h = this.nw;
     for (let j = 0; j < this.nw; j++) h = mix(h, m.value[this.words[j]]);
     return finish(h);
+  }
+
+  /** The rules (best first) of the entry matching the key at key[k..], or undefined. */
+  lookupRules(key: Uint32Array, k: number): readonly R[] | undefined {
+    const e = this.lookupEntry(key, k);
+    return e === EMPTY ? undefined : this.entryRules[e];
+  }
+
+  private lookupEntry(key: Uint32Array, k: number): number {
+    const words = this.words;
+    const masks = this.masks;
+    const nw = words.length;
+    let h = nw;
+    for (let j = 0; j < nw; j++) h = mix(h, key[k + words[j]] & masks[j]);
+    h = finish(h);
+    let e = this.buckets[h & this.bucketMask];
+    while (e !== EMPTY) {
+      if (this.hashes[e] === h) {
+        const base = e * nw;
+        let j = 0;
+        while (j < nw && ((key[k + words[j]] & masks[j]) >>> 0) === this.keys[base + j]) j++;
+        if (j === nw) return e;
+      }
+      e = this.next[e];
+    }
+    return EMPTY;
   }
 
   /** Best rule id for the key at key[k..], or -1. Hot path: no allocation. */
@@ -255,7 +297,8 @@ export class Subtable<R extends ClsRule> {
   }
 }
 
-export class Classifier<R extends ClsRule> {
+/** One set of subtables, searched in priority order (the hard or the soft rules of a table). */
+export class SubtableSet<R extends ClsRule> {
   /** Subtables sorted by descending maxPriority (the lookup order). */
   subtables: Subtable<R>[] = [];
   private byMask = new Map<number, Subtable<R>[]>();
@@ -349,5 +392,190 @@ export class Classifier<R extends ClsRule> {
 
   *rules(): IterableIterator<R> {
     for (const st of this.subtables) yield* st.rules();
+  }
+}
+
+/** Most soft rules one lookup collects, and most distinct conjunction ids at one priority. */
+const SCRATCH0 = 64;
+
+export class Classifier<R extends ClsRule> {
+  /** Ordinary rules. */
+  private readonly hard: SubtableSet<R>;
+  /** Conjunctive rules (only conjunction actions); never returned by a lookup. */
+  private readonly soft: SubtableSet<R>;
+  private _priorities: Int32Array;
+  count = 0;
+  // Lookup scratch, reused (no allocation per packet once grown to the largest need).
+  private matched: R[] = new Array<R>(SCRATCH0);
+  private accId = new Int32Array(SCRATCH0);
+  private accLo = new Int32Array(SCRATCH0);
+  private accHi = new Int32Array(SCRATCH0);
+  private accDone = new Uint8Array(SCRATCH0);
+
+  constructor(priorities: Int32Array) {
+    this._priorities = priorities;
+    this.hard = new SubtableSet<R>(priorities);
+    this.soft = new SubtableSet<R>(priorities);
+  }
+
+  get priorities(): Int32Array {
+    return this._priorities;
+  }
+  set priorities(p: Int32Array) {
+    this._priorities = p;
+    this.hard.priorities = p;
+    this.soft.priorities = p;
+  }
+
+  /** Subtables of ordinary rules, in lookup order (what one lookup probes at most). */
+  get subtables(): Subtable<R>[] {
+    return this.hard.subtables;
+  }
+  /** Subtables probed per lookup at most, soft ones included (the EMC pays off above a few). */
+  get subtableCount(): number {
+    return this.hard.subtables.length + this.soft.subtables.length;
+  }
+  /** Conjunctive rules installed. */
+  get softCount(): number {
+    return this.soft.count;
+  }
+
+  insert(rule: R): void {
+    (rule.conj === null ? this.hard : this.soft).insert(rule);
+    this.count++;
+  }
+
+  remove(rule: R): boolean {
+    if (!(rule.conj === null ? this.hard : this.soft).remove(rule)) return false;
+    this.count--;
+    return true;
+  }
+
+  findStrict(m: Match, priority: number): R | undefined {
+    return this.hard.findStrict(m, priority) ?? this.soft.findStrict(m, priority);
+  }
+
+  *rules(): IterableIterator<R> {
+    yield* this.hard.rules();
+    yield* this.soft.rules();
+  }
+
+  /**
+   * Best rule id for the key at key[k..], or -1 (conjunctions resolved as the header says).
+   * The key's conj_id word is set during the lookup and restored before returning.
+   */
+  lookup(key: Uint32Array, k: number): number {
+    const best = this.hard.lookup(key, k);
+    if (this.soft.count === 0) return best;
+    return this.lookupConjunctive(key, k, best);
+  }
+
+  private lookupConjunctive(key: Uint32Array, k: number, best: number): number {
+    const bestPri = best < 0 ? -1 : this._priorities[best];
+    // Collect every soft rule that matches above the hard match.
+    let n = 0;
+    const subs = this.soft.subtables;
+    for (let i = 0; i < subs.length; i++) {
+      const st = subs[i];
+      if (st.maxPriority <= bestPri) break;
+      const list = st.lookupRules(key, k);
+      if (list === undefined) continue;
+      for (let j = 0; j < list.length; j++) {
+        const r = list[j];
+        if (r.priority <= bestPri) break;
+        if (n === this.matched.length) this.matched.length = n * 2;
+        this.matched[n++] = r;
+      }
+    }
+    const matched = this.matched;
+    let above = 0x7fffffff; // priorities >= this are done
+    while (n > 0) {
+      // The highest priority not yet done.
+      let p = -1;
+      for (let i = 0; i < n; i++) {
+        const q = matched[i].priority;
+        if (q > p && q < above) p = q;
+      }
+      if (p < 0) break;
+      above = p;
+      const id = this.satisfied(matched, n, p);
+      if (id !== undefined) {
+        // Try the satisfied conjunctions, lowest id first.
+        let tried = -Infinity;
+        for (;;) {
+          let next = Infinity;
+          for (let i = 0; i < this.nAcc; i++) {
+            if (this.accDone[i] === 0) continue;
+            const v = this.accId[i] >>> 0;
+            if (v > tried && v < next) next = v;
+          }
+          if (next === Infinity) break;
+          tried = next;
+          const saved = key[k + K_CONJ_ID];
+          key[k + K_CONJ_ID] = next;
+          const r = this.hard.lookup(key, k);
+          key[k + K_CONJ_ID] = saved;
+          if (r >= 0) return r;
+        }
+      }
+    }
+    return best;
+  }
+
+  private nAcc = 0;
+
+  /**
+   * Accumulate the clauses of the matched soft rules at priority `p` per conjunction id; marks
+   * in accDone the ids whose every dimension matched (OVS: the clause bits equal all n bits).
+   * Returns undefined when none is satisfied.
+   */
+  private satisfied(matched: R[], n: number, p: number): number | undefined {
+    let na = 0;
+    let any: number | undefined;
+    for (let i = 0; i < n; i++) {
+      const r = matched[i];
+      if (r.priority !== p) continue;
+      const c = r.conj!;
+      for (let j = 0; j < c.length; j += 3) {
+        const id = c[j];
+        let a = 0;
+        while (a < na && this.accId[a] !== id) a++;
+        if (a === na) {
+          if (na === this.accId.length) this.growAcc();
+          this.accId[a] = id;
+          this.accLo[a] = 0;
+          this.accHi[a] = 0;
+          this.accDone[a] = 0;
+          na++;
+        }
+        const bit = c[j + 1] - 1;
+        if (bit < 32) this.accLo[a] |= 1 << bit;
+        else this.accHi[a] |= 1 << (bit - 32);
+        const nc = c[j + 2];
+        const wantLo = nc >= 32 ? -1 : (1 << nc) - 1;
+        const wantHi = nc <= 32 ? 0 : nc === 64 ? -1 : (1 << (nc - 32)) - 1;
+        if (this.accLo[a] === wantLo && this.accHi[a] === wantHi) {
+          this.accDone[a] = 1;
+          any = id;
+        }
+      }
+    }
+    this.nAcc = na;
+    return any;
+  }
+
+  private growAcc(): void {
+    const n = this.accId.length * 2;
+    const grow32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.accId = grow32(this.accId);
+    this.accLo = grow32(this.accLo);
+    this.accHi = grow32(this.accHi);
+    const d = new Uint8Array(n);
+    d.set(this.accDone);
+    this.accDone = d;
   }
 }

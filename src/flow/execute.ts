@@ -141,7 +141,7 @@ export class Executor {
       if (!this.dry) t0.lookups++;
       // The EMC pays off only when the classifier would probe several subtables: measured,
       // one EMC probe (hash + compare of 20 words) costs about as much as 3 subtable probes.
-      if (this.emcEnabled && !this.dry && t0.cls.subtables.length >= this.emcMinSubtables) {
+      if (this.emcEnabled && !this.dry && t0.cls.subtableCount >= this.emcMinSubtables) {
         rid = this.emc.lookup(this.key, slot);
         if (rid === -2) {
           rid = t0.cls.lookup(this.key, slot << K.KEY_SHIFT);

@@ -293,6 +293,8 @@ const FIELDS: MatchField[] = [
   shorthand('udp6', ETH_TYPE_IPV6, IPPROTO_UDP),
 ];
 for (let r = 0; r < 8; r++) FIELDS.push(uintField(`reg${r}`, K.K_REG0 + r, 32, 'none', true));
+// Not maskable, as in OVS ("invalid mask for field conj_id").
+FIELDS.push(uintField('conj_id', K.K_CONJ_ID, 32, 'none', false));
 
 /** OVS spellings that mean the same field. */
 const ALIASES: Record<string, string> = {

@@ -6,10 +6,10 @@
  * Invariant: value & ~mask === 0 in every word (bits outside the mask are zero), so two matches
  * are the same rule iff their words are equal.
  */
-import { K_DL_TYPE, K_NW_PROTO, K_REG0 } from '../packet/flow-key';
+import { K_CONJ_ID, K_DL_TYPE, K_NW_PROTO } from '../packet/flow-key';
 
-/** in_port .. reg7: every word a rule can match on (the two reserved words are not). */
-export const MATCH_WORDS = K_REG0 + 8;
+/** in_port .. reg7 and conj_id: every word a rule can match on (the reserved word is not). */
+export const MATCH_WORDS = K_CONJ_ID + 1;
 
 /**
  * The all-ones mask of each word, by the width of the field in it (in_port and dl_type are 16
@@ -20,6 +20,7 @@ export const WORD_FULL: Uint32Array = Uint32Array.from([
   0xffffffff, 0xff, 0xff, 0xff, 0xffff, 0xffff, 0xffff, 0xffffffff, // nw_dst..arp_sha_lo
   0xffff, 0xffffffff, 0xff, 0xffff, 0xffffffff, 0xffffffff, // arp_tha..metadata_lo
   0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, // regs
+  0xffffffff, // conj_id
 ]);
 
 export class Match {

@@ -96,6 +96,7 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
   if (priority !== OFP_DEFAULT_PRIORITY) out.push(`priority=${priority}`);
   const val = m.value;
   const msk = m.mask;
+  if (msk[K.K_CONJ_ID]) out.push(`conj_id=${val[K.K_CONJ_ID]}`); // first, as OVS prints it
 
   if (msk[K.K_METADATA_HI] || msk[K.K_METADATA_LO]) {
     const v = (BigInt(val[K.K_METADATA_HI]) << 32n) | BigInt(val[K.K_METADATA_LO]);
@@ -250,6 +251,8 @@ export function formatAction(a: Action, names?: PortNamer): string {
       return `write_metadata:${hashX(a.value)}${a.mask === 0xffffffffffffffffn ? '' : '/' + hashX(a.mask)}`;
     case 'note':
       return `note:${a.bytes.map((b) => b.toString(16).padStart(2, '0')).join('.')}`;
+    case 'conjunction':
+      return `conjunction(${a.id},${a.clause}/${a.nClauses})`;
   }
 }
 

@@ -302,7 +302,7 @@ function parsePortArg(v: string, tok: Token, opts: ParseOptions, role: string): 
 const ACTION_NAMES = [
   'output', 'in_port', 'normal', 'flood', 'all', 'local', 'controller', 'drop', 'mod_vlan_vid', 'mod_vlan_pcp',
   'strip_vlan', 'pop_vlan', 'push_vlan', 'set_field', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst',
-  'mod_nw_tos', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note',
+  'mod_nw_tos', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction',
 ];
 
 function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOptions): Action[] {
@@ -436,6 +436,9 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
           a = { type: 'note', bytes };
           break;
         }
+        case 'conjunction':
+          a = parseConjunction(need(), tok);
+          break;
         default: {
           // OVS accepts a bare port name as an output action.
           if (!tok.hasValue) {
@@ -456,9 +459,34 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
     cols.push(tok.keyCol);
   }
   if (sawDrop && acts.length > 0) throw new FlowSyntaxError("'drop' must be the only action", base + 1, 'drop');
+  checkConjunctionCompanions(acts, cols);
   spec.warnings.push(...lint(acts, cols, spec));
   spec.actionColumns = cols;
   return acts;
+}
+
+/** `conjunction(id,k/n)`: OVS's limits and messages (2 <= n <= 64, 1 <= k <= n, 32-bit id). */
+function parseConjunction(v: string, tok: Token): Action {
+  const m = /^\s*(0x[0-9a-f]+|[0-9]+)\s*,\s*([0-9]+)\s*\/\s*([0-9]+)\s*$/i.exec(v);
+  if (!m) throw err(`"conjunction" syntax is "conjunction(id,k/n)"`, tok);
+  const id = located(tok, () => F.parseUint(m[1], 32, 'conjunction id'));
+  const clause = Number(m[2]);
+  const nClauses = Number(m[3]);
+  if (nClauses < 2) throw err('conjunction must have at least 2 clauses', tok);
+  if (nClauses > 64) throw err('conjunction must have at most 64 clauses', tok);
+  if (clause < 1) throw err('clause index must be positive', tok);
+  if (clause > nClauses) throw err('clause index must be less than or equal to number of clauses', tok);
+  return { type: 'conjunction', id, clause, nClauses };
+}
+
+/** OVS: "conjunction" actions may be used along with "note" but not any other kind of action. */
+function checkConjunctionCompanions(acts: Action[], cols: number[]): void {
+  if (!acts.some((a) => a.type === 'conjunction')) return;
+  const i = acts.findIndex((a) => a.type !== 'conjunction' && a.type !== 'note');
+  if (i >= 0) {
+    const what = acts[i].type;
+    throw new FlowSyntaxError(`"conjunction" actions may be used along with "note" but not any other kind of action (such as the "${what}" action used here)`, cols[i], what);
+  }
 }
 
 function safeJson(s: string): string {
@@ -625,7 +653,8 @@ function lint(acts: Action[], cols: number[], spec: FlowSpec): string[] {
   acts.forEach((a, i) => {
     if (mayOutput(a)) last = i;
   });
-  if (acts.length > 0 && last < 0) {
+  const conjunctive = acts.some((a) => a.type === 'conjunction');
+  if (acts.length > 0 && last < 0 && !conjunctive) {
     w.push(`column ${cols[0]}: these actions never output the packet, so it is dropped (write actions=drop if that is intended)`);
   } else {
     for (let i = last + 1; i < acts.length; i++) {

@@ -331,8 +331,13 @@ export class FlowPipeline {
     const program = this.programs.acquire(spec.actions);
     program.refs += rules.length - 1;
     for (const r of rules) {
+      const move = r.conj !== null || program.conj !== null;
+      // Conjunctive and ordinary rules live in different classifier sets: move it over.
+      const cls = this.tables[r.table]!.cls;
+      if (move) cls.remove(r);
       this.programs.release(r.program);
       r.program = program;
+      if (move) cls.insert(r);
       if (newCookie !== null) r.cookie = newCookie;
       this.exec.plans[r.id] = program.plan;
     }

@@ -8,7 +8,7 @@
  * numbers) AND compile to the same plan: what dump-flows shows and what the datapath does are
  * then both indistinguishable.
  */
-import { compile, type Action, type Plan } from './actions';
+import { compile, conjClauses, type Action, type Plan } from './actions';
 
 export interface Program {
   readonly key: string;
@@ -17,6 +17,8 @@ export interface Program {
   readonly plan: Plan;
   /** pc of each action's first instruction in `plan` (-1 for actions that compile to nothing). */
   readonly pcs: readonly number[];
+  /** Conjunction clauses [id, k, n, ...] of a conjunctive action list, else null. */
+  readonly conj: Int32Array | null;
   refs: number;
 }
 
@@ -37,7 +39,7 @@ export class ProgramCache {
     const key = this.text(actions) + '\n' + plan.join(',');
     let p = this.byKey.get(key);
     if (p === undefined) {
-      p = { key, actions, plan, pcs, refs: 0 };
+      p = { key, actions, plan, pcs, conj: conjClauses(actions), refs: 0 };
       this.byKey.set(key, p);
     }
     p.refs++;

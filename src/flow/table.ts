@@ -81,6 +81,14 @@ export class Rule {
     this.home = null;
     this.homeEntry = -1;
   }
+
+  /**
+   * Conjunction clauses [id, k, n, ...] when this is a conjunctive flow (see classifier.ts), else
+   * null (from the program; the pipeline moves the rule between classifier sets when it changes).
+   */
+  get conj(): Int32Array | null {
+    return this.program.conj;
+  }
 }
 
 export class FlowTable {

@@ -204,6 +204,10 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
       setWord(m, K.K_NW_FRAG, n & 3, nm & 3, name);
       return 'ip_any';
   }
+  if (name === 'conj_id') {
+    setWord(m, K.K_CONJ_ID, n, 0xffffffff, name);
+    return 'none';
+  }
   const reg = /^reg([0-7])$/.exec(name);
   if (reg) {
     setWord(m, K.K_REG0 + Number(reg[1]), n, nm, name);
@@ -296,6 +300,7 @@ export function matchToOxm(m: Match): Oxm[] {
   if (w(K.K_NW_TTL)) out.push(oxm('nw_ttl', m.value[K.K_NW_TTL]));
   put(out, 'nw_frag', m.value[K.K_NW_FRAG], w(K.K_NW_FRAG), 3);
   for (let r = 0; r < 8; r++) put(out, `reg${r}`, m.value[K.K_REG0 + r], w(K.K_REG0 + r), 0xffffffff);
+  put(out, 'conj_id', m.value[K.K_CONJ_ID], w(K.K_CONJ_ID), 0xffffffff);
   return out;
 }
 
@@ -454,6 +459,12 @@ function actionFrom(a: OfAction, ctx: ActionContext): Action | null {
     }
     case 'nx_note':
       return { type: 'note', bytes: [...a.note] };
+    case 'nx_conjunction':
+      // OVS decode_NXAST_RAW_CONJUNCTION's checks.
+      if (a.nClauses < 2 || a.nClauses > 64 || a.clause >= a.nClauses) {
+        throw badAction(BAD_ACTION.BAD_ARGUMENT, `conjunction: clause ${a.clause + 1} of ${a.nClauses} (need 2..64 clauses, clause within them)`);
+      }
+      return { type: 'conjunction', id: a.id, clause: a.clause + 1, nClauses: a.nClauses };
     case 'group':
       throw badAction(BAD_ACTION.BAD_OUT_GROUP, `group ${a.groupId} does not exist (tvs has no group table)`);
     case 'set_queue':
@@ -477,7 +488,7 @@ export function actionsFromOf(list: readonly OfAction[], ctx: ActionContext): Ac
     const x = actionFrom(a, ctx);
     if (x) out.push(x);
   }
-  return out;
+  return checkConjunctive(out);
 }
 
 /** Instructions → the rule model's single action list (apply, then write_metadata, then goto). */
@@ -512,7 +523,16 @@ export function actionsFromInstructions(insts: readonly OfInstruction[], ctx: Ac
         throw new OfError(ET.BAD_INSTRUCTION, i.instType === 0xffff ? BAD_INSTRUCTION.BAD_EXPERIMENTER : BAD_INSTRUCTION.UNKNOWN_INST, `instruction type ${i.instType} is not supported`);
     }
   }
-  return goto ? [...apply, ...tail, goto] : [...apply, ...tail];
+  return checkConjunctive(goto ? [...apply, ...tail, goto] : [...apply, ...tail]);
+}
+
+/** OVS: conjunction actions may come only with notes (and other conjunctions). */
+function checkConjunctive(acts: Action[]): Action[] {
+  if (acts.some((a) => a.type === 'conjunction')) {
+    const other = acts.find((a) => a.type !== 'conjunction' && a.type !== 'note');
+    if (other !== undefined) throw badAction(BAD_ACTION.BAD_ARGUMENT, `"conjunction" actions may be used along with "note" but not any other kind of action (such as ${other.type})`);
+  }
+  return acts;
 }
 
 function output32(p: number, maxLen = 0): OfAction {
@@ -644,6 +664,9 @@ function actionToOf(a: Action, m: Match, out: OfAction[]): void {
     case 'resubmit':
       if (a.table === 255 && a.port >= 0) out.push({ type: 'nx_resubmit', inPort: a.port });
       else out.push({ type: 'nx_resubmit', inPort: a.port < 0 ? 0xfff8 : a.port, table: a.table });
+      return;
+    case 'conjunction':
+      out.push({ type: 'nx_conjunction', clause: a.clause - 1, nClauses: a.nClauses, id: a.id });
       return;
     case 'note': {
       const n = Buffer.from(a.bytes);

@@ -12,6 +12,7 @@
  * - For ICMP, TP_SRC/TP_DST hold type and code.
  * - NW_TOS holds the DSCP bits (tos & 0xfc), as OVS's nw_tos.
  * - METADATA and REG0..7 are pipeline scratch: zero after parsing, written by flow actions.
+ * - CONJ_ID is zero after parsing; only the classifier sets it, for the length of one lookup.
  */
 
 export const KEY_WORDS = 32; // stride per slot (power of two: slot << 5)
@@ -42,7 +43,11 @@ export const K_VLAN_TCI2 = 19;
 export const K_METADATA_HI = 20;
 export const K_METADATA_LO = 21;
 export const K_REG0 = 22; // ..K_REG0+7 = 29
-export const K_RESERVED0 = 30;
+/**
+ * OVS conj_id: zero for every packet; set only while the classifier looks up the rule that acts
+ * on a satisfied `conjunction(id,k/n)` (so `conj_id=N` flows match nothing on their own).
+ */
+export const K_CONJ_ID = 30;
 export const K_RESERVED1 = 31;
 
 /** Words that come from the packet itself (the rest is pipeline state). */
@@ -56,5 +61,5 @@ export const KEY_WORD_NAMES: readonly string[] = [
   'in_port', 'vlan_tci', 'dl_dst_hi', 'dl_dst_lo', 'dl_src_hi', 'dl_src_lo', 'dl_type', 'nw_src',
   'nw_dst', 'nw_proto', 'nw_tos', 'nw_ttl', 'tp_src', 'tp_dst', 'arp_sha_hi', 'arp_sha_lo',
   'arp_tha_hi', 'arp_tha_lo', 'nw_frag', 'vlan_tci2', 'metadata_hi', 'metadata_lo',
-  'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7', 'reserved0', 'reserved1',
+  'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7', 'conj_id', 'reserved1',
 ];

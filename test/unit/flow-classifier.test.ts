@@ -63,7 +63,7 @@ function randomRules(n: number, r: () => number, priorities: Int32Array): R[] {
     if (seen.has(key)) continue;
     seen.add(key);
     priorities[id] = priority;
-    rules.push({ id, priority, match: m });
+    rules.push({ id, priority, match: m, conj: null });
   }
   return rules;
 }
@@ -153,7 +153,7 @@ t.test('subtables are visited by max priority and the search stops early', async
     const m = new Match();
     for (const [w, v, mask] of set) m.set(w, v, mask);
     priorities[id] = priority;
-    return { id, priority, match: m };
+    return { id, priority, match: m, conj: null };
   };
   cls.insert(mk(0, 10, [[K.K_IN_PORT, 1, 0xffff]]));
   cls.insert(mk(1, 100, [[K.K_IN_PORT, 1, 0xffff], [K.K_VLAN_TCI, 0x1005, 0x1fff]]));

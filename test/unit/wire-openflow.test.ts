@@ -62,6 +62,7 @@ t.test('openflow: every message type round-trips', async (t) => {
     { type: 'nx_reg_move', nBits: 16, srcOfs: 0, dstOfs: 16, src: of.oxmHeader(1, 0, false, 4), dst: of.oxmHeader(1, 2, false, 4) },
     { type: 'nx_note', note: hex('010203000000') },
     { type: 'nx_dec_ttl' },
+    { type: 'nx_conjunction', clause: 1, nClauses: 3, id: 0x10203 },
     { type: 'group', groupId: 7 },
     { type: 'unknown', actionType: 11, body: hex('00000000') },
   ];

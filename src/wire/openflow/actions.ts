@@ -1,7 +1,7 @@
 /**
  * OpenFlow 1.3 actions and instructions (spec 7.2.4-7.2.5) and the Nicira extension actions
  * Neutron's agent uses (OVS `ofp-actions.c`: nx_action_resubmit, nx_action_reg_load,
- * nx_action_reg_move, nx_action_note, dec_ttl).
+ * nx_action_reg_move, nx_action_note, dec_ttl, nx_action_conjunction).
  *
  *   action:      type (2) | len (2, multiple of 8) | body
  *   NX action:   0xffff (2) | len (2) | vendor 0x00002320 (4) | subtype (2) | body
@@ -29,6 +29,8 @@ export type OfAction =
   | { type: 'nx_reg_move'; nBits: number; srcOfs: number; dstOfs: number; src: number; dst: number }
   | { type: 'nx_note'; note: Buffer }
   | { type: 'nx_dec_ttl' }
+  /** nx_action_conjunction: clause is 0-based on the wire (OVS prints clause + 1). */
+  | { type: 'nx_conjunction'; clause: number; nClauses: number; id: number }
   /** Any other action, kept whole (body = bytes after type and len). */
   | { type: 'unknown'; actionType: number; body: Buffer };
 
@@ -140,6 +142,12 @@ function readExperimenterAction(b: Reader, len: number): OfAction {
     case NXAST.DEC_TTL:
       fixed(16);
       return { type: 'nx_dec_ttl' };
+    case NXAST.CONJUNCTION: {
+      fixed(16);
+      const clause = b.u8();
+      const nClauses = b.u8();
+      return { type: 'nx_conjunction', clause, nClauses, id: b.u32() };
+    }
     default:
       b.pos = start;
       return { type: 'unknown', actionType: AT.EXPERIMENTER, body: b.bytes(b.left) };
@@ -216,6 +224,10 @@ export function writeAction(w: Writer, a: OfAction): void {
     case 'nx_dec_ttl':
       nxHeader(w, 16, NXAST.DEC_TTL);
       w.zeros(6);
+      return;
+    case 'nx_conjunction':
+      nxHeader(w, 16, NXAST.CONJUNCTION);
+      w.u8(a.clause).u8(a.nClauses).u32(a.id);
       return;
     case 'unknown':
       w.u16(a.actionType).u16(4 + a.body.length).bytes(a.body);

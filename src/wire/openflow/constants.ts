@@ -217,6 +217,7 @@ export const NXAST = {
   NOTE: 8,
   RESUBMIT_TABLE: 14,
   DEC_TTL: 18,
+  CONJUNCTION: 34,
 } as const;
 
 /** ofp_packet_in_reason / ofp_flow_removed_reason / ofp_port_reason */

@@ -107,6 +107,7 @@ export const OXM_FIELDS: readonly OxmFieldInfo[] = [
   { cls: OXM_CLASS_NXM1, field: 18, name: 'nxm_nx_arp_tha', bytes: 6, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 26, name: 'nw_frag', bytes: 1, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 29, name: 'nw_ttl', bytes: 1, maskable: false },
+  { cls: OXM_CLASS_NXM1, field: 37, name: 'conj_id', bytes: 4, maskable: false },
 ];
 const REGS: OxmFieldInfo[] = [];
 for (let r = 0; r < 8; r++) REGS.push({ cls: OXM_CLASS_NXM1, field: r, name: `reg${r}`, bytes: 4, maskable: true });
