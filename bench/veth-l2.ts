@@ -90,6 +90,8 @@ export async function runVethBench(opts: { ring?: 'v2' | 'v3'; seconds?: number;
       tvs('add-port', 'br-a', 'pa', 'type=patch', 'peer=pb');
       tvs('add-port', 'br-b', 'pb', 'type=patch', 'peer=pa');
       tvs('add-port', 'br-b', b, ...ring);
+      tvs('del-flows', 'br-a'); // the default priority=0,actions=NORMAL flow, as OVS's bench does
+      tvs('del-flows', 'br-b');
       tvs('add-flow', 'br-a', `in_port=${a},actions=mod_vlan_vid:10,output:pa`);
       tvs('add-flow', 'br-a', `in_port=pa,dl_vlan=10,actions=strip_vlan,output:${a}`);
       tvs('add-flow', 'br-b', `in_port=pb,dl_vlan=10,actions=strip_vlan,output:${b}`);

@@ -307,6 +307,9 @@ export class TvsSwitch implements SwitchUnderTest {
       t('add-port', 'br-a', 'pa', 'type=patch', 'peer=pb');
       t('add-port', 'br-b', 'pb', 'type=patch', 'peer=pa');
       t('add-port', 'br-b', 'p2');
+      // Same as the OVS side: the default priority=0,actions=NORMAL flow goes first.
+      t('del-flows', 'br-a');
+      t('del-flows', 'br-b');
       t('add-flow', 'br-a', 'in_port=p1,actions=mod_vlan_vid:10,output:pa');
       t('add-flow', 'br-a', 'in_port=pa,dl_vlan=10,actions=strip_vlan,output:p1');
       t('add-flow', 'br-b', 'in_port=pb,dl_vlan=10,actions=strip_vlan,output:p2');

@@ -101,7 +101,7 @@ const VERBS: Record<string, Verb> = {
   },
   'add-br': {
     args: 'BRIDGE',
-    help: 'Create a bridge (with no flows it behaves as priority=0,actions=NORMAL).',
+    help: 'Create a bridge. Its table 0 has the flow priority=0,actions=NORMAL, as in OVS (dump-flows shows it; after del-flows the bridge drops everything).',
     min: 1,
     max: 1,
     run: async ([bridge], ctx) => print(ctx, await request(ctx.control, 'add-br', { bridge }), () => ''),

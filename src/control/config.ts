@@ -93,9 +93,15 @@ export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge:
         });
         made.push({ port: [b.name, name] });
       }
-      if (b.flows && b.flows.length > 0) {
-        if (!applyFlows) throw new Error(`bridge ${b.name}: flows are not supported by this build`);
-        at(`bridges[${i}].flows`, () => applyFlows(b.name, b.flows!));
+      // A bridge's flows[] replaces its default priority=0,actions=NORMAL flow, as the Neutron
+      // agent does with del-flows and then its own flows; `flows: []` leaves no flow at all
+      // (the bridge drops everything). Without flows[] the default flow stays.
+      if (b.flows !== undefined) {
+        sw.flows(b.name).delFlows();
+        if (b.flows.length > 0) {
+          if (!applyFlows) throw new Error(`bridge ${b.name}: flows are not supported by this build`);
+          at(`bridges[${i}].flows`, () => applyFlows(b.name, b.flows!));
+        }
       }
     }
     for (const [i, r] of (cfg.routers ?? []).entries()) {

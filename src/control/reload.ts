@@ -13,7 +13,7 @@
  */
 import { Switch } from '../datapath/switch';
 import { PortConfig } from '../datapath/switch-port';
-import { FlowPipeline, DEFAULT_MAX_FLOWS } from '../flow/pipeline';
+import { DEFAULT_FLOW, FlowPipeline, DEFAULT_MAX_FLOWS } from '../flow/pipeline';
 import { formatRule } from '../flow/ofctl-format';
 import { SwitchConfig, PortSpec } from './config';
 import { VlanSet } from '../l2/vlan-set';
@@ -286,7 +286,8 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       const f = sw.flows(b.name);
       const br = sw.bridge(b.name);
       const scratch = new FlowPipeline({ arena: sw.arena, resolvePort: (n) => br.ofportByName(n), portName: (o) => br.portName(o), maxFlows: b.maxFlows });
-      scratch.addFlows((b.flows ?? []).join('\n'));
+      // No flows[] = the default flow a new bridge has (see applyConfig).
+      scratch.addFlows((b.flows ?? [DEFAULT_FLOW]).join('\n'));
       // Compared in numeric form (port numbers), reported with port names.
       const named = (r: Parameters<typeof formatRule>[0]) => formatRule(r, (o) => br.portName(o));
       const want = new Map(scratch.select().map((r) => [formatRule(r), named(r)]));

@@ -12,6 +12,9 @@ import { DEFAULT_MAX_SESSIONS } from '../l3/conntrack';
 import { SwitchConfig, validateConfig } from './config';
 import { VlanSet } from '../l2/vlan-set';
 
+/** formatRule() of the default flow every new bridge has (flow/pipeline.ts DEFAULT_FLOW). */
+export const DEFAULT_FLOW_TEXT = 'table=0,priority=0 actions=NORMAL';
+
 /** The running state as a config; without `flows` (false) the flow tables are left out (cheap). */
 export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): SwitchConfig {
   const cfg: SwitchConfig = { bridges: [] };
@@ -32,14 +35,18 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
         if (mtu !== undefined) o.mtu = mtu;
         return o;
       });
+    // Omitted when the bridge has exactly the default flow a new bridge gets, so the file
+    // reloads to the same state; `flows: []` when it has none (it then drops everything).
+    // Left out entirely when the caller asked for no flows.
     const flows = opts.flows === false ? [] : sw.flows(br.name).select().map((r) => formatRule(r, (o) => br.portName(o)));
+    const isDefault = opts.flows === false || (flows.length === 1 && flows[0] === DEFAULT_FLOW_TEXT);
     cfg.bridges.push({
       name: br.name,
       macAgingSec: Math.round(br.macs.agingMs / 1000),
       macTableSize: br.macs.maxEntries,
       ...(sw.flows(br.name).maxFlows !== DEFAULT_MAX_FLOWS ? { maxFlows: sw.flows(br.name).maxFlows } : {}),
       ports: ports as unknown as SwitchConfig['bridges'][number]['ports'],
-      ...(flows.length ? { flows } : {}),
+      ...(isDefault ? {} : { flows }),
       ...(br.controllers.length ? { controller: [...br.controllers] } : {}),
       ...(br.failMode !== 'standalone' ? { failMode: br.failMode } : {}),
     });

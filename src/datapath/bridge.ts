@@ -1,8 +1,9 @@
 /**
- * A bridge: a set of ports, a MAC learning table, and the decision stage for its frames —
- * the flow tables when it has flows, otherwise NORMAL (a bridge with no flows behaves as
- * `priority=0,actions=NORMAL`, as in OVS). Frames arrive here a batch at a time, already
- * received (and, from a kernel port, not yet parsed).
+ * A bridge: a set of ports, a MAC learning table, and the decision stage for its frames — its
+ * flow tables. NORMAL is reached only through a flow: a new bridge gets OVS's default
+ * `priority=0,actions=NORMAL` flow in table 0 (the switch installs it), and with no flows at
+ * all every frame misses table 0 and is dropped, as in OVS. Frames arrive here a batch at a
+ * time, already received (and, from a kernel port, not yet parsed).
  */
 import { PacketArena } from '../packet/arena';
 import { Batch } from '../packet/batch';
@@ -26,6 +27,7 @@ export interface BridgeHost {
 
 /** The flow-table stage as the bridge uses it (implemented in src/flow). */
 export interface FlowStage {
+  /** No flow installed (a new bridge has the default flow; del-flows empties it). */
   readonly isEmpty: boolean;
   process(batch: Batch, ops: BridgeOps): void;
   /** What the flow tables dropped, by reason (they count their own drops). */
@@ -169,11 +171,13 @@ export class Bridge implements BridgeOps, NormalHost {
     // before the flow tables see it, as OVS does).
     if (from.vlan.tag >= 0) this.dropTaggedOnAccess(batch);
     const flows = this.flows;
-    if (flows !== null && !flows.isEmpty && !this.failOpen) {
+    if (flows !== null && !this.failOpen && !(this.secure && flows.isEmpty)) {
       flows.process(batch, this);
     } else if (this.secure && !this.failOpen) {
       for (let i = 0; i < batch.count; i++) this.discard(batch.slots[i], D_FAIL_SECURE);
     } else {
+      // Fail open (OVS standalone while no controller is reachable), or a bridge built without
+      // flow tables: NORMAL.
       const slots = batch.slots;
       for (let i = 0; i < batch.count; i++) this.normalStage.forward(slots[i]);
     }

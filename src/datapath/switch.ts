@@ -29,7 +29,7 @@ import {
 } from '../io/port';
 import { formatMac, HEADER_LEN as ETH_HEADER_LEN } from '../wire/ethernet';
 import type { PacketInReason } from '../flow/bridge-ops';
-import type { FlowPipeline } from '../flow/pipeline';
+import { DEFAULT_FLOW, type FlowPipeline } from '../flow/pipeline';
 import { Bridge, BridgeHost, BridgeOptions, BRIDGE_DROPS } from './bridge';
 import { PortConfig, SwitchPort } from './switch-port';
 import { IoFactory, defaultIoFactory } from './io-factory';
@@ -142,6 +142,7 @@ export class Switch extends EventEmitter implements BridgeHost {
       wantsFlowRemoved: () => this.listenerCount('flow-removed') > 0,
       onFlowRemoved: (flow, reason, entry) => this.emit('flow-removed', { bridge: name, reason, flow, entry }),
     });
+    flows.addFlow(DEFAULT_FLOW); // OVS's default flow in table 0 of a new bridge
     br.flows = flows;
     this.pipelines.set(name, flows);
     this.bridges.set(name, br);

@@ -1,7 +1,8 @@
 /**
  * FlowPipeline: the OpenFlow-like match-action tables of one bridge (tables 0..254) — the
  * control API (add/del/mod/dump flows in ovs-ofctl syntax, timeouts, stats, trace) around the
- * hot path in execute.ts. With no rules installed it behaves as `priority=0,actions=NORMAL`.
+ * hot path in execute.ts. A pipeline starts empty, and an empty table 0 drops everything
+ * (OpenFlow 1.3 table-miss); the switch installs DEFAULT_FLOW in a new bridge, as OVS does.
  *
  * Per-rule hot state lives in typed arrays indexed by rule id (priorities shared with every
  * classifier; plans, counters and last-used time in the Executor); ids are recycled.
@@ -66,6 +67,14 @@ export interface SelectOptions {
 
 const INITIAL_RULES = 1024;
 
+/**
+ * The flow OVS puts in table 0 of a new bridge (ofproto's default "fail-open" flow): a real
+ * rule that dump-flows shows, that counts packets, and that del-flows removes — after which
+ * the bridge drops everything, as OVS does. `ovs-ofctl dump-flows` prints it as
+ * `priority=0 actions=NORMAL`.
+ */
+export const DEFAULT_FLOW = 'priority=0,actions=NORMAL';
+
 export class FlowPipeline {
   readonly arena: PacketArena;
   private readonly clock: () => number;
@@ -96,7 +105,7 @@ export class FlowPipeline {
     if (opts.emcMinSubtables !== undefined) this.exec.emcMinSubtables = opts.emcMinSubtables;
   }
 
-  /** True when no rule is installed: the bridge then behaves as `actions=NORMAL`. */
+  /** True when no rule is installed (every frame then misses table 0 and is dropped). */
   get isEmpty(): boolean {
     return this.count === 0;
   }
@@ -117,12 +126,6 @@ export class FlowPipeline {
 
   /** Run a parsed batch through the tables; every slot's ownership passes to `ops`. */
   process(batch: Batch, ops: BridgeOps): void {
-    if (this.count === 0) {
-      // No flows: OVS's default `priority=0,actions=NORMAL`.
-      if (this.exec.tracer !== null) this.exec.tracer.event('no flows: default priority=0,actions=NORMAL', 0);
-      for (let i = 0; i < batch.count; i++) ops.normal(batch.slots[i]);
-      return;
-    }
     this.exec.run(batch, ops, this.clock());
   }
 

@@ -15,6 +15,7 @@ import { flowCommands } from '../../src/control/flow-commands';
 import { l3Commands } from '../../src/control/l3-commands';
 import { request } from '../../src/control/client';
 import { MAX_REQUEST_BYTES } from '../../src/control/protocol';
+import { formatRule } from '../../src/flow/ofctl-format';
 
 const good = {
   macAgingSec: 60,
@@ -106,7 +107,7 @@ t.test('control socket: garbage, huge and half requests get errors; the switch k
   await request(sock, 'add-br', { bridge: 'br0' });
   t.same(((await request(sock, 'show')) as { name: string }[]).map((b) => b.name), ['br0']);
   await t.rejects(request(sock, 'add-flow', { bridge: 'br0', flow: 'priority=1,nw_src=10.0.0.1,actions=drop' }), /nw_src requires ip or arp/);
-  t.equal(sw.flows('br0').dumpFlows().length, 0, 'the refused flow left nothing behind');
+  t.same(sw.flows('br0').dumpFlows().map((e) => formatRule(e.rule)), ['table=0,priority=0 actions=NORMAL'], 'the refused flow left nothing behind (only the default flow)');
 });
 
 t.test('save-config → start from it → the same state', async (t) => {
@@ -225,4 +226,45 @@ t.test('control requests are validated against the running state, as a file woul
   await h['router-add-port']({ router: 'r1', bridge: 'br-int', port: 'qr-2', options: { mac: '02:52:00:00:02:01', ip: '10.0.2.1/24', tag: '2' } });
   await h['router-add-route']({ router: 'r1', cidr: '10.9.0.0/16', options: { via: '10.0.2.254' } });
   t.same(sw.l3.router('r1').show().routes.filter((r) => r.cidr === '10.9.0.0/16').map((r) => r.via), ['10.0.2.254']);
+});
+
+t.test("flows[] replaces a bridge's default flow; without flows[] it stays; flows: [] leaves none", async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  const cfg = {
+    bridges: [
+      { name: 'b-default', ports: [] },
+      { name: 'b-flows', ports: [], flows: ['priority=5,arp,actions=NORMAL'] },
+      { name: 'b-none', ports: [], flows: [] },
+    ],
+  };
+  applyConfig(sw, validateConfig(cfg), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
+  const rules = (b: string) => sw.flows(b).dumpFlows().map((e) => formatRule(e.rule));
+  t.same(rules('b-default'), ['table=0,priority=0 actions=NORMAL']);
+  t.same(rules('b-flows'), ['table=0,priority=5,arp actions=NORMAL'], 'the default flow was replaced, not kept beside');
+  t.same(rules('b-none'), []);
+});
+
+t.test('save-config of fresh and emptied bridges reloads to the same state', async (t) => {
+  const { snapshotConfig } = await import('../../src/control/save-config');
+  const { reloadConfig } = await import('../../src/control/reload');
+  const a = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  a.addBridge('fresh');
+  a.addBridge('emptied');
+  a.flows('emptied').delFlows();
+  a.addBridge('custom');
+  a.flows('custom').addFlow('priority=7,ip,actions=drop');
+  const saved = snapshotConfig(a);
+  t.same(
+    saved.bridges.map((b) => [b.name, b.flows]),
+    [['fresh', undefined], ['emptied', []], ['custom', ['table=0,priority=7,ip actions=drop', 'table=0,priority=0 actions=NORMAL']]],
+    'the default flow alone is left implicit; an emptied bridge says flows: []',
+  );
+  const rules = (sw: Switch, b: string) => sw.flows(b).dumpFlows().map((e) => formatRule(e.rule));
+  const b = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  applyConfig(b, validateConfig(JSON.parse(JSON.stringify(saved))), (br, flows) => b.flows(br).addFlows(flows.join('\n')));
+  for (const br of ['fresh', 'emptied', 'custom']) t.same(rules(b, br), rules(a, br), `start from the file: same flows on ${br}`);
+  // Reloading the saved file into the running switch changes nothing.
+  const report = reloadConfig(a, validateConfig(JSON.parse(JSON.stringify(saved))));
+  t.same([report.added, report.removed], [[], []]);
+  for (const br of ['fresh', 'emptied', 'custom']) t.same(rules(a, br), rules(b, br), `reload: same flows on ${br}`);
 });

@@ -81,6 +81,7 @@ t.test('flow limit: past maxFlows an add is refused and counted; a batch is all 
   const sw = mk();
   sw.addBridge('br0', { maxFlows: 3 });
   const f = sw.flows('br0');
+  f.delFlows(); // start from no flows (a new bridge has the default NORMAL flow)
   f.addFlows('priority=1,actions=drop\npriority=2,actions=drop');
   t.throws(() => f.addFlows('priority=3,actions=drop\npriority=4,actions=drop'), /table full: 2 new flows would exceed the limit of 3 \(2 installed\)/);
   t.equal(f.ruleCount, 2, 'nothing of the refused batch went in');

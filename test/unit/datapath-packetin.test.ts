@@ -39,14 +39,16 @@ t.test('packet-in to the agent, packet-out back: an ARP responder in the agent',
   t.equal(replies.length, 1, 'the agent\'s reply left through the input port');
   t.match(parseArp(replies[0], 14), { op: 2, sha: '02:00:00:00:00:fe', spa: '10.0.0.254', tpa: '10.0.0.1' });
   t.equal(p2.takeTransmitted().length, 0, 'the request was not flooded');
-  // Other ARP still goes through NORMAL.
-  p1.inject(arpRequest('02:00:00:00:00:01', '10.0.0.1', '10.0.0.2'));
+  // Other ARP still goes through the bridge's default priority=0,actions=NORMAL flow.
+  const other = arpRequest('02:00:00:00:00:01', '10.0.0.1', '10.0.0.2');
+  p1.inject(other);
   t.equal(sw.runUntilIdle(), 1);
-  t.equal(p2.takeTransmitted().length, 0, 'no NORMAL rule yet: the table misses and drops');
-  sw.flows('br0').addFlow('priority=0,actions=NORMAL');
-  p1.inject(arpRequest('02:00:00:00:00:01', '10.0.0.1', '10.0.0.2'));
+  t.same(p2.takeTransmitted(), [other], 'the default NORMAL flow floods it');
+  // Without the default flow the table misses and drops.
+  sw.flows('br0').delFlows('priority=0', { strict: true });
+  p1.inject(other);
   sw.runUntilIdle();
-  t.equal(p2.takeTransmitted().length, 1, 'with priority=0,actions=NORMAL it floods');
+  t.same(p2.takeTransmitted(), [], 'no NORMAL rule: the table misses and drops');
   t.equal(sw.arena.available, sw.arena.capacity, 'every slot back in the arena');
 });
 
@@ -86,10 +88,11 @@ t.test('idle timeout expires on the switch tick (virtual clock)', async (t) => {
   sw.runUntilIdle();
   advance(9_000);
   sw.tick();
-  t.equal(sw.flows('br0').dumpFlows().length, 1, 'used 9 s ago: still there');
+  t.equal(sw.flows('br0').dumpFlows('in_port=p1').length, 1, 'used 9 s ago: still there');
   advance(2_000);
   sw.tick();
-  t.equal(sw.flows('br0').dumpFlows().length, 0, 'idle for 11 s: gone');
+  t.equal(sw.flows('br0').dumpFlows('in_port=p1').length, 0, 'idle for 11 s: gone');
+  t.equal(sw.flows('br0').dumpFlows().length, 1, 'the default flow has no timeout: stays');
   t.match(removed, [{ bridge: 'br0', reason: 'idle_timeout' }]);
 });
 

@@ -32,11 +32,12 @@ function setup(opts: { emc?: boolean } = {}) {
   return { arena, p, ops, send, advance: (ms: number) => (now += ms), now: () => now };
 }
 
-t.test('no flows behaves as actions=NORMAL', async (t) => {
+t.test('an empty pipeline drops every frame as a table miss (OVS after del-flows)', async (t) => {
   const { p, ops, send } = setup();
   t.ok(p.isEmpty);
   send(1, [{}, { vlan: 5 }]);
-  t.same(ops.sent.map((s) => s.kind), ['normal', 'normal']);
+  t.same(ops.sent.map((s) => [s.kind, s.reason]), [['drop', 'table_miss'], ['drop', 'table_miss']]);
+  t.equal(p.drops.get('table_miss'), 2);
 });
 
 t.test('Neutron br-eth1/br-int VLAN translation', async (t) => {

@@ -49,6 +49,7 @@ class FakeIo implements OfTransport {
 function rig() {
   const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
   sw.addBridge('br0');
+  sw.flows('br0').delFlows(); // start from no flows (a new bridge has the default NORMAL flow), as a controller does
   const p1 = sw.addPort('br0', 'p1', { type: 'memory' }).io as MemoryPort;
   const p2 = sw.addPort('br0', 'p2', { type: 'memory' }).io as MemoryPort;
   const io = new FakeIo();
