@@ -110,18 +110,24 @@ export class MacTable {
         if (oldest < 0 || this.seen[i] < this.seen[oldest]) oldest = i;
       } else {
         if (free < 0) free = i;
-        if (st === EMPTY) break;
+        // Not there (an entry is never stored past an EMPTY of its chain). When the table is
+        // full, keep probing the window for a victim: stopping here learned nothing whenever
+        // the chain began with an empty slot (40 of 100 new MACs at the limit).
+        if (st === EMPTY && this.count < this.maxEntries) break;
       }
     }
-    let at = free;
-    if (at < 0 || this.count >= this.maxEntries) {
-      // Full (or a long probe run): replace the least recently seen entry nearby.
+    const full = this.count >= this.maxEntries;
+    if (full || free < 0) {
+      // Full (or a long probe run): evict the least recently seen entry nearby.
       this.fullHits++;
       if (oldest < 0) return;
-      at = oldest;
-      if (this.onEvent) this.onEvent({ type: 'evicted', vlan: this.vlan[at], mac: this.macHi[at] * 0x100000000 + this.macLo[at], port: this.port[at] });
+      if (this.onEvent) this.onEvent({ type: 'evicted', vlan: this.vlan[oldest], mac: this.macHi[oldest] * 0x100000000 + this.macLo[oldest], port: this.port[oldest] });
+      this.state[oldest] = TOMB;
       this.count--;
     }
+    // The first free slot of the chain (before any EMPTY, so lookups reach it), else the
+    // victim's own slot (then the whole window before it is in use).
+    const at = free >= 0 ? free : oldest;
     this.state[at] = USED;
     this.macHi[at] = hi;
     this.macLo[at] = lo;
