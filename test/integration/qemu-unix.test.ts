@@ -20,7 +20,7 @@ const why = guestSkipReason() || (!bindingAvailable() ? 'native addon not built 
 t.test('(c) a VM on a unix stream port talks to a VM on a TAP', { skip: why || false }, async (t) => {
   const img = await guestImage();
   if (typeof img === 'string') {
-    t.pass(`skipped: ${img}`);
+    t.plan(0, `no guest image: ${img}`); // reported as a skip with its reason, not a pass
     return;
   }
   const lab = Lab.create(t);
