@@ -39,7 +39,6 @@ export const FLOW_DROPS = defineDrops('flow', {
   action_drop: "the matching flow's actions are empty or `drop`",
   no_output: 'the actions ran to the end without sending the frame anywhere',
   ttl_exceeded: 'dec_ttl on a TTL of 0 or 1',
-  vlan_dead: "the frame would leave tagged with VLAN 4095 (Neutron's dead VLAN)",
   no_headroom: 'no room in front of the frame to push a VLAN tag or rewrite a field',
   no_buffer: 'no free packet buffer to copy the frame for one of several outputs (that output is skipped)',
   resubmit_depth: 'resubmit/goto_table nested deeper than 64',
@@ -52,7 +51,6 @@ const FD_TABLE_MISS = FLOW_DROPS.id.table_miss;
 const FD_ACTION_DROP = FLOW_DROPS.id.action_drop;
 const FD_NO_OUTPUT = FLOW_DROPS.id.no_output;
 const FD_TTL = FLOW_DROPS.id.ttl_exceeded;
-const FD_VLAN_DEAD = FLOW_DROPS.id.vlan_dead;
 const FD_HEADROOM = FLOW_DROPS.id.no_headroom;
 const FD_NO_BUFFER = FLOW_DROPS.id.no_buffer;
 const FD_DEPTH = FLOW_DROPS.id.resubmit_depth;
@@ -70,7 +68,6 @@ const CONSUMED = 1;
 const ETH_IP = eth.ETH_P_IPV4;
 const ETH_IPV6 = eth.ETH_P_IPV6;
 const ETH_ARP = eth.ETH_P_ARP;
-const VLAN_DEAD_TCI = 0x1fff; // present bit + VID 4095
 
 /** Observer for trace(): told about every lookup, action and drop. Null on the fast path. */
 export interface ExecTracer {
@@ -379,13 +376,8 @@ export class Executor {
   private deliver(s: number, op: number, arg: number, table: number, rid: number): void {
     this.outputs++;
     const ops = this.ops;
-    if (op !== A.OP_CONTROLLER && (this.key[(s << K.KEY_SHIFT) + K.K_VLAN_TCI] & VLAN_DEAD_TCI) === VLAN_DEAD_TCI) {
-      // Neutron parks ports on VLAN 4095 ("dead VLAN"): nothing tagged so may leave.
-      this.drops.add(FD_VLAN_DEAD);
-      if (this.tracer !== null) this.tracer.event('VLAN 4095 (dead VLAN): dropped', this.depth);
-      ops.drop(s, FD_VLAN_DEAD);
-      return;
-    }
+    // No special case for VLAN 4095: `mod_vlan_vid:4095,output` sends the frame tagged 4095, as
+    // OVS does. Neutron's "dead VLAN" drop is its own flow (`dl_vlan=4095 actions=drop`).
     switch (op) {
       case A.OP_OUTPUT:
         ops.output(s, arg);

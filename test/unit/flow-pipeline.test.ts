@@ -173,26 +173,31 @@ table=1,in_port=1,priority=1,actions=output:5
   t.equal(ops.sent[0].key[0], 3, 'in_port restored after the lookup');
 });
 
-t.test('table miss, no output, ttl, dead VLAN, output to in_port', async (t) => {
+t.test('table miss, no output, ttl, VLAN 4095, output to in_port', async (t) => {
   const { p, ops, send } = setup();
   p.addFlows(`
 in_port=1,actions=load:1->NXM_NX_REG1[]
 in_port=2,ip,actions=dec_ttl,output:3
 in_port=3,actions=mod_vlan_vid:4095,output:1
 in_port=4,actions=output:4
+priority=40000,dl_vlan=4095,actions=drop
 `);
   send(5, [{}]);
   send(1, [{}]);
   send(2, [{ ttl: 1 }, { ttl: 9 }]);
   send(3, [{}]);
   send(4, [{}]);
+  send(3, [{ vlan: 4095 }]);
   t.same(
     ops.sent.map((s) => s.reason ?? s.kind),
-    ['table_miss', 'no_output', 'ttl_exceeded', 'output', 'vlan_dead', 'no_output'],
+    ['table_miss', 'no_output', 'ttl_exceeded', 'output', 'output', 'no_output', 'action_drop'],
   );
   t.equal(ops.sent[3].hex.slice(44, 46), '08', 'ttl 9 → 8');
+  // OVS 3.1 ofproto/trace of `in_port=1,actions=mod_vlan_vid:4095,output:2`:
+  // "Datapath actions: push_vlan(vid=4095,pcp=0),..." — the frame leaves tagged 4095.
+  t.same([ops.sent[4].port, ops.sent[4].hex], [1, Buffer.from(buildFrame({ vlan: 4095 })).toString('hex')], 'mod_vlan_vid:4095 + output: sent tagged 4095');
   const d = p.drops.toJSON();
-  t.same(d, { table_miss: 1, no_output: 2, ttl_exceeded: 1, vlan_dead: 1, output_to_in_port: 1 });
+  t.same(d, { table_miss: 1, no_output: 2, ttl_exceeded: 1, action_drop: 1, output_to_in_port: 1 }, "the dead-VLAN drop is Neutron's dl_vlan=4095 flow, not the switch");
 });
 
 t.test('controller action carries table and cookie', async (t) => {
