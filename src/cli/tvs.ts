@@ -165,7 +165,7 @@ const VERBS: Record<string, Verb> = {
   },
   'set-fail-mode': {
     args: 'BRIDGE standalone|secure',
-    help: 'standalone (default): forward by NORMAL while controllers are configured but none is connected. secure: never forward on its own; flows stay, table misses drop.',
+    help: 'standalone (default): forward by NORMAL while controllers are configured but none is connected. secure: never forward on its own; flows stay, table misses drop. As in OVS, changing the mode of a bridge with no controller flushes its flows (standalone gets priority=0,actions=NORMAL back).',
     min: 2,
     max: 2,
     run: async ([bridge, mode], ctx) => print(ctx, await request(ctx.control, 'set-fail-mode', { bridge, mode }), () => ''),

@@ -9,7 +9,7 @@ import * as net from 'net';
 import * as path from 'path';
 import type { Switch, PacketIn } from '../datapath/switch';
 import type { FlowEntry } from '../flow/table';
-import type { FlowRemovedReason } from '../flow/pipeline';
+import { DEFAULT_FLOW, type FlowRemovedReason } from '../flow/pipeline';
 import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER, oxm, type OfMessage } from '../wire/openflow';
 import { BridgeAgent } from './agent';
 import { OfSession } from './session';
@@ -228,8 +228,18 @@ export class OpenFlowService {
 
   setFailMode(bridge: string, mode: string): void {
     if (mode !== 'standalone' && mode !== 'secure') throw new Error(`fail mode '${mode}': standalone or secure`);
-    this.bridgeOf(bridge);
-    this.sw.bridge(bridge).failMode = mode;
+    const b = this.bridgeOf(bridge);
+    const br = this.sw.bridge(bridge);
+    const changed = br.failMode !== mode;
+    br.failMode = mode;
+    // As OVS (connmgr_set_fail_mode): changing the fail mode of a bridge without controllers
+    // flushes its flows, and only standalone gets the default priority=0,actions=NORMAL back, so
+    // a secure bridge never forwards on its own.
+    if (changed && b.controllers.length === 0) {
+      const flows = this.sw.flows(bridge);
+      flows.delFlows();
+      if (mode === 'standalone') flows.addFlow(DEFAULT_FLOW);
+    }
     this.updateFailOpen(bridge);
   }
 
