@@ -124,7 +124,56 @@ export class Executor {
     this.now = now;
     const slots = batch.slots;
     const n = batch.count;
+    if (this.soleGen !== this.emc.generation) this.findSoleNormal();
+    if (this.soleNormal >= 0 && this.tracer === null && !this.dry) {
+      this.runSoleNormal(batch);
+      return;
+    }
     for (let i = 0; i < n; i++) this.runPacket(slots[i]);
+  }
+
+  /**
+   * A bridge whose only flow is the default `priority=0 actions=NORMAL` (OVS's flow for a new
+   * standalone bridge): every frame matches it, so the per-packet classifier lookup and plan
+   * walk are skipped — the rule and table counters still move exactly as the lookup would move
+   * them. Measured: the lookup cost NORMAL ~19% in memory (10.6 -> 8.6 Mpps, 64 B).
+   */
+  private runSoleNormal(batch: Batch): void {
+    const rid = this.soleNormal;
+    const slots = batch.slots;
+    const n = batch.count;
+    const len = this.arena.len;
+    const t0 = this.tables[0] as FlowTable;
+    t0.lookups += n;
+    t0.matched += n;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += len[slots[i]];
+    this.nPackets[rid] += n;
+    this.nBytes[rid] += bytes;
+    this.used[rid] = this.now;
+    const ops = this.ops;
+    for (let i = 0; i < n; i++) ops.normal(slots[i]);
+  }
+
+  /** Table generation soleNormal was computed for (any table change bumps the EMC's). */
+  private soleGen = 0;
+  /** Rule id when table 0 holds exactly one rule, match-all with actions=NORMAL; else -1. */
+  private soleNormal = -1;
+
+  private findSoleNormal(): void {
+    this.soleGen = this.emc.generation;
+    this.soleNormal = -1;
+    const t0 = this.tables[0];
+    if (t0 === undefined || t0.cls.count !== 1) return;
+    for (let id = 0; id < this.rules.length; id++) {
+      const r = this.rules[id];
+      if (r === undefined || r.table !== 0) continue;
+      const plan = this.plans[id];
+      if (plan.length !== 1 || plan[0] !== A.OP_NORMAL) return;
+      if (r.match.mask.some((m) => m !== 0)) return;
+      this.soleNormal = id;
+      return;
+    }
   }
 
   runPacket(slot: number): void {
