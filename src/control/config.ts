@@ -95,10 +95,11 @@ export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge:
       }
       // A bridge's flows[] replaces its default priority=0,actions=NORMAL flow, as the Neutron
       // agent does with del-flows and then its own flows; `flows: []` leaves no flow at all
-      // (the bridge drops everything). Without flows[] the default flow stays.
-      if (b.flows !== undefined) {
+      // (the bridge drops everything). Without flows[] the default flow stays, except on a
+      // secure bridge, which OVS never gives it (a secure bridge does not forward on its own).
+      if (b.flows !== undefined || b.failMode === 'secure') {
         sw.flows(b.name).delFlows();
-        if (b.flows.length > 0) {
+        if (b.flows && b.flows.length > 0) {
           if (!applyFlows) throw new Error(`bridge ${b.name}: flows are not supported by this build`);
           at(`bridges[${i}].flows`, () => applyFlows(b.name, b.flows!));
         }

@@ -286,8 +286,8 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       const f = sw.flows(b.name);
       const br = sw.bridge(b.name);
       const scratch = new FlowPipeline({ arena: sw.arena, resolvePort: (n) => br.ofportByName(n), portName: (o) => br.portName(o), maxFlows: b.maxFlows });
-      // No flows[] = the default flow a new bridge has (see applyConfig).
-      scratch.addFlows((b.flows ?? [DEFAULT_FLOW]).join('\n'));
+      // No flows[] = the default flow a new bridge has, none on a secure one (see applyConfig).
+      scratch.addFlows((b.flows ?? (b.failMode === 'secure' ? [] : [DEFAULT_FLOW])).join('\n'));
       // Compared in numeric form (port numbers), reported with port names.
       const named = (r: Parameters<typeof formatRule>[0]) => formatRule(r, (o) => br.portName(o));
       const want = new Map(scratch.select().map((r) => [formatRule(r), named(r)]));

@@ -39,7 +39,8 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
     // reloads to the same state; `flows: []` when it has none (it then drops everything).
     // Left out entirely when the caller asked for no flows.
     const flows = opts.flows === false ? [] : sw.flows(br.name).select().map((r) => formatRule(r, (o) => br.portName(o)));
-    const isDefault = opts.flows === false || (flows.length === 1 && flows[0] === DEFAULT_FLOW_TEXT);
+    // (A secure bridge's default is no flow at all: see applyConfig.)
+    const isDefault = opts.flows === false || (br.failMode === 'secure' ? flows.length === 0 : flows.length === 1 && flows[0] === DEFAULT_FLOW_TEXT);
     cfg.bridges.push({
       name: br.name,
       macAgingSec: Math.round(br.macs.agingMs / 1000),

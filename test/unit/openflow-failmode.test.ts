@@ -30,7 +30,10 @@ t.test('config: controller and failMode validate, apply and save back', async (t
   applyConfig(sw, cfg);
   t.same(sw.bridge('b').controllers, ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock']);
   t.equal(sw.bridge('b').failMode, 'secure');
+  t.equal(sw.flows('b').ruleCount, 0, 'a secure bridge from the config has no default NORMAL flow');
+  t.equal(sw.flows('c').ruleCount, 1, 'a standalone one has priority=0,actions=NORMAL');
   const saved = snapshotConfig(sw);
+  t.notOk('flows' in saved.bridges[0] || 'flows' in saved.bridges[1], 'neither default is written as flows[]');
   t.match(saved.bridges[0], { name: 'b', controller: ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock'], failMode: 'secure' });
   t.notOk('controller' in saved.bridges[1] || 'failMode' in saved.bridges[1], 'defaults are not written');
   t.same(sw.show()[0].controllers, ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock']);
