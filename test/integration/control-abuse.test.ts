@@ -60,6 +60,8 @@ async function setup(t: Teardownable, flows: number): Promise<Daemon> {
   await tvsOk(d.control, ['add-br', 'br0']);
   await tvsOk(d.control, ['add-port', 'br0', 'm1', 'type=memory']);
   await tvsOk(d.control, ['add-port', 'br0', 'm2', 'type=memory']);
+  // Only the test's flows: the default priority=0 actions=NORMAL goes, as the agent removes it.
+  await tvsOk(d.control, ['del-flows', 'br0']);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-abuse-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'flows.txt');
