@@ -513,7 +513,9 @@ t1=$(date +%s)
 echo "TVS-RESULT nc_tries=$i client_md5=$(md5sum /tmp/data | cut -d' ' -f1) client_bytes=$(wc -c < /tmp/data) seconds=$((t1-t0))"
 fi
 sleep 1
-nc -w 3 $TVS_peer 5002 >/dev/null 2>&1
+# Release the server. Bounded: nc's -w bounds only the connect, and with stdin on the serial
+# console a connection the server never closes (it was already released) would hang here.
+timeout 10 nc -w 3 $TVS_peer 5002 </dev/null >/dev/null 2>&1
 `;
 
 /** Isolated side: may not reach the peer at all. */
