@@ -108,3 +108,12 @@ export async function waitListening(ns: string, port: number, timeoutMs = 20_000
     await new Promise((res) => setTimeout(res, 50));
   }
 }
+
+/** Poll `cond` until it holds; throws after `ms` naming what was awaited (tests never hang). */
+export async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, ms: number, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

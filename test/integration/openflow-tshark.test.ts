@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
 import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, run } from '../helpers/daemon';
+import { startDaemon, tvsOk, nsRun, run, waitUntil } from '../helpers/daemon';
 import { bindingAvailable } from '../../src/io/binding';
 
 const PY = '/usr/bin/python3';
@@ -26,13 +26,9 @@ const why = !isRoot()
       ? 'needs Debian python3-os-ken, ping, tcpdump and tshark (make test installs them)'
       : '';
 
-async function until(what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+/** Poll every 200 ms (each poll is a CLI call). */
+function until(what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
+  return waitUntil(what, fn, ms, 200);
 }
 
 function kill(a: ChildProcess, sig: NodeJS.Signals): void {

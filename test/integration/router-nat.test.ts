@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import { isRoot, haveCmd, Lab, type Veth } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk, nsRun, pingLoss, waitListening, type Daemon } from '../helpers/daemon';
+import { startDaemon, tvs, tvsOk, nsRun, pingLoss, waitListening, waitUntil, type Daemon } from '../helpers/daemon';
 import { startCapture } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 
@@ -43,14 +43,6 @@ interface Env {
 }
 let env: Env;
 
-/** Poll `cond` every 50 ms until it holds; throws after `ms` naming what was awaited. */
-async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Start a one-shot iperf3 server in NS and return once it listens on PORT. */
 async function iperfServer(ns: string, port: number): Promise<void> {
