@@ -8,7 +8,7 @@
 import { PacketArena } from '../packet/arena';
 import { Batch } from '../packet/batch';
 import { DropCounters, defineDrops } from '../packet/drops';
-import { KEY_SHIFT, K_IN_PORT, K_METADATA_HI, K_REG0 } from '../packet/flow-key';
+import { KEY_SHIFT, KEY_WORDS, K_IN_PORT, K_METADATA_HI, K_TUN_DST, K_TUN_FLAGS, K_TUN_ID_HI } from '../packet/flow-key';
 import { parseBatch, ParseDrops } from '../packet/parse';
 import { MacTable } from '../l2/mac-table';
 import { Normal, NormalHost } from '../l2/normal';
@@ -163,7 +163,11 @@ export class Bridge implements BridgeOps, NormalHost {
       for (let i = 0; i < batch.count; i++) {
         const k = batch.slots[i] << KEY_SHIFT;
         key[k + K_IN_PORT] = from.ofport;
-        for (let w = K_METADATA_HI; w < K_REG0 + 8; w++) key[k + w] = 0;
+        // Crossing a patch port starts a fresh pipeline, as OVS's patch_port_output does: tunnel
+        // metadata, metadata, registers and conntrack state are cleared.
+        key[k + K_TUN_FLAGS] = 0;
+        for (let w = K_TUN_ID_HI; w <= K_TUN_DST; w++) key[k + w] = 0;
+        for (let w = K_METADATA_HI; w < KEY_WORDS; w++) key[k + w] = 0;
       }
     }
     if (batch.count === 0) return;

@@ -4,6 +4,11 @@
  * key words [0, PACKET_WORDS) (in_port + every header word) → the rule id that table 0 chose
  * (or -1 for a cached miss).
  *
+ * IPv4/ARP frames off no tunnel have zeros in words [BASE_WORDS, PACKET_WORDS) (flow-key.ts), so
+ * only their base words are hashed and compared. Whether a key has the extension words is
+ * decided by base words (dl_type, tun_flags), so two keys that agree on the base words agree on
+ * how many words to compare.
+ *
  * Why only table 0 and only the packet words: on entry to the pipeline metadata and registers
  * are zero (the parse pass clears them), so table 0's choice is a pure function of these words.
  * Lookups after resubmit/goto see modified keys and registers and go to the classifier.
@@ -11,7 +16,8 @@
  * Invalidation is free: every entry carries the generation it was filled in, and any table
  * change bumps the pipeline generation, so stale entries simply stop matching.
  */
-import { KEY_SHIFT, PACKET_WORDS } from '../packet/flow-key';
+import { BASE_WORDS, KEY_SHIFT, K_DL_TYPE, K_TUN_FLAGS, PACKET_WORDS } from '../packet/flow-key';
+import { ETH_P_IPV6 } from '../wire/ethernet';
 
 export const EMC_ENTRIES = 8192;
 const EMC_MASK = EMC_ENTRIES - 1;
@@ -28,6 +34,8 @@ export class Emc {
   misses = 0;
   /** Hash of the last probed key, reused by insert() (saves rehashing on a miss). */
   lastHash = 0;
+  /** How many words the last probed key has (BASE_WORDS or PACKET_WORDS). */
+  private lastWords = BASE_WORDS;
 
   invalidate(): void {
     this.generation = (this.generation + 1) >>> 0;
@@ -41,7 +49,9 @@ export class Emc {
   lookup(key: Uint32Array, slot: number): number {
     const k = slot << KEY_SHIFT;
     let h = 0x9747b28c;
-    for (let i = 0; i < W; i++) {
+    const n = key[k + K_DL_TYPE] === ETH_P_IPV6 || key[k + K_TUN_FLAGS] !== 0 ? W : BASE_WORDS;
+    this.lastWords = n;
+    for (let i = 0; i < n; i++) {
       h = Math.imul(h ^ key[k + i], 0x5bd1e995);
       h ^= h >>> 15;
     }
@@ -49,12 +59,12 @@ export class Emc {
     this.lastHash = h;
     const g = this.generation;
     let e = h & EMC_MASK;
-    if (this.gen[e] === g && this.hashes[e] === h && this.same(e, key, k)) {
+    if (this.gen[e] === g && this.hashes[e] === h && this.same(e, key, k, n)) {
       this.hits++;
       return this.rule[e];
     }
     e = (h >>> 13) & EMC_MASK;
-    if (this.gen[e] === g && this.hashes[e] === h && this.same(e, key, k)) {
+    if (this.gen[e] === g && this.hashes[e] === h && this.same(e, key, k, n)) {
       this.hits++;
       return this.rule[e];
     }
@@ -62,10 +72,10 @@ export class Emc {
     return -2;
   }
 
-  private same(e: number, key: Uint32Array, k: number): boolean {
+  private same(e: number, key: Uint32Array, k: number, n: number): boolean {
     const keys = this.keys;
     const b = e * W;
-    for (let i = 0; i < W; i++) if (keys[b + i] !== key[k + i]) return false;
+    for (let i = 0; i < n; i++) if (keys[b + i] !== key[k + i]) return false;
     return true;
   }
 
@@ -83,7 +93,8 @@ export class Emc {
     const k = slot << KEY_SHIFT;
     const keys = this.keys;
     const b = e * W;
-    for (let i = 0; i < W; i++) keys[b + i] = key[k + i];
+    const n = this.lastWords;
+    for (let i = 0; i < n; i++) keys[b + i] = key[k + i];
     this.hashes[e] = h;
     this.rule[e] = ruleId;
     this.gen[e] = g;

@@ -648,7 +648,7 @@ function setDscp(a: PacketArena, slot: number, dscp: number): void {
   } else if (t === ETH_IPV6) {
     ipv6.setTrafficClass(b, ip, (ipv6.trafficClass(b, ip) & 3) | (dscp & 0xfc));
   } else return;
-  a.key[k + K.K_NW_TOS] = dscp & 0xfc;
+  a.key[k + K.K_NW_TOS] = (a.key[k + K.K_NW_TOS] & 3) | (dscp & 0xfc);
 }
 
 /** `proto` 0 = TCP or UDP (mod_tp_*), else only that protocol (set_field tcp_src...). */

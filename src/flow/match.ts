@@ -6,10 +6,10 @@
  * Invariant: value & ~mask === 0 in every word (bits outside the mask are zero), so two matches
  * are the same rule iff their words are equal.
  */
-import { K_CONJ_ID, K_DL_TYPE, K_NW_PROTO } from '../packet/flow-key';
+import { K_DL_TYPE, K_NW_PROTO, K_PKT_MARK } from '../packet/flow-key';
 
-/** in_port .. reg7 and conj_id: every word a rule can match on (the reserved word is not). */
-export const MATCH_WORDS = K_CONJ_ID + 1;
+/** in_port .. pkt_mark: every word a rule can match on (the reserved word is not). */
+export const MATCH_WORDS = K_PKT_MARK + 1;
 
 /**
  * The all-ones mask of each word, by the width of the field in it (in_port and dl_type are 16
@@ -18,9 +18,15 @@ export const MATCH_WORDS = K_CONJ_ID + 1;
 export const WORD_FULL: Uint32Array = Uint32Array.from([
   0xffff, 0xffff, 0xffff, 0xffffffff, 0xffff, 0xffffffff, 0xffff, 0xffffffff, // in_port..nw_src
   0xffffffff, 0xff, 0xff, 0xff, 0xffff, 0xffff, 0xffff, 0xffffffff, // nw_dst..arp_sha_lo
-  0xffff, 0xffffffff, 0xff, 0xffff, 0xffffffff, 0xffffffff, // arp_tha..metadata_lo
+  0xffff, 0xffffffff, 0xff, 0xffff, 0xffff, // arp_tha..vlan_tci2, tun_flags
+  0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, // ipv6_src, ipv6_dst
+  0xfffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, // ipv6_label, nd_target
+  0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, // tun_id, tun_src, tun_dst
+  0xffffffff, 0xffffffff, // metadata
   0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, // regs
   0xffffffff, // conj_id
+  0xff, 0xffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, // ct_state, ct_zone, ct_mark, ct_label
+  0xffffffff, 0xffffffff, 0xff, 0xffff, 0xffff, 0xffffffff, // ct_nw_src..ct_tp_dst, pkt_mark
 ]);
 
 export class Match {

@@ -5,7 +5,7 @@
 import type { PacketArena } from '../packet/arena';
 import type { BridgeOps, PacketInReason } from './bridge-ops';
 import { FLOW_DROPS } from './execute';
-import { KEY_SHIFT } from '../packet/flow-key';
+import { KEY_SHIFT, KEY_WORDS } from '../packet/flow-key';
 import { checksum, pseudoSumV4 } from '../wire/checksum';
 
 export interface Sent {
@@ -29,7 +29,7 @@ export class RecordingOps implements BridgeOps {
   ) {}
   private rec(kind: Sent['kind'], s: number, extra: Partial<Sent> = {}): void {
     const k = s << KEY_SHIFT;
-    this.sent.push({ kind, hex: this.arena.frame(s).toString('hex'), key: this.arena.key.slice(k, k + 32), ...extra });
+    this.sent.push({ kind, hex: this.arena.frame(s).toString('hex'), key: this.arena.key.slice(k, k + KEY_WORDS), ...extra });
     this.arena.release(s);
   }
   output(slot: number, ofport: number): void {

@@ -111,7 +111,7 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
     key[k + K.K_NW_DST] = ipv4.dst(b, l3);
     const proto = b[l3 + ipv4.PROTOCOL];
     key[k + K.K_NW_PROTO] = proto;
-    key[k + K.K_NW_TOS] = b[l3 + ipv4.TOS] & 0xfc;
+    key[k + K.K_NW_TOS] = b[l3 + ipv4.TOS];
     key[k + K.K_NW_TTL] = b[l3 + ipv4.TTL];
     const ff = ipv4.flagsFrag(b, l3);
     const frag = (ff & (ipv4.FLAG_MF | ipv4.FRAG_OFFSET_MASK)) !== 0;
@@ -144,7 +144,7 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
     a.l3[slot] = l3 - f;
     const nh = b[l3 + ipv6.NEXT_HEADER];
     key[k + K.K_NW_PROTO] = nh;
-    key[k + K.K_NW_TOS] = ipv6.trafficClass(b, l3) & 0xfc;
+    key[k + K.K_NW_TOS] = ipv6.trafficClass(b, l3);
     key[k + K.K_NW_TTL] = b[l3 + ipv6.HOP_LIMIT];
     const pl = ipv6.payloadLen(b, l3);
     return parseL4(a, slot, k, nh, l3 + ipv6.HEADER_LEN, pl === 0 ? avail - ipv6.HEADER_LEN : pl, f, 58, false);

@@ -159,7 +159,7 @@ t.test('subtables are visited by max priority and the search stops early', async
   cls.insert(mk(1, 100, [[K.K_IN_PORT, 1, 0xffff], [K.K_VLAN_TCI, 0x1005, 0x1fff]]));
   cls.insert(mk(2, 5, []));
   t.same(cls.subtables.map((s) => s.maxPriority), [100, 10, 5]);
-  const key = new Uint32Array(32);
+  const key = new Uint32Array(K.KEY_WORDS);
   key[K.K_IN_PORT] = 1;
   key[K.K_VLAN_TCI] = 0x1005;
   t.equal(cls.lookup(key, 0), 1);
@@ -171,14 +171,15 @@ t.test('subtables are visited by max priority and the search stops early', async
 
 t.test('EMC: hit after insert, miss after invalidation, two candidates', async (t) => {
   const emc = new Emc();
-  const key = new Uint32Array(32 * 4);
-  key[32 + K.K_IN_PORT] = 7;
+  const W = K.KEY_WORDS;
+  const key = new Uint32Array(W * 4);
+  key[W + K.K_IN_PORT] = 7;
   t.equal(emc.lookup(key, 1), -2);
   emc.insert(key, 1, 42);
   t.equal(emc.lookup(key, 1), 42);
-  key.copyWithin(64, 32, 64);
+  key.copyWithin(2 * W, W, 2 * W);
   t.equal(emc.lookup(key, 2), 42, 'same words in another slot hit');
-  key[64 + K.K_TP_DST] = 1;
+  key[2 * W + K.K_TP_DST] = 1;
   t.equal(emc.lookup(key, 2), -2, 'one word differs: miss');
   emc.invalidate();
   t.equal(emc.lookup(key, 1), -2, 'generation bump invalidates');

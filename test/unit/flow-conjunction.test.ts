@@ -202,7 +202,7 @@ t.test('a conjunction needs every dimension, at one priority, above the hard mat
   mk(3, 20, [[K.K_TP_DST, 80]], [7, 2, 2]); // other priority: never pairs with the 10s
   mk(4, 5, [[K.K_CONJ_ID, 7]], null);
   mk(5, 1, [], null); // catch-all
-  const key = new Uint32Array(32);
+  const key = new Uint32Array(K.KEY_WORDS);
   const look = (src: number, port: number): number => {
     key[K.K_NW_SRC] = src;
     key[K.K_TP_DST] = port;

@@ -112,12 +112,12 @@ t.test('parseSlot: key words and offsets for every fixture', async (t) => {
 
 t.test('parseSlot: conventions', async (t) => {
   const a = arena();
-  // nw_tos keeps DSCP only (tos & 0xfc): ECN bits are not part of the key.
+  // The key keeps the whole TOS byte (OVS flow->nw_tos): nw_tos matches its 0xfc bits, nw_ecn 0x03.
   const tos = hex(F.tcpSyn);
   ip.setTos(tos, 14, 0xbb);
   let s = a.allocFrom(tos);
   t.equal(parseSlot(a, s, 1), OK);
-  t.equal(a.key[(s << K.KEY_SHIFT) + K.K_NW_TOS], 0xb8);
+  t.equal(a.key[(s << K.KEY_SHIFT) + K.K_NW_TOS], 0xbb);
   a.release(s);
 
   // VID 0 priority 0 tag is still "tagged": TCI_PRESENT alone.
