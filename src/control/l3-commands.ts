@@ -5,7 +5,7 @@
 import { Switch } from '../datapath/switch';
 import { jsonArrayPieces, StreamedReply, type Handler } from './server';
 import { str } from './args';
-import { DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT } from '../l3/conntrack';
+import { DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT } from '../packet/conntrack';
 import { kv } from './values';
 import { checkRequest, dhcpIndex, routerIndex } from './request-check';
 

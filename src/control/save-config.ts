@@ -8,7 +8,7 @@ import * as path from 'path';
 import { Switch } from '../datapath/switch';
 import { formatRule } from '../flow/ofctl-format';
 import { DEFAULT_MAX_FLOWS } from '../flow/pipeline';
-import { DEFAULT_MAX_SESSIONS } from '../l3/conntrack';
+import { DEFAULT_MAX_SESSIONS } from '../packet/conntrack';
 import { SwitchConfig, validateConfig } from './config';
 import { VlanSet } from '../l2/vlan-set';
 

@@ -16,7 +16,7 @@ import { portConfigFrom } from './port-options';
 import * as v from './values';
 import { parseFlow } from '../flow/ofctl-parse';
 import { DEFAULT_MAX_FLOWS } from '../flow/pipeline';
-import { DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT } from '../l3/conntrack';
+import { DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT } from '../packet/conntrack';
 
 export interface Problem {
   path: string;

@@ -5,7 +5,7 @@
  *
  * MACs are kept as (hi16, lo32) so the output path writes six bytes with shifts, not divisions.
  */
-import { U32Map } from './u32-map';
+import { U32Map } from '../packet/u32-map';
 
 export class ArpCache {
   readonly macHi: Uint16Array;

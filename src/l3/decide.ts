@@ -31,12 +31,12 @@ import * as icmp from '../wire/icmp';
 import * as tcp from '../wire/tcp';
 import * as udp from '../wire/udp';
 import { sum16 } from '../wire/checksum';
-import { Conntrack, CREATE_FULL, swapPorts } from './conntrack';
-import { parseQuoted, quoted } from './nat';
+import { Conntrack, CREATE_FULL, swapPorts } from '../packet/conntrack';
+import { parseQuoted, quoted } from '../packet/nat';
 import { errorAllowed } from './icmp-error';
 import type { Neighbours } from './neighbours';
 import type { Iface } from './router-iface';
-import type { U32Map } from './u32-map';
+import type { U32Map } from '../packet/u32-map';
 import { RouteTable, RT_FWD, RT_LOCAL, RT_FIP, RT_BCAST } from './route-table';
 import {
   D_NO_IFACE, D_NOT_IPV4, D_NOT_FOR_ROUTER, D_NOT_UNICAST, D_BAD_CSUM, D_NO_ROUTE, D_TTL, D_FRAG_NEEDED, D_OVERSIZE,

@@ -8,7 +8,7 @@
  */
 import * as ipv4 from '../wire/ipv4';
 import { Lpm } from './lpm';
-import type { U32Map } from './u32-map';
+import type { U32Map } from '../packet/u32-map';
 import type { Iface } from './router-iface';
 
 /** Route kinds in the compiled table. */

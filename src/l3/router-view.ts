@@ -7,7 +7,7 @@ import * as eth from '../wire/ethernet';
 import * as arp from '../wire/arp';
 import * as ipv4 from '../wire/ipv4';
 import * as icmp from '../wire/icmp';
-import { Conntrack, STATE_NAMES } from './conntrack';
+import { Conntrack, STATE_NAMES } from '../packet/conntrack';
 import type { Iface } from './router-iface';
 import { ROUTER_DROP_REASONS, RouterDrops } from './router-drops';
 import { RT_KIND_NAMES, RT_LOCAL, RT_BCAST } from './route-table';

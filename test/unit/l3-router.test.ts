@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Lpm } from '../../src/l3/lpm';
-import { U32Map } from '../../src/l3/u32-map';
+import { U32Map } from '../../src/packet/u32-map';
 import { prefixMask } from '../../src/wire/ipv4';
 import { prng, randInt } from '../fixtures/util';
 import {

@@ -10,9 +10,9 @@ import * as ipv4 from '../wire/ipv4';
 import * as icmp from '../wire/icmp';
 import * as tcp from '../wire/tcp';
 import * as udp from '../wire/udp';
-import { l4AddrUpdate, l4WordUpdate } from '../packet/rewrite';
+import { l4AddrUpdate, l4WordUpdate } from './rewrite';
 
-export { rewritePacket } from '../packet/rewrite';
+export { rewritePacket } from './rewrite';
 
 /** L4 bytes an ICMP error quotes at least (RFC 792): the ports (TCP/UDP, same offsets) or echo id. */
 const QUOTED_L4_MIN = 8;

@@ -1,5 +1,9 @@
 /**
- * Connection tracking for the router's NAT (Click `IPRewriterFlow`): one RECORD per connection
+ * Connection tracking, one implementation for every user: the router's NAT (l3/) and the flow
+ * tables' ct() action (flow/) each hold Conntrack tables of this class, so both run the same
+ * tuple tables, state machine and timeouts. It lives in packet/ because both stages import it.
+ *
+ * Click `IPRewriterFlow`'s shape: one RECORD per connection
  * holding two ENTRIES — the original direction and the reply direction — in the same hash
  * table. Each entry is "packets matching this 5-tuple get rewritten to that 4-tuple", so a
  * lookup is the only per-packet work in either direction.
