@@ -37,6 +37,8 @@ export type Action =
   | { type: 'mod_tp_dst'; port: number }
   /** ids: the controller ids of `dec_ttl(1,2)` / `dec_ttl:5`, kept to print back; null = bare `dec_ttl`. */
   | { type: 'dec_ttl'; ids: number[] | null }
+  /** `set_tunnel:N` / `set_tunnel64:N` (NXAST_SET_TUNNEL[64]): sets tun_id; `wide` = the 64 spelling. */
+  | { type: 'set_tunnel'; value: bigint; wide: boolean }
   | { type: 'load'; value: bigint; dst: Subfield }
   | { type: 'move'; src: Subfield; dst: Subfield }
   /**
@@ -126,6 +128,7 @@ export function isModifyAction(a: Action): boolean {
     case 'mod_tp_src':
     case 'mod_tp_dst':
     case 'dec_ttl':
+    case 'set_tunnel':
     case 'load':
     case 'move':
     case 'write_metadata':
@@ -236,6 +239,11 @@ export function compile(actions: readonly Action[]): CompiledPlan {
       case 'set_field':
         compileSetField(a, out);
         break;
+      case 'set_tunnel': {
+        const [vh, vl] = split64(a.value);
+        out.push(OP_LOAD, N.F_TUN_ID, -1, -1, vh, vl);
+        break;
+      }
       case 'load': {
         const [mh, ml] = split64(bitMask(a.dst.ofs, a.dst.nbits));
         const [vh, vl] = split64((a.value << BigInt(a.dst.ofs)) & bitMask(a.dst.ofs, a.dst.nbits));

@@ -545,6 +545,22 @@ function readField(a: PacketArena, slot: number, fid: number): void {
       rdHi = key[k + K.K_METADATA_HI];
       rdLo = key[k + K.K_METADATA_LO];
       return;
+    case N.F_TUN_ID:
+      rdHi = key[k + K.K_TUN_ID_HI];
+      rdLo = key[k + K.K_TUN_ID_LO];
+      return;
+    case N.F_TUN_SRC:
+      rdLo = key[k + K.K_TUN_SRC];
+      return;
+    case N.F_TUN_DST:
+      rdLo = key[k + K.K_TUN_DST];
+      return;
+    case N.F_IN_PORT_OXM:
+      rdLo = key[k + K.K_IN_PORT];
+      return;
+    case N.F_VLAN_VID:
+      rdLo = key[k + K.K_VLAN_TCI] & 0x0fff;
+      return;
     default:
       rdLo = key[k + K.K_REG0 + fid - N.F_REG0];
   }
@@ -600,6 +616,28 @@ function writeField(a: PacketArena, slot: number, fid: number, hi: number, lo: n
     case N.F_METADATA:
       key[k + K.K_METADATA_HI] = hi;
       key[k + K.K_METADATA_LO] = lo;
+      return true;
+    case N.F_TUN_ID:
+      // Any K_TUN_* word set means TUN_PRESENT (the EMC's invariant, flow-key.ts); a tunnel
+      // port with key=flow sends with this id.
+      key[k + K.K_TUN_ID_HI] = hi;
+      key[k + K.K_TUN_ID_LO] = lo;
+      key[k + K.K_TUN_FLAGS] |= K.TUN_PRESENT;
+      return true;
+    case N.F_TUN_SRC:
+      key[k + K.K_TUN_SRC] = lo;
+      key[k + K.K_TUN_FLAGS] |= K.TUN_PRESENT;
+      return true;
+    case N.F_TUN_DST:
+      key[k + K.K_TUN_DST] = lo;
+      key[k + K.K_TUN_FLAGS] |= K.TUN_PRESENT;
+      return true;
+    case N.F_IN_PORT_OXM:
+      key[k + K.K_IN_PORT] = lo & 0xffff;
+      return true;
+    case N.F_VLAN_VID:
+      // Only an existing tag changes (the parser requires one in the match, as OVS does).
+      if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, lo & 0x0fff, 0x0fff);
       return true;
     case N.F_ETH_TYPE:
     case N.F_IP_PROTO:

@@ -280,6 +280,10 @@ const FIELDS: MatchField[] = [
   macField('arp_sha', K.K_ARP_SHA_HI, 'arp'),
   macField('arp_tha', K.K_ARP_THA_HI, 'arp'),
   u64Field('metadata', K.K_METADATA_HI),
+  // Tunnel metadata (OVS flow->tunnel): set by the tunnel port a frame arrived on, zero otherwise.
+  u64Field('tun_id', K.K_TUN_ID_HI),
+  ipField('tun_src', K.K_TUN_SRC, 'none'),
+  ipField('tun_dst', K.K_TUN_DST, 'none'),
   shorthand('ip', ETH_TYPE_IP, -1),
   shorthand('arp', ETH_TYPE_ARP, -1),
   shorthand('rarp', ETH_TYPE_RARP, -1),
@@ -308,6 +312,7 @@ const ALIASES: Record<string, string> = {
   nw_ttl: 'nw_ttl',
   icmpv6_type: 'icmp_type',
   icmpv6_code: 'icmp_code',
+  tunnel_id: 'tun_id',
   ipv4: 'ip',
   tcp4: 'tcp',
   udp4: 'udp',

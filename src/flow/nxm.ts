@@ -24,6 +24,14 @@ export const F_ARP_SHA = 15;
 export const F_ARP_THA = 16;
 export const F_METADATA = 17;
 export const F_REG0 = 18; // ..F_REG0 + 7
+/** Tunnel metadata (flow-key K_TUN_*): what a tunnel port received with / sends with. */
+export const F_TUN_ID = 26;
+export const F_TUN_SRC = 27;
+export const F_TUN_DST = 28;
+/** OXM_OF_IN_PORT: the same in_port word as NXM_OF_IN_PORT, 32 bits wide (OpenFlow 1.1+ ports). */
+export const F_IN_PORT_OXM = 29;
+/** OXM_OF_VLAN_VID: the 12-bit VID of the outer tag (writing it needs a tag: see ofctl-parse). */
+export const F_VLAN_VID = 30;
 
 export interface NxmField {
   readonly id: number;
@@ -61,6 +69,14 @@ const LIST: NxmField[] = [
 for (let r = 0; r < 8; r++) {
   LIST.push({ id: F_REG0 + r, nxm: `NXM_NX_REG${r}`, name: `reg${r}`, bits: 32, writable: true, prereq: 'none', style: 'hex' });
 }
+LIST.push(
+  { id: F_TUN_ID, nxm: 'NXM_NX_TUN_ID', name: 'tun_id', bits: 64, writable: true, prereq: 'none', style: 'hex' },
+  { id: F_TUN_SRC, nxm: 'NXM_NX_TUN_IPV4_SRC', name: 'tun_src', bits: 32, writable: true, prereq: 'none', style: 'ip' },
+  { id: F_TUN_DST, nxm: 'NXM_NX_TUN_IPV4_DST', name: 'tun_dst', bits: 32, writable: true, prereq: 'none', style: 'ip' },
+  { id: F_IN_PORT_OXM, nxm: 'OXM_OF_IN_PORT', name: 'in_port_oxm', bits: 32, writable: true, prereq: 'none', style: 'dec' },
+  { id: F_VLAN_VID, nxm: 'OXM_OF_VLAN_VID', name: 'vlan_vid', bits: 12, writable: true, prereq: 'none', style: 'dec' },
+);
+for (let i = 0; i < LIST.length; i++) if (LIST[i].id !== i) throw new Error(`nxm: field ${LIST[i].nxm} is not at index ${LIST[i].id}`);
 
 export const NXM_FIELDS: readonly NxmField[] = LIST;
 
@@ -78,6 +94,26 @@ const SHORT: Record<string, number> = {
   ip_proto: F_IP_PROTO,
   nxm_nx_arp_tha: F_ARP_THA,
   nxm_of_metadata: F_METADATA,
+  // OXM names OVS also accepts for these fields (it prints them with the NXM name).
+  oxm_of_eth_src: F_ETH_SRC,
+  oxm_of_eth_dst: F_ETH_DST,
+  oxm_of_eth_type: F_ETH_TYPE,
+  oxm_of_ip_proto: F_IP_PROTO,
+  oxm_of_ipv4_src: F_IP_SRC,
+  oxm_of_ipv4_dst: F_IP_DST,
+  oxm_of_tcp_src: F_TCP_SRC,
+  oxm_of_tcp_dst: F_TCP_DST,
+  oxm_of_udp_src: F_UDP_SRC,
+  oxm_of_udp_dst: F_UDP_DST,
+  oxm_of_arp_op: F_ARP_OP,
+  oxm_of_arp_spa: F_ARP_SPA,
+  oxm_of_arp_tpa: F_ARP_TPA,
+  oxm_of_arp_sha: F_ARP_SHA,
+  oxm_of_arp_tha: F_ARP_THA,
+  oxm_of_tunnel_id: F_TUN_ID,
+  tunnel_id: F_TUN_ID,
+  ipv4_src: F_IP_SRC,
+  ipv4_dst: F_IP_DST,
 };
 for (const [n, id] of Object.entries(SHORT)) BY_NAME.set(n, LIST[id]);
 

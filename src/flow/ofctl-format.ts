@@ -109,6 +109,15 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
     if (mm) out.push(`reg${r}=${hashX(val[K.K_REG0 + r])}${mm === 0xffffffff ? '' : '/' + hashX(mm)}`);
   }
 
+  // Tunnel metadata after the registers, in OVS's order (format_flow_tunnel).
+  if (msk[K.K_TUN_ID_HI] || msk[K.K_TUN_ID_LO]) {
+    const v = (BigInt(val[K.K_TUN_ID_HI]) << 32n) | BigInt(val[K.K_TUN_ID_LO]);
+    const mm = (BigInt(msk[K.K_TUN_ID_HI]) << 32n) | BigInt(msk[K.K_TUN_ID_LO]);
+    out.push(`tun_id=${hashX(v)}${mm === 0xffffffffffffffffn ? '' : '/' + hashX(mm)}`);
+  }
+  if (msk[K.K_TUN_SRC]) out.push(`tun_src=${ipMasked(val[K.K_TUN_SRC], msk[K.K_TUN_SRC])}`);
+  if (msk[K.K_TUN_DST]) out.push(`tun_dst=${ipMasked(val[K.K_TUN_DST], msk[K.K_TUN_DST])}`);
+
   const dlType = m.dlType;
   const protoExact = m.isFull(K.K_NW_PROTO);
   const proto = val[K.K_NW_PROTO];
@@ -236,6 +245,9 @@ export function formatAction(a: Action, names?: PortNamer): string {
     case 'dec_ttl':
       // OVS format_DEC_TTL: bare when no ids were given, else the ids in parentheses.
       return a.ids === null ? 'dec_ttl' : `dec_ttl(${a.ids.join(',')})`;
+    case 'set_tunnel':
+      // OVS format_SET_TUNNEL: the 64-bit spelling when asked for or when the id needs it.
+      return `${a.wide || a.value > 0xffffffffn ? 'set_tunnel64' : 'set_tunnel'}:${hashX(a.value)}`;
     case 'load':
       return `load:${hashX(a.value)}->${subfield(a.dst)}`;
     case 'move':

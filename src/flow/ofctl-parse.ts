@@ -13,10 +13,10 @@
  */
 import { Match } from './match';
 import * as F from './fields';
-import { nxmField, nxmFieldNames, type NxmField } from './nxm';
+import { F_VLAN_VID, nxmField, nxmFieldNames, type NxmField } from './nxm';
 import { isModifyAction, isOutputAction, unsupportedAction, type Action, type Subfield } from './actions';
 import { OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_NORMAL, OFPP_NONE, OFPP_TABLE } from './ofport';
-import { K_IN_PORT } from '../packet/flow-key';
+import { K_IN_PORT, K_VLAN_TCI } from '../packet/flow-key';
 import { N_TABLES, OFP_DEFAULT_PRIORITY, type FlowFlag } from './table';
 
 export class FlowSyntaxError extends Error {
@@ -302,7 +302,7 @@ function parsePortArg(v: string, tok: Token, opts: ParseOptions, role: string): 
 const ACTION_NAMES = [
   'output', 'in_port', 'normal', 'flood', 'all', 'local', 'controller', 'drop', 'mod_vlan_vid', 'mod_vlan_pcp',
   'strip_vlan', 'pop_vlan', 'push_vlan', 'set_field', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst',
-  'mod_nw_tos', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction',
+  'mod_nw_tos', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'set_tunnel', 'set_tunnel64', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction',
 ];
 
 function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOptions): Action[] {
@@ -403,6 +403,11 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
           break;
         case 'dec_ttl':
           a = parseDecTtl(tok);
+          break;
+        case 'set_tunnel':
+        case 'set_tunnel64':
+          // OVS takes 64 bits in both spellings and prints set_tunnel64 when the id needs it.
+          a = { type: 'set_tunnel', value: located(tok, () => F.parseU64(need(), 'tunnel id')), wide: k === 'set_tunnel64' };
           break;
         case 'load':
           a = parseLoad(need(), tok, spec.match);
@@ -546,11 +551,22 @@ function checkFieldPrereq(f: NxmField, m: Match, tok: Token): void {
   if (!F.prereqOk(f.prereq, m)) throw err(`${tok.key}: ${f.name} ${F.prereqHint(f.prereq)} in the match`, tok);
 }
 
+/**
+ * Writing OXM_OF_VLAN_VID changes the VID of a tag the frame must have: OVS refuses it unless
+ * the match requires a tag ("set_field vlan_vid lacks correct prerequisites").
+ */
+function checkDstWritable(f: NxmField, m: Match, tok: Token): void {
+  if (!f.writable) throw err(`${f.nxm} is read-only`, tok);
+  if (f.id === F_VLAN_VID && !((m.mask[K_VLAN_TCI] & F.VLAN_CFI) !== 0 && (m.value[K_VLAN_TCI] & F.VLAN_CFI) !== 0)) {
+    throw err(`${tok.key}: ${f.nxm} needs a VLAN tag in the match (add dl_vlan=...; use NXM_OF_VLAN_TCI[] to push or pop a tag)`, tok);
+  }
+}
+
 function parseLoad(v: string, tok: Token, m: Match): Action {
   const i = v.indexOf('->');
   if (i < 0) throw err(`load needs VALUE->DST[range]`, tok);
   const dst = parseSubfield(v.slice(i + 2), tok);
-  if (!dst.field.writable) throw err(`${dst.field.nxm} is read-only`, tok);
+  checkDstWritable(dst.field, m, tok);
   checkFieldPrereq(dst.field, m, tok);
   const value = located(tok, () => F.parseU64(v.slice(0, i), 'value'));
   if (dst.nbits < 64 && value >> BigInt(dst.nbits) !== 0n) throw err(`value ${v.slice(0, i)} does not fit in ${dst.nbits} bits`, tok);
@@ -563,7 +579,7 @@ function parseMove(v: string, tok: Token, m: Match): Action {
   const src = parseSubfield(v.slice(0, i), tok);
   const dst = parseSubfield(v.slice(i + 2), tok);
   if (src.nbits !== dst.nbits) throw err(`move: source has ${src.nbits} bits but destination ${dst.nbits}`, tok);
-  if (!dst.field.writable) throw err(`${dst.field.nxm} is read-only`, tok);
+  checkDstWritable(dst.field, m, tok);
   checkFieldPrereq(src.field, m, tok);
   checkFieldPrereq(dst.field, m, tok);
   return { type: 'move', src, dst };

@@ -326,6 +326,11 @@ const HEADER_OF: Record<number, [number, number, number]> = {
   [N.F_ARP_SHA]: [OXM_CLASS_NXM1, 17, 6],
   [N.F_ARP_THA]: [OXM_CLASS_NXM1, 18, 6],
   [N.F_METADATA]: [OXM_CLASS_BASIC, 2, 8],
+  [N.F_TUN_ID]: [OXM_CLASS_NXM1, 16, 8],
+  [N.F_TUN_SRC]: [OXM_CLASS_NXM1, 31, 4],
+  [N.F_TUN_DST]: [OXM_CLASS_NXM1, 32, 4],
+  [N.F_IN_PORT_OXM]: [OXM_CLASS_BASIC, 0, 4],
+  [N.F_VLAN_VID]: [OXM_CLASS_BASIC, 6, 2],
 };
 for (let r = 0; r < 8; r++) HEADER_OF[N.F_REG0 + r] = [OXM_CLASS_NXM1, r, 4];
 
@@ -657,6 +662,9 @@ function actionToOf(a: Action, m: Match, out: OfAction[]): void {
       return;
     case 'load':
       out.push(regLoad(a.dst.field, a.dst.ofs, a.dst.nbits, a.value));
+      return;
+    case 'set_tunnel':
+      out.push(regLoad(NXM_FIELDS[N.F_TUN_ID], 0, 64, a.value));
       return;
     case 'move':
       out.push({ type: 'nx_reg_move', nBits: a.dst.nbits, srcOfs: a.src.ofs, dstOfs: a.dst.ofs, src: headerOfField(a.src.field), dst: headerOfField(a.dst.field) });
