@@ -13,6 +13,7 @@ import * as K from './flow-key';
 import * as eth from '../wire/ethernet';
 import * as ipv4 from '../wire/ipv4';
 import * as ipv6 from '../wire/ipv6';
+import * as icmpv6 from '../wire/icmpv6';
 import * as arp from '../wire/arp';
 import { TCI_PRESENT } from '../wire/vlan';
 
@@ -31,6 +32,10 @@ export const PARSE_DROPS = defineDrops('parse', {
   udp_truncated: 'UDP header cut short or its length out of range',
   icmp_truncated: 'ICMP header cut short',
   oversize: "longer than the input port's MTU allows (and not a GSO frame)",
+  ipv6_ext_truncated: 'an IPv6 extension header cut short or longer than the payload',
+  ipv6_ext_chain_too_long: 'more than 8 IPv6 extension headers before the upper-layer header',
+  nd_truncated: 'an IPv6 neighbour solicitation/advertisement shorter than its target address',
+  nd_bad_option: 'an ND option of length 0 or past the end, or a link-layer address option given twice',
 });
 export const PARSE_DROP_REASONS = PARSE_DROPS.reasons;
 export type ParseDropReason = (typeof PARSE_DROP_REASONS)[number];
@@ -54,6 +59,17 @@ const D_TCP = PARSE_DROPS.id.tcp_truncated;
 const D_UDP = PARSE_DROPS.id.udp_truncated;
 const D_ICMP = PARSE_DROPS.id.icmp_truncated;
 export const D_OVERSIZE = PARSE_DROPS.id.oversize;
+const D_IP6_EXT_TRUNC = PARSE_DROPS.id.ipv6_ext_truncated;
+const D_IP6_EXT_LONG = PARSE_DROPS.id.ipv6_ext_chain_too_long;
+const D_ND_TRUNC = PARSE_DROPS.id.nd_truncated;
+const D_ND_OPT = PARSE_DROPS.id.nd_bad_option;
+
+/**
+ * The most IPv6 extension headers walked before the upper-layer header. RFC 8200 §4.1 puts each
+ * at most once (destination options twice), so a legitimate chain has at most 6; a longer one is
+ * a crafted chain meant to make a parser spin (OVS bounds it only by the frame length).
+ */
+export const MAX_IPV6_EXT_HEADERS = 8;
 
 const OK = -1;
 
@@ -142,12 +158,91 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
     const err = ipv6.check(b, l3, avail);
     if (err !== ipv6.OK) return err === ipv6.ERR_PAYLOAD_LEN ? D_IP6_LEN : D_IP6_TRUNC;
     a.l3[slot] = l3 - f;
-    const nh = b[l3 + ipv6.NEXT_HEADER];
-    key[k + K.K_NW_PROTO] = nh;
     key[k + K.K_NW_TOS] = ipv6.trafficClass(b, l3);
     key[k + K.K_NW_TTL] = b[l3 + ipv6.HOP_LIMIT];
-    const pl = ipv6.payloadLen(b, l3);
-    return parseL4(a, slot, k, nh, l3 + ipv6.HEADER_LEN, pl === 0 ? avail - ipv6.HEADER_LEN : pl, f, 58, false);
+    key[k + K.K_IPV6_LABEL] = ipv6.flowLabel(b, l3);
+    for (let i = 0; i < 4; i++) {
+      key[k + K.K_IPV6_SRC + i] = ipv6.addrWord(b, l3 + ipv6.SRC, i);
+      key[k + K.K_IPV6_DST + i] = ipv6.addrWord(b, l3 + ipv6.DST, i);
+    }
+    return parseIpv6Payload(a, slot, k, l3, avail, f);
+  }
+  return OK;
+}
+
+/**
+ * Walk the extension headers after the fixed IPv6 header to the upper-layer protocol (OVS
+ * `parse_ipv6_ext_hdrs`): nw_proto is that protocol; a fragment header sets nw_frag, and a later
+ * fragment (non-zero offset) stops there with nw_proto 44, as OVS reports it. Then the L4 header,
+ * and for a neighbour solicitation/advertisement the ND target and link-layer address options.
+ */
+function parseIpv6Payload(a: PacketArena, slot: number, k: number, l3: number, avail: number, f: number): number {
+  const b = a.bytes;
+  const key = a.key;
+  const pl = ipv6.payloadLen(b, l3);
+  let p = l3 + ipv6.HEADER_LEN;
+  const end = p + (pl === 0 ? avail - ipv6.HEADER_LEN : pl); // 0: jumbogram, up to the frame's end
+  let nh = b[l3 + ipv6.NEXT_HEADER];
+  let frag = false;
+  for (let n = 0; ipv6.isExtHeader(nh); n++) {
+    if (n === MAX_IPV6_EXT_HEADERS) return D_IP6_EXT_LONG;
+    // Every extension header is at least 8 bytes: check once, then read its first 8 freely.
+    if (end - p < ipv6.EXT_MIN_LEN) return D_IP6_EXT_TRUNC;
+    if (nh === ipv6.NH_FRAGMENT) {
+      const offlg = ipv6.fragOffLg(b, p);
+      nh = b[p + ipv6.EXT_NEXT];
+      p += ipv6.FRAG_HEADER_LEN;
+      if (offlg !== 0) {
+        frag = true;
+        if ((offlg & ipv6.FRAG_OFFSET_MASK) !== 0) {
+          // A later fragment: no upper-layer header here (OVS: nw_proto = IPPROTO_FRAGMENT).
+          key[k + K.K_NW_FRAG] = K.NW_FRAG_ANY | K.NW_FRAG_LATER;
+          key[k + K.K_NW_PROTO] = ipv6.NH_FRAGMENT;
+          return OK;
+        }
+        key[k + K.K_NW_FRAG] = K.NW_FRAG_ANY;
+      }
+    } else {
+      const hl = ipv6.extLen(b, p, nh);
+      if (hl > end - p) return D_IP6_EXT_TRUNC;
+      nh = b[p + ipv6.EXT_NEXT];
+      p += hl;
+    }
+  }
+  key[k + K.K_NW_PROTO] = nh;
+  const r = parseL4(a, slot, k, nh, p, end - p, f, ipv4.PROTO_ICMPV6, frag);
+  if (r !== OK || nh !== ipv4.PROTO_ICMPV6 || !icmpv6.isNeighborDiscovery(b[p + icmpv6.TYPE], b[p + icmpv6.CODE])) return r;
+  const nd = parseNd(a, k, p, end - p);
+  if (nd !== OK) a.l4[slot] = 0; // a dropped frame leaves no offsets behind
+  return nd;
+}
+
+/**
+ * ND target and the source/target link-layer address options of an NS/NA (OVS `parse_icmpv6`):
+ * nd_sll/nd_tll go to the ARP SHA/THA words, as in OVS. Options are validated as RFC 4861 §4.6
+ * says receivers must (length 0 or past the end: discard); a second SLL or TLL option is invalid,
+ * as OVS treats it. Trailing bytes shorter than an option are ignored, as OVS does.
+ */
+function parseNd(a: PacketArena, k: number, l4: number, l4avail: number): number {
+  const b = a.bytes;
+  const key = a.key;
+  if (l4avail < icmpv6.ND_MIN_LEN) return D_ND_TRUNC;
+  for (let i = 0; i < 4; i++) key[k + K.K_ND_TARGET + i] = ipv6.addrWord(b, l4 + icmpv6.ND_TARGET, i);
+  let p = l4 + icmpv6.ND_MIN_LEN;
+  let left = l4avail - icmpv6.ND_MIN_LEN;
+  while (left >= icmpv6.ND_OPT_UNIT) {
+    const olen = b[p + icmpv6.ND_OPT_LEN] * icmpv6.ND_OPT_UNIT;
+    if (olen === 0 || olen > left) return D_ND_OPT;
+    const ot = b[p + icmpv6.ND_OPT_TYPE];
+    if (olen === icmpv6.ND_OPT_UNIT && (ot === icmpv6.ND_OPT_SOURCE_LINKADDR || ot === icmpv6.ND_OPT_TARGET_LINKADDR)) {
+      const kw = k + (ot === icmpv6.ND_OPT_SOURCE_LINKADDR ? K.K_ARP_SHA_HI : K.K_ARP_THA_HI);
+      if (key[kw] !== 0 || key[kw + 1] !== 0) return D_ND_OPT;
+      const m = p + icmpv6.ND_LLA_MAC;
+      key[kw] = (b[m] << 8) | b[m + 1];
+      key[kw + 1] = ((b[m + 2] << 24) | (b[m + 3] << 16) | (b[m + 4] << 8) | b[m + 5]) >>> 0;
+    }
+    p += olen;
+    left -= olen;
   }
   return OK;
 }

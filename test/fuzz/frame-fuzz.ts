@@ -22,6 +22,7 @@ import { DropCounters } from '../../src/packet/drops';
 import * as fx from '../fixtures/frames';
 import { hex, prng } from '../fixtures/util';
 import { udpFrame, arpRequest, ethFrame } from '../helpers/frames';
+import { eth6, extHdr, fragHdr, ip6Packet, llaOpt, ndFrame, udp6 } from '../helpers/ipv6-frames';
 import { ipPacket, ethFrame as l3Eth, tcpSeg, udpDgram, echo, icmpMsg } from '../unit/l3-helpers';
 
 export interface FuzzResult {
@@ -111,6 +112,15 @@ function corpus(): { port: string; frame: Buffer; vnet?: Buffer }[] {
   r('ext', QG, EXT_GW, { src: '198.51.100.7', dst: '203.0.113.2', proto: 6, l4: tcpSeg('198.51.100.7', '203.0.113.2', 443, 40000, 0x12) });
   r('ext', QG, EXT_GW, { src: '198.51.100.9', dst: '203.0.113.2', proto: 1, l4: icmpMsg(3, 3, 0, ipPacket({ src: '203.0.113.2', dst: '198.51.100.9', proto: 17, l4: udpDgram('203.0.113.2', '198.51.100.9', 5353, 53) }).subarray(0, 28)) });
   r('ext', QG, EXT_GW, { src: '198.51.100.7', dst: '10.231.1.10', proto: 17, l4: udpDgram('198.51.100.7', '10.231.1.10', 1, 2) }); // unsolicited
+  // IPv6: extension-header chains (the walk is bounded), fragments, ND with link-layer options.
+  const v6 = (ext: [number, Buffer][]) => eth6(ip6Packet({ src: '2001:db8::a', dst: '2001:db8::b', proto: 17, l4: udp6('2001:db8::a', '2001:db8::b', 5000, 53), ext }), VM1, VM2);
+  add('vm1', v6([[0, extHdr(1)], [43, extHdr(2)], [60, extHdr(1)]]));
+  add('vm1', v6([[44, fragHdr(0, true)]]));
+  add('vm3', v6([[60, extHdr(1)], [44, fragHdr(100, false)]]));
+  add('vm1', v6(Array.from({ length: 8 }, () => [60, extHdr(1)] as [number, Buffer])));
+  add('vm3', v6(Array.from({ length: 9 }, () => [0, extHdr(1)] as [number, Buffer])));
+  add('vm1', ndFrame({ type: 135, smac: VM1, dmac: '33:33:ff:00:00:0b', src: 'fe80::5054:ff:fe00:10a', dst: 'ff02::1:ff00:b', target: '2001:db8::b', opts: [llaOpt(1, VM1)] }));
+  add('vm1', ndFrame({ type: 136, smac: VM1, dmac: VM2, src: '2001:db8::a', dst: '2001:db8::b', target: '2001:db8::a', opts: [llaOpt(2, VM1), Buffer.from([14, 1, 0, 0, 0, 0, 0, 0])], flags: 0x60000000 }));
   // DHCP on tenant 1 (access port) and through the trunk.
   add('vm1', dhcpDiscover(VM1));
   add('vm3', dhcpDiscover('52:54:00:00:03:0c', 1));

@@ -7,6 +7,7 @@ import * as ip from '../../src/wire/ipv4';
 import * as udp from '../../src/wire/udp';
 import * as F from '../fixtures/frames';
 import { hex } from '../fixtures/util';
+import { eth6, extHdr, fragHdr, icmp6, ip6Packet, llaOpt, ndFrame, udp6 } from '../helpers/ipv6-frames';
 
 const OK = -1;
 const PORT = 7;
@@ -28,6 +29,8 @@ function keyOf(a: PacketArena, s: number): Record<string, number> {
 const MAC_A = { hi: 0x5254, lo: 0x00123456 };
 const MAC_B = { hi: 0x5254, lo: 0x00abcdef };
 const aToB = { in_port: PORT, dl_dst_hi: MAC_B.hi, dl_dst_lo: MAC_B.lo, dl_src_hi: MAC_A.hi, dl_src_lo: MAC_A.lo };
+/** 2001:db8::1 -> 2001:db8::2 in the IPv6 address words (zero words are left out, as keyOf does). */
+const v6AToB = { ipv6_src0: 0x20010db8, ipv6_src3: 1, ipv6_dst0: 0x20010db8, ipv6_dst3: 2 };
 const bToA = { in_port: PORT, dl_dst_hi: MAC_A.hi, dl_dst_lo: MAC_A.lo, dl_src_hi: MAC_B.hi, dl_src_lo: MAC_B.lo };
 
 interface Expect { l3: number; l4: number; key: Record<string, number> }
@@ -79,11 +82,11 @@ const good: Record<string, Expect> = {
   },
   icmpv6EchoRequest: {
     l3: 14, l4: 54,
-    key: { ...aToB, dl_type: 0x86dd, nw_proto: 58, nw_tos: 0xb8, nw_ttl: 64, tp_src: 128 },
+    key: { ...aToB, ...v6AToB, ipv6_label: 0x5a5a5, dl_type: 0x86dd, nw_proto: 58, nw_tos: 0xb8, nw_ttl: 64, tp_src: 128 },
   },
   udp6: {
     l3: 14, l4: 54,
-    key: { ...aToB, dl_type: 0x86dd, nw_proto: 17, nw_ttl: 255, tp_src: 40001, tp_dst: 9 },
+    key: { ...aToB, ...v6AToB, dl_type: 0x86dd, nw_proto: 17, nw_ttl: 255, tp_src: 40001, tp_dst: 9 },
   },
   ipv4FirstFragment: {
     l3: 14, l4: 34,
@@ -193,6 +196,86 @@ t.test('parseSlot: conventions', async (t) => {
   t.equal(a.available, 16);
 });
 
+const S6 = 'fe80::5054:ff:fe12:3456';
+const D6 = 'ff02::1:ff00:2';
+const MAC_S = '52:54:00:12:34:56';
+const ns = (opts: Buffer[], target = '2001:db8::2') => ndFrame({ type: 135, smac: MAC_S, dmac: '33:33:ff:00:00:02', src: S6, dst: D6, target, opts });
+const udpVia = (ext: [number, Buffer][]) => eth6(ip6Packet({ src: '2001:db8::1', dst: '2001:db8::2', proto: 17, l4: udp6('2001:db8::1', '2001:db8::2', 5000, 53), ext }));
+
+t.test('parseSlot: IPv6 addresses, label, extension headers, fragments, ND', async (t) => {
+  const a = arena();
+  const word = (s: number, w: number) => a.key[(s << K.KEY_SHIFT) + w];
+  const parse = (f: Uint8Array) => {
+    const s = a.allocFrom(f);
+    a.key.fill(0xdeadbeef, s << K.KEY_SHIFT, (s + 1) << K.KEY_SHIFT);
+    t.equal(parseSlot(a, s, PORT), OK);
+    return s;
+  };
+  // Addresses MSW first, label, traffic class as the whole TOS byte.
+  let s = parse(eth6(ip6Packet({ src: 'fe80::f816:3eff:fe11:2233', dst: '2001:db8:1:2:3:4:5:6', proto: 17, l4: udp6('fe80::1', '::1', 1, 2), tclass: 0x2d, label: 0xabcde })));
+  t.same([0, 1, 2, 3].map((i) => word(s, K.K_IPV6_SRC + i)), [0xfe800000, 0, 0xf8163eff, 0xfe112233]);
+  t.same([0, 1, 2, 3].map((i) => word(s, K.K_IPV6_DST + i)), [0x20010db8, 0x00010002, 0x00030004, 0x00050006]);
+  t.equal(word(s, K.K_IPV6_LABEL), 0xabcde);
+  t.equal(word(s, K.K_NW_TOS), 0x2d);
+  a.release(s);
+
+  // Hop-by-hop, routing, destination options, AH: walked to the UDP header.
+  const ah = Buffer.alloc(16); ah[1] = 2; // (2 + 2) * 4 = 16 bytes
+  s = parse(udpVia([[0, extHdr(1)], [43, extHdr(2)], [51, ah], [60, extHdr(1)]]));
+  t.equal(word(s, K.K_NW_PROTO), 17);
+  t.equal(word(s, K.K_TP_SRC), 5000);
+  t.equal(word(s, K.K_TP_DST), 53);
+  t.equal(word(s, K.K_NW_FRAG), 0);
+  t.equal(a.l4[s], 14 + 40 + 8 + 16 + 16 + 8);
+  a.release(s);
+
+  // First fragment: nw_frag=first, ports parsed. Later fragment: nw_frag=later, nw_proto 44 (OVS).
+  s = parse(udpVia([[44, fragHdr(0, true)]]));
+  t.same([word(s, K.K_NW_FRAG), word(s, K.K_NW_PROTO), word(s, K.K_TP_DST)], [K.NW_FRAG_ANY, 17, 53]);
+  a.release(s);
+  s = parse(udpVia([[0, extHdr(1)], [44, fragHdr(185, false)]]));
+  t.same([word(s, K.K_NW_FRAG), word(s, K.K_NW_PROTO), word(s, K.K_TP_SRC), a.l4[s]], [K.NW_FRAG_ANY | K.NW_FRAG_LATER, 44, 0, 0]);
+  a.release(s);
+  // An atomic fragment header (offset 0, M clear) is not a fragment (OVS: ip6f_offlg == 0).
+  s = parse(udpVia([[44, fragHdr(0, false)]]));
+  t.same([word(s, K.K_NW_FRAG), word(s, K.K_NW_PROTO), word(s, K.K_TP_DST)], [0, 17, 53]);
+  a.release(s);
+  // Eight extension headers is the most walked.
+  s = parse(udpVia(Array.from({ length: 8 }, () => [60, extHdr(1)] as [number, Buffer])));
+  t.equal(word(s, K.K_TP_DST), 53);
+  a.release(s);
+  // ESP (50) ends the walk: nw_proto 50, no L4.
+  s = parse(eth6(ip6Packet({ src: '::1', dst: '::2', proto: 50, l4: Buffer.alloc(16) })));
+  t.same([word(s, K.K_NW_PROTO), a.l4[s]], [50, 0]);
+  a.release(s);
+
+  // NS with SLL: nd_target and nd_sll (in the ARP SHA words); NA with TLL: nd_tll (ARP THA).
+  s = parse(ns([llaOpt(1, '52:54:00:12:34:56')]));
+  t.same([0, 1, 2, 3].map((i) => word(s, K.K_ND_TARGET + i)), [0x20010db8, 0, 0, 2]);
+  t.same([word(s, K.K_TP_SRC), word(s, K.K_TP_DST)], [135, 0]);
+  t.same([word(s, K.K_ARP_SHA_HI), word(s, K.K_ARP_SHA_LO), word(s, K.K_ARP_THA_HI), word(s, K.K_ARP_THA_LO)], [0x5254, 0x00123456, 0, 0]);
+  a.release(s);
+  const na = ndFrame({ type: 136, smac: MAC_S, dmac: '52:54:00:ab:cd:ef', src: '2001:db8::2', dst: '2001:db8::1', target: 'fe80::f816:3eff:fe11:2233', opts: [Buffer.from([14, 1, 1, 2, 3, 4, 5, 6]), llaOpt(2, 'fa:16:3e:11:22:33')], flags: 0x60000000 });
+  s = parse(na);
+  t.same([0, 1, 2, 3].map((i) => word(s, K.K_ND_TARGET + i)), [0xfe800000, 0, 0xf8163eff, 0xfe112233]);
+  t.same([word(s, K.K_ARP_SHA_HI), word(s, K.K_ARP_SHA_LO), word(s, K.K_ARP_THA_HI), word(s, K.K_ARP_THA_LO)], [0, 0, 0xfa16, 0x3e112233]);
+  a.release(s);
+  // No options, and trailing bytes shorter than an option: fine (OVS ignores them).
+  s = parse(ns([Buffer.from([1, 1, 0, 0])]));
+  t.same([word(s, K.K_ARP_SHA_HI), word(s, K.K_ARP_SHA_LO), word(s, K.K_ND_TARGET + 3)], [0, 0, 2]);
+  a.release(s);
+  // Not ND (router solicitation 133, or NS with code 1): no target, no link-layer words.
+  s = parse(eth6(ip6Packet({ src: S6, dst: 'ff02::2', proto: 58, l4: icmp6(S6, 'ff02::2', 133, 0, Buffer.alloc(4), llaOpt(1, MAC_S)) })));
+  t.same([word(s, K.K_TP_SRC), word(s, K.K_ARP_SHA_LO), word(s, K.K_ND_TARGET + 3)], [133, 0, 0]);
+  a.release(s);
+  const ns1 = Buffer.from(ns([llaOpt(1, MAC_S)]));
+  ns1[14 + 40 + 1] = 1;
+  s = parse(ns1);
+  t.same([word(s, K.K_TP_DST), word(s, K.K_ARP_SHA_LO), word(s, K.K_ND_TARGET + 3)], [1, 0, 0]);
+  a.release(s);
+  t.equal(a.available, 16);
+});
+
 /** Frame bytes with a modification applied. */
 function mod(fx: string, f: (b: Uint8Array) => void): Uint8Array {
   const b = hex(fx);
@@ -234,6 +317,17 @@ const bad: [string, Uint8Array, ParseDropReason][] = [
   ['ARP cut at 27 bytes', cut(F.arpRequest, 14 + 27), 'arp_malformed'],
   ['IPv6 header cut at 39 bytes', cut(F.icmpv6EchoRequest, 14 + 39), 'ipv6_truncated'],
   ['IPv6 payload length past the end', cut(F.icmpv6EchoRequest, 117), 'ipv6_bad_length'],
+  ['IPv6 hop-by-hop header cut at 7 bytes', eth6(ip6Packet({ src: '::1', dst: '::2', proto: 0, l4: Buffer.alloc(7) })), 'ipv6_ext_truncated'],
+  ['IPv6 routing header longer than the payload', udpVia([[43, extHdr(1)]]).fill(200, 14 + 41, 14 + 42), 'ipv6_ext_truncated'],
+  ['IPv6 fragment header cut', eth6(ip6Packet({ src: '::1', dst: '::2', proto: 44, l4: Buffer.alloc(6) })), 'ipv6_ext_truncated'],
+  ['IPv6 AH header length past the end', udpVia([[51, Buffer.from([0, 40, 0, 0, 0, 0, 0, 0])]]), 'ipv6_ext_truncated'],
+  ['nine IPv6 destination-options headers', udpVia(Array.from({ length: 9 }, () => [60, extHdr(1)] as [number, Buffer])), 'ipv6_ext_chain_too_long'],
+  ['a chain of 200 hop-by-hop headers', eth6(ip6Packet({ src: '::1', dst: '::2', proto: 0, l4: Buffer.alloc(1600) })), 'ipv6_ext_chain_too_long'],
+  ['UDP after extension headers cut', udpVia([[60, extHdr(1)]]).fill(12, 19, 20).subarray(0, 14 + 52), 'udp_truncated'],
+  ['NS without its target (20 bytes)', ns([]).subarray(0, 14 + 40 + 20).fill(20, 19, 20), 'nd_truncated'],
+  ['NS option of length 0', ns([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0])]), 'nd_bad_option'],
+  ['NS option past the end', ns([Buffer.from([1, 2, 0, 0, 0, 0, 0, 0])]), 'nd_bad_option'],
+  ['NS with two source link-layer options', ns([llaOpt(1, MAC_S), llaOpt(1, '52:54:00:00:00:01')]), 'nd_bad_option'],
 ];
 
 t.test('parseBatch: malformed frames are dropped, released and counted', async (t) => {
