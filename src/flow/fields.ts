@@ -31,7 +31,7 @@ export const VLAN_PCP_MASK = 0xe000;
 export const OFP10_VLAN_NONE = 0xffff;
 
 /** What the rest of the match must pin down for a field to make sense (OVS `enum mf_prereqs`). */
-export type Prereq = 'none' | 'ip_arp' | 'ip_any' | 'ip_any_arp' | 'arp' | 'l4' | 'tcp' | 'udp' | 'icmp';
+export type Prereq = 'none' | 'ip_arp' | 'ip_any' | 'ip_any_arp' | 'arp' | 'l4' | 'tcp' | 'udp' | 'icmp' | 'ct' | 'ct_ip' | 'ct_l4';
 
 export interface PortResolver {
   /** OpenFlow port number by name, or -1 when there is no such port. */
@@ -220,6 +220,96 @@ function shorthand(name: string, dlType: number, nwProto: number): MatchField {
   };
 }
 
+// ---- connection tracking ----
+
+/** OVS ct_state bits (ovs-fields(7)), in the order OVS prints them. */
+export const CS_NEW = 0x01;
+export const CS_ESTABLISHED = 0x02;
+export const CS_RELATED = 0x04;
+export const CS_REPLY_DIR = 0x08;
+export const CS_INVALID = 0x10;
+export const CS_TRACKED = 0x20;
+export const CS_SRC_NAT = 0x40;
+export const CS_DST_NAT = 0x80;
+export const CT_STATE_NAMES: readonly string[] = ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'];
+/** Every ct_state bit OVS knows: an exact ct_state match has this mask. */
+export const CT_STATE_ALL = 0xff;
+
+/**
+ * ct_state value/mask from OVS's three spellings: `+trk-inv` (each named flag set or clear,
+ * the rest wildcarded), `new|trk` (exactly these flags), or a number `0x21[/0x21]`.
+ */
+export function parseCtState(text: string): [number, number] {
+  const t = text.trim();
+  const bit = (name: string): number => {
+    const i = CT_STATE_NAMES.indexOf(name.toLowerCase());
+    if (i < 0) throw new Error(`unknown ct_state flag '${name}' (flags: ${CT_STATE_NAMES.join(', ')})`);
+    return 1 << i;
+  };
+  if (t.startsWith('+') || t.startsWith('-')) {
+    let v = 0;
+    let m = 0;
+    const re = /([+-])([a-z]+)/gy;
+    let at = 0;
+    for (let x = re.exec(t); x !== null; x = re.exec(t)) {
+      const b = bit(x[2]);
+      if (m & b && ((v & b) !== 0) !== (x[1] === '+')) throw new Error(`ct_state flag '${x[2]}' is both set and cleared`);
+      m |= b;
+      if (x[1] === '+') v |= b;
+      at = re.lastIndex;
+    }
+    if (at !== t.length) throw new Error(`'${t}' is not ct_state flags (e.g. +trk+est-rel)`);
+    return [v, m];
+  }
+  if (/^(0x[0-9a-f]+|[0-9]+)(\/(0x[0-9a-f]+|[0-9]+))?$/i.test(t)) {
+    const [vs, ms] = splitMask(t);
+    const v = parseUint(vs, 32, 'ct_state');
+    const m = ms === undefined ? CT_STATE_ALL : parseUint(ms, 32, 'ct_state mask');
+    if ((v | m) & ~CT_STATE_ALL) throw new Error(`${t}: unknown ct_state flag(s) (known bits: 0x${CT_STATE_ALL.toString(16)})`);
+    return [v & m, m];
+  }
+  let v = 0;
+  for (const name of t.split('|')) v |= bit(name.trim());
+  return [v, CT_STATE_ALL];
+}
+
+function ctStateField(): MatchField {
+  return {
+    name: 'ct_state',
+    prereq: 'none',
+    apply(m, text) {
+      const [v, mask] = parseCtState(text);
+      setOrThrow(m, K.K_CT_STATE, v, mask, 'ct_state');
+    },
+  };
+}
+
+/** 128-bit unsigned (ct_label) as a BigInt: decimal or 0x hex, as OVS reads it. */
+export function parseU128(text: string, what = 'value'): bigint {
+  const t = text.trim();
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(t)) throw new Error(`${what} '${text}' is not a number`);
+  const v = BigInt(t);
+  if (v >> 128n !== 0n) throw new Error(`${what} '${text}' is too large for the 128-bit ct_label`);
+  return v;
+}
+
+function ctLabelField(): MatchField {
+  return {
+    name: 'ct_label',
+    prereq: 'none',
+    apply(m, text) {
+      const [vs, ms] = splitMask(text);
+      const mask = ms === undefined ? (1n << 128n) - 1n : parseU128(ms, 'mask');
+      const v = parseU128(vs) & mask;
+      // Most significant word first (flow-key.ts).
+      for (let i = 0; i < 4; i++) {
+        const sh = BigInt(96 - 32 * i);
+        setOrThrow(m, K.K_CT_LABEL + i, Number((v >> sh) & 0xffffffffn), Number((mask >> sh) & 0xffffffffn), 'ct_label');
+      }
+    },
+  };
+}
+
 const FIELDS: MatchField[] = [
   {
     name: 'in_port',
@@ -297,6 +387,20 @@ const FIELDS: MatchField[] = [
   shorthand('udp6', ETH_TYPE_IPV6, IPPROTO_UDP),
 ];
 for (let r = 0; r < 8; r++) FIELDS.push(uintField(`reg${r}`, K.K_REG0 + r, 32, 'none', true));
+// Connection tracking results (ovs-fields(7) "Connection Tracking Fields"): what ct(table=T)
+// leaves in the key. The original-direction tuple needs a tracked, valid connection (OVS's CT
+// prerequisite: ct_state=+trk-inv), as OVS refuses it otherwise (OFPBMC_BAD_PREREQ).
+FIELDS.push(
+  ctStateField(),
+  uintField('ct_zone', K.K_CT_ZONE, 16, 'none', false),
+  uintField('ct_mark', K.K_CT_MARK, 32, 'none', true),
+  ctLabelField(),
+  ipField('ct_nw_src', K.K_CT_NW_SRC, 'ct_ip'),
+  ipField('ct_nw_dst', K.K_CT_NW_DST, 'ct_ip'),
+  uintField('ct_nw_proto', K.K_CT_NW_PROTO, 8, 'ct', false),
+  uintField('ct_tp_src', K.K_CT_TP_SRC, 16, 'ct_l4', true),
+  uintField('ct_tp_dst', K.K_CT_TP_DST, 16, 'ct_l4', true),
+);
 // Not maskable, as in OVS ("invalid mask for field conj_id").
 FIELDS.push(uintField('conj_id', K.K_CONJ_ID, 32, 'none', false));
 
@@ -355,7 +459,19 @@ export function prereqOk(p: Prereq, m: Match): boolean {
       return ip && proto === IPPROTO_UDP;
     case 'icmp':
       return (t === ETH_TYPE_IP && proto === IPPROTO_ICMP) || (t === ETH_TYPE_IPV6 && proto === IPPROTO_ICMPV6);
+    case 'ct':
+      return ctValid(m);
+    case 'ct_ip':
+      return ctValid(m) && t === ETH_TYPE_IP;
+    case 'ct_l4':
+      return ctValid(m) && m.isFull(K.K_CT_NW_PROTO);
   }
+}
+
+/** OVS's CT prerequisite: the match requires a tracked, valid connection (ct_state=+trk-inv). */
+function ctValid(m: Match): boolean {
+  const need = CS_TRACKED | CS_INVALID;
+  return (m.mask[K.K_CT_STATE] & need) === need && (m.value[K.K_CT_STATE] & need) === CS_TRACKED;
 }
 
 /** The error text for a missing prerequisite, with the shorthand that fixes it. */
@@ -377,6 +493,12 @@ export function prereqHint(p: Prereq): string {
       return "requires udp (add 'udp,')";
     case 'icmp':
       return "requires icmp (add 'icmp,')";
+    case 'ct':
+      return "requires a tracked, valid connection (add 'ct_state=+trk-inv,')";
+    case 'ct_ip':
+      return "requires a tracked, valid IPv4 connection (add 'ct_state=+trk-inv,ip,')";
+    case 'ct_l4':
+      return "requires a tracked, valid connection and its protocol (add 'ct_state=+trk-inv,ct_nw_proto=6,')";
     default:
       return '';
   }

@@ -97,6 +97,7 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
   const val = m.value;
   const msk = m.mask;
   if (msk[K.K_CONJ_ID]) out.push(`conj_id=${val[K.K_CONJ_ID]}`); // first, as OVS prints it
+  formatCtMatch(m, out);
 
   if (msk[K.K_METADATA_HI] || msk[K.K_METADATA_LO]) {
     const v = (BigInt(val[K.K_METADATA_HI]) << 32n) | BigInt(val[K.K_METADATA_LO]);
@@ -178,6 +179,47 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
   if (msk[K.K_TP_SRC]) out.push(`${isIcmp ? 'icmp_type' : 'tp_src'}=${isIcmp ? val[K.K_TP_SRC] : be16Masked(val[K.K_TP_SRC], msk[K.K_TP_SRC])}`);
   if (msk[K.K_TP_DST]) out.push(`${isIcmp ? 'icmp_code' : 'tp_dst'}=${isIcmp ? val[K.K_TP_DST] : be16Masked(val[K.K_TP_DST], msk[K.K_TP_DST])}`);
   return out.join(',');
+}
+
+/** OVS ct_state: `new|trk` when every flag is matched, else `+new-inv+trk` (bit order). */
+export function formatCtState(v: number, mask: number): string {
+  const names = F.CT_STATE_NAMES;
+  if (mask === F.CT_STATE_ALL) {
+    if (v === 0) return '0';
+    return names.filter((_, i) => v & (1 << i)).join('|');
+  }
+  let s = '';
+  for (let i = 0; i < names.length; i++) if (mask & (1 << i)) s += `${v & (1 << i) ? '+' : '-'}${names[i]}`;
+  return s;
+}
+
+/** OVS ds_put_hex of a 128-bit value: 0x without leading zeros, "0" for zero. */
+function hex128(words: readonly number[], at: number): string {
+  let v = 0n;
+  for (let i = 0; i < 4; i++) v = (v << 32n) | BigInt(words[at + i] >>> 0);
+  return v === 0n ? '0' : '0x' + v.toString(16);
+}
+
+/** The connection-tracking fields, in OVS match_format's order (after conj_id, before the shorthand). */
+function formatCtMatch(m: Match, out: string[]): void {
+  const val = m.value;
+  const msk = m.mask;
+  if (msk[K.K_CT_STATE]) out.push(`ct_state=${formatCtState(val[K.K_CT_STATE], msk[K.K_CT_STATE])}`);
+  if (msk[K.K_CT_ZONE]) out.push(`ct_zone=${val[K.K_CT_ZONE]}`);
+  const mm = msk[K.K_CT_MARK];
+  if (mm) out.push(`ct_mark=${hashX(val[K.K_CT_MARK])}${mm === 0xffffffff ? '' : '/' + hashX(mm)}`);
+  const L = K.K_CT_LABEL;
+  if (msk[L] || msk[L + 1] || msk[L + 2] || msk[L + 3]) {
+    const full = msk[L] === 0xffffffff && msk[L + 1] === 0xffffffff && msk[L + 2] === 0xffffffff && msk[L + 3] === 0xffffffff;
+    out.push(`ct_label=${hex128(val, L)}${full ? '' : '/' + hex128(msk, L)}`);
+  }
+  if (msk[K.K_CT_NW_SRC]) out.push(`ct_nw_src=${ipMasked(val[K.K_CT_NW_SRC], msk[K.K_CT_NW_SRC])}`);
+  if (msk[K.K_CT_NW_DST]) out.push(`ct_nw_dst=${ipMasked(val[K.K_CT_NW_DST], msk[K.K_CT_NW_DST])}`);
+  if (msk[K.K_CT_NW_PROTO]) {
+    out.push(`ct_nw_proto=${val[K.K_CT_NW_PROTO]}`);
+    if (msk[K.K_CT_TP_SRC]) out.push(`ct_tp_src=${be16Masked(val[K.K_CT_TP_SRC], msk[K.K_CT_TP_SRC])}`);
+    if (msk[K.K_CT_TP_DST]) out.push(`ct_tp_dst=${be16Masked(val[K.K_CT_TP_DST], msk[K.K_CT_TP_DST])}`);
+  }
 }
 
 function subfield(sf: Subfield): string {
