@@ -43,10 +43,10 @@ import { RouteTable, type StaticRoute } from './route-table';
 import { Neighbours, ROUTER_IN_PORT, type NeighbourHost } from './neighbours';
 import { ARP_QUEUE_LEN_DEFAULT, ARP_MAX_PENDING_DEFAULT } from './arp-pending';
 import { Iface, type InterfaceConfig } from './router-iface';
-import { RouterDrops, D_NAT_FULL, D_NAT_CONFLICT, D_NAT_PORTS, D_NAT_SOURCE, D_ARP_HOLD_LIMIT } from './router-drops';
+import { RouterDrops, D_NAT_FULL, D_NAT_CONFLICT, D_NAT_SOURCE, D_ARP_HOLD_LIMIT } from './router-drops';
 import {
   Decision, decideInput, decideIpv4, replyKey, type ForwardingState,
-  V_DROP, V_FORWARD, V_ECHO_REPLY, V_ARP_REPLY, V_ARP_CONSUMED, M_NONE,
+  V_DROP, V_FORWARD, V_ECHO_REPLY, V_ARP_REPLY, V_ARP_CONSUMED, M_NONE, NH_RESOLVED,
 } from './decide';
 import { describeSession, renderDecision, showRouter, decisionView, type RouterShow, type NatSession, type DecisionView } from './router-view';
 
@@ -359,9 +359,7 @@ export class Router implements ForwardingState, NeighbourHost {
     const b = a.bytes;
     const f = a.start[s];
     const l3 = f + a.l3[s];
-    const l4 = a.l4[s] === 0 ? 0 : f + a.l4[s];
     const ct = this.ct;
-    const partial = vnet.needsCsum(a, s);
     let e = d.session;
     if (d.newSession) {
       e = this.createSession(s, d);
@@ -369,21 +367,30 @@ export class Router implements ForwardingState, NeighbourHost {
     } else if (d.icmpQuote >= 0) {
       // Re-read the quote (module scratch) right before translating it.
       const q = d.icmpQuote;
+      const l4 = f + a.l4[s];
       if (parseQuoted(b, l4, l3 + ipv4.totalLen(b, l3))) translateIcmpError(b, l3, l4, ct.xSrc[q], ct.xDst[q], ct.xPorts[q]);
     } else if (d.natMode !== M_NONE) {
-      rewritePacket(b, l3, 0, d.proto, partial, d.nSrc, d.nDst, 0); // later fragment, 1:1 NAT
+      rewritePacket(b, l3, 0, d.proto, vnet.needsCsum(a, s), d.nSrc, d.nDst, 0); // later fragment, 1:1 NAT
     }
     if (e >= 0) {
-      rewritePacket(b, l3, l4, d.proto, partial, ct.xSrc[e], ct.xDst[e], ct.xPorts[e]);
+      // The session's rewrite is the decision's (nSrc/nDst/nPorts were read from entry e).
+      rewritePacket(b, l3, a.l4[s] === 0 ? 0 : f + a.l4[s], d.proto, vnet.needsCsum(a, s), d.nSrc, d.nDst, d.nPorts);
       ct.touch(e, d.tcpFlags, this.now);
     }
     if (d.decTtl) ipv4.setTtl(b, l3, d.ttl - 1);
+    if (d.nhState === NH_RESOLVED) {
+      // Nothing between the decision and here changes the ARP cache (only ARP frames learn).
+      this.transmit(s, d.out, this.nbr.cache.macHi[d.arpEntry], this.nbr.cache.macLo[d.arpEntry]);
+      return;
+    }
     this.nbr.output(s, d.out, d.nextHop, d.inIf, this.now);
   }
 
   /**
-   * Open the NAT session decided in `d`; returns its forward entry, or -1 (dropped). The calls
-   * are the ones the decision previewed (peekAdmit, peekSnatPort), so they agree with it.
+   * Open the NAT session decided in `d`; returns its forward entry, or -1 (dropped). The decision
+   * previewed the quotas and the gateway port (peekAdmit, peekSnatPort) on the same table, so
+   * the commit takes that port as it is instead of searching again (`claimSnatPort` advances the
+   * search state as the search would have); `create` still checks quotas and tuple uniqueness.
    */
   private createSession(s: number, d: Decision): number {
     const ct = this.ct;
@@ -392,17 +399,8 @@ export class Router implements ForwardingState, NeighbourHost {
       this.drop(s, adm === CREATE_FULL ? D_NAT_FULL : D_NAT_SOURCE);
       return -1;
     }
-    const rkey = replyKey(d.proto, d.pkey);
-    let nports = d.nPorts;
-    if (d.snatPort >= 0) {
-      const port = ct.snatPort(rkey, d.nDst, d.nSrc, d.ports & 0xffff, d.ports >>> 16, d.proto === ipv4.PROTO_ICMP);
-      if (port < 0) {
-        this.drop(s, D_NAT_PORTS);
-        return -1;
-      }
-      nports = d.proto === ipv4.PROTO_ICMP ? ((port << 16) | port) >>> 0 : ((port << 16) | (d.ports & 0xffff)) >>> 0;
-    }
-    const rec = ct.create(d.pkey, d.src, d.dst, d.ports, d.nSrc, d.nDst, nports, rkey, Conntrack.initialState(d.proto, d.tcpFlags), this.now);
+    if (d.snatPort >= 0) ct.claimSnatPort(d.snatRnd);
+    const rec = ct.create(d.pkey, d.src, d.dst, d.ports, d.nSrc, d.nDst, d.nPorts, replyKey(d.proto, d.pkey), Conntrack.initialState(d.proto, d.tcpFlags), this.now);
     if (rec < 0) {
       this.drop(s, rec === CREATE_FULL ? D_NAT_FULL : rec === CREATE_SOURCE_LIMIT ? D_NAT_SOURCE : D_NAT_CONFLICT);
       return -1;
@@ -558,6 +556,7 @@ export class Router implements ForwardingState, NeighbourHost {
       if (parseSlot(a, s, ROUTER_IN_PORT) >= 0) throw new Error('router trace: the frame fails the parse checks (it would be dropped before the router)');
       while (a.key[(s << K.KEY_SHIFT) + K.K_VLAN_TCI] !== 0) popTag(a, s);
       const d = this.dTrace;
+      d.clear(inIf);
       decideInput(this, a, s, inIf, this.clock(), d);
       return { decision: decisionView(this, d), lines: renderDecision(this, name, d) };
     } finally {

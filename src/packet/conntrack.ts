@@ -161,6 +161,8 @@ export class Conntrack {
   private readonly perSource = new U32Map(64);
   /** xorshift32 state for port search offsets (seeded: runs are reproducible). */
   private rnd = 0x2545f491;
+  /** `rnd` after the last search (peeked or not). */
+  private lastRnd = 0x2545f491;
 
   /** Timeout (ms) per state, indexed by state id. */
   readonly timeout = new Float64Array(STATE_NAMES.length);
@@ -276,6 +278,20 @@ export class Conntrack {
     return this.searchPort(replyProto, peer, ns, peerPort, preferred, echo, gone, false);
   }
 
+  /**
+   * Take the port the last `peekSnatPort` found (the router's commit of its decision): the
+   * search is not run again, its random state moves on as that search's did. `rnd` is what
+   * `peekRnd` held after the peek.
+   */
+  claimSnatPort(rnd: number): void {
+    this.rnd = rnd;
+  }
+
+  /** The search state after the last peekSnatPort (the decision carries it to the commit). */
+  get peekRnd(): number {
+    return this.lastRnd;
+  }
+
   /** `admit` without counting; `gone` as for peekSnatPort. */
   peekAdmit(src: number, gone: number): number {
     const g = gone >= 0 && this.livePos[gone] >= 0 ? 1 : 0;
@@ -295,6 +311,7 @@ export class Conntrack {
     const pmin = this.portMin;
     const range = this.portMax - pmin + 1;
     const hi = peerPort << 16;
+    this.lastRnd = this.rnd;
     if (preferred >= pmin && preferred <= this.portMax && this.lookupExcept(replyProto, peer, ns, echo ? (((preferred << 16) | preferred) >>> 0) : ((hi | preferred) >>> 0), gone) < 0) return preferred;
     let tries = Math.min(range, PORT_TRIES_FIRST);
     let rnd = this.rnd;
@@ -313,6 +330,7 @@ export class Conntrack {
       if (found >= 0 || tries >= range || tries <= PORT_TRIES_LAST) break;
       tries >>= 1;
     }
+    this.lastRnd = rnd;
     if (commit) {
       this.rnd = rnd;
       if (found < 0) this.refused.portExhausted++;
