@@ -10,6 +10,7 @@
 import * as K from '../packet/flow-key';
 import * as eth from '../wire/ethernet';
 import * as ipv4 from '../wire/ipv4';
+import * as ipv6 from '../wire/ipv6';
 import * as vlan from '../wire/vlan';
 import { Match } from './match';
 import { OFPP_LOCAL, OFPP_MAX } from './ofport';
@@ -31,7 +32,11 @@ export const VLAN_PCP_MASK = 0xe000;
 export const OFP10_VLAN_NONE = 0xffff;
 
 /** What the rest of the match must pin down for a field to make sense (OVS `enum mf_prereqs`). */
-export type Prereq = 'none' | 'ip_arp' | 'ip_any' | 'ip_any_arp' | 'arp' | 'l4' | 'tcp' | 'udp' | 'icmp' | 'ct' | 'ct_ip' | 'ct_l4';
+export type Prereq = 'none' | 'ip_arp' | 'ip_any' | 'ip_any_arp' | 'arp' | 'l4' | 'tcp' | 'udp' | 'icmp' | 'ct' | 'ct_ip' | 'ct_l4' | 'ipv6' | 'nd' | 'nd_solicit' | 'nd_advert';
+
+/** ICMPv6 neighbour solicitation / advertisement types (the nd_* prerequisites). */
+export const ND_NEIGHBOR_SOLICIT = 135;
+export const ND_NEIGHBOR_ADVERT = 136;
 
 export interface PortResolver {
   /** OpenFlow port number by name, or -1 when there is no such port. */
@@ -111,6 +116,32 @@ export function parseIpMasked(text: string): [number, number] {
   return [(addr & mask) >>> 0, mask >>> 0];
 }
 
+/** A 128-bit value as four 32-bit words, most significant first. */
+export type Words4 = [number, number, number, number];
+
+/**
+ * An IPv6 address in any text form, optionally /len (0..128) or /mask (an address) → [value,
+ * mask] as four words each, value already masked.
+ */
+export function parseIpv6Masked(text: string): [Words4, Words4] {
+  const [a, ms] = splitMask(text);
+  const addr = ipv6.parseAddr6Words(a);
+  let mask: Words4 = [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff];
+  if (ms !== undefined) {
+    if (/^\d{1,3}$/.test(ms)) {
+      const len = Number(ms);
+      if (len > 128) throw new Error(`prefix length ${len} in '${text}' is out of range (0..128)`);
+      mask = [0, 1, 2, 3].map((i) => {
+        const bits = Math.min(32, Math.max(0, len - 32 * i));
+        return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+      }) as Words4;
+    } else {
+      mask = ipv6.parseAddr6Words(ms);
+    }
+  }
+  return [addr.map((w, i) => (w & mask[i]) >>> 0) as Words4, mask];
+}
+
 /**
  * Port number (decimal/hex), reserved name (LOCAL) or port name (quoted or bare). `role` names
  * what the port is for in the error message ('input port', 'output port', ...).
@@ -186,6 +217,32 @@ function ipField(name: string, word: number, prereq: Prereq): MatchField {
     apply(m, text) {
       const [v, mask] = parseIpMasked(text);
       setOrThrow(m, word, v, mask, name);
+    },
+  };
+}
+
+/** 128-bit IPv6 address field over four words (ipv6_src, ipv6_dst, nd_target). */
+function ipv6Field(name: string, word: number, prereq: Prereq): MatchField {
+  return {
+    name,
+    prereq,
+    apply(m, text) {
+      const [v, mask] = parseIpv6Masked(text);
+      for (let i = 0; i < 4; i++) setOrThrow(m, word + i, v[i], mask[i], name);
+    },
+  };
+}
+
+/** A bit-field inside one word: `ip_dscp` (value << shift under 0xfc), `nw_ecn` (0x03). */
+function subWordField(name: string, word: number, shift: number, bits: number, prereq: Prereq): MatchField {
+  const mask = ((2 ** bits - 1) << shift) >>> 0;
+  return {
+    name,
+    prereq,
+    apply(m, text) {
+      if (text.includes('/')) throw new Error(`${name} does not take a mask`);
+      const v = parseUint(text, bits);
+      setOrThrow(m, word, v << shift, mask, name);
     },
   };
 }
@@ -374,6 +431,18 @@ const FIELDS: MatchField[] = [
   u64Field('tun_id', K.K_TUN_ID_HI),
   ipField('tun_src', K.K_TUN_SRC, 'none'),
   ipField('tun_dst', K.K_TUN_DST, 'none'),
+  // IPv6 (ovs-fields(7) "IPv6"), ND (nd_sll/nd_tll share the ARP SHA/THA words, as in OVS).
+  ipv6Field('ipv6_src', K.K_IPV6_SRC, 'ipv6'),
+  ipv6Field('ipv6_dst', K.K_IPV6_DST, 'ipv6'),
+  uintField('ipv6_label', K.K_IPV6_LABEL, 20, 'ipv6', true),
+  ipv6Field('nd_target', K.K_ND_TARGET, 'nd'),
+  macField('nd_sll', K.K_ARP_SHA_HI, 'nd_solicit'),
+  macField('nd_tll', K.K_ARP_THA_HI, 'nd_advert'),
+  // The two halves of the TOS / traffic class byte (the key keeps it whole).
+  subWordField('ip_dscp', K.K_NW_TOS, 2, 6, 'ip_any'),
+  subWordField('nw_ecn', K.K_NW_TOS, 0, 2, 'ip_any'),
+  // skb mark: zero on receive here (no kernel mark is read), written by set_field.
+  uintField('pkt_mark', K.K_PKT_MARK, 32, 'none', true),
   shorthand('ip', ETH_TYPE_IP, -1),
   shorthand('arp', ETH_TYPE_ARP, -1),
   shorthand('rarp', ETH_TYPE_RARP, -1),
@@ -417,6 +486,7 @@ const ALIASES: Record<string, string> = {
   icmpv6_type: 'icmp_type',
   icmpv6_code: 'icmp_code',
   tunnel_id: 'tun_id',
+  ip_ecn: 'nw_ecn',
   ipv4: 'ip',
   tcp4: 'tcp',
   udp4: 'udp',
@@ -465,6 +535,18 @@ export function prereqOk(p: Prereq, m: Match): boolean {
       return ctValid(m) && t === ETH_TYPE_IP;
     case 'ct_l4':
       return ctValid(m) && m.isFull(K.K_CT_NW_PROTO);
+    case 'ipv6':
+      return t === ETH_TYPE_IPV6;
+    case 'nd':
+    case 'nd_solicit':
+    case 'nd_advert': {
+      // OVS is_nd(): ICMPv6 with icmp_type 135/136 exactly and icmp_code 0 (or not matched).
+      if (t !== ETH_TYPE_IPV6 || proto !== IPPROTO_ICMPV6 || (m.mask[K.K_TP_SRC] & 0xff) !== 0xff || m.value[K.K_TP_DST] !== 0) return false;
+      const type = m.value[K.K_TP_SRC];
+      if (p === 'nd_solicit') return type === ND_NEIGHBOR_SOLICIT;
+      if (p === 'nd_advert') return type === ND_NEIGHBOR_ADVERT;
+      return type === ND_NEIGHBOR_SOLICIT || type === ND_NEIGHBOR_ADVERT;
+    }
   }
 }
 
@@ -499,6 +581,14 @@ export function prereqHint(p: Prereq): string {
       return "requires a tracked, valid IPv4 connection (add 'ct_state=+trk-inv,ip,')";
     case 'ct_l4':
       return "requires a tracked, valid connection and its protocol (add 'ct_state=+trk-inv,ct_nw_proto=6,')";
+    case 'ipv6':
+      return "requires ipv6 (add 'ipv6,')";
+    case 'nd':
+      return "requires an ND message (add 'icmp6,icmp_type=135,' or 'icmp6,icmp_type=136,')";
+    case 'nd_solicit':
+      return "requires a neighbour solicitation (add 'icmp6,icmp_type=135,')";
+    case 'nd_advert':
+      return "requires a neighbour advertisement (add 'icmp6,icmp_type=136,')";
     default:
       return '';
   }

@@ -13,6 +13,7 @@
  * (`namemap_put_name`).
  */
 import * as K from '../packet/flow-key';
+import { formatAddr6Words } from '../wire/ipv6';
 import type { Match } from './match';
 import type { Action, Subfield } from './actions';
 import { OFP_DEFAULT_PRIORITY, type FlowEntry, type Rule } from './table';
@@ -77,6 +78,32 @@ function ipMasked(v: number, m: number): string {
   return `${formatIp(v)}/${formatIp(m)}`;
 }
 
+/** CIDR length of a 32-bit mask word, or -1 when its ones are not contiguous from the top. */
+function cidrBits32(m: number): number {
+  const inv = ~m >>> 0;
+  if ((inv & (inv + 1)) !== 0) return -1;
+  let len = 0;
+  for (let x = m >>> 0; x !== 0; x = (x << 1) >>> 0) len++;
+  return len;
+}
+
+/** OVS ipv6_format_masked over four key words at `w`: addr, addr/len (CIDR) or addr/mask; undefined when wildcarded. */
+function ipv6Masked(m: Match, w: number): string | undefined {
+  const v = m.value;
+  const k = m.mask;
+  if (!k[w] && !k[w + 1] && !k[w + 2] && !k[w + 3]) return undefined;
+  const addr = formatAddr6Words(v[w], v[w + 1], v[w + 2], v[w + 3]);
+  if (k[w] === 0xffffffff && k[w + 1] === 0xffffffff && k[w + 2] === 0xffffffff && k[w + 3] === 0xffffffff) return addr;
+  let len = 0;
+  let cidr = true;
+  for (let i = 0; i < 4 && cidr; i++) {
+    const b = cidrBits32(k[w + i]);
+    if (b < 0 || (b > 0 && len !== 32 * i)) cidr = false;
+    else len += b;
+  }
+  return cidr ? `${addr}/${len}` : `${addr}/${formatAddr6Words(k[w], k[w + 1], k[w + 2], k[w + 3])}`;
+}
+
 function macMasked(m: Match, hiWord: number): string | undefined {
   const mh = m.mask[hiWord];
   const ml = m.mask[hiWord + 1];
@@ -96,7 +123,9 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
   if (priority !== OFP_DEFAULT_PRIORITY) out.push(`priority=${priority}`);
   const val = m.value;
   const msk = m.mask;
-  if (msk[K.K_CONJ_ID]) out.push(`conj_id=${val[K.K_CONJ_ID]}`); // first, as OVS prints it
+  // pkt_mark, then conj_id: first, as OVS prints them.
+  if (msk[K.K_PKT_MARK]) out.push(`pkt_mark=${hashX(val[K.K_PKT_MARK])}${msk[K.K_PKT_MARK] === 0xffffffff ? '' : '/' + hashX(msk[K.K_PKT_MARK])}`);
+  if (msk[K.K_CONJ_ID]) out.push(`conj_id=${val[K.K_CONJ_ID]}`);
   formatCtMatch(m, out);
 
   if (msk[K.K_METADATA_HI] || msk[K.K_METADATA_LO]) {
@@ -164,6 +193,15 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
   if (!skipType && dlType >= 0) out.push(`dl_type=${hex4(dlType)}`);
 
   const isArp = dlType === F.ETH_TYPE_ARP || dlType === F.ETH_TYPE_RARP;
+  if (dlType === F.ETH_TYPE_IPV6) {
+    const s6 = ipv6Masked(m, K.K_IPV6_SRC);
+    if (s6) out.push(`ipv6_src=${s6}`);
+    const d6 = ipv6Masked(m, K.K_IPV6_DST);
+    if (d6) out.push(`ipv6_dst=${d6}`);
+    const lm = msk[K.K_IPV6_LABEL];
+    const hex5 = (x: number): string => '0x' + x.toString(16).padStart(5, '0');
+    if (lm) out.push(`ipv6_label=${hex5(val[K.K_IPV6_LABEL])}${lm === 0xfffff ? '' : '/' + hex5(lm)}`);
+  }
   if (msk[K.K_NW_SRC]) out.push(`${isArp ? 'arp_spa' : 'nw_src'}=${ipMasked(val[K.K_NW_SRC], msk[K.K_NW_SRC])}`);
   if (msk[K.K_NW_DST]) out.push(`${isArp ? 'arp_tpa' : 'nw_dst'}=${ipMasked(val[K.K_NW_DST], msk[K.K_NW_DST])}`);
   if (!skipProto && msk[K.K_NW_PROTO]) out.push(`${isArp ? 'arp_op' : 'nw_proto'}=${proto}`);
@@ -174,10 +212,20 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
     if (tha) out.push(`arp_tha=${tha}`);
   }
   if (msk[K.K_NW_TOS] & 0xfc) out.push(`nw_tos=${val[K.K_NW_TOS] & 0xfc}`);
+  if (msk[K.K_NW_TOS] & 0x03) out.push(`nw_ecn=${val[K.K_NW_TOS] & 0x03}`);
   if (msk[K.K_NW_TTL]) out.push(`nw_ttl=${val[K.K_NW_TTL]}`);
   const isIcmp = protoExact && (proto === 1 || proto === 58) && (dlType === F.ETH_TYPE_IP || dlType === F.ETH_TYPE_IPV6);
   if (msk[K.K_TP_SRC]) out.push(`${isIcmp ? 'icmp_type' : 'tp_src'}=${isIcmp ? val[K.K_TP_SRC] : be16Masked(val[K.K_TP_SRC], msk[K.K_TP_SRC])}`);
   if (msk[K.K_TP_DST]) out.push(`${isIcmp ? 'icmp_code' : 'tp_dst'}=${isIcmp ? val[K.K_TP_DST] : be16Masked(val[K.K_TP_DST], msk[K.K_TP_DST])}`);
+  if (dlType === F.ETH_TYPE_IPV6) {
+    // ND fields after icmp_type/code (OVS match_format, is_nd()); nd_sll/nd_tll are the ARP SHA/THA words.
+    const tgt = ipv6Masked(m, K.K_ND_TARGET);
+    if (tgt) out.push(`nd_target=${tgt}`);
+    const sll = macMasked(m, K.K_ARP_SHA_HI);
+    if (sll) out.push(`nd_sll=${sll}`);
+    const tll = macMasked(m, K.K_ARP_THA_HI);
+    if (tll) out.push(`nd_tll=${tll}`);
+  }
   return out.join(',');
 }
 
