@@ -1,0 +1,73 @@
+/**
+ * A private Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath) for tests that run
+ * the same checks against OVS as the reference: own run/db/log directory (the system's OVS, if
+ * any, is never touched), both daemons ended by their PIDs in teardown.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { sh, haveCmd, type Teardownable } from './netns';
+import { run, type CliResult } from './daemon';
+
+export function haveOvs(): boolean {
+  return haveCmd('ovs-vswitchd') && haveCmd('ovsdb-server') && haveCmd('ovsdb-tool') && fs.existsSync('/usr/share/openvswitch/vswitch.ovsschema');
+}
+
+export interface Ovs {
+  vsctl(...args: string[]): string;
+  /** ovs-ofctl ARGS (never throws; the exit code is in the result). */
+  ofctl(...args: string[]): Promise<CliResult>;
+  /** ovs-appctl ARGS */
+  appctl(...args: string[]): Promise<CliResult>;
+}
+
+function readPid(file: string): number {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const p = Number(fs.readFileSync(file, 'utf8').trim());
+      if (p > 0) return p;
+    } catch {
+      /* not yet */
+    }
+    sh(['sleep', '0.05']);
+  }
+  throw new Error(`no pid in ${file}`);
+}
+
+export async function startOvs(t: Teardownable): Promise<Ovs> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-ovs-'));
+  const env = ['env', `OVS_RUNDIR=${dir}`, `OVS_DBDIR=${dir}`, `OVS_LOGDIR=${dir}`, `OVS_SYSCONFDIR=${dir}`];
+  const pids: number[] = [];
+  t.teardown(async () => {
+    for (const pid of pids.reverse()) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        continue;
+      }
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const db = `unix:${path.join(dir, 'db.sock')}`;
+  sh([...env, 'ovsdb-tool', 'create', path.join(dir, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema']);
+  sh([...env, 'ovsdb-server', path.join(dir, 'conf.db'), `--remote=punix:${path.join(dir, 'db.sock')}`, `--pidfile=${path.join(dir, 'ovsdb-server.pid')}`, '--detach', '--no-chdir', `--log-file=${path.join(dir, 'ovsdb.log')}`]);
+  pids.push(readPid(path.join(dir, 'ovsdb-server.pid')));
+  const vsctl = (...args: string[]): string => sh([...env, 'ovs-vsctl', `--db=${db}`, '--timeout=20', ...args], { timeoutMs: 30_000 });
+  vsctl('--no-wait', 'init');
+  sh([...env, 'ovs-vswitchd', db, `--pidfile=${path.join(dir, 'ovs-vswitchd.pid')}`, '--detach', '--no-chdir', `--log-file=${path.join(dir, 'vswitchd.log')}`]);
+  pids.push(readPid(path.join(dir, 'ovs-vswitchd.pid')));
+  const withEnv = (argv: string[]): Promise<CliResult> => run([...env, ...argv]);
+  return {
+    vsctl,
+    ofctl: (...args) => withEnv(['ovs-ofctl', ...args]),
+    appctl: (...args) => withEnv(['ovs-appctl', ...args]),
+  };
+}

@@ -1,0 +1,305 @@
+/**
+ * Neutron's openvswitch firewall on the wire: the flows the driver installs for two VM ports on
+ * br-int (test/fixtures/neutron-firewall.ts renders them as firewall.py/rules.py do), loaded
+ * unchanged with `tvs add-flows`, between two Linux stacks in namespaces. Security group
+ * "sg-web": all egress; ingress ICMP, TCP 22, UDP 5000-5001 and ICMPv6 from members of the
+ * group itself (conjunctions). A second tenant network (local VLAN 2 = conntrack zone 2) reuses
+ * the same IPv4 addresses.
+ *
+ *   vm1 (ofport 3) ─┐            ┌─ vm3 (ofport 5)   tenant 2, local VLAN 2
+ *                   ├── br-int ──┤
+ *   vm2 (ofport 4) ─┘   │        └─ vm4 (ofport 6)
+ *     tenant 1,         └─ int-br-eth1 (ofport 1, patch to br-eth1)
+ *     local VLAN 1
+ *
+ * What crossed the wire is checked at the peer (a server's log, a client's result, tcpdump),
+ * and drops by the flows' own counters. One lab for the file; the subtests run in order (the
+ * last one removes a rule's flows). When the flow set cannot be installed because a feature
+ * has not landed (ct() and ct_* matches, IPv6 matches), the checks that need it are skipped
+ * with tvs's own refusal as the reason.
+ *
+ * TVS_FW_SWITCH=ovs runs the very same checks against Open vSwitch 3.1 (userspace datapath,
+ * private daemons): the reference for "behaves on the wire as it does on OVS".
+ */
+import t from 'tap';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { isRoot, haveCmd, Lab, sh, type Teardownable } from '../helpers/netns';
+import { startDaemon, tvs, tvsOk, nsRun, pingLoss, waitUntil, type CliResult } from '../helpers/daemon';
+import { haveOvs, startOvs } from '../helpers/ovs';
+import { startCapture, rawSend } from '../helpers/capture';
+import { udpFrame } from '../helpers/frames';
+import { startServer, tryConnect, holdConnection } from '../helpers/sockets';
+import { agentBaseFlows, twoVmFlows, TWO_VMS } from '../fixtures/neutron-firewall';
+import { bindingAvailable } from '../../src/io/binding';
+
+const REFERENCE = process.env.TVS_FW_SWITCH === 'ovs';
+const why = !isRoot()
+  ? 'needs root: creates namespaces, veth devices and AF_PACKET ports'
+  : REFERENCE && !haveOvs()
+    ? 'TVS_FW_SWITCH=ovs needs ovs-vswitchd, ovsdb-server and ovsdb-tool'
+  : !bindingAvailable()
+    ? 'native addon not built (run make)'
+    : !haveCmd('tcpdump') || !haveCmd('python3') || !haveCmd('ping')
+      ? 'needs tcpdump, ping and python3 (make test installs them)'
+      : '';
+
+interface Vm {
+  ns: string;
+  dev: string;
+  mac: string;
+  ip4: string;
+  ip6: string;
+  ofport: number;
+}
+
+const TENANT2 = { vlan: 2, ofports: [5, 6] as [number, number], macs: ['fa:16:3e:00:00:03', 'fa:16:3e:00:00:04'] as [string, string] };
+const SPOOF_IP = '10.231.0.99';
+const SPOOF_MAC = '02:00:00:00:00:99';
+
+/** The switch under test: tvs, or OVS as the reference; the same verbs, ovs-ofctl's syntax. */
+interface Switch {
+  addPort(bridge: string, name: string, ofport: number, opts: string[]): Promise<void>;
+  addFlows(file: string): Promise<CliResult>;
+  dumpFlows(filter: string): Promise<string>;
+  delFlows(filter?: string): Promise<void>;
+  dumpConntrack(zone: number): Promise<CliResult>;
+}
+
+async function tvsSwitch(t: Teardownable): Promise<Switch> {
+  const d = await startDaemon(t);
+  const c = (...a: string[]) => tvsOk(d.control, a);
+  await c('add-br', 'br-int');
+  await c('add-br', 'br-eth1');
+  await c('add-port', 'br-int', 'int-br-eth1', 'type=patch', 'peer=phy-br-eth1', `ofport=${TWO_VMS.patchOfport}`);
+  await c('add-port', 'br-eth1', 'phy-br-eth1', 'type=patch', 'peer=int-br-eth1');
+  return {
+    addPort: async (br, name, ofport, opts) => void (await c('add-port', br, name, ...opts, `ofport=${ofport}`)),
+    addFlows: (file) => tvs(d.control, ['add-flows', 'br-int', file]),
+    dumpFlows: (filter) => c('dump-flows', 'br-int', filter),
+    delFlows: async (filter) => void (await c('del-flows', 'br-int', ...(filter ? [filter] : []))),
+    dumpConntrack: (zone) => tvs(d.control, ['dump-conntrack', 'br-int', `zone=${zone}`]),
+  };
+}
+
+async function ovsSwitch(t: Teardownable): Promise<Switch> {
+  const o = await startOvs(t);
+  const ok = async (r: Promise<CliResult>): Promise<string> => {
+    const x = await r;
+    if (x.code !== 0) throw new Error(x.stderr.trim());
+    return x.stdout;
+  };
+  o.vsctl('add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev', 'fail_mode=secure');
+  o.vsctl('add-br', 'br-eth1', '--', 'set', 'bridge', 'br-eth1', 'datapath_type=netdev');
+  o.vsctl('add-port', 'br-int', 'int-br-eth1', '--', 'set', 'interface', 'int-br-eth1', 'type=patch', 'options:peer=phy-br-eth1', `ofport_request=${TWO_VMS.patchOfport}`);
+  o.vsctl('add-port', 'br-eth1', 'phy-br-eth1', '--', 'set', 'interface', 'phy-br-eth1', 'type=patch', 'options:peer=int-br-eth1');
+  return {
+    addPort: async (br, name, ofport, opts) => void o.vsctl('add-port', br, name, ...opts, '--', 'set', 'interface', name, `ofport_request=${ofport}`),
+    addFlows: (file) => o.ofctl('add-flows', 'br-int', file),
+    dumpFlows: (filter) => ok(o.ofctl('dump-flows', 'br-int', filter)),
+    delFlows: async (filter) => void (await ok(o.ofctl('del-flows', 'br-int', ...(filter ? [filter] : [])))),
+    dumpConntrack: (zone) => o.appctl('dpctl/dump-conntrack', `zone=${zone}`),
+  };
+}
+
+let sw: Switch;
+let vm1: Vm, vm2: Vm, vm3: Vm, vm4: Vm;
+/** Why the whole firewall is not running (its flows refused), or '' */
+let noFirewall = '';
+/** Why the IPv6 flows are not installed, or '' */
+let noIpv6 = '';
+
+function isV6Flow(f: string): boolean {
+  return /0x86dd|ipv6_|nd_target/.test(f);
+}
+
+/** n_packets of the one br-int flow in TABLE whose dump line contains every part (OVS's spelling). */
+async function nPackets(table: number, ...parts: string[]): Promise<number> {
+  const dump = await sw.dumpFlows(`table=${table}`);
+  const hits = dump.split('\n').filter((l) => l.includes(` table=${table},`) && parts.every((p) => l.includes(p)));
+  if (hits.length !== 1) throw new Error(`expected one flow in table ${table} with '${parts.join("', '")}', found ${hits.length}:\n${hits.join('\n') || dump}`);
+  const m = /n_packets=(\d+)/.exec(hits[0]);
+  return Number(m![1]);
+}
+
+async function addFlowsFile(lines: string[]): Promise<{ code: number; stderr: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-fw-'));
+  try {
+    const file = path.join(dir, 'flows');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const r = await sw.addFlows(file);
+    return { code: r.code, stderr: r.stderr.trim() };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+t.before(async () => {
+  if (why) return;
+  const lab = Lab.create(t);
+  sw = REFERENCE ? await ovsSwitch(t) : await tvsSwitch(t);
+
+  const makeVm = async (name: string, mac: string, ip4: string, ip6: string, ofport: number, vlan: number): Promise<Vm> => {
+    const ns = lab.netns(`tvnfw${name}`);
+    const v = lab.veth({ ns, up: false });
+    // The VM's MAC before the link comes up, so its link-local address is the EUI-64 one the
+    // firewall allows; no DAD (a DAD probe comes from ::, which the firewall drops, as Neutron's).
+    await nsRun(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', `net.ipv6.conf.${v.peer}.accept_dad=0`, `net.ipv6.conf.${v.peer}.disable_ipv6=0`]);
+    sh(['ip', '-n', ns, 'link', 'set', v.peer, 'address', mac]);
+    sh(['ip', '-n', ns, 'addr', 'add', `${ip4}/24`, 'dev', v.peer]);
+    sh(['ip', '-n', ns, 'addr', 'add', `${ip6}/64`, 'dev', v.peer, 'nodad']);
+    // OVS's userspace datapath without userspace TSO forwards partial checksums as they are
+    // and its conntrack then calls the segments invalid: its VMs compute full checksums.
+    if (REFERENCE) sh(['ip', 'netns', 'exec', ns, 'ethtool', '-K', v.peer, 'tx', 'off']);
+    sh(['ip', '-n', ns, 'link', 'set', v.peer, 'up']);
+    sh(['ip', 'link', 'set', v.host, 'up']);
+    await sw.addPort('br-int', v.host, ofport, [`tag=${vlan}`]);
+    return { ns, dev: v.peer, mac, ip4, ip6, ofport };
+  };
+  const w = TWO_VMS;
+  vm1 = await makeVm('1', w.vm1.mac, w.vm1.ip4, w.vm1.ip6, w.vm1.ofport, w.vlan);
+  vm2 = await makeVm('2', w.vm2.mac, w.vm2.ip4, w.vm2.ip6, w.vm2.ofport, w.vlan);
+  // Tenant 2: the same addresses on local VLAN 2 (zone 2).
+  vm3 = await makeVm('3', TENANT2.macs[0], w.vm1.ip4, w.vm1.ip6, TENANT2.ofports[0], TENANT2.vlan);
+  vm4 = await makeVm('4', TENANT2.macs[1], w.vm2.ip4, w.vm2.ip6, TENANT2.ofports[1], TENANT2.vlan);
+
+  await sw.delFlows();
+  const all = [...agentBaseFlows(), ...twoVmFlows(), ...twoVmFlows({ vlan: TENANT2.vlan, ofports: TENANT2.ofports, macs: TENANT2.macs })];
+  const full = await addFlowsFile(all);
+  if (full.code !== 0) {
+    const v4 = await addFlowsFile(all.filter((f) => !isV6Flow(f)));
+    if (v4.code !== 0) noFirewall = `${REFERENCE ? 'OVS' : 'tvs'} refuses the firewall's flows: ${full.stderr.split('\n')[0]}`;
+    else noIpv6 = `${REFERENCE ? 'OVS' : 'tvs'} refuses the firewall's IPv6 flows: ${full.stderr.split('\n')[0]}`;
+  }
+});
+
+const skipFw = (): string | false => why || noFirewall || false;
+const skipV6 = (): string | false => why || noFirewall || noIpv6 || false;
+
+t.test('flow set installed as the driver renders it', { skip: why || false }, async (t) => {
+  if (noFirewall) return t.plan(0, noFirewall);
+  const dump = await sw.dumpFlows('');
+  t.ok(dump.split('\n').filter((l) => l.includes('cookie=0x1234')).length > 300, 'the firewall flows of both networks are on br-int');
+});
+
+t.test('ping both ways (ingress ICMP from the remote group)', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  const a = await nsRun(vm1.ns, ['ping', '-c', '3', '-i', '0.2', '-W', '2', vm2.ip4]);
+  t.equal(pingLoss(a.stdout), 0, `vm1 → vm2: ${a.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const b = await nsRun(vm2.ns, ['ping', '-c', '3', '-i', '0.2', '-W', '2', vm1.ip4]);
+  t.equal(pingLoss(b.stdout), 0, `vm2 → vm1: ${b.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  t.ok((await nPackets(82, 'priority=71,conj_id=19,ct_state=+new-est,ip,reg5=0x4')) > 0, 'the new ICMP conjunction accept flow of vm2 counted the first echo');
+});
+
+t.test('TCP 22 passes; the reply (est) passes although vm1 allows no ingress from port 22', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  const srv = await startServer(t, vm2.ns, 'tcp', vm2.ip4, 22);
+  const r = await tryConnect(vm1.ns, 'tcp', vm2.ip4, 22, { msg: 'ssh-like' });
+  t.equal(r, 'connected\nreply echo:ssh-like', 'vm1 connects to vm2:22 and reads the echo back');
+  t.match(srv.log(), new RegExp(`accept ${vm1.ip4.replace(/\./g, '\\.')} \\d+\\nrecv ssh-like`), 'vm2 accepted the connection from vm1 and read the data');
+});
+
+t.test('TCP 80 is blocked: the SYN never reaches vm2', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  const srv = await startServer(t, vm2.ns, 'tcp', vm2.ip4, 80);
+  const cap = await startCapture(vm2.ns, vm2.dev, 'tcp dst port 80', 1, 5);
+  const before = await nPackets(82, 'priority=40,ct_state=-est,reg5=0x4');
+  const r = await tryConnect(vm1.ns, 'tcp', vm2.ip4, 80, { timeoutS: 2 });
+  t.equal(r, 'timeout', 'vm1 gets no answer on port 80 (neither SYN-ACK nor RST)');
+  t.equal((await cap.done).trim(), '', 'no segment to port 80 on vm2\'s wire');
+  t.notMatch(srv.log(), /accept/, 'the listener on vm2:80 accepted nothing');
+  t.ok((await nPackets(82, 'priority=40,ct_state=-est,reg5=0x4')) > before, 'dropped by vm2\'s "not established" ingress flow (counted)');
+});
+
+t.test('UDP: the reply of an allowed outbound flow passes (est), vm1 allows no UDP to its port', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  const srv = await startServer(t, vm2.ns, 'udp', vm2.ip4, 5000);
+  const r = await tryConnect(vm1.ns, 'udp', vm2.ip4, 5000, { sport: 40000, msg: 'est-check' });
+  t.equal(r, 'reply echo:est-check', 'vm2\'s reply from port 5000 reaches vm1:40000');
+  t.match(srv.log(), /recv 10\.231\.0\.1 40000 est-check/);
+  t.ok((await nPackets(72, 'priority=50,ct_state=+est-rel+rpl,ct_zone=1,ct_mark=0,reg5=0x4')) > 0, 'the reply went by vm2\'s established-reply egress flow');
+});
+
+t.test('ICMP port unreachable of a tracked UDP flow passes back (rel)', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  const rel = 'priority=50,ct_state=-new-est+rel-inv,ct_zone=1,ct_mark=0,reg5=0x4';
+  const before = await nPackets(72, rel);
+  const r = await tryConnect(vm1.ns, 'udp', vm2.ip4, 5001, { sport: 40001, msg: 'nobody-home' });
+  t.equal(r, 'refused', 'vm1\'s connected UDP socket gets ECONNREFUSED: the port unreachable came back');
+  t.ok((await nPackets(72, rel)) > before, 'the ICMP error left vm2 by the related-traffic flow (ct_state +rel)');
+});
+
+t.test('spoofed source IP or MAC from vm1 is dropped and counted', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  const srv = await startServer(t, vm2.ns, 'udp', vm2.ip4, 5001);
+  const frame = (src: string, ipSrc: string, tag: string) => udpFrame({ dst: vm2.mac, src, ipSrc, ipDst: vm2.ip4, sport: 41000, dport: 5001, payload: Buffer.from(tag) }).toString('hex');
+  const drop = 'priority=10,reg5=0x3,in_port=';
+  const before = await nPackets(71, drop);
+  await rawSend(vm1.ns, vm1.dev, [frame(vm1.mac, SPOOF_IP, 'spoof-ip'), frame(SPOOF_MAC, vm1.ip4, 'spoof-mac'), frame(vm1.mac, vm1.ip4, 'genuine')]);
+  await waitUntil('the genuine datagram at vm2', () => srv.log().includes('genuine'), 5000);
+  t.notMatch(srv.log(), /spoof/, 'neither spoofed datagram reached vm2');
+  t.ok((await nPackets(71, drop)) >= before + 2, 'both counted by vm1\'s anti-spoofing drop flow (table 71, priority 10)');
+});
+
+t.test('IPv6: neighbour discovery and ping6 between the VMs', async (t) => {
+  const s = skipV6();
+  if (s) return t.plan(0, s);
+  const a = await nsRun(vm1.ns, ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', vm2.ip6]);
+  t.equal(pingLoss(a.stdout), 0, `vm1 → vm2 over IPv6: ${a.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const b = await nsRun(vm2.ns, ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', vm1.ip6]);
+  t.equal(pingLoss(b.stdout), 0, 'vm2 → vm1 over IPv6');
+  const neigh = (await nsRun(vm1.ns, ['ip', '-6', 'neigh', 'show', vm2.ip6])).stdout;
+  t.match(neigh, new RegExp(`lladdr ${vm2.mac}`), `vm1 resolved vm2 by ND: ${neigh.trim()}`);
+  t.ok((await nPackets(71, 'priority=95,icmp6,reg5=0x4,', 'icmp_type=136,nd_target=fd00:231::2 ')) > 0, 'vm2\'s neighbour advertisement for its own address left by the ND anti-spoofing flow');
+});
+
+t.test('two tenants with the same addresses do not share connection state (zones)', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  // Tenant 1 opens 10.231.0.1:40002 → 10.231.0.2:5000 (zone 1); its reply passes as est.
+  const srv = await startServer(t, vm2.ns, 'udp', vm2.ip4, 5000);
+  t.equal(await tryConnect(vm1.ns, 'udp', vm2.ip4, 5000, { sport: 40002, msg: 'zone1' }), 'reply echo:zone1', 'tenant 1\'s flow is established');
+  t.match(srv.log(), /zone1/);
+  // Tenant 2's vm4 (also 10.231.0.2) sends what would be that flow's reply to vm3 (also
+  // 10.231.0.1): in zone 2 it is a new flow, and vm3 admits no UDP to port 40002.
+  const listen = await startServer(t, vm3.ns, 'udp', vm3.ip4, 40002);
+  const cap = await startCapture(vm3.ns, vm3.dev, 'udp port 40002', 1, 4);
+  const r = await tryConnect(vm4.ns, 'udp', vm3.ip4, 40002, { sport: 5000, msg: 'cross-zone', timeoutS: 2 });
+  t.equal(r, 'timeout', 'nothing comes back to vm4');
+  t.equal((await cap.done).trim(), '', 'nothing reached vm3\'s wire');
+  t.notMatch(listen.log(), /cross-zone/, 'vm3\'s socket received nothing');
+  t.ok((await nPackets(82, 'priority=40,ct_state=-est,reg5=0x5')) > 0, 'vm3\'s ingress dropped it as not established');
+});
+
+t.test('removing the TCP 22 rule: new connections stop, the established one is cut by ct_mark', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  const srv = await startServer(t, vm2.ns, 'tcp', vm2.ip4, 22);
+  const held = await holdConnection(t, vm1.ns, vm2.ip4, 22, 2);
+  t.equal(await held.send('before'), 'reply echo:before', 'an ssh-like session is up');
+  // What the agent does when the rule goes: the rule's own flows (the conjunction 2/2 halves
+  // matching tcp_dst=22) are deleted; the conj_id accept flows stay (UDP still uses them).
+  await sw.delFlows('table=82,tcp,tp_dst=22');
+  const dump = await sw.dumpFlows('table=82');
+  t.notMatch(dump, /tp_dst=22/, 'the rule\'s flows are gone');
+  const markEst = 'priority=40,ct_state=+est,ip,reg5=0x4';
+  const markBefore = await nPackets(82, markEst);
+  t.equal(await held.send('after'), 'noreply', 'the established session no longer gets through');
+  t.notMatch(srv.log(), /recv after/, 'vm2 never received the data sent after the rule went');
+  t.ok((await nPackets(82, markEst)) > markBefore, 'the next segment hit the "+est, no rule" flow that commits ct_mark=1');
+  t.ok((await nPackets(82, 'priority=50,ct_mark=0x1,reg5=0x4')) > 0, 'retransmissions are dropped by the ct_mark=1 flow');
+  const ct = await sw.dumpConntrack(1);
+  // dump-conntrack (ovs-appctl dpctl/dump-conntrack's format) lands with ct(); until then said so.
+  if (REFERENCE || ct.code === 0) t.match(ct.stdout, /dport=22\b.*mark=1|mark=1.*dport=22\b/, `the connection is marked 1 in conntrack: ${ct.stdout.trim() || ct.stderr.trim()}`);
+  else t.comment(`dump-conntrack not available here: ${ct.stderr.trim()}`);
+  const again = await tryConnect(vm1.ns, 'tcp', vm2.ip4, 22, { timeoutS: 2 });
+  t.equal(again, 'timeout', 'a new connection to port 22 gets nothing back');
+  t.equal(srv.log().match(/accept/g)?.length, 1, 'vm2 accepted no second connection');
+});
