@@ -22,7 +22,7 @@ export interface BridgeHost {
   readonly arena: PacketArena;
   /** Queue a frame on a port (takes ownership). */
   enqueue(port: SwitchPort, slot: number): void;
-  packetIn(bridge: Bridge, slot: number, table: number, cookie: bigint, reason: PacketInReason): void;
+  packetIn(bridge: Bridge, slot: number, table: number, cookie: bigint, reason: PacketInReason, maxLen: number): void;
 }
 
 /** The flow-table stage as the bridge uses it (implemented in src/flow). */
@@ -236,8 +236,8 @@ export class Bridge implements BridgeOps, NormalHost {
     else this.host.enqueue(last, slot);
   }
 
-  controller(slot: number, table: number, cookie: bigint, reason: PacketInReason): void {
-    this.host.packetIn(this, slot, table, cookie, reason);
+  controller(slot: number, table: number, cookie: bigint, reason: PacketInReason, maxLen: number): void {
+    this.host.packetIn(this, slot, table, cookie, reason, maxLen);
   }
 
   /** BridgeOps: a frame the flow tables dropped and counted already: only released here. */

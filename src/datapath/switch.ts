@@ -17,7 +17,7 @@ import { EventEmitter } from 'events';
 import { constants as osConstants } from 'os';
 import { PacketArena, ArenaOptions } from '../packet/arena';
 import { Batch, BURST } from '../packet/batch';
-import { KEY_SHIFT } from '../packet/flow-key';
+import { KEY_SHIFT, KEY_WORDS } from '../packet/flow-key';
 import * as vnet from '../packet/vnet';
 import * as gsoSw from '../packet/gso';
 import {
@@ -29,6 +29,8 @@ import {
 } from '../io/port';
 import { formatMac, HEADER_LEN as ETH_HEADER_LEN } from '../wire/ethernet';
 import type { PacketInReason } from '../flow/bridge-ops';
+import type { Action } from '../flow/actions';
+import { parseBatch } from '../packet/parse';
 import { DEFAULT_FLOW, type FlowPipeline } from '../flow/pipeline';
 import { Bridge, BridgeHost, BridgeOptions, BRIDGE_DROPS } from './bridge';
 import { PortConfig, SwitchPort } from './switch-port';
@@ -61,6 +63,10 @@ export interface PacketIn {
   inPort: number;
   inPortName: string | undefined;
   frame: Buffer;
+  /** The controller action's max_len (65535 = the whole frame). */
+  maxLen: number;
+  /** The frame's flow key when it was sent (pipeline fields included: registers, metadata...). */
+  key: Uint32Array;
 }
 
 /** Frames may cross at most this many patch/router hops per received batch (loop guard). */
@@ -441,17 +447,19 @@ export class Switch extends EventEmitter implements BridgeHost {
   }
 
   /** BridgeHost: a frame for the controller (packet-in). */
-  packetIn(bridge: Bridge, slot: number, table: number, cookie: bigint, reason: PacketInReason): void {
+  packetIn(bridge: Bridge, slot: number, table: number, cookie: bigint, reason: PacketInReason, maxLen: number): void {
     const cb = this.onPacketIn;
     if (cb === null) {
       bridge.discard(slot, D_CONTROLLER_UNSET);
       return;
     }
-    const inPort = this.arena.key[slot << KEY_SHIFT];
+    const k = slot << KEY_SHIFT;
+    const key = this.arena.key.slice(k, k + KEY_WORDS);
+    const inPort = key[0];
     const frame = this.arena.frame(slot);
     this.arena.release(slot);
     try {
-      cb({ bridge: bridge.name, table, cookie, reason, inPort, inPortName: bridge.portName(inPort), frame });
+      cb({ bridge: bridge.name, table, cookie, reason, inPort, inPortName: bridge.portName(inPort), frame, maxLen, key });
     } catch (e) {
       this.emit('error', e);
     }
@@ -483,6 +491,35 @@ export class Switch extends EventEmitter implements BridgeHost {
       br.input(p, b, false, now);
     }
     this.runIngress(now);
+    this.flush();
+  }
+
+  /**
+   * OpenFlow PACKET_OUT: `frame` enters bridge `bridgeName` as if received on OpenFlow port
+   * `inPort` (a port's number, or 0xfffd CONTROLLER / 0xfffe LOCAL) and runs an action list of
+   * its own. `actionsFor` gets the parsed flow key (words at `base`) to build and check the
+   * actions against, as OVS checks packet-out actions against the packet's flow; whatever it
+   * throws is rethrown with no buffer held.
+   */
+  packetOutActions(bridgeName: string, frame: Uint8Array, inPort: number, actionsFor: (key: Uint32Array, base: number) => Action[]): void {
+    const br = this.bridge(bridgeName);
+    const flows = this.flows(bridgeName);
+    const a = this.arena;
+    const s = a.allocFrom(frame);
+    if (s < 0) throw new Error(`packet-out: frame of ${frame.length} bytes does not fit (or no free buffer)`);
+    const b = new Batch(1);
+    b.push(s);
+    parseBatch(a, b, inPort, 65535, br.parseDrops);
+    if (b.count === 0) throw new Error('packet-out: the frame did not parse as Ethernet (dropped and counted)');
+    let actions: Action[];
+    try {
+      actions = actionsFor(a.key, s << KEY_SHIFT);
+      flows.executeActions(s, actions, br);
+    } catch (e) {
+      a.release(s);
+      throw e;
+    }
+    this.runIngress(this.clock());
     this.flush();
   }
 

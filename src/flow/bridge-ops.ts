@@ -19,8 +19,12 @@ export interface BridgeOps {
   normal(slot: number): void;
   /** OVS FLOOD (all ports but the input one, honouring VLANs is NOT done: raw flood) / ALL (incl. input). */
   flood(slot: number, includeInput: boolean): void;
-  /** Packet-in to the embedding API (bridge name, table, cookie, reason reach the callback). */
-  controller(slot: number, table: number, cookie: bigint, reason: PacketInReason): void;
+  /**
+   * Packet-in to the embedding API (bridge name, table, cookie, reason reach the callback).
+   * maxLen: the controller action's max_len (bytes of the frame the controller wants;
+   * 65535 = OFPCML_NO_BUFFER, the whole frame).
+   */
+  controller(slot: number, table: number, cookie: bigint, reason: PacketInReason, maxLen: number): void;
   /**
    * Release a frame the flow tables dropped. They counted it already, under `reason` (a
    * FLOW_DROPS id, src/flow/execute.ts): the bridge does not count it again; trace and tests

@@ -205,6 +205,27 @@ export class Executor {
     }
     if (!this.dry) (t0 as FlowTable).matched++;
     if (this.runRule(slot, 0, rid) === CONSUMED) return;
+    this.finish(slot);
+  }
+
+  /**
+   * Run an action list that belongs to no rule on one parsed frame (OpenFlow PACKET_OUT): the
+   * same plan walk and output rules as a flow's actions, table 0 as the current table (so
+   * resubmit(,0) is OVS's output:TABLE). Takes ownership of the slot.
+   */
+  runActions(slot: number, plan: Plan, ops: BridgeOps, now: number): void {
+    this.ops = ops;
+    this.now = now;
+    this.depth = 0;
+    this.pendOp = 0;
+    this.outputs = 0;
+    this.explicitDrop = plan.length === 0;
+    if (this.runPlan(slot, plan, 0, -1) === CONSUMED) return;
+    this.finish(slot);
+  }
+
+  /** After the actions: the pending output gets the frame itself, else it is released or dropped. */
+  private finish(slot: number): void {
     if (this.pendOp !== 0) {
       this.deliver(slot, this.pendOp, this.pendArg, this.pendTable, this.pendRule);
     } else if (this.outputs > 0) {
@@ -443,11 +464,24 @@ export class Executor {
       case A.OP_ALL:
         ops.flood(s, true);
         break;
-      case A.OP_CONTROLLER:
-        ops.controller(s, table, (this.rules[rid] as Rule).cookie, 'action');
+      case A.OP_CONTROLLER: {
+        // A packet-out's own actions have no rule (rid -1): cookie 0, reason action.
+        const r = rid >= 0 ? (this.rules[rid] as Rule) : undefined;
+        // OVS (execute_controller_action): a controller action in a table-miss flow is an
+        // explicit miss, which OpenFlow 1.3 reports as OFPR_NO_MATCH.
+        ops.controller(s, table, r === undefined ? 0n : r.cookie, r !== undefined && isTableMiss(r) ? 'no_match' : 'action', arg);
         break;
+      }
     }
   }
+}
+
+/** A table-miss flow (OpenFlow 1.3 5.4): priority 0 and a match that wildcards every field. */
+function isTableMiss(r: Rule): boolean {
+  if (r.priority !== 0) return false;
+  const m = r.match.mask;
+  for (let i = 0; i < m.length; i++) if (m[i] !== 0) return false;
+  return true;
 }
 
 // ---- field access for load/move (64-bit values as hi/lo words in module scratch) ----

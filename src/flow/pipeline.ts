@@ -11,7 +11,7 @@
 import type { PacketArena } from '../packet/arena';
 import type { Batch } from '../packet/batch';
 import type { BridgeOps } from './bridge-ops';
-import type { Action, Plan } from './actions';
+import { compile, type Action, type Plan } from './actions';
 import { ProgramCache } from './programs';
 import { Executor, FLOW_DROP_REASONS, type FlowDropReason, type ExecTracer } from './execute';
 import { DropCounters } from '../packet/drops';
@@ -127,6 +127,15 @@ export class FlowPipeline {
   /** Run a parsed batch through the tables; every slot's ownership passes to `ops`. */
   process(batch: Batch, ops: BridgeOps): void {
     this.exec.run(batch, ops, this.clock());
+  }
+
+  /**
+   * Run a PACKET_OUT's own action list on one parsed frame (takes ownership of the slot).
+   * Throws, holding nothing, when an action cannot run here (compile refuses it).
+   */
+  executeActions(slot: number, actions: readonly Action[], ops: BridgeOps): void {
+    const { plan } = compile(actions);
+    this.exec.runActions(slot, plan, ops, this.clock());
   }
 
   // ---- parsing ----

@@ -14,6 +14,8 @@ export interface Sent {
   reason?: string;
   cookie?: bigint;
   table?: number;
+  /** controller: the action's max_len. */
+  maxLen?: number;
   hex: string;
   /** The key words of the slot when it was handed over. */
   key: Uint32Array;
@@ -41,8 +43,8 @@ export class RecordingOps implements BridgeOps {
   flood(slot: number, includeInput: boolean): void {
     this.rec(includeInput ? 'all' : 'flood', slot);
   }
-  controller(slot: number, table: number, cookie: bigint, reason: PacketInReason): void {
-    this.rec('controller', slot, { table, cookie, reason });
+  controller(slot: number, table: number, cookie: bigint, reason: PacketInReason, maxLen: number): void {
+    this.rec('controller', slot, { table, cookie, reason, maxLen });
   }
   drop(slot: number, reason: number): void {
     this.rec('drop', slot, { reason: FLOW_DROPS.reasons[reason] });

@@ -6,13 +6,10 @@
  */
 import type { Switch } from '../datapath/switch';
 import type { Bridge } from '../datapath/bridge';
-import { Batch } from '../packet/batch';
-import { parseBatch } from '../packet/parse';
-import { KEY_SHIFT } from '../packet/flow-key';
+import { K_DL_TYPE, K_NW_PROTO, K_VLAN_TCI } from '../packet/flow-key';
 import type { FlowPipeline } from '../flow/pipeline';
-import type { Match } from '../flow/match';
+import { Match } from '../flow/match';
 import {
-  BAD_ACTION,
   BAD_REQUEST,
   CAP,
   ET,
@@ -263,8 +260,12 @@ export class BridgeAgent {
   // ---------------------------------------------------------------- packet_out
 
   /**
-   * PACKET_OUT with its data (tvs keeps no buffers). Output actions only: to a port, IN_PORT,
-   * FLOOD, ALL, NORMAL or TABLE (the frame then runs through the flow tables from in_port).
+   * PACKET_OUT with its data (tvs keeps no buffers): the frame enters as if received on
+   * in_port (a port, CONTROLLER or LOCAL) and runs the message's action list — any action a
+   * flow may have (set_field, push/pop_vlan, resubmit, output to a port, IN_PORT, FLOOD, ALL,
+   * NORMAL, CONTROLLER) — with output:TABLE running it through the flow tables from table 0
+   * (OVS treats it as a resubmit to table 0). The actions are checked against the frame's own
+   * headers, as OVS checks them against the packet's flow.
    */
   packetOut(bufferId: number, inPort32: number, actions: readonly OfAction[], data: Buffer): void {
     if (bufferId !== NO_BUFFER) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BUFFER_UNKNOWN, `buffer ${bufferId}: tvs does not buffer packets`);
@@ -273,54 +274,30 @@ export class BridgeAgent {
     let inPort = inPort32 === OFPP13_CONTROLLER || inPort32 === OFPP13_ANY ? 0xfffd : port32to16(inPort32);
     if (inPort < 0 || (inPort < 0xff00 && br.portAt(inPort) === undefined)) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_PORT, `packet_out in_port ${inPort32} does not exist`);
     if (inPort >= 0xff00 && inPort !== 0xfffd && inPort !== 0xfffe) inPort = 0xfffd;
-    const acts = actionsFromOf(actions, { match: matchFromOxm([]), table: 0, packetOut: true });
-    for (const a of acts) {
-      if (!['output', 'in_port', 'normal', 'flood', 'all'].includes(a.type)) {
-        throw new OfError(ET.BAD_ACTION, BAD_ACTION.BAD_TYPE, `packet_out: tvs runs output actions only (got ${a.type}); use output:TABLE to apply flows`);
-      }
+    try {
+      this.sw.packetOutActions(this.bridgeName, data, inPort, (key, base) => {
+        const acts = actionsFromOf(actions, { match: packetMatch(key, base), table: 0, packetOut: true });
+        return acts.map((a) => (a.type === 'output' && a.port === 0xfff9 ? { type: 'resubmit', port: -1, table: 0, ct: false } : a));
+      });
+    } catch (e) {
+      if (e instanceof OfError) throw e;
+      throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_PACKET, `packet_out: ${(e as Error).message}`);
     }
-    const sw = this.sw;
-    const arena = sw.arena;
-    const makeSlot = (): number => {
-      const s = arena.allocFrom(data);
-      if (s < 0) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BUFFER_EMPTY, 'packet_out: no free packet buffer');
-      const b = new Batch(1);
-      b.push(s);
-      parseBatch(arena, b, inPort, 65535, br.parseDrops);
-      if (b.count === 0) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_PACKET, 'packet_out: the frame did not parse');
-      return s;
-    };
-    for (const a of acts) {
-      if (a.type === 'output' && a.port === 0xfff9) {
-        const p = br.portAt(inPort);
-        if (!p) throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_PORT, 'packet_out to TABLE needs a real in_port');
-        sw.packetOut(this.bridgeName, data, { inPort: p.name });
-        continue;
-      }
-      const s = makeSlot();
-      switch (a.type) {
-        case 'output':
-          br.output(s, a.port);
-          break;
-        case 'in_port':
-          br.output(s, arena.key[s << KEY_SHIFT]);
-          break;
-        case 'normal':
-          br.normal(s);
-          break;
-        case 'flood':
-          br.flood(s, false);
-          break;
-        case 'all':
-          br.flood(s, true);
-          break;
-        default:
-          arena.release(s);
-      }
-    }
-    sw.flush();
     this.packetOuts++;
   }
+}
+
+/**
+ * The headers a packet-out's actions may need (set_field prerequisites): the frame's EtherType,
+ * VLAN and IP protocol as an exact match.
+ */
+function packetMatch(key: Uint32Array, base: number): Match {
+  const m = new Match();
+  m.set(K_DL_TYPE, key[base + K_DL_TYPE], 0xffff);
+  m.set(K_VLAN_TCI, key[base + K_VLAN_TCI], 0xffff);
+  const t = key[base + K_DL_TYPE];
+  if (t === 0x0800 || t === 0x86dd || t === 0x0806) m.set(K_NW_PROTO, key[base + K_NW_PROTO], 0xff);
+  return m;
 }
 
 /** Wrap multipart reply entries into as many messages as needed (REPLY_MORE on all but the last). */

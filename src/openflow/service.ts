@@ -10,7 +10,8 @@ import * as path from 'path';
 import type { Switch, PacketIn } from '../datapath/switch';
 import type { FlowEntry } from '../flow/table';
 import { DEFAULT_FLOW, type FlowRemovedReason } from '../flow/pipeline';
-import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER, oxm, type OfMessage } from '../wire/openflow';
+import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER, type OfMessage } from '../wire/openflow';
+import { packetInMatch } from './packet-in-match';
 import { BridgeAgent } from './agent';
 import { OfSession } from './session';
 import { matchToOxm, ruleToFlowStats } from './flow-map';
@@ -309,11 +310,14 @@ export class OpenFlowService {
     if (!b) return;
     this.stats.packetIns++;
     const reason = pi.reason === 'no_match' ? PR.NO_MATCH : pi.reason === 'invalid_ttl' ? PR.INVALID_TTL : PR.ACTION;
+    const match = packetInMatch(pi.key);
     for (const s of b.sessions) {
       if (s.role === ROLE.SLAVE) continue;
-      // A table-miss carries miss_send_len bytes; an explicit controller action the whole frame
-      // (tvs keeps no buffers, so buffer_id is always NO_BUFFER).
-      const max = reason === PR.NO_MATCH && s.missSendLen !== OFPCML_NO_BUFFER ? s.missSendLen : pi.frame.length;
+      // tvs keeps no buffers (buffer_id is always NO_BUFFER): the data is the frame cut to the
+      // controller action's max_len (OFPCML_NO_BUFFER = all of it). A packet-in no action asked
+      // for (maxLen < 0: an implicit miss, invalid TTL) carries the connection's miss_send_len.
+      const want = pi.maxLen >= 0 ? pi.maxLen : s.missSendLen;
+      const max = want === OFPCML_NO_BUFFER ? pi.frame.length : Math.min(want, pi.frame.length);
       const ok = s.sendAsync({
         type: 'packet_in',
         xid: 0,
@@ -322,7 +326,7 @@ export class OpenFlowService {
         reason,
         tableId: pi.table,
         cookie: pi.cookie,
-        match: [oxm('in_port', pi.inPort >= 0xff00 ? (0xffff0000 + pi.inPort) >>> 0 : pi.inPort)],
+        match,
         data: pi.frame.subarray(0, max),
       });
       if (!ok) this.stats.packetInsDropped++;

@@ -13,6 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { isRoot, haveCmd, Lab } from '../helpers/netns';
 import { startDaemon, tvsOk, nsRun, run, pingLoss } from '../helpers/daemon';
+import { startCapture } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 
 const why = !isRoot()
@@ -48,12 +49,12 @@ t.test('ovs-ofctl -O OpenFlow13 against tvs management sockets', { skip: why || 
   ];
   // Tenant 1: vm1 (node a, local 1) and vm3 (node b, local 5), provider VLAN 101.
   // Tenant 2: vm4 (node b, local 7), provider VLAN 102, same subnet as tenant 1.
-  const vms: Record<string, { ns: string; ip: string }> = {};
+  const vms: Record<string, { ns: string; ip: string; dev: string }> = {};
   for (const [name, br, tag, ip] of [['vm1', 'br-int-a', 1, '10.231.1.1'], ['vm3', 'br-int-b', 5, '10.231.1.3'], ['vm4', 'br-int-b', 7, '10.231.1.4']] as const) {
     const ns = lab.netns(`tvn${name}`);
     const v = lab.veth({ ns, address: `${ip}/24` });
     cmds.push(['add-port', br, v.host, `tag=${tag}`]);
-    vms[name] = { ns, ip };
+    vms[name] = { ns, ip, dev: v.peer };
   }
   for (const c of cmds) await tvsOk(d.control, c);
 
@@ -143,6 +144,15 @@ t.test('ovs-ofctl -O OpenFlow13 against tvs management sockets', { skip: why || 
     const tables = await ofctl(['dump-tables', mgmt('br-int-a')]);
     t.match(tables, /OFPST_TABLE reply \(OF1\.3\)/);
     t.match(tables, /table 0:\s*\n\s*active=3, lookup=\d+, matched=\d+/);
+  });
+
+  await t.test('ovs-ofctl packet-out with a rewriting action list: the frame arrives as the actions made it', async (t) => {
+    // UDP 10.231.1.9 -> vm1, from in_port CONTROLLER: set eth_src, push VLAN 100, out of vm1's
+    // port (ofport 2 of br-int-a, after the patch port).
+    const frame = 'ffffffffffff' + '020000000009' + '0800' + '4500001c0001000040110000' + '0ae70109' + '0ae70101' + '303930390008' + '0000';
+    const cap = await startCapture(vms.vm1.ns, vms.vm1.dev, 'ether src 02:aa:bb:cc:dd:ee', 1);
+    await ofctl(['packet-out', mgmt('br-int-a'), `in_port=controller packet=${frame} actions=set_field:02:aa:bb:cc:dd:ee->eth_src,push_vlan:0x8100,set_field:4196->vlan_vid,output:2`]);
+    t.match(await cap.done, /02:aa:bb:cc:dd:ee > ff:ff:ff:ff:ff:ff, ethertype 802\.1Q \(0x8100\), length \d+: vlan 100, p 0, ethertype IPv4/, 'rewritten and tagged on the wire');
   });
 
   await t.test('garbage on a management socket: an ERROR, the connection closed, the datapath unaffected', async (t) => {

@@ -217,7 +217,7 @@ t.test('openflow service: packet-in to the controller, packet-out back out', asy
   p1.inject(frame);
   sw.runUntilIdle();
   const [pi] = io.take();
-  t.match(pi, { type: 'packet_in', bufferId: of.NO_BUFFER, reason: of.PR.ACTION, cookie: 0x7n, tableId: 0, totalLen: frame.length });
+  t.match(pi, { type: 'packet_in', bufferId: of.NO_BUFFER, reason: of.PR.NO_MATCH, cookie: 0x7n, tableId: 0, totalLen: frame.length });
   t.same((pi as { match: of.Oxm[] }).match, [of.oxm('in_port', 1)]);
   t.equal((pi as { data: Buffer }).data.toString('hex'), Buffer.from(frame).toString('hex'));
   // packet-out to port 2 and FLOOD (from in_port 1: only p2).
