@@ -141,7 +141,7 @@ const VERBS: Record<string, Verb> = {
   },
   'set-controller': {
     args: 'BRIDGE TARGET...',
-    help: 'Connect the bridge to OpenFlow 1.3 controllers (tcp:IP[:PORT], default port 6653, or unix:PATH), reconnecting with backoff (1-8 s) and probing with echo; replaces earlier ones.',
+    help: 'Connect the bridge to OpenFlow 1.3 controllers (tcp:IP[:PORT], default port 6653, or unix:PATH), reconnecting with backoff (1-8 s) and probing with echo; ptcp:[PORT][:IP] listens instead (as OVS: port 6653, every address by default) and every connection it accepts is a controller. Replaces earlier ones.',
     min: 2,
     max: 9,
     run: async ([bridge, ...targets], ctx) => print(ctx, await request(ctx.control, 'set-controller', { bridge, targets }), () => ''),

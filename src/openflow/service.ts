@@ -15,7 +15,7 @@ import { packetInMatch } from './packet-in-match';
 import { BridgeAgent } from './agent';
 import { OfSession } from './session';
 import { matchToOxm, ruleToFlowStats } from './flow-map';
-import { ActiveController, parseTarget } from './controller';
+import { controllerLink, parseTarget, type ControllerLink } from './controller';
 
 import type { FailMode } from '../datapath/controller-target';
 
@@ -24,6 +24,9 @@ import type { FailMode } from '../datapath/controller-target';
 export function mgmtSocketPath(controlPath: string, bridge: string): string {
   return path.join(path.dirname(controlPath), `${bridge}.mgmt`);
 }
+
+/** Default bound on the connections one listener holds (see OfSession: an idle one is cheap). */
+export const DEFAULT_MAX_CONNECTIONS = 256;
 
 export interface OpenFlowOptions {
   /** Control socket path; management sockets go next to it. */
@@ -41,7 +44,7 @@ interface BridgeOf {
   socketPath: string;
   sessions: Set<OfSession>;
   generation: { value: bigint | null };
-  controllers: ActiveController[];
+  controllers: ControllerLink[];
   /** Port numbers by name, so a PORT_STATUS delete still names the number the port had. */
   ofports: Map<string, number>;
 }
@@ -64,6 +67,11 @@ export class OpenFlowService {
     private readonly sw: Switch,
     private readonly opts: OpenFlowOptions,
   ) {}
+
+  /** Connections one listener (management socket, ptcp target) accepts at once. */
+  private get maxConnections(): number {
+    return this.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  }
 
   async start(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -129,7 +137,7 @@ export class OpenFlowService {
       /* none */
     }
     const server = net.createServer((sock) => this.accept(b, sock));
-    server.maxConnections = this.opts.maxConnections ?? 256;
+    server.maxConnections = this.maxConnections;
     server.on('drop', () => this.stats.connectionsRefused++);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -202,7 +210,16 @@ export class OpenFlowService {
           this.log('controller target refused', { bridge, error: (e as Error).message });
           continue;
         }
-        const c = new ActiveController(target, (sock) => void this.attach(b, sock), () => this.updateFailOpen(bridge));
+        const c = controllerLink(
+          target,
+          (sock) => {
+            if (target.listen) this.stats.connectionsAccepted++;
+            void this.attach(b, sock);
+          },
+          () => this.updateFailOpen(bridge),
+          this.maxConnections,
+          () => this.stats.connectionsRefused++,
+        );
         b.controllers.push(c);
         c.start();
       }

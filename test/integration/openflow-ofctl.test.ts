@@ -176,4 +176,19 @@ t.test('ovs-ofctl -O OpenFlow13 against tvs management sockets', { skip: why || 
     const shown = await ofctl(['show', mgmt('br-int-b')]);
     t.match(shown, /n_tables:254/, 'the socket still serves new connections');
   });
+  await t.test('set-controller ptcp:PORT:127.0.0.1: ovs-ofctl reaches the bridge over loopback TCP', async (t) => {
+    const port = 20000 + ((process.pid + 4099) % 20000);
+    await tvsOk(d.control, ['set-controller', 'br-eth-a', `ptcp:${port}:127.0.0.1`]);
+    let flows = '';
+    for (let i = 0; i < 50 && flows === ''; i++) {
+      const r = await run(['ovs-ofctl', '-O', 'OpenFlow13', 'dump-flows', `tcp:127.0.0.1:${port}`], 20_000);
+      if (r.code === 0) flows = r.stdout;
+      else await new Promise((res) => setTimeout(res, 100));
+    }
+    t.match(flows, /cookie=0x99, .*priority=2,in_port=1 actions=drop/, 'the bridge\'s flows, read over TCP');
+    t.match(await tvsOk(d.control, ['show']), /Controller "ptcp:\d+:127\.0\.0\.1"/, 'show lists the passive target');
+    await tvsOk(d.control, ['del-controller', 'br-eth-a']);
+    const after = await run(['ovs-ofctl', '-O', 'OpenFlow13', 'dump-flows', `tcp:127.0.0.1:${port}`], 20_000);
+    t.not(after.code, 0, 'del-controller closed the listener');
+  });
 });

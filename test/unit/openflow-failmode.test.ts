@@ -4,6 +4,12 @@
  * standalone with a configured but unconnected controller: NORMAL regardless of flows).
  */
 import t from 'tap';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import * as of from '../../src/wire/openflow';
+import { OpenFlowService } from '../../src/openflow/service';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { validateConfig, applyConfig } from '../../src/control/config';
@@ -19,24 +25,31 @@ t.test('controller targets: tcp with default port, unix, and clear refusals', as
   t.same(parseControllerTarget('unix:/run/ctl.sock'), { kind: 'unix', path: '/run/ctl.sock' });
   t.throws(() => parseControllerTarget('tcp:localhost:6633'), /'localhost' is not an IP address/);
   t.throws(() => parseControllerTarget('tcp:127.0.0.1:70000'), /out of range/);
-  t.throws(() => parseControllerTarget('ssl:1.2.3.4'), /expected tcp:IP\[:PORT\] or unix:/);
+  t.throws(() => parseControllerTarget('ssl:1.2.3.4'), /expected tcp:IP\[:PORT\], unix:\/ABSOLUTE\/PATH or ptcp:/);
+  // Passive, OVS's ptcp:[PORT][:IP]: port 6653 and every address by default.
+  t.same(parseControllerTarget('ptcp:'), { kind: 'ptcp', host: '0.0.0.0', port: 6653 });
+  t.same(parseControllerTarget('ptcp:6633'), { kind: 'ptcp', host: '0.0.0.0', port: 6633 });
+  t.same(parseControllerTarget('ptcp:6633:127.0.0.1'), { kind: 'ptcp', host: '127.0.0.1', port: 6633 });
+  t.same(parseControllerTarget('ptcp:6633:[::1]'), { kind: 'ptcp', host: '::1', port: 6633 });
+  t.throws(() => parseControllerTarget('ptcp:6633:localhost'), /'localhost' is not an IP address/);
+  t.throws(() => parseControllerTarget('ptcp:0'), /out of range/);
 });
 
 t.test('config: controller and failMode validate, apply and save back', async (t) => {
   t.throws(() => validateConfig({ bridges: [{ name: 'b', controller: ['tcp:nohost'] }] }), /bridges\[0\]\.controller\[0\]: controller 'tcp:nohost'/);
   t.throws(() => validateConfig({ bridges: [{ name: 'b', failMode: 'open' }] }), /bridges\[0\]\.failMode: one of standalone, secure/);
-  const cfg = validateConfig({ bridges: [{ name: 'b', controller: ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock'], failMode: 'secure', ports: [] }, { name: 'c', ports: [] }] });
+  const cfg = validateConfig({ bridges: [{ name: 'b', controller: ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock', 'ptcp:6653:127.0.0.1'], failMode: 'secure', ports: [] }, { name: 'c', ports: [] }] });
   const sw = new Switch({ clock: () => 0, arena: { slots: 128, slotSize: 2048 + 128 } });
   applyConfig(sw, cfg);
-  t.same(sw.bridge('b').controllers, ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock']);
+  t.same(sw.bridge('b').controllers, ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock', 'ptcp:6653:127.0.0.1']);
   t.equal(sw.bridge('b').failMode, 'secure');
   t.equal(sw.flows('b').ruleCount, 0, 'a secure bridge from the config has no default NORMAL flow');
   t.equal(sw.flows('c').ruleCount, 1, 'a standalone one has priority=0,actions=NORMAL');
   const saved = snapshotConfig(sw);
   t.notOk('flows' in saved.bridges[0] || 'flows' in saved.bridges[1], 'neither default is written as flows[]');
-  t.match(saved.bridges[0], { name: 'b', controller: ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock'], failMode: 'secure' });
+  t.match(saved.bridges[0], { name: 'b', controller: ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock', 'ptcp:6653:127.0.0.1'], failMode: 'secure' });
   t.notOk('controller' in saved.bridges[1] || 'failMode' in saved.bridges[1], 'defaults are not written');
-  t.same(sw.show()[0].controllers, ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock']);
+  t.same(sw.show()[0].controllers, ['tcp:127.0.0.1:6633', 'unix:/tmp/c.sock', 'ptcp:6653:127.0.0.1']);
 });
 
 t.test('fail modes on the wire of memory ports', async (t) => {
@@ -61,4 +74,58 @@ t.test('fail modes on the wire of memory ports', async (t) => {
   t.equal(send(), 1, 'fail open: NORMAL despite the drop flow');
   br.failOpen = false;
   t.equal(send(), 0, 'back to the flows when a controller connects');
+});
+
+t.test('ptcp: a passive listener on loopback: accepted connections are controllers; fail open follows them', async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 128, slotSize: 2048 + 128 } });
+  sw.addBridge('br0');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-ptcp-'));
+  const svc = new OpenFlowService(sw, { controlPath: path.join(dir, 'x.sock') });
+  await svc.start();
+  t.teardown(async () => {
+    await svc.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const port = 30000 + (process.pid % 20000);
+  svc.setController('br0', [`ptcp:${port}:127.0.0.1`]);
+  t.equal(sw.bridge('br0').failOpen, true, 'standalone, a controller configured, none connected: fail open');
+  // Connect (the listen is asynchronous: retry briefly).
+  let sock: net.Socket | undefined;
+  for (let i = 0; i < 50 && !sock; i++) {
+    sock = await new Promise<net.Socket | undefined>((res) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => res(s));
+      s.once('error', () => res(undefined));
+    });
+    if (!sock) await new Promise((r) => setTimeout(r, 20));
+  }
+  if (!sock) throw new Error('could not connect to the ptcp listener');
+  const framer = new of.Framer();
+  const msgs: of.OfMessage[] = [];
+  sock.on('data', (c) => {
+    framer.push(c);
+    for (let m = framer.next(); m !== null && Buffer.isBuffer(m); m = framer.next()) msgs.push(of.decodeMessage(m));
+  });
+  sock.write(of.encodeMessage(of.hello13(1)));
+  sock.write(of.encodeMessage({ type: 'features_request', xid: 2 }));
+  const deadline = Date.now() + 5000;
+  while (!msgs.some((m) => m.type === 'features_reply') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.match(msgs.map((m) => m.type), ['hello', 'features_reply']);
+  t.match(svc.getController('br0').targets, [{ target: `ptcp:${port}:127.0.0.1`, connected: true, attempts: 1 }]);
+  t.equal(sw.bridge('br0').failOpen, false, 'a controller connected through the listener: flows in charge');
+  t.equal(svc.stats.connectionsAccepted, 1);
+  sock.destroy();
+  while (svc.getController('br0').targets[0].connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.equal(svc.getController('br0').targets[0].connected, false);
+  t.equal(sw.bridge('br0').failOpen, true, 'fail open again once it left');
+  svc.setController('br0', []);
+  const refused = await new Promise<boolean>((res) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      res(false);
+    });
+    s.once('error', () => res(true));
+  });
+  t.ok(refused, 'del-controller closes the listener');
 });
