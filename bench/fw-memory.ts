@@ -1,0 +1,181 @@
+/**
+ * Security groups in memory: Neutron's openvswitch firewall flows for two VM ports on br-int
+ * (test/fixtures/neutron-firewall.ts, as the driver renders them) with a security group of 50
+ * ingress TCP rules from a remote group of 50 members (conjunctions: 50 port flows + 50 address
+ * flows per ct state instead of 2,500), all egress allowed. Memory ports, 64-byte frames, the
+ * whole per-batch path on one core (rx copy, parse, tables 0→60→71→ct→72→73→81→82, ct commit,
+ * output, tx), Snabb `basic1` style.
+ *
+ *   established: 1,024 TCP connections vm1 → vm2 set up by a real handshake through the
+ *                firewall, then ACK segments of those connections cycled (ct lookup finds +est)
+ *   new:         SYNs of never-seen connections (distinct source ports × 50 destination
+ *                ports): each one a conntrack entry committed in vm2's ingress table
+ *   baseline:    the same established frames through br-int with no firewall (NORMAL)
+ *
+ *   node dist/bench/fw-memory.js [--quick]
+ *
+ * Figures, not assertions; the last line is the headline. Goals (issue 13): established
+ * >= 5 Mpps, new connections >= 500k/s.
+ */
+import { Switch } from '../src/datapath/switch';
+import { MemoryPort } from '../src/io/memory-port';
+import { buildFrame } from '../src/flow/testing';
+import * as tcp from '../src/wire/tcp';
+import { agentBaseFlows, renderFirewallFlows, type FwPort, type SgRule } from '../test/fixtures/neutron-firewall';
+
+const VM1 = { ofport: 3, mac: 'fa:16:3e:00:00:01', ip: '10.231.0.1' };
+const VM2 = { ofport: 4, mac: 'fa:16:3e:00:00:02', ip: '10.231.0.2' };
+const RULES = 50;
+const FIRST_PORT = 1000;
+const CONNS = 1024;
+
+/** The flow set: base flows of both ports, 50 remote-group TCP rules, 50 members in the group. */
+export function firewallFlows(rules = RULES): string[] {
+  const sgRules: SgRule[] = [
+    { direction: 'egress', ethertype: 'IPv4' },
+    { direction: 'egress', ethertype: 'IPv6' },
+  ];
+  for (let i = 0; i < rules; i++) sgRules.push({ direction: 'ingress', ethertype: 'IPv4', protocol: 6, port_range_min: FIRST_PORT + 2 * i, port_range_max: FIRST_PORT + 2 * i, remote_group_id: 'sg-bench' });
+  const port = (p: typeof VM1): FwPort => ({ ofport: p.ofport, mac: p.mac, fixedIps: [p.ip], vlan: 1, networkType: 'vxlan', securityGroups: ['sg-bench'] });
+  // The group's members: the two VMs and 48 ports elsewhere.
+  const members: [string, string][] = [[VM1.ip, VM1.mac], [VM2.ip, VM2.mac]];
+  for (let i = 3; i <= 50; i++) members.push([`10.231.1.${i}`, `fa:16:3e:00:01:${i.toString(16).padStart(2, '0')}`]);
+  return [
+    ...agentBaseFlows(),
+    ...renderFirewallFlows([port(VM1), port(VM2)], { cookie: 0x1234n, groups: [{ id: 'sg-bench', rules: sgRules }], members: { 'sg-bench': { IPv4: members, IPv6: [] } } }),
+  ];
+}
+
+/** A TCP segment vm1 ↔ vm2 with the given flags, seq and ack (payload-free, 64 B on the wire). */
+function segment(fromVm1: boolean, sport: number, dport: number, flags: number, seqNo: number, ackNo: number): Uint8Array {
+  const [a, b] = fromVm1 ? [VM1, VM2] : [VM2, VM1];
+  const f = buildFrame({ src: a.mac, dst: b.mac, ipSrc: a.ip, ipDst: b.ip, proto: 'tcp', sport, dport, payload: 0 });
+  const l4 = 14 + 20;
+  const dv = new DataView(f.buffer, f.byteOffset);
+  dv.setUint32(l4 + 4, seqNo >>> 0);
+  dv.setUint32(l4 + 8, ackNo >>> 0);
+  f[l4 + 13] = flags;
+  tcp.fillChecksumV4(f, 14, l4, 20);
+  return f;
+}
+
+const SYN = 0x02;
+const ACK = 0x10;
+
+interface Rig {
+  sw: Switch;
+  vm1: MemoryPort;
+  vm2: MemoryPort;
+}
+
+function rig(firewall: boolean): Rig {
+  const sw = new Switch({ arena: { slots: 4096, slotSize: 2048 + 128 } });
+  sw.addBridge('br-int');
+  const vm1 = sw.addPort('br-int', 'vm1', { type: 'memory', tag: 1, ofport: VM1.ofport }).io as MemoryPort;
+  const vm2 = sw.addPort('br-int', 'vm2', { type: 'memory', tag: 1, ofport: VM2.ofport }).io as MemoryPort;
+  vm1.keep = 0;
+  vm2.keep = 0;
+  if (firewall) {
+    const flows = sw.flows('br-int');
+    flows.delFlows();
+    flows.addFlows(firewallFlows().join('\n'));
+  }
+  return { sw, vm1, vm2 };
+}
+
+/** Run `count` frames from `templates` out of `from`; ns elapsed and frames delivered to `to`. */
+function pump(r: Rig, from: MemoryPort, to: MemoryPort, templates: Uint8Array[], count: number): { ns: number; delivered: number } {
+  const before = to.counters.txPackets;
+  from.setGenerator(templates, count);
+  const t0 = process.hrtime.bigint();
+  r.sw.runUntilIdle(1e9);
+  const ns = Number(process.hrtime.bigint() - t0);
+  return { ns, delivered: to.counters.txPackets - before };
+}
+
+/** Handshake CONNS connections vm1 → vm2 (frames one at a time, as a real exchange would go). */
+function handshake(r: Rig): void {
+  const step = (from: MemoryPort, to: MemoryPort, f: Uint8Array, what: string) => {
+    const got = pump(r, from, to, [f], 1).delivered;
+    if (got !== 1) throw new Error(`firewall bench: the ${what} did not cross the firewall`);
+  };
+  for (let i = 0; i < CONNS; i++) {
+    const sport = 20000 + i;
+    const dport = FIRST_PORT + 2 * (i % RULES);
+    step(r.vm1, r.vm2, segment(true, sport, dport, SYN, 1000, 0), `SYN of connection ${i}`);
+    step(r.vm2, r.vm1, segment(false, dport, sport, SYN | ACK, 5000, 1001), `SYN-ACK of connection ${i}`);
+    step(r.vm1, r.vm2, segment(true, sport, dport, ACK, 1001, 5001), `ACK of connection ${i}`);
+  }
+}
+
+function establishedTemplates(): Uint8Array[] {
+  const t: Uint8Array[] = [];
+  for (let i = 0; i < CONNS; i++) t.push(segment(true, 20000 + i, FIRST_PORT + 2 * (i % RULES), ACK, 1001, 5001));
+  return t;
+}
+
+export interface FirewallBench {
+  flows: number;
+  baselineMpps: number;
+  establishedMpps?: number;
+  establishedNsPerPacket?: number;
+  newPerSecond?: number;
+  newDelivered?: number;
+  skipped?: string;
+}
+
+export function runFirewallMemory(opts: { quick?: boolean } = {}): FirewallBench {
+  const packets = opts.quick ? 1_000_000 : 5_000_000;
+  const newCount = opts.quick ? 100_000 : 400_000;
+  const flows = firewallFlows().length;
+
+  // Baseline: NORMAL only (teach the bridge where vm2 is first).
+  const b = rig(false);
+  pump(b, b.vm2, b.vm1, [segment(false, 80, 20000, ACK, 5001, 1001)], 1);
+  const est = establishedTemplates();
+  pump(b, b.vm1, b.vm2, est, 200_000);
+  const base = pump(b, b.vm1, b.vm2, est, packets);
+  const out: FirewallBench = { flows, baselineMpps: (base.delivered / base.ns) * 1e3 };
+
+  let r: Rig;
+  try {
+    r = rig(true);
+  } catch (e) {
+    return { ...out, skipped: `the firewall's flows are refused: ${(e as Error).message.split('\n')[0]}` };
+  }
+  handshake(r);
+  pump(r, r.vm1, r.vm2, est, 200_000); // warm-up
+  const e = pump(r, r.vm1, r.vm2, est, packets);
+  if (e.delivered !== packets) throw new Error(`firewall bench: ${packets - e.delivered} of ${packets} established segments dropped`);
+  out.establishedMpps = (e.delivered / e.ns) * 1e3;
+  out.establishedNsPerPacket = e.ns / e.delivered;
+
+  // New connections: distinct source ports × the 50 allowed destination ports, never seen before.
+  const syns: Uint8Array[] = [];
+  for (let i = 0; i < newCount; i++) syns.push(segment(true, 30000 + (i % 30000), FIRST_PORT + 2 * (Math.floor(i / 30000) % RULES), SYN, 7000, 0));
+  let delivered = 0;
+  let ns = 0;
+  // The generator cycles its templates; hand it disjoint slices so every SYN is a new tuple.
+  for (let i = 0; i < syns.length; i += 4096) {
+    const part = syns.slice(i, i + 4096);
+    const x = pump(r, r.vm1, r.vm2, part, part.length);
+    delivered += x.delivered;
+    ns += x.ns;
+  }
+  out.newDelivered = delivered;
+  out.newPerSecond = (delivered / ns) * 1e9;
+  return out;
+}
+
+if (require.main === module) {
+  const quick = process.argv.includes('--quick');
+  const r = runFirewallMemory({ quick });
+  console.log(`firewall flow set: ${r.flows} flows (50 remote-group TCP rules, 50 members)`);
+  console.log(`no firewall (NORMAL), established TCP ACKs, 64 B: ${r.baselineMpps.toFixed(2)} Mpps`);
+  if (r.skipped) {
+    console.log(`firewall: skipped — ${r.skipped}`);
+  } else {
+    console.log(`firewall, new connections (SYN → ct commit): ${(r.newPerSecond! / 1e3).toFixed(0)}k/s (${r.newDelivered} delivered) — goal >= 500k/s`);
+    console.log(`firewall, established TCP (1,024 connections), 64 B: ${r.establishedMpps!.toFixed(2)} Mpps, ${r.establishedNsPerPacket!.toFixed(1)} ns/packet — goal >= 5 Mpps`);
+  }
+}
