@@ -9,7 +9,7 @@
  *
  * Options (environment): TVS_BENCH_REPS, TVS_BENCH_SECONDS, TVS_BENCH_PINGS,
  * TVS_BENCH_RATE (fixed-rate pps, default 100000), TVS_BENCH_SINK=0 (no receiver-side drop),
- * TVS_BENCH_SCENARIOS (l2,vlan,nat),
+ * TVS_BENCH_SCENARIOS (l2,vlan,nat,fw),
  * TVS_BENCH_SWITCHES (linux,ovs,tvs), TVS_BENCH_OUT (results directory).
  */
 import * as fs from 'fs';
@@ -115,7 +115,7 @@ function verdicts(m: Medians): Verdict[] {
 const LABEL: Record<SwitchKind, string> = { linux: 'Linux bridge / kernel router', ovs: 'OVS 3.1 userspace', tvs: 'tvs' };
 const SHORT: Record<SwitchKind, string> = { linux: 'Linux kernel', ovs: 'OVS userspace', tvs: 'tvs' };
 const COLOR: Record<SwitchKind, string> = { linux: '#7f8c8d', ovs: '#2b6cb0', tvs: '#d9480f' };
-const SCEN: Record<Scenario, string> = { l2: 'L2', vlan: 'VLAN push/pop', nat: 'routed + NAT (FIP)' };
+const SCEN: Record<Scenario, string> = { l2: 'L2', vlan: 'VLAN push/pop', nat: 'routed + NAT (FIP)', fw: 'security groups (Neutron OVS firewall flows)' };
 
 const ROWS: { key: string; label: string; fmt: (v: number) => string }[] = [
   { key: 'udp64.offeredPps', label: '64 B UDP offered, generator max (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },

@@ -15,17 +15,19 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { sh, nsx, sleep, stopPid, pidAlive } from './sys';
+import { agentBaseFlows, renderFirewallFlows, type FwPort } from '../../test/fixtures/neutron-firewall';
 
-export type Scenario = 'l2' | 'vlan' | 'nat';
+export type Scenario = 'l2' | 'vlan' | 'nat' | 'fw';
 export type SwitchKind = 'linux' | 'ovs' | 'tvs';
 
-export const SCENARIOS: Scenario[] = ['l2', 'vlan', 'nat'];
+export const SCENARIOS: Scenario[] = ['l2', 'vlan', 'nat', 'fw'];
 export const SWITCHES: SwitchKind[] = ['linux', 'ovs', 'tvs'];
 
 /** Which switch can run which scenario (n/a otherwise, with the reason). */
 export function notApplicable(kind: SwitchKind, scenario: Scenario): string | undefined {
   if (kind === 'linux' && scenario === 'vlan') return 'no bridge VLAN filtering on this kernel';
   if (kind === 'ovs' && scenario === 'nat') return 'OVS userspace NAT needs conntrack flows and a router model; not set up';
+  if (kind === 'linux' && scenario === 'fw') return 'the firewall scenario is the Neutron OVS firewall\'s OpenFlow tables; the Linux bridge has none';
   return undefined;
 }
 
@@ -91,6 +93,38 @@ export class Lab {
     this.made = [];
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The 'fw' scenario's flows: Neutron's openvswitch firewall for h1 (ofport 3) and h2 (ofport 4)
+ * on br-int, local VLAN 1, one security group: all egress; ingress ICMP, UDP 9 (the load) and
+ * TCP 5300-5399 (iperf3) from the group itself (conjunctions). Written to a file both switches
+ * load with add-flows.
+ */
+export const FW_OFPORTS = { p1: 3, p2: 4 };
+export function firewallFlowsFile(lab: Lab): string {
+  const a = ADDR.l2;
+  const port = (ofport: number, mac: string, ip: string): FwPort => ({ ofport, mac, fixedIps: [ip], vlan: 1, networkType: 'vxlan', securityGroups: ['sg'] });
+  const ports = [port(FW_OFPORTS.p1, lab.mac(lab.h1), a.h1), port(FW_OFPORTS.p2, lab.mac(lab.h2), a.h2)];
+  const flows = renderFirewallFlows(ports, {
+    cookie: 0x1234n,
+    groups: [
+      {
+        id: 'sg',
+        rules: [
+          { direction: 'egress', ethertype: 'IPv4' },
+          { direction: 'egress', ethertype: 'IPv6' },
+          { direction: 'ingress', ethertype: 'IPv4', protocol: 1, remote_group_id: 'sg' },
+          { direction: 'ingress', ethertype: 'IPv4', protocol: 17, port_range_min: 9, port_range_max: 9, remote_group_id: 'sg' },
+          { direction: 'ingress', ethertype: 'IPv4', protocol: 6, port_range_min: 5300, port_range_max: 5399, remote_group_id: 'sg' },
+        ],
+      },
+    ],
+    members: { sg: { IPv4: ports.map((p) => [p.fixedIps[0], p.mac] as [string, string]), IPv6: [] } },
+  });
+  const file = path.join(lab.dir, 'fw.flows');
+  fs.writeFileSync(file, [...agentBaseFlows(), ...flows].join('\n') + '\n');
+  return file;
 }
 
 /** A switch under test, set up for one scenario inside a Lab. */
@@ -244,6 +278,12 @@ export class OvsSwitch implements SwitchUnderTest {
       this.ofctl('add-flow', 'br-a', 'in_port=pa,dl_vlan=10,actions=strip_vlan,output:p1');
       this.ofctl('add-flow', 'br-b', 'in_port=pb,dl_vlan=10,actions=strip_vlan,output:p2');
       this.ofctl('add-flow', 'br-b', 'in_port=p2,actions=mod_vlan_vid:10,output:pb');
+    } else if (this.lab.scenario === 'fw') {
+      this.vsctl('add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev');
+      this.vsctl('add-port', 'br-int', 'p1', 'tag=1', '--', 'set', 'interface', 'p1', `ofport_request=${FW_OFPORTS.p1}`);
+      this.vsctl('add-port', 'br-int', 'p2', 'tag=1', '--', 'set', 'interface', 'p2', `ofport_request=${FW_OFPORTS.p2}`);
+      this.ofctl('del-flows', 'br-int');
+      this.ofctl('add-flows', 'br-int', firewallFlowsFile(this.lab));
     } else {
       throw new Error('ovs: nat scenario not applicable');
     }
@@ -314,6 +354,12 @@ export class TvsSwitch implements SwitchUnderTest {
       t('add-flow', 'br-a', 'in_port=pa,dl_vlan=10,actions=strip_vlan,output:p1');
       t('add-flow', 'br-b', 'in_port=pb,dl_vlan=10,actions=strip_vlan,output:p2');
       t('add-flow', 'br-b', 'in_port=p2,actions=mod_vlan_vid:10,output:pb');
+    } else if (this.lab.scenario === 'fw') {
+      t('add-br', 'br-int');
+      t('add-port', 'br-int', 'p1', 'tag=1', `ofport=${FW_OFPORTS.p1}`);
+      t('add-port', 'br-int', 'p2', 'tag=1', `ofport=${FW_OFPORTS.p2}`);
+      t('del-flows', 'br-int');
+      t('add-flows', 'br-int', firewallFlowsFile(this.lab));
     } else {
       const a = ADDR.nat;
       t('add-br', 'br-int');
