@@ -39,6 +39,17 @@ export type Action =
   | { type: 'dec_ttl'; ids: number[] | null }
   /** `set_tunnel:N` / `set_tunnel64:N` (NXAST_SET_TUNNEL[64]): sets tun_id; `wide` = the 64 spelling. */
   | { type: 'set_tunnel'; value: bigint; wide: boolean }
+  /**
+   * OpenFlow 1.3 `meter:N`. tvs has no meter table: the instruction is kept (and printed back) but
+   * limits nothing; the flow's own n_packets/n_bytes count what passed through it.
+   */
+  | { type: 'meter'; id: number }
+  /**
+   * `set_queue:N` / `pop_queue`: OVS picks a QoS queue of the output port. A tvs port has one
+   * transmit queue, so the queue id is kept (and printed back) and changes nothing.
+   */
+  | { type: 'set_queue'; queue: number }
+  | { type: 'pop_queue' }
   | { type: 'load'; value: bigint; dst: Subfield }
   | { type: 'move'; src: Subfield; dst: Subfield }
   /**
@@ -84,8 +95,9 @@ export const OP_MOVE = 21; // srcFid, srcOfs, dstFid, dstOfs, nbits
 export const OP_RESUBMIT = 22; // port (-1 = keep), table (255 = current)
 export const OP_GOTO = 23; // table
 export const OP_WRITE_METADATA = 24; // valHi, valLo, maskHi, maskLo
+export const OP_SET_IPV6 = 25; // which (0 src, 1 dst), v0..v3, m0..m3 (MSW first)
 
-export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5];
+export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5, 10];
 
 /**
  * The conjunction clauses of a conjunctive flow as [id, k, n, ...] (k 1-based), or null when
@@ -180,7 +192,7 @@ export function compile(actions: readonly Action[]): CompiledPlan {
   const pcs: number[] = [];
   for (const a of actions) {
     const before = out.length;
-    pcs.push(a.type === 'note' || a.type === 'conjunction' ? -1 : before);
+    pcs.push(a.type === 'note' || a.type === 'conjunction' || a.type === 'meter' || a.type === 'set_queue' || a.type === 'pop_queue' ? -1 : before);
     switch (a.type) {
       case 'output':
         out.push(OP_OUTPUT, a.port);
@@ -245,6 +257,10 @@ export function compile(actions: readonly Action[]): CompiledPlan {
         break;
       }
       case 'load': {
+        if (a.dst.field.bits > 64) {
+          pushSetIpv6(a.dst.field.id, (a.value << BigInt(a.dst.ofs)) & bitMask(a.dst.ofs, a.dst.nbits), bitMask(a.dst.ofs, a.dst.nbits), out);
+          break;
+        }
         const [mh, ml] = split64(bitMask(a.dst.ofs, a.dst.nbits));
         const [vh, vl] = split64((a.value << BigInt(a.dst.ofs)) & bitMask(a.dst.ofs, a.dst.nbits));
         out.push(OP_LOAD, a.dst.field.id, mh, ml, vh, vl);
@@ -268,7 +284,10 @@ export function compile(actions: readonly Action[]): CompiledPlan {
       }
       case 'note':
       case 'conjunction':
-        break; // annotation / classifier-only: nothing runs
+      case 'meter':
+      case 'set_queue':
+      case 'pop_queue':
+        break; // annotation / classifier-only / no meter table or queues here: nothing runs
     }
   }
   // `| 0`: every word an int32, so the array holds only small integers (one elements kind).
@@ -284,6 +303,14 @@ function compileSetField(a: Extract<Action, { type: 'set_field' }>, out: number[
   const f = a.field;
   const full = bitMask(0, f.bits);
   const mask = a.mask === null ? full : a.mask & full;
+  if (f.bits > 64) {
+    pushSetIpv6(f.id, a.value & mask, mask, out);
+    return;
+  }
+  if (mask === full && f.id === N.F_IP_DSCP) {
+    out.push(OP_SET_IP_DSCP, Number(a.value) << 2); // the same edit as mod_nw_tos
+    return;
+  }
   if (mask === full) {
     const v = a.value;
     switch (f.id) {
@@ -312,4 +339,12 @@ function compileSetField(a: Extract<Action, { type: 'set_field' }>, out: number[
   const [mh, ml] = split64(mask);
   const [vh, vl] = split64(a.value & mask);
   out.push(OP_LOAD, f.id, mh, ml, vh, vl);
+}
+
+/** A 128-bit write (ipv6_src/ipv6_dst): value and mask as four words each, most significant first. */
+function pushSetIpv6(fid: number, value: bigint, mask: bigint, out: number[]): void {
+  if (fid !== N.F_IPV6_SRC && fid !== N.F_IPV6_DST) throw new Error(`field ${fid} cannot be written`);
+  out.push(OP_SET_IPV6, fid === N.F_IPV6_SRC ? 0 : 1);
+  for (let i = 3; i >= 0; i--) out.push(Number((value >> BigInt(32 * i)) & 0xffffffffn) | 0);
+  for (let i = 3; i >= 0; i--) out.push(Number((mask >> BigInt(32 * i)) & 0xffffffffn) | 0);
 }

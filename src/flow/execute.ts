@@ -17,7 +17,7 @@ import type { Batch } from '../packet/batch';
 import { DropCounters, defineDrops } from '../packet/drops';
 import * as K from '../packet/flow-key';
 import * as vnet from '../packet/vnet';
-import { l4AddrUpdate, l4PortUpdate, l4ChecksumOffset } from '../packet/rewrite';
+import { l4AddrUpdate, l4PortUpdate, l4ChecksumOffset, l4ChecksumOffset6, rewriteIpv6Word } from '../packet/rewrite';
 import { popTag, pushTag, rewriteTci, setVid } from '../packet/vlan';
 import type { BridgeOps } from './bridge-ops';
 import { get16, put16 } from '../wire/bytes';
@@ -338,6 +338,9 @@ export class Executor {
         case A.OP_SET_IP_DSCP:
           setDscp(a, slot, plan[pc + 1]);
           break;
+        case A.OP_SET_IPV6:
+          setIpv6Addr(a, slot, plan, pc + 1);
+          break;
         case A.OP_SET_L4_SRC:
           setL4Port(a, slot, tcp.SRC_PORT, K.K_TP_SRC, plan[pc + 1], plan[pc + 2]);
           break;
@@ -595,6 +598,31 @@ function readField(a: PacketArena, slot: number, fid: number): void {
     case N.F_VLAN_VID:
       rdLo = key[k + K.K_VLAN_TCI] & 0x0fff;
       return;
+    case N.F_IPV6_LABEL:
+      rdLo = key[k + K.K_IPV6_LABEL];
+      return;
+    case N.F_ND_SLL:
+      rdHi = key[k + K.K_ARP_SHA_HI];
+      rdLo = key[k + K.K_ARP_SHA_LO];
+      return;
+    case N.F_ND_TLL:
+      rdHi = key[k + K.K_ARP_THA_HI];
+      rdLo = key[k + K.K_ARP_THA_LO];
+      return;
+    case N.F_IP_DSCP:
+      rdLo = key[k + K.K_NW_TOS] >>> 2;
+      return;
+    case N.F_IP_ECN:
+      rdLo = key[k + K.K_NW_TOS] & 3;
+      return;
+    case N.F_PKT_MARK:
+      rdLo = key[k + K.K_PKT_MARK];
+      return;
+    case N.F_IPV6_SRC:
+    case N.F_IPV6_DST:
+    case N.F_ND_TARGET:
+      rdLo = 0; // 128-bit: never read through here (the parser refuses moves of them)
+      return;
     default:
       rdLo = key[k + K.K_REG0 + fid - N.F_REG0];
   }
@@ -673,8 +701,25 @@ function writeField(a: PacketArena, slot: number, fid: number, hi: number, lo: n
       // Only an existing tag changes (the parser requires one in the match, as OVS does).
       if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, lo & 0x0fff, 0x0fff);
       return true;
+    case N.F_IPV6_LABEL:
+      setFlowLabel(a, slot, lo & 0xfffff);
+      return true;
+    case N.F_IP_DSCP:
+      setTosBits(a, slot, (lo & 0x3f) << 2, 0xfc);
+      return true;
+    case N.F_IP_ECN:
+      setTosBits(a, slot, lo & 3, 0x03);
+      return true;
+    case N.F_PKT_MARK:
+      key[k + K.K_PKT_MARK] = lo;
+      return true;
     case N.F_ETH_TYPE:
     case N.F_IP_PROTO:
+    case N.F_ND_TARGET:
+    case N.F_ND_SLL:
+    case N.F_ND_TLL:
+    case N.F_IPV6_SRC: // 128-bit writes compile to OP_SET_IPV6
+    case N.F_IPV6_DST:
       return true; // read-only (the parser refuses them as destinations)
     default:
       key[k + K.K_REG0 + fid - N.F_REG0] = lo;
@@ -710,17 +755,60 @@ function setIpv4Addr(a: PacketArena, slot: number, off: number, kw: number, v: n
 }
 
 function setDscp(a: PacketArena, slot: number, dscp: number): void {
+  setTosBits(a, slot, dscp, 0xfc);
+}
+
+/** Set the `mask` bits of the IPv4 TOS / IPv6 traffic class to `v` (DSCP 0xfc, ECN 0x03). */
+function setTosBits(a: PacketArena, slot: number, v: number, mask: number): void {
   const k = slot << K.KEY_SHIFT;
   const t = a.key[k + K.K_DL_TYPE];
   if (a.l3[slot] === 0) return;
   const b = a.bytes;
   const ip = a.start[slot] + a.l3[slot];
   if (t === ETH_IP) {
-    ipv4.setTos(b, ip, (ipv4.tos(b, ip) & 3) | (dscp & 0xfc));
+    ipv4.setTos(b, ip, (ipv4.tos(b, ip) & ~mask) | (v & mask));
   } else if (t === ETH_IPV6) {
-    ipv6.setTrafficClass(b, ip, (ipv6.trafficClass(b, ip) & 3) | (dscp & 0xfc));
+    ipv6.setTrafficClass(b, ip, (ipv6.trafficClass(b, ip) & ~mask) | (v & mask));
   } else return;
-  a.key[k + K.K_NW_TOS] = (a.key[k + K.K_NW_TOS] & 3) | (dscp & 0xfc);
+  a.key[k + K.K_NW_TOS] = (a.key[k + K.K_NW_TOS] & ~mask) | (v & mask);
+}
+
+/** IPv6 flow label: not part of any checksum. */
+function setFlowLabel(a: PacketArena, slot: number, label: number): void {
+  const k = slot << K.KEY_SHIFT;
+  if (a.key[k + K.K_DL_TYPE] !== ETH_IPV6 || a.l3[slot] === 0) return;
+  ipv6.setFlowLabel(a.bytes, a.start[slot] + a.l3[slot], label);
+  a.key[k + K.K_IPV6_LABEL] = label;
+}
+
+/**
+ * set_field/load to ipv6_src/ipv6_dst: plan[at] = 0 (src) or 1 (dst), then four value and four
+ * mask words. The TCP/UDP/ICMPv6 checksum covers the pseudo header, so each changed word
+ * updates it (packet/rewrite.ts); a later fragment (no L4 offset) has none to update.
+ */
+function setIpv6Addr(a: PacketArena, slot: number, plan: Plan, at: number): void {
+  const k = slot << K.KEY_SHIFT;
+  const key = a.key;
+  if (key[k + K.K_DL_TYPE] !== ETH_IPV6 || a.l3[slot] === 0) return;
+  const b = a.bytes;
+  const f = a.start[slot];
+  const dst = plan[at] === 1;
+  const p = f + a.l3[slot] + (dst ? ipv6.DST : ipv6.SRC);
+  const kw = k + (dst ? K.K_IPV6_DST : K.K_IPV6_SRC);
+  const proto = key[k + K.K_NW_PROTO];
+  const co = l4ChecksumOffset6(proto);
+  const l4 = a.l4[slot];
+  const csum = l4 === 0 || co < 0 ? 0 : f + l4 + co;
+  const partial = vnet.needsCsum(a, slot);
+  for (let i = 0; i < 4; i++) {
+    const m = plan[at + 5 + i] >>> 0;
+    if (m === 0) continue;
+    const old = key[kw + i];
+    const nv = ((old & ~m) | (plan[at + 1 + i] & m)) >>> 0;
+    if (nv === old) continue;
+    rewriteIpv6Word(b, p, i, csum, partial, proto === ipv4.PROTO_UDP, old, nv);
+    key[kw + i] = nv;
+  }
 }
 
 /** `proto` 0 = TCP or UDP (mod_tp_*), else only that protocol (set_field tcp_src...). */

@@ -119,6 +119,17 @@ export function parseIpMasked(text: string): [number, number] {
 /** A 128-bit value as four 32-bit words, most significant first. */
 export type Words4 = [number, number, number, number];
 
+/** An IPv6 address (any text form) as a 128-bit BigInt (set_field values). */
+export function parseAddr6Big(text: string): bigint {
+  return ipv6.parseAddr6Words(text).reduce((acc, w) => (acc << 32n) | BigInt(w), 0n);
+}
+
+/** The /len mask of an IPv6 prefix as a 128-bit BigInt. */
+export function ipv6PrefixBig(len: number): bigint {
+  if (len > 128) throw new Error(`prefix length ${len} is out of range (0..128)`);
+  return len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(128 - len);
+}
+
 /**
  * An IPv6 address in any text form, optionally /len (0..128) or /mask (an address) → [value,
  * mask] as four words each, value already masked.

@@ -32,6 +32,17 @@ export const F_TUN_DST = 28;
 export const F_IN_PORT_OXM = 29;
 /** OXM_OF_VLAN_VID: the 12-bit VID of the outer tag (writing it needs a tag: see ofctl-parse). */
 export const F_VLAN_VID = 30;
+/** IPv6 addresses and the ND target: 128 bits, written by set_field/load only (never moved). */
+export const F_IPV6_SRC = 31;
+export const F_IPV6_DST = 32;
+export const F_IPV6_LABEL = 33;
+export const F_ND_TARGET = 34;
+export const F_ND_SLL = 35;
+export const F_ND_TLL = 36;
+/** OXM_OF_IP_DSCP: the DSCP as a 6-bit number (OVS "ip_dscp"; nw_tos is it shifted left by 2). */
+export const F_IP_DSCP = 37;
+export const F_IP_ECN = 38;
+export const F_PKT_MARK = 39;
 
 export interface NxmField {
   readonly id: number;
@@ -43,7 +54,7 @@ export interface NxmField {
   readonly writable: boolean;
   readonly prereq: Prereq;
   /** How set_field values print (OVS `mf_format`). */
-  readonly style: 'dec' | 'hex' | 'mac' | 'ip';
+  readonly style: 'dec' | 'hex' | 'mac' | 'ip' | 'ipv6';
 }
 
 const LIST: NxmField[] = [
@@ -75,6 +86,16 @@ LIST.push(
   { id: F_TUN_DST, nxm: 'NXM_NX_TUN_IPV4_DST', name: 'tun_dst', bits: 32, writable: true, prereq: 'none', style: 'ip' },
   { id: F_IN_PORT_OXM, nxm: 'OXM_OF_IN_PORT', name: 'in_port_oxm', bits: 32, writable: true, prereq: 'none', style: 'dec' },
   { id: F_VLAN_VID, nxm: 'OXM_OF_VLAN_VID', name: 'vlan_vid', bits: 12, writable: true, prereq: 'none', style: 'dec' },
+  { id: F_IPV6_SRC, nxm: 'NXM_NX_IPV6_SRC', name: 'ipv6_src', bits: 128, writable: true, prereq: 'ipv6', style: 'ipv6' },
+  { id: F_IPV6_DST, nxm: 'NXM_NX_IPV6_DST', name: 'ipv6_dst', bits: 128, writable: true, prereq: 'ipv6', style: 'ipv6' },
+  { id: F_IPV6_LABEL, nxm: 'NXM_NX_IPV6_LABEL', name: 'ipv6_label', bits: 20, writable: true, prereq: 'ipv6', style: 'hex' },
+  // ND fields are matched and read; tvs does not rewrite ND messages (no set_field to them).
+  { id: F_ND_TARGET, nxm: 'NXM_NX_ND_TARGET', name: 'nd_target', bits: 128, writable: false, prereq: 'nd', style: 'ipv6' },
+  { id: F_ND_SLL, nxm: 'NXM_NX_ND_SLL', name: 'nd_sll', bits: 48, writable: false, prereq: 'nd_solicit', style: 'mac' },
+  { id: F_ND_TLL, nxm: 'NXM_NX_ND_TLL', name: 'nd_tll', bits: 48, writable: false, prereq: 'nd_advert', style: 'mac' },
+  { id: F_IP_DSCP, nxm: 'OXM_OF_IP_DSCP', name: 'ip_dscp', bits: 6, writable: true, prereq: 'ip_any', style: 'dec' },
+  { id: F_IP_ECN, nxm: 'NXM_NX_IP_ECN', name: 'nw_ecn', bits: 2, writable: true, prereq: 'ip_any', style: 'dec' },
+  { id: F_PKT_MARK, nxm: 'NXM_NX_PKT_MARK', name: 'pkt_mark', bits: 32, writable: true, prereq: 'none', style: 'hex' },
 );
 for (let i = 0; i < LIST.length; i++) if (LIST[i].id !== i) throw new Error(`nxm: field ${LIST[i].nxm} is not at index ${LIST[i].id}`);
 
@@ -114,6 +135,14 @@ const SHORT: Record<string, number> = {
   tunnel_id: F_TUN_ID,
   ipv4_src: F_IP_SRC,
   ipv4_dst: F_IP_DST,
+  oxm_of_ipv6_src: F_IPV6_SRC,
+  oxm_of_ipv6_dst: F_IPV6_DST,
+  oxm_of_ipv6_flabel: F_IPV6_LABEL,
+  oxm_of_ipv6_nd_target: F_ND_TARGET,
+  oxm_of_ipv6_nd_sll: F_ND_SLL,
+  oxm_of_ipv6_nd_tll: F_ND_TLL,
+  ip_ecn: F_IP_ECN,
+  oxm_of_ip_ecn: F_IP_ECN,
 };
 for (const [n, id] of Object.entries(SHORT)) BY_NAME.set(n, LIST[id]);
 

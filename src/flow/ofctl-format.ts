@@ -284,6 +284,10 @@ function setFieldValue(a: Extract<Action, { type: 'set_field' }>): string {
         return formatMac(Number(v));
       case 'ip':
         return formatIp(Number(v));
+      case 'ipv6': {
+        const w = (i: number): number => Number((v >> BigInt(32 * (3 - i))) & 0xffffffffn);
+        return formatAddr6Words(w(0), w(1), w(2), w(3));
+      }
       case 'dec':
         return v.toString();
       default:
@@ -355,6 +359,12 @@ export function formatAction(a: Action, names?: PortNamer): string {
       return `note:${a.bytes.map((b) => b.toString(16).padStart(2, '0')).join('.')}`;
     case 'conjunction':
       return `conjunction(${a.id},${a.clause}/${a.nClauses})`;
+    case 'meter':
+      return `meter:${a.id}`;
+    case 'set_queue':
+      return `set_queue:${a.queue}`;
+    case 'pop_queue':
+      return 'pop_queue';
   }
 }
 

@@ -203,7 +203,9 @@ export function parseFlow(text: string, mode: ParseMode, opts: ParseOptions): Fl
         if (i >= 0) {
           if (mode === 'add') throw err('cookie masks are only allowed in del-flows/mod-flows/dump-flows', tok);
           spec.cookie = located(tok, () => F.parseU64(v.slice(0, i), 'cookie'));
-          spec.cookieMask = located(tok, () => F.parseU64(v.slice(i + 1), 'cookie mask'));
+          // `-1` is all ones (Neutron's `cookie=X/-1` filters; OVS reads the mask with strtoull).
+          const ms = v.slice(i + 1).trim();
+          spec.cookieMask = ms === '-1' ? 0xffffffffffffffffn : located(tok, () => F.parseU64(ms, 'cookie mask'));
         } else spec.cookie = located(tok, () => F.parseU64(v, 'cookie'));
         continue;
       }
@@ -302,7 +304,7 @@ function parsePortArg(v: string, tok: Token, opts: ParseOptions, role: string): 
 const ACTION_NAMES = [
   'output', 'in_port', 'normal', 'flood', 'all', 'local', 'controller', 'drop', 'mod_vlan_vid', 'mod_vlan_pcp',
   'strip_vlan', 'pop_vlan', 'push_vlan', 'set_field', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst',
-  'mod_nw_tos', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'set_tunnel', 'set_tunnel64', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction',
+  'mod_nw_tos', 'mod_nw_ecn', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'meter', 'set_queue', 'pop_queue', 'set_tunnel', 'set_tunnel64', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction',
 ];
 
 function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOptions): Action[] {
@@ -444,6 +446,26 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
         case 'conjunction':
           a = parseConjunction(need(), tok);
           break;
+        case 'mod_nw_ecn': {
+          // OVS mod_nw_ecn:N is set_field:N->nw_ecn (and prints as that in OpenFlow 1.2+).
+          const ecn = located(tok, () => F.parseUint(need(), 2, 'ECN'));
+          const f = lookupNxm('nw_ecn', tok);
+          checkFieldPrereq(f, spec.match, tok);
+          a = { type: 'set_field', field: f, value: BigInt(ecn), mask: null };
+          break;
+        }
+        case 'meter':
+          // An OpenFlow 1.3 instruction: OVS requires it before the apply-actions.
+          if (acts.length > 0) throw err('meter must come before every other action (OpenFlow 1.1+ instruction order)', tok, false);
+          a = { type: 'meter', id: located(tok, () => F.parseUint(need(), 32, 'meter id')) };
+          break;
+        case 'set_queue':
+          a = { type: 'set_queue', queue: located(tok, () => F.parseUint(need(), 32, 'queue id')) };
+          break;
+        case 'pop_queue':
+          noArg();
+          a = { type: 'pop_queue' };
+          break;
         default: {
           // OVS accepts a bare port name as an output action.
           if (!tok.hasValue) {
@@ -579,6 +601,9 @@ function parseMove(v: string, tok: Token, m: Match): Action {
   const src = parseSubfield(v.slice(0, i), tok);
   const dst = parseSubfield(v.slice(i + 2), tok);
   if (src.nbits !== dst.nbits) throw err(`move: source has ${src.nbits} bits but destination ${dst.nbits}`, tok);
+  for (const x of [src, dst]) {
+    if (x.field.bits > 64) throw err(`move: the 128-bit ${x.field.nxm} cannot be moved in tvs (use set_field or load)`, tok);
+  }
   checkDstWritable(dst.field, m, tok);
   checkFieldPrereq(src.field, m, tok);
   checkFieldPrereq(dst.field, m, tok);
@@ -606,11 +631,14 @@ function parseSetField(v: string, tok: Token, m: Match): Action {
     located(tok, () => {
       if (f.style === 'mac') return BigInt(F.parseMacText(s));
       if (f.style === 'ip') return BigInt(F.parseIpText(s));
+      if (f.style === 'ipv6') return F.parseAddr6Big(s);
       const n = F.parseU64(s);
       if (f.bits < 64 && n >> BigInt(f.bits) !== 0n) throw new Error(`value '${s}' does not fit in ${f.bits} bits`);
       return n;
     });
-  return { type: 'set_field', field: f, value: parseVal(vs), mask: ms === null ? null : parseVal(ms) };
+  // An IPv6 mask may be a prefix length (`set_field:2001:db8::/48->ipv6_dst`), as OVS reads it.
+  const mask = ms === null ? null : f.style === 'ipv6' && /^\d{1,3}$/.test(ms.trim()) ? located(tok, () => F.ipv6PrefixBig(Number(ms.trim()))) : parseVal(ms);
+  return { type: 'set_field', field: f, value: parseVal(vs), mask };
 }
 
 function parseResubmit(v: string, tok: Token, opts: ParseOptions): Action {

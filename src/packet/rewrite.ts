@@ -20,6 +20,7 @@
 import { update16, update32, patch16 } from '../wire/checksum';
 import { get16, put16 } from '../wire/bytes';
 import * as ipv4 from '../wire/ipv4';
+import * as ipv6 from '../wire/ipv6';
 import * as icmp from '../wire/icmp';
 import * as tcp from '../wire/tcp';
 import * as udp from '../wire/udp';
@@ -27,6 +28,23 @@ import * as udp from '../wire/udp';
 /** Where the L4 checksum of `proto` sits, from the L4 header (0: none we maintain). */
 export function l4ChecksumOffset(proto: number): number {
   return proto === ipv4.PROTO_TCP ? tcp.CHECKSUM : proto === ipv4.PROTO_UDP ? udp.CHECKSUM : -1;
+}
+
+/**
+ * Where the upper-layer checksum of `proto` sits over IPv6 (-1: none we maintain). Unlike IPv4,
+ * ICMPv6 covers the pseudo header too (RFC 4443 §2.3), so an address change touches it.
+ */
+export function l4ChecksumOffset6(proto: number): number {
+  return proto === ipv4.PROTO_ICMPV6 ? icmp.CHECKSUM : l4ChecksumOffset(proto);
+}
+
+/**
+ * Word `i` (0..3, most significant first) of the IPv6 address at `addr` changes from oldW to
+ * newW: write it and update the pseudo-header checksum at `csum` (0: none to update).
+ */
+export function rewriteIpv6Word(b: Uint8Array, addr: number, i: number, csum: number, partial: boolean, isUdp: boolean, oldW: number, newW: number): void {
+  ipv6.setAddrWord(b, addr, i, newW);
+  if (csum !== 0) l4AddrUpdate(b, csum, oldW, newW, partial, isUdp);
 }
 
 /** An address in the pseudo header changed: update the TCP/UDP checksum field at p. */

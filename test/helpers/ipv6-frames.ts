@@ -122,3 +122,33 @@ export function fragHdr(offset: number, more: boolean, id = 0x12345678): Buffer 
 export function eth6(payload: Buffer, smac = '52:54:00:12:34:56', dmac = '52:54:00:ab:cd:ef'): Buffer {
   return ethFrame(dmac, smac, 0x86dd, payload, undefined, false);
 }
+
+/** TCP over IPv6 (20-byte header, flags) with its checksum. */
+export function tcp6(src: string, dst: string, sport: number, dport: number, flags = 0x02): Buffer {
+  const s = Buffer.alloc(20);
+  s.writeUInt16BE(sport, 0);
+  s.writeUInt16BE(dport, 2);
+  s.writeUInt32BE(1000, 4);
+  s[12] = 0x50;
+  s[13] = flags;
+  s.writeUInt16BE(65535, 14);
+  s.writeUInt16BE(l4Checksum6(src, dst, 6, s), 16);
+  return s;
+}
+
+/**
+ * Is the upper-layer checksum of the IPv6 frame right (no extension headers)? Recomputed from
+ * the addresses and payload as they are now; `at` is the checksum's offset in the L4 header.
+ */
+export function l4ChecksumOk6(frame: Uint8Array, at: number): boolean {
+  const f = Buffer.from(frame);
+  const l3 = 14;
+  const plen = f.readUInt16BE(l3 + 4);
+  const proto = f[l3 + 6];
+  const fmt = (p: number) => Array.from({ length: 8 }, (_, i) => f.readUInt16BE(p + 2 * i).toString(16)).join(':');
+  const l4 = Buffer.from(f.subarray(l3 + 40, l3 + 40 + plen));
+  const have = l4.readUInt16BE(at);
+  l4.writeUInt16BE(0, at);
+  const want = l4Checksum6(fmt(l3 + 8), fmt(l3 + 24), proto, l4);
+  return have === (proto === 17 && want === 0 ? 0xffff : want);
+}
