@@ -29,7 +29,7 @@ import { isRoot, haveCmd, Lab, sh, type Teardownable } from '../helpers/netns';
 import { startDaemon, tvs, tvsOk, nsRun, pingLoss, waitUntil, type CliResult } from '../helpers/daemon';
 import { haveOvs, startOvs } from '../helpers/ovs';
 import { startCapture, rawSend } from '../helpers/capture';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame, arpRequest } from '../helpers/frames';
 import { startServer, tryConnect, holdConnection } from '../helpers/sockets';
 import { agentBaseFlows, twoVmFlows, TWO_VMS } from '../fixtures/neutron-firewall';
 import { bindingAvailable } from '../../src/io/binding';
@@ -246,6 +246,20 @@ t.test('spoofed source IP or MAC from vm1 is dropped and counted', async (t) => 
   await waitUntil('the genuine datagram at vm2', () => srv.log().includes('genuine'), 5000);
   t.notMatch(srv.log(), /spoof/, 'neither spoofed datagram reached vm2');
   t.ok((await nPackets(71, drop)) >= before + 2, 'both counted by vm1\'s anti-spoofing drop flow (table 71, priority 10)');
+});
+
+t.test('ARP claiming an address vm1 does not own, and a DHCP server reply from vm1, are dropped', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  const arpDrop = 'priority=10,reg5=0x3,in_port=';
+  const dhcpDrop = ['priority=70,udp,reg5=0x3,in_port=', 'tp_src=67,tp_dst=68'];
+  const [arpBefore, dhcpBefore] = [await nPackets(71, arpDrop), await nPackets(71, ...dhcpDrop)];
+  const cap = await startCapture(vm2.ns, vm2.dev, `arp host ${SPOOF_IP} or udp port 68`, 1, 4);
+  const offer = udpFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: vm1.mac, ipSrc: vm1.ip4, ipDst: '255.255.255.255', sport: 67, dport: 68, payload: Buffer.from('offer') });
+  await rawSend(vm1.ns, vm1.dev, [arpRequest(vm1.mac, SPOOF_IP, vm2.ip4).toString('hex'), offer.toString('hex')]);
+  t.equal((await cap.done).trim(), '', 'neither reached vm2\'s wire');
+  t.ok((await nPackets(71, arpDrop)) > arpBefore, 'the ARP fell to vm1\'s drop flow (arp_spa is not its address)');
+  t.ok((await nPackets(71, ...dhcpDrop)) > dhcpBefore, 'the DHCP reply hit the "no DHCP server on an instance" flow');
 });
 
 t.test('IPv6: neighbour discovery and ping6 between the VMs', async (t) => {
