@@ -7,8 +7,11 @@
  *
  * Send queue: replies are written as requests arrive, and reading pauses while more than
  * SEND_HIGH bytes wait (the peer paces itself). Asynchronous messages (packet-in,
- * flow-removed, port-status) are dropped and counted above SEND_HIGH; a peer that reads
- * nothing for STALL_MS while we drop is disconnected.
+ * flow-removed, port-status) are dropped and counted above SEND_HIGH; a peer whose queue stays
+ * above SEND_HIGH for STALL_MS (it stopped reading) is disconnected with SEND_QUEUE_FULL.
+ *
+ * An idle connection holds no buffer of its own: the framer keeps only bytes received and not
+ * yet a whole message (a shared empty buffer otherwise).
  */
 import {
   BAD_REQUEST,
@@ -31,6 +34,8 @@ import { multipartReplies, type BridgeAgent } from './agent';
 
 export const SEND_HIGH = 1 << 20;
 export const STALL_MS = 30_000;
+/** The close reason of a peer that stopped reading (counted by the service). */
+export const SEND_QUEUE_FULL = 'send queue full: the peer stopped reading';
 const ERROR_DATA_MAX = 64;
 
 /** The byte stream a session runs over (a net.Socket in practice; a fake in unit tests). */
@@ -117,7 +122,7 @@ export class OfSession {
       this.counters.asyncDropped++;
       const now = this.hooks.clock();
       if (this.stallSince < 0) this.stallSince = now;
-      else if (now - this.stallSince > STALL_MS) this.close('send queue full: the peer stopped reading');
+      else if (now - this.stallSince > STALL_MS) this.close(SEND_QUEUE_FULL);
       return false;
     }
     this.stallSince = -1;
@@ -174,7 +179,16 @@ export class OfSession {
 
   /** Inactivity probe (OVS inactivity_probe): echo after `probeMs` of silence, close after 2x. */
   tick(probeMs: number): void {
-    if (this.state === 'closed' || probeMs <= 0) return;
+    if (this.state === 'closed') return;
+    // A peer that stopped reading: its queue stays above SEND_HIGH (replies or async messages).
+    if (this.io.writableLength > SEND_HIGH) {
+      const now = this.hooks.clock();
+      if (this.stallSince < 0) this.stallSince = now;
+      else if (now - this.stallSince > STALL_MS) this.close(SEND_QUEUE_FULL);
+      return; // reading is paused: an unanswered probe would say nothing about the peer
+    }
+    this.stallSince = -1;
+    if (probeMs <= 0) return;
     const idle = this.hooks.clock() - this.lastRx;
     if (idle >= 2 * probeMs && this.probeSent) this.close(`no reply to echo probe for ${Math.round(idle / 1000)} s`);
     else if (idle >= probeMs && !this.probeSent && this.state === 'active') {

@@ -129,3 +129,38 @@ t.test('ptcp: a passive listener on loopback: accepted connections are controlle
   });
   t.ok(refused, 'del-controller closes the listener');
 });
+
+t.test('connection bounds: per listener and in all; beyond them a connection is closed at once and counted', async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 128, slotSize: 2048 + 128 } });
+  sw.addBridge('br0');
+  sw.addBridge('br1');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-ofbound-'));
+  const svc = new OpenFlowService(sw, { controlPath: path.join(dir, 'x.sock'), maxConnections: 3, maxTotalConnections: 4 });
+  await svc.start();
+  const socks: net.Socket[] = [];
+  t.teardown(async () => {
+    for (const s of socks) s.destroy();
+    await svc.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  /** Connect and report whether the switch's HELLO arrived (true) or the socket closed (false). */
+  const dial = (br: string) =>
+    new Promise<boolean>((res) => {
+      const s = net.connect(path.join(dir, `${br}.mgmt`));
+      socks.push(s);
+      s.on('data', () => res(true));
+      s.on('close', () => res(false));
+      s.on('error', () => res(false));
+    });
+  const first = [];
+  for (let i = 0; i < 5; i++) first.push(await dial('br0'));
+  t.same(first, [true, true, true, false, false], 'br0: 3 accepted, then its listener is full');
+  t.same([await dial('br1'), await dial('br1')], [true, false], 'br1: one more, then the service-wide bound (4)');
+  t.match(svc.stats, { connectionsAccepted: 4, connectionsRefused: 3, connectionsOpen: 4 });
+  t.equal(svc.getController('br0').connections, 3);
+  socks[0].destroy();
+  const deadline = Date.now() + 5000;
+  while (svc.stats.connectionsOpen > 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.equal(svc.stats.connectionsOpen, 3, 'a closed connection frees its place');
+  t.equal(await dial('br1'), true, 'so a new one is accepted');
+});

@@ -8,7 +8,7 @@ import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { BridgeAgent } from '../../src/openflow/agent';
-import { OfSession, type OfTransport } from '../../src/openflow/session';
+import { OfSession, SEND_HIGH, SEND_QUEUE_FULL, STALL_MS, type OfTransport } from '../../src/openflow/session';
 import { OpenFlowService } from '../../src/openflow/service';
 import * as of from '../../src/wire/openflow';
 import { matchFromOxm, matchToOxm } from '../../src/openflow/flow-map';
@@ -263,4 +263,28 @@ t.test('openflow service: FLOW_REMOVED for send_flow_rem flows, PORT_STATUS on p
   t.same((fr as { match: of.Oxm[] }).match, fm.match, 'the match goes back as it came');
   sw.delPort('br0', 'p1');
   t.match(io.take(), [{ type: 'port_status', reason: of.PORT_REASON.DELETE, port: { portNo: 1, name: 'p1' } }]);
+});
+
+t.test('openflow session: a peer that stops reading is dropped once its queue stays full for STALL_MS', async (t) => {
+  let now = 0;
+  const sw = new Switch({ clock: () => 0, arena: { slots: 64, slotSize: 2048 + 128 } });
+  sw.addBridge('br0');
+  const io = new FakeIo();
+  let closedWith = '';
+  const s = new OfSession(io, new BridgeAgent(sw, 'br0'), { clock: () => now, onClose: (_x, r) => (closedWith = r) });
+  s.receive(hex(OFCTL.hello));
+  io.take();
+  io.writableLength = SEND_HIGH + 1; // replies pile up: the peer reads nothing
+  s.tick(5000);
+  now += 20_000;
+  s.tick(5000);
+  t.same(io.take(), [], 'no echo probe while reading is paused (its reply could not be read)');
+  t.equal(s.state, 'active');
+  t.notOk(s.sendAsync({ type: 'barrier_reply', xid: 0 }), 'async messages are dropped meanwhile');
+  t.equal(s.counters.asyncDropped, 1);
+  now += STALL_MS;
+  s.tick(5000);
+  t.equal(s.state, 'closed');
+  t.equal(closedWith, SEND_QUEUE_FULL);
+  t.ok(io.ended);
 });

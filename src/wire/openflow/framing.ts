@@ -6,8 +6,11 @@
  */
 import { HEADER_LEN } from './constants';
 
+const EMPTY = Buffer.alloc(0);
+
 export class Framer {
-  private buf: Buffer = Buffer.alloc(0);
+  /** Received bytes not yet cut; the shared EMPTY while there are none (idle connections). */
+  private buf: Buffer = EMPTY;
 
   /** Add received bytes. */
   push(chunk: Buffer): void {
@@ -37,7 +40,7 @@ export class Framer {
     }
     if (this.buf.length < len) return null;
     const msg = Buffer.from(this.buf.subarray(0, len));
-    this.buf = this.buf.subarray(len);
+    this.buf = this.buf.length === len ? EMPTY : this.buf.subarray(len);
     return msg;
   }
 }
