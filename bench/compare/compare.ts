@@ -9,6 +9,9 @@
  *
  * Options (environment): TVS_BENCH_REPS, TVS_BENCH_SECONDS, TVS_BENCH_PINGS,
  * TVS_BENCH_RATE (fixed-rate pps, default 100000), TVS_BENCH_SINK=0 (no receiver-side drop),
+ * TVS_BENCH_ZEROLOSS (zero-loss search trials, default 7; 0 = none), TVS_BENCH_ZL_SECONDS
+ * (seconds per trial, default the measurement time), TVS_BENCH_ZL_ONLY=1 (ping, 64 B max and the
+ * zero-loss search only),
  * TVS_BENCH_SCENARIOS (l2,vlan,nat,fw),
  * TVS_BENCH_SWITCHES (linux,ovs,tvs), TVS_BENCH_OUT (results directory).
  */
@@ -29,6 +32,10 @@ export interface CompareOptions {
   scenarios: Scenario[];
   switches: SwitchKind[];
   outDir: string;
+  /** zero-loss search: trials per pass (0 = none), seconds per trial, only that figure */
+  zeroLossSteps: number;
+  zeroLossSeconds: number;
+  zeroLossOnly: boolean;
 }
 
 export function optionsFromEnv(env = process.env): CompareOptions {
@@ -43,6 +50,9 @@ export function optionsFromEnv(env = process.env): CompareOptions {
     scenarios: list(env.TVS_BENCH_SCENARIOS, SCENARIOS),
     switches: list(env.TVS_BENCH_SWITCHES, SWITCHES),
     outDir: env.TVS_BENCH_OUT ?? path.resolve(__dirname, '../../../bench/results'),
+    zeroLossSteps: Number(env.TVS_BENCH_ZEROLOSS ?? 7),
+    zeroLossSeconds: Number(env.TVS_BENCH_ZL_SECONDS ?? env.TVS_BENCH_SECONDS ?? (quick ? 2 : 5)),
+    zeroLossOnly: env.TVS_BENCH_ZL_ONLY === '1',
   };
 }
 
@@ -69,6 +79,7 @@ function flat(f: PassFigures): Record<string, number> {
   for (const k of ['udp64', 'udp1500', 'udp64Fixed'] as const) {
     for (const [m, v] of Object.entries(f[k])) r[`${k}.${m}`] = v as number;
   }
+  if (f.zeroLoss) r.zeroLossPps = f.zeroLoss.pps;
   return r;
 }
 
@@ -100,6 +111,7 @@ function verdicts(m: Medians): Verdict[] {
   if (o) {
     const loss = t['udp64.lossPct'];
     atLeast('64 B UDP delivered at the generator maximum, tvs ÷ OVS userspace', t['udp64.deliveredPps'], o['udp64.deliveredPps'], 3, loss <= 5, `, tvs loss ≤ 5% (was ${loss.toFixed(1)}%)`);
+    if (t.zeroLossPps !== undefined && o.zeroLossPps !== undefined) atLeast('64 B zero-loss throughput (≤ 0.1% loss), tvs ÷ OVS userspace', t.zeroLossPps, o.zeroLossPps, 3);
     atLeast('TCP single stream, offloads off, tvs ÷ OVS userspace', t.tcpOffGbps, o.tcpOffGbps, 2);
     atLeast('TCP single stream, offloads on, tvs ÷ OVS with userspace TSO', t.tcpOnGbps, o.tcpOnGbps, 1);
     const r = t.pingAvgMs / o.pingAvgMs;
@@ -121,6 +133,7 @@ const ROWS: { key: string; label: string; fmt: (v: number) => string }[] = [
   { key: 'udp64.offeredPps', label: '64 B UDP offered, generator max (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64.deliveredPps', label: '64 B UDP delivered (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64.lossPct', label: '64 B UDP loss (%)', fmt: (v) => v.toFixed(1) },
+  { key: 'zeroLossPps', label: '64 B UDP zero-loss throughput, ≤ 0.1% loss (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64.cpuUsPerPacket', label: 'switch CPU per packet, 64 B max (µs)', fmt: (v) => v.toFixed(2) },
   { key: 'udp64.cpuPct', label: 'switch CPU, 64 B max (% of a core)', fmt: (v) => v.toFixed(0) },
   { key: 'udp1500.offeredPps', label: '1500 B UDP offered (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
@@ -167,6 +180,7 @@ function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, 
   }
   L.push('¹ OVS with `other_config:userspace-tso-enable=true` set before ovs-vswitchd starts; tvs carries TSO frames with the virtio-net header; the Linux bridge forwards GSO skbs natively.');
   L.push('n/a: the Linux bridge has no VLAN filtering on this kernel; OVS routed + NAT was not set up. "—": no figure (in-kernel switches have no process to charge CPU/RSS to).');
+  if (o.zeroLossSteps > 0) L.push(`Zero-loss throughput: binary search, ${o.zeroLossSteps} trials of ${o.zeroLossSeconds} s from the generator maximum down; 0 means even the lowest rate tried lost more than 0.1% (every trial is in compare.jsonl, \`zeroLossTrials\`).`);
   L.push('');
   if (v.length) {
     L.push('#### Targets (issue #6), from the L2 medians of this run');
@@ -184,7 +198,7 @@ function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, 
     for (const e of errors) L.push(`- rep ${e.rep + 1}, ${e.scenario}, ${e.switch}: ${e.error}`);
     L.push('');
   }
-  L.push('Charts: [packets per second](pps.svg) · [CPU per packet](cpu.svg) · [latency](latency.svg) · [TCP](tcp.svg)');
+  L.push(`Charts: [packets per second](pps.svg) · [CPU per packet](cpu.svg) · [latency](latency.svg) · [TCP](tcp.svg)${o.zeroLossSteps > 0 ? ' · [zero-loss throughput](zeroloss.svg)' : ''}`);
   return L.join('\n') + '\n';
 }
 
@@ -247,7 +261,28 @@ function charts(o: CompareOptions, m: Medians): Record<string, string> {
     tv.push(sw.map((k) => get(s, k, 'tcpOnGbps')));
   }
   const tcp = barChartSvg({ title: 'iperf3 TCP, one stream', unit: 'Gbit/s', groups: tg, series, values: tv, note: 'Offloads on: OVS with userspace-tso-enable=true.' });
-  return { 'pps.svg': pps, 'cpu.svg': cpu, 'latency.svg': latency, 'tcp.svg': tcp };
+  const charts: Record<string, string> = { 'pps.svg': pps, 'cpu.svg': cpu, 'latency.svg': latency, 'tcp.svg': tcp };
+  if (o.zeroLossSteps > 0) {
+    const zg: string[] = [];
+    const zv: number[][] = [];
+    const zmax: number[][] = [];
+    for (const s of scen) {
+      zg.push(`${SCEN[s].split(' ')[0]} 64 B`);
+      zv.push(sw.map((k) => get(s, k, 'zeroLossPps', 1e3)));
+      zmax.push(sw.map((k) => get(s, k, 'udp64.deliveredPps', 1e3)));
+    }
+    charts['zeroloss.svg'] = barChartSvg({
+      title: 'Zero-loss throughput, 64 B UDP (≤ 0.1% loss, binary search over trafgen rates)',
+      unit: 'kpps',
+      groups: zg,
+      series,
+      values: zv,
+      behind: zmax,
+      behindLabel: 'delivered at the generator maximum',
+      note: `Solid: highest offered rate with ≤ 0.1% loss (${o.zeroLossSteps} trials of ${o.zeroLossSeconds} s). Light: delivered at the generator maximum. Medians.`,
+    });
+  }
+  return charts;
 }
 
 // ---------------------------------------------------------------- run
@@ -313,6 +348,9 @@ export async function runCompare(o: CompareOptions = optionsFromEnv(), log: (s: 
           fixedRatePps: o.fixedRatePps,
           pings: o.pings,
           sink: o.sink,
+          zeroLossSteps: o.zeroLossSteps,
+          zeroLossSeconds: o.zeroLossSeconds,
+          zeroLossOnly: o.zeroLossOnly,
           progress: (m) => process.stdout.write(`    ${m}\n`),
         });
         p.tcpOnLabel = sw.tcpOnLabel;
@@ -321,6 +359,7 @@ export async function runCompare(o: CompareOptions = optionsFromEnv(), log: (s: 
           `    → 64 B ${(f.udp64.deliveredPps / 1e3).toFixed(0)}/${(f.udp64.offeredPps / 1e3).toFixed(0)} kpps` +
             `, 1500 B ${(f.udp1500.deliveredPps / 1e3).toFixed(0)} kpps, TCP ${f.tcpOffGbps.toFixed(2)}/${f.tcpOnGbps.toFixed(2)} Gbit/s` +
             `, ping ${(f.pingAvgMs * 1e3).toFixed(0)}/${(f.pingP99Ms * 1e3).toFixed(0)} µs` +
+            (f.zeroLoss ? `, zero-loss ${(f.zeroLoss.pps / 1e3).toFixed(0)} kpps` : '') +
             (Number.isFinite(f.udp64.cpuUsPerPacket) ? `, CPU ${f.udp64.cpuUsPerPacket.toFixed(2)} µs/pkt, RSS ${f.rssMiB.toFixed(0)} MiB` : ''),
         );
       } catch (e) {
@@ -355,7 +394,7 @@ export async function runCompare(o: CompareOptions = optionsFromEnv(), log: (s: 
 
   fs.mkdirSync(o.outDir, { recursive: true });
   const lines: unknown[] = [{ type: 'meta', ...meta, options: o, busyBefore: before, busyAfter: after, warnings }];
-  for (const p of passes) lines.push({ type: 'pass', rep: p.rep + 1, scenario: p.scenario, switch: p.switch, order: p.order, tcpOnLabel: p.tcpOnLabel, error: p.error, ...(p.figures ? flat(p.figures) : {}) });
+  for (const p of passes) lines.push({ type: 'pass', rep: p.rep + 1, scenario: p.scenario, switch: p.switch, order: p.order, tcpOnLabel: p.tcpOnLabel, error: p.error, ...(p.figures ? flat(p.figures) : {}), zeroLossTrials: p.figures?.zeroLoss?.trials });
   for (const [s, bySw] of Object.entries(medians)) for (const [k, fig] of Object.entries(bySw)) lines.push({ type: 'median', scenario: s, switch: k, ...fig });
   for (const x of v) lines.push({ type: 'target', ...x });
   fs.writeFileSync(path.join(o.outDir, 'compare.jsonl'), lines.map((l) => JSON.stringify(l, (_k, val) => (typeof val === 'number' && !Number.isFinite(val) ? null : val))).join('\n') + '\n');

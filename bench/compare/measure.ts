@@ -18,6 +18,19 @@ export interface UdpFigures {
   cpuPct: number;
 }
 
+/**
+ * Zero-loss throughput (RFC 2544 §26.1 style): the highest offered 64 B rate whose loss was at
+ * most `maxLossPct`, found by binary search over trafgen rates between 0 and the generator's
+ * maximum. `pps` is the offered rate of the best passing trial (what trafgen really sent, not the
+ * rate asked for); the generator's maximum when that already passes.
+ */
+export interface ZeroLossFigures {
+  pps: number;
+  maxLossPct: number;
+  /** every trial, in order: asked rate, offered, delivered, loss */
+  trials: { askPps: number; offeredPps: number; deliveredPps: number; lossPct: number }[];
+}
+
 export interface PassFigures {
   pingAvgMs: number;
   pingP99Ms: number;
@@ -25,6 +38,8 @@ export interface PassFigures {
   udp64: UdpFigures;
   udp1500: UdpFigures;
   udp64Fixed: UdpFigures;
+  /** absent when the search was not run (TVS_BENCH_ZEROLOSS=0) */
+  zeroLoss?: ZeroLossFigures;
   tcpOffGbps: number;
   tcpOnGbps: number;
   rssMiB: number;
@@ -36,6 +51,12 @@ export interface MeasureOptions {
   pings: number;
   /** drop the UDP load at the receiver's netdev ingress (default true) */
   sink?: boolean;
+  /** zero-loss search: trials (0 = no search), seconds per trial, loss allowed (%) */
+  zeroLossSteps?: number;
+  zeroLossSeconds?: number;
+  zeroLossMaxPct?: number;
+  /** only ping, 64 B at the maximum and the zero-loss search (no 1500 B, fixed rate, TCP) */
+  zeroLossOnly?: boolean;
   progress: (msg: string) => void;
 }
 
@@ -93,7 +114,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
   const srcMac = lab.mac(f.src);
   const pid = sw.pid();
 
-  const udp = async (size: number, ratePps?: number): Promise<UdpFigures> => {
+  const udp = async (size: number, ratePps?: number, seconds = o.seconds): Promise<UdpFigures> => {
     const conf = path.join(lab.dir, `udp${size}.cfg`);
     // UDP to the discard port; 16 source ports so hashing switches see several flows.
     fs.writeFileSync(conf, `{ eth(da=${mac}, sa=${srcMac}), ipv4(saddr=${f.srcIp}, daddr=${f.dstIp}, ttl=64), udp(sp=dinc(4000, 4015), dp=9), fill(0x41, ${size - 42}) }\n`);
@@ -101,12 +122,12 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
     const tx0 = counter(f.src, 'eth0', 'tx_packets');
     const c0 = pid ? cpuTicks(pid) : NaN;
     // Bounded in time (timeout) and in count (--num: more than the generator can send).
-    const num = String(Math.ceil(o.seconds * (ratePps ?? 3_000_000)));
+    const num = String(Math.ceil(seconds * (ratePps ?? 3_000_000)));
     const rate = ratePps ? ['--rate', `${ratePps}pps`] : [];
     const t0 = Date.now();
-    sh(nsx(f.src, ['timeout', String(o.seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', num, ...rate]), {
+    sh(nsx(f.src, ['timeout', String(seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', num, ...rate]), {
       allowFail: true,
-      timeoutMs: (o.seconds + 10) * 1000,
+      timeoutMs: (seconds + 10) * 1000,
     });
     const elapsed = (Date.now() - t0) / 1000;
     await sleep(300); // let the switch drain its queues
@@ -124,6 +145,18 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
 
   o.progress('UDP 64 B at the generator maximum');
   const udp64 = await udp(64);
+  const zlSteps = o.zeroLossSteps ?? 0;
+  let zeroLoss: ZeroLossFigures | undefined;
+  if (zlSteps > 0) {
+    zeroLoss = await searchZeroLoss(udp64, zlSteps, o.zeroLossMaxPct ?? 0.1, (ask) => udp(64, ask, o.zeroLossSeconds ?? o.seconds), o.progress);
+  }
+  if (o.zeroLossOnly) {
+    const nan: UdpFigures = { offeredPps: NaN, deliveredPps: NaN, lossPct: NaN, cpuUsPerPacket: NaN, cpuPct: NaN };
+    return {
+      pingAvgMs: ping.avg, pingP99Ms: ping.p99, pingLossPct: ping.lossPct, udp64, udp1500: nan, udp64Fixed: nan, zeroLoss,
+      tcpOffGbps: NaN, tcpOnGbps: NaN, rssMiB: pid ? rssKiB(pid) / 1024 : NaN,
+    };
+  }
   o.progress('UDP 1500 B at the generator maximum');
   const udp1500 = await udp(1500);
   o.progress(`UDP 64 B at ${o.fixedRatePps / 1000} kpps`);
@@ -167,10 +200,42 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
     udp64,
     udp1500,
     udp64Fixed,
+    zeroLoss,
     tcpOffGbps: tcpOff,
     tcpOnGbps: tcpOn,
     rssMiB: rss,
   };
+}
+
+/**
+ * Binary search for the zero-loss rate. `atMax` is the trial at the generator's maximum: when it
+ * lost at most `maxLossPct`, that is the answer (the switch kept up with everything offered).
+ * Otherwise the rate is halved towards the highest passing one, `steps` trials in all (7 trials
+ * pin it to 1/128 of the maximum). A trial that passes raises the floor to what it offered.
+ */
+export async function searchZeroLoss(
+  atMax: UdpFigures, steps: number, maxLossPct: number,
+  trial: (askPps: number) => Promise<UdpFigures>, progress: (msg: string) => void,
+): Promise<ZeroLossFigures> {
+  const trials: ZeroLossFigures['trials'] = [];
+  const max = atMax.offeredPps;
+  if (!(max > 0)) return { pps: NaN, maxLossPct, trials };
+  if (atMax.lossPct <= maxLossPct) return { pps: max, maxLossPct, trials };
+  let lo = 0;
+  let hi = max;
+  let best = 0;
+  for (let i = 0; i < steps; i++) {
+    const ask = Math.round((lo + hi) / 2);
+    if (ask < 1000) break;
+    progress(`zero-loss search ${i + 1}/${steps}: 64 B at ${(ask / 1e3).toFixed(0)} kpps`);
+    const r = await trial(ask);
+    trials.push({ askPps: ask, offeredPps: r.offeredPps, deliveredPps: r.deliveredPps, lossPct: r.lossPct });
+    if (r.lossPct <= maxLossPct) {
+      lo = ask;
+      best = Math.max(best, r.offeredPps);
+    } else hi = ask;
+  }
+  return { pps: best, maxLossPct, trials };
 }
 
 /** A `-1` iperf3 server left waiting (client failed to connect): find its PID by port in the namespace, end it. */
