@@ -16,6 +16,20 @@ export interface Subfield {
   nbits: number;
 }
 
+/** `nat` inside ct() (ovs-actions(7) "The nat action"). */
+export interface CtNat {
+  /** 'src'/'dst': set up this translation when the connection is committed; null: bare `nat`. */
+  kind: 'src' | 'dst' | null;
+  /** IPv4 range (0 = none given), host order. */
+  addrMin: number;
+  addrMax: number;
+  /** Port range (0 = none given). */
+  portMin: number;
+  portMax: number;
+  /** persistent / hash / random, kept to print back. */
+  flags: string[];
+}
+
 export type Action =
   | { type: 'output'; port: number }
   | { type: 'in_port' }
@@ -66,7 +80,16 @@ export type Action =
    * whose actions are conjunctions (and notes) is never executed itself; the classifier uses it
    * to find the `conj_id=id` flow (see classifier.ts).
    */
-  | { type: 'conjunction'; id: number; clause: number; nClauses: number };
+  | { type: 'conjunction'; id: number; clause: number; nClauses: number }
+  /**
+   * OVS ct(): send the packet through connection tracking in `zone` (or the 16-bit `zoneSrc`
+   * subfield). `table` 255 = none: the connection is committed/updated and processing goes on
+   * unchanged; otherwise the tracked packet continues in `table` (recirculation) while the rest
+   * of this action list goes on with the packet as it was. `exec`: set_field/load to ct_mark /
+   * ct_label, applied to the committed connection.
+   */
+  | { type: 'ct'; commit: boolean; force: boolean; table: number; zone: number; zoneSrc: Subfield | null; nat: CtNat | null; exec: Action[] }
+  | { type: 'ct_clear' };
 
 export type ActionType = Action['type'];
 
@@ -96,8 +119,28 @@ export const OP_RESUBMIT = 22; // port (-1 = keep), table (255 = current)
 export const OP_GOTO = 23; // table
 export const OP_WRITE_METADATA = 24; // valHi, valLo, maskHi, maskLo
 export const OP_SET_IPV6 = 25; // which (0 src, 1 dst), v0..v3, m0..m3 (MSW first)
+/**
+ * ct(): flags (CTF_*), table (255 = none), zone, zoneFid (-1: the zone is immediate), zoneOfs,
+ * natAddrMin, natAddrMax, natPortMin, natPortMax, markV, markM, label value (4 words, most
+ * significant first), label mask (4 words).
+ */
+export const OP_CT = 26;
+export const OP_CT_CLEAR = 27;
+/** Operand offsets inside an OP_CT instruction. */
+export const CT_FLAGS = 1;
+export const CT_TABLE = 2;
+export const CT_ZONE = 3;
+export const CT_ZONE_FID = 4;
+export const CT_ZONE_OFS = 5;
+export const CT_NAT_ADDR_MIN = 6;
+export const CT_NAT_ADDR_MAX = 7;
+export const CT_NAT_PORT_MIN = 8;
+export const CT_NAT_PORT_MAX = 9;
+export const CT_MARK_V = 10;
+export const CT_MARK_M = 11;
+export const CT_LABEL = 12; // value 12..15, mask 16..19
 
-export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5, 10];
+export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5, 10, 20, 1];
 
 /**
  * The conjunction clauses of a conjunctive flow as [id, k, n, ...] (k 1-based), or null when
@@ -144,6 +187,7 @@ export function isModifyAction(a: Action): boolean {
     case 'load':
     case 'move':
     case 'write_metadata':
+    case 'ct_clear':
       return true;
     default:
       return false;
@@ -174,16 +218,22 @@ export interface CompiledPlan {
 }
 
 /**
- * tvs has no connection tracking in its flow tables (no ct_state match, no ct() action), so
- * `resubmit(,T,ct)` cannot look up the original-direction tuple. Refused rather than run as a
- * plain resubmit, which would silently change what the flow means.
+ * `resubmit(,T,ct)` looks table T up with the packet's conntrack original-direction tuple in
+ * place of its own addresses and ports (OVS 2.9+). tvs does not implement that lookup; refused
+ * rather than run as a plain resubmit, which would silently change what the flow means.
  */
 export const UNSUPPORTED_RESUBMIT_CT =
-  "resubmit(...,ct) needs connection tracking in the flow tables, which tvs does not have yet; refused rather than run as a plain resubmit";
+  "resubmit(...,ct) (a lookup with the conntrack original-direction tuple) is not implemented; refused rather than run as a plain resubmit";
+
+/** ct(nat(src=...)/nat(dst=...)): the translation at commit is not implemented in the flow tables. */
+export const UNSUPPORTED_CT_NAT =
+  "ct(commit,nat(src=...|dst=...)) is not implemented in the flow tables (bare ct(nat) is: it applies a connection's existing NAT, and flow-table connections have none); refused rather than committed untranslated";
 
 /** Actions the engine cannot execute, with the reason (null when all can run). */
 export function unsupportedAction(a: Action): string | null {
-  return a.type === 'resubmit' && a.ct ? UNSUPPORTED_RESUBMIT_CT : null;
+  if (a.type === 'resubmit' && a.ct) return UNSUPPORTED_RESUBMIT_CT;
+  if (a.type === 'ct' && a.nat !== null && a.nat.kind !== null) return UNSUPPORTED_CT_NAT;
+  return null;
 }
 
 /** Compile an action list into a plan. Throws for an action the engine cannot execute. */
@@ -288,6 +338,12 @@ export function compile(actions: readonly Action[]): CompiledPlan {
       case 'set_queue':
       case 'pop_queue':
         break; // annotation / classifier-only / no meter table or queues here: nothing runs
+      case 'ct':
+        compileCt(a, out);
+        break;
+      case 'ct_clear':
+        out.push(OP_CT_CLEAR);
+        break;
     }
   }
   // `| 0`: every word an int32, so the array holds only small integers (one elements kind).
@@ -347,4 +403,56 @@ function pushSetIpv6(fid: number, value: bigint, mask: bigint, out: number[]): v
   out.push(OP_SET_IPV6, fid === N.F_IPV6_SRC ? 0 : 1);
   for (let i = 3; i >= 0; i--) out.push(Number((value >> BigInt(32 * i)) & 0xffffffffn) | 0);
   for (let i = 3; i >= 0; i--) out.push(Number((mask >> BigInt(32 * i)) & 0xffffffffn) | 0);
+}
+
+/** ct() flag bits of a compiled plan (the CtStage reads them). */
+export const CTF_COMMIT = 1;
+export const CTF_FORCE = 2;
+export const CTF_NAT = 4;
+export const CTF_NAT_SRC = 8;
+export const CTF_NAT_DST = 16;
+export const CTF_MARK = 32;
+export const CTF_LABEL = 64;
+
+function compileCt(a: Extract<Action, { type: 'ct' }>, out: number[]): void {
+  let flags = (a.commit ? CTF_COMMIT : 0) | (a.force ? CTF_FORCE : 0);
+  if (a.nat !== null) flags |= CTF_NAT | (a.nat.kind === 'src' ? CTF_NAT_SRC : a.nat.kind === 'dst' ? CTF_NAT_DST : 0);
+  let markV = 0;
+  let markM = 0;
+  let label = 0n;
+  let labelM = 0n;
+  for (const x of a.exec) {
+    // The parser admits only writes to ct_mark / ct_label here (OVS: "ct action doesn't support
+    // nested action ...").
+    let value: bigint;
+    let mask: bigint;
+    let field: NxmField;
+    if (x.type === 'set_field' && x.field !== 'vlan_vid') {
+      field = x.field;
+      const full = bitMask(0, field.bits);
+      mask = x.mask === null ? full : x.mask & full;
+      value = x.value & mask;
+    } else if (x.type === 'load') {
+      field = x.dst.field;
+      mask = bitMask(x.dst.ofs, x.dst.nbits);
+      value = (x.value << BigInt(x.dst.ofs)) & mask;
+    } else continue;
+    if (field.id === N.F_CT_MARK) {
+      flags |= CTF_MARK;
+      markV = ((markV & ~Number(mask)) | Number(value)) >>> 0;
+      markM = (markM | Number(mask)) >>> 0;
+    } else if (field.id === N.F_CT_LABEL) {
+      flags |= CTF_LABEL;
+      label = (label & ~mask) | value;
+      labelM |= mask;
+    }
+  }
+  const words = (v: bigint): number[] => [96n, 64n, 32n, 0n].map((sh) => Number((v >> sh) & 0xffffffffn));
+  const nat = a.nat;
+  out.push(
+    OP_CT, flags, a.table, a.zone,
+    a.zoneSrc === null ? -1 : a.zoneSrc.field.id, a.zoneSrc === null ? 0 : a.zoneSrc.ofs,
+    nat?.addrMin ?? 0, nat?.addrMax ?? 0, nat?.portMin ?? 0, nat?.portMax ?? 0,
+    markV, markM, ...words(label), ...words(labelM),
+  );
 }

@@ -31,6 +31,8 @@ import * as A from './actions';
 import type { Plan } from './actions';
 import * as N from './nxm';
 import { Emc } from './emc';
+import { CtStage, CT_FULL, clearCtKey } from './ct-stage';
+import { formatCtState } from './ofctl-format';
 import type { FlowTable, Rule } from './table';
 
 /** Why the flow tables dropped a frame (counted here, once; the bridge only releases it). */
@@ -43,6 +45,8 @@ export const FLOW_DROPS = defineDrops('flow', {
   no_buffer: 'no free packet buffer to copy the frame for one of several outputs (that output is skipped)',
   resubmit_depth: 'resubmit/goto_table nested deeper than 64',
   output_to_in_port: 'output:N to the input port is skipped, as OpenFlow requires (use in_port); not a frame drop by itself',
+  ct_table_full: 'ct(commit) found the connection-tracking table full (the connection is not created)',
+  recirc_depth: 'ct(table=T) recirculated the packet more than 8 times',
 });
 export const FLOW_DROP_REASONS = FLOW_DROPS.reasons;
 export type FlowDropReason = (typeof FLOW_DROP_REASONS)[number];
@@ -55,6 +59,11 @@ const FD_HEADROOM = FLOW_DROPS.id.no_headroom;
 const FD_NO_BUFFER = FLOW_DROPS.id.no_buffer;
 const FD_DEPTH = FLOW_DROPS.id.resubmit_depth;
 const FD_IN_PORT = FLOW_DROPS.id.output_to_in_port;
+const FD_CT_FULL = FLOW_DROPS.id.ct_table_full;
+const FD_RECIRC = FLOW_DROPS.id.recirc_depth;
+
+/** Recirculations (ct(table=T)) per packet at most (OVS's datapath allows a handful). */
+export const MAX_RECIRC = 8;
 
 /** Table-0 subtable count from which the EMC is consulted (bench/flow-bench.ts). */
 export const EMC_MIN_SUBTABLES = 4;
@@ -108,6 +117,9 @@ export class Executor {
   private pendRule = 0;
   private outputs = 0;
   private explicitDrop = false;
+  private recirc = 0;
+  /** The bridge's connection tracker (ct() actions); created with the pipeline. */
+  ct: CtStage = new CtStage();
 
   constructor(arena: PacketArena, tables: (FlowTable | undefined)[], capacity: number) {
     this.arena = arena;
@@ -181,6 +193,7 @@ export class Executor {
     this.pendOp = 0;
     this.outputs = 0;
     this.explicitDrop = false;
+    this.recirc = 0;
     const t0 = this.tables[0];
     let rid = -1;
     if (t0 !== undefined) {
@@ -220,6 +233,7 @@ export class Executor {
     this.pendOp = 0;
     this.outputs = 0;
     this.explicitDrop = plan.length === 0;
+    this.recirc = 0;
     if (this.runPlan(slot, plan, 0, -1) === CONSUMED) return;
     this.finish(slot);
   }
@@ -237,6 +251,102 @@ export class Executor {
       this.drops.add(FD_NO_OUTPUT);
       this.ops.drop(slot, FD_NO_OUTPUT);
     }
+  }
+
+  /**
+   * A fresh pass of `slot` from `table` (ct(table=T) recirculation): as OVS, a miss in T drops
+   * the packet, and it leaves through its own outputs; nothing of the pass that recirculated it
+   * (pending output, resubmit stack) carries over.
+   */
+  private recirculate(slot: number, table: number): void {
+    this.depth = 0;
+    this.pendOp = 0;
+    this.outputs = 0;
+    this.explicitDrop = false;
+    const t = this.tables[table];
+    let rid = -1;
+    if (t !== undefined) {
+      if (!this.dry) t.lookups++;
+      rid = t.cls.lookup(this.key, slot << K.KEY_SHIFT);
+    }
+    if (this.tracer !== null) this.tracer.lookup(table, rid, slot, 0);
+    if (rid < 0) {
+      this.drops.add(FD_TABLE_MISS);
+      this.ops.drop(slot, FD_TABLE_MISS);
+      return;
+    }
+    if (!this.dry) (t as FlowTable).matched++;
+    if (this.runRule(slot, table, rid) === CONSUMED) return;
+    this.finish(slot);
+  }
+
+  /**
+   * ct() at `pc` of `plan`. Without table=: the connection is looked up/committed and the
+   * packet goes on unchanged (OVS leaves the ct_* fields of the current pass alone). With
+   * table=T: the tracked packet continues in T. When ct() ends the top-level action list (the
+   * usual `actions=ct(table=T,zone=Z)`) that is the same slot, looked up again; otherwise a
+   * clone goes to T and this list continues with the packet as it was (OVS's fork).
+   */
+  private runCt(slot: number, plan: Plan, pc: number): number {
+    const a = this.arena;
+    const ct = this.ct;
+    const flags = plan[pc + A.CT_FLAGS];
+    const rt = plan[pc + A.CT_TABLE];
+    let zone = plan[pc + A.CT_ZONE];
+    const zfid = plan[pc + A.CT_ZONE_FID];
+    if (zfid >= 0) {
+      readField(a, slot, zfid);
+      shr64(rdHi, rdLo, plan[pc + A.CT_ZONE_OFS]);
+      zone = rdLo & 0xffff;
+    }
+    const markV = plan[pc + A.CT_MARK_V] >>> 0;
+    const markM = plan[pc + A.CT_MARK_M] >>> 0;
+    if (rt === 255) {
+      const r = ct.process(a, slot, zone, flags, this.now, this.dry, markV, markM, plan, pc + A.CT_LABEL);
+      if (this.tracer !== null) this.traceCt(zone, r);
+      return r === CT_FULL ? this.abort(slot, FD_CT_FULL) : CONTINUE;
+    }
+    if (this.recirc >= MAX_RECIRC) {
+      if (this.tracer !== null) this.tracer.event('ct: recirculation limit reached, dropped', this.depth);
+      return this.abort(slot, FD_RECIRC);
+    }
+    const tail = this.depth === 0 && pc + A.OP_LEN[A.OP_CT] >= plan.length;
+    const s = tail ? slot : a.clone(slot);
+    if (s < 0) {
+      this.drops.add(FD_NO_BUFFER);
+      return CONTINUE;
+    }
+    const r = ct.process(a, s, zone, flags, this.now, this.dry, markV, markM, plan, pc + A.CT_LABEL);
+    if (this.tracer !== null) this.traceCt(zone, r);
+    if (r === CT_FULL) {
+      this.drops.add(FD_CT_FULL);
+      this.ops.drop(s, FD_CT_FULL);
+      return tail ? CONSUMED : CONTINUE;
+    }
+    ct.writeKey(this.key, s);
+    if (tail) {
+      this.recirc++;
+      this.recirculate(s, rt);
+      return CONSUMED;
+    }
+    // Fork: the clone's pass runs to its end, then this one resumes where it was.
+    const depth = this.depth;
+    const outputs = this.outputs;
+    const explicitDrop = this.explicitDrop;
+    this.recirc++;
+    this.recirculate(s, rt);
+    this.recirc--;
+    this.depth = depth;
+    this.outputs = outputs;
+    this.explicitDrop = explicitDrop;
+    this.pendOp = 0; // flushed before ct() ran (a ct() is a modification for the pending output)
+    return CONTINUE;
+  }
+
+  private traceCt(zone: number, r: number): void {
+    const ct = this.ct;
+    const tr = this.tracer as ExecTracer;
+    tr.event(`ct(zone=${zone}): ct_state=${formatCtState(ct.state, 0xff)}${ct.rec >= 0 ? `, connection ${ct.rec}` : ''}${ct.mark !== 0 ? `, ct_mark=0x${ct.mark.toString(16)}` : ''}${r === CT_FULL ? ': table full, dropped' : ''}`, this.depth);
   }
 
   /** Lookup in `table` for resubmit/goto (no EMC: registers and the key may have changed). */
@@ -392,6 +502,12 @@ export class Executor {
           key[k + K.K_METADATA_LO] = ((key[k + K.K_METADATA_LO] & ~ml) | plan[pc + 2]) >>> 0;
           break;
         }
+        case A.OP_CT:
+          if (this.runCt(slot, plan, pc) === CONSUMED) return CONSUMED;
+          break;
+        case A.OP_CT_CLEAR:
+          clearCtKey(key, slot);
+          break;
         case A.OP_RESUBMIT:
         case A.OP_GOTO: {
           if (this.depth >= MAX_DEPTH) {
@@ -623,6 +739,14 @@ function readField(a: PacketArena, slot: number, fid: number): void {
     case N.F_ND_TARGET:
       rdLo = 0; // 128-bit: never read through here (the parser refuses moves of them)
       return;
+    case N.F_CT_MARK:
+      rdLo = key[k + K.K_CT_MARK];
+      return;
+    case N.F_CT_LABEL:
+      // Bits 0..63 (move refuses wider reads of the 128-bit label).
+      rdHi = key[k + K.K_CT_LABEL + 2];
+      rdLo = key[k + K.K_CT_LABEL + 3];
+      return;
     default:
       rdLo = key[k + K.K_REG0 + fid - N.F_REG0];
   }
@@ -721,6 +845,9 @@ function writeField(a: PacketArena, slot: number, fid: number, hi: number, lo: n
     case N.F_IPV6_SRC: // 128-bit writes compile to OP_SET_IPV6
     case N.F_IPV6_DST:
       return true; // read-only (the parser refuses them as destinations)
+    case N.F_CT_MARK:
+    case N.F_CT_LABEL:
+      return true; // read-only here (the parser refuses them as destinations; ct(exec) writes them)
     default:
       key[k + K.K_REG0 + fid - N.F_REG0] = lo;
       return true;

@@ -43,6 +43,9 @@ export const F_ND_TLL = 36;
 export const F_IP_DSCP = 37;
 export const F_IP_ECN = 38;
 export const F_PKT_MARK = 39;
+/** Conntrack mark and label: written only inside ct(commit,exec(...)), read by move. */
+export const F_CT_MARK = 40;
+export const F_CT_LABEL = 41;
 
 export interface NxmField {
   readonly id: number;
@@ -55,6 +58,8 @@ export interface NxmField {
   readonly prereq: Prereq;
   /** How set_field values print (OVS `mf_format`). */
   readonly style: 'dec' | 'hex' | 'mac' | 'ip' | 'ipv6';
+  /** A conntrack field: set only inside ct(commit,exec(...)), as OVS requires. */
+  readonly ctOnly?: boolean;
 }
 
 const LIST: NxmField[] = [
@@ -96,6 +101,10 @@ LIST.push(
   { id: F_IP_DSCP, nxm: 'OXM_OF_IP_DSCP', name: 'ip_dscp', bits: 6, writable: true, prereq: 'ip_any', style: 'dec' },
   { id: F_IP_ECN, nxm: 'NXM_NX_IP_ECN', name: 'nw_ecn', bits: 2, writable: true, prereq: 'ip_any', style: 'dec' },
   { id: F_PKT_MARK, nxm: 'NXM_NX_PKT_MARK', name: 'pkt_mark', bits: 32, writable: true, prereq: 'none', style: 'hex' },
+);
+LIST.push(
+  { id: F_CT_MARK, nxm: 'NXM_NX_CT_MARK', name: 'ct_mark', bits: 32, writable: true, prereq: 'none', style: 'hex', ctOnly: true },
+  { id: F_CT_LABEL, nxm: 'NXM_NX_CT_LABEL', name: 'ct_label', bits: 128, writable: true, prereq: 'none', style: 'hex', ctOnly: true },
 );
 for (let i = 0; i < LIST.length; i++) if (LIST[i].id !== i) throw new Error(`nxm: field ${LIST[i].nxm} is not at index ${LIST[i].id}`);
 

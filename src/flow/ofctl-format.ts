@@ -15,7 +15,7 @@
 import * as K from '../packet/flow-key';
 import { formatAddr6Words } from '../wire/ipv6';
 import type { Match } from './match';
-import type { Action, Subfield } from './actions';
+import type { Action, CtNat, Subfield } from './actions';
 import { OFP_DEFAULT_PRIORITY, type FlowEntry, type Rule } from './table';
 import * as F from './fields';
 import { OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NONE, OFPP_NORMAL, OFPP_TABLE } from './ofport';
@@ -365,7 +365,39 @@ export function formatAction(a: Action, names?: PortNamer): string {
       return `set_queue:${a.queue}`;
     case 'pop_queue':
       return 'pop_queue';
+    case 'ct':
+      return formatCt(a, names);
+    case 'ct_clear':
+      return 'ct_clear';
   }
+}
+
+/** OVS format_CT: commit, force, table, zone, nat, exec — zone 0 and empty parts omitted. */
+function formatCt(a: Extract<Action, { type: 'ct' }>, names?: PortNamer): string {
+  const parts: string[] = [];
+  if (a.commit) parts.push('commit');
+  if (a.force) parts.push('force');
+  if (a.table !== 255) parts.push(`table=${a.table}`);
+  if (a.zoneSrc !== null) parts.push(`zone=${subfield(a.zoneSrc)}`);
+  else if (a.zone !== 0) parts.push(`zone=${a.zone}`);
+  if (a.nat !== null) parts.push(formatNat(a.nat));
+  if (a.exec.length > 0) parts.push(`exec(${a.exec.map((x) => formatAction(x, names)).join(',')})`);
+  return `ct(${parts.join(',')})`;
+}
+
+/** OVS format_NAT: `nat`, or `nat(src=A[-B][:P[-Q]][,flags])`. */
+function formatNat(n: CtNat): string {
+  if (n.kind === null) return 'nat';
+  let r = n.kind;
+  if (n.addrMin !== 0) {
+    r += `=${formatIp(n.addrMin)}`;
+    if (n.addrMax !== 0 && n.addrMax !== n.addrMin) r += `-${formatIp(n.addrMax)}`;
+  }
+  if (n.portMin !== 0) {
+    r += `:${n.portMin}`;
+    if (n.portMax !== 0 && n.portMax !== n.portMin) r += `-${n.portMax}`;
+  }
+  return `nat(${[r, ...n.flags].join(',')})`;
 }
 
 export function formatActions(actions: readonly Action[], names?: PortNamer): string {

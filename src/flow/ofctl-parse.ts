@@ -14,7 +14,7 @@
 import { Match } from './match';
 import * as F from './fields';
 import { F_VLAN_VID, nxmField, nxmFieldNames, type NxmField } from './nxm';
-import { isModifyAction, isOutputAction, unsupportedAction, type Action, type Subfield } from './actions';
+import { isModifyAction, isOutputAction, unsupportedAction, type Action, type CtNat, type Subfield } from './actions';
 import { OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_NORMAL, OFPP_NONE, OFPP_TABLE } from './ofport';
 import { K_IN_PORT, K_VLAN_TCI } from '../packet/flow-key';
 import { N_TABLES, OFP_DEFAULT_PRIORITY, type FlowFlag } from './table';
@@ -304,7 +304,7 @@ function parsePortArg(v: string, tok: Token, opts: ParseOptions, role: string): 
 const ACTION_NAMES = [
   'output', 'in_port', 'normal', 'flood', 'all', 'local', 'controller', 'drop', 'mod_vlan_vid', 'mod_vlan_pcp',
   'strip_vlan', 'pop_vlan', 'push_vlan', 'set_field', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst',
-  'mod_nw_tos', 'mod_nw_ecn', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'meter', 'set_queue', 'pop_queue', 'set_tunnel', 'set_tunnel64', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction',
+  'mod_nw_tos', 'mod_nw_ecn', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'meter', 'set_queue', 'pop_queue', 'set_tunnel', 'set_tunnel64', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction', 'ct', 'ct_clear',
 ];
 
 function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOptions): Action[] {
@@ -466,6 +466,12 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
           noArg();
           a = { type: 'pop_queue' };
           break;
+        case 'ct':
+          a = parseCt(tok, spec.match);
+          break;
+        case 'ct_clear':
+          a = { type: 'ct_clear' }; // OVS ignores an argument here (ct_clear(1) prints ct_clear)
+          break;
         default: {
           // OVS accepts a bare port name as an output action.
           if (!tok.hasValue) {
@@ -584,11 +590,17 @@ function checkDstWritable(f: NxmField, m: Match, tok: Token): void {
   }
 }
 
-function parseLoad(v: string, tok: Token, m: Match): Action {
+/** OVS: conntrack fields are set only by ct(commit,exec(...)). */
+function checkNotCt(f: NxmField, tok: Token, inCt: boolean): void {
+  if (f.ctOnly && !inCt) throw err(`cannot set CT fields outside of ct action (${f.name}: use ct(commit,exec(set_field:V->${f.name})))`, tok);
+}
+
+function parseLoad(v: string, tok: Token, m: Match, inCt = false): Action {
   const i = v.indexOf('->');
   if (i < 0) throw err(`load needs VALUE->DST[range]`, tok);
   const dst = parseSubfield(v.slice(i + 2), tok);
   checkDstWritable(dst.field, m, tok);
+  checkNotCt(dst.field, tok, inCt);
   checkFieldPrereq(dst.field, m, tok);
   const value = located(tok, () => F.parseU64(v.slice(0, i), 'value'));
   if (dst.nbits < 64 && value >> BigInt(dst.nbits) !== 0n) throw err(`value ${v.slice(0, i)} does not fit in ${dst.nbits} bits`, tok);
@@ -605,12 +617,14 @@ function parseMove(v: string, tok: Token, m: Match): Action {
     if (x.field.bits > 64) throw err(`move: the 128-bit ${x.field.nxm} cannot be moved in tvs (use set_field or load)`, tok);
   }
   checkDstWritable(dst.field, m, tok);
+  checkNotCt(dst.field, tok, false);
+  if (src.field.bits > 64) throw err(`move: reading the ${src.field.bits}-bit ${src.field.nxm} is not supported`, tok);
   checkFieldPrereq(src.field, m, tok);
   checkFieldPrereq(dst.field, m, tok);
   return { type: 'move', src, dst };
 }
 
-function parseSetField(v: string, tok: Token, m: Match): Action {
+function parseSetField(v: string, tok: Token, m: Match, inCt = false): Action {
   const i = v.indexOf('->');
   if (i < 0) throw err(`set_field needs VALUE->FIELD`, tok);
   const name = v.slice(i + 2).trim();
@@ -626,12 +640,14 @@ function parseSetField(v: string, tok: Token, m: Match): Action {
   }
   const f = lookupNxm(name, tok);
   if (!f.writable) throw err(`${f.name} is read-only`, tok);
+  checkNotCt(f, tok, inCt);
   checkFieldPrereq(f, m, tok);
   const parseVal = (s: string): bigint =>
     located(tok, () => {
       if (f.style === 'mac') return BigInt(F.parseMacText(s));
       if (f.style === 'ip') return BigInt(F.parseIpText(s));
       if (f.style === 'ipv6') return F.parseAddr6Big(s);
+      if (f.bits > 64) return F.parseU128(s);
       const n = F.parseU64(s);
       if (f.bits < 64 && n >> BigInt(f.bits) !== 0n) throw new Error(`value '${s}' does not fit in ${f.bits} bits`);
       return n;
@@ -692,7 +708,7 @@ function argCol(tok: Token, v: string, i: number): number {
 /** Warnings for known traps; each names the action and its column. */
 function lint(acts: Action[], cols: number[], spec: FlowSpec): string[] {
   const w: string[] = [];
-  const mayOutput = (a: Action): boolean => isOutputAction(a) || a.type === 'resubmit' || a.type === 'goto_table';
+  const mayOutput = (a: Action): boolean => isOutputAction(a) || a.type === 'resubmit' || a.type === 'goto_table' || (a.type === 'ct' && a.table !== 255);
   let last = -1;
   acts.forEach((a, i) => {
     if (mayOutput(a)) last = i;
@@ -734,4 +750,144 @@ export function checkExecutable(spec: FlowSpec): void {
 /** The default priority when a flow does not give one. */
 export function effectivePriority(spec: FlowSpec): number {
   return spec.priority ?? OFP_DEFAULT_PRIORITY;
+}
+
+/** Split at commas outside parentheses, with each part's offset in `v`. */
+function splitTop(v: string): { text: string; at: number }[] {
+  const out: { text: string; at: number }[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i <= v.length; i++) {
+    const c = v[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    if (i === v.length || (c === ',' && depth === 0)) {
+      const raw = v.slice(start, i);
+      const lead = raw.length - raw.trimStart().length;
+      if (raw.trim() !== '') out.push({ text: raw.trim(), at: start + lead });
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * `ct(commit,force,table=T,zone=N|zone=FIELD[a..b],nat[(...)],exec(...))` as OVS parses it
+ * (ofp-actions.c parse_CT): the match must be IP or IPv6; exec() only writes ct_mark/ct_label
+ * and needs commit; nat(src|dst=...) needs commit; a zone subfield is 16 bits wide.
+ */
+function parseCt(tok: Token, m: Match): Action {
+  const a: Extract<Action, { type: 'ct' }> = { type: 'ct', commit: false, force: false, table: 255, zone: 0, zoneSrc: null, nat: null, exec: [] };
+  const v = tok.hasValue ? tok.value : '';
+  const at = (off: number): number => tok.valCol + off;
+  const fail = (msg: string, off: number): FlowSyntaxError => new FlowSyntaxError(`ct: ${msg}`, at(off), 'ct');
+  for (const { text, at: off } of splitTop(v)) {
+    const eq = text.indexOf('=');
+    const paren = text.indexOf('(');
+    const isKv = eq >= 0 && (paren < 0 || eq < paren);
+    const name = (isKv ? text.slice(0, eq) : paren >= 0 ? text.slice(0, paren) : text).trim().toLowerCase();
+    const arg = isKv ? text.slice(eq + 1).trim() : null;
+    switch (name) {
+      case 'commit':
+        a.commit = true;
+        break;
+      case 'force':
+        a.force = true;
+        break;
+      case 'table': {
+        if (arg === null || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(arg)) throw fail(`table needs a number (table=T), got '${text}'`, off);
+        const t = arg.toLowerCase().startsWith('0x') ? parseInt(arg.slice(2), 16) : Number(arg);
+        if (!(t < N_TABLES)) throw fail(`invalid table ${arg} (0..${N_TABLES - 1})`, off);
+        a.table = t;
+        break;
+      }
+      case 'zone': {
+        if (arg === null || arg === '') throw fail('zone needs a value (zone=N or zone=NXM_NX_REGn[a..b])', off);
+        if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(arg)) {
+          const z = arg.toLowerCase().startsWith('0x') ? parseInt(arg.slice(2), 16) : Number(arg);
+          if (!(z <= 0xffff)) throw fail(`zone ${arg} is out of range (0..65535)`, off);
+          a.zone = z;
+          a.zoneSrc = null;
+        } else {
+          const sf = parseSubfield(arg, { ...tok, valCol: at(off + 5) });
+          if (sf.nbits !== 16) throw fail(`zone=${arg}: a zone subfield must be 16 bits wide, not ${sf.nbits} (e.g. NXM_NX_REG6[0..15])`, off);
+          if (sf.field.bits > 64) throw fail(`zone=${arg}: cannot read the zone from ${sf.field.nxm}`, off);
+          a.zoneSrc = sf;
+          a.zone = 0;
+        }
+        break;
+      }
+      case 'nat': {
+        if (isKv) throw fail(`invalid argument '${text}'`, off);
+        const inner = paren >= 0 ? (text.endsWith(')') ? text.slice(paren + 1, -1) : null) : '';
+        if (inner === null) throw fail(`unbalanced parentheses in '${text}'`, off);
+        a.nat = parseNat(inner, (msg) => fail(msg, off));
+        break;
+      }
+      case 'exec': {
+        if (paren < 0 || isKv || !text.endsWith(')')) throw fail('exec takes a parenthesised action list: exec(set_field:V->ct_mark)', off);
+        const inner = text.slice(paren + 1, -1);
+        for (const t2 of tokenize(inner, at(off + paren + 1) - 1)) {
+          const k = t2.key.toLowerCase();
+          let x: Action;
+          if (k === 'set_field' && t2.hasValue) x = parseSetField(t2.value, t2, m, true);
+          else if (k === 'load' && t2.hasValue) x = parseLoad(t2.value, t2, m, true);
+          else if (k === 'nat') {
+            // OVS also accepts nat inside exec(); it means the same.
+            a.nat = parseNat(t2.hasValue ? t2.value : '', (msg) => err(`ct: ${msg}`, t2));
+            continue;
+          } else throw err(`ct action doesn't support nested action ${t2.key}`, t2, false);
+          const f = x.type === 'set_field' ? (x.field === 'vlan_vid' ? null : x.field) : x.type === 'load' ? x.dst.field : null;
+          if (f === null || !f.ctOnly) throw err(`ct action doesn't support nested modification of ${f === null ? 'vlan_vid' : f.name}`, t2);
+          a.exec.push(x);
+        }
+        break;
+      }
+      case 'alg':
+        throw fail('alg= (FTP/TFTP helpers) is not supported', off);
+      default:
+        throw fail(`invalid argument '${text}'`, off);
+    }
+  }
+  const t = m.dlType;
+  if (t !== F.ETH_TYPE_IP && t !== F.ETH_TYPE_IPV6) {
+    throw err("ct requires ip or ipv6 in the match (add 'ip,'), as OVS does (OFPBAC_MATCH_INCONSISTENT)", tok, false);
+  }
+  if (a.exec.length > 0 && !a.commit) throw err('ct: exec() needs commit (a connection is only written when committed)', tok, false);
+  if (a.nat !== null && a.nat.kind !== null && !a.commit) throw err('ct: nat(src=...|dst=...) needs commit (the translation is set up when the connection is committed)', tok, false);
+  return a;
+}
+
+/** The inside of `nat(...)` ('' for bare `nat`): src|dst[=A[-B][:P[-Q]]], persistent, hash, random. */
+function parseNat(args: string, fail: (msg: string) => Error): CtNat {
+  const n: CtNat = { kind: null, addrMin: 0, addrMax: 0, portMin: 0, portMax: 0, flags: [] };
+  if (args.trim() === '') return n;
+  for (const part of args.split(',').map((x) => x.trim())) {
+    if (part === 'persistent' || part === 'hash' || part === 'random') {
+      if (!n.flags.includes(part)) n.flags.push(part);
+      continue;
+    }
+    const mm = /^(src|dst)(?:=(.*))?$/.exec(part);
+    if (!mm) throw fail(`invalid nat argument '${part}' (src=..., dst=..., persistent, hash, random)`);
+    if (n.kind !== null) throw fail('nat takes one of src or dst');
+    n.kind = mm[1] as 'src' | 'dst';
+    const range = mm[2];
+    if (range === undefined || range === '') continue;
+    if (range.startsWith('[')) throw fail(`IPv6 nat ranges are not supported ('${range}')`);
+    const r = /^(\d+\.\d+\.\d+\.\d+)(?:-(\d+\.\d+\.\d+\.\d+))?(?::(\d+)(?:-(\d+))?)?$/.exec(range);
+    if (!r) throw fail(`invalid nat range "${range}" (A[-B][:P[-Q]])`);
+    try {
+      n.addrMin = F.parseIpText(r[1]);
+      n.addrMax = r[2] !== undefined ? F.parseIpText(r[2]) : 0;
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+    if (n.addrMax !== 0 && n.addrMax < n.addrMin) throw fail(`invalid nat range "${range}"`);
+    if (r[3] !== undefined) {
+      n.portMin = Number(r[3]);
+      n.portMax = r[4] !== undefined ? Number(r[4]) : 0;
+      if (n.portMin < 1 || n.portMin > 65535 || n.portMax > 65535 || (n.portMax !== 0 && n.portMax < n.portMin)) throw fail(`invalid nat range "${range}"`);
+    }
+  }
+  return n;
 }

@@ -20,6 +20,7 @@ import { formatActions, formatFlowEntry, type DumpOptions, type PortNamer } from
 import { FlowTable, N_TABLES, Rule, type FlowEntry, type TableStats } from './table';
 import { parseFlowModLine, type FlowMod } from './flow-mod-line';
 import { Match } from './match';
+import type { CtStage } from './ct-stage';
 
 export interface PipelineOptions {
   arena: PacketArena;
@@ -117,6 +118,10 @@ export class FlowPipeline {
     return this.exec.drops;
   }
   static readonly DROP_REASONS = FLOW_DROP_REASONS;
+  /** The bridge's connection tracker (ct() actions, dump-conntrack). */
+  get conntrack(): CtStage {
+    return this.exec.ct;
+  }
   get emcStats(): { hits: number; misses: number; generation: number } {
     const e = this.exec.emc;
     return { hits: e.hits, misses: e.misses, generation: e.generation };
@@ -409,6 +414,7 @@ export class FlowPipeline {
 
   /** Remove rules whose idle or hard timeout has passed (seconds, as OpenFlow). Returns them. */
   expire(now: number = this.clock()): Rule[] {
+    this.exec.ct.expire(now); // connections past their timeout (same tick as the flows)
     const gone: Rule[] = [];
     const used = this.exec.used;
     for (const r of this.timed) {

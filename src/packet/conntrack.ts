@@ -9,7 +9,7 @@
  * lookup is the only per-packet work in either direction.
  *
  *   entry e = rec*2 + dir   (dir 0 = original / forward, 1 = reply / reverse)
- *   match:   eProto (proto | icmpType<<8), eSrc, eDst, ePorts (sport<<16 | dport)
+ *   match:   eProto (proto | icmpType<<8 | zone<<16), eSrc, eDst, ePorts (sport<<16 | dport)
  *   rewrite: xSrc, xDst, xPorts
  *
  * ICMP echo: both "ports" hold the echo id, and the ICMP type is part of the protocol key, so
@@ -32,6 +32,14 @@
  * gateway address carries far more than 65,536 sessions per protocol. The chosen port keeps the
  * source port when it is free; otherwise bounded rounds of tries from pseudo-random offsets
  * (nf_nat_l4proto_unique_tuple: 128, 64, 32, 16), each try one hash lookup.
+ *
+ * Zones (OVS ct(zone=N), netfilter's conntrack zones) are part of the protocol word, so two
+ * tenants with the same addresses never share a connection; the router uses zone 0.
+ *
+ * Per connection the flow tables also keep OVS's ct_mark and 128-bit ct_label, whether a reply
+ * was seen (what makes a packet +est rather than +new), and, with `trackTcpWindows`, each
+ * direction's sequence window (pf / OVS conntrack-tcp.c `tcp_conn_update`): a segment outside
+ * the window the other side advertised is invalid and changes nothing.
  *
  * Timeouts follow Linux nf_conntrack's shape (per protocol and TCP state), with an injectable
  * clock: `expire(now)` reaps, and the router also treats an entry found past its expiry as gone.
@@ -96,6 +104,16 @@ const TCP_ACK = 0x10;
 export const DEFAULT_MAX_SESSIONS = 65536;
 /** Largest table a router may be given (entries index an Int32 bucket array; ~130 bytes each). */
 export const MAX_SESSIONS_LIMIT = 1 << 22;
+/** Connection flags (`cflags`). */
+export const CF_SEEN_REPLY = 1;
+export const CF_SNAT = 2;
+export const CF_DNAT = 4;
+
+/** OVS MAXACKWINDOW: how far an ACK may lag behind or run ahead (one window plus a frame). */
+const MAX_ACK_WINDOW = 0xffff + 1500;
+/** wscale byte: the option was seen (its low 4 bits hold the shift). */
+const WS_SEEN = 0x80;
+
 /** Records allocated up front; the table doubles from here up to its maximum. */
 const INITIAL_RECORDS = 1024;
 /** Port search rounds (netfilter: 128 tries, then halves down to 16 from new random offsets). */
@@ -131,7 +149,7 @@ export class Conntrack {
   private cap = 0;
 
   // ---- entries (2 per record) ----
-  eProto!: Uint16Array;
+  eProto!: Uint32Array;
   eSrc!: Uint32Array;
   eDst!: Uint32Array;
   ePorts!: Uint32Array;
@@ -146,6 +164,25 @@ export class Conntrack {
   private finBits!: Uint8Array;
   expires!: Float64Array;
   created!: Float64Array;
+  /** CF_* bits. */
+  cflags!: Uint8Array;
+  /** OVS ct_mark / ct_label (4 words per record, most significant first). */
+  mark!: Uint32Array;
+  label!: Uint32Array;
+
+  // ---- TCP sequence tracking per entry (direction), used when trackTcpWindows is on ----
+  /** Highest sequence number sent + 1 (pf seqlo). */
+  private tSeqLo!: Uint32Array;
+  /** Highest sequence number the other side allows (its ack + window; pf seqhi). */
+  private tSeqHi!: Uint32Array;
+  /** Largest unscaled window this direction advertised. */
+  private tMaxWin!: Uint32Array;
+  /** Window scale: WS_SEEN | shift, or 0 when unknown. */
+  private tWscale!: Uint8Array;
+  /** This direction has sent at least one segment. */
+  private tStarted!: Uint8Array;
+  /** Check TCP segments against the sequence windows (the flow tables' ct; the router is loose). */
+  trackTcpWindows = false;
 
   /** Dense list of live records (for expire/flush/show), with each record's position in it. */
   private live!: Int32Array;
@@ -361,6 +398,15 @@ export class Conntrack {
     this.setEntry(r, replyProto, ndst, nsrc, rports, dst, src, swapPorts(ports));
     this.state[rec] = initState;
     this.finBits[rec] = 0;
+    this.cflags[rec] = 0;
+    this.mark[rec] = 0;
+    const l = rec * 4;
+    this.label[l] = 0;
+    this.label[l + 1] = 0;
+    this.label[l + 2] = 0;
+    this.label[l + 3] = 0;
+    this.tStarted[f] = 0;
+    this.tStarted[r] = 0;
     this.created[rec] = now;
     this.expires[rec] = now + this.timeout[initState];
     this.livePos[rec] = this.liveCount;
@@ -397,8 +443,70 @@ export class Conntrack {
     } else if (st === S_UDP && dir === 1) {
       st = S_UDP_ASSURED;
     }
+    if (dir === 1) this.cflags[rec] |= CF_SEEN_REPLY;
     this.state[rec] = st;
     this.expires[rec] = now + this.timeout[st];
+  }
+
+  /**
+   * Check a TCP segment of entry `e` against the sequence windows and, when it fits, advance
+   * them (OVS conntrack-tcp.c tcp_conn_update, itself pf's). `len` is the payload length,
+   * `wscale` the window-scale option of a SYN (-1 when absent). False: out of window (the
+   * caller marks the packet invalid; nothing changed). The first segment of a direction opens
+   * its window. Hot path: array reads and writes only.
+   */
+  tcpSegment(e: number, flags: number, seq: number, ack: number, win: number, len: number, wscale: number): boolean {
+    const o = e ^ 1;
+    const syn = (flags & TCP_SYN) !== 0;
+    let end = (seq + len + (syn ? 1 : 0) + ((flags & TCP_FIN) !== 0 ? 1 : 0)) >>> 0;
+    let sws = 0;
+    let dws = 0;
+    const sw = this.tWscale[e];
+    const dw = this.tWscale[o];
+    if ((sw & WS_SEEN) !== 0 && (dw & WS_SEEN) !== 0 && !syn) {
+      sws = sw & 0x0f;
+      dws = dw & 0x0f;
+    }
+    if (this.tStarted[e] === 0) {
+      // First segment from this side: its window opens here.
+      this.tStarted[e] = 1;
+      this.tWscale[e] = syn && wscale >= 0 ? WS_SEEN | Math.min(wscale, 14) : 0;
+      this.tSeqLo[e] = end;
+      this.tMaxWin[e] = win > 0 ? win : 1;
+      const oWin = this.tStarted[o] !== 0 ? this.tMaxWin[o] << dws : 0;
+      this.tSeqHi[e] = (end + (oWin > 0 ? oWin : 1)) >>> 0;
+      if ((flags & TCP_ACK) !== 0 && this.tStarted[o] !== 0) {
+        const hi = (ack + Math.max(win << sws, 1)) >>> 0;
+        if (seqGeq(hi, this.tSeqHi[o])) this.tSeqHi[o] = hi;
+      }
+      return true;
+    }
+    if (this.tStarted[o] === 0) {
+      // The other side has not spoken yet: only this side's own sequence can be checked.
+      if (seqGt(end, this.tSeqLo[e])) this.tSeqLo[e] = end;
+      if (win > this.tMaxWin[e]) this.tMaxWin[e] = win;
+      return true;
+    }
+    if ((flags & TCP_ACK) === 0) ack = this.tSeqLo[o];
+    if (len === 0 && !syn && (flags & TCP_FIN) === 0) {
+      seq = this.tSeqLo[e]; // ease the sequencing rules for segments without data
+      end = seq;
+    }
+    const ackskew = (this.tSeqLo[o] - ack) | 0;
+    const maxWinBack = this.tMaxWin[o] << dws;
+    const ok =
+      seqGeq(this.tSeqHi[e], end) && // last byte inside the window the other side allows
+      seqGeq(seq, (this.tSeqLo[e] - (maxWinBack > 0 ? maxWinBack : 1)) >>> 0) && // not more than a window back
+      ackskew >= -MAX_ACK_WINDOW && // acks nothing the other side has not sent
+      ackskew <= MAX_ACK_WINDOW << sws;
+    if (!ok) return false;
+    if (win > this.tMaxWin[e]) this.tMaxWin[e] = win;
+    if (seqGt(end, this.tSeqLo[e])) this.tSeqLo[e] = end;
+    if ((flags & TCP_ACK) !== 0) {
+      const hi = (ack + Math.max(win << sws, 1)) >>> 0;
+      if (seqGeq(hi, this.tSeqHi[o])) this.tSeqHi[o] = hi;
+    }
+    return true;
   }
 
   /** Initial state for a new record of this protocol and (TCP) flags. */
@@ -530,7 +638,7 @@ export class Conntrack {
       if (prev !== undefined) a.set(prev as unknown as ArrayLike<number>);
       return a;
     };
-    this.eProto = grow((l) => new Uint16Array(l), this.eProto, ne);
+    this.eProto = grow((l) => new Uint32Array(l), this.eProto, ne);
     this.eSrc = grow((l) => new Uint32Array(l), this.eSrc, ne);
     this.eDst = grow((l) => new Uint32Array(l), this.eDst, ne);
     this.ePorts = grow((l) => new Uint32Array(l), this.ePorts, ne);
@@ -543,6 +651,14 @@ export class Conntrack {
     this.finBits = grow((l) => new Uint8Array(l), this.finBits, n);
     this.expires = grow((l) => new Float64Array(l), this.expires, n);
     this.created = grow((l) => new Float64Array(l), this.created, n);
+    this.cflags = grow((l) => new Uint8Array(l), this.cflags, n);
+    this.mark = grow((l) => new Uint32Array(l), this.mark, n);
+    this.label = grow((l) => new Uint32Array(l), this.label, n * 4);
+    this.tSeqLo = grow((l) => new Uint32Array(l), this.tSeqLo, ne);
+    this.tSeqHi = grow((l) => new Uint32Array(l), this.tSeqHi, ne);
+    this.tMaxWin = grow((l) => new Uint32Array(l), this.tMaxWin, ne);
+    this.tWscale = grow((l) => new Uint8Array(l), this.tWscale, ne);
+    this.tStarted = grow((l) => new Uint8Array(l), this.tStarted, ne);
     this.live = grow((l) => new Int32Array(l), this.live, n);
     const lp = new Int32Array(n).fill(-1);
     if (this.livePos !== undefined) lp.set(this.livePos);
@@ -562,6 +678,14 @@ export class Conntrack {
       this.link(rec * 2 + 1, this.eHash[rec * 2 + 1]);
     }
   }
+}
+
+/** Sequence-number comparisons modulo 2^32 (RFC 1982). */
+function seqGeq(a: number, b: number): boolean {
+  return ((a - b) | 0) >= 0;
+}
+function seqGt(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
 }
 
 export function swapPorts(p: number): number {

@@ -69,3 +69,37 @@ export function fillChecksumV4(b: Uint8Array, ip: number, p: number, len: number
   setChecksumField(b, p, 0);
   setChecksumField(b, p, checksum(b, p, len, pseudoSumV4(b, ip, 6, len)));
 }
+export function ack(b: Uint8Array, p: number): number {
+  return ((b[p + 8] << 24) | (b[p + 9] << 16) | (b[p + 10] << 8) | b[p + 11]) >>> 0;
+}
+export function window(b: Uint8Array, p: number): number {
+  return (b[p + WINDOW] << 8) | b[p + WINDOW + 1];
+}
+
+/** Option kinds (RFC 9293 §3.1, RFC 7323). */
+export const OPT_END = 0;
+export const OPT_NOP = 1;
+export const OPT_WSCALE = 3;
+
+/**
+ * The window-scale shift of a SYN's options (RFC 7323 §2.2), or -1 when the option is absent or
+ * the options are malformed. Reads only inside [p + 20, p + data offset) and before `end`.
+ */
+export function windowScale(b: Uint8Array, p: number, end: number): number {
+  let i = p + MIN_HEADER_LEN;
+  const stop = Math.min(p + dataOffset(b, p), end);
+  while (i < stop) {
+    const kind = b[i];
+    if (kind === OPT_END) return -1;
+    if (kind === OPT_NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= stop) return -1;
+    const len = b[i + 1];
+    if (len < 2 || i + len > stop) return -1;
+    if (kind === OPT_WSCALE) return len === 3 ? b[i + 2] : -1;
+    i += len;
+  }
+  return -1;
+}

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { FlowSyntaxError, parseFlow } from '../../src/flow/ofctl-parse';
-import { formatMatch } from '../../src/flow/ofctl-format';
+import { formatActions, formatMatch } from '../../src/flow/ofctl-format';
 import * as K from '../../src/packet/flow-key';
 
 const opts = { resolvePort: (_n: string) => -1 };
@@ -88,5 +88,47 @@ t.test('bad ct matches are refused with the field named', async (t) => {
     } catch (e) {
       t.match((e as Error).message, re, input);
     }
+  }
+});
+
+/** [actions input, OVS 3.1 output] (ovs-ofctl parse-flow 'ip,actions=...'; exec() set_field as OVS's OpenFlow 1.3 dump-flows prints it). */
+const ACTIONS: [string, string][] = [
+  ['ct(commit,zone=5,table=3)', 'ct(commit,table=3,zone=5)'],
+  ['ct(table=1,zone=1)', 'ct(table=1,zone=1)'],
+  ['ct(commit,zone=NXM_NX_REG6[0..15])', 'ct(commit,zone=NXM_NX_REG6[0..15])'],
+  ['ct(commit,zone=NXM_NX_REG6[0..15],exec(set_field:0x1->ct_mark))', 'ct(commit,zone=NXM_NX_REG6[0..15],exec(set_field:0x1->ct_mark))'],
+  ['ct(commit,exec(load:0x1->NXM_NX_CT_MARK[]))', 'ct(commit,exec(load:0x1->NXM_NX_CT_MARK[]))'],
+  ['ct(commit,exec(load:0x1->NXM_NX_CT_LABEL[0]))', 'ct(commit,exec(load:0x1->NXM_NX_CT_LABEL[0]))'],
+  ['ct(commit,exec(load:0x1->NXM_NX_CT_LABEL[0..63],load:0->NXM_NX_CT_LABEL[64..127]))', 'ct(commit,exec(load:0x1->NXM_NX_CT_LABEL[0..63],load:0->NXM_NX_CT_LABEL[64..127]))'],
+  ['ct(nat)', 'ct(nat)'],
+  ['ct(table=54,zone=NXM_NX_REG5[0..15],nat)', 'ct(table=54,zone=NXM_NX_REG5[0..15],nat)'],
+  ['ct(commit,nat(src=10.0.0.1))', 'ct(commit,nat(src=10.0.0.1))'],
+  ['ct(commit,nat(src=10.0.0.1-10.0.0.5:1000-2000))', 'ct(commit,nat(src=10.0.0.1-10.0.0.5:1000-2000))'],
+  ['ct(commit,nat(dst=10.0.0.1:80))', 'ct(commit,nat(dst=10.0.0.1:80))'],
+  ['ct(commit,nat(src=10.0.0.1,random))', 'ct(commit,nat(src=10.0.0.1,random))'],
+  ['ct(commit,nat(src=10.0.0.1,persistent,hash))', 'ct(commit,nat(src=10.0.0.1,persistent,hash))'],
+  ['ct(commit,nat(src))', 'ct(commit,nat(src))'],
+  ['ct(commit,table=5,zone=5,nat(dst=10.1.1.1-10.1.1.2))', 'ct(commit,table=5,zone=5,nat(dst=10.1.1.1-10.1.1.2))'],
+  ['ct(commit,nat(src=10.0.0.1),exec(set_field:1->ct_mark))', 'ct(commit,nat(src=10.0.0.1),exec(set_field:0x1->ct_mark))'],
+  ['ct_clear', 'ct_clear'],
+  ['ct', 'ct()'],
+  ['ct()', 'ct()'],
+  ['ct(zone=0)', 'ct()'],
+  ['ct(table=0)', 'ct(table=0)'],
+  ['ct(commit,force)', 'ct(commit,force)'],
+  ['ct(nat,commit)', 'ct(commit,nat)'],
+  ['ct(commit,commit)', 'ct(commit)'],
+  ['ct(commit,zone=0x10)', 'ct(commit,zone=16)'],
+  ['ct(commit,zone=NXM_NX_REG6[16..31])', 'ct(commit,zone=NXM_NX_REG6[16..31])'],
+  ['ct(table=1),output:2', 'ct(table=1),output:2'],
+  ['move:NXM_NX_CT_MARK[]->NXM_NX_REG0[]', 'move:NXM_NX_CT_MARK[]->NXM_NX_REG0[]'],
+];
+
+t.test('ct() and ct_clear print back as OVS prints them', async (t) => {
+  for (const [input, want] of ACTIONS) {
+    const spec = parseFlow(`ip,actions=${input}`, 'add', opts);
+    t.equal(formatActions(spec.actions ?? []), want, input);
+    const again = parseFlow(`ip,actions=${want}`, 'add', opts);
+    t.equal(formatActions(again.actions ?? []), want, `${want} reads back`);
   }
 });

@@ -72,8 +72,10 @@ const newPipeline = (): FlowPipeline =>
 
 /** Which feature a flow needs beyond what tvs had before issue 13's ct/IPv6 work. */
 function group(flow: string): 'ct' | 'ipv6' | 'base' {
+  // A flow needing both IPv6 address fields and ct counts as IPv6: it installs once both have landed.
+  if (/ipv6_|nd_target/.test(flow)) return 'ipv6';
   if (/ct_state=|ct_mark=|ct_zone=|ct\(|ct_clear/.test(flow)) return 'ct';
-  if (/dl_type=0x86dd|ipv6_|nd_target/.test(flow)) return 'ipv6';
+  if (/dl_type=0x86dd/.test(flow)) return 'ipv6';
   return 'base';
 }
 

@@ -1,0 +1,393 @@
+/**
+ * The flow tables' connection tracker: what OVS's ct() action does to one packet, on the shared
+ * Conntrack (packet/conntrack.ts — the same tables, state machine and timeouts as the router's
+ * NAT). One CtStage per bridge; zones (ct(zone=N)) keep tenants apart inside its table.
+ *
+ *   lookup    (zone, proto, src, dst, ports) in the table: either direction of a connection
+ *   state     +trk, then +new (no connection yet, or no reply seen), +est (+rpl in the reply
+ *             direction), +rel (an ICMP error quoting a tracked connection), +inv (what
+ *             conntrack cannot accept: bad TCP flags, a segment outside the window, an ICMP
+ *             error quoting nothing tracked, a later fragment, a non-IPv4 packet)
+ *   commit    creates the connection (bounded table: a full table drops the packet, counted)
+ *             and stores ct_mark/ct_label from exec(); a commit of an existing connection
+ *             updates them
+ *
+ * Validity follows OVS's userspace conntrack (lib/conntrack-tcp.c, conntrack-icmp.c): TCP
+ * `tcp_invalid_flags` and `tcp_valid_new` (a SYN+ACK cannot open a connection), ICMP echo
+ * requests open one, echo replies and errors do not.
+ *
+ * Hot path: an established connection costs one hash lookup, the state machine and a few
+ * array writes — no allocation; results land in this object's numeric fields (`state`,
+ * `mark`, ...) and, for ct(table=T), in the packet's flow-key words.
+ */
+import type { PacketArena } from '../packet/arena';
+import {
+  Conntrack, CF_SEEN_REPLY, CREATE_CONFLICT, REMOVE_EXPIRED, REMOVE_FLUSHED, STATE_NAMES, S_TCP_CLOSE, S_TCP_TIME_WAIT, type ConntrackOptions,
+} from '../packet/conntrack';
+import { DropCounters } from '../packet/drops';
+import * as K from '../packet/flow-key';
+import { parseQuoted, quoted } from '../packet/nat';
+import * as eth from '../wire/ethernet';
+import * as icmp from '../wire/icmp';
+import * as ipv4 from '../wire/ipv4';
+import * as tcp from '../wire/tcp';
+import { CTF_COMMIT, CTF_FORCE, CTF_LABEL, CTF_MARK } from './actions';
+import { CS_ESTABLISHED, CS_INVALID, CS_NEW, CS_RELATED, CS_REPLY_DIR, CS_TRACKED } from './fields';
+
+/** Why conntrack marked a packet +inv (counted; the packet is not dropped here, flows decide). */
+export const CT_INVALID_REASONS = [
+  'not_ipv4', // tvs tracks IPv4 only (IPv6 and others are +trk+inv)
+  'fragment', // a later IPv4 fragment (no reassembly: its ports are not in the packet)
+  'truncated', // TCP/UDP/ICMP without its header
+  'tcp_flags', // a flag combination no TCP sends (OVS tcp_invalid_flags)
+  'tcp_new', // a segment that cannot open a connection (SYN+ACK without one)
+  'tcp_window', // outside the sequence window the other side advertised
+  'icmp_new', // an ICMP type that cannot open a connection (echo reply, ...)
+  'icmp_quote', // an ICMP error whose quoted datagram is garbage
+  'icmp_unrelated', // an ICMP error quoting no tracked connection
+  'conflict', // a commit whose reply tuple belongs to another connection
+] as const;
+export type CtInvalidReason = (typeof CT_INVALID_REASONS)[number];
+const INV = (r: CtInvalidReason): number => CT_INVALID_REASONS.indexOf(r);
+const INV_NOT_IPV4 = INV('not_ipv4');
+const INV_FRAGMENT = INV('fragment');
+const INV_TRUNCATED = INV('truncated');
+const INV_TCP_FLAGS = INV('tcp_flags');
+const INV_TCP_NEW = INV('tcp_new');
+const INV_TCP_WINDOW = INV('tcp_window');
+const INV_ICMP_NEW = INV('icmp_new');
+const INV_ICMP_QUOTE = INV('icmp_quote');
+const INV_ICMP_UNRELATED = INV('icmp_unrelated');
+const INV_CONFLICT = INV('conflict');
+
+/** process() results. */
+export const CT_OK = 0;
+/** A commit found the table (or the source's share of it) full: drop the packet. */
+export const CT_FULL = 1;
+
+
+const ETH_IP = eth.ETH_P_IPV4;
+const TCP_FIN = tcp.FIN;
+const TCP_SYN = tcp.SYN;
+const TCP_RST = tcp.RST;
+const TCP_PSH = tcp.PSH;
+const TCP_ACK = tcp.ACK_FLAG;
+const TCP_URG = 0x20;
+
+/** OVS tcp_invalid_flags: combinations no TCP stack sends. */
+export function tcpInvalidFlags(f: number): boolean {
+  if ((f & TCP_SYN) !== 0) {
+    if ((f & (TCP_RST | TCP_FIN)) !== 0) return true;
+  } else if ((f & (TCP_ACK | TCP_RST)) === 0) {
+    return true; // neither SYN, ACK nor RST
+  }
+  if ((f & TCP_ACK) === 0 && (f & (TCP_FIN | TCP_PSH | TCP_URG)) !== 0) return true;
+  return false;
+}
+
+/** Default bound of a bridge's flow conntrack (OVS userspace: ct-set-maxconns default 3,000,000). */
+export const DEFAULT_CT_MAX = 262144;
+
+export class CtStage {
+  readonly table: Conntrack;
+  /** +inv marks by reason. */
+  readonly invalid = new DropCounters<CtInvalidReason>(CT_INVALID_REASONS);
+  /** Commits refused because the table was full (those packets are dropped by the flow stage). */
+  full = 0;
+  /** Connections committed. */
+  committed = 0;
+
+  // ---- the result of the last process() (read by the executor and trace) ----
+  state = 0;
+  zone = 0;
+  mark = 0;
+  label0 = 0;
+  label1 = 0;
+  label2 = 0;
+  label3 = 0;
+  /** Original-direction tuple (ct_nw_src.. ct_tp_dst); zero for invalid packets. */
+  origSrc = 0;
+  origDst = 0;
+  origProto = 0;
+  origSport = 0;
+  origDport = 0;
+  /** Connection record the packet belongs to, or -1. */
+  rec = -1;
+
+  constructor(opts: ConntrackOptions = {}) {
+    // No per-source share by default: a firewall's connections are the VMs' own (netfilter has
+    // no per-source limit either); the table bound still holds.
+    const max = opts.maxSessions ?? DEFAULT_CT_MAX;
+    this.table = new Conntrack({ ...opts, maxSessions: max, maxPerSource: opts.maxPerSource ?? max });
+    this.table.trackTcpWindows = true;
+  }
+
+  /**
+   * Run conntrack for the packet in `slot` in `zone`. `flags` CTF_*; `markV/markM` and the
+   * label words are exec()'s writes (applied on commit). `dry`: decide only (trace) — no
+   * connection created, removed or advanced. Results in this object's fields; CT_FULL when a
+   * commit could not be stored.
+   */
+  process(
+    a: PacketArena, slot: number, zone: number, flags: number, now: number, dry: boolean,
+    markV: number, markM: number, plan: readonly number[], labelAt: number,
+  ): number {
+    const key = a.key;
+    const k = slot << K.KEY_SHIFT;
+    const ct = this.table;
+    this.zone = zone;
+    this.mark = 0;
+    this.label0 = this.label1 = this.label2 = this.label3 = 0;
+    this.origSrc = this.origDst = this.origProto = this.origSport = this.origDport = 0;
+    this.rec = -1;
+    if (key[k + K.K_DL_TYPE] !== ETH_IP) return this.inv(INV_NOT_IPV4);
+    if ((key[k + K.K_NW_FRAG] & K.NW_FRAG_LATER) !== 0) return this.inv(INV_FRAGMENT);
+    const proto = key[k + K.K_NW_PROTO];
+    const src = key[k + K.K_NW_SRC];
+    const dst = key[k + K.K_NW_DST];
+    const b = a.bytes;
+    const ip = a.start[slot] + a.l3[slot];
+    const l4 = a.l4[slot];
+    const p = a.start[slot] + l4;
+    const tot = ipv4.totalLen(b, ip);
+    const frameEnd = a.start[slot] + a.len[slot];
+    // A TSO super-frame may carry 0 here; Ethernet padding makes the frame longer than the IP packet.
+    const ipEnd = tot === 0 ? frameEnd : Math.min(ip + tot, frameEnd);
+    let pk = proto;
+    let ports = 0;
+    let tflags = 0;
+    let tpSrc = 0;
+    let tpDst = 0;
+    if (proto === ipv4.PROTO_TCP || proto === ipv4.PROTO_UDP) {
+      if (l4 === 0) return this.inv(INV_TRUNCATED);
+      tpSrc = key[k + K.K_TP_SRC];
+      tpDst = key[k + K.K_TP_DST];
+      ports = ((tpSrc << 16) | tpDst) >>> 0;
+      if (proto === ipv4.PROTO_TCP) {
+        tflags = tcp.flags(b, p);
+        if (tcpInvalidFlags(tflags)) return this.inv(INV_TCP_FLAGS);
+      }
+    } else if (proto === ipv4.PROTO_ICMP) {
+      if (l4 === 0) return this.inv(INV_TRUNCATED);
+      const type = key[k + K.K_TP_SRC];
+      tpSrc = type;
+      tpDst = key[k + K.K_TP_DST];
+      if (type === icmp.ECHO_REQUEST || type === icmp.ECHO_REPLY) {
+        const id = icmp.echoId(b, p);
+        ports = ((id << 16) | id) >>> 0;
+        pk = ipv4.PROTO_ICMP | (type << 8);
+      } else if (icmp.isError(type)) {
+        return this.related(b, p, ipEnd, zone, now);
+      } else {
+        return this.inv(INV_ICMP_NEW);
+      }
+    }
+    const pkz = (pk | (zone << 16)) >>> 0;
+    let e = ct.count === 0 ? -1 : ct.lookup(pkz, src, dst, ports);
+    if (e >= 0 && ct.expires[e >> 1] <= now) {
+      if (!dry) ct.remove(e >> 1, REMOVE_EXPIRED);
+      e = -1;
+    }
+    const commit = (flags & CTF_COMMIT) !== 0;
+    if (e >= 0 && proto === ipv4.PROTO_TCP) {
+      const cs = ct.state[e >> 1];
+      if ((cs === S_TCP_CLOSE || cs === S_TCP_TIME_WAIT) && (tflags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+        // A new SYN on a closed connection's tuple starts a new connection (port reuse).
+        if (!dry) ct.remove(e >> 1, REMOVE_EXPIRED);
+        e = -1;
+      } else if (!dry && !this.tcpSegment(e, b, p, ip, ipEnd, tflags)) {
+        return this.inv(INV_TCP_WINDOW);
+      }
+    }
+    if (e >= 0 && (flags & CTF_FORCE) !== 0 && commit && (e & 1) === 1) {
+      // ct(force): a connection met in its reply direction is ended and this packet starts anew.
+      if (!dry) ct.remove(e >> 1, REMOVE_EXPIRED);
+      e = -1;
+    }
+    let st = CS_TRACKED;
+    let rec: number;
+    if (e >= 0) {
+      rec = e >> 1;
+      if (!dry) ct.touch(e, tflags, now);
+      if ((e & 1) === 1) st |= CS_REPLY_DIR | CS_ESTABLISHED;
+      else st |= (ct.cflags[rec] & CF_SEEN_REPLY) !== 0 ? CS_ESTABLISHED : CS_NEW;
+      if (commit && !dry) this.exec(rec, flags, markV, markM, plan, labelAt);
+    } else {
+      // No connection: may this packet open one? (OVS tcp_valid_new / icmp_valid_new)
+      if (proto === ipv4.PROTO_TCP && (tflags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) return this.inv(INV_TCP_NEW);
+      if (proto === ipv4.PROTO_ICMP && tpSrc !== icmp.ECHO_REQUEST) return this.inv(INV_ICMP_NEW);
+      st |= CS_NEW;
+      rec = -1;
+      if (commit && !dry) {
+        const rpk = proto === ipv4.PROTO_ICMP ? pkz ^ (icmp.ECHO_REQUEST << 8) : pkz;
+        const r = ct.create(pkz, src, dst, ports, src, dst, ports, rpk, Conntrack.initialState(proto, tflags), now);
+        if (r === CREATE_CONFLICT) return this.inv(INV_CONFLICT);
+        if (r < 0) {
+          this.full++;
+          this.state = st;
+          return CT_FULL;
+        }
+        rec = r;
+        this.committed++;
+        if (proto === ipv4.PROTO_TCP) this.tcpSegment(rec * 2, b, p, ip, ipEnd, tflags);
+        this.exec(rec, flags, markV, markM, plan, labelAt);
+      }
+    }
+    this.state = st;
+    if (rec >= 0) {
+      this.readConn(rec);
+    } else {
+      this.origSrc = src;
+      this.origDst = dst;
+      this.origProto = proto;
+      this.origSport = tpSrc;
+      this.origDport = tpDst;
+    }
+    return CT_OK;
+  }
+
+  /** An ICMP error: +rel when it quotes a tracked connection of this zone, else +inv. */
+  private related(b: Uint8Array, p: number, ipEnd: number, zone: number, now: number): number {
+    if (!parseQuoted(b, p, ipEnd)) return this.inv(INV_ICMP_QUOTE);
+    const ct = this.table;
+    // parseQuoted gives the tuple a reply to the quoted datagram would carry; looked up as the
+    // decide stage of the router does, the entry found is the direction the error travels.
+    const q = ct.count === 0 ? -1 : ct.lookup((quoted.protoKey | (zone << 16)) >>> 0, quoted.dst, quoted.src, quoted.ports);
+    if (q < 0 || ct.expires[q >> 1] <= now) return this.inv(INV_ICMP_UNRELATED);
+    this.state = CS_TRACKED | CS_RELATED | ((q & 1) === 1 ? CS_REPLY_DIR : 0);
+    this.readConn(q >> 1);
+    return CT_OK;
+  }
+
+  private inv(reason: number): number {
+    this.invalid.add(reason);
+    this.state = CS_TRACKED | CS_INVALID;
+    return CT_OK;
+  }
+
+  /** The TCP segment against the connection's windows (entry `e`). */
+  private tcpSegment(e: number, b: Uint8Array, p: number, ip: number, ipEnd: number, f: number): boolean {
+    const doff = tcp.dataOffset(b, p);
+    const len = Math.max(0, ipEnd - p - doff);
+    const ws = (f & TCP_SYN) !== 0 ? tcp.windowScale(b, p, ipEnd) : -1;
+    void ip;
+    return this.table.tcpSegment(e, f, tcp.seq(b, p), tcp.ack(b, p), tcp.window(b, p), len, ws);
+  }
+
+  /** ct(commit, exec(...)): store ct_mark / ct_label writes on the connection. */
+  private exec(rec: number, flags: number, markV: number, markM: number, plan: readonly number[], at: number): void {
+    const ct = this.table;
+    if ((flags & CTF_MARK) !== 0) ct.mark[rec] = ((ct.mark[rec] & ~markM) | (markV & markM)) >>> 0;
+    if ((flags & CTF_LABEL) !== 0) {
+      const l = rec * 4;
+      for (let i = 0; i < 4; i++) {
+        const m = plan[at + 4 + i];
+        ct.label[l + i] = ((ct.label[l + i] & ~m) | (plan[at + i] & m)) >>> 0;
+      }
+    }
+  }
+
+  /** mark, label and original tuple of connection `rec` into the result fields. */
+  private readConn(rec: number): void {
+    const ct = this.table;
+    this.rec = rec;
+    this.mark = ct.mark[rec];
+    const l = rec * 4;
+    this.label0 = ct.label[l];
+    this.label1 = ct.label[l + 1];
+    this.label2 = ct.label[l + 2];
+    this.label3 = ct.label[l + 3];
+    const f = rec * 2;
+    const pk = ct.eProto[f];
+    const proto = pk & 0xff;
+    this.origSrc = ct.eSrc[f];
+    this.origDst = ct.eDst[f];
+    this.origProto = proto;
+    if (proto === ipv4.PROTO_ICMP) {
+      this.origSport = (pk >>> 8) & 0xff; // ICMP type (and code 0) of the opening message
+      this.origDport = 0;
+    } else {
+      this.origSport = ct.ePorts[f] >>> 16;
+      this.origDport = ct.ePorts[f] & 0xffff;
+    }
+  }
+
+  /** Write the last result into the packet's flow-key words (what ct(table=T) matches on). */
+  writeKey(key: Uint32Array, slot: number): void {
+    const k = slot << K.KEY_SHIFT;
+    key[k + K.K_CT_STATE] = this.state;
+    key[k + K.K_CT_ZONE] = this.zone;
+    key[k + K.K_CT_MARK] = this.mark;
+    key[k + K.K_CT_LABEL] = this.label0;
+    key[k + K.K_CT_LABEL + 1] = this.label1;
+    key[k + K.K_CT_LABEL + 2] = this.label2;
+    key[k + K.K_CT_LABEL + 3] = this.label3;
+    key[k + K.K_CT_NW_SRC] = this.origSrc;
+    key[k + K.K_CT_NW_DST] = this.origDst;
+    key[k + K.K_CT_NW_PROTO] = this.origProto;
+    key[k + K.K_CT_TP_SRC] = this.origSport;
+    key[k + K.K_CT_TP_DST] = this.origDport;
+  }
+
+  /**
+   * The connections as `ovs-appctl dpctl/dump-conntrack` prints them (OVS ct_dpif_format_entry),
+   * optionally of one zone, in table order:
+   *   tcp,orig=(src=A,dst=B,sport=P,dport=Q),reply=(...),zone=Z,mark=M,labels=0x..,protoinfo=(state=ESTABLISHED)
+   * Control plane (allocates).
+   */
+  dump(zone?: number): string[] {
+    const ct = this.table;
+    const out: string[] = [];
+    for (const rec of ct.liveRecords()) {
+      const f = rec * 2;
+      const z = ct.eProto[f] >>> 16;
+      if (zone !== undefined && z !== zone) continue;
+      const proto = ct.eProto[f] & 0xff;
+      const name = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 1 ? 'icmp' : `proto=${proto}`;
+      let s = `${name},orig=(${this.tuple(f)}),reply=(${this.tuple(f + 1)})`;
+      if (z !== 0) s += `,zone=${z}`;
+      if (ct.mark[rec] !== 0) s += `,mark=${ct.mark[rec]}`;
+      const l = rec * 4;
+      let lv = 0n;
+      for (let i = 0; i < 4; i++) lv = (lv << 32n) | BigInt(ct.label[l + i]);
+      if (lv !== 0n) s += `,labels=0x${lv.toString(16)}`;
+      if (proto === 6) s += `,protoinfo=(state=${STATE_NAMES[ct.state[rec]]})`;
+      out.push(s);
+    }
+    return out;
+  }
+
+  private tuple(e: number): string {
+    const ct = this.table;
+    const pk = ct.eProto[e];
+    const ip = (v: number): string => `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+    let s = `src=${ip(ct.eSrc[e])},dst=${ip(ct.eDst[e])}`;
+    const proto = pk & 0xff;
+    if (proto === 6 || proto === 17) s += `,sport=${ct.ePorts[e] >>> 16},dport=${ct.ePorts[e] & 0xffff}`;
+    else if (proto === 1) s += `,id=${ct.ePorts[e] >>> 16},type=${(pk >>> 8) & 0xff},code=0`;
+    return s;
+  }
+
+  /** Remove every connection, or those of one zone (`flush-conntrack`). Returns how many. */
+  flush(zone?: number): number {
+    const ct = this.table;
+    let n = 0;
+    for (const rec of ct.liveRecords()) {
+      if (zone !== undefined && ct.eProto[rec * 2] >>> 16 !== zone) continue;
+      ct.remove(rec, REMOVE_FLUSHED);
+      n++;
+    }
+    return n;
+  }
+
+  /** Reap expired connections (the bridge's tick). */
+  expire(now: number): number {
+    return this.table.expire(now);
+  }
+}
+
+/** ct_clear: the packet's conntrack words back to untracked. */
+export function clearCtKey(key: Uint32Array, slot: number): void {
+  const k = slot << K.KEY_SHIFT;
+  for (let w = K.K_CT_STATE; w <= K.K_CT_TP_DST; w++) key[k + w] = 0;
+}
