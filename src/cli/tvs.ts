@@ -73,6 +73,22 @@ function print(ctx: Ctx, value: unknown, human: () => string): void {
   }
 }
 
+/** `[BRIDGE] [zone=N]` of dump-conntrack / flush-conntrack. */
+function ctArgs(words: string[]): { bridge?: string; zone?: number } {
+  const r: { bridge?: string; zone?: number } = {};
+  for (const w of words) {
+    const m = /^zone=(\d+|0x[0-9a-f]+)$/i.exec(w);
+    if (m) {
+      const z = Number(m[1]);
+      if (!(z <= 0xffff)) throw new UsageError(`zone ${m[1]} is out of range (0..65535)`);
+      r.zone = z;
+    } else if (w.startsWith('zone=')) throw new UsageError(`'${w}': zone must be a number (zone=N)`);
+    else if (r.bridge === undefined) r.bridge = w;
+    else throw new UsageError(`unexpected argument '${w}' (usage: [BRIDGE] [zone=N])`);
+  }
+  return r;
+}
+
 const VERBS: Record<string, Verb> = {
   start: {
     args: '',
@@ -444,6 +460,28 @@ const VERBS: Record<string, Verb> = {
     run: async ([router], ctx) => {
       const r = (await request(ctx.control, 'router-show', { router })) as RouterView;
       print(ctx, r, () => formatRouter(r));
+    },
+  },
+  'dump-conntrack': {
+    args: '[BRIDGE] [zone=N]',
+    help: "The connections tracked by ct() actions, as ovs-appctl dpctl/dump-conntrack prints them (tcp,orig=(src=..,dst=..,sport=..,dport=..),reply=(...),zone=N,mark=M,labels=0x..,protoinfo=(state=ESTABLISHED)): of every bridge or one, of every zone or one.",
+    min: 0,
+    max: 2,
+    run: async (words, ctx) => {
+      const { bridge, zone } = ctArgs(words);
+      const r = (await request(ctx.control, 'dump-conntrack', { bridge, zone })) as { bridge: string; connections: string[] }[];
+      print(ctx, r, () => r.flatMap((b) => (r.length > 1 ? b.connections.map((c) => `${b.bridge}: ${c}`) : b.connections)).join('\n'));
+    },
+  },
+  'flush-conntrack': {
+    args: '[BRIDGE] [zone=N]',
+    help: 'Remove the tracked connections (ct() actions) of every bridge or one, of every zone or one, as ovs-appctl dpctl/flush-conntrack. Packets of a removed connection are +new again.',
+    min: 0,
+    max: 2,
+    run: async (words, ctx) => {
+      const { bridge, zone } = ctArgs(words);
+      const r = (await request(ctx.control, 'flush-conntrack', { bridge, zone })) as { flushed: number };
+      print(ctx, r, () => `flushed ${r.flushed} connection${r.flushed === 1 ? '' : 's'}`);
     },
   },
   'nat-show': {

@@ -22,6 +22,13 @@ function explainRouting(sw: Switch, bridge: string, frame: Buffer): string[] {
   }
 }
 
+/** `zone` of a conntrack request: absent, or an integer 0..65535. */
+function ctZone(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) throw new Error(`zone must be an integer in 0..65535, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 export function flowCommands(sw: Switch): Record<string, Handler> {
   return {
     'add-flow': (a) => {
@@ -51,6 +58,21 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
           yield '}';
         })(),
       );
+    },
+    // ovs-appctl dpctl/dump-conntrack [zone=N]: every bridge, or one.
+    'dump-conntrack': (a) => {
+      const zone = ctZone(a.zone);
+      const bridges = optStr(a, 'bridge') !== undefined ? [str(a, 'bridge')] : sw.show().map((b) => b.name);
+      const out: { bridge: string; connections: string[] }[] = [];
+      for (const b of bridges) out.push({ bridge: b, connections: sw.flows(b).conntrack.dump(zone) });
+      return out;
+    },
+    'flush-conntrack': (a) => {
+      const zone = ctZone(a.zone);
+      const bridges = optStr(a, 'bridge') !== undefined ? [str(a, 'bridge')] : sw.show().map((b) => b.name);
+      let flushed = 0;
+      for (const b of bridges) flushed += sw.flows(b).conntrack.flush(zone);
+      return { flushed };
     },
     trace: (a) => {
       const f = sw.flows(str(a, 'bridge'));

@@ -53,6 +53,12 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     add('tvs_flows', { bridge: b.name }, f.ruleCount);
     add('tvs_flows_max', { bridge: b.name }, f.maxFlows);
     add('tvs_flow_table_full_total', { bridge: b.name }, f.refusedFull);
+    const ct = f.conntrack;
+    add('tvs_conntrack_connections', { bridge: b.name }, ct.table.count);
+    add('tvs_conntrack_connections_max', { bridge: b.name }, ct.table.max);
+    add('tvs_conntrack_full_total', { bridge: b.name }, ct.full);
+    add('tvs_conntrack_committed_total', { bridge: b.name }, ct.committed);
+    for (const [reason, n] of Object.entries(ct.invalid.toJSON())) add('tvs_conntrack_invalid_total', { bridge: b.name, reason }, n);
   }
   for (const r of sw.l3.routerNames()) {
     const show = sw.l3.router(r).show();
@@ -95,6 +101,11 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     tvs_flows: ['gauge', 'Flows installed in a bridge.'],
     tvs_flows_max: ['gauge', 'Flow limit of a bridge (maxFlows).'],
     tvs_flow_table_full_total: ['counter', 'Flow adds refused because the bridge was at maxFlows.'],
+    tvs_conntrack_connections: ['gauge', 'Connections in the conntrack table of a bridge (ct() actions).'],
+    tvs_conntrack_connections_max: ['gauge', 'Conntrack table limit of a bridge.'],
+    tvs_conntrack_full_total: ['counter', 'ct(commit) refused by a full conntrack table (the packet is dropped, flow drop reason ct_table_full).'],
+    tvs_conntrack_committed_total: ['counter', 'Connections committed by ct(commit).'],
+    tvs_conntrack_invalid_total: ['counter', 'Packets conntrack marked +inv, by reason (the flows decide what happens to them).'],
     tvs_nat_sessions: ['gauge', 'Live NAT sessions of a router.'],
     tvs_nat_sessions_max: ['gauge', 'NAT session limit of a router (maxSessions); refusals count as tvs_router_drops_total{reason="nat_table_full"}.'],
     tvs_nat_sessions_per_source_max: ['gauge', 'NAT sessions one source address may hold (maxSessionsPerSource); refusals: reason="nat_source_limit".'],
