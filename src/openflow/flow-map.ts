@@ -73,6 +73,24 @@ function set48(m: Match, hi: number, v: bigint, mask: bigint, name: string): voi
   setWord(m, hi + 1, Number(v & 0xffffffffn), Number(mask & 0xffffffffn), name);
 }
 
+/** A 128-bit field (IPv6 address) over four words, most significant first. */
+function set128(m: Match, w: number, v: bigint, mask: bigint, name: string): void {
+  for (let i = 0; i < 4; i++) {
+    const sh = BigInt(32 * (3 - i));
+    setWord(m, w + i, Number((v >> sh) & 0xffffffffn), Number((mask >> sh) & 0xffffffffn), name);
+  }
+}
+function word128(m: Match, w: number): [bigint, bigint] {
+  let v = 0n;
+  let mk = 0n;
+  for (let i = 0; i < 4; i++) {
+    v = (v << 32n) | BigInt(m.value[w + i]);
+    mk = (mk << 32n) | BigInt(m.mask[w + i]);
+  }
+  return [v, mk];
+}
+const FULL128 = (1n << 128n) - 1n;
+
 type FieldCheck = Prereq | ((m: Match) => boolean);
 
 /** OXM → flow-key words; returns the prerequisite the field needs. */
@@ -197,6 +215,46 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
     case 'nxm_nx_arp_tha':
       set48(m, K.K_ARP_THA_HI, v, mk, name);
       return 'arp';
+    case 'ipv6_src':
+    case 'nxm_nx_ipv6_src':
+      set128(m, K.K_IPV6_SRC, v, mk, name);
+      return 'ipv6';
+    case 'ipv6_dst':
+    case 'nxm_nx_ipv6_dst':
+      set128(m, K.K_IPV6_DST, v, mk, name);
+      return 'ipv6';
+    case 'ipv6_label':
+    case 'nxm_nx_ipv6_label':
+      // 4 bytes on the wire, 20 bits of label: an unmasked TLV means the whole label.
+      if (v > 0xfffffn || (mk !== full && mk > 0xfffffn)) throw badMatch(BAD_MATCH.BAD_VALUE, `ipv6_label 0x${v.toString(16)}: a flow label is 20 bits`);
+      setWord(m, K.K_IPV6_LABEL, n, mk === full ? 0xfffff : nm, name);
+      return 'ipv6';
+    case 'nxm_nx_icmpv6_type':
+      setWord(m, K.K_TP_SRC, n, 0xff, name);
+      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+    case 'nxm_nx_icmpv6_code':
+      setWord(m, K.K_TP_DST, n, 0xff, name);
+      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+    case 'nd_target':
+    case 'nxm_nx_nd_target':
+      set128(m, K.K_ND_TARGET, v, mk, name);
+      return 'nd';
+    case 'nd_sll':
+    case 'nxm_nx_nd_sll':
+      set48(m, K.K_ARP_SHA_HI, v, mk, name);
+      return 'nd_solicit';
+    case 'nd_tll':
+    case 'nxm_nx_nd_tll':
+      set48(m, K.K_ARP_THA_HI, v, mk, name);
+      return 'nd_advert';
+    case 'ip_ecn':
+    case 'nxm_nx_ip_ecn':
+      if (n > 3) throw badMatch(BAD_MATCH.BAD_VALUE, `ip_ecn ${n} > 3`);
+      setWord(m, K.K_NW_TOS, n, 0x03, name);
+      return 'ip_any';
+    case 'pkt_mark':
+      setWord(m, K.K_PKT_MARK, n, nm, name);
+      return 'none';
     case 'nw_ttl':
       setWord(m, K.K_NW_TTL, n, 0xff, name);
       return 'ip_any';
@@ -280,26 +338,51 @@ export function matchToOxm(m: Match): Oxm[] {
   }
   const dl = m.dlType;
   const isArp = dl === ETH_ARP || dl === 0x8035;
-  if (w(K.K_NW_TOS)) out.push(oxm('ip_dscp', m.value[K.K_NW_TOS] >> 2));
-  if (w(K.K_NW_PROTO)) out.push(isArp ? oxm('arp_op', m.value[K.K_NW_PROTO]) : oxm('ip_proto', m.value[K.K_NW_PROTO]));
-  put(out, isArp ? 'arp_spa' : 'ipv4_src', m.value[K.K_NW_SRC], w(K.K_NW_SRC), 0xffffffff);
-  put(out, isArp ? 'arp_tpa' : 'ipv4_dst', m.value[K.K_NW_DST], w(K.K_NW_DST), 0xffffffff);
   const proto = m.nwProto;
-  const l4 = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : proto === 1 && dl === ETH_IP ? 'icmp' : proto === 58 && dl === ETH_IPV6 ? 'icmpv6' : '';
-  if (l4 === 'icmp' || l4 === 'icmpv6') {
-    if (w(K.K_TP_SRC)) out.push(oxm(`${l4}_type`, m.value[K.K_TP_SRC]));
-    if (w(K.K_TP_DST)) out.push(oxm(`${l4}_code`, m.value[K.K_TP_DST]));
-  } else if (l4 !== '') {
-    put(out, `${l4}_src`, m.value[K.K_TP_SRC], w(K.K_TP_SRC), 0xffff);
-    put(out, `${l4}_dst`, m.value[K.K_TP_DST], w(K.K_TP_DST), 0xffff);
+  if (isArp) {
+    if (w(K.K_NW_PROTO)) out.push(oxm('arp_op', m.value[K.K_NW_PROTO]));
+    put(out, 'arp_spa', m.value[K.K_NW_SRC], w(K.K_NW_SRC), 0xffffffff);
+    put(out, 'arp_tpa', m.value[K.K_NW_DST], w(K.K_NW_DST), 0xffffffff);
+    const [sha, sham] = word64(m, K.K_ARP_SHA_HI);
+    put(out, 'arp_sha', sha, sham, 0xffffffffffffn);
+    const [tha, tham] = word64(m, K.K_ARP_THA_HI);
+    put(out, 'arp_tha', tha, tham, 0xffffffffffffn);
+  } else {
+    // IP, in OVS's nxm_put_ip order: addresses, frag, dscp, ecn, ttl, label, proto, L4, ND.
+    if (dl === ETH_IPV6) {
+      const [s6, s6m] = word128(m, K.K_IPV6_SRC);
+      put(out, 'ipv6_src', s6, s6m, FULL128);
+      const [d6, d6m] = word128(m, K.K_IPV6_DST);
+      put(out, 'ipv6_dst', d6, d6m, FULL128);
+    } else {
+      put(out, 'ipv4_src', m.value[K.K_NW_SRC], w(K.K_NW_SRC), 0xffffffff);
+      put(out, 'ipv4_dst', m.value[K.K_NW_DST], w(K.K_NW_DST), 0xffffffff);
+    }
+    put(out, 'nw_frag', m.value[K.K_NW_FRAG], w(K.K_NW_FRAG), 3);
+    if (w(K.K_NW_TOS) & 0xfc) out.push(oxm('ip_dscp', m.value[K.K_NW_TOS] >> 2));
+    if (w(K.K_NW_TOS) & 0x03) out.push(oxm('ip_ecn', m.value[K.K_NW_TOS] & 3));
+    if (w(K.K_NW_TTL)) out.push(oxm('nw_ttl', m.value[K.K_NW_TTL]));
+    put(out, 'ipv6_label', m.value[K.K_IPV6_LABEL], w(K.K_IPV6_LABEL), 0xfffff);
+    if (w(K.K_NW_PROTO)) out.push(oxm('ip_proto', m.value[K.K_NW_PROTO]));
+    const l4 = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : proto === 1 && dl === ETH_IP ? 'icmp' : proto === 58 && dl === ETH_IPV6 ? 'icmpv6' : '';
+    if (l4 === 'icmp' || l4 === 'icmpv6') {
+      if (w(K.K_TP_SRC)) out.push(oxm(`${l4}_type`, m.value[K.K_TP_SRC]));
+      if (w(K.K_TP_DST)) out.push(oxm(`${l4}_code`, m.value[K.K_TP_DST]));
+      if (l4 === 'icmpv6') {
+        const [nt, ntm] = word128(m, K.K_ND_TARGET);
+        put(out, 'nd_target', nt, ntm, FULL128);
+        const [sll, sllm] = word64(m, K.K_ARP_SHA_HI);
+        put(out, 'nd_sll', sll, sllm, 0xffffffffffffn);
+        const [tll, tllm] = word64(m, K.K_ARP_THA_HI);
+        put(out, 'nd_tll', tll, tllm, 0xffffffffffffn);
+      }
+    } else if (l4 !== '') {
+      put(out, `${l4}_src`, m.value[K.K_TP_SRC], w(K.K_TP_SRC), 0xffff);
+      put(out, `${l4}_dst`, m.value[K.K_TP_DST], w(K.K_TP_DST), 0xffff);
+    }
   }
-  const [sha, sham] = word64(m, K.K_ARP_SHA_HI);
-  put(out, 'arp_sha', sha, sham, 0xffffffffffffn);
-  const [tha, tham] = word64(m, K.K_ARP_THA_HI);
-  put(out, 'arp_tha', tha, tham, 0xffffffffffffn);
-  if (w(K.K_NW_TTL)) out.push(oxm('nw_ttl', m.value[K.K_NW_TTL]));
-  put(out, 'nw_frag', m.value[K.K_NW_FRAG], w(K.K_NW_FRAG), 3);
   for (let r = 0; r < 8; r++) put(out, `reg${r}`, m.value[K.K_REG0 + r], w(K.K_REG0 + r), 0xffffffff);
+  put(out, 'pkt_mark', m.value[K.K_PKT_MARK], w(K.K_PKT_MARK), 0xffffffff);
   put(out, 'conj_id', m.value[K.K_CONJ_ID], w(K.K_CONJ_ID), 0xffffffff);
   return out;
 }
@@ -331,6 +414,15 @@ const HEADER_OF: Record<number, [number, number, number]> = {
   [N.F_TUN_DST]: [OXM_CLASS_NXM1, 32, 4],
   [N.F_IN_PORT_OXM]: [OXM_CLASS_BASIC, 0, 4],
   [N.F_VLAN_VID]: [OXM_CLASS_BASIC, 6, 2],
+  [N.F_IPV6_SRC]: [OXM_CLASS_NXM1, 19, 16],
+  [N.F_IPV6_DST]: [OXM_CLASS_NXM1, 20, 16],
+  [N.F_IPV6_LABEL]: [OXM_CLASS_NXM1, 27, 4],
+  [N.F_ND_TARGET]: [OXM_CLASS_NXM1, 23, 16],
+  [N.F_ND_SLL]: [OXM_CLASS_NXM1, 24, 6],
+  [N.F_ND_TLL]: [OXM_CLASS_NXM1, 25, 6],
+  [N.F_IP_DSCP]: [OXM_CLASS_BASIC, 8, 1],
+  [N.F_IP_ECN]: [OXM_CLASS_NXM1, 28, 1],
+  [N.F_PKT_MARK]: [OXM_CLASS_NXM1, 33, 4],
 };
 for (let r = 0; r < 8; r++) HEADER_OF[N.F_REG0 + r] = [OXM_CLASS_NXM1, r, 4];
 
@@ -352,6 +444,13 @@ const BASIC_TO_NXM: Record<string, string> = {
   arp_sha: 'arp_sha',
   arp_tha: 'arp_tha',
   metadata: 'metadata',
+  ipv6_src: 'ipv6_src',
+  ipv6_dst: 'ipv6_dst',
+  ipv6_label: 'ipv6_label',
+  ip_ecn: 'nw_ecn',
+  nd_target: 'nd_target',
+  nd_sll: 'nd_sll',
+  nd_tll: 'nd_tll',
 };
 
 /** The rule-model field a TLV header names (reg_load/reg_move operands), or undefined. */
@@ -582,6 +681,12 @@ const OXM_NAME_OF: Record<number, string> = {
   [N.F_ARP_SHA]: 'arp_sha',
   [N.F_ARP_THA]: 'arp_tha',
   [N.F_METADATA]: 'metadata',
+  [N.F_IPV6_SRC]: 'ipv6_src',
+  [N.F_IPV6_DST]: 'ipv6_dst',
+  [N.F_IPV6_LABEL]: 'ipv6_label',
+  [N.F_IP_DSCP]: 'ip_dscp',
+  [N.F_IP_ECN]: 'ip_ecn',
+  [N.F_PKT_MARK]: 'pkt_mark',
 };
 
 function actionToOf(a: Action, m: Match, out: OfAction[]): void {
@@ -633,7 +738,13 @@ function actionToOf(a: Action, m: Match, out: OfAction[]): void {
         out.push(setField(name, a.value & full));
         return;
       }
-      for (const [ofs, nbits] of runs(mask, f.bits)) out.push(regLoad(f, ofs, nbits, (a.value >> BigInt(ofs)) & ((1n << BigInt(nbits)) - 1n)));
+      // reg_load carries at most 64 bits: longer runs (a 128-bit field) go in 64-bit pieces.
+      for (const [ofs0, n0] of runs(mask, f.bits)) {
+        for (let ofs = ofs0; ofs < ofs0 + n0; ofs += 64) {
+          const nbits = Math.min(64, ofs0 + n0 - ofs);
+          out.push(regLoad(f, ofs, nbits, (a.value >> BigInt(ofs)) & ((1n << BigInt(nbits)) - 1n)));
+        }
+      }
       return;
     }
     case 'mod_dl_src':
@@ -682,8 +793,14 @@ function actionToOf(a: Action, m: Match, out: OfAction[]): void {
       out.push({ type: 'nx_note', note: Buffer.concat([n, Buffer.alloc(len - 10 - n.length)]) });
       return;
     }
+    case 'set_queue':
+      out.push({ type: 'set_queue', queueId: a.queue });
+      return;
+    case 'pop_queue':
+      return; // no OpenFlow 1.3 action; it changes nothing in tvs (one queue per port)
     case 'goto_table':
     case 'write_metadata':
+    case 'meter':
       return; // instructions, see instructionsFromActions
   }
 }
@@ -695,7 +812,9 @@ export function instructionsFromActions(actions: readonly Action[], m: Match): O
   let meta: OfInstruction | undefined;
   let goto: OfInstruction | undefined;
   for (const a of actions) {
-    if (a.type === 'goto_table') goto = { type: 'goto_table', table: a.table };
+    // meter:N (accepted from ovs-ofctl text; the instruction comes first, as OpenFlow orders them).
+    if (a.type === 'meter') out.push({ type: 'meter', meterId: a.id });
+    else if (a.type === 'goto_table') goto = { type: 'goto_table', table: a.table };
     else if (a.type === 'write_metadata') meta = { type: 'write_metadata', metadata: a.value, mask: a.mask };
     else actionToOf(a, m, apply);
   }

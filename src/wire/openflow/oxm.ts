@@ -105,8 +105,18 @@ export const OXM_FIELDS: readonly OxmFieldInfo[] = [
   // Nicira NXM_NX_* (class 1)
   { cls: OXM_CLASS_NXM1, field: 17, name: 'nxm_nx_arp_sha', bytes: 6, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 18, name: 'nxm_nx_arp_tha', bytes: 6, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 19, name: 'nxm_nx_ipv6_src', bytes: 16, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 20, name: 'nxm_nx_ipv6_dst', bytes: 16, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 21, name: 'nxm_nx_icmpv6_type', bytes: 1, maskable: false },
+  { cls: OXM_CLASS_NXM1, field: 22, name: 'nxm_nx_icmpv6_code', bytes: 1, maskable: false },
+  { cls: OXM_CLASS_NXM1, field: 23, name: 'nxm_nx_nd_target', bytes: 16, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 24, name: 'nxm_nx_nd_sll', bytes: 6, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 25, name: 'nxm_nx_nd_tll', bytes: 6, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 26, name: 'nw_frag', bytes: 1, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 27, name: 'nxm_nx_ipv6_label', bytes: 4, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 28, name: 'nxm_nx_ip_ecn', bytes: 1, maskable: false },
   { cls: OXM_CLASS_NXM1, field: 29, name: 'nw_ttl', bytes: 1, maskable: false },
+  { cls: OXM_CLASS_NXM1, field: 33, name: 'pkt_mark', bytes: 4, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 37, name: 'conj_id', bytes: 4, maskable: false },
 ];
 const REGS: OxmFieldInfo[] = [];
