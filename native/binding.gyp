@@ -8,7 +8,8 @@
         "src/addon.c",
         "src/afpacket.c",
         "src/tap.c",
-        "src/netdev.c"
+        "src/netdev.c",
+        "src/underlay.c"
       ],
       # NAPI_VERSION 8: make_callback, env cleanup hooks, instance data, detached-buffer checks.
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],

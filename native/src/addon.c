@@ -9,7 +9,7 @@
  * - Bursts validate every argument and return -errno, never throw: out-of-range slots or frame
  *   bounds give -EINVAL before any memory is touched. Setup calls throw Errors with code,
  *   errno (negative, Node's convention), syscall and interface.
- * - One N-API call per burst, never per packet: the per-frame work is in afpacket.c / tap.c.
+ * - One N-API call per burst, never per packet: the per-frame work is in afpacket.c / tap.c / underlay.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +23,9 @@
 #include "common.h"
 #include "netdev.h"
 #include "tap.h"
+#include "underlay.h"
+
+#include <arpa/inet.h>
 
 struct poller;
 
@@ -409,6 +412,18 @@ static const struct port_ops TAP_OPS = {
     "TAP port", tap_op_name, tap_op_rx, tap_op_tx, tap_op_check_error, tap_op_info, NULL, tap_op_stats, tap_op_close,
 };
 
+static const char *ul_op_name(void *i) { return ul_name(i); }
+static int ul_op_rx(void *i, const struct tvs_arena *a, uint32_t *s, int n, int l) { return ul_rx_burst(i, a, s, n, l); }
+static int ul_op_tx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return ul_tx_burst(i, a, s, n); }
+static int ul_op_check_error(void *i) { return ul_check_error(i); }
+static int ul_op_info(void *i, struct nd_info *out, struct tvs_err *e) { return ul_info(i, out, e); }
+static void ul_op_stats(void *i, struct tvs_stats *out) { ul_stats(i, out); }
+static void ul_op_close(void *i) { ul_close(i); }
+
+static const struct port_ops UL_OPS = {
+    "tunnel underlay", ul_op_name, ul_op_rx, ul_op_tx, ul_op_check_error, ul_op_info, NULL, ul_op_stats, ul_op_close,
+};
+
 /* ---------------------------------------------------------------- exported functions */
 
 static napi_value js_open_afpacket(napi_env env, napi_callback_info info) {
@@ -477,6 +492,68 @@ static napi_value js_open_tap(napi_env env, napi_callback_info info) {
   napi_create_string_utf8(env, tap_name(tp), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, out, "name", v);
   return out;
+}
+
+/* "a.b.c.d" -> network-order address; 0 on a bad string ("" is 0.0.0.0, also 1). */
+static int get_ipv4(napi_env env, napi_value v, uint32_t *out) {
+  char buf[32];
+  struct in_addr a;
+  if (!get_string(env, v, buf, sizeof buf)) return 0;
+  if (buf[0] == '\0') { *out = 0; return 1; }
+  if (inet_pton(AF_INET, buf, &a) != 1) return 0;
+  *out = a.s_addr;
+  return 1;
+}
+
+static napi_value js_open_underlay(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], v;
+  char kind[8];
+  struct ul_opts o;
+  struct tvs_err e = {0};
+  unsigned port;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return throw_arg(env, "openUnderlay(kind, opts, arena)");
+  if (!get_string(env, argv[0], kind, sizeof kind) || (strcmp(kind, "vxlan") && strcmp(kind, "gre")))
+    return throw_arg(env, "kind must be 'vxlan' or 'gre'");
+  memset(&o, 0, sizeof o);
+  o.kind = kind[0] == 'v' ? TVS_UL_VXLAN : TVS_UL_GRE;
+  if (get_prop(env, argv[1], "localIp", &v) && !get_ipv4(env, v, &o.local)) return throw_arg(env, "opts.localIp must be an IPv4 address");
+  if (!get_opt_uint(env, argv[1], "dstPort", 4789, 65535, &port) || port == 0) return throw_arg(env, "opts.dstPort must be in 1..65535");
+  o.port = (uint16_t)port;
+  struct port *p = new_port(env, &UL_OPS);
+  if (!p) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
+  if (!take_arena(env, argv[2], p)) { drop_refs(env, p); free(p); return NULL; }
+  if (p->arena.headroom < TVS_VNET_HDR_LEN + TVS_UL_META) {
+    drop_refs(env, p);
+    free(p);
+    return throw_arg(env, "arena: a tunnel underlay needs headroom >= 18");
+  }
+  struct ul_port *up;
+  if (ul_open(&o, &up, &e) < 0) {
+    drop_refs(env, p);
+    free(p);
+    char what[64];
+    snprintf(what, sizeof what, "%s underlay", kind);
+    throw_sys(env, what, kind, &e);
+    return NULL;
+  }
+  p->impl = up;
+  p->fd = ul_fd(up);
+  register_port(env, p);
+  return int_result(env, p->handle);
+}
+
+static napi_value js_route_mtu(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t remote = 0, local = 0;
+  struct tvs_err e = {0};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_ipv4(env, argv[0], &remote) || remote == 0) return throw_arg(env, "routeMtu(remote, local?): remote must be an IPv4 address");
+  if (argc >= 2 && !get_ipv4(env, argv[1], &local)) return throw_arg(env, "routeMtu: local must be an IPv4 address");
+  int r = ul_route_mtu(local, remote, &e);
+  return int_result(env, r); /* the MTU, or -errno (ENETUNREACH: no route) */
 }
 
 /* Common burst argument parsing: (handle, slots: Uint32Array, n[, large]). Returns 0 or -errno.
@@ -631,6 +708,10 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "rxOversize", v);
   napi_create_double(env, (double)s.tx_errors, &v);
   napi_set_named_property(env, o, "txErrors", v);
+  napi_create_double(env, (double)s.tx_unreachable, &v);
+  napi_set_named_property(env, o, "txUnreachable", v);
+  napi_create_double(env, (double)s.tx_too_big, &v);
+  napi_set_named_property(env, o, "txTooBig", v);
   return o;
 }
 
@@ -654,6 +735,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"openAfPacket", NULL, js_open_afpacket, NULL, NULL, NULL, napi_enumerable, NULL},
     {"openTap", NULL, js_open_tap, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"openUnderlay", NULL, js_open_underlay, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"routeMtu", NULL, js_route_mtu, NULL, NULL, NULL, napi_enumerable, NULL},
     {"rxBurst", NULL, js_rx_burst, NULL, NULL, NULL, napi_enumerable, NULL},
     {"txBurst", NULL, js_tx_burst, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollStart", NULL, js_poll_start, NULL, NULL, NULL, napi_enumerable, NULL},

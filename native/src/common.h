@@ -82,6 +82,8 @@ struct tvs_stats {
   uint64_t kernel_drops; /* ring overflow (PACKET_STATISTICS tp_drops, accumulated: reads reset it) */
   uint64_t rx_oversize;  /* frames that did not fit a slot (or were truncated by the ring) */
   uint64_t tx_errors;    /* frames the kernel refused one by one (EMSGSIZE, EINVAL...) and we skipped */
+  uint64_t tx_unreachable; /* tunnel underlay: no route to the remote (ENETUNREACH, EHOSTUNREACH...) */
+  uint64_t tx_too_big;     /* tunnel underlay: outer packet above the route MTU (EMSGSIZE) */
 };
 
 #endif

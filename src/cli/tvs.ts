@@ -130,13 +130,17 @@ const VERBS: Record<string, Verb> = {
     run: async ([bridge], ctx) => print(ctx, await request(ctx.control, 'del-br', { bridge }), () => ''),
   },
   'add-port': {
-    args: 'BRIDGE NAME [type=afpacket|tap|patch|unix|memory] [path=SOCK] [ofport=N] [tag=N] [trunks=N,M-N] [peer=PORT] [offloads=on|off] [ring=v2|v3] [persist=true] [mtu=N]',
+    args:
+      'BRIDGE NAME [type=afpacket|tap|patch|unix|memory|vxlan|gre] [path=SOCK] [ofport=N] [tag=N] [trunks=N,M-N] [peer=PORT] [offloads=on|off] [ring=v2|v3] [persist=true] [mtu=N] ' +
+      '[remote_ip=A.B.C.D] [local_ip=A.B.C.D] [key=N|flow] [dst_port=4789] [tos=N|inherit] [ttl=64|inherit] [df_default=true]',
     help:
       'Add a port. afpacket: an existing interface by name (e.g. a veth or a QEMU tap). tap: create (or attach to) a TAP device. ' +
       'patch: joins two bridges (peer= names the other end). tag=N makes an access port (untagged on the wire, VLAN N inside); ' +
-      'without tag the port is a trunk (trunks= restricts the VLANs).',
+      'without tag the port is a trunk (trunks= restricts the VLANs). ' +
+      'vxlan/gre: a tunnel to remote_ip over the kernel-routed underlay (local_ip: an address this host has, default any); ' +
+      'key=N is the VNI/GRE key (frames with another are dropped), key=flow takes it from tun_id (set_tunnel).',
     min: 2,
-    max: 14,
+    max: 20,
     run: async ([bridge, port, ...kv], ctx) => {
       let options: Record<string, string>;
       try {

@@ -2,11 +2,13 @@
  * Port options as `key=value` words (CLI: `tvs add-port BR NAME type=tap tag=5`) or as an object
  * (config file, API), validated into a PortConfig. Errors name the option and say what is allowed.
  */
-import { PortConfig, PortType, PORT_TYPES } from '../datapath/switch-port';
+import { PortConfig, PortType, PORT_TYPES, TUNNEL_TYPES, TunnelConfig } from '../datapath/switch-port';
 import { VlanSet } from '../l2/vlan-set';
 import { kv, show } from './values';
 
-const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'persist', 'mtu', 'path', 'mode'] as const;
+/** Tunnel options (vxlan, gre), with OVS's names. */
+export const TUNNEL_KEYS = ['remote_ip', 'local_ip', 'key', 'dst_port', 'tos', 'ttl', 'df_default'] as const;
+const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'persist', 'mtu', 'path', 'mode', ...TUNNEL_KEYS] as const;
 
 /** A bad option: its key, and what is wrong with its value (the message says `key=value: why`). */
 export class OptionError extends Error {
@@ -104,6 +106,7 @@ export function portConfigFrom(o: Record<string, unknown>, where = '', report?: 
       c.mode = o.mode;
     });
   }
+  tunnelOptions(o, typeof type === 'string' ? type : '', c, check);
   if (o.type === 'patch' && o.peer === undefined) check('peer', () => {
     throw new OptionError('peer', undefined, 'a patch port needs peer=PORT');
   });
@@ -111,6 +114,64 @@ export function portConfigFrom(o: Record<string, unknown>, where = '', report?: 
     throw new OptionError('peer', o.peer, 'only applies to type=patch');
   });
   return c;
+}
+
+function ipv4Text(key: string, v: unknown): string {
+  if (typeof v !== 'string' || !/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) || v.split('.').some((x) => Number(x) > 255)) {
+    throw new OptionError(key, v, 'must be an IPv4 address (A.B.C.D)');
+  }
+  return v;
+}
+
+/** remote_ip, local_ip, key, dst_port, tos, ttl, df_default: only for type=vxlan|gre. */
+function tunnelOptions(o: Record<string, unknown>, type: string, c: PortConfig, check: (key: string, fn: () => void) => void): void {
+  const isTunnel = (TUNNEL_TYPES as readonly string[]).includes(type);
+  for (const k of TUNNEL_KEYS) {
+    if (o[k] !== undefined && !isTunnel) check(k, () => {
+      throw new OptionError(k, o[k], 'only applies to type=vxlan or type=gre');
+    });
+  }
+  if (!isTunnel) return;
+  const t: TunnelConfig = { remoteIp: '' };
+  check('remote_ip', () => {
+    if (o.remote_ip === undefined) throw new OptionError('remote_ip', undefined, `a ${type} port needs remote_ip=A.B.C.D`);
+    if (o.remote_ip === 'flow') throw new OptionError('remote_ip', 'flow', 'remote_ip=flow is not supported: give each remote its own port (as Neutron does)');
+    const ip = ipv4Text('remote_ip', o.remote_ip);
+    if (ip === '0.0.0.0' || Number(ip.split('.')[0]) >= 224) throw new OptionError('remote_ip', ip, 'must be a unicast address');
+    t.remoteIp = ip;
+  });
+  if (o.local_ip !== undefined) check('local_ip', () => (t.localIp = ipv4Text('local_ip', o.local_ip)));
+  if (o.key !== undefined) {
+    check('key', () => {
+      if (o.key === 'flow') {
+        t.key = 'flow';
+        return;
+      }
+      t.key = intIn('key', o.key, 0, type === 'vxlan' ? 0xffffff : 0xffffffff);
+    });
+  }
+  if (o.dst_port !== undefined) {
+    check('dst_port', () => {
+      if (type !== 'vxlan') throw new OptionError('dst_port', o.dst_port, 'only applies to type=vxlan');
+      t.dstPort = intIn('dst_port', o.dst_port, 1, 65535);
+    });
+  }
+  if (o.tos !== undefined) check('tos', () => (t.tos = o.tos === 'inherit' ? 'inherit' : intIn('tos', o.tos, 0, 255)));
+  if (o.ttl !== undefined) check('ttl', () => (t.ttl = o.ttl === 'inherit' ? 'inherit' : intIn('ttl', o.ttl, 1, 255)));
+  if (o.df_default !== undefined) check('df_default', () => (t.dfDefault = bool('df_default', o.df_default)));
+  c.tunnel = t;
+}
+
+/** A tunnel config back in its option words (save-config, show). */
+export function tunnelOptionsOf(t: TunnelConfig): Record<string, unknown> {
+  const o: Record<string, unknown> = { remote_ip: t.remoteIp };
+  if (t.localIp !== undefined) o.local_ip = t.localIp;
+  if (t.key !== undefined) o.key = t.key;
+  if (t.dstPort !== undefined) o.dst_port = t.dstPort;
+  if (t.tos !== undefined) o.tos = t.tos;
+  if (t.ttl !== undefined) o.ttl = t.ttl;
+  if (t.dfDefault !== undefined) o.df_default = t.dfDefault;
+  return o;
 }
 
 /** `["type=tap", "tag=5"]` → object; a word without '=' is an error. */

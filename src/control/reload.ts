@@ -40,6 +40,7 @@ function samePort(cur: PortConfig, want: PortSpec): boolean {
       ring: c.ring,
       persist: c.persist,
       mtu: c.mtu,
+      tunnel: c.tunnel,
     });
   if (want.ofport !== undefined && want.ofport !== cur.ofport) return false;
   return norm(cur) === norm(want);

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_FLOWS } from '../flow/pipeline';
 import { DEFAULT_MAX_SESSIONS } from '../packet/conntrack';
 import { SwitchConfig, validateConfig } from './config';
 import { VlanSet } from '../l2/vlan-set';
+import { tunnelOptionsOf } from './port-options';
 
 /** formatRule() of the default flow every new bridge has (flow/pipeline.ts DEFAULT_FLOW). */
 export const DEFAULT_FLOW_TEXT = 'table=0,priority=0 actions=NORMAL';
@@ -33,6 +34,7 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
         if (ring !== undefined) o.ring = ring;
         if (persist !== undefined) o.persist = persist;
         if (mtu !== undefined) o.mtu = mtu;
+        if (p.config.tunnel) Object.assign(o, tunnelOptionsOf(p.config.tunnel));
         return o;
       });
     // Omitted when the bridge has exactly the default flow a new bridge gets, so the file

@@ -158,6 +158,9 @@ export class Bridge implements BridgeOps, NormalHost {
     const a = this.arena;
     if (!parsed) {
       parseBatch(a, batch, from.ofport, from.maxRxFrame, this.parseDrops);
+      // Tunnel ports add the outer header's metadata (tun_id, tun_src, tun_dst) to the key.
+      const io = from.io;
+      if (io !== null && io.markParsed !== undefined) io.markParsed(batch);
     } else {
       const key = a.key;
       for (let i = 0; i < batch.count; i++) {

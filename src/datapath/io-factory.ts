@@ -1,5 +1,5 @@
 /**
- * Creates the I/O behind a port, for every port kind: kernel-backed (AF_PACKET, TAP), QEMU's
+ * Creates the I/O behind a port, for every port kind: kernel-backed (AF_PACKET, TAP, tunnels), QEMU's
  * unix stream sockets, in-memory ports, and none for logical ports (patch, internal). Kept
  * behind an interface so tests and deterministic embedders can run a Switch without the native
  * addon or with a fake binding. The addon is loaded lazily: a switch with only memory or unix
@@ -30,9 +30,18 @@ const OPENERS: Record<PortType, (name: string, arena: PacketArena, config: PortC
   },
   memory: (name, arena, config) => new MemoryPort(name, arena, { mtu: config.mtu, offloads: config.offloads }),
   unix: (name, arena, config) => new UnixStreamPort(name, arena, { path: config.path, mode: config.mode, mtu: config.mtu }),
+  vxlan: (name, arena, config) => openTunnel(name, 'vxlan', arena, config),
+  gre: (name, arena, config) => openTunnel(name, 'gre', arena, config),
   patch: () => null,
   internal: () => null,
 };
+
+function openTunnel(name: string, kind: 'vxlan' | 'gre', arena: PacketArena, config: PortConfig): Port {
+  if (!config.tunnel) throw new Error(`${kind} port ${name}: needs remote_ip=A.B.C.D`);
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { TunnelPort } = require('../io/tunnel-port') as typeof import('../io/tunnel-port');
+  return new TunnelPort(name, kind, arena, config.tunnel);
+}
 
 export const defaultIoFactory: IoFactory = {
   open(name, arena, config) {

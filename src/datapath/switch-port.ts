@@ -11,8 +11,10 @@ import { Port, PortCounters } from '../io/port';
 import { PortVlan } from '../l2/port-vlan';
 import { MacTable } from '../l2/mac-table';
 
-export type PortType = 'afpacket' | 'tap' | 'memory' | 'patch' | 'internal' | 'unix';
-export const PORT_TYPES: readonly PortType[] = ['afpacket', 'tap', 'memory', 'patch', 'internal', 'unix'];
+export type PortType = 'afpacket' | 'tap' | 'memory' | 'patch' | 'internal' | 'unix' | 'vxlan' | 'gre';
+export const PORT_TYPES: readonly PortType[] = ['afpacket', 'tap', 'memory', 'patch', 'internal', 'unix', 'vxlan', 'gre'];
+/** Tunnel port types (their options: TunnelConfig). */
+export const TUNNEL_TYPES: readonly PortType[] = ['vxlan', 'gre'];
 
 export interface PortConfig {
   type: PortType;
@@ -34,6 +36,20 @@ export interface PortConfig {
   path?: string;
   /** unix: 'stream' (QEMU -netdev stream, 4-byte length prefix per frame; the default) or 'dgram' (not supported yet). */
   mode?: 'stream' | 'dgram';
+  /** vxlan, gre: the tunnel's options (OVS names remote_ip, local_ip, key, dst_port, tos, ttl, df_default). */
+  tunnel?: TunnelConfig;
+}
+
+/** Options of a tunnel port, as OVS's `options:` column of the Interface table. */
+export interface TunnelConfig {
+  remoteIp: string;
+  localIp?: string;
+  /** VNI / GRE key, or 'flow' (taken from and written to tun_id). */
+  key?: number | 'flow';
+  dstPort?: number;
+  tos?: number | 'inherit';
+  ttl?: number | 'inherit';
+  dfDefault?: boolean;
 }
 
 /**

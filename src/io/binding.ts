@@ -38,6 +38,25 @@ export interface TapOptions {
   persist: boolean;
 }
 
+export interface UnderlayOptions {
+  /** Address the sockets bind to ('' or absent: 0.0.0.0); must be one of the host's. */
+  localIp?: string;
+  /** VXLAN: UDP port to receive on (default 4789). */
+  dstPort?: number;
+}
+
+/**
+ * A tunnel underlay handle (native/src/underlay.h) receives, per frame, the UDP payload (VXLAN)
+ * or the whole IPv4 packet (GRE) at the frame start, and UNDERLAY_META bytes in front of it:
+ * the outer source then destination IPv4 address, network order. It sends complete IPv4
+ * packets (IP_HDRINCL) to the destination written in their header.
+ */
+export const UNDERLAY_META = 8;
+/** After an underlay txBurst, a refused frame's len is one of these (sent ones keep theirs). */
+export const UNDERLAY_REFUSED_UNREACHABLE = 0;
+export const UNDERLAY_REFUSED_TOO_BIG = 1;
+export const UNDERLAY_REFUSED_OTHER = 2;
+
 export interface PortInfo {
   name: string;
   ifindex: number;
@@ -53,11 +72,19 @@ export interface NativePortStats {
   rxOversize: number;
   /** Frames the kernel refused one at a time on tx (the rest of the burst still went). */
   txErrors?: number;
+  /** Tunnel underlay: sends refused for lack of a route to the remote. */
+  txUnreachable?: number;
+  /** Tunnel underlay: sends refused as larger than the route MTU (EMSGSIZE). */
+  txTooBig?: number;
 }
 
 export interface NativeBinding {
   openAfPacket(ifname: string, opts: AfPacketOptions, arena: ArenaView): number;
   openTap(name: string, opts: TapOptions, arena: ArenaView): { handle: number; name: string };
+  /** Tunnel underlay sockets (VXLAN: UDP rx + raw tx; GRE: raw IP protocol 47). */
+  openUnderlay(kind: 'vxlan' | 'gre', opts: UnderlayOptions, arena: ArenaView): number;
+  /** MTU of the route to `remote` (from `local` when given), or -errno (ENETUNREACH: no route). */
+  routeMtu(remote: string, local?: string): number;
   /**
    * Receive up to `max` frames: those that fit a small slot into `slots[0..max)` in order, larger
    * ones into the large slots `slots[max..max+large)` in order. Returns the count k (or -errno);

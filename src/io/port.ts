@@ -5,7 +5,7 @@
 import { Batch } from '../packet/batch';
 import { DropCounters, defineDrops } from '../packet/drops';
 
-export type PortKind = 'afpacket' | 'tap' | 'memory' | 'patch' | 'unix';
+export type PortKind = 'afpacket' | 'tap' | 'memory' | 'patch' | 'unix' | 'vxlan' | 'gre';
 
 /** Why a port dropped a frame (on its rx or tx side). */
 export const PORT_DROPS = defineDrops('port', {
@@ -77,6 +77,12 @@ export interface Port {
    * as dropped), or -errno. Never keeps a reference: the caller releases every slot afterwards.
    */
   txBurst(slots: Uint32Array, n: number): number;
+
+  /**
+   * Optional: called by the bridge right after the parse pass on frames this port received, to
+   * write key words that come from outside the frame (a tunnel port's tun_id, tun_src, tun_dst).
+   */
+  markParsed?(batch: Batch): void;
 
   /** Start watching for readiness. `onReadable` runs when frames may be waiting. */
   start(onReadable: () => void): void;

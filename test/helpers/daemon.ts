@@ -41,12 +41,18 @@ export interface Daemon {
   alive: () => boolean;
 }
 
-/** Start `tvs start` on a private control socket; resolves once the socket answers. */
-export async function startDaemon(t: Teardownable, extraArgs: string[] = []): Promise<Daemon> {
+/**
+ * Start `tvs start` on a private control socket; resolves once the socket answers. With `ns`,
+ * the daemon runs inside that network namespace (`ip netns exec` execs it: the PID is the
+ * daemon's own); its control socket is a file, reachable from anywhere.
+ */
+export async function startDaemon(t: Teardownable, extraArgs: string[] = [], opts: { ns?: string } = {}): Promise<Daemon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-test-'));
   const control = path.join(dir, 'tvs.sock');
   let log = '';
-  const proc = spawn(process.execPath, [TVS, 'start', '--control', control, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [process.execPath, TVS, 'start', '--control', control, ...extraArgs];
+  if (opts.ns) argv.unshift('ip', 'netns', 'exec', opts.ns);
+  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.on('data', (d) => (log += d));
   proc.stderr!.on('data', (d) => (log += d));
   let exited = false;

@@ -38,6 +38,12 @@ class FakeBinding implements NativeBinding {
     this.opened.push({ name, opts });
     return { handle: 8, name: name || 'tap3' };
   }
+  openUnderlay(): number {
+    throw new Error('not used by these tests (see tunnel-port.test.ts)');
+  }
+  routeMtu(): number {
+    return 1500;
+  }
   rxBurst(_h: number, slots: Uint32Array, max: number): number {
     if (this.rxResult !== undefined) return this.rxResult;
     const a = this.arena!;
