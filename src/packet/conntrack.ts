@@ -470,9 +470,11 @@ export class Conntrack {
     if (this.tStarted[e] === 0) {
       // First segment from this side: its window opens here.
       this.tStarted[e] = 1;
-      this.tWscale[e] = syn && wscale >= 0 ? WS_SEEN | Math.min(wscale, 14) : 0;
+      const ws = syn && wscale >= 0 ? Math.min(wscale, 14) : -1;
+      this.tWscale[e] = ws >= 0 ? WS_SEEN | ws : 0;
       this.tSeqLo[e] = end;
-      this.tMaxWin[e] = win > 0 ? win : 1;
+      // Kept unscaled, as OVS: a scaling SYN's own window is taken back to the unscaled unit.
+      this.tMaxWin[e] = Math.max(1, ws > 0 ? Math.ceil(win / (1 << ws)) : win);
       const oWin = this.tStarted[o] !== 0 ? this.tMaxWin[o] << dws : 0;
       this.tSeqHi[e] = (end + (oWin > 0 ? oWin : 1)) >>> 0;
       if ((flags & TCP_ACK) !== 0 && this.tStarted[o] !== 0) {
