@@ -10,6 +10,7 @@
  * Addresses are on 10.222.x.0/24 only. Everything created is removed by `destroy()`, which
  * every caller runs in a `finally`.
  */
+import { SWITCH_NODE_FLAGS } from '../../src/cli/node-flags';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -326,7 +327,7 @@ export class TvsSwitch implements SwitchUnderTest {
   async setup(): Promise<void> {
     const log = fs.openSync(path.join(this.lab.dir, 'tvs.log'), 'a');
     // `ip netns exec` execs in place, so the child's PID is the daemon's.
-    const d = spawn('ip', ['netns', 'exec', this.lab.sw, 'taskset', '-c', SWITCH_CPU, process.execPath, ...this.extraNodeArgs, TVS, 'start', '--control', this.control], {
+    const d = spawn('ip', ['netns', 'exec', this.lab.sw, 'taskset', '-c', SWITCH_CPU, process.execPath, ...SWITCH_NODE_FLAGS, ...this.extraNodeArgs, TVS, 'start', '--control', this.control], {
       stdio: ['ignore', log, log],
       cwd: this.lab.dir, // profilers' side files (v8 logs) land in the lab dir, removed with it
     });
