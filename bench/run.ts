@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { runL2Memory } from './l2-memory';
 import { runFirewallMemory } from './fw-memory';
+import { runTunnelMemory } from './tunnel-memory';
 import { runFootprints } from './memory-footprint';
 import { runVethBench } from './veth-l2';
 import { runMicro, microMarkdown } from './compare/micro';
@@ -33,6 +34,12 @@ async function main(): Promise<void> {
   rec('memory.l2.normal.64B', { mpps: +l2.mpps.toFixed(2), nsPerPacket: +l2.nsPerPacket.toFixed(1), target: '>= 10 Mpps' });
   const l2v = runL2Memory({ vlan: true });
   rec('memory.l2.normal.vlanpush.64B', { mpps: +l2v.mpps.toFixed(2), nsPerPacket: +l2v.nsPerPacket.toFixed(1) });
+
+  process.stdout.write('[1a/5] VXLAN encap+decap between two switches in memory (64 B, see bench/tunnel-memory)...\n');
+  const plainPair = runTunnelMemory({ tunnel: false });
+  const vxPair = runTunnelMemory({ tunnel: true });
+  rec('memory.pair.plain.64B', { mpps: +plainPair.mpps.toFixed(2), nsPerPacket: +plainPair.nsPerPacket.toFixed(1) });
+  rec('memory.pair.vxlan.64B', { mpps: +vxPair.mpps.toFixed(2), nsPerPacket: +vxPair.nsPerPacket.toFixed(1), ofPlain: +(vxPair.mpps / plainPair.mpps).toFixed(2), target: '>= 0.70 of plain' });
 
   process.stdout.write('[1b/5] memory footprint (RSS, each scenario in a fresh process)...\n');
   for (const f of runFootprints()) rec(`rss.${f.scenario}`, f as unknown as Record<string, unknown>);
