@@ -334,7 +334,8 @@ const VERBS: Record<string, Verb> = {
     args: 'BRIDGE FLOW',
     help:
       "Add a flow in ovs-ofctl syntax, e.g. 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL'. " +
-      'A flow with the same table, match and priority is replaced. Known traps (output to the input port, no output, a modify after the last output) are warned about.',
+      'A flow with the same table, match and priority is replaced. Known traps (output to the input port, no output, a modify after the last output) are warned about. ' +
+      "Tunnel flows (Neutron's br-tun): match tun_id/tun_src/tun_dst, set_tunnel:N, load/move on NXM fields (NXM_NX_TUN_ID[], NXM_OF_VLAN_TCI[0..11]...), and learn(table=20,hard_timeout=300,NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]), whose learned flows dump-flows shows.",
     min: 2,
     max: 2,
     run: async ([bridge, flow], ctx) => {
@@ -394,7 +395,7 @@ const VERBS: Record<string, Verb> = {
     args: 'BRIDGE FLOWSPEC | BRIDGE --hex FRAME [IN_PORT]',
     options: [{ name: 'hex', help: 'the packet is a whole Ethernet frame in hex (IN_PORT: the port it arrives on)' }],
     help:
-      "Show what the bridge would do with a packet, sending nothing (like ovs-appctl ofproto/trace): every table visited, the rule matched or the miss, the actions, and each output with the headers as they would leave. FLOWSPEC is e.g. 'in_port=1,dl_vlan=5,dl_src=02:00:00:00:00:01,ip,nw_dst=10.0.0.2'.",
+      "Show what the bridge would do with a packet, sending nothing (like ovs-appctl ofproto/trace): every table visited, the rule matched or the miss, the actions, and each output with the headers as they would leave. FLOWSPEC is e.g. 'in_port=1,dl_vlan=5,dl_src=02:00:00:00:00:01,ip,nw_dst=10.0.0.2'; tun_id=/tun_src=/tun_dst= in it make the packet arrive by a tunnel. A learn() prints 'learned: FLOW' (installing nothing).",
     min: 2,
     max: 3,
     run: async ([bridge, spec, inPort], ctx) => {

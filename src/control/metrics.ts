@@ -59,6 +59,8 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     add('tvs_conntrack_full_total', { bridge: b.name }, ct.full);
     add('tvs_conntrack_committed_total', { bridge: b.name }, ct.committed);
     for (const [reason, n] of Object.entries(ct.invalid.toJSON())) add('tvs_conntrack_invalid_total', { bridge: b.name, reason }, n);
+    // learn(): flows installed, refreshed by traffic, refused for lack of room (also in table_full).
+    for (const [result, n] of Object.entries(f.learnStats)) add('tvs_flow_learn_total', { bridge: b.name, result }, n);
   }
   for (const r of sw.l3.routerNames()) {
     const show = sw.l3.router(r).show();

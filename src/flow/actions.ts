@@ -30,7 +30,35 @@ export interface CtNat {
   flags: string[];
 }
 
+/**
+ * One item of a `learn(...)` action (OVS `struct ofpact_learn_spec`): a field the learned flow
+ * matches, a load it performs, or an output. `src` null = the immediate `value` (dst.nbits wide).
+ */
+export interface LearnSpec {
+  kind: 'match' | 'load' | 'output';
+  /** Match/load destination; for an output, the subfield the port number comes from is `src`. */
+  dst: Subfield | null;
+  src: Subfield | null;
+  value: bigint;
+}
+
+/** `learn(...)` (NXAST_LEARN, ovs-actions(7)): add or refresh a flow built from this packet. */
+export interface LearnAction {
+  type: 'learn';
+  table: number;
+  priority: number;
+  idleTimeout: number;
+  hardTimeout: number;
+  finIdleTimeout: number;
+  finHardTimeout: number;
+  cookie: bigint;
+  sendFlowRem: boolean;
+  deleteLearned: boolean;
+  specs: LearnSpec[];
+}
+
 export type Action =
+  | LearnAction
   | { type: 'output'; port: number }
   | { type: 'in_port' }
   | { type: 'normal' }
@@ -140,7 +168,9 @@ export const CT_MARK_V = 10;
 export const CT_MARK_M = 11;
 export const CT_LABEL = 12; // value 12..15, mask 16..19
 
-export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5, 10, 20, 1];
+export const OP_LEARN = 28; // index into the plan's learn actions (CompiledPlan.learns)
+
+export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5, 10, 20, 1, 2];
 
 /**
  * The conjunction clauses of a conjunctive flow as [id, k, n, ...] (k 1-based), or null when
@@ -215,6 +245,8 @@ export interface CompiledPlan {
   plan: Plan;
   /** pc of each action's first instruction in `plan` (-1 for actions that compile to nothing). */
   pcs: number[];
+  /** The learn actions, in the order their OP_LEARN operands number them. */
+  learns: LearnAction[];
 }
 
 /**
@@ -240,6 +272,7 @@ export function unsupportedAction(a: Action): string | null {
 export function compile(actions: readonly Action[]): CompiledPlan {
   const out: number[] = [];
   const pcs: number[] = [];
+  const learns: LearnAction[] = [];
   for (const a of actions) {
     const before = out.length;
     pcs.push(a.type === 'note' || a.type === 'conjunction' || a.type === 'meter' || a.type === 'set_queue' || a.type === 'pop_queue' ? -1 : before);
@@ -332,6 +365,10 @@ export function compile(actions: readonly Action[]): CompiledPlan {
         out.push(OP_WRITE_METADATA, vh, vl, mh, ml);
         break;
       }
+      case 'learn':
+        out.push(OP_LEARN, learns.length);
+        learns.push(a);
+        break;
       case 'note':
       case 'conjunction':
       case 'meter':
@@ -347,7 +384,7 @@ export function compile(actions: readonly Action[]): CompiledPlan {
     }
   }
   // `| 0`: every word an int32, so the array holds only small integers (one elements kind).
-  return { plan: out.map((v) => v | 0), pcs };
+  return { plan: out.map((v) => v | 0), pcs, learns };
 }
 
 function compileSetField(a: Extract<Action, { type: 'set_field' }>, out: number[]): void {

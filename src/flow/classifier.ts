@@ -286,7 +286,10 @@ export class Subtable<R extends ClsRule> {
   findStrict(m: Match, priority: number): R | undefined {
     const e = this.findEntry(m, this.hashMatch(m));
     if (e === EMPTY) return undefined;
-    return this.entryRules[e]!.find((r) => r.priority === priority);
+    // A loop, not .find(closure): learn() calls this per packet and must not allocate.
+    const list = this.entryRules[e]!;
+    for (let i = 0; i < list.length; i++) if (list[i].priority === priority) return list[i];
+    return undefined;
   }
 
   *rules(): IterableIterator<R> {
@@ -311,8 +314,8 @@ export class SubtableSet<R extends ClsRule> {
   }
 
   /** The subtable for this match's mask, if any (no string keys: insert rate matters). */
-  private find(m: Match): Subtable<R> | undefined {
-    const list = this.byMask.get(maskHash(m));
+  private find(m: Match, mh = maskHash(m)): Subtable<R> | undefined {
+    const list = this.byMask.get(mh);
     if (list === undefined) return undefined;
     for (const st of list) {
       let i = 0;
@@ -386,8 +389,9 @@ export class SubtableSet<R extends ClsRule> {
     return best;
   }
 
-  findStrict(m: Match, priority: number): R | undefined {
-    return this.find(m)?.findStrict(m, priority);
+  /** `mh` = maskHash(m) when the caller has it (learn: a constant mask, per-packet lookups). */
+  findStrict(m: Match, priority: number, mh = maskHash(m)): R | undefined {
+    return this.find(m, mh)?.findStrict(m, priority);
   }
 
   *rules(): IterableIterator<R> {
@@ -451,8 +455,8 @@ export class Classifier<R extends ClsRule> {
     return true;
   }
 
-  findStrict(m: Match, priority: number): R | undefined {
-    return this.hard.findStrict(m, priority) ?? this.soft.findStrict(m, priority);
+  findStrict(m: Match, priority: number, mh = maskHash(m)): R | undefined {
+    return this.hard.findStrict(m, priority, mh) ?? this.soft.findStrict(m, priority, mh);
   }
 
   *rules(): IterableIterator<R> {

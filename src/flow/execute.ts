@@ -34,6 +34,7 @@ import { Emc } from './emc';
 import { CtStage, CT_FULL, clearCtKey } from './ct-stage';
 import { formatCtState } from './ofctl-format';
 import type { FlowTable, Rule } from './table';
+import type { CompiledLearn } from './learn';
 
 /** Why the flow tables dropped a frame (counted here, once; the bridge only releases it). */
 export const FLOW_DROPS = defineDrops('flow', {
@@ -85,6 +86,15 @@ export interface ExecTracer {
   event(text: string, depth: number): void;
 }
 
+/** What the executor calls for OP_LEARN (the pipeline; see learn.ts). */
+export interface LearnHost {
+  /**
+   * Run learn `cl` for the packet in `slot`, taught by rule `rid`, at batch time `now` (ms).
+   * `dry` (trace): build and describe the flow, change nothing; a tracer hears what was learned.
+   */
+  learn(cl: CompiledLearn, slot: number, rid: number, now: number, dry: boolean, tracer: ExecTracer | null, depth: number): void;
+}
+
 export class Executor {
   readonly arena: PacketArena;
   private readonly key: Uint32Array;
@@ -100,6 +110,8 @@ export class Executor {
   emcMinSubtables = EMC_MIN_SUBTABLES;
   drops = new DropCounters<FlowDropReason>(FLOW_DROPS);
   tracer: ExecTracer | null = null;
+  /** Runs learn() actions (the pipeline); null = learn actions do nothing. */
+  learner: LearnHost | null = null;
   /**
    * Decide without committing (trace): the same lookups and actions, but no rule counters, no
    * table stats and no EMC probe or insert (the EMC only caches the classifier's answer). Drop
@@ -391,7 +403,7 @@ export class Executor {
     while (pc < plan.length) {
       const op = plan[pc];
       if (this.tracer !== null) this.tracer.action(rid, pc, slot, this.depth);
-      if (op > A.OP_CONTROLLER && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO) {
+      if (op > A.OP_CONTROLLER && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_LEARN) {
         // A modification: the pending output must leave as it is now.
         this.flush(slot);
       }
@@ -508,6 +520,13 @@ export class Executor {
         case A.OP_CT_CLEAR:
           clearCtKey(key, slot);
           break;
+        case A.OP_LEARN: {
+          const r = this.rules[rid];
+          if (r !== undefined && this.learner !== null) {
+            this.learner.learn(r.program.learns[plan[pc + 1]], slot, rid, this.now, this.dry, this.tracer, this.depth);
+          }
+          break;
+        }
         case A.OP_RESUBMIT:
         case A.OP_GOTO: {
           if (this.depth >= MAX_DEPTH) {
@@ -585,7 +604,8 @@ export class Executor {
         break;
       case A.OP_CONTROLLER: {
         // A packet-out's own actions have no rule (rid -1): cookie 0, reason action.
-        const r = rid >= 0 ? (this.rules[rid] as Rule) : undefined;
+        // The rule may also be gone: a learn in its own actions can replace it.
+        const r = rid >= 0 ? this.rules[rid] : undefined;
         // OVS (execute_controller_action): a controller action in a table-miss flow is an
         // explicit miss, which OpenFlow 1.3 reports as OFPR_NO_MATCH.
         ops.controller(s, table, r === undefined ? 0n : r.cookie, r !== undefined && isTableMiss(r) ? 'no_match' : 'action', arg);
@@ -642,6 +662,27 @@ function mask64(ofs: number, nbits: number): void {
   shl64(hi, lo, ofs);
   mkHi = rdHi;
   mkLo = rdLo;
+}
+
+/**
+ * Field `fid` of the slot's key as 32-bit halves in out[i] (hi) and out[i+1] (lo); with `ofs` /
+ * `nbits` / `dstOfs` (general case), bits [ofs, ofs+nbits) moved to bit `dstOfs`. For learn
+ * (learn.ts); no allocation.
+ */
+export function readFieldTo(a: PacketArena, slot: number, fid: number, out: Float64Array, i: number): void {
+  readField(a, slot, fid);
+  out[i] = rdHi;
+  out[i + 1] = rdLo;
+}
+export function extractField(a: PacketArena, slot: number, fid: number, ofs: number, nbits: number, dstOfs: number, out: Float64Array, i: number): void {
+  readField(a, slot, fid);
+  shr64(rdHi, rdLo, ofs);
+  const sh = rdHi;
+  const sl = rdLo;
+  mask64(0, nbits);
+  shl64(sh & mkHi, sl & mkLo, dstOfs);
+  out[i] = rdHi;
+  out[i + 1] = rdLo;
 }
 
 function readField(a: PacketArena, slot: number, fid: number): void {

@@ -15,7 +15,8 @@
 import * as K from '../packet/flow-key';
 import { formatAddr6Words } from '../wire/ipv6';
 import type { Match } from './match';
-import type { Action, CtNat, Subfield } from './actions';
+import type { Action, CtNat, LearnAction, Subfield } from './actions';
+import { F_IN_PORT, F_IN_PORT_OXM, type NxmField } from './nxm';
 import { OFP_DEFAULT_PRIORITY, type FlowEntry, type Rule } from './table';
 import * as F from './fields';
 import { OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NONE, OFPP_NORMAL, OFPP_TABLE } from './ofport';
@@ -298,8 +299,50 @@ function setFieldValue(a: Extract<Action, { type: 'set_field' }>): string {
   return a.mask === null || a.mask === full ? one(a.value) : `${one(a.value)}/${one(a.mask)}`;
 }
 
+/** A whole-field value as OVS `mf_format` prints it (learn's `field=value` specs). */
+function fieldValue(f: NxmField, v: bigint, names?: PortNamer): string {
+  if (f.id === F_IN_PORT || f.id === F_IN_PORT_OXM) return formatPort(Number(v), names);
+  switch (f.style) {
+    case 'mac':
+      return formatMac(Number(v));
+    case 'ip':
+      return formatIp(Number(v));
+    case 'dec':
+      return v.toString();
+    default:
+      return hashX(v);
+  }
+}
+
+/** OVS learn_format(). */
+export function formatLearn(a: LearnAction, names?: PortNamer): string {
+  const out = [`table=${a.table}`];
+  if (a.idleTimeout) out.push(`idle_timeout=${a.idleTimeout}`);
+  if (a.hardTimeout) out.push(`hard_timeout=${a.hardTimeout}`);
+  if (a.finIdleTimeout) out.push(`fin_idle_timeout=${a.finIdleTimeout}`);
+  if (a.finHardTimeout) out.push(`fin_hard_timeout=${a.finHardTimeout}`);
+  if (a.priority !== OFP_DEFAULT_PRIORITY) out.push(`priority=${a.priority}`);
+  if (a.sendFlowRem) out.push('send_flow_rem');
+  if (a.deleteLearned) out.push('delete_learned');
+  if (a.cookie !== 0n) out.push(`cookie=0x${a.cookie.toString(16)}`);
+  for (const sp of a.specs) {
+    const dst = sp.dst as Subfield;
+    if (sp.kind === 'output') out.push(`output:${subfield(sp.src as Subfield)}`);
+    else if (sp.kind === 'load') out.push(`load:${sp.src === null ? hashX(sp.value) : subfield(sp.src)}->${subfield(dst)}`);
+    else if (sp.src !== null) {
+      const s = sp.src;
+      // The same subfield on both sides prints once (OVS).
+      out.push(s.field === dst.field && s.ofs === dst.ofs && s.nbits === dst.nbits ? subfield(s) : `${subfield(dst)}=${subfield(s)}`);
+    } else if (dst.ofs === 0 && dst.nbits === dst.field.bits) out.push(`${dst.field.name}=${fieldValue(dst.field, sp.value, names)}`);
+    else out.push(`${subfield(dst)}=${hashX(sp.value)}`);
+  }
+  return `learn(${out.join(',')})`;
+}
+
 export function formatAction(a: Action, names?: PortNamer): string {
   switch (a.type) {
+    case 'learn':
+      return formatLearn(a, names);
     case 'output':
       return a.port === OFPP_LOCAL ? 'LOCAL' : `output:${formatPort(a.port, names)}`;
     case 'in_port':

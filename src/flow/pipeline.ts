@@ -13,7 +13,7 @@ import type { Batch } from '../packet/batch';
 import type { BridgeOps } from './bridge-ops';
 import { compile, type Action, type Plan } from './actions';
 import { ProgramCache } from './programs';
-import { Executor, FLOW_DROP_REASONS, type FlowDropReason, type ExecTracer } from './execute';
+import { Executor, extractField, readFieldTo, FLOW_DROP_REASONS, type FlowDropReason, type ExecTracer, type LearnHost } from './execute';
 import { DropCounters } from '../packet/drops';
 import { checkExecutable, FlowSyntaxError, parseFlow, effectivePriority, type FlowSpec, type ParseMode } from './ofctl-parse';
 import { formatActions, formatFlowEntry, type DumpOptions, type PortNamer } from './ofctl-format';
@@ -21,6 +21,8 @@ import { FlowTable, N_TABLES, Rule, type FlowEntry, type TableStats } from './ta
 import { parseFlowModLine, type FlowMod } from './flow-mod-line';
 import { Match } from './match';
 import type { CtStage } from './ct-stage';
+import { sameVals, type CompiledLearn, type FieldReader, type LearnStats } from './learn';
+import { formatMatch } from './ofctl-format';
 
 export interface PipelineOptions {
   arena: PacketArena;
@@ -76,7 +78,13 @@ const INITIAL_RULES = 1024;
  */
 export const DEFAULT_FLOW = 'priority=0,actions=NORMAL';
 
-export class FlowPipeline {
+/** load/move's field reads, for learn. */
+const FIELD_READER: FieldReader = { readFieldTo, extractField };
+
+/** Timed rules expire() checks per call at most (bounded work per housekeeping tick). */
+export const EXPIRE_BUDGET = 20_000;
+
+export class FlowPipeline implements LearnHost {
   readonly arena: PacketArena;
   private readonly clock: () => number;
   private readonly opts: PipelineOptions;
@@ -93,6 +101,12 @@ export class FlowPipeline {
   private timed = new Set<Rule>();
   /** Compiled action lists, shared between rules. */
   private readonly programs = new ProgramCache((actions) => formatActions(actions));
+  /** learn() counters: flows installed, refreshed, refused for lack of room. */
+  readonly learnStats: LearnStats = { learned: 0, refreshed: 0, refused: 0 };
+  /** Scratch for learn builds (hi/lo of one field). */
+  private readonly learnTmp = new Float64Array(2);
+  /** Where the last expire() stopped (the next call goes on from there). */
+  private expireIter: Iterator<Rule> | null = null;
   /** Called for every rule removed by a timeout or a delete (OpenFlow flow_removed). */
   onFlowRemoved: ((entry: FlowEntry, reason: FlowRemovedReason) => void) | undefined;
 
@@ -101,6 +115,7 @@ export class FlowPipeline {
     this.arena = opts.arena;
     this.clock = opts.clock ?? (() => Date.now());
     this.exec = new Executor(opts.arena, this.tables, INITIAL_RULES);
+    this.exec.learner = this;
     this.exec.emcEnabled = opts.emc ?? true;
     this.maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
     if (opts.emcMinSubtables !== undefined) this.exec.emcMinSubtables = opts.emcMinSubtables;
@@ -221,6 +236,74 @@ export class FlowPipeline {
     return r;
   }
 
+  // ---- learn() (the executor calls this for OP_LEARN; see learn.ts) ----
+
+  learn(cl: CompiledLearn, slot: number, rid: number, now: number, dry: boolean, tracer: ExecTracer | null, depth: number): void {
+    const l = cl.ast;
+    cl.build(this.arena, slot, this.learnTmp, FIELD_READER);
+    const last = cl.lastRule;
+    if (!dry && last !== null && this.exec.rules[last.id] === last && cl.sameAsLast()) {
+      last.modified = now; // the same flow as the last learn from this spec: no lookup needed
+      this.learnStats.refreshed++;
+      return;
+    }
+    const t = this.tables[l.table];
+    const old = t === undefined ? undefined : t.cls.findStrict(cl.scratch, l.priority, cl.maskHash);
+    const same = old !== undefined && old.learned !== null && old.learned.from === cl && sameVals(old.learned.vals, cl.vals);
+    if (dry) {
+      if (tracer !== null) tracer.event(`${same ? 'learn refreshes' : 'learned'}: ${this.learnedText(cl)}`, depth);
+      return;
+    }
+    if (same) {
+      // Already there with the same actions: restart its hard timeout, as OVS does.
+      (old as Rule).modified = now;
+      this.learnStats.refreshed++;
+      cl.remember(old as Rule);
+      return;
+    }
+    // New, or its actions changed (a MAC seen behind another tunnel): install, replacing.
+    const spec = this.learnedSpec(cl);
+    let r: AddResult;
+    try {
+      r = this.install(spec, cl.actions());
+    } catch {
+      this.learnStats.refused++; // table full (maxFlows): counted, the packet goes on
+      return;
+    }
+    this.learnStats.learned++;
+    r.rule.learned = { from: cl, vals: Float64Array.from(cl.vals), by: null };
+    cl.remember(r.rule);
+    if (l.deleteLearned) {
+      const by = this.exec.rules[rid];
+      if (by !== undefined) {
+        r.rule.learned.by = by;
+        (by.learnedRules ??= new Set()).add(r.rule);
+      }
+    }
+  }
+
+  private learnedSpec(cl: CompiledLearn): FlowSpec {
+    const l = cl.ast;
+    return {
+      table: l.table, priority: l.priority, cookie: l.cookie, cookieMask: null,
+      idleTimeout: l.idleTimeout, hardTimeout: l.hardTimeout, importance: 0, flags: cl.flags,
+      outPort: null, match: cl.scratch, actions: null, actionColumns: [], warnings: [],
+    };
+  }
+
+  /** The flow a learn would install, as add-flow text (trace). */
+  private learnedText(cl: CompiledLearn): string {
+    const l = cl.ast;
+    const names: PortNamer = (p) => this.opts.portName(p);
+    const head = [`table=${l.table}`];
+    if (l.cookie !== 0n) head.unshift(`cookie=0x${l.cookie.toString(16)}`);
+    if (l.idleTimeout) head.push(`idle_timeout=${l.idleTimeout}`);
+    if (l.hardTimeout) head.push(`hard_timeout=${l.hardTimeout}`);
+    if (l.sendFlowRem) head.push('send_flow_rem');
+    const m = formatMatch(cl.scratch, l.priority, names);
+    return `${head.join(',')}${m ? ',' + m : ''} actions=${formatActions(cl.actions(), names)}`;
+  }
+
   private install(spec: FlowSpec, actions: Action[]): AddResult {
     const table = spec.table ?? 0;
     const priority = effectivePriority(spec);
@@ -280,7 +363,9 @@ export class FlowPipeline {
 
   private removeRule(rule: Rule, reason: FlowRemovedReason | undefined): void {
     const t = this.tables[rule.table]!;
-    t.cls.remove(rule);
+    if (!t.cls.remove(rule)) return; // already gone (a delete_learned cascade reached it first)
+    const by = rule.learned?.by;
+    if (by) by.learnedRules?.delete(rule);
     this.count--;
     this.timed.delete(rule);
     const entry = reason !== undefined && this.onFlowRemoved ? this.entry(rule, this.clock()) : undefined;
@@ -291,6 +376,12 @@ export class FlowPipeline {
     this.freeIds.push(rule.id);
     x.emc.invalidate();
     if (entry !== undefined) this.onFlowRemoved!(entry, reason!);
+    // delete_learned: the flows this rule's learns installed go with it (OVS).
+    const kids = rule.learnedRules;
+    if (kids !== null) {
+      rule.learnedRules = null;
+      for (const k of kids) this.removeRule(k, 'delete');
+    }
   }
 
   // ---- select / delete / modify / dump ----
@@ -356,6 +447,7 @@ export class FlowPipeline {
       r.program = program;
       if (move) cls.insert(r);
       if (newCookie !== null) r.cookie = newCookie;
+      r.modified = this.clock(); // OVS: a modify restarts the hard timeout
       this.exec.plans[r.id] = program.plan;
     }
     this.exec.emc.invalidate();
@@ -412,20 +504,40 @@ export class FlowPipeline {
 
   // ---- timeouts ----
 
-  /** Remove rules whose idle or hard timeout has passed (seconds, as OpenFlow). Returns them. */
-  expire(now: number = this.clock()): Rule[] {
+  /**
+   * Remove rules whose idle or hard timeout has passed (seconds, as OpenFlow; the hard timeout
+   * counts from the last add/modify/re-learn). Returns them. Bounded work: at most `budget`
+   * timed rules are checked per call, going on where the last call stopped, so a table of many
+   * learned flows costs each housekeeping tick the same (a flow then expires at most
+   * ceil(timed / budget) ticks late).
+   */
+  expire(now: number = this.clock(), budget = EXPIRE_BUDGET): Rule[] {
     this.exec.ct.expire(now); // connections past their timeout (same tick as the flows)
     const gone: Rule[] = [];
     const used = this.exec.used;
-    for (const r of this.timed) {
+    // A Set iterator survives deletions and sees additions; a finished one starts over.
+    let it = this.expireIter ?? this.timed.values();
+    let started = this.expireIter === null;
+    const limit = Math.min(budget, this.timed.size);
+    for (let n = 0; n < limit; n++) {
+      let step = it.next();
+      if (step.done) {
+        if (started) break; // went round the whole set in this call
+        it = this.timed.values();
+        started = true;
+        step = it.next();
+        if (step.done) break;
+      }
+      const r = step.value;
       let reason: FlowRemovedReason | undefined;
-      if (r.hardTimeout && now - r.created >= r.hardTimeout * 1000) reason = 'hard_timeout';
+      if (r.hardTimeout && now - r.modified >= r.hardTimeout * 1000) reason = 'hard_timeout';
       else if (r.idleTimeout && now - used[r.id] >= r.idleTimeout * 1000) reason = 'idle_timeout';
-      if (reason !== undefined) {
+      if (reason !== undefined && this.isInstalled(r)) {
         gone.push(r);
         this.removeRule(r, reason);
       }
     }
+    this.expireIter = it;
     return gone;
   }
 

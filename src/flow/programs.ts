@@ -9,6 +9,7 @@
  * then both indistinguishable.
  */
 import { compile, conjClauses, type Action, type Plan } from './actions';
+import { CompiledLearn } from './learn';
 
 export interface Program {
   readonly key: string;
@@ -19,6 +20,8 @@ export interface Program {
   readonly pcs: readonly number[];
   /** Conjunction clauses [id, k, n, ...] of a conjunctive action list, else null. */
   readonly conj: Int32Array | null;
+  /** The learn actions compiled for the hot path (OP_LEARN operands index this). */
+  readonly learns: CompiledLearn[];
   refs: number;
 }
 
@@ -35,11 +38,11 @@ export class ProgramCache {
 
   /** The program for `actions` (compiled now or shared), with one more reference. */
   acquire(actions: readonly Action[]): Program {
-    const { plan, pcs } = compile(actions);
+    const { plan, pcs, learns } = compile(actions);
     const key = this.text(actions) + '\n' + plan.join(',');
     let p = this.byKey.get(key);
     if (p === undefined) {
-      p = { key, actions, plan, pcs, conj: conjClauses(actions), refs: 0 };
+      p = { key, actions, plan, pcs, conj: conjClauses(actions), learns: learns.map((l) => new CompiledLearn(l)), refs: 0 };
       this.byKey.set(key, p);
     }
     p.refs++;

@@ -8,6 +8,7 @@ import type { Action } from './actions';
 import { Classifier } from './classifier';
 import type { Match } from './match';
 import type { Program } from './programs';
+import type { CompiledLearn } from './learn';
 
 /** Where an installed rule's match words live (a classifier subtable entry). */
 export interface MatchHome {
@@ -29,11 +30,30 @@ export type FlowFlag = 'send_flow_rem' | 'check_overlap' | 'reset_counts' | 'no_
  * 30-word arrays saved, ~610 bytes); `match` rebuilds it on demand (control plane only). The
  * actions are a shared Program (see programs.ts).
  */
+/** What a flow installed by learn() remembers (see learn.ts); null on every other rule. */
+export interface LearnedInfo {
+  /** The compiled learn that installed it (a re-learn from it compares values, not text). */
+  from: CompiledLearn;
+  /** The action values it was installed with. */
+  vals: Float64Array;
+  /** The rule whose learn installed it, when that learn has delete_learned. */
+  by: Rule | null;
+}
+
 export class Rule {
   private own: Match | null;
   private home: MatchHome | null = null;
   private homeEntry = -1;
   readonly flags: FlowFlag[];
+  /**
+   * Clock (ms) of the last add/modify/re-learn: the hard timeout counts from here (OVS
+   * `rule->modified`, which a learn refreshing an existing flow moves).
+   */
+  modified: number;
+  /** Set on flows learn() installed. */
+  learned: LearnedInfo | null = null;
+  /** Flows this rule's delete_learned learns installed (deleted with it), else null. */
+  learnedRules: Set<Rule> | null = null;
 
   constructor(
     readonly id: number,
@@ -52,6 +72,7 @@ export class Rule {
   ) {
     this.own = match;
     this.flags = flags.length === 0 ? NO_FLAGS : flags;
+    this.modified = created;
   }
 
   /** The rule's match (a fresh object each call once the rule is installed). */

@@ -17,7 +17,7 @@ import { checksum, pseudoSumV4, pseudoSumV6 } from '../wire/checksum';
 import { describeFrame } from '../wire/describe';
 import { FLOW_DROPS, type ExecTracer } from './execute';
 import { parseFlow } from './ofctl-parse';
-import { formatAction, formatMatch, formatPort, type PortNamer } from './ofctl-format';
+import { formatAction, formatIp, formatMatch, formatPort, type PortNamer } from './ofctl-format';
 import type { FlowPipeline } from './pipeline';
 import type { Match } from './match';
 
@@ -41,6 +41,8 @@ export interface TraceOutput {
 
 export interface TraceResult {
   inPort: number;
+  /** The tunnel metadata the frame arrived with (`tun_id=0x3e9,tun_src=..,tun_dst=..`), or ''. */
+  tunnel: string;
   frame: Buffer;
   headers: string;
   steps: TraceStep[];
@@ -77,10 +79,15 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext =
     a.release(slot);
     throw new Error(`trace: the frame fails the parse checks (drop reason id ${perr})`);
   }
+  const k = slot << K.KEY_SHIFT;
   if (spec !== undefined) {
-    const k = slot << K.KEY_SHIFT;
     for (let w = K.K_METADATA_HI; w < K.K_REG0 + 8; w++) a.key[k + w] = spec.value[w];
+    // tun_id/tun_src/tun_dst in the flowspec: the frame "arrived by a tunnel" with them.
+    let tun = 0;
+    for (let w = K.K_TUN_ID_HI; w <= K.K_TUN_DST; w++) tun |= a.key[k + w] = spec.value[w];
+    if (tun !== 0) a.key[k + K.K_TUN_FLAGS] |= K.TUN_PRESENT;
   }
+  const tunnel = tunnelText(a.key, k);
   const names: PortNamer = (n) => ctx.portName(n);
   const steps: TraceStep[] = [];
   const outputs: TraceOutput[] = [];
@@ -126,13 +133,20 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext =
   batch.push(slot);
   p.decide(batch, ops, tracer);
   const f = Buffer.from(frame);
-  const result: TraceResult = { inPort, frame: f, headers: describeFrame(f), steps, outputs, text: '' };
+  const result: TraceResult = { inPort, tunnel, frame: f, headers: describeFrame(f), steps, outputs, text: '' };
   result.text = renderTrace(result, names);
   return result;
 }
 
+/** Tunnel metadata of the key at key[k..] as match text, '' when the frame came by no tunnel. */
+function tunnelText(key: Uint32Array, k: number): string {
+  if ((key[k + K.K_TUN_FLAGS] & K.TUN_PRESENT) === 0) return '';
+  const id = (BigInt(key[k + K.K_TUN_ID_HI]) << 32n) | BigInt(key[k + K.K_TUN_ID_LO]);
+  return `tun_id=0x${id.toString(16)},tun_src=${formatIp(key[k + K.K_TUN_SRC])},tun_dst=${formatIp(key[k + K.K_TUN_DST])}`;
+}
+
 function renderTrace(r: TraceResult, names: PortNamer): string {
-  const lines: string[] = [`Flow: in_port=${formatPort(r.inPort, names)} ${r.headers}`, ''];
+  const lines: string[] = [`Flow: in_port=${formatPort(r.inPort, names)}${r.tunnel ? ',' + r.tunnel : ''} ${r.headers}`, ''];
   for (const s of r.steps) {
     const ind = '    '.repeat(s.depth);
     if (s.kind === 'lookup') {
