@@ -9,6 +9,7 @@ import * as path from 'path';
 import { runL2Memory } from './l2-memory';
 import { runFirewallMemory } from './fw-memory';
 import { runTunnelMemory } from './tunnel-memory';
+import { runCtMemory } from './ct-memory';
 import { runFootprints } from './memory-footprint';
 import { runVethBench } from './veth-l2';
 import { runMicro, microMarkdown } from './compare/micro';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
   process.stdout.write('[2b/5] security groups in memory (Neutron OVS firewall flows, 50 rules, see bench/fw-memory)...\n');
   const fw = runFirewallMemory({ quick: process.env.TVS_BENCH_QUICK === '1' });
   rec('memory.firewall.64B', { ...fw, target: 'established >= 5 Mpps, new >= 500k/s' });
+  const ctm = runCtMemory({ quick: process.env.TVS_BENCH_QUICK === '1' });
+  rec('memory.ct.64B', { ...ctm });
 
   if (process.getuid && process.getuid() === 0) {
     process.stdout.write('[3/5] through veth in namespaces (trafgen one core, iperf3)...\n');

@@ -130,6 +130,12 @@ export class Executor {
   private outputs = 0;
   private explicitDrop = false;
   private recirc = 0;
+  /**
+   * True while nothing follows the current action list in any list that resubmitted to it: a
+   * ct(table=T) there is the packet's last action, so its recirculation needs no copy (Neutron
+   * reaches its ct(table=72) through resubmits).
+   */
+  private tail = true;
   /** The bridge's connection tracker (ct() actions); created with the pipeline. */
   ct: CtStage = new CtStage();
 
@@ -206,6 +212,7 @@ export class Executor {
     this.outputs = 0;
     this.explicitDrop = false;
     this.recirc = 0;
+    this.tail = true;
     const t0 = this.tables[0];
     let rid = -1;
     if (t0 !== undefined) {
@@ -246,6 +253,7 @@ export class Executor {
     this.outputs = 0;
     this.explicitDrop = plan.length === 0;
     this.recirc = 0;
+    this.tail = true;
     if (this.runPlan(slot, plan, 0, -1) === CONSUMED) return;
     this.finish(slot);
   }
@@ -272,6 +280,7 @@ export class Executor {
    */
   private recirculate(slot: number, table: number): void {
     this.depth = 0;
+    this.tail = true;
     this.pendOp = 0;
     this.outputs = 0;
     this.explicitDrop = false;
@@ -295,9 +304,10 @@ export class Executor {
   /**
    * ct() at `pc` of `plan`. Without table=: the connection is looked up/committed and the
    * packet goes on unchanged (OVS leaves the ct_* fields of the current pass alone). With
-   * table=T: the tracked packet continues in T. When ct() ends the top-level action list (the
-   * usual `actions=ct(table=T,zone=Z)`) that is the same slot, looked up again; otherwise a
-   * clone goes to T and this list continues with the packet as it was (OVS's fork).
+   * table=T: the tracked packet continues in T. When ct() is the packet's last action (it ends
+   * this list and every list that resubmitted to it: the usual `actions=ct(table=T,zone=Z)`)
+   * that is the same slot, looked up again — no copy; otherwise a clone goes to T and this list
+   * continues with the packet as it was (OVS's fork).
    */
   private runCt(slot: number, plan: Plan, pc: number): number {
     const a = this.arena;
@@ -322,7 +332,7 @@ export class Executor {
       if (this.tracer !== null) this.tracer.event('ct: recirculation limit reached, dropped', this.depth);
       return this.abort(slot, FD_RECIRC);
     }
-    const tail = this.depth === 0 && pc + A.OP_LEN[A.OP_CT] >= plan.length;
+    const tail = this.tail && pc + A.OP_LEN[A.OP_CT] >= plan.length;
     const s = tail ? slot : a.clone(slot);
     if (s < 0) {
       this.drops.add(FD_NO_BUFFER);
@@ -345,9 +355,11 @@ export class Executor {
     const depth = this.depth;
     const outputs = this.outputs;
     const explicitDrop = this.explicitDrop;
+    const tailNow = this.tail;
     this.recirc++;
     this.recirculate(s, rt);
     this.recirc--;
+    this.tail = tailNow;
     this.depth = depth;
     this.outputs = outputs;
     this.explicitDrop = explicitDrop;
@@ -541,9 +553,13 @@ export class Executor {
             t = plan[pc + 2];
             if (t === 255) t = table;
           }
+          // The called table is the packet's last word when this resubmit ends every list above it.
+          const tail = this.tail;
+          this.tail = tail && pc + A.OP_LEN[op] >= plan.length;
           this.depth++;
           const r = this.runTable(slot, t, port);
           this.depth--;
+          this.tail = tail;
           if (r === CONSUMED) return CONSUMED;
           break;
         }

@@ -269,6 +269,27 @@ table=1,ct_state=+trk+new,actions=output:2
   t.same(send(1, udpFrame(A, B, 1, 2)), [['output', 2, TRK | NEW], ['output', 3, 0]]);
 });
 
+t.test('ct(table=T) reached through resubmits: no copy when nothing follows, a copy when a caller goes on', async (t) => {
+  const { send, arena } = setup(`
+table=0,ip,udp,tp_dst=1,actions=resubmit(,5)
+table=0,ip,udp,tp_dst=2,actions=resubmit(,5),output:3
+table=5,ip,actions=ct(table=1,zone=1)
+table=1,ct_state=+trk+new,actions=output:2
+`);
+  const free = arena.availableSmall;
+  let clones = 0;
+  const orig = arena.clone.bind(arena);
+  arena.clone = (s: number): number => {
+    clones++;
+    return orig(s);
+  };
+  t.same(send(1, udpFrame(A, B, 9, 1)), [['output', 2, TRK | NEW]]);
+  t.equal(clones, 0, 'the slot itself was recirculated');
+  t.same(send(1, udpFrame(A, B, 9, 2)), [['output', 2, TRK | NEW], ['output', 3, 0]], 'the caller continues with the untracked packet');
+  t.equal(clones, 1);
+  t.equal(arena.availableSmall, free, 'no slot leaked');
+});
+
 t.test('ct without table= commits and goes on; the ct_* fields of this pass are unchanged (OVS)', async (t) => {
   const { send, p } = setup(`
 table=0,ip,actions=ct(commit,zone=3),resubmit(,1)
