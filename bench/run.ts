@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runL2Memory } from './l2-memory';
+import { runOpenFlowBench } from './openflow-bench';
 import { runFirewallMemory } from './fw-memory';
 import { runTunnelMemory } from './tunnel-memory';
 import { runCtMemory } from './ct-memory';
@@ -58,6 +59,9 @@ async function main(): Promise<void> {
   rec('memory.firewall.64B', { ...fw, target: 'established >= 5 Mpps, new >= 500k/s' });
   const ctm = runCtMemory({ quick: process.env.TVS_BENCH_QUICK === '1' });
   rec('memory.ct.64B', { ...ctm });
+
+  process.stdout.write('[2c/5] OpenFlow: flow-mod install and packet-in rates over the management socket, datapath with a controller (see bench/openflow-bench)...\n');
+  rec('openflow', await runOpenFlowBench(process.env.TVS_BENCH_QUICK === '1'));
 
   if (process.getuid && process.getuid() === 0) {
     process.stdout.write('[3/5] through veth in namespaces (trafgen one core, iperf3)...\n');

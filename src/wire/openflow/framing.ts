@@ -39,7 +39,8 @@ export class Framer {
       return { error: `message length ${len} is shorter than the 8-byte header`, bytes };
     }
     if (this.buf.length < len) return null;
-    const msg = Buffer.from(this.buf.subarray(0, len));
+    // A view, not a copy: the stream's chunks are never written to after they arrive.
+    const msg = this.buf.subarray(0, len);
     this.buf = this.buf.length === len ? EMPTY : this.buf.subarray(len);
     return msg;
   }
