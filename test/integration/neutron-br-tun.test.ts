@@ -1,0 +1,180 @@
+/**
+ * Neutron's tunnel layout on two tvs compute nodes: br-int with the VMs on local VLANs, br-tun
+ * with the agent's flows (test/fixtures/neutron-br-tun.ts, loaded with add-flows), joined by
+ * patch-int/patch-tun; one VXLAN and one GRE port per node with key=flow, as the agent creates
+ * them. Each node is a tvs daemon in its own namespace with its own underlay address; each VM a
+ * namespace whose veth ends in its node's namespace.
+ *
+ *   tenant 1: VXLAN VNI 100 — vm1a on A (local VLAN 1), vm1b on B (local VLAN 7)
+ *   tenant 2: GRE key 200   — vm2a on A (local VLAN 2), vm2b on B (local VLAN 8)
+ *   tenant 3: VXLAN VNI 300 — vm3b on B (local VLAN 9)
+ *   All in 10.241.0.0/24: only the tunnel key and the local VLANs keep the tenants apart.
+ *
+ *   [vm1a vm2a] ── node A (tvs, 10.234.0.1) ══ underlay veth ══ node B (tvs, 10.234.0.2) ── [vm1b vm2b vm3b]
+ *
+ * Proof on the wire: pings across both tenants; tcpdump on the underlay decodes VXLAN vni 100 and
+ * GRE key 0xc8; the flows table 10 learned appear in table 20 on both nodes, with each node's own
+ * local VLAN and the network's VNI; tenant 3 sees no frame of tenant 1 and cannot reach it; a
+ * VXLAN frame with a VNI no network uses is dropped by table 4 and counted on its flow.
+ */
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
+import { startDaemon, tvsOk, nsRun, pingLoss, waitUntil } from '../helpers/daemon';
+import { startCapture } from '../helpers/capture';
+import { bindingAvailable } from '../../src/io/binding';
+import { brTunFlows, type HostNet } from '../fixtures/neutron-br-tun';
+
+const why = !isRoot()
+  ? 'needs root: creates namespaces and veth devices'
+  : !bindingAvailable()
+    ? 'native addon not built (run make)'
+    : !haveCmd('tcpdump') || !haveCmd('ping') || !haveCmd('python3')
+      ? 'needs tcpdump, ping and python3 (make test installs them)'
+      : '';
+const skip = why || false;
+
+interface Vm {
+  ns: string;
+  dev: string;
+  ip: string;
+  mac: string;
+}
+interface NodeEnv {
+  c: (...args: string[]) => Promise<string>;
+  ns: string;
+  ul: string;
+  vms: Record<string, Vm>;
+}
+let A: NodeEnv;
+let B: NodeEnv;
+
+const IP = { A: '10.234.0.1', B: '10.234.0.2' };
+const PORT = { A: { vxlan: 'vxlan-0aea0002', gre: 'gre-0aea0002' }, B: { vxlan: 'vxlan-0aea0001', gre: 'gre-0aea0001' } };
+
+t.before(async () => {
+  if (why) return;
+  const lab = Lab.create(t);
+  const nsA = lab.netns('tvntA');
+  const nsB = lab.netns('tvntB');
+  const ul = lab.veth({ ns: nsB, address: `${IP.B}/24` });
+  sh(['ip', 'link', 'set', ul.host, 'netns', nsA]);
+  lab.nsExec(nsA, ['ip', 'addr', 'add', `${IP.A}/24`, 'dev', ul.host]);
+  lab.nsExec(nsA, ['ip', 'link', 'set', ul.host, 'up']);
+
+  /** A VM namespace whose veth's other end is a port-to-be in the node's namespace. */
+  const vm = (node: string, prefix: string, ip: string): Vm & { port: string } => {
+    const ns = lab.netns(prefix);
+    const v = lab.veth({ ns, address: `${ip}/24`, mtu: 1450 }); // Neutron's MTU for VXLAN networks
+    sh(['ip', 'link', 'set', v.host, 'netns', node]);
+    lab.nsExec(node, ['ip', 'link', 'set', v.host, 'up']);
+    const mac = /link\/ether ([0-9a-f:]{17})/.exec(lab.nsExec(ns, ['ip', '-o', 'link', 'show', 'dev', v.peer]))![1];
+    return { ns, dev: v.peer, ip, mac, port: v.host };
+  };
+  const vmsA = { vm1a: vm(nsA, 'tvnv1a', '10.241.0.11'), vm2a: vm(nsA, 'tvnv2a', '10.241.0.21') };
+  const vmsB = { vm1b: vm(nsB, 'tvnv1b', '10.241.0.12'), vm2b: vm(nsB, 'tvnv2b', '10.241.0.22'), vm3b: vm(nsB, 'tvnv3b', '10.241.0.13') };
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-brtun-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const node = async (label: 'A' | 'B', ns: string, vms: Record<string, Vm & { port: string }>, tags: Record<string, number>, nets: HostNet[]): Promise<NodeEnv> => {
+    const d = await startDaemon(t, [], { ns });
+    const c = (...args: string[]) => tvsOk(d.control, args);
+    const peer = label === 'A' ? IP.B : IP.A;
+    await c('add-br', 'br-int');
+    await c('add-br', 'br-tun');
+    for (const [name, v] of Object.entries(vms)) await c('add-port', 'br-int', v.port, `tag=${tags[name]}`);
+    await c('add-port', 'br-int', 'patch-tun', 'type=patch', 'peer=patch-int');
+    await c('add-port', 'br-tun', 'patch-int', 'type=patch', 'peer=patch-tun');
+    await c('add-port', 'br-tun', PORT[label].vxlan, 'type=vxlan', `remote_ip=${peer}`, `local_ip=${IP[label]}`, 'key=flow');
+    await c('add-port', 'br-tun', PORT[label].gre, 'type=gre', `remote_ip=${peer}`, `local_ip=${IP[label]}`, 'key=flow');
+    // The agent replaces br-tun's default flow with its own tables.
+    const file = path.join(dir, `br-tun-${label}.flows`);
+    fs.writeFileSync(file, brTunFlows({ patchInt: 'patch-int', arpResponder: false, tunnels: [{ type: 'vxlan', port: PORT[label].vxlan }, { type: 'gre', port: PORT[label].gre }], nets }));
+    await c('del-flows', 'br-tun');
+    await c('add-flows', 'br-tun', file);
+    return { c, ns, ul: label === 'A' ? ul.host : ul.peer, vms };
+  };
+  A = await node('A', nsA, vmsA, { vm1a: 1, vm2a: 2 }, [
+    { type: 'vxlan', segId: 100, lvid: 1, ports: [PORT.A.vxlan] },
+    { type: 'gre', segId: 200, lvid: 2, ports: [PORT.A.gre] },
+    { type: 'vxlan', segId: 300, lvid: 3, ports: [PORT.A.vxlan] },
+  ]);
+  B = await node('B', nsB, vmsB, { vm1b: 7, vm2b: 8, vm3b: 9 }, [
+    { type: 'vxlan', segId: 100, lvid: 7, ports: [PORT.B.vxlan] },
+    { type: 'gre', segId: 200, lvid: 8, ports: [PORT.B.gre] },
+    { type: 'vxlan', segId: 300, lvid: 9, ports: [PORT.B.vxlan] },
+  ]);
+});
+
+/** Table 20's learned flows (priority 1) as `tvs dump-flows` prints them. */
+async function learned(n: NodeEnv): Promise<string[]> {
+  return (await n.c('dump-flows', 'br-tun', 'table=20')).split('\n').filter((l) => l.includes('priority=1,'));
+}
+
+t.test('VXLAN tenant: ping across nodes, VNI 100 on the underlay, table 20 learned on both nodes', { skip }, async (t) => {
+  const { vm1a } = A.vms;
+  const { vm1b, vm3b } = B.vms;
+  const cap = await startCapture(B.ns, B.ul, 'udp port 4789', 4, 15);
+  const quiet = await startCapture(vm3b.ns, vm3b.dev, `ether src ${vm1a.mac}`, 1, 6);
+  const p = await nsRun(vm1a.ns, ['ping', '-c', '3', '-i', '0.3', '-W', '2', vm1b.ip]);
+  t.equal(pingLoss(p.stdout), 0, `vm1a -> vm1b over VXLAN: ${p.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const out = await cap.done;
+  t.match(out, /10\.234\.0\.1\.\d+ > 10\.234\.0\.2\.4789: VXLAN, flags \[I\] \(0x08\), vni 100/, `tcpdump decodes VNI 100:\n${out}`);
+  t.match(out, /10\.241\.0\.11 > 10\.241\.0\.12: ICMP echo request/, 'with the inner ping');
+  t.equal((await quiet.done).trim(), '', 'tenant 3 (VNI 300) saw no frame of vm1a');
+
+  const la = await learned(A);
+  const lb = await learned(B);
+  t.ok(la.some((l) => l.includes(`hard_timeout=300, priority=1,vlan_tci=0x0001/0x0fff,dl_dst=${vm1b.mac} actions=load:0->NXM_OF_VLAN_TCI[],load:0x64->NXM_NX_TUN_ID[],output:"${PORT.A.vxlan}"`)), `A learned vm1b on its VLAN 1:\n${la.join('\n')}`);
+  t.ok(lb.some((l) => l.includes(`hard_timeout=300, priority=1,vlan_tci=0x0007/0x0fff,dl_dst=${vm1a.mac} actions=load:0->NXM_OF_VLAN_TCI[],load:0x64->NXM_NX_TUN_ID[],output:"${PORT.B.vxlan}"`)), `B learned vm1a on its VLAN 7:\n${lb.join('\n')}`);
+  t.equal(lb.filter((l) => l.includes(vm1a.mac)).length, 1, "vm1a's later frames refreshed B's flow, no second one");
+  const used = /n_packets=(\d+)/.exec(la.find((l) => l.includes(vm1b.mac)) ?? '');
+  t.ok(used && Number(used[1]) >= 1, `A sent vm1a's later frames by the learned flow, not by flooding (${used?.[0]})`);
+});
+
+t.test('GRE tenant on the same subnet: ping across, key 0xc8 on the underlay, learned with the GRE port', { skip }, async (t) => {
+  const { vm2a } = A.vms;
+  const { vm2b } = B.vms;
+  const cap = await startCapture(B.ns, B.ul, 'proto gre', 4, 15);
+  const p = await nsRun(vm2a.ns, ['ping', '-c', '3', '-i', '0.3', '-W', '2', vm2b.ip]);
+  t.equal(pingLoss(p.stdout), 0, `vm2a -> vm2b over GRE: ${p.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const out = await cap.done;
+  t.match(out, /10\.234\.0\.1 > 10\.234\.0\.2: GREv0, key=0xc8/, `tcpdump decodes GRE key 200:\n${out}`);
+  t.match(out, /10\.241\.0\.21 > 10\.241\.0\.22: ICMP echo request/);
+  const lb = await learned(B);
+  t.ok(lb.some((l) => l.includes(`vlan_tci=0x0008/0x0fff,dl_dst=${vm2a.mac} actions=load:0->NXM_OF_VLAN_TCI[],load:0xc8->NXM_NX_TUN_ID[],output:"${PORT.B.gre}"`)), `B learned vm2a on VLAN 8 behind GRE:\n${lb.join('\n')}`);
+});
+
+t.test('tenants stay apart: same subnet, other VNI/key, no reply', { skip }, async (t) => {
+  const { vm1a, vm2a } = A.vms;
+  const { vm3b } = B.vms;
+  // vm2a (GRE 200) and vm3b (VXLAN 300) ask for tenant 1's addresses: nobody answers.
+  const p2 = await nsRun(vm2a.ns, ['ping', '-c', '2', '-i', '0.3', '-W', '1', B.vms.vm1b.ip]);
+  t.equal(pingLoss(p2.stdout), 100, 'GRE tenant cannot reach the VXLAN tenant');
+  const p3 = await nsRun(vm3b.ns, ['ping', '-c', '2', '-i', '0.3', '-W', '1', vm1a.ip]);
+  t.equal(pingLoss(p3.stdout), 100, 'VNI 300 cannot reach VNI 100');
+});
+
+t.test('a VXLAN frame with a VNI no network uses: dropped by table 4, counted on its flow', { skip }, async (t) => {
+  const before = /table=4, n_packets=(\d+), .*priority=0 actions=drop/.exec(await A.c('dump-flows', 'br-tun', 'table=4'));
+  const py = [
+    'import socket',
+    's=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)',
+    `s.bind(('${IP.B}',0))`,
+    "inner=bytes.fromhex('ffffffffffff02000000000208060001080006040001020000000002' + '0af10063' + '000000000000' + '0af1000b')",
+    `s.sendto(bytes.fromhex('08000000' + '0003e7' + '00')+inner,('${IP.A}',4789))`,
+  ].join('\n');
+  const r = await nsRun(B.ns, ['python3', '-c', py]);
+  t.equal(r.code, 0, r.stderr);
+  const n0 = Number(before?.[1] ?? 0);
+  let n = n0;
+  await waitUntil('table 4 drop counted', async () => {
+    n = Number(/table=4, n_packets=(\d+), .*priority=0 actions=drop/.exec(await A.c('dump-flows', 'br-tun', 'table=4'))?.[1] ?? 0);
+    return n > n0;
+  }, 5000, 100).catch(() => undefined);
+  t.equal(n, n0 + 1, 'VNI 999 hit table 4 priority 0 (drop)');
+  t.notOk((await learned(A)).some((l) => l.includes('02:00:00:00:00:02')), 'and taught nothing');
+});
