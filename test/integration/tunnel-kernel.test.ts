@@ -12,7 +12,7 @@
  */
 import t from 'tap';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, pingLoss, waitListening, type Daemon } from '../helpers/daemon';
+import { startDaemon, tvsOk, nsRun, pingLoss, waitListening, waitUntil, type Daemon } from '../helpers/daemon';
 import { startCapture } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 
@@ -30,7 +30,10 @@ interface Env {
   c: (...args: string[]) => Promise<string>;
   nsH: string;
   nsK: string;
+  nsT: string;
   ulK: string;
+  tenHost: string;
+  tenPeer: string;
 }
 let env: Env;
 
@@ -62,7 +65,7 @@ t.before(async () => {
   await c('add-br', 'br-tun');
   await c('add-port', 'br-tun', ten.host);
   await c('add-port', 'br-tun', 'vxlan-0aea0002', 'type=vxlan', 'remote_ip=10.234.0.2', 'local_ip=10.234.0.1', 'key=100');
-  env = { d, c, nsH, nsK, ulK: ul.peer };
+  env = { d, c, nsH, nsK, nsT, ulK: ul.peer, tenHost: ten.host, tenPeer: ten.peer };
 });
 
 t.test('ping across: tenant host behind tvs ↔ the kernel vxlan device, VNI 100 on the wire', { skip }, async (t) => {
@@ -124,4 +127,42 @@ t.test('tunnel metadata, counters and drops in dump-ports/show', { skip }, async
   t.equal(drops.vxlan_no_vni, 1, 'I flag clear: vxlan_no_vni');
   t.equal(drops.inner_runt, 1, 'a 10-byte inner frame: inner_runt');
   void ulK;
+});
+
+async function portDrops(c: Env['c'], name: string): Promise<Record<string, number>> {
+  const dump = JSON.parse(await c('--json', 'dump-ports', 'br-tun'));
+  return dump.ports.find((p: { name: string }) => p.name === name).drops;
+}
+
+t.test('an outer packet above the underlay MTU is dropped and counted, never fragmented', { skip }, async (t) => {
+  const { c, nsH, nsT, tenHost, tenPeer } = env;
+  // The tenant side at MTU 1500 (more than the tunnel's 1450): a full-size frame must not pass.
+  sh(['ip', '-n', nsT, 'link', 'set', tenHost, 'mtu', '1500']);
+  sh(['ip', '-n', nsH, 'link', 'set', tenPeer, 'mtu', '1500']);
+  t.teardown(() => {
+    sh(['ip', '-n', nsH, 'link', 'set', tenPeer, 'mtu', '1450'], { allowFail: true });
+    sh(['ip', '-n', nsT, 'link', 'set', tenHost, 'mtu', '1450'], { allowFail: true });
+  });
+  await c('show'); // the switch re-reads a port's MTU when it describes it
+  const before = (await portDrops(c, 'vxlan-0aea0002')).tx_mtu ?? 0;
+  const big = await nsRun(nsH, ['ping', '-c', '2', '-i', '0.3', '-W', '1', '-M', 'do', '-s', '1472', '10.235.0.2']);
+  t.equal(pingLoss(big.stdout), 100, '1500-byte packets do not cross a 1450 tunnel');
+  const after = (await portDrops(c, 'vxlan-0aea0002')).tx_mtu ?? 0;
+  t.equal(after - before, 2, 'both counted as tx_mtu on the tunnel port');
+  const small = await nsRun(nsH, ['ping', '-c', '2', '-i', '0.3', '-W', '2', '-M', 'do', '-s', '1422', '10.235.0.2']);
+  t.equal(pingLoss(small.stdout), 0, '1450-byte packets (outer 1500) do');
+});
+
+t.test('a tunnel to an unreachable remote_ip: sends counted, nothing else disturbed', { skip }, async (t) => {
+  const { c, nsH, d } = env;
+  await c('add-port', 'br-tun', 'vxlan-dead', 'type=vxlan', 'remote_ip=10.234.9.9', 'local_ip=10.234.0.1', 'key=100');
+  t.teardown(() => c('del-port', 'br-tun', 'vxlan-dead').catch(() => undefined));
+  // Broadcast ARP floods to both tunnels: the dead one has no route (ENETUNREACH).
+  await nsRun(nsH, ['ip', 'neigh', 'flush', 'all']);
+  const p = await nsRun(nsH, ['ping', '-c', '2', '-i', '0.3', '-W', '2', '10.235.0.2']);
+  t.equal(pingLoss(p.stdout), 0, 'the live tunnel still carries traffic');
+  let drops: Record<string, number> = {};
+  await waitUntil('tx_unreachable on vxlan-dead', async () => ((drops = await portDrops(c, 'vxlan-dead')).tx_unreachable ?? 0) >= 1, 10_000, 100);
+  t.ok(drops.tx_unreachable >= 1, `counted: ${JSON.stringify(drops)}`);
+  t.ok(d.alive(), 'the switch is still running');
 });

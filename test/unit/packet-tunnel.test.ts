@@ -14,6 +14,11 @@ import { TunnelPort } from '../../src/io/tunnel-port';
 import type { ArenaView, NativeBinding, NativePortStats, PortInfo } from '../../src/io/binding';
 import { portConfigFrom } from '../../src/control/port-options';
 import { hex, toHex } from '../fixtures/util';
+import { Switch } from '../../src/datapath/switch';
+import { defaultIoFactory, type IoFactory } from '../../src/datapath/io-factory';
+import { applyConfig, validateConfig } from '../../src/control/config';
+import { snapshotConfig } from '../../src/control/save-config';
+import { reloadConfig } from '../../src/control/reload';
 
 const D = tun.TUNNEL_DROPS.id;
 // An ARP request, 42 bytes: 10.235.0.1 asks for 10.235.0.2.
@@ -277,4 +282,49 @@ t.test('tunnel options: OVS names, each bad one refused by name', async (t) => {
     [{ type: 'tap', remote_ip: '10.234.0.2' }, /remote_ip=10\.234\.0\.2: only applies to type=vxlan or type=gre/],
   ];
   for (const [o, re] of bad) t.throws(() => portConfigFrom(o), re, JSON.stringify(o));
+});
+
+t.test('tunnel ports in the config file: validate, apply, save-config, reload', async (t) => {
+  const fake = new FakeUnderlay();
+  const io: IoFactory = {
+    open(name, arena, config) {
+      if (config.type === 'vxlan' || config.type === 'gre') return new TunnelPort(name, config.type, arena, config.tunnel!, fake);
+      return defaultIoFactory.open(name, arena, config);
+    },
+  };
+  const sw = new Switch({ arena: { slots: 256 }, io });
+  const file = {
+    bridges: [
+      {
+        name: 'br-tun',
+        ports: [
+          { name: 'vxlan-0aea0002', type: 'vxlan', remote_ip: '10.234.0.2', local_ip: '10.234.0.1', key: 100, ttl: 32 },
+          { name: 'gre-0aea0003', type: 'gre', remote_ip: '10.234.0.3', key: 'flow', df_default: false },
+        ],
+      },
+    ],
+  };
+  applyConfig(sw, validateConfig(file));
+  const saved = snapshotConfig(sw, { flows: false });
+  t.same(
+    saved.bridges[0].ports.map((p) => ({ ...p })),
+    [
+      { name: 'vxlan-0aea0002', type: 'vxlan', ofport: 1, remote_ip: '10.234.0.2', local_ip: '10.234.0.1', key: 100, ttl: 32 },
+      { name: 'gre-0aea0003', type: 'gre', ofport: 2, remote_ip: '10.234.0.3', key: 'flow', df_default: false },
+    ],
+    'save-config writes the OVS option names back',
+  );
+  t.same(validateConfig(JSON.parse(JSON.stringify(saved))).bridges[0].ports[0].tunnel, { remoteIp: '10.234.0.2', localIp: '10.234.0.1', key: 100, ttl: 32 }, 'and reads them again');
+  // reload: unchanged ports stay, a changed key replaces the port.
+  const same = reloadConfig(sw, validateConfig(JSON.parse(JSON.stringify(saved))));
+  t.same(same.replaced, []);
+  const changed = JSON.parse(JSON.stringify(saved));
+  changed.bridges[0].ports[0].key = 101;
+  const r = reloadConfig(sw, validateConfig(changed));
+  t.same(r.replaced, ['port vxlan-0aea0002']);
+  t.equal(sw.show()[0].ports[0].io!.key, 101);
+  const bad = JSON.parse(JSON.stringify(saved));
+  bad.bridges[0].ports[1].remote_ip = '10.234.0';
+  t.throws(() => validateConfig(bad), /bridges\[0\]\.ports\[1\]\.remote_ip: must be an IPv4 address/);
+  sw.stop?.();
 });
