@@ -15,6 +15,15 @@ export function formatShow(bridges: ShowBridge[]): string {
       if (p.peer) bits.push(`peer: ${p.peer}`);
       bits.push(p.up ? 'up' : 'DOWN');
       out.push(`            ${bits.join(', ')}`);
+      // Tunnel ports: their options as ovs-vsctl show prints them (sorted, quoted).
+      const io = p.io as Record<string, unknown> | undefined;
+      if ((p.type === 'vxlan' || p.type === 'gre') && io && io.remote_ip !== undefined) {
+        const opts: Record<string, unknown> = { remote_ip: io.remote_ip, key: io.key };
+        if (io.local_ip !== '0.0.0.0') opts.local_ip = io.local_ip;
+        if (io.dst_port !== undefined && io.dst_port !== 4789) opts.dst_port = io.dst_port;
+        const kv = Object.keys(opts).sort().map((k) => `${k}="${String(opts[k])}"`);
+        out.push(`            options: {${kv.join(', ')}}`);
+      }
     }
   }
   return out.join('\n');

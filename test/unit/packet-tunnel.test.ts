@@ -19,6 +19,8 @@ import { defaultIoFactory, type IoFactory } from '../../src/datapath/io-factory'
 import { applyConfig, validateConfig } from '../../src/control/config';
 import { snapshotConfig } from '../../src/control/save-config';
 import { reloadConfig } from '../../src/control/reload';
+import { formatShow } from '../../src/cli/format';
+import { renderMetrics } from '../../src/control/metrics';
 
 const D = tun.TUNNEL_DROPS.id;
 // An ARP request, 42 bytes: 10.235.0.1 asks for 10.235.0.2.
@@ -326,5 +328,10 @@ t.test('tunnel ports in the config file: validate, apply, save-config, reload', 
   const bad = JSON.parse(JSON.stringify(saved));
   bad.bridges[0].ports[1].remote_ip = '10.234.0';
   t.throws(() => validateConfig(bad), /bridges\[0\]\.ports\[1\]\.remote_ip: must be an IPv4 address/);
-  sw.stop?.();
+  // show (ovs-vsctl style options line) and metrics (tunnel drops by reason).
+  t.match(formatShow(sw.show()), /Port gre-0aea0003\n\s+ofport: 2, type: gre, up\n\s+options: \{key="flow", remote_ip="10\.234\.0\.3"\}/);
+  const gre = sw.show()[0].ports[1];
+  t.equal(gre.io!.df_default, false);
+  ((sw as unknown as { bridges: Map<string, { port(n: string): { counters: { tunnel: { add(id: number): void } } } }> }).bridges.get('br-tun')!.port('gre-0aea0003')!.counters.tunnel).add(D.tx_unreachable);
+  t.match(renderMetrics(sw), /tvs_port_drops_total\{bridge="br-tun",port="gre-0aea0003",ofport="2",reason="tx_unreachable"\} 1/);
 });
