@@ -791,6 +791,9 @@ function readField(a: PacketArena, slot: number, fid: number): void {
     case N.F_PKT_MARK:
       rdLo = key[k + K.K_PKT_MARK];
       return;
+    case N.F_IP_TTL:
+      rdLo = key[k + K.K_NW_TTL];
+      return;
     case N.F_IPV6_SRC:
     case N.F_IPV6_DST:
     case N.F_ND_TARGET:
@@ -894,6 +897,9 @@ function writeField(a: PacketArena, slot: number, fid: number, hi: number, lo: n
     case N.F_PKT_MARK:
       key[k + K.K_PKT_MARK] = lo;
       return true;
+    case N.F_IP_TTL:
+      setTtl(a, slot, lo & 0xff);
+      return true;
     case N.F_ETH_TYPE:
     case N.F_IP_PROTO:
     case N.F_ND_TARGET:
@@ -955,6 +961,18 @@ function setTosBits(a: PacketArena, slot: number, v: number, mask: number): void
     ipv6.setTrafficClass(b, ip, (ipv6.trafficClass(b, ip) & ~mask) | (v & mask));
   } else return;
   a.key[k + K.K_NW_TOS] = (a.key[k + K.K_NW_TOS] & ~mask) | (v & mask);
+}
+
+/** IPv4 TTL (header checksum updated) or IPv6 hop limit. */
+function setTtl(a: PacketArena, slot: number, ttl: number): void {
+  const k = slot << K.KEY_SHIFT;
+  const t = a.key[k + K.K_DL_TYPE];
+  if (a.l3[slot] === 0) return;
+  const ip = a.start[slot] + a.l3[slot];
+  if (t === ETH_IP) ipv4.setTtl(a.bytes, ip, ttl);
+  else if (t === ETH_IPV6) ipv6.setHopLimit(a.bytes, ip, ttl);
+  else return;
+  a.key[k + K.K_NW_TTL] = ttl;
 }
 
 /** IPv6 flow label: not part of any checksum. */

@@ -258,6 +258,15 @@ function subWordField(name: string, word: number, shift: number, bits: number, p
   };
 }
 
+/** nw_frag names → [value, mask] over the NW_FRAG bits (OVS all_frags[], first match per name). */
+const NW_FRAG_VALUES: Record<string, [number, number]> = {
+  no: [0, K.NW_FRAG_ANY | K.NW_FRAG_LATER],
+  first: [K.NW_FRAG_ANY, K.NW_FRAG_ANY | K.NW_FRAG_LATER],
+  later: [K.NW_FRAG_ANY | K.NW_FRAG_LATER, K.NW_FRAG_ANY | K.NW_FRAG_LATER],
+  yes: [K.NW_FRAG_ANY, K.NW_FRAG_ANY],
+  not_later: [0, K.NW_FRAG_LATER],
+};
+
 /** 64-bit field over two words (metadata). */
 function u64Field(name: string, hi: number): MatchField {
   return {
@@ -452,6 +461,16 @@ const FIELDS: MatchField[] = [
   // The two halves of the TOS / traffic class byte (the key keeps it whole).
   subWordField('ip_dscp', K.K_NW_TOS, 2, 6, 'ip_any'),
   subWordField('nw_ecn', K.K_NW_TOS, 0, 2, 'ip_any'),
+  {
+    // OVS nw_frag / ip_frag (frag_handling): the key's NW_FRAG bits, ANY (1) and LATER (2).
+    name: 'nw_frag',
+    prereq: 'ip_any',
+    apply(m, text) {
+      const f = NW_FRAG_VALUES[text.trim()];
+      if (f === undefined) throw new Error(`unknown fragment type '${text}' (valid types are no, yes, first, later, not_later)`);
+      setOrThrow(m, K.K_NW_FRAG, f[0], f[1], 'nw_frag');
+    },
+  },
   // skb mark: zero on receive here (no kernel mark is read), written by set_field.
   uintField('pkt_mark', K.K_PKT_MARK, 32, 'none', true),
   shorthand('ip', ETH_TYPE_IP, -1),
@@ -498,6 +517,8 @@ const ALIASES: Record<string, string> = {
   icmpv6_code: 'icmp_code',
   tunnel_id: 'tun_id',
   ip_ecn: 'nw_ecn',
+  ip_frag: 'nw_frag',
+  ip6: 'ipv6',
   ipv4: 'ip',
   tcp4: 'tcp',
   udp4: 'udp',

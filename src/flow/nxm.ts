@@ -46,6 +46,8 @@ export const F_PKT_MARK = 39;
 /** Conntrack mark and label: written only inside ct(commit,exec(...)), read by move. */
 export const F_CT_MARK = 40;
 export const F_CT_LABEL = 41;
+/** NXM_NX_IP_TTL: the IPv4 TTL / IPv6 hop limit (mod_nw_ttl). */
+export const F_IP_TTL = 42;
 
 export interface NxmField {
   readonly id: number;
@@ -106,6 +108,7 @@ LIST.push(
   { id: F_CT_MARK, nxm: 'NXM_NX_CT_MARK', name: 'ct_mark', bits: 32, writable: true, prereq: 'none', style: 'hex', ctOnly: true },
   { id: F_CT_LABEL, nxm: 'NXM_NX_CT_LABEL', name: 'ct_label', bits: 128, writable: true, prereq: 'none', style: 'hex', ctOnly: true },
 );
+LIST.push({ id: F_IP_TTL, nxm: 'NXM_NX_IP_TTL', name: 'nw_ttl', bits: 8, writable: true, prereq: 'ip_any', style: 'dec' });
 for (let i = 0; i < LIST.length; i++) if (LIST[i].id !== i) throw new Error(`nxm: field ${LIST[i].nxm} is not at index ${LIST[i].id}`);
 
 export const NXM_FIELDS: readonly NxmField[] = LIST;

@@ -118,6 +118,22 @@ function be16Masked(v: number, m: number): string {
   return m === 0xffff ? String(v) : `0x${v.toString(16)}/0x${m.toString(16)}`;
 }
 
+/** OVS format_frag_handling: the nw_frag name for a value/mask over the ANY|LATER bits. */
+function nwFragText(v: number, m: number): string | undefined {
+  const any = (v & K.NW_FRAG_ANY) !== 0;
+  const later = (v & K.NW_FRAG_LATER) !== 0;
+  switch (m & (K.NW_FRAG_ANY | K.NW_FRAG_LATER)) {
+    case K.NW_FRAG_ANY | K.NW_FRAG_LATER:
+      return any ? (later ? 'later' : 'first') : later ? '<error>' : 'no';
+    case K.NW_FRAG_ANY:
+      return any ? 'yes' : 'no';
+    case K.NW_FRAG_LATER:
+      return later ? 'later' : 'not_later';
+    default:
+      return undefined;
+  }
+}
+
 /** OVS match_format(). */
 export function formatMatch(m: Match, priority: number, names?: PortNamer): string {
   const out: string[] = [];
@@ -215,6 +231,8 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
   if (msk[K.K_NW_TOS] & 0xfc) out.push(`nw_tos=${val[K.K_NW_TOS] & 0xfc}`);
   if (msk[K.K_NW_TOS] & 0x03) out.push(`nw_ecn=${val[K.K_NW_TOS] & 0x03}`);
   if (msk[K.K_NW_TTL]) out.push(`nw_ttl=${val[K.K_NW_TTL]}`);
+  const fragText = nwFragText(val[K.K_NW_FRAG], msk[K.K_NW_FRAG]);
+  if (fragText) out.push(`nw_frag=${fragText}`);
   const isIcmp = protoExact && (proto === 1 || proto === 58) && (dlType === F.ETH_TYPE_IP || dlType === F.ETH_TYPE_IPV6);
   if (msk[K.K_TP_SRC]) out.push(`${isIcmp ? 'icmp_type' : 'tp_src'}=${isIcmp ? val[K.K_TP_SRC] : be16Masked(val[K.K_TP_SRC], msk[K.K_TP_SRC])}`);
   if (msk[K.K_TP_DST]) out.push(`${isIcmp ? 'icmp_code' : 'tp_dst'}=${isIcmp ? val[K.K_TP_DST] : be16Masked(val[K.K_TP_DST], msk[K.K_TP_DST])}`);

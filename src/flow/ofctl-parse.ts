@@ -305,7 +305,7 @@ function parsePortArg(v: string, tok: Token, opts: ParseOptions, role: string): 
 const ACTION_NAMES = [
   'output', 'in_port', 'normal', 'flood', 'all', 'local', 'controller', 'drop', 'mod_vlan_vid', 'mod_vlan_pcp',
   'strip_vlan', 'pop_vlan', 'push_vlan', 'set_field', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst',
-  'mod_nw_tos', 'mod_nw_ecn', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'meter', 'set_queue', 'pop_queue', 'set_tunnel', 'set_tunnel64', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction', 'ct', 'ct_clear', 'learn',
+  'mod_nw_tos', 'mod_nw_ecn', 'mod_nw_ttl', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'meter', 'set_queue', 'pop_queue', 'set_tunnel', 'set_tunnel64', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction', 'ct', 'ct_clear', 'learn',
 ];
 
 function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOptions): Action[] {
@@ -453,6 +453,14 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
           const f = lookupNxm('nw_ecn', tok);
           checkFieldPrereq(f, spec.match, tok);
           a = { type: 'set_field', field: f, value: BigInt(ecn), mask: null };
+          break;
+        }
+        case 'mod_nw_ttl': {
+          // OVS mod_nw_ttl:N is set_field:N->nw_ttl (NXM_NX_IP_TTL); IPv4 TTL or IPv6 hop limit.
+          const ttl = located(tok, () => F.parseUint(need(), 8, 'TTL'));
+          const f = lookupNxm('nw_ttl', tok);
+          checkFieldPrereq(f, spec.match, tok);
+          a = { type: 'set_field', field: f, value: BigInt(ttl), mask: null };
           break;
         }
         case 'meter':

@@ -423,6 +423,7 @@ const HEADER_OF: Record<number, [number, number, number]> = {
   [N.F_IP_DSCP]: [OXM_CLASS_BASIC, 8, 1],
   [N.F_IP_ECN]: [OXM_CLASS_NXM1, 28, 1],
   [N.F_PKT_MARK]: [OXM_CLASS_NXM1, 33, 4],
+  [N.F_IP_TTL]: [OXM_CLASS_NXM1, 29, 1],
 };
 for (let r = 0; r < 8; r++) HEADER_OF[N.F_REG0 + r] = [OXM_CLASS_NXM1, r, 4];
 

@@ -45,6 +45,12 @@ const MATCHES: [string, string][] = [
   ['ipv6,ip_dscp=63', 'ipv6,nw_tos=252'],
   ['ip,nw_ecn=2', 'ip,nw_ecn=2'],
   ['ip,ip_ecn=3,nw_tos=8', 'ip,nw_tos=8,nw_ecn=3'],
+  ['ip6,ipv6_dst=111:db8::3', 'ipv6,ipv6_dst=111:db8::3'],
+  ['ip,nw_frag=first', 'ip,nw_frag=first'],
+  ['ip,ip_frag=no', 'ip,nw_frag=no'],
+  ['ipv6,nw_frag=yes', 'ipv6,nw_frag=yes'],
+  ['ipv6,ip_frag=not_later', 'ipv6,nw_frag=not_later'],
+  ['ip,nw_frag=later,nw_ttl=3', 'ip,nw_ttl=3,nw_frag=later'],
   ['pkt_mark=3/0xff', 'pkt_mark=0x3/0xff'],
   ['pkt_mark=0/0xffff', 'pkt_mark=0/0xffff'],
   ['pkt_mark=0xffffffff,conj_id=3', 'pkt_mark=0xffffffff,conj_id=3'],
@@ -268,3 +274,22 @@ function ipv4HeaderSum(f: Buffer): number {
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return s;
 }
+
+t.test('nw_frag selects IPv6 fragments found behind extension headers; mod_nw_ttl', async (t) => {
+  const S = '2001:db8::1';
+  const D = '2001:db8::2';
+  const frag = (offset: number, more: boolean) =>
+    eth6(ip6Packet({ src: S, dst: D, proto: 17, l4: offset === 0 ? udp6(S, D, 5000, 53) : Buffer.alloc(16), ext: [[0, Buffer.alloc(8)], [44, Buffer.from([0, 0, (offset << 3) >> 8, ((offset << 3) & 0xff) | (more ? 1 : 0), 0, 0, 0, 9])]] }), VM);
+  const flows = ['priority=30,ipv6,nw_frag=later,actions=output:30', 'priority=20,udp6,nw_frag=first,tp_dst=53,actions=output:20', 'priority=10,ipv6,nw_frag=no,actions=output:10', 'priority=0,actions=drop'].join('\n');
+  t.same(verdicts(flows, [frag(0, true), frag(100, false), frag(100, true), u6('fd00::1', 'fd00::2')]), [20, 30, 30, 10]);
+  t.throws(() => setup().p.parse('ip,nw_frag=0,actions=drop', 'add'), /unknown fragment type '0'/);
+  t.throws(() => setup().p.parse('arp,nw_frag=no,actions=drop', 'add'), /nw_frag requires ip or ipv6/);
+  // mod_nw_ttl: IPv4 TTL with its header checksum; IPv6 hop limit.
+  let sent = runOne('ip,actions=mod_nw_ttl:7,output:9', Buffer.from(hex(F.tcpSyn)));
+  let out = bytes(sent[0].hex);
+  t.equal(out[22], 7);
+  t.equal(ipv4HeaderSum(out), 0xffff);
+  sent = runOne('ipv6,actions=mod_nw_ttl:2,output:9', u6('fd00::1', 'fd00::2'));
+  out = bytes(sent[0].hex);
+  t.same([out[21], sent[0].key[K.K_NW_TTL]], [2, 2]);
+});
