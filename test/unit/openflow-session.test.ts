@@ -130,6 +130,10 @@ t.test('openflow session: unsupported and malformed requests get the right ERROR
   let [e] = io.take();
   t.match(e, { type: 'error', xid: 5, errType: of.ET.BAD_REQUEST, code: of.BAD_REQUEST.BAD_TYPE });
   t.equal((e as { data: Buffer }).data.toString('hex'), groupMod.toString('hex'));
+  // A type no OpenFlow version defines: the same error, and the session carries on.
+  s.receive(hex('04c8000c000000060a0b0c0d'));
+  t.match(io.take(), [{ type: 'error', xid: 6, errType: of.ET.BAD_REQUEST, code: of.BAD_REQUEST.BAD_TYPE, data: hex('04c8000c000000060a0b0c0d') }]);
+  t.equal(s.state, 'active');
   // write_actions: unsupported instruction; a group action: bad out group.
   const fm = of.decodeMessage(hex(OFCTL.addVlanFlow));
   if (fm.type !== 'flow_mod') throw new Error('x');
