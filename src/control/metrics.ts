@@ -57,6 +57,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     add('tvs_conntrack_connections', { bridge: b.name }, ct.table.count);
     add('tvs_conntrack_connections_max', { bridge: b.name }, ct.table.max);
     add('tvs_conntrack_full_total', { bridge: b.name }, ct.full);
+    add('tvs_conntrack_nat_exhausted_total', { bridge: b.name }, ct.natExhausted);
     add('tvs_conntrack_committed_total', { bridge: b.name }, ct.committed);
     for (const [reason, n] of Object.entries(ct.invalid.toJSON())) add('tvs_conntrack_invalid_total', { bridge: b.name, reason }, n);
     // learn(): flows installed, refreshed by traffic, refused for lack of room (also in table_full).
@@ -106,6 +107,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     tvs_conntrack_connections: ['gauge', 'Connections in the conntrack table of a bridge (ct() actions).'],
     tvs_conntrack_connections_max: ['gauge', 'Conntrack table limit of a bridge.'],
     tvs_conntrack_full_total: ['counter', 'ct(commit) refused by a full conntrack table (the packet is dropped, flow drop reason ct_table_full).'],
+    tvs_conntrack_nat_exhausted_total: ['counter', 'ct(commit,nat(...)) found no free address/port (the packet is dropped, flow drop reason ct_nat_exhausted).'],
     tvs_conntrack_committed_total: ['counter', 'Connections committed by ct(commit).'],
     tvs_conntrack_invalid_total: ['counter', 'Packets conntrack marked +inv, by reason (the flows decide what happens to them).'],
     tvs_nat_sessions: ['gauge', 'Live NAT sessions of a router.'],

@@ -257,14 +257,9 @@ export interface CompiledPlan {
 export const UNSUPPORTED_RESUBMIT_CT =
   "resubmit(...,ct) (a lookup with the conntrack original-direction tuple) is not implemented; refused rather than run as a plain resubmit";
 
-/** ct(nat(src=...)/nat(dst=...)): the translation at commit is not implemented in the flow tables. */
-export const UNSUPPORTED_CT_NAT =
-  "ct(commit,nat(src=...|dst=...)) is not implemented in the flow tables (bare ct(nat) is: it applies a connection's existing NAT, and flow-table connections have none); refused rather than committed untranslated";
-
 /** Actions the engine cannot execute, with the reason (null when all can run). */
 export function unsupportedAction(a: Action): string | null {
   if (a.type === 'resubmit' && a.ct) return UNSUPPORTED_RESUBMIT_CT;
-  if (a.type === 'ct' && a.nat !== null && a.nat.kind !== null) return UNSUPPORTED_CT_NAT;
   return null;
 }
 

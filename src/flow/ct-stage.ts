@@ -22,7 +22,7 @@
  */
 import type { PacketArena } from '../packet/arena';
 import {
-  Conntrack, CF_SEEN_REPLY, CREATE_CONFLICT, REMOVE_EXPIRED, REMOVE_FLUSHED, STATE_NAMES, S_TCP_CLOSE, S_TCP_TIME_WAIT, type ConntrackOptions,
+  Conntrack, CF_DNAT, CF_SEEN_REPLY, CF_SNAT, CREATE_CONFLICT, REMOVE_EXPIRED, REMOVE_FLUSHED, STATE_NAMES, S_TCP_CLOSE, S_TCP_TIME_WAIT, type ConntrackOptions,
 } from '../packet/conntrack';
 import { DropCounters } from '../packet/drops';
 import * as K from '../packet/flow-key';
@@ -31,8 +31,11 @@ import * as eth from '../wire/ethernet';
 import * as icmp from '../wire/icmp';
 import * as ipv4 from '../wire/ipv4';
 import * as tcp from '../wire/tcp';
+import * as A from './actions';
 import { CTF_COMMIT, CTF_FORCE, CTF_LABEL, CTF_MARK } from './actions';
-import { CS_ESTABLISHED, CS_INVALID, CS_NEW, CS_RELATED, CS_REPLY_DIR, CS_TRACKED } from './fields';
+import { rewritePacket } from '../packet/rewrite';
+import * as vnet from '../packet/vnet';
+import { CS_DST_NAT, CS_ESTABLISHED, CS_INVALID, CS_NEW, CS_RELATED, CS_REPLY_DIR, CS_SRC_NAT, CS_TRACKED } from './fields';
 
 /** Why conntrack marked a packet +inv (counted; the packet is not dropped here, flows decide). */
 export const CT_INVALID_REASONS = [
@@ -64,6 +67,8 @@ const INV_CONFLICT = INV('conflict');
 export const CT_OK = 0;
 /** A commit found the table (or the source's share of it) full: drop the packet. */
 export const CT_FULL = 1;
+/** A commit with nat(src|dst=) found no free address/port: drop (never send it untranslated). */
+export const CT_NAT_EXHAUSTED = 2;
 
 
 const ETH_IP = eth.ETH_P_IPV4;
@@ -96,6 +101,8 @@ export class CtStage {
   full = 0;
   /** Connections committed. */
   committed = 0;
+  /** Commits with nat() that found no free address/port in the range (those packets are dropped). */
+  natExhausted = 0;
 
   // ---- the result of the last process() (read by the executor and trace) ----
   state = 0;
@@ -123,15 +130,16 @@ export class CtStage {
   }
 
   /**
-   * Run conntrack for the packet in `slot` in `zone`. `flags` CTF_*; `markV/markM` and the
-   * label words are exec()'s writes (applied on commit). `dry`: decide only (trace) — no
-   * connection created, removed or advanced. Results in this object's fields; CT_FULL when a
-   * commit could not be stored.
+   * Run conntrack for the packet in `slot` in `zone`. `flags` CTF_*; the OP_CT instruction at
+   * `pc` of `plan` holds exec()'s ct_mark/ct_label writes (applied on commit) and the nat()
+   * range. `dry`: decide only (trace) — no connection created, removed or advanced. Results in
+   * this object's fields; CT_FULL when a commit could not be stored. With CTF_NAT the packet is
+   * translated as its connection says (and a commit with nat(src|dst=) sets that up).
    */
-  process(
-    a: PacketArena, slot: number, zone: number, flags: number, now: number, dry: boolean,
-    markV: number, markM: number, plan: readonly number[], labelAt: number,
-  ): number {
+  process(a: PacketArena, slot: number, zone: number, flags: number, now: number, dry: boolean, plan: readonly number[], pc: number): number {
+    const markV = plan[pc + A.CT_MARK_V] >>> 0;
+    const markM = plan[pc + A.CT_MARK_M] >>> 0;
+    const labelAt = pc + A.CT_LABEL;
     const key = a.key;
     const k = slot << K.KEY_SHIFT;
     const ct = this.table;
@@ -212,6 +220,12 @@ export class CtStage {
       if ((e & 1) === 1) st |= CS_REPLY_DIR | CS_ESTABLISHED;
       else st |= (ct.cflags[rec] & CF_SEEN_REPLY) !== 0 ? CS_ESTABLISHED : CS_NEW;
       if (commit && !dry) this.exec(rec, flags, markV, markM, plan, labelAt);
+      const nat = ct.cflags[rec] & (CF_SNAT | CF_DNAT);
+      if ((flags & A.CTF_NAT) !== 0 && nat !== 0) {
+        // OVS nat_packet: the reply direction gets the reverse translation (+dnat for SNAT).
+        st |= (nat === CF_SNAT) === ((e & 1) === 0) ? CS_SRC_NAT : CS_DST_NAT;
+        this.translate(a, slot, e);
+      }
     } else {
       // No connection: may this packet open one? (OVS tcp_valid_new / icmp_valid_new)
       if (proto === ipv4.PROTO_TCP && (tflags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) return this.inv(INV_TCP_NEW);
@@ -220,7 +234,26 @@ export class CtStage {
       rec = -1;
       if (commit && !dry) {
         const rpk = proto === ipv4.PROTO_ICMP ? pkz ^ (icmp.ECHO_REQUEST << 8) : pkz;
-        const r = ct.create(pkz, src, dst, ports, src, dst, ports, rpk, Conntrack.initialState(proto, tflags), now);
+        let nsrc = src;
+        let ndst = dst;
+        let nports = ports;
+        const natKind = flags & (A.CTF_NAT_SRC | A.CTF_NAT_DST);
+        if (natKind !== 0) {
+          if (ct.admit(src) < 0) {
+            this.full++;
+            this.state = st;
+            return CT_FULL;
+          }
+          if (!this.natChoice(natKind, proto, rpk, src, dst, ports, plan, pc)) {
+            this.natExhausted++;
+            this.state = st;
+            return CT_NAT_EXHAUSTED;
+          }
+          nsrc = this.nSrc;
+          ndst = this.nDst;
+          nports = this.nPorts;
+        }
+        const r = ct.create(pkz, src, dst, ports, nsrc, ndst, nports, rpk, Conntrack.initialState(proto, tflags), now);
         if (r === CREATE_CONFLICT) return this.inv(INV_CONFLICT);
         if (r < 0) {
           this.full++;
@@ -231,6 +264,11 @@ export class CtStage {
         this.committed++;
         if (proto === ipv4.PROTO_TCP) this.tcpSegment(rec * 2, b, p, ip, ipEnd, tflags);
         this.exec(rec, flags, markV, markM, plan, labelAt);
+        if (natKind !== 0) {
+          ct.cflags[rec] |= natKind === A.CTF_NAT_SRC ? CF_SNAT : CF_DNAT;
+          st |= natKind === A.CTF_NAT_SRC ? CS_SRC_NAT : CS_DST_NAT;
+          this.translate(a, slot, rec * 2);
+        }
       }
     }
     this.state = st;
@@ -244,6 +282,69 @@ export class CtStage {
       this.origDport = tpDst;
     }
     return CT_OK;
+  }
+
+  // natChoice() result.
+  private nSrc = 0;
+  private nDst = 0;
+  private nPorts = 0;
+
+  /**
+   * The translated tuple of a new connection for ct(commit,nat(src|dst=A[-B][:P[-Q]])): SNAT
+   * tries each address of the range (at most 16) with the router's port search (the original
+   * port kept when free, else bounded rounds of tries from random offsets, unique per reply
+   * tuple); DNAT takes the first address and the given port (or the original one). False when
+   * no address/port is free (the caller drops the packet; nothing is created).
+   */
+  private natChoice(kind: number, proto: number, rpk: number, src: number, dst: number, ports: number, plan: readonly number[], pc: number): boolean {
+    const ct = this.table;
+    const amin = plan[pc + A.CT_NAT_ADDR_MIN] >>> 0;
+    const amaxRaw = plan[pc + A.CT_NAT_ADDR_MAX] >>> 0;
+    const pmin = plan[pc + A.CT_NAT_PORT_MIN];
+    const pmax = Math.max(plan[pc + A.CT_NAT_PORT_MAX], pmin);
+    const sport = ports >>> 16;
+    const dport = ports & 0xffff;
+    const hasPorts = proto === ipv4.PROTO_TCP || proto === ipv4.PROTO_UDP;
+    const echo = proto === ipv4.PROTO_ICMP;
+    if (kind === A.CTF_NAT_DST) {
+      this.nSrc = src;
+      this.nDst = amin !== 0 ? amin : dst;
+      this.nPorts = hasPorts && pmin !== 0 ? ((sport << 16) | pmin) >>> 0 : ports;
+      return true;
+    }
+    const first = amin !== 0 ? amin : src;
+    const last = amin !== 0 && amaxRaw > amin ? Math.min(amaxRaw, amin + 15) : first;
+    for (let addr = first; addr <= last; addr++) {
+      let port = sport;
+      if (hasPorts || echo) {
+        port = ct.natPortIn(rpk, dst, addr >>> 0, dport, sport, echo, pmin !== 0 ? pmin : 1024, pmin !== 0 ? pmax : 65535);
+        if (port < 0) continue;
+      } else if (ct.lookup(rpk, dst, addr >>> 0, 0) >= 0) continue;
+      this.nSrc = addr >>> 0;
+      this.nDst = dst;
+      this.nPorts = echo ? ((port << 16) | port) >>> 0 : hasPorts ? ((port << 16) | dport) >>> 0 : 0;
+      return true;
+    }
+    return false;
+  }
+
+  /** Rewrite the packet (addresses, ports or echo id, checksums) and its key to entry `e`'s translation. */
+  private translate(a: PacketArena, slot: number, e: number): void {
+    const ct = this.table;
+    const k = slot << K.KEY_SHIFT;
+    const key = a.key;
+    const l4 = a.l4[slot];
+    const proto = key[k + K.K_NW_PROTO];
+    const ns = ct.xSrc[e];
+    const nd = ct.xDst[e];
+    const np = ct.xPorts[e];
+    rewritePacket(a.bytes, a.start[slot] + a.l3[slot], l4 === 0 ? 0 : a.start[slot] + l4, proto, vnet.needsCsum(a, slot), ns, nd, np);
+    key[k + K.K_NW_SRC] = ns;
+    key[k + K.K_NW_DST] = nd;
+    if (proto === ipv4.PROTO_TCP || proto === ipv4.PROTO_UDP) {
+      key[k + K.K_TP_SRC] = np >>> 16;
+      key[k + K.K_TP_DST] = np & 0xffff;
+    }
   }
 
   /** An ICMP error: +rel when it quotes a tracked connection of this zone, else +inv. */

@@ -31,7 +31,7 @@ import * as A from './actions';
 import type { Plan } from './actions';
 import * as N from './nxm';
 import { Emc } from './emc';
-import { CtStage, CT_FULL, clearCtKey } from './ct-stage';
+import { CtStage, CT_FULL, CT_NAT_EXHAUSTED, clearCtKey } from './ct-stage';
 import { formatCtState } from './ofctl-format';
 import type { FlowTable, Rule } from './table';
 import type { CompiledLearn } from './learn';
@@ -48,6 +48,7 @@ export const FLOW_DROPS = defineDrops('flow', {
   output_to_in_port: 'output:N to the input port is skipped, as OpenFlow requires (use in_port); not a frame drop by itself',
   ct_table_full: 'ct(commit) found the connection-tracking table full (the connection is not created)',
   recirc_depth: 'ct(table=T) recirculated the packet more than 8 times',
+  ct_nat_exhausted: 'ct(commit,nat(src|dst=...)) found no free address/port in its range (the packet is never sent untranslated)',
 });
 export const FLOW_DROP_REASONS = FLOW_DROPS.reasons;
 export type FlowDropReason = (typeof FLOW_DROP_REASONS)[number];
@@ -62,6 +63,7 @@ const FD_DEPTH = FLOW_DROPS.id.resubmit_depth;
 const FD_IN_PORT = FLOW_DROPS.id.output_to_in_port;
 const FD_CT_FULL = FLOW_DROPS.id.ct_table_full;
 const FD_RECIRC = FLOW_DROPS.id.recirc_depth;
+const FD_CT_NAT = FLOW_DROPS.id.ct_nat_exhausted;
 
 /** Recirculations (ct(table=T)) per packet at most (OVS's datapath allows a handful). */
 export const MAX_RECIRC = 8;
@@ -321,12 +323,10 @@ export class Executor {
       shr64(rdHi, rdLo, plan[pc + A.CT_ZONE_OFS]);
       zone = rdLo & 0xffff;
     }
-    const markV = plan[pc + A.CT_MARK_V] >>> 0;
-    const markM = plan[pc + A.CT_MARK_M] >>> 0;
     if (rt === 255) {
-      const r = ct.process(a, slot, zone, flags, this.now, this.dry, markV, markM, plan, pc + A.CT_LABEL);
+      const r = ct.process(a, slot, zone, flags, this.now, this.dry, plan, pc);
       if (this.tracer !== null) this.traceCt(zone, r);
-      return r === CT_FULL ? this.abort(slot, FD_CT_FULL) : CONTINUE;
+      return r === CT_FULL ? this.abort(slot, FD_CT_FULL) : r === CT_NAT_EXHAUSTED ? this.abort(slot, FD_CT_NAT) : CONTINUE;
     }
     if (this.recirc >= MAX_RECIRC) {
       if (this.tracer !== null) this.tracer.event('ct: recirculation limit reached, dropped', this.depth);
@@ -338,11 +338,12 @@ export class Executor {
       this.drops.add(FD_NO_BUFFER);
       return CONTINUE;
     }
-    const r = ct.process(a, s, zone, flags, this.now, this.dry, markV, markM, plan, pc + A.CT_LABEL);
+    const r = ct.process(a, s, zone, flags, this.now, this.dry, plan, pc);
     if (this.tracer !== null) this.traceCt(zone, r);
-    if (r === CT_FULL) {
-      this.drops.add(FD_CT_FULL);
-      this.ops.drop(s, FD_CT_FULL);
+    if (r !== 0) {
+      const why = r === CT_FULL ? FD_CT_FULL : FD_CT_NAT;
+      this.drops.add(why);
+      this.ops.drop(s, why);
       return tail ? CONSUMED : CONTINUE;
     }
     ct.writeKey(this.key, s);
@@ -370,7 +371,7 @@ export class Executor {
   private traceCt(zone: number, r: number): void {
     const ct = this.ct;
     const tr = this.tracer as ExecTracer;
-    tr.event(`ct(zone=${zone}): ct_state=${formatCtState(ct.state, 0xff)}${ct.rec >= 0 ? `, connection ${ct.rec}` : ''}${ct.mark !== 0 ? `, ct_mark=0x${ct.mark.toString(16)}` : ''}${r === CT_FULL ? ': table full, dropped' : ''}`, this.depth);
+    tr.event(`ct(zone=${zone}): ct_state=${formatCtState(ct.state, 0xff)}${ct.rec >= 0 ? `, connection ${ct.rec}` : ''}${ct.mark !== 0 ? `, ct_mark=0x${ct.mark.toString(16)}` : ''}${r === CT_FULL ? ': table full, dropped' : r === CT_NAT_EXHAUSTED ? ': no free NAT address/port, dropped' : ''}`, this.depth);
   }
 
   /** Lookup in `table` for resubmit/goto (no EMC: registers and the key may have changed). */

@@ -303,7 +303,7 @@ export class Conntrack {
    * `echo`: the reply carries the id in both halves of the ports word.
    */
   snatPort(replyProto: number, peer: number, ns: number, peerPort: number, preferred: number, echo: boolean): number {
-    return this.searchPort(replyProto, peer, ns, peerPort, preferred, echo, -1, true);
+    return this.searchPort(replyProto, peer, ns, peerPort, preferred, echo, -1, true, this.portMin, this.portMax);
   }
 
   /**
@@ -312,7 +312,7 @@ export class Conntrack {
    * expired one), whose entries count as absent; -1 for none.
    */
   peekSnatPort(replyProto: number, peer: number, ns: number, peerPort: number, preferred: number, echo: boolean, gone: number): number {
-    return this.searchPort(replyProto, peer, ns, peerPort, preferred, echo, gone, false);
+    return this.searchPort(replyProto, peer, ns, peerPort, preferred, echo, gone, false, this.portMin, this.portMax);
   }
 
   /**
@@ -344,12 +344,19 @@ export class Conntrack {
     return e >= 0 && e >> 1 === gone ? -1 : e;
   }
 
-  private searchPort(replyProto: number, peer: number, ns: number, peerPort: number, preferred: number, echo: boolean, gone: number, commit: boolean): number {
-    const pmin = this.portMin;
-    const range = this.portMax - pmin + 1;
+  /**
+   * `snatPort` within [pmin, pmax] instead of the table's own range (the flow tables'
+   * ct(commit,nat(src=A:P-Q))): the same search, the same counters.
+   */
+  natPortIn(replyProto: number, peer: number, ns: number, peerPort: number, preferred: number, echo: boolean, pmin: number, pmax: number): number {
+    return this.searchPort(replyProto, peer, ns, peerPort, preferred, echo, -1, true, pmin, pmax);
+  }
+
+  private searchPort(replyProto: number, peer: number, ns: number, peerPort: number, preferred: number, echo: boolean, gone: number, commit: boolean, pmin: number, pmax: number): number {
+    const range = pmax - pmin + 1;
     const hi = peerPort << 16;
     this.lastRnd = this.rnd;
-    if (preferred >= pmin && preferred <= this.portMax && this.lookupExcept(replyProto, peer, ns, echo ? (((preferred << 16) | preferred) >>> 0) : ((hi | preferred) >>> 0), gone) < 0) return preferred;
+    if (preferred >= pmin && preferred <= pmax && this.lookupExcept(replyProto, peer, ns, echo ? (((preferred << 16) | preferred) >>> 0) : ((hi | preferred) >>> 0), gone) < 0) return preferred;
     let tries = Math.min(range, PORT_TRIES_FIRST);
     let rnd = this.rnd;
     let found = -1;

@@ -79,7 +79,12 @@ function u32(v: number): number[] {
   return [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
 }
 function udpFrame(src: string, dst: string, sport: number, dport: number): Uint8Array {
-  return ipFrame(src, dst, 17, [sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0, 12, 0, 0, 1, 2, 3, 4]);
+  const h = [sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0, 12, 0, 0, 1, 2, 3, 4];
+  return ipFrame(src, dst, 17, h, (u, l3, l4) => {
+    const c = checksum(u, l4, h.length, pseudoSumV4(u, l3, 17, h.length)) || 0xffff;
+    u[l4 + 6] = c >> 8;
+    u[l4 + 7] = c & 0xff;
+  });
 }
 function icmpFrame(src: string, dst: string, type: number, code: number, body: number[]): Uint8Array {
   const m = [type, code, 0, 0, ...body];
@@ -325,6 +330,60 @@ table=1,ct_state=+trk+inv,actions=output:9
   frag[24] = cc >> 8;
   frag[25] = cc & 0xff;
   t.same(send(1, frag), [['output', 9, TRK | INV]]);
+});
+
+/** Fields of an IPv4/UDP frame in hex (as RecordingOps records it), and whether both checksums hold. */
+function udpOf(hex: string): { src: string; dst: string; sport: number; dport: number; ok: boolean } {
+  const u = Uint8Array.from(Buffer.from(hex, 'hex'));
+  const ip = (o: number): string => [...u.subarray(o, o + 4)].join('.');
+  const len = (u[38] << 8) | u[39];
+  const ipOk = checksum(u, 14, 20) === 0;
+  const udpOk = checksum(u, 34, len, pseudoSumV4(u, 14, 17, len)) === 0;
+  return { src: ip(26), dst: ip(30), sport: (u[34] << 8) | u[35], dport: (u[36] << 8) | u[37], ok: ipOk && udpOk };
+}
+
+t.test('ct(commit,nat(src=A:P-Q)): SNAT with the router\'s port search; ct(nat) translates later packets both ways', async (t) => {
+  const { send, ops, p } = setup(`
+table=0,ip,actions=ct(table=1,zone=1,nat)
+table=1,ct_state=+trk+new,in_port=1,udp,actions=ct(commit,zone=1,nat(src=203.0.113.5:1000-1010)),output:2
+table=1,ct_state=+trk+est,in_port=1,actions=output:2
+table=1,ct_state=+trk+est,in_port=2,actions=output:1
+`);
+  const SNAT = 0x40;
+  const DNAT = 0x80;
+  t.same(send(1, udpFrame(A, B, 40000, 53)), [['output', 2, TRK | NEW]]);
+  const out = udpOf(ops.sent[0].hex);
+  t.equal(out.src, '203.0.113.5', 'source translated');
+  t.ok(out.sport >= 1000 && out.sport <= 1010, `source port from the range (${out.sport})`);
+  t.same([out.dst, out.dport, out.ok], [B, 53, true], 'destination kept, checksums valid');
+  const back = send(2, udpFrame(B, '203.0.113.5', 53, out.sport));
+  t.same(back, [['output', 1, TRK | EST | RPL | DNAT]], 'the reply: +est+rpl, reverse-translated (+dnat)');
+  t.same(udpOf(ops.sent[0].hex), { src: B, dst: A, sport: 53, dport: 40000, ok: true }, 'back to the original host and port');
+  t.same(send(1, udpFrame(A, B, 40000, 53)), [['output', 2, TRK | EST | SNAT]], 'later packets: +est+snat');
+  t.equal(udpOf(ops.sent[0].hex).sport, out.sport, 'the same translated port');
+  t.match(p.conntrack.dump()[0], new RegExp(`^udp,orig=\\(src=${A},dst=${B},sport=40000,dport=53\\),reply=\\(src=${B},dst=203\\.0\\.113\\.5,sport=53,dport=${out.sport}\\),zone=1$`));
+  // A second host's flow gets another port of the range; the range is 11 ports wide.
+  const used = new Set([out.sport]);
+  for (let i = 1; i <= 10; i++) {
+    send(1, udpFrame(A, B, 40000 + i, 53));
+    used.add(udpOf(ops.sent[0].hex).sport);
+  }
+  t.equal(used.size, 11, 'every port of the range used once');
+  t.same(send(1, udpFrame(A, B, 40100, 53)), [['drop', 'ct_nat_exhausted', TRK | NEW]], 'range exhausted: dropped, never sent untranslated');
+  t.equal(p.conntrack.natExhausted, 1);
+  t.equal(p.conntrack.table.count, 11, 'nothing created');
+});
+
+t.test('ct(commit,nat(dst=A:P)): DNAT, and the reply comes back from the original address', async (t) => {
+  const { send, ops } = setup(`
+table=0,ip,actions=ct(table=1,zone=2,nat)
+table=1,ct_state=+trk+new,in_port=1,udp,actions=ct(commit,zone=2,nat(dst=10.201.0.9:8053)),output:2
+table=1,ct_state=+trk+est,in_port=2,actions=output:1
+`);
+  send(1, udpFrame(A, B, 5000, 53));
+  t.same(udpOf(ops.sent[0].hex), { src: A, dst: '10.201.0.9', sport: 5000, dport: 8053, ok: true });
+  t.same(send(2, udpFrame('10.201.0.9', A, 8053, 5000)), [['output', 1, TRK | EST | RPL | 0x40]], 'reply: +snat (reverse of DNAT)');
+  t.same(udpOf(ops.sent[0].hex), { src: B, dst: A, sport: 53, dport: 5000, ok: true });
 });
 
 t.test('ct syntax errors: an invalid zone is refused at parse, nothing installed', async (t) => {
