@@ -5,8 +5,8 @@
  * Ports of one kind with the same local_ip (and, VXLAN, dst_port) share ONE underlay socket, as
  * OVS shares one vxlan_sys_4789 device: a receive burst is one native call on that socket, and
  * each frame goes to the port whose remote_ip is its outer source and whose key accepts its
- * VNI/GRE key (a fixed key=N, else the port with key=flow). Frames for a sibling port wait in
- * that port's bounded backlog until the datapath drains it (in the same readiness callback).
+ * VNI/GRE key (a fixed key=N, else the port with key=flow). Frames wait in their port's bounded
+ * backlog until the datapath drains that port, in the same readiness callback.
  *
  * Receive: the outer headers are checked and stripped in place (packet/tunnel.ts); the tunnel
  * metadata (key, outer source and destination) is kept per slot and written into the flow key
@@ -49,6 +49,8 @@ export interface TunnelOptions {
 const MTU_REFRESH_MS = 5000;
 /** Frames a port holds for the datapath when a sibling's burst brought them. */
 const BACKLOG = BURST * 4;
+/** Receive bursts per readiness callback before yielding to other ports and timers. */
+const MAX_WAKE_ROUNDS = 64;
 
 /** Tunnel drops beside the port drops (dump-ports and metrics show both under `drops`). */
 export class TunnelCounters extends PortCounters {
@@ -129,17 +131,26 @@ class Underlay {
     this.binding.pollStop(this.handle);
   }
 
+  /** True while onReadable runs: members then only take their backlog (one pull per burst). */
+  inWake = false;
+
   private onReadable(): void {
-    // Each member drains its backlog and pulls more from the socket; a pull may bring frames for
-    // siblings that already ran, so go round until no started member has a backlog (bounded).
-    for (let round = 0; round < 4; round++) {
-      let again = false;
-      for (let i = 0; i < this.members.length; i++) {
-        const m = this.members[i];
-        if (m.wake !== null && (round === 0 || m.backlog.count > 0)) m.wake();
+    // One receive burst per round, then every started member with frames drains its backlog:
+    // one native call per burst however many ports share the socket. A short burst means the
+    // socket is empty; a busy socket yields after MAX_WAKE_ROUNDS (libuv polls it again).
+    this.inWake = true;
+    try {
+      for (let round = 0; round < MAX_WAKE_ROUNDS; round++) {
+        const k = this.pull();
+        const ms = this.members;
+        for (let i = 0; i < ms.length; i++) {
+          const m = ms[i];
+          if (m.wake !== null && m.backlog.count > 0) m.wake();
+        }
+        if (k < this.offer.length) break;
       }
-      for (let i = 0; i < this.members.length; i++) if (this.members[i].wake !== null && this.members[i].backlog.count > 0) again = true;
-      if (!again) break;
+    } finally {
+      this.inWake = false;
     }
   }
 
@@ -336,7 +347,8 @@ export class TunnelPort implements Port {
 
   rxBurst(batch: Batch): number {
     if (this.downErrno !== 0) return -this.downErrno;
-    if (this.backlog.count === 0) {
+    // Woken by the socket: the underlay pulled already. Polled (busy-poll mode): pull here.
+    if (this.backlog.count === 0 && !this.underlay.inWake) {
       const r = this.underlay.pull();
       if (r < 0) {
         // A socket error is the underlay's, not this port's: report nothing received.

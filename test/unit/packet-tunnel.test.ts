@@ -171,7 +171,10 @@ class FakeUnderlay implements NativeBinding {
   routeMtu(): number {
     return 1500;
   }
+  rxCalls = 0;
+  pollCb?: (status: number, events: number) => void;
   rxBurst(_h: number, slots: Uint32Array, max: number): number {
+    this.rxCalls++;
     const a = this.arena!;
     const u8 = new Uint8Array(a.buffer);
     let n = 0;
@@ -198,8 +201,12 @@ class FakeUnderlay implements NativeBinding {
     }
     return n;
   }
-  pollStart(): void {}
-  pollStop(): void {}
+  pollStart(_h: number, cb: (status: number, events: number) => void): void {
+    this.pollCb = cb;
+  }
+  pollStop(): void {
+    this.pollCb = undefined;
+  }
   close(): void {
     this.closed++;
   }
@@ -265,6 +272,27 @@ t.test('tunnel ports share one underlay and demultiplex by remote_ip and key', a
   for (const p of [p2, p2f, p3]) p.close();
   t.equal(fake.closed, 1, 'the socket closes with its last port');
   t.equal(a.available, free, 'every slot back (backlogs released on close)');
+});
+
+t.test('a readiness wake costs one receive call per burst, however many ports share the socket', async (t) => {
+  const a = new PacketArena({ slots: 256 });
+  const fake = new FakeUnderlay();
+  const ports = [2, 3, 4, 5].map((h) => new TunnelPort(`vx${h}`, 'vxlan', a, { remoteIp: `10.234.0.${h}`, key: 100 }, fake));
+  const got = new Map<string, number>();
+  for (const p of ports) {
+    p.start(() => {
+      const b = new Batch(64);
+      for (let n = p.rxBurst(b); n > 0; n = p.rxBurst(b)) got.set(p.name, (got.get(p.name) ?? 0) + n);
+      for (let i = 0; i < b.count; i++) a.release(b.slots[i]);
+    });
+  }
+  const vx = bytes('0800000000006400' + INNER);
+  fake.rx = [0x0aea0002, 0x0aea0004, 0x0aea0005, 0x0aea0004].map((src) => ({ payload: vx, src }));
+  fake.pollCb!(0, 1);
+  t.equal(fake.rxCalls, 1, 'one native call: a short burst ends the wake');
+  t.same(Object.fromEntries(got), { vx2: 1, vx4: 2, vx5: 1 }, 'each port got its own frames');
+  for (const p of ports) p.close();
+  t.equal(fake.pollCb, undefined, 'the socket stops being watched with its last port');
 });
 
 t.test('tunnel options: OVS names, each bad one refused by name', async (t) => {
