@@ -24,7 +24,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: test-big all build deps debs test-debs demo-debs native ts test test-unit fuzz soak bench demo clean
+.PHONY: test-big all build deps debs test-debs demo-debs native ts test test-unit fuzz soak bench demo demo-overlay clean
 
 all: build
 
@@ -84,6 +84,11 @@ bench: build test-debs
 
 demo: build demo-debs
 	node dist/scripts/demo.js
+	node dist/scripts/demo-overlay.js
+
+# Two tvs compute nodes, Neutron's br-tun, one VXLAN and one GRE tenant (also part of demo).
+demo-overlay: build demo-debs
+	node dist/scripts/demo-overlay.js
 
 clean:
 	rm -rf dist native/build

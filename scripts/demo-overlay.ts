@@ -1,0 +1,245 @@
+/**
+ * `make demo-overlay` (also run by `make demo`): two tvs compute nodes joined by an IP underlay,
+ * Neutron's overlay layout on each, one VXLAN and one GRE tenant network.
+ *
+ *   node A: namespace tvs-node-a, underlay 10.234.0.1    node B: tvs-node-b, underlay 10.234.0.2
+ *   ┌ vm-vx-a 10.241.0.11 (VLAN 1)                       ┌ vm-vx-b 10.241.0.12 (VLAN 7)
+ *   ├ vm-gre-a 10.241.0.21 (VLAN 2)                      ├ vm-gre-b 10.241.0.22 (VLAN 8)
+ *   br-int ─patch─ br-tun ═ vxlan/gre, key=flow ═ underlay veth ═ br-tun ─patch─ br-int
+ *
+ *   VXLAN network: VNI 100, local VLAN 1 on A and 7 on B; GRE network: key 200, VLAN 2 and 8.
+ *   Both tenants use 10.241.0.0/24: only the VNI/key (and the local VLANs) keep them apart.
+ *
+ * Each node is a `tvs start` daemon inside its namespace; its br-tun carries the flows the
+ * Neutron OVS agent installs (test/fixtures/neutron-br-tun.ts: tables 0, 2, 3, 4, 10, 20, 21, 22,
+ * learn in table 10). GRE runs tvs to tvs in userspace over a raw IP socket (no kernel gretap).
+ * The demo pings across both networks while tcpdump -n decodes the underlay, shows the flows
+ * table 10 learned in table 20 on both nodes, a cross-tenant ping that fails, a trace, and tears
+ * everything down (also on failure or Ctrl-C). Every command it runs has a time limit.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { brTunFlows, type HostNet } from '../test/fixtures/neutron-br-tun';
+
+const TVS = path.resolve(__dirname, '../src/cli/tvs.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-demo-overlay-'));
+const NODES = ['tvs-node-a', 'tvs-node-b'];
+const VMS = ['vm-vx-a', 'vm-vx-b', 'vm-gre-a', 'vm-gre-b'];
+/** Root-namespace names a veth has for a moment before it moves into a node. */
+const TRANSIENT = ['tvd-ul', 'tvd-vx-a', 'tvd-vx-b', 'tvd-gre-a', 'tvd-gre-b'];
+const namespaces: string[] = [];
+const daemons: ChildProcess[] = [];
+
+function step(msg: string): void {
+  process.stdout.write(`\n\x1b[1m==> ${msg}\x1b[0m\n`);
+}
+function sh(argv: string[], allowFail = false): string {
+  try {
+    return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    if (allowFail) return (e as { stdout?: string }).stdout ?? '';
+    throw new Error(`${argv.join(' ')}: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`);
+  }
+}
+function shAsync(argv: string[], timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve) => {
+    const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => p.pid && process.kill(p.pid, 'SIGKILL'), timeoutMs);
+    p.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
+}
+const inNs = (ns: string, argv: string[]): string[] => ['ip', 'netns', 'exec', ns, ...argv];
+
+function checkFree(): void {
+  const nsList = sh(['ip', 'netns', 'list'], true).split('\n').map((l) => l.split(' ')[0]);
+  const busyNs = [...NODES, ...VMS].filter((n) => nsList.includes(n));
+  const busyLinks = TRANSIENT.filter((l) => sh(['ip', 'link', 'show', l], true) !== '');
+  if (busyNs.length || busyLinks.length) {
+    const cmds = [...busyNs.map((n) => `ip netns del ${n}`), ...busyLinks.map((l) => `ip link del ${l}`)];
+    throw new Error(`already exist (left from an interrupted demo?): ${[...busyNs, ...busyLinks].join(', ')}; remove them with: ${cmds.join('; ')}`);
+  }
+}
+
+function cleanup(): void {
+  for (const d of daemons) {
+    if (d.pid && d.exitCode === null) {
+      try {
+        process.kill(d.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  for (const l of TRANSIENT) sh(['ip', 'link', 'del', l], true);
+  // Deleting a namespace deletes the veth ends inside it (and so their peers).
+  for (const ns of namespaces.reverse()) sh(['ip', 'netns', 'del', ns], true);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function netns(name: string): void {
+  sh(['ip', 'netns', 'add', name]);
+  namespaces.push(name);
+  sh(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+}
+
+/** A VM: namespace `name` with interface nic (MTU 1450, Neutron's for VXLAN), its peer `port` in `node`. */
+function vm(name: string, node: string, port: string, cidr: string): void {
+  netns(name);
+  // No IPv6 in the VMs: their router solicitations would only crowd the underlay capture.
+  sh(inNs(name, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']), true);
+  const tmp = `tvd-${name.slice(3)}`;
+  sh(['ip', 'link', 'add', tmp, 'type', 'veth', 'peer', 'name', 'nic', 'netns', name]);
+  sh(['ip', 'link', 'set', tmp, 'netns', node, 'name', port]);
+  sh(['ip', '-n', node, 'link', 'set', port, 'mtu', '1450', 'up']);
+  sh(['ip', '-n', name, 'link', 'set', 'nic', 'mtu', '1450', 'up']);
+  sh(['ip', '-n', name, 'addr', 'add', cidr, 'dev', 'nic']);
+}
+
+interface NodeCfg {
+  ns: string;
+  ip: string;
+  peer: string;
+  control: string;
+  log: string;
+  vms: [port: string, tag: number][];
+  vxlan: string;
+  gre: string;
+  nets: HostNet[];
+}
+
+function tvs(n: NodeCfg, ...args: string[]): string {
+  return sh([process.execPath, TVS, '--control', n.control, ...args]);
+}
+
+async function startNode(n: NodeCfg): Promise<void> {
+  const logFd = fs.openSync(n.log, 'w');
+  const d = spawn('ip', inNs(n.ns, [process.execPath, TVS, 'start', '--control', n.control]).slice(1), { stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  daemons.push(d);
+  for (let i = 0; i < 100 && !fs.existsSync(n.control) && d.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+  if (!fs.existsSync(n.control)) throw new Error(`tvs start in ${n.ns} did not come up (see ${n.log})`);
+}
+
+function configure(n: NodeCfg): void {
+  const flows = path.join(dir, `${n.ns}-br-tun.flows`);
+  fs.writeFileSync(flows, brTunFlows({ patchInt: 'patch-int', tunnels: [{ type: 'vxlan', port: n.vxlan }, { type: 'gre', port: n.gre }], nets: n.nets }));
+  const cmds = [
+    ['add-br', 'br-int'],
+    ['add-br', 'br-tun'],
+    ...n.vms.map(([port, tag]) => ['add-port', 'br-int', port, `tag=${tag}`]),
+    ['add-port', 'br-int', 'patch-tun', 'type=patch', 'peer=patch-int'],
+    ['add-port', 'br-tun', 'patch-int', 'type=patch', 'peer=patch-tun'],
+    ['add-port', 'br-tun', n.vxlan, 'type=vxlan', `remote_ip=${n.peer}`, `local_ip=${n.ip}`, 'key=flow'],
+    ['add-port', 'br-tun', n.gre, 'type=gre', `remote_ip=${n.peer}`, `local_ip=${n.ip}`, 'key=flow'],
+    ['del-flows', 'br-tun'],
+    ['add-flows', 'br-tun', flows],
+  ];
+  for (const c of cmds) {
+    console.log(`  [${n.ns}] tvs ${c.join(' ')}`);
+    tvs(n, ...c);
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid && process.getuid() !== 0) throw new Error('the demo creates namespaces and devices: run it as root');
+  checkFree();
+  step('[1/6] Two compute nodes (namespaces) joined by an IP underlay: tvs-node-a 10.234.0.1, tvs-node-b 10.234.0.2');
+  for (const n of NODES) netns(n);
+  sh(['ip', 'link', 'add', 'tvd-ul', 'type', 'veth', 'peer', 'name', 'ul', 'netns', 'tvs-node-b']);
+  sh(['ip', 'link', 'set', 'tvd-ul', 'netns', 'tvs-node-a', 'name', 'ul']);
+  sh(['ip', '-n', 'tvs-node-a', 'addr', 'add', '10.234.0.1/24', 'dev', 'ul']);
+  sh(['ip', '-n', 'tvs-node-b', 'addr', 'add', '10.234.0.2/24', 'dev', 'ul']);
+  for (const n of NODES) sh(['ip', '-n', n, 'link', 'set', 'ul', 'up']);
+
+  step('[2/6] VMs (namespaces, MTU 1450): VXLAN tenant vm-vx-a/b 10.241.0.11/12, GRE tenant vm-gre-a/b 10.241.0.21/22 (same subnet)');
+  vm('vm-vx-a', 'tvs-node-a', 'tap-vx-a', '10.241.0.11/24');
+  vm('vm-gre-a', 'tvs-node-a', 'tap-gre-a', '10.241.0.21/24');
+  vm('vm-vx-b', 'tvs-node-b', 'tap-vx-b', '10.241.0.12/24');
+  vm('vm-gre-b', 'tvs-node-b', 'tap-gre-b', '10.241.0.22/24');
+
+  const A: NodeCfg = {
+    ns: 'tvs-node-a', ip: '10.234.0.1', peer: '10.234.0.2', control: path.join(dir, 'a.sock'), log: path.join(os.tmpdir(), 'tvs-demo-node-a.log'),
+    vms: [['tap-vx-a', 1], ['tap-gre-a', 2]], vxlan: 'vxlan-0aea0002', gre: 'gre-0aea0002',
+    nets: [
+      { type: 'vxlan', segId: 100, lvid: 1, ports: ['vxlan-0aea0002'] },
+      { type: 'gre', segId: 200, lvid: 2, ports: ['gre-0aea0002'] },
+    ],
+  };
+  const B: NodeCfg = {
+    ns: 'tvs-node-b', ip: '10.234.0.2', peer: '10.234.0.1', control: path.join(dir, 'b.sock'), log: path.join(os.tmpdir(), 'tvs-demo-node-b.log'),
+    vms: [['tap-vx-b', 7], ['tap-gre-b', 8]], vxlan: 'vxlan-0aea0001', gre: 'gre-0aea0001',
+    nets: [
+      { type: 'vxlan', segId: 100, lvid: 7, ports: ['vxlan-0aea0001'] },
+      { type: 'gre', segId: 200, lvid: 8, ports: ['gre-0aea0001'] },
+    ],
+  };
+  step(`[3/6] A tvs daemon in each node (logs: ${A.log}, ${B.log})`);
+  await startNode(A);
+  await startNode(B);
+
+  step("[4/6] br-int (VMs on local VLANs) + br-tun (Neutron agent's flows, VXLAN and GRE ports with key=flow), joined by patch ports");
+  configure(A);
+  configure(B);
+
+  step('[5/6] Ping across both networks; tcpdump -n on the underlay decodes the VNI and the GRE key');
+  const cap = shAsync(inNs('tvs-node-b', ['timeout', '6', 'tcpdump', '-i', 'ul', '-n', '-l', '-c', '16', 'udp port 4789 or proto gre']), 15_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  const ping = async (from: string, to: string, n = 3): Promise<string> =>
+    (await shAsync(inNs(from, ['ping', '-c', String(n), '-i', '0.3', '-W', '2', to]))).split('\n').filter((l) => l.includes('loss')).join('');
+  console.log(`  vm-vx-a  -> vm-vx-b  (VXLAN 100): ${await ping('vm-vx-a', '10.241.0.12', 1)}`);
+  console.log(`  vm-gre-a -> vm-gre-b (GRE 200):   ${await ping('vm-gre-a', '10.241.0.22', 1)}`);
+  console.log("  tcpdump -n on node B's underlay (the first frames of each):");
+  const lines = (await cap).split('\n');
+  const first = (re: RegExp): string[] => lines.filter((l) => re.test(l)).slice(0, 3);
+  console.log([...first(/VXLAN/), ...first(/GRE/)].map((l) => '    ' + l.slice(0, 170)).join('\n'));
+  console.log(`  vm-vx-a  -> vm-vx-b  again:       ${await ping('vm-vx-a', '10.241.0.12')}`);
+  console.log(`  vm-gre-a -> vm-gre-b again:       ${await ping('vm-gre-a', '10.241.0.22')}`);
+  console.log(`  vm-gre-a -> vm-vx-b (other tenant, same subnet): ${await ping('vm-gre-a', '10.241.0.12', 2)}   (100% loss expected)`);
+
+  step('[6/6] What table 10 learned (table 20 of br-tun on each node), and a trace');
+  for (const n of [A, B]) {
+    console.log(`$ tvs dump-flows br-tun table=20    # on ${n.ns}`);
+    console.log(tvs(n, 'dump-flows', 'br-tun', 'table=20'));
+  }
+  const macA = /link\/ether ([0-9a-f:]{17})/.exec(sh(['ip', '-n', 'vm-vx-a', '-o', 'link', 'show', 'dev', 'nic']))![1];
+  const macB = /link\/ether ([0-9a-f:]{17})/.exec(sh(['ip', '-n', 'vm-vx-b', '-o', 'link', 'show', 'dev', 'nic']))![1];
+  const spec = `in_port=vxlan-0aea0001,tun_id=0x64,tun_src=10.234.0.1,tun_dst=10.234.0.2,dl_src=${macA},dl_dst=${macB},ip,nw_src=10.241.0.11,nw_dst=10.241.0.12`;
+  console.log(`$ tvs trace br-tun '${spec}'    # on tvs-node-b`);
+  console.log(tvs(B, 'trace', 'br-tun', spec));
+  console.log('$ tvs dump-ports br-tun    # on tvs-node-a');
+  console.log(tvs(A, 'dump-ports', 'br-tun'));
+  step('Tearing down');
+}
+
+process.on('SIGINT', () => {
+  console.log('\ninterrupted: tearing down');
+  cleanup();
+  process.exit(130);
+});
+// Bounded: the whole demo gets two minutes, then it tears down and fails.
+const limit = setTimeout(() => {
+  console.error('demo-overlay: took longer than 120 s, tearing down');
+  cleanup();
+  process.exit(1);
+}, 120_000);
+main().then(
+  () => {
+    clearTimeout(limit);
+    cleanup();
+    console.log('done.');
+  },
+  (e) => {
+    clearTimeout(limit);
+    console.error(`demo-overlay failed: ${(e as Error).message}`);
+    cleanup();
+    process.exit(1);
+  },
+);
