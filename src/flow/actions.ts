@@ -96,8 +96,7 @@ export type Action =
   | { type: 'move'; src: Subfield; dst: Subfield }
   /**
    * port -1 = the packet's own in_port; table 255 = the current table (OVS conventions).
-   * ct: `resubmit(PORT,TABLE,ct)` (look up with the conntrack original-direction tuple). Parsed and
-   * printed back so the text round-trips, but not executable here: compile() refuses it.
+   * ct: `resubmit(PORT,TABLE,ct)`: the lookup sees the conntrack original-direction tuple.
    */
   | { type: 'resubmit'; port: number; table: number; ct: boolean }
   | { type: 'goto_table'; table: number }
@@ -170,7 +169,9 @@ export const CT_LABEL = 12; // value 12..15, mask 16..19
 
 export const OP_LEARN = 28; // index into the plan's learn actions (CompiledPlan.learns)
 
-export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5, 10, 20, 1, 2];
+/** resubmit(PORT,TABLE,ct): as OP_RESUBMIT, the lookup with the conntrack original tuple. */
+export const OP_RESUBMIT_CT = 29; // port, table
+export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5, 10, 20, 1, 2, 3];
 
 /**
  * The conjunction clauses of a conjunctive flow as [id, k, n, ...] (k 1-based), or null when
@@ -249,17 +250,8 @@ export interface CompiledPlan {
   learns: LearnAction[];
 }
 
-/**
- * `resubmit(,T,ct)` looks table T up with the packet's conntrack original-direction tuple in
- * place of its own addresses and ports (OVS 2.9+). tvs does not implement that lookup; refused
- * rather than run as a plain resubmit, which would silently change what the flow means.
- */
-export const UNSUPPORTED_RESUBMIT_CT =
-  "resubmit(...,ct) (a lookup with the conntrack original-direction tuple) is not implemented; refused rather than run as a plain resubmit";
-
 /** Actions the engine cannot execute, with the reason (null when all can run). */
 export function unsupportedAction(a: Action): string | null {
-  if (a.type === 'resubmit' && a.ct) return UNSUPPORTED_RESUBMIT_CT;
   return null;
 }
 
@@ -348,8 +340,7 @@ export function compile(actions: readonly Action[]): CompiledPlan {
         out.push(OP_MOVE, a.src.field.id, a.src.ofs, a.dst.field.id, a.dst.ofs, a.dst.nbits);
         break;
       case 'resubmit':
-        if (a.ct) throw new Error(UNSUPPORTED_RESUBMIT_CT);
-        out.push(OP_RESUBMIT, a.port, a.table);
+        out.push(a.ct ? OP_RESUBMIT_CT : OP_RESUBMIT, a.port, a.table);
         break;
       case 'goto_table':
         out.push(OP_GOTO, a.table);

@@ -32,6 +32,7 @@ import type { Plan } from './actions';
 import * as N from './nxm';
 import { Emc } from './emc';
 import { CtStage, CT_FULL, CT_NAT_EXHAUSTED, clearCtKey } from './ct-stage';
+import { CS_INVALID, CS_TRACKED } from './fields';
 import { formatCtState } from './ofctl-format';
 import type { FlowTable, Rule } from './table';
 import type { CompiledLearn } from './learn';
@@ -375,12 +376,18 @@ export class Executor {
   }
 
   /** Lookup in `table` for resubmit/goto (no EMC: registers and the key may have changed). */
-  private runTable(slot: number, table: number, inPort: number): number {
+  private runTable(slot: number, table: number, inPort: number, withCt = false): number {
     const t = this.tables[table];
     let rid = -1;
     if (t !== undefined) {
       if (!this.dry) t.lookups++;
       const k = slot << K.KEY_SHIFT;
+      const key = this.key;
+      // resubmit(,T,ct): the lookup sees the conntrack original-direction tuple in place of the
+      // packet's addresses, protocol and ports, when the packet is tracked and valid (OVS
+      // xlate_table_action's tuple_swap); otherwise the packet's own. The actions see the packet.
+      const swap = withCt && (key[k + K.K_CT_STATE] & (CS_TRACKED | CS_INVALID)) === CS_TRACKED && key[k + K.K_DL_TYPE] === ETH_IP;
+      if (swap) swapCtTuple(key, k);
       if (inPort >= 0) {
         // resubmit(PORT,T): the lookup sees PORT, the actions the original in_port (OVS).
         const saved = this.key[k];
@@ -390,6 +397,7 @@ export class Executor {
       } else {
         rid = t.cls.lookup(this.key, k);
       }
+      if (swap) swapCtTuple(key, k);
     }
     if (this.tracer !== null) this.tracer.lookup(table, rid, slot, this.depth);
     if (rid < 0) return CONTINUE; // a resubmit miss just continues with the caller's actions
@@ -416,7 +424,7 @@ export class Executor {
     while (pc < plan.length) {
       const op = plan[pc];
       if (this.tracer !== null) this.tracer.action(rid, pc, slot, this.depth);
-      if (op > A.OP_CONTROLLER && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_LEARN) {
+      if (op > A.OP_CONTROLLER && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_LEARN && op !== A.OP_RESUBMIT_CT) {
         // A modification: the pending output must leave as it is now.
         this.flush(slot);
       }
@@ -541,6 +549,7 @@ export class Executor {
           break;
         }
         case A.OP_RESUBMIT:
+        case A.OP_RESUBMIT_CT:
         case A.OP_GOTO: {
           if (this.depth >= MAX_DEPTH) {
             if (this.tracer !== null) this.tracer.event('resubmit depth limit reached, dropped', this.depth);
@@ -558,7 +567,7 @@ export class Executor {
           const tail = this.tail;
           this.tail = tail && pc + A.OP_LEN[op] >= plan.length;
           this.depth++;
-          const r = this.runTable(slot, t, port);
+          const r = this.runTable(slot, t, port, op === A.OP_RESUBMIT_CT);
           this.depth--;
           this.tail = tail;
           if (r === CONSUMED) return CONSUMED;
@@ -638,6 +647,25 @@ function isTableMiss(r: Rule): boolean {
   const m = r.match.mask;
   for (let i = 0; i < m.length; i++) if (m[i] !== 0) return false;
   return true;
+}
+
+/** Exchange the packet's nw_src/nw_dst/nw_proto/tp_src/tp_dst with ct_nw_src..ct_tp_dst (its own inverse). */
+function swapCtTuple(key: Uint32Array, k: number): void {
+  let x = key[k + K.K_NW_SRC];
+  key[k + K.K_NW_SRC] = key[k + K.K_CT_NW_SRC];
+  key[k + K.K_CT_NW_SRC] = x;
+  x = key[k + K.K_NW_DST];
+  key[k + K.K_NW_DST] = key[k + K.K_CT_NW_DST];
+  key[k + K.K_CT_NW_DST] = x;
+  x = key[k + K.K_NW_PROTO];
+  key[k + K.K_NW_PROTO] = key[k + K.K_CT_NW_PROTO];
+  key[k + K.K_CT_NW_PROTO] = x;
+  x = key[k + K.K_TP_SRC];
+  key[k + K.K_TP_SRC] = key[k + K.K_CT_TP_SRC];
+  key[k + K.K_CT_TP_SRC] = x;
+  x = key[k + K.K_TP_DST];
+  key[k + K.K_TP_DST] = key[k + K.K_CT_TP_DST];
+  key[k + K.K_CT_TP_DST] = x;
 }
 
 // ---- field access for load/move (64-bit values as hi/lo words in module scratch) ----

@@ -295,6 +295,24 @@ table=1,ct_state=+trk+new,actions=output:2
   t.equal(arena.availableSmall, free, 'no slot leaked');
 });
 
+t.test('resubmit(,T,ct): the lookup sees the original-direction tuple when tracked, the packet its own', async (t) => {
+  const { send } = setup(`
+table=0,ip,actions=ct(table=1,zone=1)
+table=1,ct_state=+trk+new,udp,in_port=1,actions=ct(commit,zone=1),output:2
+table=1,ct_state=+trk+est,in_port=2,actions=resubmit(,2,ct)
+table=2,udp,nw_src=${A},nw_dst=${B},tp_src=7000,tp_dst=53,actions=output:1
+table=2,priority=0,actions=output:9
+`);
+  send(1, udpFrame(A, B, 7000, 53));
+  const back = send(2, udpFrame(B, A, 53, 7000));
+  t.same(back, [['output', 1, TRK | EST | RPL]], 'the reply matched table 2 by the connection\'s original tuple');
+  const { send: send2 } = setup(`
+table=0,ip,actions=resubmit(,2,ct)
+table=2,udp,nw_src=${B},tp_src=53,actions=output:1
+`);
+  t.same(send2(2, udpFrame(B, A, 53, 7000)), [['output', 1, 0]], 'untracked: a plain lookup with the packet\'s tuple');
+});
+
 t.test('ct without table= commits and goes on; the ct_* fields of this pass are unchanged (OVS)', async (t) => {
   const { send, p } = setup(`
 table=0,ip,actions=ct(commit,zone=3),resubmit(,1)

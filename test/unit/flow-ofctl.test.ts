@@ -146,26 +146,17 @@ t.test('action round-trip and compiled plans (ofp-actions.at style)', async (t) 
   }
 });
 
-t.test('resubmit(,T,ct) round-trips through parse and format but is refused at install', async (t) => {
-  // OVS keeps the ct flavour (NXAST_RESUBMIT_TABLE_CT). tvs has no conntrack in its flow
-  // tables, so running it as a plain resubmit would change what the flow means: refused.
+t.test('resubmit(,T,ct) round-trips through parse and format and installs (its lookup: flow-ct.test.ts)', async (t) => {
+  // OVS keeps the ct flavour (NXAST_RESUBMIT_TABLE_CT).
   for (const [input, want] of [['resubmit(,2,ct)', 'resubmit(,2,ct)'], ['resubmit(1,2,ct)', 'resubmit("phy-br-eth1",2,ct)'], ['resubmit(3,,ct)', 'resubmit(tap1,,ct)']]) {
     const s = parseFlow(`ip,actions=${input}`, 'add', opts);
     t.equal(formatActions(s.actions!, names), want, input);
     t.equal(formatActions(parseFlow(`ip,actions=${want}`, 'add', opts).actions!, names), want, `${input}: reparse`);
   }
   const { p } = pipeline();
-  t.throws(() => p.addFlow('ip,actions=resubmit(,2,ct)'), {
-    message: `flow: column 12: ${A.UNSUPPORTED_RESUBMIT_CT}`,
-  });
-  t.throws(() => p.addFlows('priority=1,actions=NORMAL\nip,actions=NORMAL,resubmit(,2,ct)'), {
-    message: `line 2, column 19: ${A.UNSUPPORTED_RESUBMIT_CT}`,
-  });
-  p.addFlow('ip,actions=resubmit(,2)');
-  t.throws(() => p.modFlows('ip,actions=resubmit(,3,ct)'), { message: `flow: column 12: ${A.UNSUPPORTED_RESUBMIT_CT}` });
-  t.equal(p.formatFlows().trim().split('\n').length, 1, 'only the plain resubmit flow is installed');
-  t.match(p.formatFlows(), /ip actions=resubmit\(,2\)\n$/, 'and it was not modified');
-  t.throws(() => compile(parseFlow('ip,actions=resubmit(,2,ct)', 'add', opts).actions!), { message: A.UNSUPPORTED_RESUBMIT_CT });
+  p.addFlow('ip,actions=resubmit(,2,ct)');
+  t.match(p.formatFlows(), /ip actions=resubmit\(,2,ct\)\n$/);
+  t.same(compile(parseFlow('ip,actions=resubmit(,2,ct)', 'add', opts).actions!).plan, [A.OP_RESUBMIT_CT, -1, 2]);
 });
 
 t.test('in_port=0 and output:0 install (as OVS 3.1) and send nothing', async (t) => {
