@@ -111,6 +111,17 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
     case 'metadata':
       set48(m, K.K_METADATA_HI, v, mk, name);
       return 'none';
+    // Tunnel metadata (Neutron's br-tun: OFPMatch(tunnel_id=VNI) from the native agent).
+    case 'tunnel_id':
+    case 'nxm_nx_tun_id':
+      set48(m, K.K_TUN_ID_HI, v, mk, name);
+      return 'none';
+    case 'tun_src':
+      setWord(m, K.K_TUN_SRC, n, nm, name);
+      return 'none';
+    case 'tun_dst':
+      setWord(m, K.K_TUN_DST, n, nm, name);
+      return 'none';
     case 'eth_dst':
     case 'nxm_of_eth_dst':
       set48(m, K.K_DL_DST_HI, v, mk, name);
@@ -319,6 +330,10 @@ export function matchToOxm(m: Match): Oxm[] {
   if (w(K.K_IN_PORT)) out.push(oxm('in_port', port16to32(m.value[K.K_IN_PORT])));
   const [md, mdm] = word64(m, K.K_METADATA_HI);
   put(out, 'metadata', md, mdm, 0xffffffffffffffffn);
+  const [ti, tim] = word64(m, K.K_TUN_ID_HI);
+  put(out, 'tunnel_id', ti, tim, 0xffffffffffffffffn);
+  put(out, 'tun_src', m.value[K.K_TUN_SRC], w(K.K_TUN_SRC), 0xffffffff);
+  put(out, 'tun_dst', m.value[K.K_TUN_DST], w(K.K_TUN_DST), 0xffffffff);
   const [dd, ddm] = word64(m, K.K_DL_DST_HI);
   put(out, 'eth_dst', dd, ddm, 0xffffffffffffn);
   const [ds, dsm] = word64(m, K.K_DL_SRC_HI);
@@ -445,6 +460,7 @@ const BASIC_TO_NXM: Record<string, string> = {
   arp_sha: 'arp_sha',
   arp_tha: 'arp_tha',
   metadata: 'metadata',
+  tunnel_id: 'tun_id',
   ipv6_src: 'ipv6_src',
   ipv6_dst: 'ipv6_dst',
   ipv6_label: 'ipv6_label',
@@ -682,6 +698,7 @@ const OXM_NAME_OF: Record<number, string> = {
   [N.F_ARP_SHA]: 'arp_sha',
   [N.F_ARP_THA]: 'arp_tha',
   [N.F_METADATA]: 'metadata',
+  [N.F_TUN_ID]: 'tunnel_id',
   [N.F_IPV6_SRC]: 'ipv6_src',
   [N.F_IPV6_DST]: 'ipv6_dst',
   [N.F_IPV6_LABEL]: 'ipv6_label',

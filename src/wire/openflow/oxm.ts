@@ -116,6 +116,9 @@ export const OXM_FIELDS: readonly OxmFieldInfo[] = [
   { cls: OXM_CLASS_NXM1, field: 27, name: 'nxm_nx_ipv6_label', bytes: 4, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 28, name: 'nxm_nx_ip_ecn', bytes: 1, maskable: false },
   { cls: OXM_CLASS_NXM1, field: 29, name: 'nw_ttl', bytes: 1, maskable: false },
+  { cls: OXM_CLASS_NXM1, field: 16, name: 'nxm_nx_tun_id', bytes: 8, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 31, name: 'tun_src', bytes: 4, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 32, name: 'tun_dst', bytes: 4, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 33, name: 'pkt_mark', bytes: 4, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 37, name: 'conj_id', bytes: 4, maskable: false },
 ];
