@@ -145,7 +145,7 @@ export const OP_MOVE = 21; // srcFid, srcOfs, dstFid, dstOfs, nbits
 export const OP_RESUBMIT = 22; // port (-1 = keep), table (255 = current)
 export const OP_GOTO = 23; // table
 export const OP_WRITE_METADATA = 24; // valHi, valLo, maskHi, maskLo
-export const OP_SET_IPV6 = 25; // which (0 src, 1 dst), v0..v3, m0..m3 (MSW first)
+export const OP_SET_IPV6 = 25; // which (0 src, 1 dst, 2 nd_target), v0..v3, m0..m3 (MSW first)
 /**
  * ct(): flags (CTF_*), table (255 = none), zone, zoneFid (-1: the zone is immediate), zoneOfs,
  * natAddrMin, natAddrMax, natPortMin, natPortMax, markV, markM, label value (4 words, most
@@ -422,8 +422,8 @@ function compileSetField(a: Extract<Action, { type: 'set_field' }>, out: number[
 
 /** A 128-bit write (ipv6_src/ipv6_dst): value and mask as four words each, most significant first. */
 function pushSetIpv6(fid: number, value: bigint, mask: bigint, out: number[]): void {
-  if (fid !== N.F_IPV6_SRC && fid !== N.F_IPV6_DST) throw new Error(`field ${fid} cannot be written`);
-  out.push(OP_SET_IPV6, fid === N.F_IPV6_SRC ? 0 : 1);
+  if (fid !== N.F_IPV6_SRC && fid !== N.F_IPV6_DST && fid !== N.F_ND_TARGET) throw new Error(`field ${fid} cannot be written`);
+  out.push(OP_SET_IPV6, fid === N.F_IPV6_SRC ? 0 : fid === N.F_IPV6_DST ? 1 : 2);
   for (let i = 3; i >= 0; i--) out.push(Number((value >> BigInt(32 * i)) & 0xffffffffn) | 0);
   for (let i = 3; i >= 0; i--) out.push(Number((mask >> BigInt(32 * i)) & 0xffffffffn) | 0);
 }

@@ -17,7 +17,8 @@ import type { Batch } from '../packet/batch';
 import { DropCounters, defineDrops } from '../packet/drops';
 import * as K from '../packet/flow-key';
 import * as vnet from '../packet/vnet';
-import { l4AddrUpdate, l4PortUpdate, l4ChecksumOffset, l4ChecksumOffset6, rewriteIpv6Word } from '../packet/rewrite';
+import { l4AddrUpdate, l4PortUpdate, l4ChecksumOffset, l4ChecksumOffset6, rewriteIcmp6DataWord, rewriteIpv6Word, rewriteNdLla } from '../packet/rewrite';
+import * as icmpv6 from '../wire/icmpv6';
 import { popTag, pushTag, rewriteTci, setVid } from '../packet/vlan';
 import type { BridgeOps } from './bridge-ops';
 import { get16, put16 } from '../wire/bytes';
@@ -929,12 +930,14 @@ function writeField(a: PacketArena, slot: number, fid: number, hi: number, lo: n
     case N.F_IP_TTL:
       setTtl(a, slot, lo & 0xff);
       return true;
-    case N.F_ETH_TYPE:
-    case N.F_IP_PROTO:
-    case N.F_ND_TARGET:
     case N.F_ND_SLL:
     case N.F_ND_TLL:
-    case N.F_IPV6_SRC: // 128-bit writes compile to OP_SET_IPV6
+      setNdLla(a, slot, fid === N.F_ND_SLL, hi, lo);
+      return true;
+    case N.F_ETH_TYPE:
+    case N.F_IP_PROTO:
+    case N.F_ND_TARGET: // 128-bit writes compile to OP_SET_IPV6
+    case N.F_IPV6_SRC:
     case N.F_IPV6_DST:
       return true; // read-only (the parser refuses them as destinations)
     case N.F_CT_MARK:
@@ -992,6 +995,45 @@ function setTosBits(a: PacketArena, slot: number, v: number, mask: number): void
   a.key[k + K.K_NW_TOS] = (a.key[k + K.K_NW_TOS] & ~mask) | (v & mask);
 }
 
+/** The ND target of an NS/NA (the flow's prerequisites guarantee one; the key says if it is). */
+function setNdTarget(a: PacketArena, slot: number, plan: Plan, at: number): void {
+  const k = slot << K.KEY_SHIFT;
+  const key = a.key;
+  const l4 = a.l4[slot];
+  const tp = key[k + K.K_TP_SRC];
+  if (l4 === 0 || key[k + K.K_NW_PROTO] !== ipv4.PROTO_ICMPV6 || (tp !== icmpv6.ND_NEIGHBOR_SOLICIT && tp !== icmpv6.ND_NEIGHBOR_ADVERT) || key[k + K.K_TP_DST] !== 0) return;
+  const b = a.bytes;
+  const p = a.start[slot] + l4;
+  const partial = vnet.needsCsum(a, slot);
+  for (let i = 0; i < 4; i++) {
+    const m = plan[at + 5 + i] >>> 0;
+    if (m === 0) continue;
+    const old = key[k + K.K_ND_TARGET + i];
+    const nv = ((old & ~m) | (plan[at + 1 + i] & m)) >>> 0;
+    if (nv === old) continue;
+    rewriteIcmp6DataWord(b, p + icmpv6.ND_TARGET + 4 * i, p + icmpv6.CHECKSUM, partial, old, nv);
+    key[k + K.K_ND_TARGET + i] = nv;
+  }
+}
+
+/** nd_sll / nd_tll: the link-layer address option of that type already in the NS/NA. */
+function setNdLla(a: PacketArena, slot: number, sll: boolean, hi: number, lo: number): void {
+  const k = slot << K.KEY_SHIFT;
+  const key = a.key;
+  const l4 = a.l4[slot];
+  if (l4 === 0 || a.l3[slot] === 0 || key[k + K.K_NW_PROTO] !== ipv4.PROTO_ICMPV6 || key[k + K.K_TP_SRC] !== (sll ? icmpv6.ND_NEIGHBOR_SOLICIT : icmpv6.ND_NEIGHBOR_ADVERT)) return;
+  const b = a.bytes;
+  const f = a.start[slot];
+  const ip = f + a.l3[slot];
+  const pl = ipv6.payloadLen(b, ip);
+  const end = pl === 0 ? f + a.len[slot] : ip + ipv6.HEADER_LEN + pl;
+  const p = f + l4;
+  if (!rewriteNdLla(b, p + icmpv6.ND_MIN_LEN, end, sll ? icmpv6.ND_OPT_SOURCE_LINKADDR : icmpv6.ND_OPT_TARGET_LINKADDR, p + icmpv6.CHECKSUM, vnet.needsCsum(a, slot), hi, lo)) return;
+  const kw = k + (sll ? K.K_ARP_SHA_HI : K.K_ARP_THA_HI);
+  key[kw] = hi & 0xffff;
+  key[kw + 1] = lo >>> 0;
+}
+
 /** IPv4 TTL (header checksum updated) or IPv6 hop limit. */
 function setTtl(a: PacketArena, slot: number, ttl: number): void {
   const k = slot << K.KEY_SHIFT;
@@ -1023,6 +1065,7 @@ function setIpv6Addr(a: PacketArena, slot: number, plan: Plan, at: number): void
   if (key[k + K.K_DL_TYPE] !== ETH_IPV6 || a.l3[slot] === 0) return;
   const b = a.bytes;
   const f = a.start[slot];
+  if (plan[at] === 2) return setNdTarget(a, slot, plan, at);
   const dst = plan[at] === 1;
   const p = f + a.l3[slot] + (dst ? ipv6.DST : ipv6.SRC);
   const kw = k + (dst ? K.K_IPV6_DST : K.K_IPV6_SRC);

@@ -96,10 +96,10 @@ LIST.push(
   { id: F_IPV6_SRC, nxm: 'NXM_NX_IPV6_SRC', name: 'ipv6_src', bits: 128, writable: true, prereq: 'ipv6', style: 'ipv6' },
   { id: F_IPV6_DST, nxm: 'NXM_NX_IPV6_DST', name: 'ipv6_dst', bits: 128, writable: true, prereq: 'ipv6', style: 'ipv6' },
   { id: F_IPV6_LABEL, nxm: 'NXM_NX_IPV6_LABEL', name: 'ipv6_label', bits: 20, writable: true, prereq: 'ipv6', style: 'hex' },
-  // ND fields are matched and read; tvs does not rewrite ND messages (no set_field to them).
-  { id: F_ND_TARGET, nxm: 'NXM_NX_ND_TARGET', name: 'nd_target', bits: 128, writable: false, prereq: 'nd', style: 'ipv6' },
-  { id: F_ND_SLL, nxm: 'NXM_NX_ND_SLL', name: 'nd_sll', bits: 48, writable: false, prereq: 'nd_solicit', style: 'mac' },
-  { id: F_ND_TLL, nxm: 'NXM_NX_ND_TLL', name: 'nd_tll', bits: 48, writable: false, prereq: 'nd_advert', style: 'mac' },
+  // ND: the target and the link-layer address option already in the message are rewritten.
+  { id: F_ND_TARGET, nxm: 'NXM_NX_ND_TARGET', name: 'nd_target', bits: 128, writable: true, prereq: 'nd', style: 'ipv6' },
+  { id: F_ND_SLL, nxm: 'NXM_NX_ND_SLL', name: 'nd_sll', bits: 48, writable: true, prereq: 'nd_solicit', style: 'mac' },
+  { id: F_ND_TLL, nxm: 'NXM_NX_ND_TLL', name: 'nd_tll', bits: 48, writable: true, prereq: 'nd_advert', style: 'mac' },
   { id: F_IP_DSCP, nxm: 'OXM_OF_IP_DSCP', name: 'ip_dscp', bits: 6, writable: true, prereq: 'ip_any', style: 'dec' },
   { id: F_IP_ECN, nxm: 'NXM_NX_IP_ECN', name: 'nw_ecn', bits: 2, writable: true, prereq: 'ip_any', style: 'dec' },
   { id: F_PKT_MARK, nxm: 'NXM_NX_PKT_MARK', name: 'pkt_mark', bits: 32, writable: true, prereq: 'none', style: 'hex' },

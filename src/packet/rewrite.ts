@@ -22,6 +22,7 @@ import { get16, put16 } from '../wire/bytes';
 import * as ipv4 from '../wire/ipv4';
 import * as ipv6 from '../wire/ipv6';
 import * as icmp from '../wire/icmp';
+import * as icmpv6 from '../wire/icmpv6';
 import * as tcp from '../wire/tcp';
 import * as udp from '../wire/udp';
 
@@ -45,6 +46,49 @@ export function l4ChecksumOffset6(proto: number): number {
 export function rewriteIpv6Word(b: Uint8Array, addr: number, i: number, csum: number, partial: boolean, isUdp: boolean, oldW: number, newW: number): void {
   ipv6.setAddrWord(b, addr, i, newW);
   if (csum !== 0) l4AddrUpdate(b, csum, oldW, newW, partial, isUdp);
+}
+
+/**
+ * A 32-bit word of ICMPv6 message data (the ND target) changes: write it and update the
+ * checksum at `csum` — not under a partial checksum (the device sums message bytes itself).
+ */
+export function rewriteIcmp6DataWord(b: Uint8Array, p: number, csum: number, partial: boolean, oldW: number, newW: number): void {
+  b[p] = newW >>> 24;
+  b[p + 1] = (newW >>> 16) & 0xff;
+  b[p + 2] = (newW >>> 8) & 0xff;
+  b[p + 3] = newW & 0xff;
+  if (!partial) l4AddrUpdate(b, csum, oldW, newW, false, false);
+}
+
+/**
+ * Rewrite the MAC of the first link-layer address option of `type` (1 source, 2 target) in the
+ * NS/NA whose options run [p, end), with the ICMPv6 checksum at `csum`. The parse pass already
+ * validated the option lengths. Returns false when the message has no such option (nothing
+ * written, as OVS's datapath leaves a message without it alone).
+ */
+export function rewriteNdLla(b: Uint8Array, p: number, end: number, type: number, csum: number, partial: boolean, hi: number, lo: number): boolean {
+  while (end - p >= icmpv6.ND_OPT_UNIT) {
+    const olen = b[p + icmpv6.ND_OPT_LEN] * icmpv6.ND_OPT_UNIT;
+    if (olen === 0 || olen > end - p) return false;
+    if (b[p + icmpv6.ND_OPT_TYPE] === type && olen === icmpv6.ND_OPT_UNIT) {
+      const m = p + icmpv6.ND_LLA_MAC;
+      const oh = (b[m] << 8) | b[m + 1];
+      const ol = ((b[m + 2] << 24) | (b[m + 3] << 16) | (b[m + 4] << 8) | b[m + 5]) >>> 0;
+      b[m] = (hi >>> 8) & 0xff;
+      b[m + 1] = hi & 0xff;
+      b[m + 2] = lo >>> 24;
+      b[m + 3] = (lo >>> 16) & 0xff;
+      b[m + 4] = (lo >>> 8) & 0xff;
+      b[m + 5] = lo & 0xff;
+      if (!partial) {
+        l4WordUpdate(b, csum, oh, hi & 0xffff, false);
+        l4AddrUpdate(b, csum, ol, lo >>> 0, false, false);
+      }
+      return true;
+    }
+    p += olen;
+  }
+  return false;
 }
 
 /** An address in the pseudo header changed: update the TCP/UDP checksum field at p. */

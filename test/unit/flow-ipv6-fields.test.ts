@@ -293,3 +293,26 @@ t.test('nw_frag selects IPv6 fragments found behind extension headers; mod_nw_tt
   out = bytes(sent[0].hex);
   t.same([out[21], sent[0].key[K.K_NW_TTL]], [2, 2]);
 });
+
+t.test('set_field to nd_target / nd_tll / nd_sll rewrites the NS/NA and its ICMPv6 checksum', async (t) => {
+  const na = ndFrame({ type: 136, smac: VM, dmac: '33:33:00:00:00:01', src: '2001:db8::5', dst: 'ff02::1', target: '2001:db8::5', opts: [Buffer.from([14, 1, 0, 0, 0, 0, 0, 0]), llaOpt(2, VM)], flags: 0x20000000 });
+  let sent = runOne('icmp6,icmp_type=136,actions=set_field:fe80::f816:3eff:fe99:9999->nd_target,set_field:fa:16:3e:99:99:99->nd_tll,output:9', na);
+  let out = bytes(sent[0].hex);
+  const l4 = 14 + 40;
+  t.equal(out.subarray(l4 + 8, l4 + 24).toString('hex'), 'fe80000000000000f8163efffe999999', 'target rewritten');
+  t.equal(out.subarray(l4 + 34, l4 + 40).toString('hex'), 'fa163e999999', 'the TLL option (the second option) rewritten');
+  t.equal(out.subarray(l4 + 24, l4 + 32).toString('hex'), '0e01000000000000', 'the other option untouched');
+  t.ok(l4ChecksumOk6(out, 2), 'ICMPv6 checksum right');
+  t.same([sent[0].key[K.K_ND_TARGET + 3], sent[0].key[K.K_ARP_THA_HI], sent[0].key[K.K_ARP_THA_LO]], [0xfe999999, 0xfa16, 0x3e999999]);
+  // An NA without a TLL option: nd_tll writes nothing (no option to rewrite), the frame is unchanged.
+  const bare = ndFrame({ type: 136, smac: VM, dmac: '33:33:00:00:00:01', src: '2001:db8::5', dst: 'ff02::1', target: '2001:db8::5', flags: 0x20000000 });
+  sent = runOne('icmp6,icmp_type=136,actions=set_field:fa:16:3e:99:99:99->nd_tll,output:9', bare);
+  t.equal(sent[0].hex, Buffer.from(bare).toString('hex'));
+  // NS: nd_sll.
+  const ns = ndFrame({ type: 135, smac: VM, dmac: '33:33:ff:00:00:06', src: 'fe80::1', dst: 'ff02::1:ff00:6', target: '2001:db8::6', opts: [llaOpt(1, VM)] });
+  sent = runOne('icmp6,icmp_type=135,actions=set_field:02:00:00:00:00:01->nd_sll,output:9', ns);
+  out = bytes(sent[0].hex);
+  t.equal(out.subarray(l4 + 26, l4 + 32).toString('hex'), '020000000001');
+  t.ok(l4ChecksumOk6(out, 2));
+  t.throws(() => setup().p.parse('icmp6,icmp_type=136,actions=set_field:02:00:00:00:00:01->nd_sll', 'add'), /nd_sll requires a neighbour solicitation/);
+});

@@ -76,11 +76,11 @@ t.test('OXM IPv6 matches: masks, prerequisites, bad values', async (t) => {
   t.throws(() => matchFromOxm([...nd, of.oxm('icmpv6_type', 136), of.oxm('nd_sll', 1)]), { type: of.ET.BAD_MATCH, code: of.BAD_MATCH.BAD_PREREQ });
   const ok = matchFromOxm([...nd, of.oxm('icmpv6_type', 136), of.oxm('nd_target', 1n), of.oxm('nd_tll', 0xfa163e112233)]);
   t.equal(formatMatch(ok, 32768), 'icmp6,icmp_type=136,nd_target=::1,nd_tll=fa:16:3e:11:22:33');
-  // set_field to an ND field: tvs does not rewrite ND messages.
-  t.throws(
-    () => flowModToSpec({ ...(of.decodeMessage(Buffer.from(FIXTURES[3][1], 'hex')) as of.FlowMod), instructions: [{ type: 'apply_actions', actions: [{ type: 'set_field', field: of.oxm('nd_sll', 1) }] }] }),
-    { type: of.ET.BAD_ACTION, code: of.BAD_ACTION.BAD_SET_TYPE },
-  );
+  // set_field to an ND field needs the ND match (OVS: MATCH_INCONSISTENT otherwise).
+  const ns = of.decodeMessage(Buffer.from(FIXTURES[3][1], 'hex')) as of.FlowMod;
+  const setSll = { type: 'apply_actions' as const, actions: [{ type: 'set_field' as const, field: of.oxm('nd_sll', 0x020000000001) }] };
+  t.equal(formatActions(flowModToSpec({ ...ns, instructions: [setSll] }).spec.actions!), 'set_field:02:00:00:00:00:01->nd_sll');
+  t.throws(() => flowModToSpec({ ...ns, match: [v6, of.oxm('ip_proto', 58), of.oxm('icmpv6_type', 136)], instructions: [setSll] }), { type: of.ET.BAD_ACTION, code: of.BAD_ACTION.MATCH_INCONSISTENT });
 });
 
 t.test('meter and set_queue flows encode for flow stats', async (t) => {

@@ -150,4 +150,6 @@ t.test('ovs-compat corpus: installed and printed back so OVS reads the same flow
   const pct = (x: { n: number; ok: number }): string => `${x.ok}/${x.n} (${x.n === 0 ? '-' : ((100 * x.ok) / x.n).toFixed(1)}%)`;
   t.comment(`same meaning as OVS 3.1 after a round trip: no ct ${pct(sum.plain)}; needs ct ${pct(sum.ct)}; ${sum.ovsRefuses} lines OVS itself refuses (not counted)`);
   t.ok(sum.plain.n > 0, 'the corpus has flow lines OVS accepts');
+  // Every no-ct line OVS accepts is an L2/L3 switch flow tvs now reads with OVS's meaning: hold it.
+  t.equal(sum.plain.ok, sum.plain.n, `every no-ct flow line reads back as OVS reads it (${pct(sum.plain)})`);
 });
