@@ -11,6 +11,7 @@
  * inner frame; a frame with another VNI, and one with the I flag clear, are dropped and counted.
  */
 import t from 'tap';
+import * as fs from 'fs';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
 import { startDaemon, tvsOk, nsRun, pingLoss, waitListening, waitUntil, type Daemon } from '../helpers/daemon';
 import { startCapture } from '../helpers/capture';
@@ -81,7 +82,17 @@ t.test('ping across: tenant host behind tvs ↔ the kernel vxlan device, VNI 100
 t.test('TCP across the tunnel (iperf3, bounded)', { skip: skip || (haveCmd('iperf3') && haveCmd('ethtool') ? false : 'needs iperf3 and ethtool') }, async (t) => {
   const { nsH, nsK } = env;
   {
-    await nsRun(nsK, ['iperf3', '-s', '-1', '-D', '-B', '10.235.0.2', '-p', '5301']);
+    // One-shot server, bounded even if no client ever comes, ended by its PID in teardown.
+    const pidfile = `/tmp/tvs-tun-iperf-${process.pid}.pid`;
+    t.teardown(() => {
+      try {
+        process.kill(Number(fs.readFileSync(pidfile, 'utf8').trim()), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      fs.rmSync(pidfile, { force: true });
+    });
+    await nsRun(nsK, ['iperf3', '-s', '-1', '-D', '-I', pidfile, '--idle-timeout', '30', '-B', '10.235.0.2', '-p', '5301']);
     await waitListening(nsK, 5301);
     const r = await nsRun(nsH, ['iperf3', '-c', '10.235.0.2', '-p', '5301', '-t', '2', '-J'], 30_000);
     let bytes = 0;
