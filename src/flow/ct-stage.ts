@@ -26,7 +26,7 @@ import {
 } from '../packet/conntrack';
 import { DropCounters } from '../packet/drops';
 import * as K from '../packet/flow-key';
-import { parseQuoted, quoted } from '../packet/nat';
+import { parseQuoted, quoted, translateIcmpError } from '../packet/nat';
 import * as eth from '../wire/ethernet';
 import * as icmp from '../wire/icmp';
 import * as ipv4 from '../wire/ipv4';
@@ -185,7 +185,7 @@ export class CtStage {
         ports = ((id << 16) | id) >>> 0;
         pk = ipv4.PROTO_ICMP | (type << 8);
       } else if (icmp.isError(type)) {
-        return this.related(b, p, ipEnd, zone, now);
+        return this.related(a, slot, p, ipEnd, zone, now, flags);
       } else {
         return this.inv(INV_ICMP_NEW);
       }
@@ -347,15 +347,31 @@ export class CtStage {
     }
   }
 
-  /** An ICMP error: +rel when it quotes a tracked connection of this zone, else +inv. */
-  private related(b: Uint8Array, p: number, ipEnd: number, zone: number, now: number): number {
+  /**
+   * An ICMP error: +rel when it quotes a tracked connection of this zone, else +inv. With
+   * ct(nat) and a NATed connection, the error and the datagram it quotes are translated as the
+   * router translates them (packet/nat.ts translateIcmpError), so traceroute and path-MTU
+   * discovery work through the flow tables' NAT too.
+   */
+  private related(a: PacketArena, slot: number, p: number, ipEnd: number, zone: number, now: number, flags: number): number {
+    const b = a.bytes;
     if (!parseQuoted(b, p, ipEnd)) return this.inv(INV_ICMP_QUOTE);
     const ct = this.table;
     // parseQuoted gives the tuple a reply to the quoted datagram would carry; looked up as the
     // decide stage of the router does, the entry found is the direction the error travels.
     const q = ct.count === 0 ? -1 : ct.lookup((quoted.protoKey | (zone << 16)) >>> 0, quoted.dst, quoted.src, quoted.ports);
     if (q < 0 || ct.expires[q >> 1] <= now) return this.inv(INV_ICMP_UNRELATED);
-    this.state = CS_TRACKED | CS_RELATED | ((q & 1) === 1 ? CS_REPLY_DIR : 0);
+    let st = CS_TRACKED | CS_RELATED | ((q & 1) === 1 ? CS_REPLY_DIR : 0);
+    const nat = ct.cflags[q >> 1] & (CF_SNAT | CF_DNAT);
+    if ((flags & A.CTF_NAT) !== 0 && nat !== 0) {
+      st |= (nat === CF_SNAT) === ((q & 1) === 0) ? CS_SRC_NAT : CS_DST_NAT;
+      const l3 = a.start[slot] + a.l3[slot];
+      translateIcmpError(b, l3, p, ct.xSrc[q], ct.xDst[q], ct.xPorts[q]);
+      const k = slot << K.KEY_SHIFT;
+      a.key[k + K.K_NW_SRC] = ipv4.src(b, l3);
+      a.key[k + K.K_NW_DST] = ipv4.dst(b, l3);
+    }
+    this.state = st;
     this.readConn(q >> 1);
     return CT_OK;
   }

@@ -392,6 +392,24 @@ table=1,ct_state=+trk+est,in_port=2,actions=output:1
   t.equal(p.conntrack.table.count, 11, 'nothing created');
 });
 
+t.test('ct(nat): an ICMP error for a SNATed connection is +rel and translated back, quote included', async (t) => {
+  const { send, ops } = setup(`
+table=0,ip,actions=ct(table=1,zone=1,nat)
+table=1,ct_state=+trk+new,in_port=1,udp,actions=ct(commit,zone=1,nat(src=203.0.113.5)),output:2
+table=1,ct_state=+trk+rel,in_port=2,actions=output:1
+`);
+  send(1, udpFrame(A, B, 40000, 53));
+  const sent = Uint8Array.from(Buffer.from(ops.sent[0].hex, 'hex'));
+  const r = send(2, icmpError(B, '203.0.113.5', 3, 3, sent));
+  t.same(r, [['output', 1, TRK | REL | RPL | 0x80]], '+rel+rpl+dnat');
+  const u = Uint8Array.from(Buffer.from(ops.sent[0].hex, 'hex'));
+  const ip = (o: number): string => [...u.subarray(o, o + 4)].join('.');
+  t.equal(ip(30), A, 'outer destination: the original host');
+  t.same([ip(34 + 8 + 12), ip(34 + 8 + 16), (u[62] << 8) | u[63]], [A, B, 40000], 'the quoted datagram as the host sent it');
+  t.equal(checksum(u, 34, u.length - 34 - (u.length - 14 - ((u[16] << 8) | u[17]))), 0, 'ICMP checksum valid');
+  t.equal(checksum(u, 14, 20), 0, 'IP checksum valid');
+});
+
 t.test('ct(commit,nat(dst=A:P)): DNAT, and the reply comes back from the original address', async (t) => {
   const { send, ops } = setup(`
 table=0,ip,actions=ct(table=1,zone=2,nat)
