@@ -12,7 +12,8 @@ import { Match } from '../flow/match';
 import { prereqOk, type Prereq } from '../flow/fields';
 import { NXM_FIELDS, nxmField, type NxmField } from '../flow/nxm';
 import * as N from '../flow/nxm';
-import type { Action } from '../flow/actions';
+import type { Action, LearnAction, LearnSpec } from '../flow/actions';
+import { learnMatchable } from '../flow/learn';
 import type { FlowSpec } from '../flow/ofctl-parse';
 import type { FlowFlag, Rule } from '../flow/table';
 import {
@@ -23,6 +24,7 @@ import {
   FC,
   FF,
   FLOW_MOD_FAILED,
+  NX_LEARN_F,
   OFPG_ANY,
   OFPP13_ALL,
   OFPP13_ANY,
@@ -533,8 +535,49 @@ function checkPrereq(f: NxmField, ctx: ActionContext): void {
   if (!prereqOk(f.prereq, ctx.match)) throw badAction(BAD_ACTION.MATCH_INCONSISTENT, `${f.name}: the match does not pin down what this field needs`);
 }
 
+/** nx_action_learn → the rule model's learn (the same checks as the text form, as BAD_ARGUMENT). */
+function learnFrom(a: Extract<OfAction, { type: 'nx_learn' }>, ctx: ActionContext): Action {
+  if (a.flags & ~(NX_LEARN_F.SEND_FLOW_REM | NX_LEARN_F.DELETE_LEARNED)) throw badAction(BAD_ACTION.BAD_ARGUMENT, `learn: flags 0x${a.flags.toString(16)} (result_dst is not supported)`);
+  if (a.table >= 255) throw badAction(BAD_ACTION.BAD_ARGUMENT, `learn: table ${a.table}`);
+  const specs: LearnSpec[] = a.specs.map((sp) => {
+    const src = sp.srcField === null ? null : subfield(sp.srcField, sp.srcOfs, sp.nBits, 'learn source');
+    if (src) checkPrereq(src.field, ctx);
+    if (sp.dst === 'output') {
+      if (!src) throw badAction(BAD_ACTION.BAD_ARGUMENT, 'learn: output needs a field source');
+      return { kind: 'output', dst: null, src, value: 0n };
+    }
+    const dst = subfield(sp.dstField, sp.dstOfs, sp.nBits, 'learn destination');
+    if (!learnMatchable(dst.field) || (sp.dst === 'load' && !dst.field.writable)) throw badAction(BAD_ACTION.BAD_ARGUMENT, `learn: ${dst.field.nxm} cannot be a learn destination`);
+    return { kind: sp.dst, dst, src, value: sp.srcField === null ? sp.value & ((1n << BigInt(sp.nBits)) - 1n) : 0n };
+  });
+  return {
+    type: 'learn', table: a.table, priority: a.priority, idleTimeout: a.idleTimeout, hardTimeout: a.hardTimeout,
+    finIdleTimeout: a.finIdleTimeout, finHardTimeout: a.finHardTimeout, cookie: a.cookie,
+    sendFlowRem: (a.flags & NX_LEARN_F.SEND_FLOW_REM) !== 0, deleteLearned: (a.flags & NX_LEARN_F.DELETE_LEARNED) !== 0, specs,
+  };
+}
+
+/** The rule model's learn → nx_action_learn. */
+function learnToOf(a: LearnAction): OfAction {
+  return {
+    type: 'nx_learn', idleTimeout: a.idleTimeout, hardTimeout: a.hardTimeout, priority: a.priority, cookie: a.cookie,
+    flags: (a.sendFlowRem ? NX_LEARN_F.SEND_FLOW_REM : 0) | (a.deleteLearned ? NX_LEARN_F.DELETE_LEARNED : 0),
+    table: a.table, finIdleTimeout: a.finIdleTimeout, finHardTimeout: a.finHardTimeout,
+    specs: a.specs.map((sp) => {
+      const width = (sp.dst ?? sp.src)!.nbits;
+      return {
+        dst: sp.kind, nBits: width,
+        srcField: sp.src === null ? null : headerOfField(sp.src.field), srcOfs: sp.src?.ofs ?? 0, value: sp.value,
+        dstField: sp.dst === null ? 0 : headerOfField(sp.dst.field), dstOfs: sp.dst?.ofs ?? 0,
+      };
+    }),
+  };
+}
+
 function actionFrom(a: OfAction, ctx: ActionContext): Action | null {
   switch (a.type) {
+    case 'nx_learn':
+      return learnFrom(a, ctx);
     case 'output':
       return outputFrom(a.port, a.maxLen, ctx);
     case 'push_vlan':
@@ -804,6 +847,9 @@ function actionToOf(a: Action, m: Match, out: OfAction[]): void {
       return;
     case 'conjunction':
       out.push({ type: 'nx_conjunction', clause: a.clause - 1, nClauses: a.nClauses, id: a.id });
+      return;
+    case 'learn':
+      out.push(learnToOf(a));
       return;
     case 'note': {
       const n = Buffer.from(a.bytes);

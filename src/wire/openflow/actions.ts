@@ -31,8 +31,37 @@ export type OfAction =
   | { type: 'nx_dec_ttl' }
   /** nx_action_conjunction: clause is 0-based on the wire (OVS prints clause + 1). */
   | { type: 'nx_conjunction'; clause: number; nClauses: number; id: number }
+  /** nx_action_learn (NXAST_LEARN): the flow_mod_specs decoded, fields as NXM/OXM headers. */
+  | {
+      type: 'nx_learn';
+      idleTimeout: number;
+      hardTimeout: number;
+      priority: number;
+      cookie: bigint;
+      flags: number;
+      table: number;
+      finIdleTimeout: number;
+      finHardTimeout: number;
+      specs: NxLearnSpec[];
+    }
   /** Any other action, kept whole (body = bytes after type and len). */
   | { type: 'unknown'; actionType: number; body: Buffer };
+
+/**
+ * One flow_mod_spec of nx_action_learn: header (src bit 13: 0 field, 1 immediate; dst bits 11-12:
+ * 0 match, 1 load, 2 output; n_bits bits 0-10), then the source (field header + ofs, or the value
+ * in ceil(n_bits/16)*2 bytes), then the destination (field header + ofs; none for output).
+ */
+export interface NxLearnSpec {
+  dst: 'match' | 'load' | 'output';
+  nBits: number;
+  /** Source field header and offset, or the immediate value (null field). */
+  srcField: number | null;
+  srcOfs: number;
+  value: bigint;
+  dstField: number;
+  dstOfs: number;
+}
 
 export type OfInstruction =
   | { type: 'goto_table'; table: number }
@@ -148,10 +177,73 @@ function readExperimenterAction(b: Reader, len: number): OfAction {
       const nClauses = b.u8();
       return { type: 'nx_conjunction', clause, nClauses, id: b.u32() };
     }
+    case NXAST.LEARN:
+      return readLearn(b, len);
     default:
       b.pos = start;
       return { type: 'unknown', actionType: AT.EXPERIMENTER, body: b.bytes(b.left) };
   }
+}
+
+function readLearn(b: Reader, len: number): OfAction {
+  if (len < 32) throw badAction(BAD_ACTION.BAD_LEN, `NX learn: length ${len}, at least 32`);
+  const idleTimeout = b.u16();
+  const hardTimeout = b.u16();
+  const priority = b.u16();
+  const cookie = b.u64();
+  const flags = b.u16();
+  const table = b.u8();
+  b.u8();
+  const finIdleTimeout = b.u16();
+  const finHardTimeout = b.u16();
+  const specs: NxLearnSpec[] = [];
+  while (b.left >= 2) {
+    const h = b.u16();
+    if (h === 0) break; // padding
+    const nBits = h & 0x7ff;
+    const imm = (h & 0x2000) !== 0;
+    const d = (h >> 11) & 3;
+    if (d === 3 || (h & 0xc000) !== 0 || nBits === 0) throw badAction(BAD_ACTION.BAD_ARGUMENT, `NX learn: bad flow_mod_spec header 0x${h.toString(16)}`);
+    const spec: NxLearnSpec = { dst: d === 0 ? 'match' : d === 1 ? 'load' : 'output', nBits, srcField: null, srcOfs: 0, value: 0n, dstField: 0, dstOfs: 0 };
+    const need = (n: number): void => {
+      if (b.left < n) throw badAction(BAD_ACTION.BAD_LEN, 'NX learn: flow_mod_spec runs past the action');
+    };
+    if (imm) {
+      const n = ((nBits + 15) >> 4) * 2;
+      need(n);
+      let v = 0n;
+      for (let i = 0; i < n; i++) v = (v << 8n) | BigInt(b.u8());
+      spec.value = v;
+    } else {
+      need(6);
+      spec.srcField = b.u32();
+      spec.srcOfs = b.u16();
+    }
+    if (spec.dst !== 'output') {
+      need(6);
+      spec.dstField = b.u32();
+      spec.dstOfs = b.u16();
+    }
+    specs.push(spec);
+  }
+  return { type: 'nx_learn', idleTimeout, hardTimeout, priority, cookie, flags, table, finIdleTimeout, finHardTimeout, specs };
+}
+
+function writeLearn(w: Writer, a: Extract<OfAction, { type: 'nx_learn' }>): void {
+  const start = w.len;
+  nxHeader(w, 0, NXAST.LEARN); // length patched below
+  w.u16(a.idleTimeout).u16(a.hardTimeout).u16(a.priority).u64(a.cookie).u16(a.flags).u8(a.table).u8(0).u16(a.finIdleTimeout).u16(a.finHardTimeout);
+  for (const s of a.specs) {
+    const d = s.dst === 'match' ? 0 : s.dst === 'load' ? 1 : 2;
+    w.u16((s.srcField === null ? 0x2000 : 0) | (d << 11) | s.nBits);
+    if (s.srcField === null) {
+      const n = ((s.nBits + 15) >> 4) * 2;
+      for (let i = n - 1; i >= 0; i--) w.u8(Number((s.value >> BigInt(8 * i)) & 0xffn));
+    } else w.u32(s.srcField).u16(s.srcOfs);
+    if (s.dst !== 'output') w.u32(s.dstField).u16(s.dstOfs);
+  }
+  w.pad8(start);
+  w.patch16(start + 2, w.len - start);
 }
 
 /** Decode `len` bytes of actions. */
@@ -228,6 +320,9 @@ export function writeAction(w: Writer, a: OfAction): void {
     case 'nx_conjunction':
       nxHeader(w, 16, NXAST.CONJUNCTION);
       w.u8(a.clause).u8(a.nClauses).u32(a.id);
+      return;
+    case 'nx_learn':
+      writeLearn(w, a);
       return;
     case 'unknown':
       w.u16(a.actionType).u16(4 + a.body.length).bytes(a.body);

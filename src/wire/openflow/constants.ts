@@ -216,9 +216,13 @@ export const NXAST = {
   REG_LOAD: 7,
   NOTE: 8,
   RESUBMIT_TABLE: 14,
+  LEARN: 16,
   DEC_TTL: 18,
   CONJUNCTION: 34,
 } as const;
+
+/** nx_action_learn flags (NX_LEARN_F_*). */
+export const NX_LEARN_F = { SEND_FLOW_REM: 1, DELETE_LEARNED: 2, WRITE_RESULT: 4 } as const;
 
 /** ofp_packet_in_reason / ofp_flow_removed_reason / ofp_port_reason */
 export const PR = { NO_MATCH: 0, ACTION: 1, INVALID_TTL: 2 } as const;
