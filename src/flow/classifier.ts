@@ -15,6 +15,15 @@
  * (OVS leaves that undefined) the lowest id is tried first. A security group of N addresses x M
  * ports is thus N + M soft rules plus one conj_id rule, not N x M rules.
  *
+ * Lookup cache: a table with several subtables (Neutron's 71, 81, 82: 6-13 probes and the
+ * conjunction pass per packet) puts a small exact-match cache in front of that search. Its key is
+ * the packet key masked by the union of every subtable's mask, hard and soft: the lookup's answer
+ * is a pure function of those words (the conjunction pass only rewrites conj_id, which the union
+ * covers when a rule matches it), so two keys equal under the union get the same rule. Any
+ * insert or remove bumps the classifier's generation and every entry filled before stops
+ * matching; the union is recomputed only when a subtable appears or goes. Unlike the EMC it
+ * serves lookups after resubmit and ct() recirculation, whose keys carry registers and ct_state.
+ *
  * Each subtable is separate-chaining over typed arrays: bucket heads, `next` links, the masked
  * key words of each entry, and the id of the highest-priority rule of each entry (rules with the
  * same match but different priorities share an entry, kept sorted on the control plane). Rule
@@ -402,6 +411,15 @@ export class SubtableSet<R extends ClsRule> {
 /** Most soft rules one lookup collects, and most distinct conjunction ids at one priority. */
 const SCRATCH0 = 64;
 
+/**
+ * Subtables (hard + soft) from which a classifier puts its lookup cache in front: below that the
+ * search is about as cheap as one cache probe (hash and compare of the union's words).
+ */
+export const CLS_CACHE_MIN_SUBTABLES = 4;
+/** Lookup-cache entries per classifier (four-way sets; a miss costs one ordinary lookup). */
+export const CLS_CACHE_ENTRIES = 4096;
+const SET_MASK = CLS_CACHE_ENTRIES / 4 - 1;
+
 export class Classifier<R extends ClsRule> {
   /** Ordinary rules. */
   private readonly hard: SubtableSet<R>;
@@ -416,6 +434,24 @@ export class Classifier<R extends ClsRule> {
   private accHi = new Int32Array(SCRATCH0);
   private accDone = new Uint8Array(SCRATCH0);
 
+  /** Subtables from which the lookup cache is used; Infinity turns it off. */
+  cacheMinSubtables = CLS_CACHE_MIN_SUBTABLES;
+  cacheHits = 0;
+  cacheMisses = 0;
+  /** Bumped by every insert/remove (cache entries of older generations are stale). */
+  private gen = 1;
+  /** Bumped when a subtable appears or goes (the union mask must be recomputed). */
+  private maskGen = 1;
+  private cacheGen = 0;
+  private cacheMaskGen = 0;
+  /** 0 = no cache for the current rules; else the number of union words. */
+  private cNw = 0;
+  private cWords = new Int32Array(0);
+  private cMasks = new Uint32Array(0);
+  private cKeys = new Uint32Array(0);
+  private cRule = new Int32Array(0);
+  private cStamp = new Uint32Array(0);
+  private victim = 0;
   constructor(priorities: Int32Array) {
     this._priorities = priorities;
     this.hard = new SubtableSet<R>(priorities);
@@ -426,6 +462,7 @@ export class Classifier<R extends ClsRule> {
     return this._priorities;
   }
   set priorities(p: Int32Array) {
+    this.gen++;
     this._priorities = p;
     this.hard.priorities = p;
     this.soft.priorities = p;
@@ -445,13 +482,19 @@ export class Classifier<R extends ClsRule> {
   }
 
   insert(rule: R): void {
+    const n = this.subtableCount;
     (rule.conj === null ? this.hard : this.soft).insert(rule);
     this.count++;
+    this.gen++;
+    if (this.subtableCount !== n) this.maskGen++;
   }
 
   remove(rule: R): boolean {
+    const n = this.subtableCount;
     if (!(rule.conj === null ? this.hard : this.soft).remove(rule)) return false;
     this.count--;
+    this.gen++;
+    if (this.subtableCount !== n) this.maskGen++;
     return true;
   }
 
@@ -469,9 +512,75 @@ export class Classifier<R extends ClsRule> {
    * The key's conj_id word is set during the lookup and restored before returning.
    */
   lookup(key: Uint32Array, k: number): number {
+    if (this.gen !== this.cacheGen) this.revalidate();
+    const nw = this.cNw;
+    if (nw === 0) return this.search(key, k);
+    const words = this.cWords;
+    const masks = this.cMasks;
+    let h = nw;
+    for (let j = 0; j < nw; j++) h = mix(h, key[k + words[j]] & masks[j]);
+    // Four-way sets: 1,024 connections whose ports the union covers missed a direct-mapped
+    // cache of 4,096 a quarter of the time (collisions), two-way sets 8%, four-way ~1%.
+    const e0 = (finish(h) & SET_MASK) << 2;
+    const keys = this.cKeys;
+    const stamp = this.cStamp;
+    const gen = this.gen;
+    for (let e = e0; e < e0 + 4; e++) {
+      if (stamp[e] !== gen) continue;
+      const base = e * nw;
+      let j = 0;
+      while (j < nw && ((key[k + words[j]] & masks[j]) >>> 0) === keys[base + j]) j++;
+      if (j === nw) {
+        this.cacheHits++;
+        return this.cRule[e];
+      }
+    }
+    this.cacheMisses++;
+    const r = this.search(key, k);
+    // A stale way first, else the ways in turn.
+    let e = e0;
+    while (e < e0 + 4 && stamp[e] === gen) e++;
+    if (e === e0 + 4) e = e0 + (this.victim = (this.victim + 1) & 3);
+    const base = e * nw;
+    for (let j = 0; j < nw; j++) keys[base + j] = key[k + words[j]] & masks[j];
+    this.cRule[e] = r;
+    stamp[e] = gen;
+    return r;
+  }
+
+  /** The lookup itself (no cache). */
+  private search(key: Uint32Array, k: number): number {
     const best = this.hard.lookup(key, k);
     if (this.soft.count === 0) return best;
     return this.lookupConjunctive(key, k, best);
+  }
+
+  /** The rules changed: entries of older generations stop matching; a new subtable set gets a new union. */
+  private revalidate(): void {
+    this.cacheGen = this.gen;
+    if (this.gen === 0xffffffff) {
+      this.gen = this.cacheGen = 1;
+      this.cStamp.fill(0);
+    }
+    if (this.cacheMaskGen === this.maskGen) return;
+    this.cacheMaskGen = this.maskGen;
+    this.cNw = 0;
+    if (this.subtableCount < this.cacheMinSubtables) return;
+    const union = new Uint32Array(MATCH_WORDS);
+    for (const set of [this.hard.subtables, this.soft.subtables]) {
+      for (const st of set) for (let i = 0; i < MATCH_WORDS; i++) union[i] |= st.mask[i];
+    }
+    const ws: number[] = [];
+    for (let i = 0; i < MATCH_WORDS; i++) if (union[i] !== 0) ws.push(i);
+    if (ws.length === 0) return;
+    this.cWords = Int32Array.from(ws);
+    this.cMasks = Uint32Array.from(ws.map((w) => union[w]));
+    if (this.cStamp.length === 0) {
+      this.cRule = new Int32Array(CLS_CACHE_ENTRIES);
+      this.cStamp = new Uint32Array(CLS_CACHE_ENTRIES);
+    } else this.cStamp.fill(0);
+    if (this.cKeys.length < CLS_CACHE_ENTRIES * ws.length) this.cKeys = new Uint32Array(CLS_CACHE_ENTRIES * ws.length);
+    this.cNw = ws.length;
   }
 
   private lookupConjunctive(key: Uint32Array, k: number, best: number): number {

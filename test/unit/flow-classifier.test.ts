@@ -146,6 +146,43 @@ t.test('classifier matches a linear scan on random rules, also after deletions',
   }
 });
 
+t.test('the lookup cache returns what the search returns, and nothing stale after a change', async (t) => {
+  const r = prng(7);
+  const priorities = new Int32Array(5000);
+  const rules = randomRules(400, r, priorities);
+  const cls = new Classifier<R>(priorities);
+  const live = new Set<R>();
+  for (const rule of rules.slice(0, 300)) {
+    cls.insert(rule);
+    live.add(rule);
+  }
+  t.ok(cls.subtableCount >= 4, 'enough subtables for the cache');
+  const keys = randomKeys(500, r);
+  check(cls, live, keys, 500, priorities); // fills the cache
+  const hits0 = cls.cacheHits;
+  t.equal(check(cls, live, keys, 500, priorities)[0], 0, 'second pass (from the cache) agrees with the linear scan');
+  t.ok(cls.cacheHits - hits0 > 400, `second pass served from the cache (${cls.cacheHits - hits0} hits)`);
+  // A new best rule for a cached key, then its removal: the next lookup sees each change.
+  const k = 3 * K.KEY_WORDS;
+  const top: R = { id: 4000, priority: 5000, match: new Match(), conj: null };
+  top.match.set(K.K_IN_PORT, keys[k + K.K_IN_PORT], 0xffff);
+  priorities[top.id] = top.priority;
+  cls.insert(top);
+  t.equal(cls.lookup(keys, k), top.id, 'an inserted rule wins at once');
+  cls.remove(top);
+  t.not(cls.lookup(keys, k), top.id, 'a removed rule is gone at once');
+  for (const rule of rules.slice(0, 150)) {
+    cls.remove(rule);
+    live.delete(rule);
+  }
+  for (const rule of rules.slice(300)) {
+    cls.insert(rule);
+    live.add(rule);
+  }
+  t.equal(check(cls, live, keys, 500, priorities)[0], 0, 'after removes and inserts: agrees with the linear scan');
+  t.equal(check(cls, live, keys, 500, priorities)[0], 0, 'and again from the cache');
+});
+
 t.test('subtables are visited by max priority and the search stops early', async (t) => {
   const priorities = new Int32Array(16);
   const cls = new Classifier<R>(priorities);
