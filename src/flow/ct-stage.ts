@@ -120,6 +120,12 @@ export class CtStage {
   origDport = 0;
   /** Connection record the packet belongs to, or -1. */
   rec = -1;
+  /**
+   * The batch's clock (ms), set once per batch by the executor. A field, not an argument: a
+   * clock value is a double, and passing it to a call that is not inlined boxes it — measured,
+   * one heap number per packet on the established path.
+   */
+  now = 0;
 
   constructor(opts: ConntrackOptions = {}) {
     // No per-source share by default: a firewall's connections are the VMs' own (netfilter has
@@ -136,7 +142,8 @@ export class CtStage {
    * this object's fields; CT_FULL when a commit could not be stored. With CTF_NAT the packet is
    * translated as its connection says (and a commit with nat(src|dst=) sets that up).
    */
-  process(a: PacketArena, slot: number, zone: number, flags: number, now: number, dry: boolean, plan: readonly number[], pc: number): number {
+  process(a: PacketArena, slot: number, zone: number, flags: number, dry: boolean, plan: readonly number[], pc: number): number {
+    const now = this.now;
     const markV = plan[pc + A.CT_MARK_V] >>> 0;
     const markM = plan[pc + A.CT_MARK_M] >>> 0;
     const labelAt = pc + A.CT_LABEL;
@@ -191,7 +198,8 @@ export class CtStage {
       }
     }
     const pkz = (pk | (zone << 16)) >>> 0;
-    let e = ct.count === 0 ? -1 : ct.lookup(pkz, src, dst, ports);
+    // `| 0`: the words travel as int32 (uint32 values from 2^31 would be boxed per call).
+    let e = ct.count === 0 ? -1 : ct.lookup(pkz | 0, src | 0, dst | 0, ports | 0);
     if (e >= 0 && ct.expires[e >> 1] <= now) {
       if (!dry) ct.remove(e >> 1, REMOVE_EXPIRED);
       e = -1;
@@ -216,7 +224,10 @@ export class CtStage {
     let rec: number;
     if (e >= 0) {
       rec = e >> 1;
-      if (!dry) ct.touch(e, tflags, now);
+      if (!dry) {
+        ct.now = now;
+        ct.advance(e, tflags);
+      }
       if ((e & 1) === 1) st |= CS_REPLY_DIR | CS_ESTABLISHED;
       else st |= (ct.cflags[rec] & CF_SEEN_REPLY) !== 0 ? CS_ESTABLISHED : CS_NEW;
       if (commit && !dry) this.exec(rec, flags, markV, markM, plan, labelAt);
@@ -359,7 +370,7 @@ export class CtStage {
     const ct = this.table;
     // parseQuoted gives the tuple a reply to the quoted datagram would carry; looked up as the
     // decide stage of the router does, the entry found is the direction the error travels.
-    const q = ct.count === 0 ? -1 : ct.lookup((quoted.protoKey | (zone << 16)) >>> 0, quoted.dst, quoted.src, quoted.ports);
+    const q = ct.count === 0 ? -1 : ct.lookup(quoted.protoKey | (zone << 16), quoted.dst | 0, quoted.src | 0, quoted.ports | 0);
     if (q < 0 || ct.expires[q >> 1] <= now) return this.inv(INV_ICMP_UNRELATED);
     let st = CS_TRACKED | CS_RELATED | ((q & 1) === 1 ? CS_REPLY_DIR : 0);
     const nat = ct.cflags[q >> 1] & (CF_SNAT | CF_DNAT);
@@ -388,7 +399,7 @@ export class CtStage {
     const len = Math.max(0, ipEnd - p - doff);
     const ws = (f & TCP_SYN) !== 0 ? tcp.windowScale(b, p, ipEnd) : -1;
     void ip;
-    return this.table.tcpSegment(e, f, tcp.seq(b, p), tcp.ack(b, p), tcp.window(b, p), len, ws);
+    return this.table.tcpSegment(e, f, tcp.seqBits(b, p), tcp.ackBits(b, p), tcp.window(b, p), len, ws);
   }
 
   /** ct(commit, exec(...)): store ct_mark / ct_label writes on the connection. */

@@ -156,6 +156,7 @@ export class Executor {
   run(batch: Batch, ops: BridgeOps, now: number): void {
     this.ops = ops;
     this.now = now;
+    this.ct.now = now;
     const slots = batch.slots;
     const n = batch.count;
     if (this.soleGen !== this.emc.generation) this.findSoleNormal();
@@ -252,6 +253,7 @@ export class Executor {
   runActions(slot: number, plan: Plan, ops: BridgeOps, now: number): void {
     this.ops = ops;
     this.now = now;
+    this.ct.now = now;
     this.depth = 0;
     this.pendOp = 0;
     this.outputs = 0;
@@ -326,7 +328,7 @@ export class Executor {
       zone = rdLo & 0xffff;
     }
     if (rt === 255) {
-      const r = ct.process(a, slot, zone, flags, this.now, this.dry, plan, pc);
+      const r = ct.process(a, slot, zone, flags, this.dry, plan, pc);
       if (this.tracer !== null) this.traceCt(zone, r);
       return r === CT_FULL ? this.abort(slot, FD_CT_FULL) : r === CT_NAT_EXHAUSTED ? this.abort(slot, FD_CT_NAT) : CONTINUE;
     }
@@ -340,7 +342,7 @@ export class Executor {
       this.drops.add(FD_NO_BUFFER);
       return CONTINUE;
     }
-    const r = ct.process(a, s, zone, flags, this.now, this.dry, plan, pc);
+    const r = ct.process(a, s, zone, flags, this.dry, plan, pc);
     if (this.tracer !== null) this.traceCt(zone, r);
     if (r !== 0) {
       const why = r === CT_FULL ? FD_CT_FULL : FD_CT_NAT;

@@ -266,16 +266,24 @@ export class Conntrack {
     return n < 0 ? 0 : n;
   }
 
-  /** Entry matching the tuple, or -1. Hot path. */
+  /**
+   * Entry matching the tuple, or -1. Hot path. The words may be given as uint32 or as the same
+   * bits in int32 (`| 0`): compared as int32, so a caller can keep values at or above 2^31 (an
+   * address of 128.0.0.0/1, a port word with sport >= 32768) out of heap numbers.
+   */
   lookup(proto: number, src: number, dst: number, ports: number): number {
     const h = tupleHash(proto, src, dst, ports);
     const bk = this.buckets;
     const m = this.bmask;
+    const s = src | 0;
+    const d = dst | 0;
+    const pt = ports | 0;
+    const pr = proto | 0;
     let i = h & m;
     for (;;) {
       const e = bk[i];
       if (e < 0) return -1;
-      if (this.eHash[e] === h && this.eSrc[e] === src && this.eDst[e] === dst && this.ePorts[e] === ports && this.eProto[e] === proto) return e;
+      if (this.eHash[e] === h && (this.eSrc[e] | 0) === s && (this.eDst[e] | 0) === d && (this.ePorts[e] | 0) === pt && (this.eProto[e] | 0) === pr) return e;
       i = (i + 1) & m;
     }
   }
@@ -429,6 +437,19 @@ export class Conntrack {
    * the TCP flags byte (0 for other protocols). Hot path: a few array writes.
    */
   touch(e: number, tcpFlags: number, now: number): void {
+    this.now = now;
+    this.advance(e, tcpFlags);
+  }
+
+  /**
+   * The clock `advance` stamps expiries with. A field, not an argument: a clock value is a
+   * double, and passing one to a call V8 does not inline boxes it (a heap number per packet).
+   */
+  now = 0;
+
+  /** `touch` at `this.now`. */
+  advance(e: number, tcpFlags: number): void {
+    const now = this.now;
     const rec = e >> 1;
     const dir = e & 1;
     let st = this.state[rec];
@@ -463,6 +484,8 @@ export class Conntrack {
    * its window. Hot path: array reads and writes only.
    */
   tcpSegment(e: number, flags: number, seq: number, ack: number, win: number, len: number, wscale: number): boolean {
+    // Sequence comparisons are modulo 2^32 (RFC 1982), written out as ((a - b) | 0) >= 0 rather
+    // than helper calls: a helper not inlined would box every uint32 from 2^31 it is given.
     const o = e ^ 1;
     const syn = (flags & TCP_SYN) !== 0;
     let end = (seq + len + (syn ? 1 : 0) + ((flags & TCP_FIN) !== 0 ? 1 : 0)) >>> 0;
@@ -486,13 +509,13 @@ export class Conntrack {
       this.tSeqHi[e] = (end + (oWin > 0 ? oWin : 1)) >>> 0;
       if ((flags & TCP_ACK) !== 0 && this.tStarted[o] !== 0) {
         const hi = (ack + Math.max(win << sws, 1)) >>> 0;
-        if (seqGeq(hi, this.tSeqHi[o])) this.tSeqHi[o] = hi;
+        if (((hi - this.tSeqHi[o]) | 0) >= 0) this.tSeqHi[o] = hi;
       }
       return true;
     }
     if (this.tStarted[o] === 0) {
       // The other side has not spoken yet: only this side's own sequence can be checked.
-      if (seqGt(end, this.tSeqLo[e])) this.tSeqLo[e] = end;
+      if (((end - this.tSeqLo[e]) | 0) > 0) this.tSeqLo[e] = end;
       if (win > this.tMaxWin[e]) this.tMaxWin[e] = win;
       return true;
     }
@@ -504,16 +527,16 @@ export class Conntrack {
     const ackskew = (this.tSeqLo[o] - ack) | 0;
     const maxWinBack = this.tMaxWin[o] << dws;
     const ok =
-      seqGeq(this.tSeqHi[e], end) && // last byte inside the window the other side allows
-      seqGeq(seq, (this.tSeqLo[e] - (maxWinBack > 0 ? maxWinBack : 1)) >>> 0) && // not more than a window back
+      ((this.tSeqHi[e] - end) | 0) >= 0 && // last byte inside the window the other side allows
+      ((seq - this.tSeqLo[e] + (maxWinBack > 0 ? maxWinBack : 1)) | 0) >= 0 && // not more than a window back
       ackskew >= -MAX_ACK_WINDOW && // acks nothing the other side has not sent
       ackskew <= MAX_ACK_WINDOW << sws;
     if (!ok) return false;
     if (win > this.tMaxWin[e]) this.tMaxWin[e] = win;
-    if (seqGt(end, this.tSeqLo[e])) this.tSeqLo[e] = end;
+    if (((end - this.tSeqLo[e]) | 0) > 0) this.tSeqLo[e] = end;
     if ((flags & TCP_ACK) !== 0) {
       const hi = (ack + Math.max(win << sws, 1)) >>> 0;
-      if (seqGeq(hi, this.tSeqHi[o])) this.tSeqHi[o] = hi;
+      if (((hi - this.tSeqHi[o]) | 0) >= 0) this.tSeqHi[o] = hi;
     }
     return true;
   }
@@ -689,13 +712,6 @@ export class Conntrack {
   }
 }
 
-/** Sequence-number comparisons modulo 2^32 (RFC 1982). */
-function seqGeq(a: number, b: number): boolean {
-  return ((a - b) | 0) >= 0;
-}
-function seqGt(a: number, b: number): boolean {
-  return ((a - b) | 0) > 0;
-}
 
 export function swapPorts(p: number): number {
   return ((p << 16) | (p >>> 16)) >>> 0;

@@ -103,3 +103,10 @@ export function windowScale(b: Uint8Array, p: number, end: number): number {
   }
   return -1;
 }
+/** Sequence / acknowledgment number as int32 bits (same bits as `seq`/`ack`; no heap number when returned). */
+export function seqBits(b: Uint8Array, p: number): number {
+  return (b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7];
+}
+export function ackBits(b: Uint8Array, p: number): number {
+  return (b[p + 8] << 24) | (b[p + 9] << 16) | (b[p + 10] << 8) | b[p + 11];
+}
