@@ -501,6 +501,12 @@ export class Executor {
           break;
         case A.OP_LOAD: {
           const fid = plan[pc + 1];
+          if (fid >= N.F_REG0 && fid < N.F_REG0 + 8) {
+            // Registers are key words only (Neutron loads reg5/reg6 on every pass): no field switch.
+            const w = k + K.K_REG0 + fid - N.F_REG0;
+            key[w] = ((key[w] & ~plan[pc + 3]) | plan[pc + 5]) >>> 0;
+            break;
+          }
           readField(a, slot, fid);
           const mh = plan[pc + 2];
           const ml = plan[pc + 3];
