@@ -386,6 +386,10 @@ export class Switch extends EventEmitter implements BridgeHost {
         for (; k < nseg; k++) {
           const seg = gsoSw.segment(a, slot, k);
           if (seg < 0) break;
+          // A segment carries its super-frame's flow key: a tunnel port encapsulates from it
+          // (tun_id with key=flow, inherited TOS/TTL, the VXLAN source port's flow hash).
+          const ks = slot << KEY_SHIFT;
+          a.key.copyWithin(seg << KEY_SHIFT, ks, ks + KEY_WORDS);
           this.enqueue(p, seg);
         }
         if (k < nseg || nseg === 0) c.drops.add(DROP_TX_GSO, nseg === 0 ? 1 : nseg - k);
