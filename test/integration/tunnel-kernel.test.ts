@@ -11,9 +11,9 @@
  * inner frame; a frame with another VNI, and one with the I flag clear, are dropped and counted.
  */
 import t from 'tap';
-import * as fs from 'fs';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, pingLoss, waitListening, waitUntil, type Daemon } from '../helpers/daemon';
+import { startDaemon, tvsOk, nsRun, pingLoss, waitUntil, type Daemon } from '../helpers/daemon';
+import { iperfTcp } from '../helpers/iperf';
 import { startCapture } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 
@@ -81,28 +81,9 @@ t.test('ping across: tenant host behind tvs ↔ the kernel vxlan device, VNI 100
 
 t.test('TCP across the tunnel (iperf3, bounded)', { skip: skip || (haveCmd('iperf3') && haveCmd('ethtool') ? false : 'needs iperf3 and ethtool') }, async (t) => {
   const { nsH, nsK } = env;
-  {
-    // One-shot server, bounded even if no client ever comes, ended by its PID in teardown.
-    const pidfile = `/tmp/tvs-tun-iperf-${process.pid}.pid`;
-    t.teardown(() => {
-      try {
-        process.kill(Number(fs.readFileSync(pidfile, 'utf8').trim()), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      fs.rmSync(pidfile, { force: true });
-    });
-    await nsRun(nsK, ['iperf3', '-s', '-1', '-D', '-I', pidfile, '--idle-timeout', '30', '-B', '10.235.0.2', '-p', '5301']);
-    await waitListening(nsK, 5301);
-    const r = await nsRun(nsH, ['iperf3', '-c', '10.235.0.2', '-p', '5301', '-t', '2', '-J'], 30_000);
-    let bytes = 0;
-    try {
-      bytes = JSON.parse(r.stdout).end.sum_received.bytes;
-    } catch {
-      /* reported below */
-    }
-    t.ok(bytes > 1_000_000, `iperf3 TCP moved ${bytes} bytes through the tunnel ${bytes ? '' : r.stdout.slice(0, 300) + r.stderr}`);
-  }
+  const r = await iperfTcp(t, { ns: nsK, ip: '10.235.0.2' }, nsH);
+  t.ok(r.completed, `the transfer ran to its end ${r.completed ? '' : r.detail}`);
+  t.ok(r.bytes > 1_000_000, `iperf3 TCP moved ${r.bytes} bytes through the tunnel`);
 });
 
 t.test('tunnel metadata, counters and drops in dump-ports/show', { skip }, async (t) => {
