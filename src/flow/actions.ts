@@ -116,7 +116,15 @@ export type Action =
    * ct_label, applied to the committed connection.
    */
   | { type: 'ct'; commit: boolean; force: boolean; table: number; zone: number; zoneSrc: Subfield | null; nat: CtNat | null; exec: Action[] }
-  | { type: 'ct_clear' };
+  | { type: 'ct_clear' }
+  /**
+   * OpenFlow 1.1+ instruction write_actions(...): merge these actions into the packet's action
+   * set, which runs when the pipeline ends (see ACTION_SET_ORDER). Only actions that have a
+   * place in the set's order are allowed (actionSetKind); the parser refuses the others.
+   */
+  | { type: 'write_actions'; actions: Action[] }
+  /** OpenFlow 1.1+ instruction clear_actions: empty the packet's action set. */
+  | { type: 'clear_actions' };
 
 export type ActionType = Action['type'];
 
@@ -171,7 +179,131 @@ export const OP_LEARN = 28; // index into the plan's learn actions (CompiledPlan
 
 /** resubmit(PORT,TABLE,ct): as OP_RESUBMIT, the lookup with the conntrack original tuple. */
 export const OP_RESUBMIT_CT = 29; // port, table
-export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5, 10, 20, 1, 2, 3];
+/**
+ * The action-set instructions. They sort after every packet-modifying opcode so the executor's
+ * "a modification flushes the pending output" test stays one comparison (they modify nothing).
+ */
+export const OP_CLEAR_ACTIONS = 30;
+export const OP_WRITE_ACTIONS = 31; // index into the plan's writes (CompiledPlan.writes)
+
+export const OP_LEN: readonly number[] = [0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 3, 2, 2, 2, 3, 3, 1, 6, 6, 3, 2, 5, 10, 20, 1, 2, 3, 1, 2];
+
+// ---- the action set (OpenFlow 1.3 section 5.10) ----
+
+/**
+ * Kinds of action in an action set, numbered in the order the set executes (OpenFlow 1.3
+ * 5.10: copy TTL inwards, pop, push-MPLS, push-PBB, push-VLAN, copy TTL outwards, decrement
+ * TTL, set, qos, group, output; tvs has no MPLS, PBB, TTL copies or groups). The set holds at
+ * most one action of each kind (a later write replaces the earlier one), except set, which
+ * holds one action per destination field (the spec's "one set-field per field type").
+ */
+export const AS_POP = 0;
+export const AS_PUSH_VLAN = 1;
+export const AS_DEC_TTL = 2;
+export const AS_SET = 3;
+export const AS_QOS = 4;
+export const AS_OUTPUT = 5;
+export const AS_KINDS = 6;
+
+/**
+ * The action-set kind of `a`, or -1 when it may not be written to the action set. As OVS
+ * (ofpact_is_allowed_in_actions_set), actions outside the OpenFlow set order are refused:
+ * their place in it would be undefined (ct, learn, resubmit, note, conjunction, ...).
+ */
+export function actionSetKind(a: Action): number {
+  switch (a.type) {
+    case 'strip_vlan':
+      return AS_POP;
+    case 'push_vlan':
+      return AS_PUSH_VLAN;
+    case 'dec_ttl':
+      return AS_DEC_TTL;
+    case 'mod_vlan_vid':
+    case 'mod_vlan_pcp':
+    case 'set_field':
+    case 'mod_dl_src':
+    case 'mod_dl_dst':
+    case 'mod_nw_src':
+    case 'mod_nw_dst':
+    case 'mod_nw_tos':
+    case 'mod_tp_src':
+    case 'mod_tp_dst':
+    case 'set_tunnel':
+    case 'load':
+    case 'move':
+      return AS_SET;
+    case 'set_queue':
+      return AS_QOS;
+    case 'output':
+    case 'in_port':
+    case 'normal':
+    case 'flood':
+    case 'all':
+    case 'controller':
+      return AS_OUTPUT;
+    default:
+      return -1;
+  }
+}
+
+/**
+ * Which field a set-kind action writes: two writes with the same key replace each other in the
+ * action set. mod_* map to the field they change; mod_tp_* (TCP or UDP) are keyed apart.
+ */
+export function actionSetFieldKey(a: Action): string {
+  switch (a.type) {
+    case 'set_field':
+      return a.field === 'vlan_vid' ? 'vlan_vid' : a.field.name;
+    case 'load':
+    case 'move':
+      return a.dst.field.name;
+    case 'set_tunnel':
+      return 'tun_id';
+    case 'mod_vlan_vid':
+      return 'vlan_vid';
+    case 'mod_vlan_pcp':
+      return 'vlan_pcp';
+    case 'mod_dl_src':
+      return 'eth_src';
+    case 'mod_dl_dst':
+      return 'eth_dst';
+    case 'mod_nw_src':
+      return 'ip_src';
+    case 'mod_nw_dst':
+      return 'ip_dst';
+    case 'mod_nw_tos':
+      return 'ip_dscp';
+    case 'mod_tp_src':
+      return 'tp_src';
+    case 'mod_tp_dst':
+      return 'tp_dst';
+    default:
+      return a.type;
+  }
+}
+
+/**
+ * One write_actions(...) compiled: per action, its kind, its field key as a number (set kind:
+ * the executor replaces an entry with the same key) and its own small plan.
+ */
+export interface CompiledWrite {
+  kinds: number[];
+  keys: number[];
+  plans: Plan[];
+  actions: Action[];
+}
+
+/** Set-field keys as small numbers, shared by every plan (the executor compares numbers). */
+const setKeyIds = new Map<string, number>();
+function setKeyId(a: Action): number {
+  const k = actionSetFieldKey(a);
+  let id = setKeyIds.get(k);
+  if (id === undefined) {
+    id = setKeyIds.size;
+    setKeyIds.set(k, id);
+  }
+  return id;
+}
 
 /**
  * The conjunction clauses of a conjunctive flow as [id, k, n, ...] (k 1-based), or null when
@@ -248,6 +380,8 @@ export interface CompiledPlan {
   pcs: number[];
   /** The learn actions, in the order their OP_LEARN operands number them. */
   learns: LearnAction[];
+  /** The write_actions instructions, in the order their OP_WRITE_ACTIONS operands number them. */
+  writes: CompiledWrite[];
 }
 
 /** Actions the engine cannot execute, with the reason (null when all can run). */
@@ -260,6 +394,7 @@ export function compile(actions: readonly Action[]): CompiledPlan {
   const out: number[] = [];
   const pcs: number[] = [];
   const learns: LearnAction[] = [];
+  const writes: CompiledWrite[] = [];
   for (const a of actions) {
     const before = out.length;
     pcs.push(a.type === 'note' || a.type === 'conjunction' || a.type === 'meter' || a.type === 'set_queue' || a.type === 'pop_queue' ? -1 : before);
@@ -367,10 +502,31 @@ export function compile(actions: readonly Action[]): CompiledPlan {
       case 'ct_clear':
         out.push(OP_CT_CLEAR);
         break;
+      case 'clear_actions':
+        out.push(OP_CLEAR_ACTIONS);
+        break;
+      case 'write_actions':
+        out.push(OP_WRITE_ACTIONS, writes.length);
+        writes.push(compileWrite(a.actions));
+        break;
     }
   }
   // `| 0`: every word an int32, so the array holds only small integers (one elements kind).
-  return { plan: out.map((v) => v | 0), pcs, learns };
+  return { plan: out.map((v) => v | 0), pcs, learns, writes };
+}
+
+function compileWrite(actions: readonly Action[]): CompiledWrite {
+  const w: CompiledWrite = { kinds: [], keys: [], plans: [], actions: [] };
+  for (const a of actions) {
+    const kind = actionSetKind(a);
+    if (kind < 0) throw new Error(`${a.type} may not be written to the action set`);
+    if (kind === AS_QOS) continue; // set_queue: one queue per port here, nothing runs
+    w.kinds.push(kind);
+    w.keys.push(kind === AS_SET ? setKeyId(a) : 0);
+    w.plans.push(compile([a]).plan);
+    w.actions.push(a);
+  }
+  return w;
 }
 
 function compileSetField(a: Extract<Action, { type: 'set_field' }>, out: number[]): void {

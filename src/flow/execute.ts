@@ -9,6 +9,11 @@
  * pending port. So `mod_vlan_vid:5,output:1,strip_vlan,output:2` costs exactly one clone and
  * `actions=mod_vlan_vid:101,NORMAL` none.
  *
+ * The OpenFlow 1.3 action set (write_actions / clear_actions, action-set.ts) runs in finish(),
+ * when the pipeline ends, in the spec's order; a pipeline that never writes one pays a single
+ * emptiness test per packet. It travels with the packet through ct(table=T) recirculation (as
+ * OVS freezes it with the packet), and a ct() fork gives the copy the set as it was.
+ *
  * Packet edits keep the flow key, l3/l4 offsets and the vnet header in step (packet/vlan.ts
  * for tags), so later tables match the modified packet without a re-parse.
  */
@@ -36,6 +41,7 @@ import { CtStage, CT_FULL, CT_NAT_EXHAUSTED, clearCtKey } from './ct-stage';
 import { CS_INVALID, CS_TRACKED } from './fields';
 import { formatCtState } from './ofctl-format';
 import type { FlowTable, Rule } from './table';
+import { ActionSet } from './action-set';
 import type { CompiledLearn } from './learn';
 
 /** Why the flow tables dropped a frame (counted here, once; the bridge only releases it). */
@@ -88,6 +94,8 @@ export interface ExecTracer {
   lookup(table: number, ruleId: number, slot: number, depth: number): void;
   action(ruleId: number, pc: number, slot: number, depth: number): void;
   event(text: string, depth: number): void;
+  /** An action of the action set runs (at the end of the pipeline). */
+  actionSet(a: A.Action, depth: number): void;
 }
 
 /** What the executor calls for OP_LEARN (the pipeline; see learn.ts). */
@@ -140,6 +148,9 @@ export class Executor {
    * reaches its ct(table=72) through resubmits).
    */
   private tail = true;
+  /** The packet's action set (write_actions), and one saved copy per ct() fork level. */
+  private readonly set = new ActionSet();
+  private readonly forkSets: ActionSet[] = Array.from({ length: MAX_RECIRC + 1 }, () => new ActionSet());
   /** The bridge's connection tracker (ct() actions); created with the pipeline. */
   ct: CtStage = new CtStage();
 
@@ -218,6 +229,7 @@ export class Executor {
     this.explicitDrop = false;
     this.recirc = 0;
     this.tail = true;
+    this.set.clear();
     const t0 = this.tables[0];
     let rid = -1;
     if (t0 !== undefined) {
@@ -260,12 +272,14 @@ export class Executor {
     this.explicitDrop = plan.length === 0;
     this.recirc = 0;
     this.tail = true;
+    this.set.clear();
     if (this.runPlan(slot, plan, 0, -1) === CONSUMED) return;
     this.finish(slot);
   }
 
   /** After the actions: the pending output gets the frame itself, else it is released or dropped. */
   private finish(slot: number): void {
+    if (!this.set.empty && this.runActionSet(slot) === CONSUMED) return;
     if (this.pendOp !== 0) {
       this.deliver(slot, this.pendOp, this.pendArg, this.pendTable, this.pendRule);
     } else if (this.outputs > 0) {
@@ -277,6 +291,44 @@ export class Executor {
       this.drops.add(FD_NO_OUTPUT);
       this.ops.drop(slot, FD_NO_OUTPUT);
     }
+  }
+
+  /**
+   * The pipeline ended: run the action set in OpenFlow order (pop, push_vlan, dec_ttl, the sets,
+   * output). As OVS (ofpacts_execute_action_set), a set without an output does nothing: there
+   * is no point modifying a packet that is not sent. Outputs of the apply-actions are pending
+   * or gone already, so they leave with the packet as it was before the set ran.
+   */
+  private runActionSet(slot: number): number {
+    const s = this.set;
+    const mask = s.mask;
+    const nSet = s.nSet;
+    s.clear(); // consumed; entries stay readable below
+    if ((mask & (1 << A.AS_OUTPUT)) === 0) {
+      if (this.tracer !== null) this.tracer.event('action set has no output: discarded', this.depth);
+      return CONTINUE;
+    }
+    for (let kind = 0; kind < A.AS_KINDS; kind++) {
+      if (kind === A.AS_SET) {
+        for (let j = 0; j < nSet; j++) {
+          if (this.runSetEntry(slot, s.setAct[j] as A.Action, s.setPlan[j] as Plan, s.setTable[j], s.setRid[j]) === CONSUMED) return CONSUMED;
+        }
+      } else if ((mask & (1 << kind)) !== 0) {
+        if (this.runSetEntry(slot, s.act[kind] as A.Action, s.plan[kind] as Plan, s.table[kind], s.rid[kind]) === CONSUMED) return CONSUMED;
+      }
+    }
+    return CONTINUE;
+  }
+
+  private runSetEntry(slot: number, a: A.Action, plan: Plan, table: number, rid: number): number {
+    const tr = this.tracer;
+    if (tr === null) return this.runPlan(slot, plan, table, rid);
+    // The entry's plan is not the rule's: the tracer hears the action itself.
+    tr.actionSet(a, this.depth);
+    this.tracer = null;
+    const r = this.runPlan(slot, plan, table, rid);
+    this.tracer = tr;
+    return r;
   }
 
   /**
@@ -361,9 +413,13 @@ export class Executor {
     const outputs = this.outputs;
     const explicitDrop = this.explicitDrop;
     const tailNow = this.tail;
+    const saved = this.set.empty ? null : this.forkSets[this.recirc];
+    if (saved !== null) saved.copyFrom(this.set);
     this.recirc++;
     this.recirculate(s, rt);
     this.recirc--;
+    if (saved !== null) this.set.copyFrom(saved);
+    else this.set.clear();
     this.tail = tailNow;
     this.depth = depth;
     this.outputs = outputs;
@@ -427,7 +483,7 @@ export class Executor {
     while (pc < plan.length) {
       const op = plan[pc];
       if (this.tracer !== null) this.tracer.action(rid, pc, slot, this.depth);
-      if (op > A.OP_CONTROLLER && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_LEARN && op !== A.OP_RESUBMIT_CT) {
+      if (op > A.OP_CONTROLLER && op < A.OP_CLEAR_ACTIONS && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_LEARN && op !== A.OP_RESUBMIT_CT) {
         // A modification: the pending output must leave as it is now.
         this.flush(slot);
       }
@@ -555,6 +611,14 @@ export class Executor {
           if (r !== undefined && this.learner !== null) {
             this.learner.learn(r.program.learns[plan[pc + 1]], slot, rid, this.now, this.dry, this.tracer, this.depth);
           }
+          break;
+        }
+        case A.OP_CLEAR_ACTIONS:
+          this.set.clear();
+          break;
+        case A.OP_WRITE_ACTIONS: {
+          const r = this.rules[rid];
+          if (r !== undefined) this.set.write(r.program.writes[plan[pc + 1]], rid, table);
           break;
         }
         case A.OP_RESUBMIT:

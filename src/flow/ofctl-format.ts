@@ -430,6 +430,10 @@ export function formatAction(a: Action, names?: PortNamer): string {
       return formatCt(a, names);
     case 'ct_clear':
       return 'ct_clear';
+    case 'clear_actions':
+      return 'clear_actions';
+    case 'write_actions':
+      return `write_actions(${a.actions.map((x) => formatAction(x, names)).join(',')})`;
   }
 }
 

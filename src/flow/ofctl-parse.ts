@@ -15,7 +15,7 @@ import { Match } from './match';
 import * as F from './fields';
 import { F_IN_PORT, F_IN_PORT_OXM, F_VLAN_VID, nxmField, nxmFieldNames, type NxmField } from './nxm';
 import { learnMatchable, matchSubfield } from './learn';
-import { isModifyAction, isOutputAction, unsupportedAction, type Action, type CtNat, type LearnAction, type Subfield } from './actions';
+import { actionSetKind, isModifyAction, isOutputAction, unsupportedAction, type Action, type CtNat, type LearnAction, type Subfield } from './actions';
 import { OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_NORMAL, OFPP_NONE, OFPP_TABLE } from './ofport';
 import { K_IN_PORT, K_VLAN_TCI } from '../packet/flow-key';
 import { N_TABLES, OFP_DEFAULT_PRIORITY, type FlowFlag } from './table';
@@ -303,18 +303,28 @@ function parsePortArg(v: string, tok: Token, opts: ParseOptions, role: string): 
 }
 
 const ACTION_NAMES = [
+  'write_actions', 'clear_actions',
   'output', 'in_port', 'normal', 'flood', 'all', 'local', 'controller', 'drop', 'mod_vlan_vid', 'mod_vlan_pcp',
   'strip_vlan', 'pop_vlan', 'push_vlan', 'set_field', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst',
   'mod_nw_tos', 'mod_nw_ecn', 'mod_nw_ttl', 'mod_tp_src', 'mod_tp_dst', 'dec_ttl', 'meter', 'set_queue', 'pop_queue', 'set_tunnel', 'set_tunnel64', 'load', 'move', 'resubmit', 'goto_table', 'write_metadata', 'note', 'conjunction', 'ct', 'ct_clear', 'learn',
 ];
 
-function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOptions): Action[] {
+/**
+ * `inner`: the list inside write_actions(...) (no lint, no instruction order, columns of the
+ * outer list kept).
+ */
+function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOptions, inner = false): Action[] {
   const toks = tokenize(text, base);
   if (toks.length === 0) throw new FlowSyntaxError("empty action list (use actions=drop to drop)", base + 1, 'actions');
   const acts: Action[] = [];
   const cols: number[] = [];
   const table = spec.table ?? 0;
   let sawDrop = false;
+  // OpenFlow 1.1+ instruction order, as OVS checks it: meter, apply-actions, clear_actions,
+  // write_actions, write_metadata, goto_table.
+  let sawClear = false;
+  let sawWrite = false;
+  let sawMeta = false;
   for (const tok of toks) {
     const k = tok.key.toLowerCase();
     const v = tok.value;
@@ -484,6 +494,29 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
         case 'learn':
           a = parseLearn(need(), tok, spec.match, opts);
           break;
+        case 'clear_actions':
+          if (inner) throw err('clear_actions is an instruction: it cannot be written to the action set', tok, false);
+          if (sawClear) throw err('duplicate clear_actions instruction not allowed, for OpenFlow 1.1+ compatibility', tok, false);
+          if (sawWrite || sawMeta) throw err(`invalid instruction ordering: clear_actions must appear before ${sawWrite ? 'write_actions' : 'write_metadata'}, for OpenFlow 1.1+ compatibility`, tok, false);
+          sawClear = true;
+          a = { type: 'clear_actions' };
+          break;
+        case 'write_actions': {
+          if (inner) throw err('write_actions is an instruction: it cannot be written to the action set', tok, false);
+          if (sawWrite) throw err('duplicate write_actions instruction not allowed, for OpenFlow 1.1+ compatibility', tok, false);
+          if (sawMeta) throw err('invalid instruction ordering: write_actions must appear before write_metadata, for OpenFlow 1.1+ compatibility', tok, false);
+          sawWrite = true;
+          if (!tok.hasValue || v.trim() === '') continue; // write_actions(): writes nothing (OVS prints the flow without it)
+          const set = parseActions(v, tok.valCol - 1, spec, opts, true);
+          for (const x of set) {
+            if (actionSetKind(x) < 0) {
+              throw err(`write_actions: ${x.type} cannot be in the action set (OpenFlow 1.3 orders only pop, push_vlan, dec_ttl, set/move/load, set_queue and output actions)`, tok, false);
+            }
+          }
+          if (set.length === 0) continue; // write_actions(drop)
+          a = { type: 'write_actions', actions: set };
+          break;
+        }
         default: {
           // OVS accepts a bare port name as an output action.
           if (!tok.hasValue) {
@@ -500,10 +533,15 @@ function parseActions(text: string, base: number, spec: FlowSpec, opts: ParseOpt
     if (acts.length > 0 && acts[acts.length - 1].type === 'goto_table') {
       throw err('goto_table must be the last action', toks[toks.indexOf(tok) - 1], false);
     }
+    if (a.type === 'write_metadata') sawMeta = true;
+    else if ((sawClear || sawWrite) && a.type !== 'clear_actions' && a.type !== 'write_actions' && a.type !== 'goto_table') {
+      throw err(`invalid instruction ordering: apply_actions must appear before ${sawClear ? 'clear_actions' : 'write_actions'}, for OpenFlow 1.1+ compatibility`, tok, false);
+    }
     acts.push(a);
     cols.push(tok.keyCol);
   }
   if (sawDrop && acts.length > 0) throw new FlowSyntaxError("'drop' must be the only action", base + 1, 'drop');
+  if (inner) return acts;
   checkConjunctionCompanions(acts, cols);
   spec.warnings.push(...lint(acts, cols, spec));
   spec.actionColumns = cols;
@@ -860,7 +898,8 @@ function argCol(tok: Token, v: string, i: number): number {
 /** Warnings for known traps; each names the action and its column. */
 function lint(acts: Action[], cols: number[], spec: FlowSpec): string[] {
   const w: string[] = [];
-  const mayOutput = (a: Action): boolean => isOutputAction(a) || a.type === 'resubmit' || a.type === 'goto_table' || (a.type === 'ct' && a.table !== 255);
+  const mayOutput = (a: Action): boolean =>
+    isOutputAction(a) || a.type === 'resubmit' || a.type === 'goto_table' || (a.type === 'ct' && a.table !== 255) || (a.type === 'write_actions' && a.actions.some(isOutputAction));
   let last = -1;
   acts.forEach((a, i) => {
     if (mayOutput(a)) last = i;

@@ -8,7 +8,7 @@
  * numbers) AND compile to the same plan: what dump-flows shows and what the datapath does are
  * then both indistinguishable.
  */
-import { compile, conjClauses, type Action, type Plan } from './actions';
+import { compile, conjClauses, type Action, type CompiledWrite, type Plan } from './actions';
 import { CompiledLearn } from './learn';
 
 export interface Program {
@@ -22,6 +22,8 @@ export interface Program {
   readonly conj: Int32Array | null;
   /** The learn actions compiled for the hot path (OP_LEARN operands index this). */
   readonly learns: CompiledLearn[];
+  /** The write_actions instructions compiled (OP_WRITE_ACTIONS operands index this). */
+  readonly writes: CompiledWrite[];
   refs: number;
 }
 
@@ -38,11 +40,11 @@ export class ProgramCache {
 
   /** The program for `actions` (compiled now or shared), with one more reference. */
   acquire(actions: readonly Action[]): Program {
-    const { plan, pcs, learns } = compile(actions);
+    const { plan, pcs, learns, writes } = compile(actions);
     const key = this.text(actions) + '\n' + plan.join(',');
     let p = this.byKey.get(key);
     if (p === undefined) {
-      p = { key, actions, plan, pcs, conj: conjClauses(actions), learns: learns.map((l) => new CompiledLearn(l)), refs: 0 };
+      p = { key, actions, plan, pcs, conj: conjClauses(actions), learns: learns.map((l) => new CompiledLearn(l)), writes, refs: 0 };
       this.byKey.set(key, p);
     }
     p.refs++;

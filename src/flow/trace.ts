@@ -108,6 +108,9 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext =
     event(text, depth) {
       steps.push({ kind: 'event', depth, text });
     },
+    actionSet(act, depth) {
+      steps.push({ kind: 'action', depth, action: `action set: ${formatAction(act, names)}` });
+    },
   };
   const rec = (kind: TraceOutput['kind'], s: number, port?: number, reason?: string): void => {
     const f = a.frame(s);

@@ -4,7 +4,8 @@
  * `tvs add-flow` makes, so dump-flows, trace and FLOW stats see one set of flows.
  *
  * Decoding refuses what tvs cannot do with the OpenFlow error OVS would send (BAD_MATCH /
- * BAD_FIELD for a field the flow key lacks, BAD_INSTRUCTION / UNSUP_INST for write_actions,
+ * BAD_FIELD for a field the flow key lacks, BAD_ACTION / UNSUPPORTED_ORDER for an action that
+ * has no place in the action set (write_actions),
  * ...), so a controller learns at once instead of seeing a flow silently mean something else.
  */
 import * as K from '../packet/flow-key';
@@ -12,7 +13,7 @@ import { Match } from '../flow/match';
 import { prereqOk, type Prereq } from '../flow/fields';
 import { NXM_FIELDS, nxmField, type NxmField } from '../flow/nxm';
 import * as N from '../flow/nxm';
-import type { Action, LearnAction, LearnSpec } from '../flow/actions';
+import { actionSetKind, type Action, type LearnAction, type LearnSpec } from '../flow/actions';
 import { learnMatchable } from '../flow/learn';
 import type { FlowSpec } from '../flow/ofctl-parse';
 import type { FlowFlag, Rule } from '../flow/table';
@@ -655,9 +656,13 @@ export function actionsFromOf(list: readonly OfAction[], ctx: ActionContext): Ac
   return checkConjunctive(out);
 }
 
-/** Instructions → the rule model's single action list (apply, then write_metadata, then goto). */
+/**
+ * Instructions → the rule model's single action list, in OpenFlow's instruction order: apply,
+ * clear_actions, write_actions, write_metadata, goto_table (how ovs-ofctl prints them).
+ */
 export function actionsFromInstructions(insts: readonly OfInstruction[], ctx: ActionContext): Action[] {
   const apply: Action[] = [];
+  const set: Action[] = [];
   const tail: Action[] = [];
   let goto: Action | undefined;
   const seen = new Set<string>();
@@ -669,11 +674,17 @@ export function actionsFromInstructions(insts: readonly OfInstruction[], ctx: Ac
         apply.push(...actionsFromOf(i.actions, ctx));
         break;
       case 'clear_actions':
-        // tvs keeps no action set (write_actions is refused), so clearing it changes nothing.
+        set.unshift({ type: 'clear_actions' });
         break;
-      case 'write_actions':
-        if (i.actions.length > 0) throw new OfError(ET.BAD_INSTRUCTION, BAD_INSTRUCTION.UNSUP_INST, 'write_actions (the action set) is not supported by tvs: use apply_actions');
+      case 'write_actions': {
+        const acts = actionsFromOf(i.actions, ctx);
+        for (const a of acts) {
+          // OVS ofpacts_verify: "%s action not allowed in action set".
+          if (actionSetKind(a) < 0) throw badAction(BAD_ACTION.UNSUPPORTED_ORDER, `${a.type} action not allowed in the action set`);
+        }
+        if (acts.length > 0) set.push({ type: 'write_actions', actions: acts });
         break;
+      }
       case 'write_metadata':
         tail.push({ type: 'write_metadata', value: i.metadata & i.mask, mask: i.mask });
         break;
@@ -687,7 +698,7 @@ export function actionsFromInstructions(insts: readonly OfInstruction[], ctx: Ac
         throw new OfError(ET.BAD_INSTRUCTION, i.instType === 0xffff ? BAD_INSTRUCTION.BAD_EXPERIMENTER : BAD_INSTRUCTION.UNKNOWN_INST, `instruction type ${i.instType} is not supported`);
     }
   }
-  return checkConjunctive(goto ? [...apply, ...tail, goto] : [...apply, ...tail]);
+  return checkConjunctive(goto ? [...apply, ...set, ...tail, goto] : [...apply, ...set, ...tail]);
 }
 
 /** OVS: conjunction actions may come only with notes (and other conjunctions). */
@@ -865,14 +876,21 @@ function actionToOf(a: Action, m: Match, out: OfAction[]): void {
     case 'goto_table':
     case 'write_metadata':
     case 'meter':
+    case 'clear_actions':
+    case 'write_actions':
       return; // instructions, see instructionsFromActions
   }
 }
 
-/** Rule-model actions → OpenFlow 1.3 instructions (apply_actions, write_metadata, goto_table). */
+/**
+ * Rule-model actions → OpenFlow 1.3 instructions (meter, apply_actions, clear_actions,
+ * write_actions, write_metadata, goto_table).
+ */
 export function instructionsFromActions(actions: readonly Action[], m: Match): OfInstruction[] {
   const apply: OfAction[] = [];
   const out: OfInstruction[] = [];
+  let clear: OfInstruction | undefined;
+  let write: OfInstruction | undefined;
   let meta: OfInstruction | undefined;
   let goto: OfInstruction | undefined;
   for (const a of actions) {
@@ -880,9 +898,13 @@ export function instructionsFromActions(actions: readonly Action[], m: Match): O
     if (a.type === 'meter') out.push({ type: 'meter', meterId: a.id });
     else if (a.type === 'goto_table') goto = { type: 'goto_table', table: a.table };
     else if (a.type === 'write_metadata') meta = { type: 'write_metadata', metadata: a.value, mask: a.mask };
+    else if (a.type === 'clear_actions') clear = { type: 'clear_actions' };
+    else if (a.type === 'write_actions') write = { type: 'write_actions', actions: actionsToOf(a.actions, m) };
     else actionToOf(a, m, apply);
   }
   if (apply.length > 0) out.push({ type: 'apply_actions', actions: apply });
+  if (clear) out.push(clear);
+  if (write) out.push(write);
   if (meta) out.push(meta);
   if (goto) out.push(goto);
   return out;

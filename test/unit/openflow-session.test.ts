@@ -134,12 +134,13 @@ t.test('openflow session: unsupported and malformed requests get the right ERROR
   s.receive(hex('04c8000c000000060a0b0c0d'));
   t.match(io.take(), [{ type: 'error', xid: 6, errType: of.ET.BAD_REQUEST, code: of.BAD_REQUEST.BAD_TYPE, data: hex('04c8000c000000060a0b0c0d') }]);
   t.equal(s.state, 'active');
-  // write_actions: unsupported instruction; a group action: bad out group.
+  // write_actions with an action that has no place in the action set: BAD_ACTION /
+  // UNSUPPORTED_ORDER (OVS ofpacts_verify); a group action: bad out group.
   const fm = of.decodeMessage(hex(OFCTL.addVlanFlow));
   if (fm.type !== 'flow_mod') throw new Error('x');
-  s.receive(of.encodeMessage({ ...fm, instructions: [{ type: 'write_actions', actions: [{ type: 'output', port: 1, maxLen: 0 }] }] }));
+  s.receive(of.encodeMessage({ ...fm, instructions: [{ type: 'write_actions', actions: [{ type: 'nx_resubmit', inPort: 0xfff8, table: 2 }] }] }));
   [e] = io.take();
-  t.match(e, { type: 'error', errType: of.ET.BAD_INSTRUCTION, code: of.BAD_INSTRUCTION.UNSUP_INST });
+  t.match(e, { type: 'error', errType: of.ET.BAD_ACTION, code: of.BAD_ACTION.UNSUPPORTED_ORDER });
   s.receive(of.encodeMessage({ ...fm, instructions: [{ type: 'apply_actions', actions: [{ type: 'group', groupId: 1 }] }] }));
   [e] = io.take();
   t.match(e, { type: 'error', errType: of.ET.BAD_ACTION, code: of.BAD_ACTION.BAD_OUT_GROUP });
