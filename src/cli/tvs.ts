@@ -335,7 +335,8 @@ const VERBS: Record<string, Verb> = {
     help:
       "Add a flow in ovs-ofctl syntax, e.g. 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL'. " +
       'A flow with the same table, match and priority is replaced. Known traps (output to the input port, no output, a modify after the last output) are warned about. ' +
-      "Tunnel flows (Neutron's br-tun): match tun_id/tun_src/tun_dst, set_tunnel:N, load/move on NXM fields (NXM_NX_TUN_ID[], NXM_OF_VLAN_TCI[0..11]...), and learn(table=20,hard_timeout=300,NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]), whose learned flows dump-flows shows.",
+      "Tunnel flows (Neutron's br-tun): match tun_id/tun_src/tun_dst, set_tunnel:N, load/move on NXM fields (NXM_NX_TUN_ID[], NXM_OF_VLAN_TCI[0..11]...), and learn(table=20,hard_timeout=300,NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]), whose learned flows dump-flows shows. " +
+      'OpenFlow 1.3 action set: actions=write_actions(dec_ttl,output:2),goto_table:1 adds to it, clear_actions empties it; it runs when the pipeline ends, in OpenFlow order (pop_vlan, push_vlan, dec_ttl, sets, output).',
     min: 2,
     max: 2,
     run: async ([bridge, flow], ctx) => {
