@@ -24,7 +24,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: test-big all build deps debs test-debs demo-debs native ts test test-unit fuzz soak bench demo demo-overlay clean
+.PHONY: test-big all build deps debs test-debs demo-debs native ts test test-unit fuzz soak bench bench-tunnel demo demo-overlay clean
 
 all: build
 
@@ -81,6 +81,10 @@ soak: build
 bench: build test-debs
 	$(call install-debs,$(BENCH_DEBS),the comparison will skip what needs them)
 	node dist/bench/run.js
+
+# VM -> VXLAN -> VM between two tvs nodes beside tvs L2 and the kernel (also part of bench).
+bench-tunnel: build test-debs
+	node dist/bench/compare/tunnel.js
 
 demo: build demo-debs
 	node dist/scripts/demo.js

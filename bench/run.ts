@@ -15,6 +15,7 @@ import { runFootprints } from './memory-footprint';
 import { runVethBench } from './veth-l2';
 import { runMicro, microMarkdown } from './compare/micro';
 import { runCompare, optionsFromEnv } from './compare/compare';
+import { runTunnelBench, tunnelMarkdown } from './compare/tunnel';
 
 async function main(): Promise<void> {
   const meta = {
@@ -71,6 +72,15 @@ async function main(): Promise<void> {
     rec('veth.vlan-push-pop', vv as unknown as Record<string, unknown>);
   } else {
     console.log('[3/5] skipped: the veth benchmark needs root (namespaces, veth)');
+  }
+
+  if (process.getuid && process.getuid() === 0) {
+    process.stdout.write('[3b/5] VM -> VXLAN -> VM between two tvs nodes, beside tvs L2 and Linux bridge + vxlan (see bench/compare/tunnel)...\n');
+    const rows = await runTunnelBench({ seconds: process.env.TVS_BENCH_QUICK === '1' ? 2 : 5, pings: 200 });
+    for (const r of rows) rec(`veth.tunnel.${r.setup}`, { ...(r.figures ?? { error: r.error }) } as Record<string, unknown>);
+    console.log(tunnelMarkdown(rows));
+  } else {
+    console.log('[3b/5] skipped: the tunnel benchmark needs root (namespaces, veth)');
   }
 
   const dir = path.resolve(__dirname, '../../bench/results');

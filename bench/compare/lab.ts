@@ -325,17 +325,7 @@ export class TvsSwitch implements SwitchUnderTest {
     return sh([process.execPath, TVS, '--control', this.control, ...args]);
   }
   async setup(): Promise<void> {
-    const log = fs.openSync(path.join(this.lab.dir, 'tvs.log'), 'a');
-    // `ip netns exec` execs in place, so the child's PID is the daemon's.
-    const d = spawn('ip', ['netns', 'exec', this.lab.sw, 'taskset', '-c', SWITCH_CPU, process.execPath, ...SWITCH_NODE_FLAGS, ...this.extraNodeArgs, TVS, 'start', '--control', this.control], {
-      stdio: ['ignore', log, log],
-      cwd: this.lab.dir, // profilers' side files (v8 logs) land in the lab dir, removed with it
-    });
-    fs.closeSync(log);
-    d.on('error', () => undefined);
-    this.daemonPid = d.pid ?? 0;
-    for (let i = 0; i < 100 && !fs.existsSync(this.control); i++) await sleep(100);
-    if (!fs.existsSync(this.control)) throw new Error(`tvs did not start: ${fs.readFileSync(path.join(this.lab.dir, 'tvs.log'), 'utf8')}`);
+    this.daemonPid = await startTvsDaemon(this.lab.sw, this.lab.dir, this.control, this.extraNodeArgs, SWITCH_CPU);
     const t = (...a: string[]) => this.tvs(...a);
     if (this.lab.scenario === 'l2') {
       t('add-br', 'br0');
@@ -379,6 +369,26 @@ export class TvsSwitch implements SwitchUnderTest {
     await stopPid(pid, 8000);
     if (pidAlive(pid)) throw new Error(`tvs ${pid} did not stop`);
   }
+}
+
+/**
+ * Start a tvs daemon inside namespace `ns` (pinned to `cpu` unless undefined), its log in
+ * `dir`; resolves with its PID once the control socket is there.
+ */
+export async function startTvsDaemon(ns: string, dir: string, control: string, nodeArgs: string[] = [], cpu?: string): Promise<number> {
+  const logFile = path.join(dir, `${path.basename(control, '.sock')}.log`);
+  const log = fs.openSync(logFile, 'a');
+  const pin = cpu !== undefined ? ['taskset', '-c', cpu] : [];
+  // `ip netns exec` execs in place, so the child's PID is the daemon's.
+  const d = spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, ...SWITCH_NODE_FLAGS, ...nodeArgs, TVS, 'start', '--control', control], {
+    stdio: ['ignore', log, log],
+    cwd: dir, // profilers' side files (v8 logs) land in the lab dir, removed with it
+  });
+  fs.closeSync(log);
+  d.on('error', () => undefined);
+  for (let i = 0; i < 100 && !fs.existsSync(control); i++) await sleep(100);
+  if (!fs.existsSync(control)) throw new Error(`tvs did not start: ${fs.readFileSync(logFile, 'utf8')}`);
+  return d.pid ?? 0;
 }
 
 export function makeSwitch(kind: SwitchKind, lab: Lab, tvsNodeArgs: string[] = []): SwitchUnderTest {
