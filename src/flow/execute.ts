@@ -617,8 +617,9 @@ export class Executor {
           this.set.clear();
           break;
         case A.OP_WRITE_ACTIONS: {
-          const r = this.rules[rid];
-          if (r !== undefined) this.set.write(r.program.writes[plan[pc + 1]], rid, table);
+          // The rule may have been replaced meanwhile (a learn in its own actions): then skip.
+          const w = this.rules[rid]?.program.writes[plan[pc + 1]];
+          if (w !== undefined) this.set.write(w, rid, table);
           break;
         }
         case A.OP_RESUBMIT:

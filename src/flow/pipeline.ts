@@ -572,8 +572,9 @@ export class FlowPipeline implements LearnHost {
 
 const EMPTY_PLAN: Plan = [];
 
+/** out_port filter; looks inside write_actions(...) too, as OVS (ofpacts_output_to_port). */
 function outputsTo(actions: readonly Action[], port: number): boolean {
-  return actions.some((a) => a.type === 'output' && a.port === port);
+  return actions.some((a) => (a.type === 'output' && a.port === port) || (a.type === 'write_actions' && outputsTo(a.actions, port)));
 }
 
 export { Match, Rule };

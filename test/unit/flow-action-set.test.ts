@@ -171,3 +171,14 @@ t.test('syntax: as ovs-ofctl 3.1 reads and prints it; OpenFlow instruction order
     t.throws(() => p.parse(text, 'add'), re, text);
   }
 });
+
+t.test('out_port filters see the outputs inside write_actions (OVS ofpacts_output_to_port)', async (t) => {
+  const { p } = setup();
+  p.addFlows(`
+table=0,priority=5,in_port=1,actions=write_actions(output:2),goto_table:1
+table=0,priority=5,in_port=3,actions=output:4
+table=1,priority=5,actions=write_actions(output:4)
+`);
+  t.equal(p.dumpFlows('out_port=2').length, 1);
+  t.equal(p.dumpFlows('out_port=4').length, 2);
+});
