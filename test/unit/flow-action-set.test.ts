@@ -182,3 +182,17 @@ table=1,priority=5,actions=write_actions(output:4)
   t.equal(p.dumpFlows('out_port=2').length, 1);
   t.equal(p.dumpFlows('out_port=4').length, 2);
 });
+
+t.test('a ct(table=T) fork: the tracked copy gets the set as it was, the rest of the list keeps its own', async (t) => {
+  const { p, ops, send, arena } = setup();
+  p.addFlows(`
+table=0,in_port=1,ip,actions=write_actions(output:2),goto_table:1
+table=1,ip,actions=ct(table=2,zone=1),output:3
+table=2,ct_state=+trk,ip,actions=write_actions(mod_dl_dst:02:00:00:00:00:cc)
+`);
+  send(1, UDP);
+  t.same(ops.sent.map((s) => [s.kind, s.port]), [['output', 2], ['output', 3], ['output', 2]], 'the copy leaves by the set first; then output:3 and the set of the original pass');
+  t.equal(ops.sent[0].hex, hex({ ...UDP, dst: '02:00:00:00:00:cc' }), "the copy's set gained its own mod_dl_dst");
+  t.equal(ops.sent[2].hex, hex(UDP), "the original's set did not");
+  t.equal(arena.available, arena.capacity);
+});
