@@ -9,6 +9,7 @@ import * as vnet from '../../src/packet/vnet';
 import * as gso from '../../src/packet/gso';
 import { MemoryPort } from '../../src/io/memory-port';
 import { Switch } from '../../src/datapath/switch';
+import * as K from '../../src/packet/flow-key';
 import { hex, refChecksum, refPseudo4, prng, randInt } from '../fixtures/util';
 
 const MAC = '525400abcdef525400123456';
@@ -226,4 +227,35 @@ t.test('gso: the switch segments for a port without offloads', async (t) => {
   t.ok(frames.every((f) => refChecksum(f.subarray(34), refPseudo4(f.subarray(26, 30), f.subarray(30, 34), 6, f.length - 34)) === 0), 'every TCP checksum verifies');
   t.same(out.counters.drops.toJSON(), {}, 'nothing dropped');
   t.equal(sw.arena.available, free0, 'every slot back in the arena');
+});
+
+t.test('gso: every segment carries its super-frame flow key (a tunnel port encapsulates from it)', async (t) => {
+  const sw = new Switch({ arena: { slots: 256 } });
+  sw.addBridge('br0');
+  const inp = sw.addPort('br0', 'in', { type: 'memory', offloads: true });
+  const out = sw.addPort('br0', 'out', { type: 'memory', offloads: false, mtu: 1500 }).io as MemoryPort;
+  const keys: number[][] = [];
+  const txBurst = out.txBurst.bind(out);
+  out.txBurst = (slots: Uint32Array, n: number) => {
+    for (let i = 0; i < n; i++) {
+      const k = slots[i] << K.KEY_SHIFT;
+      keys.push(Array.from(sw.arena.key.subarray(k, k + K.KEY_WORDS)));
+    }
+    return txBurst(slots, n);
+  };
+  const s = sw.arena.allocFrom(tcp4Super(payloadOf(5000, 9), 0x18));
+  setVnet(sw.arena, s, vnet.GSO_TCPV4, 1448, 34, 16);
+  // What the flow tables left in the key: set_tunnel:0x64 (key=flow), the parsed TOS/TTL.
+  const k = s << K.KEY_SHIFT;
+  sw.arena.key[k + K.K_TUN_FLAGS] = K.TUN_PRESENT;
+  sw.arena.key[k + K.K_TUN_ID_LO] = 0x64;
+  sw.arena.key[k + K.K_NW_TOS] = 0xb8;
+  sw.arena.key[k + K.K_NW_TTL] = 63;
+  const want = Array.from(sw.arena.key.subarray(k, k + K.KEY_WORDS));
+  // Slots the segments will take may hold an older frame's key.
+  for (let i = 0; i < sw.arena.key.length; i += K.KEY_WORDS) if (i !== k) sw.arena.key[i + K.K_TUN_ID_LO] = 999;
+  sw.enqueue(inp.bridge.port('out')!, s);
+  sw.flush();
+  t.equal(keys.length, 4, '5000 bytes at MSS 1448: 4 segments');
+  t.ok(keys.every((w) => w.every((v, i) => v === want[i])), 'each segment has the super-frame key, tun_id 0x64 included');
 });
