@@ -13,7 +13,7 @@ import { Match } from '../flow/match';
 import { prereqOk, type Prereq } from '../flow/fields';
 import { NXM_FIELDS, nxmField, type NxmField } from '../flow/nxm';
 import * as N from '../flow/nxm';
-import { actionSetKind, type Action, type LearnAction, type LearnSpec } from '../flow/actions';
+import { actionSetKind, type Action, type CtNat, type LearnAction, type LearnSpec } from '../flow/actions';
 import { learnMatchable } from '../flow/learn';
 import type { FlowSpec } from '../flow/ofctl-parse';
 import type { FlowFlag, Rule } from '../flow/table';
@@ -25,7 +25,9 @@ import {
   FC,
   FF,
   FLOW_MOD_FAILED,
+  NX_CT_F,
   NX_LEARN_F,
+  NX_NAT_F,
   OFPG_ANY,
   OFPP13_ALL,
   OFPP13_ANY,
@@ -442,6 +444,8 @@ const HEADER_OF: Record<number, [number, number, number]> = {
   [N.F_IP_ECN]: [OXM_CLASS_NXM1, 28, 1],
   [N.F_PKT_MARK]: [OXM_CLASS_NXM1, 33, 4],
   [N.F_IP_TTL]: [OXM_CLASS_NXM1, 29, 1],
+  [N.F_CT_MARK]: [OXM_CLASS_NXM1, 107, 4],
+  [N.F_CT_LABEL]: [OXM_CLASS_NXM1, 108, 16],
 };
 for (let r = 0; r < 8; r++) HEADER_OF[N.F_REG0 + r] = [OXM_CLASS_NXM1, r, 4];
 
@@ -575,8 +579,73 @@ function learnToOf(a: LearnAction): OfAction {
   };
 }
 
+const NAT_FLAG_NAMES: [number, string][] = [
+  [NX_NAT_F.PERSISTENT, 'persistent'],
+  [NX_NAT_F.PROTO_HASH, 'hash'],
+  [NX_NAT_F.PROTO_RANDOM, 'random'],
+];
+
+function natFrom(a: Extract<OfAction, { type: 'nx_nat' }>): CtNat {
+  const kinds = a.flags & (NX_NAT_F.SRC | NX_NAT_F.DST);
+  if (kinds === (NX_NAT_F.SRC | NX_NAT_F.DST)) throw badAction(BAD_ACTION.BAD_ARGUMENT, 'nat: both src and dst');
+  if (a.flags & ~0x1f) throw badAction(BAD_ACTION.BAD_ARGUMENT, `nat: flags 0x${a.flags.toString(16)} has unknown bits`);
+  if (a.ipv6Min !== null || a.ipv6Max !== null) throw badAction(BAD_ACTION.BAD_ARGUMENT, 'nat: IPv6 address ranges are not supported by tvs');
+  const hasRange = a.ipv4Min !== null || a.ipv4Max !== null || a.protoMin !== null || a.protoMax !== null;
+  if (kinds === 0 && hasRange) throw badAction(BAD_ACTION.BAD_ARGUMENT, 'nat: a range needs src or dst');
+  return {
+    kind: kinds === NX_NAT_F.SRC ? 'src' : kinds === NX_NAT_F.DST ? 'dst' : null,
+    addrMin: a.ipv4Min ?? 0,
+    addrMax: a.ipv4Max ?? 0,
+    portMin: a.protoMin ?? 0,
+    portMax: a.protoMax ?? 0,
+    flags: NAT_FLAG_NAMES.filter(([b]) => a.flags & b).map(([, n]) => n),
+  };
+}
+
+/** nx_action_conntrack → the rule model's ct() (the forms `tvs add-flow` accepts, else BAD_ARGUMENT). */
+function ctFrom(a: Extract<OfAction, { type: 'nx_ct' }>, ctx: ActionContext): Action {
+  if (a.flags & ~(NX_CT_F.COMMIT | NX_CT_F.FORCE)) throw badAction(BAD_ACTION.BAD_ARGUMENT, `ct: flags 0x${a.flags.toString(16)} has unknown bits`);
+  if (a.alg !== 0) throw badAction(BAD_ACTION.BAD_ARGUMENT, `ct: alg ${a.alg} is not supported by tvs`);
+  let zoneSrc = null;
+  let zone = 0;
+  if (a.zoneSrc === 0) zone = a.zoneOfsNbits;
+  else {
+    zoneSrc = subfield(a.zoneSrc, a.zoneOfsNbits >> 6, (a.zoneOfsNbits & 63) + 1, 'ct zone');
+    if (zoneSrc.nbits !== 16 || zoneSrc.field.bits > 64) throw badAction(BAD_ACTION.BAD_ARGUMENT, `ct zone: a zone subfield must be 16 bits of a field of at most 64 bits`);
+    checkPrereq(zoneSrc.field, ctx);
+  }
+  let nat: CtNat | null = null;
+  const exec: Action[] = [];
+  for (const x of a.actions) {
+    if (x.type === 'nx_nat') {
+      if (nat) throw badAction(BAD_ACTION.BAD_ARGUMENT, 'ct: more than one nat');
+      nat = natFrom(x);
+      continue;
+    }
+    // OVS: "ct action doesn't support nested action" other than writes to ct_mark / ct_label.
+    let done: Action | null = null;
+    if (x.type === 'set_field' && x.field.mask === undefined) {
+      const f = fieldOfHeader(oxmHeader(x.field.cls, x.field.field, false, x.field.value.length));
+      if (f && (f.id === N.F_CT_MARK || f.id === N.F_CT_LABEL)) done = { type: 'set_field', field: f, value: bytesToBig(x.field.value), mask: null };
+    } else if (x.type === 'nx_reg_load') {
+      const dst = subfield(x.dst, x.ofsNbits >> 6, (x.ofsNbits & 63) + 1, 'ct exec reg_load');
+      if (dst.nbits < 64 && x.value >> BigInt(dst.nbits) !== 0n) throw badAction(BAD_ACTION.BAD_ARGUMENT, `reg_load: value 0x${x.value.toString(16)} does not fit in ${dst.nbits} bits`);
+      if (dst.field.id === N.F_CT_MARK || dst.field.id === N.F_CT_LABEL) done = { type: 'load', value: x.value, dst };
+    }
+    if (!done) throw badAction(BAD_ACTION.BAD_ARGUMENT, `ct: nested ${x.type} is not allowed (only nat and writes to ct_mark / ct_label)`);
+    exec.push(done);
+  }
+  return { type: 'ct', commit: (a.flags & NX_CT_F.COMMIT) !== 0, force: (a.flags & NX_CT_F.FORCE) !== 0, table: a.recircTable, zone, zoneSrc, nat, exec };
+}
+
 function actionFrom(a: OfAction, ctx: ActionContext): Action | null {
   switch (a.type) {
+    case 'nx_ct':
+      return ctFrom(a, ctx);
+    case 'nx_ct_clear':
+      return { type: 'ct_clear' };
+    case 'nx_nat':
+      throw badAction(BAD_ACTION.BAD_ARGUMENT, 'nat outside ct()');
     case 'nx_learn':
       return learnFrom(a, ctx);
     case 'output':
@@ -603,13 +672,13 @@ function actionFrom(a: OfAction, ctx: ActionContext): Action | null {
     case 'nx_resubmit': {
       const table = a.table ?? 255;
       const port = a.inPort === 0xfff8 ? -1 : a.inPort;
-      return { type: 'resubmit', port, table, ct: false };
+      return { type: 'resubmit', port, table, ct: a.ct === true };
     }
     case 'nx_reg_load': {
       const ofs = a.ofsNbits >> 6;
       const nbits = (a.ofsNbits & 63) + 1;
       const dst = subfield(a.dst, ofs, nbits, 'reg_load');
-      if (!dst.field.writable) throw badAction(BAD_ACTION.BAD_ARGUMENT, `reg_load: ${dst.field.nxm} is read-only`);
+      if (!dst.field.writable || dst.field.ctOnly) throw badAction(BAD_ACTION.BAD_ARGUMENT, `reg_load: ${dst.field.nxm} is ${dst.field.ctOnly ? 'written only inside ct(exec(...))' : 'read-only'}`);
       if (nbits < 64 && a.value >> BigInt(nbits) !== 0n) throw badAction(BAD_ACTION.BAD_ARGUMENT, `reg_load: value 0x${a.value.toString(16)} does not fit in ${nbits} bits`);
       checkPrereq(dst.field, ctx);
       return { type: 'load', value: a.value, dst };
@@ -617,7 +686,7 @@ function actionFrom(a: OfAction, ctx: ActionContext): Action | null {
     case 'nx_reg_move': {
       const src = subfield(a.src, a.srcOfs, a.nBits, 'reg_move');
       const dst = subfield(a.dst, a.dstOfs, a.nBits, 'reg_move');
-      if (!dst.field.writable) throw badAction(BAD_ACTION.BAD_ARGUMENT, `reg_move: ${dst.field.nxm} is read-only`);
+      if (!dst.field.writable || dst.field.ctOnly) throw badAction(BAD_ACTION.BAD_ARGUMENT, `reg_move: ${dst.field.nxm} is ${dst.field.ctOnly ? 'written only inside ct(exec(...))' : 'read-only'}`);
       checkPrereq(src.field, ctx);
       checkPrereq(dst.field, ctx);
       return { type: 'move', src, dst };
@@ -853,8 +922,14 @@ function actionToOf(a: Action, m: Match, out: OfAction[]): void {
       out.push({ type: 'nx_reg_move', nBits: a.dst.nbits, srcOfs: a.src.ofs, dstOfs: a.dst.ofs, src: headerOfField(a.src.field), dst: headerOfField(a.dst.field) });
       return;
     case 'resubmit':
-      if (a.table === 255 && a.port >= 0) out.push({ type: 'nx_resubmit', inPort: a.port });
-      else out.push({ type: 'nx_resubmit', inPort: a.port < 0 ? 0xfff8 : a.port, table: a.table });
+      if (a.table === 255 && a.port >= 0 && !a.ct) out.push({ type: 'nx_resubmit', inPort: a.port });
+      else out.push({ type: 'nx_resubmit', inPort: a.port < 0 ? 0xfff8 : a.port, table: a.table, ...(a.ct ? { ct: true } : {}) });
+      return;
+    case 'ct_clear':
+      out.push({ type: 'nx_ct_clear' });
+      return;
+    case 'ct':
+      out.push(ctToOf(a, m));
       return;
     case 'conjunction':
       out.push({ type: 'nx_conjunction', clause: a.clause - 1, nClauses: a.nClauses, id: a.id });
@@ -879,7 +954,51 @@ function actionToOf(a: Action, m: Match, out: OfAction[]): void {
     case 'clear_actions':
     case 'write_actions':
       return; // instructions, see instructionsFromActions
+    default: {
+      // Every rule-model action must have an encoding: one without would vanish from FLOW
+      // stats replies. The compiler refuses a new action type that is not handled above.
+      const missing: never = a;
+      throw new Error(`action ${(missing as Action).type} has no OpenFlow encoding`);
+    }
   }
+}
+
+function natToOf(n: CtNat): OfAction {
+  let flags = n.kind === 'src' ? NX_NAT_F.SRC : n.kind === 'dst' ? NX_NAT_F.DST : 0;
+  for (const [b, name] of NAT_FLAG_NAMES) if (n.flags.includes(name)) flags |= b;
+  // As OVS encode_NAT: each part of the range only when it was given (non-zero).
+  return {
+    type: 'nx_nat', flags, ipv6Min: null, ipv6Max: null,
+    ipv4Min: n.addrMin ? n.addrMin >>> 0 : null,
+    ipv4Max: n.addrMax ? n.addrMax >>> 0 : null,
+    protoMin: n.portMin || null,
+    protoMax: n.portMax || null,
+  };
+}
+
+/** ct() → nx_action_conntrack, nat and exec(...) nested (set_field to ct_mark/ct_label as OVS sends it). */
+function ctToOf(a: Extract<Action, { type: 'ct' }>, m: Match): OfAction {
+  const nested: OfAction[] = [];
+  if (a.nat) nested.push(natToOf(a.nat));
+  for (const x of a.exec) {
+    if (x.type === 'set_field' && x.field !== 'vlan_vid' && x.mask === null && HEADER_OF[x.field.id]) {
+      const [cls, field, bytes] = HEADER_OF[x.field.id];
+      const full = (1n << BigInt(x.field.bits)) - 1n;
+      const v = x.value & full;
+      const value = Buffer.alloc(bytes);
+      for (let i = 0; i < bytes; i++) value[bytes - 1 - i] = Number((v >> BigInt(8 * i)) & 0xffn);
+      nested.push({ type: 'set_field', field: { cls, field, value } });
+    } else actionToOf(x, m, nested);
+  }
+  return {
+    type: 'nx_ct',
+    flags: (a.commit ? NX_CT_F.COMMIT : 0) | (a.force ? NX_CT_F.FORCE : 0),
+    zoneSrc: a.zoneSrc ? headerOfField(a.zoneSrc.field) : 0,
+    zoneOfsNbits: a.zoneSrc ? (a.zoneSrc.ofs << 6) | (a.zoneSrc.nbits - 1) : a.zone,
+    recircTable: a.table,
+    alg: 0,
+    actions: nested,
+  };
 }
 
 /**

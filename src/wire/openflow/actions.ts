@@ -11,7 +11,7 @@
  * the same bytes: whether tvs can run them is the flow mapping's decision (it answers with
  * BAD_ACTION/BAD_TYPE or BAD_INSTRUCTION/UNKNOWN_INST), not a parse failure.
  */
-import { AT, BAD_ACTION, BAD_INSTRUCTION, ET, IT, NXAST, NX_VENDOR_ID } from './constants';
+import { AT, BAD_ACTION, BAD_INSTRUCTION, ET, IT, NXAST, NX_NAT_RANGE, NX_VENDOR_ID } from './constants';
 import { OfError, Reader, Writer } from './buffer';
 import { readOxm, writeOxm, type Oxm } from './oxm';
 
@@ -24,7 +24,8 @@ export type OfAction =
   | { type: 'group'; groupId: number }
   | { type: 'set_queue'; queueId: number }
   | { type: 'set_field'; field: Oxm }
-  | { type: 'nx_resubmit'; inPort: number; table?: number }
+  /** ct: NXAST_RESUBMIT_TABLE_CT (resubmit(PORT,TABLE,ct)); table is then always present. */
+  | { type: 'nx_resubmit'; inPort: number; table?: number; ct?: boolean }
   | { type: 'nx_reg_load'; ofsNbits: number; dst: number; value: bigint }
   | { type: 'nx_reg_move'; nBits: number; srcOfs: number; dstOfs: number; src: number; dst: number }
   | { type: 'nx_note'; note: Buffer }
@@ -44,6 +45,15 @@ export type OfAction =
       finHardTimeout: number;
       specs: NxLearnSpec[];
     }
+  /**
+   * nx_action_conntrack (NXAST_CT): flags NX_CT_F_*, zoneSrc the NXM header of the zone field
+   * (0: zone is immediate, in zoneOfsNbits), recircTable 0xff = none, then nested actions
+   * (nx_action_nat, set_field to ct_mark/ct_label).
+   */
+  | { type: 'nx_ct'; flags: number; zoneSrc: number; zoneOfsNbits: number; recircTable: number; alg: number; actions: OfAction[] }
+  /** nx_action_nat (NXAST_NAT), only inside nx_ct: the range parts range_present says are there. */
+  | { type: 'nx_nat'; flags: number; ipv4Min: number | null; ipv4Max: number | null; ipv6Min: Buffer | null; ipv6Max: Buffer | null; protoMin: number | null; protoMax: number | null }
+  | { type: 'nx_ct_clear' }
   /** Any other action, kept whole (body = bytes after type and len). */
   | { type: 'unknown'; actionType: number; body: Buffer };
 
@@ -152,6 +162,26 @@ function readExperimenterAction(b: Reader, len: number): OfAction {
       const inPort = b.u16();
       return { type: 'nx_resubmit', inPort, table: b.u8() };
     }
+    case NXAST.RESUBMIT_TABLE_CT: {
+      fixed(16);
+      const inPort = b.u16();
+      return { type: 'nx_resubmit', inPort, table: b.u8(), ct: true };
+    }
+    case NXAST.CT_CLEAR:
+      fixed(16);
+      return { type: 'nx_ct_clear' };
+    case NXAST.CT: {
+      if (len < 24) throw badAction(BAD_ACTION.BAD_LEN, `NX ct: length ${len}, at least 24`);
+      const flags = b.u16();
+      const zoneSrc = b.u32();
+      const zoneOfsNbits = b.u16();
+      const recircTable = b.u8();
+      b.skip(3);
+      const alg = b.u16();
+      return { type: 'nx_ct', flags, zoneSrc, zoneOfsNbits, recircTable, alg, actions: readActions(b, b.left) };
+    }
+    case NXAST.NAT:
+      return readNat(b, len);
     case NXAST.REG_LOAD: {
       fixed(24);
       const ofsNbits = b.u16();
@@ -183,6 +213,43 @@ function readExperimenterAction(b: Reader, len: number): OfAction {
       b.pos = start;
       return { type: 'unknown', actionType: AT.EXPERIMENTER, body: b.bytes(b.left) };
   }
+}
+
+function readNat(b: Reader, len: number): OfAction {
+  b.skip(2);
+  const flags = b.u16();
+  const present = b.u16();
+  const need = (n: number): void => {
+    if (b.left < n) throw badAction(BAD_ACTION.BAD_LEN, `NX nat: length ${len} is too short for its ranges`);
+  };
+  const u32 = (bit: number): number | null => (present & bit ? (need(4), b.u32()) : null);
+  const v6 = (bit: number): Buffer | null => (present & bit ? (need(16), b.bytes(16)) : null);
+  const u16 = (bit: number): number | null => (present & bit ? (need(2), b.u16()) : null);
+  const ipv4Min = u32(NX_NAT_RANGE.IPV4_MIN);
+  const ipv4Max = u32(NX_NAT_RANGE.IPV4_MAX);
+  const ipv6Min = v6(NX_NAT_RANGE.IPV6_MIN);
+  const ipv6Max = v6(NX_NAT_RANGE.IPV6_MAX);
+  const protoMin = u16(NX_NAT_RANGE.PROTO_MIN);
+  const protoMax = u16(NX_NAT_RANGE.PROTO_MAX);
+  return { type: 'nx_nat', flags, ipv4Min, ipv4Max, ipv6Min, ipv6Max, protoMin, protoMax };
+}
+
+function writeNat(w: Writer, a: Extract<OfAction, { type: 'nx_nat' }>): void {
+  const start = w.len;
+  nxHeader(w, 0, NXAST.NAT);
+  const present =
+    (a.ipv4Min !== null ? NX_NAT_RANGE.IPV4_MIN : 0) | (a.ipv4Max !== null ? NX_NAT_RANGE.IPV4_MAX : 0) |
+    (a.ipv6Min !== null ? NX_NAT_RANGE.IPV6_MIN : 0) | (a.ipv6Max !== null ? NX_NAT_RANGE.IPV6_MAX : 0) |
+    (a.protoMin !== null ? NX_NAT_RANGE.PROTO_MIN : 0) | (a.protoMax !== null ? NX_NAT_RANGE.PROTO_MAX : 0);
+  w.zeros(2).u16(a.flags).u16(present);
+  if (a.ipv4Min !== null) w.u32(a.ipv4Min);
+  if (a.ipv4Max !== null) w.u32(a.ipv4Max);
+  if (a.ipv6Min !== null) w.bytes(a.ipv6Min);
+  if (a.ipv6Max !== null) w.bytes(a.ipv6Max);
+  if (a.protoMin !== null) w.u16(a.protoMin);
+  if (a.protoMax !== null) w.u16(a.protoMax);
+  w.pad8(start);
+  w.patch16(start + 2, w.len - start);
 }
 
 function readLearn(b: Reader, len: number): OfAction {
@@ -295,7 +362,7 @@ export function writeAction(w: Writer, a: OfAction): void {
         nxHeader(w, 16, NXAST.RESUBMIT);
         w.u16(a.inPort).zeros(4);
       } else {
-        nxHeader(w, 16, NXAST.RESUBMIT_TABLE);
+        nxHeader(w, 16, a.ct ? NXAST.RESUBMIT_TABLE_CT : NXAST.RESUBMIT_TABLE);
         w.u16(a.inPort).u8(a.table).zeros(3);
       }
       return;
@@ -324,6 +391,21 @@ export function writeAction(w: Writer, a: OfAction): void {
     case 'nx_learn':
       writeLearn(w, a);
       return;
+    case 'nx_ct_clear':
+      nxHeader(w, 16, NXAST.CT_CLEAR);
+      w.zeros(6);
+      return;
+    case 'nx_nat':
+      writeNat(w, a);
+      return;
+    case 'nx_ct': {
+      const start = w.len;
+      nxHeader(w, 0, NXAST.CT);
+      w.u16(a.flags).u32(a.zoneSrc).u16(a.zoneOfsNbits).u8(a.recircTable).zeros(3).u16(a.alg);
+      writeActions(w, a.actions);
+      w.patch16(start + 2, w.len - start);
+      return;
+    }
     case 'unknown':
       w.u16(a.actionType).u16(4 + a.body.length).bytes(a.body);
       return;

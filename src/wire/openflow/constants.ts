@@ -219,7 +219,16 @@ export const NXAST = {
   LEARN: 16,
   DEC_TTL: 18,
   CONJUNCTION: 34,
+  CT: 35,
+  NAT: 36,
+  CT_CLEAR: 43,
+  RESUBMIT_TABLE_CT: 44,
 } as const;
+
+/** nx_action_conntrack flags (NX_CT_F_*) and nx_action_nat flags / range_present bits. */
+export const NX_CT_F = { COMMIT: 1, FORCE: 2 } as const;
+export const NX_NAT_F = { SRC: 1, DST: 2, PERSISTENT: 4, PROTO_HASH: 8, PROTO_RANDOM: 16 } as const;
+export const NX_NAT_RANGE = { IPV4_MIN: 1, IPV4_MAX: 2, IPV6_MIN: 4, IPV6_MAX: 8, PROTO_MIN: 16, PROTO_MAX: 32 } as const;
 
 /** nx_action_learn flags (NX_LEARN_F_*). */
 export const NX_LEARN_F = { SEND_FLOW_REM: 1, DELETE_LEARNED: 2, WRITE_RESULT: 4 } as const;
