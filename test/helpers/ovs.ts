@@ -2,6 +2,10 @@
  * A private Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath) for tests that run
  * the same checks against OVS as the reference: own run/db/log directory (the system's OVS, if
  * any, is never touched), both daemons ended by their PIDs in teardown.
+ *
+ * The userspace datapath's internal ports (one per bridge, plus `ovs-netdev`) are persistent TAP
+ * devices in the namespace ovs-vswitchd runs in, and OVS leaves them behind when it is killed:
+ * teardown deletes the bridges first and then any of those TAPs that are still there.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -21,7 +25,8 @@ export interface Ovs {
   appctl(...args: string[]): Promise<CliResult>;
 }
 
-function readPid(file: string): number {
+/** The PID a detached OVS daemon wrote to `file` (waits up to 10 s for it to appear). */
+export function readPid(file: string): number {
   for (let i = 0; i < 200; i++) {
     try {
       const p = Number(fs.readFileSync(file, 'utf8').trim());
@@ -38,7 +43,10 @@ export async function startOvs(t: Teardownable): Promise<Ovs> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-ovs-'));
   const env = ['env', `OVS_RUNDIR=${dir}`, `OVS_DBDIR=${dir}`, `OVS_LOGDIR=${dir}`, `OVS_SYSCONFDIR=${dir}`];
   const pids: number[] = [];
+  let vsctlForTeardown: ((...args: string[]) => string) | null = null;
   t.teardown(async () => {
+    const bridges = vsctlForTeardown ? vsctlForTeardown('list-br').split('\n').filter((b) => b !== '') : [];
+    for (const br of bridges) vsctlForTeardown?.('--if-exists', 'del-br', br);
     for (const pid of pids.reverse()) {
       try {
         process.kill(pid, 'SIGTERM');
@@ -54,6 +62,11 @@ export async function startOvs(t: Teardownable): Promise<Ovs> {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+    for (const dev of ['ovs-netdev', ...bridges]) {
+      if (/\btun type tap\b/.test(sh(['ip', '-d', 'link', 'show', 'dev', dev], { allowFail: true }))) {
+        sh(['ip', 'link', 'del', 'dev', dev], { allowFail: true });
+      }
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const db = `unix:${path.join(dir, 'db.sock')}`;
@@ -62,6 +75,7 @@ export async function startOvs(t: Teardownable): Promise<Ovs> {
   pids.push(readPid(path.join(dir, 'ovsdb-server.pid')));
   const vsctl = (...args: string[]): string => sh([...env, 'ovs-vsctl', `--db=${db}`, '--timeout=20', ...args], { timeoutMs: 30_000 });
   vsctl('--no-wait', 'init');
+  vsctlForTeardown = (...args: string[]): string => sh([...env, 'ovs-vsctl', `--db=${db}`, '--timeout=5', ...args], { timeoutMs: 10_000, allowFail: true });
   sh([...env, 'ovs-vswitchd', db, `--pidfile=${path.join(dir, 'ovs-vswitchd.pid')}`, '--detach', '--no-chdir', `--log-file=${path.join(dir, 'vswitchd.log')}`]);
   pids.push(readPid(path.join(dir, 'ovs-vswitchd.pid')));
   const withEnv = (argv: string[]): Promise<CliResult> => run([...env, ...argv]);

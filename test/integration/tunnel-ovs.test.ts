@@ -17,6 +17,7 @@ import * as path from 'path';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
 import { startDaemon, tvsOk, nsRun, pingLoss, waitUntil } from '../helpers/daemon';
 import { startCapture } from '../helpers/capture';
+import { readPid } from '../helpers/ovs';
 import { bindingAvailable } from '../../src/io/binding';
 
 const why = !isRoot()
@@ -42,19 +43,6 @@ async function stopPid(pid: number): Promise<void> {
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 60 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
   if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
-}
-
-function readPid(file: string): number {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const p = Number(fs.readFileSync(file, 'utf8').trim());
-      if (p > 0) return p;
-    } catch {
-      /* not yet */
-    }
-    sh(['sleep', '0.05']);
-  }
-  throw new Error(`no pid in ${file}`);
 }
 
 let env: { nsA1: string; nsB1: string; ul: string; nsO: string };
