@@ -4,6 +4,6 @@ export { FlowSyntaxError, parseFlow, type FlowSpec, type ParseMode } from './ofc
 export { formatFlowEntry, formatRule, formatMatch, formatActions, formatAction, type DumpOptions, type PortNamer } from './ofctl-format';
 export { Rule, FlowTable, N_TABLES, OFP_DEFAULT_PRIORITY, type FlowEntry, type TableStats } from './table';
 export { Match, MATCH_WORDS } from './match';
-export { FLOW_DROP_REASONS, type FlowDropReason } from './execute';
+export { FLOW_DROP_REASONS, type FlowDropReason } from './flow-drops';
 export { synthesizeFrame, type TraceInput, type TraceResult, type TraceStep, type TraceOutput } from './trace';
 export type { Action } from './actions';

@@ -4,7 +4,7 @@
  */
 import type { PacketArena } from '../packet/arena';
 import type { BridgeOps, PacketInReason } from './bridge-ops';
-import { FLOW_DROPS } from './execute';
+import { FLOW_DROPS } from './flow-drops';
 import { KEY_SHIFT, KEY_WORDS } from '../packet/flow-key';
 import { checksum, pseudoSumV4 } from '../wire/checksum';
 

@@ -8,7 +8,7 @@ import { MemoryPort } from '../../src/io/memory-port';
 import { defineDrops, dropRegistries, explainDrop, DropCounters, type DropRegistry } from '../../src/packet/drops';
 import { PARSE_DROPS } from '../../src/packet/parse';
 import { PORT_DROPS } from '../../src/io/port';
-import { FLOW_DROPS } from '../../src/flow/execute';
+import { FLOW_DROPS } from '../../src/flow/flow-drops';
 import { NORMAL_DROPS } from '../../src/l2/normal';
 import { BRIDGE_DROPS } from '../../src/datapath/bridge';
 import { ROUTER_DROPS } from '../../src/l3/router-drops';
