@@ -42,7 +42,7 @@ import {
   type MpReplyBody,
   type OfAction,
 } from '../wire/openflow';
-import { actionsFromOf, flowModToSpec, matchFromOxm, ruleToFlowStats } from './flow-map';
+import { actionsFromOf, flowModToSpec, matchFromOxm, ruleToFlowStats } from './rule-map';
 
 /** Tables OpenFlow sees (0..253, as OVS: 254 is reserved). */
 export const OF_N_TABLES = 254;

@@ -14,7 +14,7 @@ import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER, type OfMessage 
 import { packetInMatch } from './packet-in-match';
 import { BridgeAgent } from './agent';
 import { OfSession, SEND_QUEUE_FULL } from './session';
-import { matchToOxm, ruleToFlowStats } from './flow-map';
+import { matchToOxm, ruleToFlowStats } from './rule-map';
 import { controllerLink, parseTarget, type ControllerLink } from './controller';
 
 import type { FailMode } from '../datapath/controller-target';

@@ -9,7 +9,7 @@ import { parseSlot } from '../../src/packet/parse';
 import { FlowPipeline } from '../../src/flow/pipeline';
 import { RecordingOps, buildFrame, prng, type FrameSpec } from '../../src/flow/testing';
 import * as of from '../../src/wire/openflow';
-import { actionsFromInstructions, instructionsFromActions, matchFromOxm, matchToOxm } from '../../src/openflow/flow-map';
+import { actionsFromInstructions, instructionsFromActions, matchFromOxm, matchToOxm } from '../../src/openflow/rule-map';
 import { Writer, Reader } from '../../src/wire/openflow/buffer';
 import { readAction, writeAction } from '../../src/wire/openflow/actions';
 

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import * as of from '../../src/wire/openflow';
-import { actionsFromInstructions, flowModToSpec, matchToOxm, instructionsFromActions, ruleToFlowStats } from '../../src/openflow/flow-map';
+import { actionsFromInstructions, flowModToSpec, matchToOxm, instructionsFromActions, ruleToFlowStats } from '../../src/openflow/rule-map';
 import { PacketArena } from '../../src/packet/arena';
 import { FlowPipeline } from '../../src/flow/pipeline';
 import { formatActions } from '../../src/flow/ofctl-format';

@@ -8,7 +8,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import * as of from '../../src/wire/openflow';
-import { actionsFromOf, actionsToOf, instructionsFromActions, matchToOxm } from '../../src/openflow/flow-map';
+import { actionsFromOf, actionsToOf, instructionsFromActions, matchToOxm } from '../../src/openflow/rule-map';
 import { PacketArena } from '../../src/packet/arena';
 import { FlowPipeline } from '../../src/flow/pipeline';
 import { formatActions } from '../../src/flow/ofctl-format';

@@ -11,7 +11,7 @@ import { BridgeAgent } from '../../src/openflow/agent';
 import { OfSession, SEND_HIGH, SEND_QUEUE_FULL, STALL_MS, type OfTransport } from '../../src/openflow/session';
 import { OpenFlowService } from '../../src/openflow/service';
 import * as of from '../../src/wire/openflow';
-import { matchFromOxm, matchToOxm } from '../../src/openflow/flow-map';
+import { matchFromOxm, matchToOxm } from '../../src/openflow/rule-map';
 import { OFCTL } from '../fixtures/openflow';
 import { udpFrame } from '../helpers/frames';
 

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import * as of from '../../src/wire/openflow';
-import { flowModToSpec, matchToOxm, instructionsFromActions, matchFromOxm } from '../../src/openflow/flow-map';
+import { flowModToSpec, matchToOxm, instructionsFromActions, matchFromOxm } from '../../src/openflow/rule-map';
 import { PacketArena } from '../../src/packet/arena';
 import { FlowPipeline } from '../../src/flow/pipeline';
 import { formatMatch, formatActions } from '../../src/flow/ofctl-format';

@@ -1,0 +1,107 @@
+/** FLOW_MOD → what to do with the flow tables; a rule → its FLOW stats entry. */
+import type { FlowSpec } from '../../flow/ofctl-parse';
+import type { FlowFlag, Rule } from '../../flow/table';
+import {
+  ET,
+  FC,
+  FF,
+  FLOW_MOD_FAILED,
+  OFPG_ANY,
+  OFPP13_ANY,
+  OFPTT_ALL,
+  OfError,
+  port32to16,
+  type FlowMod,
+} from '../../wire/openflow';
+import { matchFromOxm, matchToOxm } from './match-oxm';
+import { actionsFromInstructions, instructionsFromActions } from './instructions';
+
+const FLAG_BITS: [number, FlowFlag][] = [
+  [FF.SEND_FLOW_REM, 'send_flow_rem'],
+  [FF.CHECK_OVERLAP, 'check_overlap'],
+  [FF.RESET_COUNTS, 'reset_counts'],
+  [FF.NO_PKT_COUNTS, 'no_packet_counts'],
+  [FF.NO_BYT_COUNTS, 'no_byte_counts'],
+];
+
+export function flagsFromBits(bits: number): FlowFlag[] {
+  if (bits & ~0x1f) throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.BAD_FLAGS, `flow_mod flags 0x${bits.toString(16)} has unknown bits`);
+  return FLAG_BITS.filter(([b]) => bits & b).map(([, f]) => f);
+}
+export function flagsToBits(flags: readonly FlowFlag[]): number {
+  let v = 0;
+  for (const [b, f] of FLAG_BITS) if (flags.includes(f)) v |= b;
+  return v;
+}
+
+export interface FlowModPlan {
+  command: 'add' | 'modify' | 'delete';
+  strict: boolean;
+  spec: FlowSpec;
+}
+
+/** FLOW_MOD → what to do with the flow tables, as the FlowSpec `tvs add-flow` would make. */
+export function flowModToSpec(fm: FlowMod): FlowModPlan {
+  let command: FlowModPlan['command'];
+  let strict = false;
+  switch (fm.command) {
+    case FC.ADD:
+      command = 'add';
+      break;
+    case FC.MODIFY:
+    case FC.MODIFY_STRICT:
+      command = 'modify';
+      strict = fm.command === FC.MODIFY_STRICT;
+      break;
+    case FC.DELETE:
+    case FC.DELETE_STRICT:
+      command = 'delete';
+      strict = fm.command === FC.DELETE_STRICT;
+      break;
+    default:
+      throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.BAD_COMMAND, `flow_mod command ${fm.command} is unknown`);
+  }
+  if (command === 'add' && fm.tableId >= OFPTT_ALL) throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.BAD_TABLE_ID, `flow_mod add to table ${fm.tableId}`);
+  const match = matchFromOxm(fm.match);
+  const table = fm.tableId === OFPTT_ALL ? null : fm.tableId;
+  const actions = command === 'delete' ? null : actionsFromInstructions(fm.instructions, { match, table: table ?? 0 });
+  const filterCookie = command !== 'add' && fm.cookieMask !== 0n;
+  const outPort = command === 'delete' && fm.outPort !== OFPP13_ANY ? port32to16(fm.outPort) : null;
+  const spec: FlowSpec = {
+    table: command === 'add' ? fm.tableId : table,
+    priority: fm.priority,
+    cookie: command === 'add' ? fm.cookie : filterCookie ? fm.cookie : null,
+    cookieMask: filterCookie ? fm.cookieMask : null,
+    idleTimeout: fm.idleTimeout,
+    hardTimeout: fm.hardTimeout,
+    importance: 0,
+    flags: flagsFromBits(fm.flags),
+    outPort: outPort === -1 ? 0xffff : outPort,
+    match,
+    actions,
+    actionColumns: [],
+    warnings: [],
+  };
+  // out_group: tvs has no groups, so no flow outputs to one: select nothing (no rule outputs to
+  // OFPP_NONE).
+  if (command === 'delete' && fm.outGroup !== OFPG_ANY) spec.outPort = 0xffff;
+  return { command, strict, spec };
+}
+
+/** A rule with counters → FLOW stats entry fields. */
+export function ruleToFlowStats(rule: Rule, nPackets: number, nBytes: number, durationMs: number) {
+  return {
+    tableId: rule.table,
+    durationSec: Math.floor(durationMs / 1000),
+    durationNsec: Math.floor((durationMs % 1000) * 1e6),
+    priority: rule.priority,
+    idleTimeout: rule.idleTimeout,
+    hardTimeout: rule.hardTimeout,
+    flags: flagsToBits(rule.flags),
+    cookie: rule.cookie,
+    packetCount: BigInt(nPackets),
+    byteCount: BigInt(nBytes),
+    match: matchToOxm(rule.match),
+    instructions: instructionsFromActions(rule.actions, rule.match),
+  };
+}

@@ -1,0 +1,360 @@
+/**
+ * OXM/NXM match TLVs ↔ the rule model's Match (flow-key words under masks). Decoding checks
+ * each field's prerequisites as OVS does (BAD_PREREQ); encoding emits OVS's order
+ * (prerequisites first).
+ */
+import * as K from '../../packet/flow-key';
+import { Match } from '../../flow/match';
+import { prereqOk, type Prereq } from '../../flow/fields';
+import {
+  BAD_MATCH,
+  bytesToBig,
+  oxm,
+  oxmInfo,
+  port16to32,
+  port32to16,
+  type Oxm,
+} from '../../wire/openflow';
+import { badMatch } from './errors';
+
+export const OFPVID_PRESENT = 0x1000;
+const ETH_IP = 0x0800;
+const ETH_ARP = 0x0806;
+const ETH_IPV6 = 0x86dd;
+
+function setWord(m: Match, word: number, v: number, mask: number, name: string): void {
+  if (!m.set(word, (v & mask) >>> 0, mask >>> 0)) throw badMatch(BAD_MATCH.BAD_VALUE, `${name} contradicts another field of the match`);
+}
+function set48(m: Match, hi: number, v: bigint, mask: bigint, name: string): void {
+  setWord(m, hi, Number(v >> 32n), Number(mask >> 32n), name);
+  setWord(m, hi + 1, Number(v & 0xffffffffn), Number(mask & 0xffffffffn), name);
+}
+
+/** A 128-bit field (IPv6 address) over four words, most significant first. */
+function set128(m: Match, w: number, v: bigint, mask: bigint, name: string): void {
+  for (let i = 0; i < 4; i++) {
+    const sh = BigInt(32 * (3 - i));
+    setWord(m, w + i, Number((v >> sh) & 0xffffffffn), Number((mask >> sh) & 0xffffffffn), name);
+  }
+}
+function word128(m: Match, w: number): [bigint, bigint] {
+  let v = 0n;
+  let mk = 0n;
+  for (let i = 0; i < 4; i++) {
+    v = (v << 32n) | BigInt(m.value[w + i]);
+    mk = (mk << 32n) | BigInt(m.mask[w + i]);
+  }
+  return [v, mk];
+}
+const FULL128 = (1n << 128n) - 1n;
+
+type FieldCheck = Prereq | ((m: Match) => boolean);
+
+/** OXM → flow-key words; returns the prerequisite the field needs. */
+function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): FieldCheck {
+  const full = (1n << BigInt(bits)) - 1n;
+  const n = Number(v);
+  const nm = Number(mk);
+  switch (name) {
+    case 'in_port': {
+      const p = port32to16(n);
+      if (p <= 0 || (p >= 0xff00 && p !== 0xfffe)) throw badMatch(BAD_MATCH.BAD_VALUE, `in_port ${n} is not a port a packet can arrive on`);
+      setWord(m, K.K_IN_PORT, p, 0xffff, name);
+      return 'none';
+    }
+    case 'nxm_of_in_port':
+      setWord(m, K.K_IN_PORT, n, 0xffff, name);
+      return 'none';
+    case 'metadata':
+      set48(m, K.K_METADATA_HI, v, mk, name);
+      return 'none';
+    // Tunnel metadata (Neutron's br-tun: OFPMatch(tunnel_id=VNI) from the native agent).
+    case 'tunnel_id':
+    case 'nxm_nx_tun_id':
+      set48(m, K.K_TUN_ID_HI, v, mk, name);
+      return 'none';
+    case 'tun_src':
+      setWord(m, K.K_TUN_SRC, n, nm, name);
+      return 'none';
+    case 'tun_dst':
+      setWord(m, K.K_TUN_DST, n, nm, name);
+      return 'none';
+    case 'eth_dst':
+    case 'nxm_of_eth_dst':
+      set48(m, K.K_DL_DST_HI, v, mk, name);
+      return 'none';
+    case 'eth_src':
+    case 'nxm_of_eth_src':
+      set48(m, K.K_DL_SRC_HI, v, mk, name);
+      return 'none';
+    case 'eth_type':
+    case 'nxm_of_eth_type':
+      setWord(m, K.K_DL_TYPE, n, 0xffff, name);
+      return 'none';
+    case 'vlan_vid': {
+      // OpenFlow 1.3: 0 = no tag, OFPVID_PRESENT|vid = that VID, 0x1000/0x1000 = any tag.
+      if (mk === full) {
+        if (n === 0) setWord(m, K.K_VLAN_TCI, 0, 0xffff, name);
+        else if (n & OFPVID_PRESENT) setWord(m, K.K_VLAN_TCI, n, 0x1fff, name);
+        else throw badMatch(BAD_MATCH.BAD_VALUE, `vlan_vid ${n} lacks OFPVID_PRESENT (0x1000)`);
+      } else setWord(m, K.K_VLAN_TCI, n & 0x1fff, nm & 0x1fff, name);
+      return 'none';
+    }
+    case 'vlan_pcp':
+      if (n > 7) throw badMatch(BAD_MATCH.BAD_VALUE, `vlan_pcp ${n} > 7`);
+      setWord(m, K.K_VLAN_TCI, OFPVID_PRESENT | (n << 13), OFPVID_PRESENT | 0xe000, name);
+      return 'none';
+    case 'vlan_tci':
+      setWord(m, K.K_VLAN_TCI, n, nm, name);
+      return 'none';
+    case 'ip_dscp':
+      if (n > 63) throw badMatch(BAD_MATCH.BAD_VALUE, `ip_dscp ${n} > 63`);
+      setWord(m, K.K_NW_TOS, n << 2, 0xfc, name);
+      return 'ip_any';
+    case 'nw_tos':
+      setWord(m, K.K_NW_TOS, n & 0xfc, 0xfc, name);
+      return 'ip_any';
+    case 'ip_proto':
+    case 'nxm_of_ip_proto':
+      setWord(m, K.K_NW_PROTO, n, 0xff, name);
+      return 'ip_any';
+    case 'ipv4_src':
+    case 'nxm_of_ip_src':
+      setWord(m, K.K_NW_SRC, n, nm, name);
+      return (x) => x.dlType === ETH_IP;
+    case 'ipv4_dst':
+    case 'nxm_of_ip_dst':
+      setWord(m, K.K_NW_DST, n, nm, name);
+      return (x) => x.dlType === ETH_IP;
+    case 'tcp_src':
+    case 'nxm_of_tcp_src':
+      setWord(m, K.K_TP_SRC, n, nm, name);
+      return 'tcp';
+    case 'tcp_dst':
+    case 'nxm_of_tcp_dst':
+      setWord(m, K.K_TP_DST, n, nm, name);
+      return 'tcp';
+    case 'udp_src':
+    case 'nxm_of_udp_src':
+      setWord(m, K.K_TP_SRC, n, nm, name);
+      return 'udp';
+    case 'udp_dst':
+    case 'nxm_of_udp_dst':
+      setWord(m, K.K_TP_DST, n, nm, name);
+      return 'udp';
+    case 'sctp_src':
+      setWord(m, K.K_TP_SRC, n, nm, name);
+      return (x) => x.nwProto === 132;
+    case 'sctp_dst':
+      setWord(m, K.K_TP_DST, n, nm, name);
+      return (x) => x.nwProto === 132;
+    case 'icmp_type':
+    case 'nxm_of_icmp_type':
+      setWord(m, K.K_TP_SRC, n, 0xff, name);
+      return (x) => x.dlType === ETH_IP && x.nwProto === 1;
+    case 'icmp_code':
+    case 'nxm_of_icmp_code':
+      setWord(m, K.K_TP_DST, n, 0xff, name);
+      return (x) => x.dlType === ETH_IP && x.nwProto === 1;
+    case 'icmpv6_type':
+      setWord(m, K.K_TP_SRC, n, 0xff, name);
+      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+    case 'icmpv6_code':
+      setWord(m, K.K_TP_DST, n, 0xff, name);
+      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+    case 'arp_op':
+    case 'nxm_of_arp_op':
+      if (n > 0xff) throw badMatch(BAD_MATCH.BAD_VALUE, `arp_op ${n}: tvs matches the low 8 bits of the opcode only`);
+      setWord(m, K.K_NW_PROTO, n, 0xff, name);
+      return 'arp';
+    case 'arp_spa':
+    case 'nxm_of_arp_spa':
+      setWord(m, K.K_NW_SRC, n, nm, name);
+      return 'arp';
+    case 'arp_tpa':
+    case 'nxm_of_arp_tpa':
+      setWord(m, K.K_NW_DST, n, nm, name);
+      return 'arp';
+    case 'arp_sha':
+    case 'nxm_nx_arp_sha':
+      set48(m, K.K_ARP_SHA_HI, v, mk, name);
+      return 'arp';
+    case 'arp_tha':
+    case 'nxm_nx_arp_tha':
+      set48(m, K.K_ARP_THA_HI, v, mk, name);
+      return 'arp';
+    case 'ipv6_src':
+    case 'nxm_nx_ipv6_src':
+      set128(m, K.K_IPV6_SRC, v, mk, name);
+      return 'ipv6';
+    case 'ipv6_dst':
+    case 'nxm_nx_ipv6_dst':
+      set128(m, K.K_IPV6_DST, v, mk, name);
+      return 'ipv6';
+    case 'ipv6_label':
+    case 'nxm_nx_ipv6_label':
+      // 4 bytes on the wire, 20 bits of label: an unmasked TLV means the whole label.
+      if (v > 0xfffffn || (mk !== full && mk > 0xfffffn)) throw badMatch(BAD_MATCH.BAD_VALUE, `ipv6_label 0x${v.toString(16)}: a flow label is 20 bits`);
+      setWord(m, K.K_IPV6_LABEL, n, mk === full ? 0xfffff : nm, name);
+      return 'ipv6';
+    case 'nxm_nx_icmpv6_type':
+      setWord(m, K.K_TP_SRC, n, 0xff, name);
+      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+    case 'nxm_nx_icmpv6_code':
+      setWord(m, K.K_TP_DST, n, 0xff, name);
+      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+    case 'nd_target':
+    case 'nxm_nx_nd_target':
+      set128(m, K.K_ND_TARGET, v, mk, name);
+      return 'nd';
+    case 'nd_sll':
+    case 'nxm_nx_nd_sll':
+      set48(m, K.K_ARP_SHA_HI, v, mk, name);
+      return 'nd_solicit';
+    case 'nd_tll':
+    case 'nxm_nx_nd_tll':
+      set48(m, K.K_ARP_THA_HI, v, mk, name);
+      return 'nd_advert';
+    case 'ip_ecn':
+    case 'nxm_nx_ip_ecn':
+      if (n > 3) throw badMatch(BAD_MATCH.BAD_VALUE, `ip_ecn ${n} > 3`);
+      setWord(m, K.K_NW_TOS, n, 0x03, name);
+      return 'ip_any';
+    case 'pkt_mark':
+      setWord(m, K.K_PKT_MARK, n, nm, name);
+      return 'none';
+    case 'nw_ttl':
+      setWord(m, K.K_NW_TTL, n, 0xff, name);
+      return 'ip_any';
+    case 'nw_frag':
+      setWord(m, K.K_NW_FRAG, n & 3, nm & 3, name);
+      return 'ip_any';
+  }
+  if (name === 'conj_id') {
+    setWord(m, K.K_CONJ_ID, n, 0xffffffff, name);
+    return 'none';
+  }
+  const reg = /^reg([0-7])$/.exec(name);
+  if (reg) {
+    setWord(m, K.K_REG0 + Number(reg[1]), n, nm, name);
+    return 'none';
+  }
+  throw badMatch(BAD_MATCH.BAD_FIELD, `tvs cannot match on ${name}`);
+}
+
+/** OXM fields → Match. Throws OfError (BAD_MATCH/...) on fields tvs lacks, bad masks, prereqs. */
+export function matchFromOxm(fields: readonly Oxm[]): Match {
+  const m = new Match();
+  const seen = new Set<number>();
+  const checks: [string, FieldCheck][] = [];
+  for (const f of fields) {
+    const id = f.cls * 128 + f.field;
+    const info = oxmInfo(f.cls, f.field);
+    const label = info?.name ?? `OXM class 0x${f.cls.toString(16)} field ${f.field}`;
+    if (info === undefined) throw badMatch(BAD_MATCH.BAD_FIELD, `tvs cannot match on ${label}`);
+    if (seen.has(id)) throw badMatch(BAD_MATCH.DUP_FIELD, `${label} appears twice in the match`);
+    seen.add(id);
+    if (f.mask !== undefined && !info.maskable) throw badMatch(BAD_MATCH.BAD_MASK, `${label} cannot be masked`);
+    const bits = info.bytes * 8;
+    const v = bytesToBig(f.value);
+    const mk = f.mask !== undefined ? bytesToBig(f.mask) : (1n << BigInt(bits)) - 1n;
+    if ((v & ~mk) !== 0n) throw badMatch(BAD_MATCH.BAD_WILDCARDS, `${label}: value has bits set outside its mask`);
+    checks.push([label, applyOxm(m, info.name, v, mk, bits)]);
+  }
+  for (const [label, c] of checks) {
+    const ok = typeof c === 'function' ? c(m) : prereqOk(c, m);
+    if (!ok) throw badMatch(BAD_MATCH.BAD_PREREQ, `${label}: its prerequisite (eth_type / ip_proto) is missing from the match`);
+  }
+  return m;
+}
+
+function word64(m: Match, hi: number): [bigint, bigint] {
+  const v = (BigInt(m.value[hi]) << 32n) | BigInt(m.value[hi + 1]);
+  const mk = (BigInt(m.mask[hi]) << 32n) | BigInt(m.mask[hi + 1]);
+  return [v, mk];
+}
+
+/** One TLV, without a mask when the mask is all ones. */
+function put(out: Oxm[], name: string, v: number | bigint, mk: number | bigint, full: number | bigint): void {
+  if (BigInt(mk) === 0n) return;
+  out.push(BigInt(mk) === BigInt(full) ? oxm(name, v) : oxm(name, v, mk));
+}
+
+/** Match → OXM fields, prerequisites first (the order OVS decodes them in). */
+export function matchToOxm(m: Match): Oxm[] {
+  const out: Oxm[] = [];
+  const w = (i: number) => m.mask[i];
+  if (w(K.K_IN_PORT)) out.push(oxm('in_port', port16to32(m.value[K.K_IN_PORT])));
+  const [md, mdm] = word64(m, K.K_METADATA_HI);
+  put(out, 'metadata', md, mdm, 0xffffffffffffffffn);
+  const [ti, tim] = word64(m, K.K_TUN_ID_HI);
+  put(out, 'tunnel_id', ti, tim, 0xffffffffffffffffn);
+  put(out, 'tun_src', m.value[K.K_TUN_SRC], w(K.K_TUN_SRC), 0xffffffff);
+  put(out, 'tun_dst', m.value[K.K_TUN_DST], w(K.K_TUN_DST), 0xffffffff);
+  const [dd, ddm] = word64(m, K.K_DL_DST_HI);
+  put(out, 'eth_dst', dd, ddm, 0xffffffffffffn);
+  const [ds, dsm] = word64(m, K.K_DL_SRC_HI);
+  put(out, 'eth_src', ds, dsm, 0xffffffffffffn);
+  if (w(K.K_DL_TYPE)) out.push(oxm('eth_type', m.value[K.K_DL_TYPE]));
+  const tv = m.value[K.K_VLAN_TCI];
+  const tm = m.mask[K.K_VLAN_TCI];
+  if (tm !== 0) {
+    if (tm === 0xffff && tv === 0) out.push(oxm('vlan_vid', 0));
+    else if ((tm & 0x1fff) === 0x1fff && (tm & 0xe000) % 0xe000 === 0 && tv & OFPVID_PRESENT) {
+      out.push(oxm('vlan_vid', tv & 0x1fff));
+      if (tm & 0xe000) out.push(oxm('vlan_pcp', tv >> 13));
+    } else if ((tm & 0x1fff) === OFPVID_PRESENT && (tm & 0xe000) % 0xe000 === 0 && tv & OFPVID_PRESENT) {
+      out.push(oxm('vlan_vid', OFPVID_PRESENT, OFPVID_PRESENT));
+      if (tm & 0xe000) out.push(oxm('vlan_pcp', tv >> 13));
+    } else out.push(tm === 0xffff ? oxm('vlan_tci', tv) : oxm('vlan_tci', tv, tm));
+  }
+  const dl = m.dlType;
+  const isArp = dl === ETH_ARP || dl === 0x8035;
+  const proto = m.nwProto;
+  if (isArp) {
+    if (w(K.K_NW_PROTO)) out.push(oxm('arp_op', m.value[K.K_NW_PROTO]));
+    put(out, 'arp_spa', m.value[K.K_NW_SRC], w(K.K_NW_SRC), 0xffffffff);
+    put(out, 'arp_tpa', m.value[K.K_NW_DST], w(K.K_NW_DST), 0xffffffff);
+    const [sha, sham] = word64(m, K.K_ARP_SHA_HI);
+    put(out, 'arp_sha', sha, sham, 0xffffffffffffn);
+    const [tha, tham] = word64(m, K.K_ARP_THA_HI);
+    put(out, 'arp_tha', tha, tham, 0xffffffffffffn);
+  } else {
+    // IP, in OVS's nxm_put_ip order: addresses, frag, dscp, ecn, ttl, label, proto, L4, ND.
+    if (dl === ETH_IPV6) {
+      const [s6, s6m] = word128(m, K.K_IPV6_SRC);
+      put(out, 'ipv6_src', s6, s6m, FULL128);
+      const [d6, d6m] = word128(m, K.K_IPV6_DST);
+      put(out, 'ipv6_dst', d6, d6m, FULL128);
+    } else {
+      put(out, 'ipv4_src', m.value[K.K_NW_SRC], w(K.K_NW_SRC), 0xffffffff);
+      put(out, 'ipv4_dst', m.value[K.K_NW_DST], w(K.K_NW_DST), 0xffffffff);
+    }
+    put(out, 'nw_frag', m.value[K.K_NW_FRAG], w(K.K_NW_FRAG), 3);
+    if (w(K.K_NW_TOS) & 0xfc) out.push(oxm('ip_dscp', m.value[K.K_NW_TOS] >> 2));
+    if (w(K.K_NW_TOS) & 0x03) out.push(oxm('ip_ecn', m.value[K.K_NW_TOS] & 3));
+    if (w(K.K_NW_TTL)) out.push(oxm('nw_ttl', m.value[K.K_NW_TTL]));
+    put(out, 'ipv6_label', m.value[K.K_IPV6_LABEL], w(K.K_IPV6_LABEL), 0xfffff);
+    if (w(K.K_NW_PROTO)) out.push(oxm('ip_proto', m.value[K.K_NW_PROTO]));
+    const l4 = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : proto === 1 && dl === ETH_IP ? 'icmp' : proto === 58 && dl === ETH_IPV6 ? 'icmpv6' : '';
+    if (l4 === 'icmp' || l4 === 'icmpv6') {
+      if (w(K.K_TP_SRC)) out.push(oxm(`${l4}_type`, m.value[K.K_TP_SRC]));
+      if (w(K.K_TP_DST)) out.push(oxm(`${l4}_code`, m.value[K.K_TP_DST]));
+      if (l4 === 'icmpv6') {
+        const [nt, ntm] = word128(m, K.K_ND_TARGET);
+        put(out, 'nd_target', nt, ntm, FULL128);
+        const [sll, sllm] = word64(m, K.K_ARP_SHA_HI);
+        put(out, 'nd_sll', sll, sllm, 0xffffffffffffn);
+        const [tll, tllm] = word64(m, K.K_ARP_THA_HI);
+        put(out, 'nd_tll', tll, tllm, 0xffffffffffffn);
+      }
+    } else if (l4 !== '') {
+      put(out, `${l4}_src`, m.value[K.K_TP_SRC], w(K.K_TP_SRC), 0xffff);
+      put(out, `${l4}_dst`, m.value[K.K_TP_DST], w(K.K_TP_DST), 0xffff);
+    }
+  }
+  for (let r = 0; r < 8; r++) put(out, `reg${r}`, m.value[K.K_REG0 + r], w(K.K_REG0 + r), 0xffffffff);
+  put(out, 'pkt_mark', m.value[K.K_PKT_MARK], w(K.K_PKT_MARK), 0xffffffff);
+  put(out, 'conj_id', m.value[K.K_CONJ_ID], w(K.K_CONJ_ID), 0xffffffff);
+  return out;
+}
