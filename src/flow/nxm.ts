@@ -30,7 +30,7 @@ export const F_TUN_SRC = 27;
 export const F_TUN_DST = 28;
 /** OXM_OF_IN_PORT: the same in_port word as NXM_OF_IN_PORT, 32 bits wide (OpenFlow 1.1+ ports). */
 export const F_IN_PORT_OXM = 29;
-/** OXM_OF_VLAN_VID: the 12-bit VID of the outer tag (writing it needs a tag: see ofctl-parse). */
+/** OXM_OF_VLAN_VID: the 12-bit VID of the outer tag (writing it needs a tag: see ofctl/subfields checkDstWritable). */
 export const F_VLAN_VID = 30;
 /** IPv6 addresses and the ND target: 128 bits, written by set_field/load only (never moved). */
 export const F_IPV6_SRC = 31;
