@@ -15,43 +15,15 @@
  *
  * Figures, not assertions; the last line is the headline.
  */
-import { Switch } from '../src/datapath/switch';
-import { MemoryPort } from '../src/io/memory-port';
-import { buildFrame } from '../src/flow/testing';
-import * as tcp from '../src/wire/tcp';
+import { establishedAcks, handshake, pump, pumpEach, SYN, tcpSegment, twoPortRig, type Connections, type Rig } from './memory-rig';
 
-const VM1 = { mac: '02:00:00:00:00:01', ip: '10.232.0.1' };
-const VM2 = { mac: '02:00:00:00:00:02', ip: '10.232.0.2' };
-const CONNS = 1024;
-const SYN = 0x02;
-const ACK = 0x10;
-
-function segment(fromVm1: boolean, sport: number, dport: number, flags: number, seqNo: number, ackNo: number): Uint8Array {
-  const [a, b] = fromVm1 ? [VM1, VM2] : [VM2, VM1];
-  const f = buildFrame({ src: a.mac, dst: b.mac, ipSrc: a.ip, ipDst: b.ip, proto: 'tcp', sport, dport, payload: 0 });
-  const l4 = 14 + 20;
-  const dv = new DataView(f.buffer, f.byteOffset);
-  dv.setUint32(l4 + 4, seqNo >>> 0);
-  dv.setUint32(l4 + 8, ackNo >>> 0);
-  f[l4 + 13] = flags;
-  tcp.fillChecksumV4(f, 14, l4, 20);
-  return f;
-}
-
-interface Rig {
-  sw: Switch;
-  vm1: MemoryPort;
-  vm2: MemoryPort;
-}
+const VM1 = { ofport: 1, mac: '02:00:00:00:00:01', ip: '10.232.0.1' };
+const VM2 = { ofport: 2, mac: '02:00:00:00:00:02', ip: '10.232.0.2' };
+const CONNS: Connections = { count: 1024, dport: () => 22 };
 
 function rig(firewall: boolean): Rig {
-  const sw = new Switch({ arena: { slots: 4096, slotSize: 2048 + 128 } });
-  sw.addBridge('br0');
-  const vm1 = sw.addPort('br0', 'vm1', { type: 'memory', ofport: 1 }).io as MemoryPort;
-  const vm2 = sw.addPort('br0', 'vm2', { type: 'memory', ofport: 2 }).io as MemoryPort;
-  vm1.keep = 0;
-  vm2.keep = 0;
-  const f = sw.flows('br0');
+  const r = twoPortRig('br0', VM1, VM2);
+  const f = r.sw.flows('br0');
   f.delFlows();
   f.addFlows(
     firewall
@@ -64,15 +36,7 @@ function rig(firewall: boolean): Rig {
         ].join('\n')
       : 'table=0,ip,in_port=1,actions=output:2\ntable=0,ip,in_port=2,actions=output:1',
   );
-  return { sw, vm1, vm2 };
-}
-
-function pump(r: Rig, from: MemoryPort, to: MemoryPort, templates: Uint8Array[], count: number): { ns: number; delivered: number } {
-  const before = to.counters.txPackets;
-  from.setGenerator(templates, count);
-  const t0 = process.hrtime.bigint();
-  r.sw.runUntilIdle(1e9);
-  return { ns: Number(process.hrtime.bigint() - t0), delivered: to.counters.txPackets - before };
+  return r;
 }
 
 export interface CtBench {
@@ -85,37 +49,21 @@ export interface CtBench {
 export function runCtMemory(opts: { quick?: boolean } = {}): CtBench {
   const packets = opts.quick ? 1_000_000 : 5_000_000;
   const newCount = opts.quick ? 100_000 : 400_000;
-  const est: Uint8Array[] = [];
-  for (let i = 0; i < CONNS; i++) est.push(segment(true, 20000 + i, 22, ACK, 1001, 5001));
+  const est = establishedAcks(VM1, VM2, CONNS);
 
   const b = rig(false);
   pump(b, b.vm1, b.vm2, est, 200_000);
   const base = pump(b, b.vm1, b.vm2, est, packets);
 
   const r = rig(true);
-  for (let i = 0; i < CONNS; i++) {
-    const sport = 20000 + i;
-    const steps: [MemoryPort, MemoryPort, Uint8Array][] = [
-      [r.vm1, r.vm2, segment(true, sport, 22, SYN, 1000, 0)],
-      [r.vm2, r.vm1, segment(false, 22, sport, SYN | ACK, 5000, 1001)],
-      [r.vm1, r.vm2, segment(true, sport, 22, ACK, 1001, 5001)],
-    ];
-    for (const [from, to, f] of steps) if (pump(r, from, to, [f], 1).delivered !== 1) throw new Error(`ct bench: handshake of connection ${i} did not cross`);
-  }
+  handshake(r, CONNS, 'ct bench');
   pump(r, r.vm1, r.vm2, est, 200_000);
   const e = pump(r, r.vm1, r.vm2, est, packets);
   if (e.delivered !== packets) throw new Error(`ct bench: ${packets - e.delivered} established segments dropped`);
 
   const syns: Uint8Array[] = [];
-  for (let i = 0; i < newCount; i++) syns.push(segment(true, 1024 + (i % 60000), 23 + Math.floor(i / 60000), SYN, 7000, 0));
-  let delivered = 0;
-  let ns = 0;
-  for (let i = 0; i < syns.length; i += 4096) {
-    const part = syns.slice(i, i + 4096);
-    const x = pump(r, r.vm1, r.vm2, part, part.length);
-    delivered += x.delivered;
-    ns += x.ns;
-  }
+  for (let i = 0; i < newCount; i++) syns.push(tcpSegment(VM1, VM2, 1024 + (i % 60000), 23 + Math.floor(i / 60000), SYN, 7000, 0));
+  const { delivered, ns } = pumpEach(r, r.vm1, r.vm2, syns);
   return {
     baselineMpps: (base.delivered / base.ns) * 1e3,
     establishedMpps: (e.delivered / e.ns) * 1e3,

@@ -17,17 +17,15 @@
  * Figures, not assertions; the last line is the headline. Goals (issue 13): established
  * >= 5 Mpps, new connections >= 500k/s.
  */
-import { Switch } from '../src/datapath/switch';
-import { MemoryPort } from '../src/io/memory-port';
-import { buildFrame } from '../src/flow/testing';
-import * as tcp from '../src/wire/tcp';
+import { ACK, establishedAcks, handshake, pump, pumpEach, SYN, tcpSegment, twoPortRig, type Connections, type Rig } from './memory-rig';
 import { agentBaseFlows, renderFirewallFlows, type FwPort, type SgRule } from '../test/fixtures/neutron-firewall';
 
 const VM1 = { ofport: 3, mac: 'fa:16:3e:00:00:01', ip: '10.231.0.1' };
 const VM2 = { ofport: 4, mac: 'fa:16:3e:00:00:02', ip: '10.231.0.2' };
 const RULES = 50;
 const FIRST_PORT = 1000;
-const CONNS = 1024;
+/** 1,024 connections vm1 → vm2 spread over the 50 allowed ports. */
+const CONNS: Connections = { count: 1024, dport: (i) => FIRST_PORT + 2 * (i % RULES) };
 
 /** The flow set: base flows of both ports, 50 remote-group TCP rules, 50 members in the group. */
 export function firewallFlows(rules = RULES): string[] {
@@ -46,72 +44,14 @@ export function firewallFlows(rules = RULES): string[] {
   ];
 }
 
-/** A TCP segment vm1 ↔ vm2 with the given flags, seq and ack (payload-free, 64 B on the wire). */
-function segment(fromVm1: boolean, sport: number, dport: number, flags: number, seqNo: number, ackNo: number): Uint8Array {
-  const [a, b] = fromVm1 ? [VM1, VM2] : [VM2, VM1];
-  const f = buildFrame({ src: a.mac, dst: b.mac, ipSrc: a.ip, ipDst: b.ip, proto: 'tcp', sport, dport, payload: 0 });
-  const l4 = 14 + 20;
-  const dv = new DataView(f.buffer, f.byteOffset);
-  dv.setUint32(l4 + 4, seqNo >>> 0);
-  dv.setUint32(l4 + 8, ackNo >>> 0);
-  f[l4 + 13] = flags;
-  tcp.fillChecksumV4(f, 14, l4, 20);
-  return f;
-}
-
-const SYN = 0x02;
-const ACK = 0x10;
-
-interface Rig {
-  sw: Switch;
-  vm1: MemoryPort;
-  vm2: MemoryPort;
-}
-
 function rig(firewall: boolean): Rig {
-  const sw = new Switch({ arena: { slots: 4096, slotSize: 2048 + 128 } });
-  sw.addBridge('br-int');
-  const vm1 = sw.addPort('br-int', 'vm1', { type: 'memory', tag: 1, ofport: VM1.ofport }).io as MemoryPort;
-  const vm2 = sw.addPort('br-int', 'vm2', { type: 'memory', tag: 1, ofport: VM2.ofport }).io as MemoryPort;
-  vm1.keep = 0;
-  vm2.keep = 0;
+  const r = twoPortRig('br-int', VM1, VM2, 1);
   if (firewall) {
-    const flows = sw.flows('br-int');
+    const flows = r.sw.flows('br-int');
     flows.delFlows();
     flows.addFlows(firewallFlows().join('\n'));
   }
-  return { sw, vm1, vm2 };
-}
-
-/** Run `count` frames from `templates` out of `from`; ns elapsed and frames delivered to `to`. */
-function pump(r: Rig, from: MemoryPort, to: MemoryPort, templates: Uint8Array[], count: number): { ns: number; delivered: number } {
-  const before = to.counters.txPackets;
-  from.setGenerator(templates, count);
-  const t0 = process.hrtime.bigint();
-  r.sw.runUntilIdle(1e9);
-  const ns = Number(process.hrtime.bigint() - t0);
-  return { ns, delivered: to.counters.txPackets - before };
-}
-
-/** Handshake CONNS connections vm1 → vm2 (frames one at a time, as a real exchange would go). */
-function handshake(r: Rig): void {
-  const step = (from: MemoryPort, to: MemoryPort, f: Uint8Array, what: string) => {
-    const got = pump(r, from, to, [f], 1).delivered;
-    if (got !== 1) throw new Error(`firewall bench: the ${what} did not cross the firewall`);
-  };
-  for (let i = 0; i < CONNS; i++) {
-    const sport = 20000 + i;
-    const dport = FIRST_PORT + 2 * (i % RULES);
-    step(r.vm1, r.vm2, segment(true, sport, dport, SYN, 1000, 0), `SYN of connection ${i}`);
-    step(r.vm2, r.vm1, segment(false, dport, sport, SYN | ACK, 5000, 1001), `SYN-ACK of connection ${i}`);
-    step(r.vm1, r.vm2, segment(true, sport, dport, ACK, 1001, 5001), `ACK of connection ${i}`);
-  }
-}
-
-function establishedTemplates(): Uint8Array[] {
-  const t: Uint8Array[] = [];
-  for (let i = 0; i < CONNS; i++) t.push(segment(true, 20000 + i, FIRST_PORT + 2 * (i % RULES), ACK, 1001, 5001));
-  return t;
+  return r;
 }
 
 export interface FirewallBench {
@@ -131,8 +71,8 @@ export function runFirewallMemory(opts: { quick?: boolean } = {}): FirewallBench
 
   // Baseline: NORMAL only (teach the bridge where vm2 is first).
   const b = rig(false);
-  pump(b, b.vm2, b.vm1, [segment(false, 80, 20000, ACK, 5001, 1001)], 1);
-  const est = establishedTemplates();
+  pump(b, b.vm2, b.vm1, [tcpSegment(VM2, VM1, 80, 20000, ACK, 5001, 1001)], 1);
+  const est = establishedAcks(VM1, VM2, CONNS);
   pump(b, b.vm1, b.vm2, est, 200_000);
   const base = pump(b, b.vm1, b.vm2, est, packets);
   const out: FirewallBench = { flows, baselineMpps: (base.delivered / base.ns) * 1e3 };
@@ -143,7 +83,7 @@ export function runFirewallMemory(opts: { quick?: boolean } = {}): FirewallBench
   } catch (e) {
     return { ...out, skipped: `the firewall's flows are refused: ${(e as Error).message.split('\n')[0]}` };
   }
-  handshake(r);
+  handshake(r, CONNS, 'firewall bench');
   pump(r, r.vm1, r.vm2, est, 200_000); // warm-up
   const e = pump(r, r.vm1, r.vm2, est, packets);
   if (e.delivered !== packets) throw new Error(`firewall bench: ${packets - e.delivered} of ${packets} established segments dropped`);
@@ -152,16 +92,8 @@ export function runFirewallMemory(opts: { quick?: boolean } = {}): FirewallBench
 
   // New connections: distinct source ports × the 50 allowed destination ports, never seen before.
   const syns: Uint8Array[] = [];
-  for (let i = 0; i < newCount; i++) syns.push(segment(true, 30000 + (i % 30000), FIRST_PORT + 2 * (Math.floor(i / 30000) % RULES), SYN, 7000, 0));
-  let delivered = 0;
-  let ns = 0;
-  // The generator cycles its templates; hand it disjoint slices so every SYN is a new tuple.
-  for (let i = 0; i < syns.length; i += 4096) {
-    const part = syns.slice(i, i + 4096);
-    const x = pump(r, r.vm1, r.vm2, part, part.length);
-    delivered += x.delivered;
-    ns += x.ns;
-  }
+  for (let i = 0; i < newCount; i++) syns.push(tcpSegment(VM1, VM2, 30000 + (i % 30000), FIRST_PORT + 2 * (Math.floor(i / 30000) % RULES), SYN, 7000, 0));
+  const { delivered, ns } = pumpEach(r, r.vm1, r.vm2, syns);
   out.newDelivered = delivered;
   out.newPerSecond = (delivered / ns) * 1e9;
   return out;
