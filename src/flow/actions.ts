@@ -9,6 +9,7 @@
  */
 import * as N from './nxm';
 import type { NxmField } from './nxm';
+import { OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_NORMAL } from './ofport';
 
 export interface Subfield {
   field: NxmField;
@@ -313,6 +314,27 @@ export function conjClauses(actions: readonly Action[]): Int32Array | null {
   const out: number[] = [];
   for (const a of actions) if (a.type === 'conjunction') out.push(a.id | 0, a.clause, a.nClauses);
   return out.length === 0 ? null : Int32Array.from(out);
+}
+
+/**
+ * The action an output to `port` is: reserved ports become their own actions (`output:NORMAL`
+ * is `normal`, as OVS prints it); any other number, LOCAL included, is a plain output.
+ */
+export function outputActionFor(port: number): Action {
+  switch (port) {
+    case OFPP_IN_PORT:
+      return { type: 'in_port' };
+    case OFPP_NORMAL:
+      return { type: 'normal' };
+    case OFPP_FLOOD:
+      return { type: 'flood' };
+    case OFPP_ALL:
+      return { type: 'all' };
+    case OFPP_CONTROLLER:
+      return { type: 'controller', maxLen: 65535 };
+    default:
+      return { type: 'output', port };
+  }
 }
 
 /** Actions that hand the packet (or a copy) to somewhere. */

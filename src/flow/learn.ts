@@ -16,11 +16,10 @@
  */
 import type { PacketArena } from '../packet/arena';
 import * as K from '../packet/flow-key';
-import type { Action, LearnAction, LearnSpec, Subfield } from './actions';
+import { outputActionFor, type Action, type LearnAction, type LearnSpec, type Subfield } from './actions';
 import { maskHash } from './classifier';
 import { Match, MATCH_WORDS, WORD_FULL } from './match';
 import * as N from './nxm';
-import { OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_NORMAL } from './ofport';
 
 /**
  * Reads packet fields the way load/move do (execute.ts provides it: passed in, so this module
@@ -230,30 +229,13 @@ export class CompiledLearn {
     this.acts.forEach((s, i) => {
       const v = (BigInt(this.vals[i * 2]) << 32n) | BigInt(this.vals[i * 2 + 1]);
       if (s.kind === 'load') out.push({ type: 'load', value: s.src === null ? s.value : v, dst: s.dst as Subfield });
-      else out.push(outputAction(Number(v & 0xffffn)));
+      else out.push(outputActionFor(Number(v & 0xffffn)));
     });
     return out;
   }
 }
 
 /** OVS learn output: the port number read from the packet, reserved numbers as their actions. */
-function outputAction(port: number): Action {
-  switch (port) {
-    case OFPP_IN_PORT:
-      return { type: 'in_port' };
-    case OFPP_NORMAL:
-      return { type: 'normal' };
-    case OFPP_FLOOD:
-      return { type: 'flood' };
-    case OFPP_ALL:
-      return { type: 'all' };
-    case OFPP_CONTROLLER:
-      return { type: 'controller', maxLen: 65535 };
-    default:
-      return { type: 'output', port };
-  }
-}
-
 /** Learn counters (per pipeline). */
 export interface LearnStats {
   /** Flows installed by learn (new, or replacing a flow whose actions changed). */

@@ -3,7 +3,7 @@
  * port names, and the action an output to each of them is.
  */
 import * as F from '../fields';
-import type { Action } from '../actions';
+import { outputActionFor, type Action } from '../actions';
 import { OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_NORMAL, OFPP_NONE, OFPP_TABLE } from '../ofport';
 import type { ParseOptions } from './flow-spec';
 import { err, located, type Token } from './tokens';
@@ -30,26 +30,12 @@ export function parsePortArg(v: string, tok: Token, opts: ParseOptions, role: st
   return located(tok, () => F.parsePort(v, opts, role));
 }
 
-/** Action for an output to `port` (reserved ports become their own actions, as OVS prints them). */
+/** Action for an output to `port` (see outputActionFor); a port no frame can go to is an error. */
 export function outputTo(port: number, tok: Token): Action {
-  switch (port) {
-    case OFPP_IN_PORT:
-      return { type: 'in_port' };
-    case OFPP_NORMAL:
-      return { type: 'normal' };
-    case OFPP_FLOOD:
-      return { type: 'flood' };
-    case OFPP_ALL:
-      return { type: 'all' };
-    case OFPP_CONTROLLER:
-      return { type: 'controller', maxLen: 65535 };
-    case OFPP_LOCAL:
-      return { type: 'output', port: OFPP_LOCAL };
-    default:
-      // Port 0 is accepted as OVS 3.1 does (see F.parsePort); it sends nothing.
-      if (port >= OFPP_MAX) throw err(`port ${port} is not a valid output port`, tok);
-      return { type: 'output', port };
-  }
+  const a = outputActionFor(port);
+  // Port 0 is accepted as OVS 3.1 does (see F.parsePort); it sends nothing.
+  if (a.type === 'output' && port >= OFPP_MAX && port !== OFPP_LOCAL) throw err(`port ${port} is not a valid output port`, tok);
+  return a;
 }
 
 export function parseOutPortFilter(v: string, opts: ParseOptions): number {
