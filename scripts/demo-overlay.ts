@@ -17,82 +17,21 @@
  * table 10 learned in table 20 on both nodes, a cross-tenant ping that fails, a trace, and tears
  * everything down (also on failure or Ctrl-C). Every command it runs has a time limit.
  */
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { brTunFlows, type HostNet } from '../test/fixtures/neutron-br-tun';
+import { inNs, Lab, runDemo, sh, shAsync, step, TVS } from './demo-lab';
 
-const TVS = path.resolve(__dirname, '../src/cli/tvs.js');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-demo-overlay-'));
+const lab = new Lab('demo-overlay');
 const NODES = ['tvs-node-a', 'tvs-node-b'];
 const VMS = ['vm-vx-a', 'vm-vx-b', 'vm-gre-a', 'vm-gre-b'];
 /** Root-namespace names a veth has for a moment before it moves into a node. */
 const TRANSIENT = ['tvd-ul', 'tvd-vx-a', 'tvd-vx-b', 'tvd-gre-a', 'tvd-gre-b'];
-const namespaces: string[] = [];
-const daemons: ChildProcess[] = [];
-
-function step(msg: string): void {
-  process.stdout.write(`\n\x1b[1m==> ${msg}\x1b[0m\n`);
-}
-function sh(argv: string[], allowFail = false): string {
-  try {
-    return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    if (allowFail) return (e as { stdout?: string }).stdout ?? '';
-    throw new Error(`${argv.join(' ')}: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`);
-  }
-}
-function shAsync(argv: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => p.pid && process.kill(p.pid, 'SIGKILL'), timeoutMs);
-    p.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-  });
-}
-const inNs = (ns: string, argv: string[]): string[] => ['ip', 'netns', 'exec', ns, ...argv];
-
-function checkFree(): void {
-  const nsList = sh(['ip', 'netns', 'list'], true).split('\n').map((l) => l.split(' ')[0]);
-  const busyNs = [...NODES, ...VMS].filter((n) => nsList.includes(n));
-  const busyLinks = TRANSIENT.filter((l) => sh(['ip', 'link', 'show', l], true) !== '');
-  if (busyNs.length || busyLinks.length) {
-    const cmds = [...busyNs.map((n) => `ip netns del ${n}`), ...busyLinks.map((l) => `ip link del ${l}`)];
-    throw new Error(`already exist (left from an interrupted demo?): ${[...busyNs, ...busyLinks].join(', ')}; remove them with: ${cmds.join('; ')}`);
-  }
-}
-
-function cleanup(): void {
-  for (const d of daemons) {
-    if (d.pid && d.exitCode === null) {
-      try {
-        process.kill(d.pid, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  for (const l of TRANSIENT) sh(['ip', 'link', 'del', l], true);
-  // Deleting a namespace deletes the veth ends inside it (and so their peers).
-  for (const ns of namespaces.reverse()) sh(['ip', 'netns', 'del', ns], true);
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
-function netns(name: string): void {
-  sh(['ip', 'netns', 'add', name]);
-  namespaces.push(name);
-  sh(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
-}
 
 /** A VM: namespace `name` with interface nic (MTU 1450, Neutron's for VXLAN), its peer `port` in `node`. */
 function vm(name: string, node: string, port: string, cidr: string): void {
-  netns(name);
+  lab.netns(name);
   // No IPv6 in the VMs: their router solicitations would only crowd the underlay capture.
   sh(inNs(name, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']), true);
   const tmp = `tvd-${name.slice(3)}`;
@@ -119,17 +58,8 @@ function tvs(n: NodeCfg, ...args: string[]): string {
   return sh([process.execPath, TVS, '--control', n.control, ...args]);
 }
 
-async function startNode(n: NodeCfg): Promise<void> {
-  const logFd = fs.openSync(n.log, 'w');
-  const d = spawn('ip', inNs(n.ns, [process.execPath, TVS, 'start', '--control', n.control]).slice(1), { stdio: ['ignore', logFd, logFd] });
-  fs.closeSync(logFd);
-  daemons.push(d);
-  for (let i = 0; i < 100 && !fs.existsSync(n.control) && d.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-  if (!fs.existsSync(n.control)) throw new Error(`tvs start in ${n.ns} did not come up (see ${n.log})`);
-}
-
 function configure(n: NodeCfg): void {
-  const flows = path.join(dir, `${n.ns}-br-tun.flows`);
+  const flows = path.join(lab.dir, `${n.ns}-br-tun.flows`);
   fs.writeFileSync(flows, brTunFlows({ patchInt: 'patch-int', tunnels: [{ type: 'vxlan', port: n.vxlan }, { type: 'gre', port: n.gre }], nets: n.nets }));
   const cmds = [
     ['add-br', 'br-int'],
@@ -149,10 +79,11 @@ function configure(n: NodeCfg): void {
 }
 
 async function main(): Promise<void> {
-  if (process.getuid && process.getuid() !== 0) throw new Error('the demo creates namespaces and devices: run it as root');
-  checkFree();
+  lab.checkFree([...NODES, ...VMS], TRANSIENT);
+  // A step that fails halfway may leave one of these in the root namespace.
+  for (const l of TRANSIENT) lab.ownLink(l);
   step('[1/6] Two compute nodes (namespaces) joined by an IP underlay: tvs-node-a 10.234.0.1, tvs-node-b 10.234.0.2');
-  for (const n of NODES) netns(n);
+  for (const n of NODES) lab.netns(n);
   sh(['ip', 'link', 'add', 'tvd-ul', 'type', 'veth', 'peer', 'name', 'ul', 'netns', 'tvs-node-b']);
   sh(['ip', 'link', 'set', 'tvd-ul', 'netns', 'tvs-node-a', 'name', 'ul']);
   sh(['ip', '-n', 'tvs-node-a', 'addr', 'add', '10.234.0.1/24', 'dev', 'ul']);
@@ -166,7 +97,7 @@ async function main(): Promise<void> {
   vm('vm-gre-b', 'tvs-node-b', 'tap-gre-b', '10.241.0.22/24');
 
   const A: NodeCfg = {
-    ns: 'tvs-node-a', ip: '10.234.0.1', peer: '10.234.0.2', control: path.join(dir, 'a.sock'), log: path.join(os.tmpdir(), 'tvs-demo-node-a.log'),
+    ns: 'tvs-node-a', ip: '10.234.0.1', peer: '10.234.0.2', control: path.join(lab.dir, 'a.sock'), log: path.join(os.tmpdir(), 'tvs-demo-node-a.log'),
     vms: [['tap-vx-a', 1], ['tap-gre-a', 2]], vxlan: 'vxlan-0aea0002', gre: 'gre-0aea0002',
     nets: [
       { type: 'vxlan', segId: 100, lvid: 1, ports: ['vxlan-0aea0002'] },
@@ -174,7 +105,7 @@ async function main(): Promise<void> {
     ],
   };
   const B: NodeCfg = {
-    ns: 'tvs-node-b', ip: '10.234.0.2', peer: '10.234.0.1', control: path.join(dir, 'b.sock'), log: path.join(os.tmpdir(), 'tvs-demo-node-b.log'),
+    ns: 'tvs-node-b', ip: '10.234.0.2', peer: '10.234.0.1', control: path.join(lab.dir, 'b.sock'), log: path.join(os.tmpdir(), 'tvs-demo-node-b.log'),
     vms: [['tap-vx-b', 7], ['tap-gre-b', 8]], vxlan: 'vxlan-0aea0001', gre: 'gre-0aea0001',
     nets: [
       { type: 'vxlan', segId: 100, lvid: 7, ports: ['vxlan-0aea0001'] },
@@ -182,8 +113,7 @@ async function main(): Promise<void> {
     ],
   };
   step(`[3/6] A tvs daemon in each node (logs: ${A.log}, ${B.log})`);
-  await startNode(A);
-  await startNode(B);
+  for (const n of [A, B]) await lab.startDaemon(n.control, n.log, n.ns);
 
   step("[4/6] br-int (VMs on local VLANs) + br-tun (Neutron agent's flows, VXLAN and GRE ports with key=flow), joined by patch ports");
   configure(A);
@@ -219,27 +149,5 @@ async function main(): Promise<void> {
   step('Tearing down');
 }
 
-process.on('SIGINT', () => {
-  console.log('\ninterrupted: tearing down');
-  cleanup();
-  process.exit(130);
-});
 // Bounded: the whole demo gets two minutes, then it tears down and fails.
-const limit = setTimeout(() => {
-  console.error('demo-overlay: took longer than 120 s, tearing down');
-  cleanup();
-  process.exit(1);
-}, 120_000);
-main().then(
-  () => {
-    clearTimeout(limit);
-    cleanup();
-    console.log('done.');
-  },
-  (e) => {
-    clearTimeout(limit);
-    console.error(`demo-overlay failed: ${(e as Error).message}`);
-    cleanup();
-    process.exit(1);
-  },
-);
+runDemo('demo-overlay', lab, main, { limitMs: 120_000 });

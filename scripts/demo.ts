@@ -17,56 +17,24 @@
  * `tvs show`, `dump-flows` with counters, the router and the NAT sessions, and tears everything
  * down at the end (also on Ctrl-C). Only addresses inside the namespaces it created are used.
  */
-import { execFileSync, spawn, ChildProcess } from 'child_process';
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Lab, runDemo, sh, shAsync, step, TVS } from './demo-lab';
 
-const TVS = path.resolve(__dirname, '../src/cli/tvs.js');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-demo-'));
-const control = path.join(dir, 'tvs.sock');
+const lab = new Lab('demo');
+const control = path.join(lab.dir, 'tvs.sock');
 /** The daemon's log: kept after the demo, so what it logged can be read afterwards. */
 const LOG = path.join(os.tmpdir(), 'tvs-demo.log');
-const namespaces: string[] = [];
-const links: string[] = [];
-let daemon: ChildProcess | null = null;
 
-function step(msg: string): void {
-  process.stdout.write(`\n\x1b[1m==> ${msg}\x1b[0m\n`);
-}
-function sh(argv: string[], allowFail = false): string {
-  try {
-    return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    if (allowFail) return (e as { stdout?: string }).stdout ?? '';
-    throw new Error(`${argv.join(' ')}: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`);
-  }
-}
 function tvs(...args: string[]): string {
   return sh([process.execPath, TVS, '--control', control, ...args]);
-}
-/** Async variant: the daemon is another process, but keep the demo responsive to Ctrl-C. */
-function shAsync(argv: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => p.pid && process.kill(p.pid, 'SIGKILL'), timeoutMs);
-    p.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-  });
 }
 
 /** A host: namespace `name`, its interface `nic` (address `cidr`) joined by a veth to `port` here. */
 function host(name: string, cidr: string | undefined, port = name): { ns: string; port: string } {
-  sh(['ip', 'netns', 'add', name]);
-  namespaces.push(name);
-  sh(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+  lab.netns(name);
   sh(['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'nic', 'netns', name]);
-  links.push(port);
+  lab.ownLink(port);
   sh(['sysctl', '-qw', `net.ipv6.conf.${port}.disable_ipv6=1`], true);
   if (cidr) sh(['ip', '-n', name, 'addr', 'add', cidr, 'dev', 'nic']);
   sh(['ip', 'link', 'set', port, 'up']);
@@ -77,33 +45,8 @@ function host(name: string, cidr: string | undefined, port = name): { ns: string
 const HOSTS = ['vm-a1', 'vm-a2', 'vm-b1', 'physnet', 'external'];
 const PORTS = ['vm-a1', 'vm-a2', 'vm-b1', 'uplink', 'external'];
 
-/** The names are fixed (readable): refuse to start over leftovers rather than touch them. */
-function checkFree(): void {
-  const nsList = sh(['ip', 'netns', 'list'], true).split('\n').map((l) => l.split(' ')[0]);
-  const busyNs = HOSTS.filter((n) => nsList.includes(n));
-  const busyLinks = PORTS.filter((p) => sh(['ip', 'link', 'show', p], true) !== '');
-  if (busyNs.length || busyLinks.length) {
-    const cmds = [...busyNs.map((n) => `ip netns del ${n}`), ...busyLinks.map((l) => `ip link del ${l}`)];
-    throw new Error(`already exist (left from an interrupted demo?): ${[...busyNs, ...busyLinks].join(', ')}; remove them with: ${cmds.join('; ')}`);
-  }
-}
-
-function cleanup(): void {
-  if (daemon?.pid && daemon.exitCode === null) {
-    try {
-      process.kill(daemon.pid, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-  }
-  for (const l of links) sh(['ip', 'link', 'del', l], true);
-  for (const ns of namespaces) sh(['ip', 'netns', 'del', ns], true);
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
 async function main(): Promise<void> {
-  if (process.getuid && process.getuid() !== 0) throw new Error('the demo creates namespaces and devices: run it as root');
-  checkFree();
+  lab.checkFree(HOSTS, PORTS);
   step('[1/8] Hosts (network namespaces): tenant A vm-a1, vm-a2; tenant B vm-b1; the physical network; an external network');
   const a1 = host('vm-a1', '10.201.1.11/24');
   const a2 = host('vm-a2', '10.201.1.12/24');
@@ -114,11 +57,7 @@ async function main(): Promise<void> {
   console.log('  vm-a1 10.201.1.11, vm-a2 10.201.1.12 (tenant A); vm-b1 10.201.1.21 (tenant B); external 10.203.0.100');
 
   step(`[2/8] Starting the switch: tvs start (its log: ${LOG})`);
-  const logFd = fs.openSync(LOG, 'w');
-  daemon = spawn(process.execPath, [TVS, 'start', '--control', control], { stdio: ['ignore', logFd, logFd] });
-  fs.closeSync(logFd);
-  for (let i = 0; i < 100 && !fs.existsSync(control) && daemon.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-  if (!fs.existsSync(control)) throw new Error(`tvs start did not come up (see ${LOG})`);
+  await lab.startDaemon(control, LOG);
 
   step('[3/8] Bridges: br-int (local VLANs), br-eth1 (physical trunk) joined by patch ports, br-ex (external)');
   const cmds = [
@@ -200,19 +139,4 @@ async function main(): Promise<void> {
   step('Tearing down');
 }
 
-process.on('SIGINT', () => {
-  console.log('\ninterrupted: tearing down');
-  cleanup();
-  process.exit(130);
-});
-main().then(
-  () => {
-    cleanup();
-    console.log(`done. The switch's log: ${LOG}`);
-  },
-  (e) => {
-    console.error(`demo failed: ${(e as Error).message}`);
-    cleanup();
-    process.exit(1);
-  },
-);
+runDemo('demo', lab, main, { done: () => `done. The switch's log: ${LOG}` });
