@@ -6,28 +6,16 @@
  * the later table stops the pings; deleting it lets them through again.
  */
 import t from 'tap';
-import * as path from 'path';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, run, pingLoss } from '../helpers/daemon';
-import { bindingAvailable } from '../../src/io/binding';
+import { Lab } from '../helpers/netns';
+import { startDaemon, tvsOk, nsRun, pingLoss } from '../helpers/daemon';
+import { mgmtOfctlSkipReason, mgmtTarget, ofctl13 as ofctl } from '../helpers/mgmt-ofctl';
 
-const why = !isRoot()
-  ? 'needs root: creates namespaces, veth devices and AF_PACKET ports'
-  : !bindingAvailable()
-    ? 'native addon not built (run make)'
-    : !haveCmd('ovs-ofctl') || !haveCmd('ping')
-      ? 'needs ovs-ofctl (Debian openvswitch-common) and ping (make test installs them)'
-      : '';
+const why = mgmtOfctlSkipReason();
 
 t.test('write_actions / clear_actions from ovs-ofctl take effect on the wire', { skip: why || false }, async (t) => {
   const lab = Lab.create(t);
   const d = await startDaemon(t);
-  const mgmt = `unix:${path.join(path.dirname(d.control), 'br-as.mgmt')}`;
-  const ofctl = async (args: string[]) => {
-    const r = await run(['ovs-ofctl', '-O', 'OpenFlow13', ...args], 20_000);
-    if (r.code !== 0) throw new Error(`ovs-ofctl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-    return r.stdout;
-  };
+  const mgmt = mgmtTarget(d.control, 'br-as');
   const nsA = lab.netns('tvasa');
   const nsB = lab.netns('tvasb');
   const a = lab.veth({ ns: nsA, address: '10.232.0.1/24' });

@@ -11,28 +11,17 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
+import { Lab } from '../helpers/netns';
 import { startDaemon, tvsOk, nsRun, run, pingLoss } from '../helpers/daemon';
+import { mgmtOfctlSkipReason, mgmtTarget, ofctl13 as ofctl } from '../helpers/mgmt-ofctl';
 import { startCapture } from '../helpers/capture';
-import { bindingAvailable } from '../../src/io/binding';
 
-const why = !isRoot()
-  ? 'needs root: creates namespaces, veth devices and AF_PACKET ports'
-  : !bindingAvailable()
-    ? 'native addon not built (run make)'
-    : !haveCmd('ovs-ofctl') || !haveCmd('ping')
-      ? 'needs ovs-ofctl (Debian openvswitch-common) and ping (make test installs them)'
-      : '';
+const why = mgmtOfctlSkipReason();
 
 t.test('ovs-ofctl -O OpenFlow13 against tvs management sockets', { skip: why || false }, async (t) => {
   const lab = Lab.create(t);
   const d = await startDaemon(t);
-  const mgmt = (br: string) => `unix:${path.join(path.dirname(d.control), `${br}.mgmt`)}`;
-  const ofctl = async (args: string[]) => {
-    const r = await run(['ovs-ofctl', '-O', 'OpenFlow13', ...args], 20_000);
-    if (r.code !== 0) throw new Error(`ovs-ofctl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-    return r.stdout;
-  };
+  const mgmt = (br: string) => mgmtTarget(d.control, br);
   const ping = async (ns: string, ip: string, count = 3) => pingLoss((await nsRun(ns, ['ping', '-c', String(count), '-i', '0.2', '-W', '1', ip])).stdout);
 
   const cmds: string[][] = [
