@@ -3,18 +3,27 @@
  * Conntrack (packet/conntrack.ts — the same tables, state machine and timeouts as the router's
  * NAT). One CtStage per bridge; zones (ct(zone=N)) keep tenants apart inside its table.
  *
- *   lookup    (zone, proto, src, dst, ports) in the table: either direction of a connection
+ *   lookup    (zone, proto, src, dst, ports) in the table: either direction of a connection;
+ *             IPv4 and IPv6 (128-bit addresses, the same table, bound and state machine)
  *   state     +trk, then +new (no connection yet, or no reply seen), +est (+rpl in the reply
- *             direction), +rel (an ICMP error quoting a tracked connection), +inv (what
+ *             direction), +rel (an ICMP/ICMPv6 error quoting a tracked connection), +inv (what
  *             conntrack cannot accept: bad TCP flags, a segment outside the window, an ICMP
- *             error quoting nothing tracked, a later fragment, a non-IPv4 packet)
+ *             error quoting nothing tracked, a later fragment, IPv6 neighbour discovery and
+ *             other ICMPv6 that is neither echo nor error, a packet that is not IP)
  *   commit    creates the connection (bounded table: a full table drops the packet, counted)
  *             and stores ct_mark/ct_label from exec(); a commit of an existing connection
  *             updates them
  *
  * Validity follows OVS's userspace conntrack (lib/conntrack-tcp.c, conntrack-icmp.c): TCP
  * `tcp_invalid_flags` and `tcp_valid_new` (a SYN+ACK cannot open a connection), ICMP echo
- * requests open one, echo replies and errors do not.
+ * requests open one, echo replies and errors do not. IPv6 connections are not translated: a
+ * ct(nat) on an IPv6 packet tracks it untranslated.
+ *
+ * One packet, one run of the state machine per zone (OVS caches the connection on the packet):
+ * when ct() meets a packet that an earlier ct() of the same pass already tracked in the same
+ * zone (its ct_state/ct_zone words say so: ct(table=T) then ct(commit) in T, as Neutron's
+ * firewall does), the connection is found again but its counters, TCP state and windows are
+ * not advanced a second time.
  *
  * Hot path: an established connection costs one hash lookup, the state machine and a few
  * array writes — no allocation; results land in this object's numeric fields (`state`,
@@ -22,14 +31,17 @@
  */
 import type { PacketArena } from '../packet/arena';
 import {
-  Conntrack, CF_DNAT, CF_SEEN_REPLY, CF_SNAT, CREATE_CONFLICT, REMOVE_EXPIRED, REMOVE_FLUSHED, STATE_NAMES, S_TCP_CLOSE, S_TCP_TIME_WAIT, type ConntrackOptions,
+  Conntrack, CF_DNAT, CF_SEEN_REPLY, CF_SNAT, CREATE_CONFLICT, PK_IPV6, REMOVE_EXPIRED, REMOVE_FLUSHED, STATE_NAMES, S_TCP_CLOSE, S_TCP_TIME_WAIT, type ConntrackOptions,
 } from '../packet/conntrack';
 import { DropCounters } from '../packet/drops';
 import * as K from '../packet/flow-key';
 import { parseQuoted, quoted, translateIcmpError } from '../packet/nat';
+import { parseQuoted6, quoted6 } from '../packet/icmp6-quote';
 import * as eth from '../wire/ethernet';
 import * as icmp from '../wire/icmp';
+import * as icmpv6 from '../wire/icmpv6';
 import * as ipv4 from '../wire/ipv4';
+import * as ipv6 from '../wire/ipv6';
 import * as tcp from '../wire/tcp';
 import * as A from './actions';
 import { CTF_COMMIT, CTF_FORCE, CTF_LABEL, CTF_MARK } from './actions';
@@ -39,20 +51,20 @@ import { CS_DST_NAT, CS_ESTABLISHED, CS_INVALID, CS_NEW, CS_RELATED, CS_REPLY_DI
 
 /** Why conntrack marked a packet +inv (counted; the packet is not dropped here, flows decide). */
 export const CT_INVALID_REASONS = [
-  'not_ipv4', // tvs tracks IPv4 only (IPv6 and others are +trk+inv)
-  'fragment', // a later IPv4 fragment (no reassembly: its ports are not in the packet)
+  'not_ip', // neither IPv4 nor IPv6
+  'fragment', // a later IPv4/IPv6 fragment (no reassembly: its ports are not in the packet)
   'truncated', // TCP/UDP/ICMP without its header
   'tcp_flags', // a flag combination no TCP sends (OVS tcp_invalid_flags)
   'tcp_new', // a segment that cannot open a connection (SYN+ACK without one)
   'tcp_window', // outside the sequence window the other side advertised
-  'icmp_new', // an ICMP type that cannot open a connection (echo reply, ...)
+  'icmp_new', // an ICMP type that cannot open a connection (echo reply, IPv6 ND, ...)
   'icmp_quote', // an ICMP error whose quoted datagram is garbage
   'icmp_unrelated', // an ICMP error quoting no tracked connection
   'conflict', // a commit whose reply tuple belongs to another connection
 ] as const;
 export type CtInvalidReason = (typeof CT_INVALID_REASONS)[number];
 const INV = (r: CtInvalidReason): number => CT_INVALID_REASONS.indexOf(r);
-const INV_NOT_IPV4 = INV('not_ipv4');
+const INV_NOT_IP = INV('not_ip');
 const INV_FRAGMENT = INV('fragment');
 const INV_TRUNCATED = INV('truncated');
 const INV_TCP_FLAGS = INV('tcp_flags');
@@ -72,6 +84,7 @@ export const CT_NAT_EXHAUSTED = 2;
 
 
 const ETH_IP = eth.ETH_P_IPV4;
+const ETH_IPV6 = eth.ETH_P_IPV6;
 const TCP_FIN = tcp.FIN;
 const TCP_SYN = tcp.SYN;
 const TCP_RST = tcp.RST;
@@ -89,6 +102,9 @@ export function tcpInvalidFlags(f: number): boolean {
   if ((f & TCP_ACK) === 0 && (f & (TCP_FIN | TCP_PSH | TCP_URG)) !== 0) return true;
   return false;
 }
+
+/** Protocol names of dump-conntrack (OVS ct_dpif_format_ipproto); others print as a number. */
+const IPPROTO_NAMES: Record<number, string> = { 1: 'icmp', 58: 'icmpv6', 6: 'tcp', 17: 'udp', 132: 'sctp', 136: 'udplite', 33: 'dccp', 2: 'igmp' };
 
 /** Default bound of a bridge's flow conntrack (OVS userspace: ct-set-maxconns default 3,000,000). */
 export const DEFAULT_CT_MAX = 262144;
@@ -155,20 +171,29 @@ export class CtStage {
     this.label0 = this.label1 = this.label2 = this.label3 = 0;
     this.origSrc = this.origDst = this.origProto = this.origSport = this.origDport = 0;
     this.rec = -1;
-    if (key[k + K.K_DL_TYPE] !== ETH_IP) return this.inv(INV_NOT_IPV4);
+    const dlType = key[k + K.K_DL_TYPE];
+    const v6 = dlType === ETH_IPV6;
+    if (dlType !== ETH_IP && !v6) return this.inv(INV_NOT_IP);
     if ((key[k + K.K_NW_FRAG] & K.NW_FRAG_LATER) !== 0) return this.inv(INV_FRAGMENT);
+    // Tracked already in this zone by an earlier ct() of this pass (ct(table=T) then
+    // ct(commit)): the connection's state machine has seen this packet once (OVS's cached conn).
+    const again = (key[k + K.K_CT_STATE] & (CS_TRACKED | CS_INVALID)) === CS_TRACKED && key[k + K.K_CT_ZONE] === zone;
     const proto = key[k + K.K_NW_PROTO];
+    // IPv6: the key's NW_SRC/NW_DST words are zero; the addresses are its K_IPV6_* words.
     const src = key[k + K.K_NW_SRC];
     const dst = key[k + K.K_NW_DST];
     const b = a.bytes;
     const ip = a.start[slot] + a.l3[slot];
     const l4 = a.l4[slot];
     const p = a.start[slot] + l4;
-    const tot = ipv4.totalLen(b, ip);
+    const tot = v6 ? ipv6.payloadLen(b, ip) : ipv4.totalLen(b, ip);
     const frameEnd = a.start[slot] + a.len[slot];
-    // A TSO super-frame may carry 0 here; Ethernet padding makes the frame longer than the IP packet.
-    const ipEnd = tot === 0 ? frameEnd : Math.min(ip + tot, frameEnd);
-    let pk = proto;
+    // A TSO super-frame may carry 0 here (IPv6: a jumbogram too); Ethernet padding makes the
+    // frame longer than the IP packet.
+    const ipEnd = tot === 0 ? frameEnd : Math.min(ip + tot + (v6 ? ipv6.HEADER_LEN : 0), frameEnd);
+    const icmpProto = v6 ? ipv4.PROTO_ICMPV6 : ipv4.PROTO_ICMP;
+    const echoRequest = v6 ? icmpv6.ECHO_REQUEST : icmp.ECHO_REQUEST;
+    let pk = v6 ? proto | PK_IPV6 : proto;
     let ports = 0;
     let tflags = 0;
     let tpSrc = 0;
@@ -182,30 +207,34 @@ export class CtStage {
         tflags = tcp.flags(b, p);
         if (tcpInvalidFlags(tflags)) return this.inv(INV_TCP_FLAGS);
       }
-    } else if (proto === ipv4.PROTO_ICMP) {
+    } else if (proto === icmpProto) {
       if (l4 === 0) return this.inv(INV_TRUNCATED);
       const type = key[k + K.K_TP_SRC];
       tpSrc = type;
       tpDst = key[k + K.K_TP_DST];
-      if (type === icmp.ECHO_REQUEST || type === icmp.ECHO_REPLY) {
-        const id = icmp.echoId(b, p);
+      if (v6 ? type === icmpv6.ECHO_REQUEST || type === icmpv6.ECHO_REPLY : type === icmp.ECHO_REQUEST || type === icmp.ECHO_REPLY) {
+        // ICMPv6 guarantees 4 bytes only; an echo with a code is no echo (OVS extract_l4_icmp6).
+        if (v6 && (ipEnd - p < icmpv6.ECHO_LEN || tpDst !== 0)) return this.inv(ipEnd - p < icmpv6.ECHO_LEN ? INV_TRUNCATED : INV_ICMP_NEW);
+        const id = v6 ? icmpv6.echoId(b, p) : icmp.echoId(b, p);
         ports = ((id << 16) | id) >>> 0;
-        pk = ipv4.PROTO_ICMP | (type << 8);
-      } else if (icmp.isError(type)) {
-        return this.related(a, slot, p, ipEnd, zone, now, flags);
+        pk = proto | (type << 8); // ICMPv6 echo types (128, 129) carry PK_IPV6 themselves
+      } else if (v6 ? icmpv6.isError(type) : icmp.isError(type)) {
+        return v6 ? this.related6(a, slot, ip, p, ipEnd, zone, now) : this.related(a, slot, p, ipEnd, zone, now, flags);
       } else {
+        // Neighbour discovery (NS/NA/RS/RA) among them: OVS's ct() calls it invalid; Neutron's
+        // firewall lets it pass by explicit flows ahead of ct().
         return this.inv(INV_ICMP_NEW);
       }
     }
     const pkz = (pk | (zone << 16)) >>> 0;
     // `| 0`: the words travel as int32 (uint32 values from 2^31 would be boxed per call).
-    let e = ct.count === 0 ? -1 : ct.lookup(pkz | 0, src | 0, dst | 0, ports | 0);
+    let e = ct.count === 0 ? -1 : v6 ? ct.lookup6(pkz | 0, key, k + K.K_IPV6_SRC, k + K.K_IPV6_DST, ports | 0) : ct.lookup(pkz | 0, src | 0, dst | 0, ports | 0);
     if (e >= 0 && ct.expires[e >> 1] <= now) {
       if (!dry) ct.remove(e >> 1, REMOVE_EXPIRED);
       e = -1;
     }
     const commit = (flags & CTF_COMMIT) !== 0;
-    if (e >= 0 && proto === ipv4.PROTO_TCP) {
+    if (e >= 0 && proto === ipv4.PROTO_TCP && !again) {
       const cs = ct.state[e >> 1];
       if ((cs === S_TCP_CLOSE || cs === S_TCP_TIME_WAIT) && (tflags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
         // A new SYN on a closed connection's tuple starts a new connection (port reuse).
@@ -224,7 +253,7 @@ export class CtStage {
     let rec: number;
     if (e >= 0) {
       rec = e >> 1;
-      if (!dry) {
+      if (!dry && !again) {
         ct.now = now;
         ct.advance(e, tflags);
       }
@@ -240,15 +269,16 @@ export class CtStage {
     } else {
       // No connection: may this packet open one? (OVS tcp_valid_new / icmp_valid_new)
       if (proto === ipv4.PROTO_TCP && (tflags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) return this.inv(INV_TCP_NEW);
-      if (proto === ipv4.PROTO_ICMP && tpSrc !== icmp.ECHO_REQUEST) return this.inv(INV_ICMP_NEW);
+      if (proto === icmpProto && tpSrc !== echoRequest) return this.inv(INV_ICMP_NEW);
       st |= CS_NEW;
       rec = -1;
       if (commit && !dry) {
-        const rpk = proto === ipv4.PROTO_ICMP ? pkz ^ (icmp.ECHO_REQUEST << 8) : pkz;
+        // The reply of an echo request is an echo reply: 8 <-> 0, and 128 <-> 129 for ICMPv6.
+        const rpk = proto === icmpProto ? pkz ^ ((v6 ? 1 : icmp.ECHO_REQUEST) << 8) : pkz;
         let nsrc = src;
         let ndst = dst;
         let nports = ports;
-        const natKind = flags & (A.CTF_NAT_SRC | A.CTF_NAT_DST);
+        const natKind = v6 ? 0 : flags & (A.CTF_NAT_SRC | A.CTF_NAT_DST);
         if (natKind !== 0) {
           if (ct.admit(src) < 0) {
             this.full++;
@@ -264,7 +294,10 @@ export class CtStage {
           ndst = this.nDst;
           nports = this.nPorts;
         }
-        const r = ct.create(pkz, src, dst, ports, nsrc, ndst, nports, rpk, Conntrack.initialState(proto, tflags), now);
+        const init = Conntrack.initialState(proto, tflags);
+        const r = v6
+          ? ct.create6(pkz, key, k + K.K_IPV6_SRC, k + K.K_IPV6_DST, ports, rpk, init, now)
+          : ct.create(pkz, src, dst, ports, nsrc, ndst, nports, rpk, init, now);
         if (r === CREATE_CONFLICT) return this.inv(INV_CONFLICT);
         if (r < 0) {
           this.full++;
@@ -273,6 +306,7 @@ export class CtStage {
         }
         rec = r;
         this.committed++;
+        ct.ePackets[rec * 2] = 1; // the committing packet is the connection's first
         if (proto === ipv4.PROTO_TCP) this.tcpSegment(rec * 2, b, p, ip, ipEnd, tflags);
         this.exec(rec, flags, markV, markM, plan, labelAt);
         if (natKind !== 0) {
@@ -387,6 +421,20 @@ export class CtStage {
     return CT_OK;
   }
 
+  /**
+   * An ICMPv6 error: +rel when its quote (packet/icmp6-quote.ts) is a tracked connection of this
+   * zone, else +inv. IPv6 connections are not translated, so neither is the error.
+   */
+  private related6(a: PacketArena, slot: number, ip: number, p: number, ipEnd: number, zone: number, now: number): number {
+    if (!parseQuoted6(a.bytes, ip, p, ipEnd)) return this.inv(INV_ICMP_QUOTE);
+    const ct = this.table;
+    const q = ct.count === 0 ? -1 : ct.lookup6((quoted6.protoKey | (zone << 16)) | 0, quoted6.addr, 0, 4, quoted6.ports | 0);
+    if (q < 0 || ct.expires[q >> 1] <= now) return this.inv(INV_ICMP_UNRELATED);
+    this.state = CS_TRACKED | CS_RELATED | ((q & 1) === 1 ? CS_REPLY_DIR : 0);
+    this.readConn(q >> 1);
+    return CT_OK;
+  }
+
   private inv(reason: number): number {
     this.invalid.add(reason);
     this.state = CS_TRACKED | CS_INVALID;
@@ -428,10 +476,12 @@ export class CtStage {
     const f = rec * 2;
     const pk = ct.eProto[f];
     const proto = pk & 0xff;
-    this.origSrc = ct.eSrc[f];
-    this.origDst = ct.eDst[f];
+    // ct_nw_src/dst are IPv4's; an IPv6 connection's words are digests, not addresses.
+    const v6 = (pk & PK_IPV6) !== 0;
+    this.origSrc = v6 ? 0 : ct.eSrc[f];
+    this.origDst = v6 ? 0 : ct.eDst[f];
     this.origProto = proto;
-    if (proto === ipv4.PROTO_ICMP) {
+    if (v6 ? proto === ipv4.PROTO_ICMPV6 : proto === ipv4.PROTO_ICMP) {
       this.origSport = (pk >>> 8) & 0xff; // ICMP type (and code 0) of the opening message
       this.origDport = 0;
     } else {
@@ -471,8 +521,7 @@ export class CtStage {
       const z = ct.eProto[f] >>> 16;
       if (zone !== undefined && z !== zone) continue;
       const proto = ct.eProto[f] & 0xff;
-      const name = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 1 ? 'icmp' : `proto=${proto}`;
-      let s = `${name},orig=(${this.tuple(f)}),reply=(${this.tuple(f + 1)})`;
+      let s = `${IPPROTO_NAMES[proto] ?? String(proto)},orig=(${this.tuple(f)}),reply=(${this.tuple(f + 1)})`;
       if (z !== 0) s += `,zone=${z}`;
       if (ct.mark[rec] !== 0) s += `,mark=${ct.mark[rec]}`;
       const l = rec * 4;
@@ -485,14 +534,22 @@ export class CtStage {
     return out;
   }
 
+  /** One direction as OVS ct_dpif_format_tuple prints it (ICMP/ICMPv6: id, type, code; else ports). */
   private tuple(e: number): string {
     const ct = this.table;
     const pk = ct.eProto[e];
-    const ip = (v: number): string => `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-    let s = `src=${ip(ct.eSrc[e])},dst=${ip(ct.eDst[e])}`;
+    let s: string;
+    if ((pk & PK_IPV6) !== 0 && ct.a6 !== null) {
+      const w = ct.a6;
+      const x = e * 8;
+      s = `src=${ipv6.formatAddr6Words(w[x], w[x + 1], w[x + 2], w[x + 3])},dst=${ipv6.formatAddr6Words(w[x + 4], w[x + 5], w[x + 6], w[x + 7])}`;
+    } else {
+      const ip = (v: number): string => `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+      s = `src=${ip(ct.eSrc[e])},dst=${ip(ct.eDst[e])}`;
+    }
     const proto = pk & 0xff;
-    if (proto === 6 || proto === 17) s += `,sport=${ct.ePorts[e] >>> 16},dport=${ct.ePorts[e] & 0xffff}`;
-    else if (proto === 1) s += `,id=${ct.ePorts[e] >>> 16},type=${(pk >>> 8) & 0xff},code=0`;
+    if (proto === ipv4.PROTO_ICMP || proto === ipv4.PROTO_ICMPV6) s += `,id=${ct.ePorts[e] >>> 16},type=${(pk >>> 8) & 0xff},code=0`;
+    else s += `,sport=${ct.ePorts[e] >>> 16},dport=${ct.ePorts[e] & 0xffff}`;
     return s;
   }
 

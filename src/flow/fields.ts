@@ -500,6 +500,24 @@ FIELDS.push(
   uintField('ct_tp_src', K.K_CT_TP_SRC, 16, 'ct_l4', true),
   uintField('ct_tp_dst', K.K_CT_TP_DST, 16, 'ct_l4', true),
 );
+/**
+ * OVS fields tvs knows and refuses, with the reason (a clear error instead of "unknown field").
+ * ct_ipv6_src/dst (NXM_NX_CT_IPV6_SRC/DST): IPv6 connections are tracked, but their original
+ * addresses would need 8 words of the flow key, which has 2 spare; a digest in ct_nw_src/dst
+ * could not be matched exactly.
+ */
+const REFUSED_FIELDS: Record<string, string> = {
+  ct_ipv6_src: 'not supported: the flow key has no room for a tracked connection\'s IPv6 addresses (ct_state, ct_zone, ct_mark, ct_label, ct_nw_proto and ct_tp_src/dst are matched for IPv6 connections)',
+  ct_ipv6_dst: 'not supported: the flow key has no room for a tracked connection\'s IPv6 addresses (ct_state, ct_zone, ct_mark, ct_label, ct_nw_proto and ct_tp_src/dst are matched for IPv6 connections)',
+};
+/** Why tvs refuses the OVS field `name` (or its NXM spelling), or undefined when it does not. */
+export function refusedField(name: string): string | undefined {
+  const n = name.toLowerCase();
+  const k = n === 'nxm_nx_ct_ipv6_src' ? 'ct_ipv6_src' : n === 'nxm_nx_ct_ipv6_dst' ? 'ct_ipv6_dst' : n;
+  const why = REFUSED_FIELDS[k];
+  return why === undefined ? undefined : `${name}: ${why}`;
+}
+
 // Not maskable, as in OVS ("invalid mask for field conj_id").
 FIELDS.push(uintField('conj_id', K.K_CONJ_ID, 32, 'none', false));
 

@@ -111,6 +111,8 @@ export function parseFlow(text: string, mode: ParseMode, opts: ParseOptions): Fl
     }
     const field = F.matchField(k);
     if (field === undefined) {
+      const refused = F.refusedField(k);
+      if (refused !== undefined) throw err(refused, tok, false);
       const s = F.suggest(k, [...F.matchFieldNames(), ...FLOW_KEYS]);
       throw err(`unknown field '${tok.key}'${s ? ` (did you mean ${s}?)` : ''}`, tok, false);
     }

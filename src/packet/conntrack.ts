@@ -36,6 +36,15 @@
  * Zones (OVS ct(zone=N), netfilter's conntrack zones) are part of the protocol word, so two
  * tenants with the same addresses never share a connection; the router uses zone 0.
  *
+ * IPv6 connections share the table, its bound and its state machine. The protocol word carries
+ * PK_IPV6 (bit 15, the top bit of the ICMP-type byte: IPv4 keys only ever hold echo types 0 and
+ * 8 there, ICMPv6 echo types are 128/129 and carry it by themselves), so an IPv4 lookup never
+ * meets an IPv6 entry and the IPv4 path is unchanged. An IPv6 entry's eSrc/eDst hold a 32-bit
+ * digest of each address (it feeds the hash, and the per-source count); the full 128-bit
+ * addresses sit in `a6` (8 words per entry), compared on every digest hit, so matching stays
+ * exact. `a6` is allocated when the first IPv6 connection is made: an IPv4-only table pays
+ * nothing for it. IPv6 connections are never translated (their rewrite is their own tuple).
+ *
  * Per connection the flow tables also keep OVS's ct_mark and 128-bit ct_label, whether a reply
  * was seen (what makes a packet +est rather than +new), and, with `trackTcpWindows`, each
  * direction's sequence window (pf / OVS conntrack-tcp.c `tcp_conn_update`): a segment outside
@@ -92,6 +101,12 @@ export const DEFAULT_TIMEOUTS: NatTimeouts = {
 export const CREATE_FULL = -1;
 export const CREATE_CONFLICT = -2;
 export const CREATE_SOURCE_LIMIT = -3;
+
+/**
+ * Protocol-word flag of an IPv6 connection (see the header). ICMPv6 echo keys hold the type
+ * (128 request, 129 reply), which has this bit already; other IPv6 keys are `proto | PK_IPV6`.
+ */
+export const PK_IPV6 = 0x8000;
 
 export const REMOVE_EXPIRED = 0;
 export const REMOVE_FLUSHED = 1;
@@ -158,6 +173,11 @@ export class Conntrack {
   xDst!: Uint32Array;
   xPorts!: Uint32Array;
   ePackets!: Float64Array;
+  /**
+   * IPv6 addresses of every entry, 8 words per entry (source then destination, most significant
+   * word first); null until the first IPv6 connection.
+   */
+  a6: Uint32Array | null = null;
 
   // ---- records ----
   state!: Uint8Array;
@@ -289,6 +309,34 @@ export class Conntrack {
   }
 
   /**
+   * IPv6 entry matching the tuple, or -1: `proto` has PK_IPV6; the source address is the four
+   * words w[so..so+3], the destination w[dof..dof+3] (e.g. the flow key's IPv6 words, or a
+   * scratch array holding a quoted datagram's). Hot path: no allocation.
+   */
+  lookup6(proto: number, w: Uint32Array, so: number, dof: number, ports: number): number {
+    const a6 = this.a6;
+    if (a6 === null) return -1;
+    const s = addrDigest(w[so], w[so + 1], w[so + 2], w[so + 3]) | 0;
+    const d = addrDigest(w[dof], w[dof + 1], w[dof + 2], w[dof + 3]) | 0;
+    const h = tupleHash(proto, s, d, ports);
+    const bk = this.buckets;
+    const m = this.bmask;
+    const pt = ports | 0;
+    const pr = proto | 0;
+    let i = h & m;
+    for (;;) {
+      const e = bk[i];
+      if (e < 0) return -1;
+      if (this.eHash[e] === h && (this.eSrc[e] | 0) === s && (this.eDst[e] | 0) === d && (this.ePorts[e] | 0) === pt && (this.eProto[e] | 0) === pr) {
+        const x = e << 3;
+        if (a6[x] === w[so] && a6[x + 1] === w[so + 1] && a6[x + 2] === w[so + 2] && a6[x + 3] === w[so + 3] &&
+          a6[x + 4] === w[dof] && a6[x + 5] === w[dof + 1] && a6[x + 6] === w[dof + 2] && a6[x + 7] === w[dof + 3]) return e;
+      }
+      i = (i + 1) & m;
+    }
+  }
+
+  /**
    * Whether a new session from `src` may be created now: CREATE_FULL / CREATE_SOURCE_LIMIT
    * (counted), or 0. Checked before a port is searched, so a refused session costs no search.
    */
@@ -403,8 +451,17 @@ export class Conntrack {
   ): number {
     const adm = this.admit(src);
     if (adm < 0) return adm;
+    if (this.lookup(proto, src, dst, ports) >= 0 || this.lookup(replyProto, ndst, nsrc, swapPorts(nports)) >= 0) return CREATE_CONFLICT;
+    return this.insert(proto, src, dst, ports, nsrc, ndst, nports, replyProto, initState, now);
+  }
+
+  /** `create` after its checks: take a record, link both entries, count the source. */
+  private insert(
+    proto: number, src: number, dst: number, ports: number,
+    nsrc: number, ndst: number, nports: number, replyProto: number,
+    initState: number, now: number,
+  ): number {
     const rports = swapPorts(nports);
-    if (this.lookup(proto, src, dst, ports) >= 0 || this.lookup(replyProto, ndst, nsrc, rports) >= 0) return CREATE_CONFLICT;
     if (this.freeCount === 0) this.resize(Math.min(this.max, this.cap * 2));
     const rec = this.freeRecs[--this.freeCount];
     const f = rec * 2;
@@ -430,6 +487,37 @@ export class Conntrack {
     const n = this.perSource.get(k);
     this.perSource.set(k, n < 0 ? 1 : n + 1);
     return rec;
+  }
+
+  /**
+   * New IPv6 record (never translated): the original tuple is `proto` (with PK_IPV6), source
+   * w[so..so+3], destination w[dof..dof+3], `ports`; the reply entry is its reverse with
+   * `replyProto`. Returns the record, or CREATE_FULL / CREATE_SOURCE_LIMIT (counted; the one
+   * bound of the table, shared with IPv4) or CREATE_CONFLICT.
+   */
+  create6(proto: number, w: Uint32Array, so: number, dof: number, ports: number, replyProto: number, initState: number, now: number): number {
+    const sd = addrDigest(w[so], w[so + 1], w[so + 2], w[so + 3]);
+    const dd = addrDigest(w[dof], w[dof + 1], w[dof + 2], w[dof + 3]);
+    const adm = this.admit(sd);
+    if (adm < 0) return adm;
+    const rports = swapPorts(ports);
+    if (this.lookup6(proto, w, so, dof, ports) >= 0 || this.lookup6(replyProto, w, dof, so, rports) >= 0) return CREATE_CONFLICT;
+    if (this.a6 === null) this.a6 = new Uint32Array(this.cap * 2 * 8);
+    const rec = this.insert(proto, sd, dd, ports, sd, dd, ports, replyProto, initState, now);
+    const a6 = this.a6;
+    const f = rec << 4; // entry rec*2, 8 words each
+    for (let i = 0; i < 4; i++) {
+      a6[f + i] = w[so + i];
+      a6[f + 4 + i] = w[dof + i];
+      a6[f + 8 + i] = w[dof + i]; // reply entry: source and destination swapped
+      a6[f + 12 + i] = w[so + i];
+    }
+    return rec;
+  }
+
+  /** Whether record `rec` is an IPv6 connection. */
+  isIpv6(rec: number): boolean {
+    return (this.eProto[rec * 2] & PK_IPV6) !== 0;
   }
 
   /**
@@ -549,7 +637,7 @@ export class Conntrack {
       return (tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN ? S_TCP_SYN_SENT : S_TCP_ESTABLISHED;
     }
     if (proto === 17) return S_UDP;
-    if ((proto & 0xff) === 1) return S_ICMP;
+    if ((proto & 0xff) === 1 || (proto & 0xff) === 58) return S_ICMP;
     return S_OTHER;
   }
 
@@ -596,6 +684,7 @@ export class Conntrack {
     for (let i = this.liveCount - 1; i >= 0; i--) {
       const rec = this.live[i];
       const f = rec * 2;
+      if ((this.eProto[f] & PK_IPV6) !== 0) continue; // an IPv6 entry's words are digests
       if (this.eSrc[f] === addr || this.eDst[f] === addr || this.xSrc[f] === addr || this.xDst[f] === addr) {
         this.remove(rec, REMOVE_FLUSHED);
         n++;
@@ -691,6 +780,7 @@ export class Conntrack {
     this.tMaxWin = grow((l) => new Uint32Array(l), this.tMaxWin, ne);
     this.tWscale = grow((l) => new Uint8Array(l), this.tWscale, ne);
     this.tStarted = grow((l) => new Uint8Array(l), this.tStarted, ne);
+    if (this.a6 !== null) this.a6 = grow((l) => new Uint32Array(l), this.a6, ne * 8);
     this.live = grow((l) => new Int32Array(l), this.live, n);
     const lp = new Int32Array(n).fill(-1);
     if (this.livePos !== undefined) lp.set(this.livePos);
@@ -715,6 +805,18 @@ export class Conntrack {
 
 export function swapPorts(p: number): number {
   return ((p << 16) | (p >>> 16)) >>> 0;
+}
+
+/**
+ * 32-bit digest of a 128-bit address (the words most significant first): what an IPv6 entry
+ * keeps in eSrc/eDst. Collisions only cost a comparison of the full address.
+ */
+export function addrDigest(w0: number, w1: number, w2: number, w3: number): number {
+  let h = Math.imul(w0 ^ 0x7f4a7c15, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16) ^ w1, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ w2, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ w3, 0x27d4eb2f);
+  return (h ^ (h >>> 15)) >>> 0;
 }
 
 /** Mix of the 5-tuple (murmur3-style multiply/xorshift), uint32. */

@@ -38,3 +38,24 @@ export const ND_LLA_MAC = 2; // 2-7
 export function isNeighborDiscovery(type: number, code: number): boolean {
   return code === 0 && (type === ND_NEIGHBOR_SOLICIT || type === ND_NEIGHBOR_ADVERT);
 }
+
+/** Error messages (RFC 4443 §3): each quotes as much of the offending packet as fits after 8 bytes. */
+export const DST_UNREACH = 1;
+export const PACKET_TOO_BIG = 2;
+export const TIME_EXCEEDED = 3;
+export const PARAM_PROB = 4;
+/** Echo (RFC 4443 §4): type, code, checksum, then identifier (4-5) and sequence (6-7). */
+export const ECHO_REQUEST = 128;
+export const ECHO_REPLY = 129;
+export const ID = 4; // 4-5 (echo)
+export const ECHO_LEN = 8;
+/** Where an error message's quoted packet starts (after type, code, checksum and 4 bytes). */
+export const ERROR_QUOTE = 8;
+
+/** An error message that quotes the packet it is about (what conntrack calls related). */
+export function isError(type: number): boolean {
+  return type >= DST_UNREACH && type <= PARAM_PROB;
+}
+export function echoId(b: Uint8Array, p: number): number {
+  return (b[p + ID] << 8) | b[p + ID + 1];
+}

@@ -60,6 +60,32 @@ export function extLen(b: Uint8Array, p: number, nh: number): number {
   return nh === NH_AH ? (b[p + EXT_LEN] + 2) << 2 : (b[p + EXT_LEN] + 1) << 3;
 }
 
+/** Where `skipExtHeaders` stopped: the upper-layer protocol and the offset of its header. */
+export const upper = { nh: 0, p: 0 };
+
+/**
+ * Walk the extension headers of the IPv6 packet at `ip` (ending at `end`) to the upper-layer
+ * header, as the parse pass does (at most `maxHeaders`): fills `upper`. False when a header is
+ * cut short, the chain is longer than `maxHeaders`, or the packet is a fragment (as OVS's
+ * conntrack refuses a fragment quoted by an ICMPv6 error) — what a quoted datagram must not be. Never reads past `end`.
+ */
+export function skipExtHeaders(b: Uint8Array, ip: number, end: number, maxHeaders: number): boolean {
+  let p = ip + HEADER_LEN;
+  let nh = b[ip + NEXT_HEADER];
+  for (let n = 0; isExtHeader(nh); n++) {
+    if (n === maxHeaders || end - p < EXT_MIN_LEN) return false;
+    // A fragment header with offset 0 and no more fragments (an atomic fragment) is no fragment.
+    if (nh === NH_FRAGMENT && fragOffLg(b, p) !== 0) return false;
+    const hl = nh === NH_FRAGMENT ? FRAG_HEADER_LEN : extLen(b, p, nh);
+    if (hl > end - p) return false;
+    nh = b[p + EXT_NEXT];
+    p += hl;
+  }
+  upper.nh = nh;
+  upper.p = p;
+  return true;
+}
+
 /** The 16-bit fragment offset/flags word of the fragment header at p. */
 export function fragOffLg(b: Uint8Array, p: number): number {
   return (b[p + FRAG_OFFLG] << 8) | b[p + FRAG_OFFLG + 1];

@@ -12,6 +12,8 @@ import { err, type Token } from './tokens';
 export function lookupNxm(name: string, tok: Token): NxmField {
   const f = nxmField(name);
   if (f === undefined) {
+    const refused = F.refusedField(name);
+    if (refused !== undefined) throw err(refused, tok);
     const s = F.suggest(name.toLowerCase(), nxmFieldNames());
     throw err(`unknown field '${name}'${s ? ` (did you mean ${s.startsWith('nxm_') || s.startsWith('oxm_') ? s.toUpperCase() : s}?)` : ''}`, tok);
   }
