@@ -470,7 +470,7 @@ const VERBS: Record<string, Verb> = {
   },
   'dump-conntrack': {
     args: '[BRIDGE] [zone=N]',
-    help: "The connections tracked by ct() actions, as ovs-appctl dpctl/dump-conntrack prints them (tcp,orig=(src=..,dst=..,sport=..,dport=..),reply=(...),zone=N,mark=M,labels=0x..,protoinfo=(state=ESTABLISHED)): of every bridge or one, of every zone or one.",
+    help: "The connections tracked by ct() actions, as ovs-appctl dpctl/dump-conntrack prints them (tcp,orig=(src=..,dst=..,sport=..,dport=..),reply=(...),zone=N,mark=M,labels=0x..,protoinfo=(state=ESTABLISHED); IPv6 too: icmpv6,orig=(src=fd00::1,dst=fd00::2,id=..,type=128,code=0),...): of every bridge or one, of every zone or one.",
     min: 0,
     max: 2,
     run: async (words, ctx) => {
