@@ -45,6 +45,8 @@ struct port_ops {
   void (*info_extra)(napi_env env, void *impl, napi_value o);
   void (*stats)(void *impl, struct tvs_stats *out);
   void (*close)(void *impl);
+  /* 1 when frames are waiting, checked without a syscall (an rx ring); NULL: poll() the fd. */
+  int (*rx_ready)(void *impl);
 };
 
 struct port {
@@ -70,9 +72,22 @@ struct poller {
   int in_cb; /* JS callback running: defer releasing cb/ctx until it returns */
 };
 
+/* The adaptive spin (see "polling" below). Separate from the state for the same reason as the
+ * poller: libuv owns the idle handle until its close callback. */
+struct spinner {
+  uv_idle_t h;
+  struct state *st; /* NULL once the environment is torn down */
+  int active;
+  uint64_t max_ns;    /* 0: never spin (still one sweep of the other ports after traffic) */
+  uint64_t window_ns; /* how long after the last frame this spin keeps polling */
+  uint64_t last_ns;   /* when a port last had frames (uv_hrtime) */
+  uint64_t spun_ns;   /* time spent spinning, cumulative (pollSpin() reports it) */
+};
+
 struct state {
   struct port **ports; /* index = handle - 1; NULL once closed */
   size_t n, cap;
+  struct spinner *spin; /* created with the first poller */
 };
 
 #define POLL_EVENTS (UV_READABLE | UV_DISCONNECT)
@@ -309,6 +324,9 @@ static void stop_polling(struct port *p) {
 }
 
 
+static void dispatch(struct poller *pl, int status, int events);
+static void after_traffic(napi_env env);
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   struct poller *pl = h->data;
   struct port *p = pl->port;
@@ -325,7 +343,13 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   } else {
     p->transient_errors = 0;
   }
+  napi_env env = pl->env;
+  dispatch(pl, status, events);
+  if (status >= 0) after_traffic(env);
+}
 
+/* Run the port's JS callback (the datapath drains the port, processes and transmits). */
+static void dispatch(struct poller *pl, int status, int events) {
   napi_env env = pl->env;
   napi_handle_scope scope;
   napi_value cb, recv, argv[2];
@@ -350,6 +374,106 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if (!pl->port) poller_release_js(pl);
 }
 
+/*
+ * Latency: what a frame waits for between its arrival and the switch reading it.
+ *
+ * Woken by epoll, the switch drains one port and transmits. What it sent often comes straight
+ * back: a veth peer's stack answers inside our sendmmsg (an echo reply, a TCP ACK), so the
+ * answer is already in another port's ring when the callback returns. Going back to libuv for it
+ * costs a loop turn and an epoll_wait (measured ~10 us from ring to read); instead we sweep
+ * every AF_PACKET port right away (a ring check is a load of its status word, no syscall) and
+ * run the callbacks of those with frames, repeating while a sweep found any.
+ *
+ * Then, with a spin budget set (pollSpin, default 0), we keep sweeping from a libuv idle handle for a
+ * window after the last frame instead of sleeping: a frame that arrives while we spin is read
+ * within a microsecond or two, where waking a sleeping process costs ~10-20 us (more on a busy
+ * or virtual CPU). The window adapts to the traffic: when a frame wakes us from sleep, the gap
+ * since the previous one predicts the next, so the window becomes twice that gap, capped at the
+ * budget (regular traffic at any rate under the cap keeps us spinning); a gap longer than the
+ * budget gives a short window (SPIN_MIN_NS, for the answer to a request that went out through
+ * another switch or a VM). A window that passes with no frame ends the spin: the process sleeps
+ * in epoll_wait again, so an idle switch uses no CPU. The idle handle returns to libuv every
+ * SPIN_SLICE_NS so timers and the control socket are served while we spin.
+ */
+#define SPIN_MIN_NS 50000ull
+#define SPIN_SLICE_NS 200000ull
+/* Sweeps after one wakeup while ports keep having frames (each runs every ready callback). */
+#define MAX_SWEEPS 16
+
+/* Only ports that can answer without a syscall (an rx ring) are swept: a poll() per TAP per
+ * sweep would cost more than it saves with many ports. The others wait for libuv, as before. */
+static int port_ready(struct port *p) {
+  return p->ops->rx_ready != NULL && p->ops->rx_ready(p->impl);
+}
+
+/* One pass over the polled ports: run the callback of each with frames waiting. */
+static int sweep(struct state *st) {
+  int ran = 0;
+  /* By index, re-read every time: a callback may close ports or open new ones (realloc). */
+  for (size_t i = 0; i < st->n; i++) {
+    struct port *p = st->ports[i];
+    if (!p || !p->poller || p->poller->in_cb || !port_ready(p)) continue;
+    dispatch(p->poller, 0, UV_READABLE);
+    ran++;
+  }
+  return ran;
+}
+
+static void on_spin(uv_idle_t *h) {
+  struct spinner *sp = h->data;
+  struct state *st = sp->st;
+  if (!st) return;
+  uint64_t start = uv_hrtime(), now = start;
+  for (;;) {
+    int ran = sweep(st);
+    now = uv_hrtime();
+    if (ran > 0) sp->last_ns = now;
+    else if (now - sp->last_ns > sp->window_ns) {
+      uv_idle_stop(h);
+      sp->active = 0;
+      break;
+    }
+    if (now - start > SPIN_SLICE_NS) break;
+  }
+  sp->spun_ns += now - start;
+}
+
+/* After a port's callback ran: sweep the others, then maybe spin (see above). */
+static void after_traffic(napi_env env) {
+  struct state *st = get_state(env);
+  if (!st) return;
+  for (int k = 0; k < MAX_SWEEPS && sweep(st) > 0; k++) {}
+  struct spinner *sp = st->spin;
+  if (!sp || sp->max_ns == 0) return;
+  uint64_t now = uv_hrtime();
+  if (!sp->active) {
+    /* Woken from sleep: the gap since the last frame predicts the next one. */
+    uint64_t gap = now - sp->last_ns;
+    uint64_t w = gap <= sp->max_ns ? 2 * gap : SPIN_MIN_NS;
+    sp->window_ns = w < sp->max_ns ? w : sp->max_ns;
+    sp->active = 1;
+    uv_idle_start(&sp->h, on_spin);
+  }
+  sp->last_ns = now;
+}
+
+static void spinner_free(uv_handle_t *h) { free(h->data); }
+
+static struct spinner *get_spinner(napi_env env, struct state *st) {
+  if (st->spin) return st->spin;
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
+  struct spinner *sp = calloc(1, sizeof *sp);
+  if (!sp) return NULL;
+  if (uv_idle_init(loop, &sp->h) < 0) { free(sp); return NULL; }
+  sp->h.data = sp;
+  sp->st = st;
+  /* An idle handle must not keep the process alive by itself. */
+  uv_unref((uv_handle_t *)&sp->h);
+  st->spin = sp;
+  return sp;
+}
+
 /* ---------------------------------------------------------------- close */
 
 static void close_port(napi_env env, struct state *st, struct port *p) {
@@ -363,6 +487,11 @@ static void close_port(napi_env env, struct state *st, struct port *p) {
 static void cleanup_hook(void *arg) {
   /* Environment teardown (process exit, worker end): close every port still open. */
   struct state *st = arg;
+  if (st->spin) {
+    st->spin->st = NULL;
+    uv_idle_stop(&st->spin->h);
+    uv_close((uv_handle_t *)&st->spin->h, spinner_free);
+  }
   for (size_t i = 0; i < st->n; i++) {
     struct port *p = st->ports[i];
     if (!p) continue;
@@ -396,8 +525,11 @@ static void afp_op_info_extra(napi_env env, void *i, napi_value o) {
   napi_set_named_property(env, o, "ringFrames", int_result(env, (int)ri.frames));
 }
 
+static int afp_op_rx_ready(void *i) { return afp_rx_ready(i); }
+
 static const struct port_ops AFP_OPS = {
     "AF_PACKET port", afp_op_name, afp_op_rx, afp_op_tx, afp_op_check_error, afp_op_info, afp_op_info_extra, afp_op_stats, afp_op_close,
+    afp_op_rx_ready,
 };
 
 static const char *tap_op_name(void *i) { return tap_name(i); }
@@ -409,7 +541,7 @@ static void tap_op_stats(void *i, struct tvs_stats *out) { tap_stats(i, out); }
 static void tap_op_close(void *i) { tap_close(i); }
 
 static const struct port_ops TAP_OPS = {
-    "TAP port", tap_op_name, tap_op_rx, tap_op_tx, tap_op_check_error, tap_op_info, NULL, tap_op_stats, tap_op_close,
+    "TAP port", tap_op_name, tap_op_rx, tap_op_tx, tap_op_check_error, tap_op_info, NULL, tap_op_stats, tap_op_close, NULL,
 };
 
 static const char *ul_op_name(void *i) { return ul_name(i); }
@@ -421,7 +553,7 @@ static void ul_op_stats(void *i, struct tvs_stats *out) { ul_stats(i, out); }
 static void ul_op_close(void *i) { ul_close(i); }
 
 static const struct port_ops UL_OPS = {
-    "tunnel underlay", ul_op_name, ul_op_rx, ul_op_tx, ul_op_check_error, ul_op_info, NULL, ul_op_stats, ul_op_close,
+    "tunnel underlay", ul_op_name, ul_op_rx, ul_op_tx, ul_op_check_error, ul_op_info, NULL, ul_op_stats, ul_op_close, NULL,
 };
 
 /* ---------------------------------------------------------------- exported functions */
@@ -632,6 +764,7 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   pl->h.data = pl;
   pl->env = env;
   pl->port = p;
+  get_spinner(env, get_state(env));
   napi_create_string_utf8(env, "tvs:port-poll", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &pl->ctx);
   napi_create_reference(env, argv[1], 1, &pl->cb);
@@ -645,6 +778,31 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return undefined(env);
+}
+
+/* pollSpin(us?): set the spin budget in microseconds (0: sleep as soon as the ports are empty);
+ * returns { spinUs, spunMs } (spunMs: time spent spinning so far). */
+static napi_value js_poll_spin(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], o, v;
+  napi_valuetype t = napi_undefined;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct state *st = get_state(env);
+  struct spinner *sp = get_spinner(env, st);
+  if (!sp) { napi_throw_error(env, "ENOMEM", "pollSpin: no idle handle"); return NULL; }
+  if (argc >= 1) napi_typeof(env, argv[0], &t);
+  if (t != napi_undefined) {
+    double us;
+    if (napi_get_value_double(env, argv[0], &us) != napi_ok || !(us >= 0 && us <= 1e6))
+      return throw_arg(env, "pollSpin(us): us must be a number of microseconds in 0..1000000");
+    sp->max_ns = (uint64_t)(us * 1000.0);
+  }
+  napi_create_object(env, &o);
+  napi_create_double(env, (double)sp->max_ns / 1000.0, &v);
+  napi_set_named_property(env, o, "spinUs", v);
+  napi_create_double(env, (double)sp->spun_ns / 1e6, &v);
+  napi_set_named_property(env, o, "spunMs", v);
+  return o;
 }
 
 static napi_value js_poll_stop(napi_env env, napi_callback_info info) {
@@ -741,6 +899,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"txBurst", NULL, js_tx_burst, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollStart", NULL, js_poll_start, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"pollSpin", NULL, js_poll_spin, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, js_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},

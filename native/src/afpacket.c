@@ -440,6 +440,23 @@ int afp_rx_burst(struct afp_port *p, const struct tvs_arena *a, uint32_t *slots,
   return 0;
 }
 
+/*
+ * Frames waiting in the ring, without a syscall: the status word at the read cursor (V2: the
+ * next frame; V3: the open block still has packets, or the next block was retired to us). The
+ * adaptive spin in the addon asks this between bursts; it is a couple of loads.
+ */
+int afp_rx_ready(const struct afp_port *p) {
+  if (p->dead) return 0;
+  if (p->version == 3) {
+    if (p->pkt != NULL && p->pkt_left > 0) return 1;
+    const struct tpacket_block_desc *bd = (const struct tpacket_block_desc *)(p->ring + (size_t)p->cur * p->block_size);
+    return (load_status((volatile uint32_t *)&bd->hdr.bh1.block_status) & TP_STATUS_USER) != 0;
+  }
+  unsigned b = p->cur / p->frames_per_block, i = p->cur % p->frames_per_block;
+  const struct tpacket2_hdr *h = (const struct tpacket2_hdr *)(p->ring + (size_t)b * p->block_size + (size_t)i * p->frame_size);
+  return (load_status((volatile uint32_t *)&h->tp_status) & TP_STATUS_USER) != 0;
+}
+
 /* Errors that mean the port itself is unusable, as opposed to one frame being refused. */
 static int port_level_error(int err) {
   return err == ENXIO || err == ENODEV || err == ENETDOWN || err == EBADF || err == EBADFD || err == ENOTCONN;

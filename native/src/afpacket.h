@@ -40,6 +40,8 @@ int afp_rx_burst(struct afp_port *p, const struct tvs_arena *a, uint32_t *slots,
 int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n);
 /* After poll reported an error: 0 if transient (link went down but still exists), else -errno. */
 int afp_check_error(struct afp_port *p);
+/* 1 when frames wait in the rx ring (no syscall: reads the ring's status word at the cursor). */
+int afp_rx_ready(const struct afp_port *p);
 void afp_stats(struct afp_port *p, struct tvs_stats *out);
 void afp_close(struct afp_port *p);
 

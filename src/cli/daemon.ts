@@ -22,6 +22,8 @@ export interface DaemonOptions {
   control: string;
   config?: string;
   busyPoll?: boolean;
+  /** Spin budget in µs after traffic (Switch spinUs). */
+  spinUs?: number;
   /** HOST:PORT for Prometheus metrics (off unless given). */
   metrics?: string;
   logLevel?: Level;
@@ -55,7 +57,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 }
 
 async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, stopped: Promise<void>): Promise<void> {
-  const sw = new Switch({ busyPoll: opts.busyPoll });
+  const sw = new Switch({ busyPoll: opts.busyPoll, spinUs: opts.spinUs });
   const configPath = opts.config ? path.resolve(opts.config) : undefined;
   // Reload: the file given (absolute, from the CLI) or the one the switch started with.
   const reload = (file?: string) => {

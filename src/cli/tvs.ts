@@ -51,6 +51,13 @@ export const GLOBAL_OPTIONS: OptSpec[] = [
 
 class UsageError extends Error {}
 
+function spinOption(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || n > 1_000_000) throw new UsageError(`--spin-us ${String(v)}: a whole number of microseconds, 0..1000000`);
+  return n;
+}
+
 function logFormat(v: unknown): 'text' | 'json' | undefined {
   if (v === undefined) return undefined;
   if (v !== 'text' && v !== 'json') throw new UsageError(`--log-format ${v}: one of text, json`);
@@ -95,6 +102,7 @@ const VERBS: Record<string, Verb> = {
     options: [
       { name: 'config', value: 'FILE', help: 'build the switch from this config file (every error in it is reported at once, with its path)' },
       { name: 'busy-poll', help: 'poll the ports in a loop instead of sleeping until they are readable (benchmarks)' },
+      { name: 'spin-us', value: 'N', help: 'after traffic keep polling the ports for up to N µs after the last frame (adaptive) before sleeping: lower latency for a core while traffic flows, none when idle; 0 (default) sleeps as soon as the ports are empty' },
       { name: 'metrics', value: 'HOST:PORT', help: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
       { name: 'log-level', value: 'debug|info|warn|error', help: 'least severe log line written (default info)' },
       { name: 'log-format', value: 'text|json', help: 'log lines as text or as one JSON object each (default text)' },
@@ -109,6 +117,7 @@ const VERBS: Record<string, Verb> = {
         control: ctx.control,
         config: ctx.opts.config as string | undefined,
         busyPoll: ctx.opts['busy-poll'] === true,
+        spinUs: spinOption(ctx.opts['spin-us']),
         metrics: ctx.opts.metrics as string | undefined,
         logLevel: ctx.opts['log-level'] !== undefined ? Logger.parseLevel(String(ctx.opts['log-level'])) : undefined,
         logFormat: logFormat(ctx.opts['log-format']),

@@ -32,6 +32,7 @@ import type { PacketInReason } from '../flow/bridge-ops';
 import type { Action } from '../flow/actions';
 import { parseBatch } from '../packet/parse';
 import { DEFAULT_FLOW, type FlowPipeline } from '../flow/pipeline';
+import { setPollSpin } from '../io/native-port';
 import { Bridge, BridgeHost, BridgeOptions, BRIDGE_DROPS } from './bridge';
 import { PortConfig, SwitchPort } from './switch-port';
 import { IoFactory, defaultIoFactory } from './io-factory';
@@ -51,6 +52,12 @@ export interface SwitchOptions {
   pipelines?: PipelineFactory;
   /** Poll every port from a setImmediate loop instead of waiting for readiness (benchmarks). */
   busyPoll?: boolean;
+  /**
+   * Kernel ports: after traffic, keep polling for up to this many µs after the last frame
+   * (adaptively) before sleeping; 0 sleeps as soon as the ports are empty. Process-wide.
+   * Default DEFAULT_SPIN_US (io/native-port.ts).
+   */
+  spinUs?: number;
   /** Defaults for new bridges. */
   bridge?: BridgeOptions;
 }
@@ -127,6 +134,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     this.ports = this.portTable.slots;
     this.pipelineFactory = opts.pipelines ?? defaultPipelines;
     this.busyPoll = opts.busyPoll ?? false;
+    if (opts.spinUs !== undefined) setPollSpin(opts.spinUs);
     this.bridgeDefaults = opts.bridge ?? {};
   }
 

@@ -96,6 +96,12 @@ export interface NativeBinding {
   /** Watch the fd with libuv; `cb(status, events)`: status < 0 is -errno (e.g. device gone). */
   pollStart(handle: number, cb: (status: number, events: number) => void): void;
   pollStop(handle: number): void;
+  /**
+   * The adaptive spin after traffic, process-wide: keep polling the ports for up to `us`
+   * microseconds after the last frame before sleeping (0: sleep at once). Without an argument
+   * only reports. `spunMs`: time spent spinning so far.
+   */
+  pollSpin?(us?: number): { spinUs: number; spunMs: number };
   close(handle: number): void;
   info(handle: number): PortInfo;
   stats(handle: number): NativePortStats;

@@ -23,6 +23,22 @@ export const LARGE_OFFER = 16;
 /** How often (at most) a short rx burst pulls the kernel drop counters: it costs a syscall and an object. */
 export const STATS_REFRESH_MS = 1000;
 
+/**
+ * Default spin budget (µs): after traffic the addon keeps polling the ports for up to this long
+ * after the last frame, adaptively, before it sleeps (native/src/addon.c, "Latency"). 0: a
+ * spinning switch takes a whole core while any traffic flows (at 100 kpps it would poll away
+ * the ~70% of the core it now sleeps), so spinning is asked for (`tvs start --spin-us`), not
+ * assumed. The sweep of the other rings after each wakeup runs either way.
+ */
+export const DEFAULT_SPIN_US = 0;
+let spinUs = DEFAULT_SPIN_US;
+
+/** Set the spin budget for every native port of this process (applied when ports start polling). */
+export function setPollSpin(us: number): void {
+  if (!(Number.isFinite(us) && us >= 0 && us <= 1_000_000)) throw new RangeError(`spin budget must be 0..1000000 µs, got ${us}`);
+  spinUs = us;
+}
+
 /** The addon also reports frames the kernel refused one by one (see native/src/afpacket.c). */
 type StatsWithTx = NativePortStats & { txErrors?: number };
 
@@ -151,6 +167,8 @@ export abstract class NativePort implements Port {
   start(onReadable: () => void): void {
     if (this.closed || this.downErrno !== 0) return;
     this.polling = true;
+    // Optional on the binding: test fakes implement only the port calls.
+    this.binding.pollSpin?.(spinUs);
     this.binding.pollStart(this.handle, (status: number) => {
       if (status < 0) {
         // The device went away (the addon already filtered out transient link-down errors).
