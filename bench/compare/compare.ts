@@ -13,14 +13,15 @@
  * (seconds per trial, default the measurement time), TVS_BENCH_ZL_ONLY=1 (ping, 64 B max and the
  * zero-loss search only),
  * TVS_BENCH_SCENARIOS (l2,vlan,nat,fw),
- * TVS_BENCH_SWITCHES (linux,ovs,tvs), TVS_BENCH_OUT (results directory).
+ * TVS_BENCH_SWITCHES (linux,ovs,tvs), TVS_BENCH_OUT (results directory), TVS_BENCH_SPIN_US (tvs also
+ * pings once more with `tvs start --spin-us N`, default 3000; 0 = not).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Lab, makeSwitch, notApplicable, SCENARIOS, SWITCHES, type Scenario, type SwitchKind, type SwitchUnderTest } from './lab';
-import { measurePass, type PassFigures } from './measure';
+import { measurePass, IDLE_SECONDS, type PassFigures } from './measure';
 import { busyCheck, machineMeta, median, haveCmd } from './sys';
-import { barChartSvg } from './svg';
+import { barChartSvg, histogramSvg } from './svg';
 
 export interface CompareOptions {
   reps: number;
@@ -36,6 +37,8 @@ export interface CompareOptions {
   zeroLossSteps: number;
   zeroLossSeconds: number;
   zeroLossOnly: boolean;
+  /** tvs: a second ping run with `--spin-us N` (0: none) */
+  spinUs: number;
 }
 
 export function optionsFromEnv(env = process.env): CompareOptions {
@@ -53,6 +56,7 @@ export function optionsFromEnv(env = process.env): CompareOptions {
     zeroLossSteps: Number(env.TVS_BENCH_ZEROLOSS ?? 7),
     zeroLossSeconds: Number(env.TVS_BENCH_ZL_SECONDS ?? env.TVS_BENCH_SECONDS ?? (quick ? 2 : 5)),
     zeroLossOnly: env.TVS_BENCH_ZL_ONLY === '1',
+    spinUs: Number(env.TVS_BENCH_SPIN_US ?? 3000),
   };
 }
 
@@ -72,6 +76,10 @@ function flat(f: PassFigures): Record<string, number> {
     pingAvgMs: f.pingAvgMs,
     pingP99Ms: f.pingP99Ms,
     pingLossPct: f.pingLossPct,
+    pingP50Ms: f.ping.p50Ms,
+    pingMaxMs: f.ping.maxMs,
+    pingCpuPct: f.ping.cpuPct,
+    idleCpuPct: f.ping.idleCpuPct,
     tcpOffGbps: f.tcpOffGbps,
     tcpOnGbps: f.tcpOnGbps,
     rssMiB: f.rssMiB,
@@ -80,6 +88,10 @@ function flat(f: PassFigures): Record<string, number> {
     for (const [m, v] of Object.entries(f[k])) r[`${k}.${m}`] = v as number;
   }
   if (f.zeroLoss) r.zeroLossPps = f.zeroLoss.pps;
+  if (f.pingSpin) {
+    const p = f.pingSpin;
+    Object.assign(r, { 'spin.us': p.spinUs, 'spin.pingAvgMs': p.avgMs, 'spin.pingP50Ms': p.p50Ms, 'spin.pingP99Ms': p.p99Ms, 'spin.pingMaxMs': p.maxMs, 'spin.pingCpuPct': p.cpuPct, 'spin.idleCpuPct': p.idleCpuPct });
+  }
   return r;
 }
 
@@ -114,8 +126,22 @@ function verdicts(m: Medians): Verdict[] {
     if (t.zeroLossPps !== undefined && o.zeroLossPps !== undefined) atLeast('64 B zero-loss throughput (≤ 0.1% loss), tvs ÷ OVS userspace', t.zeroLossPps, o.zeroLossPps, 3);
     atLeast('TCP single stream, offloads off, tvs ÷ OVS userspace', t.tcpOffGbps, o.tcpOffGbps, 2);
     atLeast('TCP single stream, offloads on, tvs ÷ OVS with userspace TSO', t.tcpOnGbps, o.tcpOnGbps, 1);
-    const r = t.pingAvgMs / o.pingAvgMs;
-    out.push({ target: 'ping average, tvs ÷ OVS userspace', tvs: t.pingAvgMs, reference: o.pingAvgMs, ratio: r, goal: '≤ 0.6×', met: r <= 0.6, margin: Number.isFinite(r) ? `${r.toFixed(2)}× (${under(r, 0.6)})` : 'n/a' });
+    const atMost = (target: string, tv: number, ov: number, k: number) => {
+      const r = tv / ov;
+      out.push({ target, tvs: tv, reference: ov, ratio: r, goal: `≤ ${k}×`, met: r <= k, margin: Number.isFinite(r) ? `${r.toFixed(2)}× (${under(r, k)})` : 'n/a' });
+    };
+    atMost('ping average, tvs ÷ OVS userspace', t.pingAvgMs, o.pingAvgMs, 0.6);
+    atMost('ping p99, tvs ÷ OVS userspace', t.pingP99Ms, o.pingP99Ms, 1);
+    if (t['spin.us'] !== undefined) {
+      atMost(`ping average, tvs --spin-us ${t['spin.us']} ÷ OVS userspace`, t['spin.pingAvgMs'], o.pingAvgMs, 0.6);
+      atMost(`ping p99, tvs --spin-us ${t['spin.us']} ÷ OVS userspace`, t['spin.pingP99Ms'], o.pingP99Ms, 1);
+    }
+  }
+  // Idle: one clock tick in the 5 s window is 0.2%; a switch that still spins shows tens of %.
+  for (const [label, key] of [['tvs', 'idleCpuPct'], [`tvs --spin-us ${t['spin.us']}`, 'spin.idleCpuPct']] as const) {
+    const v = t[key];
+    if (v === undefined) continue;
+    out.push({ target: `${label} CPU in the ${IDLE_SECONDS} s after the ping run (idle)`, tvs: v, reference: 0.2, ratio: NaN, goal: '≤ 0.2% (one tick)', met: v <= 0.2, margin: Number.isFinite(v) ? `${v.toFixed(1)}% of a core` : 'n/a' });
   }
   const cpu = t['udp64.cpuUsPerPacket'];
   out.push({ target: 'tvs CPU per delivered packet, 64 B at the generator maximum', tvs: cpu, reference: 1.5, ratio: cpu / 1.5, goal: '≤ 1.5 µs', met: cpu <= 1.5, margin: Number.isFinite(cpu) ? `${cpu.toFixed(2)} µs (${under(cpu, 1.5)})` : 'n/a' });
@@ -129,7 +155,8 @@ const SHORT: Record<SwitchKind, string> = { linux: 'Linux kernel', ovs: 'OVS use
 const COLOR: Record<SwitchKind, string> = { linux: '#7f8c8d', ovs: '#2b6cb0', tvs: '#d9480f' };
 const SCEN: Record<Scenario, string> = { l2: 'L2', vlan: 'VLAN push/pop', nat: 'routed + NAT (FIP)', fw: 'security groups (Neutron OVS firewall flows)' };
 
-const ROWS: { key: string; label: string; fmt: (v: number) => string }[] = [
+/** `vs`: the OVS metric the tvs ÷ OVS column divides by (default the same key). */
+const ROWS: { key: string; label: string; fmt: (v: number) => string; vs?: string }[] = [
   { key: 'udp64.offeredPps', label: '64 B UDP offered, generator max (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64.deliveredPps', label: '64 B UDP delivered (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64.lossPct', label: '64 B UDP loss (%)', fmt: (v) => v.toFixed(1) },
@@ -144,11 +171,77 @@ const ROWS: { key: string; label: string; fmt: (v: number) => string }[] = [
   { key: 'tcpOffGbps', label: 'TCP, veth offloads off (Gbit/s)', fmt: (v) => v.toFixed(2) },
   { key: 'tcpOnGbps', label: 'TCP, veth offloads on (Gbit/s) ¹', fmt: (v) => v.toFixed(2) },
   { key: 'pingAvgMs', label: 'ping RTT average (ms)', fmt: (v) => v.toFixed(3) },
+  { key: 'pingP50Ms', label: 'ping RTT p50 (ms)', fmt: (v) => v.toFixed(3) },
   { key: 'pingP99Ms', label: 'ping RTT p99 (ms)', fmt: (v) => v.toFixed(3) },
+  { key: 'pingMaxMs', label: 'ping RTT max (ms)', fmt: (v) => v.toFixed(3) },
+  { key: 'pingCpuPct', label: 'switch CPU during the ping run (% of a core)', fmt: (v) => v.toFixed(1) },
+  { key: 'idleCpuPct', label: `switch CPU, ${IDLE_SECONDS} s idle after the ping run (% of a core)`, fmt: (v) => v.toFixed(1) },
+  { key: 'spin.pingAvgMs', label: 'tvs --spin-us: ping RTT average (ms)', fmt: (v) => v.toFixed(3), vs: 'pingAvgMs' },
+  { key: 'spin.pingP50Ms', label: 'tvs --spin-us: ping RTT p50 (ms)', fmt: (v) => v.toFixed(3), vs: 'pingP50Ms' },
+  { key: 'spin.pingP99Ms', label: 'tvs --spin-us: ping RTT p99 (ms)', fmt: (v) => v.toFixed(3), vs: 'pingP99Ms' },
+  { key: 'spin.pingMaxMs', label: 'tvs --spin-us: ping RTT max (ms)', fmt: (v) => v.toFixed(3), vs: 'pingMaxMs' },
+  { key: 'spin.pingCpuPct', label: 'tvs --spin-us: CPU during the ping run (%)', fmt: (v) => v.toFixed(1), vs: 'pingCpuPct' },
+  { key: 'spin.idleCpuPct', label: 'tvs --spin-us: CPU, idle after the ping run (%)', fmt: (v) => v.toFixed(1), vs: 'idleCpuPct' },
   { key: 'rssMiB', label: 'switch RSS after the UDP runs (MiB)', fmt: (v) => v.toFixed(0) },
 ];
 
-function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, v: Verdict[], busy: { before: unknown; warnings: string[] }, errors: Pass[]): string {
+/** Ping latency of one switch (or tvs with a spin budget) in one scenario: every repetition, and all RTTs pooled. */
+interface LatencySeries {
+  scenario: Scenario;
+  name: string;
+  color: string;
+  reps: { avg: number; p50: number; p99: number; max: number; cpuPct: number; idleCpuPct: number }[];
+  /** every RTT of every repetition, µs */
+  samples: number[];
+}
+
+function latencySeries(o: CompareOptions, passes: Pass[]): LatencySeries[] {
+  const out: LatencySeries[] = [];
+  for (const s of o.scenarios) {
+    for (const k of o.switches) {
+      const got = passes.filter((p) => p.scenario === s && p.switch === k && p.figures).map((p) => p.figures!);
+      if (!got.length) continue;
+      const variants = [{ name: LABEL[k], color: COLOR[k], pick: (f: PassFigures) => f.ping }];
+      if (k === 'tvs' && got.some((f) => f.pingSpin)) variants.push({ name: `tvs --spin-us ${o.spinUs}`, color: '#f08c00', pick: (f: PassFigures) => f.pingSpin! });
+      for (const v of variants) {
+        const runs = got.map(v.pick).filter((x) => x !== undefined);
+        out.push({
+          scenario: s,
+          name: v.name,
+          color: v.color,
+          reps: runs.map((r) => ({ avg: r.avgMs * 1e3, p50: r.p50Ms * 1e3, p99: r.p99Ms * 1e3, max: r.maxMs * 1e3, cpuPct: r.cpuPct, idleCpuPct: r.idleCpuPct })),
+          samples: runs.flatMap((r) => r.rttUs),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function latencyMarkdown(o: CompareOptions, lat: LatencySeries[]): string[] {
+  if (!lat.length) return [];
+  const L: string[] = [];
+  const spread = (xs: number[], d = 0) => {
+    const f = xs.filter((x) => Number.isFinite(x));
+    if (!f.length) return '—';
+    const med = median(f);
+    return f.length > 1 ? `${med.toFixed(d)} (${Math.min(...f).toFixed(d)}–${Math.max(...f).toFixed(d)})` : med.toFixed(d);
+  };
+  L.push(`#### Ping latency: median (min–max) of the ${o.reps} repetition(s), µs; CPU in % of a core`);
+  L.push('');
+  L.push(`${o.pings} echoes 2 ms apart per repetition; CPU during the run and over the ${IDLE_SECONDS} s of no traffic right after it (/proc/PID/stat, 10 ms ticks: one tick is 0.2%). Histogram of every RTT: [latency-hist.svg](latency-hist.svg).`);
+  L.push('');
+  L.push('| scenario | switch | p50 | p99 | max | average | CPU during | CPU idle after |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const x of lat) {
+    const col = (k: keyof LatencySeries['reps'][number], d = 0) => spread(x.reps.map((r) => r[k]), d);
+    L.push(`| ${SCEN[x.scenario].split(' (')[0]} | ${x.name} | ${col('p50')} | ${col('p99')} | ${col('max')} | ${col('avg')} | ${col('cpuPct', 1)} | ${col('idleCpuPct', 1)} |`);
+  }
+  L.push('');
+  return L;
+}
+
+function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, v: Verdict[], busy: { before: unknown; warnings: string[] }, errors: Pass[], lat: LatencySeries[] = []): string {
   const L: string[] = [];
   const sw = o.switches;
   L.push(`Measured ${String(meta.date).slice(0, 16).replace('T', ' ')} UTC on ${meta.cpu} ×${meta.cores}, ${meta.memGiB} GiB, Linux ${meta.kernel}, Node ${meta.node}; ${meta.ovs}; ${meta.trafgen}; iperf3 ${meta.iperf3}.`);
@@ -171,7 +264,7 @@ function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, 
       if (cells.every((c) => c === 'n/a' || c === '—')) continue;
       let ratio = '';
       if (sw.includes('ovs') && sw.includes('tvs')) {
-        const q = (m[s].tvs?.[r.key] ?? NaN) / (m[s].ovs?.[r.key] ?? NaN);
+        const q = (m[s].tvs?.[r.key] ?? NaN) / (m[s].ovs?.[r.vs ?? r.key] ?? NaN);
         ratio = ` ${Number.isFinite(q) ? q.toFixed(2) + '×' : ''} |`;
       }
       L.push(`| ${r.label} | ${cells.join(' | ')} |${ratio}`);
@@ -182,6 +275,7 @@ function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, 
   L.push('n/a: the Linux bridge has no VLAN filtering on this kernel; OVS routed + NAT was not set up. "—": no figure (in-kernel switches have no process to charge CPU/RSS to).');
   if (o.zeroLossSteps > 0) L.push(`Zero-loss throughput: binary search, ${o.zeroLossSteps} trials of ${o.zeroLossSeconds} s from the generator maximum down; 0 means even the lowest rate tried lost more than 0.1% (every trial is in compare.jsonl, \`zeroLossTrials\`).`);
   L.push('');
+  L.push(...latencyMarkdown(o, lat));
   if (v.length) {
     L.push('#### Targets (issue #6), from the L2 medians of this run');
     L.push('');
@@ -198,11 +292,11 @@ function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, 
     for (const e of errors) L.push(`- rep ${e.rep + 1}, ${e.scenario}, ${e.switch}: ${e.error}`);
     L.push('');
   }
-  L.push(`Charts: [packets per second](pps.svg) · [CPU per packet](cpu.svg) · [latency](latency.svg) · [TCP](tcp.svg)${o.zeroLossSteps > 0 ? ' · [zero-loss throughput](zeroloss.svg)' : ''}`);
+  L.push(`Charts: [packets per second](pps.svg) · [CPU per packet](cpu.svg) · [latency](latency.svg) · [latency histogram](latency-hist.svg) · [TCP](tcp.svg)${o.zeroLossSteps > 0 ? ' · [zero-loss throughput](zeroloss.svg)' : ''}`);
   return L.join('\n') + '\n';
 }
 
-function charts(o: CompareOptions, m: Medians): Record<string, string> {
+function charts(o: CompareOptions, m: Medians, lat: LatencySeries[] = []): Record<string, string> {
   const sw = o.switches;
   const series = sw.map((k) => ({ name: SHORT[k], color: COLOR[k] }));
   const get = (s: Scenario, k: SwitchKind, key: string, scale = 1) => (notApplicable(k, s) ? NaN : (m[s]?.[k]?.[key] ?? NaN) / scale);
@@ -262,6 +356,16 @@ function charts(o: CompareOptions, m: Medians): Record<string, string> {
   }
   const tcp = barChartSvg({ title: 'iperf3 TCP, one stream', unit: 'Gbit/s', groups: tg, series, values: tv, note: 'Offloads on: OVS with userspace-tso-enable=true.' });
   const charts: Record<string, string> = { 'pps.svg': pps, 'cpu.svg': cpu, 'latency.svg': latency, 'tcp.svg': tcp };
+  if (lat.length) {
+    charts['latency-hist.svg'] = histogramSvg({
+      title: `ping RTT h1 → h2, every echo of every repetition (${o.pings} × ${o.reps}, 2 ms apart)`,
+      panels: scen.map((s) => ({ name: SCEN[s], series: lat.filter((x) => x.scenario === s).map((x) => ({ name: x.name, color: x.color, samples: x.samples })) })),
+      lo: 5,
+      hi: 20_000,
+      perDecade: 10,
+      note: 'Share of echoes per bin (log-spaced, 10 per decade). Dashed: p50; dotted: p99. Slower than 20 ms counts in the last bin.',
+    });
+  }
   if (o.zeroLossSteps > 0) {
     const zg: string[] = [];
     const zv: number[][] = [];
@@ -351,6 +455,7 @@ export async function runCompare(o: CompareOptions = optionsFromEnv(), log: (s: 
           zeroLossSteps: o.zeroLossSteps,
           zeroLossSeconds: o.zeroLossSeconds,
           zeroLossOnly: o.zeroLossOnly,
+          spinUs: o.spinUs,
           progress: (m) => process.stdout.write(`    ${m}\n`),
         });
         p.tcpOnLabel = sw.tcpOnLabel;
@@ -358,7 +463,8 @@ export async function runCompare(o: CompareOptions = optionsFromEnv(), log: (s: 
         log(
           `    → 64 B ${(f.udp64.deliveredPps / 1e3).toFixed(0)}/${(f.udp64.offeredPps / 1e3).toFixed(0)} kpps` +
             `, 1500 B ${(f.udp1500.deliveredPps / 1e3).toFixed(0)} kpps, TCP ${f.tcpOffGbps.toFixed(2)}/${f.tcpOnGbps.toFixed(2)} Gbit/s` +
-            `, ping ${(f.pingAvgMs * 1e3).toFixed(0)}/${(f.pingP99Ms * 1e3).toFixed(0)} µs` +
+            `, ping ${(f.pingAvgMs * 1e3).toFixed(0)}/${(f.pingP99Ms * 1e3).toFixed(0)} µs, idle CPU ${f.ping.idleCpuPct.toFixed(1)}%` +
+            (f.pingSpin ? `, ping with --spin-us ${f.pingSpin.spinUs} ${(f.pingSpin.avgMs * 1e3).toFixed(0)}/${(f.pingSpin.p99Ms * 1e3).toFixed(0)} µs (idle CPU ${f.pingSpin.idleCpuPct.toFixed(1)}%)` : '') +
             (f.zeroLoss ? `, zero-loss ${(f.zeroLoss.pps / 1e3).toFixed(0)} kpps` : '') +
             (Number.isFinite(f.udp64.cpuUsPerPacket) ? `, CPU ${f.udp64.cpuUsPerPacket.toFixed(2)} µs/pkt, RSS ${f.rssMiB.toFixed(0)} MiB` : ''),
         );
@@ -390,16 +496,17 @@ export async function runCompare(o: CompareOptions = optionsFromEnv(), log: (s: 
   }
   const v = verdicts(medians);
   const errors = passes.filter((p) => p.error);
-  const md = markdown(meta, o, medians, v, { before, warnings }, errors);
+  const lat = latencySeries(o, passes);
+  const md = markdown(meta, o, medians, v, { before, warnings }, errors, lat);
 
   fs.mkdirSync(o.outDir, { recursive: true });
   const lines: unknown[] = [{ type: 'meta', ...meta, options: o, busyBefore: before, busyAfter: after, warnings }];
-  for (const p of passes) lines.push({ type: 'pass', rep: p.rep + 1, scenario: p.scenario, switch: p.switch, order: p.order, tcpOnLabel: p.tcpOnLabel, error: p.error, ...(p.figures ? flat(p.figures) : {}), zeroLossTrials: p.figures?.zeroLoss?.trials });
+  for (const p of passes) lines.push({ type: 'pass', rep: p.rep + 1, scenario: p.scenario, switch: p.switch, order: p.order, tcpOnLabel: p.tcpOnLabel, error: p.error, ...(p.figures ? flat(p.figures) : {}), zeroLossTrials: p.figures?.zeroLoss?.trials, pingRttUs: p.figures?.ping.rttUs, spinPingRttUs: p.figures?.pingSpin?.rttUs });
   for (const [s, bySw] of Object.entries(medians)) for (const [k, fig] of Object.entries(bySw)) lines.push({ type: 'median', scenario: s, switch: k, ...fig });
   for (const x of v) lines.push({ type: 'target', ...x });
   fs.writeFileSync(path.join(o.outDir, 'compare.jsonl'), lines.map((l) => JSON.stringify(l, (_k, val) => (typeof val === 'number' && !Number.isFinite(val) ? null : val))).join('\n') + '\n');
   fs.writeFileSync(path.join(o.outDir, 'compare.md'), md);
-  for (const [name, svg] of Object.entries(charts(o, medians))) fs.writeFileSync(path.join(o.outDir, name), svg);
+  for (const [name, svg] of Object.entries(charts(o, medians, lat))) fs.writeFileSync(path.join(o.outDir, name), svg);
   log(`compare: results in ${path.relative(process.cwd(), o.outDir) || '.'}/compare.{jsonl,md} and pps/cpu/latency/tcp.svg (${((Date.now() - t0) / 60000).toFixed(1)} min)`);
   for (const x of v) log(`target: ${x.target}: ${x.margin} — ${x.met ? 'met' : 'NOT met'}`);
   return { medians, verdicts: v, markdown: md };

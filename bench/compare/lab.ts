@@ -138,6 +138,8 @@ export interface SwitchUnderTest {
   beforeTcpOffloadsOn?(): Promise<void>;
   /** Label for the offloads-on TCP figure. */
   tcpOnLabel?: string;
+  /** tvs only: stop and start again with these `tvs start` options, set up as before. */
+  restart?(startArgs: string[]): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -315,6 +317,7 @@ export class TvsSwitch implements SwitchUnderTest {
   readonly tcpOnLabel = 'vnet header (TSO frames carried)';
   private daemonPid = 0;
   private control: string;
+  private startArgs: string[] = [];
   constructor(private lab: Lab, private extraNodeArgs: string[] = []) {
     this.control = path.join(lab.dir, 'tvs.sock');
   }
@@ -325,7 +328,7 @@ export class TvsSwitch implements SwitchUnderTest {
     return sh([process.execPath, TVS, '--control', this.control, ...args]);
   }
   async setup(): Promise<void> {
-    this.daemonPid = await startTvsDaemon(this.lab.sw, this.lab.dir, this.control, this.extraNodeArgs, SWITCH_CPU);
+    this.daemonPid = await startTvsDaemon(this.lab.sw, this.lab.dir, this.control, this.extraNodeArgs, SWITCH_CPU, this.startArgs);
     const t = (...a: string[]) => this.tvs(...a);
     if (this.lab.scenario === 'l2') {
       t('add-br', 'br0');
@@ -363,6 +366,11 @@ export class TvsSwitch implements SwitchUnderTest {
       t('add-floating-ip', 'r1', a.fip, a.h1);
     }
   }
+  async restart(startArgs: string[]): Promise<void> {
+    await this.teardown();
+    this.startArgs = startArgs;
+    await this.setup();
+  }
   async teardown(): Promise<void> {
     const pid = this.daemonPid;
     this.daemonPid = 0;
@@ -375,12 +383,12 @@ export class TvsSwitch implements SwitchUnderTest {
  * Start a tvs daemon inside namespace `ns` (pinned to `cpu` unless undefined), its log in
  * `dir`; resolves with its PID once the control socket is there.
  */
-export async function startTvsDaemon(ns: string, dir: string, control: string, nodeArgs: string[] = [], cpu?: string): Promise<number> {
+export async function startTvsDaemon(ns: string, dir: string, control: string, nodeArgs: string[] = [], cpu?: string, startArgs: string[] = []): Promise<number> {
   const logFile = path.join(dir, `${path.basename(control, '.sock')}.log`);
   const log = fs.openSync(logFile, 'a');
   const pin = cpu !== undefined ? ['taskset', '-c', cpu] : [];
   // `ip netns exec` execs in place, so the child's PID is the daemon's.
-  const d = spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, ...SWITCH_NODE_FLAGS, ...nodeArgs, TVS, 'start', '--control', control], {
+  const d = spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, ...SWITCH_NODE_FLAGS, ...nodeArgs, TVS, 'start', '--control', control, ...startArgs], {
     stdio: ['ignore', log, log],
     cwd: dir, // profilers' side files (v8 logs) land in the lab dir, removed with it
   });

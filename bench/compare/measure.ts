@@ -31,10 +31,31 @@ export interface ZeroLossFigures {
   trials: { askPps: number; offeredPps: number; deliveredPps: number; lossPct: number }[];
 }
 
+/** One ping run (500 echoes 2 ms apart) and the switch's CPU during it and right after it. */
+export interface PingFigures {
+  avgMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  lossPct: number;
+  /** every RTT in µs, in order (the histogram) */
+  rttUs: number[];
+  /** switch process CPU (user + system) during the ping run, % of a core; NaN for the in-kernel switch */
+  cpuPct: number;
+  /** switch process CPU over IDLE_SECONDS right after the ping run (no traffic), % of a core */
+  idleCpuPct: number;
+}
+
+/** Idle measurement after the ping run: long enough for 1 clock tick (10 ms) to be 0.2%. */
+export const IDLE_SECONDS = 5;
+
 export interface PassFigures {
   pingAvgMs: number;
   pingP99Ms: number;
   pingLossPct: number;
+  ping: PingFigures;
+  /** tvs restarted with `--spin-us N` for a second ping run (absent for the others, or with spinUs 0) */
+  pingSpin?: PingFigures & { spinUs: number };
   udp64: UdpFigures;
   udp1500: UdpFigures;
   udp64Fixed: UdpFigures;
@@ -57,6 +78,8 @@ export interface MeasureOptions {
   zeroLossMaxPct?: number;
   /** only ping, 64 B at the maximum and the zero-loss search (no 1500 B, fixed rate, TCP) */
   zeroLossOnly?: boolean;
+  /** tvs: also ping with `tvs start --spin-us N` (0: not) */
+  spinUs?: number;
   progress: (msg: string) => void;
 }
 
@@ -79,27 +102,54 @@ function dstMac(lab: Lab, src: string, dstIp: string): string {
   throw new Error(`no neighbour entry for ${dstIp} in ${src}`);
 }
 
-export function parsePing(out: string): { avg: number; p99: number; lossPct: number } {
-  const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+export function parsePing(out: string): { avg: number; p50: number; p99: number; max: number; lossPct: number; times: number[] } {
+  const inOrder = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  const times = [...inOrder].sort((a, b) => a - b);
   const lossM = /([\d.]+)% packet loss/.exec(out);
-  if (times.length === 0) return { avg: NaN, p99: NaN, lossPct: lossM ? Number(lossM[1]) : 100 };
+  if (times.length === 0) return { avg: NaN, p50: NaN, p99: NaN, max: NaN, lossPct: lossM ? Number(lossM[1]) : 100, times: [] };
   const avg = times.reduce((a, b) => a + b, 0) / times.length;
-  const p99 = times[Math.min(times.length - 1, Math.ceil(times.length * 0.99) - 1)];
-  return { avg, p99, lossPct: lossM ? Number(lossM[1]) : NaN };
+  const q = (p: number) => times[Math.min(times.length - 1, Math.ceil(times.length * p) - 1)];
+  return { avg, p50: q(0.5), p99: q(0.99), max: times[times.length - 1], lossPct: lossM ? Number(lossM[1]) : NaN, times: inOrder };
+}
+
+/**
+ * Ping h1 → h2 (`pings` echoes 2 ms apart, after a warm-up for ARP/MAC learning), with the
+ * switch's CPU during the run, then IDLE_SECONDS of no traffic: the switch must go back to
+ * sleep (an adaptive spin may run a few ms past the last echo, no more).
+ */
+async function pingRun(f: { src: string; dst: string; dstIp: string }, back: string, pid: number, pings: number): Promise<PingFigures> {
+  sh(nsx(f.src, ['ping', '-c', '3', '-i', '0.2', '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 });
+  sh(nsx(f.dst, ['ping', '-c', '1', '-W', '1', back]), { allowFail: true, timeoutMs: 10_000 });
+  const c0 = pid ? cpuTicks(pid) : NaN;
+  const t0 = Date.now();
+  const out = sh(nsx(f.src, ['ping', '-i', '0.002', '-c', String(pings), '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 20_000 + pings * 20 });
+  const c1 = pid ? cpuTicks(pid) : NaN;
+  const t1 = Date.now();
+  await sleep(IDLE_SECONDS * 1000);
+  const c2 = pid ? cpuTicks(pid) : NaN;
+  const p = parsePing(out);
+  return {
+    avgMs: p.avg, p50Ms: p.p50, p99Ms: p.p99, maxMs: p.max, lossPct: p.lossPct,
+    rttUs: p.times.map((x) => Math.round(x * 1000)),
+    cpuPct: (c1 - c0) / ((t1 - t0) / 1000),
+    idleCpuPct: (c2 - c1) / ((Date.now() - t1) / 1000),
+  };
 }
 
 export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptions): Promise<PassFigures> {
   const f = flowOf(lab);
-  // Warm: ARP/MAC learning, NAT sessions for ICMP.
-  sh(nsx(f.src, ['ping', '-c', '3', '-i', '0.2', '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 });
-  sh(nsx(f.dst, ['ping', '-c', '1', '-W', '1', lab.scenario === 'nat' ? ADDR.nat.h2 : ADDR.l2.h1]), { allowFail: true, timeoutMs: 10_000 });
-
-  o.progress(`ping ×${o.pings}`);
-  const pingOut = sh(nsx(f.src, ['ping', '-i', '0.002', '-c', String(o.pings), '-W', '1', f.dstIp]), {
-    allowFail: true,
-    timeoutMs: 20_000 + o.pings * 20,
-  });
-  const ping = parsePing(pingOut);
+  // Warm (inside pingRun): ARP/MAC learning, NAT sessions for ICMP.
+  const back = lab.scenario === 'nat' ? ADDR.nat.h2 : ADDR.l2.h1;
+  o.progress(`ping ×${o.pings}, then ${IDLE_SECONDS} s idle`);
+  const ping = await pingRun(f, back, sw.pid(), o.pings);
+  let pingSpin: PassFigures['pingSpin'];
+  if ((o.spinUs ?? 0) > 0 && sw.restart) {
+    o.progress(`ping ×${o.pings} with --spin-us ${o.spinUs}, then ${IDLE_SECONDS} s idle`);
+    await sw.restart(['--spin-us', String(o.spinUs)]);
+    pingSpin = { ...(await pingRun(f, back, sw.pid(), o.pings)), spinUs: o.spinUs! };
+    await sw.restart([]);
+    sh(nsx(f.src, ['ping', '-c', '3', '-i', '0.2', '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 });
+  }
 
   // The receiver drops the UDP load at its netdev ingress hook (after the veth counts it): without
   // this, every packet runs h2's whole UDP stack and an ICMP port-unreachable route lookup, and
@@ -153,7 +203,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
   if (o.zeroLossOnly) {
     const nan: UdpFigures = { offeredPps: NaN, deliveredPps: NaN, lossPct: NaN, cpuUsPerPacket: NaN, cpuPct: NaN };
     return {
-      pingAvgMs: ping.avg, pingP99Ms: ping.p99, pingLossPct: ping.lossPct, udp64, udp1500: nan, udp64Fixed: nan, zeroLoss,
+      pingAvgMs: ping.avgMs, pingP99Ms: ping.p99Ms, pingLossPct: ping.lossPct, ping, pingSpin, udp64, udp1500: nan, udp64Fixed: nan, zeroLoss,
       tcpOffGbps: NaN, tcpOnGbps: NaN, rssMiB: pid ? rssKiB(pid) / 1024 : NaN,
     };
   }
@@ -194,9 +244,11 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
   const tcpOn = iperf();
 
   return {
-    pingAvgMs: ping.avg,
-    pingP99Ms: ping.p99,
+    pingAvgMs: ping.avgMs,
+    pingP99Ms: ping.p99Ms,
     pingLossPct: ping.lossPct,
+    ping,
+    pingSpin,
     udp64,
     udp1500,
     udp64Fixed,
