@@ -600,10 +600,15 @@ export function prereqOk(p: Prereq, m: Match): boolean {
   }
 }
 
-/** OVS's CT prerequisite: the match requires a tracked, valid connection (ct_state=+trk-inv). */
+/**
+ * OVS's CT prerequisite (is_ct_valid on a match): the match requires a state only a valid
+ * connection has (+new, +est, +rel, +rpl, +snat or +dnat), or a tracked one that is not
+ * invalid (ct_state=+trk-inv).
+ */
 function ctValid(m: Match): boolean {
-  const need = CS_TRACKED | CS_INVALID;
-  return (m.mask[K.K_CT_STATE] & need) === need && (m.value[K.K_CT_STATE] & need) === CS_TRACKED;
+  const v = m.value[K.K_CT_STATE];
+  if (v & (CS_NEW | CS_ESTABLISHED | CS_RELATED | CS_REPLY_DIR | CS_SRC_NAT | CS_DST_NAT)) return true;
+  return (v & CS_TRACKED) !== 0 && (m.mask[K.K_CT_STATE] & CS_INVALID) !== 0 && (v & CS_INVALID) === 0;
 }
 
 /** The error text for a missing prerequisite, with the shorthand that fixes it. */

@@ -42,7 +42,7 @@ import {
   type MpReplyBody,
   type OfAction,
 } from '../wire/openflow';
-import { actionsFromOf, flowModToSpec, matchFromOxm, ruleToFlowStats } from './rule-map';
+import { actionsFromOf, flowModToSpec, matchFromOxm, oxmMatchable, ruleToFlowStats } from './rule-map';
 
 /** Tables OpenFlow sees (0..253, as OVS: 254 is reserved). */
 export const OF_N_TABLES = 254;
@@ -229,7 +229,7 @@ export class BridgeAgent {
   /** TABLE_FEATURES entries: what every table can match, set and do (same for all tables). */
   tableFeatures(): Buffer[] {
     if (BridgeAgent.tableFeatureCache) return BridgeAgent.tableFeatureCache;
-    const supported = OXM_FIELDS.filter((f) => !/^(in_phy_port|ip_ecn|ipv6_|nd_|mpls_|pbb_|icmpv6|ipv6_exthdr)/.test(f.name));
+    const supported = OXM_FIELDS.filter((f) => oxmMatchable(f.name));
     const hdr = (f: { cls: number; field: number; bytes: number }) => oxmHeader(f.cls, f.field, false, f.bytes);
     const match = supported.map(hdr);
     for (let r = 0; r < 8; r++) match.push(oxmHeader(1, r, false, 4));

@@ -14,7 +14,7 @@ import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER, type OfMessage 
 import { packetInMatch } from './packet-in-match';
 import { BridgeAgent } from './agent';
 import { OfSession, SEND_QUEUE_FULL } from './session';
-import { matchToOxm, ruleToFlowStats } from './rule-map';
+import { ruleToFlowStats } from './rule-map';
 import { controllerLink, parseTarget, type ControllerLink } from './controller';
 
 import type { FailMode } from '../datapath/controller-target';
@@ -385,7 +385,14 @@ export class OpenFlowService {
 
   private flowRemoved(bridge: string, reason: FlowRemovedReason, e: FlowEntry | undefined): void {
     if (!e || !e.rule.flags.includes('send_flow_rem')) return;
-    const st = ruleToFlowStats(e.rule, e.nPackets, e.nBytes, e.durationMs);
+    let st: ReturnType<typeof ruleToFlowStats>;
+    try {
+      st = ruleToFlowStats(e.rule, e.nPackets, e.nBytes, e.durationMs);
+    } catch (err) {
+      // A match OpenFlow cannot carry: no FLOW_REMOVED rather than one naming another flow.
+      this.log('flow_removed not sent', { bridge, error: (err as Error).message });
+      return;
+    }
     this.broadcast(
       bridge,
       {
@@ -401,7 +408,7 @@ export class OpenFlowService {
         hardTimeout: st.hardTimeout,
         packetCount: st.packetCount,
         byteCount: st.byteCount,
-        match: matchToOxm(e.rule.match),
+        match: st.match,
       },
       false,
     );

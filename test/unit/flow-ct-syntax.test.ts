@@ -40,6 +40,11 @@ const MATCHES: [string, string][] = [
   ],
   ['ct_state=+trk-inv,ip,ct_nw_proto=6,ct_tp_src=5/0xffff', 'ct_state=-inv+trk,ct_nw_proto=6,ct_tp_src=5,ip'],
   ['conj_id=5,ct_state=+trk,ct_zone=3,ct_mark=1,ct_label=1', 'conj_id=5,ct_state=+trk,ct_zone=3,ct_mark=0x1,ct_label=0x1'],
+  // OVS is_ct_valid: a state only a valid connection has also satisfies the CT prerequisite.
+  ['ct_state=+est+trk,ip,ct_nw_src=10.0.0.1', 'ct_state=+est+trk,ct_nw_src=10.0.0.1,ip'],
+  ['ct_state=+rpl,ip,ct_nw_src=10.0.0.1', 'ct_state=+rpl,ct_nw_src=10.0.0.1,ip'],
+  ['ct_state=+dnat,ct_nw_proto=17', 'ct_state=+dnat,ct_nw_proto=17'],
+  ['ct_state=+new+inv+trk,ct_nw_proto=17', 'ct_state=+new+inv+trk,ct_nw_proto=17'],
 ];
 
 t.test('ct matches print back as OVS 3.1 prints them', async (t) => {
@@ -76,6 +81,7 @@ const BAD: [string, RegExp][] = [
   ['ct_state=+trk,ip,ct_nw_src=10.0.0.1', /ct_nw_src requires/], // OVS: OFPBMC_BAD_PREREQ (inv not excluded)
   ['ct_state=+trk-inv,ct_nw_src=10.0.0.1', /ct_nw_src requires/], // OVS: OFPBAC_MATCH_INCONSISTENT
   ['ct_state=+trk,ip,ct_nw_proto=6', /ct_nw_proto requires a tracked, valid connection/],
+  ['ct_state=-est+trk,ip,ct_nw_src=10.0.0.1', /ct_nw_src requires/], // OVS: OFPBMC_BAD_PREREQ
   ['ct_state=+trk-inv,tcp,ct_tp_src=5', /ct_tp_src requires/], // OVS drops it silently from the match
   ['ct_nw_proto=6/0xff,ct_state=+trk-inv', /does not take a mask/],
 ];

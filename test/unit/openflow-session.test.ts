@@ -8,7 +8,8 @@ import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { BridgeAgent } from '../../src/openflow/agent';
-import { OfSession, SEND_HIGH, SEND_QUEUE_FULL, STALL_MS, type OfTransport } from '../../src/openflow/session';
+import { OfSession, SEND_HIGH, SEND_QUEUE_FULL, STALL_MS } from '../../src/openflow/session';
+import { FakeIo } from '../helpers/of-session';
 import { OpenFlowService } from '../../src/openflow/service';
 import * as of from '../../src/wire/openflow';
 import { matchFromOxm, matchToOxm } from '../../src/openflow/rule-map';
@@ -16,35 +17,6 @@ import { OFCTL } from '../fixtures/openflow';
 import { udpFrame } from '../helpers/frames';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
-
-class FakeIo implements OfTransport {
-  out: Buffer[] = [];
-  ended = false;
-  paused = false;
-  writableLength = 0;
-  write(b: Buffer) {
-    this.out.push(b);
-    return true;
-  }
-  end() {
-    this.ended = true;
-  }
-  pause() {
-    this.paused = true;
-  }
-  resume() {
-    this.paused = false;
-  }
-  /** Decoded messages written since the last call. */
-  take(): of.OfMessage[] {
-    const f = new of.Framer();
-    for (const b of this.out) f.push(b);
-    this.out = [];
-    const r: of.OfMessage[] = [];
-    for (let m = f.next(); m !== null; m = f.next()) r.push(of.decodeMessage(m as Buffer));
-    return r;
-  }
-}
 
 function rig() {
   const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });

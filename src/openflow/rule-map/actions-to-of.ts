@@ -11,11 +11,11 @@ import {
   NX_CT_F,
   NX_LEARN_F,
   NX_NAT_F,
+  OFPVID_PRESENT,
   oxm,
   port16to32,
   type OfAction,
 } from '../../wire/openflow';
-import { OFPVID_PRESENT } from './match-oxm';
 import { HEADER_OF, headerOfField } from './nxm-headers';
 import { NAT_FLAG_NAMES } from './actions-from-of';
 

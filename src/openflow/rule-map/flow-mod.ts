@@ -12,8 +12,10 @@ import {
   OfError,
   port32to16,
   type FlowMod,
+  type Oxm,
 } from '../../wire/openflow';
-import { matchFromOxm, matchToOxm } from './match-oxm';
+import { matchFromOxm } from './match-from-oxm';
+import { matchToOxm } from './match-to-oxm';
 import { actionsFromInstructions, instructionsFromActions } from './instructions';
 
 const FLAG_BITS: [number, FlowFlag][] = [
@@ -88,7 +90,21 @@ export function flowModToSpec(fm: FlowMod): FlowModPlan {
   return { command, strict, spec };
 }
 
-/** A rule with counters → FLOW stats entry fields. */
+/** A rule's match as OXM; an error names the flow whose match OpenFlow cannot carry. */
+function ruleMatch(rule: Rule): Oxm[] {
+  try {
+    return matchToOxm(rule.match);
+  } catch (e) {
+    if (!(e instanceof OfError)) throw e;
+    throw new OfError(e.type, e.code, `flow in table ${rule.table}, priority ${rule.priority}, cookie 0x${rule.cookie.toString(16)}: ${e.message}`);
+  }
+}
+
+/**
+ * A rule with counters → FLOW stats entry fields. Throws OfError BAD_MATCH/BAD_FIELD for a
+ * rule whose match has no OXM/NXM encoding: the reply fails as a whole rather than leave the
+ * flow out or show it with a wider match.
+ */
 export function ruleToFlowStats(rule: Rule, nPackets: number, nBytes: number, durationMs: number) {
   return {
     tableId: rule.table,
@@ -101,7 +117,7 @@ export function ruleToFlowStats(rule: Rule, nPackets: number, nBytes: number, du
     cookie: rule.cookie,
     packetCount: BigInt(nPackets),
     byteCount: BigInt(nBytes),
-    match: matchToOxm(rule.match),
+    match: ruleMatch(rule),
     instructions: instructionsFromActions(rule.actions, rule.match),
   };
 }

@@ -8,7 +8,8 @@
  * has no place in the action set (write_actions),
  * ...), so a controller learns at once instead of seeing a flow silently mean something else.
  */
-export { matchFromOxm, matchToOxm } from './match-oxm';
+export { matchFromOxm, oxmMatchable } from './match-from-oxm';
+export { matchToOxm } from './match-to-oxm';
 export { actionsFromOf, type ActionContext } from './actions-from-of';
 export { actionsToOf } from './actions-to-of';
 export { actionsFromInstructions, instructionsFromActions } from './instructions';

@@ -144,6 +144,9 @@ export const OFPP13_ALL = 0xfffffffc;
 export const OFPP13_CONTROLLER = 0xfffffffd;
 export const OFPP13_LOCAL = 0xfffffffe;
 export const OFPP13_ANY = 0xffffffff;
+
+/** ofp_vlan_id: the bit of an OXM vlan_vid that says a tag is present (0 = no tag). */
+export const OFPVID_PRESENT = 0x1000;
 export const OFPG_ANY = 0xffffffff;
 export const OFPTT_ALL = 0xff;
 export const NO_BUFFER = 0xffffffff;

@@ -121,6 +121,19 @@ export const OXM_FIELDS: readonly OxmFieldInfo[] = [
   { cls: OXM_CLASS_NXM1, field: 32, name: 'tun_dst', bytes: 4, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 33, name: 'pkt_mark', bytes: 4, maskable: true },
   { cls: OXM_CLASS_NXM1, field: 37, name: 'conj_id', bytes: 4, maskable: false },
+  // Connection tracking (OVS meta-flow.h NXM_NX_CT_*): ct_state is 32 bits on the wire, of which
+  // OVS defines the low 8 flags; the original-direction tuple since OVS 2.8.
+  { cls: OXM_CLASS_NXM1, field: 105, name: 'ct_state', bytes: 4, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 106, name: 'ct_zone', bytes: 2, maskable: false },
+  { cls: OXM_CLASS_NXM1, field: 107, name: 'ct_mark', bytes: 4, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 108, name: 'ct_label', bytes: 16, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 119, name: 'ct_nw_proto', bytes: 1, maskable: false },
+  { cls: OXM_CLASS_NXM1, field: 120, name: 'ct_nw_src', bytes: 4, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 121, name: 'ct_nw_dst', bytes: 4, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 122, name: 'ct_ipv6_src', bytes: 16, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 123, name: 'ct_ipv6_dst', bytes: 16, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 124, name: 'ct_tp_src', bytes: 2, maskable: true },
+  { cls: OXM_CLASS_NXM1, field: 125, name: 'ct_tp_dst', bytes: 2, maskable: true },
 ];
 const REGS: OxmFieldInfo[] = [];
 for (let r = 0; r < 8; r++) REGS.push({ cls: OXM_CLASS_NXM1, field: r, name: `reg${r}`, bytes: 4, maskable: true });

@@ -1,25 +1,22 @@
 /**
- * OXM/NXM match TLVs ↔ the rule model's Match (flow-key words under masks). Decoding checks
- * each field's prerequisites as OVS does (BAD_PREREQ); encoding emits OVS's order
- * (prerequisites first).
+ * OXM/NXM match TLVs → the rule model's Match (flow-key words under masks). Each field's
+ * prerequisites are checked once the whole match is read, as OVS does (BAD_PREREQ); a field
+ * tvs cannot match on is BAD_FIELD, never ignored.
  */
 import * as K from '../../packet/flow-key';
 import { Match } from '../../flow/match';
-import { prereqOk, type Prereq } from '../../flow/fields';
+import { matchField, prereqHint, prereqOk, refusedField, type Prereq } from '../../flow/fields';
 import {
   BAD_MATCH,
+  OFPVID_PRESENT,
   bytesToBig,
-  oxm,
   oxmInfo,
-  port16to32,
   port32to16,
   type Oxm,
 } from '../../wire/openflow';
 import { badMatch } from './errors';
 
-export const OFPVID_PRESENT = 0x1000;
 const ETH_IP = 0x0800;
-const ETH_ARP = 0x0806;
 const ETH_IPV6 = 0x86dd;
 
 function setWord(m: Match, word: number, v: number, mask: number, name: string): void {
@@ -30,23 +27,23 @@ function set48(m: Match, hi: number, v: bigint, mask: bigint, name: string): voi
   setWord(m, hi + 1, Number(v & 0xffffffffn), Number(mask & 0xffffffffn), name);
 }
 
-/** A 128-bit field (IPv6 address) over four words, most significant first. */
+/** A 128-bit field (IPv6 address, ct_label) over four words, most significant first. */
 function set128(m: Match, w: number, v: bigint, mask: bigint, name: string): void {
   for (let i = 0; i < 4; i++) {
     const sh = BigInt(32 * (3 - i));
     setWord(m, w + i, Number((v >> sh) & 0xffffffffn), Number((mask >> sh) & 0xffffffffn), name);
   }
 }
-function word128(m: Match, w: number): [bigint, bigint] {
-  let v = 0n;
-  let mk = 0n;
-  for (let i = 0; i < 4; i++) {
-    v = (v << 32n) | BigInt(m.value[w + i]);
-    mk = (mk << 32n) | BigInt(m.mask[w + i]);
-  }
-  return [v, mk];
+/**
+ * OXM fields the codec knows (wire/openflow OXM_FIELDS) that tvs's flow key does not have: a
+ * match on one is BAD_FIELD, and TABLE_FEATURES does not offer them.
+ */
+const NOT_IN_THE_KEY: ReadonlySet<string> = new Set(['in_phy_port', 'mpls_label', 'mpls_tc', 'mpls_bos', 'pbb_isid', 'ipv6_exthdr', 'ct_ipv6_src', 'ct_ipv6_dst']);
+
+/** Can a flow match on this OXM field (by its OXM_FIELDS name)? */
+export function oxmMatchable(name: string): boolean {
+  return !NOT_IN_THE_KEY.has(name);
 }
-const FULL128 = (1n << 128n) - 1n;
 
 type FieldCheck = Prereq | ((m: Match) => boolean);
 
@@ -230,6 +227,38 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
       setWord(m, K.K_NW_FRAG, n & 3, nm & 3, name);
       return 'ip_any';
   }
+  // Connection tracking (OVS NXM_NX_CT_*). OVS keeps 8 bits of ct_state whatever the TLV's
+  // mask says (flow->ct_state is a uint8_t), and refuses values with other bits.
+  switch (name) {
+    case 'ct_state':
+      if (v > 0xffn) throw badMatch(BAD_MATCH.BAD_VALUE, `ct_state 0x${v.toString(16)}: only the low 8 bits are ct_state flags`);
+      setWord(m, K.K_CT_STATE, n, nm & 0xff, name);
+      return ctPrereq(name);
+    case 'ct_zone':
+      setWord(m, K.K_CT_ZONE, n, 0xffff, name);
+      return ctPrereq(name);
+    case 'ct_mark':
+      setWord(m, K.K_CT_MARK, n, nm, name);
+      return ctPrereq(name);
+    case 'ct_label':
+      set128(m, K.K_CT_LABEL, v, mk, name);
+      return ctPrereq(name);
+    case 'ct_nw_proto':
+      setWord(m, K.K_CT_NW_PROTO, n, 0xff, name);
+      return ctPrereq(name);
+    case 'ct_nw_src':
+      setWord(m, K.K_CT_NW_SRC, n, nm, name);
+      return ctPrereq(name);
+    case 'ct_nw_dst':
+      setWord(m, K.K_CT_NW_DST, n, nm, name);
+      return ctPrereq(name);
+    case 'ct_tp_src':
+      setWord(m, K.K_CT_TP_SRC, n, nm, name);
+      return ctPrereq(name);
+    case 'ct_tp_dst':
+      setWord(m, K.K_CT_TP_DST, n, nm, name);
+      return ctPrereq(name);
+  }
   if (name === 'conj_id') {
     setWord(m, K.K_CONJ_ID, n, 0xffffffff, name);
     return 'none';
@@ -239,7 +268,14 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
     setWord(m, K.K_REG0 + Number(reg[1]), n, nm, name);
     return 'none';
   }
-  throw badMatch(BAD_MATCH.BAD_FIELD, `tvs cannot match on ${name}`);
+  throw badMatch(BAD_MATCH.BAD_FIELD, refusedField(name) ?? `tvs cannot match on ${name}`);
+}
+
+/** The prerequisite of a ct_* field: the one `tvs add-flow` checks for the same field. */
+function ctPrereq(name: string): Prereq {
+  const f = matchField(name);
+  if (!f) throw new Error(`ct field ${name} is missing from the match fields`);
+  return f.prereq;
 }
 
 /** OXM fields → Match. Throws OfError (BAD_MATCH/...) on fields tvs lacks, bad masks, prereqs. */
@@ -263,98 +299,7 @@ export function matchFromOxm(fields: readonly Oxm[]): Match {
   }
   for (const [label, c] of checks) {
     const ok = typeof c === 'function' ? c(m) : prereqOk(c, m);
-    if (!ok) throw badMatch(BAD_MATCH.BAD_PREREQ, `${label}: its prerequisite (eth_type / ip_proto) is missing from the match`);
+    if (!ok) throw badMatch(BAD_MATCH.BAD_PREREQ, `${label}: ${typeof c === 'function' ? 'its prerequisite (eth_type / ip_proto) is missing from the match' : prereqHint(c)}`);
   }
   return m;
-}
-
-function word64(m: Match, hi: number): [bigint, bigint] {
-  const v = (BigInt(m.value[hi]) << 32n) | BigInt(m.value[hi + 1]);
-  const mk = (BigInt(m.mask[hi]) << 32n) | BigInt(m.mask[hi + 1]);
-  return [v, mk];
-}
-
-/** One TLV, without a mask when the mask is all ones. */
-function put(out: Oxm[], name: string, v: number | bigint, mk: number | bigint, full: number | bigint): void {
-  if (BigInt(mk) === 0n) return;
-  out.push(BigInt(mk) === BigInt(full) ? oxm(name, v) : oxm(name, v, mk));
-}
-
-/** Match → OXM fields, prerequisites first (the order OVS decodes them in). */
-export function matchToOxm(m: Match): Oxm[] {
-  const out: Oxm[] = [];
-  const w = (i: number) => m.mask[i];
-  if (w(K.K_IN_PORT)) out.push(oxm('in_port', port16to32(m.value[K.K_IN_PORT])));
-  const [md, mdm] = word64(m, K.K_METADATA_HI);
-  put(out, 'metadata', md, mdm, 0xffffffffffffffffn);
-  const [ti, tim] = word64(m, K.K_TUN_ID_HI);
-  put(out, 'tunnel_id', ti, tim, 0xffffffffffffffffn);
-  put(out, 'tun_src', m.value[K.K_TUN_SRC], w(K.K_TUN_SRC), 0xffffffff);
-  put(out, 'tun_dst', m.value[K.K_TUN_DST], w(K.K_TUN_DST), 0xffffffff);
-  const [dd, ddm] = word64(m, K.K_DL_DST_HI);
-  put(out, 'eth_dst', dd, ddm, 0xffffffffffffn);
-  const [ds, dsm] = word64(m, K.K_DL_SRC_HI);
-  put(out, 'eth_src', ds, dsm, 0xffffffffffffn);
-  if (w(K.K_DL_TYPE)) out.push(oxm('eth_type', m.value[K.K_DL_TYPE]));
-  const tv = m.value[K.K_VLAN_TCI];
-  const tm = m.mask[K.K_VLAN_TCI];
-  if (tm !== 0) {
-    if (tm === 0xffff && tv === 0) out.push(oxm('vlan_vid', 0));
-    else if ((tm & 0x1fff) === 0x1fff && (tm & 0xe000) % 0xe000 === 0 && tv & OFPVID_PRESENT) {
-      out.push(oxm('vlan_vid', tv & 0x1fff));
-      if (tm & 0xe000) out.push(oxm('vlan_pcp', tv >> 13));
-    } else if ((tm & 0x1fff) === OFPVID_PRESENT && (tm & 0xe000) % 0xe000 === 0 && tv & OFPVID_PRESENT) {
-      out.push(oxm('vlan_vid', OFPVID_PRESENT, OFPVID_PRESENT));
-      if (tm & 0xe000) out.push(oxm('vlan_pcp', tv >> 13));
-    } else out.push(tm === 0xffff ? oxm('vlan_tci', tv) : oxm('vlan_tci', tv, tm));
-  }
-  const dl = m.dlType;
-  const isArp = dl === ETH_ARP || dl === 0x8035;
-  const proto = m.nwProto;
-  if (isArp) {
-    if (w(K.K_NW_PROTO)) out.push(oxm('arp_op', m.value[K.K_NW_PROTO]));
-    put(out, 'arp_spa', m.value[K.K_NW_SRC], w(K.K_NW_SRC), 0xffffffff);
-    put(out, 'arp_tpa', m.value[K.K_NW_DST], w(K.K_NW_DST), 0xffffffff);
-    const [sha, sham] = word64(m, K.K_ARP_SHA_HI);
-    put(out, 'arp_sha', sha, sham, 0xffffffffffffn);
-    const [tha, tham] = word64(m, K.K_ARP_THA_HI);
-    put(out, 'arp_tha', tha, tham, 0xffffffffffffn);
-  } else {
-    // IP, in OVS's nxm_put_ip order: addresses, frag, dscp, ecn, ttl, label, proto, L4, ND.
-    if (dl === ETH_IPV6) {
-      const [s6, s6m] = word128(m, K.K_IPV6_SRC);
-      put(out, 'ipv6_src', s6, s6m, FULL128);
-      const [d6, d6m] = word128(m, K.K_IPV6_DST);
-      put(out, 'ipv6_dst', d6, d6m, FULL128);
-    } else {
-      put(out, 'ipv4_src', m.value[K.K_NW_SRC], w(K.K_NW_SRC), 0xffffffff);
-      put(out, 'ipv4_dst', m.value[K.K_NW_DST], w(K.K_NW_DST), 0xffffffff);
-    }
-    put(out, 'nw_frag', m.value[K.K_NW_FRAG], w(K.K_NW_FRAG), 3);
-    if (w(K.K_NW_TOS) & 0xfc) out.push(oxm('ip_dscp', m.value[K.K_NW_TOS] >> 2));
-    if (w(K.K_NW_TOS) & 0x03) out.push(oxm('ip_ecn', m.value[K.K_NW_TOS] & 3));
-    if (w(K.K_NW_TTL)) out.push(oxm('nw_ttl', m.value[K.K_NW_TTL]));
-    put(out, 'ipv6_label', m.value[K.K_IPV6_LABEL], w(K.K_IPV6_LABEL), 0xfffff);
-    if (w(K.K_NW_PROTO)) out.push(oxm('ip_proto', m.value[K.K_NW_PROTO]));
-    const l4 = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : proto === 1 && dl === ETH_IP ? 'icmp' : proto === 58 && dl === ETH_IPV6 ? 'icmpv6' : '';
-    if (l4 === 'icmp' || l4 === 'icmpv6') {
-      if (w(K.K_TP_SRC)) out.push(oxm(`${l4}_type`, m.value[K.K_TP_SRC]));
-      if (w(K.K_TP_DST)) out.push(oxm(`${l4}_code`, m.value[K.K_TP_DST]));
-      if (l4 === 'icmpv6') {
-        const [nt, ntm] = word128(m, K.K_ND_TARGET);
-        put(out, 'nd_target', nt, ntm, FULL128);
-        const [sll, sllm] = word64(m, K.K_ARP_SHA_HI);
-        put(out, 'nd_sll', sll, sllm, 0xffffffffffffn);
-        const [tll, tllm] = word64(m, K.K_ARP_THA_HI);
-        put(out, 'nd_tll', tll, tllm, 0xffffffffffffn);
-      }
-    } else if (l4 !== '') {
-      put(out, `${l4}_src`, m.value[K.K_TP_SRC], w(K.K_TP_SRC), 0xffff);
-      put(out, `${l4}_dst`, m.value[K.K_TP_DST], w(K.K_TP_DST), 0xffff);
-    }
-  }
-  for (let r = 0; r < 8; r++) put(out, `reg${r}`, m.value[K.K_REG0 + r], w(K.K_REG0 + r), 0xffffffff);
-  put(out, 'pkt_mark', m.value[K.K_PKT_MARK], w(K.K_PKT_MARK), 0xffffffff);
-  put(out, 'conj_id', m.value[K.K_CONJ_ID], w(K.K_CONJ_ID), 0xffffffff);
-  return out;
 }
