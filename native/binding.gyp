@@ -7,6 +7,7 @@
       "sources": [
         "src/addon.c",
         "src/afpacket.c",
+        "src/txring.c",
         "src/tap.c",
         "src/netdev.c",
         "src/underlay.c"

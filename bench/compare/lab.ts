@@ -318,7 +318,8 @@ export class TvsSwitch implements SwitchUnderTest {
   private daemonPid = 0;
   private control: string;
   private startArgs: string[] = [];
-  constructor(private lab: Lab, private extraNodeArgs: string[] = []) {
+  /** portOpts: extra add-port options for the two host-facing ports (e.g. tx_ring=on), for A/B runs. */
+  constructor(private lab: Lab, private extraNodeArgs: string[] = [], private portOpts: string[] = []) {
     this.control = path.join(lab.dir, 'tvs.sock');
   }
   pid(): number {
@@ -332,8 +333,8 @@ export class TvsSwitch implements SwitchUnderTest {
     const t = (...a: string[]) => this.tvs(...a);
     if (this.lab.scenario === 'l2') {
       t('add-br', 'br0');
-      t('add-port', 'br0', 'p1');
-      t('add-port', 'br0', 'p2');
+      t('add-port', 'br0', 'p1', ...this.portOpts);
+      t('add-port', 'br0', 'p2', ...this.portOpts);
     } else if (this.lab.scenario === 'vlan') {
       t('add-br', 'br-a');
       t('add-br', 'br-b');

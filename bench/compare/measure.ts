@@ -291,7 +291,7 @@ export async function searchZeroLoss(
 }
 
 /** A `-1` iperf3 server left waiting (client failed to connect): find its PID by port in the namespace, end it. */
-function killIperfServer(ns: string, port: number): void {
+export function killIperfServer(ns: string, port: number): void {
   const out = sh(nsx(ns, ['ss', '-Hltnp', `sport = :${port}`]), { allowFail: true });
   for (const m of out.matchAll(/pid=(\d+)/g)) {
     try {

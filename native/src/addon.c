@@ -523,6 +523,10 @@ static void afp_op_info_extra(napi_env env, void *i, napi_value o) {
   napi_set_named_property(env, o, "ringBytes", v);
   napi_set_named_property(env, o, "ringFrameSize", int_result(env, (int)ri.frame_size));
   napi_set_named_property(env, o, "ringFrames", int_result(env, (int)ri.frames));
+  napi_create_double(env, (double)ri.tx_bytes, &v);
+  napi_set_named_property(env, o, "txRingBytes", v);
+  napi_set_named_property(env, o, "txRingFrameSize", int_result(env, (int)ri.tx_frame_size));
+  napi_set_named_property(env, o, "txRingFrames", int_result(env, (int)ri.tx_frames));
 }
 
 static int afp_op_rx_ready(void *i) { return afp_rx_ready(i); }
@@ -569,6 +573,7 @@ static napi_value js_open_afpacket(napi_env env, napi_callback_info info) {
   if (!get_string(env, argv[0], name, sizeof name)) return throw_arg(env, "ifname must be a short string");
   memset(&o, 0, sizeof o);
   if (!get_opt_bool(env, argv[1], "vnetHdr", &o.vnet_hdr)) return throw_arg(env, "opts.vnetHdr must be a boolean");
+  if (!get_opt_bool(env, argv[1], "txRing", &o.tx_ring)) return throw_arg(env, "opts.txRing must be a boolean");
   if (get_prop(env, argv[1], "ring", &v) && (!get_string(env, v, ring, sizeof ring) || (strcmp(ring, "v3") && strcmp(ring, "v2"))))
     return throw_arg(env, "opts.ring must be 'v3' or 'v2'");
   o.version = ring[1] == '2' ? 2 : 3;

@@ -13,13 +13,15 @@
  *    fit a ring frame (a GSO super-frame, or the MTU grew after open) takes the kernel's copy
  *    path (PACKET_COPY_THRESH): the ring frame is marked TP_STATUS_COPY and the whole frame is
  *    queued on the socket, where we recvmsg() it straight into its arena slot, in ring order.
- * TX uses sendmmsg: one syscall per burst. (A TX ring would save the copy but needs its own
- * synchronisation and wakeups; sendmmsg is what OVS netdev-linux uses too.)
+ * TX uses sendmmsg: one syscall per burst (what OVS netdev-linux uses too), or, with the
+ * tx_ring option, a PACKET_TX_RING on a second socket for the frames that fit it (txring.c)
+ * and sendmmsg for the rest (GSO super-frames), in order.
  *
  * The kernel strips 802.1Q/802.1ad tags before AF_PACKET sees them and reports them out of
  * band (tp_vlan_tci/tp_vlan_tpid); we put them back so JS sees the frame as it was on the wire.
  */
 #include "afpacket.h"
+#include "txring.h"
 
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -75,6 +77,7 @@ struct afp_port {
   unsigned pkt_left;  /* V3: packets left in block `cur` */
 
   struct tvs_stats stats;
+  struct txring *txr; /* NULL: every frame goes through sendmmsg */
   struct mmsghdr msgs[TX_BATCH];
   struct iovec iov[TX_BATCH][2];
 };
@@ -198,6 +201,7 @@ int afp_open(const char *ifname, const struct afp_opts *o, struct afp_port **out
   int sndbuf = SNDBUF_BYTES;
   if (setsockopt(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
     (void)setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (o->tx_ring && (rc = txr_open(p->ifindex, (unsigned)nd.mtu, p->vnet, &p->txr, e)) < 0) goto fail;
 
   *out = p;
   return 0;
@@ -214,13 +218,18 @@ void afp_ring_info(const struct afp_port *p, struct afp_ring_info *out) {
   out->bytes = p->ring_len;
   out->frame_size = p->frame_size;
   out->frames = p->version == 3 ? p->block_nr : p->frame_nr;
+  out->tx_bytes = txr_bytes(p->txr);
+  out->tx_frame_size = txr_frame_size(p->txr);
+  out->tx_frames = txr_frames(p->txr);
 }
 
 int afp_info(const struct afp_port *p, struct nd_info *out, struct tvs_err *e) {
   /* Resolve by index: the interface may have been renamed since it was opened. */
   char name[IFNAMSIZ];
   if (if_indextoname((unsigned)p->ifindex, name) == NULL) return tvs_fail(e, ENODEV, "if_indextoname", "no such interface");
-  return nd_lookup(name, out, e);
+  int rc = nd_lookup(name, out, e);
+  if (rc == 0 && p->txr) txr_set_mtu(p->txr, (unsigned)out->mtu);
+  return rc;
 }
 
 /* The kernel stripped a tag: put it back between the MACs and the EtherType of the frame at
@@ -462,7 +471,8 @@ static int port_level_error(int err) {
   return err == ENXIO || err == ENODEV || err == ENETDOWN || err == EBADF || err == EBADFD || err == ENOTCONN;
 }
 
-int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n) {
+/* sendmmsg slots[0..n): frames taken or -errno; *done: frames taken or skipped as refused. */
+static int tx_mmsg(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n, int *done) {
   int sent = 0, i = 0;
   while (i < n) {
     int k = n - i < TX_BATCH ? n - i : TX_BATCH;
@@ -496,7 +506,31 @@ int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *
     p->stats.tx_errors++;
     i++;
   }
+  *done = i;
   return sent;
+}
+
+/* With a TX ring: runs of frames that fit it go through it, the others through sendmmsg, in
+ * order (each call is synchronous, so the order on the wire is the burst's order). */
+static int tx_mixed(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n) {
+  int sent = 0, i = 0;
+  while (i < n) {
+    int ring = txr_fits(p->txr, a, slots[i]), j = i + 1;
+    while (j < n && txr_fits(p->txr, a, slots[j]) == ring) j++;
+    int done = j - i;
+    int r = ring ? txr_burst(p->txr, a, slots + i, j - i, &p->stats) : tx_mmsg(p, a, slots + i, j - i, &done);
+    if (r < 0) return sent ? sent : r;
+    sent += r;
+    if (ring ? r < j - i : done < j - i) break; /* full: the rest are the caller's */
+    i = j;
+  }
+  return sent;
+}
+
+int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n) {
+  if (p->txr) return tx_mixed(p, a, slots, n);
+  int done;
+  return tx_mmsg(p, a, slots, n, &done);
 }
 
 void afp_stats(struct afp_port *p, struct tvs_stats *out) {
@@ -510,6 +544,7 @@ void afp_stats(struct afp_port *p, struct tvs_stats *out) {
 
 void afp_close(struct afp_port *p) {
   if (!p) return;
+  txr_close(p->txr);
   if (p->ring) munmap(p->ring, p->ring_len);
   if (p->fd >= 0) close(p->fd);
   free(p);

@@ -13,6 +13,7 @@ struct afp_opts {
   unsigned block_size;   /* 0: default */
   unsigned block_count;  /* 0: default */
   unsigned max_frame;    /* largest frame the arena takes (slot size - headroom): V3 blocks must hold it */
+  int tx_ring;           /* send MTU-sized frames through a PACKET_TX_RING (txring.c) */
 };
 
 /* Ring geometry, for dump-ports and metrics. */
@@ -20,6 +21,8 @@ struct afp_ring_info {
   size_t bytes;        /* mapped ring memory */
   unsigned frame_size; /* V2 frame size, V3 block size */
   unsigned frames;     /* V2 frames, V3 blocks */
+  size_t tx_bytes;     /* mapped TX ring memory (0: no TX ring) */
+  unsigned tx_frame_size, tx_frames;
 };
 
 struct afp_port;

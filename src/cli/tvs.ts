@@ -140,7 +140,7 @@ const VERBS: Record<string, Verb> = {
   },
   'add-port': {
     args:
-      'BRIDGE NAME [type=afpacket|tap|patch|unix|memory|vxlan|gre] [path=SOCK] [ofport=N] [tag=N] [trunks=N,M-N] [peer=PORT] [offloads=on|off] [ring=v2|v3] [persist=true] [mtu=N] ' +
+      'BRIDGE NAME [type=afpacket|tap|patch|unix|memory|vxlan|gre] [path=SOCK] [ofport=N] [tag=N] [trunks=N,M-N] [peer=PORT] [offloads=on|off] [ring=v2|v3] [tx_ring=on|off] [persist=true] [mtu=N] ' +
       '[remote_ip=A.B.C.D] [local_ip=A.B.C.D] [key=N|flow] [dst_port=4789] [tos=N|inherit] [ttl=64|inherit] [df_default=true]',
     help:
       'Add a port. afpacket: an existing interface by name (e.g. a veth or a QEMU tap). tap: create (or attach to) a TAP device. ' +

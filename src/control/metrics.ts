@@ -34,6 +34,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
         add('tvs_port_hold_refused_total', l, p.hold_refused ?? 0);
       }
       if (p.ring_bytes !== undefined) add('tvs_port_ring_bytes', l, p.ring_bytes);
+      if (p.tx_ring_bytes !== undefined) add('tvs_port_tx_ring_bytes', l, p.tx_ring_bytes);
       for (const [reason, n] of Object.entries(p.drops)) add('tvs_port_drops_total', { ...l, reason }, n);
     }
     for (const [reason, n] of Object.entries(sw.bridgeDrops(b.name))) add('tvs_bridge_drops_total', { bridge: b.name, reason }, n);
@@ -92,6 +93,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     tvs_port_tx_bytes_total: ['counter', 'Bytes sent on a port.'],
     tvs_port_up: ['gauge', '1 when the port is up.'],
     tvs_port_ring_bytes: ['gauge', 'Mapped rx ring memory of an AF_PACKET port.'],
+    tvs_port_tx_ring_bytes: ['gauge', 'Mapped TX ring memory of an AF_PACKET port (tx_ring=on).'],
     tvs_port_drops_total: ['counter', 'Frames a port dropped, by reason.'],
     tvs_bridge_drops_total: ['counter', 'Frames a bridge dropped (parse and forwarding stages), by reason.'],
     tvs_flow_packets_total: ['counter', 'Packets matched by a flow.'],

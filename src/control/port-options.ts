@@ -8,7 +8,7 @@ import { kv, show } from './values';
 
 /** Tunnel options (vxlan, gre), with OVS's names. */
 export const TUNNEL_KEYS = ['remote_ip', 'local_ip', 'key', 'dst_port', 'tos', 'ttl', 'df_default'] as const;
-const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'persist', 'mtu', 'path', 'mode', ...TUNNEL_KEYS] as const;
+const KEYS = ['type', 'ofport', 'tag', 'trunks', 'peer', 'offloads', 'ring', 'tx_ring', 'persist', 'mtu', 'path', 'mode', ...TUNNEL_KEYS] as const;
 
 /** A bad option: its key, and what is wrong with its value (the message says `key=value: why`). */
 export class OptionError extends Error {
@@ -88,6 +88,12 @@ export function portConfigFrom(o: Record<string, unknown>, where = '', report?: 
     check('ring', () => {
       if (o.ring !== 'v2' && o.ring !== 'v3') throw new OptionError('ring', o.ring, 'one of v2, v3');
       c.ring = o.ring;
+    });
+  }
+  if (o.tx_ring !== undefined) {
+    check('tx_ring', () => {
+      if (type !== 'afpacket') throw new OptionError('tx_ring', o.tx_ring, 'only applies to type=afpacket');
+      c.txRing = bool('tx_ring', o.tx_ring);
     });
   }
   if (o.persist !== undefined) check('persist', () => (c.persist = bool('persist', o.persist)));

@@ -38,6 +38,7 @@ function samePort(cur: PortConfig, want: PortSpec): boolean {
       peer: c.peer,
       offloads: c.offloads,
       ring: c.ring,
+      txRing: c.txRing,
       persist: c.persist,
       mtu: c.mtu,
       tunnel: c.tunnel,

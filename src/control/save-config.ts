@@ -24,7 +24,7 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
       .filter((p) => p.type !== 'internal')
       .sort((a, b) => a.ofport - b.ofport)
       .map((p) => {
-        const { type, ofport, tag, trunks, peer, offloads, ring, persist, mtu } = p.config;
+        const { type, ofport, tag, trunks, peer, offloads, ring, txRing, persist, mtu } = p.config;
         const o: Record<string, unknown> = { name: p.name, type, ofport };
         if (tag !== undefined) o.tag = tag;
         const vlans = VlanSet.from(trunks);
@@ -32,6 +32,7 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
         if (peer !== undefined) o.peer = peer;
         if (offloads !== undefined) o.offloads = offloads;
         if (ring !== undefined) o.ring = ring;
+        if (txRing !== undefined) o.tx_ring = txRing;
         if (persist !== undefined) o.persist = persist;
         if (mtu !== undefined) o.mtu = mtu;
         if (p.config.tunnel) Object.assign(o, tunnelOptionsOf(p.config.tunnel));

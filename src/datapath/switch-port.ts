@@ -28,6 +28,8 @@ export interface PortConfig {
   offloads?: boolean;
   /** afpacket: 'v2' (default: wakes per frame, low latency) or 'v3' (block ring) receive ring. */
   ring?: 'v3' | 'v2';
+  /** afpacket: send through a PACKET_TX_RING (see AfPacketPortOptions.txRing). */
+  txRing?: boolean;
   /** tap: keep the device after the switch exits. */
   persist?: boolean;
   /** memory, unix: MTU. */

@@ -29,6 +29,8 @@ export interface DumpPort {
   drops: Record<string, number>;
   /** Mapped rx ring memory of an AF_PACKET port. */
   ring_bytes?: number;
+  /** Mapped TX ring memory (tx_ring=on). */
+  tx_ring_bytes?: number;
 }
 export interface FdbEntry {
   port: number;
@@ -63,7 +65,7 @@ export function dumpPorts(br: Bridge): DumpPort[] {
   return br.portList
     .slice()
     .sort((a, b) => a.ofport - b.ofport)
-    .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object), ...(p.io?.ringBytes ? { ring_bytes: p.io.ringBytes } : {}),
+    .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object), ...(p.io?.ringBytes ? { ring_bytes: p.io.ringBytes } : {}), ...(p.io?.txRingBytes ? { tx_ring_bytes: p.io.txRingBytes } : {}),
       ...(p.holds ? { held: p.holds.used, held_limit: p.holds.limit, hold_refused: p.holds.refused } : {}) }) as DumpPort);
 }
 

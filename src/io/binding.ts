@@ -25,6 +25,8 @@ export interface AfPacketOptions {
   vnetHdr: boolean;
   /** 'v3' (TPACKET_V3 block ring, default) or 'v2' (per-frame ring, wakes per packet). */
   ring?: 'v3' | 'v2';
+  /** Send MTU-sized frames through a PACKET_TX_RING (one send() per burst); GSO frames keep sendmmsg. */
+  txRing?: boolean;
   /** TPACKET_V3 block retire timeout in ms (latency bound when traffic is light). */
   blockTimeoutMs?: number;
   /** Ring geometry: block size (bytes, power of two multiple of page size) and count. */

@@ -65,6 +65,8 @@ export interface Port {
   readonly counters: PortCounters;
   /** Memory the port maps for itself (an AF_PACKET rx ring), shown in dump-ports and metrics. */
   readonly ringBytes?: number;
+  /** An AF_PACKET port's TX ring (tx_ring=on), shown the same way. */
+  readonly txRingBytes?: number;
 
   /**
    * Receive frames into arena slots appended to `batch` (at most batch.capacity - batch.count).

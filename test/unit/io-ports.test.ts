@@ -10,6 +10,8 @@ import { TapPort } from '../../src/io/tap-port';
 import { DROP_RX_KERNEL, DROP_RX_OVERSIZE, DROP_TX_DOWN } from '../../src/io/port';
 import { PacketArena } from '../../src/packet/arena';
 import { Batch } from '../../src/packet/batch';
+import { portConfigFrom } from '../../src/control/port-options';
+import { formatDumpPorts } from '../../src/cli/format';
 
 const E = osConstants.errno;
 const EBADFD = 77; // Linux; not in os.constants.errno
@@ -90,7 +92,7 @@ t.test('rx: frames land in arena slots, counters and arena bookkeeping', async (
   const fake = new FakeBinding();
   const arena = new PacketArena({ slots: 16, slotSize: 2048 });
   const port = new AfPacketPort('veth0', arena, { ring: 'v2', blockCount: 4 }, fake);
-  t.same(fake.opened[0], { ifname: 'veth0', opts: { vnetHdr: true, ring: 'v2', blockCount: 4 } });
+  t.same(fake.opened[0], { ifname: 'veth0', opts: { vnetHdr: true, ring: 'v2', blockCount: 4, txRing: true } });
   t.equal(port.mtu, 1500);
   t.equal(port.offloads, true);
   t.equal(port.kind, 'afpacket');
@@ -182,4 +184,25 @@ t.test('polling, going down through poll, close', async (t) => {
   t.equal(fake.closed, 1, 'close is idempotent');
   t.notOk(port.up);
   t.equal(port.rxBurst(new Batch()) < 0, true);
+});
+
+t.test('tx_ring: port option, default, and the ring shown by describe() and dump-ports', async (t) => {
+  t.same(portConfigFrom({ tx_ring: 'off' }), { type: 'afpacket', txRing: false });
+  t.same(portConfigFrom({ tx_ring: 'on' }), { type: 'afpacket', txRing: true });
+  t.throws(() => portConfigFrom({ tx_ring: 'maybe' }), { message: 'tx_ring=maybe: must be true|false (or on|off)' });
+  t.throws(() => portConfigFrom({ type: 'tap', tx_ring: 'on' }), { message: 'tx_ring=on: only applies to type=afpacket' });
+
+  const fake = new FakeBinding();
+  fake.info = () => ({ name: 'veth0', ifindex: 4, mtu: 1500, mac: '02:00:00:00:00:01', txRingBytes: 1 << 20, txRingFrameSize: 2048, txRingFrames: 512 }) as PortInfo;
+  const arena = new PacketArena({ slots: 16, slotSize: 2048 });
+  const on = new AfPacketPort('veth0', arena, {}, fake);
+  t.equal((fake.opened[0] as { opts: AfPacketOptions }).opts.txRing, true, 'on by default');
+  t.equal(on.txRingBytes, 1 << 20);
+  t.match(on.describe(), { txRingBytes: 1 << 20, txRingFrameSize: 2048, txRingFrames: 512 });
+  new AfPacketPort('veth0', arena, { txRing: false }, fake);
+  t.equal((fake.opened[1] as { opts: AfPacketOptions }).opts.txRing, false, 'tx_ring=off passes through');
+  t.match(
+    formatDumpPorts('br0', { ports: [{ name: 'p1', ofport: 1, up: true, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, drops: {}, ring_bytes: 2 << 20, tx_ring_bytes: 1 << 20 }], drops: {} }),
+    /ring=2\.0 MiB, tx_ring=1\.0 MiB/,
+  );
 });
