@@ -362,11 +362,25 @@ table=3,priority=10,ct_state=+trk+est+rpl,in_port=2,actions=output:1
   t.equal(ct.ePackets[1], 1, 'IPv4: 1 reply');
 });
 
+t.test('ct(nat) on IPv6: tracked, never translated (the frame leaves byte for byte)', async (t) => {
+  const { send, p, ops } = setup(`
+table=0,priority=10,ipv6,actions=ct(table=1,zone=1,nat)
+table=1,ct_state=+trk+new,ipv6,in_port=1,actions=ct(commit,zone=1,nat),output:2
+table=1,ct_state=+trk+est,in_port=2,actions=output:1
+`);
+  const f = udp6(A, B, 1000, 2000);
+  t.same(send(1, f), [['output', 2, TRK | NEW]], 'committed, no +snat/+dnat');
+  t.equal(ops.sent[0].hex, Buffer.from(f).toString('hex'), 'unchanged');
+  t.same(send(2, udp6(B, A, 2000, 1000)), [['output', 1, TRK | EST | RPL]], 'the reply: +est+rpl');
+  t.equal(p.conntrack.natExhausted, 0);
+});
+
 t.test('refusals: ct_ipv6_src/dst and ct(alg=) name what is not supported', async (t) => {
   const { p } = setup('');
   t.throws(() => p.addFlows('ct_state=+trk,ct_ipv6_src=fd00::1,ipv6,actions=drop'), /ct_ipv6_src: not supported/);
   t.throws(() => p.addFlows('ct_state=+trk,ct_ipv6_dst=fd00::1,ipv6,actions=drop'), /ct_ipv6_dst: not supported/);
   t.throws(() => p.addFlows('actions=move:NXM_NX_CT_IPV6_SRC[0..31]->NXM_NX_REG0[]'), /NXM_NX_CT_IPV6_SRC: not supported/);
   t.throws(() => p.addFlows('tcp6,actions=ct(commit,alg=ftp)'), /alg= \(FTP\/TFTP helpers\) is not supported/);
+  t.throws(() => p.addFlows('ipv6,actions=ct(commit,nat(src=10.0.0.1))'), /nat\(\) address range is IPv4 and needs ip in the match/);
   t.equal(p.ruleCount, 0, 'nothing installed');
 });

@@ -89,6 +89,10 @@ export function parseCt(tok: Token, m: Match): Action {
   if (t !== F.ETH_TYPE_IP && t !== F.ETH_TYPE_IPV6) {
     throw err("ct requires ip or ipv6 in the match (add 'ip,'), as OVS does (OFPBAC_MATCH_INCONSISTENT)", tok, false);
   }
+  if (a.nat !== null && a.nat.addrMin !== 0 && t !== F.ETH_TYPE_IP) {
+    // OVS check_NAT: the range's family must be the match's. tvs has IPv4 ranges only.
+    throw err('ct: a nat() address range is IPv4 and needs ip in the match (IPv6 connections are tracked, not translated), as OVS does (OFPBAC_MATCH_INCONSISTENT)', tok, false);
+  }
   if (a.exec.length > 0 && !a.commit) throw err('ct: exec() needs commit (a connection is only written when committed)', tok, false);
   if (a.nat !== null && a.nat.kind !== null && !a.commit) throw err('ct: nat(src=...|dst=...) needs commit (the translation is set up when the connection is committed)', tok, false);
   return a;
