@@ -12,6 +12,8 @@
  * - One N-API call per burst, never per packet: the per-frame work is in afpacket.c / tap.c / underlay.c.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,12 @@ struct spinner {
   uint64_t window_ns; /* how long after the last frame this spin keeps polling */
   uint64_t last_ns;   /* when a port last had frames (uv_hrtime) */
   uint64_t spun_ns;   /* time spent spinning, cumulative (pollSpin() reports it) */
+  uint64_t backoff_ns;    /* after a preempted spin: no spinning for this long (doubles) */
+  uint64_t no_spin_until; /* uv_hrtime */
+  uint64_t preempted;     /* spins cut short because the CPU was taken away (pollSpin() reports it) */
+  int sched_fd;           /* /proc/self/schedstat, -1 if unavailable */
+  uint64_t sched_at, sched_wait; /* last reading: when, and the run-queue wait so far (ns) */
+  int contended;          /* the last reading saw us wait for the CPU */
 };
 
 struct state {
@@ -394,9 +402,27 @@ static void dispatch(struct poller *pl, int status, int events) {
  * another switch or a VM). A window that passes with no frame ends the spin: the process sleeps
  * in epoll_wait again, so an idle switch uses no CPU. The idle handle returns to libuv every
  * SPIN_SLICE_NS so timers and the control socket are served while we spin.
+ *
+ * Spinning only pays on a CPU of our own. On a shared, busy one the scheduler takes the CPU
+ * away from a spinning process at the end of its slice, and a frame then waits for the next one
+ * (measured: p99 of 6-245 ms at load 15 on 2 cores, where sleeping gave 2-3 ms): a task that
+ * slept is woken ahead of the others, a task that spun is not. So an empty sweep that took
+ * longer than SPIN_PREEMPT_NS (we were descheduled in it: a slice is >= 0.75 ms, while
+ * interrupts and softirqs on our CPU take tens of us and are no reason to stop) ends the spin,
+ * and spinning stays off
+ * for a backoff that doubles while it keeps happening (SPIN_BACKOFF_MIN_NS..SPIN_BACKOFF_MAX_NS)
+ * and halves after a window that ran undisturbed. And since the time a spinner took beyond its
+ * share is paid back later (the scheduler delays its wakeups: max 300 ms at load 15), a spin
+ * does not even start while the process has recently waited for the CPU: more than 1/20 of the
+ * time since the last look (the wakeup latency of a sleeping switch alone stays near 1-2%) (at most every SCHED_CHECK_NS) in the run queue, per
+ * /proc/self/schedstat. A switch on a CPU of its own never waits there.
  */
 #define SPIN_MIN_NS 50000ull
 #define SPIN_SLICE_NS 200000ull
+#define SPIN_PREEMPT_NS 200000ull
+#define SPIN_BACKOFF_MIN_NS 10000000ull
+#define SPIN_BACKOFF_MAX_NS 1000000000ull
+#define SCHED_CHECK_NS 10000000ull
 /* Sweeps after one wakeup while ports keep having frames (each runs every ready callback). */
 #define MAX_SWEEPS 16
 
@@ -425,10 +451,23 @@ static void on_spin(uv_idle_t *h) {
   if (!st) return;
   uint64_t start = uv_hrtime(), now = start;
   for (;;) {
+    uint64_t before = now;
     int ran = sweep(st);
     now = uv_hrtime();
-    if (ran > 0) sp->last_ns = now;
-    else if (now - sp->last_ns > sp->window_ns) {
+    if (ran > 0) {
+      sp->last_ns = now;
+    } else if (now - before > SPIN_PREEMPT_NS) {
+      /* An empty sweep is well under a microsecond: this one lost the CPU. */
+      sp->preempted++;
+      sp->backoff_ns = sp->backoff_ns ? sp->backoff_ns * 2 : SPIN_BACKOFF_MIN_NS;
+      if (sp->backoff_ns > SPIN_BACKOFF_MAX_NS) sp->backoff_ns = SPIN_BACKOFF_MAX_NS;
+      sp->no_spin_until = now + sp->backoff_ns;
+      uv_idle_stop(h);
+      sp->active = 0;
+      break;
+    } else if (now - sp->last_ns > sp->window_ns) {
+      sp->backoff_ns /= 2; /* a whole window on the CPU: spinning works here */
+      if (sp->backoff_ns < SPIN_BACKOFF_MIN_NS) sp->backoff_ns = 0;
       uv_idle_stop(h);
       sp->active = 0;
       break;
@@ -436,6 +475,21 @@ static void on_spin(uv_idle_t *h) {
     if (now - start > SPIN_SLICE_NS) break;
   }
   sp->spun_ns += now - start;
+}
+
+/* Has this process waited for the CPU lately (see above)? Re-read at most every SCHED_CHECK_NS. */
+static int cpu_contended(struct spinner *sp, uint64_t now) {
+  if (sp->sched_fd < 0 || now - sp->sched_at < SCHED_CHECK_NS) return sp->contended;
+  char buf[96];
+  ssize_t n = pread(sp->sched_fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return sp->contended;
+  buf[n] = '\0';
+  unsigned long long run, wait;
+  if (sscanf(buf, "%llu %llu", &run, &wait) != 2) return sp->contended;
+  if (sp->sched_at != 0) sp->contended = (wait - sp->sched_wait) * 20 > now - sp->sched_at;
+  sp->sched_at = now;
+  sp->sched_wait = wait;
+  return sp->contended;
 }
 
 /* After a port's callback ran: sweep the others, then maybe spin (see above). */
@@ -446,7 +500,7 @@ static void after_traffic(napi_env env) {
   struct spinner *sp = st->spin;
   if (!sp || sp->max_ns == 0) return;
   uint64_t now = uv_hrtime();
-  if (!sp->active) {
+  if (!sp->active && now >= sp->no_spin_until && !cpu_contended(sp, now)) {
     /* Woken from sleep: the gap since the last frame predicts the next one. */
     uint64_t gap = now - sp->last_ns;
     uint64_t w = gap <= sp->max_ns ? 2 * gap : SPIN_MIN_NS;
@@ -457,7 +511,11 @@ static void after_traffic(napi_env env) {
   sp->last_ns = now;
 }
 
-static void spinner_free(uv_handle_t *h) { free(h->data); }
+static void spinner_free(uv_handle_t *h) {
+  struct spinner *sp = h->data;
+  if (sp->sched_fd >= 0) close(sp->sched_fd);
+  free(sp);
+}
 
 static struct spinner *get_spinner(napi_env env, struct state *st) {
   if (st->spin) return st->spin;
@@ -468,6 +526,7 @@ static struct spinner *get_spinner(napi_env env, struct state *st) {
   if (uv_idle_init(loop, &sp->h) < 0) { free(sp); return NULL; }
   sp->h.data = sp;
   sp->st = st;
+  sp->sched_fd = open("/proc/self/schedstat", O_RDONLY | O_CLOEXEC);
   /* An idle handle must not keep the process alive by itself. */
   uv_unref((uv_handle_t *)&sp->h);
   st->spin = sp;
@@ -786,7 +845,8 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
 }
 
 /* pollSpin(us?): set the spin budget in microseconds (0: sleep as soon as the ports are empty);
- * returns { spinUs, spunMs } (spunMs: time spent spinning so far). */
+ * returns { spinUs, spunMs, preempted } (time spent spinning so far; spins ended because the
+ * CPU was taken away). */
 static napi_value js_poll_spin(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], o, v;
@@ -807,6 +867,8 @@ static napi_value js_poll_spin(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "spinUs", v);
   napi_create_double(env, (double)sp->spun_ns / 1e6, &v);
   napi_set_named_property(env, o, "spunMs", v);
+  napi_create_double(env, (double)sp->preempted, &v);
+  napi_set_named_property(env, o, "preempted", v);
   return o;
 }
 

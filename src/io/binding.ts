@@ -101,9 +101,10 @@ export interface NativeBinding {
   /**
    * The adaptive spin after traffic, process-wide: keep polling the ports for up to `us`
    * microseconds after the last frame before sleeping (0: sleep at once). Without an argument
-   * only reports. `spunMs`: time spent spinning so far.
+   * only reports. `spunMs`: time spent spinning so far; `preempted`: spins ended because the
+   * CPU was taken away (spinning then pauses, see native/src/addon.c).
    */
-  pollSpin?(us?: number): { spinUs: number; spunMs: number };
+  pollSpin?(us?: number): { spinUs: number; spunMs: number; preempted: number };
   close(handle: number): void;
   info(handle: number): PortInfo;
   stats(handle: number): NativePortStats;
