@@ -117,7 +117,7 @@ const TCP_RST = 0x04;
 const TCP_ACK = 0x10;
 
 export const DEFAULT_MAX_SESSIONS = 65536;
-/** Largest table a router may be given (entries index an Int32 bucket array; ~130 bytes each). */
+/** Largest table a router may be given (entries index an Int32 bucket array; ~150 bytes each, ~180 tracking TCP windows). */
 export const MAX_SESSIONS_LIMIT = 1 << 22;
 /** Connection flags (`cflags`). */
 export const CF_SEEN_REPLY = 1;
@@ -201,8 +201,25 @@ export class Conntrack {
   private tWscale!: Uint8Array;
   /** This direction has sent at least one segment. */
   private tStarted!: Uint8Array;
-  /** Check TCP segments against the sequence windows (the flow tables' ct; the router is loose). */
-  trackTcpWindows = false;
+  /**
+   * Check TCP segments against the sequence windows (the flow tables' ct; the router is loose).
+   * The five window arrays exist only while this is on (empty otherwise): 28 bytes per record
+   * a router's table (100,000 NAT sessions: 3.5 MiB) does not need.
+   */
+  get trackTcpWindows(): boolean {
+    return this.tcpOn;
+  }
+  set trackTcpWindows(on: boolean) {
+    if (on === this.tcpOn) return;
+    this.tcpOn = on;
+    const ne = on ? this.cap * 2 : 0;
+    this.tSeqLo = new Uint32Array(ne);
+    this.tSeqHi = new Uint32Array(ne);
+    this.tMaxWin = new Uint32Array(ne);
+    this.tWscale = new Uint8Array(ne);
+    this.tStarted = new Uint8Array(ne); // no direction started: every live connection re-opens its windows
+  }
+  private tcpOn = false;
 
   /** Dense list of live records (for expire/flush/show), with each record's position in it. */
   private live!: Int32Array;
@@ -477,8 +494,10 @@ export class Conntrack {
     this.label[l + 1] = 0;
     this.label[l + 2] = 0;
     this.label[l + 3] = 0;
-    this.tStarted[f] = 0;
-    this.tStarted[r] = 0;
+    if (this.tcpOn) {
+      this.tStarted[f] = 0;
+      this.tStarted[r] = 0;
+    }
     this.created[rec] = now;
     this.expires[rec] = now + this.timeout[initState];
     this.livePos[rec] = this.liveCount;
@@ -775,11 +794,12 @@ export class Conntrack {
     this.cflags = grow((l) => new Uint8Array(l), this.cflags, n);
     this.mark = grow((l) => new Uint32Array(l), this.mark, n);
     this.label = grow((l) => new Uint32Array(l), this.label, n * 4);
-    this.tSeqLo = grow((l) => new Uint32Array(l), this.tSeqLo, ne);
-    this.tSeqHi = grow((l) => new Uint32Array(l), this.tSeqHi, ne);
-    this.tMaxWin = grow((l) => new Uint32Array(l), this.tMaxWin, ne);
-    this.tWscale = grow((l) => new Uint8Array(l), this.tWscale, ne);
-    this.tStarted = grow((l) => new Uint8Array(l), this.tStarted, ne);
+    const nt = this.tcpOn ? ne : 0;
+    this.tSeqLo = grow((l) => new Uint32Array(l), this.tSeqLo, nt);
+    this.tSeqHi = grow((l) => new Uint32Array(l), this.tSeqHi, nt);
+    this.tMaxWin = grow((l) => new Uint32Array(l), this.tMaxWin, nt);
+    this.tWscale = grow((l) => new Uint8Array(l), this.tWscale, nt);
+    this.tStarted = grow((l) => new Uint8Array(l), this.tStarted, nt);
     if (this.a6 !== null) this.a6 = grow((l) => new Uint32Array(l), this.a6, ne * 8);
     this.live = grow((l) => new Int32Array(l), this.live, n);
     const lp = new Int32Array(n).fill(-1);
