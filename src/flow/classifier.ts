@@ -92,7 +92,11 @@ export class Subtable<R extends ClsRule> {
   private hashes: Uint32Array;
   /** Rule id of the best rule of each entry (what the hot path returns). */
   private head: Int32Array;
-  private entryRules: (R[] | undefined)[] = [];
+  /**
+   * The rules of each entry, best first: the rule itself when it is alone there (nearly always:
+   * an array per entry cost ~56 bytes per flow), an array when several priorities share a match.
+   */
+  private entryRules: (R | R[] | undefined)[] = [];
   private freeList: number[] = [];
   private used = 0; // entries ever allocated (high-water mark)
 
@@ -135,8 +139,11 @@ export class Subtable<R extends ClsRule> {
     return finish(h);
   }
 
-  /** The rules (best first) of the entry matching the key at key[k..], or undefined. */
-  lookupRules(key: Uint32Array, k: number): readonly R[] | undefined {
+  /**
+   * The rules of the entry matching the key at key[k..]: the rule when it is alone, the rules
+   * best first when several share the match, or undefined.
+   */
+  lookupRules(key: Uint32Array, k: number): R | readonly R[] | undefined {
     const e = this.lookupEntry(key, k);
     return e === EMPTY ? undefined : this.entryRules[e];
   }
@@ -238,15 +245,17 @@ export class Subtable<R extends ClsRule> {
       const b = h & this.bucketMask;
       this.next[e] = this.buckets[b];
       this.buckets[b] = e;
-      this.entryRules[e] = [rule];
+      this.entryRules[e] = rule;
     } else {
-      const list = this.entryRules[e]!;
+      const had = this.entryRules[e]!;
+      const list = Array.isArray(had) ? had : [had];
       // Descending priority; equal priorities keep insertion order (earlier wins).
       let i = 0;
       while (i < list.length && list[i].priority >= rule.priority) i++;
       list.splice(i, 0, rule);
+      this.entryRules[e] = list;
     }
-    this.head[e] = this.entryRules[e]![0].id;
+    this.head[e] = this.best(e).id;
     this.count++;
     if (rule.priority > this.maxPriority) this.maxPriority = rule.priority;
     rule.stow?.(this, e);
@@ -258,13 +267,15 @@ export class Subtable<R extends ClsRule> {
     const h = this.hashMatch(m);
     const e = this.findEntry(m, h);
     if (e === EMPTY) return false;
-    const list = this.entryRules[e]!;
+    const had = this.entryRules[e]!;
+    const list = Array.isArray(had) ? had : [had];
     const i = list.indexOf(rule);
     if (i < 0) return false;
     rule.unstow?.();
     list.splice(i, 1);
     this.count--;
     if (list.length > 0) {
+      this.entryRules[e] = list.length === 1 ? list[0] : list;
       this.head[e] = list[0].id;
     } else {
       // Unlink the entry from its bucket chain.
@@ -285,8 +296,7 @@ export class Subtable<R extends ClsRule> {
   private recomputeMax(): void {
     let m = -1;
     for (let e = 0; e < this.used; e++) {
-      const l = this.entryRules[e];
-      if (l !== undefined && l[0].priority > m) m = l[0].priority;
+      if (this.entryRules[e] !== undefined && this.best(e).priority > m) m = this.best(e).priority;
     }
     this.maxPriority = m;
   }
@@ -297,14 +307,22 @@ export class Subtable<R extends ClsRule> {
     if (e === EMPTY) return undefined;
     // A loop, not .find(closure): learn() calls this per packet and must not allocate.
     const list = this.entryRules[e]!;
+    if (!Array.isArray(list)) return list.priority === priority ? list : undefined;
     for (let i = 0; i < list.length; i++) if (list[i].priority === priority) return list[i];
     return undefined;
+  }
+
+  /** The best rule of live entry `e`. */
+  private best(e: number): R {
+    const l = this.entryRules[e]!;
+    return Array.isArray(l) ? l[0] : l;
   }
 
   *rules(): IterableIterator<R> {
     for (let e = 0; e < this.used; e++) {
       const l = this.entryRules[e];
-      if (l !== undefined) yield* l;
+      if (Array.isArray(l)) yield* l;
+      else if (l !== undefined) yield l;
     }
   }
 }
@@ -593,6 +611,13 @@ export class Classifier<R extends ClsRule> {
       if (st.maxPriority <= bestPri) break;
       const list = st.lookupRules(key, k);
       if (list === undefined) continue;
+      if (!Array.isArray(list)) {
+        const r = list as R;
+        if (r.priority <= bestPri) continue;
+        if (n === this.matched.length) this.matched.length = n * 2;
+        this.matched[n++] = r;
+        continue;
+      }
       for (let j = 0; j < list.length; j++) {
         const r = list[j];
         if (r.priority <= bestPri) break;
