@@ -35,10 +35,20 @@ export class ArpCache {
     return this.index.size;
   }
 
-  /** Entry index for `ip` (possibly expired — the caller compares `expires` with now), or -1. */
+  /**
+   * Entry index for `ip` (possibly expired — the caller compares `expires` with now), or -1.
+   * The entry the last lookup found is tried first (it is still `ip`'s while it holds `ip` and
+   * is live): routed traffic mostly goes to the next hop the previous frame went to (the
+   * gateway, or one peer for a burst), and the check costs less than the hash probe it saves.
+   */
   lookup(ip: number): number {
-    return this.index.get(ip);
+    const last = this.last;
+    if (last >= 0 && this.ip[last] === ip >>> 0 && this.iface[last] !== -1) return last;
+    const e = this.index.get(ip);
+    if (e >= 0) this.last = e;
+    return e;
   }
+  private last = -1;
 
   has(ip: number): boolean {
     return this.index.get(ip) >= 0;
