@@ -234,13 +234,13 @@ export class CtStage {
       e = -1;
     }
     const commit = (flags & CTF_COMMIT) !== 0;
-    if (e >= 0 && proto === ipv4.PROTO_TCP && !again) {
+    if (e >= 0 && proto === ipv4.PROTO_TCP) {
       const cs = ct.state[e >> 1];
       if ((cs === S_TCP_CLOSE || cs === S_TCP_TIME_WAIT) && (tflags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
         // A new SYN on a closed connection's tuple starts a new connection (port reuse).
         if (!dry) ct.remove(e >> 1, REMOVE_EXPIRED);
         e = -1;
-      } else if (!dry && !this.tcpSegment(e, b, p, ip, ipEnd, tflags)) {
+      } else if (!dry && !again && !this.tcpSegment(e, b, p, ip, ipEnd, tflags)) {
         return this.inv(INV_TCP_WINDOW);
       }
     }
