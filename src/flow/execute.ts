@@ -32,10 +32,11 @@ import type { Plan } from './actions';
 import * as N from './nxm';
 import { Emc } from './emc';
 import { CtStage, CT_FULL, CT_NAT_EXHAUSTED, clearCtKey } from './ct-stage';
-import { CS_INVALID, CS_TRACKED } from './fields';
+import { CS_DST_NAT, CS_INVALID, CS_SRC_NAT, CS_TRACKED } from './fields';
 import { formatCtState } from './ofctl-format';
 import type { FlowTable, Rule } from './table';
 import { ActionSet } from './action-set';
+import { EV_PC_SHIFT, EV_TABLE, EV_TAIL, FATE_EXPLICIT_DROP, FATE_MISS, PASS_OPS, PassCache } from './pass-cache';
 import { FLOW_DROPS, type FlowDropReason } from './flow-drops';
 import type { ExecTracer, LearnHost } from './exec-hooks';
 import { applyLoad, applyMove, readFieldBits, swapCtTuple } from './field-access';
@@ -61,6 +62,8 @@ export const EMC_MIN_SUBTABLES = 4;
 
 /** OVS limits resubmit nesting to 64 (MAX_DEPTH in ofproto-dpif-xlate.c). */
 export const MAX_DEPTH = 64;
+
+const CS_NAT = CS_SRC_NAT | CS_DST_NAT;
 
 const CONTINUE = 0;
 const CONSUMED = 1;
@@ -114,6 +117,23 @@ export class Executor {
   private readonly forkSets: ActionSet[] = Array.from({ length: MAX_RECIRC + 1 }, () => new ActionSet());
   /** The bridge's connection tracker (ct() actions); created with the pipeline. */
   ct: CtStage = new CtStage();
+  /**
+   * Pass cache (pass-cache.ts): each pass of a multi-table pipeline replayed without lookups.
+   * Created the first time the tables span several tables; off = the full walk every time.
+   */
+  passCache: PassCache | null = null;
+  passCacheEnabled = true;
+  /** The tables use more than one table (computed per generation with soleNormal). */
+  private multiTable = false;
+  /** Recording the current pass for the pass cache (a probe missed). */
+  private recording = false;
+  /** Table generation when the recorded pass started (a learn mid-pass voids it). */
+  private recGen = 0;
+  /** Frame length when the recorded pass started (lookups record how much it grew since). */
+  private recLen = 0;
+  /** The current pass's cache entry (replayed or just stored) and its serial, else -1. */
+  private passEntry = -1;
+  private passSerial = 0;
 
   constructor(arena: PacketArena, tables: (FlowTable | undefined)[], capacity: number) {
     this.arena = arena;
@@ -137,6 +157,8 @@ export class Executor {
       return;
     }
     for (let i = 0; i < n; i++) this.runPacket(slots[i]);
+    const pc = this.passCache;
+    if (pc !== null && pc.nTouched > 0) pc.flushStats(this, now);
   }
 
   /**
@@ -170,6 +192,11 @@ export class Executor {
   private findSoleNormal(): void {
     this.soleGen = this.emc.generation;
     this.soleNormal = -1;
+    let used = 0;
+    for (const t of this.tables) if (t !== undefined && t.cls.count > 0) used++;
+    // One table: at most a lookup or two per packet, cheaper than a pass-cache probe.
+    this.multiTable = used > 1;
+    if (this.multiTable && this.passCache === null && this.passCacheEnabled) this.passCache = new PassCache();
     const t0 = this.tables[0];
     if (t0 === undefined || t0.cls.count !== 1) return;
     for (let id = 0; id < this.rules.length; id++) {
@@ -191,6 +218,19 @@ export class Executor {
     this.recirc = 0;
     this.tail = true;
     this.set.clear();
+    this.recording = false;
+    this.passEntry = -1;
+    const pc = this.passCache;
+    if (pc !== null && this.multiTable && this.passCacheEnabled && this.tracer === null && !this.dry) {
+      if (pc.probeFirst(this.key, slot, this.emc.generation)) {
+        this.passEntry = pc.hitEntry;
+        this.passSerial = pc.hitSerial;
+        if (this.replay(slot, pc.hitProg) === CONSUMED) return;
+        this.finish(slot);
+        return;
+      }
+      if (pc.sample()) this.startRecording(pc, slot);
+    }
     const t0 = this.tables[0];
     let rid = -1;
     if (t0 !== undefined) {
@@ -208,14 +248,79 @@ export class Executor {
       }
     }
     if (this.tracer !== null) this.tracer.lookup(0, rid, slot, 0);
+    if (this.recording) this.recordTop(0, rid);
     if (rid < 0) {
+      if (this.recording) this.passEnd();
       this.drops.add(FD_TABLE_MISS);
       this.ops.drop(slot, FD_TABLE_MISS);
       return;
     }
     if (!this.dry) (t0 as FlowTable).matched++;
-    if (this.runRule(slot, 0, rid) === CONSUMED) return;
+    if (this.runRule(slot, 0, rid) === CONSUMED) {
+      this.recording = false; // ended by an abort (a recirculation has stored the pass already)
+      return;
+    }
+    if (this.recording) this.passEnd();
     this.finish(slot);
+  }
+
+  private startRecording(pc: PassCache, slot: number): void {
+    pc.startRecording();
+    this.recording = true;
+    this.recGen = this.emc.generation;
+    this.recLen = this.arena.len[slot];
+  }
+
+  /** The recorded pass's first lookup: a miss drops, an empty plan is an explicit drop. */
+  private recordTop(table: number, rid: number): void {
+    const pc = this.passCache as PassCache;
+    pc.recordLookup(table, rid, 0);
+    if (rid < 0) pc.recordFate(FATE_MISS);
+    else if (this.plans[rid].length === 0) pc.recordFate(FATE_EXPLICIT_DROP);
+  }
+
+  /** The recorded pass is complete: store it (unless it cannot be cached); sets passEntry. */
+  private passEnd(): void {
+    this.recording = false;
+    const g = this.emc.generation;
+    const pc = this.passCache as PassCache;
+    const e = g === this.recGen ? pc.insert(g) : -1;
+    this.passEntry = e;
+    if (e >= 0) this.passSerial = pc.serialOf(e);
+  }
+
+  /**
+   * Replay pass program `p` on `slot`: its lookups are counted (added to the tables and rules
+   * at the end of the batch), its instructions run through runOp (the same function the full
+   * walk uses). CONSUMED when an instruction took the packet (recirculation, drop); else the
+   * caller finishes the pass.
+   */
+  private replay(slot: number, p: number): number {
+    const pc = this.passCache as PassCache;
+    pc.account(p, this.arena.len[slot]);
+    const fate = pc.fate[p];
+    if (fate !== 0) {
+      if ((fate & FATE_MISS) !== 0) {
+        this.drops.add(FD_TABLE_MISS);
+        this.ops.drop(slot, FD_TABLE_MISS);
+        return CONSUMED;
+      }
+      this.explicitDrop = true;
+    }
+    const opA = pc.opA;
+    const opB = pc.opB;
+    const plans = this.plans;
+    const b = p * PASS_OPS;
+    const end = b + pc.opN[p];
+    for (let i = b; i < end; i++) {
+      const a = opA[i];
+      const rid = opB[i];
+      this.tail = (a & EV_TAIL) !== 0;
+      const plan = plans[rid];
+      const at = a >>> EV_PC_SHIFT;
+      if (this.runOp(slot, plan, at, plan[at], a & EV_TABLE, rid) === CONSUMED) return CONSUMED;
+    }
+    return CONTINUE;
   }
 
   /**
@@ -234,6 +339,8 @@ export class Executor {
     this.recirc = 0;
     this.tail = true;
     this.set.clear();
+    this.recording = false;
+    this.passEntry = -1; // a packet-out is never cached, nor what it recirculates
     if (this.runPlan(slot, plan, 0, -1) === CONSUMED) return;
     this.finish(slot);
   }
@@ -303,6 +410,22 @@ export class Executor {
     this.pendOp = 0;
     this.outputs = 0;
     this.explicitDrop = false;
+    // The pass that recirculated set passEntry (-1: it is not cached, nor is this one).
+    const chain = this.passEntry;
+    this.passEntry = -1;
+    this.recording = false;
+    const pc = this.passCache;
+    if (chain >= 0 && pc !== null) {
+      const r = pc.probeRecirc(this.key, slot, chain, this.passSerial, this.emc.generation);
+      if (r > 0) {
+        this.passEntry = pc.hitEntry;
+        this.passSerial = pc.hitSerial;
+        if (this.replay(slot, pc.hitProg) === CONSUMED) return;
+        this.finish(slot);
+        return;
+      }
+      if (r === 0 && pc.sample()) this.startRecording(pc, slot);
+    }
     const t = this.tables[table];
     let rid = -1;
     if (t !== undefined) {
@@ -310,13 +433,19 @@ export class Executor {
       rid = t.cls.lookup(this.key, slot << K.KEY_SHIFT);
     }
     if (this.tracer !== null) this.tracer.lookup(table, rid, slot, 0);
+    if (this.recording) this.recordTop(table, rid);
     if (rid < 0) {
+      if (this.recording) this.passEnd();
       this.drops.add(FD_TABLE_MISS);
       this.ops.drop(slot, FD_TABLE_MISS);
       return;
     }
     if (!this.dry) (t as FlowTable).matched++;
-    if (this.runRule(slot, table, rid) === CONSUMED) return;
+    if (this.runRule(slot, table, rid) === CONSUMED) {
+      this.recording = false;
+      return;
+    }
+    if (this.recording) this.passEnd();
     this.finish(slot);
   }
 
@@ -341,6 +470,8 @@ export class Executor {
     if (rt === 255) {
       const r = ct.process(a, slot, zone, flags, this.dry, plan, pc);
       if (this.tracer !== null) this.traceCt(zone, r);
+      // A NAT translation changes the key by the connection, not by the key: not replayable.
+      if (this.recording && (ct.state & CS_NAT) !== 0) (this.passCache as PassCache).recBad = true;
       return r === CT_FULL ? this.abort(slot, FD_CT_FULL) : r === CT_NAT_EXHAUSTED ? this.abort(slot, FD_CT_NAT) : CONTINUE;
     }
     if (this.recirc >= MAX_RECIRC) {
@@ -348,6 +479,15 @@ export class Executor {
       return this.abort(slot, FD_RECIRC);
     }
     const tail = this.tail && pc + A.OP_LEN[A.OP_CT] >= plan.length;
+    if (tail) {
+      // This pass ends here: store it; the next one chains to it (passEntry).
+      if (this.recording) this.passEnd();
+    } else {
+      // A fork runs a whole pass inside this one: neither is cached.
+      if (this.recording) (this.passCache as PassCache).recBad = true;
+      this.recording = false;
+      this.passEntry = -1;
+    }
     const s = tail ? slot : a.clone(slot);
     if (s < 0) {
       this.drops.add(FD_NO_BUFFER);
@@ -362,6 +502,7 @@ export class Executor {
       return tail ? CONSUMED : CONTINUE;
     }
     ct.writeKey(this.key, s);
+    if ((ct.state & CS_NAT) !== 0) this.passEntry = -1; // translated: the next pass is not chained
     if (tail) {
       this.recirc++;
       this.recirculate(s, rt);
@@ -418,6 +559,7 @@ export class Executor {
       if (swap) swapCtTuple(key, k);
     }
     if (this.tracer !== null) this.tracer.lookup(table, rid, slot, this.depth);
+    if (this.recording) (this.passCache as PassCache).recordLookup(table, rid, this.arena.len[slot] - this.recLen);
     if (rid < 0) return CONTINUE; // a resubmit miss just continues with the caller's actions
     if (!this.dry) (t as FlowTable).matched++;
     return this.runRule(slot, table, rid);
@@ -435,155 +577,175 @@ export class Executor {
   }
 
   private runPlan(slot: number, plan: Plan, table: number, rid: number): number {
-    const a = this.arena;
-    const key = this.key;
-    const k = slot << K.KEY_SHIFT;
     let pc = 0;
     while (pc < plan.length) {
       const op = plan[pc];
       if (this.tracer !== null) this.tracer.action(rid, pc, slot, this.depth);
-      if (op > A.OP_CONTROLLER && op < A.OP_CLEAR_ACTIONS && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_LEARN && op !== A.OP_RESUBMIT_CT) {
-        // A modification: the pending output must leave as it is now.
-        this.flush(slot);
-      }
-      switch (op) {
-        case A.OP_OUTPUT: {
-          const port = plan[pc + 1];
-          if (port === key[k + K.K_IN_PORT]) {
-            this.drops.add(FD_IN_PORT); // OpenFlow: output to the input port is skipped
-            if (this.tracer !== null) this.tracer.event(`output:${port} is the input port: skipped (use in_port)`, this.depth);
-          } else this.setPending(slot, op, port, table, rid);
-          break;
-        }
-        case A.OP_IN_PORT:
-        case A.OP_NORMAL:
-        case A.OP_FLOOD:
-        case A.OP_ALL:
-          this.setPending(slot, op, 0, table, rid);
-          break;
-        case A.OP_CONTROLLER:
-          this.setPending(slot, op, plan[pc + 1], table, rid);
-          break;
-        case A.OP_SET_VLAN_VID:
-          if (!setVid(a, slot, plan[pc + 1])) return this.abort(slot, FD_HEADROOM);
-          break;
-        case A.OP_SET_VLAN_VID_SF:
-          // OpenFlow 1.2+ set_field on vlan_vid only rewrites an existing tag (push_vlan first).
-          if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, plan[pc + 1], 0x0fff);
-          break;
-        case A.OP_SET_VLAN_PCP: {
-          const tci = plan[pc + 1] << 13;
-          if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, tci, 0xe000);
-          else if (!pushTag(a, slot, eth.ETH_P_8021Q, tci)) return this.abort(slot, FD_HEADROOM);
-          break;
-        }
-        case A.OP_STRIP_VLAN:
-          popTag(a, slot);
-          break;
-        case A.OP_PUSH_VLAN:
-          // OVS pushes a tag with VID 0 / PCP 0; set_field:->vlan_vid then fills it.
-          if (!pushTag(a, slot, plan[pc + 1], 0)) return this.abort(slot, FD_HEADROOM);
-          break;
-        case A.OP_SET_ETH_SRC:
-          setEth(a, slot, eth.SRC, K.K_DL_SRC_HI, plan[pc + 1], plan[pc + 2] >>> 0);
-          break;
-        case A.OP_SET_ETH_DST:
-          setEth(a, slot, eth.DST, K.K_DL_DST_HI, plan[pc + 1], plan[pc + 2] >>> 0);
-          break;
-        case A.OP_SET_IPV4_SRC:
-          setIpv4Addr(a, slot, ipv4.SRC, K.K_NW_SRC, plan[pc + 1] >>> 0);
-          break;
-        case A.OP_SET_IPV4_DST:
-          setIpv4Addr(a, slot, ipv4.DST, K.K_NW_DST, plan[pc + 1] >>> 0);
-          break;
-        case A.OP_SET_IP_DSCP:
-          setDscp(a, slot, plan[pc + 1]);
-          break;
-        case A.OP_SET_IPV6:
-          setIpv6Addr(a, slot, plan, pc + 1);
-          break;
-        case A.OP_SET_L4_SRC:
-          setL4Port(a, slot, tcp.SRC_PORT, K.K_TP_SRC, plan[pc + 1], plan[pc + 2]);
-          break;
-        case A.OP_SET_L4_DST:
-          setL4Port(a, slot, tcp.DST_PORT, K.K_TP_DST, plan[pc + 1], plan[pc + 2]);
-          break;
-        case A.OP_DEC_TTL:
-          if (!decTtl(a, slot)) {
-            if (this.tracer !== null) this.tracer.event('dec_ttl: TTL exceeded, dropped', this.depth);
-            return this.abort(slot, FD_TTL);
-          }
-          break;
-        case A.OP_LOAD: {
-          const fid = plan[pc + 1];
-          if (fid >= N.F_REG0 && fid < N.F_REG0 + 8) {
-            // Registers are key words only (Neutron loads reg5/reg6 on every pass): no field switch.
-            const w = k + K.K_REG0 + fid - N.F_REG0;
-            key[w] = ((key[w] & ~plan[pc + 3]) | plan[pc + 5]) >>> 0;
-            break;
-          }
-          if (!applyLoad(a, slot, plan, pc)) return this.abort(slot, FD_HEADROOM);
-          break;
-        }
-        case A.OP_MOVE:
-          if (!applyMove(a, slot, plan, pc)) return this.abort(slot, FD_HEADROOM);
-          break;
-        case A.OP_WRITE_METADATA: {
-          const mh = plan[pc + 3];
-          const ml = plan[pc + 4];
-          key[k + K.K_METADATA_HI] = ((key[k + K.K_METADATA_HI] & ~mh) | plan[pc + 1]) >>> 0;
-          key[k + K.K_METADATA_LO] = ((key[k + K.K_METADATA_LO] & ~ml) | plan[pc + 2]) >>> 0;
-          break;
-        }
-        case A.OP_CT:
-          if (this.runCt(slot, plan, pc) === CONSUMED) return CONSUMED;
-          break;
-        case A.OP_CT_CLEAR:
-          clearCtKey(key, slot);
-          break;
-        case A.OP_LEARN: {
-          const r = this.rules[rid];
-          if (r !== undefined && this.learner !== null) {
-            this.learner.learn(r.program.learns[plan[pc + 1]], slot, rid, this.now, this.dry, this.tracer, this.depth);
-          }
-          break;
-        }
-        case A.OP_CLEAR_ACTIONS:
-          this.set.clear();
-          break;
-        case A.OP_WRITE_ACTIONS: {
-          // The rule may have been replaced meanwhile (a learn in its own actions): then skip.
-          const w = this.rules[rid]?.program.writes[plan[pc + 1]];
-          if (w !== undefined) this.set.write(w, rid, table);
-          break;
-        }
-        case A.OP_RESUBMIT:
-        case A.OP_RESUBMIT_CT:
-        case A.OP_GOTO: {
-          if (this.depth >= MAX_DEPTH) {
-            if (this.tracer !== null) this.tracer.event('resubmit depth limit reached, dropped', this.depth);
-            return this.abort(slot, FD_DEPTH);
-          }
-          let t: number;
-          let port = -1;
-          if (op === A.OP_GOTO) t = plan[pc + 1];
-          else {
-            port = plan[pc + 1];
-            t = plan[pc + 2];
-            if (t === 255) t = table;
-          }
-          // The called table is the packet's last word when this resubmit ends every list above it.
-          const tail = this.tail;
-          this.tail = tail && pc + A.OP_LEN[op] >= plan.length;
-          this.depth++;
-          const r = this.runTable(slot, t, port, op === A.OP_RESUBMIT_CT);
-          this.depth--;
-          this.tail = tail;
-          if (r === CONSUMED) return CONSUMED;
-          break;
-        }
-      }
+      if (this.runOp(slot, plan, pc, op, table, rid) === CONSUMED) return CONSUMED;
       pc += A.OP_LEN[op];
+    }
+    return CONTINUE;
+  }
+
+  /**
+   * One instruction (`op` at `pc` of `plan`, rule `rid` in `table`): the one function both the
+   * full walk and a pass-cache replay run, so forwarding, replay and trace decide alike.
+   */
+  private runOp(slot: number, plan: Plan, pc: number, op: number, table: number, rid: number): number {
+    const a = this.arena;
+    const key = this.key;
+    const k = slot << K.KEY_SHIFT;
+    if (this.recording && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_RESUBMIT_CT) {
+      // Resubmits are not replayed: their lookups are recorded as LOOKUP events.
+      (this.passCache as PassCache).recordOp(table | (this.tail ? EV_TAIL : 0) | (pc << EV_PC_SHIFT), rid);
+    }
+    if (op > A.OP_CONTROLLER && op < A.OP_CLEAR_ACTIONS && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_LEARN && op !== A.OP_RESUBMIT_CT) {
+      // A modification: the pending output must leave as it is now.
+      this.flush(slot);
+    }
+    switch (op) {
+      case A.OP_OUTPUT: {
+        const port = plan[pc + 1];
+        if (port === key[k + K.K_IN_PORT]) {
+          this.drops.add(FD_IN_PORT); // OpenFlow: output to the input port is skipped
+          if (this.tracer !== null) this.tracer.event(`output:${port} is the input port: skipped (use in_port)`, this.depth);
+        } else this.setPending(slot, op, port, table, rid);
+        break;
+      }
+      case A.OP_IN_PORT:
+      case A.OP_NORMAL:
+      case A.OP_FLOOD:
+      case A.OP_ALL:
+        this.setPending(slot, op, 0, table, rid);
+        break;
+      case A.OP_CONTROLLER:
+        this.setPending(slot, op, plan[pc + 1], table, rid);
+        break;
+      case A.OP_SET_VLAN_VID:
+        if (!setVid(a, slot, plan[pc + 1])) return this.abort(slot, FD_HEADROOM);
+        break;
+      case A.OP_SET_VLAN_VID_SF:
+        // OpenFlow 1.2+ set_field on vlan_vid only rewrites an existing tag (push_vlan first).
+        if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, plan[pc + 1], 0x0fff);
+        break;
+      case A.OP_SET_VLAN_PCP: {
+        const tci = plan[pc + 1] << 13;
+        if (key[k + K.K_VLAN_TCI] !== 0) rewriteTci(a, slot, tci, 0xe000);
+        else if (!pushTag(a, slot, eth.ETH_P_8021Q, tci)) return this.abort(slot, FD_HEADROOM);
+        break;
+      }
+      case A.OP_STRIP_VLAN:
+        popTag(a, slot);
+        break;
+      case A.OP_PUSH_VLAN:
+        // OVS pushes a tag with VID 0 / PCP 0; set_field:->vlan_vid then fills it.
+        if (!pushTag(a, slot, plan[pc + 1], 0)) return this.abort(slot, FD_HEADROOM);
+        break;
+      case A.OP_SET_ETH_SRC:
+        setEth(a, slot, eth.SRC, K.K_DL_SRC_HI, plan[pc + 1], plan[pc + 2] >>> 0);
+        break;
+      case A.OP_SET_ETH_DST:
+        setEth(a, slot, eth.DST, K.K_DL_DST_HI, plan[pc + 1], plan[pc + 2] >>> 0);
+        break;
+      case A.OP_SET_IPV4_SRC:
+        setIpv4Addr(a, slot, ipv4.SRC, K.K_NW_SRC, plan[pc + 1] >>> 0);
+        break;
+      case A.OP_SET_IPV4_DST:
+        setIpv4Addr(a, slot, ipv4.DST, K.K_NW_DST, plan[pc + 1] >>> 0);
+        break;
+      case A.OP_SET_IP_DSCP:
+        setDscp(a, slot, plan[pc + 1]);
+        break;
+      case A.OP_SET_IPV6:
+        setIpv6Addr(a, slot, plan, pc + 1);
+        break;
+      case A.OP_SET_L4_SRC:
+        setL4Port(a, slot, tcp.SRC_PORT, K.K_TP_SRC, plan[pc + 1], plan[pc + 2]);
+        break;
+      case A.OP_SET_L4_DST:
+        setL4Port(a, slot, tcp.DST_PORT, K.K_TP_DST, plan[pc + 1], plan[pc + 2]);
+        break;
+      case A.OP_DEC_TTL:
+        if (!decTtl(a, slot)) {
+          if (this.tracer !== null) this.tracer.event('dec_ttl: TTL exceeded, dropped', this.depth);
+          return this.abort(slot, FD_TTL);
+        }
+        break;
+      case A.OP_LOAD: {
+        const fid = plan[pc + 1];
+        if (fid >= N.F_REG0 && fid < N.F_REG0 + 8) {
+          // Registers are key words only (Neutron loads reg5/reg6 on every pass): no field switch.
+          const w = k + K.K_REG0 + fid - N.F_REG0;
+          key[w] = ((key[w] & ~plan[pc + 3]) | plan[pc + 5]) >>> 0;
+          break;
+        }
+        if (!applyLoad(a, slot, plan, pc)) return this.abort(slot, FD_HEADROOM);
+        break;
+      }
+      case A.OP_MOVE:
+        if (!applyMove(a, slot, plan, pc)) return this.abort(slot, FD_HEADROOM);
+        break;
+      case A.OP_WRITE_METADATA: {
+        const mh = plan[pc + 3];
+        const ml = plan[pc + 4];
+        key[k + K.K_METADATA_HI] = ((key[k + K.K_METADATA_HI] & ~mh) | plan[pc + 1]) >>> 0;
+        key[k + K.K_METADATA_LO] = ((key[k + K.K_METADATA_LO] & ~ml) | plan[pc + 2]) >>> 0;
+        break;
+      }
+      case A.OP_CT:
+        if (this.runCt(slot, plan, pc) === CONSUMED) return CONSUMED;
+        break;
+      case A.OP_CT_CLEAR:
+        clearCtKey(key, slot);
+        break;
+      case A.OP_LEARN: {
+        // A learn changes the tables the rest of the pass looks up: not replayable; and the
+        // counts of replays so far go to the rules as they are now (a learn may replace one).
+        const pcache = this.passCache;
+        if (pcache !== null) {
+          if (this.recording) pcache.recBad = true;
+          if (pcache.nTouched > 0) pcache.flushStats(this, this.now);
+        }
+        const r = this.rules[rid];
+        if (r !== undefined && this.learner !== null) {
+          this.learner.learn(r.program.learns[plan[pc + 1]], slot, rid, this.now, this.dry, this.tracer, this.depth);
+        }
+        break;
+      }
+      case A.OP_CLEAR_ACTIONS:
+        this.set.clear();
+        break;
+      case A.OP_WRITE_ACTIONS: {
+        // The rule may have been replaced meanwhile (a learn in its own actions): then skip.
+        const w = this.rules[rid]?.program.writes[plan[pc + 1]];
+        if (w !== undefined) this.set.write(w, rid, table);
+        break;
+      }
+      case A.OP_RESUBMIT:
+      case A.OP_RESUBMIT_CT:
+      case A.OP_GOTO: {
+        if (this.depth >= MAX_DEPTH) {
+          if (this.tracer !== null) this.tracer.event('resubmit depth limit reached, dropped', this.depth);
+          return this.abort(slot, FD_DEPTH);
+        }
+        let t: number;
+        let port = -1;
+        if (op === A.OP_GOTO) t = plan[pc + 1];
+        else {
+          port = plan[pc + 1];
+          t = plan[pc + 2];
+          if (t === 255) t = table;
+        }
+        // The called table is the packet's last word when this resubmit ends every list above it.
+        const tail = this.tail;
+        this.tail = tail && pc + A.OP_LEN[op] >= plan.length;
+        this.depth++;
+        const r = this.runTable(slot, t, port, op === A.OP_RESUBMIT_CT);
+        this.depth--;
+        this.tail = tail;
+        if (r === CONSUMED) return CONSUMED;
+        break;
+      }
     }
     return CONTINUE;
   }
