@@ -36,6 +36,7 @@ import { CS_DST_NAT, CS_INVALID, CS_SRC_NAT, CS_TRACKED } from './fields';
 import { formatCtState } from './ofctl-format';
 import type { FlowTable, Rule } from './table';
 import { ActionSet } from './action-set';
+import type { ProgramCache } from './programs';
 import { EV_PC_SHIFT, EV_TABLE, EV_TAIL, FATE_EXPLICIT_DROP, FATE_MISS, PASS_OPS, PassCache } from './pass-cache';
 import { FLOW_DROPS, type FlowDropReason } from './flow-drops';
 import type { ExecTracer, LearnHost } from './exec-hooks';
@@ -123,8 +124,15 @@ export class Executor {
    */
   passCache: PassCache | null = null;
   passCacheEnabled = true;
-  /** The tables use more than one table (computed per generation with soleNormal). */
+  /**
+   * The pass cache is worth its probe: rules in several tables and some program resubmits or
+   * goes to another table (several lookups per pass). Measured: with one lookup per pass (the
+   * minimal ct() firewall, bench/ct-memory) a probe cost more than the lookup it saved.
+   * Computed per generation with soleNormal.
+   */
   private multiTable = false;
+  /** The pipeline's shared programs (whether any resubmits); null = assume some do. */
+  programs: ProgramCache | null = null;
   /** Recording the current pass for the pass cache (a probe missed). */
   private recording = false;
   /** Table generation when the recorded pass started (a learn mid-pass voids it). */
@@ -195,7 +203,7 @@ export class Executor {
     let used = 0;
     for (const t of this.tables) if (t !== undefined && t.cls.count > 0) used++;
     // One table: at most a lookup or two per packet, cheaper than a pass-cache probe.
-    this.multiTable = used > 1;
+    this.multiTable = used > 1 && (this.programs === null || this.programs.jumps > 0);
     if (this.multiTable && this.passCache === null && this.passCacheEnabled) this.passCache = new PassCache();
     const t0 = this.tables[0];
     if (t0 === undefined || t0.cls.count !== 1) return;
@@ -315,9 +323,9 @@ export class Executor {
     for (let i = b; i < end; i++) {
       const a = opA[i];
       const rid = opB[i];
-      this.tail = (a & EV_TAIL) !== 0;
       const plan = plans[rid];
       const at = a >>> EV_PC_SHIFT;
+      this.tail = (a & EV_TAIL) !== 0;
       if (this.runOp(slot, plan, at, plan[at], a & EV_TABLE, rid) === CONSUMED) return CONSUMED;
     }
     return CONTINUE;

@@ -118,6 +118,7 @@ export class FlowPipeline implements LearnHost {
     this.arena = opts.arena;
     this.clock = opts.clock ?? (() => Date.now());
     this.exec = new Executor(opts.arena, this.tables, INITIAL_RULES);
+    this.exec.programs = this.programs;
     this.exec.learner = this;
     this.exec.emcEnabled = opts.emc ?? true;
     this.maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;

@@ -8,7 +8,7 @@
  * numbers) AND compile to the same plan: what dump-flows shows and what the datapath does are
  * then both indistinguishable.
  */
-import { compile, conjClauses, type Action, type CompiledWrite, type Plan } from './actions';
+import { compile, conjClauses, OP_GOTO, OP_LEN, OP_RESUBMIT, OP_RESUBMIT_CT, type Action, type CompiledWrite, type Plan } from './actions';
 import { CompiledLearn } from './learn';
 
 export interface Program {
@@ -29,6 +29,11 @@ export interface Program {
 
 export class ProgramCache {
   private readonly byKey = new Map<string, Program>();
+  /**
+   * Distinct programs held that resubmit or goto another table: while there are none, every
+   * pass is one lookup and the executor's pass cache would only cost (execute.ts).
+   */
+  jumps = 0;
 
   /** `text` prints an action list as dump-flows would (ofctl-format's formatActions). */
   constructor(private readonly text: (actions: readonly Action[]) => string) {}
@@ -46,6 +51,7 @@ export class ProgramCache {
     if (p === undefined) {
       p = { key, actions, plan, pcs, conj: conjClauses(actions), learns: learns.map((l) => new CompiledLearn(l)), writes, refs: 0 };
       this.byKey.set(key, p);
+      if (jumps(plan)) this.jumps++;
     }
     p.refs++;
     return p;
@@ -53,6 +59,17 @@ export class ProgramCache {
 
   /** Drop one reference; the program is forgotten with its last rule. */
   release(p: Program): void {
-    if (--p.refs === 0 && this.byKey.get(p.key) === p) this.byKey.delete(p.key);
+    if (--p.refs === 0 && this.byKey.get(p.key) === p) {
+      this.byKey.delete(p.key);
+      if (jumps(p.plan)) this.jumps--;
+    }
   }
+}
+
+function jumps(plan: Plan): boolean {
+  for (let pc = 0; pc < plan.length; pc += OP_LEN[plan[pc]]) {
+    const op = plan[pc];
+    if (op === OP_RESUBMIT || op === OP_GOTO || op === OP_RESUBMIT_CT) return true;
+  }
+  return false;
 }
