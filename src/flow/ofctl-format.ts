@@ -140,30 +140,12 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
   if (priority !== OFP_DEFAULT_PRIORITY) out.push(`priority=${priority}`);
   const val = m.value;
   const msk = m.mask;
-  // pkt_mark, then conj_id: first, as OVS prints them.
+  // OVS match_format's order: pkt_mark, conj_id, the ct_* fields, the dl_type/nw_proto
+  // shorthand, registers, tunnel metadata, metadata, in_port, then the packet's own headers
+  // outward in. It is not the order of the flow's text: OVS prints every flow this one way.
   if (msk[K.K_PKT_MARK]) out.push(`pkt_mark=${hashX(val[K.K_PKT_MARK])}${msk[K.K_PKT_MARK] === 0xffffffff ? '' : '/' + hashX(msk[K.K_PKT_MARK])}`);
   if (msk[K.K_CONJ_ID]) out.push(`conj_id=${val[K.K_CONJ_ID]}`);
   formatCtMatch(m, out);
-
-  if (msk[K.K_METADATA_HI] || msk[K.K_METADATA_LO]) {
-    const v = (BigInt(val[K.K_METADATA_HI]) << 32n) | BigInt(val[K.K_METADATA_LO]);
-    const mm = (BigInt(msk[K.K_METADATA_HI]) << 32n) | BigInt(msk[K.K_METADATA_LO]);
-    out.push(`metadata=${hashX(v)}${mm === 0xffffffffffffffffn ? '' : '/' + hashX(mm)}`);
-  }
-  if (msk[K.K_IN_PORT]) out.push(`in_port=${formatPort(val[K.K_IN_PORT], names)}`);
-  for (let r = 0; r < 8; r++) {
-    const mm = msk[K.K_REG0 + r];
-    if (mm) out.push(`reg${r}=${hashX(val[K.K_REG0 + r])}${mm === 0xffffffff ? '' : '/' + hashX(mm)}`);
-  }
-
-  // Tunnel metadata after the registers, in OVS's order (format_flow_tunnel).
-  if (msk[K.K_TUN_ID_HI] || msk[K.K_TUN_ID_LO]) {
-    const v = (BigInt(val[K.K_TUN_ID_HI]) << 32n) | BigInt(val[K.K_TUN_ID_LO]);
-    const mm = (BigInt(msk[K.K_TUN_ID_HI]) << 32n) | BigInt(msk[K.K_TUN_ID_LO]);
-    out.push(`tun_id=${hashX(v)}${mm === 0xffffffffffffffffn ? '' : '/' + hashX(mm)}`);
-  }
-  if (msk[K.K_TUN_SRC]) out.push(`tun_src=${ipMasked(val[K.K_TUN_SRC], msk[K.K_TUN_SRC])}`);
-  if (msk[K.K_TUN_DST]) out.push(`tun_dst=${ipMasked(val[K.K_TUN_DST], msk[K.K_TUN_DST])}`);
 
   const dlType = m.dlType;
   const protoExact = m.isFull(K.K_NW_PROTO);
@@ -185,6 +167,25 @@ export function formatMatch(m: Match, priority: number, names?: PortNamer): stri
     else if (dlType === F.ETH_TYPE_RARP) out.push('rarp');
     else skipType = false;
   }
+
+  for (let r = 0; r < 8; r++) {
+    const mm = msk[K.K_REG0 + r];
+    if (mm) out.push(`reg${r}=${hashX(val[K.K_REG0 + r])}${mm === 0xffffffff ? '' : '/' + hashX(mm)}`);
+  }
+  // Tunnel metadata (format_flow_tunnel).
+  if (msk[K.K_TUN_ID_HI] || msk[K.K_TUN_ID_LO]) {
+    const v = (BigInt(val[K.K_TUN_ID_HI]) << 32n) | BigInt(val[K.K_TUN_ID_LO]);
+    const mm = (BigInt(msk[K.K_TUN_ID_HI]) << 32n) | BigInt(msk[K.K_TUN_ID_LO]);
+    out.push(`tun_id=${hashX(v)}${mm === 0xffffffffffffffffn ? '' : '/' + hashX(mm)}`);
+  }
+  if (msk[K.K_TUN_SRC]) out.push(`tun_src=${ipMasked(val[K.K_TUN_SRC], msk[K.K_TUN_SRC])}`);
+  if (msk[K.K_TUN_DST]) out.push(`tun_dst=${ipMasked(val[K.K_TUN_DST], msk[K.K_TUN_DST])}`);
+  if (msk[K.K_METADATA_HI] || msk[K.K_METADATA_LO]) {
+    const v = (BigInt(val[K.K_METADATA_HI]) << 32n) | BigInt(val[K.K_METADATA_LO]);
+    const mm = (BigInt(msk[K.K_METADATA_HI]) << 32n) | BigInt(msk[K.K_METADATA_LO]);
+    out.push(`metadata=${hashX(v)}${mm === 0xffffffffffffffffn ? '' : '/' + hashX(mm)}`);
+  }
+  if (msk[K.K_IN_PORT]) out.push(`in_port=${formatPort(val[K.K_IN_PORT], names)}`);
 
   const tm = msk[K.K_VLAN_TCI];
   if (tm) {

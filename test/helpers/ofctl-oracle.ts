@@ -39,24 +39,32 @@ export function ovsReads(flow: string, args?: string[]): Reading {
   return run(['-O', 'OpenFlow13'], flow);
 }
 
-/**
- * ovsReads() for many flows with one `ovs-ofctl parse-flows` run when every line reads with the
- * default protocol; otherwise line by line.
- */
-export function ovsReadsMany(flows: string[], args?: string[]): Reading[] {
-  if (flows.length === 0) return [];
+/** Every flow read in one `ovs-ofctl parse-flows` run, or null when OVS refuses any of them. */
+function readBatch(flows: string[], args: string[]): Reading[] | null {
   const dir = mkdtempSync(join(tmpdir(), 'tvs-oracle-'));
   try {
     const file = join(dir, 'flows');
     writeFileSync(file, flows.join('\n') + '\n');
-    const a = args ?? [];
-    const out = execFileSync('ovs-ofctl', [...a, 'parse-flows', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('ovs-ofctl', [...args, 'parse-flows', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const adds = [...out.matchAll(/FLOW_MOD \([^)]*\)(?: \([^)]*\))?: ADD (.*)$/gm)].map((m) => m[1].trim());
-    if (adds.length === flows.length) return adds.map((text) => ({ ok: true, text, args: a }));
+    return adds.length === flows.length ? adds.map((text) => ({ ok: true, text, args })) : null;
   } catch {
-    /* some line refused: fall through to one at a time */
+    return null; // some line refused
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return flows.map((f) => ovsReads(f, args));
+}
+
+/**
+ * ovsReads() for many flows: one `ovs-ofctl parse-flows` run when OVS reads them all with the
+ * default protocol; otherwise the halves apart, down to single lines (so a few refused lines
+ * cost a few runs each, not one run per line of the file).
+ */
+export function ovsReadsMany(flows: string[], args?: string[]): Reading[] {
+  if (flows.length === 0) return [];
+  const all = readBatch(flows, args ?? []);
+  if (all !== null) return all;
+  if (flows.length === 1) return [ovsReads(flows[0], args)];
+  const mid = flows.length >> 1;
+  return [...ovsReadsMany(flows.slice(0, mid), args), ...ovsReadsMany(flows.slice(mid), args)];
 }

@@ -56,7 +56,7 @@ const MATCHES: [string, string][] = [
   ['pkt_mark=0xffffffff,conj_id=3', 'pkt_mark=0xffffffff,conj_id=3'],
   [
     'icmp6,nd_tll=aa:bb:cc:dd:ee:ff,nd_target=fe80::1,icmp_type=136,ipv6_label=7,ipv6_dst=::2,ipv6_src=::1,nw_ecn=1,ip_dscp=2,nw_ttl=3,reg0=1,pkt_mark=3/0xff,in_port=1',
-    'pkt_mark=0x3/0xff,in_port=1,reg0=0x1,icmp6,ipv6_src=::1,ipv6_dst=::2,ipv6_label=0x00007,nw_tos=8,nw_ecn=1,nw_ttl=3,icmp_type=136,nd_target=fe80::1,nd_tll=aa:bb:cc:dd:ee:ff',
+    'pkt_mark=0x3/0xff,icmp6,reg0=0x1,in_port=1,ipv6_src=::1,ipv6_dst=::2,ipv6_label=0x00007,nw_tos=8,nw_ecn=1,nw_ttl=3,icmp_type=136,nd_target=fe80::1,nd_tll=aa:bb:cc:dd:ee:ff',
   ],
 ];
 

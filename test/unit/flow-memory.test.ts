@@ -48,7 +48,7 @@ t.test(`flows cost at most ${BOUND} bytes each (${N} flows)`, async (t) => {
   // exact match and actions, and a packet of flow 54321 takes that flow's actions.
   const want = flow(12345);
   const dumped = p.formatFlows(want.replace(/,actions=.*/, ''), { strict: true });
-  t.match(dumped, /priority=104,in_port=1,tcp,nw_src=10\.0\.48\.57,tp_dst=346 actions=mod_vlan_vid:346,output:5\n$/, 'flow 12345 dumped as added');
+  t.match(dumped, /priority=104,tcp,in_port=1,nw_src=10\.0\.48\.57,tp_dst=346 actions=mod_vlan_vid:346,output:5\n$/, 'flow 12345 dumped as added');
   const tr = runTrace(p, { flow: 'in_port=1,tcp,nw_src=10.0.212.49,tp_dst=322' });
   t.same(tr.outputs.map((o) => o.port), [5], 'flow 54321 forwards to port 5');
   t.match(tr.text, /mod_vlan_vid:2322/, 'with its own VLAN');

@@ -66,7 +66,7 @@ const MATCHES: [string, string][] = [
   ['icmp6,icmp_type=135', 'icmp6,icmp_type=135'],
   ['ipv6,nw_proto=58', 'icmp6'],
   ['priority=4,in_port=1,dl_vlan=1', 'priority=4,in_port="phy-br-eth1",dl_vlan=1'],
-  ['tcp,in_port=3,reg1=1,metadata=2,dl_vlan=3,dl_src=00:00:00:00:00:01,nw_src=1.2.3.4,tp_dst=80', 'metadata=0x2,in_port=tap1,reg1=0x1,tcp,dl_vlan=3,dl_src=00:00:00:00:00:01,nw_src=1.2.3.4,tp_dst=80'],
+  ['tcp,in_port=3,reg1=1,metadata=2,dl_vlan=3,dl_src=00:00:00:00:00:01,nw_src=1.2.3.4,tp_dst=80', 'tcp,reg1=0x1,metadata=0x2,in_port=tap1,dl_vlan=3,dl_src=00:00:00:00:00:01,nw_src=1.2.3.4,tp_dst=80'],
 ];
 
 t.test('match round-trip (text → match → OVS format → same match)', async (t) => {
@@ -297,8 +297,8 @@ t.test('a Neutron dump-flows text replays through addFlows', async (t) => {
   t.match(dump, /table=0, n_packets=0, n_bytes=0, priority=4,in_port="phy-br-eth1",dl_vlan=1 actions=mod_vlan_vid:101,resubmit\(,60\)/);
   t.match(dump, /priority=65535,dl_vlan=4095 actions=drop/);
   t.match(dump, /priority=3,in_port="int-br-eth1",vlan_tci=0x0000\/0x1fff actions=push_vlan:0x8100,set_field:4097->vlan_vid,resubmit\(,60\)/);
-  t.match(dump, /priority=95,in_port=qvo1234,reg5=0x6,icmp6,icmp_type=135 actions=resubmit\(,94\)/);
-  t.match(dump, /priority=65,in_port=qvo1234,reg5=0x6,ip,dl_src=fa:16:3e:12:34:56,nw_src=10\.0\.0\.5 actions=ct\(table=72,zone=NXM_NX_REG6\[0\.\.15\]\)/);
+  t.match(dump, /priority=95,icmp6,reg5=0x6,in_port=qvo1234,icmp_type=135 actions=resubmit\(,94\)/);
+  t.match(dump, /priority=65,ip,reg5=0x6,in_port=qvo1234,dl_src=fa:16:3e:12:34:56,nw_src=10\.0\.0\.5 actions=ct\(table=72,zone=NXM_NX_REG6\[0\.\.15\]\)/);
   t.equal(p.dumpFlows('cookie=0x5f1c2d9b6a3e4f10/-1'.replace('-1', '0xffffffffffffffff')).length, 12);
 });
 

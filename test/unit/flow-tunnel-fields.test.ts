@@ -39,8 +39,8 @@ const MATCHES: [string, string][] = [
   ['tun_src=10.0.0.1', 'tun_src=10.0.0.1'],
   ['tun_src=2.2.2.0/255.255.255.0', 'tun_src=2.2.2.0/24'],
   ['tun_dst=1.2.3.4/255.0.255.0', 'tun_dst=1.0.3.0/255.0.255.0'],
-  ['in_port=2,tun_id=0x3e9,tun_src=10.0.0.2,tun_dst=10.0.0.1', 'in_port="vxlan-0a000002",tun_id=0x3e9,tun_src=10.0.0.2,tun_dst=10.0.0.1'],
-  ['reg0=5,tun_id=7,ip', 'reg0=0x5,tun_id=0x7,ip'],
+  ['in_port=2,tun_id=0x3e9,tun_src=10.0.0.2,tun_dst=10.0.0.1', 'tun_id=0x3e9,tun_src=10.0.0.2,tun_dst=10.0.0.1,in_port="vxlan-0a000002"'],
+  ['reg0=5,tun_id=7,ip', 'ip,reg0=0x5,tun_id=0x7'],
 ];
 
 t.test('tunnel matches: parse, words, print', async (t) => {
