@@ -16,10 +16,8 @@ import * as path from 'path';
 import { PacketArena } from '../../src/packet/arena';
 import { Batch } from '../../src/packet/batch';
 import { parseSlot } from '../../src/packet/parse';
-import { KEY_SHIFT } from '../../src/packet/flow-key';
-import type { BridgeOps } from '../../src/flow/bridge-ops';
 import { FlowPipeline } from '../../src/flow/pipeline';
-import { buildFrame, prng } from '../../src/flow/testing';
+import { buildFrame, prng, SinkOps } from '../../src/flow/testing';
 import { Router } from '../../src/l3/router';
 
 const N = 32;
@@ -32,38 +30,6 @@ export interface MicroResult {
   /** ns/packet above the baseline named in `over` */
   ownNs?: number;
   over?: string;
-}
-
-/** Keeps every slot (the bench reuses them); counts what would have left. */
-class SinkOps implements BridgeOps {
-  readonly name = 'sink';
-  sent = 0;
-  dropped = 0;
-  constructor(readonly arena: PacketArena) {}
-  output(_slot: number): void {
-    this.sent++;
-  }
-  normal(): void {
-    this.sent++;
-  }
-  flood(): void {
-    this.sent++;
-  }
-  controller(): void {
-    this.sent++;
-  }
-  drop(): void {
-    this.dropped++;
-  }
-  ofportByName(): number {
-    return -1;
-  }
-  portName(): string | undefined {
-    return undefined;
-  }
-  inPort(slot: number): number {
-    return this.arena.key[slot << KEY_SHIFT];
-  }
 }
 
 /** A sink that frees clones (slots outside the bench's batch), as a tx burst would. */

@@ -8,6 +8,7 @@ import type { VlanSet } from '../l2/vlan-set';
 import type { HoldBudget } from '../packet/hold-budget';
 import { Batch, BURST } from '../packet/batch';
 import { Port, PortCounters } from '../io/port';
+import type { TunnelOptions } from '../io/tunnel-port';
 import { PortVlan } from '../l2/port-vlan';
 import { MacTable } from '../l2/mac-table';
 
@@ -42,17 +43,8 @@ export interface PortConfig {
   tunnel?: TunnelConfig;
 }
 
-/** Options of a tunnel port, as OVS's `options:` column of the Interface table. */
-export interface TunnelConfig {
-  remoteIp: string;
-  localIp?: string;
-  /** VNI / GRE key, or 'flow' (taken from and written to tun_id). */
-  key?: number | 'flow';
-  dstPort?: number;
-  tos?: number | 'inherit';
-  ttl?: number | 'inherit';
-  dfDefault?: boolean;
-}
+/** Options of a tunnel port, as OVS's `options:` column of the Interface table (the tunnel port's own). */
+export type TunnelConfig = TunnelOptions;
 
 /**
  * The bridge a port belongs to, as the port's owner and the run loop use it (implemented by

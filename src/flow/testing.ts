@@ -60,6 +60,38 @@ export class RecordingOps implements BridgeOps {
   }
 }
 
+/** Keeps every slot (the bench reuses them); counts what would have left. */
+export class SinkOps implements BridgeOps {
+  readonly name = 'sink';
+  sent = 0;
+  dropped = 0;
+  constructor(readonly arena: PacketArena) {}
+  output(_slot: number): void {
+    this.sent++;
+  }
+  normal(): void {
+    this.sent++;
+  }
+  flood(): void {
+    this.sent++;
+  }
+  controller(): void {
+    this.sent++;
+  }
+  drop(): void {
+    this.dropped++;
+  }
+  ofportByName(): number {
+    return -1;
+  }
+  portName(): string | undefined {
+    return undefined;
+  }
+  inPort(slot: number): number {
+    return this.arena.key[slot << KEY_SHIFT];
+  }
+}
+
 /** Counting ops for benchmarks: no recording, just release. */
 export class CountingOps implements BridgeOps {
   readonly name = 'bench';

@@ -78,14 +78,7 @@ export function readMac(b: Uint8Array, p: number): number {
   return (((b[p] << 8) | b[p + 1]) * 0x100000000) + (((b[p + 2] << 24) | (b[p + 3] << 16) | (b[p + 4] << 8) | b[p + 5]) >>> 0);
 }
 export function writeMac(b: Uint8Array, p: number, mac: number): void {
-  const hi = Math.floor(mac / 0x100000000);
-  const lo = mac >>> 0;
-  b[p] = hi >>> 8;
-  b[p + 1] = hi & 0xff;
-  b[p + 2] = lo >>> 24;
-  b[p + 3] = (lo >>> 16) & 0xff;
-  b[p + 4] = (lo >>> 8) & 0xff;
-  b[p + 5] = lo & 0xff;
+  writeMacHiLo(b, p, Math.floor(mac / 0x100000000), mac >>> 0);
 }
 
 export const BROADCAST_MAC = 0xffffffffffff;
