@@ -9,7 +9,7 @@
  *   flows-nat        2 ports, 100,000 flows in the bridge and 100,000 NAT sessions in a router
  *                    (reported after each half too)
  *
- * Each runs with the V8 flags the `tvs` daemon runs with (src/cli/node-flags.ts).
+ * Each runs with the V8 flags and environment the `tvs` daemon runs with (src/cli/node-flags.ts).
  *
  * Memory does not depend on CPU load, so these figures are stable on a shared machine. Figures,
  * never assertions (flow memory per rule is asserted in test/unit/flow-memory.test.ts).
@@ -18,7 +18,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { Switch } from '../src/datapath/switch';
-import { SWITCH_NODE_FLAGS } from '../src/cli/node-flags';
+import { SWITCH_NODE_FLAGS, SWITCH_ENV } from '../src/cli/node-flags';
 import { MemoryPort } from '../src/io/memory-port';
 import { udpFrame, ethFrame } from '../test/helpers/frames';
 import { emitArp, OP_REPLY } from '../src/wire/arp';
@@ -220,7 +220,7 @@ export const SCENARIOS: Record<string, () => Promise<Footprint>> = {
 export function runFootprints(names: string[] = Object.keys(SCENARIOS)): Footprint[] {
   const out: Footprint[] = [];
   for (const n of names) {
-    const r = spawnSync(process.execPath, [...SWITCH_NODE_FLAGS, __filename, '--scenario', n], { encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(process.execPath, [...SWITCH_NODE_FLAGS, __filename, '--scenario', n], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, ...SWITCH_ENV } });
     const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
     try {
       out.push(JSON.parse(last) as Footprint);

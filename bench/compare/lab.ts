@@ -10,7 +10,7 @@
  * Addresses are on 10.222.x.0/24 only. Everything created is removed by `destroy()`, which
  * every caller runs in a `finally`.
  */
-import { SWITCH_NODE_FLAGS } from '../../src/cli/node-flags';
+import { SWITCH_NODE_FLAGS, SWITCH_ENV } from '../../src/cli/node-flags';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -392,6 +392,7 @@ export async function startTvsDaemon(ns: string, dir: string, control: string, n
   const d = spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, ...SWITCH_NODE_FLAGS, ...nodeArgs, TVS, 'start', '--control', control, ...startArgs], {
     stdio: ['ignore', log, log],
     cwd: dir, // profilers' side files (v8 logs) land in the lab dir, removed with it
+    env: { ...process.env, ...SWITCH_ENV },
   });
   fs.closeSync(log);
   d.on('error', () => undefined);
