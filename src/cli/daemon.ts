@@ -4,6 +4,8 @@
  * SIGINT/SIGTERM, then closes every port (TAP devices it created disappear unless persistent)
  * and removes the socket.
  */
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Switch } from '../datapath/switch';
 import { ControlServer } from '../control/server';
@@ -56,8 +58,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   }
 }
 
+/**
+ * What tells this daemon from others, stable across restarts: the host (its machine-id, else
+ * its name) and the control socket (two daemons on one host never share one). Bridges' default
+ * OpenFlow datapath ids derive from it.
+ */
+function daemonInstance(control: string): string {
+  let host = os.hostname();
+  try {
+    host = fs.readFileSync('/etc/machine-id', 'utf8').trim() || host;
+  } catch {
+    /* no machine-id: the host name */
+  }
+  return `${host}:${path.resolve(control)}`;
+}
+
 async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, stopped: Promise<void>): Promise<void> {
-  const sw = new Switch({ busyPoll: opts.busyPoll, spinUs: opts.spinUs });
+  const sw = new Switch({ busyPoll: opts.busyPoll, spinUs: opts.spinUs, instance: daemonInstance(opts.control) });
   const configPath = opts.config ? path.resolve(opts.config) : undefined;
   // Reload: the file given (absolute, from the CLI) or the one the switch started with.
   const reload = (file?: string) => {

@@ -5,6 +5,9 @@ export function formatShow(bridges: ShowBridge[]): string {
   const out: string[] = [];
   for (const b of bridges) {
     out.push(`    Bridge ${b.name}`);
+    if (b.datapathId) out.push(`        datapath_id: ${b.datapathId}`);
+    const oc = Object.entries(b.otherConfig ?? {});
+    if (oc.length > 0) out.push(`        other_config: {${oc.map(([k, v]) => `${k}="${v}"`).join(', ')}}`);
     for (const c of b.controllers ?? []) out.push(`        Controller "${c}"`);
     if (b.failMode && b.failMode !== 'standalone') out.push(`        fail_mode: ${b.failMode}`);
     for (const p of b.ports) {

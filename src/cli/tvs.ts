@@ -7,6 +7,7 @@
 import { request, ControlError, addFlowsFromStream, ADD_FLOWS_PART_CHARS } from '../control/client';
 import { controlPath } from '../control/protocol';
 import { parseKeyValues } from '../control/port-options';
+import { otherConfigWords } from '../control/bridge-other-config';
 import { formatShow, formatDumpPorts, formatFdb, formatRouter, formatNat, RouterView, NatView } from './format';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -72,6 +73,15 @@ function kvOrUsage(words: string[]): Record<string, string> {
   }
 }
 
+/** `other-config:KEY=VALUE` words of add-br / set-bridge (checked again by the switch). */
+function otherConfigOf(words: string[]): Record<string, string> {
+  try {
+    return otherConfigWords(words);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 function print(ctx: Ctx, value: unknown, human: () => string): void {
   if (ctx.json) console.log(JSON.stringify(value ?? null, null, 2));
   else {
@@ -125,11 +135,21 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'add-br': {
-    args: 'BRIDGE',
-    help: 'Create a bridge. Its table 0 has the flow priority=0,actions=NORMAL, as in OVS (dump-flows shows it; after del-flows the bridge drops everything).',
+    args: 'BRIDGE [other-config:datapath-id=HEX16]',
+    help: 'Create a bridge. Its table 0 has the flow priority=0,actions=NORMAL, as in OVS (dump-flows shows it; after del-flows the bridge drops everything). other-config:datapath-id sets its OpenFlow datapath id (see set-bridge).',
     min: 1,
-    max: 1,
-    run: async ([bridge], ctx) => print(ctx, await request(ctx.control, 'add-br', { bridge }), () => ''),
+    max: 2,
+    run: async ([bridge, ...words], ctx) => print(ctx, await request(ctx.control, 'add-br', { bridge, otherConfig: otherConfigOf(words) }), () => ''),
+  },
+  'set-bridge': {
+    args: 'BRIDGE other-config:datapath-id=HEX16',
+    help:
+      "Set the bridge's OpenFlow datapath id (OVS's other-config:datapath-id: exactly 16 hex digits, not all zero; an empty value goes back to the default). " +
+      'The default is made from the daemon (host and control socket) and the bridge name: two daemons never share one, a restart keeps it. Connected controllers reconnect to learn the new id. ' +
+      'tvs show prints the id in use.',
+    min: 2,
+    max: 2,
+    run: async ([bridge, ...words], ctx) => print(ctx, await request(ctx.control, 'set-bridge', { bridge, otherConfig: otherConfigOf(words) }), () => ''),
   },
   'del-br': {
     args: 'BRIDGE',

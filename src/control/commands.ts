@@ -13,6 +13,14 @@ import { show } from './values';
 import * as path from 'path';
 import { saveConfig } from './save-config';
 import { formatRule } from '../flow/ofctl-format';
+import { applyOtherConfig, parseOtherConfig } from './bridge-other-config';
+
+/** The `otherConfig` object argument of add-br / set-bridge (absent = none). */
+function otherConfigArg(a: Record<string, unknown>): Record<string, unknown> {
+  const oc = a.otherConfig ?? {};
+  if (typeof oc !== 'object' || oc === null || Array.isArray(oc)) throw new Error("'otherConfig' must be an object of other-config keys");
+  return oc as Record<string, unknown>;
+}
 
 
 export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}): Record<string, Handler> {
@@ -20,7 +28,16 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
     ping: () => ({ pid: process.pid }),
     show: () => sw.show(),
     'add-br': (a) => {
-      sw.addBridge(str(a, 'bridge'));
+      const oc = parseOtherConfig(otherConfigArg(a));
+      applyOtherConfig(sw.addBridge(str(a, 'bridge')), oc);
+      return null;
+    },
+    /** ovs-vsctl set bridge BR other-config:KEY=VALUE (an empty value removes the key). */
+    'set-bridge': (a) => {
+      const br = sw.bridge(str(a, 'bridge'));
+      const kv = otherConfigArg(a);
+      if (Object.keys(kv).length === 0) throw new Error('set-bridge: nothing to set (other-config:datapath-id=HEX)');
+      applyOtherConfig(br, parseOtherConfig(kv));
       return null;
     },
     'del-br': (a) => {

@@ -18,6 +18,8 @@ export interface BridgeSpec {
   controller?: string[];
   /** As `tvs set-fail-mode` (default standalone). */
   failMode?: FailMode;
+  /** OVS other-config keys (`datapath-id`), as `tvs set-bridge BR other-config:KEY=VALUE`. */
+  otherConfig?: Record<string, string>;
 }
 export interface RouterSpec {
   name: string;

@@ -6,6 +6,7 @@
  *     "bridges": [
  *       { "name": "br-int", "macAgingSec": 300, "macTableSize": 8192, "maxFlows": 1000000,
  *         "controller": ["tcp:127.0.0.1:6653"], "failMode": "secure",
+ *         "otherConfig": { "datapath-id": "00000000000000a1" },   // optional, as OVS other-config
  *         "ports": [ { "name": "vm1", "type": "afpacket", "tag": 1 },
  *                    { "name": "int-br-eth1", "type": "patch", "peer": "phy-br-eth1" } ] }
  *     ],
@@ -29,6 +30,7 @@ import * as fs from 'fs';
 import { Switch } from '../datapath/switch';
 import { checkConfig, ConfigError } from './validate';
 import type { SwitchConfig } from './config-spec';
+import { applyOtherConfig, parseOtherConfig } from './bridge-other-config';
 
 export type { PortSpec, BridgeSpec, RouterSpec, DhcpNetSpec, SwitchConfig } from './config-spec';
 
@@ -80,6 +82,7 @@ export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge:
       // The OpenFlow service connects to the controllers it finds here.
       br.controllers = b.controller ?? [];
       br.failMode = b.failMode ?? 'standalone';
+      applyOtherConfig(br, parseOtherConfig(b.otherConfig ?? {}));
     }
     for (const [i, b] of cfg.bridges.entries()) {
       for (const [j, p] of b.ports.entries()) {

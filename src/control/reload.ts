@@ -9,7 +9,8 @@
  * router and a bridge) is refused with its path. Only then is anything applied: each change
  * (bridges, ports, routes, floating IPs, DHCP networks and bindings, flows) pushes its undo, and
  * a failure part-way runs them back; removals run last. A DHCP network whose subnet, gateway,
- * DNS, server, lease or MTU changed is rebuilt with its bindings.
+ * DNS, server, lease or MTU changed is rebuilt with its bindings. Controllers, fail mode and
+ * other-config:datapath-id are set in place (a new datapath id makes controllers reconnect).
  */
 import { Switch } from '../datapath/switch';
 import { PortConfig } from '../datapath/switch-port';
@@ -19,6 +20,8 @@ import { SwitchConfig, PortSpec } from './config';
 import { VlanSet } from '../l2/vlan-set';
 import { ConfigError, Problem, dhcpPortName } from './validate';
 import type { DhcpSpec } from '../datapath/l3-attach';
+import { formatDatapathId } from '../datapath/datapath-id';
+import { parseOtherConfig } from './bridge-other-config';
 
 
 export interface ReloadReport {
@@ -277,9 +280,15 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       if (mode !== oldMode) report.replaced.push(`fail mode of ${b.name}: ${mode}`);
       br.controllers = [...want];
       br.failMode = mode;
+      // other-config:datapath-id (absent = the default id); controllers reconnect on a change.
+      const oldId = br.datapathIdConfig;
+      const wantId = parseOtherConfig(b.otherConfig ?? {}).datapathId ?? null;
+      if (wantId !== oldId) report.replaced.push(`other-config:datapath-id of ${b.name}: ${wantId === null ? '(default)' : formatDatapathId(wantId)}`);
+      br.datapathIdConfig = wantId;
       undo.push(() => {
         br.controllers = oldControllers;
         br.failMode = oldMode;
+        br.datapathIdConfig = oldId;
       });
     }
 

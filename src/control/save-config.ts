@@ -12,6 +12,7 @@ import { DEFAULT_MAX_SESSIONS } from '../packet/conntrack';
 import { SwitchConfig, validateConfig } from './config';
 import { VlanSet } from '../l2/vlan-set';
 import { tunnelOptionsOf } from './port-options';
+import { bridgeOtherConfig } from '../datapath/views';
 
 /** formatRule() of the default flow every new bridge has (flow/pipeline.ts DEFAULT_FLOW). */
 export const DEFAULT_FLOW_TEXT = 'table=0,priority=0 actions=NORMAL';
@@ -53,6 +54,7 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
       ...(isDefault ? {} : { flows }),
       ...(br.controllers.length ? { controller: [...br.controllers] } : {}),
       ...(br.failMode !== 'standalone' ? { failMode: br.failMode } : {}),
+      ...(br.datapathIdConfig !== null ? { otherConfig: bridgeOtherConfig(br) } : {}),
     });
   }
   const routers = sw.l3.routerNames().map((name) => {

@@ -11,6 +11,7 @@
  * reported all at once; a value that is wrong in shape is not checked further.
  */
 import { FAIL_MODES, parseControllerTarget, type FailMode } from '../datapath/controller-target';
+import { parseOtherConfig } from './bridge-other-config';
 import type { SwitchConfig, BridgeSpec, PortSpec, RouterSpec, DhcpNetSpec } from './config-spec';
 import { portConfigFrom } from './port-options';
 import * as v from './values';
@@ -153,7 +154,7 @@ type Claim = (name: string, path: string, what: string) => void;
 function checkBridge(c: Checker, at: string, raw: unknown, claim: Claim): BridgeSpec | undefined {
   const b = c.obj(at, raw);
   if (!b) return undefined;
-  c.keys(at, b, ['name', 'macAgingSec', 'macTableSize', 'maxFlows', 'ports', 'flows', 'controller', 'failMode']);
+  c.keys(at, b, ['name', 'macAgingSec', 'macTableSize', 'maxFlows', 'ports', 'flows', 'controller', 'failMode', 'otherConfig']);
   const name = c.at(`${at}.name`, () => v.nonEmptyString(b.name));
   if (name !== undefined && !NAME.test(name)) c.add(`${at}.name`, `invalid bridge name ${v.show(name)}: ${NAME_RULE}`);
   const spec: BridgeSpec = { name: name ?? '', ports: [] };
@@ -206,6 +207,12 @@ function checkBridge(c: Checker, at: string, raw: unknown, claim: Claim): Bridge
   if (b.failMode !== undefined) {
     if (!FAIL_MODES.includes(b.failMode as FailMode)) c.add(`${at}.failMode`, `one of ${FAIL_MODES.join(', ')}, got ${v.show(b.failMode)}`);
     else spec.failMode = b.failMode as FailMode;
+  }
+  if (b.otherConfig !== undefined) {
+    const oc = c.obj(`${at}.otherConfig`, b.otherConfig);
+    for (const [k, x] of Object.entries(oc ?? {})) {
+      if (c.at(`${at}.otherConfig.${k}`, () => parseOtherConfig({ [k]: x })) !== undefined) (spec.otherConfig ??= {})[k] = x as string;
+    }
   }
   return name === undefined ? undefined : spec;
 }

@@ -86,6 +86,14 @@ export class Bridge implements BridgeOps, NormalHost {
   failOpen = false;
   /** OpenFlow controllers (tcp:/unix: targets) the OpenFlow service keeps this bridge connected to. */
   controllers: string[] = [];
+  /** OVS `other-config:datapath-id`, or null: the default id (datapath-id.ts) is used. */
+  datapathIdConfig: bigint | null = null;
+  /** The id this bridge has when other-config:datapath-id is not set (per daemon and bridge). */
+  defaultDatapathId = 0n;
+  /** The OpenFlow datapath id controllers see. */
+  get datapathId(): bigint {
+    return this.datapathIdConfig ?? this.defaultDatapathId;
+  }
   private mode: FailMode = 'standalone';
   get failMode(): FailMode {
     return this.mode;

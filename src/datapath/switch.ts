@@ -41,6 +41,7 @@ import { PipelineFactory, defaultPipelines } from './pipelines';
 import { capture, tapBatch, tapOne, type CaptureOptions, type CapturedFrame } from './capture';
 import * as views from './views';
 import { L3Attachments } from './l3-attach';
+import { defaultDatapathId } from './datapath-id';
 
 export interface SwitchOptions {
   /** Milliseconds clock; inject a virtual one for deterministic tests. */
@@ -60,6 +61,11 @@ export interface SwitchOptions {
   spinUs?: number;
   /** Defaults for new bridges. */
   bridge?: BridgeOptions;
+  /**
+   * What tells this switch from another one (the daemon passes its host and control socket):
+   * the default OpenFlow datapath id of a bridge derives from it and the bridge name.
+   */
+  instance?: string;
 }
 
 export interface PacketIn {
@@ -95,6 +101,8 @@ export class Switch extends EventEmitter implements BridgeHost {
   private readonly pipelineFactory: PipelineFactory;
   private readonly portTable: PortTable;
   private readonly bridgeDefaults: BridgeOptions;
+  /** SwitchOptions.instance: seeds the default datapath ids. */
+  readonly instance: string;
   readonly bridges = new Map<string, Bridge>();
   /** The flow tables of each bridge (empty tables = NORMAL). */
   private readonly pipelines = new Map<string, FlowPipeline>();
@@ -136,6 +144,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     this.busyPoll = opts.busyPoll ?? false;
     if (opts.spinUs !== undefined) setPollSpin(opts.spinUs);
     this.bridgeDefaults = opts.bridge ?? {};
+    this.instance = opts.instance ?? '';
   }
 
   // ---------------------------------------------------------------- bridges
@@ -146,6 +155,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     const bo = { ...this.bridgeDefaults, ...opts };
     if (bo.maxFlows !== undefined && (!Number.isInteger(bo.maxFlows) || bo.maxFlows < 1)) throw new Error(`bridge '${name}': maxFlows must be a positive integer, got ${bo.maxFlows}`);
     const br = new Bridge(name, this, bo);
+    br.defaultDatapathId = defaultDatapathId(this.instance, name);
     br.macs.onEvent = (e) => {
       if (this.listenerCount('mac') > 0) this.emit('mac', { bridge: name, ...e, mac: formatMac(e.mac) });
     };

@@ -6,12 +6,16 @@ import { formatMac } from '../wire/ethernet';
 import { explainDrop } from '../packet/drops';
 import type { Bridge } from './bridge';
 import type { PortType } from './switch-port';
+import { formatDatapathId } from './datapath-id';
 
 export interface ShowBridge {
   name: string;
   /** OpenFlow controllers and fail mode (ovs-vsctl show prints them the same way). */
   controllers: string[];
   failMode: string;
+  /** The OpenFlow datapath id (16 hex digits) and the other-config keys set (datapath-id). */
+  datapathId: string;
+  otherConfig?: Record<string, string>;
   ports: { name: string; ofport: number; type: PortType; up: boolean; tag?: number; trunks?: string; peer?: string; io?: Record<string, unknown> }[];
 }
 export interface DumpPort {
@@ -40,11 +44,18 @@ export interface FdbEntry {
   age: number;
 }
 
+/** A bridge's other-config as set (OVS keys → value text): what save-config writes back. */
+export function bridgeOtherConfig(br: Bridge): Record<string, string> {
+  return br.datapathIdConfig === null ? {} : { 'datapath-id': formatDatapathId(br.datapathIdConfig) };
+}
+
 export function showBridges(bridges: Iterable<Bridge>): ShowBridge[] {
   return [...bridges].map((br) => ({
     name: br.name,
     controllers: [...br.controllers],
     failMode: br.failMode,
+    datapathId: formatDatapathId(br.datapathId),
+    ...(br.datapathIdConfig !== null ? { otherConfig: bridgeOtherConfig(br) } : {}),
     ports: br.portList
       .slice()
       .sort((a, b) => a.ofport - b.ofport)

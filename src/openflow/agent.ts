@@ -65,11 +65,9 @@ export class BridgeAgent {
     return this.sw.flows(this.bridgeName);
   }
 
-  /** A stable datapath id from the bridge name (OVS derives it from the bridge MAC). */
+  /** other-config:datapath-id, else the bridge's default (datapath/datapath-id.ts). */
   get datapathId(): bigint {
-    let h = 0xcbf29ce484222325n;
-    for (const c of Buffer.from(this.bridgeName)) h = BigInt.asUintN(64, (h ^ BigInt(c)) * 0x100000001b3n);
-    return h & 0xffffffffffffn;
+    return this.br.datapathId;
   }
 
   features(xid: number): OfMessage {

@@ -18,6 +18,7 @@ import { ruleToFlowStats } from './rule-map';
 import { controllerLink, parseTarget, type ControllerLink } from './controller';
 
 import type { FailMode } from '../datapath/controller-target';
+import { formatDatapathId } from '../datapath/datapath-id';
 
 
 /** The management socket of a bridge next to the control socket (`DIR/BR.mgmt`). */
@@ -53,6 +54,8 @@ interface BridgeOf {
   sessions: Set<OfSession>;
   generation: { value: bigint | null };
   controllers: ControllerLink[];
+  /** The datapath id the controllers were told (a change makes them reconnect, as OVS does). */
+  datapathId: bigint;
   /** Port numbers by name, so a PORT_STATUS delete still names the number the port had. */
   ofports: Map<string, number>;
 }
@@ -139,6 +142,7 @@ export class OpenFlowService {
       sessions: new Set(),
       generation: { value: null },
       controllers: [],
+      datapathId: this.sw.bridge(name).datapathId,
       ofports: new Map(this.sw.bridge(name).portList.map((p) => [p.name, p.ofport])),
     };
     this.bridges.set(name, b);
@@ -217,7 +221,14 @@ export class OpenFlowService {
     if (!b || !br) return;
     const want = br.controllers;
     const have = b.controllers.map((c) => c.target.text);
-    if (want.length !== have.length || want.some((w, i) => w !== have[i])) {
+    // A new datapath id cannot be announced: drop the controller connections so they
+    // reconnect and ask again (OVS ofproto_set_datapath_id).
+    const newId = br.datapathId !== b.datapathId;
+    if (newId) {
+      b.datapathId = br.datapathId;
+      if (b.controllers.length > 0) this.log('datapath id changed: controllers reconnect', { bridge, datapathId: formatDatapathId(b.datapathId) });
+    }
+    if (newId || want.length !== have.length || want.some((w, i) => w !== have[i])) {
       for (const c of b.controllers) c.stop();
       b.controllers = [];
       for (const text of want) {

@@ -44,11 +44,12 @@ export interface Daemon {
 /**
  * Start `tvs start` on a private control socket; resolves once the socket answers. With `ns`,
  * the daemon runs inside that network namespace (`ip netns exec` execs it: the PID is the
- * daemon's own); its control socket is a file, reachable from anywhere.
+ * daemon's own); its control socket is a file, reachable from anywhere. With `control`, it
+ * uses that socket path (a restart of the same daemon), whose directory the caller removes.
  */
-export async function startDaemon(t: Teardownable, extraArgs: string[] = [], opts: { ns?: string } = {}): Promise<Daemon> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-test-'));
-  const control = path.join(dir, 'tvs.sock');
+export async function startDaemon(t: Teardownable, extraArgs: string[] = [], opts: { ns?: string; control?: string } = {}): Promise<Daemon> {
+  const dir = opts.control ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-test-'));
+  const control = opts.control ?? path.join(dir!, 'tvs.sock');
   let log = '';
   const argv = [process.execPath, TVS, 'start', '--control', control, ...extraArgs];
   if (opts.ns) argv.unshift('ip', 'netns', 'exec', opts.ns);
@@ -64,7 +65,7 @@ export async function startDaemon(t: Teardownable, extraArgs: string[] = [], opt
       while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       if (!exited) process.kill(proc.pid, 'SIGKILL');
     }
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
   const deadline = Date.now() + 15_000;
   for (;;) {
