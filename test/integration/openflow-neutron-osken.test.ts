@@ -11,16 +11,14 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn, type ChildProcess } from 'child_process';
 import { isRoot, haveCmd } from '../helpers/netns';
 import { tvsOk, nsRun, pingLoss, waitUntil } from '../helpers/daemon';
 import { startCapture } from '../helpers/capture';
 import { neutronVlanLab, checkTenantIsolation, type NeutronNode } from '../helpers/neutron-vlan';
+import { haveOsken, oskenAppPath, startOsken } from '../helpers/osken';
 import { bindingAvailable } from '../../src/io/binding';
 
-const PY = '/usr/bin/python3';
-const MANAGER = '/usr/bin/osken-manager';
-const APP = path.resolve(__dirname, '../../../test/osken/neutron_vlan.py');
+const APP = oskenAppPath('neutron_vlan.py');
 const COOKIE = 0x4e7a;
 /** DSCP the agent's QoS rule marks vm1's IP traffic with (AF11 = 10, TOS byte 0x28). */
 const DSCP = 10;
@@ -29,25 +27,13 @@ const why = !isRoot()
   ? 'needs root: creates namespaces, veth devices and AF_PACKET ports'
   : !bindingAvailable()
     ? 'native addon not built (run make)'
-    : !fs.existsSync(MANAGER) || !fs.existsSync(PY) || !haveCmd('tcpdump') || !haveCmd('python3') || !haveCmd('ping')
+    : !haveOsken() || !haveCmd('tcpdump') || !haveCmd('python3') || !haveCmd('ping')
       ? 'needs Debian python3-os-ken (/usr/bin/osken-manager), tcpdump, ping and python3'
       : '';
 
-function kill(a: ChildProcess): void {
-  try {
-    if (a.exitCode === null && a.signalCode === null && a.pid) process.kill(a.pid, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
-}
-
 t.test('an os-ken app programs the Neutron VLAN translation; tenants stay isolated on the wire', { skip: why || false }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-neutron-osken-'));
-  const apps: ChildProcess[] = [];
-  t.teardown(() => {
-    for (const a of apps) kill(a);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const logs: Record<string, () => string> = {};
 
   const program = async (node: NeutronNode) => {
@@ -60,17 +46,9 @@ t.test('an os-ken app programs the Neutron VLAN translation; tenants stay isolat
       networks: node.map.map((m) => ({ lvid: m.local, segmentation_id: m.provider === 'flat' ? null : m.provider })),
       vm_ports: Object.entries(node.vms).map(([name, vm]) => ({ port: vm.port, lvid: vm.local, ...(name === 'vm1' ? { dscp: DSCP } : {}) })),
     }));
-    const log = path.join(dir, `${node.label}.log`);
-    const out = fs.openSync(log, 'w');
-    const app = spawn(PY, [MANAGER, '--ofp-listen-host', '127.0.0.1', '--ofp-tcp-listen-port', String(port), APP], {
-      stdio: ['ignore', out, out],
-      env: { ...process.env, TVS_NEUTRON_CONF: conf },
-    });
-    fs.closeSync(out);
-    apps.push(app);
-    const text = () => fs.readFileSync(log, 'utf8');
+    const app = await startOsken(t, APP, port, path.join(dir, `${node.label}.log`), { TVS_NEUTRON_CONF: conf });
+    const text = app.log;
     logs[node.label] = text;
-    await waitUntil(`os-ken (node ${node.label}) to listen`, () => /instantiating app .*OFPHandler/.test(text()), 15_000, 100);
     for (const br of ['br-int', 'br-eth1']) {
       await tvsOk(node.d.control, ['set-fail-mode', br, 'secure']);
       await tvsOk(node.d.control, ['set-controller', br, `tcp:127.0.0.1:${port}`]);
