@@ -92,43 +92,6 @@ export class SinkOps implements BridgeOps {
   }
 }
 
-/** Counting ops for benchmarks: no recording, just release. */
-export class CountingOps implements BridgeOps {
-  readonly name = 'bench';
-  outputs = 0;
-  drops = 0;
-  constructor(readonly arena: PacketArena) {}
-  output(slot: number): void {
-    this.outputs++;
-    this.arena.release(slot);
-  }
-  normal(slot: number): void {
-    this.outputs++;
-    this.arena.release(slot);
-  }
-  flood(slot: number): void {
-    this.outputs++;
-    this.arena.release(slot);
-  }
-  controller(slot: number): void {
-    this.outputs++;
-    this.arena.release(slot);
-  }
-  drop(slot: number): void {
-    this.drops++;
-    this.arena.release(slot);
-  }
-  ofportByName(): number {
-    return -1;
-  }
-  portName(): string | undefined {
-    return undefined;
-  }
-  inPort(slot: number): number {
-    return this.arena.key[slot << KEY_SHIFT];
-  }
-}
-
 function hexBytes(h: string): number[] {
   const clean = h.replace(/[^0-9a-f]/gi, '');
   const out: number[] = [];
