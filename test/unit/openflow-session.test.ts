@@ -10,6 +10,7 @@ import { MemoryPort } from '../../src/io/memory-port';
 import { BridgeAgent } from '../../src/openflow/agent';
 import { OfSession, SEND_HIGH, SEND_QUEUE_FULL, STALL_MS } from '../../src/openflow/session';
 import { FakeIo } from '../helpers/of-session';
+import * as K from '../../src/packet/flow-key';
 import { OpenFlowService } from '../../src/openflow/service';
 import * as of from '../../src/wire/openflow';
 import { matchFromOxm, matchToOxm } from '../../src/openflow/rule-map';
@@ -239,6 +240,17 @@ t.test('openflow service: FLOW_REMOVED for send_flow_rem flows, PORT_STATUS on p
   const [fr] = io.take();
   t.match(fr, { type: 'flow_removed', cookie: 0x1234n, priority: 4, reason: of.RR.IDLE_TIMEOUT, tableId: 0, idleTimeout: 2, packetCount: 0n, durationSec: 2 });
   t.same((fr as { match: of.Oxm[] }).match, fm.match, 'the match goes back as it came');
+  // A flow whose match OpenFlow cannot carry (the inner VLAN word): no FLOW_REMOVED naming a
+  // wider match, and the switch carries on.
+  const odd = sw.flows('br0').parse('priority=5,idle_timeout=2,send_flow_rem,actions=drop', 'add');
+  odd.match.set(K.K_VLAN_TCI2, 0x1005, 0x1fff);
+  const before = sw.flows('br0').ruleCount;
+  sw.flows('br0').addFlow(odd);
+  t.equal(sw.flows('br0').ruleCount, before + 1);
+  now += 2500;
+  sw.tick();
+  t.equal(sw.flows('br0').ruleCount, before, 'the flow timed out');
+  t.same(io.take(), [], 'and no FLOW_REMOVED went out for it');
   sw.delPort('br0', 'p1');
   t.match(io.take(), [{ type: 'port_status', reason: of.PORT_REASON.DELETE, port: { portNo: 1, name: 'p1' } }]);
 });
