@@ -318,6 +318,8 @@ export class TvsSwitch implements SwitchUnderTest {
   private daemonPid = 0;
   private control: string;
   private startArgs: string[] = [];
+  /** The `tvs` script to run (another build's dist/src/cli/tvs.js for an A/B). */
+  tvsScript = TVS;
   /** portOpts: extra add-port options for the two host-facing ports (e.g. tx_ring=on), for A/B runs. */
   constructor(private lab: Lab, private extraNodeArgs: string[] = [], private portOpts: string[] = []) {
     this.control = path.join(lab.dir, 'tvs.sock');
@@ -326,10 +328,10 @@ export class TvsSwitch implements SwitchUnderTest {
     return this.daemonPid;
   }
   tvs(...args: string[]): string {
-    return sh([process.execPath, TVS, '--control', this.control, ...args]);
+    return sh([process.execPath, this.tvsScript, '--control', this.control, ...args]);
   }
   async setup(): Promise<void> {
-    this.daemonPid = await startTvsDaemon(this.lab.sw, this.lab.dir, this.control, this.extraNodeArgs, SWITCH_CPU, this.startArgs);
+    this.daemonPid = await startTvsDaemon(this.lab.sw, this.lab.dir, this.control, this.extraNodeArgs, SWITCH_CPU, this.startArgs, this.tvsScript);
     const t = (...a: string[]) => this.tvs(...a);
     if (this.lab.scenario === 'l2') {
       t('add-br', 'br0');
@@ -368,7 +370,7 @@ export class TvsSwitch implements SwitchUnderTest {
     }
   }
   async restart(startArgs: string[]): Promise<void> {
-    await this.teardown();
+    if (this.daemonPid) await this.teardown();
     this.startArgs = startArgs;
     await this.setup();
   }
@@ -376,7 +378,7 @@ export class TvsSwitch implements SwitchUnderTest {
     const pid = this.daemonPid;
     this.daemonPid = 0;
     await stopPid(pid, 8000);
-    if (pidAlive(pid)) throw new Error(`tvs ${pid} did not stop`);
+    if (pid && pidAlive(pid)) throw new Error(`tvs ${pid} did not stop`);
   }
 }
 
@@ -384,12 +386,12 @@ export class TvsSwitch implements SwitchUnderTest {
  * Start a tvs daemon inside namespace `ns` (pinned to `cpu` unless undefined), its log in
  * `dir`; resolves with its PID once the control socket is there.
  */
-export async function startTvsDaemon(ns: string, dir: string, control: string, nodeArgs: string[] = [], cpu?: string, startArgs: string[] = []): Promise<number> {
+export async function startTvsDaemon(ns: string, dir: string, control: string, nodeArgs: string[] = [], cpu?: string, startArgs: string[] = [], tvs = TVS): Promise<number> {
   const logFile = path.join(dir, `${path.basename(control, '.sock')}.log`);
   const log = fs.openSync(logFile, 'a');
   const pin = cpu !== undefined ? ['taskset', '-c', cpu] : [];
   // `ip netns exec` execs in place, so the child's PID is the daemon's.
-  const d = spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, ...SWITCH_NODE_FLAGS, ...nodeArgs, TVS, 'start', '--control', control, ...startArgs], {
+  const d = spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, ...SWITCH_NODE_FLAGS, ...nodeArgs, tvs, 'start', '--control', control, ...startArgs], {
     stdio: ['ignore', log, log],
     cwd: dir, // profilers' side files (v8 logs) land in the lab dir, removed with it
     env: { ...process.env, ...SWITCH_ENV },

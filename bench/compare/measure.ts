@@ -87,7 +87,7 @@ const counter = (ns: string, dev: string, what: 'rx_packets' | 'tx_packets') =>
   Number(sh(nsx(ns, ['cat', `/sys/class/net/${dev}/statistics/${what}`])).trim());
 
 /** Who sends to whom in a scenario: the sender, the receiver, and the address/MAC to aim at. */
-function flowOf(lab: Lab): { src: string; dst: string; srcIp: string; dstIp: string } {
+export function flowOf(lab: Lab): { src: string; dst: string; srcIp: string; dstIp: string } {
   if (lab.scenario === 'nat') {
     // External host → floating IP (DNAT), the Neutron "north-south" direction.
     return { src: lab.h2, dst: lab.h1, srcIp: ADDR.nat.h2, dstIp: ADDR.nat.fip };
@@ -117,12 +117,12 @@ export function parsePing(out: string): { avg: number; p50: number; p99: number;
  * switch's CPU during the run, then IDLE_SECONDS of no traffic: the switch must go back to
  * sleep (an adaptive spin may run a few ms past the last echo, no more).
  */
-async function pingRun(f: { src: string; dst: string; dstIp: string }, back: string, pid: number, pings: number): Promise<PingFigures> {
+export async function pingRun(f: { src: string; dst: string; dstIp: string }, back: string, pid: number, pings: number, pingPrefix: string[] = []): Promise<PingFigures> {
   sh(nsx(f.src, ['ping', '-c', '3', '-i', '0.2', '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 });
   sh(nsx(f.dst, ['ping', '-c', '1', '-W', '1', back]), { allowFail: true, timeoutMs: 10_000 });
   const c0 = pid ? cpuTicks(pid) : NaN;
   const t0 = Date.now();
-  const out = sh(nsx(f.src, ['ping', '-i', '0.002', '-c', String(pings), '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 20_000 + pings * 20 });
+  const out = sh(nsx(f.src, [...pingPrefix, 'ping', '-i', '0.002', '-c', String(pings), '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 20_000 + pings * 20 });
   const c1 = pid ? cpuTicks(pid) : NaN;
   const t1 = Date.now();
   await sleep(IDLE_SECONDS * 1000);
