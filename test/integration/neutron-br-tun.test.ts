@@ -112,6 +112,17 @@ t.before(async () => {
   ]);
 });
 
+t.test('the two nodes report different datapath ids for the same bridge names (a controller tells them apart)', { skip }, async (t) => {
+  const ids = async (n: NodeEnv) => Object.fromEntries([...(await n.c('show')).matchAll(/Bridge (\S+)\n\s+datapath_id: ([0-9a-f]{16})/g)].map((m) => [m[1], m[2]]));
+  const a = await ids(A);
+  const b = await ids(B);
+  for (const br of ['br-int', 'br-tun']) {
+    t.match(a[br], /^[0-9a-f]{16}$/, `node A ${br}: ${a[br]}`);
+    t.not(a[br], b[br], `${br}: A ${a[br]}, B ${b[br]}`);
+  }
+  t.not(a['br-int'], a['br-tun'], 'and the bridges of one node differ');
+});
+
 /** Table 20's learned flows (priority 1) as `tvs dump-flows` prints them. */
 async function learned(n: NodeEnv): Promise<string[]> {
   return (await n.c('dump-flows', 'br-tun', 'table=20')).split('\n').filter((l) => l.includes('priority=1,'));
