@@ -325,8 +325,20 @@ export class Executor {
       const rid = opB[i];
       const plan = plans[rid];
       const at = a >>> EV_PC_SHIFT;
+      const op = plan[at];
+      if (op === A.OP_LOAD && this.pendOp === 0) {
+        // The register loads of a Neutron pass (reg5/reg6/reg7), as runOp's fast path runs
+        // them, without the call (nothing is pending, so nothing to flush first).
+        const fid = plan[at + 1];
+        if (fid >= N.F_REG0 && fid < N.F_REG0 + 8) {
+          const w = (slot << K.KEY_SHIFT) + K.K_REG0 + fid - N.F_REG0;
+          const key = this.key;
+          key[w] = ((key[w] & ~plan[at + 3]) | plan[at + 5]) >>> 0;
+          continue;
+        }
+      }
       this.tail = (a & EV_TAIL) !== 0;
-      if (this.runOp(slot, plan, at, plan[at], a & EV_TABLE, rid) === CONSUMED) return CONSUMED;
+      if (this.runOp(slot, plan, at, op, a & EV_TABLE, rid) === CONSUMED) return CONSUMED;
     }
     return CONTINUE;
   }
@@ -472,7 +484,10 @@ export class Executor {
     const rt = plan[pc + A.CT_TABLE];
     let zone = plan[pc + A.CT_ZONE];
     const zfid = plan[pc + A.CT_ZONE_FID];
-    if (zfid >= 0) {
+    if (zfid >= N.F_REG0 && zfid < N.F_REG0 + 8) {
+      // zone=NXM_NX_REGn[a..b] (Neutron's reg6): a key word, no field switch.
+      zone = (this.key[(slot << K.KEY_SHIFT) + K.K_REG0 + zfid - N.F_REG0] >>> plan[pc + A.CT_ZONE_OFS]) & 0xffff;
+    } else if (zfid >= 0) {
       zone = readFieldBits(a, slot, zfid, plan[pc + A.CT_ZONE_OFS]) & 0xffff;
     }
     if (rt === 255) {
