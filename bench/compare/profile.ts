@@ -4,7 +4,7 @@
  * trafgen at its maximum for a few seconds. Prints the JS self-time profile by function, and,
  * when perf is installed, the user/kernel split and the top kernel and native symbols.
  *
- *   node dist/bench/compare/profile.js [seconds]      (root)
+ *   node dist/bench/compare/profile.js [seconds] [add-port options, e.g. tx_ring=off]      (root)
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const lab = new Lab('l2');
   const profDir = path.join(lab.dir, 'prof');
   fs.mkdirSync(profDir);
-  const sw = new TvsSwitch(lab, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--perf-basic-prof']);
+  const sw = new TvsSwitch(lab, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--perf-basic-prof'], process.argv.slice(3));
   let perfPid = 0;
   let daemonPid = 0;
   try {
@@ -78,6 +78,25 @@ async function main(): Promise<void> {
       const rep = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso,sym', '--stdio', '-g', 'none', '--percent-limit', '1.5'], { allowFail: true, timeoutMs: 120_000 });
       console.log('\nperf (self time, all threads of the tvs process, ≥ 1.5%):');
       console.log(rep.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#')).slice(0, 40).join('\n'));
+      // Per stage: inclusive time (children) of the entry points, so the transmit syscall counts
+      // the veth and the peer's receive softirq it runs inline.
+      const inc = sh(['perf', 'report', '-i', perfData, '--children', '--sort', 'sym', '--stdio', '-g', 'none'], { allowFail: true, timeoutMs: 120_000 });
+      const stages: [string, RegExp][] = [
+        ['transmit syscalls (sendto = TX ring flush, sendmmsg)', /\] (__x64_sys_sendto|__x64_sys_sendmmsg)$/],
+        ['  of which AF_PACKET send (tpacket_snd / packet_snd)', /\] (tpacket_snd|packet_snd)$/],
+        ['  of which the veth and the peer namespace receive (softirq)', /\] (veth_xmit|net_rx_action)$/],
+        ['poll / epoll_wait (sleeping, wakeups)', /\] (__x64_sys_epoll_wait|__x64_sys_poll|__x64_sys_ppoll)$/],
+        ['recv copy path / PACKET_STATISTICS', /\] (__x64_sys_recvmsg|__x64_sys_recvfrom|__x64_sys_getsockopt)$/],
+        ['page faults', /\] (asm_exc_page_fault)$/],
+        ['interrupts', /\] (asm_sysvec_apic_timer_interrupt|asm_common_interrupt|asm_sysvec_call_function_single)$/],
+      ];
+      console.log('\nperf inclusive time by stage (% of the tvs process samples):');
+      const lines = inc.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#'));
+      for (const [label, re] of stages) {
+        const hits = lines.filter((l) => re.test(l.trim()));
+        const pct = hits.map((l) => Number(/^\s*([\d.]+)%/.exec(l)?.[1] ?? 0));
+        console.log(`${label.padEnd(62)} ${pct.map((x) => x.toFixed(1) + '%').join(' + ') || '—'}  ${hits.map((l) => l.trim().split(/\s+/).pop()).join(', ')}`);
+      }
       const dso = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso', '--stdio', '-g', 'none'], { allowFail: true, timeoutMs: 120_000 });
       console.log('\nperf by DSO:');
       console.log(dso.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#')).slice(0, 12).join('\n'));

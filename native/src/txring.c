@@ -36,8 +36,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-/* Ring memory per port: 512 frames of 2 KiB at MTU 1500 (two full bursts of 256). */
-#define TXR_RING_BYTES (1u << 20)
+/* Ring memory per port: 256 frames of 2 KiB at MTU 1500, one full burst. A burst larger than
+ * the free frames is flushed in parts (txr_burst): through a veth most frames come back before
+ * send() returns, so the ring only has to cover one flush. Its pages count in the switch's RSS. */
+#define TXR_RING_BYTES (512u << 10)
 /* Frames above this go through sendmmsg (jumbo MTUs would otherwise make the ring huge). */
 #define TXR_MAX_FRAME 4096u
 /* Where the frame (its vnet header first) starts inside a ring frame, without PACKET_TX_HAS_OFF. */
@@ -142,13 +144,16 @@ static int port_level(int err) {
   return err == ENXIO || err == ENODEV || err == ENETDOWN || err == EBADF || err == ENOTCONN;
 }
 
-int txr_burst(struct txring *t, const struct tvs_arena *a, const uint32_t *slots, int n, struct tvs_stats *st) {
+/* Fill free ring frames from slots[0..n) and flush them with one send(). Frames the kernel took;
+ * *err: errno of the send (0 if none). Fewer than *filled taken: the kernel stopped. */
+static int fill_and_flush(struct txring *t, const struct tvs_arena *a, const uint32_t *slots, int n, struct tvs_stats *st, int *filled, int *err) {
   unsigned first = t->cur, i = t->cur;
   int k = 0;
   size_t bytes = 0;
+  *err = 0;
   for (; k < n; k++) {
     uint8_t *f = frame_at(t, i);
-    if (status_of(f) & TXR_BUSY) break; /* still held by the kernel: the ring is full */
+    if (status_of(f) & TXR_BUSY) break; /* still held by the kernel */
     uint32_t s = slots[k], len = a->len[s];
     uint8_t *d = f + TXR_DATA_OFF;
     if (t->vnet) memcpy(d, a->bytes + tvs_slot_base(a, s), TVS_VNET_HDR_LEN);
@@ -160,10 +165,11 @@ int txr_burst(struct txring *t, const struct tvs_arena *a, const uint32_t *slots
     bytes += len;
     i = i + 1 == t->frame_nr ? 0 : i + 1;
   }
+  *filled = k;
   if (k == 0) return 0;
   t->cur = i;
   ssize_t r = send(t->fd, NULL, 0, MSG_DONTWAIT);
-  int err = r < 0 ? errno : 0;
+  if (r < 0) *err = errno;
   /* The kernel stops at the first frame it could not take (send buffer full, link down) and
    * leaves it and the ones behind it in SEND_REQUEST; nothing touches them once send() has
    * returned. Take them back so the ring and the kernel's cursor stay in step. */
@@ -179,7 +185,20 @@ int txr_burst(struct txring *t, const struct tvs_arena *a, const uint32_t *slots
   }
   /* PACKET_LOSS skipped a frame the kernel refused (txr_fits should have kept it out). */
   if (r >= 0 && (size_t)r < bytes) st->tx_errors++;
-  if (sent == 0 && err && port_level(err)) return -err;
+  return sent;
+}
+
+int txr_burst(struct txring *t, const struct tvs_arena *a, const uint32_t *slots, int n, struct tvs_stats *st) {
+  int sent = 0;
+  while (sent < n) {
+    int filled, err;
+    int r = fill_and_flush(t, a, slots + sent, n - sent, st, &filled, &err);
+    if (r == 0 && err && port_level(err) && sent == 0) return -err;
+    sent += r;
+    /* Ring full (no frame came back during the flush) or the kernel stopped: the rest are the
+     * caller's. Otherwise the flush freed frames: go on with the rest of the burst. */
+    if (filled == 0 || r < filled) break;
+  }
   return sent;
 }
 

@@ -15,9 +15,10 @@ int txr_open(int ifindex, unsigned mtu, int vnet, struct txring **out, struct tv
  * super-frames, frames above the ring frame or the MTU, odd vnet headers) take sendmmsg, which
  * reports refusals frame by frame. */
 int txr_fits(const struct txring *t, const struct tvs_arena *a, uint32_t s);
-/* Queue slots[0..n) (all txr_fits) and flush them with one send(). Frames the kernel took, or
- * -errno when none were taken and the port itself is unusable. Fewer than n: the ring was full
- * (frames still held by the kernel) or the socket's send buffer was; the rest are the caller's. */
+/* Queue slots[0..n) (all txr_fits) and flush them with one send() per ring-full. Frames the
+ * kernel took, or -errno when none were taken and the port itself is unusable. Fewer than n:
+ * the ring was full (frames still held by the kernel) or the socket's send buffer was; the
+ * rest are the caller's. */
 int txr_burst(struct txring *t, const struct tvs_arena *a, const uint32_t *slots, int n, struct tvs_stats *st);
 /* The port's MTU changed (seen by afp_info): frames above it must take sendmmsg, which refuses
  * and counts them, instead of being dropped quietly by the device. */

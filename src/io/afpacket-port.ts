@@ -46,7 +46,7 @@ export class AfPacketPort extends NativePort {
     // frame (16 of them). A ring is locked, mapped memory: it all counts in the switch's RSS.
     if (opts.blockCount !== undefined) native.blockCount = opts.blockCount;
     // TX ring on by default: one send() per burst instead of sendmmsg's per-message work cut the
-    // CPU per packet through veth by ~17% and doubled TCP with offloads off (bench/results,
+    // CPU per packet through veth by ~18% and raised TCP with offloads off by 1.4-1.8x (bench/results,
     // "Levers measured"). GSO super-frames still take sendmmsg (see native/src/txring.c).
     native.txRing = opts.txRing ?? true;
     const handle = binding.openAfPacket(ifname, native, arena);

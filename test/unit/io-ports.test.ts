@@ -193,16 +193,16 @@ t.test('tx_ring: port option, default, and the ring shown by describe() and dump
   t.throws(() => portConfigFrom({ type: 'tap', tx_ring: 'on' }), { message: 'tx_ring=on: only applies to type=afpacket' });
 
   const fake = new FakeBinding();
-  fake.info = () => ({ name: 'veth0', ifindex: 4, mtu: 1500, mac: '02:00:00:00:00:01', txRingBytes: 1 << 20, txRingFrameSize: 2048, txRingFrames: 512 }) as PortInfo;
+  fake.info = () => ({ name: 'veth0', ifindex: 4, mtu: 1500, mac: '02:00:00:00:00:01', txRingBytes: 512 << 10, txRingFrameSize: 2048, txRingFrames: 256 }) as PortInfo;
   const arena = new PacketArena({ slots: 16, slotSize: 2048 });
   const on = new AfPacketPort('veth0', arena, {}, fake);
   t.equal((fake.opened[0] as { opts: AfPacketOptions }).opts.txRing, true, 'on by default');
-  t.equal(on.txRingBytes, 1 << 20);
-  t.match(on.describe(), { txRingBytes: 1 << 20, txRingFrameSize: 2048, txRingFrames: 512 });
+  t.equal(on.txRingBytes, 512 << 10);
+  t.match(on.describe(), { txRingBytes: 512 << 10, txRingFrameSize: 2048, txRingFrames: 256 });
   new AfPacketPort('veth0', arena, { txRing: false }, fake);
   t.equal((fake.opened[1] as { opts: AfPacketOptions }).opts.txRing, false, 'tx_ring=off passes through');
   t.match(
-    formatDumpPorts('br0', { ports: [{ name: 'p1', ofport: 1, up: true, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, drops: {}, ring_bytes: 2 << 20, tx_ring_bytes: 1 << 20 }], drops: {} }),
-    /ring=2\.0 MiB, tx_ring=1\.0 MiB/,
+    formatDumpPorts('br0', { ports: [{ name: 'p1', ofport: 1, up: true, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, drops: {}, ring_bytes: 2 << 20, tx_ring_bytes: 512 << 10 }], drops: {} }),
+    /ring=2\.0 MiB, tx_ring=0\.5 MiB/,
   );
 });
