@@ -83,9 +83,9 @@ async function main(): Promise<void> {
       const inc = sh(['perf', 'report', '-i', perfData, '--children', '--sort', 'sym', '--stdio', '-g', 'none'], { allowFail: true, timeoutMs: 120_000 });
       const stages: [string, RegExp][] = [
         ['transmit syscalls (sendto = TX ring flush, sendmmsg)', /\] (__x64_sys_sendto|__x64_sys_sendmmsg)$/],
-        ['  of which AF_PACKET send (tpacket_snd / packet_snd)', /\] (tpacket_snd|packet_snd)$/],
+        ['  of which AF_PACKET send (tpacket_snd / packet_snd)', /\] (tpacket_snd|packet_snd|packet_sendmsg)$/],
         ['  of which the veth and the peer namespace receive (softirq)', /\] (veth_xmit|net_rx_action)$/],
-        ['poll / epoll_wait (sleeping, wakeups)', /\] (__x64_sys_epoll_wait|__x64_sys_poll|__x64_sys_ppoll)$/],
+        ['poll / epoll_wait (sleeping, wakeups)', /\] (__x64_sys_epoll_wait|__x64_sys_epoll_pwait|__x64_sys_epoll_pwait2|__x64_sys_poll|__x64_sys_ppoll)$/],
         ['recv copy path / PACKET_STATISTICS', /\] (__x64_sys_recvmsg|__x64_sys_recvfrom|__x64_sys_getsockopt)$/],
         ['page faults', /\] (asm_exc_page_fault)$/],
         ['interrupts', /\] (asm_sysvec_apic_timer_interrupt|asm_common_interrupt|asm_sysvec_call_function_single)$/],
