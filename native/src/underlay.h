@@ -5,7 +5,11 @@
  * VXLAN: receive on a UDP socket bound to local_ip:dst_port (recvmmsg: the kernel demultiplexes
  * by port and never answers "port unreachable"); send on a raw IPPROTO_UDP socket with
  * IP_HDRINCL (sendmmsg), because the UDP source port is a hash of the inner flow per packet (as
- * Linux and OVS do) and one bound UDP socket can only send from its own port.
+ * Linux and OVS do) and one bound UDP socket can only send from its own port. A run of frames of
+ * one flow with the same size (the segments of a TSO frame, a flood; a shorter last one ends it)
+ * instead leaves as ONE UDP GSO send (UDP_SEGMENT) from one of a few UDP sockets on ephemeral
+ * ports, picked by that hash: the kernel routes and forwards one packet per run, not one per
+ * frame, and the NIC or the receiving kernel cuts it (its outer UDP checksum is computed).
  * GRE: one raw IPPROTO_GRE socket with IP_HDRINCL for both directions.
  *
  * The outer headers are written and checked in JS (src/packet/tunnel.ts, with src/wire); this
