@@ -119,7 +119,9 @@ int ul_open(const struct ul_opts *o, struct ul_port **out, struct tvs_err *e) {
     if (setsockopt(p->rx_fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) { rc = ul_error(e, errno, "setsockopt(IP_PKTINFO)"); goto fail; }
     sa.sin_port = htons(o->port);
     if (bind(p->rx_fd, (struct sockaddr *)&sa, sizeof sa) < 0) { rc = ul_error(e, errno, "bind(udp)"); goto fail; }
-    p->tx_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    /* IPPROTO_RAW, not IPPROTO_UDP: a raw socket of protocol UDP is handed a clone of every UDP
+     * packet the namespace receives (the filter below then drops it), one per VXLAN packet in. */
+    p->tx_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
     if (p->tx_fd < 0) { rc = ul_error(e, errno, "socket(raw udp)"); goto fail; }
     if (drop_all_input(p->tx_fd) < 0) { rc = ul_error(e, errno, "setsockopt(SO_ATTACH_FILTER)"); goto fail; }
     open_pool(p, &sa);

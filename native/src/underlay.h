@@ -3,7 +3,7 @@
  * through, so the kernel routes them (as Linux vxlan devices and OVS's kernel datapath do).
  *
  * VXLAN: receive on a UDP socket bound to local_ip:dst_port (recvmmsg: the kernel demultiplexes
- * by port and never answers "port unreachable"); send on a raw IPPROTO_UDP socket with
+ * by port and never answers "port unreachable"); send on a raw IPPROTO_RAW socket with
  * IP_HDRINCL (sendmmsg), because the UDP source port is a hash of the inner flow per packet (as
  * Linux and OVS do) and one bound UDP socket can only send from its own port. A run of frames of
  * one flow with the same size (the segments of a TSO frame, a flood; a shorter last one ends it)
