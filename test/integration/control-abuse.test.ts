@@ -226,8 +226,14 @@ t.test('2,000 connections: those over the limit are refused and counted, the dae
   t.ok(st.refused_connections >= open - max, `refused_connections=${st.refused_connections}`);
   for (const s of socks) s.destroy();
   let conns = -1;
+  // The daemon releases the destroyed connections as their close events reach it; until then a
+  // new request may still be refused over the limit, which is the behaviour under test: retry.
   for (let i = 0; i < 50 && conns !== 1; i++) {
-    conns = ((await request(d.control, 'control-stats')) as { connections: number }).connections;
+    try {
+      conns = ((await request(d.control, 'control-stats')) as { connections: number }).connections;
+    } catch (e) {
+      if (!/too many control connections/.test(String(e))) throw e;
+    }
     if (conns !== 1) await new Promise((r) => setTimeout(r, 50));
   }
   t.equal(conns, 1, 'all closed connections released (only this one open)');
