@@ -114,6 +114,10 @@ export interface FrameSpec {
   tos?: number;
   payload?: number; // payload bytes after L4 header
   udpZeroCsum?: boolean;
+  /** TCP sequence and acknowledgement numbers and flags (default seq 1, ack 0, PSH|ACK). */
+  tcpSeq?: number;
+  tcpAck?: number;
+  tcpFlags?: number;
   arp?: { op: number; sha: string; spa: string; tha: string; tpa: string };
 }
 
@@ -142,7 +146,12 @@ export function buildFrame(f: FrameSpec = {}): Uint8Array {
   const l4 = b.length;
   const sp = f.sport ?? 1234;
   const dp = f.dport ?? 80;
-  if (proto === 'tcp') b.push(sp >> 8, sp & 0xff, dp >> 8, dp & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0);
+  if (proto === 'tcp') {
+    const sq = f.tcpSeq ?? 1;
+    const ak = f.tcpAck ?? 0;
+    b.push(sp >> 8, sp & 0xff, dp >> 8, dp & 0xff, (sq >>> 24) & 0xff, (sq >>> 16) & 0xff, (sq >>> 8) & 0xff, sq & 0xff);
+    b.push((ak >>> 24) & 0xff, (ak >>> 16) & 0xff, (ak >>> 8) & 0xff, ak & 0xff, 0x50, f.tcpFlags ?? 0x18, 0xff, 0xff, 0, 0, 0, 0);
+  }
   else if (proto === 'udp') b.push(sp >> 8, sp & 0xff, dp >> 8, dp & 0xff, l4len >> 8, l4len & 0xff, 0, 0);
   else if (proto === 'icmp') b.push(8, 0, 0, 0, 0, 1, 0, 1);
   for (let i = 0; i < (f.payload ?? 6); i++) b.push((i * 7 + 3) & 0xff);

@@ -4,12 +4,7 @@
  * combination, ICMP errors quoting garbage). Expected values are OVS's ct_state bits.
  */
 import t from 'tap';
-import { PacketArena } from '../../src/packet/arena';
-import { Batch } from '../../src/packet/batch';
-import { parseSlot } from '../../src/packet/parse';
-import * as K from '../../src/packet/flow-key';
-import { FlowPipeline } from '../../src/flow/pipeline';
-import { RecordingOps } from '../../src/flow/testing';
+import { ctPipeline } from '../helpers/ct-pipeline';
 import { tcpInvalidFlags, CtStage } from '../../src/flow/ct-stage';
 import { checksum, pseudoSumV4 } from '../../src/wire/checksum';
 import { FlowSyntaxError } from '../../src/flow/ofctl-parse';
@@ -99,25 +94,7 @@ function icmpError(src: string, dst: string, type: number, code: number, quotedF
   return icmpFrame(src, dst, type, code, [0, 0, 0, 0, ...quotedFrame.slice(14, 14 + 28)]);
 }
 
-function setup(flows: string, ctMax?: number) {
-  const now = 1_000_000;
-  const arena = new PacketArena({ slots: 512, slotSize: 2048 });
-  const p = new FlowPipeline({ arena, clock: () => now, resolvePort: () => -1, portName: () => undefined });
-  if (ctMax !== undefined) p.conntrack.table.setLimits(ctMax, ctMax);
-  p.addFlows(flows);
-  const ops = new RecordingOps(arena, {});
-  /** Send one frame on `inPort`; returns what left: [kind, port, ct_state] per output. */
-  const send = (inPort: number, frame: Uint8Array): [string, number | string | undefined, number][] => {
-    ops.sent.length = 0;
-    const b = new Batch(4);
-    const s = arena.allocFrom(frame);
-    if (parseSlot(arena, s, inPort) >= 0) throw new Error('fixture does not parse');
-    b.push(s);
-    p.process(b, ops);
-    return ops.sent.map((x) => [x.kind, x.kind === 'drop' ? x.reason : x.port, x.key[K.K_CT_STATE]]);
-  };
-  return { arena, p, ops, send };
-}
+const setup = ctPipeline;
 
 /** The minimal stateful firewall: TCP 22 from port 1 opens, replies and established pass. */
 const FIREWALL = `

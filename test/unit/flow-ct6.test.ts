@@ -6,13 +6,10 @@
  * runs the state machine once. Expected values are OVS's ct_state bits and dpctl formats.
  */
 import t from 'tap';
+import { ctPipeline } from '../helpers/ct-pipeline';
 import { PacketArena } from '../../src/packet/arena';
-import { Batch } from '../../src/packet/batch';
 import { parseSlot } from '../../src/packet/parse';
-import * as K from '../../src/packet/flow-key';
 import { Conntrack, PK_IPV6, CREATE_CONFLICT } from '../../src/packet/conntrack';
-import { FlowPipeline } from '../../src/flow/pipeline';
-import { RecordingOps } from '../../src/flow/testing';
 import { checksum, pseudoSumV4, pseudoSumV6 } from '../../src/wire/checksum';
 import { parseAddr6Words } from '../../src/wire/ipv6';
 
@@ -95,25 +92,7 @@ function udp4(sport: number, dport: number, src: number[], dst: number[]): Uint8
   return u;
 }
 
-function setup(flows: string, ctMax?: number) {
-  const now = 1_000_000;
-  const arena = new PacketArena({ slots: 512, slotSize: 2048 });
-  const p = new FlowPipeline({ arena, clock: () => now, resolvePort: () => -1, portName: () => undefined });
-  if (ctMax !== undefined) p.conntrack.table.setLimits(ctMax, ctMax);
-  p.addFlows(flows);
-  const ops = new RecordingOps(arena, {});
-  /** Send one frame on `inPort`; returns what left: [kind, port or drop reason, ct_state]. */
-  const send = (inPort: number, frame: Uint8Array): [string, number | string | undefined, number][] => {
-    ops.sent.length = 0;
-    const b = new Batch(4);
-    const s = arena.allocFrom(frame);
-    if (parseSlot(arena, s, inPort) >= 0) throw new Error('fixture does not parse');
-    b.push(s);
-    p.process(b, ops);
-    return ops.sent.map((x) => [x.kind, x.kind === 'drop' ? x.reason : x.port, x.key[K.K_CT_STATE]]);
-  };
-  return { arena, p, ops, send };
-}
+const setup = ctPipeline;
 
 /** The minimal stateful IPv6 firewall: from port 1 TCP 22, UDP and echo open; replies pass. */
 const FIREWALL = `
