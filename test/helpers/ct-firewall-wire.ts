@@ -6,8 +6,28 @@
  * ct_state=+inv+trk flow. The python snippets run in the hosts with a bounded lifetime.
  */
 import type { Test as TapTest } from 'tap';
-import { nsRun, tvsOk, waitListening, type Daemon } from './daemon';
+import { nsRun, startDaemon, tvsOk, waitListening, type Daemon } from './daemon';
+import { Lab } from './netns';
 import { startCapture } from './capture';
+
+/**
+ * Hosts A (`${net}.1`) and B (`${net}.2`) in their own namespaces, each on a veth port of bridge
+ * `br-fw` of a fresh daemon; everything is removed when the test ends.
+ */
+export async function firewallRig(t: TapTest, net: string, nsPrefix: string) {
+  const A = `${net}.1`;
+  const B = `${net}.2`;
+  const lab = Lab.create(t);
+  const hA = lab.netns(`${nsPrefix}a`);
+  const hB = lab.netns(`${nsPrefix}b`);
+  const vA = lab.veth({ ns: hA, address: `${A}/24` });
+  const vB = lab.veth({ ns: hB, address: `${B}/24` });
+  const d = await startDaemon(t);
+  await tvsOk(d.control, ['add-br', 'br-fw']);
+  await tvsOk(d.control, ['add-port', 'br-fw', vA.host]);
+  await tvsOk(d.control, ['add-port', 'br-fw', vB.host]);
+  return { A, B, hA, hB, vA, vB, d };
+}
 
 /** An echo server on ADDR:PORT for SECONDS: logs each accept, echoes what it reads. */
 export const echoServer = (addr: string, port: number, seconds: number) => `

@@ -18,27 +18,19 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, waitListening } from '../helpers/daemon';
-import { checkStatefulFirewall, echoClient, echoServer } from '../helpers/ct-firewall-wire';
+import { haveCmd } from '../helpers/netns';
+import { tvsOk, nsRun, waitListening } from '../helpers/daemon';
+import { firewallRig, checkStatefulFirewall, echoClient, echoServer } from '../helpers/ct-firewall-wire';
 import { mgmtOfctlSkipReason, mgmtTarget, ofctl13 } from '../helpers/mgmt-ofctl';
 
 const why = mgmtOfctlSkipReason() || (!haveCmd('tcpdump') || !haveCmd('python3') ? 'needs tcpdump and python3 (make test installs them)' : '');
 
 const NET = '10.219.0';
 const A = `${NET}.1`;
-const B = `${NET}.2`;
+const B = `${NET}.2`; // firewallRig's host addresses
 
 t.test('ovs-ofctl programs a stateful firewall with ct_* matches; it holds on the wire', { skip: why || false }, async (t) => {
-  const lab = Lab.create(t);
-  const hA = lab.netns('tvcfa');
-  const hB = lab.netns('tvcfb');
-  const vA = lab.veth({ ns: hA, address: `${A}/24` });
-  const vB = lab.veth({ ns: hB, address: `${B}/24` });
-  const d = await startDaemon(t);
-  await tvsOk(d.control, ['add-br', 'br-fw']);
-  await tvsOk(d.control, ['add-port', 'br-fw', vA.host]);
-  await tvsOk(d.control, ['add-port', 'br-fw', vB.host]);
+  const { hA, hB, vA, d } = await firewallRig(t, NET, 'tvcf');
   const mgmt = mgmtTarget(d.control, 'br-fw');
   const ofctl = (args: string[]) => ofctl13(['--no-names', ...args]);
   const portA = Number(/ (\d+)\(/.exec((await ofctl(['show', mgmt])).split('\n').find((l) => l.includes(vA.host))!)![1]);

@@ -11,10 +11,10 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, waitUntil } from '../helpers/daemon';
+import { isRoot, haveCmd } from '../helpers/netns';
+import { tvsOk, waitUntil } from '../helpers/daemon';
 import { haveOsken, oskenAppPath, startOsken } from '../helpers/osken';
-import { checkStatefulFirewall } from '../helpers/ct-firewall-wire';
+import { firewallRig, checkStatefulFirewall } from '../helpers/ct-firewall-wire';
 import { captureOpenflow } from '../helpers/of-capture';
 import { bindingAvailable } from '../../src/io/binding';
 import { FlowPipeline } from '../../src/flow/pipeline';
@@ -31,18 +31,10 @@ const why = !isRoot()
 const tshark = haveCmd('tshark');
 const NET = '10.219.1';
 const A = `${NET}.1`;
-const B = `${NET}.2`;
+const B = `${NET}.2`; // firewallRig's host addresses
 
 t.test('an os-ken app with OFPMatch(ct_state=...) programs a stateful firewall that holds on the wire', { skip: why || false }, async (t) => {
-  const lab = Lab.create(t);
-  const hA = lab.netns('tvcoa');
-  const hB = lab.netns('tvcob');
-  const vA = lab.veth({ ns: hA, address: `${A}/24` });
-  const vB = lab.veth({ ns: hB, address: `${B}/24` });
-  const d = await startDaemon(t);
-  await tvsOk(d.control, ['add-br', 'br-fw']);
-  await tvsOk(d.control, ['add-port', 'br-fw', vA.host]);
-  await tvsOk(d.control, ['add-port', 'br-fw', vB.host]);
+  const { hA, hB, vA, d } = await firewallRig(t, NET, 'tvco');
   await tvsOk(d.control, ['set-fail-mode', 'br-fw', 'secure']);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-ct-osken-'));
