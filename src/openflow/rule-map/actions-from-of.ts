@@ -6,21 +6,14 @@ import { Match } from '../../flow/match';
 import { prereqOk } from '../../flow/fields';
 import { nxmField, type NxmField } from '../../flow/nxm';
 import * as N from '../../flow/nxm';
-import { type Action, type CtNat, type LearnSpec } from '../../flow/actions';
+import { outputActionFor, type Action, type CtNat, type LearnSpec } from '../../flow/actions';
+import { OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_TABLE } from '../../flow/ofport';
 import { learnMatchable } from '../../flow/learn';
 import {
   BAD_ACTION,
   NX_CT_F,
   NX_LEARN_F,
   NX_NAT_F,
-  OFPP13_ALL,
-  OFPP13_ANY,
-  OFPP13_CONTROLLER,
-  OFPP13_FLOOD,
-  OFPP13_IN_PORT,
-  OFPP13_LOCAL,
-  OFPP13_NORMAL,
-  OFPP13_TABLE,
   bytesToBig,
   oxmHeader,
   oxmInfo,
@@ -39,31 +32,17 @@ export interface ActionContext {
   packetOut?: boolean;
 }
 
+/**
+ * An OpenFlow 1.3 output port as a rule-model action: the 32-bit reserved numbers map onto the
+ * 16-bit ones and then take the same action as in ovs-ofctl text (outputActionFor). OFPP_TABLE
+ * only in a packet-out, as OVS; ANY, NONE and numbers above the port range are refused.
+ */
 function outputFrom(port: number, maxLen: number, ctx: ActionContext): Action {
-  switch (port >>> 0) {
-    case OFPP13_IN_PORT:
-      return { type: 'in_port' };
-    case OFPP13_NORMAL:
-      return { type: 'normal' };
-    case OFPP13_FLOOD:
-      return { type: 'flood' };
-    case OFPP13_ALL:
-      return { type: 'all' };
-    case OFPP13_CONTROLLER:
-      return { type: 'controller', maxLen };
-    case OFPP13_LOCAL:
-      return { type: 'output', port: 0xfffe };
-    case OFPP13_TABLE:
-      if (ctx.packetOut) return { type: 'output', port: 0xfff9 };
-      break;
-    case OFPP13_ANY:
-      break;
-    default: {
-      const p = port32to16(port);
-      if (p > 0 && p < 0xff00) return { type: 'output', port: p };
-    }
-  }
-  throw badAction(BAD_ACTION.BAD_OUT_PORT, `output to port 0x${(port >>> 0).toString(16)} is not allowed here`);
+  const p = port32to16(port >>> 0);
+  const allowed = (p > 0 && p < OFPP_MAX) || (p >= OFPP_IN_PORT && p <= OFPP_LOCAL && (p !== OFPP_TABLE || ctx.packetOut === true));
+  if (!allowed) throw badAction(BAD_ACTION.BAD_OUT_PORT, `output to port 0x${(port >>> 0).toString(16)} is not allowed here`);
+  const a = outputActionFor(p);
+  return a.type === 'controller' ? { type: 'controller', maxLen } : a;
 }
 
 function subfield(h: number, ofs: number, nbits: number, what: string): { field: NxmField; ofs: number; nbits: number } {
