@@ -401,6 +401,9 @@ export class CtStage {
   private related(a: PacketArena, slot: number, p: number, ipEnd: number, zone: number, now: number, flags: number): number {
     const b = a.bytes;
     if (!parseQuoted(b, p, ipEnd)) return this.inv(INV_ICMP_QUOTE);
+    // As OVS (lib/conntrack.c, going beyond pf): the quoted datagram must have come from the host
+    // the error is sent to, so an error cannot be aimed at a third host to ride a connection.
+    if ((quoted.src | 0) !== (ipv4.dst(b, a.start[slot] + a.l3[slot]) | 0)) return this.inv(INV_ICMP_QUOTE);
     const ct = this.table;
     // parseQuoted gives the tuple a reply to the quoted datagram would carry; looked up as the
     // decide stage of the router does, the entry found is the direction the error travels.

@@ -160,6 +160,9 @@ t.test('ICMP: echo request new, reply est+rpl; an error quoting a tracked connec
   t.same(send(2, icmpError(B, A, 3, 3, other)), [['drop', 'action_drop', TRK | INV]], 'an error quoting an untracked datagram: +inv');
   t.equal(p.conntrack.invalid.get('icmp_unrelated'), 1);
   t.same(send(2, icmpFrame(B, A, 0, 0, [0x99, 0x99, 0, 1])), [['drop', 'action_drop', TRK | INV]], 'an unsolicited echo reply: +inv');
+  const quote0 = p.conntrack.invalid.get('icmp_quote');
+  t.same(send(2, icmpError(B, '10.201.0.77', 3, 3, udp)), [['drop', 'action_drop', TRK | INV]], 'an error about A\'s datagram sent to another host: +inv, as OVS');
+  t.equal(p.conntrack.invalid.get('icmp_quote'), quote0 + 1, 'counted as a bad quote');
 });
 
 t.test('ICMP errors quoting garbage: +inv, counted, no crash', async (t) => {
