@@ -19,6 +19,7 @@ import { ConfigError } from '../control/validate';
 import { Level, Logger } from '../control/log';
 import { OpenFlowService } from '../openflow/service';
 import { openflowCommands } from '../openflow/commands';
+import { DEFAULT_HELPER_NICE, HelperThreads } from './helper-threads';
 
 export interface DaemonOptions {
   control: string;
@@ -30,6 +31,11 @@ export interface DaemonOptions {
   metrics?: string;
   logLevel?: Level;
   logFormat?: 'text' | 'json';
+  /**
+   * Nice value for the process's helper threads (V8 compiler/GC workers, libuv's pool), so they
+   * never preempt the datapath thread (helper-threads.ts); 0 leaves them alone. Default 19.
+   */
+  helperNice?: number;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
@@ -91,6 +97,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     return report;
   };
   // OpenFlow: management sockets (DIR/BR.mgmt next to the control socket) and controllers.
+  const helpers = new HelperThreads(opts.helperNice ?? DEFAULT_HELPER_NICE, (msg, fields, failed) => (failed ? log.warn(msg, fields) : log.info(msg, fields)));
   const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.info(m, f) });
   const server: ControlServer = new ControlServer(
     opts.control,
@@ -99,7 +106,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
       ...openflowCommands(openflow),
       ...l3Commands(sw),
       reload: (a) => reload(typeof a.file === 'string' && a.file !== '' ? a.file : undefined),
-      'control-stats': () => ({ ...server.counters, limits: server.limits }),
+      'control-stats': () => ({ ...server.counters, limits: server.limits, helper_threads: helpers.stats }),
     }),
     { log },
   );
@@ -133,6 +140,10 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
       sw.on('nat', (e) => log.debug('nat session', { router: e.router, event: e.event, proto: e.session.proto, kind: e.session.kind }));
     }
     if (stopping()) return;
+    // Helper threads started so far (V8's, Node's) now; later ones (libuv's pool is made on
+    // first use) on the housekeeping tick.
+    helpers.check();
+    sw.on('tick', () => helpers.check());
     sw.start();
     log.info('running', { pid: process.pid, control: opts.control });
     await stopped;

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { run, startDaemon, tvs, tvsOk, TVS } from '../helpers/daemon';
+import { request } from '../../src/control/client';
 
 const cfg = {
   bridges: [
@@ -31,6 +32,18 @@ t.test('daemon + CLI without root', async (t) => {
   t.ok(logs().some((l) => l.level === 'info' && l.msg === 'config applied'), 'JSON log line for the config');
 
   t.match(await c('dump-flows', 'br0'), /priority=10,in_port=m1 actions=output:m2/);
+
+  // Helper threads at nice 19, the datapath (main) thread at the daemon's own priority.
+  const pid = d.proc.pid!;
+  const niceOf = (tid: string) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+  const tasks = fs.readdirSync(`/proc/${pid}/task`);
+  const lowered = logs().find((l) => l.msg === 'helper threads lowered');
+  t.ok(lowered && lowered.nice === 19 && lowered.threads >= 1, 'logged: helper threads lowered');
+  t.equal(niceOf(String(pid)), os.getPriority(), 'main thread keeps the priority it was started with');
+  for (const tid of tasks) if (Number(tid) !== pid) t.equal(niceOf(tid), 19, `thread ${tid} at nice 19`);
+  const stats = (await request(d.control, 'control-stats')) as { helper_threads: { nice: number; lowered: number; failed: number } };
+  t.match(stats.helper_threads, { nice: 19, failed: 0 });
+  t.ok(stats.helper_threads.lowered >= tasks.length - 1, 'control-stats counts them');
 
   // reload by CLI: a flow changes, a port appears; the unchanged flow stays.
   cfg.bridges[0].flows[0] = 'priority=10,in_port=m1,actions=drop';
