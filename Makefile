@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 NODE_DIR ?= $(shell dirname $$(dirname $$(readlink -f $$(which node))))
 ADDON := native/build/Release/tvs_native.node
+# The comparison bench's paced UDP generator (one C file, the system compiler).
+PACEGEN := dist/bench/tools/pacegen
 TS_SOURCES := $(shell find src test bench scripts -name '*.ts' 2>/dev/null)
 NATIVE_SOURCES := $(wildcard native/src/*.c native/src/*.h) native/binding.gyp
 # Debian packages each target drives as real peers. Installed without recommends, so the demo
@@ -24,11 +26,11 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: test-big all build deps debs test-debs demo-debs native ts test test-unit fuzz soak bench bench-tunnel demo demo-overlay clean
+.PHONY: test-big all build deps debs test-debs demo-debs native ts pacegen test test-unit fuzz soak bench bench-tunnel demo demo-overlay clean
 
 all: build
 
-build: deps native ts
+build: deps native ts pacegen
 
 deps: node_modules/.installed
 
@@ -49,6 +51,12 @@ native: $(ADDON)
 # node-gyp builds against the local Node headers (--nodedir): nothing is downloaded.
 $(ADDON): $(NATIVE_SOURCES) node_modules/.installed
 	cd native && ../node_modules/.bin/node-gyp rebuild --nodedir=$(NODE_DIR) --loglevel=warn
+
+pacegen: $(PACEGEN)
+
+$(PACEGEN): bench/tools/pacegen.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -o $@ $<
 
 ts: dist/.built
 

@@ -8,10 +8,11 @@
  *   TVS_BENCH_QUICK=1 node dist/bench/compare/compare.js   # 1 repetition × 2 s
  *
  * Options (environment): TVS_BENCH_REPS, TVS_BENCH_SECONDS, TVS_BENCH_PINGS,
- * TVS_BENCH_RATE (fixed-rate pps, default 100000), TVS_BENCH_SINK=0 (no receiver-side drop),
- * TVS_BENCH_ZEROLOSS (zero-loss search trials, default 7; 0 = none), TVS_BENCH_ZL_SECONDS
- * (seconds per trial, default the measurement time), TVS_BENCH_ZL_ONLY=1 (ping, 64 B max and the
- * zero-loss search only),
+ * TVS_BENCH_RATE (fixed-rate pps, paced by pacegen, default 100000), TVS_BENCH_SINK=0 (no
+ * receiver-side drop), TVS_BENCH_ZEROLOSS (zero-loss search trials in all, default 10; 0 = none),
+ * TVS_BENCH_ZL_SECONDS (seconds per trial, default the measurement time), TVS_BENCH_ZL_FLOOR
+ * (lowest rate the search tries, pps, default 1000), TVS_BENCH_ZL_ONLY=1 (ping, 64 B max and
+ * the zero-loss search only),
  * TVS_BENCH_SCENARIOS (l2,vlan,nat,fw),
  * TVS_BENCH_SWITCHES (linux,ovs,tvs), TVS_BENCH_OUT (results directory), TVS_BENCH_SPIN_US (tvs also
  * pings once more with `tvs start --spin-us N`, default 3000; 0 = not).
@@ -19,7 +20,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Lab, makeSwitch, notApplicable, SCENARIOS, SWITCHES, type Scenario, type SwitchKind, type SwitchUnderTest } from './lab';
-import { measurePass, IDLE_SECONDS, type PassFigures } from './measure';
+import { measurePass, IDLE_SECONDS, PACEGEN, WARMUP, ZERO_LOSS_FLOOR_PPS, type PassFigures } from './measure';
 import { busyCheck, machineMeta, median, haveCmd } from './sys';
 import { barChartSvg, histogramSvg } from './svg';
 
@@ -33,9 +34,10 @@ export interface CompareOptions {
   scenarios: Scenario[];
   switches: SwitchKind[];
   outDir: string;
-  /** zero-loss search: trials per pass (0 = none), seconds per trial, only that figure */
+  /** zero-loss search: trials per pass (0 = none), seconds per trial, lowest rate tried (pps), only that figure */
   zeroLossSteps: number;
   zeroLossSeconds: number;
+  zeroLossFloorPps: number;
   zeroLossOnly: boolean;
   /** tvs: a second ping run with `--spin-us N` (0: none) */
   spinUs: number;
@@ -53,8 +55,9 @@ export function optionsFromEnv(env = process.env): CompareOptions {
     scenarios: list(env.TVS_BENCH_SCENARIOS, SCENARIOS),
     switches: list(env.TVS_BENCH_SWITCHES, SWITCHES),
     outDir: env.TVS_BENCH_OUT ?? path.resolve(__dirname, '../../../bench/results'),
-    zeroLossSteps: Number(env.TVS_BENCH_ZEROLOSS ?? 7),
+    zeroLossSteps: Number(env.TVS_BENCH_ZEROLOSS ?? 10),
     zeroLossSeconds: Number(env.TVS_BENCH_ZL_SECONDS ?? env.TVS_BENCH_SECONDS ?? (quick ? 2 : 5)),
+    zeroLossFloorPps: Number(env.TVS_BENCH_ZL_FLOOR ?? ZERO_LOSS_FLOOR_PPS),
     zeroLossOnly: env.TVS_BENCH_ZL_ONLY === '1',
     spinUs: Number(env.TVS_BENCH_SPIN_US ?? 3000),
   };
@@ -87,7 +90,10 @@ function flat(f: PassFigures): Record<string, number> {
   for (const k of ['udp64', 'udp1500', 'udp64Fixed'] as const) {
     for (const [m, v] of Object.entries(f[k])) r[`${k}.${m}`] = v as number;
   }
-  if (f.zeroLoss) r.zeroLossPps = f.zeroLoss.pps;
+  if (f.zeroLoss) {
+    r.zeroLossPps = f.zeroLoss.pps;
+    r.zeroLossTopPps = f.zeroLoss.topPps;
+  }
   if (f.pingSpin) {
     const p = f.pingSpin;
     Object.assign(r, { 'spin.us': p.spinUs, 'spin.pingAvgMs': p.avgMs, 'spin.pingP50Ms': p.p50Ms, 'spin.pingP99Ms': p.p99Ms, 'spin.pingMaxMs': p.maxMs, 'spin.pingCpuPct': p.cpuPct, 'spin.idleCpuPct': p.idleCpuPct });
@@ -160,12 +166,13 @@ const ROWS: { key: string; label: string; fmt: (v: number) => string; vs?: strin
   { key: 'udp64.offeredPps', label: '64 B UDP offered, generator max (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64.deliveredPps', label: '64 B UDP delivered (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64.lossPct', label: '64 B UDP loss (%)', fmt: (v) => v.toFixed(1) },
-  { key: 'zeroLossPps', label: '64 B UDP zero-loss throughput, ≤ 0.1% loss (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
+  { key: 'zeroLossPps', label: '64 B UDP zero-loss throughput, ≤ 0.1% loss, paced (kpps)', fmt: (v) => (v / 1e3).toFixed(v < 10_000 ? 1 : 0) },
+  { key: 'zeroLossTopPps', label: 'zero-loss search top: pacegen at trafgen\'s maximum (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64.cpuUsPerPacket', label: 'switch CPU per packet, 64 B max (µs)', fmt: (v) => v.toFixed(2) },
   { key: 'udp64.cpuPct', label: 'switch CPU, 64 B max (% of a core)', fmt: (v) => v.toFixed(0) },
   { key: 'udp1500.offeredPps', label: '1500 B UDP offered (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp1500.deliveredPps', label: '1500 B UDP delivered (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
-  { key: 'udp64Fixed.offeredPps', label: '64 B UDP offered, fixed rate (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
+  { key: 'udp64Fixed.offeredPps', label: '64 B UDP offered, fixed rate, paced (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64Fixed.deliveredPps', label: '64 B UDP delivered, fixed rate (kpps)', fmt: (v) => (v / 1e3).toFixed(0) },
   { key: 'udp64Fixed.cpuUsPerPacket', label: 'switch CPU per packet, fixed rate (µs)', fmt: (v) => v.toFixed(2) },
   { key: 'tcpOffGbps', label: 'TCP, veth offloads off (Gbit/s)', fmt: (v) => v.toFixed(2) },
@@ -245,7 +252,7 @@ function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, 
   const L: string[] = [];
   const sw = o.switches;
   L.push(`Measured ${String(meta.date).slice(0, 16).replace('T', ' ')} UTC on ${meta.cpu} ×${meta.cores}, ${meta.memGiB} GiB, Linux ${meta.kernel}, Node ${meta.node}; ${meta.ovs}; ${meta.trafgen}; iperf3 ${meta.iperf3}.`);
-  L.push(`Medians of ${o.reps} alternating repetition(s), ${o.seconds} s per measurement, ${o.pings} pings at 2 ms. trafgen on CPU 0 (\`--cpus 1\`); ovs-vswitchd and tvs pinned to CPU ${'1'}; the Linux bridge runs in softirq wherever the kernel puts it. ${o.sink ? 'The receiver drops the UDP load at its netdev ingress hook (nft), after the veth counted it.' : 'The receiver\'s UDP stack handles the load (port unreachable).'}`);
+  L.push(`Medians of ${o.reps} alternating repetition(s), ${o.seconds} s per measurement, ${o.pings} pings at 2 ms. The generator maxima (64 B and 1500 B) are trafgen's (TX ring, \`--cpus 1\`: CPU 0); the fixed rate and every zero-loss trial are pacegen's (bench/tools/pacegen.c: a constant rate on an absolute-time schedule, at most 8 frames per ≥ 10 µs tick, CPU 0) — trafgen's \`--rate\` sends its per-second budget in bursts at its maximum. Every UDP trial follows ${WARMUP.frames} uncounted learning frames (RFC 2544 §23) and ${WARMUP.settleMs} ms of quiet. ovs-vswitchd and tvs pinned to CPU ${'1'}; the Linux bridge runs in softirq wherever the kernel puts it. ${o.sink ? 'The receiver drops the UDP load at its netdev ingress hook (nft), after the veth counted it.' : 'The receiver\'s UDP stack handles the load (port unreachable).'}`);
   if (busy.warnings.length) L.push(`\n**Warning:** ${busy.warnings.join('; ')}.`);
   L.push('');
   for (const s of o.scenarios) {
@@ -273,7 +280,11 @@ function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, 
   }
   L.push('¹ OVS with `other_config:userspace-tso-enable=true` set before ovs-vswitchd starts; tvs carries TSO frames with the virtio-net header; the Linux bridge forwards GSO skbs natively.');
   L.push('n/a: the Linux bridge has no VLAN filtering on this kernel; OVS routed + NAT was not set up. "—": no figure (in-kernel switches have no process to charge CPU/RSS to).');
-  if (o.zeroLossSteps > 0) L.push(`Zero-loss throughput: binary search, ${o.zeroLossSteps} trials of ${o.zeroLossSeconds} s from the generator maximum down; 0 means even the lowest rate tried lost more than 0.1% (every trial is in compare.jsonl, \`zeroLossTrials\`).`);
+  if (o.zeroLossSteps > 0) {
+    L.push(
+      `Zero-loss throughput: at most ${o.zeroLossSteps} paced trials of ${o.zeroLossSeconds} s. The first asks pacegen for trafgen's maximum (it sends what it can, so the top is the lower of the two generators' maxima: the "search top" row); while trials lose more than 0.1% the rate halves, down to a floor of ${(o.zeroLossFloorPps / 1e3).toFixed(1)} kpps, then it bisects between the highest pass and the lowest failure. 0 means even the floor lost more than 0.1% (< ${(o.zeroLossFloorPps / 1e3).toFixed(1)} kpps). Every trial is in compare.jsonl (\`zeroLossTrials\`).`,
+    );
+  }
   L.push('');
   L.push(...latencyMarkdown(o, lat));
   if (v.length) {
@@ -376,14 +387,14 @@ function charts(o: CompareOptions, m: Medians, lat: LatencySeries[] = []): Recor
       zmax.push(sw.map((k) => get(s, k, 'udp64.deliveredPps', 1e3)));
     }
     charts['zeroloss.svg'] = barChartSvg({
-      title: 'Zero-loss throughput, 64 B UDP (≤ 0.1% loss, binary search over trafgen rates)',
+      title: 'Zero-loss throughput, 64 B UDP (≤ 0.1% loss, paced trials: pacegen)',
       unit: 'kpps',
       groups: zg,
       series,
       values: zv,
       behind: zmax,
       behindLabel: 'delivered at the generator maximum',
-      note: `Solid: highest offered rate with ≤ 0.1% loss (${o.zeroLossSteps} trials of ${o.zeroLossSeconds} s). Light: delivered at the generator maximum. Medians.`,
+      note: `Solid: highest paced rate with ≤ 0.1% loss (≤ ${o.zeroLossSteps} trials of ${o.zeroLossSeconds} s, floor ${(o.zeroLossFloorPps / 1e3).toFixed(1)} kpps). Light: delivered at trafgen's maximum. Medians.`,
     });
   }
   return charts;
@@ -393,6 +404,7 @@ function charts(o: CompareOptions, m: Medians, lat: LatencySeries[] = []): Recor
 
 export async function runCompare(o: CompareOptions = optionsFromEnv(), log: (s: string) => void = (s) => console.log(s)): Promise<{ medians: Medians; verdicts: Verdict[]; markdown: string }> {
   for (const c of ['trafgen', 'iperf3', 'ethtool', 'ping']) if (!haveCmd(c)) throw new Error(`compare: ${c} missing (make bench installs it)`);
+  if (!fs.existsSync(PACEGEN)) throw new Error(`compare: ${PACEGEN} missing (make build builds it)`);
   let switches = o.switches;
   if (switches.includes('ovs') && !haveCmd('ovs-vswitchd')) {
     log('compare: ovs-vswitchd missing, OVS skipped (make bench installs openvswitch-switch)');
@@ -454,6 +466,7 @@ export async function runCompare(o: CompareOptions = optionsFromEnv(), log: (s: 
           sink: o.sink,
           zeroLossSteps: o.zeroLossSteps,
           zeroLossSeconds: o.zeroLossSeconds,
+          zeroLossFloorPps: o.zeroLossFloorPps,
           zeroLossOnly: o.zeroLossOnly,
           spinUs: o.spinUs,
           progress: (m) => process.stdout.write(`    ${m}\n`),

@@ -1,13 +1,28 @@
 /**
- * One measurement pass over a switch already set up in a Lab: ping RTT, UDP with trafgen on
- * one core (64 B and 1500 B at the generator's maximum, 64 B at a fixed rate), TCP with iperf3
- * (veth offloads off, then on). Every traffic loop is bounded by a packet count and a timeout,
- * and goes only between the lab's namespaces.
+ * One measurement pass over a switch already set up in a Lab: ping RTT, UDP on one core (64 B
+ * and 1500 B at trafgen's maximum; 64 B at a fixed rate and the zero-loss search paced by
+ * pacegen, bench/tools/pacegen.c), TCP with iperf3 (veth offloads off, then on). Every traffic
+ * loop is bounded by a packet count and a timeout, and goes only between the lab's namespaces.
+ *
+ * Why two generators: trafgen's `--rate` is a per-second budget sent at its maximum (~250 ms
+ * bursts, then silence), so it cannot offer a constant rate; pacegen sends on an absolute-time
+ * schedule (at most 8 frames per >= 10 µs tick). trafgen's TX ring stays for the maximum.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { ADDR, Lab, SwitchUnderTest } from './lab';
 import { sh, nsx, sleep, cpuTicks, rssKiB } from './sys';
+
+/** The paced generator, built by `make build` (bench/tools/pacegen.c). */
+export const PACEGEN = path.resolve(__dirname, '../tools/pacegen');
+/** CPU the generators run on (trafgen's `--cpus 1` is CPU 0; the switches are on SWITCH_CPU). */
+const GEN_CPU = '0';
+/**
+ * RFC 2544 §23 learning frames before every UDP trial, not counted: the trial's frames (all 16
+ * source ports) at a low rate, then a pause, so MAC learning, flow setup (OVS upcalls, tvs's
+ * caches) and NAT sessions happen before the counters are read. The same for every switch.
+ */
+export const WARMUP = { frames: 320, pps: 10_000, settleMs: 200 };
 
 export interface UdpFigures {
   offeredPps: number;
@@ -18,15 +33,36 @@ export interface UdpFigures {
   cpuPct: number;
 }
 
+/** What pacegen printed (one JSON line); see bench/tools/pacegen.c. */
+export interface PacegenReport {
+  askPps: number;
+  burst: number;
+  sent: number;
+  failed: number;
+  skipped: number;
+  /** first send to one tick after the last */
+  seconds: number;
+  pps: number;
+  maxGapUs: number;
+  maxLateUs: number;
+  gapEdgesUs: number[];
+  gaps: number[];
+}
+
 /**
  * Zero-loss throughput (RFC 2544 §26.1 style): the highest offered 64 B rate whose loss was at
- * most `maxLossPct`, found by binary search over trafgen rates between 0 and the generator's
- * maximum. `pps` is the offered rate of the best passing trial (what trafgen really sent, not the
- * rate asked for); the generator's maximum when that already passes.
+ * most `maxLossPct`, every trial paced by pacegen. The first trial asks for trafgen's maximum
+ * (pacegen sends what it can: the top is the lower of the two generators' maxima); while trials
+ * fail the rate halves down to `floorPps`, then bisects between the highest pass and the lowest
+ * failure. `pps` is the offered rate of the best passing trial (what h1 really sent, not the
+ * rate asked for); 0 when even `floorPps` lost more than `maxLossPct`.
  */
 export interface ZeroLossFigures {
   pps: number;
   maxLossPct: number;
+  /** offered rate of the first trial (the top of the search); the lowest rate tried */
+  topPps: number;
+  floorPps: number;
   /** every trial, in order: asked rate, offered, delivered, loss */
   trials: { askPps: number; offeredPps: number; deliveredPps: number; lossPct: number }[];
 }
@@ -72,8 +108,9 @@ export interface MeasureOptions {
   pings: number;
   /** drop the UDP load at the receiver's netdev ingress (default true) */
   sink?: boolean;
-  /** zero-loss search: trials (0 = no search), seconds per trial, loss allowed (%) */
+  /** zero-loss search: trials in all (0 = no search), seconds per trial, loss allowed (%), lowest rate (pps) */
   zeroLossSteps?: number;
+  zeroLossFloorPps?: number;
   zeroLossSeconds?: number;
   zeroLossMaxPct?: number;
   /** only ping, 64 B at the maximum and the zero-loss search (no 1500 B, fixed rate, TCP) */
@@ -164,22 +201,39 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
   const srcMac = lab.mac(f.src);
   const pid = sw.pid();
 
+  const gen = { dev: 'eth0', srcMac, dstMac: mac, srcIp: f.srcIp, dstIp: f.dstIp };
+  const pacegen = (args: { size: number; ratePps?: number; count: number; seconds: number }): PacegenReport =>
+    runPacegen(f.src, { ...gen, ...args }, (args.seconds + 10) * 1000);
+  // RFC 2544 learning frames, before every UDP trial (not counted: the counters are read after).
+  const warmUp = async () => {
+    pacegen({ size: 64, ratePps: WARMUP.pps, count: WARMUP.frames, seconds: 1 });
+    await sleep(WARMUP.settleMs);
+  };
+
+  /** One UDP trial: trafgen at its maximum (no rate), or pacegen at a constant rate. */
   const udp = async (size: number, ratePps?: number, seconds = o.seconds): Promise<UdpFigures> => {
-    const conf = path.join(lab.dir, `udp${size}.cfg`);
-    // UDP to the discard port; 16 source ports so hashing switches see several flows.
-    fs.writeFileSync(conf, `{ eth(da=${mac}, sa=${srcMac}), ipv4(saddr=${f.srcIp}, daddr=${f.dstIp}, ttl=64), udp(sp=dinc(4000, 4015), dp=9), fill(0x41, ${size - 42}) }\n`);
+    await warmUp();
     const rx0 = counter(f.dst, 'eth0', 'rx_packets');
     const tx0 = counter(f.src, 'eth0', 'tx_packets');
     const c0 = pid ? cpuTicks(pid) : NaN;
-    // Bounded in time (timeout) and in count (--num: more than the generator can send).
-    const num = String(Math.ceil(seconds * (ratePps ?? 3_000_000)));
-    const rate = ratePps ? ['--rate', `${ratePps}pps`] : [];
+    let elapsed: number;
     const t0 = Date.now();
-    sh(nsx(f.src, ['timeout', String(seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', num, ...rate]), {
-      allowFail: true,
-      timeoutMs: (seconds + 10) * 1000,
-    });
-    const elapsed = (Date.now() - t0) / 1000;
+    if (ratePps) {
+      // Bounded in count (the schedule's length is `seconds`) and in time (--seconds).
+      const r = pacegen({ size, ratePps: Math.round(ratePps), count: Math.ceil(seconds * ratePps), seconds });
+      elapsed = r.seconds > 0 ? r.seconds : (Date.now() - t0) / 1000;
+    } else {
+      const conf = path.join(lab.dir, `udp${size}.cfg`);
+      // UDP to the discard port; 16 source ports so hashing switches see several flows.
+      fs.writeFileSync(conf, `{ eth(da=${mac}, sa=${srcMac}), ipv4(saddr=${f.srcIp}, daddr=${f.dstIp}, ttl=64), udp(sp=dinc(4000, 4015), dp=9), fill(0x41, ${size - 42}) }\n`);
+      // Bounded in time (timeout) and in count (--num: more than the generator can send).
+      sh(nsx(f.src, ['timeout', String(seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', String(Math.ceil(seconds * 3_000_000))]), {
+        allowFail: true,
+        timeoutMs: (seconds + 10) * 1000,
+      });
+      elapsed = (Date.now() - t0) / 1000;
+    }
+    const wall = (Date.now() - t0) / 1000;
     await sleep(300); // let the switch drain its queues
     const offered = counter(f.src, 'eth0', 'tx_packets') - tx0;
     const delivered = counter(f.dst, 'eth0', 'rx_packets') - rx0;
@@ -189,16 +243,20 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
       deliveredPps: delivered / elapsed,
       lossPct: offered ? Math.max(0, (1 - delivered / offered) * 100) : NaN,
       cpuUsPerPacket: delivered ? (cpuSec * 1e6) / delivered : NaN,
-      cpuPct: (cpuSec / (elapsed + 0.3)) * 100,
+      cpuPct: (cpuSec / (wall + 0.3)) * 100,
     };
   };
 
-  o.progress('UDP 64 B at the generator maximum');
+  o.progress('UDP 64 B at the generator maximum (trafgen)');
   const udp64 = await udp(64);
   const zlSteps = o.zeroLossSteps ?? 0;
   let zeroLoss: ZeroLossFigures | undefined;
   if (zlSteps > 0) {
-    zeroLoss = await searchZeroLoss(udp64, zlSteps, o.zeroLossMaxPct ?? 0.1, (ask) => udp(64, ask, o.zeroLossSeconds ?? o.seconds), o.progress);
+    zeroLoss = await searchZeroLoss(
+      { topPps: udp64.offeredPps, steps: zlSteps, maxLossPct: o.zeroLossMaxPct ?? 0.1, floorPps: o.zeroLossFloorPps ?? ZERO_LOSS_FLOOR_PPS },
+      (ask) => udp(64, ask, o.zeroLossSeconds ?? o.seconds),
+      o.progress,
+    );
   }
   if (o.zeroLossOnly) {
     const nan: UdpFigures = { offeredPps: NaN, deliveredPps: NaN, lossPct: NaN, cpuUsPerPacket: NaN, cpuPct: NaN };
@@ -207,9 +265,9 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
       tcpOffGbps: NaN, tcpOnGbps: NaN, rssMiB: pid ? rssKiB(pid) / 1024 : NaN,
     };
   }
-  o.progress('UDP 1500 B at the generator maximum');
+  o.progress('UDP 1500 B at the generator maximum (trafgen)');
   const udp1500 = await udp(1500);
-  o.progress(`UDP 64 B at ${o.fixedRatePps / 1000} kpps`);
+  o.progress(`UDP 64 B at ${o.fixedRatePps / 1000} kpps (pacegen)`);
   const udp64Fixed = await udp(64, o.fixedRatePps);
   const rss = pid ? rssKiB(pid) / 1024 : NaN;
 
@@ -259,35 +317,88 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
   };
 }
 
+/** Lowest rate the zero-loss search tries (pps): below it the answer is "0 (< floor)". */
+export const ZERO_LOSS_FLOOR_PPS = 1000;
+
+export interface ZeroLossSearch {
+  /** rate the first trial asks for (trafgen's maximum); what it really offers is the top */
+  topPps: number;
+  /** trials in all, the first one included */
+  steps: number;
+  maxLossPct: number;
+  floorPps: number;
+}
+
 /**
- * Binary search for the zero-loss rate. `atMax` is the trial at the generator's maximum: when it
- * lost at most `maxLossPct`, that is the answer (the switch kept up with everything offered).
- * Otherwise the rate is halved towards the highest passing one, `steps` trials in all (7 trials
- * pin it to 1/128 of the maximum). A trial that passes raises the floor to what it offered.
+ * The zero-loss search (see ZeroLossFigures), at most `s.steps` trials: the top; while trials
+ * fail, half the last rate (the floor when the half is below it, or when only one trial is left,
+ * so the floor is always tried before answering 0); after the first pass, bisect between it and
+ * the lowest failure until the trials run out or the two are within 2%. A pass is loss at most
+ * `maxLossPct`; the answer is the highest rate a passing trial really offered.
  */
 export async function searchZeroLoss(
-  atMax: UdpFigures, steps: number, maxLossPct: number,
-  trial: (askPps: number) => Promise<UdpFigures>, progress: (msg: string) => void,
+  s: ZeroLossSearch, trial: (askPps: number) => Promise<UdpFigures>, progress: (msg: string) => void,
 ): Promise<ZeroLossFigures> {
   const trials: ZeroLossFigures['trials'] = [];
-  const max = atMax.offeredPps;
-  if (!(max > 0)) return { pps: NaN, maxLossPct, trials };
-  if (atMax.lossPct <= maxLossPct) return { pps: max, maxLossPct, trials };
-  let lo = 0;
-  let hi = max;
-  let best = 0;
-  for (let i = 0; i < steps; i++) {
-    const ask = Math.round((lo + hi) / 2);
-    if (ask < 1000) break;
-    progress(`zero-loss search ${i + 1}/${steps}: 64 B at ${(ask / 1e3).toFixed(0)} kpps`);
+  const out = (pps: number, topPps: number): ZeroLossFigures => ({ pps, maxLossPct: s.maxLossPct, topPps, floorPps: s.floorPps, trials });
+  if (!(s.topPps > 0) || s.steps < 1) return out(NaN, NaN);
+  const run = async (ask: number): Promise<UdpFigures> => {
+    progress(`zero-loss search ${trials.length + 1}/${s.steps}: 64 B at ${(ask / 1e3).toFixed(ask < 10_000 ? 2 : 0)} kpps`);
     const r = await trial(ask);
     trials.push({ askPps: ask, offeredPps: r.offeredPps, deliveredPps: r.deliveredPps, lossPct: r.lossPct });
-    if (r.lossPct <= maxLossPct) {
+    return r;
+  };
+  const passes = (r: UdpFigures) => r.lossPct <= s.maxLossPct;
+  const top = await run(Math.round(s.topPps));
+  if (!(top.offeredPps > 0)) return out(NaN, top.offeredPps);
+  if (passes(top)) return out(top.offeredPps, top.offeredPps);
+  // Halving: `hi` the lowest failing ask, `lo` the highest passing one (0: none yet).
+  let hi = Math.min(Math.round(s.topPps), Math.round(top.offeredPps));
+  let lo = 0;
+  let best = 0;
+  while (trials.length < s.steps) {
+    const left = s.steps - trials.length;
+    let ask = Math.round(hi / 2);
+    if (ask <= s.floorPps || left === 1) ask = s.floorPps;
+    if (ask >= hi) break; // the top itself is at or below the floor
+    const r = await run(ask);
+    if (passes(r)) {
+      lo = ask;
+      best = r.offeredPps;
+      break;
+    }
+    hi = ask;
+    if (ask === s.floorPps) break; // even the floor lost: 0
+  }
+  if (lo === 0) return out(0, top.offeredPps);
+  // Bisecting up between the pass and the failure above it.
+  while (trials.length < s.steps && hi - lo > 0.02 * hi) {
+    const ask = Math.round((lo + hi) / 2);
+    const r = await run(ask);
+    if (passes(r)) {
       lo = ask;
       best = Math.max(best, r.offeredPps);
     } else hi = ask;
   }
-  return { pps: best, maxLossPct, trials };
+  return out(best, top.offeredPps);
+}
+
+/** Run pacegen in namespace `ns` on GEN_CPU; throws with its message when it fails. */
+export function runPacegen(
+  ns: string,
+  a: { dev: string; srcMac: string; dstMac: string; srcIp: string; dstIp: string; size: number; ratePps?: number; count: number; seconds: number },
+  timeoutMs: number,
+): PacegenReport {
+  if (!fs.existsSync(PACEGEN)) throw new Error(`${PACEGEN} missing (make build builds it)`);
+  const argv = [PACEGEN, '--dev', a.dev, '--src-mac', a.srcMac, '--dst-mac', a.dstMac, '--src-ip', a.srcIp, '--dst-ip', a.dstIp,
+    '--size', String(a.size), '--count', String(a.count), '--seconds', String(a.seconds), '--cpu', GEN_CPU];
+  if (a.ratePps) argv.push('--rate', String(a.ratePps));
+  const line = sh(nsx(ns, argv), { timeoutMs }).trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as PacegenReport;
+  } catch {
+    throw new Error(`pacegen printed no report: ${line.slice(0, 200)}`);
+  }
 }
 
 /** A `-1` iperf3 server left waiting (client failed to connect): find its PID by port in the namespace, end it. */
