@@ -1,12 +1,14 @@
 /**
- * One measurement pass over a switch already set up in a Lab: ping RTT, UDP on one core (64 B
- * and 1500 B at trafgen's maximum; 64 B at a fixed rate and the zero-loss search paced by
- * pacegen, bench/tools/pacegen.c), TCP with iperf3 (veth offloads off, then on). Every traffic
- * loop is bounded by a packet count and a timeout, and goes only between the lab's namespaces.
+ * One measurement pass over a switch already set up in a Lab: ping RTT, UDP from one core with
+ * pacegen (bench/tools/pacegen.c: 64 B and 1500 B at its maximum, 64 B at a fixed rate, the
+ * zero-loss search), TCP with iperf3 (veth offloads off, then on). Every traffic loop is bounded
+ * by a packet count and a timeout, and goes only between the lab's namespaces.
  *
- * Why two generators: trafgen's `--rate` is a per-second budget sent at its maximum (~250 ms
- * bursts, then silence), so it cannot offer a constant rate; pacegen sends on an absolute-time
- * schedule (at most 8 frames per >= 10 µs tick). trafgen's TX ring stays for the maximum.
+ * Why not trafgen: its `--rate` is a per-second budget sent at its maximum (~250 ms bursts, then
+ * silence), so it cannot offer a constant rate; pacegen sends on an absolute-time schedule (at
+ * most 8 frames per >= 10 µs tick). At the maximum pacegen is also the faster of the two here
+ * (one sendmmsg of 32 frames per call); `maxGen: 'trafgen'` keeps trafgen for the maxima, for
+ * comparisons with earlier runs.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,7 +17,7 @@ import { sh, nsx, sleep, cpuTicks, rssKiB } from './sys';
 
 /** The paced generator, built by `make build` (bench/tools/pacegen.c). */
 export const PACEGEN = path.resolve(__dirname, '../tools/pacegen');
-/** CPU the generators run on (trafgen's `--cpus 1` is CPU 0; the switches are on SWITCH_CPU). */
+/** CPU the generators run on (trafgen's `--cpus 1` is CPU 0, pacegen `--cpu 0`; the switches are on SWITCH_CPU). */
 const GEN_CPU = '0';
 /**
  * RFC 2544 §23 learning frames before every UDP trial, not counted: the trial's frames (all 16
@@ -51,8 +53,9 @@ export interface PacegenReport {
 
 /**
  * Zero-loss throughput (RFC 2544 §26.1 style): the highest offered 64 B rate whose loss was at
- * most `maxLossPct`, every trial paced by pacegen. The first trial asks for trafgen's maximum
- * (pacegen sends what it can: the top is the lower of the two generators' maxima); while trials
+ * most `maxLossPct`, every trial paced by pacegen. The first trial asks for the rate the
+ * generator-maximum trial offered (when that was trafgen, pacegen sends what it can: the top is
+ * the lower of the two generators' maxima); while trials
  * fail the rate halves down to `floorPps`, then bisects between the highest pass and the lowest
  * failure. `pps` is the offered rate of the best passing trial (what h1 really sent, not the
  * rate asked for); 0 when even `floorPps` lost more than `maxLossPct`.
@@ -113,6 +116,8 @@ export interface MeasureOptions {
   zeroLossFloorPps?: number;
   zeroLossSeconds?: number;
   zeroLossMaxPct?: number;
+  /** the tool for the generator-maximum trials (64 B, 1500 B): pacegen (default) or trafgen */
+  maxGen?: 'pacegen' | 'trafgen';
   /** only ping, 64 B at the maximum and the zero-loss search (no 1500 B, fixed rate, TCP) */
   zeroLossOnly?: boolean;
   /** tvs: also ping with `tvs start --spin-us N` (0: not) */
@@ -210,7 +215,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
     await sleep(WARMUP.settleMs);
   };
 
-  /** One UDP trial: trafgen at its maximum (no rate), or pacegen at a constant rate. */
+  /** One UDP trial: pacegen at a constant rate, or at its maximum (no rate; trafgen with maxGen 'trafgen'). */
   const udp = async (size: number, ratePps?: number, seconds = o.seconds): Promise<UdpFigures> => {
     await warmUp();
     const rx0 = counter(f.dst, 'eth0', 'rx_packets');
@@ -218,9 +223,12 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
     const c0 = pid ? cpuTicks(pid) : NaN;
     let elapsed: number;
     const t0 = Date.now();
-    if (ratePps) {
-      // Bounded in count (the schedule's length is `seconds`) and in time (--seconds).
-      const r = pacegen({ size, ratePps: Math.round(ratePps), count: Math.ceil(seconds * ratePps), seconds });
+    if (ratePps || o.maxGen !== 'trafgen') {
+      // Bounded in count (at a rate: the schedule's length is `seconds`; at the maximum: more
+      // than it can send) and in time (--seconds).
+      const r = ratePps
+        ? pacegen({ size, ratePps: Math.round(ratePps), count: Math.ceil(seconds * ratePps), seconds })
+        : pacegen({ size, count: Math.ceil(seconds * 3_000_000), seconds });
       elapsed = r.seconds > 0 ? r.seconds : (Date.now() - t0) / 1000;
     } else {
       const conf = path.join(lab.dir, `udp${size}.cfg`);
@@ -247,7 +255,8 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
     };
   };
 
-  o.progress('UDP 64 B at the generator maximum (trafgen)');
+  const maxGen = o.maxGen ?? 'pacegen';
+  o.progress(`UDP 64 B at the generator maximum (${maxGen})`);
   const udp64 = await udp(64);
   const zlSteps = o.zeroLossSteps ?? 0;
   let zeroLoss: ZeroLossFigures | undefined;
@@ -265,7 +274,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
       tcpOffGbps: NaN, tcpOnGbps: NaN, rssMiB: pid ? rssKiB(pid) / 1024 : NaN,
     };
   }
-  o.progress('UDP 1500 B at the generator maximum (trafgen)');
+  o.progress(`UDP 1500 B at the generator maximum (${maxGen})`);
   const udp1500 = await udp(1500);
   o.progress(`UDP 64 B at ${o.fixedRatePps / 1000} kpps (pacegen)`);
   const udp64Fixed = await udp(64, o.fixedRatePps);
@@ -321,7 +330,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
 export const ZERO_LOSS_FLOOR_PPS = 1000;
 
 export interface ZeroLossSearch {
-  /** rate the first trial asks for (trafgen's maximum); what it really offers is the top */
+  /** rate the first trial asks for (what the generator-maximum trial offered); what it really offers is the top */
   topPps: number;
   /** trials in all, the first one included */
   steps: number;

@@ -7,8 +7,8 @@
  *
  * Node A is the Lab's switch namespace, node B a second one; the underlay is a veth with MTU
  * 1600 (10.234.0.1 ↔ 10.234.0.2), so 1500-byte VM frames fit after 50 bytes of VXLAN. The same
- * measurement pass as bench/compare (measure.ts: ping, trafgen 64 B / 1500 B / fixed rate, iperf3
- * with the VMs' offloads off and on). tvs node A is pinned like the L2 switch; node B is left to
+ * measurement pass as bench/compare (measure.ts: ping, pacegen 64 B / 1500 B at its maximum
+ * and 64 B at a paced fixed rate, iperf3 with the VMs' offloads off and on). tvs node A is pinned like the L2 switch; node B is left to
  * the scheduler (on two cores there is no third to give it). CPU per packet is node A's.
  *
  *   node dist/bench/compare/tunnel.js          # 5 s per measurement, about 2 minutes
