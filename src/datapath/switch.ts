@@ -573,7 +573,7 @@ export class Switch extends EventEmitter implements BridgeHost {
   /** Housekeeping: MAC aging (and, later, flow and NAT expiry). Runs once a second. */
   tick(): void {
     const now = this.clock();
-    for (const br of this.bridges.values()) br.macs.expire(now);
+    for (const br of this.bridges.values()) br.macs.expireSome(now);
     for (const f of this.pipelines.values()) f.expire(now);
     this.l3.tick();
     this.settle();

@@ -41,6 +41,8 @@ export class MacTable {
   private readonly port: Uint32Array;
   private readonly seen: Float64Array;
   private count = 0;
+  /** Where the next sweepSome() starts (it goes round the table a slice per call). */
+  private sweepAt = 0;
   /** New stations that met a full table (or a full probe window): each evicted an older entry, or was not learnt. */
   fullHits = 0;
   /** Called on learn/move/age/evict; null when nobody listens (the usual, fast case). */
@@ -138,10 +140,31 @@ export class MacTable {
     if (this.onEvent) this.onEvent({ type: 'learned', vlan, mac: hi * 0x100000000 + lo, port });
   }
 
-  /** Remove entries older than the aging time; returns how many. Call about once a second. */
+  /** Remove every entry older than the aging time; returns how many. */
   expire(now: number): number {
+    return this.sweep(now, 0, this.cap);
+  }
+
+  /**
+   * The housekeeping tick's expiry: one slice of the table per call, going round it in
+   * agingMs / 16 calls (a call a second: an entry is removed at most 1/16 of the aging time
+   * late; 18 s of the default 300), so a tick costs ~900 slots instead of the whole 16,384 and
+   * does not hold up frames that arrive meanwhile. Nothing forwards on a late entry: lookup()
+   * and entries() already treat it as gone. Returns how many were removed.
+   */
+  expireSome(now: number): number {
+    const calls = Math.max(1, Math.floor(this.agingMs / 16_000));
+    const slice = Math.ceil(this.cap / calls);
+    if (this.count === 0) return 0;
+    const from = this.sweepAt;
+    const to = Math.min(this.cap, from + slice);
+    this.sweepAt = to === this.cap ? 0 : to;
+    return this.sweep(now, from, to);
+  }
+
+  private sweep(now: number, from: number, to: number): number {
     let n = 0;
-    for (let i = 0; i < this.cap; i++) {
+    for (let i = from; i < to; i++) {
       if (this.state[i] === USED && now - this.seen[i] >= this.agingMs) {
         this.state[i] = TOMB;
         this.count--;
