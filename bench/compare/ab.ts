@@ -9,6 +9,9 @@
  *
  *   node dist/bench/compare/ab.js [--reps N] [--seconds S] [--tcp] [--linux] -- 'A opts' 'B opts' ...
  *   e.g. node dist/bench/compare/ab.js --reps 3 -- '' 'tx_ring=on'      (root)
+ *
+ * A variant whose first word is `@TREE` runs another built checkout's tvs (TREE/dist/src/cli/tvs.js)
+ * with the add-port options after it, for an A/B of code changes: `-- '@/path/to/main' ''`.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -88,7 +91,13 @@ async function oneRun(variant: string, opts: string[], seconds: number, tcp: boo
   let sw: SwitchUnderTest | undefined;
   try {
     lab.create();
-    sw = variant === 'linux' ? new LinuxSwitch(lab) : new TvsSwitch(lab, [], opts);
+    if (variant === 'linux') sw = new LinuxSwitch(lab);
+    else {
+      const tree = opts[0]?.startsWith('@') ? opts.shift()!.slice(1) : undefined;
+      const tvs = new TvsSwitch(lab, [], opts);
+      if (tree !== undefined) tvs.tvsScript = path.resolve(tree, 'dist/src/cli/tvs.js');
+      sw = tvs;
+    }
     await sw.setup();
     sh(nsx(lab.h1, ['ping', '-c', '3', '-i', '0.2', '-W', '1', ADDR.l2.h2]), { allowFail: true, timeoutMs: 10_000 });
     const load1 = +os.loadavg()[0].toFixed(1);

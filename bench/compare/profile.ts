@@ -34,6 +34,22 @@ export function summarizeCpuProfile(file: string, top = 25): { total: number; ro
   return { total, rows };
 }
 
+/** The system calls counted during the run (perf stat on their tracepoints). */
+const SYSCALLS = ['epoll_pwait', 'epoll_wait', 'sendto', 'sendmmsg', 'poll', 'getsockopt', 'recvfrom', 'recvmsg', 'read', 'write', 'pread64', 'futex'];
+
+function printSyscalls(file: string, delivered: number): void {
+  if (!fs.existsSync(file)) return;
+  const counts = new Map<string, number>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const f = line.split(',');
+    const m = /sys_enter_(\w+)/.exec(f[2] ?? '');
+    if (m && /^\d+$/.test(f[0])) counts.set(m[1], Number(f[0]));
+  }
+  const wakeups = (counts.get('epoll_pwait') ?? 0) + (counts.get('epoll_wait') ?? 0);
+  console.log(`\nsystem calls during the run (perf stat; ${delivered} packets delivered, ${wakeups} epoll waits = ${wakeups ? (delivered / wakeups).toFixed(1) : '—'} packets per wakeup):`);
+  for (const [c, n] of counts) if (n > 0) console.log(`${c.padEnd(12)} ${String(n).padStart(10)}  ${(n / delivered).toFixed(3)} per packet  ${wakeups ? (n / wakeups).toFixed(2) : '—'} per wakeup`);
+}
+
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 6);
   const lab = new Lab('l2');
@@ -58,7 +74,14 @@ async function main(): Promise<void> {
     const pid = sw.pid();
     daemonPid = pid;
     const perfData = path.join(lab.dir, 'perf.data');
+    const statOut = path.join(lab.dir, 'perf-stat.txt');
+    let statPid = 0;
     if (haveCmd('perf')) {
+      // Syscalls by kind over the same window: per delivered packet and per wakeup (epoll_pwait)
+      // they give the batch sizes actually reached and what each wakeup costs in system calls.
+      const ev = SYSCALLS.map((c) => `syscalls:sys_enter_${c}`).join(',');
+      const st = spawn('perf', ['stat', '-x', ',', '-o', statOut, '-e', ev, '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+      statPid = st.pid ?? 0;
       const p = spawn('perf', ['record', '-F', '999', '-g', '-o', perfData, '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
       perfPid = p.pid ?? 0;
     }
@@ -72,6 +95,10 @@ async function main(): Promise<void> {
     const user = (Number(stat1[11]) - Number(stat0[11])) / 100;
     const sys = (Number(stat1[12]) - Number(stat0[12])) / 100;
     console.log(`delivered ${delivered} packets in ${seconds} s; tvs CPU ${(((cpuTicks(pid) - c0) / 100) * 1e6 / delivered).toFixed(2)} µs/packet: user ${((user * 1e6) / delivered).toFixed(2)} µs + system ${((sys * 1e6) / delivered).toFixed(2)} µs`);
+    if (statPid) {
+      for (let i = 0; i < 100 && fs.existsSync(`/proc/${statPid}`); i++) await sleep(100);
+      printSyscalls(statOut, delivered);
+    }
     if (perfPid) {
       for (let i = 0; i < 100 && fs.existsSync(`/proc/${perfPid}`); i++) await sleep(100);
       perfPid = 0;
@@ -97,6 +124,11 @@ async function main(): Promise<void> {
         const pct = hits.map((l) => Number(/^\s*([\d.]+)%/.exec(l)?.[1] ?? 0));
         console.log(`${label.padEnd(62)} ${pct.map((x) => x.toFixed(1) + '%').join(' + ') || '—'}  ${hits.map((l) => l.trim().split(/\s+/).pop()).join(', ')}`);
       }
+      // Userspace by symbol: what the per-wakeup and per-burst costs are made of (N-API, libuv,
+      // the JIT'd burst functions, the addon's ring walks).
+      const user = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso,sym', '--stdio', '-g', 'none', '--percent-limit', '0.3'], { allowFail: true, timeoutMs: 120_000 });
+      console.log('\nperf userspace symbols (self, ≥ 0.3% of the tvs process samples):');
+      console.log(user.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#') && !l.includes('[kernel')).slice(0, 40).join('\n'));
       const dso = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso', '--stdio', '-g', 'none'], { allowFail: true, timeoutMs: 120_000 });
       console.log('\nperf by DSO:');
       console.log(dso.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#')).slice(0, 12).join('\n'));

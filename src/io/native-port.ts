@@ -101,11 +101,12 @@ export abstract class NativePort implements Port {
     if (room <= 0) return 0;
     const offer = this.offer;
     const arena = this.arena;
-    // peek + commit: the addon fills a prefix of the offered small slots and of the offered
-    // large ones (for frames that need one), and reports which it used in offer[0..k).
-    const want = arena.peek(offer, room);
+    // offer + commit: the addon fills a prefix of the offered small slots and of the offered
+    // large ones (for frames that need one), and reports which it used in offer[0..k). It writes
+    // start, length and vnet header of each slot it fills, so the offer resets nothing.
+    const want = arena.offer(offer, room);
     if (want === 0) return 0; // arena exhausted: frames wait in the kernel (its ring drops count them)
-    const large = arena.peekLarge(offer, want, want < LARGE_OFFER ? want : LARGE_OFFER);
+    const large = arena.offerLarge(offer, want, want < LARGE_OFFER ? want : LARGE_OFFER);
     const k = this.binding.rxBurst(this.handle, offer, want, large);
     if (k < 0) {
       this.markDown(-k);

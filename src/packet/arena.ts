@@ -226,6 +226,28 @@ export class PacketArena {
     return k;
   }
 
+  /**
+   * `peek` without the reset: for a reader that writes the start, length and vnet header of every
+   * slot it fills and leaves the others alone (the addon's rx bursts; parse clears l3/l4 and the
+   * key). Resetting all 256 + 16 offered slots cost more than the frames when a burst brings ~10
+   * (a vnet header and four metadata words per slot, each slot its own cache lines): the JIT'd
+   * rxBurst was 15% of tvs's CPU at the generator maximum (bench/results, the profile).
+   */
+  offer(out: Uint32Array, n: number): number {
+    const k = n < this.freeCount ? n : this.freeCount;
+    const top = this.freeCount;
+    for (let i = 0; i < k; i++) out[i] = this.free[top - 1 - i];
+    return k;
+  }
+
+  /** `offer` for large slots, written to `out[at..at+k)`. */
+  offerLarge(out: Uint32Array, at: number, n: number): number {
+    const k = n < this.freeLargeCount ? n : this.freeLargeCount;
+    const top = this.freeLargeCount;
+    for (let i = 0; i < k; i++) out[at + i] = this.freeLarge[top - 1 - i];
+    return k;
+  }
+
   /** Take the `k` slots most recently returned by `peek` (they are the top of the free stack). */
   commit(k: number): void {
     this.freeCount -= k;

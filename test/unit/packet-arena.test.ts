@@ -220,6 +220,23 @@ t.test('two-size arena: exhausting one class leaves the other untouched', async 
   t.equal(a.alloc(500), 4, 'LIFO within the class');
 });
 
+t.test('arena: offer lists the same slots as peek and leaves them untouched', async (t) => {
+  const a = small();
+  const out = new Uint32Array(8);
+  a.start[1] = 1 * 256 + 30; a.len[1] = 5; a.l3[1] = 14; a.bytes[1 * 256] = 7;
+  t.equal(a.offer(out, 3), 3);
+  t.same(Array.from(out.subarray(0, 3)), [0, 1, 2]);
+  t.equal(a.available, 4, 'offer takes nothing');
+  t.equal(a.start[1], 1 * 256 + 30, 'start untouched');
+  t.equal(a.len[1], 5, 'len untouched');
+  t.equal(a.l3[1], 14, 'l3 untouched');
+  t.equal(a.bytes[1 * 256], 7, 'vnet header untouched');
+  a.commit(2);
+  t.equal(a.available, 2);
+  t.equal(a.offer(out, 8), 2, 'capped at what is free');
+  t.same(Array.from(out.subarray(0, 2)), [2, 3]);
+});
+
 t.test('two-size arena: peek/commit per class', async (t) => {
   const a = two();
   const out = new Uint32Array(8);
