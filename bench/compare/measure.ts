@@ -49,6 +49,8 @@ export interface PacegenReport {
   maxLateUs: number;
   gapEdgesUs: number[];
   gaps: number[];
+  /** at a rate: how late each tick was sent, bucketed by gapEdgesUs */
+  late?: number[];
 }
 
 /**

@@ -7,9 +7,9 @@
  * switch's queues absorb. `trafgen -t GAP` is paced but sleeps per packet (~28 kpps at most).
  *
  * pacegen sends frame k at t0 + k/rate on an absolute CLOCK_MONOTONIC schedule: up to 8 frames
- * per tick at high rates (a tick is then >= 10 us), one at low rates; it busy-waits short gaps and
- * clock_nanosleep()s long ones. A tick missed by more than --max-lag (preempted) is skipped, not
- * made up in a burst, so the pace holds; skipped frames are reported. Frames go out with one
+ * per tick at high rates (a tick is then >= 10 us), one at low rates; it clock_nanosleep()s until
+ * --spin-us before a tick and busy-waits the rest. A tick missed by more than --max-lag-us
+ * (preempted) is skipped, not made up in a burst, so the pace holds; skipped frames are reported. Frames go out with one
  * sendmmsg() per tick on an AF_PACKET socket with PACKET_QDISC_BYPASS (as trafgen), protocol 0,
  * so the socket receives nothing.
  *
@@ -21,8 +21,9 @@
  *   pacegen ... --count 5000000 --seconds 5          # no --rate: as fast as it can (its maximum)
  *   pacegen --rate 250000 --count 20 --plan 5        # print the schedule only (no socket, no root)
  *
- * Prints one JSON line: frames sent, the time from first to last send, the achieved rate, ticks
- * skipped, send failures, and the histogram of gaps between consecutive sends.
+ * Prints one JSON line: frames sent, the time from first to last send, the achieved rate, frames
+ * skipped, send failures, the histogram of gaps between consecutive sends and (at a rate) of how
+ * late each tick went out.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -48,9 +49,14 @@
 #define AUTO_BURST_MAX 8
 /* Free-running (no --rate): frames per sendmmsg(). */
 #define MAX_MODE_BURST 32
-/* Sleep (instead of spinning) when the next tick is further away than this; wake this early. */
-#define SLEEP_OVER_NS 200000ULL
-#define WAKE_EARLY_NS 60000ULL
+/*
+ * Before a tick: clock_nanosleep() until --spin-us before it, busy-wait the rest (only spin when
+ * the tick is closer than that plus SLEEP_MIN_NS). Sleeping matters on a shared core: a task that
+ * sleeps between ticks keeps its claim with the scheduler and is run promptly when it wakes; one
+ * that spins through every gap has used its share and waits behind the other runnable tasks.
+ */
+#define DEFAULT_SPIN_NS 50000ULL
+#define SLEEP_MIN_NS 10000ULL
 
 /* ------------------------------------------------------------------ schedule arithmetic */
 
@@ -154,14 +160,15 @@ static void usage(void) {
   fprintf(stderr,
           "usage: pacegen --dev DEV --src-mac MAC --dst-mac MAC --src-ip A --dst-ip B --count N --seconds S\n"
           "               [--rate PPS] [--size BYTES] [--sport P] [--flows N] [--dport P] [--cpu N]\n"
-          "               [--burst N] [--max-lag-us US]\n"
+          "               [--burst N] [--max-lag-us US] [--spin-us US]\n"
           "       pacegen --rate PPS --count N [--burst N] --plan TICKS   (print the schedule only)\n"
           "  --rate PPS    constant rate (absolute-time schedule); without it, as fast as possible\n"
           "  --count N     frames at most; --seconds S  seconds at most (both required to send)\n"
           "  --size BYTES  frame length without FCS, 60..1514 (default 64)\n"
           "  --sport P --flows N   UDP source port cycles over P..P+N-1 (default 4000, 16); --dport (9)\n"
           "  --cpu N       pin to CPU N; --burst N frames per tick (default: auto, <= 8, ticks >= 10 us)\n"
-          "  --max-lag-us  a tick later than this is skipped instead of sent in a catch-up burst (200)\n");
+          "  --max-lag-us  a tick later than this is skipped instead of sent in a catch-up burst (200)\n"
+          "  --spin-us US  busy-wait the last US before a tick, sleep before that (50)\n");
 }
 
 int main(int argc, char **argv) {
@@ -170,7 +177,7 @@ int main(int argc, char **argv) {
   double seconds = 0;
   unsigned size = 64, flows = 16, burst = 0;
   long sport = 4000, dport = 9, cpu = -1;
-  uint64_t max_lag_ns = 200000;
+  uint64_t max_lag_ns = 200000, spin_ns = DEFAULT_SPIN_NS;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -190,6 +197,7 @@ int main(int argc, char **argv) {
     else if (OPT("--cpu")) cpu = strtol(v, NULL, 10);
     else if (OPT("--burst")) burst = (unsigned)strtoul(v, NULL, 10);
     else if (OPT("--max-lag-us")) max_lag_ns = strtoull(v, NULL, 10) * 1000ULL;
+    else if (OPT("--spin-us")) spin_ns = strtoull(v, NULL, 10) * 1000ULL;
     else if (OPT("--plan")) plan = strtoull(v, NULL, 10);
     else {
       fprintf(stderr, "pacegen: unknown or incomplete option %s\n", a);
@@ -282,7 +290,7 @@ int main(int argc, char **argv) {
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
 
-  uint64_t gaps[GAP_BUCKETS] = { 0 };
+  uint64_t gaps[GAP_BUCKETS] = { 0 }, lates[GAP_BUCKETS] = { 0 };
   uint64_t sent = 0, attempted = 0, skipped = 0, failed = 0, ticks = 0, max_gap = 0, max_late = 0;
   int last_errno = 0;
   const uint64_t t0 = now_ns() + 1000000ULL; /* first tick 1 ms from now: the page-in is done */
@@ -298,7 +306,7 @@ int main(int argc, char **argv) {
       uint64_t due = t0 + tick_due_ns(j, burst, rate);
       if (due >= deadline) break;
       if (now < due) {
-        if (due - now > SLEEP_OVER_NS) sleep_until_ns(due - WAKE_EARLY_NS);
+        if (due - now > spin_ns + SLEEP_MIN_NS) sleep_until_ns(due - spin_ns);
         while ((now = now_ns()) < due) {
         }
       } else if (now - due > max_lag_ns) {
@@ -309,7 +317,11 @@ int main(int argc, char **argv) {
         j = k;
         continue;
       }
-      if (now - due > max_late) max_late = now - due;
+      uint64_t late = now - due;
+      if (late > max_late) max_late = late;
+      unsigned b = 0;
+      while (b < GAP_BUCKETS - 1 && late > GAP_EDGES_US[b] * 1000ULL) b++;
+      lates[b]++;
     } else if (now >= deadline) break;
     if (now >= deadline) break;
 
@@ -354,6 +366,12 @@ int main(int argc, char **argv) {
   for (unsigned b = 0; b < GAP_BUCKETS - 1; b++) printf("%s%u", b ? "," : "", GAP_EDGES_US[b]);
   printf("],\"gaps\":[");
   for (unsigned b = 0; b < GAP_BUCKETS; b++) printf("%s%llu", b ? "," : "", (unsigned long long)gaps[b]);
-  printf("]%s%s%s}\n", last_errno ? ",\"lastError\":\"" : "", last_errno ? strerror(last_errno) : "", last_errno ? "\"" : "");
+  printf("]");
+  if (rate) {
+    printf(",\"late\":[");
+    for (unsigned b = 0; b < GAP_BUCKETS; b++) printf("%s%llu", b ? "," : "", (unsigned long long)lates[b]);
+    printf("]");
+  }
+  printf("%s%s%s}\n", last_errno ? ",\"lastError\":\"" : "", last_errno ? strerror(last_errno) : "", last_errno ? "\"" : "");
   return 0;
 }
