@@ -331,7 +331,7 @@ function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, 
   L.push('n/a: the Linux bridge has no VLAN filtering on this kernel; OVS routed + NAT was not set up. "—": no figure (in-kernel switches have no process to charge CPU/RSS to).');
   if (o.zeroLossSteps > 0) {
     L.push(
-      `Zero-loss throughput: at most ${o.zeroLossSteps} paced trials of ${o.zeroLossSeconds} s. The first asks for the rate the 64 B maximum trial offered${o.maxGen === 'trafgen' ? ' (trafgen\'s; pacegen sends what it can, so the top is the lower of the two generators\' maxima: the "search top" row)' : ' (the "search top" row)'}; while trials lose more than 0.1% the rate halves, down to a floor of ${(o.zeroLossFloorPps / 1e3).toFixed(1)} kpps, then it bisects between the highest pass and the lowest failure. 0 means even the floor lost more than 0.1% (< ${(o.zeroLossFloorPps / 1e3).toFixed(1)} kpps). Every trial is in compare.jsonl (\`zeroLossTrials\`).`,
+      `Zero-loss throughput: at most ${o.zeroLossSteps} paced trials of ${o.zeroLossSeconds} s. The first asks for the rate the 64 B maximum trial offered${o.maxGen === 'trafgen' ? ' (trafgen\'s; pacegen sends what it can, so the top is the lower of the two generators\' maxima: the "search top" row)' : ' (the "search top" row)'}; while trials lose more than 0.1% the rate halves, down to a floor of ${(o.zeroLossFloorPps / 1e3).toFixed(1)} kpps, then it bisects between the highest pass and the lowest failure. 0 means even the floor lost more than 0.1% (< ${(o.zeroLossFloorPps / 1e3).toFixed(1)} kpps). Every trial is in compare.jsonl (\`zeroLossTrials\`; \`genSkippedPct\`: frames pacegen skipped because its core was taken, so it offered less than asked).`,
     );
   }
   L.push('');

@@ -33,6 +33,8 @@ export interface UdpFigures {
   /** switch process CPU (user + system) per delivered packet; NaN for the in-kernel switch */
   cpuUsPerPacket: number;
   cpuPct: number;
+  /** paced trials: % of the frames pacegen skipped because its core was taken (> 200 µs late) */
+  genSkippedPct?: number;
 }
 
 /** What pacegen printed (one JSON line); see bench/tools/pacegen.c. */
@@ -69,7 +71,7 @@ export interface ZeroLossFigures {
   topPps: number;
   floorPps: number;
   /** every trial, in order: asked rate, offered, delivered, loss */
-  trials: { askPps: number; offeredPps: number; deliveredPps: number; lossPct: number }[];
+  trials: { askPps: number; offeredPps: number; deliveredPps: number; lossPct: number; genSkippedPct?: number }[];
 }
 
 /** One ping run (500 echoes 2 ms apart) and the switch's CPU during it and right after it. */
@@ -253,6 +255,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
     const tx0 = counter(f.src, 'eth0', 'tx_packets');
     const c0 = pid ? cpuTicks(pid) : NaN;
     let elapsed: number;
+    let genSkippedPct: number | undefined;
     const t0 = Date.now();
     if (ratePps || o.maxGen !== 'trafgen') {
       // Bounded in count (at a rate: the schedule's length is `seconds`; at the maximum: more
@@ -261,6 +264,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
         ? pacegen({ size, ratePps: Math.round(ratePps), count: Math.ceil(seconds * ratePps), seconds })
         : pacegen({ size, count: Math.ceil(seconds * 3_000_000), seconds });
       elapsed = r.seconds > 0 ? r.seconds : (Date.now() - t0) / 1000;
+      if (ratePps) genSkippedPct = (r.skipped / Math.max(1, r.sent + r.skipped)) * 100;
     } else {
       const conf = path.join(lab.dir, `udp${size}.cfg`);
       // UDP to the discard port; 16 source ports so hashing switches see several flows.
@@ -283,6 +287,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
       lossPct: offered ? Math.max(0, (1 - delivered / offered) * 100) : NaN,
       cpuUsPerPacket: delivered ? (cpuSec * 1e6) / delivered : NaN,
       cpuPct: (cpuSec / (wall + 0.3)) * 100,
+      ...(genSkippedPct !== undefined ? { genSkippedPct } : {}),
     };
   };
 
@@ -387,7 +392,7 @@ export async function searchZeroLoss(
   const run = async (ask: number): Promise<UdpFigures> => {
     progress(`zero-loss search ${trials.length + 1}/${s.steps}: 64 B at ${(ask / 1e3).toFixed(ask < 10_000 ? 2 : 0)} kpps`);
     const r = await trial(ask);
-    trials.push({ askPps: ask, offeredPps: r.offeredPps, deliveredPps: r.deliveredPps, lossPct: r.lossPct });
+    trials.push({ askPps: ask, offeredPps: r.offeredPps, deliveredPps: r.deliveredPps, lossPct: r.lossPct, ...(r.genSkippedPct !== undefined ? { genSkippedPct: +r.genSkippedPct.toFixed(2) } : {}) });
     return r;
   };
   const passes = (r: UdpFigures) => r.lossPct <= s.maxLossPct;
