@@ -10,7 +10,8 @@
         "src/txring.c",
         "src/tap.c",
         "src/netdev.c",
-        "src/underlay.c"
+        "src/underlay.c",
+        "src/memtrim.c"
       ],
       # NAPI_VERSION 8: make_callback, env cleanup hooks, instance data, detached-buffer checks.
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],

@@ -23,6 +23,7 @@
 
 #include "afpacket.h"
 #include "common.h"
+#include "memtrim.h"
 #include "netdev.h"
 #include "tap.h"
 #include "underlay.h"
@@ -952,6 +953,19 @@ static napi_value js_if_info(napi_env env, napi_callback_info info) {
   return info_object(env, &nd);
 }
 
+/* trimMemory(): memory start-up and configuration touched once back to the kernel (memtrim.c). */
+static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
+  struct mt_result r;
+  napi_value o;
+  mt_trim(&r);
+  napi_value v;
+  napi_create_object(env, &o);
+  napi_create_double(env, (double)r.exec_bytes, &v);
+  napi_set_named_property(env, o, "execBytes", v);
+  napi_set_named_property(env, o, "mallocTrimmed", int_result(env, r.trimmed));
+  return o;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   struct state *st = calloc(1, sizeof *st);
   if (!st) return NULL;
@@ -971,6 +985,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"info", NULL, js_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ifInfo", NULL, js_if_info, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -20,6 +20,8 @@ import { Level, Logger } from '../control/log';
 import { OpenFlowService } from '../openflow/service';
 import { openflowCommands } from '../openflow/commands';
 import { DEFAULT_HELPER_NICE, HelperThreads } from './helper-threads';
+import { loadBinding } from '../io/binding';
+import { QuietTrim } from './quiet-trim';
 
 export interface DaemonOptions {
   control: string;
@@ -99,6 +101,24 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
   // OpenFlow: management sockets (DIR/BR.mgmt next to the control socket) and controllers.
   const helpers = new HelperThreads(opts.helperNice ?? DEFAULT_HELPER_NICE, (msg, fields, failed) => (failed ? log.warn(msg, fields) : log.info(msg, fields)));
   const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.info(m, f) });
+  // Memory start-up and configuration touched once goes back once they are over (quiet-trim.ts).
+  const trim = new QuietTrim(
+    () => {
+      try {
+        const t0 = process.hrtime.bigint();
+        const r = loadBinding().trimMemory?.();
+        if (r) log.debug('memory trimmed', { exec_bytes: r.execBytes, malloc_trimmed: r.mallocTrimmed, us: Number(process.hrtime.bigint() - t0) / 1000, rss: process.memoryUsage.rss() });
+      } catch {
+        /* no addon: nothing mapped by it either */
+      }
+    },
+    () => {
+      let n = 0;
+      for (const p of sw.allPorts()) n += p.counters.rxPackets;
+      return n;
+    },
+    () => process.memoryUsage.rss(),
+  );
   const server: ControlServer = new ControlServer(
     opts.control,
     switchCommands(sw, {
@@ -108,11 +128,12 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
       reload: (a) => reload(typeof a.file === 'string' && a.file !== '' ? a.file : undefined),
       'control-stats': () => ({ ...server.counters, limits: server.limits, helper_threads: helpers.stats }),
     }),
-    { log },
+    { log, afterRequest: () => trim.poke() },
   );
   process.on('SIGHUP', () => {
     try {
       reload();
+      trim.poke();
     } catch (e) {
       log.warn('SIGHUP reload refused, nothing changed', { error: (e as Error).message });
     }
@@ -146,8 +167,10 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     sw.on('tick', () => helpers.check());
     sw.start();
     log.info('running', { pid: process.pid, control: opts.control });
+    trim.poke();
     await stopped;
   } finally {
+    trim.stop();
     // Every step is attempted even if one fails, so the socket never outlives the process.
     try {
       sw.stop();

@@ -50,6 +50,8 @@ export interface ControlCounters {
 export interface ControlServerOptions {
   limits?: Partial<ControlLimits>;
   log?: Logger;
+  /** Called after every request that ran a command (the daemon trims memory once they stop). */
+  afterRequest?: () => void;
 }
 
 /** Plain replies are written in slices this big, so the queue bound applies to them too. */
@@ -74,6 +76,7 @@ export class ControlServer {
     bad_requests: 0,
     stream_errors: 0,
   };
+  private readonly afterRequest: (() => void) | undefined;
   private refusedSinceLog = 0;
   private refusalLogTimer: NodeJS.Timeout | null = null;
 
@@ -84,6 +87,7 @@ export class ControlServer {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.log;
+    this.afterRequest = opts.afterRequest;
   }
 
   async listen(): Promise<void> {
@@ -195,6 +199,8 @@ export class ControlServer {
       return { id, ok: true, result: await h(args as Record<string, unknown>, session) };
     } catch (e) {
       return { id, ok: false, error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      this.afterRequest?.();
     }
   }
 }

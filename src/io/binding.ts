@@ -110,6 +110,12 @@ export interface NativeBinding {
   stats(handle: number): NativePortStats;
   /** Look up an interface by name without opening it (MTU, MAC, ifindex); throws ENODEV. */
   ifInfo(name: string): PortInfo;
+  /**
+   * Give back memory start-up and configuration touched once: malloc_trim, then drop the mapping
+   * of the node executable's clean pages (they fault back in from the page cache when run again;
+   * native/src/memtrim.c). `execBytes`: address space dropped.
+   */
+  trimMemory?(): { execBytes: number; mallocTrimmed: number };
 }
 
 let cached: NativeBinding | undefined;
