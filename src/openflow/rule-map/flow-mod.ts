@@ -28,6 +28,7 @@ const FLAG_BITS: [number, FlowFlag][] = [
 
 export function flagsFromBits(bits: number): FlowFlag[] {
   if (bits & ~0x1f) throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.BAD_FLAGS, `flow_mod flags 0x${bits.toString(16)} has unknown bits`);
+  if (bits === 0) return [];
   return FLAG_BITS.filter(([b]) => bits & b).map(([, f]) => f);
 }
 export function flagsToBits(flags: readonly FlowFlag[]): number {

@@ -66,7 +66,9 @@ export class Reader {
   }
   bytes(n: number, what = 'bytes'): Buffer {
     this.need(n, what);
-    const b = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
+    // A copy (the message's buffer is not kept), made without an intermediate view.
+    const b = Buffer.allocUnsafe(n);
+    this.buf.copy(b, 0, this.pos, this.pos + n);
     this.pos += n;
     return b;
   }

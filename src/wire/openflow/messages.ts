@@ -129,8 +129,12 @@ export function decodeMessage(buf: Buffer): OfMessage {
     throw new OfError(ET.BAD_REQUEST, BAD_REQUEST.BAD_VERSION, `version 0x${h.version.toString(16)} is not OpenFlow 1.3 (0x04)`);
   }
   const r = new Reader(buf, HEADER_LEN);
-  const body = decodeBody(h.type, r);
-  return { ...body, xid: h.xid, version: h.version } as OfMessage;
+  // decodeBody returns a fresh object: add the header fields to it rather than copy it with a
+  // spread (a spread per message was a tenth of the FLOW_MOD install cost).
+  const m = decodeBody(h.type, r) as OfMessage;
+  m.xid = h.xid;
+  m.version = h.version;
+  return m;
 }
 
 function fixedLen(r: Reader, n: number, what: string): void {

@@ -183,8 +183,14 @@ export function oxm(name: string, value: number | bigint | Uint8Array, mask?: nu
 
 /** Big-endian bytes → bigint (values of any width). */
 export function bytesToBig(b: Uint8Array): bigint {
+  // Up to 6 bytes fit a double exactly: one BigInt conversion instead of one per byte.
+  if (b.length <= 6) {
+    let n = 0;
+    for (let i = 0; i < b.length; i++) n = n * 256 + b[i];
+    return BigInt(n);
+  }
   let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
+  for (let i = 0; i < b.length; i++) v = (v << 8n) | BigInt(b[i]);
   return v;
 }
 
