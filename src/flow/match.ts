@@ -29,6 +29,13 @@ export const WORD_FULL: Uint32Array = Uint32Array.from([
   0xffffffff, 0xffffffff, 0xff, 0xffff, 0xffff, 0xffffffff, // ct_nw_src..ct_tp_dst, pkt_mark
 ]);
 
+/** MATCH_WORDS zeros, packed (no holes): what a new Match copies. */
+const ZERO_WORDS: readonly number[] = Array.from({ length: MATCH_WORDS }, () => 0);
+
+function copyWords(a: ArrayLike<number>): number[] {
+  return Array.isArray(a) ? a.slice() : Array.from(a);
+}
+
 export class Match {
   // Plain arrays, not Uint32Arrays: a 120-byte typed array gets an off-heap backing store, and
   // allocating two per parsed flow halved the flow insertion rate. Values are kept >>> 0.
@@ -36,8 +43,10 @@ export class Match {
   readonly mask: number[];
 
   constructor(value?: ArrayLike<number>, mask?: ArrayLike<number>) {
-    this.value = value ? Array.from(value) : new Array<number>(MATCH_WORDS).fill(0);
-    this.mask = mask ? Array.from(mask) : new Array<number>(MATCH_WORDS).fill(0);
+    // slice() of a packed array is a plain copy; Array.from walks the iterator protocol (a
+    // FLOW_MOD makes two Matches: the decoded one and the rule's clone).
+    this.value = value ? copyWords(value) : ZERO_WORDS.slice();
+    this.mask = mask ? copyWords(mask) : ZERO_WORDS.slice();
   }
 
   /**
