@@ -149,7 +149,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     if (stopping()) return;
     await openflow.start();
     if (stopping()) return;
-    metrics = opts.metrics ? await serveMetrics(sw, opts.metrics, () => server.counters) : null;
+    metrics = opts.metrics ? await serveMetrics(sw, opts.metrics, () => server.counters, () => helpers.stats) : null;
     if (metrics) log.info('metrics served', { url: `http://${opts.metrics}/metrics` });
     sw.on('port-added', (e) => log.info('port added', e));
     sw.on('port-deleted', (e) => log.info('port deleted', e));

@@ -14,7 +14,15 @@ function labels(l: Record<string, string | number>): string {
   return '{' + Object.entries(l).map(([k, v]) => `${k}="${esc(String(v))}"`).join(',') + '}';
 }
 
-export function renderMetrics(sw: Switch, control?: () => ControlCounters): string {
+/** The daemon's helper threads (V8's and libuv's) and the priority they were lowered to. */
+export interface HelperThreadCounters {
+  nice: number;
+  lowered: number;
+  failed: number;
+  threads: number;
+}
+
+export function renderMetrics(sw: Switch, control?: () => ControlCounters, helpers?: () => HelperThreadCounters): string {
   const out: string[] = [];
   const family = (name: string, type: 'counter' | 'gauge', help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   const rows: Record<string, string[]> = {};
@@ -85,6 +93,13 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     add('tvs_control_slow_clients_total', {}, c.slow_clients);
     for (const reason of ['oversized', 'too_deep', 'bad'] as const) add('tvs_control_refused_requests_total', { reason }, c[`${reason}_requests`]);
   }
+  if (helpers) {
+    const h = helpers();
+    add('tvs_helper_threads', {}, h.threads);
+    add('tvs_helper_threads_nice', {}, h.nice);
+    add('tvs_helper_threads_lowered_total', {}, h.lowered);
+    add('tvs_helper_threads_failed_total', {}, h.failed);
+  }
 
   const help: Record<string, [('counter' | 'gauge'), string]> = {
     tvs_port_rx_packets_total: ['counter', 'Frames received on a port.'],
@@ -128,6 +143,10 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
     tvs_control_refused_connections_total: ['counter', 'Control connections refused at the connection limit.'],
     tvs_control_slow_clients_total: ['counter', 'Control clients disconnected for not reading their replies.'],
     tvs_control_refused_requests_total: ['counter', 'Control requests refused before running, by reason (oversized, too_deep nesting, bad JSON).'],
+    tvs_helper_threads: ['gauge', 'Threads of the switch process besides the datapath (main) thread: V8 compiler/GC workers, libuv pool.'],
+    tvs_helper_threads_nice: ['gauge', 'Nice value helper threads are lowered to (tvs start --helper-nice; 0 = left alone).'],
+    tvs_helper_threads_lowered_total: ['counter', 'Helper threads lowered to that nice value.'],
+    tvs_helper_threads_failed_total: ['counter', 'Helper threads that could not be lowered (the log says why).'],
   };
   for (const [name, [type, text]] of Object.entries(help)) {
     if (!rows[name]) continue;
@@ -138,7 +157,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters): stri
 }
 
 /** Serve /metrics on HOST:PORT (loopback by default: metrics are not for the world). */
-export async function serveMetrics(sw: Switch, hostPort: string, control?: () => ControlCounters): Promise<http.Server> {
+export async function serveMetrics(sw: Switch, hostPort: string, control?: () => ControlCounters, helpers?: () => HelperThreadCounters): Promise<http.Server> {
   const m = /^(?:([^:]+):)?(\d{1,5})$/.exec(hostPort);
   if (!m || Number(m[2]) > 65535) throw new Error(`--metrics ${hostPort}: expected HOST:PORT, e.g. 127.0.0.1:9475`);
   const host = m[1] ?? '127.0.0.1';
@@ -148,7 +167,7 @@ export async function serveMetrics(sw: Switch, hostPort: string, control?: () =>
       return;
     }
     try {
-      const body = renderMetrics(sw, control);
+      const body = renderMetrics(sw, control, helpers);
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body);
     } catch (e) {
       res.writeHead(500).end(`${(e as Error).message}\n`);
