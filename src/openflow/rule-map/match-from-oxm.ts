@@ -49,7 +49,7 @@ type FieldCheck = Prereq | ((m: Match) => boolean);
 
 /** OXM → flow-key words; returns the prerequisite the field needs. */
 function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): FieldCheck {
-  const full = (1n << BigInt(bits)) - 1n;
+  const full = fullMask(bits / 8);
   const n = Number(v);
   const nm = Number(mk);
   switch (name) {
@@ -278,26 +278,38 @@ function ctPrereq(name: string): Prereq {
   return f.prereq;
 }
 
+/** All-ones masks by field width in bytes (0..16), made once. */
+const FULL_MASKS: readonly bigint[] = Array.from({ length: 17 }, (_, n) => (1n << BigInt(8 * n)) - 1n);
+function fullMask(bytes: number): bigint {
+  return bytes < FULL_MASKS.length ? FULL_MASKS[bytes] : (1n << BigInt(8 * bytes)) - 1n;
+}
+
 /** OXM fields → Match. Throws OfError (BAD_MATCH/...) on fields tvs lacks, bad masks, prereqs. */
 export function matchFromOxm(fields: readonly Oxm[]): Match {
   const m = new Match();
-  const seen = new Set<number>();
-  const checks: [string, FieldCheck][] = [];
-  for (const f of fields) {
+  // A match has a handful of fields: plain arrays beat a Set and [label, check] pairs.
+  const seen: number[] = [];
+  const labels: string[] = [];
+  const checks: FieldCheck[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
     const id = f.cls * 128 + f.field;
     const info = oxmInfo(f.cls, f.field);
-    const label = info?.name ?? `OXM class 0x${f.cls.toString(16)} field ${f.field}`;
-    if (info === undefined) throw badMatch(BAD_MATCH.BAD_FIELD, `tvs cannot match on ${label}`);
-    if (seen.has(id)) throw badMatch(BAD_MATCH.DUP_FIELD, `${label} appears twice in the match`);
-    seen.add(id);
+    if (info === undefined) throw badMatch(BAD_MATCH.BAD_FIELD, `tvs cannot match on OXM class 0x${f.cls.toString(16)} field ${f.field}`);
+    const label = info.name;
+    if (seen.includes(id)) throw badMatch(BAD_MATCH.DUP_FIELD, `${label} appears twice in the match`);
+    seen.push(id);
     if (f.mask !== undefined && !info.maskable) throw badMatch(BAD_MATCH.BAD_MASK, `${label} cannot be masked`);
     const bits = info.bytes * 8;
     const v = bytesToBig(f.value);
-    const mk = f.mask !== undefined ? bytesToBig(f.mask) : (1n << BigInt(bits)) - 1n;
+    const mk = f.mask !== undefined ? bytesToBig(f.mask) : fullMask(info.bytes);
     if ((v & ~mk) !== 0n) throw badMatch(BAD_MATCH.BAD_WILDCARDS, `${label}: value has bits set outside its mask`);
-    checks.push([label, applyOxm(m, info.name, v, mk, bits)]);
+    labels.push(label);
+    checks.push(applyOxm(m, info.name, v, mk, bits));
   }
-  for (const [label, c] of checks) {
+  for (let i = 0; i < checks.length; i++) {
+    const label = labels[i];
+    const c = checks[i];
     const ok = typeof c === 'function' ? c(m) : prereqOk(c, m);
     if (!ok) throw badMatch(BAD_MATCH.BAD_PREREQ, `${label}: ${typeof c === 'function' ? 'its prerequisite (eth_type / ip_proto) is missing from the match' : prereqHint(c)}`);
   }

@@ -68,7 +68,11 @@ export class Reader {
     this.need(n, what);
     // A copy (the message's buffer is not kept), made without an intermediate view.
     const b = Buffer.allocUnsafe(n);
-    this.buf.copy(b, 0, this.pos, this.pos + n);
+    const src = this.buf;
+    const at = this.pos;
+    // OXM values are a few bytes: a loop beats Buffer#copy's argument handling.
+    if (n <= 16) for (let i = 0; i < n; i++) b[i] = src[at + i];
+    else src.copy(b, 0, at, at + n);
     this.pos += n;
     return b;
   }
