@@ -18,11 +18,19 @@
 export const TRIM_QUIET_MS = 2000;
 export const TRIM_MAX_WAIT_MS = 10_000;
 export const TRIM_REGROW_BYTES = 4 << 20;
+/**
+ * At least this long between two trims. Forwarding faults back the code pages it runs (~10 MiB),
+ * which looks like regrowth: a switch polled by a monitor between bursts of traffic would
+ * otherwise trim after every burst and pay the re-faults (a few ms of minor faults) at the start
+ * of the next. A trim that comes due sooner waits for the interval's end.
+ */
+export const TRIM_MIN_INTERVAL_MS = 5 * 60_000;
 
 export interface QuietTrimOptions {
   quietMs?: number;
   maxWaitMs?: number;
   regrowBytes?: number;
+  minIntervalMs?: number;
   now?: () => number;
 }
 
@@ -35,7 +43,9 @@ export class QuietTrim {
   private readonly quietMs: number;
   private readonly maxWaitMs: number;
   private readonly regrowBytes: number;
+  private readonly minIntervalMs: number;
   private readonly now: () => number;
+  private lastTrimAt = 0;
   /** Trims done. */
   count = 0;
 
@@ -48,6 +58,7 @@ export class QuietTrim {
     this.quietMs = opts.quietMs ?? TRIM_QUIET_MS;
     this.maxWaitMs = opts.maxWaitMs ?? TRIM_MAX_WAIT_MS;
     this.regrowBytes = opts.regrowBytes ?? TRIM_REGROW_BYTES;
+    this.minIntervalMs = opts.minIntervalMs ?? TRIM_MIN_INTERVAL_MS;
     this.now = opts.now ?? Date.now;
   }
 
@@ -80,6 +91,13 @@ export class QuietTrim {
       return;
     }
     if (this.baseline >= 0 && this.rss() - this.baseline < this.regrowBytes) return;
+    const early = this.count > 0 ? this.lastTrimAt + this.minIntervalMs - this.now() : 0;
+    if (early > 0) {
+      this.timer = setTimeout(() => this.fire(), early);
+      this.timer.unref();
+      return;
+    }
+    this.lastTrimAt = this.now();
     this.count++;
     this.baseline = -1;
     this.trim();

@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('one trim after a burst of pokes, once they stop', async (t) => {
   let trims = 0;
-  const q = new QuietTrim(() => trims++, () => 0, () => 0, { quietMs: 150, regrowBytes: 0 });
+  const q = new QuietTrim(() => trims++, () => 0, () => 0, { quietMs: 150, regrowBytes: 0, minIntervalMs: 0 });
   for (let i = 0; i < 5; i++) {
     q.poke();
     await sleep(20);
@@ -30,6 +30,20 @@ t.test('one trim after a burst of pokes, once they stop', async (t) => {
   q.poke();
   await sleep(400);
   t.equal(trims, 2, 'again after the next request');
+});
+
+t.test('trims at most once per interval: a trim due sooner waits for the interval to end', async (t) => {
+  let trims = 0;
+  const q = new QuietTrim(() => trims++, () => 0, () => 0, { quietMs: 50, regrowBytes: 0, minIntervalMs: 600 });
+  q.poke();
+  await sleep(150);
+  t.equal(trims, 1, 'the first trim is not held back');
+  q.poke();
+  await sleep(250);
+  t.equal(trims, 1, 'the next waits for the interval');
+  await sleep(500);
+  t.equal(trims, 2, 'and happens at its end');
+  q.stop();
 });
 
 t.test('waits while frames flow, trims in the first quiet period', async (t) => {
@@ -72,7 +86,7 @@ t.test('requests that never pause for the quiet time still trim after the wait l
 t.test('no second trim unless the RSS grew again after the first', async (t) => {
   let trims = 0;
   let rss = 100;
-  const q = new QuietTrim(() => trims++, () => 0, () => rss, { quietMs: 40, regrowBytes: 10 });
+  const q = new QuietTrim(() => trims++, () => 0, () => rss, { quietMs: 40, regrowBytes: 10, minIntervalMs: 0 });
   q.poke();
   await sleep(150);
   t.equal(trims, 1, 'the first trim');
