@@ -40,6 +40,19 @@ function storeEveryMiss(r: Rig): void {
   if (pc !== null) pc.insertInvProb = 1;
 }
 
+/**
+ * The A/B pair every test compares: `a` with the pass cache, `b` walking the tables. One batch
+ * through each creates the cache; then `a` stores every miss.
+ */
+function pair(flows: string[]): [Rig, Rig] {
+  const a = rig(true, flows);
+  const b = rig(false, flows);
+  send(a, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
+  send(b, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
+  storeEveryMiss(a);
+  return [a, b];
+}
+
 function segment(fromVm1: boolean, sport: number, dport: number, flags: number, seqNo: number, ackNo: number, payload = 0, ipSrc?: string): Uint8Array {
   const [a, b] = fromVm1 ? [VM1, VM2] : [VM2, VM1];
   return buildFrame({ src: a.mac, dst: b.mac, ipSrc: ipSrc ?? a.ip, ipDst: b.ip, proto: 'tcp', sport, dport, payload, tcpSeq: seqNo, tcpAck: ackNo, tcpFlags: flags });
@@ -96,12 +109,7 @@ function traffic(r: Rig, n: number, rounds: number, port0 = 1000): void {
 
 t.test('pass cache: Neutron firewall traffic leaves the same frames, counters and conntrack as the full walk', async (t) => {
   const flows = firewallFlows();
-  const a = rig(true, flows);
-  const b = rig(false, flows);
-  // One batch creates the cache; then store every miss.
-  send(a, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
-  send(b, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
-  storeEveryMiss(a);
+  const [a, b] = pair(flows);
   traffic(a, 40, 6);
   traffic(b, 40, 6);
   // Refused traffic: a port no rule allows, a spoofed source.
@@ -118,11 +126,7 @@ t.test('pass cache: Neutron firewall traffic leaves the same frames, counters an
 
 t.test('pass cache: deleting and adding flows takes effect on the next packet (exact invalidation)', async (t) => {
   const flows = firewallFlows();
-  const a = rig(true, flows);
-  const b = rig(false, flows);
-  send(a, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
-  send(b, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
-  storeEveryMiss(a);
+  const [a, b] = pair(flows);
   traffic(a, 10, 3);
   traffic(b, 10, 3);
   const before = a.out.vm2.length;
@@ -149,11 +153,7 @@ t.test('pass cache: a pipeline with learn() and vlan edits counts and forwards a
     'table=2,priority=0,actions=drop',
     'table=10,priority=0,actions=output:4',
   ];
-  const a = rig(true, flows);
-  const b = rig(false, flows);
-  send(a, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
-  send(b, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
-  storeEveryMiss(a);
+  const [a, b] = pair(flows);
   for (const r of [a, b]) {
     for (let k = 0; k < 5; k++) {
       send(r, 'vm1', [segment(true, 10, 20, ACK, k, 0, k), segment(true, 11, 20, ACK, k, 0)]);
@@ -166,11 +166,7 @@ t.test('pass cache: a pipeline with learn() and vlan edits counts and forwards a
 
 t.test('pass cache: trace decides as forwarding does, with the cache warm', async (t) => {
   const flows = firewallFlows();
-  const a = rig(true, flows);
-  const b = rig(false, flows);
-  send(a, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
-  send(b, 'vm1', [segment(true, 1, 1, ACK, 1, 1)]);
-  storeEveryMiss(a);
+  const [a, b] = pair(flows);
   traffic(a, 5, 3);
   traffic(b, 5, 3);
   const frame = segment(true, 20000, 1000, ACK, 1031, 5001);
