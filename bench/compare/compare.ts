@@ -285,7 +285,7 @@ function latencyMarkdown(o: CompareOptions, lat: LatencySeries[]): string[] {
   };
   L.push(`#### Ping latency: median (min–max) of the ${o.reps} repetition(s), µs; CPU in % of a core`);
   L.push('');
-  L.push(`${o.pings} echoes 2 ms apart per repetition, twice: **cold**, the first echoes through the freshly started switch (tvs still runs its datapath unoptimised: V8 compiles the hot functions after some hundreds of frames), and **warm**, the same after ${WARM_PINGS} more echoes 1 ms apart (the steady state; every switch gets the same). The latency goal is judged on warm. CPU during the run and over the ${IDLE_SECONDS} s of no traffic right after it (/proc/PID/stat, 10 ms ticks: one tick is 0.2%). Histogram of every RTT: [latency-hist.svg](latency-hist.svg).`);
+  L.push(`${o.pings} echoes 2 ms apart per repetition, ping pinned to CPU 0 (the generators' core; the switches are on CPU 1: the VM-on-another-core case, two cross-CPU wakeups per echo for every switch), twice: **cold**, the first echoes through the freshly started switch (tvs still runs its datapath unoptimised: V8 compiles the hot functions after some hundreds of frames), and **warm**, the same after ${WARM_PINGS} more echoes 1 ms apart (the steady state; every switch gets the same). The latency goal is judged on warm. CPU during the run and over the ${IDLE_SECONDS} s of no traffic right after it (/proc/PID/stat, 10 ms ticks: one tick is 0.2%). Histogram of every RTT: [latency-hist.svg](latency-hist.svg).`);
   L.push('');
   L.push('| scenario | switch | run | p50 | p99 | max | average | CPU during | CPU idle after |');
   L.push('|---|---|---|---:|---:|---:|---:|---:|---:|');

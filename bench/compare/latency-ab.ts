@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   const spread = (xs: number[], d = 0) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
   const loads = [...runs.values()].flat().map((r) => r.load);
   const L: string[] = [];
-  L.push(`${reps} repetition(s) × ${pings} pings 2 ms apart, h1 → switch → h2 over veth (L2), candidates alternating; cold: the first echoes after the switch started, warm: the same after ${WARM_PINGS} more echoes 1 ms apart; load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${require('os').cpus().length} CPUs${rt ? '; the switch\'s main thread and ping SCHED_FIFO 5 (--rt)' : ''}.`);
+  L.push(`${reps} repetition(s) × ${pings} pings 2 ms apart from CPU 0 (the switch on CPU 1), h1 → switch → h2 over veth (L2), candidates alternating; cold: the first echoes after the switch started, warm: the same after ${WARM_PINGS} more echoes 1 ms apart; load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${require('os').cpus().length} CPUs${rt ? '; the switch\'s main thread and ping SCHED_FIFO 5 (--rt)' : ''}.`);
   L.push('');
   L.push('| candidate | pooled p50 / p99 / max (µs) | pooled average (µs) | per repetition p50 | p99 | max | CPU during (%) | CPU idle after (%) |');
   L.push('|---|---|---:|---|---|---|---|---|');

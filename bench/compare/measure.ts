@@ -20,6 +20,14 @@ export const PACEGEN = path.resolve(__dirname, '../tools/pacegen');
 /** CPU the generators run on (trafgen's `--cpus 1` is CPU 0, pacegen `--cpu 0`; the switches are on SWITCH_CPU). */
 const GEN_CPU = '0';
 /**
+ * Where ping runs: the generators' CPU, the "VM on another core than the switch" case. Unpinned,
+ * the scheduler puts ping on either CPU run by run, and the RTT follows the placement, not the
+ * switch: on the switch's CPU the echo needs no cross-CPU wakeup (tvs p50 ~18 µs, OVS ~52), on
+ * the other CPU it needs two, each waking a halted vCPU (tvs ~40 µs, OVS ~70). Every switch gets
+ * the same placement.
+ */
+export const PINGER = ['taskset', '-c', GEN_CPU];
+/**
  * RFC 2544 §23 learning frames before every UDP trial, not counted: the trial's frames (all 16
  * source ports) at a low rate, then a pause, so MAC learning, flow setup (OVS upcalls, tvs's
  * caches) and NAT sessions happen before the counters are read. The same for every switch.
@@ -97,8 +105,11 @@ export const IDLE_SECONDS = 5;
  * started tvs runs its datapath in V8's interpreter and baseline tiers until its hot functions have
  * run often enough to be optimised (some hundreds of frames, each compile 1–5 ms on the one core
  * the switch is pinned to); OVS and the kernel have no such phase. Every switch gets the same.
+ * 3,000 because the routed and firewall paths have more functions to tier up than L2: in probes
+ * (500-echo runs back to back on one daemon) their p99 settled only after ~2,000 echoes (p99
+ * 250–950 µs in runs 1–3, 56–75 µs from run 4 on), so 1,000 measured the tier-up, not the state.
  */
-export const WARM_PINGS = 1000;
+export const WARM_PINGS = 3000;
 
 export interface PassFigures {
   pingAvgMs: number;
@@ -172,7 +183,7 @@ export function parsePing(out: string): { avg: number; p50: number; p99: number;
 }
 
 /**
- * Ping h1 → h2 (`pings` echoes 2 ms apart, after a warm-up for ARP/MAC learning), with the
+ * Ping h1 → h2 (`pings` echoes 2 ms apart from the PINGER CPU, after a warm-up for ARP/MAC learning), with the
  * switch's CPU during the run, then IDLE_SECONDS of no traffic: the switch must go back to
  * sleep (an adaptive spin may run a few ms past the last echo, no more).
  */
@@ -181,7 +192,7 @@ export async function pingRun(f: { src: string; dst: string; dstIp: string }, ba
   sh(nsx(f.dst, ['ping', '-c', '1', '-W', '1', back]), { allowFail: true, timeoutMs: 10_000 });
   const c0 = pid ? cpuTicks(pid) : NaN;
   const t0 = Date.now();
-  const out = sh(nsx(f.src, [...pingPrefix, 'ping', '-i', '0.002', '-c', String(pings), '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 20_000 + pings * 20 });
+  const out = sh(nsx(f.src, [...PINGER, ...pingPrefix, 'ping', '-i', '0.002', '-c', String(pings), '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 20_000 + pings * 20 });
   const c1 = pid ? cpuTicks(pid) : NaN;
   const t1 = Date.now();
   await sleep(IDLE_SECONDS * 1000);
@@ -197,7 +208,7 @@ export async function pingRun(f: { src: string; dst: string; dstIp: string }, ba
 
 /** WARM_PINGS echoes 1 ms apart (quiet, bounded in count and time): the switch reaches its steady state. */
 export function warmUp(f: { src: string; dstIp: string }, pingPrefix: string[] = []): void {
-  sh(nsx(f.src, [...pingPrefix, 'ping', '-q', '-i', '0.001', '-c', String(WARM_PINGS), '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 + WARM_PINGS * 10 });
+  sh(nsx(f.src, [...PINGER, ...pingPrefix, 'ping', '-q', '-i', '0.001', '-c', String(WARM_PINGS), '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 + WARM_PINGS * 10 });
 }
 
 /** The cold ping run (first echoes after start), WARM_PINGS echoes, then the warm run. */
