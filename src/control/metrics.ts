@@ -56,7 +56,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters, helpe
     add('tvs_flow_cache_hits_total', { bridge: b.name }, emc.hits);
     add('tvs_flow_cache_misses_total', { bridge: b.name }, emc.misses);
     const macs = sw.bridge(b.name).macs;
-    add('tvs_mac_table_entries', { bridge: b.name }, macs.size);
+    add('tvs_mac_table_entries', { bridge: b.name }, macs.sizeAt(sw.clock()));
     add('tvs_mac_table_max', { bridge: b.name }, macs.maxEntries);
     add('tvs_mac_table_full_total', { bridge: b.name }, macs.fullHits);
     add('tvs_flows', { bridge: b.name }, f.ruleCount);
@@ -115,7 +115,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters, helpe
     tvs_flow_bytes_total: ['counter', 'Bytes matched by a flow.'],
     tvs_flow_cache_hits_total: ['counter', 'Exact-match cache hits.'],
     tvs_flow_cache_misses_total: ['counter', 'Exact-match cache misses.'],
-    tvs_mac_table_entries: ['gauge', 'Learned MAC addresses.'],
+    tvs_mac_table_entries: ['gauge', 'Learned MAC addresses (not aged).'],
     tvs_mac_table_max: ['gauge', 'MAC table size limit (macTableSize).'],
     tvs_mac_table_full_total: ['counter', 'New stations that met a full MAC table (an older entry was evicted, or the station not learnt).'],
     tvs_flows: ['gauge', 'Flows installed in a bridge.'],

@@ -58,7 +58,7 @@ export async function soak(opts: { seconds: number; seed?: number; maxGrowthMiB?
     const m = process.memoryUsage();
     const s = {
       t: (Date.now() - t0) / 1000, rssMiB: m.rss / 1048576, heapMiB: m.heapUsed / 1048576, freeSlots: sw.arena.available,
-      natSessions: r1.show().sessions, macs: br.macs.size,
+      natSessions: r1.show().sessions, macs: br.macs.sizeAt(clock.now),
     };
     res.samples.push(s);
     opts.onSample?.(s);
