@@ -471,8 +471,9 @@ static int port_level_error(int err) {
   return err == ENXIO || err == ENODEV || err == ENETDOWN || err == EBADF || err == EBADFD || err == ENOTCONN;
 }
 
-/* sendmmsg slots[0..n): frames taken or -errno; *done: frames taken or skipped as refused. */
-static int tx_mmsg(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n, int *done) {
+/* sendmmsg slots[0..n): frames taken or -errno. Stops at a full send queue (the rest are the
+ * caller's); a frame the kernel refuses is counted and skipped. */
+static int tx_mmsg(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n) {
   int sent = 0, i = 0;
   while (i < n) {
     int k = n - i < TX_BATCH ? n - i : TX_BATCH;
@@ -506,31 +507,32 @@ static int tx_mmsg(struct afp_port *p, const struct tvs_arena *a, const uint32_t
     p->stats.tx_errors++;
     i++;
   }
-  *done = i;
   return sent;
 }
 
-/* With a TX ring: runs of frames that fit it go through it, the others through sendmmsg, in
- * order (each call is synchronous, so the order on the wire is the burst's order). */
+/*
+ * With a TX ring: runs of frames that fit it go through it, the others through sendmmsg, in
+ * order (each call is synchronous, so the order on the wire is the burst's order). The ring and
+ * sendmmsg fill two different things (the ring's frames, the port socket's send buffer): a run
+ * that comes back short says nothing about the next run of the other kind, so every run is
+ * tried. The frames a short run left are the caller's (tx_full); the frames sent after them
+ * still leave in the burst's order.
+ */
 static int tx_mixed(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n) {
   int sent = 0, i = 0;
   while (i < n) {
     int ring = txr_fits(p->txr, a, slots[i]), j = i + 1;
     while (j < n && txr_fits(p->txr, a, slots[j]) == ring) j++;
-    int done = j - i;
-    int r = ring ? txr_burst(p->txr, a, slots + i, j - i, &p->stats) : tx_mmsg(p, a, slots + i, j - i, &done);
+    int r = ring ? txr_burst(p->txr, a, slots + i, j - i, &p->stats) : tx_mmsg(p, a, slots + i, j - i);
     if (r < 0) return sent ? sent : r;
     sent += r;
-    if (ring ? r < j - i : done < j - i) break; /* full: the rest are the caller's */
     i = j;
   }
   return sent;
 }
 
 int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *slots, int n) {
-  if (p->txr) return tx_mixed(p, a, slots, n);
-  int done;
-  return tx_mmsg(p, a, slots, n, &done);
+  return p->txr ? tx_mixed(p, a, slots, n) : tx_mmsg(p, a, slots, n);
 }
 
 void afp_stats(struct afp_port *p, struct tvs_stats *out) {

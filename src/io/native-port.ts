@@ -155,8 +155,9 @@ export abstract class NativePort implements Port {
       if (k !== -ENETDOWN) this.markDown(-k);
       return k;
     }
-    // When the kernel refused a frame in the middle, the ones taken are not exactly slots[0..k):
-    // byte counts are then approximate (the refusals show up in describe().txRefused).
+    // When the kernel refused a frame in the middle, or a full TX ring left frames behind while
+    // later ones went by sendmmsg, the ones taken are not exactly slots[0..k): byte counts are
+    // then approximate (the refusals show up in describe().txRefused).
     const len = this.arena.len;
     let bytes = 0;
     for (let i = 0; i < k; i++) bytes += len[slots[i]];

@@ -536,3 +536,42 @@ t.test('AF_PACKET TX ring: one send() per burst, in order with the frames it can
     a2.close();
   }
 });
+
+t.test('AF_PACKET TX ring full: the frames of the burst that go by sendmmsg are still sent, in order', { skip }, async (t) => {
+  const lab = Lab.create(t);
+  const v = lab.veth({ mtu: 9000 }); // a 9014 B frame is above a 4 KiB ring frame: sendmmsg
+  const arena = new PacketArena({ slots: 1024 });
+  const a = new AfPacketPort(v.host, arena, { txRing: true });
+  const b = new AfPacketPort(v.peer, arena, {});
+  const side = new AfPacketPort(v.host, arena, { txRing: false });
+  t.teardown(() => (a.close(), b.close(), side.close()));
+  // A token bucket of 8 bit/s holds every skb past its first burst (10 kB: tbf drops a frame
+  // larger than its burst), so the ring's frames stay with the kernel: the ring is full. Its
+  // 10 MB queue still takes what sendmmsg sends.
+  sh(['tc', 'qdisc', 'add', 'dev', v.host, 'root', 'tbf', 'rate', '8bit', 'burst', '10000', 'limit', '10000000']);
+  const fill = Array.from({ length: 400 }, (_, i) => mkFrame(60, 50_000 + i));
+  const k1 = send(a, arena, fill);
+  t.ok(k1 >= 128 && k1 < 400, `the ring filled (${k1} taken)`);
+  // Ring runs and sendmmsg runs alternate: the ring runs find the ring full, the jumbo frames
+  // between them go to the device's queue.
+  const mixed = [
+    mkFrame(60, 60_001), mkFrame(60, 60_002),
+    mkFrame(9014, 60_003),
+    mkFrame(60, 60_004),
+    mkFrame(9014, 60_005), mkFrame(9000, 60_006),
+    mkFrame(60, 60_007),
+  ];
+  t.equal(send(a, arena, mixed), 3, 'the 3 sendmmsg frames are taken, the 4 ring frames are not (tx_full)');
+  // What the bucket let through so far (the peer's ring must not overflow), then open it; a
+  // frame through the sendmmsg-only socket makes the queue run.
+  const early = await recv(b, arena, k1, 300);
+  sh(['tc', 'qdisc', 'change', 'dev', v.host, 'root', 'tbf', 'rate', '10gbit', 'burst', '1000000', 'limit', '10000000']);
+  t.equal(send(side, arena, [mkFrame(100, 60_008)]), 1, 'a frame behind them, from another socket');
+  const got = [...early, ...(await recv(b, arena, k1 + 4 - early.length))];
+  t.equal(got.length, k1 + 4, 'every frame taken arrived');
+  const seqs = got.map((r) => r.frame.readUInt32BE(14)).filter((s) => s >= 60_000);
+  t.same(seqs, [60_003, 60_005, 60_006, 60_008], 'the sendmmsg frames arrived, in the burst order; no ring frame of the full ring did');
+  const j = got.findIndex((r) => r.frame.readUInt32BE(14) === 60_005);
+  t.ok(j >= 0 && got[j].frame.equals(mixed[4]), 'byte-identical');
+  sh(['tc', 'qdisc', 'del', 'dev', v.host, 'root']);
+});
