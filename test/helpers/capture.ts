@@ -14,10 +14,15 @@ export interface Capture {
 /**
  * Start `tcpdump -e -nn` on IFACE inside NS; resolves once it is listening (it says so on
  * stderr; on a loaded machine that can take seconds, so no fixed pause stands in for it).
- * It stops after `count` frames or `seconds`, whichever comes first.
+ * It stops after `count` frames or `seconds` counted from then, whichever comes first: a
+ * window counted from the spawn would lose whatever a slow start took (and a start slower than
+ * the window failed the test outright). Immediate mode hands each frame to tcpdump as it
+ * arrives; otherwise libpcap's TPACKET_V3 ring holds it until its block is retired (~1 s), and
+ * a frame still in the ring when the window closes is never printed.
  */
 export async function startCapture(ns: string, iface: string, filter: string, count: number, seconds = 6): Promise<Capture> {
-  const argv = ['ip', 'netns', 'exec', ns, 'timeout', String(seconds), 'tcpdump', '-i', iface, '-e', '-nn', '-l', '-c', String(count), ...(filter ? filter.split(' ') : [])];
+  // `timeout` is only the backstop should this process die: the window is the timer below.
+  const argv = ['ip', 'netns', 'exec', ns, 'timeout', String(seconds + 60), 'tcpdump', '--immediate-mode', '-i', iface, '-e', '-nn', '-l', '-c', String(count), ...(filter ? filter.split(' ') : [])];
   const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -29,7 +34,23 @@ export async function startCapture(ns: string, iface: string, filter: string, co
     if (err.includes('listening on')) readyResolve();
   });
   let exited = false;
-  const done = new Promise<string>((resolve) => p.on('close', () => { exited = true; readyResolve(); resolve(out); }));
+  let windowTimer: NodeJS.Timeout | undefined;
+  const done = new Promise<string>((resolve) =>
+    p.on('close', () => {
+      exited = true;
+      clearTimeout(windowTimer);
+      readyResolve();
+      resolve(out);
+    }),
+  );
+  // `ip netns exec` execs `timeout`, which passes the SIGTERM on to tcpdump.
+  const stop = () => {
+    try {
+      if (!exited && p.pid) process.kill(p.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  };
   let timer: NodeJS.Timeout | undefined;
   const started = await Promise.race([ready.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 30_000)))]);
   clearTimeout(timer);
@@ -38,6 +59,7 @@ export async function startCapture(ns: string, iface: string, filter: string, co
     throw new Error(`tcpdump on ${iface} in ${ns} was not listening after 30 s: ${err.trim()}`);
   }
   if (exited && !err.includes('listening on')) throw new Error(`tcpdump on ${iface} in ${ns} exited before listening: ${err.trim()}`);
+  windowTimer = setTimeout(stop, seconds * 1000);
   return { done };
 }
 
