@@ -102,6 +102,29 @@ export function pingLoss(out: string): number {
 }
 
 /**
+ * Send `count` echoes from NS to IP one after the other, each answered within `waitSec` or
+ * counted lost; resolves as soon as the last reply is in, with the loss percentage and a
+ * summary. For checks that every echo crosses: `ping -c N -i 0.2 -W S` waits S seconds only
+ * while nothing has been answered; once a reply is in it gives the last echo max(2 x the
+ * slowest RTT so far, the interval) and counts a later reply as lost, so a path that stalls
+ * 200 ms on a loaded machine reads as 33% loss (reproduced with a responder that answers the
+ * third echo 400 ms late: 2 of 3 received, every time).
+ */
+export async function pingEach(ns: string, ip: string, count: number, waitSec = 5): Promise<{ loss: number; summary: string }> {
+  let answered = 0;
+  const rtts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await nsRun(ns, ['ping', '-c', '1', '-W', String(waitSec), ip], (waitSec + 10) * 1000);
+    if (pingLoss(r.stdout) === 0) {
+      answered++;
+      rtts.push(/time=(\S+ ms)/.exec(r.stdout)?.[1] ?? '?');
+    } else rtts.push('lost');
+  }
+  const loss = Math.round((100 * (count - answered)) / count);
+  return { loss, summary: `${count} echoes to ${ip}, ${answered} answered (${rtts.join(', ')}), ${loss}% loss` };
+}
+
+/**
  * Resolves once a TCP socket in NS listens on PORT: `iperf3 -s -D` returns before its server
  * has bound, and on a loaded machine the gap is longer than any fixed pause. Throws after
  * timeoutMs with what ss saw.
