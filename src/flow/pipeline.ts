@@ -103,7 +103,7 @@ export class FlowPipeline implements LearnHost {
   refusedFull = 0;
   private timed = new Set<Rule>();
   /** Compiled action lists, shared between rules. */
-  private readonly programs = new ProgramCache((actions) => formatActions(actions));
+  private readonly programs = new ProgramCache();
   /** learn() counters: flows installed, refreshed, refused for lack of room. */
   readonly learnStats: LearnStats = { learned: 0, refreshed: 0, refused: 0 };
   /** Scratch for learn builds (hi/lo of one field). */
