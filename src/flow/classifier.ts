@@ -66,10 +66,18 @@ function finish(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Hash of a whole mask (subtable identity; compared word by word on a hash match). */
+/**
+ * Hash of a whole mask (subtable identity; compared word by word on a hash match). Only the
+ * non-zero words are mixed, with their index: a mask has a few of its 62 words set, and every
+ * flow install hashes one (the strict lookup, the insert).
+ */
 export function maskHash(m: Match): number {
+  const mask = m.mask;
   let h = 0;
-  for (let i = 0; i < MATCH_WORDS; i++) h = mix(h, m.mask[i]);
+  for (let i = 0; i < MATCH_WORDS; i++) {
+    const w = mask[i];
+    if (w !== 0) h = mix(mix(h, i), w);
+  }
   return finish(h);
 }
 
@@ -352,8 +360,9 @@ export class SubtableSet<R extends ClsRule> {
     return undefined;
   }
 
-  insert(rule: R): void {
-    let st = this.find(rule.match);
+  /** `mh` = maskHash(rule.match) when the caller has it. */
+  insert(rule: R, mh = maskHash(rule.match)): void {
+    let st = this.find(rule.match, mh);
     if (st === undefined) {
       st = new Subtable<R>(rule.match);
       const list = this.byMask.get(st.maskHash);
@@ -499,9 +508,10 @@ export class Classifier<R extends ClsRule> {
     return this.soft.count;
   }
 
-  insert(rule: R): void {
+  /** `mh` = maskHash(rule.match) when the caller has it (a flow install: the strict lookup's). */
+  insert(rule: R, mh = maskHash(rule.match)): void {
     const n = this.subtableCount;
-    (rule.conj === null ? this.hard : this.soft).insert(rule);
+    (rule.conj === null ? this.hard : this.soft).insert(rule, mh);
     this.count++;
     this.gen++;
     if (this.subtableCount !== n) this.maskGen++;

@@ -13,6 +13,7 @@ import type { Batch } from '../packet/batch';
 import type { BridgeOps } from './bridge-ops';
 import { compile, type Action, type Plan } from './actions';
 import { ProgramCache } from './programs';
+import { maskHash } from './classifier';
 import { Executor } from './execute';
 import { extractField, readFieldTo } from './field-access';
 import { FLOW_DROP_REASONS, type FlowDropReason } from './flow-drops';
@@ -314,7 +315,8 @@ export class FlowPipeline implements LearnHost {
     let t = this.tables[table];
     if (t === undefined) t = this.tables[table] = new FlowTable(table, this.priorities);
     // OpenFlow: an add with the same match and priority replaces the old rule (counters reset).
-    const old = t.cls.findStrict(spec.match, priority);
+    const mh = maskHash(spec.match); // once for the strict lookup and the insert
+    const old = t.cls.findStrict(spec.match, priority, mh);
     if (old === undefined && this.count >= this.maxFlows) {
       this.refusedFull++;
       throw new Error(`table full: the limit of ${this.maxFlows} flows is reached`);
@@ -334,7 +336,7 @@ export class FlowPipeline implements LearnHost {
     x.nPackets[id] = 0;
     x.nBytes[id] = 0;
     x.used[id] = now;
-    t.cls.insert(rule);
+    t.cls.insert(rule, mh);
     this.count++;
     if (rule.idleTimeout || rule.hardTimeout) this.timed.add(rule);
     x.emc.invalidate();

@@ -9,6 +9,8 @@ import type { Bridge } from '../datapath/bridge';
 import { K_DL_TYPE, K_NW_PROTO, K_VLAN_TCI } from '../packet/flow-key';
 import type { FlowPipeline } from '../flow/pipeline';
 import { Match } from '../flow/match';
+import type { OfAction } from '../wire/openflow/actions';
+import { OfError, Writer } from '../wire/openflow/buffer';
 import {
   BAD_REQUEST,
   CAP,
@@ -26,23 +28,17 @@ import {
   OFPPS_LINK_DOWN,
   OFPPS_LIVE,
   OFPTT_ALL,
-  OXM_FIELDS,
-  OfError,
-  Writer,
-  encodeMessage,
-  encodeTableProperties,
-  oxmHeader,
   port16to32,
   port32to16,
-  writeFlowStats,
-  type FlowMod,
-  type FlowStatsRequest,
-  type OfMessage,
-  type OfPort,
-  type MpReplyBody,
-  type OfAction,
-} from '../wire/openflow';
-import { actionsFromOf, flowModToSpec, matchFromOxm, oxmMatchable, ruleToFlowStats } from './rule-map';
+} from '../wire/openflow/constants';
+import { encodeMessage, type FlowMod, type OfMessage } from '../wire/openflow/messages';
+import { writeFlowStats, type FlowStatsRequest, type MpReplyBody } from '../wire/openflow/multipart';
+import { OXM_FIELDS, oxmHeader } from '../wire/openflow/oxm';
+import type { OfPort } from '../wire/openflow/port';
+import { encodeTableProperties } from '../wire/openflow/table-features';
+import { actionsFromOf } from './rule-map/actions-from-of';
+import { flowModToSpec, ruleToFlowStats } from './rule-map/flow-mod';
+import { matchFromOxm, oxmMatchable } from './rule-map/match-from-oxm';
 
 /** Tables OpenFlow sees (0..253, as OVS: 254 is reserved). */
 export const OF_N_TABLES = 254;

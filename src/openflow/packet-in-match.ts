@@ -5,7 +5,8 @@
  * Registers and the other Nicira fields go as NXM_NX TLVs, which OVS sends in OpenFlow 1.3 too.
  */
 import * as K from '../packet/flow-key';
-import { OXM_CLASS_BASIC, oxmByName, port16to32, type Oxm } from '../wire/openflow';
+import { port16to32 } from '../wire/openflow/constants';
+import { OXM_CLASS_BASIC, oxmByName, type Oxm } from '../wire/openflow/oxm';
 
 function tlv(name: string, key: Uint32Array, base: number, first: number, words: number): Oxm {
   const value = Buffer.alloc(words * 4);

@@ -10,11 +10,12 @@ import * as path from 'path';
 import type { Switch, PacketIn } from '../datapath/switch';
 import type { FlowEntry } from '../flow/table';
 import { DEFAULT_FLOW, type FlowRemovedReason } from '../flow/pipeline';
-import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER, type OfMessage } from '../wire/openflow';
+import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER } from '../wire/openflow/constants';
+import type { OfMessage } from '../wire/openflow/messages';
 import { packetInMatch } from './packet-in-match';
 import { BridgeAgent } from './agent';
 import { OfSession, SEND_QUEUE_FULL } from './session';
-import { ruleToFlowStats } from './rule-map';
+import { ruleToFlowStats } from './rule-map/flow-mod';
 import { controllerLink, parseTarget, type ControllerLink } from './controller';
 
 import type { FailMode } from '../datapath/controller-target';

@@ -13,6 +13,7 @@
  * An idle connection holds no buffer of its own: the framer keeps only bytes received and not
  * yet a whole message (a shared empty buffer otherwise).
  */
+import { OfError } from '../wire/openflow/buffer';
 import {
   BAD_REQUEST,
   ET,
@@ -21,15 +22,16 @@ import {
   OFP13_VERSION,
   ROLE,
   ROLE_REQUEST_FAILED,
-  Framer,
-  OfError,
+} from '../wire/openflow/constants';
+import { Framer } from '../wire/openflow/framing';
+import {
   decodeMessage,
   encodeMessage,
   hello13,
   helloVersions,
   peekHeader,
   type OfMessage,
-} from '../wire/openflow';
+} from '../wire/openflow/messages';
 import { multipartReplies, type BridgeAgent } from './agent';
 
 export const SEND_HIGH = 1 << 20;
@@ -312,7 +314,7 @@ export class OfSession {
     this.sendMsg({ type: 'role_reply', xid, role: this.role, generationId: this.hooks.generation?.value ?? gen });
   }
 
-  private multipart(xid: number, body: import('../wire/openflow').MpRequestBody, raw: Buffer): void {
+  private multipart(xid: number, body: import('../wire/openflow/multipart').MpRequestBody, raw: Buffer): void {
     const a = this.agent;
     const send = (bufs: Buffer[]) => bufs.forEach((b) => this.write(b));
     switch (body.mpType) {

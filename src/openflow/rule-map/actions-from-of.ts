@@ -9,18 +9,9 @@ import * as N from '../../flow/nxm';
 import { outputActionFor, type Action, type CtNat, type LearnSpec } from '../../flow/actions';
 import { OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, OFPP_TABLE } from '../../flow/ofport';
 import { learnMatchable } from '../../flow/learn';
-import {
-  BAD_ACTION,
-  NX_CT_F,
-  NX_LEARN_F,
-  NX_NAT_F,
-  bytesToBig,
-  oxmHeader,
-  oxmInfo,
-  port32to16,
-  OXM_CLASS_BASIC,
-  type OfAction,
-} from '../../wire/openflow';
+import type { OfAction } from '../../wire/openflow/actions';
+import { BAD_ACTION, NX_CT_F, NX_LEARN_F, NX_NAT_F, port32to16 } from '../../wire/openflow/constants';
+import { bytesToBig, oxmHeader, oxmInfo, OXM_CLASS_BASIC } from '../../wire/openflow/oxm';
 import { badAction } from './errors';
 import { BASIC_TO_NXM, fieldOfHeader } from './nxm-headers';
 

@@ -6,16 +6,10 @@ import * as K from '../../packet/flow-key';
 import { Match } from '../../flow/match';
 import { NXM_FIELDS, type NxmField } from '../../flow/nxm';
 import * as N from '../../flow/nxm';
-import { type Action, type CtNat, type LearnAction } from '../../flow/actions';
-import {
-  NX_CT_F,
-  NX_LEARN_F,
-  NX_NAT_F,
-  OFPVID_PRESENT,
-  oxm,
-  port16to32,
-  type OfAction,
-} from '../../wire/openflow';
+import type { Action, CtNat, LearnAction } from '../../flow/actions';
+import type { OfAction } from '../../wire/openflow/actions';
+import { NX_CT_F, NX_LEARN_F, NX_NAT_F, OFPVID_PRESENT, port16to32 } from '../../wire/openflow/constants';
+import { oxm } from '../../wire/openflow/oxm';
 import { HEADER_OF, headerOfField } from './nxm-headers';
 import { NAT_FLAG_NAMES } from './actions-from-of';
 

@@ -1,6 +1,7 @@
 /** FLOW_MOD → what to do with the flow tables; a rule → its FLOW stats entry. */
 import type { FlowSpec } from '../../flow/ofctl-parse';
 import type { FlowFlag, Rule } from '../../flow/table';
+import { OfError } from '../../wire/openflow/buffer';
 import {
   ET,
   FC,
@@ -9,11 +10,10 @@ import {
   OFPG_ANY,
   OFPP13_ANY,
   OFPTT_ALL,
-  OfError,
   port32to16,
-  type FlowMod,
-  type Oxm,
-} from '../../wire/openflow';
+} from '../../wire/openflow/constants';
+import type { FlowMod } from '../../wire/openflow/messages';
+import type { Oxm } from '../../wire/openflow/oxm';
 import { matchFromOxm } from './match-from-oxm';
 import { matchToOxm } from './match-to-oxm';
 import { actionsFromInstructions, instructionsFromActions } from './instructions';

@@ -4,15 +4,9 @@
  */
 import { Match } from '../../flow/match';
 import { actionSetKind, type Action } from '../../flow/actions';
-import {
-  BAD_ACTION,
-  BAD_INSTRUCTION,
-  ET,
-  OFPTT_ALL,
-  OfError,
-  type OfAction,
-  type OfInstruction,
-} from '../../wire/openflow';
+import type { OfAction, OfInstruction } from '../../wire/openflow/actions';
+import { OfError } from '../../wire/openflow/buffer';
+import { BAD_ACTION, BAD_INSTRUCTION, ET, OFPTT_ALL } from '../../wire/openflow/constants';
 import { badAction } from './errors';
 import { checkConjunctive, actionsFromOf, type ActionContext } from './actions-from-of';
 import { actionToOf, actionsToOf } from './actions-to-of';

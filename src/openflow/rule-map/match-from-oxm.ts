@@ -6,14 +6,8 @@
 import * as K from '../../packet/flow-key';
 import { Match } from '../../flow/match';
 import { matchField, prereqHint, prereqOk, refusedField, type Prereq } from '../../flow/fields';
-import {
-  BAD_MATCH,
-  OFPVID_PRESENT,
-  bytesToBig,
-  oxmInfo,
-  port32to16,
-  type Oxm,
-} from '../../wire/openflow';
+import { BAD_MATCH, OFPVID_PRESENT, port32to16 } from '../../wire/openflow/constants';
+import { bytesToBig, oxmInfo, type Oxm } from '../../wire/openflow/oxm';
 import { badMatch } from './errors';
 
 const ETH_IP = 0x0800;

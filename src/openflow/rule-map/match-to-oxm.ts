@@ -11,7 +11,8 @@
  */
 import * as K from '../../packet/flow-key';
 import { MATCH_WORDS, Match } from '../../flow/match';
-import { BAD_MATCH, OFPVID_PRESENT, oxm, oxmByName, port16to32, type Oxm } from '../../wire/openflow';
+import { BAD_MATCH, OFPVID_PRESENT, port16to32 } from '../../wire/openflow/constants';
+import { oxm, oxmByName, type Oxm } from '../../wire/openflow/oxm';
 import { badMatch } from './errors';
 
 const ETH_IP = 0x0800;

@@ -12,7 +12,7 @@ import {
   OXM_CLASS_BASIC,
   OXM_CLASS_NXM0,
   OXM_CLASS_NXM1,
-} from '../../wire/openflow';
+} from '../../wire/openflow/oxm';
 
 /** NxmField id → [class, field, bytes] of its NXM/OXM header (as OVS emits them). */
 export const HEADER_OF: Record<number, [number, number, number]> = {
