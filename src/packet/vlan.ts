@@ -10,6 +10,21 @@ import { K_VLAN_TCI, K_VLAN_TCI2, KEY_SHIFT } from './flow-key';
 import { TCI_PRESENT } from '../wire/vlan';
 import { shiftHeaders } from './vnet';
 
+/*
+ * The 12 MAC bytes move 4 bytes down (push) or up (pop) with plain stores: `copyWithin` is a
+ * C++ builtin that the optimizing compiler does not inline, so each call crossed into the
+ * runtime (its entry and argument checks cost more than moving 12 bytes); with two tag
+ * operations per packet on a VLAN push/pop path it showed ~1% of the switch's samples at 64 B.
+ * The direction of each loop makes the overlapping move safe.
+ */
+function moveMacsDown(u8: Uint8Array, f: number): void {
+  for (let i = 0; i < 12; i++) u8[f - 4 + i] = u8[f + i];
+}
+
+function moveMacsUp(u8: Uint8Array, f: number): void {
+  for (let i = 11; i >= 0; i--) u8[f + 4 + i] = u8[f + i];
+}
+
 /**
  * Insert an outer tag (tpid 0x8100 or 0x88a8) with `tci` (12-bit VID + PCP; TCI_PRESENT is
  * stripped before writing). Returns false if the slot has no headroom left (caller drops).
@@ -18,7 +33,7 @@ export function pushTag(a: PacketArena, slot: number, tpid: number, tci: number)
   if (a.headroomLeft(slot) < 4) return false;
   const u8 = a.bytes;
   const f = a.start[slot];
-  u8.copyWithin(f - 4, f, f + 12);
+  moveMacsDown(u8, f);
   const t = f + 8; // new frame start is f-4; the tag sits at new start + 12
   const wire = tci & ~TCI_PRESENT & 0xffff;
   u8[t] = tpid >>> 8;
@@ -42,7 +57,7 @@ export function popTag(a: PacketArena, slot: number): void {
   if (a.key[k + K_VLAN_TCI] === 0) return;
   const u8 = a.bytes;
   const f = a.start[slot];
-  u8.copyWithin(f + 4, f, f + 12);
+  moveMacsUp(u8, f);
   a.start[slot] = f + 4;
   a.len[slot] -= 4;
   if (a.l3[slot] !== 0) a.l3[slot] -= 4;
