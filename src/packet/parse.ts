@@ -106,24 +106,27 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
   key[k + K.K_IN_PORT] = ofport;
 
   if (len < eth.HEADER_LEN) return D_RUNT;
-  key[k + K.K_DL_DST_HI] = (b[f] << 8) | b[f + 1];
-  key[k + K.K_DL_DST_LO] = ((b[f + 2] << 24) | (b[f + 3] << 16) | (b[f + 4] << 8) | b[f + 5]) >>> 0;
-  key[k + K.K_DL_SRC_HI] = (b[f + 6] << 8) | b[f + 7];
-  key[k + K.K_DL_SRC_LO] = ((b[f + 8] << 24) | (b[f + 9] << 16) | (b[f + 10] << 8) | b[f + 11]) >>> 0;
+  // Big-endian loads through the arena's DataView: one load per key word instead of two to
+  // four byte loads (the frame's bytes are in bounds: checked against len above).
+  const v = a.view;
+  key[k + K.K_DL_DST_HI] = v.getUint16(f + eth.DST);
+  key[k + K.K_DL_DST_LO] = v.getUint32(f + eth.DST + 2);
+  key[k + K.K_DL_SRC_HI] = v.getUint16(f + eth.SRC);
+  key[k + K.K_DL_SRC_LO] = v.getUint32(f + eth.SRC + 2);
 
-  let p = f + 12; // EtherType / TPID position
-  let type = (b[p] << 8) | b[p + 1];
+  let p = f + eth.ETHERTYPE; // EtherType / TPID position
+  let type = v.getUint16(p);
   // Up to two tags (802.1ad outer + 802.1Q inner, or a single 802.1Q).
   if (type === eth.ETH_P_8021Q || type === eth.ETH_P_8021AD) {
     if (len < 18) return D_VLAN;
-    key[k + K.K_VLAN_TCI] = ((b[p + 2] << 8) | b[p + 3] | TCI_PRESENT) >>> 0;
+    key[k + K.K_VLAN_TCI] = (v.getUint16(p + 2) | TCI_PRESENT) >>> 0;
     p += 4;
-    type = (b[p] << 8) | b[p + 1];
+    type = v.getUint16(p);
     if (type === eth.ETH_P_8021Q || type === eth.ETH_P_8021AD) {
       if (len < 22) return D_VLAN;
-      key[k + K.K_VLAN_TCI2] = ((b[p + 2] << 8) | b[p + 3] | TCI_PRESENT) >>> 0;
+      key[k + K.K_VLAN_TCI2] = (v.getUint16(p + 2) | TCI_PRESENT) >>> 0;
       p += 4;
-      type = (b[p] << 8) | b[p + 1];
+      type = v.getUint16(p);
     }
   }
   // 802.3 length field: OVS reports these as 0x05ff (FLOW_DL_TYPE_NONE).
@@ -138,8 +141,8 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
       return err === ipv4.ERR_TRUNCATED ? D_IP4_TRUNC : err === ipv4.ERR_VERSION ? D_IP4_VER : err === ipv4.ERR_IHL ? D_IP4_IHL : D_IP4_LEN;
     }
     a.l3[slot] = l3 - f;
-    key[k + K.K_NW_SRC] = ipv4.src(b, l3);
-    key[k + K.K_NW_DST] = ipv4.dst(b, l3);
+    key[k + K.K_NW_SRC] = v.getUint32(l3 + ipv4.SRC);
+    key[k + K.K_NW_DST] = v.getUint32(l3 + ipv4.DST);
     const proto = b[l3 + ipv4.PROTOCOL];
     key[k + K.K_NW_PROTO] = proto;
     key[k + K.K_NW_TOS] = b[l3 + ipv4.TOS];
@@ -295,8 +298,9 @@ function parseL4(
     return OK;
   }
   a.l4[slot] = l4 - f;
-  key[k + K.K_TP_SRC] = (b[l4] << 8) | b[l4 + 1];
-  key[k + K.K_TP_DST] = (b[l4 + 2] << 8) | b[l4 + 3];
+  const v = a.view;
+  key[k + K.K_TP_SRC] = v.getUint16(l4);
+  key[k + K.K_TP_DST] = v.getUint16(l4 + 2);
   return OK;
 }
 
