@@ -99,22 +99,31 @@ export class MemoryPort implements Port {
     let n = 0;
     const room = batch.capacity - batch.count;
     if (this.genLeft > 0 && this.genViews.length > 0) {
+      // The generator's position, the batch's fill and the byte count stay in locals for the
+      // burst and are written back once.
       const views = this.genViews;
       const nt = views.length;
-      while (n < room && this.genLeft > 0) {
-        const i = this.genNext;
+      const out = batch.slots;
+      const at = batch.count;
+      const want = room < this.genLeft ? room : this.genLeft;
+      let i = this.genNext;
+      let bytes = 0;
+      while (n < want) {
         const v = views[i];
         const l = v.length;
         const s = a.alloc(l);
         if (s < 0) break;
         u8.set(v, a.start[s]);
         a.len[s] = l;
-        this.genNext = i + 1 === nt ? 0 : i + 1;
-        this.genLeft--;
-        batch.slots[batch.count++] = s;
-        this.counters.rxBytes += l;
+        i = i + 1 === nt ? 0 : i + 1;
+        out[at + n] = s;
+        bytes += l;
         n++;
       }
+      this.genNext = i;
+      this.genLeft -= n;
+      batch.count = at + n;
+      this.counters.rxBytes += bytes;
       this.counters.rxPackets += n;
       return n;
     }
@@ -153,16 +162,18 @@ export class MemoryPort implements Port {
   txBurst(slots: Uint32Array, n: number): number {
     if (!this.up) return -ENETDOWN;
     const a = this.arena;
-    for (let i = 0; i < n; i++) {
-      const s = slots[i];
-      this.counters.txBytes += a.len[s];
-      if (this.keep > 0 || this.onTransmit) {
-        const copy = a.frame(s);
+    const len = a.len;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += len[slots[i]];
+    this.counters.txBytes += bytes;
+    this.counters.txPackets += n;
+    if (this.keep > 0 || this.onTransmit) {
+      for (let i = 0; i < n; i++) {
+        const copy = a.frame(slots[i]);
         if (this.keep > 0 && this.sent.length < this.keep) this.sent.push(copy);
         if (this.onTransmit) this.onTransmit(copy);
       }
     }
-    this.counters.txPackets += n;
     return n;
   }
 
