@@ -11,7 +11,8 @@
         "src/tap.c",
         "src/netdev.c",
         "src/underlay.c",
-        "src/memtrim.c"
+        "src/memtrim.c",
+        "src/threadsched.c"
       ],
       # NAPI_VERSION 8: make_callback, env cleanup hooks, instance data, detached-buffer checks.
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],

@@ -26,6 +26,7 @@
 #include "memtrim.h"
 #include "netdev.h"
 #include "tap.h"
+#include "threadsched.h"
 #include "underlay.h"
 
 #include <arpa/inet.h>
@@ -966,6 +967,16 @@ static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* setThreadIdle(tid): put one of this process's threads in SCHED_IDLE; 0 or -errno (threadsched.c). */
+static napi_value js_set_thread_idle(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t tid;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || tid <= 0) return throw_arg(env, "setThreadIdle(tid): tid must be a positive thread id");
+  return int_result(env, ts_set_idle(tid));
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   struct state *st = calloc(1, sizeof *st);
   if (!st) return NULL;
@@ -986,6 +997,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ifInfo", NULL, js_if_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setThreadIdle", NULL, js_set_thread_idle, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -19,7 +19,7 @@ import { ConfigError } from '../control/validate';
 import { Level, Logger } from '../control/log';
 import { OpenFlowService } from '../openflow/service';
 import { openflowCommands } from '../openflow/commands';
-import { DEFAULT_HELPER_NICE, HelperThreads } from './helper-threads';
+import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SCHED, HelperThreads, type HelperSched, type SetThreadIdle } from './helper-threads';
 import { loadBinding } from '../io/binding';
 import { QuietTrim } from './quiet-trim';
 
@@ -38,6 +38,8 @@ export interface DaemonOptions {
    * never preempt the datapath thread (helper-threads.ts); 0 leaves them alone. Default 19.
    */
   helperNice?: number;
+  /** 'idle' (default): helper threads are also put in SCHED_IDLE; 'normal': only the nice value. */
+  helperSched?: HelperSched;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
@@ -63,6 +65,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+  }
+}
+
+/** The addon's SCHED_IDLE setter, or null without the addon (helpers then only get a nice value). */
+function threadIdleSetter(): SetThreadIdle | null {
+  try {
+    const b = loadBinding();
+    return b.setThreadIdle ? (tid) => b.setThreadIdle!(tid) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -99,7 +111,13 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     return report;
   };
   // OpenFlow: management sockets (DIR/BR.mgmt next to the control socket) and controllers.
-  const helpers = new HelperThreads(opts.helperNice ?? DEFAULT_HELPER_NICE, (msg, fields, failed) => (failed ? log.warn(msg, fields) : log.info(msg, fields)));
+  const helpers = new HelperThreads(
+    opts.helperNice ?? DEFAULT_HELPER_NICE,
+    (msg, fields, failed) => (failed ? log.warn(msg, fields) : log.info(msg, fields)),
+    undefined,
+    undefined,
+    (opts.helperSched ?? DEFAULT_HELPER_SCHED) === 'idle' ? threadIdleSetter() : null,
+  );
   const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.info(m, f) });
   // Memory start-up and configuration touched once goes back once they are over (quiet-trim.ts).
   const trim = new QuietTrim(

@@ -4,18 +4,30 @@
  * datapath.
  *
  * Why: a switch pinned to one core (as the benchmarks and many deployments pin it) shares that
- * core with its own helpers. When the datapath's hot functions are first optimised, or a GC job
- * runs, the main thread wakes a V8 worker and the scheduler lets the worker preempt it: for
- * 1.5–3.5 ms a received frame waits in the ring (seen with perf sched as the main thread switched
- * out in state R while a frame was in flight). At nice 19 the helpers still get a share of the
- * core (compiles and GC finish, even while the switch is 100% busy, which SCHED_IDLE would not
- * promise) but no longer take it from a runnable datapath thread.
+ * core with its own helpers. When the datapath's hot functions are optimised (TurboFan tiers a
+ * function up seconds into traffic, each compile 1-26 ms of a worker's time) or a GC job runs,
+ * the main thread wakes a V8 worker, and once the scheduler gives the core to the worker it keeps
+ * it for a whole slice: a received frame waits in the ring 1.5-6 ms (perf sched: the main thread
+ * switched out in state R, the worker on the CPU until the next tick).
  *
- * Linux keeps a nice value per thread: setpriority(PRIO_PROCESS, tid) changes one thread, which
- * is what os.setPriority(tid) calls. Raising a nice value needs no privilege. libuv's pool is
- * created on first use (a DNS lookup, a file read), so check() is called again from the
- * housekeeping tick and lowers threads it has not seen. Failures (a hardened kernel, a seccomp
- * policy) are reported once and never stop the switch.
+ * A nice value is not enough for that. Under EEVDF (Linux 6.6+) a lower weight makes a thread's
+ * turns rarer, not shorter: a nice-19 worker is still given the core (right after the main thread
+ * wakes it, or at a tick) and then keeps it for the rest of its slice, up to a tick (4 ms at
+ * HZ=250). Measured (L2 ping, switch on CPU 1, pinger on CPU 0, perf sched): the main thread was
+ * taken off the CPU by its own helpers 26-34 times per 1,500 echoes, 5-6 of them for 0.5-6 ms,
+ * and the ping max was 2-5 ms in every 500-echo run. So helpers are also put in SCHED_IDLE (the
+ * addon's setThreadIdle; Node has no API for it): a SCHED_IDLE thread never preempts a normal
+ * one when it wakes, and is preempted at once when the main thread wakes for a frame (the
+ * kernel's check_preempt_wakeup_fair); with the same runs, 0-2 such preemptions, none over
+ * 0.2 ms. It still gets a share of a busy core (weight 3 against 1,024), so compiles and GC
+ * finish under full load, more slowly. The nice value stays set as well: it is what remains
+ * where the kernel refuses SCHED_IDLE.
+ *
+ * Linux keeps the nice value and the policy per thread: setpriority(PRIO_PROCESS, tid) (what
+ * os.setPriority(tid) calls) and sched_setscheduler(tid) change one thread. Lowering either needs
+ * no privilege. libuv's pool is created on first use (a DNS lookup, a file read), so check() is
+ * called again from the housekeeping tick and lowers threads it has not seen. Failures are
+ * reported once and never stop the switch.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -23,12 +35,25 @@ import * as os from 'os';
 /** Nice value given to helper threads by default (the lowest CPU share CFS has). */
 export const DEFAULT_HELPER_NICE = 19;
 
+/** Scheduling policy helpers get besides their nice value (see above). */
+export type HelperSched = 'idle' | 'normal';
+export const DEFAULT_HELPER_SCHED: HelperSched = 'idle';
+
+/** Sets one thread's policy to SCHED_IDLE: 0 or -errno (the addon's setThreadIdle). */
+export type SetThreadIdle = (tid: number) => number;
+
+const ESRCH = os.constants.errno.ESRCH;
+
 export interface HelperThreadsState {
   /** Nice value helpers are given; 0 = left as they are (the feature is off). */
   nice: number;
+  /** 'idle': helpers are also put in SCHED_IDLE; 'normal': only their nice value changes. */
+  sched: HelperSched;
   /** Helper threads lowered so far (over the process's life). */
   lowered: number;
-  /** Helper threads that could not be lowered. */
+  /** Helper threads put in SCHED_IDLE so far (over the process's life). */
+  idle: number;
+  /** Helper threads that could not be lowered (nice value or policy refused). */
   failed: number;
   /** Helper threads alive at the last check. */
   threads: number;
@@ -42,17 +67,20 @@ export class HelperThreads {
   private readonly state: HelperThreadsState;
 
   /**
-   * @param nice 1..19 to lower helpers to that nice value; 0 to leave them alone.
+   * @param nice 1..19 to lower helpers to that nice value; 0 to leave them alone (policy too).
    * @param report called when new threads were lowered or one failed (a log line).
+   * @param setIdle puts a thread in SCHED_IDLE; null: helpers keep the normal policy (only the
+   *   nice value changes), as without the addon.
    */
   constructor(
     nice: number,
     private readonly report: (msg: string, fields: Record<string, unknown>, failed: boolean) => void,
     private readonly taskDir = '/proc/self/task',
     private readonly mainTid = process.pid,
+    private readonly setIdle: SetThreadIdle | null = null,
   ) {
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError(`helper nice must be 0..19, got ${nice}`);
-    this.state = { nice, lowered: 0, failed: 0, threads: 0 };
+    this.state = { nice, sched: setIdle !== null ? 'idle' : 'normal', lowered: 0, idle: 0, failed: 0, threads: 0 };
   }
 
   get stats(): HelperThreadsState {
@@ -75,6 +103,7 @@ export class HelperThreads {
       return;
     }
     let lowered = 0;
+    let idle = 0;
     let failed = 0;
     let error: string | undefined;
     const now = new Set<number>();
@@ -91,14 +120,24 @@ export class HelperThreads {
         if ((e as { info?: { code?: string } }).info?.code === 'ESRCH') continue;
         failed++;
         error = (e as Error).message;
+        continue;
+      }
+      if (this.setIdle !== null) {
+        const r = this.setIdle(tid);
+        if (r === 0) idle++;
+        else if (r !== -ESRCH) {
+          failed++;
+          error = `SCHED_IDLE refused: errno ${-r}`;
+        }
       }
     }
     this.seen = now;
     this.state.threads = now.size;
     this.state.lowered += lowered;
+    this.state.idle += idle;
     this.state.failed += failed;
     if (error !== undefined) this.state.error = error;
-    if (lowered > 0) this.report('helper threads lowered', { threads: lowered, nice: this.state.nice }, false);
+    if (lowered > 0) this.report('helper threads lowered', { threads: lowered, nice: this.state.nice, sched_idle: idle }, false);
     if (failed > 0) this.report('helper threads left at normal priority', { threads: failed, error }, true);
   }
 }

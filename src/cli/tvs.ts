@@ -65,6 +65,12 @@ function helperNiceOption(v: unknown): number | undefined {
   return Number(v);
 }
 
+function helperSchedOption(v: unknown): 'idle' | 'normal' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'idle' && v !== 'normal') throw new UsageError(`--helper-sched ${String(v)}: one of idle, normal`);
+  return v;
+}
+
 function logFormat(v: unknown): 'text' | 'json' | undefined {
   if (v === undefined) return undefined;
   if (v !== 'text' && v !== 'json') throw new UsageError(`--log-format ${v}: one of text, json`);
@@ -119,7 +125,8 @@ const VERBS: Record<string, Verb> = {
       { name: 'config', value: 'FILE', help: 'build the switch from this config file (every error in it is reported at once, with its path)' },
       { name: 'busy-poll', help: 'poll the ports in a loop instead of sleeping until they are readable (benchmarks)' },
       { name: 'spin-us', value: 'N', help: 'after traffic keep polling the ports for up to N µs after the last frame (adaptive) before sleeping: lower latency for a core while traffic flows, none when idle; 0 (default) sleeps as soon as the ports are empty' },
-      { name: 'helper-nice', value: 'N', help: "run the process's helper threads (V8's compiler and GC workers, libuv's pool) at nice N so they never preempt the thread that forwards frames (default 19; 0 leaves them at the switch's own priority; the log, the control-stats request and the metrics say how many were lowered)" },
+      { name: 'helper-nice', value: 'N', help: "run the process's helper threads (V8's compiler and GC workers, libuv's pool) at nice N, a lower CPU share than the thread that forwards frames (default 19; 0 leaves them at the switch's own priority and policy; the log, the control-stats request and the metrics say how many were lowered)" },
+      { name: 'helper-sched', value: 'idle|normal', help: "idle (default): also put the helper threads in SCHED_IDLE, so they run only when the forwarding thread does not want the core (a nice value alone still lets them take it for a whole scheduler slice, 1.5-4 ms); normal: only the nice value" },
       { name: 'metrics', value: 'HOST:PORT', help: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
       { name: 'log-level', value: 'debug|info|warn|error', help: 'least severe log line written (default info)' },
       { name: 'log-format', value: 'text|json', help: 'log lines as text or as one JSON object each (default text)' },
@@ -136,6 +143,7 @@ const VERBS: Record<string, Verb> = {
         busyPoll: ctx.opts['busy-poll'] === true,
         spinUs: spinOption(ctx.opts['spin-us']),
         helperNice: helperNiceOption(ctx.opts['helper-nice']),
+        helperSched: helperSchedOption(ctx.opts['helper-sched']),
         metrics: ctx.opts.metrics as string | undefined,
         logLevel: ctx.opts['log-level'] !== undefined ? Logger.parseLevel(String(ctx.opts['log-level'])) : undefined,
         logFormat: logFormat(ctx.opts['log-format']),

@@ -18,6 +18,8 @@ function labels(l: Record<string, string | number>): string {
 export interface HelperThreadCounters {
   nice: number;
   lowered: number;
+  /** Helper threads put in SCHED_IDLE (absent: never asked for). */
+  idle?: number;
   failed: number;
   threads: number;
 }
@@ -98,6 +100,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters, helpe
     add('tvs_helper_threads', {}, h.threads);
     add('tvs_helper_threads_nice', {}, h.nice);
     add('tvs_helper_threads_lowered_total', {}, h.lowered);
+    add('tvs_helper_threads_sched_idle_total', {}, h.idle ?? 0);
     add('tvs_helper_threads_failed_total', {}, h.failed);
   }
 
@@ -146,6 +149,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters, helpe
     tvs_helper_threads: ['gauge', 'Threads of the switch process besides the datapath (main) thread: V8 compiler/GC workers, libuv pool.'],
     tvs_helper_threads_nice: ['gauge', 'Nice value helper threads are lowered to (tvs start --helper-nice; 0 = left alone).'],
     tvs_helper_threads_lowered_total: ['counter', 'Helper threads lowered to that nice value.'],
+    tvs_helper_threads_sched_idle_total: ['counter', 'Helper threads also put in SCHED_IDLE (tvs start --helper-sched idle, the default).'],
     tvs_helper_threads_failed_total: ['counter', 'Helper threads that could not be lowered (the log says why).'],
   };
   for (const [name, [type, text]] of Object.entries(help)) {

@@ -116,6 +116,11 @@ export interface NativeBinding {
    * native/src/memtrim.c). `execBytes`: address space dropped.
    */
   trimMemory?(): { execBytes: number; mallocTrimmed: number };
+  /**
+   * Put one thread of this process (a Linux thread id) in SCHED_IDLE: it then runs only when no
+   * normal thread wants its CPU (src/cli/helper-threads.ts). 0, or -errno (-ESRCH: it ended).
+   */
+  setThreadIdle?(tid: number): number;
 }
 
 let cached: NativeBinding | undefined;

@@ -33,16 +33,25 @@ t.test('daemon + CLI without root', async (t) => {
 
   t.match(await c('dump-flows', 'br0'), /priority=10,in_port=m1 actions=output:m2/);
 
-  // Helper threads at nice 19, the datapath (main) thread at the daemon's own priority.
+  // Helper threads at nice 19 and in SCHED_IDLE, the datapath (main) thread at the daemon's own
+  // priority and policy.
   const pid = d.proc.pid!;
-  const niceOf = (tid: string) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+  const statOf = (tid: string) => fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  const niceOf = (tid: string) => Number(statOf(tid)[16]);
+  const policyOf = (tid: string) => Number(statOf(tid)[38]); // 0 normal, 5 SCHED_IDLE
   const tasks = fs.readdirSync(`/proc/${pid}/task`);
   const lowered = logs().find((l) => l.msg === 'helper threads lowered');
-  t.ok(lowered && lowered.nice === 19 && lowered.threads >= 1, 'logged: helper threads lowered');
+  t.ok(lowered && lowered.nice === 19 && lowered.threads >= 1 && lowered.sched_idle === lowered.threads, 'logged: helper threads lowered');
   t.equal(niceOf(String(pid)), os.getPriority(), 'main thread keeps the priority it was started with');
-  for (const tid of tasks) if (Number(tid) !== pid) t.equal(niceOf(tid), 19, `thread ${tid} at nice 19`);
-  const stats = (await request(d.control, 'control-stats')) as { helper_threads: { nice: number; lowered: number; failed: number } };
-  t.match(stats.helper_threads, { nice: 19, failed: 0 });
+  t.equal(policyOf(String(pid)), 0, 'main thread keeps the normal policy');
+  for (const tid of tasks) {
+    if (Number(tid) === pid) continue;
+    t.equal(niceOf(tid), 19, `thread ${tid} at nice 19`);
+    t.equal(policyOf(tid), 5, `thread ${tid} in SCHED_IDLE`);
+  }
+  const stats = (await request(d.control, 'control-stats')) as { helper_threads: { nice: number; sched: string; lowered: number; idle: number; failed: number } };
+  t.match(stats.helper_threads, { nice: 19, sched: 'idle', failed: 0 });
+  t.equal(stats.helper_threads.idle, stats.helper_threads.lowered, 'every lowered helper also in SCHED_IDLE');
   t.ok(stats.helper_threads.lowered >= tasks.length - 1, 'control-stats counts them');
 
   // reload by CLI: a flow changes, a port appears; the unchanged flow stays.

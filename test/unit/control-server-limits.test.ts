@@ -111,10 +111,12 @@ t.test('control counters in the metrics', async (t) => {
 
 t.test('helper-thread priority in the metrics', async (t) => {
   const sw = new Switch({ clock: () => 0, arena: { slots: 64, slotSize: 2048 + 128 } });
-  const text = renderMetrics(sw, undefined, () => ({ nice: 19, lowered: 11, failed: 1, threads: 10 }));
+  const text = renderMetrics(sw, undefined, () => ({ nice: 19, lowered: 11, idle: 9, failed: 1, threads: 10 }));
   t.match(text, /^tvs_helper_threads\{\} 10$/m);
   t.match(text, /^tvs_helper_threads_nice\{\} 19$/m);
   t.match(text, /^tvs_helper_threads_lowered_total\{\} 11$/m);
   t.match(text, /^tvs_helper_threads_failed_total\{\} 1$/m);
+  t.match(text, /^tvs_helper_threads_sched_idle_total\{\} 9$/m);
   t.match(text, /# TYPE tvs_helper_threads_lowered_total counter/);
+  t.match(text, /# TYPE tvs_helper_threads_sched_idle_total counter/);
 });

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { HelperThreads } from '../../src/cli/helper-threads';
+import { bindingAvailable, loadBinding } from '../../src/io/binding';
 
 const linux = fs.existsSync('/proc/self/task');
 const helperTids = () => fs.readdirSync('/proc/self/task').map(Number).filter((tid) => tid !== process.pid);
@@ -24,8 +25,8 @@ t.test('every helper thread is lowered, the main thread is not, new threads on t
   t.ok(tids.length > 0, 'node has helper threads');
   for (const tid of tids) t.equal(os.getPriority(tid), 19, `thread ${tid} at nice 19`);
   t.equal(os.getPriority(process.pid), mainNice, 'the main thread keeps its priority');
-  t.same(reports, [{ msg: 'helper threads lowered', fields: { threads: tids.length, nice: 19 }, failed: false }]);
-  t.same(h.stats, { nice: 19, lowered: tids.length, failed: 0, threads: tids.length });
+  t.same(reports, [{ msg: 'helper threads lowered', fields: { threads: tids.length, nice: 19, sched_idle: 0 }, failed: false }]);
+  t.same(h.stats, { nice: 19, sched: 'normal', lowered: tids.length, idle: 0, failed: 0, threads: tids.length });
 
   h.check();
   t.equal(reports.length, 1, 'nothing new: nothing reported');
@@ -39,7 +40,7 @@ t.test('every helper thread is lowered, the main thread is not, new threads on t
     h.check();
     for (const tid of fresh) t.equal(os.getPriority(tid), 19, `new thread ${tid} lowered`);
     t.equal(reports.length, 2);
-    t.same(reports[1].fields, { threads: fresh.length, nice: 19 });
+    t.same(reports[1].fields, { threads: fresh.length, nice: 19, sched_idle: 0 });
     t.equal(h.stats.lowered, tids.length + fresh.length);
   } finally {
     await w.terminate();
@@ -51,7 +52,7 @@ t.test('nice 0 leaves every thread alone', async (t) => {
   const h = new HelperThreads(0, (msg, fields, failed) => reports.push({ msg, fields, failed }), '/nonexistent-task-dir');
   h.check();
   t.same(reports, []);
-  t.same(h.stats, { nice: 0, lowered: 0, failed: 0, threads: 0 });
+  t.same(h.stats, { nice: 0, sched: 'normal', lowered: 0, idle: 0, failed: 0, threads: 0 });
   t.throws(() => new HelperThreads(20, () => {}), /0\.\.19/);
   t.throws(() => new HelperThreads(-1, () => {}), /0\.\.19/);
 });
@@ -75,8 +76,62 @@ t.test('no /proc: one warning, no throw; a thread that ended is skipped', async 
     const h2 = new HelperThreads(19, (msg, fields, failed) => r2.push({ msg, fields, failed }), dir);
     h2.check();
     t.same(r2, [], 'an ended thread is neither lowered nor a failure');
-    t.same(h2.stats, { nice: 19, lowered: 0, failed: 0, threads: 1 });
+    t.same(h2.stats, { nice: 19, sched: 'normal', lowered: 0, idle: 0, failed: 0, threads: 1 });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The scheduling policy of a thread of this process (field 41 of its stat: 0 normal, 5 SCHED_IDLE). */
+const policyOf = (tid: number) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[38]);
+
+t.test('with a SCHED_IDLE setter every helper also gets it; refusals are counted, ended threads are not', { skip: linux ? false : 'needs Linux /proc/self/task' }, async (t) => {
+  const asked: number[] = [];
+  const EPERM = os.constants.errno.EPERM;
+  const ESRCH = os.constants.errno.ESRCH;
+  const tids = helperTids();
+  t.ok(tids.length >= 2, 'node has at least two helper threads');
+  // The first thread "refuses", the second "ended" in between, the rest are set.
+  const reports: Report[] = [];
+  const h = new HelperThreads(19, (msg, fields, failed) => reports.push({ msg, fields, failed }), undefined, undefined, (tid) => {
+    asked.push(tid);
+    return tid === tids[0] ? -EPERM : tid === tids[1] ? -ESRCH : 0;
+  });
+  h.check();
+  t.same(asked.sort(), [...tids].sort(), 'asked for every helper, never the main thread');
+  t.notOk(asked.includes(process.pid));
+  t.same(h.stats, { nice: 19, sched: 'idle', lowered: tids.length, idle: tids.length - 2, failed: 1, threads: tids.length, error: `SCHED_IDLE refused: errno ${EPERM}` });
+  t.same(reports[0], { msg: 'helper threads lowered', fields: { threads: tids.length, nice: 19, sched_idle: tids.length - 2 }, failed: false });
+  t.same(reports[1], { msg: 'helper threads left at normal priority', fields: { threads: 1, error: `SCHED_IDLE refused: errno ${EPERM}` }, failed: true });
+  h.check();
+  t.equal(asked.length, tids.length, 'a thread is asked once');
+
+  // Nice 0 turns the policy off too.
+  const off = new HelperThreads(0, () => {}, undefined, undefined, () => {
+    t.fail('not asked');
+    return 0;
+  });
+  off.check();
+  t.equal(off.stats.idle, 0);
+});
+
+t.test("the addon's setThreadIdle puts a thread in SCHED_IDLE", { skip: !linux ? 'needs Linux /proc/self/task' : bindingAvailable() ? false : 'native addon not built (make)' }, async (t) => {
+  const binding = loadBinding();
+  const before = helperTids();
+  const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+  await new Promise((r) => w.once('online', r));
+  try {
+    const fresh = helperTids().filter((tid) => !before.includes(tid));
+    t.ok(fresh.length > 0, 'the worker is a new thread');
+    for (const tid of fresh) {
+      t.equal(policyOf(tid), 0, `thread ${tid} starts in the normal policy`);
+      t.equal(binding.setThreadIdle!(tid), 0);
+      t.equal(policyOf(tid), 5, `thread ${tid} in SCHED_IDLE`);
+    }
+    t.equal(policyOf(process.pid), 0, 'the main thread keeps the normal policy');
+    t.equal(binding.setThreadIdle!(2147483646), -os.constants.errno.ESRCH, 'no such thread: -ESRCH');
+    t.throws(() => binding.setThreadIdle!(0), /positive thread id/);
+  } finally {
+    await w.terminate();
   }
 });
