@@ -358,7 +358,22 @@ t.test('setup errors and argument validation', { skip }, async (t) => {
   arena.len[s] = arena.buffer.byteLength;
   t.equal(binding.txBurst(h, new Uint32Array([s]), 1), -E.EINVAL, 'frame beyond the buffer');
   arena.release(s);
+  t.equal(binding.txBurst(h, [s] as unknown as Uint32Array, 1), -E.EINVAL, 'a plain array is no slot list');
   t.throws(() => binding.pollStart(9999, () => {}), /no such port/);
+
+  // A transferred (detached) arena buffer: every burst refuses, before touching its memory.
+  for (const which of ['buffer', 'start', 'len'] as const) {
+    const ar = new PacketArena({ slots: 8 });
+    const hd = binding.openAfPacket(v.host, { vnetHdr: false }, ar);
+    const slot = ar.alloc();
+    ar.len[slot] = 60;
+    t.equal(binding.txBurst(hd, new Uint32Array([slot]), 1), 1, `${which}: a burst before`);
+    const ab = (which === 'buffer' ? ar.buffer : ar[which].buffer) as ArrayBuffer;
+    structuredClone(ab, { transfer: [ab] });
+    t.equal(binding.txBurst(hd, new Uint32Array([slot]), 1), -E.EINVAL, `${which} detached: txBurst refuses`);
+    t.equal(binding.rxBurst(hd, new Uint32Array([slot]), 1), -E.EINVAL, `${which} detached: rxBurst refuses`);
+    binding.close(hd);
+  }
 
   // A TAP that is already open elsewhere (same process here) cannot be opened again.
   const tapName = uniqueName('tvnt');
