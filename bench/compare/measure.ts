@@ -11,6 +11,7 @@
  * comparisons with earlier runs.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { ADDR, Lab, SwitchUnderTest } from './lab';
 import { sh, nsx, sleep, cpuTicks, rssKiB } from './sys';
@@ -192,7 +193,9 @@ export async function pingRun(f: { src: string; dst: string; dstIp: string }, ba
   sh(nsx(f.dst, ['ping', '-c', '1', '-W', '1', back]), { allowFail: true, timeoutMs: 10_000 });
   const c0 = pid ? cpuTicks(pid) : NaN;
   const t0 = Date.now();
-  const out = sh(nsx(f.src, [...PINGER, ...pingPrefix, 'ping', '-i', '0.002', '-c', String(pings), '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 20_000 + pings * 20 });
+  const pingOut = path.join(os.tmpdir(), `tvs-bench-ping-${process.pid}.txt`);
+  const out = sh(nsx(f.src, [...PINGER, ...pingPrefix, 'ping', '-i', '0.002', '-c', String(pings), '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 20_000 + pings * 20, stdoutFile: pingOut });
+  fs.rmSync(pingOut, { force: true });
   const c1 = pid ? cpuTicks(pid) : NaN;
   const t1 = Date.now();
   await sleep(IDLE_SECONDS * 1000);

@@ -7,18 +7,30 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 
-export function sh(argv: string[], opts: { allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): string {
+/**
+ * Run a command, return its stdout. `stdoutFile`: the command writes its stdout to that file
+ * instead of a pipe (read back when it ends), so this process is not woken for every line it
+ * prints — ping prints a line per echo, and each wakeup of the bench on the switch's CPU is
+ * time taken from the switch during the measurement.
+ */
+export function sh(argv: string[], opts: { allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv; stdoutFile?: string } = {}): string {
+  const fd = opts.stdoutFile !== undefined ? fs.openSync(opts.stdoutFile, 'w') : undefined;
+  const out = (piped: string | undefined): string => (opts.stdoutFile !== undefined ? fs.readFileSync(opts.stdoutFile, 'utf8') : piped ?? '');
   try {
-    return execFileSync(argv[0], argv.slice(1), {
-      encoding: 'utf8',
-      timeout: opts.timeoutMs ?? 60_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: opts.env ?? process.env,
-    });
+    return out(
+      execFileSync(argv[0], argv.slice(1), {
+        encoding: 'utf8',
+        timeout: opts.timeoutMs ?? 60_000,
+        stdio: ['ignore', fd ?? 'pipe', 'pipe'],
+        env: opts.env ?? process.env,
+      }) as string | undefined,
+    );
   } catch (e) {
-    if (opts.allowFail) return (e as { stdout?: string }).stdout ?? '';
+    if (opts.allowFail) return out((e as { stdout?: string }).stdout);
     const err = e as { stderr?: string; message: string };
     throw new Error(`${argv.join(' ')}: ${(err.stderr || err.message).trim()}`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
