@@ -115,8 +115,13 @@ export class Switch extends EventEmitter implements BridgeHost {
   private readonly rxBatch: Batch;
   /** Below this many free slots, queued tx is flushed at once to give slots back. */
   private readonly lowWater: number;
-  /** Ports with queued tx, flushed after each batch. */
-  private readonly dirty: SwitchPort[] = [];
+  /**
+   * Ports with queued tx, flushed after each batch: dirty[0..dirtyCount). Kept by count, not
+   * emptied with `length = 0`: truncating an array drops its backing store, so the next push
+   * allocated a new one on every batch (a scavenge every few seconds under a ping).
+   */
+  private readonly dirty: (SwitchPort | null)[] = [];
+  private dirtyCount = 0;
   /** Logical ports with frames waiting to enter their bridge. */
   private pendingIngress: SwitchPort[] = [];
   /** Logical stages (router interfaces, DHCP) with frames queued for them this batch. */
@@ -429,7 +434,7 @@ export class Switch extends EventEmitter implements BridgeHost {
       }
     }
     p.tx[p.txCount++] = slot;
-    if (p.txCount === 1) this.dirty.push(p);
+    if (p.txCount === 1) this.dirty[this.dirtyCount++] = p;
     if (p.txCount === p.tx.length) this.flushPort(p);
     else if (a.availableSmall < this.lowWater) this.flushAllQueued();
   }
@@ -439,15 +444,19 @@ export class Switch extends EventEmitter implements BridgeHost {
     if (this.inFlush) return;
     this.inFlush = true;
     const d = this.dirty;
-    for (let i = 0; i < d.length; i++) this.flushPort(d[i]);
-    d.length = 0;
+    for (let i = 0; i < this.dirtyCount; i++) {
+      const p = d[i]!;
+      d[i] = null; // a removed port is not kept alive by a stale entry
+      this.flushPort(p);
+    }
+    this.dirtyCount = 0;
     this.inFlush = false;
   }
 
   /** Flush every queued port now (the arena is running low: a big flood is in progress). */
   private flushAllQueued(): void {
     const d = this.dirty;
-    for (let i = 0; i < d.length; i++) this.flushPort(d[i]);
+    for (let i = 0; i < this.dirtyCount; i++) this.flushPort(d[i]!);
   }
 
   private flushPort(p: SwitchPort): void {
