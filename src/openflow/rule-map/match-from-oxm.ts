@@ -16,9 +16,10 @@ const ETH_IPV6 = 0x86dd;
 function setWord(m: Match, word: number, v: number, mask: number, name: string): void {
   if (!m.set(word, (v & mask) >>> 0, mask >>> 0)) throw badMatch(BAD_MATCH.BAD_VALUE, `${name} contradicts another field of the match`);
 }
-function set48(m: Match, hi: number, v: bigint, mask: bigint, name: string): void {
-  setWord(m, hi, Number(v >> 32n), Number(mask >> 32n), name);
-  setWord(m, hi + 1, Number(v & 0xffffffffn), Number(mask & 0xffffffffn), name);
+/** A 48- or 64-bit field over two words: `hi`/`lo` the value's upper bits and its low 32. */
+function set48(m: Match, w: number, v: Wide, name: string): void {
+  setWord(m, w, v.hi, v.mhi, name);
+  setWord(m, w + 1, v.lo, v.mlo, name);
 }
 
 /** A 128-bit field (IPv6 address, ct_label) over four words, most significant first. */
@@ -28,6 +29,20 @@ function set128(m: Match, w: number, v: bigint, mask: bigint, name: string): voi
     setWord(m, w + i, Number((v >> sh) & 0xffffffffn), Number((mask >> sh) & 0xffffffffn), name);
   }
 }
+
+/**
+ * A field of at most 8 bytes as numbers (no BigInt: a FLOW_MOD's match is a few such fields):
+ * `lo`/`mlo` the low 32 bits of the value and mask, `hi`/`mhi` the bits above (0 for fields of
+ * 4 bytes or less); `full` when the mask is all ones (no mask, or an all-ones one).
+ */
+interface Wide {
+  hi: number;
+  lo: number;
+  mhi: number;
+  mlo: number;
+  full: boolean;
+}
+
 /**
  * OXM fields the codec knows (wire/openflow OXM_FIELDS) that tvs's flow key does not have: a
  * match on one is BAD_FIELD, and TABLE_FEATURES does not offer them.
@@ -41,11 +56,16 @@ export function oxmMatchable(name: string): boolean {
 
 type FieldCheck = Prereq | ((m: Match) => boolean);
 
-/** OXM → flow-key words; returns the prerequisite the field needs. */
-function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): FieldCheck {
-  const full = fullMask(bits / 8);
-  const n = Number(v);
-  const nm = Number(mk);
+const IS_IPV4: FieldCheck = (x) => x.dlType === ETH_IP;
+const IS_SCTP: FieldCheck = (x) => x.nwProto === 132;
+const IS_ICMP: FieldCheck = (x) => x.dlType === ETH_IP && x.nwProto === 1;
+const IS_ICMPV6: FieldCheck = (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+
+/** OXM (a field of at most 8 bytes) → flow-key words; returns the prerequisite the field needs. */
+function applyOxm(m: Match, name: string, v: Wide): FieldCheck {
+  const n = v.lo;
+  const nm = v.mlo;
+  const full = v.full;
   switch (name) {
     case 'in_port': {
       const p = port32to16(n);
@@ -57,12 +77,12 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
       setWord(m, K.K_IN_PORT, n, 0xffff, name);
       return 'none';
     case 'metadata':
-      set48(m, K.K_METADATA_HI, v, mk, name);
+      set48(m, K.K_METADATA_HI, v, name);
       return 'none';
     // Tunnel metadata (Neutron's br-tun: OFPMatch(tunnel_id=VNI) from the native agent).
     case 'tunnel_id':
     case 'nxm_nx_tun_id':
-      set48(m, K.K_TUN_ID_HI, v, mk, name);
+      set48(m, K.K_TUN_ID_HI, v, name);
       return 'none';
     case 'tun_src':
       setWord(m, K.K_TUN_SRC, n, nm, name);
@@ -72,11 +92,11 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
       return 'none';
     case 'eth_dst':
     case 'nxm_of_eth_dst':
-      set48(m, K.K_DL_DST_HI, v, mk, name);
+      set48(m, K.K_DL_DST_HI, v, name);
       return 'none';
     case 'eth_src':
     case 'nxm_of_eth_src':
-      set48(m, K.K_DL_SRC_HI, v, mk, name);
+      set48(m, K.K_DL_SRC_HI, v, name);
       return 'none';
     case 'eth_type':
     case 'nxm_of_eth_type':
@@ -84,7 +104,7 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
       return 'none';
     case 'vlan_vid': {
       // OpenFlow 1.3: 0 = no tag, OFPVID_PRESENT|vid = that VID, 0x1000/0x1000 = any tag.
-      if (mk === full) {
+      if (full) {
         if (n === 0) setWord(m, K.K_VLAN_TCI, 0, 0xffff, name);
         else if (n & OFPVID_PRESENT) setWord(m, K.K_VLAN_TCI, n, 0x1fff, name);
         else throw badMatch(BAD_MATCH.BAD_VALUE, `vlan_vid ${n} lacks OFPVID_PRESENT (0x1000)`);
@@ -112,11 +132,11 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
     case 'ipv4_src':
     case 'nxm_of_ip_src':
       setWord(m, K.K_NW_SRC, n, nm, name);
-      return (x) => x.dlType === ETH_IP;
+      return IS_IPV4;
     case 'ipv4_dst':
     case 'nxm_of_ip_dst':
       setWord(m, K.K_NW_DST, n, nm, name);
-      return (x) => x.dlType === ETH_IP;
+      return IS_IPV4;
     case 'tcp_src':
     case 'nxm_of_tcp_src':
       setWord(m, K.K_TP_SRC, n, nm, name);
@@ -135,24 +155,24 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
       return 'udp';
     case 'sctp_src':
       setWord(m, K.K_TP_SRC, n, nm, name);
-      return (x) => x.nwProto === 132;
+      return IS_SCTP;
     case 'sctp_dst':
       setWord(m, K.K_TP_DST, n, nm, name);
-      return (x) => x.nwProto === 132;
+      return IS_SCTP;
     case 'icmp_type':
     case 'nxm_of_icmp_type':
       setWord(m, K.K_TP_SRC, n, 0xff, name);
-      return (x) => x.dlType === ETH_IP && x.nwProto === 1;
+      return IS_ICMP;
     case 'icmp_code':
     case 'nxm_of_icmp_code':
       setWord(m, K.K_TP_DST, n, 0xff, name);
-      return (x) => x.dlType === ETH_IP && x.nwProto === 1;
+      return IS_ICMP;
     case 'icmpv6_type':
       setWord(m, K.K_TP_SRC, n, 0xff, name);
-      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+      return IS_ICMPV6;
     case 'icmpv6_code':
       setWord(m, K.K_TP_DST, n, 0xff, name);
-      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+      return IS_ICMPV6;
     case 'arp_op':
     case 'nxm_of_arp_op':
       if (n > 0xff) throw badMatch(BAD_MATCH.BAD_VALUE, `arp_op ${n}: tvs matches the low 8 bits of the opcode only`);
@@ -168,43 +188,31 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
       return 'arp';
     case 'arp_sha':
     case 'nxm_nx_arp_sha':
-      set48(m, K.K_ARP_SHA_HI, v, mk, name);
+      set48(m, K.K_ARP_SHA_HI, v, name);
       return 'arp';
     case 'arp_tha':
     case 'nxm_nx_arp_tha':
-      set48(m, K.K_ARP_THA_HI, v, mk, name);
+      set48(m, K.K_ARP_THA_HI, v, name);
       return 'arp';
-    case 'ipv6_src':
-    case 'nxm_nx_ipv6_src':
-      set128(m, K.K_IPV6_SRC, v, mk, name);
-      return 'ipv6';
-    case 'ipv6_dst':
-    case 'nxm_nx_ipv6_dst':
-      set128(m, K.K_IPV6_DST, v, mk, name);
-      return 'ipv6';
     case 'ipv6_label':
     case 'nxm_nx_ipv6_label':
       // 4 bytes on the wire, 20 bits of label: an unmasked TLV means the whole label.
-      if (v > 0xfffffn || (mk !== full && mk > 0xfffffn)) throw badMatch(BAD_MATCH.BAD_VALUE, `ipv6_label 0x${v.toString(16)}: a flow label is 20 bits`);
-      setWord(m, K.K_IPV6_LABEL, n, mk === full ? 0xfffff : nm, name);
+      if (n > 0xfffff || (!full && nm > 0xfffff)) throw badMatch(BAD_MATCH.BAD_VALUE, `ipv6_label 0x${n.toString(16)}: a flow label is 20 bits`);
+      setWord(m, K.K_IPV6_LABEL, n, full ? 0xfffff : nm, name);
       return 'ipv6';
     case 'nxm_nx_icmpv6_type':
       setWord(m, K.K_TP_SRC, n, 0xff, name);
-      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
+      return IS_ICMPV6;
     case 'nxm_nx_icmpv6_code':
       setWord(m, K.K_TP_DST, n, 0xff, name);
-      return (x) => x.dlType === ETH_IPV6 && x.nwProto === 58;
-    case 'nd_target':
-    case 'nxm_nx_nd_target':
-      set128(m, K.K_ND_TARGET, v, mk, name);
-      return 'nd';
+      return IS_ICMPV6;
     case 'nd_sll':
     case 'nxm_nx_nd_sll':
-      set48(m, K.K_ARP_SHA_HI, v, mk, name);
+      set48(m, K.K_ARP_SHA_HI, v, name);
       return 'nd_solicit';
     case 'nd_tll':
     case 'nxm_nx_nd_tll':
-      set48(m, K.K_ARP_THA_HI, v, mk, name);
+      set48(m, K.K_ARP_THA_HI, v, name);
       return 'nd_advert';
     case 'ip_ecn':
     case 'nxm_nx_ip_ecn':
@@ -225,7 +233,7 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
   // mask says (flow->ct_state is a uint8_t), and refuses values with other bits.
   switch (name) {
     case 'ct_state':
-      if (v > 0xffn) throw badMatch(BAD_MATCH.BAD_VALUE, `ct_state 0x${v.toString(16)}: only the low 8 bits are ct_state flags`);
+      if (n > 0xff) throw badMatch(BAD_MATCH.BAD_VALUE, `ct_state 0x${n.toString(16)}: only the low 8 bits are ct_state flags`);
       setWord(m, K.K_CT_STATE, n, nm & 0xff, name);
       return ctPrereq(name);
     case 'ct_zone':
@@ -233,9 +241,6 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
       return ctPrereq(name);
     case 'ct_mark':
       setWord(m, K.K_CT_MARK, n, nm, name);
-      return ctPrereq(name);
-    case 'ct_label':
-      set128(m, K.K_CT_LABEL, v, mk, name);
       return ctPrereq(name);
     case 'ct_nw_proto':
       setWord(m, K.K_CT_NW_PROTO, n, 0xff, name);
@@ -262,7 +267,34 @@ function applyOxm(m: Match, name: string, v: bigint, mk: bigint, bits: number): 
     setWord(m, K.K_REG0 + Number(reg[1]), n, nm, name);
     return 'none';
   }
+  return refused(name);
+}
+
+/** A field tvs cannot match on. */
+function refused(name: string): never {
   throw badMatch(BAD_MATCH.BAD_FIELD, refusedField(name) ?? `tvs cannot match on ${name}`);
+}
+
+/** OXM (a field wider than 8 bytes) → flow-key words; returns the prerequisite it needs. */
+function applyWideOxm(m: Match, name: string, v: bigint, mk: bigint): FieldCheck {
+  switch (name) {
+    case 'ipv6_src':
+    case 'nxm_nx_ipv6_src':
+      set128(m, K.K_IPV6_SRC, v, mk, name);
+      return 'ipv6';
+    case 'ipv6_dst':
+    case 'nxm_nx_ipv6_dst':
+      set128(m, K.K_IPV6_DST, v, mk, name);
+      return 'ipv6';
+    case 'nd_target':
+    case 'nxm_nx_nd_target':
+      set128(m, K.K_ND_TARGET, v, mk, name);
+      return 'nd';
+    case 'ct_label':
+      set128(m, K.K_CT_LABEL, v, mk, name);
+      return ctPrereq(name);
+  }
+  return refused(name);
 }
 
 /** The prerequisite of a ct_* field: the one `tvs add-flow` checks for the same field. */
@@ -276,6 +308,38 @@ function ctPrereq(name: string): Prereq {
 const FULL_MASKS: readonly bigint[] = Array.from({ length: 17 }, (_, n) => (1n << BigInt(8 * n)) - 1n);
 function fullMask(bytes: number): bigint {
   return bytes < FULL_MASKS.length ? FULL_MASKS[bytes] : (1n << BigInt(8 * bytes)) - 1n;
+}
+
+/** Big-endian bytes [from, to) of `b` as a number (at most 4 bytes). */
+function be(b: Uint8Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 256 + b[i];
+  return n;
+}
+/** All-ones of 0..4 bytes. */
+const ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
+
+/**
+ * A field of `bytes` <= 8 as numbers. The codec gives values and masks of the field's width;
+ * other widths (a caller's own Oxm, never the codec's) go by BigInt and their low 64 bits count.
+ */
+function wide(f: Oxm, bytes: number): Wide {
+  const split = bytes > 4 ? bytes - 4 : 0;
+  if (f.value.length === bytes && (f.mask === undefined || f.mask.length === bytes)) {
+    const hi = be(f.value, 0, split);
+    const lo = be(f.value, split, bytes);
+    if (f.mask === undefined) return { hi, lo, mhi: ONES[split], mlo: ONES[bytes - split], full: true };
+    const mhi = be(f.mask, 0, split);
+    const mlo = be(f.mask, split, bytes);
+    return { hi, lo, mhi, mlo, full: mhi === ONES[split] && mlo === ONES[bytes - split] };
+  }
+  const v = bytesToBig(f.value);
+  const full = fullMask(bytes);
+  const mk = f.mask !== undefined ? bytesToBig(f.mask) : full;
+  return {
+    hi: Number((v >> 32n) & 0xffffffffn), lo: Number(v & 0xffffffffn),
+    mhi: Number((mk >> 32n) & 0xffffffffn), mlo: Number(mk & 0xffffffffn), full: mk === full,
+  };
 }
 
 /** OXM fields → Match. Throws OfError (BAD_MATCH/...) on fields tvs lacks, bad masks, prereqs. */
@@ -294,12 +358,20 @@ export function matchFromOxm(fields: readonly Oxm[]): Match {
     if (seen.includes(id)) throw badMatch(BAD_MATCH.DUP_FIELD, `${label} appears twice in the match`);
     seen.push(id);
     if (f.mask !== undefined && !info.maskable) throw badMatch(BAD_MATCH.BAD_MASK, `${label} cannot be masked`);
-    const bits = info.bytes * 8;
-    const v = bytesToBig(f.value);
-    const mk = f.mask !== undefined ? bytesToBig(f.mask) : fullMask(info.bytes);
-    if ((v & ~mk) !== 0n) throw badMatch(BAD_MATCH.BAD_WILDCARDS, `${label}: value has bits set outside its mask`);
-    labels.push(label);
-    checks.push(applyOxm(m, info.name, v, mk, bits));
+    let check: FieldCheck;
+    if (info.bytes <= 8) {
+      const w = wide(f, info.bytes);
+      if (((w.hi & ~w.mhi) | (w.lo & ~w.mlo)) !== 0) throw badMatch(BAD_MATCH.BAD_WILDCARDS, `${label}: value has bits set outside its mask`);
+      labels.push(label);
+      check = applyOxm(m, info.name, w);
+    } else {
+      const v = bytesToBig(f.value);
+      const mk = f.mask !== undefined ? bytesToBig(f.mask) : fullMask(info.bytes);
+      if ((v & ~mk) !== 0n) throw badMatch(BAD_MATCH.BAD_WILDCARDS, `${label}: value has bits set outside its mask`);
+      labels.push(label);
+      check = applyWideOxm(m, info.name, v, mk);
+    }
+    checks.push(check);
   }
   for (let i = 0; i < checks.length; i++) {
     const label = labels[i];
