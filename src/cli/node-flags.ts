@@ -9,8 +9,18 @@
  * 1 MiB the flood leaves RSS at 59 MiB instead of 73 (bench/memory-footprint.ts, two AF_PACKET
  * ports), and in-memory NORMAL forwarding is unchanged (10.4–10.6 vs 10.3–10.6 Mpps, CPU time,
  * 3 alternating runs): nothing per packet reaches the young generation.
+ *
+ * --interrupt-budget=16384 (V8's default 67584): a function is handed to the optimizing compiler
+ * after a quarter of the bytecode it used to run first. A freshly started switch runs its
+ * forwarding code unoptimized until then, and on the firewall path (conntrack, recirculation)
+ * that took the first ~0.5-1 s of a 64 B flood at the generator's maximum: at full CPU the
+ * switch delivered half the frames in the first 250 ms and lost 14-145k frames in the first
+ * second (two of three cold starts over 140k, 5% of a 5 s trial) where the same process, warm,
+ * lost none. With the smaller budget
+ * the first second lost 1.5-8.5k (bench/compare topology, tvs pinned to CPU 1, three alternating
+ * cold starts each, 2026-11-30); once warm, CPU per packet is the same.
  */
-export const SWITCH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const SWITCH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--interrupt-budget=16384'];
 
 /**
  * Environment the switch process runs with, for the same reason (memory at rest). The `tvs`
