@@ -122,10 +122,18 @@ export class Switch extends EventEmitter implements BridgeHost {
    */
   private readonly dirty: (SwitchPort | null)[] = [];
   private dirtyCount = 0;
-  /** Logical ports with frames waiting to enter their bridge. */
-  private pendingIngress: SwitchPort[] = [];
-  /** Logical stages (router interfaces, DHCP) with frames queued for them this batch. */
-  private pendingStages: (() => void)[] = [];
+  /**
+   * Logical ports with frames waiting to enter their bridge, and logical stages (router
+   * interfaces, DHCP) with frames queued for them this batch: each a pair of lists kept by count
+   * and swapped per pass (the one being run, the one being filled), for the same reason as
+   * `dirty`: a fresh `[]` per pass was an allocation per batch on every routed or patched path.
+   */
+  private pendingIngress: (SwitchPort | null)[] = [];
+  private pendingIngressCount = 0;
+  private runningIngress: (SwitchPort | null)[] = [];
+  private pendingStages: ((() => void) | null)[] = [];
+  private pendingStagesCount = 0;
+  private runningStages: ((() => void) | null)[] = [];
   private running = false;
   private busyPoll: boolean;
   private busyTimer: NodeJS.Immediate | null = null;
@@ -309,16 +317,28 @@ export class Switch extends EventEmitter implements BridgeHost {
 
   /** Frames queued to enter bridges through patch/router ports (breadth-first, bounded). */
   private runIngress(now: number): void {
-    for (let pass = 0; this.pendingIngress.length > 0 || this.pendingStages.length > 0; pass++) {
+    for (let pass = 0; this.pendingIngressCount > 0 || this.pendingStagesCount > 0; pass++) {
       // Stages first (a router consumes what bridges queued for it, and emits into bridges).
-      if (this.pendingStages.length > 0) {
+      if (this.pendingStagesCount > 0) {
         const stages = this.pendingStages;
-        this.pendingStages = [];
-        for (const run of stages) run();
+        const n = this.pendingStagesCount;
+        this.pendingStages = this.runningStages;
+        this.pendingStagesCount = 0;
+        this.runningStages = stages;
+        for (let i = 0; i < n; i++) {
+          const run = stages[i]!;
+          stages[i] = null;
+          run();
+        }
       }
       const pending = this.pendingIngress;
-      this.pendingIngress = [];
-      for (const p of pending) {
+      const n = this.pendingIngressCount;
+      this.pendingIngress = this.runningIngress;
+      this.pendingIngressCount = 0;
+      this.runningIngress = pending;
+      for (let i = 0; i < n; i++) {
+        const p = pending[i]!;
+        pending[i] = null;
         const b = p.ingress;
         if (pass >= MAX_PATCH_PASSES) {
           for (let i = 0; i < b.count; i++) p.bridge.discard(b.slots[i], D_PATCH_LOOP);
@@ -356,12 +376,12 @@ export class Switch extends EventEmitter implements BridgeHost {
       this.arena.release(slot);
       return;
     }
-    if (p.ingress.count === 1) this.pendingIngress.push(p);
+    if (p.ingress.count === 1) this.pendingIngress[this.pendingIngressCount++] = p;
   }
 
   /** Run `fn` after the current batch's bridge pass (a stage with queued frames). */
   deferStage(fn: () => void): void {
-    this.pendingStages.push(fn);
+    this.pendingStages[this.pendingStagesCount++] = fn;
   }
 
   /** Run whatever stages and patch hops are pending, then transmit (timer-driven emitters). */
@@ -392,7 +412,7 @@ export class Switch extends EventEmitter implements BridgeHost {
           a.release(slot);
           return;
         }
-        if (peer.ingress.count === 1) this.pendingIngress.push(peer);
+        if (peer.ingress.count === 1) this.pendingIngress[this.pendingIngressCount++] = peer;
       } else {
         p.sink!(slot);
       }
