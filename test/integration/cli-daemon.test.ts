@@ -25,7 +25,7 @@ t.test('daemon + CLI without root', async (t) => {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'tvs.json');
   fs.writeFileSync(file, JSON.stringify(cfg));
-  const d = await startDaemon(t, ['--config', file, '--log-format', 'json']);
+  const d = await startDaemon(t, ['--config', file, '--log-format', 'json', '--helper-sched', 'idle']);
   const c = (...a: string[]) => tvsOk(d.control, a);
 
   const logs = () => d.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
@@ -33,8 +33,8 @@ t.test('daemon + CLI without root', async (t) => {
 
   t.match(await c('dump-flows', 'br0'), /priority=10,in_port=m1 actions=output:m2/);
 
-  // Helper threads at nice 19 and in SCHED_IDLE, the datapath (main) thread at the daemon's own
-  // priority and policy.
+  // Helper threads at nice 19 and (--helper-sched idle) in SCHED_IDLE, the datapath (main) thread
+  // at the daemon's own priority and policy.
   const pid = d.proc.pid!;
   const statOf = (tid: string) => fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
   const niceOf = (tid: string) => Number(statOf(tid)[16]);
