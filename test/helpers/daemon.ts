@@ -103,25 +103,46 @@ export function pingLoss(out: string): number {
 
 /**
  * Send `count` echoes from NS to IP one after the other, each answered within `waitSec` or
- * counted lost; resolves as soon as the last reply is in, with the loss percentage and a
- * summary. For checks that every echo crosses: `ping -c N -i 0.2 -W S` waits S seconds only
- * while nothing has been answered; once a reply is in it gives the last echo max(2 x the
- * slowest RTT so far, the interval) and counts a later reply as lost, so a path that stalls
- * 200 ms on a loaded machine reads as 33% loss (reproduced with a responder that answers the
- * third echo 400 ms late: 2 of 3 received, every time).
+ * counted lost; resolves as soon as the last reply is in, with the loss percentage, a summary
+ * and ping's reply lines (`64 bytes from ...: icmp_seq=1 ttl=63 time=...`). For checks that
+ * every echo crosses: `ping -c N -i 0.2 -W S` waits S seconds only while nothing has been
+ * answered; once a reply is in it gives the last echo max(2 x the slowest RTT so far, the
+ * interval) and counts a later reply as lost, so a path that stalls 200 ms on a loaded machine
+ * reads as 33% loss (reproduced with a responder that answers the third echo 400 ms late: 2 of
+ * 3 received, every time). An IPv6 address (one with a colon) is pinged with -6; `extra` goes
+ * to each ping (`-M do -s 1422`).
  */
-export async function pingEach(ns: string, ip: string, count: number, waitSec = 5): Promise<{ loss: number; summary: string }> {
+export async function pingEach(ns: string, ip: string, count: number, waitSec = 5, extra: string[] = []): Promise<{ loss: number; summary: string; replies: string[] }> {
   let answered = 0;
   const rtts: string[] = [];
+  const replies: string[] = [];
+  const family = ip.includes(':') ? ['-6'] : [];
   for (let i = 0; i < count; i++) {
-    const r = await nsRun(ns, ['ping', '-c', '1', '-W', String(waitSec), ip], (waitSec + 10) * 1000);
+    const r = await nsRun(ns, ['ping', ...family, ...extra, '-c', '1', '-W', String(waitSec), ip], (waitSec + 10) * 1000);
     if (pingLoss(r.stdout) === 0) {
       answered++;
       rtts.push(/time=(\S+ ms)/.exec(r.stdout)?.[1] ?? '?');
+      replies.push(...r.stdout.split('\n').filter((l) => / bytes from .*icmp_seq=/.test(l)));
     } else rtts.push('lost');
   }
   const loss = Math.round((100 * (count - answered)) / count);
-  return { loss, summary: `${count} echoes to ${ip}, ${answered} answered (${rtts.join(', ')}), ${loss}% loss` };
+  return { loss, summary: `${count} echoes to ${ip}, ${answered} answered (${rtts.join(', ')}), ${loss}% loss`, replies };
+}
+
+/**
+ * For checks that no echo crosses: `count` echoes 0.2 s apart, then ping waits `waitSec` after
+ * the last for any reply (its -W holds while nothing has been answered), so a reply that a
+ * loaded machine holds up still arrives in time to fail the check. `answered` is the number of
+ * replies, or -1 when ping printed no summary of `count` echoes sent (it could not send, which
+ * must not read as isolation). `extra` goes to ping as for pingEach.
+ */
+export async function pingNone(ns: string, ip: string, count = 2, waitSec = 3, extra: string[] = []): Promise<{ answered: number; summary: string }> {
+  const family = ip.includes(':') ? ['-6'] : [];
+  const r = await nsRun(ns, ['ping', ...family, ...extra, '-c', String(count), '-i', '0.2', '-W', String(waitSec), ip], (waitSec + count + 10) * 1000);
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  const answered = m && Number(m[1]) === count ? Number(m[2]) : -1;
+  const summary = r.stdout.split('\n').find((l) => l.includes('transmitted')) ?? `no ping summary: ${r.stderr.trim() || r.stdout.trim()}`;
+  return { answered, summary: `${count} echoes to ${ip}, up to ${waitSec} s for a reply after the last: ${summary}` };
 }
 
 /**

@@ -6,7 +6,7 @@
 import t from 'tap';
 import * as fs from 'fs';
 import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk, nsRun, run, pingLoss, waitListening } from '../helpers/daemon';
+import { startDaemon, tvs, tvsOk, nsRun, run, pingLoss, pingEach, pingNone, waitListening } from '../helpers/daemon';
 import { startCapture, rawSend } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 
@@ -43,8 +43,8 @@ t.test('h1, h2 (AF_PACKET) and h3 (TAP) through one bridge', { skip: why || fals
   t.match(show, new RegExp(`Port ${tapName}\\n\\s+ofport: 3, type: tap`));
 
   for (const [from, to] of [[h1, 2], [h1, 3], [h2, 3], [h3, 1], [h2, 1], [h3, 2]] as const) {
-    const r = await nsRun(from, ['ping', '-c', '3', '-i', '0.2', '-W', '2', `${NET}.${to}`]);
-    t.equal(pingLoss(r.stdout), 0, `ping ${from} → ${NET}.${to}: ${r.stdout.split('\n').find((l) => l.includes('loss')) ?? r.stderr}`);
+    const r = await pingEach(from, `${NET}.${to}`, 3);
+    t.equal(r.loss, 0, `ping ${from} → ${r.summary}`);
   }
 
   // 9000-byte MTU between h1 and h2, DF set: 8972 bytes of ICMP payload + 28 = 9000.
@@ -98,8 +98,8 @@ t.test('h1, h2 (AF_PACKET) and h3 (TAP) through one bridge', { skip: why || fals
   }
   t.ok(d.alive(), 'the switch survived the interface going away');
   t.equal(p2.up, false, 'the deleted interface\'s port is marked down');
-  const after = await nsRun(h1, ['ping', '-c', '3', '-i', '0.2', '-W', '2', `${NET}.3`]);
-  t.equal(pingLoss(after.stdout), 0, 'h1 ↔ h3 still forwarded');
+  const after = await pingEach(h1, `${NET}.3`, 3);
+  t.equal(after.loss, 0, `h1 ↔ h3 still forwarded: ${after.summary}`);
 });
 
 t.test('access ports, a trunk, VLAN isolation (tcpdump -e on the trunk)', { skip: why || false }, async (t) => {
@@ -121,14 +121,14 @@ t.test('access ports, a trunk, VLAN isolation (tcpdump -e on the trunk)', { skip
 
   // h1's ARP request for h3 leaves the trunk tagged with VLAN 10.
   const cap = await startCapture(tr, vt.peer, 'arp', 1);
-  const ping13 = await nsRun(h1, ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.212.0.3']);
-  t.equal(pingLoss(ping13.stdout), 0, 'same VLAN: h1 reaches h3');
+  const ping13 = await pingEach(h1, '10.212.0.3', 3);
+  t.equal(ping13.loss, 0, `same VLAN: h1 reaches h3: ${ping13.summary}`);
   const trunkSaw = await cap.done;
   t.match(trunkSaw, /vlan 10, p 0, ethertype ARP/, `the trunk sees VLAN 10: ${trunkSaw.trim()}`);
 
   // Different VLANs are isolated even on one subnet.
-  const ping12 = await nsRun(h1, ['ping', '-c', '2', '-i', '0.2', '-W', '1', '10.212.0.2']);
-  t.equal(pingLoss(ping12.stdout), 100, 'VLAN 10 cannot reach VLAN 20');
+  const ping12 = await pingNone(h1, '10.212.0.2');
+  t.equal(ping12.answered, 0, `VLAN 10 cannot reach VLAN 20: ${ping12.summary}`);
 
   // A frame tagged 20 arriving on the trunk reaches only h2 (VLAN 20), untagged.
   const frame = 'ffffffffffff' + '02aabbccdd01' + '8100' + '0014' + '0806' +
@@ -179,8 +179,8 @@ t.test('malformed frames are dropped and counted, the switch keeps forwarding', 
   }
   t.match(dump.drops, { ipv4_bad_ihl: 2, ipv4_bad_length: 1, ipv4_bad_version: 1, ipv4_truncated: 1, tcp_truncated: 1 }, JSON.stringify(dump.drops));
   t.ok(d.alive(), 'still running');
-  const ping = await nsRun(h1, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.213.0.2']);
-  t.equal(pingLoss(ping.stdout), 0, 'still forwarding');
+  const ping = await pingEach(h1, '10.213.0.2', 2);
+  t.equal(ping.loss, 0, `still forwarding: ${ping.summary}`);
   // CLI errors: clear message and non-zero exit, nothing lost.
   const e1 = await tvs(d.control, ['add-port', 'br0', 'nosuchif0']);
   t.equal(e1.code, 1);

@@ -26,7 +26,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { isRoot, haveCmd, Lab, sh, type Teardownable } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk, nsRun, pingLoss, waitUntil, type CliResult } from '../helpers/daemon';
+import { startDaemon, tvs, tvsOk, nsRun, pingEach, waitUntil, type CliResult } from '../helpers/daemon';
 import { haveOvs, startOvs } from '../helpers/ovs';
 import { startCapture, rawSend } from '../helpers/capture';
 import { udpFrame, arpRequest } from '../helpers/frames';
@@ -195,10 +195,10 @@ t.test('flow set installed as the driver renders it', { skip: why || false }, as
 t.test('ping both ways (ingress ICMP from the remote group)', async (t) => {
   const s = skipFw();
   if (s) return t.plan(0, s);
-  const a = await nsRun(vm1.ns, ['ping', '-c', '3', '-i', '0.2', '-W', '2', vm2.ip4]);
-  t.equal(pingLoss(a.stdout), 0, `vm1 → vm2: ${a.stdout.split('\n').find((l) => l.includes('loss'))}`);
-  const b = await nsRun(vm2.ns, ['ping', '-c', '3', '-i', '0.2', '-W', '2', vm1.ip4]);
-  t.equal(pingLoss(b.stdout), 0, `vm2 → vm1: ${b.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const a = await pingEach(vm1.ns, vm2.ip4, 3);
+  t.equal(a.loss, 0, `vm1 → vm2: ${a.summary}`);
+  const b = await pingEach(vm2.ns, vm1.ip4, 3);
+  t.equal(b.loss, 0, `vm2 → vm1: ${b.summary}`);
   t.ok((await nPackets(82, 'priority=71,conj_id=19,ct_state=+new-est,ip,reg5=0x4')) > 0, 'the new ICMP conjunction accept flow of vm2 counted the first echo');
 });
 
@@ -284,10 +284,10 @@ t.test('IPv6 neighbour discovery between the VMs (the ND flows, no conntrack)', 
 t.test('ICMPv6 ping6 both ways (ingress ICMPv6 from the remote group, through conntrack)', async (t) => {
   const s = skipV6();
   if (s) return t.plan(0, s);
-  const a = await nsRun(vm1.ns, ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', vm2.ip6]);
-  t.equal(pingLoss(a.stdout), 0, `vm1 → vm2 over IPv6: ${a.stdout.split('\n').find((l) => l.includes('loss'))}`);
-  const b = await nsRun(vm2.ns, ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', vm1.ip6]);
-  t.equal(pingLoss(b.stdout), 0, 'vm2 → vm1 over IPv6');
+  const a = await pingEach(vm1.ns, vm2.ip6, 3);
+  t.equal(a.loss, 0, `vm1 → vm2 over IPv6: ${a.summary}`);
+  const b = await pingEach(vm2.ns, vm1.ip6, 3);
+  t.equal(b.loss, 0, `vm2 → vm1 over IPv6: ${b.summary}`);
   t.ok((await nPackets(82, 'priority=71,conj_id=27,ct_state=+new-est,ipv6,reg5=0x4')) > 0, 'the new ICMPv6 conjunction accept flow of vm2 counted the first echo');
 });
 

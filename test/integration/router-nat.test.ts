@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import { isRoot, haveCmd, Lab, type Veth } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk, nsRun, pingLoss, waitListening, waitUntil, type Daemon } from '../helpers/daemon';
+import { startDaemon, tvs, tvsOk, nsRun, pingLoss, pingEach, pingNone, waitListening, waitUntil, type Daemon } from '../helpers/daemon';
 import { startCapture } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 
@@ -80,30 +80,30 @@ t.before(async () => {
 
 t.test('inter-subnet routing: ping, the router as hop 1, TTL exceeded, the gateway answers', { skip }, async (t) => {
   const { t1 } = env;
-  const p12 = await nsRun(t1, ['ping', '-c', '3', '-i', '0.2', '-W', '2', `${T2}.10`]);
-  t.equal(pingLoss(p12.stdout), 0, `t1 → t2 routed: ${p12.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const p12 = await pingEach(t1, `${T2}.10`, 3);
+  t.equal(p12.loss, 0, `t1 → t2 routed: ${p12.summary}`);
   const ttl1 = await nsRun(t1, ['ping', '-c', '1', '-t', '1', '-W', '2', `${T2}.10`]);
   t.match(ttl1.stdout, new RegExp(`From ${re(T1)}\\.1 .*Time to live exceeded`), 'TTL 1: time-exceeded from the router hop');
   const tr = await nsRun(t1, ['traceroute', '-n', '-q', '1', '-w', '2', '-m', '4', `${T2}.10`], 30_000);
   t.match(tr.stdout, new RegExp(`\\n\\s*1\\s+${re(T1)}\\.1\\s`), `traceroute shows the router as hop 1:\n${tr.stdout}`);
   t.match(tr.stdout, new RegExp(`\\n\\s*2\\s+${re(T2)}\\.10\\s`), 'and the destination as hop 2');
-  const gwPing = await nsRun(t1, ['ping', '-c', '2', '-i', '0.2', '-W', '2', `${T1}.1`]);
-  t.equal(pingLoss(gwPing.stdout), 0, 'the router answers pings to its address');
+  const gwPing = await pingEach(t1, `${T1}.1`, 2);
+  t.equal(gwPing.loss, 0, `the router answers pings to its address: ${gwPing.summary}`);
 });
 
 t.test('SNAT: the external host sees the gateway address', { skip }, async (t) => {
   const { t1, ext, vx } = env;
   const cap = await startCapture(ext, vx.peer, 'icmp', 1);
-  const p = await nsRun(t1, ['ping', '-c', '3', '-i', '0.2', '-W', '2', `${EXT}.100`]);
-  t.equal(pingLoss(p.stdout), 0, 'tenant without a floating IP reaches the external host');
+  const p = await pingEach(t1, `${EXT}.100`, 3);
+  t.equal(p.loss, 0, `tenant without a floating IP reaches the external host: ${p.summary}`);
   t.match(await cap.done, new RegExp(`${re(EXT)}\\.1 > ${re(EXT)}\\.100: ICMP echo request`), 'the source seen outside is the gateway address');
 });
 
 t.test('floating IP: reachable from outside, and the tenant leaves as it', { skip }, async (t) => {
   const { c, t2, ext, vx } = env;
   await c('add-floating-ip', 'r1', `${EXT}.50`, `${T2}.10`);
-  const pFip = await nsRun(ext, ['ping', '-c', '3', '-i', '0.2', '-W', '2', `${EXT}.50`]);
-  t.equal(pingLoss(pFip.stdout), 0, 'external host reaches t2 through its floating IP');
+  const pFip = await pingEach(ext, `${EXT}.50`, 3);
+  t.equal(pFip.loss, 0, `external host reaches t2 through its floating IP: ${pFip.summary}`);
   const cap = await startCapture(ext, vx.peer, 'icmp', 1);
   await nsRun(t2, ['ping', '-c', '2', '-i', '0.2', '-W', '2', `${EXT}.100`]);
   t.match(await cap.done, new RegExp(`${re(EXT)}\\.50 > ${re(EXT)}\\.100`), 't2 leaves as its floating IP (not the SNAT address)');
@@ -137,16 +137,16 @@ t.test('TCP and UDP through the floating IP (iperf3)', { skip }, async (t) => {
 });
 
 t.test("hairpin: a tenant reaches another tenant's floating IP", { skip }, async (t) => {
-  const hp = await nsRun(env.t1, ['ping', '-c', '3', '-i', '0.2', '-W', '2', `${EXT}.50`]);
-  t.equal(pingLoss(hp.stdout), 0);
+  const hp = await pingEach(env.t1, `${EXT}.50`, 3);
+  t.equal(hp.loss, 0, hp.summary);
 });
 
 t.test('unsolicited inbound to a tenant without a floating IP is dropped and counted', { skip }, async (t) => {
   const { c, ext } = env;
   const before = JSON.parse(await c('--json', 'router-show', 'r1')).drops.nat_unsolicited ?? 0;
   await nsRun(ext, ['ip', 'route', 'add', '10.240.0.0/16', 'via', `${EXT}.1`]);
-  const uns = await nsRun(ext, ['ping', '-c', '2', '-i', '0.2', '-W', '1', `${T1}.10`]);
-  t.equal(pingLoss(uns.stdout), 100, 'no way in');
+  const uns = await pingNone(ext, `${T1}.10`);
+  t.equal(uns.answered, 0, `no way in: ${uns.summary}`);
   const show = JSON.parse(await c('--json', 'router-show', 'r1'));
   t.equal(show.drops.nat_unsolicited - before, 2, `both echo requests counted as nat_unsolicited: ${JSON.stringify(show.drops)}`);
   t.same(show.floatingIps, [{ fip: `${EXT}.50`, fixed: `${T2}.10` }], 'router-show lists the floating IP');
