@@ -207,11 +207,18 @@ export class FlowPipeline implements LearnHost {
   /** Apply parsed flow modifications in order (a streaming reader calls this per chunk). */
   applyFlowMods(mods: readonly FlowMod[]): FlowModsResult {
     // All or nothing: refuse the whole set when its new flows (adds replacing none) do not fit.
+    // Counting them takes a strict lookup per add, which install() repeats; so look only when
+    // the set could not fit if every add were new (within its size of the limit). Otherwise
+    // it fits whatever the adds replace, and each line is looked up once, when installed.
+    let adds = 0;
+    for (const m of mods) if (m.command === 'add') adds++;
     let fresh = 0;
-    for (const m of mods) {
-      if (m.command !== 'add') continue;
-      const t = this.tables[m.spec.table ?? 0];
-      if (t === undefined || t.cls.findStrict(m.spec.match, effectivePriority(m.spec)) === undefined) fresh++;
+    if (this.count + adds > this.maxFlows) {
+      for (const m of mods) {
+        if (m.command !== 'add') continue;
+        const t = this.tables[m.spec.table ?? 0];
+        if (t === undefined || t.cls.findStrict(m.spec.match, effectivePriority(m.spec)) === undefined) fresh++;
+      }
     }
     if (fresh > 0 && this.count + fresh > this.maxFlows) {
       this.refusedFull++;

@@ -154,6 +154,23 @@ t.test('add replaces same match+priority; strict and non-strict del/mod', async 
   t.ok(p.isEmpty);
 });
 
+t.test('addFlows: an add with the match and priority of an installed flow or of an earlier line replaces it, counters restarting (ovs-ofctl add-flows, OpenFlow 1.0)', async (t) => {
+  const { p, ops, send } = setup();
+  const first = p.addFlow('priority=5,in_port=1,actions=output:2');
+  send(1, [{}]);
+  t.equal(p.entry(first.rule).nPackets, 1);
+  const r = p.addFlows('priority=5,in_port=1,actions=output:3\npriority=6,in_port=1,actions=output:4\npriority=6,in_port=1,actions=output:3');
+  t.equal(r.added.length, 3);
+  t.equal(r.added[0].replaced, first.rule, 'line 1 replaces the installed flow');
+  t.equal(r.added[1].replaced, undefined, 'line 2 is new');
+  t.equal(r.added[2].replaced, r.added[1].rule, 'line 3 replaces line 2');
+  t.equal(p.ruleCount, 2);
+  t.equal(p.entry(r.added[0].rule).nPackets, 0, 'the replacement starts from zero');
+  ops.sent.length = 0;
+  send(1, [{}]);
+  t.same([ops.sent[0].kind, ops.sent[0].port], ['output', 3], 'the last line for priority 6 holds');
+});
+
 t.test('resubmit, goto_table, registers and metadata', async (t) => {
   const { p, ops, send } = setup();
   p.addFlows(`
