@@ -126,6 +126,14 @@ function insertion(): number {
   for (const s of specs) q.addFlow(s);
   const ns2 = Number(process.hrtime.bigint() - t1) / N;
   console.log(`${`flow insertion (pre-parsed specs), ${N} rules`.padEnd(58)} ${ns2.toFixed(0).padStart(7)} ns/rule ${(1e9 / ns2 / 1000).toFixed(0).padStart(6)} k rules/s`);
+  // The same rules as one add-flows text (what `tvs add-flows` and a config load hand over):
+  // parsed line by line, then applied all or nothing.
+  const r = new FlowPipeline(opts(arena));
+  const text = lines.join('\n');
+  const t2 = process.hrtime.bigint();
+  r.addFlows(text);
+  const ns3 = Number(process.hrtime.bigint() - t2) / N;
+  console.log(`${`flow insertion (one add-flows text), ${N} rules`.padEnd(58)} ${ns3.toFixed(0).padStart(7)} ns/rule ${(1e9 / ns3 / 1000).toFixed(0).padStart(6)} k rules/s`);
   return 1e9 / ns;
 }
 
