@@ -18,6 +18,21 @@ import { guestImage, guestSkipReason, startGuest, guestMac, ifupEnv, GuestImage,
 import { startDaemon, tvsOk } from '../test/helpers/daemon';
 import { uniqueName } from '../test/helpers/netns';
 
+/**
+ * The guests' scripts, with a readiness check: the server also listens on port 5003 once its
+ * file is written and nc serves it on 5001, and the client waits for that port before it marks
+ * the fetch start. Both guests boot at once; without the check the client could reach the fetch
+ * while the server was still writing and hashing the file under TCG, and its retries (0.5 s
+ * apart) were timed as transfer, or after the 20th the run failed with 0 bytes.
+ */
+function withReadiness(script: string, anchor: string, insert: string): string {
+  if (!script.includes(anchor)) throw new Error(`qemu-bench: the guest script no longer has '${anchor}'`);
+  return script.replace(anchor, `${insert}\n${anchor}`);
+}
+// (The pause gives the nc on 5001, started in the background just before, time to bind.)
+const BENCH_SERVER = withReadiness(SERVER, 'echo "TVS-RESULT ready=1"', 'sleep 1; nc -ll -p 5003 -e /bin/true &');
+const BENCH_CLIENT = withReadiness(CLIENT, 'echo "TVS-MARK fetch-start"', 'i=0; until nc -w 2 $TVS_peer 5003 </dev/null >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 600 ] && break; sleep 0.2; done');
+
 interface Teardowns {
   fns: (() => void | Promise<void>)[];
   teardown(fn: () => void | Promise<void>): void;
@@ -30,13 +45,15 @@ async function runPair(img: GuestImage, kind: 'tvs' | 'linux', mib: number, env:
     const nic = (name: string, mac: string) => ({ kind: 'tap' as const, ifname: name, mac, env, ...scripts });
     const tapS = uniqueName('tvnbs');
     const tapC = uniqueName('tvnbc');
-    const server = startGuest(td, img, { name: `${kind}-server`, nic: nic(tapS, guestMac(base)), params: { ip: '10.250.9.11/24', kib: String(mib * 1024) }, script: SERVER, timeoutMs: 300_000 });
-    const client = startGuest(td, img, { name: `${kind}-client`, nic: nic(tapC, guestMac(base + 1)), params: { ip: '10.250.9.12/24', peer: '10.250.9.11' }, script: CLIENT, timeoutMs: 300_000 });
-    await client.waitFor(/TVS-MARK fetch-start/, 120_000);
+    const server = startGuest(td, img, { name: `${kind}-server`, nic: nic(tapS, guestMac(base)), params: { ip: '10.250.9.11/24', kib: String(mib * 1024) }, script: BENCH_SERVER, timeoutMs: 300_000 });
+    const client = startGuest(td, img, { name: `${kind}-client`, nic: nic(tapC, guestMac(base + 1)), params: { ip: '10.250.9.12/24', peer: '10.250.9.11' }, script: BENCH_CLIENT, timeoutMs: 300_000 });
+    await client.waitFor(/TVS-MARK fetch-start/, 240_000);
     const t0 = Date.now();
     const line = await client.waitFor(/TVS-RESULT nc_tries=\S+ client_md5=\S* client_bytes=\d*/, 280_000);
     const secs = (Date.now() - t0) / 1000;
     const bytes = Number(/client_bytes=(\d+)/.exec(line)?.[1] ?? 0);
+    const tries = Number(/nc_tries=(\d+)/.exec(line)?.[1] ?? 0);
+    if (tries > 0) console.log(`(${kind}: the fetch was retried ${tries} times: that run's time includes the retries)`);
     await client.done;
     await server.done;
     if (bytes !== mib * 1048576) throw new Error(`${kind}: received ${bytes} bytes, expected ${mib * 1048576}`);
