@@ -24,7 +24,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, pingLoss, waitUntil } from '../helpers/daemon';
+import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil } from '../helpers/daemon';
 import { startCapture } from '../helpers/capture';
 import { iperfTcp } from '../helpers/iperf';
 import { bindingAvailable } from '../../src/io/binding';
@@ -133,8 +133,8 @@ t.test('VXLAN tenant: ping across nodes, VNI 100 on the underlay, table 20 learn
   const { vm1b, vm3b } = B.vms;
   const cap = await startCapture(B.ns, B.ul, 'udp port 4789', 4, 15);
   const quiet = await startCapture(vm3b.ns, vm3b.dev, `ether src ${vm1a.mac}`, 1, 6);
-  const p = await nsRun(vm1a.ns, ['ping', '-c', '3', '-i', '0.3', '-W', '2', vm1b.ip]);
-  t.equal(pingLoss(p.stdout), 0, `vm1a -> vm1b over VXLAN: ${p.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const p = await pingEach(vm1a.ns, vm1b.ip, 3);
+  t.equal(p.loss, 0, `vm1a -> vm1b over VXLAN: ${p.summary}`);
   const out = await cap.done;
   t.match(out, /10\.234\.0\.1\.\d+ > 10\.234\.0\.2\.4789: VXLAN, flags \[I\] \(0x08\), vni 100/, `tcpdump decodes VNI 100:\n${out}`);
   t.match(out, /10\.241\.0\.11 > 10\.241\.0\.12: ICMP echo request/, 'with the inner ping');
@@ -153,8 +153,8 @@ t.test('GRE tenant on the same subnet: ping across, key 0xc8 on the underlay, le
   const { vm2a } = A.vms;
   const { vm2b } = B.vms;
   const cap = await startCapture(B.ns, B.ul, 'proto gre', 4, 15);
-  const p = await nsRun(vm2a.ns, ['ping', '-c', '3', '-i', '0.3', '-W', '2', vm2b.ip]);
-  t.equal(pingLoss(p.stdout), 0, `vm2a -> vm2b over GRE: ${p.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const p = await pingEach(vm2a.ns, vm2b.ip, 3);
+  t.equal(p.loss, 0, `vm2a -> vm2b over GRE: ${p.summary}`);
   const out = await cap.done;
   t.match(out, /10\.234\.0\.1 > 10\.234\.0\.2: GREv0, key=0xc8/, `tcpdump decodes GRE key 200:\n${out}`);
   t.match(out, /10\.241\.0\.21 > 10\.241\.0\.22: ICMP echo request/);
@@ -166,10 +166,10 @@ t.test('tenants stay apart: same subnet, other VNI/key, no reply', { skip }, asy
   const { vm1a, vm2a } = A.vms;
   const { vm3b } = B.vms;
   // vm2a (GRE 200) and vm3b (VXLAN 300) ask for tenant 1's addresses: nobody answers.
-  const p2 = await nsRun(vm2a.ns, ['ping', '-c', '2', '-i', '0.3', '-W', '1', B.vms.vm1b.ip]);
-  t.equal(pingLoss(p2.stdout), 100, 'GRE tenant cannot reach the VXLAN tenant');
-  const p3 = await nsRun(vm3b.ns, ['ping', '-c', '2', '-i', '0.3', '-W', '1', vm1a.ip]);
-  t.equal(pingLoss(p3.stdout), 100, 'VNI 300 cannot reach VNI 100');
+  const p2 = await pingNone(vm2a.ns, B.vms.vm1b.ip);
+  t.equal(p2.answered, 0, `GRE tenant cannot reach the VXLAN tenant: ${p2.summary}`);
+  const p3 = await pingNone(vm3b.ns, vm1a.ip);
+  t.equal(p3.answered, 0, `VNI 300 cannot reach VNI 100: ${p3.summary}`);
 });
 
 t.test('a VXLAN frame with a VNI no network uses: dropped by table 4, counted on its flow', { skip }, async (t) => {

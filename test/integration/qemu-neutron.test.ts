@@ -13,7 +13,7 @@ import t from 'tap';
 import * as crypto from 'crypto';
 import { spawn } from 'child_process';
 import { uniqueName, Lab, haveCmd } from '../helpers/netns';
-import { startDaemon, tvsOk, tvs, nsRun, pingLoss } from '../helpers/daemon';
+import { startDaemon, tvsOk, tvs, pingEach } from '../helpers/daemon';
 import { startCapture } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 import { guestImage, guestSkipReason, startGuest, guestsFinished, guestMac, ifupEnv, GuestImage, SERVER, CLIENT } from '../helpers/guest';
@@ -134,8 +134,8 @@ timeout 100 nc -l -p 5002 -e /bin/true
     t.match(early, /ext_ping_rx=3 mtu=1450/, 'the guest reaches the external host (SNAT), MTU 1450 applied');
     t.match(await capSnat.done, /10\.250\.6\.50 > 10\.250\.6\.100: ICMP echo request/, 'the external host sees the guest as its floating IP');
 
-    const pf = await nsRun(ext, ['ping', '-c', '3', '-i', '0.3', '-W', '2', '10.250.6.50']);
-    t.equal(pingLoss(pf.stdout), 0, 'the external host reaches the guest through its floating IP');
+    const pf = await pingEach(ext, '10.250.6.50', 3);
+    t.equal(pf.loss, 0, `the external host reaches the guest through its floating IP: ${pf.summary}`);
     const got = await nsNc(ext, '10.250.6.50', 5003, 60_000);
     const vmMd5 = /vm_md5=(\w+)/.exec(vm.console())?.[1];
     t.equal(got.length, 1048576, '1 MiB over TCP from the guest through DNAT (guest offloads on)');

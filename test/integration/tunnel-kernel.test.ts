@@ -12,7 +12,7 @@
  */
 import t from 'tap';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, pingLoss, waitUntil, type Daemon } from '../helpers/daemon';
+import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil, type Daemon } from '../helpers/daemon';
 import { iperfTcp } from '../helpers/iperf';
 import { startCapture } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
@@ -72,8 +72,8 @@ t.before(async () => {
 t.test('ping across: tenant host behind tvs ↔ the kernel vxlan device, VNI 100 on the wire', { skip }, async (t) => {
   const { nsH, nsK, ulK } = env;
   const cap = await startCapture(nsK, ulK, 'udp port 4789 and src host 10.234.0.1', 4, 15);
-  const p = await nsRun(nsH, ['ping', '-c', '3', '-i', '0.3', '-W', '2', '10.235.0.2']);
-  t.equal(pingLoss(p.stdout), 0, `ping 10.235.0.2 through the tunnel: ${p.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const p = await pingEach(nsH, '10.235.0.2', 3);
+  t.equal(p.loss, 0, `ping through the tunnel: ${p.summary}`);
   const out = await cap.done;
   t.match(out, /10\.234\.0\.1\.\d+ > 10\.234\.0\.2\.4789: VXLAN, flags \[I\] \(0x08\), vni 100/, `tcpdump decodes VXLAN vni 100:\n${out}`);
   t.match(out, /10\.235\.0\.1 > 10\.235\.0\.2: ICMP echo request/, 'and the inner frame');
@@ -137,12 +137,12 @@ t.test('an outer packet above the underlay MTU is dropped and counted, never fra
   });
   await c('show'); // the switch re-reads a port's MTU when it describes it
   const before = (await portDrops(c, 'vxlan-0aea0002')).tx_mtu ?? 0;
-  const big = await nsRun(nsH, ['ping', '-c', '2', '-i', '0.3', '-W', '1', '-M', 'do', '-s', '1472', '10.235.0.2']);
-  t.equal(pingLoss(big.stdout), 100, '1500-byte packets do not cross a 1450 tunnel');
+  const big = await pingNone(nsH, '10.235.0.2', 2, 3, ['-M', 'do', '-s', '1472']);
+  t.equal(big.answered, 0, `1500-byte packets do not cross a 1450 tunnel: ${big.summary}`);
   const after = (await portDrops(c, 'vxlan-0aea0002')).tx_mtu ?? 0;
   t.equal(after - before, 2, 'both counted as tx_mtu on the tunnel port');
-  const small = await nsRun(nsH, ['ping', '-c', '2', '-i', '0.3', '-W', '2', '-M', 'do', '-s', '1422', '10.235.0.2']);
-  t.equal(pingLoss(small.stdout), 0, '1450-byte packets (outer 1500) do');
+  const small = await pingEach(nsH, '10.235.0.2', 2, 5, ['-M', 'do', '-s', '1422']);
+  t.equal(small.loss, 0, `1450-byte packets (outer 1500) do: ${small.summary}`);
 });
 
 t.test('a tunnel to an unreachable remote_ip: sends counted, nothing else disturbed', { skip }, async (t) => {
@@ -151,8 +151,8 @@ t.test('a tunnel to an unreachable remote_ip: sends counted, nothing else distur
   t.teardown(() => c('del-port', 'br-tun', 'vxlan-dead').catch(() => undefined));
   // Broadcast ARP floods to both tunnels: the dead one has no route (ENETUNREACH).
   await nsRun(nsH, ['ip', 'neigh', 'flush', 'all']);
-  const p = await nsRun(nsH, ['ping', '-c', '2', '-i', '0.3', '-W', '2', '10.235.0.2']);
-  t.equal(pingLoss(p.stdout), 0, 'the live tunnel still carries traffic');
+  const p = await pingEach(nsH, '10.235.0.2', 2);
+  t.equal(p.loss, 0, `the live tunnel still carries traffic: ${p.summary}`);
   let drops: Record<string, number> = {};
   await waitUntil('tx_unreachable on vxlan-dead', async () => ((drops = await portDrops(c, 'vxlan-dead')).tx_unreachable ?? 0) >= 1, 10_000, 100);
   t.ok(drops.tx_unreachable >= 1, `counted: ${JSON.stringify(drops)}`);
