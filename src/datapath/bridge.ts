@@ -7,6 +7,7 @@
  */
 import { PacketArena } from '../packet/arena';
 import { Batch } from '../packet/batch';
+import type { BatchClock } from '../packet/batch-clock';
 import { DropCounters, defineDrops } from '../packet/drops';
 import { KEY_SHIFT, KEY_WORDS, K_IN_PORT, K_METADATA_HI, K_TUN_DST, K_TUN_FLAGS, K_TUN_ID_HI } from '../packet/flow-key';
 import { parseBatch, ParseDrops } from '../packet/parse';
@@ -20,6 +21,8 @@ import type { FailMode } from './controller-target';
 /** What the bridge needs from the switch that owns it. */
 export interface BridgeHost {
   readonly arena: PacketArena;
+  /** The time of the batch in progress (packet/batch-clock.ts), written by the host per batch. */
+  readonly batchClock: BatchClock;
   /** Queue a frame on a port (takes ownership). */
   enqueue(port: SwitchPort, slot: number): void;
   packetIn(bridge: Bridge, slot: number, table: number, cookie: bigint, reason: PacketInReason, maxLen: number): void;
@@ -69,8 +72,8 @@ export class Bridge implements BridgeOps, NormalHost {
   readonly macs: MacTable;
   readonly parseDrops = new ParseDrops();
   readonly drops = new DropCounters<BridgeDropReason>(BRIDGE_DROPS);
-  /** Clock reading for the batch being processed (ms). */
-  now = 0;
+  /** NormalHost: the host's batch clock ([0]: the current batch's time, ms). */
+  readonly batchClock: BatchClock;
   /** Incremented per input batch (NORMAL scopes its per-batch memo with it). */
   batchSeq = 0;
   readonly portList: SwitchPort[] = [];
@@ -110,6 +113,7 @@ export class Bridge implements BridgeOps, NormalHost {
     opts: BridgeOptions = {},
   ) {
     this.arena = host.arena;
+    this.batchClock = host.batchClock;
     this.macs = new MacTable({ agingMs: opts.macAgingMs, maxEntries: opts.macMaxEntries });
     this.normalStage = new Normal(this);
   }
@@ -158,10 +162,10 @@ export class Bridge implements BridgeOps, NormalHost {
   /**
    * Frames received on `from`. Kernel/memory frames are parsed here first; frames arriving
    * through a patch or router port were parsed where they came from and only get the new
-   * in_port (and cleared pipeline registers, as OVS does across a patch).
+   * in_port (and cleared pipeline registers, as OVS does across a patch). The batch's time is
+   * in the host's batch clock (no argument: see packet/batch-clock.ts).
    */
-  input(from: SwitchPort, batch: Batch, parsed: boolean, now: number): void {
-    this.now = now;
+  input(from: SwitchPort, batch: Batch, parsed: boolean): void {
     this.batchSeq++;
     const a = this.arena;
     if (!parsed) {

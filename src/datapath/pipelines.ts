@@ -12,6 +12,8 @@ import type { FlowEntry } from '../flow/table';
 export interface PipelineContext {
   arena: PacketArena;
   clock: () => number;
+  /** The switch's batch clock (written once per batch from `clock`; packet/batch-clock.ts). */
+  batchClock?: Float64Array;
   /** Most flows the bridge's tables may hold (undefined: the pipeline's default). */
   maxFlows?: number;
   /**
@@ -32,6 +34,7 @@ export const defaultPipelines: PipelineFactory = {
     const flows = new FlowPipeline({
       arena: ctx.arena,
       clock: ctx.clock,
+      batchClock: ctx.batchClock,
       resolvePort: (n) => br.ofportByName(n),
       portName: (o) => br.portName(o),
       maxFlows: ctx.maxFlows,

@@ -55,8 +55,8 @@ export interface PortBridge {
   readonly macs: MacTable;
   /** A port of this bridge by name. */
   port(name: string): SwitchPort | undefined;
-  /** Frames received on `from` (parsed already when they crossed a patch or router port). */
-  input(from: SwitchPort, batch: Batch, parsed: boolean, now: number): void;
+  /** Frames received on `from` (parsed already when they crossed a patch or router port), at the batch clock's time. */
+  input(from: SwitchPort, batch: Batch, parsed: boolean): void;
   /** Drop a frame for a reason of the bridge stage (a BRIDGE_DROPS id): counted once, released. */
   discard(slot: number, reason: number): void;
 }

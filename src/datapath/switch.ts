@@ -18,6 +18,7 @@ import { constants as osConstants } from 'os';
 import { PacketArena, ArenaOptions } from '../packet/arena';
 import { Batch, BURST } from '../packet/batch';
 import { KEY_SHIFT, KEY_WORDS } from '../packet/flow-key';
+import { newBatchClock, type BatchClock } from '../packet/batch-clock';
 import * as vnet from '../packet/vnet';
 import * as gsoSw from '../packet/gso';
 import {
@@ -98,6 +99,11 @@ const E_NODEV = osConstants.errno.ENODEV;
 export class Switch extends EventEmitter implements BridgeHost {
   readonly arena: PacketArena;
   readonly clock: () => number;
+  /**
+   * BridgeHost: the time of the batch in progress, read from `clock` once per batch (see
+   * packet/batch-clock.ts); the bridges, NORMAL and the flow tables read it from here.
+   */
+  readonly batchClock: BatchClock = newBatchClock();
   private readonly pipelineFactory: PipelineFactory;
   private readonly portTable: PortTable;
   private readonly bridgeDefaults: BridgeOptions;
@@ -175,6 +181,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     const flows = this.pipelineFactory.create(br, {
       arena: this.arena,
       clock: this.clock,
+      batchClock: this.batchClock,
       maxFlows: bo.maxFlows,
       wantsFlowRemoved: () => this.listenerCount('flow-removed') > 0,
       onFlowRemoved: (flow, reason, entry) => this.emit('flow-removed', { bridge: name, reason, flow, entry }),
@@ -260,7 +267,7 @@ export class Switch extends EventEmitter implements BridgeHost {
   private watch(p: SwitchPort): void {
     if (this.busyPoll) return;
     const io = p.io!;
-    io.start(() => this.drain(p));
+    io.start(() => this.drain(p), this.batchClock);
   }
 
   private scheduleBusy(): void {
@@ -281,6 +288,9 @@ export class Switch extends EventEmitter implements BridgeHost {
     }
     // Up again (a unix port whose VM reconnected): a later loss must be reported again.
     if (this.downPorts.size !== 0) this.downPorts.delete(p);
+    // One clock reading per wakeup (the bursts of a drain follow each other within
+    // microseconds), before the first burst: the port's own per-burst bookkeeping reads it too.
+    this.batchClock[0] = this.clock();
     const batch = this.rxBatch;
     for (let i = 0; i < MAX_BURSTS_PER_WAKE; i++) {
       batch.count = 0;
@@ -306,17 +316,16 @@ export class Switch extends EventEmitter implements BridgeHost {
     this.emit('port-down', { bridge: p.bridge.name, port: p.name });
   }
 
-  /** Run one received batch through its bridge, any patch hops, and transmit. */
-  process(from: SwitchPort, batch: Batch): void {
-    const now = this.clock();
+  /** Run one received batch through its bridge, any patch hops, and transmit (at batchClock's time). */
+  private process(from: SwitchPort, batch: Batch): void {
     if (from.taps !== null) tapBatch(this.arena, from, batch.slots, batch.count, 'in');
-    from.bridge.input(from, batch, false, now);
-    this.runIngress(now);
+    from.bridge.input(from, batch, false);
+    this.runIngress();
     this.flush();
   }
 
   /** Frames queued to enter bridges through patch/router ports (breadth-first, bounded). */
-  private runIngress(now: number): void {
+  private runIngress(): void {
     for (let pass = 0; this.pendingIngressCount > 0 || this.pendingStagesCount > 0; pass++) {
       // Stages first (a router consumes what bridges queued for it, and emits into bridges).
       if (this.pendingStagesCount > 0) {
@@ -350,7 +359,7 @@ export class Switch extends EventEmitter implements BridgeHost {
         if (p.taps !== null) tapBatch(this.arena, p, work.slots, work.count, 'in');
         p.counters.rxPackets += work.count;
         for (let i = 0; i < work.count; i++) p.counters.rxBytes += this.arena.len[work.slots[i]];
-        p.bridge.input(p, work, true, now);
+        p.bridge.input(p, work, true);
       }
     }
   }
@@ -386,7 +395,8 @@ export class Switch extends EventEmitter implements BridgeHost {
 
   /** Run whatever stages and patch hops are pending, then transmit (timer-driven emitters). */
   settle(): void {
-    this.runIngress(this.clock());
+    this.batchClock[0] = this.clock();
+    this.runIngress();
     this.flush();
   }
 
@@ -533,15 +543,15 @@ export class Switch extends EventEmitter implements BridgeHost {
     const a = this.arena;
     const s = a.allocFrom(frame);
     if (s < 0) throw new Error(`packet-out: frame of ${frame.length} bytes does not fit (or no free buffer)`);
-    const now = this.clock();
+    this.batchClock[0] = this.clock();
     if (opts.outPort !== undefined) {
       this.enqueue(p, s);
     } else {
       const b = new Batch(1);
       b.push(s);
-      br.input(p, b, false, now);
+      br.input(p, b, false);
     }
-    this.runIngress(now);
+    this.runIngress();
     this.flush();
   }
 
@@ -562,6 +572,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     b.push(s);
     parseBatch(a, b, inPort, 65535, br.parseDrops);
     if (b.count === 0) throw new Error('packet-out: the frame did not parse as Ethernet (dropped and counted)');
+    this.batchClock[0] = this.clock();
     let actions: Action[];
     try {
       actions = actionsFor(a.key, s << KEY_SHIFT);
@@ -570,7 +581,7 @@ export class Switch extends EventEmitter implements BridgeHost {
       a.release(s);
       throw e;
     }
-    this.runIngress(this.clock());
+    this.runIngress();
     this.flush();
   }
 
@@ -587,6 +598,7 @@ export class Switch extends EventEmitter implements BridgeHost {
         if (!p || !p.io || p.type !== 'memory' || !p.io.up) continue;
         const b = this.rxBatch;
         b.count = 0;
+        this.batchClock[0] = this.clock();
         const n = p.io.rxBurst(b);
         if (n > 0) {
           this.process(p, b);

@@ -97,7 +97,11 @@ export class Executor {
   dry = false;
 
   private ops!: BridgeOps;
-  private now = 0;
+  /**
+   * The batch's time (ms), set by the pipeline before run()/runActions(). A field, not an
+   * argument: a double passed to a call V8 does not inline is boxed (see packet/batch-clock.ts).
+   */
+  now = 0;
   private depth = 0;
   // The pending output (see the header comment); pendOp 0 = none.
   private pendOp = 0;
@@ -152,11 +156,10 @@ export class Executor {
     this.used = new Float64Array(capacity);
   }
 
-  /** Run every frame of the batch through the tables. Frames are already parsed. */
-  run(batch: Batch, ops: BridgeOps, now: number): void {
+  /** Run every frame of the batch through the tables at `this.now`. Frames are already parsed. */
+  run(batch: Batch, ops: BridgeOps): void {
     this.ops = ops;
-    this.now = now;
-    this.ct.now = now;
+    this.ct.now = this.now;
     const slots = batch.slots;
     const n = batch.count;
     if (this.soleGen !== this.emc.generation) this.findSoleNormal();
@@ -166,7 +169,7 @@ export class Executor {
     }
     for (let i = 0; i < n; i++) this.runPacket(slots[i]);
     const pc = this.passCache;
-    if (pc !== null && pc.nTouched > 0) pc.flushStats(this, now);
+    if (pc !== null && pc.nTouched > 0) pc.flushStats(this);
   }
 
   /**
@@ -348,10 +351,9 @@ export class Executor {
    * same plan walk and output rules as a flow's actions, table 0 as the current table (so
    * resubmit(,0) is OVS's output:TABLE). Takes ownership of the slot.
    */
-  runActions(slot: number, plan: Plan, ops: BridgeOps, now: number): void {
+  runActions(slot: number, plan: Plan, ops: BridgeOps): void {
     this.ops = ops;
-    this.now = now;
-    this.ct.now = now;
+    this.ct.now = this.now;
     this.depth = 0;
     this.pendOp = 0;
     this.outputs = 0;
@@ -727,7 +729,7 @@ export class Executor {
         const pcache = this.passCache;
         if (pcache !== null) {
           if (this.recording) pcache.recBad = true;
-          if (pcache.nTouched > 0) pcache.flushStats(this, this.now);
+          if (pcache.nTouched > 0) pcache.flushStats(this);
         }
         const r = this.rules[rid];
         if (r !== undefined && this.learner !== null) {

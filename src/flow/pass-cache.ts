@@ -93,6 +93,8 @@ export interface PassStatsSink {
   readonly nPackets: Float64Array;
   readonly nBytes: Float64Array;
   readonly used: Float64Array;
+  /** The batch's time (ms) the rules' `used` take (a field: see packet/batch-clock.ts). */
+  readonly now: number;
 }
 
 /** See PassCache.insertInvProb. */
@@ -441,7 +443,8 @@ export class PassCache {
     this.accBytes[p] += len;
   }
   /** Add the replays' lookups to the tables and rules (end of batch, before a learn). */
-  flushStats(sink: PassStatsSink, now: number): void {
+  flushStats(sink: PassStatsSink): void {
+    const now = sink.now;
     const tables = sink.tables;
     const nPackets = sink.nPackets;
     const nBytes = sink.nBytes;

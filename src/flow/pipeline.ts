@@ -32,6 +32,12 @@ export interface PipelineOptions {
   arena: PacketArena;
   /** Milliseconds; injectable so timeouts test in milliseconds (OVS time/warp). */
   clock?: () => number;
+  /**
+   * The datapath's batch clock (packet/batch-clock.ts), the same time base as `clock`: when
+   * given, process() takes the batch's time from it instead of reading `clock` per batch (a
+   * clock's return value is a heap number). Whoever calls process() writes it first.
+   */
+  batchClock?: Float64Array;
   /** OpenFlow port number by name, or -1 (flow text may name ports). */
   resolvePort(name: string): number;
   /** Port name by number, or undefined (dump-flows prints names when known). */
@@ -91,6 +97,7 @@ export const EXPIRE_BUDGET = 20_000;
 export class FlowPipeline implements LearnHost {
   readonly arena: PacketArena;
   private readonly clock: () => number;
+  private readonly batchClock: Float64Array | null;
   private readonly opts: PipelineOptions;
   readonly tables: (FlowTable | undefined)[] = new Array(N_TABLES).fill(undefined);
   /** @internal the hot path (exposed for trace and tests) */
@@ -118,6 +125,7 @@ export class FlowPipeline implements LearnHost {
     this.opts = opts;
     this.arena = opts.arena;
     this.clock = opts.clock ?? (() => Date.now());
+    this.batchClock = opts.batchClock ?? null;
     this.exec = new Executor(opts.arena, this.tables, INITIAL_RULES);
     this.exec.programs = this.programs;
     this.exec.learner = this;
@@ -151,7 +159,12 @@ export class FlowPipeline implements LearnHost {
 
   /** Run a parsed batch through the tables; every slot's ownership passes to `ops`. */
   process(batch: Batch, ops: BridgeOps): void {
-    this.exec.run(batch, ops, this.clock());
+    const exec = this.exec;
+    // Two stores rather than one of a conditional expression: the slot's double stays unboxed.
+    const bc = this.batchClock;
+    if (bc !== null) exec.now = bc[0];
+    else exec.now = this.clock();
+    exec.run(batch, ops);
   }
 
   /**
@@ -160,7 +173,8 @@ export class FlowPipeline implements LearnHost {
    */
   executeActions(slot: number, actions: readonly Action[], ops: BridgeOps): void {
     const { plan } = compile(actions);
-    this.exec.runActions(slot, plan, ops, this.clock());
+    this.exec.now = this.clock();
+    this.exec.runActions(slot, plan, ops);
   }
 
   // ---- parsing ----

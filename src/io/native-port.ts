@@ -61,6 +61,8 @@ export abstract class NativePort implements Port {
   private closed = false;
   private polling = false;
   private lastRefresh = 0;
+  /** The datapath's batch clock (start()), or null: rxBurst's rate limit reads Date.now() then. */
+  private clock: Float64Array | null = null;
   private seenKernelDrops = 0;
   private seenOversize = 0;
   /** Frames the kernel refused individually on tx (cumulative, for describe()). */
@@ -135,8 +137,20 @@ export abstract class NativePort implements Port {
     // A short burst ends a drain: a cheap moment to look at the kernel's drop counter, but
     // rate-limited because under light load every frame is its own drain.
     if (k < want) {
-      const now = Date.now();
-      if (now - this.lastRefresh >= STATS_REFRESH_MS) this.refreshStats(now);
+      // The batch clock when the datapath gave one: Date.now() returns a fresh heap number.
+      const c = this.clock;
+      if (c !== null) {
+        if (c[0] - this.lastRefresh >= STATS_REFRESH_MS || c[0] < this.lastRefresh) {
+          this.lastRefresh = c[0];
+          this.refreshStats();
+        }
+      } else {
+        const now = Date.now();
+        if (now - this.lastRefresh >= STATS_REFRESH_MS) {
+          this.lastRefresh = now;
+          this.refreshStats();
+        }
+      }
     }
     return k;
   }
@@ -166,9 +180,13 @@ export abstract class NativePort implements Port {
     return k;
   }
 
-  start(onReadable: () => void): void {
+  start(onReadable: () => void, clock?: Float64Array): void {
     if (this.closed || this.downErrno !== 0) return;
     this.polling = true;
+    if (clock !== undefined && clock !== this.clock) {
+      this.clock = clock;
+      this.lastRefresh = clock[0];
+    }
     // Optional on the binding: test fakes implement only the port calls.
     this.binding.pollSpin?.(spinUs);
     this.binding.pollStart(this.handle, (status: number) => {
@@ -190,16 +208,15 @@ export abstract class NativePort implements Port {
   close(): void {
     if (this.closed) return;
     this.stop();
-    this.refreshStats(Date.now());
+    this.refreshStats();
     this.closed = true;
     if (this.downErrno === 0) this.downErrno = EBADF;
     this.binding.close(this.handle);
   }
 
   /** Pull the kernel and addon drop counters into `counters` now (also done every STATS_REFRESH_MS). */
-  refreshStats(now: number = Date.now()): void {
+  refreshStats(): void {
     if (this.closed) return;
-    this.lastRefresh = now;
     const st = this.binding.stats(this.handle) as StatsWithTx;
     const d = this.counters.drops;
     if (st.kernelDrops > this.seenKernelDrops) d.add(DROP_RX_KERNEL, st.kernelDrops - this.seenKernelDrops);

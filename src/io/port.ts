@@ -86,8 +86,13 @@ export interface Port {
    */
   markParsed?(batch: Batch): void;
 
-  /** Start watching for readiness. `onReadable` runs when frames may be waiting. */
-  start(onReadable: () => void): void;
+  /**
+   * Start watching for readiness. `onReadable` runs when frames may be waiting. `clock`: the
+   * datapath's batch clock (packet/batch-clock.ts), current whenever the datapath calls a burst
+   * method; a port that keeps time per burst (a rate limit) reads it there instead of reading
+   * a clock itself, which would allocate a heap number per burst.
+   */
+  start(onReadable: () => void, clock?: Float64Array): void;
   /** Stop watching (the port stays open). */
   stop(): void;
   /** Stop and release the OS resources. Idempotent. */

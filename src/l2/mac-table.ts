@@ -48,7 +48,8 @@ export class MacTable {
   private readonly cap: number; // power of two, >= 2 * maxEntries
   private readonly state: Uint8Array;
   private readonly macHi: Uint16Array;
-  private readonly macLo: Uint32Array;
+  /** Low 32 bits of the MAC as int32 bits (a Smi: see lookupNow). */
+  private readonly macLo: Int32Array;
   private readonly vlan: Uint16Array;
   private readonly port: Uint32Array;
   private readonly seen: Float64Array;
@@ -74,7 +75,7 @@ export class MacTable {
     this.cap = cap;
     this.state = new Uint8Array(cap);
     this.macHi = new Uint16Array(cap);
-    this.macLo = new Uint32Array(cap);
+    this.macLo = new Int32Array(cap);
     this.vlan = new Uint16Array(cap);
     this.port = new Uint32Array(cap);
     this.seen = new Float64Array(cap);
@@ -106,8 +107,28 @@ export class MacTable {
     return h & (this.cap - 1);
   }
 
+  /**
+   * The time lookupNow/learnNow work at (ms). A field, not an argument: NORMAL sets it from the
+   * batch clock for every frame, and a clock value is a double, which V8 boxes in a fresh heap
+   * number when it is passed to a call it does not inline (one per frame, measured with the
+   * sampling heap profiler on a running switch).
+   */
+  now = 0;
+
   /** Port for (vlan, mac) if known and not expired at `now`; -1 otherwise. */
   lookup(vlan: number, hi: number, lo: number, now: number): number {
+    this.now = now;
+    return this.lookupNow(vlan, hi, lo);
+  }
+
+  /**
+   * `lookup` at `this.now` (the hot path). `lo` may be given as uint32 or as its int32 bits:
+   * NORMAL passes `lo | 0`, which is always a small integer, where a uint32 of 2^31 or more (half
+   * of all MACs) would be boxed on the way in like a double.
+   */
+  lookupNow(vlan: number, hi: number, lo: number): number {
+    lo |= 0;
+    const now = this.now;
     const mask = this.cap - 1;
     let i = this.hash(vlan, hi, lo);
     for (let n = 0; n < MAX_PROBE; n++, i = (i + 1) & mask) {
@@ -122,6 +143,14 @@ export class MacTable {
 
   /** Record that (vlan, mac) was seen on `port` at `now`. */
   learn(vlan: number, hi: number, lo: number, port: number, now: number): void {
+    this.now = now;
+    this.learnNow(vlan, hi, lo, port);
+  }
+
+  /** `learn` at `this.now` (the hot path; `lo` as in lookupNow). */
+  learnNow(vlan: number, hi: number, lo: number, port: number): void {
+    lo |= 0;
+    const now = this.now;
     const mask = this.cap - 1;
     let i = this.hash(vlan, hi, lo);
     let free = -1;
@@ -134,13 +163,13 @@ export class MacTable {
             // Aged but not removed yet: it expired, and this is a new station in its slot.
             this.age(i);
             this.place(i, vlan, hi, lo, port, now);
-            if (this.onEvent) this.onEvent({ type: 'learned', vlan, mac: hi * 0x100000000 + lo, port });
+            if (this.onEvent) this.onEvent({ type: 'learned', vlan, mac: hi * 0x100000000 + (lo >>> 0), port });
             return;
           }
           if (this.port[i] !== port) {
             const from = this.port[i];
             this.port[i] = port;
-            if (this.onEvent) this.onEvent({ type: 'moved', vlan, mac: hi * 0x100000000 + lo, port, from });
+            if (this.onEvent) this.onEvent({ type: 'moved', vlan, mac: hi * 0x100000000 + (lo >>> 0), port, from });
           }
           this.seen[i] = now;
           if (i !== this.tail) {
@@ -169,13 +198,13 @@ export class MacTable {
       // Full (or a long probe run): evict the least recently seen entry nearby.
       this.fullHits++;
       if (oldest < 0) return;
-      if (this.onEvent) this.onEvent({ type: 'evicted', vlan: this.vlan[oldest], mac: this.macHi[oldest] * 0x100000000 + this.macLo[oldest], port: this.port[oldest] });
+      if (this.onEvent) this.onEvent({ type: 'evicted', vlan: this.vlan[oldest], mac: this.macHi[oldest] * 0x100000000 + (this.macLo[oldest] >>> 0), port: this.port[oldest] });
       this.remove(oldest);
     }
     // The first free slot of the chain (before any EMPTY, so lookups reach it), else the
     // victim's own slot (then the whole window before it is in use).
     this.place(free >= 0 ? free : oldest, vlan, hi, lo, port, now);
-    if (this.onEvent) this.onEvent({ type: 'learned', vlan, mac: hi * 0x100000000 + lo, port });
+    if (this.onEvent) this.onEvent({ type: 'learned', vlan, mac: hi * 0x100000000 + (lo >>> 0), port });
   }
 
   /** Store a new entry in slot `at` (not USED) as the most recently seen. */
@@ -202,7 +231,7 @@ export class MacTable {
   /** Remove aged entry `i`, with its 'aged' event. */
   private age(i: number): void {
     this.remove(i);
-    if (this.onEvent) this.onEvent({ type: 'aged', vlan: this.vlan[i], mac: this.macHi[i] * 0x100000000 + this.macLo[i], port: this.port[i] });
+    if (this.onEvent) this.onEvent({ type: 'aged', vlan: this.vlan[i], mac: this.macHi[i] * 0x100000000 + (this.macLo[i] >>> 0), port: this.port[i] });
   }
 
   private append(i: number): void {
@@ -303,7 +332,7 @@ export class MacTable {
     const out: MacEntry[] = [];
     for (let i = 0; i < this.cap; i++) {
       if (this.state[i] === USED && now - this.seen[i] < this.agingMs) {
-        out.push({ vlan: this.vlan[i], mac: this.macHi[i] * 0x100000000 + this.macLo[i], port: this.port[i], ageMs: now - this.seen[i] });
+        out.push({ vlan: this.vlan[i], mac: this.macHi[i] * 0x100000000 + (this.macLo[i] >>> 0), port: this.port[i], ageMs: now - this.seen[i] });
       }
     }
     out.sort((a, b) => a.port - b.port || a.vlan - b.vlan || a.mac - b.mac);

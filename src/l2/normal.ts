@@ -25,8 +25,8 @@ export interface NormalPort {
 export interface NormalHost {
   readonly arena: PacketArena;
   readonly macs: MacTable;
-  /** Bridge clock reading for the current batch (ms). */
-  readonly now: number;
+  /** The batch clock ([0]: the current batch's time, ms; packet/batch-clock.ts). */
+  readonly batchClock: Float64Array;
   /** Changes with every batch the bridge processes (scopes NORMAL's per-batch memo). */
   readonly batchSeq: number;
   /** Ports of the bridge, for flooding. */
@@ -110,11 +110,15 @@ export class Normal {
       this.lSrcHi = -1;
       this.lDstHi = -1;
     }
+    // The MAC table works at the batch's time, handed over in a field (see MacTable.now), and
+    // takes the MACs' low halves as int32 bits (small integers, never boxed).
+    const macs = h.macs;
+    macs.now = h.batchClock[0];
     const srcHi = key[k + K_DL_SRC_HI];
     if ((srcHi & 0x0100) === 0) {
-      const srcLo = key[k + K_DL_SRC_LO];
+      const srcLo = key[k + K_DL_SRC_LO] | 0;
       if (srcHi !== this.lSrcHi || srcLo !== this.lSrcLo || vlan !== this.lSrcVlan || inPort.ofport !== this.lSrcPort) {
-        h.macs.learn(vlan, srcHi, srcLo, inPort.ofport, h.now);
+        macs.learnNow(vlan, srcHi, srcLo, inPort.ofport);
         this.lSrcHi = srcHi;
         this.lSrcLo = srcLo;
         this.lSrcVlan = vlan;
@@ -125,12 +129,12 @@ export class Normal {
 
     const dstHi = key[k + K_DL_DST_HI];
     if ((dstHi & 0x0100) === 0) {
-      const dstLo = key[k + K_DL_DST_LO];
+      const dstLo = key[k + K_DL_DST_LO] | 0;
       let out: number;
       if (dstHi === this.lDstHi && dstLo === this.lDstLo && vlan === this.lDstVlan) {
         out = this.lDstOut;
       } else {
-        out = h.macs.lookup(vlan, dstHi, dstLo, h.now);
+        out = macs.lookupNow(vlan, dstHi, dstLo);
         this.lDstHi = dstHi;
         this.lDstLo = dstLo;
         this.lDstVlan = vlan;
