@@ -195,11 +195,17 @@ export class FlowPipeline implements LearnHost {
 
   // ---- add ----
 
-  addFlow(flow: string | FlowSpec): AddResult {
+  /**
+   * Install a flow; one with the same table, match and priority is replaced. Its counters
+   * restart, as OVS does for an add in OpenFlow 1.0/1.1 (what ovs-ofctl add-flow speaks by
+   * default, and tvs add-flow/add-flows); `keepCounts` carries them over, as OVS does for an
+   * OpenFlow 1.2+ add without reset_counts (the OpenFlow agent passes it).
+   */
+  addFlow(flow: string | FlowSpec, opts: { keepCounts?: boolean } = {}): AddResult {
     const spec = this.toSpec(flow, 'add');
     if (spec.actions === null) throw new FlowSyntaxError("missing 'actions='", 0, 'actions');
     checkExecutable(spec);
-    return this.install(spec, spec.actions);
+    return this.install(spec, spec.actions, opts.keepCounts === true);
   }
 
   /**
@@ -330,7 +336,7 @@ export class FlowPipeline implements LearnHost {
     return `${head.join(',')}${m ? ',' + m : ''} actions=${formatActions(cl.actions(), names)}`;
   }
 
-  private install(spec: FlowSpec, actions: Action[]): AddResult {
+  private install(spec: FlowSpec, actions: Action[], keepCounts = false): AddResult {
     const table = spec.table ?? 0;
     const priority = effectivePriority(spec);
     let t = this.tables[table];
@@ -343,6 +349,10 @@ export class FlowPipeline implements LearnHost {
       throw new Error(`table full: the limit of ${this.maxFlows} flows is reached`);
     }
     const program = this.programs.acquire(actions);
+    const x = this.exec;
+    // Read before the old rule goes: its id is freed and may be the new rule's.
+    const nPackets = old !== undefined && keepCounts ? x.nPackets[old.id] : 0;
+    const nBytes = old !== undefined && keepCounts ? x.nBytes[old.id] : 0;
     if (old !== undefined) this.removeRule(old, undefined);
     const id = this.allocId();
     const now = this.clock();
@@ -351,11 +361,10 @@ export class FlowPipeline implements LearnHost {
       spec.idleTimeout, spec.hardTimeout, [...spec.flags], spec.importance, now,
     );
     this.priorities[id] = priority;
-    const x = this.exec;
     x.plans[id] = program.plan;
     x.rules[id] = rule;
-    x.nPackets[id] = 0;
-    x.nBytes[id] = 0;
+    x.nPackets[id] = nPackets;
+    x.nBytes[id] = nBytes;
     x.used[id] = now;
     t.cls.insert(rule, mh);
     this.count++;
@@ -463,6 +472,8 @@ export class FlowPipeline implements LearnHost {
     const filter: FlowSpec = { ...spec, cookie: spec.cookieMask === null ? null : spec.cookie, actions: null };
     const rules = this.select(filter, opts);
     if (rules.length === 0) return rules;
+    // OpenFlow 1.2+ (and ovs-ofctl's reset_counts keyword): the modified flows' counters restart.
+    const resetCounts = spec.flags.includes('reset_counts');
     const program = this.programs.acquire(spec.actions);
     program.refs += rules.length - 1;
     for (const r of rules) {
@@ -475,6 +486,7 @@ export class FlowPipeline implements LearnHost {
       if (move) cls.insert(r);
       if (newCookie !== null) r.cookie = newCookie;
       r.modified = this.clock(); // OVS: a modify restarts the hard timeout
+      if (resetCounts) this.exec.nPackets[r.id] = this.exec.nBytes[r.id] = 0;
       this.exec.plans[r.id] = program.plan;
     }
     this.exec.emc.invalidate();

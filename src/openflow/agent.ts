@@ -117,7 +117,9 @@ export class BridgeAgent {
         if (spec.flags.includes('check_overlap') && this.overlaps(spec.table ?? 0, spec.priority ?? 0, spec.match)) {
           throw new OfError(ET.FLOW_MOD_FAILED, FLOW_MOD_FAILED.OVERLAP, 'check_overlap: a flow with the same priority overlaps this one');
         }
-        flows.addFlow(spec);
+        // OpenFlow 1.3: replacing a flow keeps its counters unless the add says reset_counts
+        // (OVS; in 1.0/1.1, and so from ovs-ofctl's default protocol, an add resets them).
+        flows.addFlow(spec, { keepCounts: !spec.flags.includes('reset_counts') });
         return;
       case 'modify':
         flows.modFlows(spec, { strict: plan.strict });

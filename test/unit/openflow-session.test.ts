@@ -85,6 +85,35 @@ t.test('openflow session: a tvs add-flow shows in FLOW stats, with counters; agg
   t.equal(flows[0].packetCount, 1n);
 });
 
+t.test('openflow session: an add replacing a flow keeps its counters unless reset_counts; a modify with reset_counts restarts them (OVS, OpenFlow 1.3)', async (t) => {
+  const { sw, p1, io, s } = connected();
+  const fm = of.decodeMessage(hex(OFCTL.addVlanFlow));
+  if (fm.type !== 'flow_mod') throw new Error('x');
+  const count = () => sw.flows('br0').dumpFlows().map((e) => [e.nPackets, e.rule.cookie]);
+  const hit = () => {
+    p1.inject(udpFrame({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ipSrc: '10.0.0.1', ipDst: '10.0.0.2', vid: 1 }));
+    sw.runUntilIdle();
+  };
+  s.receive(of.encodeMessage(fm));
+  hit();
+  hit();
+  t.same(count(), [[2, 0x1234n]]);
+  s.receive(of.encodeMessage({ ...fm, cookie: 0x55n })); // same match and priority, no flags
+  t.same(count(), [[2, 0x55n]], 'replaced (new cookie), counters carried over');
+  s.receive(of.encodeMessage({ ...fm, flags: of.FF.RESET_COUNTS }));
+  t.same(count(), [[0, 0x1234n]], 'reset_counts: counters restart');
+  hit();
+  s.receive(of.encodeMessage({ ...fm, command: of.FC.MODIFY_STRICT, cookieMask: 0n }));
+  t.same(count(), [[1, 0x1234n]], 'a modify keeps them');
+  s.receive(of.encodeMessage({ ...fm, command: of.FC.MODIFY_STRICT, cookieMask: 0n, flags: of.FF.RESET_COUNTS }));
+  t.same(count(), [[0, 0x1234n]], 'a modify with reset_counts restarts them');
+  t.same(io.take(), [], 'no error');
+  // Text adds (ovs-ofctl's default OpenFlow 1.0 semantics) restart them.
+  hit();
+  sw.flows('br0').addFlow('cookie=0x1234,priority=4,in_port=p1,dl_vlan=1,actions=mod_vlan_vid:100,NORMAL');
+  t.same(count(), [[0, 0x1234n]], 'tvs add-flow: counters restart');
+});
+
 t.test('openflow session: OXM masks and prerequisites map exactly', async (t) => {
   const m = matchFromOxm([of.oxm('eth_type', 0x0800), of.oxm('ipv4_src', 0x0a000000, 0xff000000), of.oxm('ip_proto', 6), of.oxm('tcp_dst', 80), of.oxm('vlan_vid', 0x1000, 0x1000), of.oxm('metadata', 0x5n, 0xffn)]);
   const back = matchToOxm(m);
