@@ -45,8 +45,10 @@ t.test('spin budget: pings cross while the switch spins; idle, it stops spinning
 
   const before = binding.pollSpin!().spunMs;
   // 100 echoes 2 ms apart: each wakeup predicts the next frame within the budget, so the
-  // switch keeps polling between them.
-  const r = await nsRun(h1, ['ping', '-c', '100', '-i', '0.002', '-W', '1', `${NET}.2`]);
+  // switch keeps polling between them. -w (not -W): ping waits for every reply until the
+  // deadline; with -W it gives the last echo only max(2 x the slowest RTT, the interval) and
+  // counts a later reply as lost.
+  const r = await nsRun(h1, ['ping', '-c', '100', '-i', '0.002', '-w', '10', `${NET}.2`]);
   t.equal(pingLoss(r.stdout), 0, `every echo crossed both ways: ${r.stdout.split('\n').find((l) => l.includes('loss')) ?? r.stderr}`);
   const during = binding.pollSpin!().spunMs - before;
   t.ok(during > 0, `the switch spun while frames came (${during.toFixed(1)} ms)`);
@@ -69,7 +71,7 @@ t.test('spin budget: pings cross while the switch spins; idle, it stops spinning
   sw0.addPort('br0', v2.host, { type: 'afpacket', offloads: false });
   sw0.start();
   const s0 = binding.pollSpin!().spunMs;
-  const r0 = await nsRun(h1, ['ping', '-c', '50', '-i', '0.002', '-W', '1', `${NET}.2`]);
+  const r0 = await nsRun(h1, ['ping', '-c', '50', '-i', '0.002', '-w', '10', `${NET}.2`]);
   t.equal(pingLoss(r0.stdout), 0, 'with no spin every echo crossed too');
   t.equal(binding.pollSpin!().spunMs, s0, 'budget 0: no time spent spinning');
 });

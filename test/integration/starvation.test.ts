@@ -55,7 +55,9 @@ t.test('starvation: one tenant floods unresolvable next hops; the other loses no
 
   // Idle figures for B.
   await nsRun(tb, ['ping', '-c', '3', '-i', '0.2', '-W', '2', `${EXT}.100`]);
-  const idle = await nsRun(tb, ['ping', '-c', '30', '-i', '0.05', '-W', '2', `${EXT}.100`]);
+  // -w (not -W): ping waits for every reply until the deadline; with -W it gives the last echo
+  // only max(2 x the slowest RTT, the interval) and counts a later reply as lost.
+  const idle = await nsRun(tb, ['ping', '-c', '30', '-i', '0.05', '-w', '10', `${EXT}.100`]);
   t.equal(pingLoss(idle.stdout), 0, 'idle: B reaches the external host');
   const idleRtt = medianRtt(idle.stdout);
 
@@ -87,7 +89,7 @@ t.test('starvation: one tenant floods unresolvable next hops; the other loses no
   await nsRun(ext, ['iperf3', '-s', '-1', '-D', '-p', '5461']);
   await waitListening(ext, 5461);
   const [busy, udp] = await Promise.all([
-    nsRun(tb, ['ping', '-c', '40', '-i', '0.05', '-W', '2', `${EXT}.100`]),
+    nsRun(tb, ['ping', '-c', '40', '-i', '0.05', '-w', '10', `${EXT}.100`]),
     nsRun(tb, ['iperf3', '-c', `${EXT}.100`, '-p', '5461', '-u', '-b', '2M', '-l', '512', '-t', '3', '-J'], 30_000),
   ]);
   const ports = JSON.parse(await c('--json', 'dump-ports', 'br-int')) as { ports: { name: string; held?: number; held_limit?: number; hold_refused?: number }[] };
