@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, pingLoss, waitUntil } from '../helpers/daemon';
+import { startDaemon, tvsOk, nsRun, pingLoss, pingEach, waitUntil } from '../helpers/daemon';
 import { startCapture } from '../helpers/capture';
 import { readPid } from '../helpers/ovs';
 import { bindingAvailable } from '../../src/io/binding';
@@ -139,8 +139,8 @@ function execEnv(argv: string[], e: NodeJS.ProcessEnv): string {
 t.test('VXLAN: tvs ↔ OVS 3.1, ping across, VNI 100 both ways on the underlay', { skip }, async (t) => {
   const { nsA1, ul } = env;
   const cap = await startCapture(envNsT(), ul, 'udp port 4789', 4, 15);
-  const p = await nsRun(nsA1, ['ping', '-c', '3', '-i', '0.3', '-W', '2', '10.235.1.2']);
-  t.equal(pingLoss(p.stdout), 0, `ping over VXLAN to the host behind OVS: ${p.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const p = await pingEach(nsA1, '10.235.1.2', 3);
+  t.equal(p.loss, 0, `ping over VXLAN to the host behind OVS: ${p.summary}`);
   const out = await cap.done;
   t.match(out, /10\.234\.0\.1\.\d+ > 10\.234\.0\.3\.4789: VXLAN, flags \[I\] \(0x08\), vni 100\n?.*10\.235\.1\.1 > 10\.235\.1\.2: ICMP echo request/s, 'tvs → OVS: VNI 100');
   t.match(out, /10\.234\.0\.3\.\d+ > 10\.234\.0\.1\.4789: VXLAN, flags \[I\] \(0x08\), vni 100\n?.*10\.235\.1\.2 > 10\.235\.1\.1: ICMP echo reply/s, `OVS → tvs: VNI 100\n${out}`);
@@ -152,11 +152,11 @@ t.test('GRE: tvs ↔ OVS 3.1, ping across, key 200 both ways on the underlay', {
   let loss = 100;
   let out = '';
   for (let i = 0; i < 3 && loss !== 0; i++) {
-    const p = await nsRun(nsB1, ['ping', '-c', '3', '-i', '0.3', '-W', '2', '10.235.2.2']);
-    loss = pingLoss(p.stdout);
-    out = p.stdout;
+    const p = await pingEach(nsB1, '10.235.2.2', 3);
+    loss = p.loss;
+    out = p.summary;
   }
-  t.equal(loss, 0, `ping over GRE to the host behind OVS: ${out.split('\n').find((l) => l.includes('loss'))}`);
+  t.equal(loss, 0, `ping over GRE to the host behind OVS: ${out}`);
   const dump = await cap.done;
   t.match(dump, /10\.234\.0\.1 > 10\.234\.0\.3: GREv0, key=0xc8, .*10\.235\.2\.1 > 10\.235\.2\.2: ICMP echo request/s, 'tvs → OVS: GRE key 200');
   t.match(dump, /10\.234\.0\.3 > 10\.234\.0\.1: GREv0, key=0xc8, .*10\.235\.2\.2 > 10\.235\.2\.1: ICMP echo reply/s, `OVS → tvs: GRE key 200\n${dump}`);
