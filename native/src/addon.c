@@ -977,6 +977,30 @@ static napi_value js_set_thread_idle(napi_env env, napi_callback_info info) {
   return int_result(env, ts_set_idle(tid));
 }
 
+/* setThreadSlice(tid, ns): that thread's scheduler slice (0: the kernel's default); 0 or -errno. */
+static napi_value js_set_thread_slice(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t tid;
+  int64_t ns;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || tid <= 0) return throw_arg(env, "setThreadSlice(tid, ns): tid must be a positive thread id");
+  if (napi_get_value_int64(env, argv[1], &ns) != napi_ok || ns < 0) return throw_arg(env, "setThreadSlice(tid, ns): ns must be a number >= 0");
+  return int_result(env, ts_set_slice(tid, (uint64_t)ns));
+}
+
+/* getThreadSlice(tid): that thread's slice in ns as the kernel reports it (0: none), or -errno. */
+static napi_value js_get_thread_slice(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t tid;
+  napi_value v;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || tid <= 0) return throw_arg(env, "getThreadSlice(tid): tid must be a positive thread id");
+  napi_create_int64(env, ts_get_slice(tid), &v);
+  return v;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   struct state *st = calloc(1, sizeof *st);
   if (!st) return NULL;
@@ -998,6 +1022,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"ifInfo", NULL, js_if_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreadIdle", NULL, js_set_thread_idle, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setThreadSlice", NULL, js_set_thread_slice, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"getThreadSlice", NULL, js_get_thread_slice, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -20,6 +20,7 @@ import { Level, Logger } from '../control/log';
 import { OpenFlowService } from '../openflow/service';
 import { openflowCommands } from '../openflow/commands';
 import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SCHED, HelperThreads, type HelperSched, type SetThreadIdle } from './helper-threads';
+import { DEFAULT_DATAPATH_SLICE_US, applyDatapathSlice, sliceOnSaturation, type DatapathSliceState } from './datapath-slice';
 import { loadBinding } from '../io/binding';
 import { QuietTrim } from './quiet-trim';
 
@@ -38,8 +39,10 @@ export interface DaemonOptions {
    * never preempt the datapath thread (helper-threads.ts); 0 leaves them alone. Default 19.
    */
   helperNice?: number;
-  /** 'idle' (default): helper threads are also put in SCHED_IDLE; 'normal': only the nice value. */
+  /** 'normal' (default): helper threads only get the nice value; 'idle': also SCHED_IDLE. */
   helperSched?: HelperSched;
+  /** Scheduler slice of the datapath thread in µs (datapath-slice.ts); 0 keeps the kernel's. Default 100. */
+  datapathSliceUs?: number;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
@@ -79,6 +82,28 @@ function threadIdleSetter(): SetThreadIdle | null {
 }
 
 /**
+ * Give the datapath (this, the main) thread its short scheduler slice; never throws. Logged:
+ * `datapath thread slice` when the kernel took it, a warning naming why when it did not.
+ */
+function setDatapathSlice(us: number, log: Logger): DatapathSliceState {
+  let set = null;
+  let get = null;
+  try {
+    const b = loadBinding();
+    if (b.setThreadSlice && b.getThreadSlice) {
+      set = (tid: number, ns: number) => b.setThreadSlice!(tid, ns);
+      get = (tid: number) => b.getThreadSlice!(tid);
+    }
+  } catch {
+    /* no addon: reported below */
+  }
+  const st = applyDatapathSlice(us, process.pid, set, get);
+  if (st.applied) log.info('datapath thread slice', { slice_us: st.slice_us });
+  else if (us !== 0) log.warn('datapath thread slice left at the kernel default', { requested_us: us, slice_us: st.slice_us, error: st.error });
+  return st;
+}
+
+/**
  * What tells this daemon from others, stable across restarts: the host (its machine-id, else
  * its name) and the control socket (two daemons on one host never share one). Bridges' default
  * OpenFlow datapath ids derive from it.
@@ -110,14 +135,18 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     log.info('config reloaded', { file: f, added: report.added.length, removed: report.removed.length, replaced: report.replaced.length, unchanged: report.unchanged });
     return report;
   };
-  // OpenFlow: management sockets (DIR/BR.mgmt next to the control socket) and controllers.
+  // The datapath thread's slice, set once the switch is about to run (helpers.check() below);
+  // helper threads created after that inherit it and are put back to the default.
+  let slice: DatapathSliceState = { requested_us: 0, slice_us: 0, applied: false };
   const helpers = new HelperThreads(
     opts.helperNice ?? DEFAULT_HELPER_NICE,
     (msg, fields, failed) => (failed ? log.warn(msg, fields) : log.info(msg, fields)),
     undefined,
     undefined,
     (opts.helperSched ?? DEFAULT_HELPER_SCHED) === 'idle' ? threadIdleSetter() : null,
+    (tid) => (slice.applied ? loadBinding().setThreadSlice!(tid, 0) : 0),
   );
+  // OpenFlow: management sockets (DIR/BR.mgmt next to the control socket) and controllers.
   const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.info(m, f) });
   // Memory start-up and configuration touched once goes back once they are over (quiet-trim.ts).
   const trim = new QuietTrim(
@@ -144,7 +173,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
       ...openflowCommands(openflow),
       ...l3Commands(sw),
       reload: (a) => reload(typeof a.file === 'string' && a.file !== '' ? a.file : undefined),
-      'control-stats': () => ({ ...server.counters, limits: server.limits, helper_threads: helpers.stats }),
+      'control-stats': () => ({ ...server.counters, limits: server.limits, helper_threads: helpers.stats, datapath_slice: slice }),
     }),
     { log, afterRequest: () => trim.poke() },
   );
@@ -179,6 +208,8 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
       sw.on('nat', (e) => log.debug('nat session', { router: e.router, event: e.event, proto: e.session.proto, kind: e.session.kind }));
     }
     if (stopping()) return;
+    slice = setDatapathSlice(opts.datapathSliceUs ?? DEFAULT_DATAPATH_SLICE_US, log);
+    if (slice.applied) sw.on('saturation', sliceOnSaturation(slice, process.pid, (tid, ns) => loadBinding().setThreadSlice!(tid, ns)));
     // Helper threads started so far (V8's, Node's) now; later ones (libuv's pool is made on
     // first use) on the housekeeping tick.
     helpers.check();

@@ -49,6 +49,8 @@ export const DEFAULT_HELPER_SCHED: HelperSched = 'normal';
 
 /** Sets one thread's policy to SCHED_IDLE: 0 or -errno (the addon's setThreadIdle). */
 export type SetThreadIdle = (tid: number) => number;
+/** Puts one thread's scheduler slice back to the kernel's default: 0 or -errno. */
+export type ResetThreadSlice = (tid: number) => number;
 
 const ESRCH = os.constants.errno.ESRCH;
 
@@ -79,6 +81,9 @@ export class HelperThreads {
    * @param report called when new threads were lowered or one failed (a log line).
    * @param setIdle puts a thread in SCHED_IDLE; null: helpers keep the normal policy (only the
    *   nice value changes), as without the addon.
+   * @param resetSlice puts a thread's scheduler slice back to the kernel's default: threads
+   *   inherit the datapath thread's short slice (datapath-slice.ts) when it creates them; null:
+   *   the datapath thread kept the default, nothing to undo.
    */
   constructor(
     nice: number,
@@ -86,6 +91,7 @@ export class HelperThreads {
     private readonly taskDir = '/proc/self/task',
     private readonly mainTid = process.pid,
     private readonly setIdle: SetThreadIdle | null = null,
+    private readonly resetSlice: ResetThreadSlice | null = null,
   ) {
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError(`helper nice must be 0..19, got ${nice}`);
     this.state = { nice, sched: setIdle !== null ? 'idle' : 'normal', lowered: 0, idle: 0, failed: 0, threads: 0 };
@@ -130,6 +136,8 @@ export class HelperThreads {
         error = (e as Error).message;
         continue;
       }
+      // Best effort: a helper left with the short slice only wakes up sooner, it gets no more CPU.
+      if (this.resetSlice !== null) this.resetSlice(tid);
       if (this.setIdle !== null) {
         const r = this.setIdle(tid);
         if (r === 0) idle++;

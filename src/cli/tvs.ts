@@ -14,6 +14,7 @@ import * as path from 'path';
 import { pcapFile } from '../control/pcap';
 import { describeFrame } from '../wire/describe';
 import { Logger } from '../control/log';
+import { MIN_DATAPATH_SLICE_US, MAX_DATAPATH_SLICE_US } from './datapath-slice';
 
 function printWarnings(ws: string[]): void {
   for (const w of ws) console.error(`warning: ${w}`);
@@ -69,6 +70,15 @@ function helperSchedOption(v: unknown): 'idle' | 'normal' | undefined {
   if (v === undefined) return undefined;
   if (v !== 'idle' && v !== 'normal') throw new UsageError(`--helper-sched ${String(v)}: one of idle, normal`);
   return v;
+}
+
+function datapathSliceOption(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || (n !== 0 && (n < MIN_DATAPATH_SLICE_US || n > MAX_DATAPATH_SLICE_US))) {
+    throw new UsageError(`--datapath-slice-us ${String(v)}: 0 (the kernel's default) or ${MIN_DATAPATH_SLICE_US}..${MAX_DATAPATH_SLICE_US} µs`);
+  }
+  return n;
 }
 
 function logFormat(v: unknown): 'text' | 'json' | undefined {
@@ -127,6 +137,7 @@ const VERBS: Record<string, Verb> = {
       { name: 'spin-us', value: 'N', help: 'after traffic keep polling the ports for up to N µs after the last frame (adaptive) before sleeping: lower latency for a core while traffic flows, none when idle; 0 (default) sleeps as soon as the ports are empty' },
       { name: 'helper-nice', value: 'N', help: "run the process's helper threads (V8's compiler and GC workers, libuv's pool) at nice N, a lower CPU share than the thread that forwards frames (default 19; 0 leaves them at the switch's own priority and policy; the log, the control-stats request and the metrics say how many were lowered)" },
       { name: 'helper-sched', value: 'idle|normal', help: "normal (default): only the nice value; idle: also put the helper threads in SCHED_IDLE, so they run only when the forwarding thread does not want the core (a nice value alone still lets them take it for a whole scheduler slice, 1.5-4 ms: a lower latency tail) but a switch saturated by traffic then starves V8's compiler (firewall path at the generator maximum: 26% loss instead of 5%)" },
+      { name: 'datapath-slice-us', value: 'N', help: "scheduler slice of the thread that forwards frames, µs (Linux 6.12+ per-thread slices; default 100, the kernel's minimum; 0 keeps the kernel's default): a frame's wakeup then preempts whatever else runs on the switch's core at once instead of after that task's slice or the next tick; its CPU share is unchanged. The log says `datapath thread slice`, or a warning where the kernel has no per-thread slices" },
       { name: 'metrics', value: 'HOST:PORT', help: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
       { name: 'log-level', value: 'debug|info|warn|error', help: 'least severe log line written (default info)' },
       { name: 'log-format', value: 'text|json', help: 'log lines as text or as one JSON object each (default text)' },
@@ -144,6 +155,7 @@ const VERBS: Record<string, Verb> = {
         spinUs: spinOption(ctx.opts['spin-us']),
         helperNice: helperNiceOption(ctx.opts['helper-nice']),
         helperSched: helperSchedOption(ctx.opts['helper-sched']),
+        datapathSliceUs: datapathSliceOption(ctx.opts['datapath-slice-us']),
         metrics: ctx.opts.metrics as string | undefined,
         logLevel: ctx.opts['log-level'] !== undefined ? Logger.parseLevel(String(ctx.opts['log-level'])) : undefined,
         logFormat: logFormat(ctx.opts['log-format']),

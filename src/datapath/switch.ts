@@ -87,6 +87,12 @@ export interface PacketIn {
 const MAX_PATCH_PASSES = 16;
 /** Bursts drained per readiness callback before yielding to other ports and timers. */
 const MAX_BURSTS_PER_WAKE = 64;
+/**
+ * A receive burst that comes back full means frames were waiting: the datapath thread is
+ * saturated (the 'saturation' event, true). Calm again (false) once no burst has come back full
+ * for this long (ms): the event fires on transitions only, at most twice per period.
+ */
+export const SATURATION_CALM_MS = 100;
 
 const D_PATCH_LOOP = BRIDGE_DROPS.id.patch_loop;
 const D_CHECKSUM = BRIDGE_DROPS.id.checksum_offload;
@@ -301,10 +307,35 @@ export class Switch extends EventEmitter implements BridgeHost {
       }
       if (n === 0) return;
       this.process(p, batch);
-      if (n < batch.capacity) return;
+      if (n < batch.capacity) {
+        if (this.saturated && this.batchClock[0] - this.saturatedAt >= SATURATION_CALM_MS) this.setSaturated(false);
+        return;
+      }
+      this.saturatedAt = this.batchClock[0];
+      if (!this.saturated) this.setSaturated(true);
     }
     // Still busy: yield to other ports and the control socket, come back soon.
     if (this.running) setImmediate(() => this.drain(p));
+  }
+
+  /** A receive burst came back full within SATURATION_CALM_MS (see 'saturation'). */
+  private saturated = false;
+  /** Switch clock (ms, the batch clock of its drain) of the last full burst. */
+  private saturatedAt = 0;
+
+  /**
+   * 'saturation' (true/false) on each transition: the daemon gives the datapath thread the
+   * kernel's default scheduler slice while saturated (no wakeups to win, fewer switches to the
+   * other tasks on its core) and its short one again once calm (src/cli/datapath-slice.ts).
+   */
+  private setSaturated(on: boolean): void {
+    this.saturated = on;
+    this.emit('saturation', on);
+  }
+
+  /** Whether the datapath counts as saturated now (a full receive burst within SATURATION_CALM_MS). */
+  get isSaturated(): boolean {
+    return this.saturated;
   }
 
   private downPorts = new Set<SwitchPort>();

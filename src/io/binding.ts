@@ -121,6 +121,14 @@ export interface NativeBinding {
    * normal thread wants its CPU (src/cli/helper-threads.ts). 0, or -errno (-ESRCH: it ended).
    */
   setThreadIdle?(tid: number): number;
+  /**
+   * Set one thread's scheduler slice in ns (EEVDF custom slice, Linux 6.12+; 0: the kernel's
+   * default), keeping its policy and nice value (src/cli/datapath-slice.ts). 0, or -errno;
+   * older kernels accept and ignore it, so read it back with getThreadSlice.
+   */
+  setThreadSlice?(tid: number, ns: number): number;
+  /** One thread's scheduler slice in ns as the kernel reports it (0: none), or -errno. */
+  getThreadSlice?(tid: number): number;
 }
 
 let cached: NativeBinding | undefined;

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { run, startDaemon, tvs, tvsOk, TVS } from '../helpers/daemon';
 import { request } from '../../src/control/client';
+import { bindingAvailable, loadBinding } from '../../src/io/binding';
 
 const cfg = {
   bridges: [
@@ -53,6 +54,22 @@ t.test('daemon + CLI without root', async (t) => {
   t.match(stats.helper_threads, { nice: 19, sched: 'idle', failed: 0 });
   t.equal(stats.helper_threads.idle, stats.helper_threads.lowered, 'every lowered helper also in SCHED_IDLE');
   t.ok(stats.helper_threads.lowered >= tasks.length - 1, 'control-stats counts them');
+
+  // The datapath thread's short scheduler slice (Linux 6.12+), read back from the kernel; the
+  // helpers keep the default one.
+  const rel = /^(\d+)\.(\d+)/.exec(os.release());
+  const hasSlices = rel !== null && (Number(rel[1]) > 6 || (Number(rel[1]) === 6 && Number(rel[2]) >= 12));
+  const noSlice = !bindingAvailable() ? 'native addon not built (make)' : !hasSlices ? `kernel ${os.release()} has no per-thread slices (Linux 6.12+)` : false;
+  await t.test('the datapath thread has the 100 µs slice, helpers the default', { skip: noSlice }, async (t) => {
+    const { datapath_slice: slice } = (await request(d.control, 'control-stats')) as { datapath_slice: unknown };
+    t.same(slice, { requested_us: 100, slice_us: 100, applied: true, saturated: false, saturations: 0 }, 'control-stats: the 100 µs slice applied');
+    t.ok(logs().some((l) => l.msg === 'datapath thread slice' && l.slice_us === 100), 'logged: datapath thread slice');
+    const b = loadBinding();
+    t.equal(b.getThreadSlice!(pid), 100_000, 'the kernel reports 100 µs for the datapath thread');
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      if (Number(tid) !== pid) t.not(b.getThreadSlice!(Number(tid)), 100_000, `helper ${tid} keeps the default slice`);
+    }
+  });
 
   // reload by CLI: a flow changes, a port appears; the unchanged flow stays.
   cfg.bridges[0].flows[0] = 'priority=10,in_port=m1,actions=drop';
