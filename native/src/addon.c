@@ -74,6 +74,11 @@ struct poller {
   napi_ref cb;
   napi_async_context ctx;
   int in_cb; /* JS callback running: defer releasing cb/ctx until it returns */
+  /* pollStart's optional clock: a Float64Array whose [0] gets the time (ms, uv_hrtime: the
+   * clock process.hrtime() reads) before every callback, so the datapath need not read a
+   * clock per wakeup (in JS each reading allocates a heap number). NULL when not given. */
+  double *clock;
+  napi_ref clock_ref;
 };
 
 /* The adaptive spin (see "polling" below). Separate from the state for the same reason as the
@@ -319,8 +324,28 @@ static void poller_free(uv_handle_t *h) { free(h->data); }
 static void poller_release_js(struct poller *pl) {
   if (pl->cb) napi_delete_reference(pl->env, pl->cb);
   if (pl->ctx) napi_async_destroy(pl->env, pl->ctx);
+  if (pl->clock_ref) napi_delete_reference(pl->env, pl->clock_ref);
   pl->cb = NULL;
   pl->ctx = NULL;
+  pl->clock_ref = NULL;
+  pl->clock = NULL;
+}
+
+/* pollStart's optional third argument: a Float64Array of at least one element (its data stays
+ * put: the slot's ArrayBuffer is off-heap and the datapath never transfers it). Replaces any
+ * clock the poller had. 0, or -1 when `v` is not one (nothing changed). */
+static int poller_set_clock(napi_env env, struct poller *pl, napi_value v) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return -1;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok) return -1;
+  if (type != napi_float64_array || length < 1 || data == NULL) return -1;
+  if (pl->clock_ref) napi_delete_reference(env, pl->clock_ref);
+  napi_create_reference(env, v, 1, &pl->clock_ref);
+  pl->clock = data;
+  return 0;
 }
 
 static void stop_polling(struct port *p) {
@@ -368,6 +393,7 @@ static void dispatch(struct poller *pl, int status, int events) {
     napi_get_global(env, &recv); /* make_callback needs an object receiver (ToObject(undefined) throws) */
     napi_create_int32(env, status, &argv[0]);
     napi_create_int32(env, events, &argv[1]);
+    if (pl->clock) *pl->clock = (double)uv_hrtime() / 1e6;
     pl->in_cb = 1;
     /* make_callback (not call_function): runs the microtask queue afterwards and keeps
      * async_hooks / AsyncLocalStorage context, like any other I/O callback. */
@@ -803,17 +829,27 @@ static napi_value js_tx_burst(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_poll_start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], name;
+  size_t argc = 3;
+  napi_value argv[3], name;
   napi_valuetype t;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct port *p = argc >= 1 ? lookup(env, argv[0]) : NULL;
   if (!p) return throw_arg(env, "pollStart: no such port handle (closed?)");
   if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) return throw_arg(env, "pollStart: cb must be a function");
+  int want_clock = argc >= 3 && napi_typeof(env, argv[2], &t) == napi_ok && t != napi_undefined;
+  if (want_clock) {
+    bool ok = false;
+    size_t len = 0;
+    napi_typedarray_type type;
+    if (napi_is_typedarray(env, argv[2], &ok) != napi_ok || !ok ||
+        napi_get_typedarray_info(env, argv[2], &type, &len, NULL, NULL, NULL) != napi_ok || type != napi_float64_array || len < 1)
+      return throw_arg(env, "pollStart: clock must be a Float64Array of at least one element");
+  }
   if (p->poller) {
-    /* Already watching: just swap the callback. */
+    /* Already watching: just swap the callback (and the clock, when one is given). */
     napi_delete_reference(env, p->poller->cb);
     napi_create_reference(env, argv[1], 1, &p->poller->cb);
+    if (want_clock) poller_set_clock(env, p->poller, argv[2]);
     return undefined(env);
   }
   uv_loop_t *loop;
@@ -834,6 +870,7 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   napi_create_string_utf8(env, "tvs:port-poll", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &pl->ctx);
   napi_create_reference(env, argv[1], 1, &pl->cb);
+  if (want_clock) poller_set_clock(env, pl, argv[2]);
   p->poller = pl;
   p->transient_errors = 0;
   r = uv_poll_start(&pl->h, POLL_EVENTS, on_poll);

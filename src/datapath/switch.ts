@@ -18,7 +18,7 @@ import { constants as osConstants } from 'os';
 import { PacketArena, ArenaOptions } from '../packet/arena';
 import { Batch, BURST } from '../packet/batch';
 import { KEY_SHIFT, KEY_WORDS } from '../packet/flow-key';
-import { newBatchClock, type BatchClock } from '../packet/batch-clock';
+import { monotonicMs, newBatchClock, type BatchClock } from '../packet/batch-clock';
 import * as vnet from '../packet/vnet';
 import * as gsoSw from '../packet/gso';
 import {
@@ -110,6 +110,11 @@ export class Switch extends EventEmitter implements BridgeHost {
    * packet/batch-clock.ts); the bridges, NORMAL and the flow tables read it from here.
    */
   readonly batchClock: BatchClock = newBatchClock();
+  /**
+   * `clock` is monotonicMs, which native ports can stamp into batchClock when they wake the
+   * datapath (Port.start): a wakeup then costs no clock reading here.
+   */
+  private readonly clockStamps: boolean;
   private readonly pipelineFactory: PipelineFactory;
   private readonly portTable: PortTable;
   private readonly bridgeDefaults: BridgeOptions;
@@ -158,7 +163,8 @@ export class Switch extends EventEmitter implements BridgeHost {
 
   constructor(opts: SwitchOptions = {}) {
     super();
-    this.clock = opts.clock ?? (() => performance.now());
+    this.clock = opts.clock ?? monotonicMs;
+    this.clockStamps = opts.clock === undefined;
     this.arena = new PacketArena(opts.arena);
     if (this.arena.smallSlots < 64) throw new RangeError(`switch: the arena needs at least 64 slots (got ${this.arena.smallSlots})`);
     this.rxBatch = new Batch(Math.min(BURST, this.arena.smallSlots >> 2));
@@ -273,7 +279,7 @@ export class Switch extends EventEmitter implements BridgeHost {
   private watch(p: SwitchPort): void {
     if (this.busyPoll) return;
     const io = p.io!;
-    io.start(() => this.drain(p), this.batchClock);
+    io.start((stamped) => this.drain(p, stamped === true), this.batchClock, this.clockStamps);
   }
 
   private scheduleBusy(): void {
@@ -284,8 +290,11 @@ export class Switch extends EventEmitter implements BridgeHost {
     });
   }
 
-  /** Receive and process bursts from one port until a burst comes back short. */
-  drain(p: SwitchPort): void {
+  /**
+   * Receive and process bursts from one port until a burst comes back short. `stamped`: the
+   * port wrote the wakeup time into batchClock just now (Port.start).
+   */
+  drain(p: SwitchPort, stamped = false): void {
     const io = p.io;
     if (!io || this.ports[p.id] !== p) return;
     if (!io.up) {
@@ -296,7 +305,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     if (this.downPorts.size !== 0) this.downPorts.delete(p);
     // One clock reading per wakeup (the bursts of a drain follow each other within
     // microseconds), before the first burst: the port's own per-burst bookkeeping reads it too.
-    this.batchClock[0] = this.clock();
+    if (!stamped) this.batchClock[0] = this.clock();
     const batch = this.rxBatch;
     for (let i = 0; i < MAX_BURSTS_PER_WAKE; i++) {
       batch.count = 0;

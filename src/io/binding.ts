@@ -96,7 +96,11 @@ export interface NativeBinding {
   /** Send slots[0..n); the number the kernel took, or -errno. */
   txBurst(handle: number, slots: Uint32Array, n: number): number;
   /** Watch the fd with libuv; `cb(status, events)`: status < 0 is -errno (e.g. device gone). */
-  pollStart(handle: number, cb: (status: number, events: number) => void): void;
+  /**
+   * `clock` (optional): before every `cb` the addon writes the time into clock[0], in ms of the
+   * monotonic clock process.hrtime() reads (packet/batch-clock.ts, monotonicMs).
+   */
+  pollStart(handle: number, cb: (status: number, events: number) => void, clock?: Float64Array): void;
   pollStop(handle: number): void;
   /**
    * The adaptive spin after traffic, process-wide: keep polling the ports for up to `us`

@@ -180,13 +180,14 @@ export abstract class NativePort implements Port {
     return k;
   }
 
-  start(onReadable: () => void, clock?: Float64Array): void {
+  start(onReadable: (stamped?: boolean) => void, clock?: Float64Array, stamp = false): void {
     if (this.closed || this.downErrno !== 0) return;
     this.polling = true;
     if (clock !== undefined && clock !== this.clock) {
       this.clock = clock;
       this.lastRefresh = clock[0];
     }
+    const stamped = stamp && clock !== undefined;
     // Optional on the binding: test fakes implement only the port calls.
     this.binding.pollSpin?.(spinUs);
     this.binding.pollStart(this.handle, (status: number) => {
@@ -195,8 +196,8 @@ export abstract class NativePort implements Port {
         // Stop watching, then wake the datapath once so its next rxBurst sees -errno.
         this.markDown(-status);
       }
-      onReadable();
-    });
+      onReadable(stamped);
+    }, stamped ? clock : undefined);
   }
 
   stop(): void {

@@ -91,8 +91,13 @@ export interface Port {
    * datapath's batch clock (packet/batch-clock.ts), current whenever the datapath calls a burst
    * method; a port that keeps time per burst (a rate limit) reads it there instead of reading
    * a clock itself, which would allocate a heap number per burst.
+   *
+   * `stamp`: the datapath's clock is monotonicMs (packet/batch-clock.ts). A port that can read
+   * that clock where it wakes up (native ports: the addon) then writes the wakeup time into
+   * clock[0] before each onReadable call and passes `stamped` true, and the datapath does not
+   * read its clock for that wakeup. Ports that cannot call onReadable() without it.
    */
-  start(onReadable: () => void, clock?: Float64Array): void;
+  start(onReadable: (stamped?: boolean) => void, clock?: Float64Array, stamp?: boolean): void;
   /** Stop watching (the port stays open). */
   stop(): void;
   /** Stop and release the OS resources. Idempotent. */

@@ -14,6 +14,40 @@
  */
 export type BatchClock = Float64Array;
 
+/**
+ * A batch clock slot. Its ArrayBuffer is made explicitly so that it lives outside V8's heap:
+ * the native addon writes the wakeup time into it (pollStart's clock) through a pointer, and a
+ * small typed array made with `new Float64Array(1)` may sit inside the heap, where GC moves it.
+ */
 export function newBatchClock(): BatchClock {
-  return new Float64Array(1);
+  return new Float64Array(new ArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
 }
+
+/**
+ * The datapath's default clock: milliseconds of the monotonic clock (CLOCK_MONOTONIC, as
+ * libuv's uv_hrtime() and process.hrtime() read it). The native addon stamps the batch clock
+ * from the same clock when it wakes the datapath, so the two readings are one time base.
+ *
+ * Read as performance.now() (the same clock, counted from the process start) plus that start:
+ * one heap number per reading, where process.hrtime() makes an array as well (the router reads
+ * the clock per batch). The start is measured once, between two hrtime readings (the closest
+ * of a few tries, off by well under a microsecond).
+ */
+export function monotonicMs(): number {
+  return performance.now() + PERF_ORIGIN_MS;
+}
+
+const PERF_ORIGIN_MS = ((): number => {
+  let best = BigInt(Number.MAX_SAFE_INTEGER);
+  let origin = 0;
+  for (let i = 0; i < 5; i++) {
+    const a = process.hrtime.bigint();
+    const p = performance.now();
+    const b = process.hrtime.bigint();
+    if (b - a < best) {
+      best = b - a;
+      origin = Number((a + b) / 2n) / 1e6 - p;
+    }
+  }
+  return origin;
+})();

@@ -15,6 +15,7 @@ import { TapPort } from '../../src/io/tap-port';
 import { NativePort } from '../../src/io/native-port';
 import { PacketArena } from '../../src/packet/arena';
 import { Batch } from '../../src/packet/batch';
+import { monotonicMs, newBatchClock } from '../../src/packet/batch-clock';
 import { isRoot, Lab, sh, uniqueName } from '../helpers/netns';
 
 const skip = !isRoot()
@@ -323,6 +324,54 @@ t.test('AF_PACKET port survives link down/up, goes down when the interface is de
   t.pass('close and pollStop are idempotent');
 });
 
+t.test('poll clock: the addon writes the wakeup time (monotonicMs) into the batch clock before each callback', { skip }, async (t) => {
+  const lab = Lab.create(t);
+  const v = lab.veth();
+  const arena = new PacketArena({ slots: 64 });
+  const a = new AfPacketPort(v.host, arena);
+  const b = new AfPacketPort(v.peer, arena);
+  t.teardown(() => (a.close(), b.close()));
+  const clock = newBatchClock();
+  clock[0] = -1;
+  // What the datapath sees in each callback: the flag, and the slot against the clock read here.
+  const seen: Array<{ stamped: boolean | undefined; slot: number; before: number; after: number }> = [];
+  let last = monotonicMs();
+  a.start((stamped) => {
+    const after = monotonicMs();
+    seen.push({ stamped, slot: clock[0], before: last, after });
+    const batch = new Batch();
+    a.rxBurst(batch);
+    for (let i = 0; i < batch.count; i++) arena.release(batch.slots[i]);
+  }, clock, true);
+  for (let i = 0; i < 3; i++) {
+    last = monotonicMs();
+    t.equal(send(b, arena, [mkFrame(80, i)]), 1, `frame ${i} sent`);
+    for (const deadline = Date.now() + 5_000; seen.length <= i && Date.now() < deadline; ) await sleep(5);
+  }
+  t.ok(seen.length >= 3, `three wakeups (${seen.length})`);
+  for (const [i, s] of seen.slice(0, 3).entries()) {
+    t.equal(s.stamped, true, `wakeup ${i}: stamped`);
+    t.ok(s.slot >= s.before && s.slot <= s.after, `wakeup ${i}: ${s.slot} within [${s.before}, ${s.after}]`);
+  }
+
+  // Without stamp, the slot is left alone and the callback says so.
+  const c = new AfPacketPort(v.peer, arena, {}, loadBinding());
+  t.teardown(() => c.close());
+  const clock2 = newBatchClock();
+  clock2[0] = 7;
+  const flags: Array<boolean | undefined> = [];
+  c.start((stamped) => {
+    flags.push(stamped);
+    const batch = new Batch();
+    c.rxBurst(batch);
+    for (let i = 0; i < batch.count; i++) arena.release(batch.slots[i]);
+  }, clock2);
+  t.equal(send(a, arena, [mkFrame(80, 9)]), 1, 'frame sent the other way');
+  for (const deadline = Date.now() + 5_000; flags.length === 0 && Date.now() < deadline; ) await sleep(5);
+  t.equal(flags[0], false, 'not stamped');
+  t.equal(clock2[0], 7, 'slot untouched');
+});
+
 t.test('setup errors and argument validation', { skip }, async (t) => {
   const binding: NativeBinding = loadBinding();
   const arena = new PacketArena({ slots: 8 });
@@ -360,6 +409,8 @@ t.test('setup errors and argument validation', { skip }, async (t) => {
   arena.release(s);
   t.equal(binding.txBurst(h, [s] as unknown as Uint32Array, 1), -E.EINVAL, 'a plain array is no slot list');
   t.throws(() => binding.pollStart(9999, () => {}), /no such port/);
+  t.throws(() => binding.pollStart(h, () => {}, new Float32Array(1) as unknown as Float64Array), /clock must be a Float64Array/);
+  t.throws(() => binding.pollStart(h, () => {}, new Float64Array(0)), /clock must be a Float64Array/);
 
   // A transferred (detached) arena buffer: every burst refuses, before touching its memory.
   for (const which of ['buffer', 'start', 'len'] as const) {
