@@ -155,13 +155,11 @@ static struct port *lookup(napi_env env, napi_value v) {
   return st->ports[h - 1];
 }
 
+/* Called once per burst for the slot list: napi_get_typedarray_info fails on anything but a typed
+ * array, and it only materialises the ArrayBuffer handle and offset when asked for them. */
 static int get_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *count) {
-  bool is;
   napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
-  if (napi_get_typedarray_info(env, v, &t, count, (void **)data, &ab, &off) != napi_ok) return 0;
+  if (napi_get_typedarray_info(env, v, &t, count, (void **)data, NULL, NULL) != napi_ok) return 0;
   return t == napi_uint32_array;
 }
 
@@ -260,17 +258,17 @@ static int take_arena(napi_env env, napi_value obj, struct port *p) {
 
 /* Once per burst: the raw pointers are only valid while no buffer was detached (transferred). */
 static int arena_alive(napi_env env, struct port *p) {
-  napi_value v, ab;
+  napi_value v;
   bool detached = true;
-  size_t n, off;
-  napi_typedarray_type t;
-  void *d;
+  size_t n;
   if (napi_get_reference_value(env, p->buf_ref, &v) != napi_ok || !v) return 0;
   if (napi_is_detached_arraybuffer(env, v, &detached) != napi_ok || detached) return 0;
+  /* Only the length: a detached view reads 0. Asking for the type, data or buffer as well costs
+   * a chain of type tests and an ArrayBuffer handle each, twice per burst, for nothing. */
   if (napi_get_reference_value(env, p->start_ref, &v) != napi_ok || !v) return 0;
-  if (napi_get_typedarray_info(env, v, &t, &n, &d, &ab, &off) != napi_ok || n != p->start_count) return 0;
+  if (napi_get_typedarray_info(env, v, NULL, &n, NULL, NULL, NULL) != napi_ok || n != p->start_count) return 0;
   if (napi_get_reference_value(env, p->len_ref, &v) != napi_ok || !v) return 0;
-  if (napi_get_typedarray_info(env, v, &t, &n, &d, &ab, &off) != napi_ok || n != p->len_count) return 0;
+  if (napi_get_typedarray_info(env, v, NULL, &n, NULL, NULL, NULL) != napi_ok || n != p->len_count) return 0;
   return 1;
 }
 
