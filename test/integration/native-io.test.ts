@@ -397,6 +397,13 @@ t.test('setup errors and argument validation', { skip }, async (t) => {
   t.teardown(() => binding.close(h));
   t.equal(binding.rxBurst(h, new Uint32Array([arena.capacity]), 1), -E.EINVAL, 'slot index out of range');
   t.equal(binding.rxBurst(h, new Uint32Array([0, arena.capacity]), 1, 1), -E.EINVAL, 'large slot index out of range');
+  // The check runs over the offer in groups of eight, then the rest one by one: a bad index in
+  // either part, in any lane, is refused.
+  for (const bad of [8, 13, 15, 16, 23, 24]) {
+    const offer = new Uint32Array(25);
+    offer[bad] = arena.capacity;
+    t.equal(binding.rxBurst(h, offer, 20, 5), -E.EINVAL, `slot index out of range at offer[${bad}] of 25`);
+  }
   t.equal(binding.rxBurst(h, new Uint32Array([0]), 2), -E.EINVAL, 'max beyond the slot list');
   t.equal(binding.rxBurst(h, new Uint32Array([0, 8]), 1, 2), -E.EINVAL, 'large count beyond the slot list');
   t.equal(binding.rxBurst(h, new Uint32Array([0, 8]), 1, -1), -E.EINVAL, 'negative large count');
