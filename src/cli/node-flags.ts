@@ -19,8 +19,20 @@
  * lost none. With the smaller budget
  * the first second lost 1.5-8.5k (bench/compare topology, tvs pinned to CPU 1, three alternating
  * cold starts each, 2026-11-30); once warm, CPU per packet is the same.
+ *
+ * --no-lazy-feedback-allocation: V8 gives a function its feedback vector (the record of which
+ * branches ran, with which types) only after it has run a while, so what a function does in its
+ * first calls is not recorded. The optimizing compiler turns every branch without feedback into a
+ * deoptimization exit. In the switch a function's first calls are the first packets — the first
+ * packet of a connection among them: conntrack's "no connection yet" branch (ct-stage process()),
+ * and in the executor and parser the branches only a new connection's recirculation takes, ran
+ * without feedback; every later connection (each new ping) then deoptimized process(), runCt(),
+ * runPacket() and parseSlot() ("Insufficient type feedback"), and at ping rates they ran
+ * interpreted for the next hundreds of packets (--trace-opt --trace-deopt on the firewall path,
+ * 500 echoes at -i 0.002 after 3,000: never re-optimized within them). With feedback from the
+ * first call they are optimized with the new-connection branches compiled in and no deopt follows.
  */
-export const SWITCH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--interrupt-budget=16384'];
+export const SWITCH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--interrupt-budget=16384', '--no-lazy-feedback-allocation'];
 
 /**
  * Environment the switch process runs with, for the same reason (memory at rest). The `tvs`

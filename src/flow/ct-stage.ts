@@ -202,7 +202,7 @@ export class CtStage {
       if (l4 === 0) return this.inv(INV_TRUNCATED);
       tpSrc = key[k + K.K_TP_SRC];
       tpDst = key[k + K.K_TP_DST];
-      ports = ((tpSrc << 16) | tpDst) >>> 0;
+      ports = (tpSrc << 16) | tpDst; // int32, see pkz below
       if (proto === ipv4.PROTO_TCP) {
         tflags = tcp.flags(b, p);
         if (tcpInvalidFlags(tflags)) return this.inv(INV_TCP_FLAGS);
@@ -216,7 +216,7 @@ export class CtStage {
         // ICMPv6 guarantees 4 bytes only; an echo with a code is no echo (OVS extract_l4_icmp6).
         if (v6 && (ipEnd - p < icmpv6.ECHO_LEN || tpDst !== 0)) return this.inv(ipEnd - p < icmpv6.ECHO_LEN ? INV_TRUNCATED : INV_ICMP_NEW);
         const id = v6 ? icmpv6.echoId(b, p) : icmp.echoId(b, p);
-        ports = ((id << 16) | id) >>> 0;
+        ports = (id << 16) | id;
         pk = proto | (type << 8); // ICMPv6 echo types (128, 129) carry PK_IPV6 themselves
       } else if (v6 ? icmpv6.isError(type) : icmp.isError(type)) {
         return v6 ? this.related6(a, slot, ip, p, ipEnd, zone, now) : this.related(a, slot, p, ipEnd, zone, now, flags);
@@ -226,9 +226,12 @@ export class CtStage {
         return this.inv(INV_ICMP_NEW);
       }
     }
-    const pkz = (pk | (zone << 16)) >>> 0;
-    // `| 0`: the words travel as int32 (uint32 values from 2^31 would be boxed per call).
-    let e = ct.count === 0 ? -1 : v6 ? ct.lookup6(pkz | 0, key, k + K.K_IPV6_SRC, k + K.K_IPV6_DST, ports | 0) : ct.lookup(pkz | 0, src | 0, dst | 0, ports | 0);
+    // The port and protocol words are int32 (the table stores and compares their bits), never
+    // uint32: a port word from 2^31 (sport or echo id >= 32768 — which of them depends on the
+    // connection) would be a heap number, and code optimized on connections below it
+    // deoptimizes at the first one above ("lost precision").
+    const pkz = pk | (zone << 16);
+    let e = ct.count === 0 ? -1 : v6 ? ct.lookup6(pkz, key, k + K.K_IPV6_SRC, k + K.K_IPV6_DST, ports) : ct.lookup(pkz, src | 0, dst | 0, ports);
     if (e >= 0 && ct.expires[e >> 1] <= now) {
       if (!dry) ct.remove(e >> 1, REMOVE_EXPIRED);
       e = -1;

@@ -168,7 +168,8 @@ export class Conntrack {
   eSrc!: Uint32Array;
   eDst!: Uint32Array;
   ePorts!: Uint32Array;
-  private eHash!: Uint32Array;
+  /** tupleHash of each entry (int32, as tupleHash returns it). */
+  private eHash!: Int32Array;
   xSrc!: Uint32Array;
   xDst!: Uint32Array;
   xPorts!: Uint32Array;
@@ -782,7 +783,7 @@ export class Conntrack {
     this.eSrc = grow((l) => new Uint32Array(l), this.eSrc, ne);
     this.eDst = grow((l) => new Uint32Array(l), this.eDst, ne);
     this.ePorts = grow((l) => new Uint32Array(l), this.ePorts, ne);
-    this.eHash = grow((l) => new Uint32Array(l), this.eHash, ne);
+    this.eHash = grow((l) => new Int32Array(l), this.eHash, ne);
     this.xSrc = grow((l) => new Uint32Array(l), this.xSrc, ne);
     this.xDst = grow((l) => new Uint32Array(l), this.xDst, ne);
     this.xPorts = grow((l) => new Uint32Array(l), this.xPorts, ne);
@@ -839,11 +840,15 @@ export function addrDigest(w0: number, w1: number, w2: number, w3: number): numb
   return (h ^ (h >>> 15)) >>> 0;
 }
 
-/** Mix of the 5-tuple (murmur3-style multiply/xorshift), uint32. */
+/**
+ * Mix of the 5-tuple (murmur3-style multiply/xorshift), int32. Not uint32: half of all hashes
+ * are at or above 2^31, where `>>> 0` yields a heap number; optimized code that had only met
+ * hashes below it deoptimizes ("lost precision") at the first connection whose hash is not.
+ */
 export function tupleHash(proto: number, src: number, dst: number, ports: number): number {
   let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 15) ^ dst, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 13) ^ ports, 0x27d4eb2f);
   h = Math.imul(h ^ (h >>> 16) ^ proto, 0x85ebca6b);
-  return (h ^ (h >>> 15)) >>> 0;
+  return h ^ (h >>> 15);
 }
