@@ -12,12 +12,15 @@ import { Router, RouterOptions } from '../l3/router';
 import { DhcpServer } from '../l3/dhcp';
 import { DROP_TX_FULL } from '../io/port';
 import type { PacketArena } from '../packet/arena';
+import type { BatchClock } from '../packet/batch-clock';
 import type { PortConfig, SwitchPort } from './switch-port';
 
 /** What the L3 attachments need from the switch that owns them. */
 export interface L3Host {
   readonly arena: PacketArena;
   readonly clock: () => number;
+  /** The time of the batch in progress (packet/batch-clock.ts): routers read it per batch. */
+  readonly batchClock: BatchClock;
   addPort(bridge: string, name: string, config: PortConfig): SwitchPort;
   delPort(bridge: string, name: string): void;
   /** A stage's frame enters the bridge through its port after the current batch (takes ownership). */
@@ -67,7 +70,7 @@ export class L3Attachments {
   addRouter(name: string, opts: Partial<RouterOptions> = {}): Router {
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new Error(`invalid router name '${name}'`);
     if (this.routers.has(name)) throw new Error(`router '${name}' already exists`);
-    const router = new Router(name, this.sw.arena, { clock: this.sw.clock, ...opts });
+    const router = new Router(name, this.sw.arena, { clock: this.sw.clock, batchClock: this.sw.batchClock, ...opts });
     const entry: RouterEntry = { router, ports: new Map(), specs: [] };
     router.onEmit = (slot, iface) => {
       const p = entry.ports.get(iface);

@@ -37,6 +37,7 @@ import { errorAllowed } from './icmp-error';
 import type { Neighbours } from './neighbours';
 import type { Iface } from './router-iface';
 import type { U32Map } from '../packet/u32-map';
+import type { BatchClock } from '../packet/batch-clock';
 import { RouteTable, RT_FWD, RT_LOCAL, RT_FIP, RT_BCAST } from './route-table';
 import {
   D_NO_IFACE, D_NOT_IPV4, D_NOT_FOR_ROUTER, D_NOT_UNICAST, D_BAD_CSUM, D_NO_ROUTE, D_TTL, D_FRAG_NEEDED, D_OVERSIZE,
@@ -74,6 +75,8 @@ export interface ForwardingState {
   readonly fixedToFip: U32Map;
   readonly ct: Conntrack;
   readonly nbr: Neighbours;
+  /** [0]: the time (ms) the decision is taken at (packet/batch-clock.ts; input and trace stamp it). */
+  readonly time: BatchClock;
 }
 
 export class Decision {
@@ -225,7 +228,7 @@ function dropWithError(d: Decision, a: PacketArena, s: number, reason: number, t
  * A frame that arrived on router interface `inIf` (parsed, untagged): interface and L2 checks,
  * ARP, IPv4 header checksum, then the IPv4 decision.
  */
-export function decideInput(st: ForwardingState, a: PacketArena, s: number, inIf: number, now: number, d: Decision): void {
+export function decideInput(st: ForwardingState, a: PacketArena, s: number, inIf: number, d: Decision): void {
   d.begin(inIf);
   const ifc = inIf >= 0 && inIf < st.ifaces.length ? st.ifaces[inIf] : null;
   if (ifc === null) return drop(d, D_NO_IFACE);
@@ -242,7 +245,7 @@ export function decideInput(st: ForwardingState, a: PacketArena, s: number, inIf
   const l3 = a.start[s] + a.l3[s];
   // RFC 1812 §5.2.2: a router verifies the header checksum of what it forwards.
   if (sum16(b, l3, ipv4.headerLen(b, l3)) !== 0xffff) return drop(d, D_BAD_CSUM);
-  routeIpv4(st, a, s, inIf, now, d);
+  routeIpv4(st, a, s, inIf, d);
 }
 
 /** ARP on `ifc`: answer requests for our addresses (and floating IPs on the gateway), learn. */
@@ -274,12 +277,12 @@ function decideArp(st: ForwardingState, a: PacketArena, s: number, ifc: Iface, d
  * itself (echo reply, ICMP error): those skip TTL handling, never create NAT sessions and never
  * cause ICMP errors of their own.
  */
-export function decideIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number, now: number, d: Decision): void {
+export function decideIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number, d: Decision): void {
   d.begin(inIf);
-  routeIpv4(st, a, s, inIf, now, d);
+  routeIpv4(st, a, s, inIf, d);
 }
 
-function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number, now: number, d: Decision): void {
+function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number, d: Decision): void {
   const b = a.bytes;
   const key = a.key;
   const f = a.start[s];
@@ -329,6 +332,7 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
   const ct = st.ct;
   let e = -1;
   if (ct.count !== 0) {
+    const now = st.time[0];
     if (icmpErr) {
       // An error about a NAT'd datagram goes back through the session it quotes (nat.ts).
       if (parseQuoted(b, l4, l3 + ipv4.totalLen(b, l3))) {
@@ -452,7 +456,7 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
   // ---- 6. next hop
   const nh = d.via !== 0 ? d.via : dst;
   d.nextHop = nh;
-  const ai = st.nbr.resolved(nh, out, now);
+  const ai = st.nbr.resolved(nh, out);
   d.arpEntry = ai;
   if (ai >= 0) d.nhState = NH_RESOLVED;
   else {

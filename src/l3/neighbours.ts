@@ -15,6 +15,7 @@ import { PendingQueue, type Pending } from './arp-pending';
 import type { Iface } from './router-iface';
 import { D_ARP_FAILED, D_ARP_QUEUE_FULL, D_ARP_HOLD_LIMIT } from './router-drops';
 import type { HoldBudget } from '../packet/hold-budget';
+import type { BatchClock } from '../packet/batch-clock';
 
 /** K_IN_PORT of frames the router builds itself (ARP requests, ICMP errors). */
 export const ROUTER_IN_PORT = 0;
@@ -32,6 +33,11 @@ export interface NeighbourHost {
   /** A frame the router built, out of `out`. */
   emit(s: number, out: number): void;
   readonly stats: { arpRequestsSent: number; arpLearned: number; noBuffer: number };
+  /**
+   * [0]: the time (ms) of the router's pass in progress, which `resolved`, `output` and `learn`
+   * compare and stamp with. A slot, not an argument: see packet/batch-clock.ts.
+   */
+  readonly time: BatchClock;
 }
 
 export interface NeighbourOptions {
@@ -92,24 +98,24 @@ export class Neighbours {
     return b ?? this.holds;
   }
 
-  /** Cache entry usable for `nh` out of `out` at `now`, or -1 (ARP needed). Pure. */
-  resolved(nh: number, out: number, now: number): number {
+  /** Cache entry usable for `nh` out of `out` at the host's time, or -1 (ARP needed). Pure. */
+  resolved(nh: number, out: number): number {
     const c = this.cache;
     const ai = c.lookup(nh);
-    return ai >= 0 && c.expires[ai] > now && c.iface[ai] === out ? ai : -1;
+    return ai >= 0 && c.expires[ai] > this.host.time[0] && c.iface[ai] === out ? ai : -1;
   }
 
   /** Send `s` to `nh` out of `out`: at once when resolved, else queued behind an ARP request. */
-  output(s: number, out: number, nh: number, inIf: number, now: number): void {
-    const ai = this.resolved(nh, out, now);
+  output(s: number, out: number, nh: number, inIf: number): void {
+    const ai = this.resolved(nh, out);
     if (ai >= 0) {
       this.host.transmit(s, out, this.cache.macHi[ai], this.cache.macLo[ai]);
       return;
     }
-    this.hold(s, out, nh, inIf, now);
+    this.hold(s, out, nh, inIf);
   }
 
-  private hold(s: number, out: number, nh: number, inIf: number, now: number): void {
+  private hold(s: number, out: number, nh: number, inIf: number): void {
     let p = this.pending.get(nh);
     if (p === undefined) {
       if (!this.pending.hasRoom(nh)) {
@@ -118,7 +124,7 @@ export class Neighbours {
       }
       // Resolution starts even when the frame cannot be held: the sender's next try finds
       // the next hop resolved.
-      p = this.pending.open(nh, out, now + this.retryMs);
+      p = this.pending.open(nh, out, this.host.time[0] + this.retryMs);
       this.sendRequest(out, nh);
     }
     if (this.pending.full(p)) {
@@ -134,8 +140,8 @@ export class Neighbours {
   }
 
   /** Learn (or refresh) ip → MAC on `iface`, and release the frames waiting for it. */
-  learn(ip: number, hi: number, lo: number, iface: number, now: number): void {
-    this.cache.learn(ip, hi, lo, iface, now + this.timeoutMs);
+  learn(ip: number, hi: number, lo: number, iface: number): void {
+    this.cache.learn(ip, hi, lo, iface, this.host.time[0] + this.timeoutMs);
     this.host.stats.arpLearned++;
     const p = this.pending.take(ip);
     if (p === undefined) return;

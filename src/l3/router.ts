@@ -17,11 +17,15 @@
  * Frames arrive untagged and parsed (l3/l4 offsets valid, Ethernet header 14 bytes); the router
  * never moves a frame's start.
  *
- * Time: `clock()` is read once per batch (and by `tick`); every timer (ARP retries and aging,
- * NAT session expiry, ICMP rate limit) runs from it, so tests drive time by hand.
+ * Time: once per batch (from the datapath's batch clock when given, else `clock()`), by `tick`
+ * and by `trace`, the router stamps its time slot (`time`); the decision, the neighbour table
+ * and the commit read it there, not as an argument (packet/batch-clock.ts: a double passed to a
+ * call V8 does not inline is a heap number). Every timer (ARP retries and aging, NAT session
+ * expiry, ICMP rate limit) runs from it, so tests drive time by hand.
  */
 import type { HoldBudget } from '../packet/hold-budget';
 import { PacketArena } from '../packet/arena';
+import type { BatchClock } from '../packet/batch-clock';
 import { Batch } from '../packet/batch';
 import * as K from '../packet/flow-key';
 import { parseSlot } from '../packet/parse';
@@ -58,6 +62,12 @@ export type { NatSession, NatTuple, RouterShow, DecisionView } from './router-vi
 export interface RouterOptions {
   /** Milliseconds; every timer runs from this (tests inject a fake). */
   clock: () => number;
+  /**
+   * The datapath's batch clock (packet/batch-clock.ts), the same time base as `clock`: when
+   * given, `input` takes the batch's time from it instead of reading `clock` (a clock's return
+   * value is a heap number). Whoever calls `input` writes it first.
+   */
+  batchClock?: BatchClock;
   /** Upper bound on NAT sessions (memory grows up to this many). Default 65536. */
   maxSessions?: number;
   /** NAT sessions one source address may hold. Default maxSessions / 4. */
@@ -123,7 +133,12 @@ export class Router implements ForwardingState, NeighbourHost {
   onSessionEvent: ((ev: SessionEvent) => void) | null = null;
 
   private readonly clock: () => number;
-  private now: number;
+  private readonly batchClock: BatchClock | null;
+  /**
+   * @internal [0]: the time (ms) of the pass in progress (a batch, a tick, a trace), which the
+   * decision, the neighbour table and the commit read. Only the router writes it.
+   */
+  readonly time: BatchClock = new Float64Array(1);
 
   // State the decision reads (ForwardingState; written only by configuration and commit).
   /** @internal */ readonly ifaces: (Iface | null)[] = [];
@@ -149,7 +164,8 @@ export class Router implements ForwardingState, NeighbourHost {
     this.name = name;
     this.arena = arena;
     this.clock = opts.clock;
-    this.now = opts.clock();
+    this.batchClock = opts.batchClock ?? null;
+    this.time[0] = opts.clock();
     this.onEmit = (slot) => arena.release(slot);
     this.nbr = new Neighbours(this, {
       cacheSize: opts.arpCacheSize ?? 4096,
@@ -166,7 +182,7 @@ export class Router implements ForwardingState, NeighbourHost {
     this.ct.onRemove = (rec, reason) => {
       if (this.onSessionEvent !== null) this.onSessionEvent({ event: reason === REMOVE_EXPIRED ? 'expired' : 'flushed', session: describeSession(this.ct, rec, this.clock()) });
     };
-    this.icmpBucket = new TokenBucket(opts.icmpRatePerSec ?? 1000, opts.icmpBurst ?? 50, this.now);
+    this.icmpBucket = new TokenBucket(opts.icmpRatePerSec ?? 1000, opts.icmpBurst ?? 50, this.time[0]);
   }
 
   // ==== configuration (control plane: validates and throws) ====================================
@@ -288,13 +304,16 @@ export class Router implements ForwardingState, NeighbourHost {
    */
   input(batch: Batch, iface: number): void {
     this.refresh();
-    const now = (this.now = this.clock());
+    // Two stores rather than one of a conditional expression: the slot's double stays unboxed.
+    const bc = this.batchClock;
+    if (bc !== null) this.time[0] = bc[0];
+    else this.time[0] = this.clock();
     const slots = batch.slots;
     const n = batch.count;
     const d = this.dIn;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
-      decideInput(this, this.arena, s, iface, now, d);
+      decideInput(this, this.arena, s, iface, d);
       this.commit(s, d);
     }
     batch.count = 0;
@@ -306,28 +325,29 @@ export class Router implements ForwardingState, NeighbourHost {
    */
   tick(): void {
     this.refresh();
-    const now = (this.now = this.clock());
+    const now = this.clock();
+    this.time[0] = now;
     this.nbr.tick(now);
     this.ct.expire(now);
   }
 
   /** NAT session expiry at `now` (the clock's time by default); returns how many went. */
   expire(now: number = this.clock()): number {
-    this.now = now;
+    this.time[0] = now;
     return this.ct.expire(now);
   }
 
   /** A frame the router built (echo reply, ICMP error): decided and committed at once. */
   private forwardOwn(s: number): void {
     const d = this.dOwn;
-    decideIpv4(this, this.arena, s, -1, this.now, d);
+    decideIpv4(this, this.arena, s, -1, d);
     this.commit(s, d);
   }
 
   /** Apply decision `d` to the frame in slot `s` (takes the slot). */
   private commit(s: number, d: Decision): void {
     if (d.expired >= 0) this.ct.remove(d.expired, REMOVE_EXPIRED);
-    if (d.arpLearn) this.nbr.learn(d.arpSpa, d.arpShaHi, d.arpShaLo, d.inIf, this.now);
+    if (d.arpLearn) this.nbr.learn(d.arpSpa, d.arpShaHi, d.arpShaLo, d.inIf);
     switch (d.verdict) {
       case V_FORWARD:
         this.commitForward(s, d);
@@ -336,7 +356,7 @@ export class Router implements ForwardingState, NeighbourHost {
         if (d.reason === D_ARP_HOLD_LIMIT) {
           // Dropped by the neighbour layer itself: it starts resolution (the sender's next try
           // finds the next hop resolved) and charges the refusal to the budget that refused.
-          this.nbr.output(s, d.out, d.nextHop, d.inIf, this.now);
+          this.nbr.output(s, d.out, d.nextHop, d.inIf);
           return;
         }
         if (d.icmpType >= 0 && d.icmpAllowed) this.icmpError(s, d.inIf, d.icmpType, d.icmpCode, d.icmpExtra);
@@ -380,7 +400,9 @@ export class Router implements ForwardingState, NeighbourHost {
     if (e >= 0) {
       // The session's rewrite is the decision's (nSrc/nDst/nPorts were read from entry e).
       rewritePacket(b, l3, a.l4[s] === 0 ? 0 : f + a.l4[s], d.proto, vnet.needsCsum(a, s), d.nSrc, d.nDst, d.nPorts);
-      ct.touch(e, d.tcpFlags, this.now);
+      // The time through Conntrack's field, not touch's argument (a heap number per frame).
+      ct.now = this.time[0];
+      ct.advance(e, d.tcpFlags);
     }
     if (d.decTtl) ipv4.setTtl(b, l3, d.ttl - 1);
     if (d.nhState === NH_RESOLVED) {
@@ -388,7 +410,7 @@ export class Router implements ForwardingState, NeighbourHost {
       this.transmitDecided(s, d, nat, this.nbr.cache.macHi[d.arpEntry], this.nbr.cache.macLo[d.arpEntry]);
       return;
     }
-    this.nbr.output(s, d.out, d.nextHop, d.inIf, this.now);
+    this.nbr.output(s, d.out, d.nextHop, d.inIf);
   }
 
   /**
@@ -405,7 +427,7 @@ export class Router implements ForwardingState, NeighbourHost {
       return -1;
     }
     if (d.snatPort >= 0) ct.claimSnatPort(d.snatRnd);
-    const rec = ct.create(d.pkey, d.src, d.dst, d.ports, d.nSrc, d.nDst, d.nPorts, replyKey(d.proto, d.pkey), Conntrack.initialState(d.proto, d.tcpFlags), this.now);
+    const rec = ct.create(d.pkey, d.src, d.dst, d.ports, d.nSrc, d.nDst, d.nPorts, replyKey(d.proto, d.pkey), Conntrack.initialState(d.proto, d.tcpFlags), this.time[0]);
     if (rec < 0) {
       this.drop(s, rec === CREATE_FULL ? D_NAT_FULL : rec === CREATE_SOURCE_LIMIT ? D_NAT_SOURCE : D_NAT_CONFLICT);
       return -1;
@@ -466,7 +488,7 @@ export class Router implements ForwardingState, NeighbourHost {
    * session.
    */
   private icmpError(s: number, inIf: number, type: number, code: number, extra: number): void {
-    if (!this.icmpBucket.take(this.now)) {
+    if (!this.icmpBucket.take(this.time[0])) {
       this.stats.icmpRateLimited++;
       return;
     }
@@ -595,7 +617,8 @@ export class Router implements ForwardingState, NeighbourHost {
       while (a.key[(s << K.KEY_SHIFT) + K.K_VLAN_TCI] !== 0) popTag(a, s);
       const d = this.dTrace;
       d.clear(inIf);
-      decideInput(this, a, s, inIf, this.clock(), d);
+      this.time[0] = this.clock(); // trace decides at the time it is asked, as forwarding would now
+      decideInput(this, a, s, inIf, d);
       return { decision: decisionView(this, d), lines: renderDecision(this, name, d) };
     } finally {
       a.release(s);
