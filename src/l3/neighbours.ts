@@ -70,8 +70,11 @@ export class Neighbours {
   readonly holds: HoldBudget;
   private readonly ifaceHolds: (HoldBudget | null)[] = [];
   private readonly perIface: number;
+  /** The host's time slot (NeighbourHost.time), held here: one load less per lookup. */
+  private readonly time: BatchClock;
 
   constructor(private readonly host: NeighbourHost, opts: NeighbourOptions) {
+    this.time = host.time;
     this.cache = new ArpCache(opts.cacheSize);
     this.pending = new PendingQueue(opts.queueLen, opts.maxPending);
     this.timeoutMs = opts.timeoutMs;
@@ -102,7 +105,7 @@ export class Neighbours {
   resolved(nh: number, out: number): number {
     const c = this.cache;
     const ai = c.lookup(nh);
-    return ai >= 0 && c.expires[ai] > this.host.time[0] && c.iface[ai] === out ? ai : -1;
+    return ai >= 0 && c.expires[ai] > this.time[0] && c.iface[ai] === out ? ai : -1;
   }
 
   /** Send `s` to `nh` out of `out`: at once when resolved, else queued behind an ARP request. */
@@ -124,7 +127,7 @@ export class Neighbours {
       }
       // Resolution starts even when the frame cannot be held: the sender's next try finds
       // the next hop resolved.
-      p = this.pending.open(nh, out, this.host.time[0] + this.retryMs);
+      p = this.pending.open(nh, out, this.time[0] + this.retryMs);
       this.sendRequest(out, nh);
     }
     if (this.pending.full(p)) {
@@ -141,7 +144,7 @@ export class Neighbours {
 
   /** Learn (or refresh) ip → MAC on `iface`, and release the frames waiting for it. */
   learn(ip: number, hi: number, lo: number, iface: number): void {
-    this.cache.learn(ip, hi, lo, iface, this.host.time[0] + this.timeoutMs);
+    this.cache.learn(ip, hi, lo, iface, this.time[0] + this.timeoutMs);
     this.host.stats.arpLearned++;
     const p = this.pending.take(ip);
     if (p === undefined) return;
