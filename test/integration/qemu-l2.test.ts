@@ -49,15 +49,19 @@ t.test('QEMU guests on br-int through tvs-ifup (TAP via AF_PACKET)', { skip: why
     const ports = show[0].ports.map((p: { name: string; tag?: number; type: string }) => `${p.name}:${p.type}:${p.tag}`);
     t.ok(ports.includes(`${tapS}:afpacket:1`) && ports.includes(`${tapC}:afpacket:1`), `tvs-ifup attached both taps as access ports (${ports.join(' ')})`);
     // Sample the server port's counters while the transfer runs: tvs-ifdown detaches the port
-    // when the server VM exits, so a single read at the end could find it gone. Bounded by the
-    // client's own timeout.
+    // when the server VM exits, so a single read at the end could find it gone. The last sample
+    // is taken after the client has reported its transfer: a 4 MiB transfer can fit between two
+    // samples, and the server VM (so its port) stays until the client releases it a second
+    // after that report. Bounded by the client's own timeout.
     type PortStats = { name: string; rx_packets: number; rx_bytes: number; drops: unknown };
     let sp: PortStats | undefined;
     let clientDone = false;
     void client.waitFor(/TVS-RESULT nc_tries/).catch(() => undefined).then(() => (clientDone = true));
-    while (!clientDone) {
+    for (;;) {
+      const done = clientDone;
       const ports = JSON.parse(await tvsOk(d.control, ['--json', 'dump-ports', 'br-int'])).ports as PortStats[];
       sp = ports.find((p) => p.name === tapS) ?? sp;
+      if (done) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     const [c, s] = await guestsFinished(t, [client, server]);
