@@ -658,6 +658,8 @@ export class Switch extends EventEmitter implements BridgeHost {
     for (const f of this.pipelines.values()) f.expire(now);
     this.l3.tick();
     this.settle();
+    // Traffic that stops while saturated ends with no short burst to notice the calm: the tick does.
+    if (this.saturated && now - this.saturatedAt >= SATURATION_CALM_MS) this.setSaturated(false);
     this.emit('tick', now);
   }
 

@@ -49,6 +49,19 @@ t.test('full bursts: saturated once; calm after SATURATION_CALM_MS without one',
   t.same(events, [true, false, true], 'a full burst again: saturated again');
 });
 
+t.test('traffic that stops while saturated: the housekeeping tick notices the calm', async (t) => {
+  const { sw, p1, gen, events, advance } = rig();
+  gen.setGenerator([FRAME], 2 * BURST);
+  sw.drain(p1);
+  t.same(events, [true], 'full bursts, then nothing more arrives');
+  sw.tick();
+  t.same(events, [true], 'a tick within the calm period changes nothing');
+  advance(SATURATION_CALM_MS);
+  sw.tick();
+  t.same(events, [true, false], `the tick ${SATURATION_CALM_MS} ms after the last full burst: calm`);
+  t.equal(sw.isSaturated, false);
+});
+
 t.test('traffic that fits a burst never counts as saturation', async (t) => {
   const { sw, p1, gen, events, advance } = rig();
   for (let i = 0; i < 50; i++) {
