@@ -63,6 +63,19 @@ export async function startCapture(ns: string, iface: string, filter: string, co
   return { done };
 }
 
+/**
+ * tcpdump filters that keep only IPv4 ICMP carried inside a tunnel, so a capture counted in
+ * frames holds the pings and nothing else: the namespaces' own IPv6 router solicitations, MLD
+ * reports and ARP also cross a flooding tunnel, and a few of them among a 4-frame count cut off
+ * the echo reply the test looks for. The offsets assume the 20-byte outer IPv4 header that tvs,
+ * OVS and Linux send: VXLAN puts the inner Ethernet at ip[36] (UDP 8 + VXLAN 8), GRE with only
+ * the key bit set (flags 0x2000, protocol 0x6558 Transparent Ethernet Bridging) at ip[28].
+ */
+export const TUNNELED_ICMP4 = {
+  vxlan: 'udp port 4789 and ip[48:2] = 0x0800 and ip[59] = 1',
+  gre: 'proto gre and ip[20:2] = 0x2000 and ip[22:2] = 0x6558 and ip[40:2] = 0x0800 and ip[51] = 1',
+};
+
 const SENDER = [
   'import socket,sys',
   's=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)',

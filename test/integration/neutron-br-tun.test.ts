@@ -25,7 +25,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
 import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil } from '../helpers/daemon';
-import { startCapture } from '../helpers/capture';
+import { startCapture, TUNNELED_ICMP4 } from '../helpers/capture';
 import { iperfTcp } from '../helpers/iperf';
 import { bindingAvailable } from '../../src/io/binding';
 import { brTunFlows, type HostNet } from '../fixtures/neutron-br-tun';
@@ -131,7 +131,7 @@ async function learned(n: NodeEnv): Promise<string[]> {
 t.test('VXLAN tenant: ping across nodes, VNI 100 on the underlay, table 20 learned on both nodes', { skip }, async (t) => {
   const { vm1a } = A.vms;
   const { vm1b, vm3b } = B.vms;
-  const cap = await startCapture(B.ns, B.ul, 'udp port 4789', 4, 15);
+  const cap = await startCapture(B.ns, B.ul, TUNNELED_ICMP4.vxlan, 4, 15);
   const quiet = await startCapture(vm3b.ns, vm3b.dev, `ether src ${vm1a.mac}`, 1, 6);
   const p = await pingEach(vm1a.ns, vm1b.ip, 3);
   t.equal(p.loss, 0, `vm1a -> vm1b over VXLAN: ${p.summary}`);
@@ -152,7 +152,7 @@ t.test('VXLAN tenant: ping across nodes, VNI 100 on the underlay, table 20 learn
 t.test('GRE tenant on the same subnet: ping across, key 0xc8 on the underlay, learned with the GRE port', { skip }, async (t) => {
   const { vm2a } = A.vms;
   const { vm2b } = B.vms;
-  const cap = await startCapture(B.ns, B.ul, 'proto gre', 4, 15);
+  const cap = await startCapture(B.ns, B.ul, TUNNELED_ICMP4.gre, 4, 15);
   const p = await pingEach(vm2a.ns, vm2b.ip, 3);
   t.equal(p.loss, 0, `vm2a -> vm2b over GRE: ${p.summary}`);
   const out = await cap.done;

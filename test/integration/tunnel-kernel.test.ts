@@ -14,7 +14,7 @@ import t from 'tap';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
 import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil, type Daemon } from '../helpers/daemon';
 import { iperfTcp } from '../helpers/iperf';
-import { startCapture } from '../helpers/capture';
+import { startCapture, TUNNELED_ICMP4 } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 
 const why = !isRoot()
@@ -71,7 +71,7 @@ t.before(async () => {
 
 t.test('ping across: tenant host behind tvs ↔ the kernel vxlan device, VNI 100 on the wire', { skip }, async (t) => {
   const { nsH, nsK, ulK } = env;
-  const cap = await startCapture(nsK, ulK, 'udp port 4789 and src host 10.234.0.1', 4, 15);
+  const cap = await startCapture(nsK, ulK, `${TUNNELED_ICMP4.vxlan} and src host 10.234.0.1`, 3, 15);
   const p = await pingEach(nsH, '10.235.0.2', 3);
   t.equal(p.loss, 0, `ping through the tunnel: ${p.summary}`);
   const out = await cap.done;

@@ -16,7 +16,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
 import { startDaemon, tvsOk, nsRun, pingLoss, pingEach, waitUntil } from '../helpers/daemon';
-import { startCapture } from '../helpers/capture';
+import { startCapture, TUNNELED_ICMP4 } from '../helpers/capture';
 import { readPid } from '../helpers/ovs';
 import { bindingAvailable } from '../../src/io/binding';
 
@@ -138,7 +138,7 @@ function execEnv(argv: string[], e: NodeJS.ProcessEnv): string {
 
 t.test('VXLAN: tvs ↔ OVS 3.1, ping across, VNI 100 both ways on the underlay', { skip }, async (t) => {
   const { nsA1, ul } = env;
-  const cap = await startCapture(envNsT(), ul, 'udp port 4789', 4, 15);
+  const cap = await startCapture(envNsT(), ul, TUNNELED_ICMP4.vxlan, 4, 15);
   const p = await pingEach(nsA1, '10.235.1.2', 3);
   t.equal(p.loss, 0, `ping over VXLAN to the host behind OVS: ${p.summary}`);
   const out = await cap.done;
@@ -148,7 +148,7 @@ t.test('VXLAN: tvs ↔ OVS 3.1, ping across, VNI 100 both ways on the underlay',
 
 t.test('GRE: tvs ↔ OVS 3.1, ping across, key 200 both ways on the underlay', { skip }, async (t) => {
   const { nsB1, ul } = env;
-  const cap = await startCapture(envNsT(), ul, 'proto gre', 4, 15);
+  const cap = await startCapture(envNsT(), ul, TUNNELED_ICMP4.gre, 4, 15);
   let loss = 100;
   let out = '';
   for (let i = 0; i < 3 && loss !== 0; i++) {
