@@ -134,12 +134,24 @@ export class Lab {
     return lab;
   }
 
-  /** Create a network namespace with loopback up. Returns its name. */
-  netns(prefix = 'tvns'): string {
+  /**
+   * Create a network namespace with loopback up. Returns its name.
+   *
+   * Every interface that later arrives in the namespace (a veth end moved in, a TAP, a tunnel
+   * device) starts with IPv6 disabled, unless `ipv6` is true: otherwise each one sends router
+   * solicitations (backing off 4, 8, 16... s, without end), MLD reports and DAD probes whenever
+   * it comes up, and those frames cross the switch at moments no test controls, into captures
+   * counted in frames and into counters. A test about IPv6 turns it back on per interface
+   * (`sysctl net.ipv6.conf.<dev>.disable_ipv6=0`) or asks for it here.
+   */
+  netns(prefix = 'tvns', opts: { ipv6?: boolean } = {}): string {
     const name = uniqueName(prefix.startsWith('tvn') ? prefix : `tvn${prefix}`);
     sh(['ip', 'netns', 'add', name]);
     this.namespaces.push(name);
     sh(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+    // A device moved into a namespace is registered anew there and takes that namespace's
+    // `default` IPv6 settings, so this covers veth ends moved in after this call.
+    if (!opts.ipv6) this.nsExec(name, ['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'], { allowFail: true });
     return name;
   }
 

@@ -150,7 +150,7 @@ t.before(async () => {
   sw = REFERENCE ? await ovsSwitch(t) : await tvsSwitch(t);
 
   const makeVm = async (name: string, mac: string, ip4: string, ip6: string, ofport: number, vlan: number): Promise<Vm> => {
-    const ns = lab.netns(`tvnfw${name}`);
+    const ns = lab.netns(`tvnfw${name}`, { ipv6: true });
     const v = lab.veth({ ns, up: false });
     // The VM's MAC before the link comes up, so its link-local address is the EUI-64 one the
     // firewall allows; no DAD (a DAD probe comes from ::, which the firewall drops, as Neutron's).
