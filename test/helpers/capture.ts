@@ -19,8 +19,13 @@ export interface Capture {
  * the window failed the test outright). Immediate mode hands each frame to tcpdump as it
  * arrives; otherwise libpcap's TPACKET_V3 ring holds it until its block is retired (~1 s), and
  * a frame still in the ring when the window closes is never printed.
+ *
+ * A capture that expects frames ends at its count, so its window only bounds a failure: the
+ * default is long (15 s) because what it waits for comes after further process starts (another
+ * tcpdump, ping, python3), each of which a loaded machine can delay by seconds. A capture that
+ * expects nothing passes its own, shorter window, opened before the traffic is sent.
  */
-export async function startCapture(ns: string, iface: string, filter: string, count: number, seconds = 6): Promise<Capture> {
+export async function startCapture(ns: string, iface: string, filter: string, count: number, seconds = 15): Promise<Capture> {
   // `timeout` is only the backstop should this process die: the window is the timer below.
   const argv = ['ip', 'netns', 'exec', ns, 'timeout', String(seconds + 60), 'tcpdump', '--immediate-mode', '-i', iface, '-e', '-nn', '-l', '-c', String(count), ...(filter ? filter.split(' ') : [])];
   const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });

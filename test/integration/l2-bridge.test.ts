@@ -133,7 +133,7 @@ t.test('access ports, a trunk, VLAN isolation (tcpdump -e on the trunk)', { skip
   // A frame tagged 20 arriving on the trunk reaches only h2 (VLAN 20), untagged.
   const frame = 'ffffffffffff' + '02aabbccdd01' + '8100' + '0014' + '0806' +
     '0001080006040001' + '02aabbccdd01' + '0ad40063' + '000000000000' + '0ad40002' + '00'.repeat(18);
-  const c2 = await startCapture(h2, v2.peer, 'arp', 1, 4);
+  const c2 = await startCapture(h2, v2.peer, 'arp', 1);
   const c1 = await startCapture(h1, v1.peer, 'ether src 02:aa:bb:cc:dd:01', 1, 4);
   const sent = await rawSend(tr, vt.peer, [frame]);
   t.equal(sent.code, 0, `raw tagged frame sent ${sent.stderr}`);
