@@ -391,7 +391,7 @@ const VERBS: Record<string, Verb> = {
     args: 'BRIDGE FLOW',
     help:
       "Add a flow in ovs-ofctl syntax, e.g. 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL'. " +
-      'A flow with the same table, match and priority is replaced. Known traps (output to the input port, no output, a modify after the last output) are warned about. ' +
+      'A flow with the same table, match and priority is replaced: its counters and duration restart, its idle age goes on (replacing an idle flow does not restart its idle timeout, as in OVS). Known traps (output to the input port, no output, a modify after the last output) are warned about. ' +
       "Tunnel flows (Neutron's br-tun): match tun_id/tun_src/tun_dst, set_tunnel:N, load/move on NXM fields (NXM_NX_TUN_ID[], NXM_OF_VLAN_TCI[0..11]...), and learn(table=20,hard_timeout=300,NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]), whose learned flows dump-flows shows. " +
       'OpenFlow 1.3 action set: actions=write_actions(dec_ttl,output:2),goto_table:1 adds to it, clear_actions empties it; it runs when the pipeline ends, in OpenFlow order (pop_vlan, push_vlan, dec_ttl, sets, output).',
     min: 2,
@@ -433,10 +433,17 @@ const VERBS: Record<string, Verb> = {
   'mod-flows': {
     args: 'BRIDGE FLOW',
     options: [{ name: 'strict', help: 'MATCH must equal the flow\'s match and priority exactly' }],
-    help: 'Replace the actions of the flows matching FLOW (counters are kept).',
+    help:
+      "Replace the actions of the flows FLOW's match covers (with --strict: the flow with exactly FLOW's match and priority); a cookie=V sets their cookie, cookie=V/M selects by it. " +
+      'Their counters (unless reset_counts), duration, idle age, timeouts and flags are kept; the hard timeout restarts. ' +
+      'When no flow is selected and FLOW has no cookie mask, FLOW is added instead, as ovs-ofctl mod-flows does over its default OpenFlow 1.0 (over OpenFlow 1.3 a modify adds nothing).',
     min: 2,
     max: 2,
-    run: async ([bridge, flow], ctx) => print(ctx, await request(ctx.control, 'mod-flows', { bridge, flow, strict: ctx.opts.strict === true }), () => ''),
+    run: async ([bridge, flow], ctx) => {
+      const r = (await request(ctx.control, 'mod-flows', { bridge, flow, strict: ctx.opts.strict === true })) as { warnings?: string[] };
+      printWarnings(r.warnings ?? []);
+      print(ctx, r, () => '');
+    },
   },
   'dump-flows': {
     args: 'BRIDGE [MATCH]',

@@ -41,9 +41,10 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
       const gone = sw.flows(str(a, 'bridge')).delFlows(optStr(a, 'match'), { strict: a.strict === true });
       return { deleted: gone.length };
     },
+    // As ovs-ofctl mod-flows over its default OpenFlow 1.0: selecting nothing adds the flow.
     'mod-flows': (a) => {
-      const changed = sw.flows(str(a, 'bridge')).modFlows(str(a, 'flow'), { strict: a.strict === true });
-      return { modified: changed.length };
+      const r = sw.flows(str(a, 'bridge')).modOrAddFlows(str(a, 'flow'), { strict: a.strict === true });
+      return r.added === undefined ? { modified: r.modified.length, added: 0 } : { modified: 0, added: 1, warnings: r.added.warnings };
     },
     // Streamed: the rules are selected now and formatted a chunk at a time while the reply is
     // written, so a dump of 100k flows never stalls the datapath.

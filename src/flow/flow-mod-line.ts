@@ -8,9 +8,9 @@
  * keyword is the first token (ended by a comma or white space), and each command accepts what
  * its OpenFlow flow_mod does: add and modify need actions; a non-strict delete selects by the
  * match alone (a priority there is an error, as in OVS: only delete_strict uses it); a delete
- * takes no actions. Checked against OVS 3.1 `ovs-ofctl add-flows` on a netdev bridge. One
- * difference: a `modify` that selects nothing changes nothing here (OpenFlow 1.1+, and tvs's
- * mod-flows); ovs-ofctl speaking OpenFlow 1.0 (its default) adds the flow instead.
+ * takes no actions. Checked against OVS 3.1 `ovs-ofctl add-flows` on a netdev bridge; as there
+ * (ovs-ofctl speaks OpenFlow 1.0 by default), a `modify` that selects nothing adds the flow
+ * unless it selects by cookie (FlowPipeline.modOrAddFlows).
  *
  * Kept per line (no state between lines) so a caller can feed a file of any size line by line.
  */

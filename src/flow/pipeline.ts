@@ -199,7 +199,9 @@ export class FlowPipeline implements LearnHost {
    * Install a flow; one with the same table, match and priority is replaced. Its counters
    * restart, as OVS does for an add in OpenFlow 1.0/1.1 (what ovs-ofctl add-flow speaks by
    * default, and tvs add-flow/add-flows); `keepCounts` carries them over, as OVS does for an
-   * OpenFlow 1.2+ add without reset_counts (the OpenFlow agent passes it).
+   * OpenFlow 1.2+ add without reset_counts (the OpenFlow agent passes it). Either way the
+   * replacement keeps the old flow's last-used time (idle_age and the idle timeout go on from
+   * it) while its duration and hard timeout restart, as in OVS.
    */
   addFlow(flow: string | FlowSpec, opts: { keepCounts?: boolean } = {}): AddResult {
     const spec = this.toSpec(flow, 'add');
@@ -230,12 +232,20 @@ export class FlowPipeline implements LearnHost {
     // Counting them takes a strict lookup per add, which install() repeats; so look only when
     // the set could not fit if every add were new (within its size of the limit). Otherwise
     // it fits whatever the adds replace, and each line is looked up once, when installed.
+    // A modify that may add (no cookie mask, see modOrAddFlows) counts as an add that is fresh
+    // when it selects nothing now (an earlier line of the set may still give it a flow: the
+    // count errs on the side of refusing).
+    const mayAdd = (m: FlowMod): boolean => m.command === 'add' || ((m.command === 'modify' || m.command === 'modify_strict') && m.spec.cookieMask === null);
     let adds = 0;
-    for (const m of mods) if (m.command === 'add') adds++;
+    for (const m of mods) if (mayAdd(m)) adds++;
     let fresh = 0;
     if (this.count + adds > this.maxFlows) {
       for (const m of mods) {
-        if (m.command !== 'add') continue;
+        if (!mayAdd(m)) continue;
+        if (m.command !== 'add') {
+          if (this.select({ ...m.spec, cookie: null, actions: null }, { strict: m.command === 'modify_strict' }).length === 0) fresh++;
+          continue;
+        }
         const t = this.tables[m.spec.table ?? 0];
         if (t === undefined || t.cls.findStrict(m.spec.match, effectivePriority(m.spec)) === undefined) fresh++;
       }
@@ -255,10 +265,14 @@ export class FlowPipeline implements LearnHost {
           break;
         }
         case 'modify':
-        case 'modify_strict':
-          r.modified += this.modFlows(m.spec, { strict }).length;
+        case 'modify_strict': {
+          // ovs-ofctl add-flows speaks OpenFlow 1.0 by default: a modify selecting nothing adds.
+          const mod = this.modOrAddFlows(m.spec, { strict });
+          r.modified += mod.modified.length;
+          if (mod.added !== undefined) r.added.push(mod.added);
           for (const w of m.spec.warnings) r.warnings.push(`line ${m.line}, ${w}`);
           break;
+        }
         case 'delete':
         case 'delete_strict':
           r.deleted += this.delFlows(m.spec, { strict }).length;
@@ -341,7 +355,7 @@ export class FlowPipeline implements LearnHost {
     const priority = effectivePriority(spec);
     let t = this.tables[table];
     if (t === undefined) t = this.tables[table] = new FlowTable(table, this.priorities);
-    // OpenFlow: an add with the same match and priority replaces the old rule (counters reset).
+    // OpenFlow: an add with the same match and priority replaces the old rule.
     const mh = maskHash(spec.match); // once for the strict lookup and the insert
     const old = t.cls.findStrict(spec.match, priority, mh);
     if (old === undefined && this.count >= this.maxFlows) {
@@ -350,12 +364,17 @@ export class FlowPipeline implements LearnHost {
     }
     const program = this.programs.acquire(actions);
     const x = this.exec;
+    const now = this.clock();
     // Read before the old rule goes: its id is freed and may be the new rule's.
     const nPackets = old !== undefined && keepCounts ? x.nPackets[old.id] : 0;
     const nBytes = old !== undefined && keepCounts ? x.nBytes[old.id] : 0;
+    // The replaced rule's last-used time is kept whatever happens to the counters (OVS
+    // ofproto-dpif rule_insert: "Used timestamp must be forwarded whenever a rule is
+    // modified"): replacing an idle flow does not restart its idle timeout, and idle_age goes
+    // on. Its duration and hard timeout start again (a new rule's created/modified).
+    const used = old !== undefined ? x.used[old.id] : now;
     if (old !== undefined) this.removeRule(old, undefined);
     const id = this.allocId();
-    const now = this.clock();
     const rule = new Rule(
       id, table, priority, spec.match.clone(), spec.cookie ?? 0n, program,
       spec.idleTimeout, spec.hardTimeout, [...spec.flags], spec.importance, now,
@@ -365,7 +384,7 @@ export class FlowPipeline implements LearnHost {
     x.rules[id] = rule;
     x.nPackets[id] = nPackets;
     x.nBytes[id] = nBytes;
-    x.used[id] = now;
+    x.used[id] = used;
     t.cls.insert(rule, mh);
     this.count++;
     if (rule.idleTimeout || rule.hardTimeout) this.timed.add(rule);
@@ -461,11 +480,32 @@ export class FlowPipeline implements LearnHost {
   }
 
   /**
-   * mod-flows: replace the actions of the selected rules, keeping their counters. A cookie
-   * without a mask sets the new cookie; `cookie=V/M` selects. Returns the modified rules.
+   * mod-flows: replace the actions of the selected rules, keeping their counters, duration,
+   * last-used time, timeouts and flags (OVS replace_rule_start copies them for a modify; the
+   * hard timeout restarts). A cookie without a mask sets the new cookie; `cookie=V/M` selects.
+   * Returns the modified rules; a modify that selects nothing changes nothing (OpenFlow 1.2+,
+   * the OpenFlow agent) — see modOrAddFlows for OpenFlow 1.0's add.
    */
   modFlows(flow: string | FlowSpec, opts: SelectOptions = {}): Rule[] {
+    return this.modify(this.toSpec(flow, 'modify'), opts);
+  }
+
+  /**
+   * mod-flows as ovs-ofctl speaks it by default (OpenFlow 1.0; also 1.1): a modify that selects
+   * no flow adds it — its match, priority (default 32768), table, cookie, timeouts and flags —
+   * unless it selects by cookie (`cookie=V/M`). OVS ofproto_flow_mod_init: modify_may_add_flow
+   * = new_cookie != OVS_BE64_MAX && cookie_mask == 0, and lib/ofp-flow.c gives a modify a new
+   * cookie only in OpenFlow 1.0/1.1. `tvs mod-flows` and add-flows' modify lines use this.
+   */
+  modOrAddFlows(flow: string | FlowSpec, opts: SelectOptions = {}): { modified: Rule[]; added: AddResult | undefined } {
     const spec = this.toSpec(flow, 'modify');
+    const modified = this.modify(spec, opts);
+    if (modified.length > 0 || spec.cookieMask !== null) return { modified, added: undefined };
+    // No flow matched: nothing was changed, so the add is all that happens (or its error).
+    return { modified, added: this.install(spec, spec.actions!) };
+  }
+
+  private modify(spec: FlowSpec, opts: SelectOptions): Rule[] {
     if (spec.actions === null) throw new FlowSyntaxError("missing 'actions='", 0, 'actions');
     checkExecutable(spec);
     const newCookie = spec.cookieMask === null ? spec.cookie : null;

@@ -123,6 +123,49 @@ t.test('ovs-ofctl -O OpenFlow13 against tvs management sockets', { skip: why || 
     t.equal(await ping(vms.vm1.ns, vms.vm3.ip), 0, 'restored');
   });
 
+  await t.test('a modify that selects no flow: over OpenFlow 1.3 nothing is added (as OVS); tvs mod-flows adds it, as ovs-ofctl mod-flows over OpenFlow 1.0 does', async (t) => {
+    await tvsOk(d.control, ['add-br', 'br-om']);
+    t.teardown(() => tvsOk(d.control, ['del-br', 'br-om']));
+    await ofctl(['del-flows', mgmt('br-om')]);
+    await ofctl(['mod-flows', mgmt('br-om'), 'priority=7,ip,nw_dst=10.250.0.1,actions=drop']);
+    await ofctl(['--strict', 'mod-flows', mgmt('br-om'), 'priority=7,ip,nw_dst=10.250.0.1,actions=drop']);
+    const flowLines = (dump: string) => dump.split('\n').filter((l) => l.includes('cookie='));
+    t.same(flowLines(await ofctl(['dump-flows', mgmt('br-om')])), [], 'OpenFlow 1.3 MODIFY and MODIFY_STRICT added nothing');
+    await tvsOk(d.control, ['mod-flows', 'br-om', 'cookie=0x5,priority=7,ip,nw_dst=10.250.0.1,actions=drop']);
+    const added = flowLines(await ofctl(['dump-flows', mgmt('br-om')]));
+    t.equal(added.length, 1, added.join('\n'));
+    t.match(added[0], /^ cookie=0x5, duration=[\d.]+s, table=0, n_packets=0, n_bytes=0, priority=7,ip,nw_dst=10\.250\.0\.1 actions=drop$/, 'tvs mod-flows added the flow');
+  });
+
+  await t.test('a flow replaced by an OpenFlow add keeps its last-used time: the idle timeout is not restarted, the duration is (as OVS)', async (t) => {
+    await tvsOk(d.control, ['add-br', 'br-idle']);
+    t.teardown(() => tvsOk(d.control, ['del-br', 'br-idle']));
+    const target = mgmt('br-idle');
+    await ofctl(['del-flows', target]);
+    const t0 = Date.now();
+    await ofctl(['add-flow', target, 'cookie=0x1,idle_timeout=6,priority=9,ip,nw_dst=10.250.0.2,actions=drop']);
+    await ofctl(['add-flow', target, 'cookie=0x1,idle_timeout=6,priority=9,ip,nw_dst=10.250.0.3,actions=drop']);
+    await new Promise((res) => setTimeout(res, t0 + 4000 - Date.now()));
+    // Unused for 4 s: a replacing add (same match and priority) and a modify.
+    await ofctl(['add-flow', target, 'cookie=0x2,idle_timeout=6,priority=9,ip,nw_dst=10.250.0.2,actions=drop']);
+    await ofctl(['--strict', 'mod-flows', target, 'priority=9,ip,nw_dst=10.250.0.3,actions=drop']);
+    const dump = await ofctl(['dump-flows', target]);
+    const replacedAt = Date.now() - t0;
+    // Both are still there (an idle timeout of 6 s cannot have passed yet), so they are the replacements.
+    t.ok(replacedAt < 5500, `the replacement and the dump were done ${replacedAt} ms in, before the 6 s idle timeout`);
+    const dur = (nw: string) => Number(new RegExp(`cookie=0x[0-9a-f]+, duration=([\\d.]+)s, [^\\n]*nw_dst=${nw.replace(/\./g, '\\.')} `).exec(dump)?.[1] ?? NaN);
+    t.ok(dur('10.250.0.2') < 2, `the replacing add's duration restarted: ${dur('10.250.0.2')} s\n${dump}`);
+    t.ok(dur('10.250.0.3') >= 3.9, `the modify kept the duration: ${dur('10.250.0.3')} s`);
+    // Idle since they were first added: gone 6 s after that (+ the 1 s housekeeping tick), not
+    // 6 s after the replacement (which would be 10 s in).
+    let goneAt = -1;
+    while (goneAt < 0 && Date.now() - t0 < 12_000) {
+      if (!/nw_dst=10\.250\.0\.[23] /.test(await ofctl(['dump-flows', target]))) goneAt = Date.now() - t0;
+      else await new Promise((res) => setTimeout(res, 200));
+    }
+    t.ok(goneAt >= 6000 && goneAt < 8500, `both expired ${goneAt} ms after the first add (idle since then)`);
+  });
+
   await t.test('del-flows --strict and cookie masks', async (t) => {
     // --strict with the wrong priority deletes nothing.
     await ofctl(['--strict', 'del-flows', mgmt('br-eth-a'), 'cookie=0x1234/-1,table=0,priority=5,in_port=phy-a,dl_vlan=1']);

@@ -74,6 +74,15 @@ t.test('a config that fails while applying changes nothing', async (t) => {
   t.same(sw.show().map((b) => b.name), ['keep'], 'the half-applied bridge was rolled back');
 });
 
+t.test("mod-flows request: a modify that selects nothing adds the flow (ovs-ofctl mod-flows over OpenFlow 1.0), warnings included; one that selects modifies only", async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  sw.addBridge('br0');
+  const h = flowCommands(sw);
+  t.same(await h['mod-flows']({ bridge: 'br0', flow: 'priority=5,in_port=1,actions=output:1', strict: true }), { modified: 0, added: 1, warnings: ['column 30: output:1 is the input port (in_port=1); OpenFlow silently skips it — use in_port to send a packet back'] });
+  t.same(await h['mod-flows']({ bridge: 'br0', flow: 'in_port=1,actions=drop' }), { modified: 1, added: 0 }, 'covers the added flow; the default flow has no in_port');
+  t.same(sw.flows('br0').dumpFlows().map((e) => formatRule(e.rule)), ['table=0,priority=5,in_port=1 actions=drop', 'table=0,priority=0 actions=NORMAL']);
+});
+
 t.test('control socket: garbage, huge and half requests get errors; the switch keeps serving', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-ctl-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

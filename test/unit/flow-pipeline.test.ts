@@ -5,6 +5,7 @@ import { parseSlot } from '../../src/packet/parse';
 import { FlowPipeline } from '../../src/flow/pipeline';
 import { runTrace } from '../../src/flow/trace';
 import { RecordingOps, buildFrame, type FrameSpec } from '../../src/flow/testing';
+import { formatRule } from '../../src/flow/ofctl-format';
 
 const PORTS: Record<string, number> = { 'phy-br-eth1': 1, 'int-br-eth1': 2, tap1: 3, eth1: 4, 'patch-tun': 5 };
 
@@ -292,4 +293,90 @@ t.test('EMC on and off give the same results: same outputs, same bytes, same key
   t.same([on[4].kind, on[4].port, on[4].hex], ['output', 2, hex({ proto: 'tcp', dport: 81 })]);
   const tagged = hex({ vlan: 4, proto: 'udp', ipDst: '10.0.0.7', dst: '02:00:00:00:00:99' });
   t.same([on[6].kind, on[6].port, on[6].hex], ['output', 3, tagged.slice(0, 24) + tagged.slice(32)], 'tag stripped (4 bytes out), eth_dst set');
+});
+
+t.test('a replacing add keeps the last-used time: idle age goes on and the idle timeout is not restarted; duration and hard timeout restart (OVS rule_insert forwards stats.used)', async (t) => {
+  const { p, send, advance } = setup();
+  const removed: string[] = [];
+  p.onFlowRemoved = (e, why) => removed.push(`${e.rule.priority}:${why}`);
+  p.addFlow('priority=5,idle_timeout=10,in_port=1,actions=output:2');
+  p.addFlow('priority=6,hard_timeout=10,in_port=2,actions=output:2');
+  advance(3000);
+  send(1, [{}]); // last used 3 s in
+  advance(4000);
+  const r = p.addFlow('priority=5,idle_timeout=10,in_port=1,actions=output:3');
+  t.ok(r.replaced);
+  const e = p.entry(r.rule);
+  t.same([e.durationMs, e.idleMs, e.nPackets], [0, 4000, 0], 'duration restarts, idle age goes on, counters restart (OpenFlow 1.0 add)');
+  const k = p.addFlow('priority=5,idle_timeout=10,in_port=1,actions=output:4', { keepCounts: true });
+  const ek = p.entry(k.rule);
+  t.same([ek.durationMs, ek.idleMs, ek.nPackets], [0, 4000, 0], 'an OpenFlow 1.3 add keeps the (restarted) counters and the last-used time too');
+  p.addFlow('priority=6,hard_timeout=10,in_port=2,actions=output:3');
+  advance(5999);
+  t.same(p.expire(), [], '9.999 s after the last use');
+  advance(1);
+  t.same(p.expire().map((x) => x.priority), [5], 'idle 10 s since the packet 3 s in, not since the replacement 7 s in');
+  advance(3999);
+  t.same(p.expire(), [], 'the hard timeout counts from the replacement');
+  advance(1);
+  t.same(p.expire().map((x) => x.priority), [6]);
+  t.same(removed, ['5:idle_timeout', '6:hard_timeout']);
+});
+
+t.test('a modify keeps duration, last-used time, timeouts and flags; the hard timeout restarts (OVS replace_rule_start for a modify)', async (t) => {
+  const { p, advance } = setup();
+  p.addFlow('priority=5,idle_timeout=10,hard_timeout=20,send_flow_rem,in_port=1,actions=output:2');
+  advance(4000);
+  const [r] = p.modFlows('priority=5,idle_timeout=30,in_port=1,actions=output:3', { strict: true });
+  const e = p.entry(r);
+  t.same([e.durationMs, e.idleMs, r.idleTimeout, r.hardTimeout, r.flags], [4000, 4000, 10, 20, ['send_flow_rem']], "the modify's idle_timeout=30 is not taken (OVS)");
+  advance(5999);
+  t.same(p.expire(), []);
+  advance(1);
+  t.same(p.expire().map((x) => x.priority), [5], 'idle timeout from the install, not from the modify');
+  p.addFlow('priority=6,hard_timeout=10,in_port=2,actions=output:2');
+  advance(6000);
+  p.modFlows('in_port=2,actions=output:3');
+  advance(9999);
+  t.same(p.expire(), [], 'hard timeout restarted by the modify');
+  advance(1);
+  t.same(p.expire().map((x) => x.priority), [6]);
+});
+
+t.test('mod-flows selecting nothing: modFlows (OpenFlow 1.3) adds nothing; modOrAddFlows (ovs-ofctl over OpenFlow 1.0) adds the flow unless it selects by cookie', async (t) => {
+  const { p, advance } = setup();
+  p.delFlows();
+  t.same(p.modFlows('priority=7,ip,nw_dst=10.250.0.1,actions=drop'), []);
+  t.same(p.modFlows('priority=7,ip,nw_dst=10.250.0.1,actions=drop', { strict: true }), []);
+  t.equal(p.ruleCount, 0, 'OpenFlow 1.2+: nothing added');
+  const a = p.modOrAddFlows('cookie=0x5,idle_timeout=30,hard_timeout=40,send_flow_rem,ip,nw_dst=10.250.0.1,actions=drop');
+  t.same(a.modified, []);
+  t.ok(a.added);
+  const s = p.modOrAddFlows('table=3,priority=9,arp,actions=output:2', { strict: true });
+  t.ok(s.added, '--strict adds too');
+  t.same(p.modOrAddFlows('cookie=0x5/0xff,udp,actions=drop'), { modified: [], added: undefined }, 'a cookie mask selects only');
+  advance(1500);
+  t.equal(
+    p.formatFlows(undefined, { names: false }),
+    ' cookie=0x5, duration=1.5s, table=0, n_packets=0, n_bytes=0, idle_timeout=30, hard_timeout=40, send_flow_rem ip,nw_dst=10.250.0.1 actions=drop\n' +
+      ' cookie=0x0, duration=1.5s, table=3, n_packets=0, n_bytes=0, priority=9,arp actions=output:2\n',
+  );
+  const m = p.modOrAddFlows('ip,actions=output:1');
+  t.same([m.modified.length, m.added], [1, undefined], 'a modify that selects a flow only modifies it');
+  t.equal(p.ruleCount, 2);
+  // add-flows: modify and modify_strict lines that select nothing add (ovs-ofctl add-flows).
+  const r = p.addFlows('modify priority=4,udp,actions=drop\nmodify_strict priority=3,tcp,actions=drop\nmodify priority=4,udp,actions=output:2');
+  t.same([r.added.length, r.modified], [2, 1]);
+  t.same(p.dumpFlows('udp').map((e) => formatRule(e.rule)), ['table=0,priority=4,udp actions=output:2']);
+  t.equal(p.ruleCount, 4);
+});
+
+t.test('add-flows: a modify line that would add a flow past maxFlows refuses the whole file', async (t) => {
+  const { p } = setup();
+  p.maxFlows = 2;
+  p.addFlow('priority=1,arp,actions=drop');
+  t.throws(() => p.addFlows('priority=2,ip,actions=drop\nmodify priority=3,udp,actions=drop'), /table full: 2 new flows would exceed the limit of 2/);
+  t.equal(p.ruleCount, 1, 'nothing applied');
+  const r = p.addFlows('priority=2,ip,actions=drop\nmodify arp,actions=output:2');
+  t.same([r.added.length, r.modified, p.ruleCount], [1, 1, 2], 'a modify that selects a flow is no new flow');
 });
