@@ -10,7 +10,7 @@ NATIVE_SOURCES := $(wildcard native/src/*.c native/src/*.h) native/binding.gyp
 # Debian packages each target drives as real peers. Installed without recommends, so the demo
 # does not pull QEMU or GUI libraries (tshark without wireshark-qt).
 DEMO_DEBS := iperf3 tcpdump iputils-ping iproute2 procps
-TEST_DEBS := iperf3 tcpdump tshark netsniff-ng ethtool iputils-ping busybox-static isc-dhcp-client procps iproute2 traceroute qemu-system-x86 openvswitch-common python3-os-ken
+TEST_DEBS := iperf3 tcpdump tshark netsniff-ng ethtool iputils-ping busybox-static isc-dhcp-client procps iproute2 traceroute qemu-system-x86 openvswitch-switch python3-os-ken
 # The side-by-side benchmark (bench/compare): the peers' tools, Open vSwitch (started by hand in a
 # private directory, never as a service) and nftables for the kernel router.
 BENCH_DEBS := iperf3 netsniff-ng openvswitch-switch ethtool nftables iputils-ping iproute2 util-linux procps
