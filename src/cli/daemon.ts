@@ -23,6 +23,7 @@ import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SCHED, HelperThreads, type HelperSc
 import { DEFAULT_DATAPATH_SLICE_US, applyDatapathSlice, sliceOnSaturation, type DatapathSliceState } from './datapath-slice';
 import { loadBinding } from '../io/binding';
 import { QuietTrim } from './quiet-trim';
+import { DEFAULT_WARM_UP_FRAMES, warmUpDatapath } from '../datapath/warm-up';
 
 export interface DaemonOptions {
   control: string;
@@ -43,6 +44,12 @@ export interface DaemonOptions {
   helperSched?: HelperSched;
   /** Scheduler slice of the datapath thread in µs (datapath-slice.ts); 0 keeps the kernel's. Default 100. */
   datapathSliceUs?: number;
+  /**
+   * Synthetic frames run through the datapath code on a private scratch switch before anything is
+   * configured, so V8 has compiled it before the first real frame (datapath/warm-up.ts); 0: none.
+   * Default DEFAULT_WARM_UP_FRAMES.
+   */
+  warmUpFrames?: number;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
@@ -187,6 +194,14 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
   });
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | null = null;
   try {
+    // Before the first port exists: nothing of the user's switch is touched by it.
+    const warmUpFrames = opts.warmUpFrames ?? DEFAULT_WARM_UP_FRAMES;
+    if (warmUpFrames > 0) {
+      const t0 = process.hrtime.bigint();
+      const w = await warmUpDatapath({ frames: warmUpFrames });
+      log.info('datapath warmed up', { frames: w.frames, forwarded: w.forwarded, cpu_ms: w.cpuMs, ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) });
+    }
+    if (stopping()) return;
     if (configPath) {
       applyConfig(sw, loadConfig(configPath), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
       log.info('config applied', { file: configPath });

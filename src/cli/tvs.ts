@@ -15,6 +15,7 @@ import { pcapFile } from '../control/pcap';
 import { describeFrame } from '../wire/describe';
 import { Logger } from '../control/log';
 import { MIN_DATAPATH_SLICE_US, MAX_DATAPATH_SLICE_US } from './datapath-slice';
+import { DEFAULT_WARM_UP_FRAMES, MAX_WARM_UP_FRAMES, WARM_UP_CPU_BUDGET_MS } from '../datapath/warm-up-limits';
 
 function printWarnings(ws: string[]): void {
   for (const w of ws) console.error(`warning: ${w}`);
@@ -81,6 +82,13 @@ function datapathSliceOption(v: unknown): number | undefined {
   return n;
 }
 
+function warmUpOption(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || n > MAX_WARM_UP_FRAMES) throw new UsageError(`--warm-up-frames ${String(v)}: a whole number of frames, 0..${MAX_WARM_UP_FRAMES} (0: no warm-up)`);
+  return n;
+}
+
 function logFormat(v: unknown): 'text' | 'json' | undefined {
   if (v === undefined) return undefined;
   if (v !== 'text' && v !== 'json') throw new UsageError(`--log-format ${v}: one of text, json`);
@@ -138,6 +146,7 @@ const VERBS: Record<string, Verb> = {
       { name: 'helper-nice', value: 'N', help: "run the process's helper threads (V8's compiler and GC workers, libuv's pool) at nice N, a lower CPU share than the thread that forwards frames (default 19; 0 leaves them at the switch's own priority and policy; the log, the control-stats request and the metrics say how many were lowered)" },
       { name: 'helper-sched', value: 'idle|normal', help: "normal (default): only the nice value; idle: also put the helper threads in SCHED_IDLE, so they run only when the forwarding thread does not want the core (a nice value alone still lets them take it for a whole scheduler slice, 1.5-4 ms: a lower latency tail) but a switch saturated by traffic then starves V8's compiler (firewall path at the generator maximum: 26% loss instead of 5%)" },
       { name: 'datapath-slice-us', value: 'N', help: "scheduler slice of the thread that forwards frames, µs (Linux 6.12+ per-thread slices; default 100, the kernel's minimum; 0 keeps the kernel's default): a frame's wakeup then preempts whatever else runs on the switch's core at once instead of after that task's slice or the next tick; its CPU share is unchanged. The log says `datapath thread slice`, or a warning where the kernel has no per-thread slices" },
+      { name: 'warm-up-frames', value: 'N', help: `before anything is configured, run N synthetic frames (default ${DEFAULT_WARM_UP_FRAMES}, at most about ${WARM_UP_CPU_BUDGET_MS} ms of CPU) through the forwarding code on a private scratch bridge with in-memory ports, so V8 has compiled it before the first real frame: no frame leaves on any port, the user's bridges, flows, MAC tables, conntrack and counters are not touched (the log says \`datapath warmed up\`); 0: no warm-up (the first few hundred frames then run while V8 compiles)` },
       { name: 'metrics', value: 'HOST:PORT', help: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
       { name: 'log-level', value: 'debug|info|warn|error', help: 'least severe log line written (default info)' },
       { name: 'log-format', value: 'text|json', help: 'log lines as text or as one JSON object each (default text)' },
@@ -156,6 +165,7 @@ const VERBS: Record<string, Verb> = {
         helperNice: helperNiceOption(ctx.opts['helper-nice']),
         helperSched: helperSchedOption(ctx.opts['helper-sched']),
         datapathSliceUs: datapathSliceOption(ctx.opts['datapath-slice-us']),
+        warmUpFrames: warmUpOption(ctx.opts['warm-up-frames']),
         metrics: ctx.opts.metrics as string | undefined,
         logLevel: ctx.opts['log-level'] !== undefined ? Logger.parseLevel(String(ctx.opts['log-level'])) : undefined,
         logFormat: logFormat(ctx.opts['log-format']),

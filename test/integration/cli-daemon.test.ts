@@ -34,6 +34,15 @@ t.test('daemon + CLI without root', async (t) => {
 
   t.match(await c('dump-flows', 'br0'), /priority=10,in_port=m1 actions=output:m2/);
 
+  // The start-up warm-up ran (its frames through a scratch bridge, forwarded there) and left
+  // nothing in the configured switch: no frame counted on its ports, no MAC learned, no flow hit.
+  const warm = logs().find((l) => l.msg === 'datapath warmed up');
+  t.ok(warm && warm.frames >= 250 && warm.forwarded === warm.frames, `logged: datapath warmed up (${JSON.stringify(warm)})`);
+  const { ports } = JSON.parse(await c('--json', 'dump-ports', 'br0')) as { ports: { name: string; rx_packets: number; tx_packets: number }[] };
+  t.same(ports.map((p) => [p.name, p.rx_packets, p.tx_packets]), [['m1', 0, 0], ['m2', 0, 0]], 'no frame on the configured ports');
+  t.same(JSON.parse(await c('--json', 'fdb-show', 'br0')), [], 'no MAC learned');
+  t.match(await c('dump-flows', 'br0'), /^ cookie=0x0, duration=\d+s, table=0, n_packets=0, n_bytes=0, priority=10,in_port=m1 actions=output:m2\n cookie=0x0, duration=\d+s, table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL\n$/, 'no flow hit');
+
   // Helper threads at nice 19 and (--helper-sched idle) in SCHED_IDLE, the datapath (main) thread
   // at the daemon's own priority and policy.
   const pid = d.proc.pid!;
@@ -113,6 +122,9 @@ t.test('daemon + CLI without root', async (t) => {
   }
   t.equal((await tvs(d.control, ['no-such-verb'])).code, 2);
   t.equal((await tvs(d.control, ['add-br'])).code, 2, 'missing argument: usage error');
+  const badWarm = await tvs(d.control, ['start', '--warm-up-frames', 'many']);
+  t.equal(badWarm.code, 2, 'start --warm-up-frames many: usage error');
+  t.match(badWarm.stderr, /--warm-up-frames many: a whole number of frames, 0\.\.100000/);
   const refused = await tvs(d.control, ['add-flow', 'br0', 'priority=1,nw_src=10.0.0.1,actions=drop']);
   t.equal(refused.code, 1);
   t.match(refused.stderr, /column \d+: nw_src requires ip or arp/);
