@@ -12,6 +12,7 @@ export { ShowBridge, DumpPort } from './datapath/views';
 export { Bridge } from './datapath/bridge';
 export { SwitchPort, PortConfig, PortType } from './datapath/switch-port';
 export { MemoryPort } from './io/memory-port';
+export { warmUpDatapath, WarmUpOptions, WarmUpReport } from './datapath/warm-up';
 export { PacketArena } from './packet/arena';
 export { Batch, BURST } from './packet/batch';
 export { loadConfig, validateConfig, applyConfig, SwitchConfig } from './control/config';
