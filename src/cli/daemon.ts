@@ -194,6 +194,8 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
   });
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | null = null;
   try {
+    // The config file is read and checked first: a bad one is refused at once, before any warm-up.
+    const config = configPath ? loadConfig(configPath) : undefined;
     // Before the first port exists: nothing of the user's switch is touched by it.
     const warmUpFrames = opts.warmUpFrames ?? DEFAULT_WARM_UP_FRAMES;
     if (warmUpFrames > 0) {
@@ -202,8 +204,8 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
       log.info('datapath warmed up', { frames: w.frames, forwarded: w.forwarded, cpu_ms: w.cpuMs, ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) });
     }
     if (stopping()) return;
-    if (configPath) {
-      applyConfig(sw, loadConfig(configPath), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
+    if (configPath && config) {
+      applyConfig(sw, config, (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
       log.info('config applied', { file: configPath });
     }
     if (stopping()) return;
