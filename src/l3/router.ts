@@ -394,12 +394,13 @@ export class Router implements ForwardingState, NeighbourHost {
       if (parseQuoted(b, l4, l3 + ipv4.totalLen(b, l3))) translateIcmpError(b, l3, l4, ct.xSrc[q], ct.xDst[q], ct.xPorts[q]);
       nat = true;
     } else if (d.natMode !== M_NONE) {
-      rewritePacket(b, l3, 0, d.proto, vnet.needsCsum(a, s), d.nSrc, d.nDst, 0); // later fragment, 1:1 NAT
+      rewritePacket(b, l3, 0, d.proto, vnet.needsCsum(a, s), d.nSrc | 0, d.nDst | 0, 0); // later fragment, 1:1 NAT
       nat = true;
     }
     if (e >= 0) {
       // The session's rewrite is the decision's (nSrc/nDst/nPorts were read from entry e).
-      rewritePacket(b, l3, a.l4[s] === 0 ? 0 : f + a.l4[s], d.proto, vnet.needsCsum(a, s), d.nSrc, d.nDst, d.nPorts);
+      // Addresses and ports as int32 bits (rewritePacket says why: a heap number per value else).
+      rewritePacket(b, l3, a.l4[s] === 0 ? 0 : f + a.l4[s], d.proto, vnet.needsCsum(a, s), d.nSrc | 0, d.nDst | 0, d.nPorts | 0);
       // The time through Conntrack's field, not touch's argument (a heap number per frame).
       ct.now = this.time[0];
       ct.advance(e, d.tcpFlags);
@@ -407,7 +408,8 @@ export class Router implements ForwardingState, NeighbourHost {
     if (d.decTtl) ipv4.setTtl(b, l3, d.ttl - 1);
     if (d.nhState === NH_RESOLVED) {
       // Nothing between the decision and here changes the ARP cache (only ARP frames learn).
-      this.transmitDecided(s, d, nat, this.nbr.cache.macHi[d.arpEntry], this.nbr.cache.macLo[d.arpEntry]);
+      // The MAC's low half as int32 bits: as uint32 one of 2^31 or more is a heap number.
+      this.transmitDecided(s, d, nat, this.nbr.cache.macHi[d.arpEntry], this.nbr.cache.macLo[d.arpEntry] | 0);
       return;
     }
     this.nbr.output(s, d.out, d.nextHop, d.inIf);

@@ -125,10 +125,17 @@ export function l4PortUpdate(b: Uint8Array, p: number, oldW: number, newW: numbe
  * Rewrite a datagram in place to (ns, nd) and, when `l4` is non-zero, ports (nports =
  * sport<<16|dport) for TCP/UDP or the echo id (high half of nports) for ICMP echo. `l4` = 0 for
  * a later fragment (addresses only). IPv4 header checksum updated incrementally.
+ *
+ * Callers pass ns, nd and nports as int32 bits (`x | 0`), not as uint32: an address in
+ * 128.0.0.0/1, or a source port of 32768 or more, is 2^31 or more as uint32, a double that V8
+ * boxes in a 16-byte heap number when it is passed to a call it does not inline (this one).
+ * Compared as int32 here; every use below is bitwise, so the sign does not matter.
  */
 export function rewritePacket(b: Uint8Array, l3: number, l4: number, proto: number, partial: boolean, ns: number, nd: number, nports: number): void {
-  const os = ipv4.src(b, l3);
-  const od = ipv4.dst(b, l3);
+  ns |= 0;
+  nd |= 0;
+  const os = ipv4.src(b, l3) | 0;
+  const od = ipv4.dst(b, l3) | 0;
   const co = l4ChecksumOffset(proto);
   const csum = l4 === 0 || co < 0 ? 0 : l4 + co;
   const isUdp = proto === ipv4.PROTO_UDP;
