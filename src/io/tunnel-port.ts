@@ -20,7 +20,9 @@
  * so the switch's own MTU check drops what would not fit; encap checks the exact outer size.
  *
  * Hot path: one native call per burst each way, no allocation per packet (the slot lists,
- * backlogs and per-slot metadata are preallocated typed arrays).
+ * backlogs and per-slot metadata are preallocated typed arrays). Time is the datapath's batch
+ * clock (packet/batch-clock.ts), which the addon stamps at each wakeup of the socket as it does
+ * for AF_PACKET and TAP ports: the bursts' rate-limited chores read no clock of their own.
  */
 import { Batch, BURST } from '../packet/batch';
 import { PacketArena } from '../packet/arena';
@@ -49,6 +51,8 @@ export interface TunnelOptions {
 const MTU_REFRESH_MS = 5000;
 /** Frames a port holds for the datapath when a sibling's burst brought them. */
 const BACKLOG = BURST * 4;
+/** How often (at most) a short receive burst pulls the socket's native counters. */
+const STATS_REFRESH_MS = 1000;
 /** Receive bursts per readiness callback before yielding to other ports and timers. */
 const MAX_WAKE_ROUNDS = 64;
 
@@ -82,6 +86,13 @@ class Underlay {
   private closed = false;
   private seenOversize = 0;
   private lastRefresh = 0;
+  /**
+   * The datapath's batch clock (the members' start()), or null (busy-poll mode, tests):
+   * Date.now() then, which returns a fresh heap number per reading.
+   */
+  clock: Float64Array | null = null;
+  /** The addon stamps `clock` before each readiness callback (the members' wakes are told so). */
+  private stamps = false;
 
   constructor(
     readonly id: string,
@@ -118,16 +129,29 @@ class Underlay {
     if (this.members.length === 0) this.close();
   }
 
-  /** Watch the socket while any member is started; wake every started member on readiness. */
-  watch(): void {
-    if (this.polling || this.closed) return;
+  /**
+   * Watch the socket while any member is started; wake every started member on readiness.
+   * `clock`/`stamp` as Port.start: with both, the addon writes the wakeup time into clock[0]
+   * before each callback (a switch's members all bring the same clock).
+   */
+  watch(clock?: Float64Array, stamp = false): void {
+    if (this.closed) return;
+    if (clock !== undefined && clock !== this.clock) {
+      this.clock = clock;
+      this.lastRefresh = clock[0];
+    }
+    const stamps = stamp && clock !== undefined;
+    if (this.polling && (this.stamps || !stamps)) return;
     this.polling = true;
-    this.binding.pollStart(this.handle, () => this.onReadable());
+    this.stamps = stamps;
+    // Already watching without a clock: pollStart again only hands the addon the clock.
+    this.binding.pollStart(this.handle, () => this.onReadable(), stamps ? clock : undefined);
   }
 
   unwatchIfIdle(): void {
     if (!this.polling || this.members.some((m) => m.started)) return;
     this.polling = false;
+    this.stamps = false;
     this.binding.pollStop(this.handle);
   }
 
@@ -138,6 +162,8 @@ class Underlay {
     // One receive burst per round, then every started member with frames drains its backlog:
     // one native call per burst however many ports share the socket. A short burst means the
     // socket is empty; a busy socket yields after MAX_WAKE_ROUNDS (libuv polls it again).
+    // The rounds of one wakeup share its stamp, as a native port's bursts of one drain do.
+    const stamped = this.stamps;
     this.inWake = true;
     try {
       for (let round = 0; round < MAX_WAKE_ROUNDS; round++) {
@@ -145,7 +171,7 @@ class Underlay {
         const ms = this.members;
         for (let i = 0; i < ms.length; i++) {
           const m = ms[i];
-          if (m.wake !== null && m.backlog.count > 0) m.wake();
+          if (m.wake !== null && m.backlog.count > 0) m.wake(stamped);
         }
         if (k < this.offer.length) break;
       }
@@ -213,17 +239,29 @@ class Underlay {
       this.tunSrc[s] = d.src;
       this.tunDst[s] = d.dst;
     }
+    // A short burst: the socket is drained, a moment to pull the native counters (at most once
+    // a second). The batch clock when there is one (see `clock`).
     if (k < want) {
-      const now = Date.now();
-      if (now - this.lastRefresh >= 1000) this.refreshStats(now);
+      const c = this.clock;
+      if (c !== null) {
+        if (c[0] - this.lastRefresh >= STATS_REFRESH_MS || c[0] < this.lastRefresh) {
+          this.lastRefresh = c[0];
+          this.refreshStats();
+        }
+      } else {
+        const now = Date.now();
+        if (now - this.lastRefresh >= STATS_REFRESH_MS) {
+          this.lastRefresh = now;
+          this.refreshStats();
+        }
+      }
     }
     return k;
   }
 
   /** Native counters (oversize, unreachable, too big) into the members' counters. */
-  refreshStats(now = Date.now()): void {
+  refreshStats(): void {
     if (this.closed || this.members.length === 0) return;
-    this.lastRefresh = now;
     const st = this.binding.stats(this.handle);
     const first = this.members[0].counters;
     if (st.rxOversize > this.seenOversize) first.drops.add(DROP_RX_OVERSIZE, st.rxOversize - this.seenOversize);
@@ -264,8 +302,8 @@ export class TunnelPort implements Port {
   readonly key: number;
   /** Frames a sibling's pull brought for this port. */
   readonly backlog = new Batch(BACKLOG);
-  /** The datapath's readiness callback while started. */
-  wake: (() => void) | null = null;
+  /** The datapath's readiness callback while started (`stamped`: as Port.start's). */
+  wake: ((stamped?: boolean) => void) | null = null;
   private readonly underlay: Underlay;
   private readonly encap: tun.EncapParams;
   private readonly sendList = new Uint32Array(BURST);
@@ -332,6 +370,12 @@ export class TunnelPort implements Port {
     return r > 0 ? r : 1500;
   }
 
+  private refreshMtu(): void {
+    this.routeMtu = this.lookupMtu();
+    this.encap.mtu = this.routeMtu;
+    this.mtu = this.innerMtu();
+  }
+
   private innerMtu(): number {
     const over = this.kind === 'vxlan' ? tun.VXLAN_OVERHEAD : tun.greOverhead(this.encap.greKeyed || this.key < 0);
     return this.routeMtu - over - 14;
@@ -393,12 +437,20 @@ export class TunnelPort implements Port {
   txBurst(slots: Uint32Array, n: number): number {
     if (this.downErrno !== 0 || n <= 0) return n <= 0 ? 0 : -this.downErrno;
     const a = this.arena;
-    const now = Date.now();
-    if (now - this.mtuCheckedAt >= MTU_REFRESH_MS) {
-      this.mtuCheckedAt = now;
-      this.routeMtu = this.lookupMtu();
-      this.encap.mtu = this.routeMtu;
-      this.mtu = this.innerMtu();
+    // The route MTU again every MTU_REFRESH_MS, by the batch clock when there is one (every
+    // transmit runs in a batch the datapath stamped; Date.now() is a heap number per burst).
+    const c = this.underlay.clock;
+    if (c !== null) {
+      if (c[0] - this.mtuCheckedAt >= MTU_REFRESH_MS || c[0] < this.mtuCheckedAt) {
+        this.mtuCheckedAt = c[0];
+        this.refreshMtu();
+      }
+    } else {
+      const now = Date.now();
+      if (now - this.mtuCheckedAt >= MTU_REFRESH_MS) {
+        this.mtuCheckedAt = now;
+        this.refreshMtu();
+      }
     }
     const list = this.sendList;
     let m = 0;
@@ -435,10 +487,10 @@ export class TunnelPort implements Port {
     return dropped + k;
   }
 
-  start(onReadable: () => void): void {
+  start(onReadable: (stamped?: boolean) => void, clock?: Float64Array, stamp = false): void {
     if (this.closed) return;
     this.wake = onReadable;
-    this.underlay.watch();
+    this.underlay.watch(clock, stamp);
   }
 
   stop(): void {

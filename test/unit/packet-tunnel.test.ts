@@ -11,6 +11,7 @@ import * as tun from '../../src/packet/tunnel';
 import { parseBatch, ParseDrops } from '../../src/packet/parse';
 import { checksum } from '../../src/wire/checksum';
 import { TunnelPort } from '../../src/io/tunnel-port';
+import { newBatchClock } from '../../src/packet/batch-clock';
 import type { ArenaView, NativeBinding, NativePortStats, PortInfo } from '../../src/io/binding';
 import { portConfigFrom } from '../../src/control/port-options';
 import { hex, toHex } from '../fixtures/util';
@@ -168,11 +169,15 @@ class FakeUnderlay implements NativeBinding {
     this.arena = arena;
     return ++this.opened;
   }
+  routeMtuCalls = 0;
   routeMtu(): number {
+    this.routeMtuCalls++;
     return 1500;
   }
   rxCalls = 0;
+  statsCalls = 0;
   pollCb?: (status: number, events: number) => void;
+  pollClock?: Float64Array;
   rxBurst(_h: number, slots: Uint32Array, max: number): number {
     this.rxCalls++;
     const a = this.arena!;
@@ -201,8 +206,9 @@ class FakeUnderlay implements NativeBinding {
     }
     return n;
   }
-  pollStart(_h: number, cb: (status: number, events: number) => void): void {
+  pollStart(_h: number, cb: (status: number, events: number) => void, clock?: Float64Array): void {
     this.pollCb = cb;
+    this.pollClock = clock;
   }
   pollStop(): void {
     this.pollCb = undefined;
@@ -214,6 +220,7 @@ class FakeUnderlay implements NativeBinding {
     return { name: 'udp:4789', ifindex: 0, mtu: 0, mac: '00:00:00:00:00:00' };
   }
   stats(): NativePortStats {
+    this.statsCalls++;
     return { kernelDrops: 0, rxOversize: 0 };
   }
   ifInfo(): PortInfo {
@@ -293,6 +300,58 @@ t.test('a readiness wake costs one receive call per burst, however many ports sh
   t.same(Object.fromEntries(got), { vx2: 1, vx4: 2, vx5: 1 }, 'each port got its own frames');
   for (const p of ports) p.close();
   t.equal(fake.pollCb, undefined, 'the socket stops being watched with its last port');
+});
+
+t.test('tunnel ports keep time by the batch clock the addon stamps per wakeup, not Date.now()', async (t) => {
+  const a = new PacketArena({ slots: 64 });
+  const fake = new FakeUnderlay();
+  const p = new TunnelPort('vx2', 'vxlan', a, { remoteIp: '10.234.0.2', key: 100 }, fake);
+  const mtuLookups = fake.routeMtuCalls;
+  const clock = newBatchClock();
+  clock[0] = 1000.5;
+  const stamps: (boolean | undefined)[] = [];
+  const b = new Batch(64);
+  p.start((stamped) => {
+    stamps.push(stamped);
+    p.rxBurst(b);
+  }, clock, true);
+  t.equal(fake.pollClock, clock, 'the socket is watched with the clock for the addon to stamp');
+  const vx = bytes('0800000000006400' + INNER);
+  const realNow = Date.now;
+  let nowCalls = 0;
+  Date.now = () => (nowCalls++, realNow());
+  try {
+    const wakeAt = (ms: number) => {
+      clock[0] = ms; // what the addon does before the callback
+      fake.rx = [{ payload: vx, src: 0x0aea0002 }];
+      fake.pollCb!(0, 1);
+    };
+    const send = () => {
+      const s = a.allocFrom(bytes(INNER));
+      t.equal(p.txBurst(new Uint32Array([s]), 1), 1);
+      a.release(s);
+    };
+    wakeAt(1500);
+    send();
+    t.same(stamps, [true], 'the wake tells the datapath the clock is stamped');
+    t.equal(fake.statsCalls, 0, 'native counters: not yet a second since the clock came');
+    t.equal(fake.routeMtuCalls, mtuLookups, 'route MTU: not yet 5 s');
+    wakeAt(2000.5);
+    t.equal(fake.statsCalls, 1, 'a short burst a second later pulls the native counters');
+    wakeAt(2500);
+    t.equal(fake.statsCalls, 1, '...and not again within the second');
+    clock[0] = 5000;
+    send();
+    t.equal(fake.routeMtuCalls, mtuLookups + 1, 'the route MTU is looked up again 5 s on the clock');
+    clock[0] = 9999;
+    send();
+    t.equal(fake.routeMtuCalls, mtuLookups + 1, '...and not again within 5 s');
+    t.equal(nowCalls, 0, 'no Date.now() on the receive and transmit bursts');
+  } finally {
+    Date.now = realNow;
+  }
+  for (let i = 0; i < b.count; i++) a.release(b.slots[i]);
+  p.close();
 });
 
 t.test('tunnel options: OVS names, each bad one refused by name', async (t) => {
