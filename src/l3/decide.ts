@@ -344,7 +344,10 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
         }
       }
     } else if (!laterFrag) {
-      e = ct.lookup(pkey, src, dst, ports);
+      // Addresses and ports as int32 bits here and at the lookups below: as uint32, each of
+      // 2^31 or more (128.0.0.0/1, a source port of 32768 or more) is a 16-byte heap number when
+      // V8 does not inline the call.
+      e = ct.lookup(pkey, src | 0, dst | 0, ports | 0);
       if (e >= 0) {
         if (ct.expires[e >> 1] <= now) {
           d.expired = e >> 1;
@@ -359,7 +362,7 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
 
   // ---- 2./3. route and NAT choice
   const rt = st.routes;
-  let r = rt.lookup(dst);
+  let r = rt.lookup(dst | 0);
   let mode = M_NONE;
   let ns = src;
   if (e < 0 && d.icmpQuote < 0) {
@@ -374,7 +377,7 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
       if (inIf < 0) return drop(d, D_LOCAL_LOOP);
       d.fip = dst;
       dst = rt.data[r];
-      r = rt.lookup(dst);
+      r = rt.lookup(dst | 0);
       if (r < 0 || rt.kind[r] !== RT_FWD) return drop(d, D_NO_ROUTE);
       mode = M_DNAT;
       if (inIf !== st.gw) {
@@ -456,7 +459,7 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
   // ---- 6. next hop
   const nh = d.via !== 0 ? d.via : dst;
   d.nextHop = nh;
-  const ai = st.nbr.resolved(nh, out);
+  const ai = st.nbr.resolved(nh | 0, out);
   d.arpEntry = ai;
   if (ai >= 0) d.nhState = NH_RESOLVED;
   else {

@@ -134,8 +134,8 @@ export function l4PortUpdate(b: Uint8Array, p: number, oldW: number, newW: numbe
 export function rewritePacket(b: Uint8Array, l3: number, l4: number, proto: number, partial: boolean, ns: number, nd: number, nports: number): void {
   ns |= 0;
   nd |= 0;
-  const os = ipv4.src(b, l3) | 0;
-  const od = ipv4.dst(b, l3) | 0;
+  const os = ipv4.srcBits(b, l3);
+  const od = ipv4.dstBits(b, l3);
   const co = l4ChecksumOffset(proto);
   const csum = l4 === 0 || co < 0 ? 0 : l4 + co;
   const isUdp = proto === ipv4.PROTO_UDP;

@@ -31,13 +31,16 @@ export class U32Map {
 
   /** Value for `key`, or -1. */
   get(key: number): number {
+    // The key as uint32 or as int32 bits alike (callers on the hot path pass `x | 0`: a uint32
+    // of 2^31 or more is a heap number when the call is not inlined).
+    key |= 0;
     const keys = this.keys;
     const used = this.used;
     const m = this.mask;
     let i = hash(key) & m;
     for (;;) {
       if (used[i] === 0) return -1;
-      if (keys[i] === key) return this.vals[i];
+      if ((keys[i] | 0) === key) return this.vals[i];
       i = (i + 1) & m;
     }
   }

@@ -102,6 +102,17 @@ export function src(b: Uint8Array, ip: number): number {
 export function dst(b: Uint8Array, ip: number): number {
   return ((b[ip + 16] << 24) | (b[ip + 17] << 16) | (b[ip + 18] << 8) | b[ip + 19]) >>> 0;
 }
+/**
+ * `src`/`dst` as int32 bits, for the per-packet rewrites that only compare and take bits: an
+ * address of 2^31 or more (128.0.0.0/1) returned as uint32 from a call V8 does not inline is a
+ * fresh 16-byte heap number; as int32 it is a small integer.
+ */
+export function srcBits(b: Uint8Array, ip: number): number {
+  return (b[ip + 12] << 24) | (b[ip + 13] << 16) | (b[ip + 14] << 8) | b[ip + 15];
+}
+export function dstBits(b: Uint8Array, ip: number): number {
+  return (b[ip + 16] << 24) | (b[ip + 17] << 16) | (b[ip + 18] << 8) | b[ip + 19];
+}
 
 export function setTotalLen(b: Uint8Array, ip: number, v: number): void {
   b[ip + TOTAL_LEN] = v >>> 8;
@@ -143,13 +154,13 @@ export function setTos(b: Uint8Array, ip: number, v: number): void {
 }
 /** Set source address, header checksum updated incrementally. L4 checksums are the caller's. */
 export function setSrc(b: Uint8Array, ip: number, v: number): void {
-  const old = src(b, ip);
+  const old = srcBits(b, ip);
   writeAddr(b, ip + SRC, v);
   patch16(b, ip + CHECKSUM, old >>> 16, v >>> 16);
   patch16(b, ip + CHECKSUM, old & 0xffff, v & 0xffff);
 }
 export function setDst(b: Uint8Array, ip: number, v: number): void {
-  const old = dst(b, ip);
+  const old = dstBits(b, ip);
   writeAddr(b, ip + DST, v);
   patch16(b, ip + CHECKSUM, old >>> 16, v >>> 16);
   patch16(b, ip + CHECKSUM, old & 0xffff, v & 0xffff);
