@@ -107,12 +107,19 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
 
   if (len < eth.HEADER_LEN) return D_RUNT;
   // Big-endian loads through the arena's DataView: one load per key word instead of two to
-  // four byte loads (the frame's bytes are in bounds: checked against len above).
+  // four byte loads (the frame's bytes are in bounds: checked against len above). 32-bit words
+  // are read signed (getInt32) and stored into the Uint32Array key, which keeps the same bits:
+  // optimised code inlines either read to the same load, but where the read runs as a call to
+  // the builtin (parseSlot not yet, or no longer, optimised: warm-up, and the deopt after a
+  // frame of a new kind on a live switch, until V8 optimises again), getUint32 returns a value
+  // of 2^31 or more - an address in 128.0.0.0/1, a MAC's low half 0x80.. and up - as a fresh
+  // 16-byte heap number, and getInt32 returns a small integer, never allocated (sampling heap
+  // profiler on a running switch: up to 1.5 B per frame in getUint32 under parseSlot).
   const v = a.view;
   key[k + K.K_DL_DST_HI] = v.getUint16(f + eth.DST);
-  key[k + K.K_DL_DST_LO] = v.getUint32(f + eth.DST + 2);
+  key[k + K.K_DL_DST_LO] = v.getInt32(f + eth.DST + 2);
   key[k + K.K_DL_SRC_HI] = v.getUint16(f + eth.SRC);
-  key[k + K.K_DL_SRC_LO] = v.getUint32(f + eth.SRC + 2);
+  key[k + K.K_DL_SRC_LO] = v.getInt32(f + eth.SRC + 2);
 
   let p = f + eth.ETHERTYPE; // EtherType / TPID position
   let type = v.getUint16(p);
@@ -141,8 +148,8 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
       return err === ipv4.ERR_TRUNCATED ? D_IP4_TRUNC : err === ipv4.ERR_VERSION ? D_IP4_VER : err === ipv4.ERR_IHL ? D_IP4_IHL : D_IP4_LEN;
     }
     a.l3[slot] = l3 - f;
-    key[k + K.K_NW_SRC] = v.getUint32(l3 + ipv4.SRC);
-    key[k + K.K_NW_DST] = v.getUint32(l3 + ipv4.DST);
+    key[k + K.K_NW_SRC] = v.getInt32(l3 + ipv4.SRC); // int32 bits, as above
+    key[k + K.K_NW_DST] = v.getInt32(l3 + ipv4.DST);
     const proto = b[l3 + ipv4.PROTOCOL];
     key[k + K.K_NW_PROTO] = proto;
     key[k + K.K_NW_TOS] = b[l3 + ipv4.TOS];
