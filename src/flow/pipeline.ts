@@ -307,11 +307,13 @@ export class FlowPipeline implements LearnHost {
       cl.remember(old as Rule);
       return;
     }
-    // New, or its actions changed (a MAC seen behind another tunnel): install, replacing.
+    // New, or its actions changed (a MAC seen behind another tunnel): install, replacing. OVS
+    // learns with a MODIFY_STRICT that may add: a replaced flow keeps its counters, duration,
+    // last-used time, timeouts and flags, and its hard timeout restarts.
     const spec = this.learnedSpec(cl);
     let r: AddResult;
     try {
-      r = this.install(spec, cl.actions());
+      r = this.install(spec, cl.actions(), true, true);
     } catch {
       this.learnStats.refused++; // table full (maxFlows): counted, the packet goes on
       return;
@@ -350,7 +352,13 @@ export class FlowPipeline implements LearnHost {
     return `${head.join(',')}${m ? ',' + m : ''} actions=${formatActions(cl.actions(), names)}`;
   }
 
-  private install(spec: FlowSpec, actions: Action[], keepCounts = false): AddResult {
+  /**
+   * Put a rule in; one with the same table, match and priority is replaced, handing on its
+   * last-used time. `asModify`: the replacement is a modify of the old rule (OVS learn() is a
+   * MODIFY_STRICT that may add): it also keeps the old rule's creation time, timeouts,
+   * importance and flags (replace_rule_start), only the hard timeout restarting.
+   */
+  private install(spec: FlowSpec, actions: Action[], keepCounts = false, asModify = false): AddResult {
     const table = spec.table ?? 0;
     const priority = effectivePriority(spec);
     let t = this.tables[table];
@@ -375,10 +383,16 @@ export class FlowPipeline implements LearnHost {
     const used = old !== undefined ? x.used[old.id] : now;
     if (old !== undefined) this.removeRule(old, undefined);
     const id = this.allocId();
+    const from = asModify && old !== undefined ? old : null;
     const rule = new Rule(
       id, table, priority, spec.match.clone(), spec.cookie ?? 0n, program,
-      spec.idleTimeout, spec.hardTimeout, [...spec.flags], spec.importance, now,
+      from !== null ? from.idleTimeout : spec.idleTimeout,
+      from !== null ? from.hardTimeout : spec.hardTimeout,
+      from !== null ? [...from.flags] : [...spec.flags],
+      from !== null ? from.importance : spec.importance,
+      from !== null ? from.created : now,
     );
+    rule.modified = now;
     this.priorities[id] = priority;
     x.plans[id] = program.plan;
     x.rules[id] = rule;

@@ -192,6 +192,27 @@ t.test('a MAC seen behind another tunnel replaces its learned flow', async (t) =
   t.same(send(env, toA(), 1).map((s) => s.port), [3]);
 });
 
+t.test('a learn that changes a learned flow modifies it as OVS does (MODIFY_STRICT): counters, duration and last-used time kept, hard timeout restarted', async (t) => {
+  const env = setup();
+  const { p, advance } = env;
+  p.addFlows(BR_TUN);
+  send(env, fromA(), 2, 0x3e9);
+  const sel = () => p.select('table=20,priority=1,dl_dst=fa:16:3e:00:00:0a', { strict: false });
+  const first = sel()[0];
+  advance(1000);
+  t.same(send(env, toA(), 1).map((s) => s.port), [2]); // the learned flow used 1 s in
+  advance(9000);
+  send(env, fromA(), 3, 0x3e9); // 10 s in: the MAC moved to the other tunnel
+  const [moved] = sel();
+  t.not(moved, first, 'a new rule');
+  const e = p.entry(moved);
+  t.same([e.nPackets, e.durationMs, e.idleMs, moved.hardTimeout, moved.modified], [1, 10_000, 9000, 300, env.now()]);
+  advance(299_999);
+  t.same(p.expire().map((r) => r.id), [], 'the hard timeout counts from the move');
+  advance(1);
+  t.same(p.expire().map((r) => r.id), [moved.id]);
+});
+
 t.test('learned flows count against maxFlows: a refused learn is counted, the frame still goes on', async (t) => {
   const env = setup(13);
   const { p } = env;
