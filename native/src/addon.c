@@ -1026,6 +1026,16 @@ static napi_value js_set_thread_idle(napi_env env, napi_callback_info info) {
   return int_result(env, ts_set_idle(tid));
 }
 
+/* setThreadNormal(tid): put one of this process's threads back in SCHED_OTHER; 0 or -errno. */
+static napi_value js_set_thread_normal(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t tid;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || tid <= 0) return throw_arg(env, "setThreadNormal(tid): tid must be a positive thread id");
+  return int_result(env, ts_set_normal(tid));
+}
+
 /* setThreadSlice(tid, ns): that thread's scheduler slice (0: the kernel's default); 0 or -errno. */
 static napi_value js_set_thread_slice(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -1071,6 +1081,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"ifInfo", NULL, js_if_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreadIdle", NULL, js_set_thread_idle, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setThreadNormal", NULL, js_set_thread_normal, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreadSlice", NULL, js_set_thread_slice, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getThreadSlice", NULL, js_get_thread_slice, NULL, NULL, NULL, napi_enumerable, NULL},
   };

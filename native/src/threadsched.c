@@ -27,6 +27,13 @@ int ts_set_idle(int tid) {
   return sched_setscheduler(tid, SCHED_IDLE, &sp) == 0 ? 0 : -errno;
 }
 
+/* Back to SCHED_OTHER; the kernel keeps the thread's nice value. Leaving SCHED_IDLE needs
+ * CAP_SYS_NICE or an RLIMIT_NICE that allows the thread's nice value (-EPERM otherwise). */
+int ts_set_normal(int tid) {
+  struct sched_param sp = {0};
+  return sched_setscheduler(tid, SCHED_OTHER, &sp) == 0 ? 0 : -errno;
+}
+
 /* struct sched_attr as of Linux 4.13 (SCHED_ATTR_SIZE_VER1); glibc has no wrapper. */
 struct ts_sched_attr {
   uint32_t size;

@@ -19,7 +19,7 @@ import { ConfigError } from '../control/validate';
 import { Level, Logger } from '../control/log';
 import { OpenFlowService } from '../openflow/service';
 import { openflowCommands } from '../openflow/commands';
-import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SCHED, HelperThreads, type HelperSched, type SetThreadIdle } from './helper-threads';
+import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SCHED, HelperThreads, canLeaveIdle, type HelperSched, type SetThreadIdle, type SetThreadNormal } from './helper-threads';
 import { DEFAULT_DATAPATH_SLICE_US, applyDatapathSlice, sliceOnSaturation, type DatapathSliceState } from './datapath-slice';
 import { loadBinding } from '../io/binding';
 import { QuietTrim } from './quiet-trim';
@@ -88,6 +88,15 @@ function threadIdleSetter(): SetThreadIdle | null {
   }
 }
 
+function threadNormalSetter(): SetThreadNormal | null {
+  try {
+    const b = loadBinding();
+    return b.setThreadNormal ? (tid) => b.setThreadNormal!(tid) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Give the datapath (this, the main) thread its short scheduler slice; never throws. Logged:
  * `datapath thread slice` when the kernel took it, a warning naming why when it did not.
@@ -145,13 +154,26 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
   // The datapath thread's slice, set once the switch is about to run (helpers.check() below);
   // helper threads created after that inherit it and are put back to the default.
   let slice: DatapathSliceState = { requested_us: 0, slice_us: 0, applied: false };
+  const helperNice = opts.helperNice ?? DEFAULT_HELPER_NICE;
+  let helperSched = opts.helperSched ?? DEFAULT_HELPER_SCHED;
+  let setNormal: SetThreadNormal | null = null;
+  if (helperSched === 'auto') {
+    // Without the right to leave SCHED_IDLE a saturated switch could not give its compiler the
+    // core back: keep the nice value only.
+    setNormal = canLeaveIdle(helperNice) ? threadNormalSetter() : null;
+    if (setNormal === null) {
+      log.warn('--helper-sched auto needs CAP_SYS_NICE or RLIMIT_NICE to leave SCHED_IDLE: helpers keep the normal policy', { nice: helperNice });
+      helperSched = 'normal';
+    }
+  }
   const helpers = new HelperThreads(
-    opts.helperNice ?? DEFAULT_HELPER_NICE,
+    helperNice,
     (msg, fields, failed) => (failed ? log.warn(msg, fields) : log.info(msg, fields)),
     undefined,
     undefined,
-    (opts.helperSched ?? DEFAULT_HELPER_SCHED) === 'idle' ? threadIdleSetter() : null,
+    helperSched !== 'normal' ? threadIdleSetter() : null,
     (tid) => (slice.applied ? loadBinding().setThreadSlice!(tid, 0) : 0),
+    setNormal,
   );
   // OpenFlow: management sockets (DIR/BR.mgmt next to the control socket) and controllers.
   const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.info(m, f) });
@@ -227,6 +249,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     if (stopping()) return;
     slice = setDatapathSlice(opts.datapathSliceUs ?? DEFAULT_DATAPATH_SLICE_US, log);
     if (slice.applied) sw.on('saturation', sliceOnSaturation(slice, process.pid, (tid, ns) => loadBinding().setThreadSlice!(tid, ns)));
+    if (helpers.stats.sched === 'auto') sw.on('saturation', (on: boolean) => helpers.setSaturated(on));
     // Helper threads started so far (V8's, Node's) now; later ones (libuv's pool is made on
     // first use) on the housekeeping tick.
     helpers.check();

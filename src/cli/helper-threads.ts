@@ -35,8 +35,22 @@ import * as os from 'os';
 /** Nice value given to helper threads by default (the lowest CPU share CFS has). */
 export const DEFAULT_HELPER_NICE = 19;
 
-/** Scheduling policy helpers get besides their nice value (see above). */
-export type HelperSched = 'idle' | 'normal';
+/**
+ * Scheduling policy helpers get besides their nice value (see above). 'auto': SCHED_IDLE while
+ * the datapath is calm, back to SCHED_OTHER (nice value only) while it is saturated
+ * (setSaturated, from the Switch's 'saturation' event), so a calm switch has the short latency
+ * tail of 'idle' and a saturated one still re-optimises as with 'normal'. Leaving SCHED_IDLE
+ * needs CAP_SYS_NICE or an RLIMIT_NICE allowing the nice value (canLeaveIdle).
+ *
+ * Why it matters on the firewall path: a branch a hot function first takes late in the
+ * process's life (measured: the pass cache first recording a pass that commits a connection,
+ * 10 s into the run, at the second connection of a ping run) deoptimises it, and ~85 echoes
+ * later V8 queues its re-optimisation; the woken nice-19 compiler thread, placed by EEVDF with
+ * the lag it kept while it slept, took the core from the runnable main thread for 3.3-4.1 ms
+ * (perf: main switched out in state R from pthread_cond_signal in QueueForOptimization, the
+ * compiler thread on the CPU until it slept): one echo of each such run waited that long.
+ */
+export type HelperSched = 'idle' | 'normal' | 'auto';
 /**
  * 'normal' by default: a SCHED_IDLE helper gets almost nothing of a core whose main thread never
  * sleeps, so a switch saturated by traffic cannot re-optimise code that deoptimised (a new
@@ -49,6 +63,30 @@ export const DEFAULT_HELPER_SCHED: HelperSched = 'normal';
 
 /** Sets one thread's policy to SCHED_IDLE: 0 or -errno (the addon's setThreadIdle). */
 export type SetThreadIdle = (tid: number) => number;
+/** Puts one thread back in SCHED_OTHER (nice value kept): 0 or -errno (the addon's setThreadNormal). */
+export type SetThreadNormal = (tid: number) => number;
+
+/** CAP_SYS_NICE's bit in /proc/self/status CapEff. */
+const CAP_SYS_NICE = 23;
+
+/**
+ * Whether this process may put a thread back from SCHED_IDLE at nice `nice` (sched(7)):
+ * CAP_SYS_NICE in its effective set, or an RLIMIT_NICE soft limit of at least 20 - nice.
+ * `status` and `limits` are /proc/self/status and /proc/self/limits (read when not given).
+ */
+export function canLeaveIdle(nice: number, status?: string, limits?: string): boolean {
+  try {
+    const st = status ?? fs.readFileSync('/proc/self/status', 'utf8');
+    const cap = /^CapEff:\s*([0-9a-f]+)/m.exec(st);
+    if (cap && ((BigInt('0x' + cap[1]) >> BigInt(CAP_SYS_NICE)) & 1n) !== 0n) return true;
+    const lim = limits ?? fs.readFileSync('/proc/self/limits', 'utf8');
+    const m = /^Max nice priority\s+(\S+)/m.exec(lim);
+    if (!m) return false;
+    return m[1] === 'unlimited' || Number(m[1]) >= 20 - nice;
+  } catch {
+    return false;
+  }
+}
 /** Puts one thread's scheduler slice back to the kernel's default: 0 or -errno. */
 export type ResetThreadSlice = (tid: number) => number;
 
@@ -57,8 +95,12 @@ const ESRCH = os.constants.errno.ESRCH;
 export interface HelperThreadsState {
   /** Nice value helpers are given; 0 = left as they are (the feature is off). */
   nice: number;
-  /** 'idle': helpers are also put in SCHED_IDLE; 'normal': only their nice value changes. */
+  /** 'idle': helpers are also put in SCHED_IDLE; 'normal': only their nice value changes; 'auto': SCHED_IDLE while calm. */
   sched: HelperSched;
+  /** 'auto': the datapath is saturated now, helpers are in SCHED_OTHER meanwhile. */
+  saturated?: boolean;
+  /** 'auto': times helpers were moved between SCHED_IDLE and SCHED_OTHER (both ways). */
+  switches?: number;
   /** Helper threads lowered so far (over the process's life). */
   lowered: number;
   /** Helper threads put in SCHED_IDLE so far (over the process's life). */
@@ -84,6 +126,8 @@ export class HelperThreads {
    * @param resetSlice puts a thread's scheduler slice back to the kernel's default: threads
    *   inherit the datapath thread's short slice (datapath-slice.ts) when it creates them; null:
    *   the datapath thread kept the default, nothing to undo.
+   * @param setNormal with setIdle: 'auto' (see HelperSched), helpers go back to SCHED_OTHER
+   *   while setSaturated(true); null: they stay in SCHED_IDLE ('idle').
    */
   constructor(
     nice: number,
@@ -92,9 +136,36 @@ export class HelperThreads {
     private readonly mainTid = process.pid,
     private readonly setIdle: SetThreadIdle | null = null,
     private readonly resetSlice: ResetThreadSlice | null = null,
+    private readonly setNormal: SetThreadNormal | null = null,
   ) {
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError(`helper nice must be 0..19, got ${nice}`);
-    this.state = { nice, sched: setIdle !== null ? 'idle' : 'normal', lowered: 0, idle: 0, failed: 0, threads: 0 };
+    const sched: HelperSched = setIdle === null ? 'normal' : setNormal === null ? 'idle' : 'auto';
+    this.state = { nice, sched, lowered: 0, idle: 0, failed: 0, threads: 0, ...(sched === 'auto' ? { saturated: false, switches: 0 } : {}) };
+  }
+
+  /**
+   * 'auto': the datapath saturated (true) or calmed down (false); moves every helper seen to
+   * SCHED_OTHER or back to SCHED_IDLE. A syscall per helper per transition (the Switch reports
+   * a transition at most once per SATURATION_CALM_MS of calm). Nothing in the other modes.
+   */
+  setSaturated(on: boolean): void {
+    if (this.state.sched !== 'auto' || this.state.nice === 0 || on === this.state.saturated) return;
+    this.state.saturated = on;
+    this.state.switches!++;
+    let failed = 0;
+    let error: string | undefined;
+    for (const tid of this.seen) {
+      const r = on ? this.setNormal!(tid) : this.setIdle!(tid);
+      if (r !== 0 && r !== -ESRCH) {
+        failed++;
+        error = `${on ? 'SCHED_OTHER' : 'SCHED_IDLE'} refused: errno ${-r}`;
+      }
+    }
+    if (failed > 0) {
+      this.state.failed += failed;
+      this.state.error = error;
+      this.report('helper threads policy not changed', { threads: failed, error }, true);
+    }
   }
 
   get stats(): HelperThreadsState {
@@ -138,7 +209,8 @@ export class HelperThreads {
       }
       // Best effort: a helper left with the short slice only wakes up sooner, it gets no more CPU.
       if (this.resetSlice !== null) this.resetSlice(tid);
-      if (this.setIdle !== null) {
+      // 'auto' while saturated: a new helper keeps SCHED_OTHER until the datapath calms down.
+      if (this.setIdle !== null && !this.state.saturated) {
         const r = this.setIdle(tid);
         if (r === 0) idle++;
         else if (r !== -ESRCH) {

@@ -67,9 +67,9 @@ function helperNiceOption(v: unknown): number | undefined {
   return Number(v);
 }
 
-function helperSchedOption(v: unknown): 'idle' | 'normal' | undefined {
+function helperSchedOption(v: unknown): 'idle' | 'normal' | 'auto' | undefined {
   if (v === undefined) return undefined;
-  if (v !== 'idle' && v !== 'normal') throw new UsageError(`--helper-sched ${String(v)}: one of idle, normal`);
+  if (v !== 'idle' && v !== 'normal' && v !== 'auto') throw new UsageError(`--helper-sched ${String(v)}: one of idle, normal, auto`);
   return v;
 }
 
@@ -144,7 +144,7 @@ const VERBS: Record<string, Verb> = {
       { name: 'busy-poll', help: 'poll the ports in a loop instead of sleeping until they are readable (benchmarks)' },
       { name: 'spin-us', value: 'N', help: 'after traffic keep polling the ports for up to N µs after the last frame (adaptive) before sleeping: lower latency for a core while traffic flows, none when idle; 0 (default) sleeps as soon as the ports are empty' },
       { name: 'helper-nice', value: 'N', help: "run the process's helper threads (V8's compiler and GC workers, libuv's pool) at nice N, a lower CPU share than the thread that forwards frames (default 19; 0 leaves them at the switch's own priority and policy; the log, the control-stats request and the metrics say how many were lowered)" },
-      { name: 'helper-sched', value: 'idle|normal', help: "normal (default): only the nice value; idle: also put the helper threads in SCHED_IDLE, so they run only when the forwarding thread does not want the core (a nice value alone still lets them take it for a whole scheduler slice, 1.5-4 ms: a lower latency tail) but a switch saturated by traffic then starves V8's compiler (firewall path at the generator maximum: 26% loss instead of 5%)" },
+      { name: 'helper-sched', value: 'idle|normal|auto', help: "normal (default): only the nice value; idle: also put the helper threads in SCHED_IDLE, so they run only when the forwarding thread does not want the core (a nice value alone still lets them take it for a whole scheduler slice, 1.5-4 ms: a lower latency tail) but a switch saturated by traffic then starves V8's compiler (firewall path at the generator maximum: 26% loss instead of 5%); auto: SCHED_IDLE while the datapath is calm, the nice value only while it is saturated (needs CAP_SYS_NICE or RLIMIT_NICE to switch back; normal otherwise)" },
       { name: 'datapath-slice-us', value: 'N', help: "scheduler slice of the thread that forwards frames, µs (Linux 6.12+ per-thread slices; default 100, the kernel's minimum; 0 keeps the kernel's default): a frame's wakeup then preempts whatever else runs on the switch's core at once instead of after that task's slice or the next tick; its CPU share is unchanged. The log says `datapath thread slice`, or a warning where the kernel has no per-thread slices" },
       { name: 'warm-up-frames', value: 'N', help: `before anything is configured, run N synthetic frames (default ${DEFAULT_WARM_UP_FRAMES}, at most about ${WARM_UP_CPU_BUDGET_MS} ms of CPU) through the forwarding code on a private scratch bridge with in-memory ports, so V8 has compiled it before the first real frame: no frame leaves on any port, the user's bridges, flows, MAC tables, conntrack and counters are not touched (the log says \`datapath warmed up\`); 0: no warm-up (the first few hundred frames then run while V8 compiles)` },
       { name: 'metrics', value: 'HOST:PORT', help: 'serve Prometheus metrics at http://HOST:PORT/metrics' },

@@ -126,6 +126,11 @@ export interface NativeBinding {
    */
   setThreadIdle?(tid: number): number;
   /**
+   * Put one thread of this process back in SCHED_OTHER, keeping its nice value. 0, or -errno
+   * (-EPERM: leaving SCHED_IDLE needs CAP_SYS_NICE or an RLIMIT_NICE allowing its nice value).
+   */
+  setThreadNormal?(tid: number): number;
+  /**
    * Set one thread's scheduler slice in ns (EEVDF custom slice, Linux 6.12+; 0: the kernel's
    * default), keeping its policy and nice value (src/cli/datapath-slice.ts). 0, or -errno;
    * older kernels accept and ignore it, so read it back with getThreadSlice.

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { HelperThreads } from '../../src/cli/helper-threads';
+import { HelperThreads, canLeaveIdle } from '../../src/cli/helper-threads';
 import { bindingAvailable, loadBinding } from '../../src/io/binding';
 
 const linux = fs.existsSync('/proc/self/task');
@@ -131,6 +131,105 @@ t.test("the addon's setThreadIdle puts a thread in SCHED_IDLE", { skip: !linux ?
     t.equal(policyOf(process.pid), 0, 'the main thread keeps the normal policy');
     t.equal(binding.setThreadIdle!(2147483646), -os.constants.errno.ESRCH, 'no such thread: -ESRCH');
     t.throws(() => binding.setThreadIdle!(0), /positive thread id/);
+  } finally {
+    await w.terminate();
+  }
+});
+
+t.test("auto: SCHED_IDLE while calm, SCHED_OTHER while saturated, new threads follow the current state", { skip: linux ? false : 'needs Linux /proc/self/task' }, async (t) => {
+  const calls: string[] = [];
+  const reports: Report[] = [];
+  const h = new HelperThreads(
+    19,
+    (msg, fields, failed) => reports.push({ msg, fields, failed }),
+    undefined,
+    undefined,
+    (tid) => (calls.push(`idle ${tid}`), 0),
+    undefined,
+    (tid) => (calls.push(`normal ${tid}`), 0),
+  );
+  h.check();
+  const tids = helperTids();
+  t.same(calls.sort(), tids.map((x) => `idle ${x}`).sort(), 'calm at start: every helper in SCHED_IDLE');
+  t.same(h.stats, { nice: 19, sched: 'auto', saturated: false, switches: 0, lowered: tids.length, idle: tids.length, failed: 0, threads: tids.length });
+
+  calls.length = 0;
+  h.setSaturated(true);
+  t.same(calls.sort(), tids.map((x) => `normal ${x}`).sort(), 'saturated: every helper back in SCHED_OTHER');
+  calls.length = 0;
+  h.setSaturated(true);
+  t.same(calls, [], 'no transition, no call');
+
+  // A thread started while saturated keeps SCHED_OTHER (only its nice value changes).
+  const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+  await new Promise((r) => w.once('online', r));
+  try {
+    const fresh = helperTids().filter((tid) => !tids.includes(tid));
+    t.ok(fresh.length > 0, 'the worker is a new thread');
+    h.check();
+    t.same(calls, [], 'a new helper is not put in SCHED_IDLE while saturated');
+    for (const tid of fresh) t.equal(os.getPriority(tid), 19, `new thread ${tid} lowered`);
+
+    h.setSaturated(false);
+    t.same(calls.sort(), [...tids, ...fresh].map((x) => `idle ${x}`).sort(), 'calm again: every helper, the new one too, in SCHED_IDLE');
+    t.equal(h.stats.switches, 2);
+    t.equal(h.stats.saturated, false);
+  } finally {
+    await w.terminate();
+  }
+  t.same(reports.filter((r) => r.failed), [], 'nothing refused');
+});
+
+t.test('auto: a refusal to switch is counted and reported, never thrown; other modes ignore saturation', { skip: linux ? false : 'needs Linux /proc/self/task' }, async (t) => {
+  const EPERM = os.constants.errno.EPERM;
+  const reports: Report[] = [];
+  const h = new HelperThreads(19, (msg, fields, failed) => reports.push({ msg, fields, failed }), undefined, undefined, () => 0, undefined, () => -EPERM);
+  h.check();
+  const n = h.stats.threads;
+  h.setSaturated(true);
+  t.equal(h.stats.failed, n);
+  t.equal(h.stats.error, `SCHED_OTHER refused: errno ${EPERM}`);
+  t.same(reports[reports.length - 1], { msg: 'helper threads policy not changed', fields: { threads: n, error: `SCHED_OTHER refused: errno ${EPERM}` }, failed: true });
+
+  let asked = 0;
+  const idle = new HelperThreads(19, () => {}, undefined, undefined, () => (asked++, 0));
+  idle.check();
+  const before = asked;
+  idle.setSaturated(true);
+  t.equal(asked, before, "'idle' stays in SCHED_IDLE when saturated");
+  t.equal(idle.stats.saturated, undefined);
+});
+
+t.test('canLeaveIdle: CAP_SYS_NICE, or an RLIMIT_NICE allowing the nice value', async (t) => {
+  const caps = (hex: string) => `Name:\tnode\nCapEff:\t${hex}\n`;
+  const lim = (v: string) => `Limit                     Soft Limit           Hard Limit           Units\nMax nice priority         ${v}                    ${v}                    \n`;
+  t.equal(canLeaveIdle(19, caps('000001ffffffffff'), lim('0')), true, 'root: CAP_SYS_NICE');
+  t.equal(canLeaveIdle(19, caps('0000000000800000'), lim('0')), true, 'CAP_SYS_NICE alone');
+  t.equal(canLeaveIdle(19, caps('0000000000003000'), lim('0')), false, 'CAP_NET_ADMIN|CAP_NET_RAW only, RLIMIT_NICE 0');
+  t.equal(canLeaveIdle(19, caps('0000000000000000'), lim('1')), true, 'RLIMIT_NICE 1 allows nice 19');
+  t.equal(canLeaveIdle(10, caps('0000000000000000'), lim('1')), false, 'but not nice 10');
+  t.equal(canLeaveIdle(19, caps('0000000000000000'), lim('unlimited')), true);
+  t.equal(canLeaveIdle(19, 'no caps here', 'no limits here'), false, 'unreadable: no');
+});
+
+t.test("the addon's setThreadNormal puts a SCHED_IDLE thread back, keeping its nice value", { skip: !linux ? 'needs Linux /proc/self/task' : !bindingAvailable() ? 'native addon not built (make)' : !canLeaveIdle(19) ? 'needs CAP_SYS_NICE or RLIMIT_NICE to leave SCHED_IDLE' : false }, async (t) => {
+  const binding = loadBinding();
+  const before = helperTids();
+  const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+  await new Promise((r) => w.once('online', r));
+  try {
+    const fresh = helperTids().filter((tid) => !before.includes(tid));
+    t.ok(fresh.length > 0, 'the worker is a new thread');
+    for (const tid of fresh) {
+      os.setPriority(tid, 19);
+      t.equal(binding.setThreadIdle!(tid), 0);
+      t.equal(policyOf(tid), 5, `thread ${tid} in SCHED_IDLE`);
+      t.equal(binding.setThreadNormal!(tid), 0);
+      t.equal(policyOf(tid), 0, `thread ${tid} back in SCHED_OTHER`);
+      t.equal(os.getPriority(tid), 19, `thread ${tid} keeps nice 19`);
+    }
+    t.equal(binding.setThreadNormal!(2147483646), -os.constants.errno.ESRCH, 'no such thread: -ESRCH');
+    t.throws(() => binding.setThreadNormal!(0), /positive thread id/);
   } finally {
     await w.terminate();
   }
