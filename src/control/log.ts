@@ -4,6 +4,14 @@
  * datapath counts instead.
  */
 
+/**
+ * JSON.stringify throws on a BigInt, and events carry them (a flow's cookie and counters are
+ * 64-bit): written as decimal strings, so a debug line never fails the request that logged it.
+ */
+function jsonField(_key: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
 export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type Level = (typeof LEVELS)[number];
 
@@ -27,9 +35,9 @@ export class Logger {
     if (LEVELS.indexOf(level) < this.min) return;
     const time = new Date().toISOString();
     if (this.format === 'json') {
-      this.write(JSON.stringify({ time, level, msg, ...fields }));
+      this.write(JSON.stringify({ time, level, msg, ...fields }, jsonField));
     } else {
-      const extra = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+      const extra = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v, jsonField)}`).join(' ');
       this.write(`${time} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ' ' + extra : ''}`);
     }
   }
