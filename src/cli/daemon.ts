@@ -40,7 +40,7 @@ export interface DaemonOptions {
    * never preempt the datapath thread (helper-threads.ts); 0 leaves them alone. Default 19.
    */
   helperNice?: number;
-  /** 'normal' (default): helper threads only get the nice value; 'idle': also SCHED_IDLE. */
+  /** 'auto' (default): SCHED_IDLE while the datapath is calm; 'normal': the nice value only; 'idle': always SCHED_IDLE. */
   helperSched?: HelperSched;
   /** Scheduler slice of the datapath thread in µs (datapath-slice.ts); 0 keeps the kernel's. Default 100. */
   datapathSliceUs?: number;
@@ -162,7 +162,9 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     // core back: keep the nice value only.
     setNormal = canLeaveIdle(helperNice) ? threadNormalSetter() : null;
     if (setNormal === null) {
-      log.warn('--helper-sched auto needs CAP_SYS_NICE or RLIMIT_NICE to leave SCHED_IDLE: helpers keep the normal policy', { nice: helperNice });
+      // Asked for, it is a warning; as the default (an unprivileged user), only information.
+      const say = opts.helperSched === 'auto' ? log.warn.bind(log) : log.info.bind(log);
+      say('--helper-sched auto needs CAP_SYS_NICE or RLIMIT_NICE to leave SCHED_IDLE: helpers keep the normal policy', { nice: helperNice });
       helperSched = 'normal';
     }
   }

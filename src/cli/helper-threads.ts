@@ -52,14 +52,16 @@ export const DEFAULT_HELPER_NICE = 19;
  */
 export type HelperSched = 'idle' | 'normal' | 'auto';
 /**
- * 'normal' by default: a SCHED_IDLE helper gets almost nothing of a core whose main thread never
- * sleeps, so a switch saturated by traffic cannot re-optimise code that deoptimised (a new
- * traffic mix). Measured (firewall path, 3,000 ICMP echoes, then 64 B UDP at the generator's
- * maximum for 5 s, two runs each): SCHED_IDLE 26-27% loss at 2.40 µs per packet, nice 19 alone
- * 5.4% at 1.91 µs. 'idle' stays available for a switch that is never saturated and wants the
- * lower latency tail.
+ * 'auto' by default. Plain 'idle' gives a SCHED_IDLE helper almost nothing of a core whose main
+ * thread never sleeps, so a switch saturated by traffic cannot re-optimise code that
+ * deoptimised (a new traffic mix). Measured (firewall path, 3,000 ICMP echoes, then 64 B UDP at
+ * the generator's maximum for 5 s, two runs each): SCHED_IDLE 26-27% loss at 2.40 us per packet,
+ * nice 19 alone 5.4% at 1.91 us. 'auto' against 'normal' (2026-11-30, quiet, alternating): loss
+ * at the maximum the same (firewall 2.9 / 4.3% vs 3.1 / 5.0%, routed 3.8 / 2.8% vs 3.3 / 3.6%);
+ * the firewall's cold ping p99 240-256 us vs 530-1,230; the ~4 ms stall near echo 85 of the warm
+ * firewall run in 1 run of 3 vs 3 of 3.
  */
-export const DEFAULT_HELPER_SCHED: HelperSched = 'normal';
+export const DEFAULT_HELPER_SCHED: HelperSched = 'auto';
 
 /** Sets one thread's policy to SCHED_IDLE: 0 or -errno (the addon's setThreadIdle). */
 export type SetThreadIdle = (tid: number) => number;
