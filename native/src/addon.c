@@ -1016,24 +1016,25 @@ static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
   return o;
 }
 
-/* setThreadIdle(tid): put one of this process's threads in SCHED_IDLE; 0 or -errno (threadsched.c). */
-static napi_value js_set_thread_idle(napi_env env, napi_callback_info info) {
+/* A call that takes one thread id of this process and sets its policy (threadsched.c): the
+ * argument check (`usage` is the error when it is not a positive id), then 0 or -errno. */
+static napi_value thread_policy_call(napi_env env, napi_callback_info info, const char *usage, int (*set)(int)) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t tid;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || tid <= 0) return throw_arg(env, "setThreadIdle(tid): tid must be a positive thread id");
-  return int_result(env, ts_set_idle(tid));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || tid <= 0) return throw_arg(env, usage);
+  return int_result(env, set(tid));
+}
+
+/* setThreadIdle(tid): put one of this process's threads in SCHED_IDLE; 0 or -errno. */
+static napi_value js_set_thread_idle(napi_env env, napi_callback_info info) {
+  return thread_policy_call(env, info, "setThreadIdle(tid): tid must be a positive thread id", ts_set_idle);
 }
 
 /* setThreadNormal(tid): put one of this process's threads back in SCHED_OTHER; 0 or -errno. */
 static napi_value js_set_thread_normal(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t tid;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || tid <= 0) return throw_arg(env, "setThreadNormal(tid): tid must be a positive thread id");
-  return int_result(env, ts_set_normal(tid));
+  return thread_policy_call(env, info, "setThreadNormal(tid): tid must be a positive thread id", ts_set_normal);
 }
 
 /* setThreadSlice(tid, ns): that thread's scheduler slice (0: the kernel's default); 0 or -errno. */

@@ -19,7 +19,7 @@ import { ConfigError } from '../control/validate';
 import { Level, Logger } from '../control/log';
 import { OpenFlowService } from '../openflow/service';
 import { openflowCommands } from '../openflow/commands';
-import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SCHED, HelperThreads, canLeaveIdle, type HelperSched, type SetThreadIdle, type SetThreadNormal } from './helper-threads';
+import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SCHED, HelperThreads, canLeaveIdle, type HelperSched, type SetThreadNormal } from './helper-threads';
 import { DEFAULT_DATAPATH_SLICE_US, applyDatapathSlice, sliceOnSaturation, type DatapathSliceState } from './datapath-slice';
 import { loadBinding } from '../io/binding';
 import { QuietTrim } from './quiet-trim';
@@ -78,20 +78,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   }
 }
 
-/** The addon's SCHED_IDLE setter, or null without the addon (helpers then only get a nice value). */
-function threadIdleSetter(): SetThreadIdle | null {
+/**
+ * One of the addon's per-thread policy calls (SCHED_IDLE, back to SCHED_OTHER), or null without
+ * the addon (helpers then only get a nice value).
+ */
+function threadPolicySetter(call: 'setThreadIdle' | 'setThreadNormal'): ((tid: number) => number) | null {
   try {
     const b = loadBinding();
-    return b.setThreadIdle ? (tid) => b.setThreadIdle!(tid) : null;
-  } catch {
-    return null;
-  }
-}
-
-function threadNormalSetter(): SetThreadNormal | null {
-  try {
-    const b = loadBinding();
-    return b.setThreadNormal ? (tid) => b.setThreadNormal!(tid) : null;
+    const set = b[call];
+    return set ? (tid) => set.call(b, tid) : null;
   } catch {
     return null;
   }
@@ -160,7 +155,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
   if (helperSched === 'auto') {
     // Without the right to leave SCHED_IDLE a saturated switch could not give its compiler the
     // core back: keep the nice value only.
-    setNormal = canLeaveIdle(helperNice) ? threadNormalSetter() : null;
+    setNormal = canLeaveIdle(helperNice) ? threadPolicySetter('setThreadNormal') : null;
     if (setNormal === null) {
       // Asked for, it is a warning; as the default (an unprivileged user), only information.
       const say = opts.helperSched === 'auto' ? log.warn.bind(log) : log.info.bind(log);
@@ -173,7 +168,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     (msg, fields, failed) => (failed ? log.warn(msg, fields) : log.info(msg, fields)),
     undefined,
     undefined,
-    helperSched !== 'normal' ? threadIdleSetter() : null,
+    helperSched !== 'normal' ? threadPolicySetter('setThreadIdle') : null,
     (tid) => (slice.applied ? loadBinding().setThreadSlice!(tid, 0) : 0),
     setNormal,
   );

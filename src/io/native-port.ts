@@ -8,6 +8,7 @@
 import { constants as osConstants } from 'os';
 import { Batch, BURST } from '../packet/batch';
 import { PacketArena } from '../packet/arena';
+import { ClockPeriod } from '../packet/batch-clock';
 import { NativeBinding, NativePortStats, PortInfo } from './binding';
 import { DROP_RX_KERNEL, DROP_RX_OVERSIZE, DROP_TX_DOWN, Port, PortCounters, PortKind } from './port';
 
@@ -60,7 +61,7 @@ export abstract class NativePort implements Port {
   private downErrno = 0;
   private closed = false;
   private polling = false;
-  private lastRefresh = 0;
+  private readonly statsPeriod = new ClockPeriod(STATS_REFRESH_MS);
   /** The datapath's batch clock (start()), or null: rxBurst's rate limit reads Date.now() then. */
   private clock: Float64Array | null = null;
   private seenKernelDrops = 0;
@@ -138,19 +139,7 @@ export abstract class NativePort implements Port {
     // rate-limited because under light load every frame is its own drain.
     if (k < want) {
       // The batch clock when the datapath gave one: Date.now() returns a fresh heap number.
-      const c = this.clock;
-      if (c !== null) {
-        if (c[0] - this.lastRefresh >= STATS_REFRESH_MS || c[0] < this.lastRefresh) {
-          this.lastRefresh = c[0];
-          this.refreshStats();
-        }
-      } else {
-        const now = Date.now();
-        if (now - this.lastRefresh >= STATS_REFRESH_MS) {
-          this.lastRefresh = now;
-          this.refreshStats();
-        }
-      }
+      if (this.statsPeriod.due(this.clock)) this.refreshStats();
     }
     return k;
   }
@@ -185,7 +174,7 @@ export abstract class NativePort implements Port {
     this.polling = true;
     if (clock !== undefined && clock !== this.clock) {
       this.clock = clock;
-      this.lastRefresh = clock[0];
+      this.statsPeriod.last = clock[0];
     }
     const stamped = stamp && clock !== undefined;
     // Optional on the binding: test fakes implement only the port calls.

@@ -26,6 +26,7 @@
  */
 import { Batch, BURST } from '../packet/batch';
 import { PacketArena } from '../packet/arena';
+import { ClockPeriod } from '../packet/batch-clock';
 import { DropCounters } from '../packet/drops';
 import * as K from '../packet/flow-key';
 import * as tun from '../packet/tunnel';
@@ -85,7 +86,7 @@ class Underlay {
   private polling = false;
   private closed = false;
   private seenOversize = 0;
-  private lastRefresh = 0;
+  private readonly statsPeriod = new ClockPeriod(STATS_REFRESH_MS);
   /**
    * The datapath's batch clock (the members' start()), or null (busy-poll mode, tests):
    * Date.now() then, which returns a fresh heap number per reading.
@@ -138,7 +139,7 @@ class Underlay {
     if (this.closed) return;
     if (clock !== undefined && clock !== this.clock) {
       this.clock = clock;
-      this.lastRefresh = clock[0];
+      this.statsPeriod.last = clock[0];
     }
     const stamps = stamp && clock !== undefined;
     if (this.polling && (this.stamps || !stamps)) return;
@@ -242,19 +243,7 @@ class Underlay {
     // A short burst: the socket is drained, a moment to pull the native counters (at most once
     // a second). The batch clock when there is one (see `clock`).
     if (k < want) {
-      const c = this.clock;
-      if (c !== null) {
-        if (c[0] - this.lastRefresh >= STATS_REFRESH_MS || c[0] < this.lastRefresh) {
-          this.lastRefresh = c[0];
-          this.refreshStats();
-        }
-      } else {
-        const now = Date.now();
-        if (now - this.lastRefresh >= STATS_REFRESH_MS) {
-          this.lastRefresh = now;
-          this.refreshStats();
-        }
-      }
+      if (this.statsPeriod.due(this.clock)) this.refreshStats();
     }
     return k;
   }
@@ -309,7 +298,7 @@ export class TunnelPort implements Port {
   private readonly sendList = new Uint32Array(BURST);
   private readonly opts: TunnelOptions;
   private routeMtu: number;
-  private mtuCheckedAt = 0;
+  private readonly mtuPeriod = new ClockPeriod(MTU_REFRESH_MS);
   private closed = false;
   private downErrno = 0;
 
@@ -439,19 +428,7 @@ export class TunnelPort implements Port {
     const a = this.arena;
     // The route MTU again every MTU_REFRESH_MS, by the batch clock when there is one (every
     // transmit runs in a batch the datapath stamped; Date.now() is a heap number per burst).
-    const c = this.underlay.clock;
-    if (c !== null) {
-      if (c[0] - this.mtuCheckedAt >= MTU_REFRESH_MS || c[0] < this.mtuCheckedAt) {
-        this.mtuCheckedAt = c[0];
-        this.refreshMtu();
-      }
-    } else {
-      const now = Date.now();
-      if (now - this.mtuCheckedAt >= MTU_REFRESH_MS) {
-        this.mtuCheckedAt = now;
-        this.refreshMtu();
-      }
-    }
+    if (this.mtuPeriod.due(this.underlay.clock)) this.refreshMtu();
     const list = this.sendList;
     let m = 0;
     let dropped = 0;

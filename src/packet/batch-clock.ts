@@ -51,3 +51,26 @@ const PERF_ORIGIN_MS = ((): number => {
   }
   return origin;
 })();
+
+/**
+ * A rate limit for work a port does now and then on its burst path (pull kernel counters,
+ * re-read a route MTU): `due` is true once `periodMs` has passed since it last was. It reads
+ * the batch clock when the port has one (no heap number per burst, see above) and Date.now()
+ * otherwise (busy-poll, test fakes). A reading below the last one counts as due: the first
+ * batch-clock reading after Date.now() ones is on another time base (monotonic, not 1970).
+ * `last` is a number field, which V8 updates in place.
+ */
+export class ClockPeriod {
+  last = 0;
+
+  constructor(readonly periodMs: number) {}
+
+  due(clock: BatchClock | null): boolean {
+    const now = clock !== null ? clock[0] : Date.now();
+    if (now - this.last >= this.periodMs || now < this.last) {
+      this.last = now;
+      return true;
+    }
+    return false;
+  }
+}

@@ -97,10 +97,10 @@ export function headerChecksum(b: Uint8Array, ip: number): number {
   return (b[ip + CHECKSUM] << 8) | b[ip + CHECKSUM + 1];
 }
 export function src(b: Uint8Array, ip: number): number {
-  return ((b[ip + 12] << 24) | (b[ip + 13] << 16) | (b[ip + 14] << 8) | b[ip + 15]) >>> 0;
+  return srcBits(b, ip) >>> 0;
 }
 export function dst(b: Uint8Array, ip: number): number {
-  return ((b[ip + 16] << 24) | (b[ip + 17] << 16) | (b[ip + 18] << 8) | b[ip + 19]) >>> 0;
+  return dstBits(b, ip) >>> 0;
 }
 /**
  * `src`/`dst` as int32 bits, for the per-packet rewrites that only compare and take bits: an

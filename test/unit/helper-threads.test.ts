@@ -115,13 +115,21 @@ t.test('with a SCHED_IDLE setter every helper also gets it; refusals are counted
   t.equal(off.stats.idle, 0);
 });
 
-t.test("the addon's setThreadIdle puts a thread in SCHED_IDLE", { skip: !linux ? 'needs Linux /proc/self/task' : bindingAvailable() ? false : 'native addon not built (make)' }, async (t) => {
-  const binding = loadBinding();
+/** Runs `body` with the thread ids a new worker brought into this process, then ends the worker. */
+async function withWorkerThreads(body: (tids: number[]) => Promise<void>): Promise<void> {
   const before = helperTids();
   const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
   await new Promise((r) => w.once('online', r));
   try {
-    const fresh = helperTids().filter((tid) => !before.includes(tid));
+    await body(helperTids().filter((tid) => !before.includes(tid)));
+  } finally {
+    await w.terminate();
+  }
+}
+
+t.test("the addon's setThreadIdle puts a thread in SCHED_IDLE", { skip: !linux ? 'needs Linux /proc/self/task' : bindingAvailable() ? false : 'native addon not built (make)' }, async (t) => {
+  const binding = loadBinding();
+  await withWorkerThreads(async (fresh) => {
     t.ok(fresh.length > 0, 'the worker is a new thread');
     for (const tid of fresh) {
       t.equal(policyOf(tid), 0, `thread ${tid} starts in the normal policy`);
@@ -131,9 +139,7 @@ t.test("the addon's setThreadIdle puts a thread in SCHED_IDLE", { skip: !linux ?
     t.equal(policyOf(process.pid), 0, 'the main thread keeps the normal policy');
     t.equal(binding.setThreadIdle!(2147483646), -os.constants.errno.ESRCH, 'no such thread: -ESRCH');
     t.throws(() => binding.setThreadIdle!(0), /positive thread id/);
-  } finally {
-    await w.terminate();
-  }
+  });
 });
 
 t.test("auto: SCHED_IDLE while calm, SCHED_OTHER while saturated, new threads follow the current state", { skip: linux ? false : 'needs Linux /proc/self/task' }, async (t) => {
@@ -214,11 +220,7 @@ t.test('canLeaveIdle: CAP_SYS_NICE, or an RLIMIT_NICE allowing the nice value', 
 
 t.test("the addon's setThreadNormal puts a SCHED_IDLE thread back, keeping its nice value", { skip: !linux ? 'needs Linux /proc/self/task' : !bindingAvailable() ? 'native addon not built (make)' : !canLeaveIdle(19) ? 'needs CAP_SYS_NICE or RLIMIT_NICE to leave SCHED_IDLE' : false }, async (t) => {
   const binding = loadBinding();
-  const before = helperTids();
-  const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
-  await new Promise((r) => w.once('online', r));
-  try {
-    const fresh = helperTids().filter((tid) => !before.includes(tid));
+  await withWorkerThreads(async (fresh) => {
     t.ok(fresh.length > 0, 'the worker is a new thread');
     for (const tid of fresh) {
       os.setPriority(tid, 19);
@@ -230,7 +232,5 @@ t.test("the addon's setThreadNormal puts a SCHED_IDLE thread back, keeping its n
     }
     t.equal(binding.setThreadNormal!(2147483646), -os.constants.errno.ESRCH, 'no such thread: -ESRCH');
     t.throws(() => binding.setThreadNormal!(0), /positive thread id/);
-  } finally {
-    await w.terminate();
-  }
+  });
 });
