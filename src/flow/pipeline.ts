@@ -599,7 +599,8 @@ export class FlowPipeline implements LearnHost {
 
   /**
    * Remove rules whose idle or hard timeout has passed (seconds, as OpenFlow; the hard timeout
-   * counts from the last add/modify/re-learn). Returns them. Bounded work: at most `budget`
+   * counts from the last add/modify/re-learn): a flow with idle_timeout=10 last used at t ms
+   * is still there at t + 10,000 and gone from t + 10,001, as in OVS. Returns them. Bounded work: at most `budget`
    * timed rules are checked per call, going on where the last call stopped, so a table of many
    * learned flows costs each housekeeping tick the same (a flow then expires at most
    * ceil(timed / budget) ticks late).
@@ -623,8 +624,10 @@ export class FlowPipeline implements LearnHost {
       }
       const r = step.value;
       let reason: FlowRemovedReason | undefined;
-      if (r.hardTimeout && now - r.modified >= r.hardTimeout * 1000) reason = 'hard_timeout';
-      else if (r.idleTimeout && now - used[r.id] >= r.idleTimeout * 1000) reason = 'idle_timeout';
+      // OVS ofproto-dpif rule_expire: `now > modified + hard_timeout * 1000` (then the same
+      // for used + idle_timeout): a flow lives its whole timeout and goes the millisecond after.
+      if (r.hardTimeout && now - r.modified > r.hardTimeout * 1000) reason = 'hard_timeout';
+      else if (r.idleTimeout && now - used[r.id] > r.idleTimeout * 1000) reason = 'idle_timeout';
       if (reason !== undefined && this.isInstalled(r)) {
         gone.push(r);
         this.removeRule(r, reason);
