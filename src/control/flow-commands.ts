@@ -55,7 +55,7 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
       return new StreamedReply(
         (function* () {
           yield `{"tables":${JSON.stringify(tables)},"flows":`;
-          yield* jsonArrayPieces(rules, (r) => f.formatInstalled(r));
+          yield* jsonArrayPieces(rules, (r) => f.formatInstalled(r, { ages: true }));
           yield '}';
         })(),
       );

@@ -47,8 +47,31 @@ export function formatRule(r: Rule, names?: PortNamer): string {
 
 export interface DumpOptions {
   names?: PortNamer;
-  /** Print idle_age (NXST-style dumps, OVS 2.x); OVS 3.x OpenFlow dumps omit it. */
-  idleAge?: boolean;
+  /**
+   * Print idle_age and hard_age, as `ovs-ofctl dump-flows` does over its default OpenFlow 1.0
+   * (NXST_FLOW replies carry both; OpenFlow 1.3 FLOW stats carry neither): see flowAges.
+   */
+  ages?: boolean;
+}
+
+/**
+ * The most an age can print as: ofproto's age_secs() caps at UINT16_MAX and NXST_FLOW sends
+ * age + 1 (0 = unknown) in 16 bits, so what ovs-ofctl decodes tops out at 65534.
+ */
+export const MAX_PRINTED_AGE = 65534;
+
+/**
+ * OVS 3.1 `idle_age=N, [hard_age=N, ]` (ofputil_flow_stats_format over an NXST_FLOW reply,
+ * ofproto.c handle_flow_stats_request): whole seconds since the last use and since the last
+ * add/modify/re-learn, each capped at 65534; hard_age only when it differs from the duration's
+ * whole seconds — after a modify or a learn refresh, or once a flow is older than 65534 s.
+ */
+export function flowAges(e: Pick<FlowEntry, 'durationMs' | 'idleMs' | 'hardMs'>): string {
+  const age = (ms: number) => Math.min(Math.floor(Math.max(0, ms) / 1000), MAX_PRINTED_AGE);
+  const hard = age(e.hardMs);
+  let s = `idle_age=${age(e.idleMs)}, `;
+  if (hard !== Math.floor(e.durationMs / 1000)) s += `hard_age=${hard}, `;
+  return s;
 }
 
 /** One line of `ovs-ofctl dump-flows` (OVS ofputil_flow_stats_format). */
@@ -60,7 +83,7 @@ export function formatFlowEntry(e: FlowEntry, opts: DumpOptions = {}): string {
   if (r.hardTimeout) s += `hard_timeout=${r.hardTimeout}, `;
   for (const f of r.flags) s += `${f} `;
   if (r.importance) s += `importance=${r.importance}, `;
-  if (opts.idleAge) s += `idle_age=${Math.floor(e.idleMs / 1000)}, `;
+  if (opts.ages) s += flowAges(e);
   s += formatMatch(r.match, r.priority, opts.names);
   if (!s.endsWith(' ')) s += ' ';
   return s + `actions=${formatActions(r.actions, opts.names)}`;

@@ -556,6 +556,7 @@ export class FlowPipeline implements LearnHost {
       nBytes: x.nBytes[rule.id],
       durationMs: Math.max(0, now - rule.created),
       idleMs: Math.max(0, now - x.used[rule.id]),
+      hardMs: Math.max(0, now - rule.modified),
     };
   }
 
@@ -568,7 +569,7 @@ export class FlowPipeline implements LearnHost {
   formatFlows(filter?: string | FlowSpec, opts: SelectOptions & Omit<DumpOptions, 'names'> & { names?: boolean } = {}): string {
     const names: PortNamer | undefined = opts.names === false ? undefined : (p) => this.opts.portName(p);
     return this.dumpFlows(filter, opts)
-      .map((e) => formatFlowEntry(e, { names, idleAge: opts.idleAge }) + '\n')
+      .map((e) => formatFlowEntry(e, { names, ages: opts.ages }) + '\n')
       .join('');
   }
 
@@ -584,7 +585,7 @@ export class FlowPipeline implements LearnHost {
   formatInstalled(rule: Rule, opts: Omit<DumpOptions, 'names'> & { names?: boolean } = {}): string | undefined {
     if (!this.isInstalled(rule)) return undefined;
     const names: PortNamer | undefined = opts.names === false ? undefined : (p) => this.opts.portName(p);
-    return formatFlowEntry(this.entry(rule), { names, idleAge: opts.idleAge });
+    return formatFlowEntry(this.entry(rule), { names, ages: opts.ages });
   }
 
   tableStats(): TableStats[] {

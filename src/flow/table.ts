@@ -191,6 +191,8 @@ export interface FlowEntry {
   durationMs: number;
   /** Milliseconds since the rule last matched a packet (or since installed). */
   idleMs: number;
+  /** Milliseconds since the rule was last added, modified or re-learned (OVS `rule->modified`). */
+  hardMs: number;
 }
 
 export interface TableStats {

@@ -41,7 +41,7 @@ t.test('daemon + CLI without root', async (t) => {
   const { ports } = JSON.parse(await c('--json', 'dump-ports', 'br0')) as { ports: { name: string; rx_packets: number; tx_packets: number }[] };
   t.same(ports.map((p) => [p.name, p.rx_packets, p.tx_packets]), [['m1', 0, 0], ['m2', 0, 0]], 'no frame on the configured ports');
   t.same(JSON.parse(await c('--json', 'fdb-show', 'br0')), [], 'no MAC learned');
-  t.match(await c('dump-flows', 'br0'), /^ cookie=0x0, duration=[\d.]+s, table=0, n_packets=0, n_bytes=0, priority=10,in_port=m1 actions=output:m2\n cookie=0x0, duration=[\d.]+s, table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL\n$/, 'no flow hit');
+  t.match(await c('dump-flows', 'br0'), /^ cookie=0x0, duration=[\d.]+s, table=0, n_packets=0, n_bytes=0, idle_age=\d+, priority=10,in_port=m1 actions=output:m2\n cookie=0x0, duration=[\d.]+s, table=0, n_packets=0, n_bytes=0, idle_age=\d+, priority=0 actions=NORMAL\n$/, 'no flow hit');
 
   // Helper threads at nice 19 and (the default --helper-sched auto, the switch calm) in
   // SCHED_IDLE, the datapath (main) thread at the daemon's own priority and policy. Without

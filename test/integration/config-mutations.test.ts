@@ -275,7 +275,7 @@ async function state(run: (args: string[]) => Promise<{ code: number; stdout: st
 }
 
 /**
- * Same text with the flows' running figures taken out — durations and the counters of traffic
+ * Same text with the flows' running figures taken out — durations, ages and the counters of traffic
  * the switch itself keeps sending (the router's ARP for its gateway reaches br-ex's default
  * flow) — and none of them went down: a re-created flow would restart them at zero.
  */
@@ -297,7 +297,7 @@ function sameState(t: { equal: (a: unknown, b: unknown, m: string) => void; fail
   return true;
 }
 
-const RUNNING = /(duration=[\d.]+s|n_packets=\d+|n_bytes=\d+), /g;
+const RUNNING = /(duration=[\d.]+s|n_packets=\d+|n_bytes=\d+|idle_age=\d+|hard_age=\d+), /g;
 function stripRunning(s: string): string {
   return s.replace(RUNNING, '');
 }

@@ -145,12 +145,26 @@ t.test('ovs-ofctl -O OpenFlow13 against tvs management sockets', { skip: why || 
     const t0 = Date.now();
     await ofctl(['add-flow', target, 'cookie=0x1,idle_timeout=6,priority=9,ip,nw_dst=10.250.0.2,actions=drop']);
     await ofctl(['add-flow', target, 'cookie=0x1,idle_timeout=6,priority=9,ip,nw_dst=10.250.0.3,actions=drop']);
-    await new Promise((res) => setTimeout(res, t0 + 4000 - Date.now()));
+    const added = Date.now();
+    await new Promise((res) => setTimeout(res, added + 4000 - Date.now()));
     // Unused for 4 s: a replacing add (same match and priority) and a modify.
+    const modStart = Date.now();
     await ofctl(['add-flow', target, 'cookie=0x2,idle_timeout=6,priority=9,ip,nw_dst=10.250.0.2,actions=drop']);
     await ofctl(['--strict', 'mod-flows', target, 'priority=9,ip,nw_dst=10.250.0.3,actions=drop']);
+    const dumpStart = Date.now();
     const dump = await ofctl(['dump-flows', target]);
+    const tvsDump = await tvsOk(d.control, ['dump-flows', 'br-idle']);
     const replacedAt = Date.now() - t0;
+    // OpenFlow 1.3 FLOW stats carry no ages (ovs-ofctl prints none, as against OVS); tvs
+    // dump-flows prints them as ovs-ofctl does over OpenFlow 1.0: idle_age since the last use
+    // (the first add: a replacement keeps it), hard_age only where it differs from the
+    // duration (the modified flow, not the replaced one).
+    t.notMatch(dump, /idle_age|hard_age/, 'no ages over OpenFlow 1.3');
+    const secs = (ms: number) => Math.floor(ms / 1000);
+    const idle = `(?:${[...new Set([secs(dumpStart - added), secs(Date.now() - t0)])].join('|')})`;
+    const hard = `(?:${[...new Set([0, secs(Date.now() - modStart)])].join('|')})`;
+    t.match(tvsDump, new RegExp(`cookie=0x2, duration=[01](\\.\\d+)?s, table=0, n_packets=0, n_bytes=0, idle_timeout=6, idle_age=${idle}, priority=9,ip,nw_dst=10\\.250\\.0\\.2 actions=drop`), `the replaced flow: idle_age from the first add, no hard_age\n${tvsDump}`);
+    t.match(tvsDump, new RegExp(`cookie=0x1, duration=[45](\\.\\d+)?s, table=0, n_packets=0, n_bytes=0, idle_timeout=6, idle_age=${idle}, hard_age=${hard}, priority=9,ip,nw_dst=10\\.250\\.0\\.3 actions=drop`), 'the modified flow: hard_age from the modify');
     // Both are still there (an idle timeout of 6 s cannot have passed yet), so they are the replacements.
     t.ok(replacedAt < 5500, `the replacement and the dump were done ${replacedAt} ms in, before the 6 s idle timeout`);
     const dur = (nw: string) => Number(new RegExp(`cookie=0x[0-9a-f]+, duration=([\\d.]+)s, [^\\n]*nw_dst=${nw.replace(/\./g, '\\.')} `).exec(dump)?.[1] ?? NaN);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { PacketArena } from '../../src/packet/arena';
 import { FlowPipeline } from '../../src/flow/pipeline';
 import { FlowSyntaxError, parseFlow } from '../../src/flow/ofctl-parse';
-import { formatActions, formatMatch, formatFlowEntry, formatRule, formatPortName } from '../../src/flow/ofctl-format';
+import { flowAges, formatActions, formatMatch, formatFlowEntry, formatRule, formatPortName } from '../../src/flow/ofctl-format';
 import { compile } from '../../src/flow/actions';
 import * as A from '../../src/flow/actions';
 
@@ -262,6 +262,27 @@ t.test('dump-flows format reads back unchanged', async (t) => {
   t.equal(q.p.formatFlows(), text);
   t.equal(formatRule(p.dumpFlows()[1].rule, names), 'table=0,idle_timeout=10,priority=4,in_port="phy-br-eth1",dl_vlan=1 actions=mod_vlan_vid:101,NORMAL');
   t.equal(formatFlowEntry({ ...p.dumpFlows()[2], durationMs: 3000 }), ' cookie=0x9fa2c1, duration=3s, table=23, n_packets=0, n_bytes=0, priority=0 actions=drop');
+});
+
+t.test('idle_age and hard_age as ovs-ofctl dump-flows prints them from an NXST_FLOW reply (OVS 3.1)', async (t) => {
+  // Whole seconds, rounded down (ofproto age_secs).
+  t.equal(flowAges({ durationMs: 2210, idleMs: 2210, hardMs: 2210 }), 'idle_age=2, ', 'never modified: hard_age equals the duration, not printed');
+  t.equal(flowAges({ durationMs: 999, idleMs: 999, hardMs: 999 }), 'idle_age=0, ');
+  // A modify keeps the duration and restarts hard_age (OVS: "duration=2.164s, ..., idle_age=2, hard_age=0,").
+  t.equal(flowAges({ durationMs: 2164, idleMs: 2164, hardMs: 5 }), 'idle_age=2, hard_age=0, ');
+  t.equal(flowAges({ durationMs: 118_126, idleMs: 2000, hardMs: 17_999 }), 'idle_age=2, hard_age=17, ');
+  // A replacing add: new duration, old last-used time (OVS: "duration=0.005s, ..., idle_age=2,").
+  t.equal(flowAges({ durationMs: 5, idleMs: 2164, hardMs: 5 }), 'idle_age=2, ');
+  // Compared in whole seconds: 2.9 s vs 2.0 s is the same second.
+  t.equal(flowAges({ durationMs: 2900, idleMs: 0, hardMs: 2000 }), 'idle_age=0, ');
+  t.equal(flowAges({ durationMs: 3000, idleMs: 0, hardMs: 2999 }), 'idle_age=0, hard_age=2, ');
+  // Capped at 65534 (16 bits on the wire, 0 meaning unknown): an old unmodified flow shows
+  // hard_age=65534 beside its real duration (a Neutron node: "duration=221031.310s, ...,
+  // idle_age=20, hard_age=65534,").
+  t.equal(flowAges({ durationMs: 221_031_310, idleMs: 20_400, hardMs: 221_031_310 }), 'idle_age=20, hard_age=65534, ');
+  t.equal(flowAges({ durationMs: 65_534_999, idleMs: 65_534_999, hardMs: 65_534_999 }), 'idle_age=65534, ', '65534 s: not capped yet');
+  t.equal(flowAges({ durationMs: 65_535_000, idleMs: 65_535_000, hardMs: 65_535_000 }), 'idle_age=65534, hard_age=65534, ', '65535 s: both capped, hard_age now differs');
+  t.equal(flowAges({ durationMs: 0, idleMs: -5, hardMs: -5 }), 'idle_age=0, ', 'a clock step back prints 0');
 });
 
 t.test('port names are quoted as OVS namemap_put_name does', async (t) => {

@@ -325,6 +325,25 @@ t.test('a replacing add keeps the last-used time: idle age goes on and the idle 
   t.same(removed, ['5:idle_timeout', '6:hard_timeout']);
 });
 
+t.test('dump-flows ages: idle_age from the last use, hard_age only once the flow was modified (OVS 3.1 over OpenFlow 1.0)', async (t) => {
+  const { p, send, advance } = setup();
+  const line = (prio: number) => p.formatFlows(`in_port=${prio - 4}`, { ages: true }).trimEnd();
+  p.addFlow('priority=5,idle_timeout=100,in_port=1,actions=output:2');
+  p.addFlow('priority=6,in_port=2,actions=output:3');
+  t.equal(line(5), ' cookie=0x0, duration=0s, table=0, n_packets=0, n_bytes=0, idle_timeout=100, idle_age=0, priority=5,in_port="phy-br-eth1" actions=output:"int-br-eth1"');
+  advance(2500);
+  send(1, [{}]);
+  advance(1200);
+  t.equal(line(5), ' cookie=0x0, duration=3.7s, table=0, n_packets=1, n_bytes=60, idle_timeout=100, idle_age=1, priority=5,in_port="phy-br-eth1" actions=output:"int-br-eth1"', 'idle_age from the packet, no hard_age');
+  p.modFlows('priority=6,in_port=2,actions=output:4', { strict: true });
+  advance(1100);
+  t.equal(line(6), ' cookie=0x0, duration=4.8s, table=0, n_packets=0, n_bytes=0, idle_age=4, hard_age=1, priority=6,in_port="int-br-eth1" actions=output:eth1', 'a modify: hard_age from it, duration and idle_age go on');
+  p.addFlow('priority=6,in_port=2,actions=output:3');
+  advance(300);
+  t.equal(line(6), ' cookie=0x0, duration=0.3s, table=0, n_packets=0, n_bytes=0, idle_age=5, priority=6,in_port="int-br-eth1" actions=output:tap1', 'a replacing add: new duration, hard_age equal to it (not printed), the old last-used time');
+  t.notMatch(p.formatFlows(), /_age=/, 'without ages: as an OpenFlow 1.3 dump');
+});
+
 t.test('a modify keeps duration, last-used time, timeouts and flags; the hard timeout restarts (OVS replace_rule_start for a modify)', async (t) => {
   const { p, advance } = setup();
   p.addFlow('priority=5,idle_timeout=10,hard_timeout=20,send_flow_rem,in_port=1,actions=output:2');

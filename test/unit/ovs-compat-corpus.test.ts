@@ -226,7 +226,7 @@ t.test('ovs-compat corpus: dump-flows lines print back exactly as OVS printed th
         continue;
       }
       n++;
-      const got = withoutStats(p.formatInstalled(rule, { names: false, idleAge: /idle_age=/.test(line) }) ?? '');
+      const got = withoutStats(p.formatInstalled(rule, { names: false, ages: /idle_age=/.test(line) }) ?? '');
       if (got === withoutStats(line)) printed++;
       else bad.push(`OVS printed ${withoutStats(line)}\n      tvs prints  ${got}`);
     }
