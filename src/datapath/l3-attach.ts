@@ -78,8 +78,9 @@ export class L3Attachments {
       else this.sw.arena.release(slot);
     };
     // NAT session events reach the embedding API as 'nat' events (only built when listened to).
+    router.sessionEventsWanted = () => this.sw.listenerCount('nat') > 0;
     router.onSessionEvent = (ev) => {
-      if (this.sw.listenerCount('nat') > 0) this.sw.emit('nat', { router: name, ...ev });
+      this.sw.emit('nat', { router: name, ...ev });
     };
     this.routers.set(name, entry);
     return router;

@@ -160,8 +160,9 @@ export class CtStage {
    */
   process(a: PacketArena, slot: number, zone: number, flags: number, dry: boolean, plan: readonly number[], pc: number): number {
     const now = this.now;
-    const markV = plan[pc + A.CT_MARK_V] >>> 0;
-    const markM = plan[pc + A.CT_MARK_M] >>> 0;
+    // int32 bits: exec() takes them, and a mark of 2^31 or more as uint32 is a heap number there.
+    const markV = plan[pc + A.CT_MARK_V] | 0;
+    const markM = plan[pc + A.CT_MARK_M] | 0;
     const labelAt = pc + A.CT_LABEL;
     const key = a.key;
     const k = slot << K.KEY_SHIFT;
@@ -278,17 +279,19 @@ export class CtStage {
       if (commit && !dry) {
         // The reply of an echo request is an echo reply: 8 <-> 0, and 128 <-> 129 for ICMPv6.
         const rpk = proto === icmpProto ? pkz ^ ((v6 ? 1 : icmp.ECHO_REQUEST) << 8) : pkz;
-        let nsrc = src;
-        let ndst = dst;
+        // The tuple as int32 bits, the time through Conntrack's field (Conntrack.create says
+        // why: else a heap number for each word of 2^31 or more, per new connection).
+        let nsrc = src | 0;
+        let ndst = dst | 0;
         let nports = ports;
         const natKind = v6 ? 0 : flags & (A.CTF_NAT_SRC | A.CTF_NAT_DST);
         if (natKind !== 0) {
-          if (ct.admit(src) < 0) {
+          if (ct.admit(src | 0) < 0) {
             this.full++;
             this.state = st;
             return CT_FULL;
           }
-          if (!this.natChoice(natKind, proto, rpk, src, dst, ports, plan, pc)) {
+          if (!this.natChoice(natKind, proto, rpk, src | 0, dst | 0, ports, plan, pc)) {
             this.natExhausted++;
             this.state = st;
             return CT_NAT_EXHAUSTED;
@@ -298,9 +301,10 @@ export class CtStage {
           nports = this.nPorts;
         }
         const init = Conntrack.initialState(proto, tflags);
+        ct.now = now;
         const r = v6
-          ? ct.create6(pkz, key, k + K.K_IPV6_SRC, k + K.K_IPV6_DST, ports, rpk, init, now)
-          : ct.create(pkz, src, dst, ports, nsrc, ndst, nports, rpk, init, now);
+          ? ct.create6(pkz, key, k + K.K_IPV6_SRC, k + K.K_IPV6_DST, ports, rpk, init)
+          : ct.create(pkz, src | 0, dst | 0, ports, nsrc, ndst, nports, rpk, init);
         if (r === CREATE_CONFLICT) return this.inv(INV_CONFLICT);
         if (r < 0) {
           this.full++;
@@ -332,7 +336,7 @@ export class CtStage {
     return CT_OK;
   }
 
-  // natChoice() result.
+  // natChoice() result, int32 bits.
   private nSrc = 0;
   private nDst = 0;
   private nPorts = 0;
@@ -345,6 +349,7 @@ export class CtStage {
    * no address/port is free (the caller drops the packet; nothing is created).
    */
   private natChoice(kind: number, proto: number, rpk: number, src: number, dst: number, ports: number, plan: readonly number[], pc: number): boolean {
+    // Addresses and port words in and out as int32 bits (the Conntrack calls' arguments).
     const ct = this.table;
     const amin = plan[pc + A.CT_NAT_ADDR_MIN] >>> 0;
     const amaxRaw = plan[pc + A.CT_NAT_ADDR_MAX] >>> 0;
@@ -356,21 +361,21 @@ export class CtStage {
     const echo = proto === ipv4.PROTO_ICMP;
     if (kind === A.CTF_NAT_DST) {
       this.nSrc = src;
-      this.nDst = amin !== 0 ? amin : dst;
-      this.nPorts = hasPorts && pmin !== 0 ? ((sport << 16) | pmin) >>> 0 : ports;
+      this.nDst = amin !== 0 ? amin | 0 : dst;
+      this.nPorts = hasPorts && pmin !== 0 ? (sport << 16) | pmin : ports;
       return true;
     }
-    const first = amin !== 0 ? amin : src;
+    const first = amin !== 0 ? amin : src >>> 0;
     const last = amin !== 0 && amaxRaw > amin ? Math.min(amaxRaw, amin + 15) : first;
     for (let addr = first; addr <= last; addr++) {
       let port = sport;
       if (hasPorts || echo) {
-        port = ct.natPortIn(rpk, dst, addr >>> 0, dport, sport, echo, pmin !== 0 ? pmin : 1024, pmin !== 0 ? pmax : 65535);
+        port = ct.natPortIn(rpk, dst, addr | 0, dport, sport, echo, pmin !== 0 ? pmin : 1024, pmin !== 0 ? pmax : 65535);
         if (port < 0) continue;
-      } else if (ct.lookup(rpk, dst, addr >>> 0, 0) >= 0) continue;
-      this.nSrc = addr >>> 0;
+      } else if (ct.lookup(rpk, dst, addr | 0, 0) >= 0) continue;
+      this.nSrc = addr | 0;
       this.nDst = dst;
-      this.nPorts = echo ? ((port << 16) | port) >>> 0 : hasPorts ? ((port << 16) | dport) >>> 0 : 0;
+      this.nPorts = echo ? (port << 16) | port : hasPorts ? (port << 16) | dport : 0;
       return true;
     }
     return false;

@@ -364,7 +364,10 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
   const rt = st.routes;
   let r = rt.lookup(dst | 0);
   let mode = M_NONE;
-  let ns = src;
+  // The new source as int32 bits, from every branch: were one branch a uint32 (an address
+  // read from the frame) and another a field read (the gateway's address), the merged value
+  // would be a heap number — one per new session.
+  let ns = src | 0;
   if (e < 0 && d.icmpQuote < 0) {
     if (r < 0) return dropWithError(d, a, s, D_NO_ROUTE, icmp.DEST_UNREACH, icmp.UNREACH_NET, 0);
     const kind = rt.kind[r];
@@ -384,20 +387,20 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
         // Hairpin (Neutron: SNAT of DNAT'd traffic not from the external network): the fixed
         // IP must answer through the router, so the source becomes the sender's own floating
         // IP, or the gateway address with a pool port.
-        const fip = st.fixedToFip.get(src);
-        ns = fip !== -1 ? fip : st.gw >= 0 ? st.ifaces[st.gw]!.addr : src;
+        const fip = st.fixedToFip.get(src | 0); // int32 bits (U32Map.get says why)
+        ns = fip !== -1 ? fip : st.gw >= 0 ? st.ifaces[st.gw]!.addr | 0 : src | 0;
       }
     } else if (inIf >= 0 && st.gw >= 0) {
       const out = rt.iface[r];
       if (out === st.gw) {
         if (inIf !== st.gw) {
-          const fip = st.fixedToFip.get(src);
+          const fip = st.fixedToFip.get(src | 0);
           if (fip !== -1) {
             mode = M_SNAT_FIP;
             ns = fip;
           } else if (st.snat) {
             mode = M_SNAT_GW;
-            ns = st.ifaces[st.gw]!.addr;
+            ns = st.ifaces[st.gw]!.addr | 0;
           }
         } else if (rt.via[r] === 0) {
           // In on the external network and straight back out to a neighbour on it: an address
@@ -417,7 +420,7 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
     return drop(d, D_LOCAL_LOOP);
   }
   d.natMode = mode;
-  d.nSrc = ns;
+  d.nSrc = ns >>> 0;
   d.nDst = dst;
   const out = rt.iface[r];
   const ifo = st.ifaces[out]!;
@@ -452,7 +455,7 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
     d.nSrc = src;
     d.nDst = dst;
     d.nPorts = ports;
-  } else if (!decideSession(st, d, mode, canCreate, src, ns, dst)) {
+  } else if (!decideSession(st, d, mode, canCreate, src | 0, ns, dst | 0)) {
     return;
   }
 
@@ -476,16 +479,21 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
 /**
  * A datagram that needs NAT and has no session: the translation and the session it opens
  * (table and per-source quota, gateway port, tuple conflicts — what the commit's Conntrack calls
- * will say). False: dropped.
+ * will say). False: dropped. Once per new session.
+ *
+ * The addresses (`src`, `ns`, `nd`) and port words reach here and the Conntrack calls as int32
+ * bits, the decision's fields are written as uint32: a uint32 of 2^31 or more handed to a call
+ * V8 does not inline is a heap number (an address of 128.0.0.0/1, a source port of 32768 or
+ * more) — seven per new session to or from such an address.
  */
 function decideSession(st: ForwardingState, d: Decision, mode: number, canCreate: boolean, src: number, ns: number, nd: number): boolean {
   const ct = st.ct;
   const proto = d.proto;
-  const ports = d.ports;
+  const ports = d.ports | 0;
   const needsPool = mode === M_SNAT_GW || (mode === M_DNAT && ns !== src && st.fixedToFip.get(src) === -1);
   d.snatPort = -1;
-  d.nSrc = ns;
-  d.nDst = nd;
+  d.nSrc = ns >>> 0;
+  d.nDst = nd >>> 0;
   if (d.laterFrag) {
     // No reassembly: a later fragment carries no ports. 1:1 floating-IP translation is
     // stateless and still works; port translation cannot.
@@ -519,10 +527,10 @@ function decideSession(st: ForwardingState, d: Decision, mode: number, canCreate
     }
     d.snatPort = port;
     d.snatRnd = ct.peekRnd;
-    nports = proto === ipv4.PROTO_ICMP ? ((port << 16) | port) >>> 0 : ((port << 16) | (ports & 0xffff)) >>> 0;
+    nports = proto === ipv4.PROTO_ICMP ? (port << 16) | port : (port << 16) | (ports & 0xffff);
   }
-  d.nPorts = nports;
-  if (ct.lookupExcept(d.pkey, src, d.dst, ports, d.expired) >= 0 || ct.lookupExcept(rkey, nd, ns, swapPorts(nports), d.expired) >= 0) {
+  d.nPorts = nports >>> 0;
+  if (ct.lookupExcept(d.pkey, src, d.dst | 0, ports, d.expired) >= 0 || ct.lookupExcept(rkey, nd, ns, swapPorts(nports), d.expired) >= 0) {
     drop(d, D_NAT_CONFLICT);
     return false;
   }

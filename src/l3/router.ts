@@ -131,6 +131,11 @@ export class Router implements ForwardingState, NeighbourHost {
   onEmit: (slot: number, iface: number) => void;
   /** NAT session created / expired / flushed (allocates the description; only when set). */
   onSessionEvent: ((ev: SessionEvent) => void) | null = null;
+  /**
+   * Whether `onSessionEvent` has a listener now: the description (addresses as strings, ~1 KB)
+   * is built only then, not for every new session of a switch nobody listens to.
+   */
+  sessionEventsWanted: () => boolean = () => true;
 
   private readonly clock: () => number;
   private readonly batchClock: BatchClock | null;
@@ -180,7 +185,7 @@ export class Router implements ForwardingState, NeighbourHost {
     });
     this.ct = new Conntrack({ maxSessions: opts.maxSessions, maxPerSource: opts.maxSessionsPerSource, portMin: opts.natPortMin, portMax: opts.natPortMax, timeouts: opts.natTimeouts });
     this.ct.onRemove = (rec, reason) => {
-      if (this.onSessionEvent !== null) this.onSessionEvent({ event: reason === REMOVE_EXPIRED ? 'expired' : 'flushed', session: describeSession(this.ct, rec, this.clock()) });
+      if (this.onSessionEvent !== null && this.sessionEventsWanted()) this.onSessionEvent({ event: reason === REMOVE_EXPIRED ? 'expired' : 'flushed', session: describeSession(this.ct, rec, this.clock()) });
     };
     this.icmpBucket = new TokenBucket(opts.icmpRatePerSec ?? 1000, opts.icmpBurst ?? 50, this.time[0]);
   }
@@ -423,19 +428,21 @@ export class Router implements ForwardingState, NeighbourHost {
    */
   private createSession(s: number, d: Decision): number {
     const ct = this.ct;
-    const adm = ct.admit(d.src);
+    // The tuple as int32 bits and the time through Conntrack's field (create's comment says why).
+    const adm = ct.admit(d.src | 0);
     if (adm < 0) {
       this.drop(s, adm === CREATE_FULL ? D_NAT_FULL : D_NAT_SOURCE);
       return -1;
     }
     if (d.snatPort >= 0) ct.claimSnatPort(d.snatRnd);
-    const rec = ct.create(d.pkey, d.src, d.dst, d.ports, d.nSrc, d.nDst, d.nPorts, replyKey(d.proto, d.pkey), Conntrack.initialState(d.proto, d.tcpFlags), this.time[0]);
+    ct.now = this.time[0];
+    const rec = ct.create(d.pkey, d.src | 0, d.dst | 0, d.ports | 0, d.nSrc | 0, d.nDst | 0, d.nPorts | 0, replyKey(d.proto, d.pkey), Conntrack.initialState(d.proto, d.tcpFlags));
     if (rec < 0) {
       this.drop(s, rec === CREATE_FULL ? D_NAT_FULL : rec === CREATE_SOURCE_LIMIT ? D_NAT_SOURCE : D_NAT_CONFLICT);
       return -1;
     }
     this.stats.sessionsCreated++;
-    if (this.onSessionEvent !== null) this.onSessionEvent({ event: 'created', session: describeSession(ct, rec, this.clock()) });
+    if (this.onSessionEvent !== null && this.sessionEventsWanted()) this.onSessionEvent({ event: 'created', session: describeSession(ct, rec, this.clock()) });
     return rec * 2;
   }
 

@@ -298,9 +298,9 @@ export class Conntrack {
     return this.cap;
   }
 
-  /** Live sessions of one original source address. */
+  /** Live sessions of one original source address (uint32 or its int32 bits). */
   sessionsOf(src: number): number {
-    const n = this.perSource.get(src >>> 0);
+    const n = this.perSource.get(src | 0);
     return n < 0 ? 0 : n;
   }
 
@@ -407,7 +407,7 @@ export class Conntrack {
   peekAdmit(src: number, gone: number): number {
     const g = gone >= 0 && this.livePos[gone] >= 0 ? 1 : 0;
     if (this.liveCount - g >= this.max) return CREATE_FULL;
-    const own = g === 1 && this.eSrc[gone * 2] === src >>> 0 ? 1 : 0;
+    const own = g === 1 && (this.eSrc[gone * 2] | 0) === (src | 0) ? 1 : 0;
     if (this.sessionsOf(src) - own >= this.maxPerSource) return CREATE_SOURCE_LIMIT;
     return 0;
   }
@@ -430,7 +430,9 @@ export class Conntrack {
     const range = pmax - pmin + 1;
     const hi = peerPort << 16;
     this.lastRnd = this.rnd;
-    if (preferred >= pmin && preferred <= pmax && this.lookupExcept(replyProto, peer, ns, echo ? (((preferred << 16) | preferred) >>> 0) : ((hi | preferred) >>> 0), gone) < 0) return preferred;
+    // The port words as int32 bits (lookup compares bits): as uint32, a peer port or id of
+    // 32768 or more makes each try's word a heap number.
+    if (preferred >= pmin && preferred <= pmax && this.lookupExcept(replyProto, peer, ns, echo ? (preferred << 16) | preferred : hi | preferred, gone) < 0) return preferred;
     let tries = Math.min(range, PORT_TRIES_FIRST);
     let rnd = this.rnd;
     let found = -1;
@@ -443,7 +445,7 @@ export class Conntrack {
       const off = rnd % range;
       for (let i = 0; i < tries && found < 0; i++) {
         const p = pmin + ((off + i) % range);
-        if (this.lookupExcept(replyProto, peer, ns, echo ? (((p << 16) | p) >>> 0) : ((hi | p) >>> 0), gone) < 0) found = p;
+        if (this.lookupExcept(replyProto, peer, ns, echo ? (p << 16) | p : hi | p, gone) < 0) found = p;
       }
       if (found >= 0 || tries >= range || tries <= PORT_TRIES_LAST) break;
       tries >>= 1;
@@ -461,24 +463,32 @@ export class Conntrack {
    * (match = rewritten tuple reversed, rewrite = original tuple reversed). `replyProto` differs
    * from `proto` only for ICMP echo (request ↔ reply type). Returns the record, or CREATE_FULL,
    * CREATE_SOURCE_LIMIT (counted) or CREATE_CONFLICT (either tuple already present).
+   *
+   * The datapath passes the words as int32 bits (`x | 0`, as for `lookup`) and leaves `now` out
+   * (the record is stamped with `this.now`, which it sets first): a uint32 of 2^31 or more, or a
+   * clock reading with a fraction, handed to a call V8 does not inline is a heap number — up to
+   * eight per new session.
    */
   create(
     proto: number, src: number, dst: number, ports: number,
     nsrc: number, ndst: number, nports: number, replyProto: number,
-    initState: number, now: number,
+    initState: number, now?: number,
   ): number {
+    // Not a default parameter (`now = this.now`): that reads the field as a new heap number.
+    if (now !== undefined) this.now = now;
     const adm = this.admit(src);
     if (adm < 0) return adm;
     if (this.lookup(proto, src, dst, ports) >= 0 || this.lookup(replyProto, ndst, nsrc, swapPorts(nports)) >= 0) return CREATE_CONFLICT;
-    return this.insert(proto, src, dst, ports, nsrc, ndst, nports, replyProto, initState, now);
+    return this.insert(proto, src, dst, ports, nsrc, ndst, nports, replyProto, initState);
   }
 
-  /** `create` after its checks: take a record, link both entries, count the source. */
+  /** `create` after its checks: take a record, link both entries, count the source; stamped `this.now`. */
   private insert(
     proto: number, src: number, dst: number, ports: number,
     nsrc: number, ndst: number, nports: number, replyProto: number,
-    initState: number, now: number,
+    initState: number,
   ): number {
+    const now = this.now;
     const rports = swapPorts(nports);
     if (this.freeCount === 0) this.resize(Math.min(this.max, this.cap * 2));
     const rec = this.freeRecs[--this.freeCount];
@@ -503,7 +513,7 @@ export class Conntrack {
     this.expires[rec] = now + this.timeout[initState];
     this.livePos[rec] = this.liveCount;
     this.live[this.liveCount++] = rec;
-    const k = src >>> 0;
+    const k = src | 0;
     const n = this.perSource.get(k);
     this.perSource.set(k, n < 0 ? 1 : n + 1);
     return rec;
@@ -515,15 +525,16 @@ export class Conntrack {
    * `replyProto`. Returns the record, or CREATE_FULL / CREATE_SOURCE_LIMIT (counted; the one
    * bound of the table, shared with IPv4) or CREATE_CONFLICT.
    */
-  create6(proto: number, w: Uint32Array, so: number, dof: number, ports: number, replyProto: number, initState: number, now: number): number {
-    const sd = addrDigest(w[so], w[so + 1], w[so + 2], w[so + 3]);
-    const dd = addrDigest(w[dof], w[dof + 1], w[dof + 2], w[dof + 3]);
+  create6(proto: number, w: Uint32Array, so: number, dof: number, ports: number, replyProto: number, initState: number, now?: number): number {
+    if (now !== undefined) this.now = now;
+    const sd = addrDigest(w[so], w[so + 1], w[so + 2], w[so + 3]) | 0;
+    const dd = addrDigest(w[dof], w[dof + 1], w[dof + 2], w[dof + 3]) | 0;
     const adm = this.admit(sd);
     if (adm < 0) return adm;
     const rports = swapPorts(ports);
     if (this.lookup6(proto, w, so, dof, ports) >= 0 || this.lookup6(replyProto, w, dof, so, rports) >= 0) return CREATE_CONFLICT;
     if (this.a6 === null) this.a6 = new Uint32Array(this.cap * 2 * 8);
-    const rec = this.insert(proto, sd, dd, ports, sd, dd, ports, replyProto, initState, now);
+    const rec = this.insert(proto, sd, dd, ports, sd, dd, ports, replyProto, initState);
     const a6 = this.a6;
     const f = rec << 4; // entry rec*2, 8 words each
     for (let i = 0; i < 4; i++) {
@@ -665,7 +676,7 @@ export class Conntrack {
   remove(rec: number, reason: number): void {
     if (rec < 0 || rec >= this.cap || this.livePos[rec] < 0) return;
     if (this.onRemove !== null) this.onRemove(rec, reason);
-    const k = this.eSrc[rec * 2];
+    const k = this.eSrc[rec * 2] | 0;
     const n = this.perSource.get(k);
     if (n <= 1) this.perSource.delete(k);
     else this.perSource.set(k, n - 1);
@@ -700,6 +711,7 @@ export class Conntrack {
 
   /** Remove every record that has `addr` in any of its tuples (a floating IP went away). */
   flushAddress(addr: number): number {
+    addr >>>= 0; // compared with the uint32 arrays' elements
     let n = 0;
     for (let i = this.liveCount - 1; i >= 0; i--) {
       const rec = this.live[i];
@@ -824,20 +836,26 @@ export class Conntrack {
 }
 
 
+/**
+ * The ports word with its halves swapped, as int32 bits (what the table compares and stores):
+ * as uint32, one of 2^31 or more returned from a call V8 does not inline is a heap number.
+ */
 export function swapPorts(p: number): number {
-  return ((p << 16) | (p >>> 16)) >>> 0;
+  return (p << 16) | (p >>> 16);
 }
 
 /**
  * 32-bit digest of a 128-bit address (the words most significant first): what an IPv6 entry
- * keeps in eSrc/eDst. Collisions only cost a comparison of the full address.
+ * keeps in eSrc/eDst. Collisions only cost a comparison of the full address. The int32 bits
+ * (the table compares bits): half of all digests are 2^31 or more, a heap number as uint32
+ * returned from a call V8 does not inline (per IPv6 packet on the ct() path).
  */
 export function addrDigest(w0: number, w1: number, w2: number, w3: number): number {
   let h = Math.imul(w0 ^ 0x7f4a7c15, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 16) ^ w1, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ w2, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ w3, 0x27d4eb2f);
-  return (h ^ (h >>> 15)) >>> 0;
+  return h ^ (h >>> 15);
 }
 
 /**

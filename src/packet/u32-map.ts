@@ -1,6 +1,8 @@
 /**
- * Open-addressing hash map from a uint32 key (an IPv4 address) to a uint32 value, in typed
- * arrays; `get` answers -1 for a missing key. Why not `Map<number, number>`: addresses above 2^31 are not Smis, so a Map
+ * Open-addressing hash map from a 32-bit key (an IPv4 address) to a 32-bit value, in typed
+ * arrays; `get` answers the value's int32 bits, -1 for a missing key. Keys may be given as
+ * uint32 or as their int32 bits alike; a value is never 0xffffffff (it would read as missing:
+ * the values are addresses other than the broadcast, counts and indices). Why not `Map<number, number>`: addresses above 2^31 are not Smis, so a Map
  * lookup from optimised code boxes the key as a HeapNumber — an allocation per packet. Here a
  * lookup is a multiply, a mask and a few array reads.
  *
@@ -29,10 +31,13 @@ export class U32Map {
     return this.n;
   }
 
-  /** Value for `key`, or -1. */
+  /**
+   * The value for `key` as int32 bits (`>>> 0` for the uint32), or -1. The key as uint32 or as
+   * int32 bits alike. Both int32 because a uint32 of 2^31 or more passed to or returned from a
+   * call V8 does not inline is a heap number (a floating IP of 128.0.0.0/1 per new session):
+   * callers on the hot path pass `x | 0`.
+   */
   get(key: number): number {
-    // The key as uint32 or as int32 bits alike (callers on the hot path pass `x | 0`: a uint32
-    // of 2^31 or more is a heap number when the call is not inlined).
     key |= 0;
     const keys = this.keys;
     const used = this.used;
@@ -40,7 +45,7 @@ export class U32Map {
     let i = hash(key) & m;
     for (;;) {
       if (used[i] === 0) return -1;
-      if ((keys[i] | 0) === key) return this.vals[i];
+      if ((keys[i] | 0) === key) return this.vals[i] | 0;
       i = (i + 1) & m;
     }
   }
@@ -49,9 +54,10 @@ export class U32Map {
     return this.get(key) !== -1;
   }
 
-  /** Insert or overwrite (`val` is stored as uint32). */
+  /** Insert or overwrite (key and value as uint32 or int32 bits; the value never 0xffffffff). */
   set(key: number, val: number): void {
-    key >>>= 0;
+    key |= 0;
+    if ((val | 0) === -1) throw new RangeError('U32Map: 0xffffffff cannot be stored (it reads as missing)');
     if ((this.n + 1) * 2 > this.keys.length) this.grow();
     const m = this.mask;
     let i = hash(key) & m;
@@ -63,7 +69,7 @@ export class U32Map {
         this.n++;
         return;
       }
-      if (this.keys[i] === key) {
+      if ((this.keys[i] | 0) === key) {
         this.vals[i] = val;
         return;
       }
@@ -73,7 +79,7 @@ export class U32Map {
 
   /** Remove `key`; returns whether it was present. */
   delete(key: number): boolean {
-    key >>>= 0;
+    key |= 0;
     const keys = this.keys;
     const vals = this.vals;
     const used = this.used;
@@ -81,7 +87,7 @@ export class U32Map {
     let i = hash(key) & m;
     for (;;) {
       if (used[i] === 0) return false;
-      if (keys[i] === key) break;
+      if ((keys[i] | 0) === key) break;
       i = (i + 1) & m;
     }
     // Backward-shift: pull later members of the probe run into the hole when their home

@@ -325,3 +325,20 @@ t.test('u32-map: random insert/delete against Map', async (t) => {
   t.equal(bad, 0);
   t.equal(m.size, ref.size);
 });
+
+t.test('u32-map: keys and values of 2^31 or more, as uint32 or int32 bits; 0xffffffff is no value', async (t) => {
+  const m = new U32Map(4);
+  m.set(0xcb00710a, 0x0ae7010a);
+  m.set(0x0ae7010a | 0, 0xcb00710a);
+  t.equal(m.get(0xcb00710a), 0x0ae7010a);
+  t.equal(m.get(0xcb00710a | 0), 0x0ae7010a, 'the key as int32 bits finds it');
+  t.equal(m.get(0x0ae7010a), 0xcb00710a | 0, 'a value of 2^31 or more reads as its int32 bits');
+  t.equal(m.get(0x0ae7010a) >>> 0, 0xcb00710a);
+  t.equal(m.get(0xcb00710b), -1, 'missing');
+  t.throws(() => m.set(1, 0xffffffff), /0xffffffff/, 'a value that would read as missing is refused');
+  t.ok(m.delete(0xcb00710a | 0), 'deleted by its int32 bits');
+  t.equal(m.get(0xcb00710a), -1);
+  const seen: number[][] = [];
+  m.forEach((k, v) => seen.push([k, v]));
+  t.same(seen, [[0x0ae7010a, 0xcb00710a]], 'forEach gives uint32 keys and values');
+});
