@@ -9,6 +9,7 @@
         "src/afpacket.c",
         "src/txring.c",
         "src/tap.c",
+        "src/scratch.c",
         "src/netdev.c",
         "src/underlay.c",
         "src/memtrim.c",

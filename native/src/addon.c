@@ -25,6 +25,7 @@
 #include "common.h"
 #include "memtrim.h"
 #include "netdev.h"
+#include "scratch.h"
 #include "tap.h"
 #include "threadsched.h"
 #include "underlay.h"
@@ -645,6 +646,18 @@ static const struct port_ops UL_OPS = {
     "tunnel underlay", ul_op_name, ul_op_rx, ul_op_tx, ul_op_check_error, ul_op_info, NULL, ul_op_stats, ul_op_close, NULL,
 };
 
+static const char *scratch_op_name(void *i) { return scratch_name(i); }
+static int scratch_op_rx(void *i, const struct tvs_arena *a, uint32_t *s, int n, int l) { return scratch_rx_burst(i, a, s, n, l); }
+static int scratch_op_tx(void *i, const struct tvs_arena *a, const uint32_t *s, int n) { return scratch_tx_burst(i, a, s, n); }
+static int scratch_op_check_error(void *i) { return 0; }
+static int scratch_op_info(void *i, struct nd_info *out, struct tvs_err *e) { return scratch_info(i, out, e); }
+static void scratch_op_stats(void *i, struct tvs_stats *out) { scratch_stats(i, out); }
+static void scratch_op_close(void *i) { scratch_close(i); }
+
+static const struct port_ops SCRATCH_OPS = {
+    "scratch port", scratch_op_name, scratch_op_rx, scratch_op_tx, scratch_op_check_error, scratch_op_info, NULL, scratch_op_stats, scratch_op_close, NULL,
+};
+
 /* ---------------------------------------------------------------- exported functions */
 
 static napi_value js_open_afpacket(napi_env env, napi_callback_info info) {
@@ -682,6 +695,48 @@ static napi_value js_open_afpacket(napi_env env, napi_callback_info info) {
   p->fd = afp_fd(ap);
   register_port(env, p);
   return int_result(env, p->handle);
+}
+
+/* openScratch(name, opts, arena): a scratch port (scratch.h) on `arena`; its handle. No fd: it is
+ * never polled, the warm-up drains it itself. */
+static napi_value js_open_scratch(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  char name[64];
+  int vnet = 0;
+  struct tvs_err e = {0};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return throw_arg(env, "openScratch(name, opts, arena)");
+  if (!get_string(env, argv[0], name, sizeof name)) return throw_arg(env, "name must be a short string");
+  if (!get_opt_bool(env, argv[1], "vnetHdr", &vnet)) return throw_arg(env, "opts.vnetHdr must be a boolean");
+  struct port *p = new_port(env, &SCRATCH_OPS);
+  if (!p) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
+  if (!take_arena(env, argv[2], p)) { drop_refs(env, p); free(p); return NULL; }
+  struct scratch_port *sp;
+  if (scratch_open(name, vnet, &sp, &e) < 0) {
+    drop_refs(env, p);
+    free(p);
+    throw_sys(env, "scratch port", name, &e);
+    return NULL;
+  }
+  p->impl = sp;
+  register_port(env, p);
+  return int_result(env, p->handle);
+}
+
+/* scratchInject(handle, frame): queue `frame` (a Uint8Array, copied) for the scratch port's next
+ * rx burst. 0 or -errno; -EBADF for any handle that is not a scratch port's. */
+static napi_value js_scratch_inject(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_typedarray_type t;
+  size_t len;
+  void *data;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct port *p = argc >= 2 ? lookup(env, argv[0]) : NULL;
+  if (!p || p->ops != &SCRATCH_OPS) return int_result(env, -EBADF);
+  if (napi_get_typedarray_info(env, argv[1], &t, &len, &data, NULL, NULL) != napi_ok || t != napi_uint8_array) return int_result(env, -EINVAL);
+  return int_result(env, scratch_inject(p->impl, data, (uint32_t)len));
 }
 
 static napi_value js_open_tap(napi_env env, napi_callback_info info) {
@@ -857,6 +912,8 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
         napi_get_typedarray_info(env, argv[2], &type, &len, NULL, NULL, NULL) != napi_ok || type != napi_float64_array || len < 1)
       return throw_arg(env, "pollStart: clock must be a Float64Array of at least one element");
   }
+  /* A port with no fd (a scratch port) has nothing to watch: whoever feeds it drains it. */
+  if (p->fd < 0) return undefined(env);
   if (p->poller) {
     /* Already watching: just swap the callback (and the clock, when one is given). */
     napi_delete_reference(env, p->poller->cb);
@@ -1069,6 +1126,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"openAfPacket", NULL, js_open_afpacket, NULL, NULL, NULL, napi_enumerable, NULL},
     {"openTap", NULL, js_open_tap, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"openScratch", NULL, js_open_scratch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"scratchInject", NULL, js_scratch_inject, NULL, NULL, NULL, napi_enumerable, NULL},
     {"openUnderlay", NULL, js_open_underlay, NULL, NULL, NULL, napi_enumerable, NULL},
     {"routeMtu", NULL, js_route_mtu, NULL, NULL, NULL, napi_enumerable, NULL},
     {"rxBurst", NULL, js_rx_burst, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -12,6 +12,12 @@ export interface AfPacketPortOptions extends Partial<AfPacketOptions> {
   name?: string;
   /** Largest rx burst (default BURST). */
   burst?: number;
+  /**
+   * No device: a scratch port of the addon (binding.openScratch) that receives only the frames
+   * `scratchInject` gives it and sends nowhere — the start-up warm-up's ports (datapath/warm-up.ts),
+   * of this very class so that the warm-up runs the code a real port runs.
+   */
+  scratch?: boolean;
 }
 
 export class AfPacketPort extends NativePort {
@@ -49,7 +55,7 @@ export class AfPacketPort extends NativePort {
     // CPU per packet through veth by ~18% and raised TCP with offloads off by 1.4-1.8x (bench/results,
     // "Levers measured"). GSO super-frames still take sendmmsg (see native/src/txring.c).
     native.txRing = opts.txRing ?? true;
-    const handle = binding.openAfPacket(ifname, native, arena);
+    const handle = opts.scratch ? openScratch(binding, ifname, vnetHdr, arena) : binding.openAfPacket(ifname, native, arena);
     try {
       super(binding, arena, handle, opts.name ?? ifname, vnetHdr, opts.burst ?? NATIVE_BURST);
     } catch (e) {
@@ -76,4 +82,9 @@ export class AfPacketPort extends NativePort {
       ...(this.txRingBytes > 0 ? { txRingBytes: this.txRingBytes, txRingFrameSize: this.txRingFrameSize, txRingFrames: this.txRingFrames } : {}),
     };
   }
+}
+
+function openScratch(binding: NativeBinding, name: string, vnetHdr: boolean, arena: PacketArena): number {
+  if (!binding.openScratch) throw new Error('the native addon has no scratch ports (rebuild it)');
+  return binding.openScratch(name, { vnetHdr }, arena);
 }

@@ -83,6 +83,13 @@ export interface NativePortStats {
 export interface NativeBinding {
   openAfPacket(ifname: string, opts: AfPacketOptions, arena: ArenaView): number;
   openTap(name: string, opts: TapOptions, arena: ArenaView): { handle: number; name: string };
+  /**
+   * A port on no device (native/src/scratch.h): it receives only what `scratchInject` gives it
+   * and sends nowhere. The start-up warm-up runs real port classes on these (datapath/warm-up.ts).
+   */
+  openScratch?(name: string, opts: { vnetHdr: boolean }, arena: ArenaView): number;
+  /** Queue one frame (copied) for a scratch port's next rxBurst: 0 or -errno (-EBADF: not a scratch port). */
+  scratchInject?(handle: number, frame: Uint8Array): number;
   /** Tunnel underlay sockets (VXLAN: UDP rx + raw tx; GRE: raw IP protocol 47). */
   openUnderlay(kind: 'vxlan' | 'gre', opts: UnderlayOptions, arena: ArenaView): number;
   /** MTU of the route to `remote` (from `local` when given), or -errno (ENETUNREACH: no route). */

@@ -52,7 +52,8 @@ export abstract class NativePort implements Port {
 
   protected readonly binding: NativeBinding;
   protected readonly arena: PacketArena;
-  protected readonly handle: number;
+  /** The addon's handle of this port (the warm-up feeds scratch ports through it). */
+  readonly handle: number;
   protected lastInfo: PortInfo;
 
   /** Slot indices offered to the addon per rx burst (preallocated: no allocation per burst). */
