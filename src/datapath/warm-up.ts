@@ -12,21 +12,30 @@
  *
  * Why a scratch switch is enough: V8 keeps its feedback (the types and branches seen) and its
  * optimized code per function, and a class's methods are the same function for every instance, so
- * frames through another Switch, Bridge, flow pipeline, MAC table and arena warm exactly the code
- * the real ones run. Nothing of the scratch switch is shared with the real one: its own arena,
- * bridge, flow tables, MAC table and in-memory ports (which put nothing on any wire), dropped when
- * the warm-up ends. What it cannot warm is the kernel-facing port code (the native receive and
- * transmit calls), which is small.
+ * frames through another Switch, Bridge, flow pipeline, MAC table, conntrack, router and arena warm
+ * exactly the code the real ones run. The scratch switch has one small topology per kind of
+ * forwarding (warm-up-scenes.ts: NORMAL; Neutron's firewall tables with conntrack, recirculation
+ * and conjunctions; a patch pair with VLAN push/pop; a router with a floating IP): with NORMAL
+ * alone, a firewall switch's first ~500 echoes still ran while V8 compiled the conntrack and
+ * recirculation code (--trace-opt: ct process/runCt, the executor's runPacket/runOp/probeRecirc,
+ * the classifier's lookup ...; cold firewall echoes averaged 63-79 us against 50 after). Nothing
+ * of the scratch switch is shared with the real one: its own arena, bridges, flow tables, MAC
+ * tables, conntrack, router and ports on no device (ScratchPorts below: nothing on any wire),
+ * dropped when the warm-up ends. What it cannot warm is the kernel side of the port calls (the
+ * addon's AF_PACKET receive and transmit), which is C.
  *
  * Bounded: at most `frames` frames and about `cpuBudgetMs` of CPU, in rounds separated by a short
  * pause so the compiler threads (on the same core when the switch is pinned) finish and install
  * the code the rounds asked for.
  */
 import { Switch } from './switch';
+import type { IoFactory } from './io-factory';
 import type { SwitchPort } from './switch-port';
-import type { MemoryPort } from '../io/memory-port';
-import { parseFlow } from '../flow/ofctl-parse';
-import { synthesizeFrame } from '../flow/trace';
+import type { Port } from '../io/port';
+import { MemoryPort } from '../io/memory-port';
+import { AfPacketPort } from '../io/afpacket-port';
+import { bindingAvailable, loadBinding, type NativeBinding } from '../io/binding';
+import { buildScenes, type SceneFrame } from './warm-up-scenes';
 import { DEFAULT_WARM_UP_FRAMES, WARM_UP_CPU_BUDGET_MS } from './warm-up-limits';
 
 export { DEFAULT_WARM_UP_FRAMES, MAX_WARM_UP_FRAMES, WARM_UP_CPU_BUDGET_MS } from './warm-up-limits';
@@ -51,37 +60,72 @@ export interface WarmUpReport {
   cpuMs: number;
 }
 
-/**
- * Two hosts, a and b, on the scratch bridge's two ports. Mostly an ICMP echo exchange (what a
- * latency probe sends), with ARP, TCP, UDP and IPv6 (multicast, flooded) among them, so the
- * parser's and NORMAL's other branches have feedback too (a branch never taken before the code is
- * optimized is a deoptimization when it is).
- */
-const A = 'dl_src=02:00:00:00:00:0a,dl_dst=02:00:00:00:00:0b';
-const B = 'dl_src=02:00:00:00:00:0b,dl_dst=02:00:00:00:00:0a';
-const V4AB = 'nw_src=10.0.0.10,nw_dst=10.0.0.11';
-const V4BA = 'nw_src=10.0.0.11,nw_dst=10.0.0.10';
-const FRAMES: { from: 0 | 1; match: string }[] = [
-  { from: 0, match: `icmp,${A},${V4AB},icmp_type=8` },
-  { from: 1, match: `icmp,${B},${V4BA},icmp_type=0` },
-  { from: 0, match: `icmp,${A},${V4AB},icmp_type=8` },
-  { from: 1, match: `icmp,${B},${V4BA},icmp_type=0` },
-  { from: 0, match: 'arp,dl_src=02:00:00:00:00:0a,dl_dst=ff:ff:ff:ff:ff:ff,arp_op=1,arp_spa=10.0.0.10,arp_tpa=10.0.0.11,arp_sha=02:00:00:00:00:0a' },
-  { from: 1, match: `arp,${B},arp_op=2,arp_spa=10.0.0.11,arp_tpa=10.0.0.10,arp_sha=02:00:00:00:00:0b,arp_tha=02:00:00:00:00:0a` },
-  { from: 0, match: `tcp,${A},${V4AB},tp_src=40000,tp_dst=22` },
-  { from: 1, match: `udp,${B},${V4BA},tp_src=5353,tp_dst=40001` },
-  { from: 0, match: 'udp6,dl_src=02:00:00:00:00:0a,dl_dst=33:33:00:00:00:fb,tp_src=5353,tp_dst=5353' },
-  { from: 1, match: `icmp6,${B},icmp_type=128` },
-];
-
-function templates(): Uint8Array[] {
-  const noPorts = { resolvePort: () => -1 };
-  return FRAMES.map((f) => synthesizeFrame(parseFlow(f.match, 'match', noPorts).match));
-}
-
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+/**
+ * The scratch switch's host-facing ports. With the native addon: AfPacketPorts on the addon's
+ * scratch ports (native/src/scratch.h: no device, no socket; a frame goes in by scratchInject and
+ * every frame sent goes nowhere), so the warm-up runs the port code a real AF_PACKET port runs —
+ * the same class, the same addon object and calls, the batch clock set by start() — and V8's
+ * feedback for drain/enqueue/flushPort and the port's rxBurst/txBurst is the real ports'. With
+ * in-memory ports instead, the first real frames deoptimized those ("wrong map": another class)
+ * and everything inlined in them ran unoptimized again until recompiled (--trace-deopt,
+ * bench/compare fw). Without the addon (a unit test's machine): in-memory ports.
+ */
+class ScratchPorts implements IoFactory {
+  private readonly binding: NativeBinding | null;
+  private readonly opened: AfPacketPort[] = [];
+
+  constructor() {
+    const b = bindingAvailable() ? loadBinding() : null;
+    this.binding = b !== null && b.openScratch !== undefined && b.scratchInject !== undefined ? b : null;
+  }
+
+  open(name: string, arena: Switch['arena'], config: { type: string }): Port | null {
+    if (config.type === 'patch' || config.type === 'internal') return null;
+    if (config.type !== 'afpacket') throw new Error(`warm-up: no scratch port of type ${config.type}`);
+    if (this.binding === null) return new MemoryPort(name, arena, { keep: 0 });
+    // As the default IoFactory opens an afpacket port (offloads on, a V2 ring, the TX ring).
+    const p = new AfPacketPort(name, arena, { scratch: true, vnetHdr: true, ring: 'v2', txRing: true }, this.binding);
+    this.opened.push(p);
+    return p;
+  }
+
+  /** Hand `frame` to a port as if it had arrived. */
+  inject(p: SwitchPort, frame: Uint8Array): void {
+    const io = p.io!;
+    if (io instanceof MemoryPort) io.inject(frame);
+    else this.binding!.scratchInject!((io as AfPacketPort).handle, frame);
+  }
+
+  /** Start the ports as the switch starts real ones (their batch clock), without polling. */
+  start(sw: Switch): void {
+    for (const p of this.opened) p.start(() => undefined, sw.batchClock, true);
+  }
+
+  /**
+   * Close the addon's scratch ports (and their hold on the scratch arena). Only in the addon: the
+   * JS port objects are left as they are, unreferenced, since closing them would write fields
+   * (closed, downErrno) that real ports hold constant while they run, which V8 may have relied on.
+   */
+  release(): void {
+    for (const p of this.opened) this.binding!.close(p.handle);
+    this.opened.length = 0;
+  }
+}
+
+/**
+ * One frame of each scene in turn (each scene's own frames keep their order: a reply follows its
+ * request), the longer scenes' frames continuing once the shorter ones have had theirs.
+ */
+function interleave(lists: SceneFrame[][]): SceneFrame[] {
+  const out: SceneFrame[] = [];
+  const longest = Math.max(...lists.map((l) => l.length));
+  for (let k = 0; k < longest; k++) for (const l of lists) if (k < l.length) out.push(l[k]);
+  return out;
 }
 
 /**
@@ -95,30 +139,35 @@ export async function warmUpDatapath(opts: WarmUpOptions = {}): Promise<WarmUpRe
   const c0 = cpuMs();
   const report: WarmUpReport = { frames: 0, forwarded: 0, cpuMs: 0 };
   if (total <= 0) return report;
-  const sw = new Switch({ arena: { slots: 256, largeSlots: 0 }, instance: 'warm-up' });
-  sw.addBridge('warm-up');
-  const ports: SwitchPort[] = [sw.addPort('warm-up', 'wa', { type: 'memory' }), sw.addPort('warm-up', 'wb', { type: 'memory' })];
-  const ios = ports.map((p) => p.io as MemoryPort);
-  // Count only: the scratch ports keep no copies of what they "sent".
-  for (const io of ios) io.keep = 0;
-  const frames = templates();
-  let i = 0;
-  while (i < total) {
-    const end = Math.min(total, i + ROUND);
-    for (; i < end; i++) {
-      const k = i % FRAMES.length;
-      const from = FRAMES[k].from;
-      ios[from].inject(frames[k]);
-      sw.drain(ports[from]);
+  const io = new ScratchPorts();
+  const sw = new Switch({ arena: { slots: 256, largeSlots: 0 }, instance: 'warm-up', io });
+  try {
+    const scenes = buildScenes(sw);
+    io.start(sw);
+    const order = interleave(scenes.map((s) => s.frames));
+    let i = 0;
+    while (i < total) {
+      const end = Math.min(total, i + ROUND);
+      for (; i < end; i++) {
+        const f = order[i % order.length];
+        io.inject(f.port, f.frame);
+        sw.drain(f.port);
+      }
+      if (cpuMs() - c0 >= budget) break;
+      await pause();
     }
-    if (cpuMs() - c0 >= budget) break;
-    await pause();
+    for (const p of sw.allPorts()) {
+      if (p.io === null) continue;
+      report.frames += p.io.counters.rxPackets;
+      report.forwarded += p.io.counters.txPackets;
+    }
+  } finally {
+    io.release();
   }
-  report.frames = ios[0].counters.rxPackets + ios[1].counters.rxPackets;
-  report.forwarded = ios[0].counters.txPackets + ios[1].counters.txPackets;
   // The scratch switch is only dropped, not stopped: it was never started (no timer, no port
-  // watched), and closing its ports would write `up = false` into fields that V8 has seen only
-  // as true, which throws away the optimized code that read them (drain, enqueue, rxBurst ...).
+  // polled), and its ports are closed in the addon only (ScratchPorts.release): closing them
+  // as Port objects would write fields that V8 has seen constant, which throws away optimized
+  // code that read them (drain, enqueue, rxBurst ...).
   report.cpuMs = Math.round(cpuMs() - c0);
   return report;
 }

@@ -34,10 +34,11 @@ t.test('daemon + CLI without root', async (t) => {
 
   t.match(await c('dump-flows', 'br0'), /priority=10,in_port=m1 actions=output:m2/);
 
-  // The start-up warm-up ran (its frames through a scratch bridge, forwarded there) and left
-  // nothing in the configured switch: no frame counted on its ports, no MAC learned, no flow hit.
+  // The start-up warm-up ran (its frames through a scratch switch's bridges, forwarded there but
+  // for the few its firewall drops on purpose) and left nothing in the configured switch: no
+  // frame counted on its ports, no MAC learned, no flow hit.
   const warm = logs().find((l) => l.msg === 'datapath warmed up');
-  t.ok(warm && warm.frames >= 250 && warm.forwarded === warm.frames, `logged: datapath warmed up (${JSON.stringify(warm)})`);
+  t.ok(warm && warm.frames >= 250 && warm.forwarded >= 0.9 * warm.frames, `logged: datapath warmed up (${JSON.stringify(warm)})`);
   const { ports } = JSON.parse(await c('--json', 'dump-ports', 'br0')) as { ports: { name: string; rx_packets: number; tx_packets: number }[] };
   t.same(ports.map((p) => [p.name, p.rx_packets, p.tx_packets]), [['m1', 0, 0], ['m2', 0, 0]], 'no frame on the configured ports');
   t.same(JSON.parse(await c('--json', 'fdb-show', 'br0')), [], 'no MAC learned');
