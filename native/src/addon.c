@@ -1048,6 +1048,31 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* statsInto(handle, out: Float64Array of >= 5): the same counters as stats(), in the order
+ * kernelDrops, rxOversize, txErrors, txUnreachable, txTooBig, written into the caller's array.
+ * The datapath pulls them once a second per port: an object of five properties built for that
+ * was garbage every second (and its doubles with it); this allocates nothing. */
+static napi_value js_stats_into(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_typedarray_type t;
+  size_t n = 0;
+  double *out = NULL;
+  struct tvs_stats s;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct port *p = argc >= 1 ? lookup(env, argv[0]) : NULL;
+  if (!p) return throw_arg(env, "statsInto: no such port handle (closed?)");
+  if (argc < 2 || napi_get_typedarray_info(env, argv[1], &t, &n, (void **)&out, NULL, NULL) != napi_ok || t != napi_float64_array || n < 5)
+    return throw_arg(env, "statsInto: out must be a Float64Array of at least 5 elements");
+  p->ops->stats(p->impl, &s);
+  out[0] = (double)s.kernel_drops;
+  out[1] = (double)s.rx_oversize;
+  out[2] = (double)s.tx_errors;
+  out[3] = (double)s.tx_unreachable;
+  out[4] = (double)s.tx_too_big;
+  return NULL;
+}
+
 static napi_value js_if_info(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1138,6 +1163,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, js_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"statsInto", NULL, js_stats_into, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ifInfo", NULL, js_if_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreadIdle", NULL, js_set_thread_idle, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -80,6 +80,28 @@ export interface NativePortStats {
   txTooBig?: number;
 }
 
+/** Indices of statsInto's array (NativePortStats, in the addon's order). */
+export const ST_KERNEL_DROPS = 0;
+export const ST_RX_OVERSIZE = 1;
+export const ST_TX_ERRORS = 2;
+export const ST_TX_UNREACHABLE = 3;
+export const ST_TX_TOO_BIG = 4;
+export const STATS_WORDS = 5;
+
+/**
+ * A port's native counters into `out` (STATS_WORDS, ST_* indices): statsInto, or through
+ * `stats` on a binding without it.
+ */
+export function readStats(binding: NativeBinding, handle: number, out: Float64Array): void {
+  if (binding.statsInto !== undefined) return binding.statsInto(handle, out);
+  const st = binding.stats(handle);
+  out[ST_KERNEL_DROPS] = st.kernelDrops;
+  out[ST_RX_OVERSIZE] = st.rxOversize;
+  out[ST_TX_ERRORS] = st.txErrors ?? 0;
+  out[ST_TX_UNREACHABLE] = st.txUnreachable ?? 0;
+  out[ST_TX_TOO_BIG] = st.txTooBig ?? 0;
+}
+
 export interface NativeBinding {
   openAfPacket(ifname: string, opts: AfPacketOptions, arena: ArenaView): number;
   openTap(name: string, opts: TapOptions, arena: ArenaView): { handle: number; name: string };
@@ -119,6 +141,12 @@ export interface NativeBinding {
   close(handle: number): void;
   info(handle: number): PortInfo;
   stats(handle: number): NativePortStats;
+  /**
+   * The same counters into `out` (a Float64Array of STATS_WORDS, indexed by ST_*), allocating
+   * nothing: what the datapath calls once a second per port (readStats). Optional: test fakes
+   * and an addon built before it have only `stats`.
+   */
+  statsInto?(handle: number, out: Float64Array): void;
   /** Look up an interface by name without opening it (MTU, MAC, ifindex); throws ENODEV. */
   ifInfo(name: string): PortInfo;
   /**

@@ -9,7 +9,7 @@ import { constants as osConstants } from 'os';
 import { Batch, BURST } from '../packet/batch';
 import { PacketArena } from '../packet/arena';
 import { ClockPeriod } from '../packet/batch-clock';
-import { NativeBinding, NativePortStats, PortInfo } from './binding';
+import { NativeBinding, PortInfo, readStats, ST_KERNEL_DROPS, ST_RX_OVERSIZE, ST_TX_ERRORS, STATS_WORDS } from './binding';
 import { DROP_RX_KERNEL, DROP_RX_OVERSIZE, DROP_TX_DOWN, Port, PortCounters, PortKind } from './port';
 
 const ENETDOWN = osConstants.errno.ENETDOWN;
@@ -21,7 +21,7 @@ const EBADF = osConstants.errno.EBADF;
  */
 export const LARGE_OFFER = 16;
 
-/** How often (at most) a short rx burst pulls the kernel drop counters: it costs a syscall and an object. */
+/** How often (at most) a short rx burst pulls the kernel drop counters: it costs a syscall. */
 export const STATS_REFRESH_MS = 1000;
 
 /**
@@ -39,9 +39,6 @@ export function setPollSpin(us: number): void {
   if (!(Number.isFinite(us) && us >= 0 && us <= 1_000_000)) throw new RangeError(`spin budget must be 0..1000000 µs, got ${us}`);
   spinUs = us;
 }
-
-/** The addon also reports frames the kernel refused one by one (see native/src/afpacket.c). */
-type StatsWithTx = NativePortStats & { txErrors?: number };
 
 export abstract class NativePort implements Port {
   abstract readonly kind: PortKind;
@@ -69,6 +66,8 @@ export abstract class NativePort implements Port {
   private seenOversize = 0;
   /** Frames the kernel refused individually on tx (cumulative, for describe()). */
   private txRefused = 0;
+  /** The addon's counters (readStats), read into this array: no object per refresh. */
+  private readonly nativeStats = new Float64Array(STATS_WORDS);
 
   protected constructor(
     binding: NativeBinding,
@@ -208,13 +207,16 @@ export abstract class NativePort implements Port {
   /** Pull the kernel and addon drop counters into `counters` now (also done every STATS_REFRESH_MS). */
   refreshStats(): void {
     if (this.closed) return;
-    const st = this.binding.stats(this.handle) as StatsWithTx;
+    const st = this.nativeStats;
+    readStats(this.binding, this.handle, st);
+    const kernelDrops = st[ST_KERNEL_DROPS];
+    const rxOversize = st[ST_RX_OVERSIZE];
     const d = this.counters.drops;
-    if (st.kernelDrops > this.seenKernelDrops) d.add(DROP_RX_KERNEL, st.kernelDrops - this.seenKernelDrops);
-    if (st.rxOversize > this.seenOversize) d.add(DROP_RX_OVERSIZE, st.rxOversize - this.seenOversize);
-    this.seenKernelDrops = st.kernelDrops;
-    this.seenOversize = st.rxOversize;
-    this.txRefused = st.txErrors ?? 0;
+    if (kernelDrops > this.seenKernelDrops) d.add(DROP_RX_KERNEL, kernelDrops - this.seenKernelDrops);
+    if (rxOversize > this.seenOversize) d.add(DROP_RX_OVERSIZE, rxOversize - this.seenOversize);
+    this.seenKernelDrops = kernelDrops;
+    this.seenOversize = rxOversize;
+    this.txRefused = st[ST_TX_ERRORS];
   }
 
   describe(): Record<string, unknown> {

@@ -30,7 +30,7 @@ import { ClockPeriod } from '../packet/batch-clock';
 import { DropCounters } from '../packet/drops';
 import * as K from '../packet/flow-key';
 import * as tun from '../packet/tunnel';
-import { NativeBinding, UNDERLAY_META, UNDERLAY_REFUSED_OTHER, UNDERLAY_REFUSED_TOO_BIG, UNDERLAY_REFUSED_UNREACHABLE, loadBinding } from './binding';
+import { NativeBinding, UNDERLAY_META, UNDERLAY_REFUSED_OTHER, UNDERLAY_REFUSED_TOO_BIG, UNDERLAY_REFUSED_UNREACHABLE, loadBinding, readStats, ST_RX_OVERSIZE, STATS_WORDS } from './binding';
 import { DROP_RX_OVERSIZE, DROP_TX_ERROR, Port, PortCounters, PortKind } from './port';
 
 export interface TunnelOptions {
@@ -86,6 +86,8 @@ class Underlay {
   private polling = false;
   private closed = false;
   private seenOversize = 0;
+  /** The addon's counters (readStats), read into this array: no object per refresh. */
+  private readonly nativeStats = new Float64Array(STATS_WORDS);
   private readonly statsPeriod = new ClockPeriod(STATS_REFRESH_MS);
   /**
    * The datapath's batch clock (the members' start()), or null (busy-poll mode, tests):
@@ -251,10 +253,12 @@ class Underlay {
   /** Native counters (oversize, unreachable, too big) into the members' counters. */
   refreshStats(): void {
     if (this.closed || this.members.length === 0) return;
-    const st = this.binding.stats(this.handle);
+    const st = this.nativeStats;
+    readStats(this.binding, this.handle, st);
+    const rxOversize = st[ST_RX_OVERSIZE];
     const first = this.members[0].counters;
-    if (st.rxOversize > this.seenOversize) first.drops.add(DROP_RX_OVERSIZE, st.rxOversize - this.seenOversize);
-    this.seenOversize = st.rxOversize;
+    if (rxOversize > this.seenOversize) first.drops.add(DROP_RX_OVERSIZE, rxOversize - this.seenOversize);
+    this.seenOversize = rxOversize;
     // Refused sends are counted by the sending port from the burst itself (TunnelPort.txBurst).
   }
 
