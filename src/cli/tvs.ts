@@ -458,7 +458,7 @@ const VERBS: Record<string, Verb> = {
   'dump-flows': {
     args: 'BRIDGE [MATCH]',
     options: [{ name: 'strict', help: 'MATCH must equal the flow\'s match and priority exactly' }],
-    help: 'Print the flows (with cookie, duration, table, n_packets, n_bytes, timeouts, flags, idle_age, priority, match, actions) in ovs-ofctl dump-flows format, which add-flows reads back. As ovs-ofctl over its default OpenFlow 1.0: idle_age=N is the seconds since the flow last matched a packet (or was added), hard_age=N the seconds since its last add, modify or learn refresh, printed only where it differs from the duration (after a modify or refresh); both stop at 65534.',
+    help: 'Print the flows (with cookie, duration, table, n_packets, n_bytes, timeouts, flags, idle_age, priority, match, actions) in ovs-ofctl dump-flows format, which add-flows reads back. As ovs-ofctl over its default OpenFlow 1.0: idle_age=N is the seconds since the flow last matched a packet (or was added), hard_age=N the seconds since its last add, modify or learn refresh, printed only where it differs from the duration (after a modify or refresh); both stop at 65534. Flags print in the order OVS prints them, without the reset_counts every add-flow implies (OpenFlow 1.3 FLOW stats carry it, as in OVS).',
     min: 1,
     max: 2,
     run: async ([bridge, match], ctx) => {

@@ -32,7 +32,7 @@ import { formatMac, HEADER_LEN as ETH_HEADER_LEN } from '../wire/ethernet';
 import type { PacketInReason } from '../flow/bridge-ops';
 import type { Action } from '../flow/actions';
 import { parseBatch } from '../packet/parse';
-import { DEFAULT_FLOW, type FlowPipeline } from '../flow/pipeline';
+import type { FlowPipeline } from '../flow/pipeline';
 import { setPollSpin } from '../io/native-port';
 import { Bridge, BridgeHost, BridgeOptions, BRIDGE_DROPS } from './bridge';
 import { PortConfig, SwitchPort } from './switch-port';
@@ -198,7 +198,7 @@ export class Switch extends EventEmitter implements BridgeHost {
       wantsFlowRemoved: () => this.listenerCount('flow-removed') > 0,
       onFlowRemoved: (flow, reason, entry) => this.emit('flow-removed', { bridge: name, reason, flow, entry }),
     });
-    flows.addFlow(DEFAULT_FLOW); // OVS's default flow in table 0 of a new bridge
+    flows.addDefaultFlow(); // OVS's default flow in table 0 of a new bridge
     br.flows = flows;
     this.pipelines.set(name, flows);
     this.bridges.set(name, br);

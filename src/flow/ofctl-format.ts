@@ -15,7 +15,7 @@
  * This file prints whole flows (dump-flows lines, add-flow text); ofctl/format-match,
  * ofctl/format-actions and ofctl/format-values print their parts.
  */
-import type { FlowEntry, Rule } from './table';
+import type { FlowEntry, FlowFlag, Rule } from './table';
 import { formatActions } from './ofctl/format-actions';
 import { formatMatch } from './ofctl/format-match';
 import type { PortNamer } from './ofctl/format-values';
@@ -31,14 +31,27 @@ export function formatDuration(ms: number): string {
   return frac === 0 ? `${sec}s` : `${sec}.${String(frac).padStart(3, '0').replace(/0+$/, '')}s`;
 }
 
-/** A rule as `ovs-ofctl add-flow` text (no statistics). */
+/** OVS ofputil_flow_mod_flags_format's order, whatever order the flow text gave them in. */
+const FLAG_ORDER: readonly FlowFlag[] = ['send_flow_rem', 'check_overlap', 'reset_counts', 'no_packet_counts', 'no_byte_counts'];
+
+/**
+ * A rule's flags in OVS's order. reset_counts only when asked: OVS stores it on every
+ * OpenFlow 1.0/1.1 add (ofputil_decode_flow_mod_flags: "add" always resets counters there),
+ * and shows it in OpenFlow 1.2+ flow stats only; its OpenFlow 1.0 views — the NXST_FLOW dump,
+ * a flow_mod printed for 1.0/1.1 ("printing one is likely to confuse people") — leave it out.
+ */
+export function formatFlags(flags: readonly FlowFlag[], resetCounts = false): FlowFlag[] {
+  return FLAG_ORDER.filter((f) => flags.includes(f) && (resetCounts || f !== 'reset_counts'));
+}
+
+/** A rule as `ovs-ofctl add-flow` text (no statistics; an OpenFlow 1.0 add, so no reset_counts). */
 export function formatRule(r: Rule, names?: PortNamer): string {
   const head: string[] = [];
   if (r.cookie !== 0n) head.push(`cookie=0x${r.cookie.toString(16)}`);
   head.push(`table=${r.table}`);
   if (r.idleTimeout) head.push(`idle_timeout=${r.idleTimeout}`);
   if (r.hardTimeout) head.push(`hard_timeout=${r.hardTimeout}`);
-  head.push(...r.flags);
+  head.push(...formatFlags(r.flags));
   if (r.importance) head.push(`importance=${r.importance}`);
   const m = formatMatch(r.match, r.priority, names);
   if (m) head.push(m);
@@ -52,6 +65,8 @@ export interface DumpOptions {
    * (NXST_FLOW replies carry both; OpenFlow 1.3 FLOW stats carry neither): see flowAges.
    */
   ages?: boolean;
+  /** Print reset_counts, as an OpenFlow 1.2+ dump does (see formatFlags). */
+  resetCounts?: boolean;
 }
 
 /**
@@ -81,7 +96,7 @@ export function formatFlowEntry(e: FlowEntry, opts: DumpOptions = {}): string {
   s += `n_packets=${e.nPackets}, n_bytes=${e.nBytes}, `;
   if (r.idleTimeout) s += `idle_timeout=${r.idleTimeout}, `;
   if (r.hardTimeout) s += `hard_timeout=${r.hardTimeout}, `;
-  for (const f of r.flags) s += `${f} `;
+  for (const f of formatFlags(r.flags, opts.resetCounts)) s += `${f} `;
   if (r.importance) s += `importance=${r.importance}, `;
   if (opts.ages) s += flowAges(e);
   s += formatMatch(r.match, r.priority, opts.names);

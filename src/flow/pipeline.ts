@@ -202,12 +202,27 @@ export class FlowPipeline implements LearnHost {
    * OpenFlow 1.2+ add without reset_counts (the OpenFlow agent passes it). Either way the
    * replacement keeps the old flow's last-used time (idle_age and the idle timeout go on from
    * it) while its duration and hard timeout restart, as in OVS.
+   *
+   * An add that restarts counters is stored with the reset_counts flag, as OVS stores every
+   * OpenFlow 1.0/1.1 add (ofputil_decode_flow_mod_flags): OpenFlow 1.3 FLOW stats report it
+   * (`ovs-ofctl -O OpenFlow13 dump-flows` prints `reset_counts` on flows `tvs add-flow` made,
+   * as on flows `ovs-ofctl add-flow` made in OVS); OpenFlow 1.0 style text leaves it out.
    */
   addFlow(flow: string | FlowSpec, opts: { keepCounts?: boolean } = {}): AddResult {
     const spec = this.toSpec(flow, 'add');
     if (spec.actions === null) throw new FlowSyntaxError("missing 'actions='", 0, 'actions');
     checkExecutable(spec);
-    return this.install(spec, spec.actions, opts.keepCounts === true);
+    const keepCounts = opts.keepCounts === true;
+    return this.install(spec, spec.actions, keepCounts, false, !keepCounts);
+  }
+
+  /**
+   * The flow OVS puts in table 0 of a new (or standalone-again) bridge, DEFAULT_FLOW. ofproto
+   * adds it itself, not as an OpenFlow 1.0 add: no reset_counts flag.
+   */
+  addDefaultFlow(): AddResult {
+    const spec = this.parse(DEFAULT_FLOW, 'add');
+    return this.install(spec, spec.actions!);
   }
 
   /**
@@ -358,7 +373,7 @@ export class FlowPipeline implements LearnHost {
    * MODIFY_STRICT that may add): it also keeps the old rule's creation time, timeouts,
    * importance and flags (replace_rule_start), only the hard timeout restarting.
    */
-  private install(spec: FlowSpec, actions: Action[], keepCounts = false, asModify = false): AddResult {
+  private install(spec: FlowSpec, actions: Action[], keepCounts = false, asModify = false, resetFlag = false): AddResult {
     const table = spec.table ?? 0;
     const priority = effectivePriority(spec);
     let t = this.tables[table];
@@ -384,11 +399,13 @@ export class FlowPipeline implements LearnHost {
     if (old !== undefined) this.removeRule(old, undefined);
     const id = this.allocId();
     const from = asModify && old !== undefined ? old : null;
+    const flags = from !== null ? [...from.flags] : [...spec.flags];
+    if (from === null && resetFlag && !flags.includes('reset_counts')) flags.push('reset_counts');
     const rule = new Rule(
       id, table, priority, spec.match.clone(), spec.cookie ?? 0n, program,
       from !== null ? from.idleTimeout : spec.idleTimeout,
       from !== null ? from.hardTimeout : spec.hardTimeout,
-      from !== null ? [...from.flags] : [...spec.flags],
+      flags,
       from !== null ? from.importance : spec.importance,
       from !== null ? from.created : now,
     );
@@ -569,7 +586,7 @@ export class FlowPipeline implements LearnHost {
   formatFlows(filter?: string | FlowSpec, opts: SelectOptions & Omit<DumpOptions, 'names'> & { names?: boolean } = {}): string {
     const names: PortNamer | undefined = opts.names === false ? undefined : (p) => this.opts.portName(p);
     return this.dumpFlows(filter, opts)
-      .map((e) => formatFlowEntry(e, { names, ages: opts.ages }) + '\n')
+      .map((e) => formatFlowEntry(e, { names, ages: opts.ages, resetCounts: opts.resetCounts }) + '\n')
       .join('');
   }
 
@@ -585,7 +602,7 @@ export class FlowPipeline implements LearnHost {
   formatInstalled(rule: Rule, opts: Omit<DumpOptions, 'names'> & { names?: boolean } = {}): string | undefined {
     if (!this.isInstalled(rule)) return undefined;
     const names: PortNamer | undefined = opts.names === false ? undefined : (p) => this.opts.portName(p);
-    return formatFlowEntry(this.entry(rule), { names, ages: opts.ages });
+    return formatFlowEntry(this.entry(rule), { names, ages: opts.ages, resetCounts: opts.resetCounts });
   }
 
   tableStats(): TableStats[] {

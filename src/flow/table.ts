@@ -53,6 +53,14 @@ class RuleExtras {
   learnedRules: Set<Rule> | null = null;
 }
 
+/**
+ * The extras of almost every flow tvs add-flow makes: no timeouts, only the reset_counts flag
+ * an OpenFlow 1.0 add carries (see FlowPipeline.addFlow). One shared object, never written: a
+ * rule that needs its own extras copies it first (Rule.extra).
+ */
+const RESET_COUNTS_ONLY = new RuleExtras();
+RESET_COUNTS_ONLY.flags = ['reset_counts'];
+
 export class Rule {
   /** The rule's own match until a classifier holds its words, then the subtable holding them. */
   private where: Match | MatchHome;
@@ -81,7 +89,9 @@ export class Rule {
   ) {
     this.where = match;
     this.modified = created;
-    if (idleTimeout !== 0 || hardTimeout !== 0 || importance !== 0 || flags.length !== 0) {
+    if (idleTimeout === 0 && hardTimeout === 0 && importance === 0 && flags.length === 1 && flags[0] === 'reset_counts') {
+      this.extras = RESET_COUNTS_ONLY;
+    } else if (idleTimeout !== 0 || hardTimeout !== 0 || importance !== 0 || flags.length !== 0) {
       const x = this.extra();
       x.idleTimeout = idleTimeout;
       x.hardTimeout = hardTimeout;
@@ -90,27 +100,36 @@ export class Rule {
     }
   }
 
+  /** Has extras of its own (writing the zero/null a shared RESET_COUNTS_ONLY holds is a no-op). */
+  private ownsExtras(): boolean {
+    return this.extras !== null && this.extras !== RESET_COUNTS_ONLY;
+  }
+
   private extra(): RuleExtras {
-    return (this.extras ??= new RuleExtras());
+    const x = this.extras;
+    if (x !== null && x !== RESET_COUNTS_ONLY) return x;
+    const own = (this.extras = new RuleExtras());
+    if (x !== null) own.flags = x.flags; // the shared flags array is never written either
+    return own;
   }
 
   get idleTimeout(): number {
     return this.extras === null ? 0 : this.extras.idleTimeout;
   }
   set idleTimeout(v: number) {
-    if (v !== 0 || this.extras !== null) this.extra().idleTimeout = v;
+    if (v !== 0 || this.ownsExtras()) this.extra().idleTimeout = v;
   }
   get hardTimeout(): number {
     return this.extras === null ? 0 : this.extras.hardTimeout;
   }
   set hardTimeout(v: number) {
-    if (v !== 0 || this.extras !== null) this.extra().hardTimeout = v;
+    if (v !== 0 || this.ownsExtras()) this.extra().hardTimeout = v;
   }
   get importance(): number {
     return this.extras === null ? 0 : this.extras.importance;
   }
   set importance(v: number) {
-    if (v !== 0 || this.extras !== null) this.extra().importance = v;
+    if (v !== 0 || this.ownsExtras()) this.extra().importance = v;
   }
   get flags(): FlowFlag[] {
     return this.extras === null ? NO_FLAGS : this.extras.flags;
@@ -120,14 +139,14 @@ export class Rule {
     return this.extras === null ? null : this.extras.learned;
   }
   set learned(v: LearnedInfo | null) {
-    if (v !== null || this.extras !== null) this.extra().learned = v;
+    if (v !== null || this.ownsExtras()) this.extra().learned = v;
   }
   /** Flows this rule's delete_learned learns installed (deleted with it), else null. */
   get learnedRules(): Set<Rule> | null {
     return this.extras === null ? null : this.extras.learnedRules;
   }
   set learnedRules(v: Set<Rule> | null) {
-    if (v !== null || this.extras !== null) this.extra().learnedRules = v;
+    if (v !== null || this.ownsExtras()) this.extra().learnedRules = v;
   }
 
   /** The rule's match (a fresh object each call once the rule is installed). */

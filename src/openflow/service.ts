@@ -9,7 +9,7 @@ import * as net from 'net';
 import * as path from 'path';
 import type { Switch, PacketIn } from '../datapath/switch';
 import type { FlowEntry } from '../flow/table';
-import { DEFAULT_FLOW, type FlowRemovedReason } from '../flow/pipeline';
+import type { FlowRemovedReason } from '../flow/pipeline';
 import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER } from '../wire/openflow/constants';
 import type { OfMessage } from '../wire/openflow/messages';
 import { packetInMatch } from './packet-in-match';
@@ -291,7 +291,7 @@ export class OpenFlowService {
     if (changed && b.controllers.length === 0) {
       const flows = this.sw.flows(bridge);
       flows.delFlows();
-      if (mode === 'standalone') flows.addFlow(DEFAULT_FLOW);
+      if (mode === 'standalone') flows.addDefaultFlow();
     }
     this.updateFailOpen(bridge);
   }

@@ -344,13 +344,38 @@ t.test('dump-flows ages: idle_age from the last use, hard_age only once the flow
   t.notMatch(p.formatFlows(), /_age=/, 'without ages: as an OpenFlow 1.3 dump');
 });
 
+t.test('an OpenFlow 1.0 add (tvs add-flow) is stored with reset_counts, shown only where OpenFlow 1.2+ shows it (OVS ofputil_decode_flow_mod_flags)', async (t) => {
+  const { p } = setup();
+  const a = p.addFlow('priority=5,in_port=1,actions=drop').rule;
+  t.same(a.flags, ['reset_counts']);
+  const b = p.addFlow('priority=6,in_port=1,idle_timeout=5,send_flow_rem,actions=drop').rule;
+  t.same(b.flags, ['send_flow_rem', 'reset_counts']);
+  t.same([b.idleTimeout, b.hardTimeout], [5, 0]);
+  t.same(p.addFlow('priority=7,in_port=1,actions=drop', { keepCounts: true }).rule.flags, [], 'an OpenFlow 1.3 add without it: none');
+  t.same(p.addFlow('priority=8,in_port=1,reset_counts,actions=drop', { keepCounts: false }).rule.flags, ['reset_counts'], 'named: once');
+  t.same(p.modOrAddFlows('priority=9,in_port=3,actions=drop').added!.rule.flags, [], 'a modify that adds: none (not an "add" command)');
+  t.same(p.addDefaultFlow().rule.flags, [], 'the default flow: none (ofproto adds it itself)');
+  p.modFlows('priority=5,in_port=1,actions=output:2', { strict: true });
+  t.same(p.select('priority=5,in_port=1', { strict: true })[0].flags, ['reset_counts'], 'a modify keeps the flags');
+  const c = p.addFlow('priority=5,in_port=1,actions=drop', { keepCounts: true }).rule;
+  t.same(c.flags, [], 'a replacing OpenFlow 1.3 add without it takes its own (none)');
+  // A rule sharing the flag-only extras gets its own on a later write, the others keep theirs.
+  const d = p.addFlow('priority=10,in_port=1,actions=drop').rule;
+  d.hardTimeout = 9;
+  t.same([d.hardTimeout, d.flags, a.hardTimeout, a.flags], [9, ['reset_counts'], 0, ['reset_counts']]);
+  t.equal(p.formatFlows('priority=5,in_port=1', { strict: true }).includes('reset_counts'), false);
+  t.match(p.formatFlows('priority=6,in_port=1', { strict: true }), /idle_timeout=5, send_flow_rem priority=6,/, 'dump-flows: the OpenFlow 1.0 view leaves it out');
+  t.match(p.formatFlows('priority=6,in_port=1', { strict: true, resetCounts: true }), /idle_timeout=5, send_flow_rem reset_counts priority=6,/, 'an OpenFlow 1.2+ dump shows it');
+  t.equal(formatRule(b), 'table=0,idle_timeout=5,send_flow_rem,priority=6,in_port=1 actions=drop', 'add-flow text (OpenFlow 1.0): left out');
+});
+
 t.test('a modify keeps duration, last-used time, timeouts and flags; the hard timeout restarts (OVS replace_rule_start for a modify)', async (t) => {
   const { p, advance } = setup();
   p.addFlow('priority=5,idle_timeout=10,hard_timeout=20,send_flow_rem,in_port=1,actions=output:2');
   advance(4000);
   const [r] = p.modFlows('priority=5,idle_timeout=30,in_port=1,actions=output:3', { strict: true });
   const e = p.entry(r);
-  t.same([e.durationMs, e.idleMs, r.idleTimeout, r.hardTimeout, r.flags], [4000, 4000, 10, 20, ['send_flow_rem']], "the modify's idle_timeout=30 is not taken (OVS)");
+  t.same([e.durationMs, e.idleMs, r.idleTimeout, r.hardTimeout, r.flags], [4000, 4000, 10, 20, ['send_flow_rem', 'reset_counts']], "the modify's idle_timeout=30 is not taken (OVS); the add's flags are kept, reset_counts too");
   advance(6000);
   t.same(p.expire(), []);
   advance(1);

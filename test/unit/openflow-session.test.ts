@@ -85,6 +85,31 @@ t.test('openflow session: a tvs add-flow shows in FLOW stats, with counters; agg
   t.equal(flows[0].packetCount, 1n);
 });
 
+t.test('openflow session: FLOW stats carry reset_counts on flows tvs add-flow made (an OpenFlow 1.0 add, as OVS stores it), not on OpenFlow 1.3 adds without it, modify-made adds or the default flow', async (t) => {
+  const { sw, io, s } = connected();
+  const f = sw.flows('br0');
+  f.addFlow('priority=1,in_port=p1,actions=drop');
+  f.addFlow('priority=2,in_port=p1,check_overlap,send_flow_rem,actions=drop');
+  f.modOrAddFlows('priority=3,in_port=p2,actions=drop'); // selects nothing: added
+  f.addFlows('priority=4,in_port=p1,actions=drop\nmodify priority=5,ip,actions=drop');
+  f.addDefaultFlow();
+  const fm = of.decodeMessage(hex(OFCTL.addVlanFlow));
+  if (fm.type !== 'flow_mod') throw new Error('x');
+  s.receive(of.encodeMessage(fm)); // priority 4, in_port=p1,dl_vlan=1, no flags
+  s.receive(of.encodeMessage({ ...fm, priority: 6, flags: of.FF.RESET_COUNTS }));
+  const q = of.decodeMessage(hex(OFCTL.aggregateRequest));
+  if (q.type !== 'multipart_request') throw new Error('x');
+  s.receive(of.encodeMessage({ ...q, xid: 78, body: { ...(q.body as object), mpType: of.MP.FLOW } as never }));
+  const [rep] = io.take();
+  if (rep.type !== 'multipart_reply' || !('flows' in rep.body)) throw new Error('no flow stats');
+  const flags = (rep.body.flows as of.FlowStats[]).map((x) => [x.priority, x.match.length, x.flags]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const { SEND_FLOW_REM: SFR, CHECK_OVERLAP: CO, RESET_COUNTS: RC } = of.FF;
+  t.same(flags, [[0, 0, 0], [1, 1, RC], [2, 1, SFR | CO | RC], [3, 1, 0], [4, 1, RC], [4, 2, 0], [5, 1, 0], [6, 2, RC]]);
+  // tvs dump-flows is the OpenFlow 1.0 view: reset_counts is left out there, as in OVS's.
+  t.notMatch(f.formatFlows(), /reset_counts/);
+  t.match(f.formatFlows('priority=2,in_port=p1', { strict: true }), / send_flow_rem check_overlap priority=2,in_port=p1 actions=drop\n$/, "flags in OVS's order");
+});
+
 t.test('openflow session: an add replacing a flow keeps its counters unless reset_counts; a modify with reset_counts restarts them (OVS, OpenFlow 1.3)', async (t) => {
   const { sw, p1, io, s } = connected();
   const fm = of.decodeMessage(hex(OFCTL.addVlanFlow));
