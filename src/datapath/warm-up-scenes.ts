@@ -253,6 +253,25 @@ function routerScene(sw: Switch): Scene {
 }
 
 /**
+ * What a configuration creates once traffic has run: a bridge (its flow pipeline, executor and
+ * conntrack stage), two host ports and a router with a port. Why: some fields of these objects
+ * start as small integers and hold doubles once frames have run (the batch clock in the conntrack
+ * stage, a port's stats period), which gives their class a new map; the objects made before that
+ * (all of the scenes') were recorded with the old one, so the user's first bridge or port, made
+ * with the new map, generalized those fields and deoptimized the code that relied on them
+ * (--trace-generalization --trace-deopt on the daemon: Bridge.input and runCt by the executor's
+ * `ct`, rxBurst by the port's `statsPeriod`, at the user's add-br and add-port). Made during the
+ * warm-up, after its first round, that happens there and the later rounds compile again.
+ */
+export function addLateObjects(sw: Switch): void {
+  sw.addBridge('warm-late');
+  hostPort(sw, 'warm-late', 'wlta');
+  hostPort(sw, 'warm-late', 'wltb');
+  sw.l3.addRouter('warm-late');
+  sw.l3.routerAddPort('warm-late', { bridge: 'warm-late', port: 'wltr', mac: '02:52:00:00:05:01', cidr: '10.0.5.1/24' });
+}
+
+/**
  * Build every scene on `sw` (a scratch switch: it adds bridges, ports, flows and a router). Its
  * afpacket ports must open through an IoFactory that puts nothing on a wire.
  */

@@ -35,7 +35,7 @@ import type { Port } from '../io/port';
 import { MemoryPort } from '../io/memory-port';
 import { AfPacketPort } from '../io/afpacket-port';
 import { bindingAvailable, loadBinding, type NativeBinding } from '../io/binding';
-import { buildScenes, type SceneFrame } from './warm-up-scenes';
+import { addLateObjects, buildScenes, type SceneFrame } from './warm-up-scenes';
 import { DEFAULT_WARM_UP_FRAMES, WARM_UP_CPU_BUDGET_MS } from './warm-up-limits';
 
 export { DEFAULT_WARM_UP_FRAMES, MAX_WARM_UP_FRAMES, WARM_UP_CPU_BUDGET_MS } from './warm-up-limits';
@@ -103,8 +103,9 @@ class ScratchPorts implements IoFactory {
 
   /** Start the ports as the switch starts real ones (their batch clock), without polling. */
   start(sw: Switch): void {
-    for (const p of this.opened) p.start(() => undefined, sw.batchClock, true);
+    for (; this.started < this.opened.length; this.started++) this.opened[this.started].start(() => undefined, sw.batchClock, true);
   }
+  private started = 0;
 
   /**
    * Close the addon's scratch ports (and their hold on the scratch arena). Only in the addon: the
@@ -114,6 +115,7 @@ class ScratchPorts implements IoFactory {
   release(): void {
     for (const p of this.opened) this.binding!.close(p.handle);
     this.opened.length = 0;
+    this.started = 0;
   }
 }
 
@@ -140,9 +142,20 @@ export async function warmUpDatapath(opts: WarmUpOptions = {}): Promise<WarmUpRe
   const report: WarmUpReport = { frames: 0, forwarded: 0, cpuMs: 0 };
   if (total <= 0) return report;
   const io = new ScratchPorts();
-  const sw = new Switch({ arena: { slots: 256, largeSlots: 0 }, instance: 'warm-up', io });
+  // The arena's geometry as a real switch's in kind: enough small slots for full-size receive
+  // batches (the switch sizes its batch by the arena) and some large ones (the port's receive
+  // offers them): a branch the warm-up never took is a deoptimization at the first real frame.
+  const sw = new Switch({ arena: { slots: 1024, largeSlots: 16 }, instance: 'warm-up', io });
   try {
     const scenes = buildScenes(sw);
+    // The daemon's OpenFlow service writes these on every bridge it serves (the same values):
+    // written here too, V8 compiles Bridge.input for fields that change, not for constants
+    // (--trace-generalization: failOpen const -> mutable at the user's add-br, which
+    // deoptimized input).
+    for (const br of sw.bridges.values()) {
+      br.failMode = br.failMode;
+      br.failOpen = br.failOpen;
+    }
     io.start(sw);
     const order = interleave(scenes.map((s) => s.frames));
     let i = 0;
@@ -152,6 +165,10 @@ export async function warmUpDatapath(opts: WarmUpOptions = {}): Promise<WarmUpRe
         const f = order[i % order.length];
         io.inject(f.port, f.frame);
         sw.drain(f.port);
+      }
+      if (i === ROUND) {
+        addLateObjects(sw);
+        io.start(sw);
       }
       if (cpuMs() - c0 >= budget) break;
       await pause();
