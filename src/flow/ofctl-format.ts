@@ -24,11 +24,15 @@ export { formatAction, formatActions, formatLearn } from './ofctl/format-actions
 export { formatCtState, formatMatch } from './ofctl/format-match';
 export { formatIp, formatMac, formatPort, formatPortName, type PortNamer } from './ofctl/format-values';
 
-/** OVS ofp_print_duration with millisecond resolution: "12.345s", "3s", "0.5s". */
+/**
+ * OVS ofp_print_duration with millisecond resolution: "12.345s", "3s", "0.500s" (whole seconds
+ * without decimals, otherwise always 3: "printing 3 decimals every time makes it easier to
+ * spot real changes in flow dumps").
+ */
 export function formatDuration(ms: number): string {
   const sec = Math.floor(ms / 1000);
   const frac = Math.floor(ms % 1000);
-  return frac === 0 ? `${sec}s` : `${sec}.${String(frac).padStart(3, '0').replace(/0+$/, '')}s`;
+  return frac === 0 ? `${sec}s` : `${sec}.${String(frac).padStart(3, '0')}s`;
 }
 
 /** OVS ofputil_flow_mod_flags_format's order, whatever order the flow text gave them in. */

@@ -334,13 +334,13 @@ t.test('dump-flows ages: idle_age from the last use, hard_age only once the flow
   advance(2500);
   send(1, [{}]);
   advance(1200);
-  t.equal(line(5), ' cookie=0x0, duration=3.7s, table=0, n_packets=1, n_bytes=60, idle_timeout=100, idle_age=1, priority=5,in_port="phy-br-eth1" actions=output:"int-br-eth1"', 'idle_age from the packet, no hard_age');
+  t.equal(line(5), ' cookie=0x0, duration=3.700s, table=0, n_packets=1, n_bytes=60, idle_timeout=100, idle_age=1, priority=5,in_port="phy-br-eth1" actions=output:"int-br-eth1"', 'idle_age from the packet, no hard_age');
   p.modFlows('priority=6,in_port=2,actions=output:4', { strict: true });
   advance(1100);
-  t.equal(line(6), ' cookie=0x0, duration=4.8s, table=0, n_packets=0, n_bytes=0, idle_age=4, hard_age=1, priority=6,in_port="int-br-eth1" actions=output:eth1', 'a modify: hard_age from it, duration and idle_age go on');
+  t.equal(line(6), ' cookie=0x0, duration=4.800s, table=0, n_packets=0, n_bytes=0, idle_age=4, hard_age=1, priority=6,in_port="int-br-eth1" actions=output:eth1', 'a modify: hard_age from it, duration and idle_age go on');
   p.addFlow('priority=6,in_port=2,actions=output:3');
   advance(300);
-  t.equal(line(6), ' cookie=0x0, duration=0.3s, table=0, n_packets=0, n_bytes=0, idle_age=5, priority=6,in_port="int-br-eth1" actions=output:tap1', 'a replacing add: new duration, hard_age equal to it (not printed), the old last-used time');
+  t.equal(line(6), ' cookie=0x0, duration=0.300s, table=0, n_packets=0, n_bytes=0, idle_age=5, priority=6,in_port="int-br-eth1" actions=output:tap1', 'a replacing add: new duration, hard_age equal to it (not printed), the old last-used time');
   t.notMatch(p.formatFlows(), /_age=/, 'without ages: as an OpenFlow 1.3 dump');
 });
 
@@ -404,8 +404,8 @@ t.test('mod-flows selecting nothing: modFlows (OpenFlow 1.3) adds nothing; modOr
   advance(1500);
   t.equal(
     p.formatFlows(undefined, { names: false }),
-    ' cookie=0x5, duration=1.5s, table=0, n_packets=0, n_bytes=0, idle_timeout=30, hard_timeout=40, send_flow_rem ip,nw_dst=10.250.0.1 actions=drop\n' +
-      ' cookie=0x0, duration=1.5s, table=3, n_packets=0, n_bytes=0, priority=9,arp actions=output:2\n',
+    ' cookie=0x5, duration=1.500s, table=0, n_packets=0, n_bytes=0, idle_timeout=30, hard_timeout=40, send_flow_rem ip,nw_dst=10.250.0.1 actions=drop\n' +
+      ' cookie=0x0, duration=1.500s, table=3, n_packets=0, n_bytes=0, priority=9,arp actions=output:2\n',
   );
   const m = p.modOrAddFlows('ip,actions=output:1');
   t.same([m.modified.length, m.added], [1, undefined], 'a modify that selects a flow only modifies it');

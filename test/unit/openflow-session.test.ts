@@ -13,7 +13,7 @@ import { FakeIo } from '../helpers/of-session';
 import * as K from '../../src/packet/flow-key';
 import { OpenFlowService } from '../../src/openflow/service';
 import * as of from '../../src/wire/openflow';
-import { matchFromOxm, matchToOxm } from '../../src/openflow/rule-map';
+import { matchFromOxm, matchToOxm, ruleToFlowStats } from '../../src/openflow/rule-map';
 import { OFCTL } from '../fixtures/openflow';
 import { udpFrame } from '../helpers/frames';
 
@@ -108,6 +108,15 @@ t.test('openflow session: FLOW stats carry reset_counts on flows tvs add-flow ma
   // tvs dump-flows is the OpenFlow 1.0 view: reset_counts is left out there, as in OVS's.
   t.notMatch(f.formatFlows(), /reset_counts/);
   t.match(f.formatFlows('priority=2,in_port=p1', { strict: true }), / send_flow_rem check_overlap priority=2,in_port=p1 actions=drop\n$/, "flags in OVS's order");
+});
+
+t.test('FLOW stats durations in whole milliseconds, as OVS calc_duration (ovs-ofctl prints duration=1.374s)', async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 64, slotSize: 2048 + 128 } });
+  sw.addBridge('br0');
+  const rule = sw.flows('br0').dumpFlows()[0].rule;
+  t.match(ruleToFlowStats(rule, 0, 0, 1374.549756), { durationSec: 1, durationNsec: 374_000_000 });
+  t.match(ruleToFlowStats(rule, 0, 0, 999.9999), { durationSec: 0, durationNsec: 999_000_000 });
+  t.match(ruleToFlowStats(rule, 0, 0, 65_000), { durationSec: 65, durationNsec: 0 });
 });
 
 t.test('openflow session: an add replacing a flow keeps its counters unless reset_counts; a modify with reset_counts restarts them (OVS, OpenFlow 1.3)', async (t) => {

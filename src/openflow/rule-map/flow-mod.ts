@@ -107,10 +107,13 @@ function ruleMatch(rule: Rule): Oxm[] {
  * flow out or show it with a wider match.
  */
 export function ruleToFlowStats(rule: Rule, nPackets: number, nBytes: number, durationMs: number) {
+  // Whole milliseconds, as OVS (ofproto.c calc_duration): ovs-ofctl prints "duration=1.374s",
+  // not the clock's sub-millisecond digits.
+  const ms = Math.floor(durationMs);
   return {
     tableId: rule.table,
-    durationSec: Math.floor(durationMs / 1000),
-    durationNsec: Math.floor((durationMs % 1000) * 1e6),
+    durationSec: Math.floor(ms / 1000),
+    durationNsec: (ms % 1000) * 1_000_000,
     priority: rule.priority,
     idleTimeout: rule.idleTimeout,
     hardTimeout: rule.hardTimeout,
