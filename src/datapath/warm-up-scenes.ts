@@ -226,11 +226,15 @@ function routerScene(sw: Switch): Scene {
   sw.addBridge('warm-ex');
   const pi = hostPort(sw, 'warm-int', 'wri', { tag: 1 });
   const pe = hostPort(sw, 'warm-ex', 'wre');
+  // Both hosts' MACs and the external network's addresses (172.24.4.0/24, devstack's public
+  // network) are words >= 2^31: the router code that had seen only small ones deoptimized at the
+  // first real frame from a random MAC ("not a Smi": decideInput, writeAddr; --trace-deopt, the
+  // routed scenario of bench/compare).
   const qr = { mac: '02:52:00:00:03:01', ip: '10.0.3.1' };
-  const qg = { mac: '02:52:fa:00:04:01', ip: '10.0.4.1' };
-  const vm = { mac: '02:00:00:00:03:0a', ip: '10.0.3.10' };
-  const ext = { mac: '02:00:fa:00:04:64', ip: '10.0.4.100' };
-  const fip = '10.0.4.50';
+  const qg = { mac: '02:52:fa:00:04:01', ip: '172.24.4.1' };
+  const vm = { mac: '02:00:fa:00:03:0a', ip: '10.0.3.10' };
+  const ext = { mac: '02:00:fa:00:04:64', ip: '172.24.4.100' };
+  const fip = '172.24.4.50';
   sw.l3.addRouter('warm-up');
   sw.l3.routerAddPort('warm-up', { bridge: 'warm-int', port: 'wqr', mac: qr.mac, cidr: `${qr.ip}/24`, tag: 1 });
   sw.l3.routerAddPort('warm-up', { bridge: 'warm-ex', port: 'wqg', mac: qg.mac, cidr: `${qg.ip}/24`, gateway: true });

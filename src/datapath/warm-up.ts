@@ -119,6 +119,28 @@ class ScratchPorts implements IoFactory {
   }
 }
 
+/** Longest the warm-up waits at its end for the optimizing compiler to finish (ms of pauses). */
+const SETTLE_MAX_MS = 100;
+/** CPU per pause below which the compiler threads count as idle (ms). */
+const SETTLE_IDLE_CPU_MS = 0.3;
+
+/**
+ * Wait, pause after pause, until the process stops using CPU while the main thread sleeps: the
+ * compile jobs the last rounds queued have then finished (process CPU counts every thread).
+ * Why: a compile job still running on a helper thread when traffic starts holds up the main
+ * thread at the next GC, which waits for every thread to reach a safepoint, and helper threads
+ * run at the lowest priority once the daemon has started (cli/helper-threads.ts): on a core
+ * something else wanted, a cold routed run's echoes waited up to 30 ms at once.
+ */
+async function settle(pause: () => Promise<void>): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const c = cpuMs();
+    await pause();
+    if (cpuMs() - c < SETTLE_IDLE_CPU_MS || Date.now() - t0 >= SETTLE_MAX_MS) return;
+  }
+}
+
 /**
  * One frame of each scene in turn (each scene's own frames keep their order: a reply follows its
  * request), the longer scenes' frames continuing once the shorter ones have had theirs.
@@ -173,6 +195,7 @@ export async function warmUpDatapath(opts: WarmUpOptions = {}): Promise<WarmUpRe
       if (cpuMs() - c0 >= budget) break;
       await pause();
     }
+    await settle(pause);
     for (const p of sw.allPorts()) {
       if (p.io === null) continue;
       report.frames += p.io.counters.rxPackets;

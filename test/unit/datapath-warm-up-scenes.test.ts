@@ -100,11 +100,11 @@ t.test('router: the floating IP is translated both ways', async (t) => {
     .takeTransmitted()
     .filter((f) => f.readUInt16BE(12) === 0x0800);
   t.equal(toVm.length, 2 * 4, 'every echo request reached the VM');
-  t.ok(toVm.every((f) => ip(f, 30) === '10.0.3.10' && ip(f, 26) === '10.0.4.100'), 'to its fixed address (DNAT)');
+  t.ok(toVm.every((f) => ip(f, 30) === '10.0.3.10' && ip(f, 26) === '172.24.4.100'), 'to its fixed address (DNAT)');
   const out = io('wre')
     .takeTransmitted()
     .filter((f) => f.readUInt16BE(12) === 0x0800);
   t.equal(out.length, 2 * 4 + 2 * 2, 'the echo replies and the UDP frames left on the external bridge');
-  t.ok(out.every((f) => ip(f, 26) === '10.0.4.50'), 'from the floating IP (SNAT)');
+  t.ok(out.every((f) => ip(f, 26) === '172.24.4.50'), 'from the floating IP (SNAT)');
   t.ok(sw.l3.router('warm-up').sessions().length >= 3, 'NAT sessions (ICMP and two UDP)');
 });
