@@ -22,23 +22,54 @@ export interface Capture {
  *
  * A capture that expects frames ends at its count, so its window only bounds a failure: the
  * default is long (15 s) because what it waits for comes after further process starts (another
- * tcpdump, ping, python3), each of which a loaded machine can delay by seconds. A capture that
- * expects nothing passes its own, shorter window, opened before the traffic is sent.
+ * tcpdump, ping, python3), each of which a loaded machine can delay by seconds. A check that a
+ * frame does NOT arrive uses watchUntilControl instead: an empty capture proves nothing.
  */
-export async function startCapture(ns: string, iface: string, filter: string, count: number, seconds = 15): Promise<Capture> {
+export function startCapture(ns: string, iface: string, filter: string, count: number, seconds = 15): Promise<Capture> {
+  return tcpdump(ns, iface, filter, count, seconds, null);
+}
+
+/**
+ * For a check that a frame does NOT arrive at IFACE: a capture that ends on a control frame.
+ * An empty capture over a fixed window proves nothing on a loaded machine — tcpdump may not
+ * be reading yet, or the window may close before a wrongly forwarded frame would have come
+ * out. So the test sends the forbidden frame, then a control frame that legitimately reaches
+ * IFACE through the same switch, on the same path up to the decision (the same ingress port
+ * where possible, so the switch handles the two in order), and `filter` keeps both. The
+ * capture ends as soon as a line matches `control` (or after `seconds`, which only bounds a
+ * failure); the test then asserts the control is there and the forbidden frame is not: had
+ * the switch forwarded the forbidden frame, it would have printed before the control.
+ */
+export function watchUntilControl(ns: string, iface: string, filter: string, control: RegExp, seconds = 15): Promise<Capture> {
+  return tcpdump(ns, iface, filter, 1000, seconds, control);
+}
+
+async function tcpdump(ns: string, iface: string, filter: string, count: number, seconds: number, endOn: RegExp | null): Promise<Capture> {
   // `timeout` is only the backstop should this process die: the window is the timer below.
   const argv = ['ip', 'netns', 'exec', ns, 'timeout', String(seconds + 60), 'tcpdump', '--immediate-mode', '-i', iface, '-e', '-nn', '-l', '-c', String(count), ...(filter ? filter.split(' ') : [])];
   const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  p.stdout.on('data', (d) => (out += d));
+  let exited = false;
+  // `ip netns exec` execs `timeout`, which passes the SIGTERM on to tcpdump.
+  const stop = () => {
+    try {
+      if (!exited && p.pid) process.kill(p.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  };
+  p.stdout.on('data', (d) => {
+    out += d;
+    // tcpdump -l writes whole lines; what it printed before the control stays in `out`.
+    if (endOn && endOn.test(out)) stop();
+  });
   let readyResolve: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
   p.stderr.on('data', (d) => {
     err += d;
     if (err.includes('listening on')) readyResolve();
   });
-  let exited = false;
   let windowTimer: NodeJS.Timeout | undefined;
   const done = new Promise<string>((resolve) =>
     p.on('close', () => {
@@ -48,14 +79,6 @@ export async function startCapture(ns: string, iface: string, filter: string, co
       resolve(out);
     }),
   );
-  // `ip netns exec` execs `timeout`, which passes the SIGTERM on to tcpdump.
-  const stop = () => {
-    try {
-      if (!exited && p.pid) process.kill(p.pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-  };
   let timer: NodeJS.Timeout | undefined;
   const started = await Promise.race([ready.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 30_000)))]);
   clearTimeout(timer);
