@@ -37,6 +37,17 @@ export function udpFrame(o: { dst: string; src: string; ipSrc: string; ipDst: st
   return ethFrame(o.dst, o.src, 0x0800, ip, o.vid);
 }
 
+/** ICMP echo request (type 8) or reply (type 0) inside an Ethernet frame, correct checksums. */
+export function icmpEchoFrame(o: { dst: string; src: string; ipSrc: string; ipDst: string; type: 0 | 8; id?: number; seq?: number; vid?: number }): Buffer {
+  const ip = Buffer.alloc(20 + 8 + 56);
+  emitIpv4({ totalLength: ip.length, protocol: 1, src: o.ipSrc, dst: o.ipDst }, ip, 0);
+  ip[20] = o.type;
+  ip.writeUInt16BE(o.id ?? 0, 24);
+  ip.writeUInt16BE(o.seq ?? 0, 26);
+  ip.writeUInt16BE(checksum(ip, 20, ip.length - 20), 22);
+  return ethFrame(o.dst, o.src, 0x0800, ip, o.vid);
+}
+
 export function arpRequest(src: string, spa: string, tpa: string, vid?: number): Buffer {
   const p = Buffer.alloc(28);
   emitArp(p, 0, OP_REQUEST, parseMac(src), parseAddr(spa), 0, parseAddr(tpa));
