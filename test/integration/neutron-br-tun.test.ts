@@ -25,7 +25,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
 import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil } from '../helpers/daemon';
-import { startCapture, TUNNELED_ICMP4 } from '../helpers/capture';
+import { startCapture, watchUntilControl, TUNNELED_ICMP4 } from '../helpers/capture';
+import { arpRequest } from '../helpers/frames';
 import { iperfTcp } from '../helpers/iperf';
 import { bindingAvailable } from '../../src/io/binding';
 import { brTunFlows, type HostNet } from '../fixtures/neutron-br-tun';
@@ -129,17 +130,36 @@ async function learned(n: NodeEnv): Promise<string[]> {
   return lines.map((l) => l.replace(/idle_age=\d+, (hard_age=\d+, )?/, ''));
 }
 
+/**
+ * A VXLAN packet from node N's underlay address to DST's port 4789 (a kernel UDP socket, not
+ * the switch): VNI `vni`, the Ethernet frame `inner`.
+ */
+async function sendVxlan(n: NodeEnv, dst: string, vni: number, inner: Buffer) {
+  const hdr = '08000000' + vni.toString(16).padStart(6, '0') + '00';
+  const py = ['import socket,sys', 's=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)', `s.sendto(bytes.fromhex(sys.argv[1]),('${dst}',4789))`].join('\n');
+  return nsRun(n.ns, ['python3', '-c', py, hdr + inner.toString('hex')]);
+}
+
 t.test('VXLAN tenant: ping across nodes, VNI 100 on the underlay, table 20 learned on both nodes', { skip }, async (t) => {
   const { vm1a } = A.vms;
   const { vm1b, vm3b } = B.vms;
   const cap = await startCapture(B.ns, B.ul, TUNNELED_ICMP4.vxlan, 4, 15);
-  const quiet = await startCapture(vm3b.ns, vm3b.dev, `ether src ${vm1a.mac}`, 1, 6);
+  // Tenant 3 (VNI 300) must see no frame of vm1a. Once the pings are answered (B has handled
+  // vm1a's frames), node A's underlay address sends B a control: a broadcast inside VNI 300,
+  // which enters B on the same VXLAN port and is mapped to vm3b's VLAN by the same table 4 that
+  // keeps VNI 100 apart. vm3b's capture ends on it.
+  const CONTROL_MAC = '02:00:00:00:03:0c';
+  const quiet = await watchUntilControl(vm3b.ns, vm3b.dev, `ether src ${vm1a.mac} or ether src ${CONTROL_MAC}`, new RegExp(`${CONTROL_MAC} > ff:ff:ff:ff:ff:ff`));
   const p = await pingEach(vm1a.ns, vm1b.ip, 3);
   t.equal(p.loss, 0, `vm1a -> vm1b over VXLAN: ${p.summary}`);
   const out = await cap.done;
   t.match(out, /10\.234\.0\.1\.\d+ > 10\.234\.0\.2\.4789: VXLAN, flags \[I\] \(0x08\), vni 100/, `tcpdump decodes VNI 100:\n${out}`);
   t.match(out, /10\.241\.0\.11 > 10\.241\.0\.12: ICMP echo request/, 'with the inner ping');
-  t.equal((await quiet.done).trim(), '', 'tenant 3 (VNI 300) saw no frame of vm1a');
+  const ctl = await sendVxlan(A, IP.B, 300, arpRequest(CONTROL_MAC, '10.241.0.98', '10.241.0.97'));
+  t.equal(ctl.code, 0, ctl.stderr);
+  const quietSaw = await quiet.done;
+  t.match(quietSaw, new RegExp(`${CONTROL_MAC} > ff:ff:ff:ff:ff:ff, ethertype ARP`), `the control in VNI 300, sent after the pings, reached vm3b: ${quietSaw.trim()}`);
+  t.notMatch(quietSaw, new RegExp(vm1a.mac), 'tenant 3 (VNI 300) saw no frame of vm1a');
 
   const la = await learned(A);
   const lb = await learned(B);
