@@ -28,7 +28,7 @@ import * as path from 'path';
 import { isRoot, haveCmd, Lab, sh, type Teardownable } from '../helpers/netns';
 import { startDaemon, tvs, tvsOk, nsRun, pingEach, waitUntil, type CliResult } from '../helpers/daemon';
 import { haveOvs, startOvs } from '../helpers/ovs';
-import { startCapture, rawSend } from '../helpers/capture';
+import { watchUntilControl, rawSend } from '../helpers/capture';
 import { udpFrame, arpRequest } from '../helpers/frames';
 import { startServer, tryConnect, holdConnection } from '../helpers/sockets';
 import { agentBaseFlows, twoVmFlows, TWO_VMS } from '../fixtures/neutron-firewall';
@@ -57,6 +57,8 @@ interface Vm {
 const TENANT2 = { vlan: 2, ofports: [5, 6] as [number, number], macs: ['fa:16:3e:00:00:03', 'fa:16:3e:00:00:04'] as [string, string] };
 const SPOOF_IP = '10.231.0.99';
 const SPOOF_MAC = '02:00:00:00:00:99';
+/** A string as a literal regular expression. */
+const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The switch under test: tvs, or OVS as the reference; the same verbs, ovs-ofctl's syntax. */
 interface Switch {
@@ -215,11 +217,19 @@ t.test('TCP 80 is blocked: the SYN never reaches vm2', async (t) => {
   const s = skipFw();
   if (s) return t.plan(0, s);
   const srv = await startServer(t, vm2.ns, 'tcp', vm2.ip4, 80);
-  const cap = await startCapture(vm2.ns, vm2.dev, 'tcp dst port 80', 1, 5);
+  const srv22 = await startServer(t, vm2.ns, 'tcp', vm2.ip4, 22);
+  // The control: vm1's next SYN, to port 22, takes the same path to the same decision (vm2's
+  // ingress rules, table 82) and is admitted; vm2's capture ends on it.
+  const control = new RegExp(`> ${re(vm2.ip4)}\\.22: Flags \\[S\\]`);
+  const cap = await watchUntilControl(vm2.ns, vm2.dev, 'tcp dst port 80 or tcp dst port 22', control);
   const before = await nPackets(82, 'priority=40,ct_state=-est,reg5=0x4');
   const r = await tryConnect(vm1.ns, 'tcp', vm2.ip4, 80, { timeoutS: 2 });
   t.equal(r, 'timeout', 'vm1 gets no answer on port 80 (neither SYN-ACK nor RST)');
-  t.equal((await cap.done).trim(), '', 'no segment to port 80 on vm2\'s wire');
+  t.equal(await tryConnect(vm1.ns, 'tcp', vm2.ip4, 22, { msg: 'control' }), 'connected\nreply echo:control', 'then vm1 connects to vm2:22');
+  const saw = await cap.done;
+  t.match(saw, control, `the control SYN to port 22, sent after, reached vm2's wire: ${saw.trim()}`);
+  t.notMatch(saw, /\.80: /, 'no segment to port 80 on vm2\'s wire');
+  t.match(srv22.log(), /recv control/);
   t.notMatch(srv.log(), /accept/, 'the listener on vm2:80 accepted nothing');
   t.ok((await nPackets(82, 'priority=40,ct_state=-est,reg5=0x4')) > before, 'dropped by vm2\'s "not established" ingress flow (counted)');
 });
@@ -263,10 +273,18 @@ t.test('ARP claiming an address vm1 does not own, and a DHCP server reply from v
   const arpDrop = 'priority=10,reg5=0x3';
   const dhcpDrop = 'priority=70,udp,reg5=0x3,tp_src=67,tp_dst=68';
   const [arpBefore, dhcpBefore] = [await nPackets(71, arpDrop), await nPackets(71, dhcpDrop)];
-  const cap = await startCapture(vm2.ns, vm2.dev, `arp host ${SPOOF_IP} or udp port 68`, 1, 4);
+  // The control, sent last by the same python3 from the same port: a genuine datagram from
+  // vm1 to vm2's UDP 5001, which passes the same anti-spoofing table 71 and vm2's ingress rules;
+  // the capture ends on it. (Unicast: a broadcast from vm1 also reaches vm4's wire, in the
+  // other tenant, where its sender address would poison vm4's neighbour entry for 10.231.0.1.)
+  const control = new RegExp(`${re(vm1.ip4)}\\.41001 > ${re(vm2.ip4)}\\.5001: UDP`);
+  const cap = await watchUntilControl(vm2.ns, vm2.dev, `arp host ${SPOOF_IP} or udp port 68 or udp port 41001`, control);
   const offer = udpFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: vm1.mac, ipSrc: vm1.ip4, ipDst: '255.255.255.255', sport: 67, dport: 68, payload: Buffer.from('offer') });
-  await rawSend(vm1.ns, vm1.dev, [arpRequest(vm1.mac, SPOOF_IP, vm2.ip4).toString('hex'), offer.toString('hex')]);
-  t.equal((await cap.done).trim(), '', 'neither reached vm2\'s wire');
+  const genuine = udpFrame({ dst: vm2.mac, src: vm1.mac, ipSrc: vm1.ip4, ipDst: vm2.ip4, sport: 41001, dport: 5001, payload: Buffer.from('control') });
+  await rawSend(vm1.ns, vm1.dev, [arpRequest(vm1.mac, SPOOF_IP, vm2.ip4).toString('hex'), offer.toString('hex'), genuine.toString('hex')]);
+  const saw = await cap.done;
+  t.match(saw, control, `vm1's genuine datagram, sent after them, reached vm2's wire: ${saw.trim()}`);
+  t.notMatch(saw, new RegExp(`${re(SPOOF_IP)}|\\.68: `), 'neither reached vm2\'s wire');
   t.ok((await nPackets(71, arpDrop)) > arpBefore, 'the ARP fell to vm1\'s drop flow (arp_spa is not its address)');
   t.ok((await nPackets(71, dhcpDrop)) > dhcpBefore, 'the DHCP reply hit the "no DHCP server on an instance" flow');
 });
@@ -310,10 +328,15 @@ t.test('IPv6 TCP 22 passes and its return traffic is +est; IPv6 TCP 80 never rea
   t.match(ct.stdout, new RegExp(`tcp,orig=\\(src=${vm1.ip6},dst=${vm2.ip6},sport=\\d+,dport=22\\),reply=\\(src=${vm2.ip6},dst=${vm1.ip6},sport=22,dport=\\d+\\),zone=1`), `dump-conntrack shows the IPv6 connection: ${ct.stdout.split('\n').find((l) => l.startsWith(`tcp,orig=(src=${vm1.ip6}`)) ?? ct.stderr.trim()}`);
 
   const srv80 = await startServer(t, vm2.ns, 'tcp', vm2.ip6, 80);
-  const cap = await startCapture(vm2.ns, vm2.dev, 'ip6 and tcp dst port 80', 1, 5);
+  // The control: vm1's next IPv6 SYN, to port 22 (admitted by the same table 82).
+  const control = new RegExp(`> ${vm2.ip6}\\.22: Flags \\[S\\]`);
+  const cap = await watchUntilControl(vm2.ns, vm2.dev, 'ip6 and ( tcp dst port 80 or tcp dst port 22 )', control);
   const dropBefore = await nPackets(82, 'priority=40,ct_state=-est,reg5=0x4');
   t.equal(await tryConnect(vm1.ns, 'tcp', vm2.ip6, 80, { timeoutS: 2 }), 'timeout', 'vm1 gets no answer on [vm2]:80');
-  t.equal((await cap.done).trim(), '', 'no IPv6 segment to port 80 on vm2\'s wire');
+  t.equal(await tryConnect(vm1.ns, 'tcp', vm2.ip6, 22, { msg: 'control-v6' }), 'connected\nreply echo:control-v6', 'then vm1 connects to [vm2]:22');
+  const saw = await cap.done;
+  t.match(saw, control, `the control SYN to [vm2]:22, sent after, reached vm2's wire: ${saw.trim()}`);
+  t.notMatch(saw, /\.80: /, 'no IPv6 segment to port 80 on vm2\'s wire');
   t.notMatch(srv80.log(), /accept/, 'the IPv6 listener on port 80 accepted nothing');
   t.ok((await nPackets(82, 'priority=40,ct_state=-est,reg5=0x4')) > dropBefore, 'dropped by vm2\'s "not established" ingress flow (counted)');
 });
@@ -328,10 +351,16 @@ t.test('two tenants with the same addresses do not share connection state (zones
   // Tenant 2's vm4 (also 10.231.0.2) sends what would be that flow's reply to vm3 (also
   // 10.231.0.1): in zone 2 it is a new flow, and vm3 admits no UDP to port 40002.
   const listen = await startServer(t, vm3.ns, 'udp', vm3.ip4, 40002);
-  const cap = await startCapture(vm3.ns, vm3.dev, 'udp port 40002', 1, 4);
+  // The control: vm4's next datagram, to vm3's UDP port 5000, which vm3's ingress rules in
+  // zone 2 admit (UDP 5000-5001 from the group); vm3's capture ends on it.
+  const control = new RegExp(`${re(vm4.ip4)}\\.40003 > ${re(vm3.ip4)}\\.5000: UDP`);
+  const cap = await watchUntilControl(vm3.ns, vm3.dev, 'udp port 40002 or udp port 40003', control);
   const r = await tryConnect(vm4.ns, 'udp', vm3.ip4, 40002, { sport: 5000, msg: 'cross-zone', timeoutS: 2 });
   t.equal(r, 'timeout', 'nothing comes back to vm4');
-  t.equal((await cap.done).trim(), '', 'nothing reached vm3\'s wire');
+  await tryConnect(vm4.ns, 'udp', vm3.ip4, 5000, { sport: 40003, msg: 'control', timeoutS: 1 });
+  const saw = await cap.done;
+  t.match(saw, control, `vm4's datagram to vm3:5000, sent after, reached vm3's wire: ${saw.trim()}`);
+  t.notMatch(saw, /\.40002: /, 'nothing reached vm3\'s wire');
   t.notMatch(listen.log(), /cross-zone/, 'vm3\'s socket received nothing');
   t.ok((await nPackets(82, 'priority=40,ct_state=-est,reg5=0x5')) > 0, 'vm3\'s ingress dropped it as not established');
 });
