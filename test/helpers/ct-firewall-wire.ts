@@ -3,12 +3,13 @@
  * it (ovs-ofctl, an os-ken app): host A opens TCP to B and 64 kB go both ways, committed in the
  * firewall's zone with its ct_mark and ct_label; B cannot open a connection to A (tcpdump on A
  * sees nothing of it); ICMP echo replies B sends unasked are +inv and dropped by the
- * ct_state=+inv+trk flow. The python snippets run in the hosts with a bounded lifetime.
+ * ct_state=+inv+trk flow. Each "sees nothing" check ends on a control frame that legitimately
+ * took the same path after the forbidden one (an empty capture proves nothing). The python snippets run in the hosts with a bounded lifetime.
  */
 import type { Test as TapTest } from 'tap';
-import { nsRun, startDaemon, tvsOk, waitListening, type Daemon } from './daemon';
+import { nsRun, pingEach, startDaemon, tvsOk, waitListening, type Daemon } from './daemon';
 import { Lab } from './netns';
-import { startCapture } from './capture';
+import { watchUntilControl } from './capture';
 
 /**
  * Hosts A (`${net}.1`) and B (`${net}.2`) in their own namespaces, each on a veth port of bridge
@@ -66,6 +67,9 @@ print('echoed', len(got), got == blob, flush=True)
 s.close()
 `;
 
+/** The ICMP id of the stray echo replies (0x7e57). */
+const STRAY_ID = 0x7e57;
+
 /** Three ICMP echo replies to ADDR nobody asked for: conntrack calls them invalid. */
 export const strayEchoReplies = (addr: string) => `
 import socket, struct
@@ -74,7 +78,7 @@ def csum(b):
     return ~s & 0xffff
 r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 for seq in range(3):
-    body = struct.pack('!BBHHH', 0, 0, 0, 0x7e57, seq) + b'stray-echo-reply'
+    body = struct.pack('!BBHHH', 0, 0, 0, ${STRAY_ID}, seq) + b'stray-echo-reply'
     r.sendto(body[:2] + struct.pack('!H', csum(body)) + body[4:], ('${addr}', 0))
 print('sent 3', flush=True)
 `;
@@ -118,19 +122,33 @@ export async function checkStatefulFirewall(t: TapTest, l: FirewallLab): Promise
   await t.test('B cannot open a connection to A; the SYN never reaches A', async (t) => {
     const srv = nsRun(l.hA, ['timeout', '12', 'python3', '-c', echoServer(l.A, 2222, 5)], 15_000);
     await waitListening(l.hA, 2222);
-    const cap = await startCapture(l.hA, l.ifA, 'tcp port 2222', 1, 5);
+    // The control: then A pings B, and B's echo reply, +est, takes the SYN's path (B's port,
+    // ct(), the table 1 decision) to A; A's capture ends on it.
+    const control = new RegExp(`${esc(l.B)} > ${esc(l.A)}: ICMP echo reply`);
+    const cap = await watchUntilControl(l.hA, l.ifA, 'tcp port 2222 or icmp[icmptype] = icmp-echoreply', control);
     const c = await nsRun(l.hB, ['timeout', '6', 'python3', '-c', echoClient(l.A, 2222)], 10_000);
     t.match(c.stdout, /connect failed/, `B → A refused by the firewall: ${c.stdout}`);
-    t.equal((await cap.done).trim(), '', 'tcpdump on A saw no packet of it');
+    const p = await pingEach(l.hA, l.B, 1);
+    t.equal(p.loss, 0, `then A pings B: ${p.summary}`);
+    const saw = await cap.done;
+    t.match(saw, control, `B's echo reply, sent after, reached A: ${saw.trim()}`);
+    t.notMatch(saw, /\.2222: /, 'tcpdump on A saw no packet of it');
     t.notMatch((await srv).stdout, /accepted/);
   });
 
   await t.test('unasked ICMP echo replies from B are +inv and dropped', async (t) => {
     const before = await invCount(l);
-    const cap = await startCapture(l.hA, l.ifA, 'icmp', 1, 4);
+    // The control: then A pings B, and B's echo reply to it, +est, takes the same path (B's
+    // port, ct(), the table 1 decision) to A; A's capture ends on it.
+    const control = new RegExp(`${esc(l.B)} > ${esc(l.A)}: ICMP echo reply, id (?!${STRAY_ID},)`);
+    const cap = await watchUntilControl(l.hA, l.ifA, 'icmp[icmptype] = icmp-echoreply', control);
     const s = await nsRun(l.hB, ['timeout', '5', 'python3', '-c', strayEchoReplies(l.A)], 8_000);
     t.match(s.stdout, /sent 3/);
-    t.equal((await cap.done).trim(), '', 'none reached A');
+    const p = await pingEach(l.hA, l.B, 1);
+    t.equal(p.loss, 0, `then A pings B: ${p.summary}`);
+    const saw = await cap.done;
+    t.match(saw, control, `the echo reply to A's ping, sent after them, reached A: ${saw.trim()}`);
+    t.notMatch(saw, new RegExp(`id ${STRAY_ID},`), 'none reached A');
     t.equal((await invCount(l)) - before, 3, 'the +inv+trk drop flow counted the three');
   });
 }
