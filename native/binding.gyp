@@ -13,7 +13,8 @@
         "src/netdev.c",
         "src/underlay.c",
         "src/memtrim.c",
-        "src/threadsched.c"
+        "src/threadsched.c",
+        "src/wakeahead.c"
       ],
       # NAPI_VERSION 8: make_callback, env cleanup hooks, instance data, detached-buffer checks.
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],

@@ -22,6 +22,7 @@ import { openflowCommands } from '../openflow/commands';
 import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SCHED, HelperThreads, canLeaveIdle, type HelperSched, type SetThreadNormal } from './helper-threads';
 import { DEFAULT_DATAPATH_SLICE_US, applyDatapathSlice, sliceOnSaturation, type DatapathSliceState } from './datapath-slice';
 import { loadBinding } from '../io/binding';
+import { wakeAheadStats } from '../io/native-port';
 import { QuietTrim } from './quiet-trim';
 import { DEFAULT_WARM_UP_FRAMES, warmUpDatapath } from '../datapath/warm-up';
 
@@ -31,6 +32,8 @@ export interface DaemonOptions {
   busyPoll?: boolean;
   /** Spin budget in µs after traffic (Switch spinUs). */
   spinUs?: number;
+  /** Wake-ahead budget in µs for periodic traffic (Switch wakeAheadUs). */
+  wakeAheadUs?: number;
   /** HOST:PORT for Prometheus metrics (off unless given). */
   metrics?: string;
   logLevel?: Level;
@@ -130,7 +133,7 @@ function daemonInstance(control: string): string {
 }
 
 async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, stopped: Promise<void>): Promise<void> {
-  const sw = new Switch({ busyPoll: opts.busyPoll, spinUs: opts.spinUs, instance: daemonInstance(opts.control) });
+  const sw = new Switch({ busyPoll: opts.busyPoll, spinUs: opts.spinUs, wakeAheadUs: opts.wakeAheadUs, instance: daemonInstance(opts.control) });
   const configPath = opts.config ? path.resolve(opts.config) : undefined;
   // Reload: the file given (absolute, from the CLI) or the one the switch started with.
   const reload = (file?: string) => {
@@ -199,7 +202,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
       ...openflowCommands(openflow),
       ...l3Commands(sw),
       reload: (a) => reload(typeof a.file === 'string' && a.file !== '' ? a.file : undefined),
-      'control-stats': () => ({ ...server.counters, limits: server.limits, helper_threads: helpers.stats, datapath_slice: slice }),
+      'control-stats': () => ({ ...server.counters, limits: server.limits, helper_threads: helpers.stats, datapath_slice: slice, wake_ahead: wakeAheadStats() }),
     }),
     { log, afterRequest: () => trim.poke() },
   );

@@ -15,6 +15,7 @@ import { pcapFile } from '../control/pcap';
 import { describeFrame } from '../wire/describe';
 import { Logger } from '../control/log';
 import { MIN_DATAPATH_SLICE_US, MAX_DATAPATH_SLICE_US } from './datapath-slice';
+import { DEFAULT_WAKE_AHEAD_US } from '../io/wake-ahead-limits';
 import { DEFAULT_WARM_UP_FRAMES, MAX_WARM_UP_FRAMES, WARM_UP_CPU_BUDGET_MS } from '../datapath/warm-up-limits';
 
 function printWarnings(ws: string[]): void {
@@ -54,10 +55,10 @@ export const GLOBAL_OPTIONS: OptSpec[] = [
 
 class UsageError extends Error {}
 
-function spinOption(v: unknown): number | undefined {
+function usOption(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || !/^\d+$/.test(v) || n > 1_000_000) throw new UsageError(`--spin-us ${String(v)}: a whole number of microseconds, 0..1000000`);
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || n > 1_000_000) throw new UsageError(`--${name} ${String(v)}: a whole number of microseconds, 0..1000000`);
   return n;
 }
 
@@ -143,6 +144,7 @@ const VERBS: Record<string, Verb> = {
       { name: 'config', value: 'FILE', help: 'build the switch from this config file (every error in it is reported at once, with its path)' },
       { name: 'busy-poll', help: 'poll the ports in a loop instead of sleeping until they are readable (benchmarks)' },
       { name: 'spin-us', value: 'N', help: 'after traffic keep polling the ports for up to N µs after the last frame (adaptive) before sleeping: lower latency for a core while traffic flows, none when idle; 0 (default) sleeps as soon as the ports are empty' },
+      { name: 'wake-ahead-us', value: 'N', help: `for periodic traffic (a frame every 0.5-100 ms, regular within 1/16) wake up to N µs before the next expected frame and poll for it instead of being woken by it (the wakeup of an idle CPU is then paid before the frame comes); the lead adapts to how late the timer runs and how much the arrivals stray, a poll takes at most 1/8 of the period and a missed frame stops it until the period is seen again, so idle stays at 0% CPU; default ${DEFAULT_WAKE_AHEAD_US}, 0: off` },
       { name: 'helper-nice', value: 'N', help: "run the process's helper threads (V8's compiler and GC workers, libuv's pool) at nice N, a lower CPU share than the thread that forwards frames (default 19; 0 leaves them at the switch's own priority and policy; the log, the control-stats request and the metrics say how many were lowered)" },
       { name: 'helper-sched', value: 'idle|normal|auto', help: "auto (default): SCHED_IDLE while the datapath is calm, the nice value only while it is saturated (needs CAP_SYS_NICE or RLIMIT_NICE to switch back; normal otherwise): the short latency tail of idle without starving V8's compiler under full load; normal: only the nice value; idle: also put the helper threads in SCHED_IDLE, so they run only when the forwarding thread does not want the core (a nice value alone still lets them take it for a whole scheduler slice, 1.5-4 ms: a lower latency tail) but a switch saturated by traffic then starves V8's compiler (firewall path at the generator maximum: 26% loss instead of 5%)" },
       { name: 'datapath-slice-us', value: 'N', help: "scheduler slice of the thread that forwards frames, µs (Linux 6.12+ per-thread slices; default 100, the kernel's minimum; 0 keeps the kernel's default): a frame's wakeup then preempts whatever else runs on the switch's core at once instead of after that task's slice or the next tick; its CPU share is unchanged. The log says `datapath thread slice`, or a warning where the kernel has no per-thread slices" },
@@ -161,7 +163,8 @@ const VERBS: Record<string, Verb> = {
         control: ctx.control,
         config: ctx.opts.config as string | undefined,
         busyPoll: ctx.opts['busy-poll'] === true,
-        spinUs: spinOption(ctx.opts['spin-us']),
+        spinUs: usOption('spin-us', ctx.opts['spin-us']),
+        wakeAheadUs: usOption('wake-ahead-us', ctx.opts['wake-ahead-us']),
         helperNice: helperNiceOption(ctx.opts['helper-nice']),
         helperSched: helperSchedOption(ctx.opts['helper-sched']),
         datapathSliceUs: datapathSliceOption(ctx.opts['datapath-slice-us']),

@@ -33,7 +33,7 @@ import type { PacketInReason } from '../flow/bridge-ops';
 import type { Action } from '../flow/actions';
 import { parseBatch } from '../packet/parse';
 import type { FlowPipeline } from '../flow/pipeline';
-import { setPollSpin } from '../io/native-port';
+import { setPollSpin, setWakeAhead } from '../io/native-port';
 import { Bridge, BridgeHost, BridgeOptions, BRIDGE_DROPS } from './bridge';
 import { PortConfig, SwitchPort } from './switch-port';
 import { IoFactory, defaultIoFactory } from './io-factory';
@@ -60,6 +60,11 @@ export interface SwitchOptions {
    * Default DEFAULT_SPIN_US (io/native-port.ts).
    */
   spinUs?: number;
+  /**
+   * Kernel ports: for periodic traffic, wake up to this many µs before the next expected frame
+   * and poll for it; 0: off. Process-wide. Default DEFAULT_WAKE_AHEAD_US (io/native-port.ts).
+   */
+  wakeAheadUs?: number;
   /** Defaults for new bridges. */
   bridge?: BridgeOptions;
   /**
@@ -174,6 +179,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     this.pipelineFactory = opts.pipelines ?? defaultPipelines;
     this.busyPoll = opts.busyPoll ?? false;
     if (opts.spinUs !== undefined) setPollSpin(opts.spinUs);
+    if (opts.wakeAheadUs !== undefined) setWakeAhead(opts.wakeAheadUs);
     this.bridgeDefaults = opts.bridge ?? {};
     this.instance = opts.instance ?? '';
   }

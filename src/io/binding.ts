@@ -138,6 +138,14 @@ export interface NativeBinding {
    * CPU was taken away (spinning then pauses, see native/src/addon.c).
    */
   pollSpin?(us?: number): { spinUs: number; spunMs: number; preempted: number };
+  /**
+   * Wake-ahead for periodic traffic, process-wide: wake up to `us` µs before the next expected
+   * frame and poll for it (0: off; native/src/addon.c, "Latency"). Without an argument only
+   * reports. `caught` / `missed`: predicted polls that saw their frame / ended without it;
+   * `periodUs` / `leadUs`: the current estimate of the period and the lead the next timer uses;
+   * `polledMs`: time spent in predicted polls so far (not in pollSpin's spunMs).
+   */
+  pollWakeAhead?(us?: number): { wakeAheadUs: number; caught: number; missed: number; periodUs: number; leadUs: number; polledMs: number };
   close(handle: number): void;
   info(handle: number): PortInfo;
   stats(handle: number): NativePortStats;

@@ -9,7 +9,8 @@ import { constants as osConstants } from 'os';
 import { Batch, BURST } from '../packet/batch';
 import { PacketArena } from '../packet/arena';
 import { ClockPeriod } from '../packet/batch-clock';
-import { NativeBinding, PortInfo, readStats, ST_KERNEL_DROPS, ST_RX_OVERSIZE, ST_TX_ERRORS, STATS_WORDS } from './binding';
+import { NativeBinding, PortInfo, readStats, ST_KERNEL_DROPS, ST_RX_OVERSIZE, ST_TX_ERRORS, STATS_WORDS, bindingAvailable, loadBinding } from './binding';
+import { DEFAULT_WAKE_AHEAD_US } from './wake-ahead-limits';
 import { DROP_RX_KERNEL, DROP_RX_OVERSIZE, DROP_TX_DOWN, Port, PortCounters, PortKind } from './port';
 
 const ENETDOWN = osConstants.errno.ENETDOWN;
@@ -32,7 +33,26 @@ export const STATS_REFRESH_MS = 1000;
  * assumed. The sweep of the other rings after each wakeup runs either way.
  */
 export const DEFAULT_SPIN_US = 0;
+export { DEFAULT_WAKE_AHEAD_US };
 let spinUs = DEFAULT_SPIN_US;
+
+/** Wake-ahead budget (µs) for periodic traffic: see wake-ahead-limits.ts. */
+let wakeAheadUs = DEFAULT_WAKE_AHEAD_US;
+
+/** Set the wake-ahead budget for every native port of this process (applied when ports start polling). */
+export function setWakeAhead(us: number): void {
+  if (!(Number.isFinite(us) && us >= 0 && us <= 1_000_000)) throw new RangeError(`wake-ahead budget must be 0..1000000 µs, got ${us}`);
+  wakeAheadUs = us;
+}
+
+/**
+ * The addon's wake-ahead state (budget, predicted polls that caught / missed their frame, the
+ * period and lead it uses now), or undefined without the addon.
+ */
+export function wakeAheadStats(): ReturnType<NonNullable<NativeBinding['pollWakeAhead']>> | undefined {
+  if (!bindingAvailable()) return undefined;
+  return loadBinding().pollWakeAhead?.();
+}
 
 /** Set the spin budget for every native port of this process (applied when ports start polling). */
 export function setPollSpin(us: number): void {
@@ -179,6 +199,7 @@ export abstract class NativePort implements Port {
     const stamped = stamp && clock !== undefined;
     // Optional on the binding: test fakes implement only the port calls.
     this.binding.pollSpin?.(spinUs);
+    this.binding.pollWakeAhead?.(wakeAheadUs);
     this.binding.pollStart(this.handle, (status: number) => {
       if (status < 0) {
         // The device went away (the addon already filtered out transient link-down errors).

@@ -1,0 +1,78 @@
+/*
+ * Wake-ahead bookkeeping (see wakeahead.h and addon.c, "Latency").
+ *
+ * Frames closer together than WA_QUIET_NS are one burst (a request and the reply that comes back
+ * inside our own send). The gap between burst starts is compared with the running estimate of
+ * the period: WA_HITS matches in a row (within period/16) make the traffic periodic, and the timer
+ * is set to fire `lead` before the next expected burst, where lead = how late our timer wakeups
+ * have recently been + how far arrivals have recently strayed from the period + a margin, capped
+ * by max_lead_ns. The poll it starts ends `dev + margin` after the expected time. A miss resets
+ * the estimate, so traffic that stops costs one such poll and then the switch sleeps for good.
+ * Only periods of WA_MIN_PERIOD_NS..WA_MAX_PERIOD_NS qualify, and only when the poll takes at
+ * most 1/WA_DUTY of the period: faster traffic keeps the switch busy anyway, and slower traffic
+ * is rare enough that its wakeup does not matter.
+ */
+#include "wakeahead.h"
+
+#define WA_QUIET_NS 200000ull
+#define WA_MIN_PERIOD_NS 500000ull
+#define WA_MAX_PERIOD_NS 100000000ull
+#define WA_MARGIN_NS 15000ull
+#define WA_LATE_GUESS_NS 30000ull /* before the first timer tells us */
+#define WA_HITS 2
+#define WA_DUTY 8
+
+static uint64_t absdiff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+/* A decaying maximum: jumps up to a new worst, creeps down by 1/8 per sample otherwise. */
+static uint64_t decay_max(uint64_t hi, uint64_t x) {
+  uint64_t d = hi - hi / 8;
+  return x > d ? x : d;
+}
+
+uint64_t wa_lead(const struct wake_ahead *w) {
+  uint64_t late = w->late_ns ? w->late_ns : WA_LATE_GUESS_NS;
+  uint64_t lead = late + w->dev_ns + WA_MARGIN_NS;
+  return lead < w->max_lead_ns ? lead : w->max_lead_ns;
+}
+
+uint64_t wa_frame(struct wake_ahead *w, uint64_t t) {
+  uint64_t prev = w->last_frame_ns;
+  w->last_frame_ns = t;
+  if (prev != 0 && t - prev < WA_QUIET_NS) return w->target_ns; /* same burst: keep what is set */
+  uint64_t gap = w->burst_ns ? t - w->burst_ns : 0;
+  w->burst_ns = t;
+  w->target_ns = 0;
+  if (gap == 0) return 0;
+  if (w->period_ns != 0 && absdiff(gap, w->period_ns) <= w->period_ns / 16) {
+    w->hits++;
+    w->dev_ns = decay_max(w->dev_ns, absdiff(gap, w->period_ns));
+    w->period_ns = gap > w->period_ns ? w->period_ns + (gap - w->period_ns) / 4 : w->period_ns - (w->period_ns - gap) / 4;
+  } else {
+    w->period_ns = gap;
+    w->hits = 0;
+    w->dev_ns = 0;
+  }
+  if (w->max_lead_ns == 0 || w->hits < WA_HITS || w->period_ns < WA_MIN_PERIOD_NS || w->period_ns > WA_MAX_PERIOD_NS) return 0;
+  uint64_t lead = wa_lead(w);
+  uint64_t after = w->dev_ns + WA_MARGIN_NS;
+  if ((lead + after) * WA_DUTY > w->period_ns) return 0;
+  w->target_ns = t + w->period_ns - lead;
+  w->until_ns = t + w->period_ns + after;
+  return w->target_ns;
+}
+
+uint64_t wa_timer(struct wake_ahead *w, uint64_t now) {
+  if (w->target_ns != 0 && now > w->target_ns) w->late_ns = decay_max(w->late_ns, now - w->target_ns);
+  w->target_ns = 0;
+  return w->until_ns > now ? w->until_ns : now;
+}
+
+void wa_end(struct wake_ahead *w, int caught) {
+  if (caught) {
+    w->caught++;
+  } else {
+    w->missed++;
+    w->hits = 0; /* traffic stopped or moved: re-learn before polling again */
+  }
+}
