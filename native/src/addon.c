@@ -473,8 +473,8 @@ static void dispatch(struct poller *pl, int status, int events) {
  * shortly after the expected time without it: the timer's wakeup is paid while nothing waits.
  * The lead is how late our timer has lately been plus how far arrivals stray from the period
  * plus a margin, capped at the budget; the poll takes at most 1/8 of the period (a few % of a
- * core at 2 ms). A miss stops predicting until the period is seen again, so traffic that stops
- * costs one such poll and an idle switch sleeps. The same contention guards as the spin apply.
+ * core at 2 ms). Only a frame arms the timer, so traffic that stops costs one poll that misses,
+ * and an idle switch sleeps. The same contention guards as the spin apply.
  */
 #define SPIN_MIN_NS 50000ull
 #define SPIN_SLICE_NS 200000ull
@@ -510,6 +510,7 @@ static int sweep(struct state *st) {
 }
 
 static void ahead_sync(struct spinner *sp, uint64_t at);
+static void ahead_arm(struct spinner *sp, uint64_t at, uint64_t now);
 
 /* The spin stops: a predicted poll still waiting missed its frame (wake-ahead, see above). */
 static void spin_stop(struct spinner *sp) {
@@ -531,7 +532,7 @@ static void on_spin(uv_idle_t *h) {
     now = uv_hrtime();
     if (ran > 0) {
       sp->last_ns = now;
-      if (sp->timer) ahead_sync(sp, wa_frame(&sp->wa, before));
+      if (sp->timer) ahead_arm(sp, wa_frame(&sp->wa, before), now);
       if (sp->ahead == AHEAD_WAITING) {
         /* The predicted frame came: poll a short tail for what follows it, then sleep. */
         wa_end(&sp->wa, 1);
@@ -581,9 +582,9 @@ static void after_traffic(napi_env env, uint64_t woke) {
   struct spinner *sp = st->spin;
   if (!sp) return;
   /* Off the frame's path: what we read has been sent on by now. */
-  if (sp->timer && woke != 0) ahead_sync(sp, wa_frame(&sp->wa, woke));
-  if (sp->max_ns == 0) return;
   uint64_t now = uv_hrtime();
+  if (sp->timer && woke != 0) ahead_arm(sp, wa_frame(&sp->wa, woke), now);
+  if (sp->max_ns == 0) return;
   if (!sp->active && now >= sp->no_spin_until && !cpu_contended(sp, now)) {
     /* Woken from sleep: the gap since the last frame predicts the next one. */
     uint64_t gap = now - sp->last_ns;
@@ -602,6 +603,14 @@ static void ahead_sync(struct spinner *sp, uint64_t at) {
   if (timerfd_settime(sp->timer->fd, TFD_TIMER_ABSTIME, &its, NULL) == 0) sp->timer_at = at;
 }
 
+/* Arm the wake-ahead timer for `at` (0: disarm), unless the CPU is contended or spinning is in
+ * backoff: a task woken by a timer on a busy CPU spends the lag that lets its next wakeup (the
+ * frame's) preempt the task that runs there. */
+static void ahead_arm(struct spinner *sp, uint64_t at, uint64_t now) {
+  if (at != 0 && (now < sp->no_spin_until || cpu_contended(sp, now))) at = 0;
+  ahead_sync(sp, at);
+}
+
 /* The wake-ahead timer fired: start a predicted poll unless something else is polling already. */
 static void on_ahead_timer(uv_poll_t *h, int status, int events) {
   struct ahead_timer *t = h->data;
@@ -611,7 +620,17 @@ static void on_ahead_timer(uv_poll_t *h, int status, int events) {
   if (!sp || !sp->st || status < 0) return;
   sp->timer_at = 0;
   uint64_t now = uv_hrtime();
+  uint64_t target = sp->wa.target_ns;
   uint64_t until = wa_timer(&sp->wa, now);
+  if (target != 0 && now - target > sp->wa.max_lead_ns) {
+    /* Later than the whole budget: the CPU was busy with something else. Back off as a spin
+     * that lost the CPU does. */
+    sp->preempted++;
+    sp->backoff_ns = sp->backoff_ns ? sp->backoff_ns * 2 : SPIN_BACKOFF_MIN_NS;
+    if (sp->backoff_ns > SPIN_BACKOFF_MAX_NS) sp->backoff_ns = SPIN_BACKOFF_MAX_NS;
+    sp->no_spin_until = now + sp->backoff_ns;
+    return;
+  }
   if (sp->active || now < sp->no_spin_until || cpu_contended(sp, now)) return;
   sp->ahead = AHEAD_WAITING;
   sp->active = 1;

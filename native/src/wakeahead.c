@@ -6,8 +6,8 @@
  * the period: WA_HITS matches in a row (within period/16) make the traffic periodic, and the timer
  * is set to fire `lead` before the next expected burst, where lead = how late our timer wakeups
  * have recently been + how far arrivals have recently strayed from the period + a margin, capped
- * by max_lead_ns. The poll it starts ends `dev + margin` after the expected time. A miss resets
- * the estimate, so traffic that stops costs one such poll and then the switch sleeps for good.
+ * by max_lead_ns. The poll it starts ends `dev + margin` after the expected time. Only a frame
+ * arms the timer, so traffic that stops costs one such poll and then the switch sleeps for good.
  * Only periods of WA_MIN_PERIOD_NS..WA_MAX_PERIOD_NS qualify, and only when the poll takes at
  * most 1/WA_DUTY of the period: faster traffic keeps the switch busy anyway, and slower traffic
  * is rare enough that its wakeup does not matter.
@@ -69,10 +69,8 @@ uint64_t wa_timer(struct wake_ahead *w, uint64_t now) {
 }
 
 void wa_end(struct wake_ahead *w, int caught) {
-  if (caught) {
-    w->caught++;
-  } else {
-    w->missed++;
-    w->hits = 0; /* traffic stopped or moved: re-learn before polling again */
-  }
+  /* A miss changes nothing else: only a frame arms the timer again (wa_frame), so traffic that
+   * stopped costs this one poll; a frame that was merely late widens the next poll (dev_ns). */
+  if (caught) w->caught++;
+  else w->missed++;
 }
