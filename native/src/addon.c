@@ -105,6 +105,7 @@ struct spinner {
    * (AHEAD_WAITING) or polling a short tail after it (AHEAD_CAUGHT); 0: a plain spin or none. */
   int ahead;
   uint64_t ahead_ns; /* time spent in predicted polls, cumulative (not in spun_ns) */
+  uint64_t ahead_held; /* predicted polls not made: CPU contended, spinning in backoff, timer too late */
   struct wake_ahead wa;
   struct ahead_timer *timer; /* NULL until wake-ahead is first turned on, or if it failed */
   uint64_t timer_at;         /* what the timerfd is armed for (0: disarmed) */
@@ -607,7 +608,10 @@ static void ahead_sync(struct spinner *sp, uint64_t at) {
  * backoff: a task woken by a timer on a busy CPU spends the lag that lets its next wakeup (the
  * frame's) preempt the task that runs there. */
 static void ahead_arm(struct spinner *sp, uint64_t at, uint64_t now) {
-  if (at != 0 && (now < sp->no_spin_until || cpu_contended(sp, now))) at = 0;
+  if (at != 0 && (now < sp->no_spin_until || cpu_contended(sp, now))) {
+    at = 0;
+    sp->ahead_held++;
+  }
   ahead_sync(sp, at);
 }
 
@@ -629,9 +633,14 @@ static void on_ahead_timer(uv_poll_t *h, int status, int events) {
     sp->backoff_ns = sp->backoff_ns ? sp->backoff_ns * 2 : SPIN_BACKOFF_MIN_NS;
     if (sp->backoff_ns > SPIN_BACKOFF_MAX_NS) sp->backoff_ns = SPIN_BACKOFF_MAX_NS;
     sp->no_spin_until = now + sp->backoff_ns;
+    sp->ahead_held++;
     return;
   }
-  if (sp->active || now < sp->no_spin_until || cpu_contended(sp, now)) return;
+  if (sp->active) return;
+  if (now < sp->no_spin_until || cpu_contended(sp, now)) {
+    sp->ahead_held++;
+    return;
+  }
   sp->ahead = AHEAD_WAITING;
   sp->active = 1;
   sp->last_ns = now;
@@ -1155,6 +1164,10 @@ static napi_value js_poll_wake_ahead(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "leadUs", v);
   napi_create_double(env, (double)sp->ahead_ns / 1e6, &v);
   napi_set_named_property(env, o, "polledMs", v);
+  napi_create_double(env, (double)sp->ahead_held, &v);
+  napi_set_named_property(env, o, "held", v);
+  napi_create_double(env, (double)sp->preempted, &v);
+  napi_set_named_property(env, o, "preempted", v);
   return o;
 }
 

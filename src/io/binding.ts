@@ -143,9 +143,11 @@ export interface NativeBinding {
    * frame and poll for it (0: off; native/src/addon.c, "Latency"). Without an argument only
    * reports. `caught` / `missed`: predicted polls that saw their frame / ended without it;
    * `periodUs` / `leadUs`: the current estimate of the period and the lead the next timer uses;
-   * `polledMs`: time spent in predicted polls so far (not in pollSpin's spunMs).
+   * `polledMs`: time spent in predicted polls so far (not in pollSpin's spunMs); `held`: polls
+   * not made because the CPU was contended, spinning was in backoff or the timer came later than
+   * the whole budget; `preempted`: as pollSpin's (spins and polls that lost the CPU).
    */
-  pollWakeAhead?(us?: number): { wakeAheadUs: number; caught: number; missed: number; periodUs: number; leadUs: number; polledMs: number };
+  pollWakeAhead?(us?: number): { wakeAheadUs: number; caught: number; missed: number; periodUs: number; leadUs: number; polledMs: number; held: number; preempted: number };
   close(handle: number): void;
   info(handle: number): PortInfo;
   stats(handle: number): NativePortStats;
