@@ -32,6 +32,7 @@
 #include "wakeahead.h"
 
 #include <sys/timerfd.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 
@@ -55,6 +56,8 @@ struct port_ops {
   void (*close)(void *impl);
   /* 1 when frames are waiting, checked without a syscall (an rx ring); NULL: poll() the fd. */
   int (*rx_ready)(void *impl);
+  /* The kernel's arrival time (CLOCK_REALTIME ns) of the next frame, 0 if unknown; NULL: none. */
+  uint64_t (*rx_stamp)(void *impl);
 };
 
 struct port {
@@ -380,6 +383,24 @@ static void stop_polling(struct port *p) {
 static void dispatch(struct poller *pl, int status, int events);
 static void after_traffic(napi_env env, uint64_t woke);
 
+/*
+ * When the frame that woke us arrived, on uv_hrtime's clock: the ring's kernel timestamp when the
+ * port has one (a wakeup comes tens of us after the frame, and by a varying amount; measured from
+ * the wakeup, the phase of wake-ahead's timer would be late by as much, and a timer that fires
+ * just after each frame catches none), else now.
+ */
+static uint64_t arrival_time(struct port *p) {
+  uint64_t now = uv_hrtime();
+  uint64_t stamp = p->ops->rx_stamp ? p->ops->rx_stamp(p->impl) : 0;
+  if (stamp == 0) return now;
+  struct timespec rt;
+  if (clock_gettime(CLOCK_REALTIME, &rt) != 0) return now;
+  uint64_t real = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+  /* Only a plausible age: a clock step or a stale stamp must not move the phase. */
+  if (stamp > real || real - stamp > 10000000ull) return now;
+  return now - (real - stamp);
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   struct poller *pl = h->data;
   struct port *p = pl->port;
@@ -398,7 +419,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   }
   napi_env env = pl->env;
   /* Wake-ahead learns only from ports its poll can see (a ring), see port_ready. */
-  uint64_t woke = p->ops->rx_ready != NULL ? uv_hrtime() : 0;
+  uint64_t woke = p->ops->rx_ready != NULL ? arrival_time(p) : 0;
   dispatch(pl, status, events);
   if (status >= 0) after_traffic(env, woke);
 }
@@ -762,10 +783,11 @@ static void afp_op_info_extra(napi_env env, void *i, napi_value o) {
 }
 
 static int afp_op_rx_ready(void *i) { return afp_rx_ready(i); }
+static uint64_t afp_op_rx_stamp(void *i) { return afp_rx_stamp(i); }
 
 static const struct port_ops AFP_OPS = {
     "AF_PACKET port", afp_op_name, afp_op_rx, afp_op_tx, afp_op_check_error, afp_op_info, afp_op_info_extra, afp_op_stats, afp_op_close,
-    afp_op_rx_ready,
+    afp_op_rx_ready, afp_op_rx_stamp,
 };
 
 static const char *tap_op_name(void *i) { return tap_name(i); }
@@ -777,7 +799,7 @@ static void tap_op_stats(void *i, struct tvs_stats *out) { tap_stats(i, out); }
 static void tap_op_close(void *i) { tap_close(i); }
 
 static const struct port_ops TAP_OPS = {
-    "TAP port", tap_op_name, tap_op_rx, tap_op_tx, tap_op_check_error, tap_op_info, NULL, tap_op_stats, tap_op_close, NULL,
+    "TAP port", tap_op_name, tap_op_rx, tap_op_tx, tap_op_check_error, tap_op_info, NULL, tap_op_stats, tap_op_close, NULL, NULL,
 };
 
 static const char *ul_op_name(void *i) { return ul_name(i); }
@@ -789,7 +811,7 @@ static void ul_op_stats(void *i, struct tvs_stats *out) { ul_stats(i, out); }
 static void ul_op_close(void *i) { ul_close(i); }
 
 static const struct port_ops UL_OPS = {
-    "tunnel underlay", ul_op_name, ul_op_rx, ul_op_tx, ul_op_check_error, ul_op_info, NULL, ul_op_stats, ul_op_close, NULL,
+    "tunnel underlay", ul_op_name, ul_op_rx, ul_op_tx, ul_op_check_error, ul_op_info, NULL, ul_op_stats, ul_op_close, NULL, NULL,
 };
 
 static const char *scratch_op_name(void *i) { return scratch_name(i); }
@@ -801,7 +823,7 @@ static void scratch_op_stats(void *i, struct tvs_stats *out) { scratch_stats(i, 
 static void scratch_op_close(void *i) { scratch_close(i); }
 
 static const struct port_ops SCRATCH_OPS = {
-    "scratch port", scratch_op_name, scratch_op_rx, scratch_op_tx, scratch_op_check_error, scratch_op_info, NULL, scratch_op_stats, scratch_op_close, NULL,
+    "scratch port", scratch_op_name, scratch_op_rx, scratch_op_tx, scratch_op_check_error, scratch_op_info, NULL, scratch_op_stats, scratch_op_close, NULL, NULL,
 };
 
 /* ---------------------------------------------------------------- exported functions */

@@ -466,6 +466,14 @@ int afp_rx_ready(const struct afp_port *p) {
   return (load_status((volatile uint32_t *)&h->tp_status) & TP_STATUS_USER) != 0;
 }
 
+uint64_t afp_rx_stamp(const struct afp_port *p) {
+  if (p->dead || p->version == 3) return 0;
+  unsigned b = p->cur / p->frames_per_block, i = p->cur % p->frames_per_block;
+  const struct tpacket2_hdr *h = (const struct tpacket2_hdr *)(p->ring + (size_t)b * p->block_size + (size_t)i * p->frame_size);
+  if (!(load_status((volatile uint32_t *)&h->tp_status) & TP_STATUS_USER)) return 0;
+  return (uint64_t)h->tp_sec * 1000000000ull + h->tp_nsec;
+}
+
 /* Errors that mean the port itself is unusable, as opposed to one frame being refused. */
 static int port_level_error(int err) {
   return err == ENXIO || err == ENODEV || err == ENETDOWN || err == EBADF || err == EBADFD || err == ENOTCONN;

@@ -45,6 +45,9 @@ int afp_tx_burst(struct afp_port *p, const struct tvs_arena *a, const uint32_t *
 int afp_check_error(struct afp_port *p);
 /* 1 when frames wait in the rx ring (no syscall: reads the ring's status word at the cursor). */
 int afp_rx_ready(const struct afp_port *p);
+/* The kernel's arrival time (CLOCK_REALTIME, ns) of the frame at the read cursor, 0 when there is
+ * none or the ring does not say (V3). No syscall. */
+uint64_t afp_rx_stamp(const struct afp_port *p);
 void afp_stats(struct afp_port *p, struct tvs_stats *out);
 void afp_close(struct afp_port *p);
 
