@@ -34,12 +34,17 @@ function youngUsed(): number {
   throw new Error('no new_space in v8.getHeapSpaceStatistics()');
 }
 
-/** Best bytes/frame over rounds of `round()` (each moves FRAMES frames), and the rounds' figures. */
-function bytesPerFrame(round: () => void): { best: number; rounds: string[]; shown: string } {
+/**
+ * Best bytes per unit over rounds of `round()` (each moves `units` units: frames, sessions), and
+ * the rounds' figures. Stops early once a round is under `stopBelow`; `reset` runs before each
+ * round, outside the measurement. A round during which a scavenge ran is not counted.
+ */
+function bestBytesPer(units: number, stopBelow: number, round: () => void, reset?: () => void): { best: number; rounds: string[]; shown: string } {
   const rounds: string[] = [];
   let best = Infinity;
   const deadline = Date.now() + 20_000;
-  for (let r = 0; r < 200 && Date.now() < deadline && best >= BOUND; r++) {
+  for (let r = 0; r < 200 && Date.now() < deadline && best >= stopBelow; r++) {
+    reset?.();
     const gc = new v8.GCProfiler();
     gc.start();
     const before = youngUsed();
@@ -50,13 +55,16 @@ function bytesPerFrame(round: () => void): { best: number; rounds: string[]; sho
       rounds.push('gc');
       continue;
     }
-    const b = (after - before) / FRAMES;
+    const b = (after - before) / units;
     rounds.push(b.toFixed(2));
     if (b < best) best = b;
   }
   const shown = rounds.length <= 10 ? rounds.join(' ') : `${rounds.slice(0, 5).join(' ')} ... ${rounds.slice(-5).join(' ')} (${rounds.length})`;
   return { best, rounds, shown };
 }
+
+/** Best bytes/frame over rounds of `round()` (each moves FRAMES frames). */
+const bytesPerFrame = (round: () => void) => bestBytesPer(FRAMES, BOUND, round);
 
 /** A bridge with two memory ports; batches of at most 16 frames. */
 function twoPorts(): { sw: Switch; a: MemoryPort; b: MemoryPort } {
@@ -206,27 +214,7 @@ const SESSION_BOUND = 2;
  * session table doubles, the caches fill); rounds after it reuse them, as a running switch does.
  */
 function bytesPerSession(reset: () => void, run: () => void): { best: number; shown: string } {
-  const rounds: string[] = [];
-  let best = Infinity;
-  const deadline = Date.now() + 20_000;
-  for (let r = 0; r < 200 && Date.now() < deadline && best >= SESSION_BOUND / 4; r++) {
-    reset();
-    const gc = new v8.GCProfiler();
-    gc.start();
-    const before = youngUsed();
-    run();
-    const after = youngUsed();
-    const collected = gc.stop().statistics.length > 0;
-    if (collected || after < before) {
-      rounds.push('gc');
-      continue;
-    }
-    const b = (after - before) / SESSIONS;
-    rounds.push(b.toFixed(2));
-    if (b < best) best = b;
-  }
-  const shown = rounds.length <= 10 ? rounds.join(' ') : `${rounds.slice(0, 5).join(' ')} ... ${rounds.slice(-5).join(' ')} (${rounds.length})`;
-  return { best, shown };
+  return bestBytesPer(SESSIONS, SESSION_BOUND / 4, run, reset);
 }
 
 /** SESSIONS UDP frames from source ports 40000 and up (port words of 2^31 or more). */
