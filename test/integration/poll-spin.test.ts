@@ -9,7 +9,7 @@ import t from 'tap';
 import { setTimeout as sleep } from 'timers/promises';
 import { bindingAvailable, loadBinding } from '../../src/io/binding';
 import { setPollSpin, DEFAULT_SPIN_US } from '../../src/io/native-port';
-import { Switch } from '../../src/datapath/switch';
+import { startAfpacketBridge } from '../helpers/afpacket-bridge';
 import { isRoot, haveCmd, Lab } from '../helpers/netns';
 import { nsRun, pingLoss } from '../helpers/daemon';
 
@@ -35,12 +35,7 @@ t.test('spin budget: pings cross while the switch spins; idle, it stops spinning
   const h2 = lab.netns('tvnsp2');
   const v1 = lab.veth({ ns: h1, address: `${NET}.1/24` });
   const v2 = lab.veth({ ns: h2, address: `${NET}.2/24` });
-  const sw = new Switch({ spinUs: 3000, arena: { slots: 256 } });
-  t.teardown(() => sw.stop());
-  sw.addBridge('br0');
-  sw.addPort('br0', v1.host, { type: 'afpacket', offloads: false });
-  sw.addPort('br0', v2.host, { type: 'afpacket', offloads: false });
-  sw.start();
+  const sw = startAfpacketBridge(t, 3000, v1.host, v2.host);
   t.equal(binding.pollSpin!().spinUs, 3000, 'the switch option reached the addon');
 
   const before = binding.pollSpin!().spunMs;
@@ -64,12 +59,7 @@ t.test('spin budget: pings cross while the switch spins; idle, it stops spinning
   // Budget 0: pings still cross (the sweep after each wakeup), and nothing spins.
   setPollSpin(0);
   sw.stop();
-  const sw0 = new Switch({ spinUs: 0, arena: { slots: 256 } });
-  t.teardown(() => sw0.stop());
-  sw0.addBridge('br0');
-  sw0.addPort('br0', v1.host, { type: 'afpacket', offloads: false });
-  sw0.addPort('br0', v2.host, { type: 'afpacket', offloads: false });
-  sw0.start();
+  startAfpacketBridge(t, 0, v1.host, v2.host);
   const s0 = binding.pollSpin!().spunMs;
   const r0 = await nsRun(h1, ['ping', '-c', '50', '-i', '0.002', '-w', '10', `${NET}.2`]);
   t.equal(pingLoss(r0.stdout), 0, 'with no spin every echo crossed too');

@@ -10,7 +10,7 @@ import t from 'tap';
 import { setTimeout as sleep } from 'timers/promises';
 import { bindingAvailable, loadBinding } from '../../src/io/binding';
 import { setWakeAhead, DEFAULT_WAKE_AHEAD_US } from '../../src/io/native-port';
-import { Switch } from '../../src/datapath/switch';
+import { startAfpacketBridge } from '../helpers/afpacket-bridge';
 import { isRoot, haveCmd, Lab } from '../helpers/netns';
 import { nsRun, pingLoss } from '../helpers/daemon';
 
@@ -36,12 +36,7 @@ t.test('wake-ahead: periodic pings are caught by predicted polls; idle, it stops
   const h2 = lab.netns('tvnwa2');
   const v1 = lab.veth({ ns: h1, address: `${NET}.1/24` });
   const v2 = lab.veth({ ns: h2, address: `${NET}.2/24` });
-  const sw = new Switch({ spinUs: 0, arena: { slots: 256 } });
-  t.teardown(() => sw.stop());
-  sw.addBridge('br0');
-  sw.addPort('br0', v1.host, { type: 'afpacket', offloads: false });
-  sw.addPort('br0', v2.host, { type: 'afpacket', offloads: false });
-  sw.start();
+  const sw = startAfpacketBridge(t, 0, v1.host, v2.host);
   t.equal(binding.pollWakeAhead!().wakeAheadUs, DEFAULT_WAKE_AHEAD_US, 'on by default, with the default budget');
 
   const before = binding.pollWakeAhead!();
@@ -67,12 +62,7 @@ t.test('wake-ahead: periodic pings are caught by predicted polls; idle, it stops
   // Budget 0: pings still cross, and nothing polls ahead.
   setWakeAhead(0);
   sw.stop();
-  const sw0 = new Switch({ spinUs: 0, arena: { slots: 256 } });
-  t.teardown(() => sw0.stop());
-  sw0.addBridge('br0');
-  sw0.addPort('br0', v1.host, { type: 'afpacket', offloads: false });
-  sw0.addPort('br0', v2.host, { type: 'afpacket', offloads: false });
-  sw0.start();
+  startAfpacketBridge(t, 0, v1.host, v2.host);
   t.equal(binding.pollWakeAhead!().wakeAheadUs, 0, 'budget 0 reached the addon');
   const s0 = binding.pollWakeAhead!();
   const r0 = await nsRun(h1, ['ping', '-c', '100', '-i', '0.002', '-w', '10', `${NET}.2`]);
