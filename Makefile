@@ -86,6 +86,8 @@ SOAK_SECONDS ?= 600
 soak: build
 	node dist/test/fuzz/soak.js $(SOAK_SECONDS) soak-results
 
+# Every benchmark; the side-by-side comparison reads TVS_BENCH_* (TVS_BENCH_QUICK=1 for a short run,
+# TVS_BENCH_VARIANT: tvs's second ping pass, default `--wake-ahead-us 0`): bench/results/README.md.
 bench: build test-debs
 	$(call install-debs,$(BENCH_DEBS),the comparison will skip what needs them)
 	node dist/bench/run.js

@@ -120,10 +120,10 @@ export interface PassFigures {
   ping: PingFigures;
   /** warm: the same run again after WARM_PINGS echoes (the steady state) */
   pingWarm: PingFigures;
-  /** tvs restarted with `--spin-us N` for a second ping run (absent for the others, or with spinUs 0) */
-  pingSpin?: PingFigures & { spinUs: number };
-  /** that spinning tvs after WARM_PINGS echoes */
-  pingSpinWarm?: PingFigures & { spinUs: number };
+  /** tvs restarted with extra `tvs start` arguments (the variant) for a second ping run (absent for the others, or with no variant) */
+  pingVariant?: PingFigures & { args: string[] };
+  /** that variant after WARM_PINGS echoes */
+  pingVariantWarm?: PingFigures & { args: string[] };
   udp64: UdpFigures;
   udp1500: UdpFigures;
   udp64Fixed: UdpFigures;
@@ -149,8 +149,8 @@ export interface MeasureOptions {
   maxGen?: 'pacegen' | 'trafgen';
   /** only ping, 64 B at the maximum and the zero-loss search (no 1500 B, fixed rate, TCP) */
   zeroLossOnly?: boolean;
-  /** tvs: also ping with `tvs start --spin-us N` (0: not) */
-  spinUs?: number;
+  /** tvs: also ping with tvs restarted as `tvs start ARGS` (e.g. `--wake-ahead-us 0`; empty: not) */
+  variantArgs?: string[];
   progress: (msg: string) => void;
 }
 
@@ -228,16 +228,17 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
   const back = lab.scenario === 'nat' ? ADDR.nat.h2 : ADDR.l2.h1;
   o.progress(`ping ×${o.pings} cold, ${WARM_PINGS} echoes, ping ×${o.pings} warm (each then ${IDLE_SECONDS} s idle)`);
   const { cold: ping, warm: pingWarm } = await pingColdWarm(f, back, sw.pid(), o.pings);
-  // The --spin-us ping pass restarts tvs, so it runs last: a UDP trial right after a restart
+  // The variant's ping pass restarts tvs, so it runs last: a UDP trial right after a restart
   // measured a switch whose forwarding code V8 had not optimised yet (the first second of a
   // firewall trial lost up to 145k frames that the same process, warm, did not lose).
-  const spinPass = async (): Promise<Pick<PassFigures, 'pingSpin' | 'pingSpinWarm'>> => {
-    if ((o.spinUs ?? 0) <= 0 || !sw.restart) return {};
-    o.progress(`ping again with --spin-us ${o.spinUs}`);
-    await sw.restart(['--spin-us', String(o.spinUs)]);
-    const spin = await pingColdWarm(f, back, sw.pid(), o.pings);
+  const variantPass = async (): Promise<Pick<PassFigures, 'pingVariant' | 'pingVariantWarm'>> => {
+    const args = o.variantArgs ?? [];
+    if (!args.length || !sw.restart) return {};
+    o.progress(`ping again with tvs start ${args.join(' ')}`);
+    await sw.restart(args);
+    const v = await pingColdWarm(f, back, sw.pid(), o.pings);
     await sw.restart([]);
-    return { pingSpin: { ...spin.cold, spinUs: o.spinUs! }, pingSpinWarm: { ...spin.warm, spinUs: o.spinUs! } };
+    return { pingVariant: { ...v.cold, args }, pingVariantWarm: { ...v.warm, args } };
   };
 
   // The receiver drops the UDP load at its netdev ingress hook (after the veth counts it): without
@@ -321,7 +322,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
     const nan: UdpFigures = { offeredPps: NaN, deliveredPps: NaN, lossPct: NaN, cpuUsPerPacket: NaN, cpuPct: NaN };
     const rssMiB = pid ? rssKiB(pid) / 1024 : NaN;
     return {
-      pingAvgMs: ping.avgMs, pingP99Ms: ping.p99Ms, pingLossPct: ping.lossPct, ping, pingWarm, ...(await spinPass()), udp64, udp1500: nan, udp64Fixed: nan, zeroLoss,
+      pingAvgMs: ping.avgMs, pingP99Ms: ping.p99Ms, pingLossPct: ping.lossPct, ping, pingWarm, ...(await variantPass()), udp64, udp1500: nan, udp64Fixed: nan, zeroLoss,
       tcpOffGbps: NaN, tcpOnGbps: NaN, rssMiB,
     };
   }
@@ -352,7 +353,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
   o.progress('TCP, veth offloads off');
   lab.offloads(false);
   const tcpOff = iperf();
-  const spin = await spinPass();
+  const variant = await variantPass();
   lab.offloads(true);
   if (sw.beforeTcpOffloadsOn) {
     o.progress('restarting for offloads on');
@@ -368,7 +369,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
     pingLossPct: ping.lossPct,
     ping,
     pingWarm,
-    ...spin,
+    ...variant,
     udp64,
     udp1500,
     udp64Fixed,
