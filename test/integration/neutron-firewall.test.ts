@@ -28,10 +28,11 @@ import * as path from 'path';
 import { isRoot, haveCmd, Lab, sh, type Teardownable } from '../helpers/netns';
 import { startDaemon, tvs, tvsOk, nsRun, pingEach, waitUntil, type CliResult } from '../helpers/daemon';
 import { haveOvs, startOvs } from '../helpers/ovs';
-import { watchUntilControl, rawSend } from '../helpers/capture';
-import { udpFrame, arpRequest } from '../helpers/frames';
+import { watchUntilControl, startCapture, rawSend } from '../helpers/capture';
+import { udpFrame, arpRequest, ethFrame } from '../helpers/frames';
+import { ndFrame, llaOpt, icmp6, ip6Packet } from '../helpers/ipv6-frames';
 import { startServer, tryConnect, holdConnection } from '../helpers/sockets';
-import { agentBaseFlows, twoVmFlows, TWO_VMS } from '../fixtures/neutron-firewall';
+import { agentBaseFlows, twoVmFlows, llaOf, TWO_VMS } from '../fixtures/neutron-firewall';
 import { bindingAvailable } from '../../src/io/binding';
 
 const REFERENCE = process.env.TVS_FW_SWITCH === 'ovs';
@@ -275,8 +276,8 @@ t.test('ARP claiming an address vm1 does not own, and a DHCP server reply from v
   const [arpBefore, dhcpBefore] = [await nPackets(71, arpDrop), await nPackets(71, dhcpDrop)];
   // The control, sent last by the same python3 from the same port: a genuine datagram from
   // vm1 to vm2's UDP 5001, which passes the same anti-spoofing table 71 and vm2's ingress rules;
-  // the capture ends on it. (Unicast: a broadcast from vm1 also reaches vm4's wire, in the
-  // other tenant, where its sender address would poison vm4's neighbour entry for 10.231.0.1.)
+  // the capture ends on it. (Unicast: it passes vm2's ingress rules as the two forbidden
+  // frames would have; tenant 1's broadcasts stay in tenant 1, see the subtest below.)
   const control = new RegExp(`${re(vm1.ip4)}\\.41001 > ${re(vm2.ip4)}\\.5001: UDP`);
   const cap = await watchUntilControl(vm2.ns, vm2.dev, `arp host ${SPOOF_IP} or udp port 68 or udp port 41001`, control);
   const offer = udpFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: vm1.mac, ipSrc: vm1.ip4, ipDst: '255.255.255.255', sport: 67, dport: 68, payload: Buffer.from('offer') });
@@ -363,6 +364,40 @@ t.test('two tenants with the same addresses do not share connection state (zones
   t.notMatch(saw, /\.40002: /, 'nothing reached vm3\'s wire');
   t.notMatch(listen.log(), /cross-zone/, 'vm3\'s socket received nothing');
   t.ok((await nPackets(82, 'priority=40,ct_state=-est,reg5=0x5')) > 0, 'vm3\'s ingress dropped it as not established');
+});
+
+t.test('tenant 1\'s broadcasts and multicasts (ARP, DHCP, IPv6 NS/RS) never reach tenant 2', async (t) => {
+  const s = skipFw();
+  if (s) return t.plan(0, s);
+  // vm1 sends what a booting VM floods: an ARP request, a DHCP discover, an IPv6 neighbour
+  // solicitation (solicited-node multicast) and a router solicitation. Each passes vm1's egress
+  // flows (table 71, the DHCP one by 73) to table 94's NORMAL, which floods it in local VLAN 1:
+  // to vm2 and the patch port, never to vm3 or vm4 (access ports of local VLAN 2). The targets
+  // are addresses nobody holds, so no stack answers or learns from them.
+  const NOBODY4 = '10.231.0.77';
+  const NOBODY6 = 'fd00:231::77';
+  const lla1 = llaOf(vm1.mac);
+  const arp = arpRequest(vm1.mac, vm1.ip4, NOBODY4);
+  const dhcp = udpFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: vm1.mac, ipSrc: '0.0.0.0', ipDst: '255.255.255.255', sport: 68, dport: 67, payload: Buffer.from('discover') });
+  const ns = ndFrame({ type: 135, smac: vm1.mac, dmac: '33:33:ff:00:00:77', src: vm1.ip6, dst: 'ff02::1:ff00:77', target: NOBODY6, opts: [llaOpt(1, vm1.mac)] });
+  const rs = ethFrame('33:33:00:00:00:02', vm1.mac, 0x86dd, ip6Packet({ src: lla1, dst: 'ff02::2', proto: 58, hlim: 255, l4: icmp6(lla1, 'ff02::2', 133, 0, Buffer.alloc(4), llaOpt(1, vm1.mac)) }), undefined, false);
+  // Only these four (vm1's own stack sends its ND and MLD too): the ARP for NOBODY4, UDP to 67,
+  // an NS whose target ends in ::77 (target at ip6[48..63]) and an RS.
+  const ours = `( arp host ${NOBODY4} or udp dst port 67 or ( icmp6 and ip6[40] == 135 and ip6[60:4] == 0x00000077 ) or ( icmp6 and ip6[40] == 133 ) )`;
+  // vm2 (tenant 1) receives all four: they passed the firewall and NORMAL flooded them.
+  const atVm2 = await startCapture(vm2.ns, vm2.dev, `ether src ${vm1.mac} and ${ours}`, 4);
+  // vm4's capture keeps every frame it did not send itself and ends on the control: a broadcast
+  // from vm3, in vm4's own tenant, flooded by the same table 94 NORMAL after vm1's four were.
+  const control = new RegExp(`^\\S+ ${re(vm3.mac)} > ff:ff:ff:ff:ff:ff, .*Request who-has ${re('10.231.0.78')} tell ${re(vm3.ip4)}`, 'm');
+  const atVm4 = await watchUntilControl(vm4.ns, vm4.dev, `not ether src ${vm4.mac}`, control);
+  await rawSend(vm1.ns, vm1.dev, [arp, dhcp, ns, rs].map((f) => f.toString('hex')));
+  const sawVm2 = await atVm2.done;
+  t.equal(sawVm2.trim().split('\n').filter((l) => l !== '').length, 4, `vm2, in vm1's tenant, received all four: ${sawVm2.trim()}`);
+  await rawSend(vm3.ns, vm3.dev, [arpRequest(vm3.mac, vm3.ip4, '10.231.0.78').toString('hex')]);
+  const sawVm4 = await atVm4.done;
+  t.match(sawVm4, control, 'vm3\'s ARP request, sent after them, reached vm4\'s wire');
+  const leaked = sawVm4.split('\n').filter((l) => l.includes(`${vm1.mac} >`));
+  t.same(leaked, [], 'nothing from vm1 reached vm4\'s wire');
 });
 
 t.test('removing the TCP 22 rule: new connections stop, the established one is cut by ct_mark', async (t) => {
