@@ -17,7 +17,7 @@
  * Measured (L2 ping, switch on CPU 1, pinger on CPU 0, 3,000 warm-up echoes, then 500 echoes
  * 2 ms apart; perf sched): the ~3 ms stall nearly every run had was the kernel's DAMON thread
  * running on the switch's core while the woken datapath thread waited; with 100 µs it preempts
- * it. Figures: README, "The datapath thread has a 100 µs scheduler slice".
+ * it. Figures: bench/results/HISTORY.md, "The datapath thread slice".
  *
  * While the datapath is saturated (a receive burst came back full: frames wait in the ring; the
  * Switch's 'saturation' event) there is no wakeup to win, and a short slice only makes the
