@@ -6,6 +6,11 @@
  * The limits are the whole memory this queue may hold on to: a frame beyond them is dropped
  * (`arp_queue_full`) rather than queued. Each queued frame is also charged to a hold budget
  * (the arrival interface's, see neighbours.ts), kept here so it is given back to the same one.
+ *
+ * Keyed by the next hop's int32 bits (`ip | 0`): as uint32, an address of 128.0.0.0 or more is
+ * not a small integer, and every lookup V8 does not inline (each frame routed to a next hop
+ * still being resolved asks one to three) boxed it into a 16-byte heap number. Callers on the
+ * forwarding path pass the address as int32 bits too; `Pending.ip` is the unsigned address.
  */
 import type { HoldBudget } from '../packet/hold-budget';
 
@@ -16,6 +21,7 @@ export const ARP_QUEUE_LEN_DEFAULT = 16;
 export const ARP_MAX_PENDING_DEFAULT = 256;
 
 export interface Pending {
+  /** The next hop, unsigned (as shown). */
   ip: number;
   iface: number;
   slots: number[];
@@ -43,19 +49,19 @@ export class PendingQueue {
   }
 
   get(ip: number): Pending | undefined {
-    return this.byIp.get(ip);
+    return this.byIp.get(ip | 0);
   }
 
   /** Would a frame for next hop `ip` be accepted now? (Pure: trace asks this.) */
   hasRoom(ip: number): boolean {
-    const p = this.byIp.get(ip);
+    const p = this.byIp.get(ip | 0);
     return p === undefined ? this.byIp.size < this.maxPending : p.slots.length < this.queueLen;
   }
 
   /** Start resolving `ip` on `iface` (the caller sends the first request). */
   open(ip: number, iface: number, next: number): Pending {
-    const p: Pending = { ip, iface, slots: [], inIfs: [], budgets: [], probes: 1, next };
-    this.byIp.set(ip, p);
+    const p: Pending = { ip: ip >>> 0, iface, slots: [], inIfs: [], budgets: [], probes: 1, next };
+    this.byIp.set(ip | 0, p);
     return p;
   }
 
@@ -75,8 +81,9 @@ export class PendingQueue {
 
   /** Stop resolving `ip`; the record (with its frames, now the caller's) or undefined. */
   take(ip: number): Pending | undefined {
-    const p = this.byIp.get(ip);
-    if (p !== undefined) this.byIp.delete(ip);
+    const k = ip | 0;
+    const p = this.byIp.get(k);
+    if (p !== undefined) this.byIp.delete(k);
     return p;
   }
 

@@ -466,9 +466,11 @@ function routeIpv4(st: ForwardingState, a: PacketArena, s: number, inIf: number,
   d.arpEntry = ai;
   if (ai >= 0) d.nhState = NH_RESOLVED;
   else {
+    // The pending queue's calls take the next hop as int32 bits (arp-pending.ts: as uint32,
+    // one of 128.0.0.0 or more was a heap number per call while it is being resolved).
     const p = st.nbr.pending;
-    d.nhState = p.get(nh) === undefined ? NH_REQUEST : NH_QUEUED;
-    if (!p.hasRoom(nh)) return drop(d, D_ARP_QUEUE_FULL);
+    d.nhState = p.get(nh | 0) === undefined ? NH_REQUEST : NH_QUEUED;
+    if (!p.hasRoom(nh | 0)) return drop(d, D_ARP_QUEUE_FULL);
     // The hold budgets (arrival interface, router, arena) — the commit still hands the frame
     // to the neighbour layer, which starts resolution and counts the refusal on its budget.
     if (!st.nbr.holdBudget(inIf).canTake()) return drop(d, D_ARP_HOLD_LIMIT);

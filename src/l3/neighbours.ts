@@ -108,7 +108,10 @@ export class Neighbours {
     return ai >= 0 && c.expires[ai] > this.time[0] && c.iface[ai] === out ? ai : -1;
   }
 
-  /** Send `s` to `nh` out of `out`: at once when resolved, else queued behind an ARP request. */
+  /**
+   * Send `s` to `nh` out of `out`: at once when resolved, else queued behind an ARP request.
+   * `nh` (and `learn`'s `ip`) as int32 bits on the forwarding path: arp-pending.ts says why.
+   */
   output(s: number, out: number, nh: number, inIf: number): void {
     const ai = this.resolved(nh, out);
     if (ai >= 0) {

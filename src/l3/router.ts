@@ -352,7 +352,7 @@ export class Router implements ForwardingState, NeighbourHost {
   /** Apply decision `d` to the frame in slot `s` (takes the slot). */
   private commit(s: number, d: Decision): void {
     if (d.expired >= 0) this.ct.remove(d.expired, REMOVE_EXPIRED);
-    if (d.arpLearn) this.nbr.learn(d.arpSpa, d.arpShaHi, d.arpShaLo, d.inIf);
+    if (d.arpLearn) this.nbr.learn(d.arpSpa | 0, d.arpShaHi, d.arpShaLo, d.inIf);
     switch (d.verdict) {
       case V_FORWARD:
         this.commitForward(s, d);
@@ -361,7 +361,8 @@ export class Router implements ForwardingState, NeighbourHost {
         if (d.reason === D_ARP_HOLD_LIMIT) {
           // Dropped by the neighbour layer itself: it starts resolution (the sender's next try
           // finds the next hop resolved) and charges the refusal to the budget that refused.
-          this.nbr.output(s, d.out, d.nextHop, d.inIf);
+          // The next hop as int32 bits (a heap number per frame else: arp-pending.ts).
+          this.nbr.output(s, d.out, d.nextHop | 0, d.inIf);
           return;
         }
         if (d.icmpType >= 0 && d.icmpAllowed) this.icmpError(s, d.inIf, d.icmpType, d.icmpCode, d.icmpExtra);
@@ -417,7 +418,7 @@ export class Router implements ForwardingState, NeighbourHost {
       this.transmitDecided(s, d, nat, this.nbr.cache.macHi[d.arpEntry], this.nbr.cache.macLo[d.arpEntry] | 0);
       return;
     }
-    this.nbr.output(s, d.out, d.nextHop, d.inIf);
+    this.nbr.output(s, d.out, d.nextHop | 0, d.inIf);
   }
 
   /**

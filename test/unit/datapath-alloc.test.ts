@@ -187,6 +187,58 @@ t.test('routed with a floating IP, addresses, MAC halves and ports of 2^31 or mo
   routedRounds(t, '203.0.113', 'c0', 40000);
 });
 
+/**
+ * Frames from a VM (10.231.1.10) routed to 203.0.113.50 (0xcb007132, 2^31 or more) on a
+ * directly connected interface where nobody answers ARP. The clock does not move, so the next
+ * hop stays pending with one request sent; each measured frame is refused with `reason`: the
+ * decision asks the pending queue (queued yet? room?) and, for the hold budget's refusal, the
+ * commit hands the frame to the neighbour layer, which asks again. The queue is a Map keyed by
+ * the next hop: keyed by the uint32 address, each of those calls V8 did not inline was a
+ * 16-byte heap number per frame; keyed (and passed) as int32 bits it is a small integer.
+ */
+function unresolvedRounds(t: TapTest, opts: { holdLimit?: number; holdPerIface?: number }, reason: 'arp_hold_limit' | 'arp_queue_full', held: (q: number) => number): void {
+  const ms = 1000.5;
+  const sw = new Switch({ arena: { slots: 64, slotSize: 2048 + 128 }, clock: () => ms });
+  sw.addBridge('br-int');
+  const vm = sw.addPort('br-int', 'vm', { type: 'memory', ofport: 1, tag: 1 }).io as MemoryPort;
+  const far = sw.addPort('br-int', 'far', { type: 'memory', ofport: 2, tag: 2 }).io as MemoryPort;
+  vm.keep = 0;
+  far.keep = 0;
+  const r = sw.l3.addRouter('r1', { clock: () => ms, ...opts });
+  sw.l3.routerAddPort('r1', { bridge: 'br-int', port: 'qr1', mac: '02:52:00:00:01:01', cidr: '10.231.1.1/24', tag: 1 });
+  sw.l3.routerAddPort('r1', { bridge: 'br-int', port: 'qr2', mac: '02:52:00:00:02:01', cidr: '203.0.113.2/24', tag: 2 });
+  const VM = '02:54:c0:00:01:0a';
+  vm.inject(arpRequest(VM, '10.231.1.10', '10.231.1.1'));
+  sw.runUntilIdle();
+  sw.settle();
+  const fs = [udp(VM, '02:52:00:00:01:01', '10.231.1.10', '203.0.113.50', 40000, 9), udp(VM, '02:52:00:00:01:01', '10.231.1.10', '203.0.113.50', 40001, 9)];
+  // The first frames open resolution (one ARP request out of qr2) and fill what may be held.
+  vm.setGenerator(fs, 64);
+  sw.runUntilIdle();
+  const q = r.nbr.pending.queueLen;
+  t.same(r.nbr.pending.list().map((p) => [p.ip, p.slots.length, p.probes]), [[0xcb007132, held(q), 1]], `one next hop pending (its address as uint32), ${held(q)} frames held, one request sent`);
+  t.same(r.show().pendingArp.map((p) => [p.ip, p.queued]), [['203.0.113.50', held(q)]], 'shown as 203.0.113.50');
+  const { best, rounds, shown } = bytesPerFrame(() => {
+    const before = r.drops.get(reason);
+    vm.setGenerator(fs, FRAMES);
+    sw.runUntilIdle(1e9);
+    if (r.drops.get(reason) - before !== FRAMES) throw new Error(`${reason}: ${r.drops.get(reason) - before} of ${FRAMES}`);
+  });
+  t.ok(best < BOUND, `every frame ${reason}: best round ${best.toFixed(3)} B/frame (< ${BOUND}); rounds: ${shown}`);
+  t.ok(rounds.length > 0, 'rounds ran');
+  t.equal(r.stats.arpRequestsSent, 1, 'still one ARP request (the clock did not move)');
+  t.equal(far.counters.txPackets, 1, 'one frame out of the far port: the request');
+}
+
+t.test('routed to an unresolved next hop of 2^31 or more, its queue full (arp_queue_full): no bytes allocated per frame', async (t) => {
+  unresolvedRounds(t, { holdLimit: 48, holdPerIface: 24 }, 'arp_queue_full', (q) => q);
+});
+
+t.test('routed to an unresolved next hop of 2^31 or more, the interface\'s hold budget spent (arp_hold_limit): no bytes allocated per frame', async (t) => {
+  // The default budgets of a 64-slot arena: 8 for the router, 4 per interface (< the queue's 16).
+  unresolvedRounds(t, {}, 'arp_hold_limit', () => 4);
+});
+
 t.test('parse without the optimising compiler (warm-up, after a deopt): no bytes per frame for words of 2^31 or more', async (t) => {
   // Where parseSlot is not optimised, its DataView reads are calls to V8's builtins, and a
   // 32-bit word of 2^31 or more read unsigned (getUint32) comes back as a 16-byte heap number:
