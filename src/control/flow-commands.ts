@@ -5,7 +5,7 @@
 import { Switch } from '../datapath/switch';
 import { jsonArrayPieces, StreamedReply, type Handler } from './server';
 import { str, optStr } from './args';
-import { runTrace } from '../flow/trace';
+import { runTrace, type TraceContext } from '../flow/trace';
 import { addFlowsHandler } from './flow-load';
 
 /** Routing/NAT view of one output frame, if its destination MAC is a router interface here. */
@@ -77,6 +77,13 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
     },
     trace: (a) => {
       const f = sw.flows(str(a, 'bridge'));
+      const br = sw.bridge(str(a, 'bridge'));
+      // NORMAL's part comes from the bridge's own NORMAL stage (the flow tables know no L2).
+      const ctx: TraceContext = {
+        resolvePort: (n) => f.names.resolvePort(n),
+        portName: (n) => f.names.portName(n),
+        explainNormal: (s) => br.explainNormal(s),
+      };
       const hex = optStr(a, 'hex');
       let r;
       if (hex !== undefined) {
@@ -88,9 +95,9 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
           inPort = /^\d+$/.test(inName) ? Number(inName) : sw.bridge(str(a, 'bridge')).ofportByName(inName);
           if (inPort < 0) throw new Error(`trace: bridge has no port '${inName}'`);
         }
-        r = runTrace(f, { frame: Buffer.from(clean, 'hex'), inPort });
+        r = runTrace(f, { frame: Buffer.from(clean, 'hex'), inPort }, ctx);
       } else {
-        r = runTrace(f, { flow: str(a, 'flow') });
+        r = runTrace(f, { flow: str(a, 'flow') }, ctx);
       }
       // Follow frames that would reach a router interface into the router (routing and NAT
       // decisions), as ofproto/trace follows a patch port.

@@ -266,6 +266,19 @@ export class Bridge implements BridgeOps, NormalHost {
     this.arena.release(slot);
   }
 
+  /**
+   * NORMAL's decision for the frame in `slot`, as `tvs trace` prints it under the NORMAL action:
+   * OVS's words for it, then the VLAN and each output port with the tag its copy leaves with.
+   * Nothing is learned or counted; the slot stays the caller's.
+   */
+  explainNormal(slot: number): string[] {
+    const e = this.normalStage.explain(slot);
+    if (e.vlan < 0) return [e.why];
+    const name = (o: number): string => this.portName(o) ?? String(o);
+    const outs = e.outputs.map((o) => `${name(o.ofport)} (${o.vid === 0 ? 'untagged' : `tagged ${o.vid}`})`);
+    return [e.why, `in VLAN ${e.vlan}: ${outs.length > 0 ? outs.join(', ') : 'no port to send to, dropping'}`];
+  }
+
   /** What NORMAL dropped, by reason. */
   get normalDrops(): DropCounters<string> {
     return this.normalStage.drops;

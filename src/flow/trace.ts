@@ -55,6 +55,12 @@ export interface TraceResult {
 export interface TraceContext {
   resolvePort(name: string): number;
   portName(ofport: number): string | undefined;
+  /**
+   * What the bridge's NORMAL would do with the frame in `slot` (its VLAN, the learned port or
+   * the flood's ports and tags), as lines under the NORMAL action; the bridge supplies it, as
+   * the flow tables know no L2. The slot stays the trace's.
+   */
+  explainNormal?(slot: number): string[];
 }
 
 /** ofproto/trace of `input` through pipeline `p` (port names from `ctx`, default the pipeline's). */
@@ -92,6 +98,8 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext =
   const names: PortNamer = (n) => ctx.portName(n);
   const steps: TraceStep[] = [];
   const outputs: TraceOutput[] = [];
+  // Depth of the last action run: NORMAL's explanation goes under it.
+  let actionDepth = 0;
   const tracer: ExecTracer = {
     lookup(table, rid, _slot, depth) {
       const r = rid >= 0 ? x.rules[rid] : undefined;
@@ -102,6 +110,7 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext =
       );
     },
     action(rid, pc, _slot, depth) {
+      actionDepth = depth;
       const r = x.rules[rid];
       const i = r ? r.pcs.indexOf(pc) : -1;
       if (r && i >= 0) steps.push({ kind: 'action', depth, action: formatAction(r.actions[i], names) });
@@ -122,7 +131,11 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext =
     name: 'trace',
     arena: a,
     output: (s, port) => rec('output', s, port),
-    normal: (s) => rec('normal', s),
+    normal: (s) => {
+      const lines = ctx.explainNormal?.(s) ?? [];
+      for (const text of lines) steps.push({ kind: 'event', depth: actionDepth, text });
+      rec('normal', s, undefined, lines.length > 0 ? lines.join('; ') : undefined);
+    },
     flood: (s, all) => rec(all ? 'all' : 'flood', s),
     controller: (s, _t, _c, reason: PacketInReason) => rec('controller', s, undefined, reason),
     drop: (s, reason) => rec('drop', s, undefined, FLOW_DROPS.reasons[reason] ?? String(reason)),
@@ -162,7 +175,7 @@ function renderTrace(r: TraceResult, names: PortNamer): string {
   if (r.outputs.length === 0) lines.push('  (none)');
   for (const o of r.outputs) {
     const what =
-      o.kind === 'output' ? `output ${formatPort(o.port!, names)}` : o.kind === 'drop' ? `drop (${o.reason})` : o.kind === 'controller' ? `controller (${o.reason})` : o.kind.toUpperCase();
+      o.kind === 'output' ? `output ${formatPort(o.port!, names)}` : o.kind === 'drop' ? `drop (${o.reason})` : o.kind === 'controller' ? `controller (${o.reason})` : o.reason ? `${o.kind.toUpperCase()} (${o.reason})` : o.kind.toUpperCase();
     lines.push(`  ${what}: ${o.headers}`);
   }
   return lines.join('\n');

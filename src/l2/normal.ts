@@ -50,6 +50,38 @@ const D_NO_BUFFER = NORMAL_DROPS.id.no_buffer;
 const D_SAMEPORT = NORMAL_DROPS.id.no_output;
 const D_UNKNOWN_IN_PORT = NORMAL_DROPS.id.unknown_port;
 
+/**
+ * The VLAN NORMAL switches a frame in (OVS input_vid_is_valid + input_vid_to_vlan): an access
+ * port's tag for an untagged or priority-tagged frame, the frame's VID (0 untagged) on a trunk
+ * that carries it; -1 when the input port does not carry the frame's VLAN. `tci` is the frame's
+ * vlan_tci as the flow key has it when NORMAL runs (after the flows' push/strip/mod_vlan).
+ */
+export function inputVlan(port: PortVlan, tci: number): number {
+  const vid = tci === 0 ? 0 : tci & 0x0fff;
+  if (port.tag >= 0) return vid === 0 ? port.tag : -1;
+  return port.carries(vid) ? vid : -1;
+}
+
+/** Does a flood of a frame in `vlan` that came in on `inPort` go out of `p`? Only ports of its VLAN. */
+function floodsTo(p: NormalPort, inPort: NormalPort, vlan: number): boolean {
+  return p !== inPort && p.up && p.vlan.carries(vlan);
+}
+
+/** The VID a frame in `vlan` leaves `port` with: 0 (untagged) on an access port or for VLAN 0. */
+export function outputVid(port: PortVlan, vlan: number): number {
+  return port.tag >= 0 ? 0 : vlan;
+}
+
+/** What NORMAL would do with a frame, for `tvs trace` (computed by the same functions as forward). */
+export interface NormalExplanation {
+  /** The VLAN it is switched in, or -1 (dropped: see `why`). */
+  vlan: number;
+  /** OVS's words for the decision ("no learned MAC for destination, flooding", ...). */
+  why: string;
+  /** The ports it leaves by, with the VID each copy carries (0 = untagged). */
+  outputs: { ofport: number; vid: number }[];
+}
+
 export class Normal {
   /** Scratch list of flood targets (indices into portList); reused, never reallocated per packet. */
   private targets = new Uint16Array(64);
@@ -78,6 +110,33 @@ export class Normal {
     this.host.arena.release(slot);
   }
 
+  /**
+   * NORMAL's decision for the frame in `slot` without acting on it: no learning, no counting, the
+   * slot stays the caller's (OVS's ofproto/trace translates with may_learn off). The VLAN, the
+   * learned-port lookup and the flood targets come from the same functions forward uses.
+   */
+  explain(slot: number): NormalExplanation {
+    const h = this.host;
+    const key = h.arena.key;
+    const k = slot << KEY_SHIFT;
+    const inPort = h.portAt(key[k + K_IN_PORT]);
+    if (inPort === undefined) return { vlan: -1, why: 'input port not on this bridge, dropping', outputs: [] };
+    const vlan = inputVlan(inPort.vlan, key[k + K_VLAN_TCI]);
+    if (vlan < 0) return { vlan, why: 'disallowed VLAN VID for this input port, dropping', outputs: [] };
+    const dstHi = key[k + K_DL_DST_HI];
+    if ((dstHi & 0x0100) === 0) {
+      const out = h.macs.lookup(vlan, dstHi, key[k + K_DL_DST_LO], h.batchClock[0]);
+      const p = out >= 0 ? h.portAt(out) : undefined;
+      if (p !== undefined && p.up) {
+        if (p === inPort) return { vlan, why: 'learned port is input port, dropping', outputs: [] };
+        return { vlan, why: 'forwarding to learned port', outputs: [{ ofport: p.ofport, vid: outputVid(p.vlan, vlan) }] };
+      }
+    }
+    // (OVS says the same for a broadcast or multicast destination: never learned.)
+    const outputs = h.portList.filter((p) => floodsTo(p, inPort, vlan)).map((p) => ({ ofport: p.ofport, vid: outputVid(p.vlan, vlan) }));
+    return { vlan, why: 'no learned MAC for destination, flooding', outputs };
+  }
+
   forward(slot: number): void {
     const h = this.host;
     const a = h.arena;
@@ -88,21 +147,10 @@ export class Normal {
       this.drop(slot, D_UNKNOWN_IN_PORT);
       return;
     }
-    const tci = key[k + K_VLAN_TCI];
-    const frameVid = tci === 0 ? 0 : tci & 0x0fff;
-    let vlan: number;
-    if (inPort.vlan.tag >= 0) {
-      if (frameVid !== 0) {
-        this.drop(slot, D_VLAN);
-        return;
-      }
-      vlan = inPort.vlan.tag;
-    } else {
-      vlan = frameVid;
-      if (!inPort.vlan.carries(vlan)) {
-        this.drop(slot, D_VLAN);
-        return;
-      }
+    const vlan = inputVlan(inPort.vlan, key[k + K_VLAN_TCI]);
+    if (vlan < 0) {
+      this.drop(slot, D_VLAN);
+      return;
     }
 
     if (h.batchSeq !== this.memoSeq) {
@@ -163,7 +211,7 @@ export class Normal {
     let n = 0;
     for (let i = 0; i < list.length; i++) {
       const p = list[i];
-      if (p !== inPort && p.up && p.vlan.carries(vlan)) t[n++] = i;
+      if (floodsTo(p, inPort, vlan)) t[n++] = i;
     }
     if (n === 0) {
       this.drop(slot, D_SAMEPORT);
@@ -186,15 +234,16 @@ export class Normal {
     const h = this.host;
     const a = h.arena;
     const tci = a.key[(slot << KEY_SHIFT) + K_VLAN_TCI];
-    if (p.vlan.tag >= 0 || vlan === 0) {
+    const vid = outputVid(p.vlan, vlan);
+    if (vid === 0) {
       if (tci !== 0) popTag(a, slot);
     } else if (tci === 0) {
-      if (!pushTag(a, slot, ETH_P_8021Q, vlan)) {
+      if (!pushTag(a, slot, ETH_P_8021Q, vid)) {
         this.drop(slot, D_HEADROOM);
         return;
       }
-    } else if ((tci & 0x0fff) !== vlan) {
-      rewriteTci(a, slot, vlan, 0x0fff);
+    } else if ((tci & 0x0fff) !== vid) {
+      rewriteTci(a, slot, vid, 0x0fff);
     }
     h.transmit(slot, p);
   }

@@ -49,6 +49,8 @@ const why = !isRoot()
 interface Vm {
   ns: string;
   dev: string;
+  /** The switch's port (the veth's host end). */
+  host: string;
   mac: string;
   ip4: string;
   ip6: string;
@@ -68,6 +70,8 @@ interface Switch {
   dumpFlows(filter: string): Promise<string>;
   delFlows(filter?: string): Promise<void>;
   dumpConntrack(zone: number): Promise<CliResult>;
+  /** `tvs trace` of a frame arriving on a port (tvs only: OVS's ofproto/trace names datapath ports). */
+  trace?(hex: string, inPort: string): Promise<string>;
 }
 
 async function tvsSwitch(t: Teardownable): Promise<Switch> {
@@ -83,6 +87,7 @@ async function tvsSwitch(t: Teardownable): Promise<Switch> {
     dumpFlows: (filter) => c('dump-flows', 'br-int', filter),
     delFlows: async (filter) => void (await c('del-flows', 'br-int', ...(filter ? [filter] : []))),
     dumpConntrack: (zone) => tvs(d.control, ['dump-conntrack', 'br-int', `zone=${zone}`]),
+    trace: (hex, inPort) => c('trace', 'br-int', '--hex', hex, inPort),
   };
 }
 
@@ -167,7 +172,7 @@ t.before(async () => {
     sh(['ip', '-n', ns, 'link', 'set', v.peer, 'up']);
     sh(['ip', 'link', 'set', v.host, 'up']);
     await sw.addPort('br-int', v.host, ofport, [`tag=${vlan}`]);
-    return { ns, dev: v.peer, mac, ip4, ip6, ofport };
+    return { ns, dev: v.peer, host: v.host, mac, ip4, ip6, ofport };
   };
   const w = TWO_VMS;
   vm1 = await makeVm('1', w.vm1.mac, w.vm1.ip4, w.vm1.ip6, w.vm1.ofport, w.vlan);
@@ -398,6 +403,12 @@ t.test('tenant 1\'s broadcasts and multicasts (ARP, DHCP, IPv6 NS/RS) never reac
   t.match(sawVm4, control, 'vm3\'s ARP request, sent after them, reached vm4\'s wire');
   const leaked = sawVm4.split('\n').filter((l) => l.includes(`${vm1.mac} >`));
   t.same(leaked, [], 'nothing from vm1 reached vm4\'s wire');
+  if (sw.trace) {
+    // tvs trace says the same of the ARP: table 94's NORMAL floods it in VLAN 1 only.
+    const text = await sw.trace(arp.toString('hex'), vm1.host);
+    const flood = /-> in VLAN (\d+): (.*)/.exec(text);
+    t.same(flood && { vlan: Number(flood[1]), ports: flood[2].split(', ').sort() }, { vlan: 1, ports: [`int-br-eth1 (tagged 1)`, `${vm2.host} (untagged)`].sort() }, `tvs trace: NORMAL floods vm1's ARP to vm2 and the patch port only:\n${text}`);
+  }
 });
 
 t.test('removing the TCP 22 rule: new connections stop, the established one is cut by ct_mark', async (t) => {
