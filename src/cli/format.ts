@@ -141,3 +141,47 @@ export function formatNat(rows: NatView[]): string {
     ]),
   ]);
 }
+
+/** What `control-stats` returns: the daemon's own state (src/cli/daemon.ts). */
+export interface ControlStatsView {
+  connections: number;
+  accepted: number;
+  [counter: string]: unknown;
+  limits: Record<string, number>;
+  helper_threads: { nice: number; sched: string; saturated?: boolean; switches?: number; lowered: number; idle: number; failed: number; threads: number; error?: string };
+  datapath_slice: { requested_us: number; slice_us: number; applied: boolean; error?: string; saturated?: boolean; saturations?: number };
+  /** Absent without the native addon. */
+  wake_ahead?: { wakeAheadUs: number; caught: number; missed: number; periodUs: number; leadUs: number; polledMs: number; held: number; preempted: number };
+}
+
+/**
+ * `tvs control-stats`: one section per part of the daemon, the counters under the names --json
+ * gives them (so a figure read here can be found in a script's output).
+ */
+export function formatControlStats(r: ControlStatsView): string {
+  const kv = (o: Record<string, unknown>) => Object.entries(o).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  const counters: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) if (typeof v === 'number') counters[k] = v;
+  // `connections`: open now, this request's own included.
+  const out = ['Control socket:', `  ${kv(counters)}`, `  limits: ${kv(r.limits)}`];
+
+  const h = r.helper_threads;
+  const policy = h.sched === 'auto' ? `auto (now ${h.saturated ? 'normal: the datapath is saturated' : 'SCHED_IDLE: calm'})` : h.sched;
+  out.push(`Helper threads: ${h.nice === 0 ? 'left as they are (nice 0)' : `nice ${h.nice}`}, policy ${policy}`);
+  const hc: Record<string, unknown> = { threads: h.threads, lowered: h.lowered, idle: h.idle, failed: h.failed };
+  if (h.switches !== undefined) hc.switches = h.switches;
+  out.push(`  ${kv(hc)}${h.error ? `; last error: ${h.error}` : ''}`);
+
+  const s = r.datapath_slice;
+  const state = s.requested_us === 0 ? "the kernel's default (none asked)" : s.applied ? `${s.slice_us} µs (asked ${s.requested_us} µs)` : `not applied (asked ${s.requested_us} µs${s.error ? `: ${s.error}` : ''})`;
+  const sat = s.saturations !== undefined ? `; ${s.saturated ? 'saturated now (default slice meanwhile)' : 'calm'}, saturations=${s.saturations}` : '';
+  out.push(`Datapath thread slice: ${state}${sat}`);
+
+  const w = r.wake_ahead;
+  if (w === undefined) out.push('Wake-ahead: unknown (no native addon)');
+  else {
+    out.push(`Wake-ahead: ${w.wakeAheadUs === 0 ? 'off' : `${w.wakeAheadUs} µs`}; period ${w.periodUs > 0 ? `${w.periodUs} µs` : 'none seen yet'}, lead ${w.leadUs} µs`);
+    out.push(`  caught=${w.caught} missed=${w.missed} held=${w.held} preempted=${w.preempted} polledMs=${w.polledMs}`);
+  }
+  return out.join('\n');
+}

@@ -8,7 +8,7 @@ import { request, ControlError, addFlowsFromStream, ADD_FLOWS_PART_CHARS } from 
 import { controlPath } from '../control/protocol';
 import { parseKeyValues } from '../control/port-options';
 import { otherConfigWords } from '../control/bridge-other-config';
-import { formatShow, formatDumpPorts, formatFdb, formatRouter, formatNat, RouterView, NatView } from './format';
+import { formatShow, formatDumpPorts, formatFdb, formatRouter, formatNat, formatControlStats, RouterView, NatView, ControlStatsView } from './format';
 import * as fs from 'fs';
 import * as path from 'path';
 import { pcapFile } from '../control/pcap';
@@ -145,7 +145,7 @@ const VERBS: Record<string, Verb> = {
       { name: 'busy-poll', help: 'poll the ports in a loop instead of sleeping until they are readable (benchmarks)' },
       { name: 'spin-us', value: 'N', help: 'after traffic keep polling the ports for up to N µs after the last frame (adaptive) before sleeping: lower latency for a core while traffic flows, none when idle; 0 (default) sleeps as soon as the ports are empty' },
       { name: 'wake-ahead-us', value: 'N', help: `for periodic traffic (a frame every 0.5-100 ms, regular within 1/16) wake up to N µs before the next expected frame and poll for it instead of being woken by it (the wakeup of an idle CPU is then paid before the frame comes); the lead adapts to how late the timer runs and how much the arrivals stray, a poll takes at most 1/8 of the period and only a frame arms the timer, so traffic that stops costs one poll and idle stays at 0% CPU; default ${DEFAULT_WAKE_AHEAD_US}, 0: off` },
-      { name: 'helper-nice', value: 'N', help: "run the process's helper threads (V8's compiler and GC workers, libuv's pool) at nice N, a lower CPU share than the thread that forwards frames (default 19; 0 leaves them at the switch's own priority and policy; the log, the control-stats request and the metrics say how many were lowered)" },
+      { name: 'helper-nice', value: 'N', help: "run the process's helper threads (V8's compiler and GC workers, libuv's pool) at nice N, a lower CPU share than the thread that forwards frames (default 19; 0 leaves them at the switch's own priority and policy; the log, `tvs control-stats` and the metrics say how many were lowered)" },
       { name: 'helper-sched', value: 'idle|normal|auto', help: "auto (default): SCHED_IDLE while the datapath is calm, the nice value only while it is saturated (needs CAP_SYS_NICE or RLIMIT_NICE to switch back; normal otherwise): the short latency tail of idle without starving V8's compiler under full load; normal: only the nice value; idle: also put the helper threads in SCHED_IDLE, so they run only when the forwarding thread does not want the core (a nice value alone still lets them take it for a whole scheduler slice, 1.5-4 ms: a lower latency tail) but a switch saturated by traffic then starves V8's compiler (firewall path at the generator maximum: 26% loss instead of 5%)" },
       { name: 'datapath-slice-us', value: 'N', help: "scheduler slice of the thread that forwards frames, µs (Linux 6.12+ per-thread slices; default 100, the kernel's minimum; 0 keeps the kernel's default): a frame's wakeup then preempts whatever else runs on the switch's core at once instead of after that task's slice or the next tick; its CPU share is unchanged. The log says `datapath thread slice`, or a warning where the kernel has no per-thread slices" },
       { name: 'warm-up-frames', value: 'N', help: `before anything is configured, run N synthetic frames (default ${DEFAULT_WARM_UP_FRAMES}, at most about ${WARM_UP_CPU_BUDGET_MS} ms of CPU) through the forwarding code on a private scratch switch whose ports are on no device (NORMAL; a Neutron-style firewall with conntrack, recirculation and conjunctions; a patch pair with VLAN push/pop; a router with a floating IP), so V8 has compiled it before the first real frame: no frame leaves on any port, the user's bridges, flows, MAC tables, conntrack, routers, NAT sessions and counters are not touched (the log says \`datapath warmed up\`); 0: no warm-up (the first few hundred frames then run while V8 compiles)` },
@@ -344,6 +344,17 @@ const VERBS: Record<string, Verb> = {
         for (const f of flows) lines.push(`${f.bridge.padEnd(10)} ${si(f.pps).padStart(8)}  ${si(f.bps).padStart(8)}  ${f.flow}`);
         process.stdout.write((tty ? '\x1b[H\x1b[2J' : '') + lines.join('\n') + '\n');
       }
+    },
+  },
+  'control-stats': {
+    args: '',
+    help:
+      "The daemon's own state: the control socket's counters (connections, requests refused as bad, too deep, oversized...) and limits, the helper threads (nice value, policy, how many lowered), the datapath thread's scheduler slice and the wake-ahead (budget, period and lead, predicted polls that caught / missed their frame). With --json, the control-stats request's reply as is.",
+    min: 0,
+    max: 0,
+    run: async (_w, ctx) => {
+      const r = (await request(ctx.control, 'control-stats')) as ControlStatsView;
+      print(ctx, r, () => formatControlStats(r));
     },
   },
   reload: {

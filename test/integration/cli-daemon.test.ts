@@ -1,12 +1,13 @@
 /**
  * The daemon and the CLI end to end, without root (memory ports only): config at start,
  * structured JSON logs, reload by CLI and by SIGHUP (a bad file changes nothing), save-config,
- * `tvs top`, `--help` for every verb, exit codes.
+ * `tvs top`, `tvs control-stats`, `--help` for every verb, exit codes.
  */
 import t from 'tap';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as net from 'net';
 import { run, startDaemon, tvs, tvsOk, TVS } from '../helpers/daemon';
 import { request } from '../../src/control/client';
 import { bindingAvailable, loadBinding } from '../../src/io/binding';
@@ -26,7 +27,7 @@ t.test('daemon + CLI without root', async (t) => {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'tvs.json');
   fs.writeFileSync(file, JSON.stringify(cfg));
-  const d = await startDaemon(t, ['--config', file, '--log-format', 'json']);
+  const d = await startDaemon(t, ['--config', file, '--log-format', 'json', '--wake-ahead-us', '350']);
   const c = (...a: string[]) => tvsOk(d.control, a);
 
   const logs = () => d.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
@@ -66,6 +67,31 @@ t.test('daemon + CLI without root', async (t) => {
   t.match(stats.helper_threads, { nice: 19, sched: auto ? 'auto' : 'normal', failed: 0 });
   t.equal(stats.helper_threads.idle, auto ? stats.helper_threads.lowered : 0, 'every lowered helper also in SCHED_IDLE while calm');
   t.ok(stats.helper_threads.lowered >= tasks.length - 1, 'control-stats counts them');
+
+  // tvs control-stats: the same state, readable. A line that is not JSON on the socket is
+  // answered with an error and counted as a bad request; every tvs call is one connection.
+  const before = JSON.parse(await c('--json', 'control-stats')) as { accepted: number; bad_requests: number; wake_ahead?: { wakeAheadUs: number } };
+  t.equal(before.bad_requests, 0, 'control-stats --json: no bad request yet');
+  const answer = await new Promise<string>((resolve, reject) => {
+    const sock = net.connect(d.control, () => sock.write('this is not json\n'));
+    let got = '';
+    sock.on('data', (b) => {
+      got += b;
+      if (got.includes('\n')) (sock.end(), resolve(got));
+    });
+    sock.on('error', reject);
+  });
+  t.match(JSON.parse(answer), { ok: false, error: /^bad request: not JSON/ }, 'the bad line refused');
+  const text = await c('control-stats');
+  t.match(text, new RegExp(`^Control socket:\n  connections=1 accepted=${before.accepted + 2} refused_connections=0 .* bad_requests=1 `), `tvs control-stats: the bad line and both connections counted\n${text}`);
+  t.match(text, /\n {2}limits: maxRequestBytes=1048576 maxDepth=64 maxConnections=128 /, 'the limits');
+  t.match(text, new RegExp(`\nHelper threads: nice 19, policy ${auto ? 'auto \\(now SCHED_IDLE: calm\\)' : 'normal'}\n  threads=\\d+ lowered=${stats.helper_threads.lowered} `), 'the helper threads');
+  if (bindingAvailable()) {
+    t.equal(before.wake_ahead?.wakeAheadUs, 350, 'control-stats --json: the --wake-ahead-us budget');
+    t.match(text, /\nWake-ahead: 350 µs; period none seen yet, lead \d+ µs\n {2}caught=0 missed=0 /, 'the --wake-ahead-us budget, no traffic yet');
+  } else t.match(text, /\nWake-ahead: unknown \(no native addon\)/);
+  const after = JSON.parse(await c('--json', 'control-stats')) as { accepted: number; bad_requests: number };
+  t.same([after.accepted, after.bad_requests], [before.accepted + 3, 1], 'control-stats --json after');
 
   // The datapath thread's short scheduler slice (Linux 6.12+), read back from the kernel; the
   // helpers keep the default one.

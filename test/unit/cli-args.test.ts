@@ -6,7 +6,7 @@ import t from 'tap';
 import { execFile } from 'child_process';
 import * as path from 'path';
 import { editDistance, nearest, parseArgs, verbHelp, usageOf } from '../../src/cli/tvs';
-import { formatNat, formatRouter, seconds } from '../../src/cli/format';
+import { formatControlStats, formatNat, formatRouter, seconds } from '../../src/cli/format';
 
 const TVS = path.resolve(__dirname, '../../src/cli/tvs.js');
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -136,4 +136,34 @@ t.test('router-show and nat-show print tables', async (t) => {
       'icmp   new          dnat  203.0.113.9 > 203.0.113.50 id 7     10.230.1.10 > 203.0.113.9 id 7     1/0      13s   in 17s',
     ].join('\n'),
   );
+});
+
+t.test('control-stats: the states the running daemon test does not reach (no addon, slice refused, saturated)', async (t) => {
+  const base = {
+    connections: 2, accepted: 40, refused_connections: 3, bad_requests: 1,
+    limits: { maxConnections: 128 },
+    helper_threads: { nice: 19, sched: 'auto', saturated: true, switches: 4, lowered: 6, idle: 0, failed: 1, threads: 6, error: 'EPERM' },
+    datapath_slice: { requested_us: 100, slice_us: 0, applied: false, error: 'EINVAL (kernel before 6.12)' },
+  };
+  t.equal(
+    formatControlStats(base),
+    [
+      'Control socket:',
+      '  connections=2 accepted=40 refused_connections=3 bad_requests=1',
+      '  limits: maxConnections=128',
+      'Helper threads: nice 19, policy auto (now normal: the datapath is saturated)',
+      '  threads=6 lowered=6 idle=0 failed=1 switches=4; last error: EPERM',
+      'Datapath thread slice: not applied (asked 100 µs: EINVAL (kernel before 6.12))',
+      'Wake-ahead: unknown (no native addon)',
+    ].join('\n'),
+  );
+  const out = formatControlStats({
+    ...base,
+    helper_threads: { nice: 0, sched: 'normal', lowered: 0, idle: 0, failed: 0, threads: 5 },
+    datapath_slice: { requested_us: 100, slice_us: 100, applied: true, saturated: true, saturations: 7 },
+    wake_ahead: { wakeAheadUs: 0, caught: 12, missed: 3, periodUs: 1000, leadUs: 60, polledMs: 4, held: 2, preempted: 1 },
+  });
+  t.match(out, /\nHelper threads: left as they are \(nice 0\), policy normal\n {2}threads=5 lowered=0 idle=0 failed=0\n/);
+  t.match(out, /\nDatapath thread slice: 100 µs \(asked 100 µs\); saturated now \(default slice meanwhile\), saturations=7\n/);
+  t.match(out, /\nWake-ahead: off; period 1000 µs, lead 60 µs\n {2}caught=12 missed=3 held=2 preempted=1 polledMs=4$/);
 });
