@@ -8,17 +8,19 @@ PACEGEN := dist/bench/tools/pacegen
 TS_SOURCES := $(shell find src test bench scripts -name '*.ts' 2>/dev/null)
 NATIVE_SOURCES := $(wildcard native/src/*.c native/src/*.h) native/binding.gyp
 # Debian packages each target drives as real peers. Installed without recommends, so the demo
-# does not pull QEMU or GUI libraries (tshark without wireshark-qt).
-DEMO_DEBS := iperf3 tcpdump iputils-ping iproute2 procps
+# does not pull QEMU or GUI libraries (tshark without wireshark-qt). The demo's DHCP client is
+# busybox's udhcpc.
+DEMO_DEBS := iperf3 tcpdump iputils-ping iproute2 procps busybox-static
 TEST_DEBS := iperf3 tcpdump tshark netsniff-ng ethtool iputils-ping busybox-static isc-dhcp-client procps iproute2 traceroute qemu-system-x86 openvswitch-switch python3-os-ken
 # The side-by-side benchmark (bench/compare): the peers' tools, Open vSwitch (started by hand in a
 # private directory, never as a service) and nftables for the kernel router.
 BENCH_DEBS := iperf3 netsniff-ng openvswitch-switch ethtool nftables iputils-ping iproute2 util-linux procps
 
 # $(call install-debs,PACKAGES,WHAT-SKIPS): install the missing ones (apt-get update first); as
-# non-root only say what will skip.
+# non-root only say what will skip. Missing: not "installed" (a removed package whose config
+# files are left is known to `dpkg -s` but has no programs).
 define install-debs
-@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+@missing=""; for p in $(1); do [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || missing="$$missing $$p"; done; \
 if [ -n "$$missing" ]; then \
   if [ "$$(id -u)" != 0 ]; then echo "not root: cannot install$$missing ($(2))"; exit 0; fi; \
   echo "installing:$$missing"; \

@@ -28,20 +28,53 @@ export function sh(argv: string[], allowFail = false): string {
   }
 }
 
-/** Async variant (stdout and stderr together, killed after `timeoutMs`): keeps the demo responsive to Ctrl-C. */
+/** The commands `shAsync` started that are still running: the clean-up ends them (by pid). */
+const running = new Set<ChildProcess>();
+
+/**
+ * Async variant (stdout and stderr together, killed after `timeoutMs`): keeps the demo responsive
+ * to Ctrl-C, which ends whatever is still running (a capture, an iperf3 server waiting).
+ */
 export function shAsync(argv: string[], timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve) => {
     const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(p);
     let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
+    p.stdout!.on('data', (d) => (out += d));
+    p.stderr!.on('data', (d) => (out += d));
     const timer = setTimeout(() => p.pid && process.kill(p.pid, 'SIGKILL'), timeoutMs);
     p.on('close', () => {
+      running.delete(p);
       clearTimeout(timer);
       resolve(out);
     });
   });
 }
+
+/** Whether process `pid` (a child: a zombie once it exited) is gone within `ms`; blocks meanwhile. */
+function exitedWithin(pid: number, ms: number): boolean {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (const end = Date.now() + ms; Date.now() < end; Atomics.wait(nap, 0, 0, 20)) {
+    try {
+      if (/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** A step's claim, checked: when it does not hold the demo stops, says which, and tears down. */
+export function expect(ok: boolean, claim: string, seen: string): void {
+  if (!ok) throw new Error(`expected ${claim}; got:\n${seen.trim()}`);
+  console.log(`  ok: ${claim}`);
+}
+
+/** ping's summary line ("3 packets transmitted, 3 received, 0% packet loss, ...") or '' */
+export const pingSummary = (out: string): string => out.split('\n').find((l) => l.includes('packet loss'))?.trim() ?? '';
+
+/** ping's loss in percent (100 when ping printed no summary). */
+export const pingLoss = (out: string): number => Number(/(\d+(?:\.\d+)?)% packet loss/.exec(out)?.[1] ?? 100);
 
 /** `argv` run inside namespace `ns`. */
 export const inNs = (ns: string, argv: string[]): string[] => ['ip', 'netns', 'exec', ns, ...argv];
@@ -94,12 +127,31 @@ export class Lab {
     return d;
   }
 
-  /** Stop the daemons (by their pid), delete the links, then the namespaces (and the veth ends inside them). */
+  /** End the commands still running and stop the daemons (by their pid), delete the links, then the namespaces (and the veth ends inside them). */
   cleanup(): void {
+    // SIGTERM, not SIGKILL: `timeout` passes it on to the capture it runs.
+    for (const p of running) {
+      try {
+        if (p.pid && p.exitCode === null) process.kill(p.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
     for (const d of this.daemons) {
       if (d.pid && d.exitCode === null) {
         try {
           process.kill(d.pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    // Wait (2 s at most) until they have closed their ports, so that nothing of the demo runs on
+    // after it returns; one that does not stop is killed.
+    for (const d of this.daemons) {
+      if (d.pid && !exitedWithin(d.pid, 2000)) {
+        try {
+          process.kill(d.pid, 'SIGKILL');
         } catch {
           /* gone */
         }
@@ -116,11 +168,13 @@ export class Lab {
  * `limitMs`, takes too long; `done` is printed after a successful run.
  */
 export function runDemo(name: string, lab: Lab, main: () => Promise<void>, opts: { limitMs?: number; done?: () => string } = {}): void {
-  process.on('SIGINT', () => {
-    console.log('\ninterrupted: tearing down');
-    lab.cleanup();
-    process.exit(130);
-  });
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.on(sig, () => {
+      console.log(`\n${sig === 'SIGINT' ? 'interrupted' : 'terminated'}: tearing down`);
+      lab.cleanup();
+      process.exit(code);
+    });
+  }
   const limit =
     opts.limitMs === undefined
       ? undefined

@@ -15,13 +15,14 @@
  * learn in table 10). GRE runs tvs to tvs in userspace over a raw IP socket (no kernel gretap).
  * The demo pings across both networks while tcpdump -n decodes the underlay, shows the flows
  * table 10 learned in table 20 on both nodes, a cross-tenant ping that fails, a trace, and tears
- * everything down (also on failure or Ctrl-C). Every command it runs has a time limit.
+ * everything down (also on failure or Ctrl-C). Each of these is checked: when one does not hold
+ * the demo stops and says which. Every command it runs has a time limit.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { brTunFlows, type HostNet } from '../test/fixtures/neutron-br-tun';
-import { inNs, Lab, runDemo, sh, shAsync, step, TVS } from './demo-lab';
+import { expect, inNs, Lab, pingLoss, pingSummary, runDemo, sh, shAsync, step, TVS } from './demo-lab';
 
 const lab = new Lab('demo-overlay');
 const NODES = ['tvs-node-a', 'tvs-node-b'];
@@ -122,22 +123,29 @@ async function main(): Promise<void> {
   step('[5/6] Ping across both networks; tcpdump -n on the underlay decodes the VNI and the GRE key');
   const cap = shAsync(inNs('tvs-node-b', ['timeout', '6', 'tcpdump', '-i', 'ul', '-n', '-l', '-c', '16', 'udp port 4789 or proto gre']), 15_000);
   await new Promise((r) => setTimeout(r, 1500));
-  const ping = async (from: string, to: string, n = 3): Promise<string> =>
-    (await shAsync(inNs(from, ['ping', '-c', String(n), '-i', '0.3', '-W', '2', to]))).split('\n').filter((l) => l.includes('loss')).join('');
-  console.log(`  vm-vx-a  -> vm-vx-b  (VXLAN 100): ${await ping('vm-vx-a', '10.241.0.12', 1)}`);
-  console.log(`  vm-gre-a -> vm-gre-b (GRE 200):   ${await ping('vm-gre-a', '10.241.0.22', 1)}`);
+  /** A ping from VM `from`, checked: every reply (`ok`) or none; its summary printed after `label`. */
+  const ping = async (label: string, from: string, to: string, n: number, ok: boolean): Promise<void> => {
+    const out = await shAsync(inNs(from, ['ping', '-c', String(n), '-i', '0.3', '-W', '2', to]));
+    console.log(`  ${label.padEnd(48)} ${pingSummary(out)}`);
+    expect(ok ? pingLoss(out) === 0 : pingLoss(out) === 100, ok ? `every reply from ${to}` : `no reply from ${to}`, out);
+  };
+  await ping('vm-vx-a  -> vm-vx-b  (VXLAN 100):', 'vm-vx-a', '10.241.0.12', 1, true);
+  await ping('vm-gre-a -> vm-gre-b (GRE 200):', 'vm-gre-a', '10.241.0.22', 1, true);
   console.log("  tcpdump -n on node B's underlay (the first frames of each):");
   const lines = (await cap).split('\n');
   const first = (re: RegExp): string[] => lines.filter((l) => re.test(l)).slice(0, 3);
   console.log([...first(/VXLAN/), ...first(/GRE/)].map((l) => '    ' + l.slice(0, 170)).join('\n'));
-  console.log(`  vm-vx-a  -> vm-vx-b  again:       ${await ping('vm-vx-a', '10.241.0.12')}`);
-  console.log(`  vm-gre-a -> vm-gre-b again:       ${await ping('vm-gre-a', '10.241.0.22')}`);
-  console.log(`  vm-gre-a -> vm-vx-b (other tenant, same subnet): ${await ping('vm-gre-a', '10.241.0.12', 2)}   (100% loss expected)`);
+  expect(lines.some((l) => /VXLAN.*vni 100/.test(l)) && lines.some((l) => /GREv0, key=0xc8/.test(l)), 'the underlay carries VXLAN vni 100 and GRE key 0xc8 (200) between 10.234.0.1 and 10.234.0.2', lines.join('\n'));
+  await ping('vm-vx-a  -> vm-vx-b  again:', 'vm-vx-a', '10.241.0.12', 3, true);
+  await ping('vm-gre-a -> vm-gre-b again:', 'vm-gre-a', '10.241.0.22', 3, true);
+  await ping('vm-gre-a -> vm-vx-b (other tenant, same subnet):', 'vm-gre-a', '10.241.0.12', 2, false);
 
   step('[6/6] What table 10 learned (table 20 of br-tun on each node), and a trace');
   for (const n of [A, B]) {
     console.log(`$ tvs dump-flows br-tun table=20    # on ${n.ns}`);
-    console.log(tvs(n, 'dump-flows', 'br-tun', 'table=20'));
+    const learned = tvs(n, 'dump-flows', 'br-tun', 'table=20');
+    console.log(learned);
+    expect(/load:0x64->NXM_NX_TUN_ID\[\].*output:"vxlan-/.test(learned) && /load:0xc8->NXM_NX_TUN_ID\[\].*output:"gre-/.test(learned), `${n.ns} learned a flow per remote VM (VNI 100 to its VXLAN port, key 200 to its GRE port)`, learned);
   }
   const macA = /link\/ether ([0-9a-f:]{17})/.exec(sh(['ip', '-n', 'vm-vx-a', '-o', 'link', 'show', 'dev', 'nic']))![1];
   const macB = /link\/ether ([0-9a-f:]{17})/.exec(sh(['ip', '-n', 'vm-vx-b', '-o', 'link', 'show', 'dev', 'nic']))![1];
@@ -150,4 +158,4 @@ async function main(): Promise<void> {
 }
 
 // Bounded: the whole demo gets two minutes, then it tears down and fails.
-runDemo('demo-overlay', lab, main, { limitMs: 120_000 });
+runDemo('demo-overlay', lab, main, { limitMs: 120_000, done: () => 'done: every check held.' });

@@ -5,21 +5,27 @@
  *   tenant A: vm-a1, vm-a2 on br-int local VLAN 1 → provider VLAN 101
  *   tenant B: vm-b1        on br-int local VLAN 2 → provider VLAN 102
  *   br-int ──patch int-br-eth1 / phy-br-eth1── br-eth1 ── uplink (trunk) ── "physnet" namespace
+ *              (sends tagged ARP requests with python3's AF_PACKET: the kernel may have no
+ *              802.1Q devices, as in containers)
  *   router r1: qr-a on br-int (VLAN 1), qg on br-ex ── "external" namespace; SNAT for tenant A,
  *              floating IP 10.203.0.50 → vm-a2
+ *   DHCP on br-int VLAN 1: vm-a1 gets its address from the switch (busybox udhcpc)
  *
  * Each host is a namespace named after it (vm-a1, vm-a2, vm-b1, physnet, external) whose interface
  * `nic` is the far end of a veth; the near end, in the root namespace, is the switch port and has
  * the host's name too (the physical network's is `uplink`). The daemon logs to a file the demo
  * names, not between its steps.
  *
- * It pings and runs a short iperf3 over every path, watches the trunk with tcpdump -e, prints
- * `tvs show`, `dump-flows` with counters, the router and the NAT sessions, and tears everything
- * down at the end (also on Ctrl-C). Only addresses inside the namespaces it created are used.
+ * Every step checks what it claims at the real peers (ping's replies, vm-a2's ARP answer to a
+ * request tagged 101 on the trunk seen by tcpdump -e, udhcpc's lease, iperf3's receiver) and stops
+ * the demo when it does not hold; then it prints `tvs show`, `dump-flows` with counters, the
+ * router and the NAT sessions, and tears everything down at the end (also on failure or Ctrl-C).
+ * Only addresses inside the namespaces it created are used.
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Lab, runDemo, sh, shAsync, step, TVS } from './demo-lab';
+import { expect, Lab, pingLoss, pingSummary, runDemo, sh, shAsync, step, TVS } from './demo-lab';
 
 const lab = new Lab('demo');
 const control = path.join(lab.dir, 'tvs.sock');
@@ -42,19 +48,49 @@ function host(name: string, cidr: string | undefined, port = name): { ns: string
   return { ns: name, port };
 }
 
+/** vm-a1's MAC (Neutron's fa:16:3e prefix): the DHCP host entry binds 10.201.1.11 to it. */
+const A1_MAC = 'fa:16:3e:00:01:11';
 const HOSTS = ['vm-a1', 'vm-a2', 'vm-b1', 'physnet', 'external'];
 const PORTS = ['vm-a1', 'vm-a2', 'vm-b1', 'uplink', 'external'];
+
+/**
+ * python3 ARGV: IFACE VID SENDER-IP TARGET-IP; sends one ARP request tagged VID from IFACE (AF_PACKET,
+ * raw bytes: needs no 802.1Q support in the kernel).
+ */
+const SEND_TAGGED_ARP = `
+import socket, struct, sys
+ifname, vid, spa, tpa = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+mac = bytes.fromhex(open('/sys/class/net/%s/address' % ifname).read().strip().replace(':', ''))
+arp = struct.pack('!HHBBH', 1, 0x0800, 6, 4, 1) + mac + socket.inet_aton(spa) + bytes(6) + socket.inet_aton(tpa)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+s.send(b'\\xff' * 6 + mac + struct.pack('!HHH', 0x8100, vid, 0x0806) + arp)
+`;
+
+/** `ping` from namespace `ns`: its summary line (count pings, 0.2 s apart). */
+async function ping(ns: string, addr: string, count = 3): Promise<string> {
+  return shAsync(['ip', 'netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '2', addr]);
+}
+
+/** A ping that must get every reply (`ok`) or none (`!ok`): checked, its summary printed. */
+async function expectPing(label: string, ns: string, addr: string, ok: boolean): Promise<void> {
+  const out = await ping(ns, addr, ok ? 3 : 2);
+  console.log(`  ${label}: ${pingSummary(out)}`);
+  expect(ok ? pingLoss(out) === 0 : pingLoss(out) === 100, ok ? `every reply from ${addr}` : `no reply from ${addr}`, out);
+}
 
 async function main(): Promise<void> {
   lab.checkFree(HOSTS, PORTS);
   step('[1/8] Hosts (network namespaces): tenant A vm-a1, vm-a2; tenant B vm-b1; the physical network; an external network');
-  const a1 = host('vm-a1', '10.201.1.11/24');
+  const a1 = host('vm-a1', undefined); // its address comes from the switch's DHCP (step 5)
+  sh(['ip', '-n', a1.ns, 'link', 'set', 'nic', 'address', A1_MAC]);
   const a2 = host('vm-a2', '10.201.1.12/24');
   const b1 = host('vm-b1', '10.201.1.21/24'); // same subnet as tenant A on purpose: isolation is by VLAN
   const phys = host('physnet', undefined, 'uplink');
   const ext = host('external', '10.203.0.100/24');
-  for (const h of [a1, a2]) sh(['ip', '-n', h.ns, 'route', 'add', 'default', 'via', '10.201.1.1']);
-  console.log('  vm-a1 10.201.1.11, vm-a2 10.201.1.12 (tenant A); vm-b1 10.201.1.21 (tenant B); external 10.203.0.100');
+  sh(['ip', '-n', a2.ns, 'route', 'add', 'default', 'via', '10.201.1.1']);
+  console.log(`  vm-a1 (${A1_MAC}, DHCP), vm-a2 10.201.1.12 (tenant A); vm-b1 10.201.1.21 (tenant B, same subnet);`);
+  console.log('  physnet: the trunk\'s far end (tagged frames); external 10.203.0.100');
 
   step(`[2/8] Starting the switch: tvs start (its log: ${LOG})`);
   await lab.startDaemon(control, LOG);
@@ -86,57 +122,97 @@ async function main(): Promise<void> {
     tvs(...c);
   }
 
-  step('[4/8] Router r1 (the L3 agent\'s qrouter): tenant A subnet, gateway on br-ex, SNAT, floating IP');
+  step('[4/8] Router r1 (the L3 agent\'s qrouter) and DHCP (the DHCP agent) for tenant A\'s subnet');
   const rcmds = [
     ['add-router', 'r1'],
     ['router-add-port', 'r1', 'br-int', 'qr-a', 'mac=02:52:00:00:01:01', 'ip=10.201.1.1/24', 'tag=1'],
     ['router-add-port', 'r1', 'br-ex', 'qg-1', 'mac=02:52:00:00:ff:01', 'ip=10.203.0.1/24', 'gateway'],
     ['add-floating-ip', 'r1', '10.203.0.50', '10.201.1.12'],
+    ['add-dhcp', 'br-int', 'tag=1', 'subnet=10.201.1.0/24', 'gateway=10.201.1.1', 'dns=10.201.1.1'],
+    ['dhcp-add-host', 'br-int', 'tag=1', `mac=${A1_MAC}`, 'ip=10.201.1.11'],
   ];
   for (const c of rcmds) {
     console.log(`  tvs ${c.join(' ')}`);
     tvs(...c);
   }
 
-  step('[5/8] Tenant A pings inside its network; tcpdump -e on the physical trunk sees provider VLAN 101');
-  const capture = shAsync(['ip', 'netns', 'exec', phys.ns, 'timeout', '4', 'tcpdump', '-i', 'nic', '-e', '-nn', '-c', '2', 'arp'], 10_000);
-  await new Promise((r) => setTimeout(r, 800));
-  console.log((await shAsync(['ip', 'netns', 'exec', a1.ns, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.201.1.12'])).trim());
-  console.log('  tcpdump on the trunk:');
-  console.log((await capture).split('\n').filter((l) => l.includes('vlan')).map((l) => '    ' + l).join('\n'));
+  step('[5/8] vm-a1 asks for its address: busybox udhcpc gets the lease from the switch and configures it');
+  // udhcpc calls this script with the lease in its environment; it configures nic as
+  // Neutron's VMs do with what DHCP hands them (address, mask, default route).
+  const script = path.join(lab.dir, 'udhcpc.sh');
+  fs.writeFileSync(
+    script,
+    '#!/bin/sh\n[ "$1" = bound ] || exit 0\n' +
+      'echo "lease: ip=$ip subnet=$subnet router=$router dns=$dns"\n' +
+      'ip addr add "$ip/$subnet" dev "$interface" && ip route add default via "$router"\n',
+    { mode: 0o755 },
+  );
+  const dhcp = await shAsync(['ip', 'netns', 'exec', a1.ns, 'busybox', 'udhcpc', '-i', 'nic', '-n', '-q', '-f', '-t', '4', '-T', '1', '-s', script], 20_000);
+  console.log(dhcp.split('\n').filter((l) => /lease/.test(l)).map((l) => '  ' + l.trim()).join('\n'));
+  expect(/lease: ip=10\.201\.1\.11 subnet=255\.255\.255\.0 router=10\.201\.1\.1/.test(dhcp), 'vm-a1 leased 10.201.1.11/24, router 10.201.1.1 (its DHCP host entry)', dhcp);
+  const addr = sh(['ip', '-n', a1.ns, '-4', '-o', 'addr', 'show', 'dev', 'nic']);
+  expect(addr.includes('10.201.1.11/24'), 'nic in vm-a1 has 10.201.1.11/24', addr);
 
-  step('[6/8] Tenant B (local VLAN 2) tries to reach tenant A on the same subnet: isolated');
-  const iso = await shAsync(['ip', 'netns', 'exec', b1.ns, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '10.201.1.11']);
-  console.log(iso.split('\n').filter((l) => l.includes('loss')).join('\n') + '   (100% loss expected)');
+  step('[6/8] Tenant A on br-int, and from the physical trunk: provider VLAN 101 ↔ local VLAN 1 over the patch ports');
+  await expectPing('vm-a1 → vm-a2 (br-int, VLAN 1)', a1.ns, '10.201.1.12', true);
+  // A host on the physical network asks for vm-a2 with a tagged ARP request, as a server on
+  // provider VLAN 101 would; vm-a2's own stack answers only if br-int handed it the request on
+  // VLAN 1, and the answer shows on the trunk only if br-eth1 tagged it 101 again.
+  const arpOnTrunk = async (vid: number, target: string): Promise<string[]> => {
+    const capture = shAsync(['ip', 'netns', 'exec', phys.ns, 'timeout', '2', 'tcpdump', '-i', 'nic', '-e', '-nn', '-l', '-c', '2', 'arp or (vlan and arp)'], 10_000);
+    await new Promise((r) => setTimeout(r, 800));
+    sh(['ip', 'netns', 'exec', phys.ns, 'python3', '-c', SEND_TAGGED_ARP, 'nic', String(vid), '10.201.1.31', target]);
+    const seen = (await capture).split('\n').filter((l) => l.includes('vlan'));
+    console.log(`  tcpdump -e on the trunk, ARP who-has ${target} sent on VLAN ${vid}:`);
+    console.log(seen.map((l) => '    ' + l.replace(/^\S+ /, '').slice(0, 160)).join('\n'));
+    return seen;
+  };
+  const v101 = await arpOnTrunk(101, '10.201.1.12');
+  expect(
+    v101.some((l) => /vlan 101,.*Reply 10\.201\.1\.12 is-at/.test(l)),
+    'vm-a2 answered a request tagged 101 (br-int: 101 → 1), its reply left the trunk tagged 101 (br-eth1: 1 → 101)',
+    v101.join('\n') || '(nothing captured)',
+  );
+  const v102 = await arpOnTrunk(102, '10.201.1.12');
+  expect(!v102.some((l) => /Reply/.test(l)), 'the same request on VLAN 102 (tenant B) gets no answer from tenant A', v102.join('\n'));
 
-  step('[7/8] Through the router: SNAT out (vm-a1 → external), floating IP in (external → 10.203.0.50)');
-  console.log((await shAsync(['ip', 'netns', 'exec', a1.ns, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.203.0.100'])).split('\n').filter((l) => /loss|rtt/.test(l)).join('\n'));
-  console.log((await shAsync(['ip', 'netns', 'exec', ext.ns, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.203.0.50'])).split('\n').filter((l) => /loss|rtt/.test(l)).join('\n'));
+  step('[7/8] Tenant B (local VLAN 2 → provider 102) tries to reach tenant A on the same subnet: isolated');
+  await expectPing('vm-b1 → vm-a1 (br-int, VLAN 2 vs 1)', b1.ns, '10.201.1.11', false);
+
+  step('[8/8] Through the router: SNAT out (vm-a1 → external), floating IP in (external → 10.203.0.50), iperf3 on each path');
+  await expectPing('vm-a1 → external 10.203.0.100 (SNAT)', a1.ns, '10.203.0.100', true);
+  await expectPing('external → floating IP 10.203.0.50 (DNAT to vm-a2)', ext.ns, '10.203.0.50', true);
   const iperf = async (label: string, serverNs: string, clientNs: string, addr: string, port: string) => {
-    await shAsync(['ip', 'netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-D', '-p', port]);
-    await new Promise((r) => setTimeout(r, 300));
+    // The server serves one client and exits; it is a child of the demo, so Ctrl-C ends it too.
+    const server = shAsync(['ip', 'netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-p', port], 20_000);
+    await new Promise((r) => setTimeout(r, 500));
     const out = await shAsync(['ip', 'netns', 'exec', clientNs, 'iperf3', '-c', addr, '-p', port, '-t', '2'], 20_000);
-    const line = out.split('\n').find((l) => /receiver/.test(l)) ?? out.trim().split('\n').pop();
-    console.log(`  iperf3 ${label.padEnd(34)} ${line?.replace(/\s+/g, ' ').trim()}`);
+    await server;
+    const line = out.split('\n').find((l) => /receiver/.test(l));
+    console.log(`  iperf3 ${label.padEnd(34)} ${line?.replace(/\s+/g, ' ').trim() ?? ''}`);
+    expect(line !== undefined && !/ 0\.00 bits\/sec/.test(line), `iperf3 ${label}: data reached the receiver`, out);
   };
   await iperf('vm-a1 → vm-a2 (same VLAN)', a2.ns, a1.ns, '10.201.1.12', '5291');
   await iperf('vm-a1 → external (SNAT)', ext.ns, a1.ns, '10.203.0.100', '5292');
   await iperf('external → floating IP (DNAT)', a2.ns, ext.ns, '10.203.0.50', '5293');
+  const nat = tvs('nat-show', 'r1');
+  expect(/snat\s+10\.201\.1\.11 > 10\.203\.0\.100/.test(nat) && /dnat\s+10\.203\.0\.100 > 10\.203\.0\.50/.test(nat), 'the router holds the SNAT and DNAT sessions (nat-show below)', nat);
 
-  step('[8/8] What the switch shows');
+  step('What the switch shows');
   console.log('$ tvs show');
   console.log(tvs('show'));
-  console.log('$ tvs dump-flows br-eth1');
+  console.log('$ tvs dump-flows br-eth1    # 1 → 101 on the way out');
   console.log(tvs('dump-flows', 'br-eth1'));
-  console.log('$ tvs dump-flows br-int');
+  console.log('$ tvs dump-flows br-int     # 101 → 1 on the way in');
   console.log(tvs('dump-flows', 'br-int'));
   console.log('$ tvs router-show r1');
   console.log(tvs('router-show', 'r1'));
   console.log('$ tvs nat-show r1');
-  console.log(tvs('nat-show', 'r1'));
+  console.log(nat);
   console.log('$ tvs dump-ports br-int');
   console.log(tvs('dump-ports', 'br-int'));
   step('Tearing down');
 }
 
-runDemo('demo', lab, main, { done: () => `done. The switch's log: ${LOG}` });
+// Bounded: the whole demo gets three minutes, then it tears down and fails.
+runDemo('demo', lab, main, { limitMs: 180_000, done: () => `done: every check held. The switch's log: ${LOG}` });
