@@ -49,7 +49,6 @@ export interface BridgeOptions {
  * drops in their own counters).
  */
 export const BRIDGE_DROPS = defineDrops('bridge', {
-  vlan_not_allowed: 'a tagged frame arrived on an access port (dropped before the flow tables, as OVS does)',
   no_output: 'FLOOD/ALL found no other port that is up',
   unknown_port: 'output to a port number the bridge does not have',
   port_down: 'output to a port that is down',
@@ -61,7 +60,6 @@ export const BRIDGE_DROPS = defineDrops('bridge', {
 export const BRIDGE_DROP_REASONS = BRIDGE_DROPS.reasons;
 export type BridgeDropReason = (typeof BRIDGE_DROP_REASONS)[number];
 
-const D_VLAN = BRIDGE_DROPS.id.vlan_not_allowed;
 const D_NO_OUTPUT = BRIDGE_DROPS.id.no_output;
 const D_UNKNOWN_PORT = BRIDGE_DROPS.id.unknown_port;
 const D_PORT_DOWN = BRIDGE_DROPS.id.port_down;
@@ -186,9 +184,8 @@ export class Bridge implements BridgeOps, NormalHost {
       }
     }
     if (batch.count === 0) return;
-    // An access port's frames must be untagged (a tagged frame on an access port is dropped
-    // before the flow tables see it, as OVS does).
-    if (from.vlan.tag >= 0) this.dropTaggedOnAccess(batch);
+    // A tagged frame on an access port goes through the flow tables as it is (dl_vlan matches its
+    // tag): as in OVS, a port's VLAN mode binds only NORMAL, which drops it (vlan_not_allowed).
     const flows = this.flows;
     if (flows !== null && !this.failOpen && !(this.secure && flows.isEmpty)) {
       flows.process(batch, this);
@@ -200,19 +197,6 @@ export class Bridge implements BridgeOps, NormalHost {
       const slots = batch.slots;
       for (let i = 0; i < batch.count; i++) this.normalStage.forward(slots[i]);
     }
-  }
-
-  private dropTaggedOnAccess(batch: Batch): void {
-    const a = this.arena;
-    const slots = batch.slots;
-    let out = 0;
-    for (let i = 0; i < batch.count; i++) {
-      const s = slots[i];
-      const tci = a.key[(s << KEY_SHIFT) + 1];
-      if (tci !== 0 && (tci & 0x0fff) !== 0) this.discard(s, D_VLAN);
-      else slots[out++] = s;
-    }
-    batch.count = out;
   }
 
   // ---- BridgeOps: what the decision stages call (each takes ownership of the slot) ----

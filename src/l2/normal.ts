@@ -38,7 +38,7 @@ export interface NormalHost {
 
 /** Why NORMAL dropped a frame (counted by NORMAL itself). */
 export const NORMAL_DROPS = defineDrops('normal', {
-  vlan_not_allowed: "the frame's VLAN is not carried by the input port (tagged frame on an access port, or a VLAN outside its trunks)",
+  vlan_not_allowed: "the frame's VLAN is not carried by the input port (tagged frame on an access port, or a VLAN outside its trunks; the flow tables had seen it, as in OVS)",
   no_headroom: 'no room in front of the frame to push a VLAN tag',
   no_buffer: 'no free packet buffer to copy the frame for a flood',
   no_output: 'the destination is the input port itself (or no other port is in the VLAN)',

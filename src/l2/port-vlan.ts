@@ -1,7 +1,8 @@
 /**
  * A port's VLAN mode, as OVS's `tag` and `trunks` columns:
- * - access port (`tag=N`): untagged on the wire, VLAN N inside the bridge. Tagged frames with a
- *   non-zero VID arriving on it are dropped (priority-tagged VID 0 frames are accepted).
+ * - access port (`tag=N`): untagged on the wire, VLAN N inside the bridge. NORMAL drops tagged
+ *   frames with a non-zero VID arriving on it (priority-tagged VID 0 frames are accepted); the
+ *   flow tables see them as they are (in OVS too the VLAN mode binds only NORMAL).
  * - trunk port (no tag): frames keep their tag; an untagged frame is in VLAN 0. With a
  *   `trunks=` list, only those VLANs pass (VLAN 0 only if listed), as in OVS.
  */

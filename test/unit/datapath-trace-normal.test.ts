@@ -59,10 +59,28 @@ t.test('a tagged frame on the trunk floods the access ports of its VLAN, untagge
   const tr = traced(trace({ bridge: 'br-int', hex: hex(arp), inPort: 'trunk' }).text);
   t.same(tr, { vlan: 2, ports: ['vm3 (untagged)', 'vm4 (untagged)'] });
   t.same(forward('trunk', arp).sort(), tr!.ports);
-  const bad = trace({ bridge: 'br-int', hex: hex(arpRequest(MAC.vm1, '10.0.0.1', '10.0.0.77', 2)), inPort: 'vm1' });
-  // An access port's tagged frame never reaches NORMAL (the bridge drops it at input); a flow
-  // that pushes a tag before NORMAL is the way there, and NORMAL refuses it as OVS does.
-  t.notMatch(bad.text, /in VLAN/, `nothing flooded: ${bad.text}`);
+});
+
+t.test('a tagged frame on an access port: the flows see it, NORMAL refuses it (as OVS)', async (t) => {
+  const { sw, trace, hex, forward } = rig();
+  const tagged = arpRequest(MAC.vm1, '10.0.0.1', '10.0.0.77', 2);
+  // OVS 3.1 ofproto/trace, access port tag=5, dl_vlan=7 in on it, actions=NORMAL: the table's
+  // rule runs, then "dropping VLAN 7 tagged packet received on port vm1 configured as VLAN 5
+  // access port" / "disallowed VLAN VID for this input port, dropping" (xlate_normal).
+  const bad = trace({ bridge: 'br-int', hex: hex(tagged), inPort: 'vm1' }).text;
+  t.match(bad, /0\. priority=0.*\n\s+resubmit\(,94\)\n\s+94\. .*\n\s+NORMAL\n\s+-> disallowed VLAN VID for this input port, dropping/, `the tables, then NORMAL's drop:\n${bad}`);
+  t.notMatch(bad, /in VLAN/, 'nothing flooded');
+  t.same(forward('vm1', tagged), [], 'forwarding sent it nowhere');
+  t.equal(sw.bridge('br-int').normalDrops.get('vlan_not_allowed'), 1, 'NORMAL counted it');
+  // A flow that matches the tag forwards it as it is (OVS: "Datapath actions: <vm3>").
+  sw.flows('br-int').addFlow('table=0,priority=10,in_port=vm1,dl_vlan=2,actions=output:vm3');
+  const ok = trace({ bridge: 'br-int', hex: hex(tagged), inPort: 'vm1' }).text;
+  t.match(ok, /0\. priority=10,in_port=vm1,dl_vlan=2.*\n\s+output:vm3/, ok);
+  t.same(forward('vm1', tagged), ['vm3 (tagged 2)'], 'the flow sent it out of vm3 with its tag');
+  // A priority-tagged frame (VID 0) is in the access VLAN for NORMAL, as in OVS.
+  const prio = arpRequest(MAC.vm1, '10.0.0.1', '10.0.0.77', 0);
+  t.same(traced(trace({ bridge: 'br-int', hex: hex(prio), inPort: 'vm1' }).text), { vlan: 1, ports: ['trunk (tagged 1)', 'vm2 (untagged)'] });
+  t.same(forward('vm1', prio).sort(), ['trunk (tagged 1)', 'vm2 (untagged)']);
 });
 
 t.test('a learned destination: one port; trace learns nothing itself', async (t) => {

@@ -56,10 +56,12 @@ t.test('drops: NORMAL counts its own drops; the bridge view merges the stages', 
   sw.addBridge('br0');
   const acc = sw.addPort('br0', 'acc', { type: 'memory', tag: 10 }).io as MemoryPort;
   sw.addPort('br0', 'trunk', { type: 'memory', trunks: [20] });
-  // A tagged frame on an access port: the bridge drops it before any decision stage.
+  // A tagged frame on an access port: the flow tables pass it to NORMAL (the default flow),
+  // which refuses it, as in OVS; NORMAL counts it, not the bridge.
   acc.inject(udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2', vid: 10 }));
   sw.runUntilIdle();
-  t.equal(sw.bridge('br0').drops.get('vlan_not_allowed'), 1);
+  t.equal(sw.bridge('br0').normalDrops.get('vlan_not_allowed'), 1, 'NORMAL counted the tagged frame');
+  t.equal(sw.bridge('br0').drops.total(), 0, 'the bridge itself dropped nothing');
   // Untagged on VLAN 10: the trunk does not carry 10, so NORMAL finds no port.
   acc.inject(udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
   sw.runUntilIdle();

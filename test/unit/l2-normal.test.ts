@@ -79,7 +79,7 @@ t.test('access ports tag on trunks, trunks untag to access ports, VLANs isolated
   t.equal(frameVid(onVm2[0]), undefined);
   t.same(onVm2[0].subarray(0, 12), arpRequest(B, '10.0.0.9', '10.0.0.1').subarray(0, 12));
 
-  // A tagged frame arriving on an access port is dropped and counted.
+  // A tagged frame arriving on an access port is dropped by NORMAL and counted.
   send('vm1', arpRequest(A, '10.0.0.1', '10.0.0.3', 7));
   t.same([out('trunk'), out('vm3')], [[], []]);
   t.equal(sw.bridgeDrops('br0').vlan_not_allowed, 1);
