@@ -10,6 +10,9 @@
  *   router r1: qr-a on br-int (VLAN 1), qg on br-ex ── "external" namespace; SNAT for tenant A,
  *              floating IP 10.203.0.50 → vm-a2
  *   DHCP on br-int VLAN 1: vm-a1 gets its address from the switch (busybox udhcpc)
+ *   tenant C: vm-c1, vm-c2 on br-int local VLAN 3 (conntrack zone 3) behind Neutron's
+ *              openvswitch firewall: the flows test/fixtures/neutron-firewall.ts renders as the
+ *              driver does (the same as the firewall's integration test and bench load)
  *
  * Each host is a namespace named after it (vm-a1, vm-a2, vm-b1, physnet, external) whose interface
  * `nic` is the far end of a veth; the near end, in the root namespace, is the switch port and has
@@ -17,7 +20,8 @@
  * names, not between its steps.
  *
  * Every step checks what it claims at the real peers (ping's replies, vm-a2's ARP answer to a
- * request tagged 101 on the trunk seen by tcpdump -e, udhcpc's lease, iperf3's receiver) and stops
+ * request tagged 101 on the trunk seen by tcpdump -e, udhcpc's lease, what a TCP client got and
+ * which connections its server accepted, iperf3's receiver) and stops
  * the demo when it does not hold; then it prints `tvs show`, `dump-flows` with counters, the
  * router and the NAT sessions, and tears everything down at the end (also on failure or Ctrl-C).
  * Only addresses inside the namespaces it created are used.
@@ -26,6 +30,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { expect, Lab, pingLoss, pingSummary, runDemo, sh, shAsync, step, TVS } from './demo-lab';
+import { agentBaseFlows, renderFirewallFlows, type FirewallOptions, type FwPort, type SecurityGroup } from '../test/fixtures/neutron-firewall';
 
 const lab = new Lab('demo');
 const control = path.join(lab.dir, 'tvs.sock');
@@ -50,8 +55,86 @@ function host(name: string, cidr: string | undefined, port = name): { ns: string
 
 /** vm-a1's MAC (Neutron's fa:16:3e prefix): the DHCP host entry binds 10.201.1.11 to it. */
 const A1_MAC = 'fa:16:3e:00:01:11';
-const HOSTS = ['vm-a1', 'vm-a2', 'vm-b1', 'physnet', 'external'];
-const PORTS = ['vm-a1', 'vm-a2', 'vm-b1', 'uplink', 'external'];
+const HOSTS = ['vm-a1', 'vm-a2', 'vm-b1', 'vm-c1', 'vm-c2', 'physnet', 'external'];
+const PORTS = ['vm-a1', 'vm-a2', 'vm-b1', 'vm-c1', 'vm-c2', 'uplink', 'external'];
+
+/**
+ * Tenant C's two VMs, each behind Neutron's openvswitch firewall on br-int (local VLAN 3, which
+ * is also their conntrack zone: the driver's ct() takes the zone from reg6). The ofports are
+ * given, as the driver reads them from OVSDB, because its flows name them.
+ */
+const C1 = { name: 'vm-c1', ofport: 31, mac: 'fa:16:3e:00:03:11', ip: '10.201.3.11' };
+const C2 = { name: 'vm-c2', ofport: 32, mac: 'fa:16:3e:00:03:12', ip: '10.201.3.12' };
+const C_VLAN = 3;
+const PROTO_ICMP = 1;
+const PROTO_TCP = 6;
+/**
+ * vm-c1's group "sg-web": all egress; ingress ICMP and TCP 22 from members of "sg-client" only (a
+ * remote group: conjunction flows), nothing else. vm-c2's "sg-client": all egress, all ingress.
+ */
+const SECURITY_GROUPS: SecurityGroup[] = [
+  {
+    id: 'sg-web',
+    rules: [
+      { direction: 'egress', ethertype: 'IPv4' },
+      { direction: 'ingress', ethertype: 'IPv4', protocol: PROTO_ICMP, remote_group_id: 'sg-client' },
+      { direction: 'ingress', ethertype: 'IPv4', protocol: PROTO_TCP, port_range_min: 22, port_range_max: 22, remote_group_id: 'sg-client' },
+    ],
+  },
+  {
+    id: 'sg-client',
+    rules: [
+      { direction: 'egress', ethertype: 'IPv4' },
+      { direction: 'ingress', ethertype: 'IPv4' },
+    ],
+  },
+];
+
+/** The flows the Neutron OVS agent and its firewall driver put on br-int for tenant C. */
+function firewallFlows(): string[] {
+  const port = (vm: typeof C1, sg: string): FwPort => ({ ofport: vm.ofport, mac: vm.mac, fixedIps: [vm.ip], vlan: C_VLAN, networkType: 'vlan', segmentId: 103, securityGroups: [sg] });
+  // Each group's members, as the Neutron server hands them to the agent: (IP, MAC) pairs.
+  const members: FirewallOptions['members'] = { 'sg-web': { IPv4: [[C1.ip, C1.mac]], IPv6: [] }, 'sg-client': { IPv4: [[C2.ip, C2.mac]], IPv6: [] } };
+  return [...agentBaseFlows(), ...renderFirewallFlows([port(C1, 'sg-web'), port(C2, 'sg-client')], { groups: SECURITY_GROUPS, members })];
+}
+
+/**
+ * python3 ARGV: NAME DIR PORT...; a TCP server in a VM: accepts on each PORT, answers
+ * "hello from NAME:PORT" and logs "accepted NAME:PORT from IP" (stdout); DIR/NAME.ready once it
+ * listens; ends when DIR/stop appears (30 s at most).
+ */
+const TCP_SERVER = `
+import os, select, socket, sys, time
+name, d, ports = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3:]]
+socks = []
+for p in ports:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', p))
+    s.listen(8)
+    socks.append(s)
+open(os.path.join(d, name + '.ready'), 'w').close()
+end = time.time() + 30
+while time.time() < end and not os.path.exists(os.path.join(d, 'stop')):
+    for s in select.select(socks, [], [], 0.05)[0]:
+        c, peer = s.accept()
+        port = s.getsockname()[1]
+        print('accepted %s:%d from %s' % (name, port, peer[0]), flush=True)
+        c.sendall(('hello from %s:%d\\n' % (name, port)).encode())
+        c.close()
+`;
+
+/** python3 ARGV: HOST PORT; connects (1.5 s at most) and prints what the server said, or why not. */
+const TCP_CLIENT = `
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1.5)
+    print('connected, got: ' + s.recv(100).decode().strip())
+except socket.timeout:
+    print('no answer within 1.5 s')
+except OSError as e:
+    print('failed: %s' % e)
+`;
 
 /**
  * python3 ARGV: IFACE VID SENDER-IP TARGET-IP; sends one ARP request tagged VID from IFACE (AF_PACKET,
@@ -81,21 +164,26 @@ async function expectPing(label: string, ns: string, addr: string, ok: boolean):
 
 async function main(): Promise<void> {
   lab.checkFree(HOSTS, PORTS);
-  step('[1/8] Hosts (network namespaces): tenant A vm-a1, vm-a2; tenant B vm-b1; the physical network; an external network');
+  step('[1/9] Hosts (network namespaces): tenant A vm-a1, vm-a2; tenant B vm-b1; tenant C vm-c1, vm-c2; the physical network; an external network');
   const a1 = host('vm-a1', undefined); // its address comes from the switch's DHCP (step 5)
   sh(['ip', '-n', a1.ns, 'link', 'set', 'nic', 'address', A1_MAC]);
   const a2 = host('vm-a2', '10.201.1.12/24');
   const b1 = host('vm-b1', '10.201.1.21/24'); // same subnet as tenant A on purpose: isolation is by VLAN
   const phys = host('physnet', undefined, 'uplink');
   const ext = host('external', '10.203.0.100/24');
+  const c1 = host(C1.name, `${C1.ip}/24`);
+  const c2 = host(C2.name, `${C2.ip}/24`);
+  // The firewall lets out only what comes from the port's own MAC and address (anti-spoofing).
+  for (const [h, vm] of [[c1, C1], [c2, C2]] as const) sh(['ip', '-n', h.ns, 'link', 'set', 'nic', 'address', vm.mac]);
   sh(['ip', '-n', a2.ns, 'route', 'add', 'default', 'via', '10.201.1.1']);
   console.log(`  vm-a1 (${A1_MAC}, DHCP), vm-a2 10.201.1.12 (tenant A); vm-b1 10.201.1.21 (tenant B, same subnet);`);
+  console.log(`  vm-c1 ${C1.ip}, vm-c2 ${C2.ip} (tenant C, behind security groups);`);
   console.log('  physnet: the trunk\'s far end (tagged frames); external 10.203.0.100');
 
-  step(`[2/8] Starting the switch: tvs start (its log: ${LOG})`);
+  step(`[2/9] Starting the switch: tvs start (its log: ${LOG})`);
   await lab.startDaemon(control, LOG);
 
-  step('[3/8] Bridges: br-int (local VLANs), br-eth1 (physical trunk) joined by patch ports, br-ex (external)');
+  step('[3/9] Bridges: br-int (local VLANs), br-eth1 (physical trunk) joined by patch ports, br-ex (external)');
   const cmds = [
     ['add-br', 'br-int'],
     ['add-br', 'br-eth1'],
@@ -103,6 +191,8 @@ async function main(): Promise<void> {
     ['add-port', 'br-int', a1.port, 'tag=1'],
     ['add-port', 'br-int', a2.port, 'tag=1'],
     ['add-port', 'br-int', b1.port, 'tag=2'],
+    ['add-port', 'br-int', c1.port, `tag=${C_VLAN}`, `ofport=${C1.ofport}`],
+    ['add-port', 'br-int', c2.port, `tag=${C_VLAN}`, `ofport=${C2.ofport}`],
     ['add-port', 'br-int', 'int-br-eth1', 'type=patch', 'peer=phy-br-eth1'],
     ['add-port', 'br-eth1', 'phy-br-eth1', 'type=patch', 'peer=int-br-eth1'],
     ['add-port', 'br-eth1', phys.port],
@@ -122,7 +212,7 @@ async function main(): Promise<void> {
     tvs(...c);
   }
 
-  step('[4/8] Router r1 (the L3 agent\'s qrouter) and DHCP (the DHCP agent) for tenant A\'s subnet');
+  step('[4/9] Router r1 (the L3 agent\'s qrouter) and DHCP (the DHCP agent) for tenant A\'s subnet');
   const rcmds = [
     ['add-router', 'r1'],
     ['router-add-port', 'r1', 'br-int', 'qr-a', 'mac=02:52:00:00:01:01', 'ip=10.201.1.1/24', 'tag=1'],
@@ -136,7 +226,7 @@ async function main(): Promise<void> {
     tvs(...c);
   }
 
-  step('[5/8] vm-a1 asks for its address: busybox udhcpc gets the lease from the switch and configures it');
+  step('[5/9] vm-a1 asks for its address: busybox udhcpc gets the lease from the switch and configures it');
   // udhcpc calls this script with the lease in its environment; it configures nic as
   // Neutron's VMs do with what DHCP hands them (address, mask, default route).
   const script = path.join(lab.dir, 'udhcpc.sh');
@@ -153,7 +243,7 @@ async function main(): Promise<void> {
   const addr = sh(['ip', '-n', a1.ns, '-4', '-o', 'addr', 'show', 'dev', 'nic']);
   expect(addr.includes('10.201.1.11/24'), 'nic in vm-a1 has 10.201.1.11/24', addr);
 
-  step('[6/8] Tenant A on br-int, and from the physical trunk: provider VLAN 101 ↔ local VLAN 1 over the patch ports');
+  step('[6/9] Tenant A on br-int, and from the physical trunk: provider VLAN 101 ↔ local VLAN 1 over the patch ports');
   await expectPing('vm-a1 → vm-a2 (br-int, VLAN 1)', a1.ns, '10.201.1.12', true);
   // A host on the physical network asks for vm-a2 with a tagged ARP request, as a server on
   // provider VLAN 101 would; vm-a2's own stack answers only if br-int handed it the request on
@@ -176,10 +266,58 @@ async function main(): Promise<void> {
   const v102 = await arpOnTrunk(102, '10.201.1.12');
   expect(!v102.some((l) => /Reply/.test(l)), 'the same request on VLAN 102 (tenant B) gets no answer from tenant A', v102.join('\n'));
 
-  step('[7/8] Tenant B (local VLAN 2 → provider 102) tries to reach tenant A on the same subnet: isolated');
+  step('[7/9] Tenant B (local VLAN 2 → provider 102) tries to reach tenant A on the same subnet: isolated');
   await expectPing('vm-b1 → vm-a1 (br-int, VLAN 2 vs 1)', b1.ns, '10.201.1.11', false);
 
-  step('[8/8] Through the router: SNAT out (vm-a1 → external), floating IP in (external → 10.203.0.50), iperf3 on each path');
+  step('[8/9] Security groups (Neutron\'s openvswitch firewall) on tenant C: vm-c1 admits ICMP and TCP 22 from sg-client, nothing else; its own connections out are stateful');
+  const fw = firewallFlows();
+  const fwFile = path.join(lab.dir, 'firewall.flows');
+  fs.writeFileSync(fwFile, fw.join('\n') + '\n');
+  console.log(`  tvs add-flows br-int ${fwFile}    # ${fw.length} flows: the agent's table 0 → 60, the driver's tables 60-94 for vm-c1 and vm-c2`);
+  tvs('add-flows', 'br-int', fwFile);
+  // Each rule has a twin for +est-rel-rpl (a connection committed before the rule was added).
+  const conj = tvs('dump-flows', 'br-int', 'table=82').split('\n').filter((l) => /conj/.test(l) && /\+new-est/.test(l));
+  console.log('  the remote-group rules as conjunctions (table 82, the +new-est half): address of sg-client\'s member (1/2) and protocol/port (2/2)');
+  console.log(conj.map((l) => '    ' + l.replace(/^\s*cookie=\S+ duration=\S+ table=82, n_packets=\d+, n_bytes=\d+, (idle_age=\d+, )?/, '')).join('\n'));
+  // Servers in both VMs; each TCP check is a client in the other VM. What the client got back
+  // proves the path both ways; the server's log, which connections reached the VM.
+  const servers = [
+    shAsync(['ip', 'netns', 'exec', c1.ns, 'python3', '-c', TCP_SERVER, C1.name, lab.dir, '22', '8080'], 40_000),
+    shAsync(['ip', 'netns', 'exec', c2.ns, 'python3', '-c', TCP_SERVER, C2.name, lab.dir, '8080'], 40_000),
+  ];
+  const ready = (): boolean => [C1, C2].every((vm) => fs.existsSync(path.join(lab.dir, `${vm.name}.ready`)));
+  for (let i = 0; i < 50 && !ready(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!ready()) {
+    fs.writeFileSync(path.join(lab.dir, 'stop'), '');
+    throw new Error(`the TCP servers in vm-c1 and vm-c2 did not start: ${(await Promise.all(servers)).join('\n')}`);
+  }
+  const connect = async (label: string, ns: string, addr: string, port: number, want: RegExp, claim: string): Promise<void> => {
+    const out = (await shAsync(['ip', 'netns', 'exec', ns, 'python3', '-c', TCP_CLIENT, addr, String(port)], 10_000)).trim();
+    console.log(`  ${label}: ${out}`);
+    expect(want.test(out), claim, out);
+  };
+  await expectPing('vm-c2 → vm-c1 (ICMP from sg-client: conjunction)', c2.ns, C1.ip, true);
+  await connect('vm-c2 → vm-c1 TCP 22', c2.ns, C1.ip, 22, /^connected, got: hello from vm-c1:22$/, 'TCP 22 from sg-client reaches vm-c1\'s server and its answer comes back');
+  await connect('vm-c2 → vm-c1 TCP 8080', c2.ns, C1.ip, 8080, /^no answer within 1\.5 s$/, 'TCP 8080 to vm-c1 is dropped (no answer, not even a reset) although a server listens there');
+  await connect('vm-c1 → vm-c2 TCP 8080', c1.ns, C2.ip, 8080, /^connected, got: hello from vm-c2:8080$/, 'vm-c1\'s own connection out to port 8080 works: its replies pass as the connection conntrack holds (+est), though vm-c1 admits no new TCP but 22');
+  fs.writeFileSync(path.join(lab.dir, 'stop'), '');
+  const accepted = (await Promise.all(servers)).join('').trim();
+  console.log(accepted.split('\n').map((l) => '  server: ' + l).join('\n'));
+  expect(
+    accepted.split('\n').sort().join('\n') === [`accepted vm-c1:22 from ${C2.ip}`, `accepted vm-c2:8080 from ${C1.ip}`].join('\n'),
+    'the servers accepted exactly those two connections: none on vm-c1:8080',
+    accepted,
+  );
+  const ct = tvs('dump-conntrack', 'br-int', `zone=${C_VLAN}`);
+  console.log(`  $ tvs dump-conntrack br-int zone=${C_VLAN}`);
+  console.log(ct.split('\n').filter((l) => l.startsWith('tcp')).map((l) => '    ' + l).join('\n'));
+  expect(
+    new RegExp(`^tcp,orig=\\(src=${C1.ip},dst=${C2.ip},sport=\\d+,dport=8080\\),reply=\\(src=${C2.ip},dst=${C1.ip},sport=8080,dport=\\d+\\),zone=${C_VLAN}\\b`, 'm').test(ct),
+    `the switch tracked vm-c1's connection out in zone ${C_VLAN} (tenant C's local VLAN, from reg6)`,
+    ct,
+  );
+
+  step('[9/9] Through the router: SNAT out (vm-a1 → external), floating IP in (external → 10.203.0.50), iperf3 on each path');
   await expectPing('vm-a1 → external 10.203.0.100 (SNAT)', a1.ns, '10.203.0.100', true);
   await expectPing('external → floating IP 10.203.0.50 (DNAT to vm-a2)', ext.ns, '10.203.0.50', true);
   const iperf = async (label: string, serverNs: string, clientNs: string, addr: string, port: string) => {
@@ -203,8 +341,8 @@ async function main(): Promise<void> {
   console.log(tvs('show'));
   console.log('$ tvs dump-flows br-eth1    # 1 → 101 on the way out');
   console.log(tvs('dump-flows', 'br-eth1'));
-  console.log('$ tvs dump-flows br-int     # 101 → 1 on the way in');
-  console.log(tvs('dump-flows', 'br-int'));
+  console.log('$ tvs dump-flows br-int table=0    # 101 → 1 on the way in (the firewall\'s tables 60-94 left out)');
+  console.log(tvs('dump-flows', 'br-int', 'table=0'));
   console.log('$ tvs router-show r1');
   console.log(tvs('router-show', 'r1'));
   console.log('$ tvs nat-show r1');
