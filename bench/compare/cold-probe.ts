@@ -23,7 +23,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { Lab, TvsSwitch, ADDR, type Scenario } from './lab';
 import { flowOf, PINGER } from './measure';
-import { sh, nsx, sleep, median } from './sys';
+import { sh, nsx, sleep, median, quantile, runAsRoot } from './sys';
 
 interface Build {
   label: string;
@@ -215,7 +215,6 @@ async function oneRun(b: Build, scenario: Scenario, pings: number, usePerf: fals
     const tvsTids = new Set([...tids, ...tids2]);
     const who = (s: Slice): string => (s.tid === pid ? 'tvs-main' : tvsTids.has(s.tid) || s.pid === pid ? `tvs-helper:${s.tid}` : s.tid === 0 ? 'idle' : `${s.comm}:${s.pid}`);
     const rtts = echoes.map((e) => e.rttUs);
-    const sorted = [...rtts].sort((x, y) => x - y);
     const slow = echoes
       .filter((e) => e.rttUs > slowUs)
       .map((e) => {
@@ -234,7 +233,7 @@ async function oneRun(b: Build, scenario: Scenario, pings: number, usePerf: fals
     const r = {
       label: b.label, scenario, pid, t0Us: Math.round(t0), setupMs: Math.round(setupMs), echoes: echoes.length,
       avgUs: Math.round(rtts.reduce((x, y) => x + y, 0) / Math.max(1, rtts.length)),
-      p99Us: sorted[Math.ceil(sorted.length * 0.99) - 1], maxUs: sorted[sorted.length - 1],
+      p99Us: quantile(rtts, 0.99), maxUs: quantile(rtts, 1),
       stealTicks: steal1.map((x, i) => x - steal0[i]),
       load: fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0],
       threads: tids2.length, minflt: Number(tvsStat.slice(tvsStat.lastIndexOf(')') + 2).split(' ')[7]),
@@ -304,13 +303,4 @@ async function main(): Promise<void> {
   console.log('\nslow echoes by cause:\n' + tally.join('\n'));
 }
 
-if (require.main === module) {
-  if (process.getuid?.() !== 0) {
-    console.error('cold-probe: needs root (namespaces, veth, perf)');
-    process.exit(1);
-  }
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+if (require.main === module) runAsRoot('cold-probe', 'namespaces, veth, perf', main);

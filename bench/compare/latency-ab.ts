@@ -25,7 +25,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Lab, makeSwitch, TvsSwitch, ADDR, type SwitchUnderTest } from './lab';
 import { flowOf, pingColdWarm, IDLE_SECONDS, WARM_PINGS, type PingFigures } from './measure';
-import { sh, median } from './sys';
+import { sh, median, quantile, runAsRoot } from './sys';
 import { histogramSvg } from './svg';
 
 interface Candidate {
@@ -99,10 +99,6 @@ async function main(): Promise<void> {
       }
     }
   }
-  const q = (xs: number[], p: number) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.max(0, Math.ceil(s.length * p) - 1))];
-  };
   const spread = (xs: number[], d = 0) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
   const loads = [...runs.values()].flat().map((r) => r.load);
   const L: string[] = [];
@@ -115,7 +111,7 @@ async function main(): Promise<void> {
     if (!r.length) continue;
     const all = r.flatMap((x) => x.rttUs);
     const avg = all.reduce((a, b) => a + b, 0) / all.length;
-    L.push(`| ${label} | ${q(all, 0.5)} / ${q(all, 0.99)} / ${q(all, 1)} | ${avg.toFixed(0)} | ${spread(r.map((x) => x.p50Ms * 1e3))} | ${spread(r.map((x) => x.p99Ms * 1e3))} | ${spread(r.map((x) => x.maxMs * 1e3))} | ${spread(r.map((x) => x.cpuPct), 1)} | ${spread(r.map((x) => x.idleCpuPct), 1)} |`);
+    L.push(`| ${label} | ${quantile(all, 0.5)} / ${quantile(all, 0.99)} / ${quantile(all, 1)} | ${avg.toFixed(0)} | ${spread(r.map((x) => x.p50Ms * 1e3))} | ${spread(r.map((x) => x.p99Ms * 1e3))} | ${spread(r.map((x) => x.maxMs * 1e3))} | ${spread(r.map((x) => x.cpuPct), 1)} | ${spread(r.map((x) => x.idleCpuPct), 1)} |`);
   }
   L.push('');
   L.push(`CPU: the switch process (user + system, /proc/PID/stat, 10 ms ticks) during the ping run, and over the ${IDLE_SECONDS} s of no traffic right after it. Median (min–max) over the repetitions.`);
@@ -139,13 +135,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  if (process.getuid?.() !== 0) {
-    console.error('latency-ab: needs root (namespaces, veth)');
-    process.exit(1);
-  }
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+if (require.main === module) runAsRoot('latency-ab', 'namespaces, veth', main);

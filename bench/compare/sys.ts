@@ -151,6 +151,25 @@ export function machineMeta(): Record<string, unknown> {
   };
 }
 
+/** Nearest-rank quantile `p` (0..1] of `xs` (unsorted; NaN when empty): the figure ping's p99 rows use. */
+export function quantile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(s.length * p) - 1))];
+}
+
+/** Entry of a root-only bench script: refuse without root (saying what needs it), else run `main`. */
+export function runAsRoot(name: string, needs: string, main: () => Promise<void>): void {
+  if (process.getuid?.() !== 0) {
+    console.error(`${name}: needs root (${needs})`);
+    process.exit(1);
+  }
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+
 export function median(xs: number[]): number {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;

@@ -17,18 +17,13 @@ import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
 import { Lab, TvsSwitch, ADDR, type Scenario } from './lab';
 import { flowOf, PINGER, warmUp } from './measure';
-import { sh, nsx, sleep } from './sys';
+import { sh, nsx, sleep, quantile, runAsRoot } from './sys';
 
 const PINGS = 500;
 
 interface Leg { seq: number; rttUs: number; reqUs: number; hostUs: number; replyUs: number }
 interface WakeAhead { caught: number; missed: number; held: number; preempted: number }
 interface Run { label: string; run: number; load: number; rttUs: number[]; legs: Leg[]; wa: WakeAhead }
-
-const quantile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(s.length * p) - 1))];
-};
 
 /** icmp_seq → when the echo request / reply was seen (s), from `tcpdump -tt` text. */
 function echoTimes(text: string): Map<number, { request?: number; reply?: number }> {
@@ -131,13 +126,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  if (process.getuid?.() !== 0) {
-    console.error('wake-ahead-probe: needs root (namespaces, veth)');
-    process.exit(1);
-  }
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+if (require.main === module) runAsRoot('wake-ahead-probe', 'namespaces, veth', main);
