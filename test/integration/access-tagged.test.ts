@@ -15,6 +15,7 @@ import { isRoot, haveCmd, Lab } from '../helpers/netns';
 import { startDaemon, tvsOk } from '../helpers/daemon';
 import { watchUntilControl, rawSend } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
+import { arpRequest } from '../helpers/frames';
 
 const why = !isRoot()
   ? 'needs root: creates namespaces and veth devices'
@@ -24,17 +25,22 @@ const why = !isRoot()
       ? 'needs tcpdump and python3'
       : '';
 
-/** A broadcast ARP request from SRC (12 hex digits), tagged with TCI (4 hex digits) when given. */
-function arp(src: string, spa: string, tci?: string): string {
-  return 'ffffffffffff' + src + (tci === undefined ? '' : '8100' + tci) + '0806' + '0001080006040001' + src + spa + '000000000000' + '0ad60002' + '00'.repeat(18);
-}
+const TAGGED = '02:aa:bb:cc:dd:71'; // sends the frame tagged 7
+const PRIO = '02:aa:bb:cc:dd:70'; // sends a priority-tagged frame (VID 0, PCP 3)
+const CONTROL = '02:aa:bb:cc:dd:7c'; // sends an untagged control broadcast, which NORMAL floods to h2
+const FILTER = [TAGGED, PRIO, CONTROL].map((m) => `ether src ${m}`).join(' or ');
+const ENDS = new RegExp(`${CONTROL} > ff:ff:ff:ff:ff:ff`);
 
-const TAGGED = '02aabbccdd71'; // sends the frame tagged 7
-const PRIO = '02aabbccdd70'; // sends a priority-tagged frame (VID 0, PCP 3)
-const CONTROL = '02aabbccdd7c'; // sends an untagged control broadcast, which NORMAL floods to h2
-const colons = (mac: string) => mac.match(/../g)!.join(':');
-const FILTER = [TAGGED, PRIO, CONTROL].map((m) => `ether src ${colons(m)}`).join(' or ');
-const ENDS = new RegExp(`${colons(CONTROL)} > ff:ff:ff:ff:ff:ff`);
+/** A broadcast ARP request from SRC for 10.214.0.2, tagged with VID when given, as hex for rawSend. */
+function arp(src: string, spa: string, vid?: number): string {
+  return arpRequest(src, spa, '10.214.0.2', vid).toString('hex');
+}
+/** The same from PRIO, priority-tagged: VID 0, PCP 3 (TCI 0x6000). */
+function priorityTaggedArp(): string {
+  const f = arpRequest(PRIO, '10.214.0.112', '10.214.0.2', 0);
+  f[14] = 0x60;
+  return f.toString('hex');
+}
 
 t.test('a tagged frame on an access port: a flow forwards it as it is, NORMAL drops it (as OVS)', { skip: why || false }, async (t) => {
   const lab = Lab.create(t);
@@ -51,7 +57,7 @@ t.test('a tagged frame on an access port: a flow forwards it as it is, NORMAL dr
   /** Send FRAMES from h1, then the control; what h2 saw up to the control. */
   const exchange = async (frames: string[]): Promise<string> => {
     const cap = await watchUntilControl(h2, v2.peer, FILTER, ENDS);
-    const sent = await rawSend(h1, v1.peer, [...frames, arp(CONTROL, '0ad6000c')]);
+    const sent = await rawSend(h1, v1.peer, [...frames, arp(CONTROL, '10.214.0.12')]);
     t.equal(sent.code, 0, `raw frames sent ${sent.stderr}`);
     const saw = await cap.done;
     t.match(saw, ENDS, `the control (NORMAL, VLAN 5) reached h2: ${saw.trim()}`);
@@ -60,8 +66,8 @@ t.test('a tagged frame on an access port: a flow forwards it as it is, NORMAL dr
 
   // 1. A flow matching the tag: the frame leaves h2's port as it came, tagged 7.
   await tvsOk(d.control, ['add-flow', 'br0', 'priority=100,in_port=1,dl_vlan=7,actions=output:2']);
-  const withFlow = await exchange([arp(TAGGED, '0ad60071', '0007')]);
-  t.match(withFlow, new RegExp(`${colons(TAGGED)} > ff:ff:ff:ff:ff:ff, ethertype 802\\.1Q \\(0x8100\\), length \\d+: vlan 7, p 0, ethertype ARP`), 'the flow forwarded the tagged frame, tag kept');
+  const withFlow = await exchange([arp(TAGGED, '10.214.0.113', 7)]);
+  t.match(withFlow, new RegExp(`${TAGGED} > ff:ff:ff:ff:ff:ff, ethertype 802\\.1Q \\(0x8100\\), length \\d+: vlan 7, p 0, ethertype ARP`), 'the flow forwarded the tagged frame, tag kept');
   const flows = await tvsOk(d.control, ['dump-flows', 'br0']);
   t.match(flows, new RegExp(`n_packets=1,.*priority=100,in_port=${v1.host},dl_vlan=7 actions=output:${v2.host}`), `the flow counted it:\n${flows}`);
   t.equal(await drops(), 0, 'nothing dropped as vlan_not_allowed');
@@ -69,12 +75,12 @@ t.test('a tagged frame on an access port: a flow forwards it as it is, NORMAL dr
   // 2. Only NORMAL: the tagged frame is dropped and counted; a priority-tagged frame (VID 0) is
   // in the access VLAN, as in OVS (input_vid_is_valid accepts VID 0 on an access port).
   await tvsOk(d.control, ['del-flows', 'br0', 'priority=100,in_port=1,dl_vlan=7', '--strict']);
-  const normalOnly = await exchange([arp(TAGGED, '0ad60071', '0007'), arp(PRIO, '0ad60070', '6000')]);
-  t.notMatch(normalOnly, new RegExp(colons(TAGGED)), 'NORMAL did not deliver the tagged frame');
-  t.match(normalOnly, new RegExp(`${colons(PRIO)} > ff:ff:ff:ff:ff:ff, ethertype ARP`), 'the priority-tagged frame reached h2, untagged');
+  const normalOnly = await exchange([arp(TAGGED, '10.214.0.113', 7), priorityTaggedArp()]);
+  t.notMatch(normalOnly, new RegExp(TAGGED), 'NORMAL did not deliver the tagged frame');
+  t.match(normalOnly, new RegExp(`${PRIO} > ff:ff:ff:ff:ff:ff, ethertype ARP`), 'the priority-tagged frame reached h2, untagged');
   t.equal(await drops(), 1, 'dump-ports counts one vlan_not_allowed drop');
 
   // tvs trace says the same: the table's NORMAL, then its drop.
-  const tr = await tvsOk(d.control, ['trace', 'br0', `in_port=1,dl_vlan=7,dl_src=${colons(TAGGED)},dl_dst=ff:ff:ff:ff:ff:ff,arp`]);
+  const tr = await tvsOk(d.control, ['trace', 'br0', `in_port=1,dl_vlan=7,dl_src=${TAGGED},dl_dst=ff:ff:ff:ff:ff:ff,arp`]);
   t.match(tr, /0\. priority=0.*\n\s+NORMAL\n\s+-> disallowed VLAN VID for this input port, dropping/, tr);
 });
