@@ -18,7 +18,7 @@
  * >= 5 Mpps, new connections >= 500k/s.
  */
 import { ACK, establishedAcks, handshake, pump, pumpEach, SYN, tcpSegment, twoPortRig, type Connections, type Rig } from './memory-rig';
-import { agentBaseFlows, renderFirewallFlows, type FwPort, type SgRule } from '../test/fixtures/neutron-firewall';
+import { agentBaseFlows, renderFirewallFlows, type FwPort, type SgRule } from '../src/neutron/firewall-flows';
 
 const VM1 = { ofport: 3, mac: 'fa:16:3e:00:00:01', ip: '10.231.0.1' };
 const VM2 = { ofport: 4, mac: 'fa:16:3e:00:00:02', ip: '10.231.0.2' };

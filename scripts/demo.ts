@@ -30,7 +30,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { expect, Lab, pingLoss, pingSummary, runDemo, sh, shAsync, step, TVS } from './demo-lab';
-import { agentBaseFlows, renderFirewallFlows, type FirewallOptions, type FwPort, type SecurityGroup } from '../test/fixtures/neutron-firewall';
+import { agentBaseFlows, renderFirewallFlows, type FirewallOptions, type FwPort, type SecurityGroup } from '../src/neutron/firewall-flows';
 
 const lab = new Lab('demo');
 const control = path.join(lab.dir, 'tvs.sock');

@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { sh, nsx, sleep, stopPid, pidAlive } from './sys';
-import { agentBaseFlows, renderFirewallFlows, type FwPort } from '../../test/fixtures/neutron-firewall';
+import { agentBaseFlows, renderFirewallFlows, type FwPort } from '../../src/neutron/firewall-flows';
 
 export type Scenario = 'l2' | 'vlan' | 'nat' | 'fw';
 export type SwitchKind = 'linux' | 'ovs' | 'tvs';

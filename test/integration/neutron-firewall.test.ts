@@ -32,7 +32,7 @@ import { watchUntilControl, startCapture, rawSend } from '../helpers/capture';
 import { udpFrame, arpRequest, ethFrame } from '../helpers/frames';
 import { ndFrame, llaOpt, icmp6, ip6Packet } from '../helpers/ipv6-frames';
 import { startServer, tryConnect, holdConnection } from '../helpers/sockets';
-import { agentBaseFlows, twoVmFlows, llaOf, TWO_VMS } from '../fixtures/neutron-firewall';
+import { agentBaseFlows, twoVmFlows, llaOf, TWO_VMS } from '../../src/neutron/firewall-flows';
 import { bindingAvailable } from '../../src/io/binding';
 
 const REFERENCE = process.env.TVS_FW_SWITCH === 'ovs';

@@ -12,8 +12,12 @@ import * as path from 'path';
 const ROOT = path.resolve(__dirname, '../../..');
 const SRC = path.join(ROOT, 'src');
 
-/** Layer of each top-level folder of src/ (higher imports lower). src/index.ts is the public face, above all. */
-const LAYER: Record<string, number> = { wire: 0, packet: 1, flow: 2, l2: 2, l3: 2, io: 2, datapath: 3, control: 4, openflow: 4, cli: 5, '.': 6 };
+/**
+ * Layer of each top-level folder of src/ (higher imports lower). src/index.ts is the public face,
+ * above all. neutron/ writes the flows Neutron's agents would send a switch: a client of the
+ * switch like the CLI, so nothing below the public face may import it.
+ */
+const LAYER: Record<string, number> = { wire: 0, packet: 1, flow: 2, l2: 2, l3: 2, io: 2, datapath: 3, control: 4, openflow: 4, cli: 5, neutron: 5, '.': 6 };
 
 /**
  * Cycles tolerated for now, each with the reason. Keep this empty: an entry is a debt with a

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PacketArena } from '../../src/packet/arena';
 import { FlowPipeline } from '../../src/flow/pipeline';
-import { twoVmFlows } from '../fixtures/neutron-firewall';
+import { twoVmFlows } from '../../src/neutron/firewall-flows';
 
 function haveOfctl(): boolean {
   try {
