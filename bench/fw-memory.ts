@@ -1,6 +1,6 @@
 /**
  * Security groups in memory: Neutron's openvswitch firewall flows for two VM ports on br-int
- * (test/fixtures/neutron-firewall.ts, as the driver renders them) with a security group of 50
+ * (src/neutron/firewall-flows.ts, as the driver renders them) with a security group of 50
  * ingress TCP rules from a remote group of 50 members (conjunctions: 50 port flows + 50 address
  * flows per ct state instead of 2,500), all egress allowed. Memory ports, 64-byte frames, the
  * whole per-batch path on one core (rx copy, parse, tables 0→60→71→ct→72→73→81→82, ct commit,

@@ -11,7 +11,7 @@
  *              floating IP 10.203.0.50 → vm-a2
  *   DHCP on br-int VLAN 1: vm-a1 gets its address from the switch (busybox udhcpc)
  *   tenant C: vm-c1, vm-c2 on br-int local VLAN 3 (conntrack zone 3) behind Neutron's
- *              openvswitch firewall: the flows test/fixtures/neutron-firewall.ts renders as the
+ *              openvswitch firewall: the flows src/neutron/firewall-flows.ts renders as the
  *              driver does (the same as the firewall's integration test and bench load)
  *
  * Each host is a namespace named after it (vm-a1, vm-a2, vm-b1, physnet, external) whose interface

@@ -1,6 +1,6 @@
 /**
  * Neutron's openvswitch firewall on the wire: the flows the driver installs for two VM ports on
- * br-int (test/fixtures/neutron-firewall.ts renders them as firewall.py/rules.py do), loaded
+ * br-int (src/neutron/firewall-flows.ts renders them as firewall.py/rules.py do), loaded
  * unchanged with `tvs add-flows`, between two Linux stacks in namespaces. Security group
  * "sg-web": all egress; ingress ICMP, TCP 22, UDP 5000-5001, ICMPv6 and IPv6 TCP 22 from members of the
  * group itself (conjunctions). A second tenant network (local VLAN 2 = conntrack zone 2) reuses
@@ -32,7 +32,8 @@ import { watchUntilControl, startCapture, rawSend } from '../helpers/capture';
 import { udpFrame, arpRequest, ethFrame } from '../helpers/frames';
 import { ndFrame, llaOpt, icmp6, ip6Packet } from '../helpers/ipv6-frames';
 import { startServer, tryConnect, holdConnection } from '../helpers/sockets';
-import { agentBaseFlows, twoVmFlows, llaOf, TWO_VMS } from '../../src/neutron/firewall-flows';
+import { agentBaseFlows, llaOf } from '../../src/neutron/firewall-flows';
+import { twoVmFlows, TWO_VMS } from '../fixtures/neutron-firewall';
 import { bindingAvailable } from '../../src/io/binding';
 
 const REFERENCE = process.env.TVS_FW_SWITCH === 'ovs';

@@ -1,6 +1,6 @@
 /**
  * Acceptance of Neutron's openvswitch firewall flows (two VM ports on br-int and a security
- * group with remote-group conjunctions, rendered by test/fixtures/neutron-firewall.ts as the
+ * group with remote-group conjunctions, rendered by src/neutron/firewall-flows.ts as the
  * driver renders them): a flow counts as accepted when tvs installs it AND `ovs-ofctl
  * parse-flow` (OVS 3.1) reads tvs's dump-flows line of it as the very flow it reads from the
  * original text — same table, priority, match, cookie and actions. The figure is printed.
@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PacketArena } from '../../src/packet/arena';
 import { FlowPipeline } from '../../src/flow/pipeline';
-import { twoVmFlows } from '../../src/neutron/firewall-flows';
+import { twoVmFlows } from '../fixtures/neutron-firewall';
 
 function haveOfctl(): boolean {
   try {
