@@ -21,7 +21,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { brTunFlows, type HostNet } from '../test/fixtures/neutron-br-tun';
+import { brTunFlows, type HostNet } from '../src/neutron/br-tun-flows';
 import { expect, inNs, Lab, pingLoss, pingSummary, runDemo, sh, shAsync, step, TVS } from './demo-lab';
 
 const lab = new Lab('demo-overlay');

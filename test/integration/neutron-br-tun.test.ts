@@ -29,7 +29,7 @@ import { startCapture, watchUntilControl, TUNNELED_ICMP4 } from '../helpers/capt
 import { arpRequest } from '../helpers/frames';
 import { iperfTcp } from '../helpers/iperf';
 import { bindingAvailable } from '../../src/io/binding';
-import { brTunFlows, type HostNet } from '../fixtures/neutron-br-tun';
+import { brTunFlows, type HostNet } from '../../src/neutron/br-tun-flows';
 
 const why = !isRoot()
   ? 'needs root: creates namespaces and veth devices'

@@ -21,7 +21,7 @@ import * as K from '../../src/packet/flow-key';
 import { FlowPipeline } from '../../src/flow/pipeline';
 import { runTrace } from '../../src/flow/trace';
 import { RecordingOps, buildFrame, type Sent } from '../../src/flow/testing';
-import { brTunFlows, type BrTunHost } from '../fixtures/neutron-br-tun';
+import { brTunFlows, type BrTunHost } from '../../src/neutron/br-tun-flows';
 
 const IP_A = 0x0a_ea_00_01; // 10.234.0.1, node A's underlay address
 const IP_B = 0x0a_ea_00_02;
