@@ -11,7 +11,7 @@
  *   Both tenants use 10.241.0.0/24: only the VNI/key (and the local VLANs) keep them apart.
  *
  * Each node is a `tvs start` daemon inside its namespace; its br-tun carries the flows the
- * Neutron OVS agent installs (test/fixtures/neutron-br-tun.ts: tables 0, 2, 3, 4, 10, 20, 21, 22,
+ * Neutron OVS agent installs (src/neutron/br-tun-flows.ts: tables 0, 2, 3, 4, 10, 20, 21, 22,
  * learn in table 10). GRE runs tvs to tvs in userspace over a raw IP socket (no kernel gretap).
  * The demo pings across both networks while tcpdump -n decodes the underlay, shows the flows
  * table 10 learned in table 20 on both nodes, a cross-tenant ping that fails, a trace, and tears

@@ -18,5 +18,5 @@ export { Batch, BURST } from './packet/batch';
 export { loadConfig, validateConfig, applyConfig, SwitchConfig } from './control/config';
 export { ControlServer } from './control/server';
 export { switchCommands } from './control/commands';
-/** Neutron's openvswitch firewall (security groups) as flow text for your ports: docs/neutron.md. */
-export * as neutron from './neutron/firewall-flows';
+/** The flows Neutron's OVS agent writes (security groups on br-int, br-tun), as text: docs/neutron.md. */
+export * as neutron from './neutron';

@@ -1,6 +1,6 @@
 /**
  * Neutron's tunnel layout on two tvs compute nodes: br-int with the VMs on local VLANs, br-tun
- * with the agent's flows (test/fixtures/neutron-br-tun.ts, loaded with add-flows), joined by
+ * with the agent's flows (src/neutron/br-tun-flows.ts, loaded with add-flows), joined by
  * patch-int/patch-tun; one VXLAN and one GRE port per node with key=flow, as the agent creates
  * them. Each node is a tvs daemon in its own namespace with its own underlay address; each VM a
  * namespace whose veth ends in its node's namespace.

@@ -1,6 +1,6 @@
 /**
  * Neutron's br-tun pipeline on two compute nodes, replayed as the agent installs it
- * (test/fixtures/neutron-br-tun.ts), with the tunnels between the nodes simulated in memory: what
+ * (src/neutron/br-tun-flows.ts), with the tunnels between the nodes simulated in memory: what
  * node A's br-tun outputs on a tunnel port, with the tun_id in its flow key, enters node B's br-tun
  * on the matching tunnel port with tun_id/tun_src/tun_dst set, as a tunnel port does after decap.
  * br-int is simulated by frames on patch-int tagged with the node's local VLAN.
