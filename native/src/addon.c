@@ -917,8 +917,18 @@ static napi_value js_open_tap(napi_env env, napi_callback_info info) {
   if (argc < 3) return throw_arg(env, "openTap(name, opts, arena)");
   if (!get_string(env, argv[0], name, sizeof name)) return throw_arg(env, "name must be a short string");
   memset(&o, 0, sizeof o);
-  if (!get_opt_bool(env, argv[1], "vnetHdr", &o.vnet_hdr) || !get_opt_bool(env, argv[1], "persist", &o.persist))
-    return throw_arg(env, "opts.vnetHdr and opts.persist must be booleans");
+  if (!get_opt_bool(env, argv[1], "vnetHdr", &o.vnet_hdr) || !get_opt_bool(env, argv[1], "persist", &o.persist) ||
+      !get_opt_bool(env, argv[1], "exclusive", &o.exclusive))
+    return throw_arg(env, "opts.vnetHdr, opts.persist and opts.exclusive must be booleans");
+  if (get_prop(env, argv[1], "mac", &v)) {
+    char mac[32];
+    unsigned m[6];
+    int used = 0;
+    if (!get_string(env, v, mac, sizeof mac) || sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%n", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &used) != 6 || mac[used] != '\0')
+      return throw_arg(env, "opts.mac must be a MAC address aa:bb:cc:dd:ee:ff");
+    for (int i = 0; i < 6; i++) o.mac[i] = (uint8_t)m[i];
+    o.has_mac = 1;
+  }
   struct port *p = new_port(env, &TAP_OPS);
   if (!p) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
   if (!take_arena(env, argv[2], p)) { drop_refs(env, p); free(p); return NULL; }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_arp.h>
 #include <linux/if_tun.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -60,8 +61,13 @@ int tap_open(const char *name, const struct tap_opts *o, struct tap_port **out, 
 
   memset(&ifr, 0, sizeof ifr);
   nd_copy_name(ifr.ifr_name, name);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (p->vnet ? IFF_VNET_HDR : 0);
-  if (ioctl(p->fd, TUNSETIFF, &ifr) < 0) { rc = tap_error(e, errno, "ioctl(TUNSETIFF)"); goto fail; }
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (p->vnet ? IFF_VNET_HDR : 0) | (o->exclusive ? IFF_TUN_EXCL : 0);
+  if (ioctl(p->fd, TUNSETIFF, &ifr) < 0) {
+    /* With IFF_TUN_EXCL the tun driver answers EBUSY for a name that exists (of any kind). */
+    if (o->exclusive && errno == EBUSY) { rc = tvs_fail(e, EEXIST, "ioctl(TUNSETIFF)", "an interface of that name exists already"); goto fail; }
+    rc = tap_error(e, errno, "ioctl(TUNSETIFF)");
+    goto fail;
+  }
   nd_copy_name(p->cached.name, ifr.ifr_name);
 
   if (p->vnet) {
@@ -74,6 +80,13 @@ int tap_open(const char *name, const struct tap_opts *o, struct tap_port **out, 
   }
   if (o->persist || !existed) {
     if (ioctl(p->fd, TUNSETPERSIST, (unsigned long)(o->persist ? 1 : 0)) < 0) { rc = tap_error(e, errno, "ioctl(TUNSETPERSIST)"); goto fail; }
+  }
+  if (o->has_mac) {
+    /* The tun driver takes SIOCSIFHWADDR on its own fd: no name lookup, no race with a rename. */
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+    memcpy(ifr.ifr_hwaddr.sa_data, o->mac, 6);
+    if (ioctl(p->fd, SIOCSIFHWADDR, &ifr) < 0) { rc = tap_error(e, errno, "ioctl(SIOCSIFHWADDR)"); goto fail; }
   }
   if ((rc = nd_set_up(p->cached.name, e)) < 0) goto fail;
   struct nd_info nd;

@@ -9,6 +9,9 @@
 struct tap_opts {
   int vnet_hdr; /* IFF_VNET_HDR + TUNSETOFFLOAD: partial checksums and TSO frames pass through */
   int persist;  /* TUNSETPERSIST: the device outlives the fd */
+  int exclusive; /* IFF_TUN_EXCL: create the device, fail with EEXIST if `name` exists (any kind) */
+  int has_mac;   /* set the device's MAC to `mac` (SIOCSIFHWADDR on the tun fd) before it goes up */
+  uint8_t mac[6];
 };
 
 struct tap_port;

@@ -1,5 +1,11 @@
 /** Human-readable output of the CLI verbs, modelled on ovs-vsctl show / ovs-ofctl dump-ports / fdb/show. */
 import type { ShowBridge, DumpPort } from '../datapath/views';
+import { OFPP_LOCAL } from '../flow/ofport';
+
+/** An OpenFlow port number as ovs-ofctl prints it: the bridge's own port (65534) is LOCAL. */
+function ofportText(ofport: number): string {
+  return ofport === OFPP_LOCAL ? 'LOCAL' : String(ofport);
+}
 
 export function formatShow(bridges: ShowBridge[]): string {
   const out: string[] = [];
@@ -12,7 +18,7 @@ export function formatShow(bridges: ShowBridge[]): string {
     if (b.failMode && b.failMode !== 'standalone') out.push(`        fail_mode: ${b.failMode}`);
     for (const p of b.ports) {
       out.push(`        Port ${p.name}`);
-      const bits = [`ofport: ${p.ofport}`, `type: ${p.type}`];
+      const bits = [`ofport: ${ofportText(p.ofport)}`, `type: ${p.type}`];
       if (p.tag !== undefined) bits.push(`tag: ${p.tag}`);
       if (p.trunks) bits.push(`trunks: [${p.trunks.replace(/,/g, ', ')}]`);
       if (p.peer) bits.push(`peer: ${p.peer}`);
@@ -37,7 +43,7 @@ export function formatDumpPorts(bridge: string, r: { ports: DumpPort[]; drops: R
   for (const p of r.ports) {
     const drops = Object.entries(p.drops);
     const dropTotal = drops.reduce((s, [, v]) => s + v, 0);
-    out.push(`  port ${String(p.ofport).padStart(2)} "${p.name}"${p.up ? '' : ' (DOWN)'}: rx pkts=${p.rx_packets}, bytes=${p.rx_bytes}`);
+    out.push(`  port ${ofportText(p.ofport).padStart(2)} "${p.name}"${p.up ? '' : ' (DOWN)'}: rx pkts=${p.rx_packets}, bytes=${p.rx_bytes}`);
     out.push(`           tx pkts=${p.tx_packets}, bytes=${p.tx_bytes}, drop=${dropTotal}${drops.length ? ' (' + drops.map(([k, v]) => `${k}=${v}`).join(', ') + ')' : ''}`);
     if (p.ring_bytes !== undefined) out.push(`           ring=${(p.ring_bytes / 1048576).toFixed(1)} MiB${p.tx_ring_bytes !== undefined ? `, tx_ring=${(p.tx_ring_bytes / 1048576).toFixed(1)} MiB` : ''}`);
     if (p.held !== undefined) out.push(`           held=${p.held}/${p.held_limit} (frames waiting for ARP), refused=${p.hold_refused}`);
@@ -57,7 +63,7 @@ export function formatDumpPorts(bridge: string, r: { ports: DumpPort[]; drops: R
 /** As ovs-appctl fdb/show (age in whole seconds, as OVS prints it), plus the port's name. */
 export function formatFdb(rows: { port: number; portName?: string; vlan: number; mac: string; age: number }[]): string {
   const out = [' port  VLAN  MAC                Age  Name'];
-  for (const r of rows) out.push(`${String(r.port).padStart(5)}  ${String(r.vlan).padStart(4)}  ${r.mac}  ${String(r.age).padStart(4)}  ${r.portName ?? ''}`.trimEnd());
+  for (const r of rows) out.push(`${ofportText(r.port).padStart(5)}  ${String(r.vlan).padStart(4)}  ${r.mac}  ${String(r.age).padStart(4)}  ${r.portName ?? ''}`.trimEnd());
   return out.join('\n');
 }
 

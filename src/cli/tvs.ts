@@ -7,7 +7,7 @@
 import { request, ControlError, addFlowsFromStream, ADD_FLOWS_PART_CHARS } from '../control/client';
 import { controlPath } from '../control/protocol';
 import { parseKeyValues } from '../control/port-options';
-import { otherConfigWords } from '../control/bridge-other-config';
+import { bridgeWords } from '../control/bridge-other-config';
 import { formatShow, formatDumpPorts, formatFdb, formatRouter, formatNat, formatControlStats, RouterView, NatView, ControlStatsView } from './format';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -104,10 +104,10 @@ function kvOrUsage(words: string[]): Record<string, string> {
   }
 }
 
-/** `other-config:KEY=VALUE` words of add-br / set-bridge (checked again by the switch). */
-function otherConfigOf(words: string[]): Record<string, string> {
+/** `other-config:KEY=VALUE` and `local_port=true|false` words of add-br / set-bridge (checked again by the switch). */
+function bridgeArgs(words: string[]): { otherConfig: Record<string, string>; localPort?: boolean } {
   try {
-    return otherConfigWords(words);
+    return bridgeWords(words);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -176,21 +176,25 @@ const VERBS: Record<string, Verb> = {
     },
   },
   'add-br': {
-    args: 'BRIDGE [other-config:datapath-id=HEX16]',
-    help: 'Create a bridge. Its table 0 has the flow priority=0,actions=NORMAL, as in OVS (dump-flows shows it; after del-flows the bridge drops everything). other-config:datapath-id sets its OpenFlow datapath id (see set-bridge).',
+    args: 'BRIDGE [local_port=true] [other-config:datapath-id=HEX16]',
+    help:
+      'Create a bridge. Its table 0 has the flow priority=0,actions=NORMAL, as in OVS (dump-flows shows it; after del-flows the bridge drops everything). other-config:datapath-id sets its OpenFlow datapath id (see set-bridge). ' +
+      "local_port=true also gives it OVS's LOCAL port: a TAP device named BRIDGE (at most 15 characters; an existing interface of that name is an error) with the bridge's MAC, OpenFlow port LOCAL (65534) in flows, dump-ports and show, " +
+      'an ordinary port to NORMAL; put the host\'s address on it (ip addr add ... dev BRIDGE). It goes with the bridge (del-br) or set-bridge BRIDGE local_port=false. ' +
+      'OVS makes it for every bridge; tvs only when asked, so bridges do not become interfaces of the host unless wanted.',
     min: 1,
-    max: 2,
-    run: async ([bridge, ...words], ctx) => print(ctx, await request(ctx.control, 'add-br', { bridge, otherConfig: otherConfigOf(words) }), () => ''),
+    max: 3,
+    run: async ([bridge, ...words], ctx) => print(ctx, await request(ctx.control, 'add-br', { bridge, ...bridgeArgs(words) }), () => ''),
   },
   'set-bridge': {
-    args: 'BRIDGE other-config:datapath-id=HEX16',
+    args: 'BRIDGE [other-config:datapath-id=HEX16] [local_port=true|false]',
     help:
       "Set the bridge's OpenFlow datapath id (OVS's other-config:datapath-id: exactly 16 hex digits, not all zero; an empty value goes back to the default). " +
       'The default is made from the daemon (host and control socket) and the bridge name: two daemons never share one, a restart keeps it. Connected controllers reconnect to learn the new id. ' +
-      'tvs show prints the id in use.',
+      "tvs show prints the id in use. local_port=true|false adds or removes the bridge's LOCAL port and its TAP device (see add-br).",
     min: 2,
-    max: 2,
-    run: async ([bridge, ...words], ctx) => print(ctx, await request(ctx.control, 'set-bridge', { bridge, otherConfig: otherConfigOf(words) }), () => ''),
+    max: 3,
+    run: async ([bridge, ...words], ctx) => print(ctx, await request(ctx.control, 'set-bridge', { bridge, ...bridgeArgs(words) }), () => ''),
   },
   'del-br': {
     args: 'BRIDGE',

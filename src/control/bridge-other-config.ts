@@ -36,10 +36,31 @@ export function otherConfigWords(words: readonly string[]): Record<string, strin
   const kv: Record<string, string> = {};
   for (const w of words) {
     const m = /^other[-_]config:([a-z0-9_-]+)=(.*)$/.exec(w);
-    if (!m) throw new Error(`'${w}' is not other-config:KEY=VALUE (e.g. other-config:datapath-id=00000000000000a1)`);
+    if (!m) throw new Error(`'${w}' is not other-config:KEY=VALUE (e.g. other-config:datapath-id=00000000000000a1) or local_port=true|false`);
     kv[m[1]] = m[2];
   }
   return kv;
+}
+
+/**
+ * The words after BRIDGE in `tvs add-br` / `tvs set-bridge`: `other-config:KEY=VALUE` and
+ * `local_port=true|false` (the bridge's LOCAL port, see Switch.addLocalPort).
+ */
+export function bridgeWords(words: readonly string[]): { otherConfig: Record<string, string>; localPort?: boolean } {
+  const rest: string[] = [];
+  let localPort: boolean | undefined;
+  for (const w of words) {
+    const m = /^local[-_]port=(.*)$/.exec(w);
+    if (!m) {
+      rest.push(w);
+      continue;
+    }
+    if (m[1] === 'true') localPort = true;
+    else if (m[1] === 'false') localPort = false;
+    else throw new Error(`'${w}': local_port must be true or false`);
+  }
+  const otherConfig = otherConfigWords(rest);
+  return localPort === undefined ? { otherConfig } : { otherConfig, localPort };
 }
 
 export function applyOtherConfig(br: Bridge, oc: OtherConfig): void {

@@ -22,6 +22,12 @@ function otherConfigArg(a: Record<string, unknown>): Record<string, unknown> {
   return oc as Record<string, unknown>;
 }
 
+/** The `localPort` boolean argument of add-br / set-bridge (absent = unchanged / none). */
+function localPortArg(a: Record<string, unknown>): boolean | undefined {
+  const v = a.localPort;
+  if (v !== undefined && typeof v !== 'boolean') throw new Error("'localPort' must be true or false");
+  return v;
+}
 
 export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}): Record<string, Handler> {
   return {
@@ -29,15 +35,22 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
     show: () => sw.show(),
     'add-br': (a) => {
       const oc = parseOtherConfig(otherConfigArg(a));
-      applyOtherConfig(sw.addBridge(str(a, 'bridge')), oc);
+      applyOtherConfig(sw.addBridge(str(a, 'bridge'), { localPort: localPortArg(a) }), oc);
       return null;
     },
-    /** ovs-vsctl set bridge BR other-config:KEY=VALUE (an empty value removes the key). */
+    /**
+     * ovs-vsctl set bridge BR other-config:KEY=VALUE (an empty value removes the key); and
+     * local_port=true|false, which adds or removes the bridge's LOCAL port (its TAP device).
+     */
     'set-bridge': (a) => {
       const br = sw.bridge(str(a, 'bridge'));
       const kv = otherConfigArg(a);
-      if (Object.keys(kv).length === 0) throw new Error('set-bridge: nothing to set (other-config:datapath-id=HEX)');
-      applyOtherConfig(br, parseOtherConfig(kv));
+      const local = localPortArg(a);
+      if (Object.keys(kv).length === 0 && local === undefined) throw new Error('set-bridge: nothing to set (other-config:datapath-id=HEX, local_port=true|false)');
+      const oc = parseOtherConfig(kv); // checked before anything changes
+      if (local === true && !br.local) sw.addLocalPort(br.name);
+      else if (local === false) sw.delLocalPort(br.name);
+      applyOtherConfig(br, oc);
       return null;
     },
     'del-br': (a) => {
@@ -52,7 +65,13 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
       return { ofport: p.ofport };
     },
     'del-port': (a) => {
-      sw.delPort(str(a, 'bridge'), str(a, 'port'));
+      const bridge = str(a, 'bridge');
+      const port = str(a, 'port');
+      // OVS's words: the LOCAL port goes with its bridge (tvs: or set-bridge local_port=false).
+      if (sw.bridge(bridge).local?.name === port) {
+        throw new Error(`cannot delete port ${port} because it is the local port for bridge ${bridge} (deleting this port requires deleting the entire bridge, or set-bridge ${bridge} local_port=false)`);
+      }
+      sw.delPort(bridge, port);
       return null;
     },
     'dump-ports': (a) => {

@@ -18,6 +18,8 @@ export interface BridgeSpec {
   controller?: string[];
   /** As `tvs set-fail-mode` (default standalone). */
   failMode?: FailMode;
+  /** The bridge's LOCAL port (a TAP named after the bridge, OpenFlow port LOCAL), as `tvs add-br BR local_port=true`. */
+  localPort?: boolean;
   /** OVS other-config keys (`datapath-id`), as `tvs set-bridge BR other-config:KEY=VALUE`. */
   otherConfig?: Record<string, string>;
 }

@@ -7,6 +7,7 @@
  *       { "name": "br-int", "macAgingSec": 300, "macTableSize": 8192, "maxFlows": 1000000,
  *         "controller": ["tcp:127.0.0.1:6653"], "failMode": "secure",
  *         "otherConfig": { "datapath-id": "00000000000000a1" },   // optional, as OVS other-config
+ *         "localPort": true,                      // optional: the LOCAL port, a TAP named br-int
  *         "ports": [ { "name": "vm1", "type": "afpacket", "tag": 1 },
  *                    { "name": "int-br-eth1", "type": "patch", "peer": "phy-br-eth1" } ] }
  *     ],
@@ -77,7 +78,7 @@ export function applyConfig(sw: Switch, cfg: SwitchConfig, applyFlows?: (bridge:
   try {
     for (const [i, b] of cfg.bridges.entries()) {
       const aging = b.macAgingSec ?? cfg.macAgingSec;
-      const br = at(`bridges[${i}]`, () => sw.addBridge(b.name, { macAgingMs: aging !== undefined ? aging * 1000 : undefined, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows }));
+      const br = at(`bridges[${i}]`, () => sw.addBridge(b.name, { macAgingMs: aging !== undefined ? aging * 1000 : undefined, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows, localPort: b.localPort }));
       made.push({ bridge: b.name });
       // The OpenFlow service connects to the controllers it finds here.
       br.controllers = b.controller ?? [];

@@ -7,6 +7,7 @@ import { jsonArrayPieces, StreamedReply, type Handler } from './server';
 import { str, optStr } from './args';
 import { runTrace, type TraceContext } from '../flow/trace';
 import { addFlowsHandler } from './flow-load';
+import { OFPP_LOCAL } from '../flow/ofport';
 
 /** Routing/NAT view of one output frame, if its destination MAC is a router interface here. */
 function explainRouting(sw: Switch, bridge: string, frame: Buffer): string[] {
@@ -92,7 +93,7 @@ export function flowCommands(sw: Switch): Record<string, Handler> {
         const inName = optStr(a, 'inPort');
         let inPort = 0;
         if (inName !== undefined) {
-          inPort = /^\d+$/.test(inName) ? Number(inName) : sw.bridge(str(a, 'bridge')).ofportByName(inName);
+          inPort = /^\d+$/.test(inName) ? Number(inName) : inName.toUpperCase() === 'LOCAL' ? OFPP_LOCAL : sw.bridge(str(a, 'bridge')).ofportByName(inName);
           if (inPort < 0) throw new Error(`trace: bridge has no port '${inName}'`);
         }
         r = runTrace(f, { frame: Buffer.from(clean, 'hex'), inPort }, ctx);

@@ -60,7 +60,8 @@ export function portConfigFrom(o: Record<string, unknown>, where = '', report?: 
   const type = o.type ?? 'afpacket';
   check('type', () => {
     if (type === 'internal') throw new OptionError('type', type, 'internal ports are created by router-add-port and add-dhcp');
-    const userTypes = PORT_TYPES.filter((t) => t !== 'internal');
+    if (type === 'local') throw new OptionError('type', type, "a bridge's LOCAL port is made with the bridge: add-br BR local_port=true (config file: \"localPort\": true)");
+    const userTypes = PORT_TYPES.filter((t) => t !== 'internal' && t !== 'local');
     if (typeof type !== 'string' || !PORT_TYPES.includes(type as PortType)) throw new OptionError('type', type, `one of ${userTypes.join(', ')}`);
     c.type = type as PortType;
   });

@@ -121,10 +121,16 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
     for (const [i, b] of cfg.bridges.entries()) {
       const br = sw.bridges.get(b.name);
       if (!br) {
-        at(`bridges[${i}]`, () => sw.addBridge(b.name, { macAgingMs: (b.macAgingSec ?? cfg.macAgingSec ?? 300) * 1000, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows }));
+        at(`bridges[${i}]`, () => sw.addBridge(b.name, { macAgingMs: (b.macAgingSec ?? cfg.macAgingSec ?? 300) * 1000, macMaxEntries: b.macTableSize, maxFlows: b.maxFlows, localPort: b.localPort }));
         undo.push(() => sw.delBridge(b.name));
         report.added.push(`bridge ${b.name}`);
       } else {
+        // A LOCAL port the file adds is made here; one it drops goes with the removals (step 4).
+        if (b.localPort === true && !br.local) {
+          at(`bridges[${i}].localPort`, () => sw.addLocalPort(b.name));
+          undo.push(() => sw.delLocalPort(b.name));
+          report.added.push(`LOCAL port of ${b.name}`);
+        }
         const aging = (b.macAgingSec ?? cfg.macAgingSec ?? br.macs.agingMs / 1000) * 1000;
         if (aging !== br.macs.agingMs) {
           const old = br.macs.agingMs;
@@ -344,8 +350,15 @@ export function reloadConfig(sw: Switch, cfg: SwitchConfig): ReloadReport {
       report.removed.push(`dhcp ${d.bridge} tag=${d.tag ?? 0}`);
     }
   }
+  for (const b of cfg.bridges) {
+    const br = sw.bridge(b.name);
+    if (br.local && b.localPort !== true) {
+      sw.delLocalPort(b.name);
+      report.removed.push(`LOCAL port of ${b.name}`);
+    }
+  }
   for (const p of sw.allPorts()) {
-    if (p.type === 'internal') continue;
+    if (p.type === 'internal' || p.type === 'local') continue;
     if (!wantPorts.has(p.name)) {
       sw.delPort(p.bridge.name, p.name);
       report.removed.push(`port ${p.name}`);

@@ -22,7 +22,7 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
   const cfg: SwitchConfig = { bridges: [] };
   for (const br of sw.bridges.values()) {
     const ports = br.portList
-      .filter((p) => p.type !== 'internal')
+      .filter((p) => p.type !== 'internal' && p.type !== 'local')
       .sort((a, b) => a.ofport - b.ofport)
       .map((p) => {
         const { type, ofport, tag, trunks, peer, offloads, ring, txRing, persist, mtu } = p.config;
@@ -50,6 +50,7 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
       macAgingSec: Math.round(br.macs.agingMs / 1000),
       macTableSize: br.macs.maxEntries,
       ...(sw.flows(br.name).maxFlows !== DEFAULT_MAX_FLOWS ? { maxFlows: sw.flows(br.name).maxFlows } : {}),
+      ...(br.local ? { localPort: true } : {}),
       ports: ports as unknown as SwitchConfig['bridges'][number]['ports'],
       ...(isDefault ? {} : { flows }),
       ...(br.controllers.length ? { controller: [...br.controllers] } : {}),

@@ -17,6 +17,7 @@ import { portConfigFrom } from './port-options';
 import * as v from './values';
 import { parseFlow } from '../flow/ofctl-parse';
 import { DEFAULT_MAX_FLOWS } from '../flow/pipeline';
+import { OFPP_LOCAL } from '../flow/ofport';
 import { DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT } from '../packet/conntrack';
 
 export interface Problem {
@@ -154,10 +155,14 @@ type Claim = (name: string, path: string, what: string) => void;
 function checkBridge(c: Checker, at: string, raw: unknown, claim: Claim): BridgeSpec | undefined {
   const b = c.obj(at, raw);
   if (!b) return undefined;
-  c.keys(at, b, ['name', 'macAgingSec', 'macTableSize', 'maxFlows', 'ports', 'flows', 'controller', 'failMode', 'otherConfig']);
+  c.keys(at, b, ['name', 'macAgingSec', 'macTableSize', 'maxFlows', 'localPort', 'ports', 'flows', 'controller', 'failMode', 'otherConfig']);
   const name = c.at(`${at}.name`, () => v.nonEmptyString(b.name));
   if (name !== undefined && !NAME.test(name)) c.add(`${at}.name`, `invalid bridge name ${v.show(name)}: ${NAME_RULE}`);
   const spec: BridgeSpec = { name: name ?? '', ports: [] };
+  // The LOCAL port is a port named after the bridge: that name is taken switch-wide.
+  const local = c.opt(`${at}.localPort`, b.localPort, v.bool);
+  if (local !== undefined) spec.localPort = local;
+  if (local === true && name !== undefined && NAME.test(name)) claim(name, `${at}.localPort`, `the LOCAL port of bridge '${name}'`);
   const aging = c.opt(`${at}.macAgingSec`, b.macAgingSec, (x) => v.int(x, 1, 86400));
   if (aging !== undefined) spec.macAgingSec = aging;
   const size = c.opt(`${at}.macTableSize`, b.macTableSize, (x) => v.int(x, 1, 1 << 20));
@@ -438,6 +443,7 @@ function checkFlows(c: Checker, cfg: SwitchConfig, brIndex: number[]): void {
     if (!b.flows?.length) return;
     const names = new Map<string, number>();
     b.ports.forEach((p, j) => names.set(p.name, p.ofport ?? 0xfe00 - j));
+    if (b.localPort === true) names.set(b.name, OFPP_LOCAL); // in_port="br-int" is in_port=LOCAL, as in OVS
     let n = 0;
     for (const r of cfg.routers ?? []) for (const p of r.ports) if (p.bridge === b.name) names.set(p.name, 0xfd00 - n++);
     for (const d of cfg.dhcp ?? []) if (d.bridge === b.name) names.set(dhcpPortName(d.bridge, d.tag), 0xfd00 - n++);

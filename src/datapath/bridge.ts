@@ -14,9 +14,10 @@ import { parseBatch, ParseDrops } from '../packet/parse';
 import { MacTable } from '../l2/mac-table';
 import { Normal, NormalHost } from '../l2/normal';
 import type { BridgeOps, PacketInReason } from '../flow/bridge-ops';
-import { OFPP_MAX } from '../flow/ofport';
+import { OFPP_LOCAL, OFPP_MAX } from '../flow/ofport';
 import { SwitchPort } from './switch-port';
 import type { FailMode } from './controller-target';
+import { datapathIdMac } from './datapath-id';
 
 /** What the bridge needs from the switch that owns it. */
 export interface BridgeHost {
@@ -42,6 +43,12 @@ export interface BridgeOptions {
   macMaxEntries?: number;
   /** Flows in this bridge's tables at most (default 1,000,000). */
   maxFlows?: number;
+  /**
+   * Switch.addBridge: give the bridge its LOCAL port (Switch.addLocalPort), a TAP device named
+   * after the bridge. OVS always has one; tvs only when asked (a TAP per bridge in the root
+   * namespace would clash with every other switch's and test's bridge names).
+   */
+  localPort?: boolean;
 }
 
 /**
@@ -75,7 +82,14 @@ export class Bridge implements BridgeOps, NormalHost {
   /** Incremented per input batch (NORMAL scopes its per-batch memo with it). */
   batchSeq = 0;
   readonly portList: SwitchPort[] = [];
+  /**
+   * Ports by OpenFlow number below OFPP_MAX. The LOCAL port (0xfffe) is kept apart in `local`:
+   * storing it at index 0xfffe would turn this dense array into a dictionary, and every lookup
+   * on the forwarding path with it.
+   */
   private readonly byOfport: (SwitchPort | undefined)[] = [];
+  /** The bridge's LOCAL port (OFPP_LOCAL, a TAP named after the bridge), when it has one. */
+  local: SwitchPort | undefined = undefined;
   private readonly byName = new Map<string, SwitchPort>();
   flows: FlowStage | null = null;
   /**
@@ -91,6 +105,13 @@ export class Bridge implements BridgeOps, NormalHost {
   datapathIdConfig: bigint | null = null;
   /** The id this bridge has when other-config:datapath-id is not set (per daemon and bridge). */
   defaultDatapathId = 0n;
+  /**
+   * The bridge's MAC: the 48 bits of its default datapath id (a locally administered unicast
+   * address). Its LOCAL port has it; other-config:datapath-id does not change it, as in OVS.
+   */
+  get mac(): string {
+    return datapathIdMac(this.defaultDatapathId);
+  }
   /** The OpenFlow datapath id controllers see. */
   get datapathId(): bigint {
     return this.datapathIdConfig ?? this.defaultDatapathId;
@@ -125,13 +146,15 @@ export class Bridge implements BridgeOps, NormalHost {
   }
 
   attach(p: SwitchPort): void {
-    this.byOfport[p.ofport] = p;
+    if (p.ofport === OFPP_LOCAL) this.local = p;
+    else this.byOfport[p.ofport] = p;
     this.byName.set(p.name, p);
     this.portList.push(p);
   }
 
   detach(p: SwitchPort): void {
-    this.byOfport[p.ofport] = undefined;
+    if (p.ofport === OFPP_LOCAL) this.local = undefined;
+    else this.byOfport[p.ofport] = undefined;
     this.byName.delete(p.name);
     const i = this.portList.indexOf(p);
     if (i >= 0) this.portList.splice(i, 1);
@@ -143,7 +166,9 @@ export class Bridge implements BridgeOps, NormalHost {
   }
 
   portAt(ofport: number): SwitchPort | undefined {
-    return this.byOfport[ofport];
+    const p = this.byOfport[ofport];
+    // LOCAL is looked at only on a miss: ordinary ports pay nothing for it.
+    return p !== undefined || ofport !== OFPP_LOCAL ? p : this.local;
   }
 
   ofportByName(name: string): number {
@@ -152,7 +177,7 @@ export class Bridge implements BridgeOps, NormalHost {
   }
 
   portName(ofport: number): string | undefined {
-    return this.byOfport[ofport]?.name;
+    return this.portAt(ofport)?.name;
   }
 
   // ---- the batch path ----
@@ -202,7 +227,7 @@ export class Bridge implements BridgeOps, NormalHost {
   // ---- BridgeOps: what the decision stages call (each takes ownership of the slot) ----
 
   output(slot: number, ofport: number): void {
-    const p = this.byOfport[ofport];
+    const p = this.portAt(ofport);
     if (p === undefined) {
       this.discard(slot, D_UNKNOWN_PORT);
       return;

@@ -33,3 +33,13 @@ export function defaultDatapathId(instance: string, bridge: string): bigint {
   mac[0] = (mac[0] & 0xfe) | 0x02;
   return BigInt(`0x${mac.toString('hex')}`);
 }
+
+/**
+ * The MAC address a datapath id was made from (its low 48 bits), as aa:bb:cc:dd:ee:ff: a
+ * bridge's own MAC, which its LOCAL port carries (OVS derives the default id from that MAC; tvs
+ * derives the MAC from the default id, so the two agree as in OVS).
+ */
+export function datapathIdMac(id: bigint): string {
+  const hex = (id & 0xffffffffffffn).toString(16).padStart(12, '0');
+  return hex.match(/../g)!.join(':');
+}

@@ -28,6 +28,13 @@ const OPENERS: Record<PortType, (name: string, arena: PacketArena, config: PortC
     const { TapPort } = require('../io/tap-port') as typeof import('../io/tap-port');
     return new TapPort(name, arena, { vnetHdr: config.offloads ?? true, persist: config.persist ?? false });
   },
+  // A bridge's LOCAL port: always a new device (an existing interface of the bridge's name is
+  // an error, not something to attach to), with the bridge's MAC, gone when the port closes.
+  local(name, arena, config) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { TapPort } = require('../io/tap-port') as typeof import('../io/tap-port');
+    return new TapPort(name, arena, { vnetHdr: config.offloads ?? true, persist: false, exclusive: true, mac: config.mac });
+  },
   memory: (name, arena, config) => new MemoryPort(name, arena, { mtu: config.mtu, offloads: config.offloads }),
   unix: (name, arena, config) => new UnixStreamPort(name, arena, { path: config.path, mode: config.mode, mtu: config.mtu }),
   vxlan: (name, arena, config) => openTunnel(name, 'vxlan', arena, config),

@@ -6,7 +6,7 @@
 import { PacketArena } from '../packet/arena';
 import { Port } from '../io/port';
 import { PortVlan } from '../l2/port-vlan';
-import { OFPP_MAX } from '../flow/ofport';
+import { OFPP_LOCAL, OFPP_MAX } from '../flow/ofport';
 import type { Bridge } from './bridge';
 import { PortConfig, PORT_TYPES, SwitchPort } from './switch-port';
 import { IoFactory } from './io-factory';
@@ -35,9 +35,21 @@ export class PortTable {
     if (!PORT_TYPES.includes(config.type)) {
       throw new Error(`port ${name}: unknown type '${config.type}' (one of ${PORT_TYPES.join(', ')})`);
     }
+    if (config.type === 'local') {
+      // OVS's LOCAL port: one per bridge, named after it, always OpenFlow port 0xfffe.
+      if (name !== br.name) throw new Error(`the LOCAL port of bridge ${br.name} is named ${br.name}, not '${name}'`);
+      if (br.local) throw new Error(`bridge ${br.name} has a LOCAL port already`);
+      // Bridge names allow ':' (not an interface name for Linux, dev_valid_name) and are ≤ 15
+      // characters already (checkName); the TAP device needs a valid interface name.
+      if (name.includes(':') || name === '.' || name === '..') throw new Error(`bridge name '${name}' is not a valid interface name for its LOCAL port's TAP device (no ':', not '.' or '..')`);
+      const other = this.find(name);
+      if (other) throw new Error(`bridge ${br.name}: its LOCAL port is named after the bridge, but port '${name}' of bridge ${other.bridge.name} has that name`);
+    }
     if (this.find(name)) throw new Error(`a port named '${name}' already exists`);
     let ofport = config.ofport;
-    if (ofport !== undefined) {
+    if (config.type === 'local') {
+      ofport = OFPP_LOCAL;
+    } else if (ofport !== undefined) {
       if (!Number.isInteger(ofport) || ofport < 1 || ofport >= OFPP_MAX) throw new Error(`port ${name}: ofport=${ofport} must be in 1..65279`);
       if (br.portAt(ofport)) throw new Error(`port ${name}: ofport ${ofport} is already used by '${br.portName(ofport)}' on ${br.name}`);
     } else {

@@ -12,8 +12,13 @@ import type { TunnelOptions } from '../io/tunnel-port';
 import { PortVlan } from '../l2/port-vlan';
 import { MacTable } from '../l2/mac-table';
 
-export type PortType = 'afpacket' | 'tap' | 'memory' | 'patch' | 'internal' | 'unix' | 'vxlan' | 'gre';
-export const PORT_TYPES: readonly PortType[] = ['afpacket', 'tap', 'memory', 'patch', 'internal', 'unix', 'vxlan', 'gre'];
+/**
+ * `internal`: a logical port the switch makes for a router interface or a DHCP server;
+ * `local`: a bridge's LOCAL port (OFPP_LOCAL), a TAP device named after the bridge, made by
+ * Switch.addLocalPort (add-br BR local_port=true). Neither is given to add-port.
+ */
+export type PortType = 'afpacket' | 'tap' | 'memory' | 'patch' | 'internal' | 'local' | 'unix' | 'vxlan' | 'gre';
+export const PORT_TYPES: readonly PortType[] = ['afpacket', 'tap', 'memory', 'patch', 'internal', 'local', 'unix', 'vxlan', 'gre'];
 /** Tunnel port types (their options: TunnelConfig). */
 export const TUNNEL_TYPES: readonly PortType[] = ['vxlan', 'gre'];
 
@@ -33,6 +38,8 @@ export interface PortConfig {
   txRing?: boolean;
   /** tap: keep the device after the switch exits. */
   persist?: boolean;
+  /** local: the TAP device's MAC, the bridge's (aa:bb:cc:dd:ee:ff). */
+  mac?: string;
   /** memory, unix: MTU. */
   mtu?: number;
   /** unix: socket path the switch listens on (default /run/tvs/NAME.sock). */

@@ -209,7 +209,38 @@ export class Switch extends EventEmitter implements BridgeHost {
     this.pipelines.set(name, flows);
     this.bridges.set(name, br);
     this.emit('bridge-added', { bridge: name });
+    if (bo.localPort === true) {
+      try {
+        this.addLocalPort(name);
+      } catch (e) {
+        this.delBridge(name); // add-br with a LOCAL port that cannot be made adds nothing
+        throw e;
+      }
+    }
     return br;
+  }
+
+  /**
+   * Give bridge `name` its LOCAL port, as OVS's bridge-named internal interface: OpenFlow port
+   * OFPP_LOCAL (0xfffe, `LOCAL` in flows), a TAP device named after the bridge with the
+   * bridge's MAC (Bridge.mac), up, for the host's own address on the bridge. The device is
+   * created here and removed with the port (or the bridge); an existing interface of that name
+   * is an error, never attached to.
+   */
+  addLocalPort(name: string): SwitchPort {
+    const br = this.bridge(name);
+    if (br.local) throw new Error(`bridge ${name} has a LOCAL port already`);
+    try {
+      return this.addPort(name, name, { type: 'local', mac: br.mac });
+    } catch (e) {
+      throw new Error(`bridge ${name}: LOCAL port: ${(e as Error).message}`);
+    }
+  }
+
+  /** Remove bridge `name`'s LOCAL port and its TAP device (nothing when it has none). */
+  delLocalPort(name: string): void {
+    const br = this.bridge(name);
+    if (br.local) this.delPort(name, br.local.name);
   }
 
   delBridge(name: string): void {
@@ -641,7 +672,8 @@ export class Switch extends EventEmitter implements BridgeHost {
     for (let i = 0; i < maxBursts; i++) {
       let got = 0;
       for (const p of this.ports) {
-        if (!p || !p.io || p.type !== 'memory' || !p.io.up) continue;
+        // Ports whose I/O is in memory (an embedder's IoFactory may put any port type there).
+        if (!p || !p.io || p.io.kind !== 'memory' || !p.io.up) continue;
         const b = this.rxBatch;
         b.count = 0;
         this.batchClock[0] = this.clock();

@@ -34,6 +34,7 @@ import { Emc } from './emc';
 import { CtStage, CT_FULL, CT_NAT_EXHAUSTED, clearCtKey } from './ct-stage';
 import { CS_DST_NAT, CS_INVALID, CS_SRC_NAT, CS_TRACKED } from './fields';
 import { formatCtState } from './ofctl-format';
+import { formatPort } from './ofctl/format-values';
 import type { FlowTable, Rule } from './table';
 import { ActionSet } from './action-set';
 import type { ProgramCache } from './programs';
@@ -633,7 +634,7 @@ export class Executor {
         const port = plan[pc + 1];
         if (port === key[k + K.K_IN_PORT]) {
           this.drops.add(FD_IN_PORT); // OpenFlow: output to the input port is skipped
-          if (this.tracer !== null) this.tracer.event(`output:${port} is the input port: skipped (use in_port)`, this.depth);
+          if (this.tracer !== null) this.tracer.event(`output:${formatPort(port)} is the input port: skipped (use in_port)`, this.depth);
         } else this.setPending(slot, op, port, table, rid);
         break;
       }

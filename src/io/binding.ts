@@ -38,6 +38,10 @@ export interface TapOptions {
   vnetHdr: boolean;
   /** TUNSETPERSIST: the device outlives the switch. */
   persist: boolean;
+  /** Create the device or fail (EEXIST) if an interface of that name exists (IFF_TUN_EXCL). */
+  exclusive?: boolean;
+  /** The device's MAC (aa:bb:cc:dd:ee:ff), set before it is brought up. */
+  mac?: string;
 }
 
 export interface UnderlayOptions {

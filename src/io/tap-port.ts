@@ -13,6 +13,10 @@ export interface TapPortOptions {
   vnetHdr?: boolean;
   /** Keep the device after close (TUNSETPERSIST). Default false. */
   persist?: boolean;
+  /** Create the device, never attach to an existing one: an existing name is an error (EEXIST). */
+  exclusive?: boolean;
+  /** The device's MAC (aa:bb:cc:dd:ee:ff; default: the kernel's random one). */
+  mac?: string;
   /** Port name in the switch (default: the device name). */
   name?: string;
   burst?: number;
@@ -25,7 +29,7 @@ export class TapPort extends NativePort {
 
   constructor(device: string, arena: PacketArena, opts: TapPortOptions = {}, binding: NativeBinding = loadBinding()) {
     const vnetHdr = opts.vnetHdr ?? true;
-    const { handle, name } = binding.openTap(device, { vnetHdr, persist: opts.persist ?? false }, arena);
+    const { handle, name } = binding.openTap(device, { vnetHdr, persist: opts.persist ?? false, exclusive: opts.exclusive, mac: opts.mac }, arena);
     try {
       super(binding, arena, handle, opts.name ?? name, vnetHdr, opts.burst ?? NATIVE_BURST);
     } catch (e) {

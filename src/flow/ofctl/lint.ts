@@ -5,6 +5,7 @@
 import { isModifyAction, isOutputAction, type Action } from '../actions';
 import { K_IN_PORT } from '../../packet/flow-key';
 import type { FlowSpec } from './flow-spec';
+import { formatPort } from './format-values';
 
 /** Warnings for known traps; each names the action and its column. */
 export function lint(acts: Action[], cols: number[], spec: FlowSpec): string[] {
@@ -30,7 +31,7 @@ export function lint(acts: Action[], cols: number[], spec: FlowSpec): string[] {
     const inPort = m.value[K_IN_PORT];
     acts.forEach((a, i) => {
       if (a.type === 'output' && a.port === inPort) {
-        w.push(`column ${cols[i]}: output:${a.port} is the input port (in_port=${inPort}); OpenFlow silently skips it — use in_port to send a packet back`);
+        w.push(`column ${cols[i]}: output:${formatPort(a.port)} is the input port (in_port=${formatPort(inPort)}); OpenFlow silently skips it — use in_port to send a packet back`);
       }
     });
   }
