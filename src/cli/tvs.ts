@@ -198,7 +198,7 @@ const VERBS: Record<string, Verb> = {
   },
   'del-br': {
     args: 'BRIDGE',
-    help: 'Delete a bridge and all its ports.',
+    help: "Delete a bridge and all its ports (its LOCAL port's TAP device too).",
     min: 1,
     max: 1,
     run: async ([bridge], ctx) => print(ctx, await request(ctx.control, 'del-br', { bridge }), () => ''),

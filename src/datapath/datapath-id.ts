@@ -2,8 +2,8 @@
  * The OpenFlow datapath id of a bridge (what FEATURES_REPLY tells a controller, and how the
  * controller tells switches apart). As OVS: `other-config:datapath-id` sets it (exactly 16 hex
  * digits, not all zero); otherwise it is derived from a MAC address. OVS takes the bridge's
- * MAC; tvs bridges have none, so the default is a locally administered unicast MAC made from
- * the daemon's identity and the bridge name: two daemons (two hosts, or two daemons on one
+ * MAC; tvs goes the other way: the default is a locally administered unicast MAC made from
+ * the daemon's identity and the bridge name, and that MAC is the bridge's (its LOCAL port's): two daemons (two hosts, or two daemons on one
  * host) never share one for the same bridge name, and a restart with the same identity keeps it.
  */
 import { createHash } from 'crypto';

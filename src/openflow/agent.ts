@@ -39,6 +39,7 @@ import { encodeTableProperties } from '../wire/openflow/table-features';
 import { actionsFromOf } from './rule-map/actions-from-of';
 import { flowModToSpec, ruleToFlowStats } from './rule-map/flow-mod';
 import { matchFromOxm, oxmMatchable } from './rule-map/match-from-oxm';
+import { OFPP_LOCAL } from '../flow/ofport';
 
 /** Tables OpenFlow sees (0..253, as OVS: 254 is reserved). */
 export const OF_N_TABLES = 254;
@@ -82,7 +83,9 @@ export class BridgeAgent {
   ofPort(ofport: number, name: string, up: boolean): OfPort {
     return {
       portNo: port16to32(ofport),
-      hwAddr: Buffer.alloc(6),
+      // The LOCAL port has the bridge's MAC (ovs-ofctl show: LOCAL(br0): addr:...); tvs reports
+      // no address for the others.
+      hwAddr: ofport === OFPP_LOCAL ? Buffer.from(this.br.mac.replace(/:/g, ''), 'hex') : Buffer.alloc(6),
       name,
       config: up ? 0 : OFPPC_PORT_DOWN,
       state: up ? OFPPS_LIVE : OFPPS_LINK_DOWN,

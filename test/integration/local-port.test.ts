@@ -10,6 +10,8 @@
  * bridge's name is refused and left alone.
  */
 import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
 import { haveCmd, isRoot, Lab, sh, uniqueName } from '../helpers/netns';
 import { startDaemon, tvs, tvsOk } from '../helpers/daemon';
 
@@ -56,6 +58,13 @@ t.test('LOCAL port: a TAP named after the bridge, pinged through NORMAL and thro
   const mac = dpid.slice(4).match(/../g)?.join(':');
   t.equal(link.address, mac, `the TAP has the bridge's MAC (datapath id ${dpid})`);
   t.match(show, new RegExp(`Port ${br}\\n\\s+ofport: LOCAL, type: local, up`), 'show: the LOCAL port');
+  if (haveCmd('ovs-ofctl')) {
+    // OpenFlow 1.3 port description, as OVS lists its own bridge's LOCAL port.
+    const mgmt = path.join(path.dirname(d.control), `${br}.mgmt`);
+    for (let i = 0; i < 50 && !fs.existsSync(mgmt); i++) await new Promise((r) => setTimeout(r, 100));
+    const of = sh(['ovs-ofctl', '-O', 'OpenFlow13', 'show', `unix:${mgmt}`], { timeoutMs: 10_000 });
+    t.match(of, new RegExp(`LOCAL\\(${br}\\): addr:${mac}`), 'ovs-ofctl show: LOCAL(BRIDGE) with the bridge MAC');
+  }
 
   // Into a namespace of the test's own, with an address there (never in the root namespace).
   sh(['ip', 'link', 'set', br, 'netns', nsLocal]);
