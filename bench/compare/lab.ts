@@ -320,7 +320,7 @@ export class TvsSwitch implements SwitchUnderTest {
   private startArgs: string[] = [];
   /** The `tvs` script to run (another build's dist/src/cli/tvs.js for an A/B). */
   tvsScript = TVS;
-  /** portOpts: extra add-port options for the two host-facing ports (e.g. tx_ring=on), for A/B runs. */
+  /** portOpts: extra add-port options for the two host-facing ports p1 and p2 (e.g. tx_ring=on), for A/B runs (l2, vlan, fw). */
   constructor(private lab: Lab, private extraNodeArgs: string[] = [], private portOpts: string[] = []) {
     this.control = path.join(lab.dir, 'tvs.sock');
   }
@@ -340,10 +340,10 @@ export class TvsSwitch implements SwitchUnderTest {
     } else if (this.lab.scenario === 'vlan') {
       t('add-br', 'br-a');
       t('add-br', 'br-b');
-      t('add-port', 'br-a', 'p1');
+      t('add-port', 'br-a', 'p1', ...this.portOpts);
       t('add-port', 'br-a', 'pa', 'type=patch', 'peer=pb');
       t('add-port', 'br-b', 'pb', 'type=patch', 'peer=pa');
-      t('add-port', 'br-b', 'p2');
+      t('add-port', 'br-b', 'p2', ...this.portOpts);
       // Same as the OVS side: the default priority=0,actions=NORMAL flow goes first.
       t('del-flows', 'br-a');
       t('del-flows', 'br-b');
@@ -353,8 +353,8 @@ export class TvsSwitch implements SwitchUnderTest {
       t('add-flow', 'br-b', 'in_port=p2,actions=mod_vlan_vid:10,output:pb');
     } else if (this.lab.scenario === 'fw') {
       t('add-br', 'br-int');
-      t('add-port', 'br-int', 'p1', 'tag=1', `ofport=${FW_OFPORTS.p1}`);
-      t('add-port', 'br-int', 'p2', 'tag=1', `ofport=${FW_OFPORTS.p2}`);
+      t('add-port', 'br-int', 'p1', 'tag=1', `ofport=${FW_OFPORTS.p1}`, ...this.portOpts);
+      t('add-port', 'br-int', 'p2', 'tag=1', `ofport=${FW_OFPORTS.p2}`, ...this.portOpts);
       t('del-flows', 'br-int');
       t('add-flows', 'br-int', firewallFlowsFile(this.lab));
     } else {

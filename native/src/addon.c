@@ -845,8 +845,9 @@ static napi_value js_open_afpacket(napi_env env, napi_callback_info info) {
   o.version = ring[1] == '2' ? 2 : 3;
   if (!get_opt_uint(env, argv[1], "blockTimeoutMs", 1, 60000, &o.block_timeout_ms) ||
       !get_opt_uint(env, argv[1], "blockSize", 0, 1u << 30, &o.block_size) ||
-      !get_opt_uint(env, argv[1], "blockCount", 0, 1u << 16, &o.block_count))
-    return throw_arg(env, "opts.blockTimeoutMs/blockSize/blockCount must be non-negative integers");
+      !get_opt_uint(env, argv[1], "blockCount", 0, 1u << 16, &o.block_count) ||
+      !get_opt_uint(env, argv[1], "ringFrames", 0, 1u << 16, &o.frame_count))
+    return throw_arg(env, "opts.blockTimeoutMs/blockSize/blockCount/ringFrames must be non-negative integers in range");
 
   struct port *p = new_port(env, &AFP_OPS);
   if (!p) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }

@@ -12,6 +12,7 @@ struct afp_opts {
   unsigned block_timeout_ms;
   unsigned block_size;   /* 0: default */
   unsigned block_count;  /* 0: default */
+  unsigned frame_count;  /* V2 ring frames wanted (rounded up to whole blocks; n_rxq_desc); 0: default */
   unsigned max_frame;    /* largest frame the arena takes (slot size - headroom): V3 blocks must hold it */
   int tx_ring;           /* send MTU-sized frames through a PACKET_TX_RING (txring.c) */
 };

@@ -45,7 +45,8 @@ export function formatDumpPorts(bridge: string, r: { ports: DumpPort[]; drops: R
     const dropTotal = drops.reduce((s, [, v]) => s + v, 0);
     out.push(`  port ${ofportText(p.ofport).padStart(2)} "${p.name}"${p.up ? '' : ' (DOWN)'}: rx pkts=${p.rx_packets}, bytes=${p.rx_bytes}`);
     out.push(`           tx pkts=${p.tx_packets}, bytes=${p.tx_bytes}, drop=${dropTotal}${drops.length ? ' (' + drops.map(([k, v]) => `${k}=${v}`).join(', ') + ')' : ''}`);
-    if (p.ring_bytes !== undefined) out.push(`           ring=${(p.ring_bytes / 1048576).toFixed(1)} MiB${p.tx_ring_bytes !== undefined ? `, tx_ring=${(p.tx_ring_bytes / 1048576).toFixed(1)} MiB` : ''}`);
+    const frames = p.ring_frames !== undefined ? ` (${p.ring_frames} frames × ${p.ring_frame_size} B)` : '';
+    if (p.ring_bytes !== undefined) out.push(`           ring=${(p.ring_bytes / 1048576).toFixed(1)} MiB${frames}${p.tx_ring_bytes !== undefined ? `, tx_ring=${(p.tx_ring_bytes / 1048576).toFixed(1)} MiB` : ''}`);
     if (p.held !== undefined) out.push(`           held=${p.held}/${p.held_limit} (frames waiting for ARP), refused=${p.hold_refused}`);
   }
   const bd = Object.entries(r.drops);

@@ -61,7 +61,7 @@ export function switchCommands(sw: Switch, extra: Record<string, Handler> = {}):
       const opts = (a.options ?? {}) as Record<string, unknown>;
       if (typeof opts !== 'object' || Array.isArray(opts)) throw new Error("'options' must be an object");
       const port = str(a, 'port');
-      const p = sw.addPort(str(a, 'bridge'), port, portConfigFrom({ ...opts, name: port }));
+      const p = sw.addPort(str(a, 'bridge'), port, portConfigFrom({ ...opts, name: port }, `port ${port}`));
       return { ofport: p.ofport };
     },
     'del-port': (a) => {

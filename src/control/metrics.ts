@@ -44,6 +44,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters, helpe
         add('tvs_port_hold_refused_total', l, p.hold_refused ?? 0);
       }
       if (p.ring_bytes !== undefined) add('tvs_port_ring_bytes', l, p.ring_bytes);
+      if (p.ring_frames !== undefined) add('tvs_port_ring_frames', l, p.ring_frames);
       if (p.tx_ring_bytes !== undefined) add('tvs_port_tx_ring_bytes', l, p.tx_ring_bytes);
       for (const [reason, n] of Object.entries(p.drops)) add('tvs_port_drops_total', { ...l, reason }, n);
     }
@@ -111,6 +112,7 @@ export function renderMetrics(sw: Switch, control?: () => ControlCounters, helpe
     tvs_port_tx_bytes_total: ['counter', 'Bytes sent on a port.'],
     tvs_port_up: ['gauge', '1 when the port is up.'],
     tvs_port_ring_bytes: ['gauge', 'Mapped rx ring memory of an AF_PACKET port.'],
+    tvs_port_ring_frames: ['gauge', 'Frames in the rx ring of an AF_PACKET port (ring=v2; n_rxq_desc).'],
     tvs_port_tx_ring_bytes: ['gauge', 'Mapped TX ring memory of an AF_PACKET port (tx_ring=on).'],
     tvs_port_drops_total: ['counter', 'Frames a port dropped, by reason.'],
     tvs_bridge_drops_total: ['counter', 'Frames a bridge dropped (parse and forwarding stages), by reason.'],

@@ -42,6 +42,7 @@ function samePort(cur: PortConfig, want: PortSpec): boolean {
       offloads: c.offloads,
       ring: c.ring,
       txRing: c.txRing,
+      nRxqDesc: c.nRxqDesc,
       persist: c.persist,
       mtu: c.mtu,
       tunnel: c.tunnel,

@@ -25,7 +25,7 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
       .filter((p) => p.type !== 'internal' && p.type !== 'local')
       .sort((a, b) => a.ofport - b.ofport)
       .map((p) => {
-        const { type, ofport, tag, trunks, peer, offloads, ring, txRing, persist, mtu } = p.config;
+        const { type, ofport, tag, trunks, peer, offloads, ring, txRing, nRxqDesc, persist, mtu } = p.config;
         const o: Record<string, unknown> = { name: p.name, type, ofport };
         if (tag !== undefined) o.tag = tag;
         const vlans = VlanSet.from(trunks);
@@ -34,6 +34,7 @@ export function snapshotConfig(sw: Switch, opts: { flows?: boolean } = {}): Swit
         if (offloads !== undefined) o.offloads = offloads;
         if (ring !== undefined) o.ring = ring;
         if (txRing !== undefined) o.tx_ring = txRing;
+        if (nRxqDesc !== undefined) o.n_rxq_desc = nRxqDesc;
         if (persist !== undefined) o.persist = persist;
         if (mtu !== undefined) o.mtu = mtu;
         if (p.config.tunnel) Object.assign(o, tunnelOptionsOf(p.config.tunnel));

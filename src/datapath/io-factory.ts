@@ -21,7 +21,7 @@ const OPENERS: Record<PortType, (name: string, arena: PacketArena, config: PortC
   afpacket(ifname, arena, config) {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { AfPacketPort } = require('../io/afpacket-port') as typeof import('../io/afpacket-port');
-    return new AfPacketPort(ifname, arena, { vnetHdr: config.offloads ?? true, ring: config.ring, txRing: config.txRing });
+    return new AfPacketPort(ifname, arena, { vnetHdr: config.offloads ?? true, ring: config.ring, txRing: config.txRing, ringFrames: config.nRxqDesc });
   },
   tap(name, arena, config) {
     // eslint-disable-next-line @typescript-eslint/no-var-requires

@@ -36,6 +36,8 @@ export interface PortConfig {
   ring?: 'v3' | 'v2';
   /** afpacket: send through a PACKET_TX_RING (see AfPacketPortOptions.txRing). */
   txRing?: boolean;
+  /** afpacket, ring=v2: RX ring depth in frames, a power of 2 (option n_rxq_desc, as OVS-DPDK's). */
+  nRxqDesc?: number;
   /** tap: keep the device after the switch exits. */
   persist?: boolean;
   /** local: the TAP device's MAC, the bridge's (aa:bb:cc:dd:ee:ff). */

@@ -33,6 +33,9 @@ export interface DumpPort {
   drops: Record<string, number>;
   /** Mapped rx ring memory of an AF_PACKET port. */
   ring_bytes?: number;
+  /** A v2 rx ring's frames (n_rxq_desc, rounded up to whole blocks) and bytes per frame. */
+  ring_frames?: number;
+  ring_frame_size?: number;
   /** Mapped TX ring memory (tx_ring=on). */
   tx_ring_bytes?: number;
 }
@@ -73,10 +76,11 @@ export function showBridges(bridges: Iterable<Bridge>): ShowBridge[] {
 }
 
 export function dumpPorts(br: Bridge): DumpPort[] {
+  for (const p of br.portList) p.io?.refreshStats?.();
   return br.portList
     .slice()
     .sort((a, b) => a.ofport - b.ofport)
-    .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object), ...(p.io?.ringBytes ? { ring_bytes: p.io.ringBytes } : {}), ...(p.io?.txRingBytes ? { tx_ring_bytes: p.io.txRingBytes } : {}),
+    .map((p) => ({ name: p.name, ofport: p.ofport, up: p.up, ...(p.counters.toJSON() as object), ...(p.io?.ringBytes ? { ring_bytes: p.io.ringBytes } : {}), ...(p.io?.rxRingFrames ? { ring_frames: p.io.rxRingFrames, ring_frame_size: p.io.rxRingFrameSize } : {}), ...(p.io?.txRingBytes ? { tx_ring_bytes: p.io.txRingBytes } : {}),
       ...(p.holds ? { held: p.holds.used, held_limit: p.holds.limit, hold_refused: p.holds.refused } : {}) }) as DumpPort);
 }
 

@@ -32,6 +32,8 @@ export interface AfPacketOptions {
   /** Ring geometry: block size (bytes, power of two multiple of page size) and count. */
   blockSize?: number;
   blockCount?: number;
+  /** V2 ring: frames in the RX ring (rounded up to whole blocks); default 4 MiB of frames (2,048 at MTU 1500). Not with blockCount. */
+  ringFrames?: number;
 }
 
 export interface TapOptions {

@@ -65,6 +65,15 @@ export interface Port {
   readonly counters: PortCounters;
   /** Memory the port maps for itself (an AF_PACKET rx ring), shown in dump-ports and metrics. */
   readonly ringBytes?: number;
+  /** An AF_PACKET v2 rx ring's depth in frames (n_rxq_desc) and bytes per frame; absent for a v3 ring. */
+  readonly rxRingFrames?: number;
+  readonly rxRingFrameSize?: number;
+  /**
+   * Pull counters kept outside the port (the kernel's ring drops) into `counters` now. The
+   * datapath does it at most once a second while frames flow; a reader (dump-ports, metrics)
+   * calls it so that drops of the last second before traffic stopped are not missing.
+   */
+  refreshStats?(): void;
   /** An AF_PACKET port's TX ring (tx_ring=on), shown the same way. */
   readonly txRingBytes?: number;
 

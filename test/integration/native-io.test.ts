@@ -209,9 +209,9 @@ t.test('AF_PACKET V2 ring sized for the MTU; larger frames take the copy path in
     t.teardown(() => (a.close(), b.close()));
     const d = b.describe();
     t.equal(d.ringFrameSize, 2048, 'one ring frame holds an MTU-sized frame, not a 64 KiB one');
-    t.equal(d.ringFrames, 1024);
-    t.equal(d.ringBytes, 2 << 20, '2 MiB of ring (was 32 MiB)');
-    t.equal(b.ringBytes, 2 << 20);
+    t.equal(d.ringFrames, 2048, '2,048 frames (n_rxq_desc default at MTU 1500)');
+    t.equal(d.ringBytes, 4 << 20, '4 MiB of ring (was 32 MiB with 64 KiB frames)');
+    t.equal(b.ringBytes, 4 << 20);
     // Grow the MTU under the open ports: frames now exceed a ring frame and must arrive whole
     // through the socket queue, interleaved in order with ring frames, tags put back.
     sh(['ip', 'link', 'set', v.host, 'mtu', '9000']);

@@ -58,6 +58,8 @@ t.test('errors give the path in the file and what is wrong', async (t) => {
     [{ bridges: {} }, /bridges: must be an array/],
     [{ bridges: [{ name: 'b', ports: [{ name: 'p', type: 'memory', tag: 5000 }] }] }, /^bridges\[0\]\.ports\[0\]\.tag: must be an integer in 0\.\.4095, got 5000$/],
     [{ bridges: [{ name: 'b', ports: [{ name: 'p', type: 'bogus' }] }] }, /^bridges\[0\]\.ports\[0\]\.type: one of afpacket, .*, got "bogus"$/],
+    [{ bridges: [{ name: 'b', ports: [{ name: 'p', n_rxq_desc: 1000 }] }] }, /^bridges\[0\]\.ports\[0\]\.n_rxq_desc: must be a power of 2 in 64\.\.32768, got 1000$/],
+    [{ bridges: [{ name: 'b', ports: [{ name: 'p', type: 'memory', n_rxq_desc: 2048 }] }] }, /^bridges\[0\]\.ports\[0\]\.n_rxq_desc: only applies to type=afpacket, got 2048$/],
     [{ bridges: [{ name: 'b', ports: [{ name: 'p' }, { name: 'p' }] }] }, /^bridges\[0\]\.ports\[1\]\.name: the name 'p' is already used by port 'p' of bridge 'b' \(bridges\[0\]\.ports\[0\]\.name\)$/],
     [{ bridges: [{ name: 'b' }], routers: [{ name: 'r', ports: [{ bridge: 'nope', name: 'q', mac: 'm', ip: 'i' }] }] }, /routers\[0\]\.ports\[0\]\.bridge: no bridge 'nope'/],
     [{ bridges: [{ name: 'b' }], dhcp: [{ bridge: 'b', subnet: 's' }] }, /dhcp\[0\]\.gateway: must be an IPv4 address string, got nothing/],
@@ -221,10 +223,10 @@ t.test('control requests are validated against the running state, as a file woul
     ['add-floating-ip', { router: 'r1', fip: '203.0.113.51', fixed: '10.0.1.10' }, 'fixed: 10.0.1.10 already has a floating IP'],
     ['add-dhcp', { bridge: 'br-int', options: { tag: '2', subnet: '10.0.2.0/24', gateway: '10.0.3.1' } }, 'gateway: gateway 10.0.3.1 is not in the subnet 10.0.2.0/24'],
     ['dhcp-add-host', { bridge: 'br-int', options: { tag: '1', mac: '02:00:00:00:01:99', ip: '10.0.1.10' } }, 'ip: 10.0.1.10 is already bound to 02:00:00:00:01:10: one MAC per address'],
-    ['add-port', { bridge: 'br-ex', port: 'x', options: { type: 'patch', peer: 'x' } }, 'peer=x: a patch port cannot be its own peer'],
-    ['add-port', { bridge: 'br-ex', port: 'y', options: { type: 'patch', peer: 42 } }, 'peer=42: must be the name of the other patch port'],
+    ['add-port', { bridge: 'br-ex', port: 'x', options: { type: 'patch', peer: 'x' } }, 'port x: peer=x: a patch port cannot be its own peer'],
+    ['add-port', { bridge: 'br-ex', port: 'y', options: { type: 'patch', peer: 42 } }, 'port y: peer=42: must be the name of the other patch port'],
     ['add-port', { bridge: 'br-ex', port: 'qr-1', options: { type: 'patch', peer: 'z' } }, "a port named 'qr-1' already exists"],
-    ['add-port', { bridge: 'br-ex', port: 'm9', options: { type: 'memory', tag: { a: 1 } } }, 'tag=an object: must be an integer in 0..4095'],
+    ['add-port', { bridge: 'br-ex', port: 'm9', options: { type: 'memory', tag: { a: 1 } } }, 'port m9: tag=an object: must be an integer in 0..4095'],
     ['capture', { bridge: 'br-int', port: 'vm1', direction: { a: 1 } }, '--direction an object: one of in, out, both'],
   ];
   for (const [cmd, args, msg] of refused) {

@@ -12,6 +12,12 @@ import { PacketArena } from '../../src/packet/arena';
 import { Batch } from '../../src/packet/batch';
 import { portConfigFrom } from '../../src/control/port-options';
 import { formatDumpPorts } from '../../src/cli/format';
+import { Switch } from '../../src/datapath/switch';
+import { defaultIoFactory, type IoFactory } from '../../src/datapath/io-factory';
+import { applyConfig, validateConfig } from '../../src/control/config';
+import { snapshotConfig } from '../../src/control/save-config';
+import { reloadConfig } from '../../src/control/reload';
+import { renderMetrics } from '../../src/control/metrics';
 
 const E = osConstants.errno;
 const EBADFD = 77; // Linux; not in os.constants.errno
@@ -205,4 +211,62 @@ t.test('tx_ring: port option, default, and the ring shown by describe() and dump
     formatDumpPorts('br0', { ports: [{ name: 'p1', ofport: 1, up: true, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, drops: {}, ring_bytes: 2 << 20, tx_ring_bytes: 512 << 10 }], drops: {} }),
     /ring=2\.0 MiB, tx_ring=0\.5 MiB/,
   );
+});
+
+t.test('n_rxq_desc: port option (a power of 2, afpacket ring=v2 only), passed to the addon, shown by dump-ports', async (t) => {
+  t.same(portConfigFrom({ n_rxq_desc: '4096' }), { type: 'afpacket', nRxqDesc: 4096 });
+  t.same(portConfigFrom({ n_rxq_desc: 64, ring: 'v2' }), { type: 'afpacket', nRxqDesc: 64, ring: 'v2' });
+  t.same(portConfigFrom({ n_rxq_desc: '32768' }), { type: 'afpacket', nRxqDesc: 32768 });
+  t.throws(() => portConfigFrom({ n_rxq_desc: '1000' }, 'port p1'), { message: 'port p1: n_rxq_desc=1000: must be a power of 2 in 64..32768' });
+  t.throws(() => portConfigFrom({ n_rxq_desc: '32' }), { message: 'n_rxq_desc=32: must be an integer in 64..32768' });
+  t.throws(() => portConfigFrom({ n_rxq_desc: '65536' }), { message: 'n_rxq_desc=65536: must be an integer in 64..32768' });
+  t.throws(() => portConfigFrom({ n_rxq_desc: '2k' }), { message: 'n_rxq_desc=2k: must be an integer in 64..32768' });
+  t.throws(() => portConfigFrom({ ring: 'v3', n_rxq_desc: '2048' }), { message: 'n_rxq_desc=2048: only applies to ring=v2 (a v3 ring is 16 blocks)' });
+  t.throws(() => portConfigFrom({ type: 'tap', n_rxq_desc: '2048' }), { message: 'n_rxq_desc=2048: only applies to type=afpacket' });
+
+  const fake = new FakeBinding();
+  fake.info = () => ({ name: 'veth0', ifindex: 4, mtu: 1500, mac: '02:00:00:00:00:01', ringBytes: 8 << 20, ringFrameSize: 2048, ringFrames: 4096 }) as PortInfo;
+  const arena = new PacketArena({ slots: 16, slotSize: 2048 });
+  const p = new AfPacketPort('veth0', arena, { ringFrames: 4096 }, fake);
+  t.equal((fake.opened[0] as { opts: AfPacketOptions }).opts.ringFrames, 4096, 'the frame count reaches the addon');
+  t.equal(p.rxRingFrames, 4096);
+  t.equal(p.rxRingFrameSize, 2048);
+  new AfPacketPort('veth0', arena, {}, fake);
+  t.notOk('ringFrames' in (fake.opened[1] as { opts: AfPacketOptions }).opts, 'not given: the addon sizes the ring');
+  const v3 = new AfPacketPort('veth0', arena, { ring: 'v3' }, fake);
+  t.equal(v3.rxRingFrames, undefined, 'a v3 ring has blocks, not frames');
+  t.match(
+    formatDumpPorts('br0', { ports: [{ name: 'p1', ofport: 1, up: true, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, drops: {}, ring_bytes: 8 << 20, ring_frames: 4096, ring_frame_size: 2048 }], drops: {} }),
+    /ring=8\.0 MiB \(4096 frames × 2048 B\)/,
+  );
+});
+
+t.test('n_rxq_desc in the config file: apply, save-config, reload (a changed depth replaces the port), metrics', async (t) => {
+  const fake = new FakeBinding();
+  let frames = 0;
+  fake.info = () => ({ name: 'veth0', ifindex: 4, mtu: 1500, mac: '02:00:00:00:00:01', ringBytes: frames * 2048, ringFrameSize: 2048, ringFrames: frames }) as PortInfo;
+  const io: IoFactory = {
+    open(name, arena, config) {
+      if (config.type !== 'afpacket') return defaultIoFactory.open(name, arena, config);
+      frames = config.nRxqDesc ?? 2048;
+      return new AfPacketPort(name, arena, { ring: config.ring, txRing: config.txRing, ringFrames: config.nRxqDesc }, fake);
+    },
+  };
+  const sw = new Switch({ arena: { slots: 256 }, io });
+  applyConfig(sw, validateConfig({ bridges: [{ name: 'br0', ports: [{ name: 'eth1', n_rxq_desc: 4096 }, { name: 'eth2' }] }] }));
+  const opened = () => fake.opened.map((o) => (o as { opts: AfPacketOptions }).opts.ringFrames);
+  t.same(opened(), [4096, undefined]);
+  const saved = snapshotConfig(sw, { flows: false });
+  t.same(saved.bridges[0].ports.map((p) => (p as unknown as Record<string, unknown>).n_rxq_desc), [4096, undefined], 'save-config writes n_rxq_desc back (only where given)');
+  t.same(reloadConfig(sw, validateConfig(JSON.parse(JSON.stringify(saved)))).replaced, [], 'reload of the same file keeps the ports');
+  const changed = JSON.parse(JSON.stringify(saved));
+  changed.bridges[0].ports[0].n_rxq_desc = 1024;
+  t.same(reloadConfig(sw, validateConfig(changed)).replaced, ['port eth1'], 'a new depth reopens the port');
+  t.same(opened(), [4096, undefined, 1024]);
+  t.match(sw.dumpPorts('br0').find((p) => p.name === 'eth1'), { ring_frames: 1024, ring_frame_size: 2048, ring_bytes: 2 << 20 });
+  t.match(renderMetrics(sw), /tvs_port_ring_frames\{bridge="br0",port="eth1",ofport="1"\} 1024/);
+  // The kernel dropped frames and then traffic stopped (no rx burst to refresh the counters):
+  // dump-ports reads them itself.
+  fake.stat.kernelDrops = 7;
+  t.match(sw.dumpPorts('br0').find((p) => p.name === 'eth1'), { drops: { rx_kernel_ring: 7 } }, 'dump-ports shows the ring drops up to now');
 });
