@@ -10,14 +10,16 @@
  *   and the ticks pacegen skipped (its core taken).
  *
  *   node dist/bench/compare/rx-loss.js [--scenarios l2,vlan,fw] [--reps N] [--seconds S]
- *        [--rates 300000,400000] [--search N] -- 'A opts' 'B opts' ...          (root)
+ *        [--rates 300000,400000] [--search N] [--node-args '--trace-gc'] -- 'A opts' 'B opts' ...  (root)
  *
  * --rates: fixed-rate trials per pass. --search N: a zero-loss search of at most N trials per
  * pass (as compare.ts: the top is the generator maximum's offered rate, then halving and
  * bisection), its trials broken down the same way. Variants alternate within each repetition.
  * RSS of the switch at rest (5 s after configuration: the daemon's quiet trim has run) and after
  * the pass's UDP trials is reported per variant (the memory goal's "at rest" and "after the UDP
- * runs"). The add-port options go to both host-facing ports.
+ * runs"). The add-port options go to both host-facing ports. --node-args: extra node flags for
+ * the switch; with --trace-gc each trial lists the collections V8 did during it (a pause of the
+ * switch's own making, as opposed to its core being taken away).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -90,6 +92,18 @@ interface Trial extends UdpFigures {
   lost: number;
   where: Counters;
   maxLateUs: number;
+  /** with --node-args --trace-gc: the collections V8 logged during the trial (kind and pause) */
+  gc?: string[];
+}
+
+/** The daemon's log (lab.ts startTvsDaemon: LABDIR/tvs.log), from byte `from` on. */
+function logSince(lab: Lab, from: number): { text: string; end: number } {
+  try {
+    const b = fs.readFileSync(`${lab.dir}/tvs.log`);
+    return { text: b.subarray(from).toString('utf8'), end: b.length };
+  } catch {
+    return { text: '', end: from };
+  }
 }
 
 async function trial(lab: Lab, sw: TvsSwitch, askPps: number | undefined, seconds: number): Promise<Trial> {
@@ -97,11 +111,13 @@ async function trial(lab: Lab, sw: TvsSwitch, askPps: number | undefined, second
   const gen = { dev: 'eth0', srcMac: lab.mac(f.src), dstMac: lab.mac(f.dst), srcIp: f.srcIp, dstIp: f.dstIp };
   runPacegen(f.src, { ...gen, size: 64, ratePps: WARMUP.pps, count: WARMUP.frames, seconds: 1 }, 11_000);
   await sleep(WARMUP.settleMs);
+  const log0 = logSince(lab, 0).end;
   const a = snapshot(lab, sw);
   const r = askPps
     ? runPacegen(f.src, { ...gen, size: 64, ratePps: Math.round(askPps), count: Math.ceil(seconds * askPps), seconds }, (seconds + 10) * 1000)
     : runPacegen(f.src, { ...gen, size: 64, count: Math.ceil(seconds * 3_000_000), seconds }, (seconds + 10) * 1000);
   await sleep(300);
+  const gc = [...logSince(lab, log0).text.matchAll(/(Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Sweep)[^\n]*?([\d.]+) \/ [\d.]+ ms/g)].map((m) => `${m[1]} ${m[2]} ms`);
   const d = diff(a, snapshot(lab, sw));
   const elapsed = r.seconds > 0 ? r.seconds : seconds;
   const offered = d.h1Tx;
@@ -117,6 +133,7 @@ async function trial(lab: Lab, sw: TvsSwitch, askPps: number | undefined, second
     lost: offered - delivered,
     where: d,
     maxLateUs: r.maxLateUs,
+    ...(gc.length ? { gc } : {}),
   };
 }
 
@@ -128,7 +145,7 @@ function line(variant: string, scenario: string, t: Trial): string {
   delete w.p2Tx;
   for (const k of Object.keys(w)) if (/\.(rx|tx)$/.test(k)) delete w[k];
   const ask = t.askPps ? `${(t.askPps / 1e3).toFixed(0)}k` : 'max';
-  return `${scenario} ${variant || '(default)'} ask=${ask} offered=${(t.offeredPps / 1e3).toFixed(1)}k loss=${t.lossPct.toFixed(3)}% lost=${t.lost} skipped=${t.genSkippedPct?.toFixed(2)}% maxLate=${t.maxLateUs}us ${JSON.stringify(w)}`;
+  return `${scenario} ${variant || '(default)'} ask=${ask} offered=${(t.offeredPps / 1e3).toFixed(1)}k loss=${t.lossPct.toFixed(3)}% lost=${t.lost} skipped=${t.genSkippedPct?.toFixed(2)}% maxLate=${t.maxLateUs}us ${JSON.stringify(w)}${t.gc ? ` gc=${JSON.stringify(t.gc)}` : ''}`;
 }
 
 async function main(): Promise<void> {
@@ -145,12 +162,13 @@ async function main(): Promise<void> {
   const seconds = Number(opt('--seconds', '5'));
   const rates = opt('--rates', '').split(',').filter(Boolean).map(Number);
   const search = Number(opt('--search', '0'));
+  const nodeArgs = opt('--node-args', '').split(/\s+/).filter(Boolean);
   const out: { scenario: string; variant: string; zeroLossPps?: number; maxLossPct?: number; maxDeliveredPps?: number; rssMiB: number; rssRestMiB: number; load1: number }[] = [];
   for (let rep = 0; rep < reps; rep++) {
     for (const scenario of scenarios) {
       for (const v of variants) {
         const lab = new Lab(scenario);
-        const sw = new TvsSwitch(lab, [], v.split(/\s+/).filter(Boolean));
+        const sw = new TvsSwitch(lab, nodeArgs, v.split(/\s+/).filter(Boolean));
         try {
           lab.create();
           await sw.setup();
