@@ -7,8 +7,14 @@
  * a shared machine: packets per second move with whatever else runs, CPU time per packet much
  * less.
  *
- *   node dist/bench/compare/ab.js [--reps N] [--seconds S] [--tcp] [--linux] -- 'A opts' 'B opts' ...
+ *   node dist/bench/compare/ab.js [--reps N] [--seconds S] [--tcp] [--linux] [--scenarios l2,nat] [--gen trafgen|pacegen] [--drops] -- 'A opts' 'B opts' ...
  *   e.g. node dist/bench/compare/ab.js --reps 3 -- '' 'tx_ring=on'      (root)
+ *
+ * --scenarios: the comparison's scenarios (lab.ts) to alternate within each repetition, every
+ * variant in each (default l2); in 'nat' the load goes h2 → floating IP → h1, as in compare.
+ * --gen pacegen: the load at pacegen's maximum, as compare's generator-maximum trial (after its
+ * learning frames); default trafgen. --drops: after the UDP run, the tvs ports' and routers'
+ * drops by reason (dump-ports, router-show) and the switch-side veths' RX drops.
  *
  * A variant whose first word is `@TREE` runs another built checkout's tvs (TREE/dist/src/cli/tvs.js)
  * with the add-port options after it, for an A/B of code changes: `-- '@/path/to/main' ''`.
@@ -16,13 +22,15 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ADDR, Lab, LinuxSwitch, SwitchUnderTest, TvsSwitch } from './lab';
-import { killIperfServer } from './measure';
+import { ADDR, Lab, LinuxSwitch, Scenario, SwitchUnderTest, TvsSwitch } from './lab';
+import { flowOf, killIperfServer, neighbourMac, runPacegen, WARMUP } from './measure';
 import { sh, nsx, sleep, median } from './sys';
 
 interface Sample {
   variant: string;
+  scenario: Scenario;
   deliveredKpps: number;
+  lossPct: number;
   offeredKpps: number;
   userUs: number;
   sysUs: number;
@@ -39,30 +47,45 @@ function userSys(pid: number): [number, number] {
 
 const counter = (ns: string, what: string) => Number(sh(nsx(ns, ['cat', `/sys/class/net/eth0/statistics/${what}`])).trim());
 
-async function udpRun(lab: Lab, pid: number, seconds: number): Promise<Omit<Sample, 'variant' | 'load1' | 'tcpGbps'>> {
+async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | 'pacegen'): Promise<Omit<Sample, 'variant' | 'scenario' | 'load1' | 'tcpGbps'>> {
+  const f = flowOf(lab);
   const nft = path.join(lab.dir, 'sink.nft');
   fs.writeFileSync(nft, 'table netdev tvcsink {\n  chain in {\n    type filter hook ingress device "eth0" priority 0;\n    udp dport 9 counter drop\n  }\n}\n');
-  sh(nsx(lab.h2, ['nft', '-f', nft]));
+  sh(nsx(f.dst, ['nft', '-f', nft]));
+  const dstMac = neighbourMac(f.src, f.dstIp);
+  const srcMac = lab.mac(f.src);
+  const pg = { dev: 'eth0', srcMac, dstMac, srcIp: f.srcIp, dstIp: f.dstIp, size: 64 };
+  if (gen === 'pacegen') {
+    runPacegen(f.src, { ...pg, ratePps: WARMUP.pps, count: WARMUP.frames, seconds: 1 }, 11_000);
+    await sleep(WARMUP.settleMs);
+  }
   const conf = path.join(lab.dir, 'udp64.cfg');
-  fs.writeFileSync(conf, `{ eth(da=${lab.mac(lab.h2)}, sa=${lab.mac(lab.h1)}), ipv4(saddr=${ADDR.l2.h1}, daddr=${ADDR.l2.h2}, ttl=64), udp(sp=dinc(4000, 4015), dp=9), fill(0x41, 22) }\n`);
-  const rx0 = counter(lab.h2, 'rx_packets');
-  const tx0 = counter(lab.h1, 'tx_packets');
+  fs.writeFileSync(conf, `{ eth(da=${dstMac}, sa=${srcMac}), ipv4(saddr=${f.srcIp}, daddr=${f.dstIp}, ttl=64), udp(sp=dinc(4000, 4015), dp=9), fill(0x41, 22) }\n`);
+  const rx0 = counter(f.dst, 'rx_packets');
+  const tx0 = counter(f.src, 'tx_packets');
   const [u0, s0] = pid ? userSys(pid) : [0, 0];
   const t0 = Date.now();
-  sh(nsx(lab.h1, ['timeout', String(seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', String(seconds * 3_000_000)]), {
-    allowFail: true,
-    timeoutMs: (seconds + 10) * 1000,
-  });
-  const elapsed = (Date.now() - t0) / 1000;
+  let elapsed: number;
+  if (gen === 'pacegen') {
+    const r = runPacegen(f.src, { ...pg, count: seconds * 3_000_000, seconds }, (seconds + 10) * 1000);
+    elapsed = r.seconds > 0 ? r.seconds : (Date.now() - t0) / 1000;
+  } else {
+    sh(nsx(f.src, ['timeout', String(seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', String(seconds * 3_000_000)]), {
+      allowFail: true,
+      timeoutMs: (seconds + 10) * 1000,
+    });
+    elapsed = (Date.now() - t0) / 1000;
+  }
   await sleep(300);
-  const delivered = counter(lab.h2, 'rx_packets') - rx0;
-  const offered = counter(lab.h1, 'tx_packets') - tx0;
+  const delivered = counter(f.dst, 'rx_packets') - rx0;
+  const offered = counter(f.src, 'tx_packets') - tx0;
   const [u1, s1] = pid ? userSys(pid) : [0, 0];
-  sh(nsx(lab.h2, ['nft', 'delete', 'table', 'netdev', 'tvcsink']), { allowFail: true });
+  sh(nsx(f.dst, ['nft', 'delete', 'table', 'netdev', 'tvcsink']), { allowFail: true });
   const per = (ticks: number) => (delivered ? ((ticks / 100) * 1e6) / delivered : NaN);
   return {
     deliveredKpps: delivered / elapsed / 1000,
     offeredKpps: offered / elapsed / 1000,
+    lossPct: offered ? Math.max(0, (1 - delivered / offered) * 100) : NaN,
     userUs: per(u1 - u0),
     sysUs: per(s1 - s0),
     cpuUs: per(u1 - u0 + s1 - s0),
@@ -86,8 +109,23 @@ function tcpRun(lab: Lab, seconds: number, port: number): number {
   }
 }
 
-async function oneRun(variant: string, opts: string[], seconds: number, tcp: boolean, port: number): Promise<Sample> {
-  const lab = new Lab('l2');
+/** The tvs side's drops after a run: per port by reason, per router by reason, and the veths' own. */
+function printDrops(lab: Lab, tvs: TvsSwitch, label: string): void {
+  const bridges = lab.scenario === 'nat' ? ['br-ex', 'br-int'] : lab.scenario === 'vlan' ? ['br-a', 'br-b'] : lab.scenario === 'fw' ? ['br-int'] : ['br0'];
+  for (const br of bridges) console.log(`  [${label}] dump-ports ${br}:\n` + tvs.tvs('dump-ports', br).trim().replace(/^/gm, '    '));
+  if (lab.scenario === 'nat') {
+    const rs = tvs.tvs('router-show', 'r1');
+    console.log(`  [${label}] router-show r1 (drops/counters):\n` + rs.split('\n').filter((l) => /drop|forward|sent|created|noBuffer|held|[a-z_]+=\d/i.test(l)).join('\n').replace(/^/gm, '    '));
+  }
+  for (const dev of ['p1', 'p2']) {
+    const st = sh(nsx(lab.sw, ['ip', '-s', '-j', 'link', 'show', dev]));
+    const j = JSON.parse(st)[0]?.stats64;
+    console.log(`  [${label}] ${dev}: rx ${j?.rx?.packets} dropped ${j?.rx?.dropped}; tx ${j?.tx?.packets} dropped ${j?.tx?.dropped}`);
+  }
+}
+
+async function oneRun(scenario: Scenario, variant: string, opts: string[], seconds: number, tcp: boolean, port: number, gen: 'trafgen' | 'pacegen', drops: boolean): Promise<Sample> {
+  const lab = new Lab(scenario);
   let sw: SwitchUnderTest | undefined;
   try {
     lab.create();
@@ -99,11 +137,13 @@ async function oneRun(variant: string, opts: string[], seconds: number, tcp: boo
       sw = tvs;
     }
     await sw.setup();
-    sh(nsx(lab.h1, ['ping', '-c', '3', '-i', '0.2', '-W', '1', ADDR.l2.h2]), { allowFail: true, timeoutMs: 10_000 });
+    const f = flowOf(lab);
+    sh(nsx(f.src, ['ping', '-c', '3', '-i', '0.2', '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 });
     const load1 = +os.loadavg()[0].toFixed(1);
-    const u = variant === 'linux' ? { deliveredKpps: NaN, offeredKpps: NaN, userUs: NaN, sysUs: NaN, cpuUs: NaN } : await udpRun(lab, sw.pid(), seconds);
-    const tcpGbps = tcp ? tcpRun(lab, seconds, port) : undefined;
-    return { variant, ...u, tcpGbps, load1 };
+    const u = variant === 'linux' ? { deliveredKpps: NaN, offeredKpps: NaN, lossPct: NaN, userUs: NaN, sysUs: NaN, cpuUs: NaN } : await udpRun(lab, sw.pid(), seconds, gen);
+    if (drops && sw instanceof TvsSwitch) printDrops(lab, sw, `${scenario} ${variant || '(default)'}`);
+    const tcpGbps = tcp && scenario === 'l2' ? tcpRun(lab, seconds, port) : undefined;
+    return { variant, scenario, ...u, tcpGbps, load1 };
   } finally {
     if (sw) await sw.teardown().catch(() => undefined);
     lab.destroy();
@@ -128,22 +168,35 @@ async function main(): Promise<void> {
   const reps = num('--reps', 3);
   const seconds = num('--seconds', 5);
   const tcp = flags.includes('--tcp');
+  const drops = flags.includes('--drops');
+  const str = (name: string, def: string) => {
+    const i = flags.indexOf(name);
+    return i >= 0 ? flags[i + 1] : def;
+  };
+  const scenarios = str('--scenarios', 'l2').split(',') as Scenario[];
+  for (const sc of scenarios) if (!['l2', 'vlan', 'nat', 'fw'].includes(sc)) throw new Error(`--scenarios: unknown scenario '${sc}'`);
+  const gen = str('--gen', 'trafgen');
+  if (gen !== 'trafgen' && gen !== 'pacegen') throw new Error('--gen trafgen|pacegen');
   if (flags.includes('--linux')) variants.push('linux');
   const samples: Sample[] = [];
   let port = 5400;
   for (let r = 0; r < reps; r++) {
-    for (const v of variants) {
-      const s = await oneRun(v, v.split(/\s+/).filter(Boolean), seconds, tcp, port++);
-      samples.push(s);
-      console.log(JSON.stringify(s));
+    for (const sc of scenarios) {
+      for (const v of variants) {
+        const s = await oneRun(sc, v, v.split(/\s+/).filter(Boolean), seconds, tcp, port++, gen, drops);
+        samples.push(s);
+        console.log(JSON.stringify(s));
+      }
     }
   }
-  console.log(`\n${reps} alternating runs × ${seconds} s, ${new Date().toISOString()}, load1 during runs ${mmm(samples.map((s) => s.load1), 1)}`);
-  console.log('variant | CPU µs/pkt (user + sys) | user | sys | delivered kpps | offered kpps' + (tcp ? ' | TCP off Gbit/s' : ''));
-  for (const v of variants) {
-    const xs = samples.filter((s) => s.variant === v);
-    const col = (k: keyof Sample, d: number) => mmm(xs.map((s) => s[k] as number), d);
-    console.log(`${v || '(default)'} | ${col('cpuUs', 2)} | ${col('userUs', 2)} | ${col('sysUs', 2)} | ${col('deliveredKpps', 0)} | ${col('offeredKpps', 0)}` + (tcp ? ` | ${col('tcpGbps', 2)}` : ''));
+  console.log(`\n${reps} alternating runs × ${seconds} s (${gen}), ${new Date().toISOString()}, load1 during runs ${mmm(samples.map((s) => s.load1), 1)}`);
+  console.log('scenario | variant | CPU µs/pkt (user + sys) | user | sys | delivered kpps | offered kpps | loss %' + (tcp ? ' | TCP off Gbit/s' : ''));
+  for (const sc of scenarios) {
+    for (const v of variants) {
+      const xs = samples.filter((s) => s.variant === v && s.scenario === sc);
+      const col = (k: keyof Sample, d: number) => mmm(xs.map((s) => s[k] as number), d);
+      console.log(`${sc} | ${v || '(default)'} | ${col('cpuUs', 2)} | ${col('userUs', 2)} | ${col('sysUs', 2)} | ${col('deliveredKpps', 0)} | ${col('offeredKpps', 0)} | ${col('lossPct', 1)}` + (tcp ? ` | ${col('tcpGbps', 2)}` : ''));
+    }
   }
 }
 

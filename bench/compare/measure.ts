@@ -166,7 +166,8 @@ export function flowOf(lab: Lab): { src: string; dst: string; srcIp: string; dst
   return { src: lab.h1, dst: lab.h2, srcIp: ADDR.l2.h1, dstIp: ADDR.l2.h2 };
 }
 
-function dstMac(lab: Lab, src: string, dstIp: string): string {
+/** The MAC namespace `src` has for `dstIp` (after a ping: the next hop's, h2's or the router's). */
+export function neighbourMac(src: string, dstIp: string): string {
   // After a ping the sender's neighbour table holds the next hop's MAC (h2 or the router).
   const n = JSON.parse(sh(['ip', '-n', src, '-j', 'neigh', 'show', dstIp]) || '[]') as { lladdr?: string }[];
   if (n[0]?.lladdr) return n[0].lladdr;
@@ -250,7 +251,7 @@ export async function measurePass(lab: Lab, sw: SwitchUnderTest, o: MeasureOptio
     fs.writeFileSync(nft, 'table netdev tvcsink {\n  chain in {\n    type filter hook ingress device "eth0" priority 0;\n    udp dport 9 counter drop\n  }\n}\n');
     sh(nsx(f.dst, ['nft', '-f', nft]));
   }
-  const mac = dstMac(lab, f.src, f.dstIp);
+  const mac = neighbourMac(f.src, f.dstIp);
   const srcMac = lab.mac(f.src);
   const pid = sw.pid();
 

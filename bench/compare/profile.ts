@@ -1,15 +1,22 @@
 /**
- * Where tvs's time goes under load: the comparison's L2 topology, tvs started with
- * `node --cpu-prof` (and `--perf-basic-prof` so perf can name JIT frames), 64-byte UDP from
- * trafgen at its maximum for a few seconds. Prints the JS self-time profile by function, and,
- * when perf is installed, the user/kernel split and the top kernel and native symbols.
+ * Where tvs's time goes under load: one of the comparison's topologies (L2 by default), tvs
+ * started with `node --cpu-prof` (and `--perf-basic-prof` so perf can name JIT frames), 64-byte
+ * UDP from trafgen at its maximum for a few seconds. Prints the JS self-time profile by
+ * function, and, when perf is installed, the user/kernel split and the top kernel and native
+ * symbols.
  *
- *   node dist/bench/compare/profile.js [seconds] [add-port options, e.g. tx_ring=off]      (root)
+ *   node dist/bench/compare/profile.js [--scenario l2|vlan|nat|fw] [--gen trafgen|pacegen] [seconds] [add-port options, e.g. tx_ring=off]      (root)
+ *
+ * In 'nat' the load goes h2 → floating IP → h1, as in compare (add-port options apply to L2 only).
+ * --gen pacegen: the load from pacegen at its maximum, compare's generator (default trafgen).
+ * TVS_PERF_KEEP=DIR keeps perf.data there, and the JIT symbol map /tmp/perf-PID.map, for
+ * `perf report -i DIR/perf.data` (call graphs) afterwards.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ADDR, Lab, TvsSwitch } from './lab';
+import { Lab, Scenario, TvsSwitch } from './lab';
+import { flowOf, neighbourMac, runPacegen } from './measure';
 import { sh, nsx, sleep, cpuTicks, haveCmd } from './sys';
 
 interface ProfileNode {
@@ -51,28 +58,42 @@ function printSyscalls(file: string, delivered: number): void {
 }
 
 async function main(): Promise<void> {
-  const seconds = Number(process.argv[2] ?? 6);
-  const lab = new Lab('l2');
+  const argv = process.argv.slice(2);
+  let scenario: Scenario = 'l2';
+  if (argv[0] === '--scenario') {
+    scenario = argv[1] as Scenario;
+    argv.splice(0, 2);
+    if (!['l2', 'vlan', 'nat', 'fw'].includes(scenario)) throw new Error(`--scenario: unknown scenario '${scenario}'`);
+  }
+  let gen = 'trafgen';
+  if (argv[0] === '--gen') {
+    gen = argv[1];
+    argv.splice(0, 2);
+    if (gen !== 'trafgen' && gen !== 'pacegen') throw new Error('--gen trafgen|pacegen');
+  }
+  const seconds = Number(argv[0] ?? 6);
+  const lab = new Lab(scenario);
   const profDir = path.join(lab.dir, 'prof');
   fs.mkdirSync(profDir);
   // TVS_CPU_PROF=0: perf only (the V8 sampler's own thread and stack walks are then not in the figures).
   const cpuProf = process.env.TVS_CPU_PROF !== '0' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const sw = new TvsSwitch(lab, [...cpuProf, '--perf-basic-prof'], process.argv.slice(3));
+  const sw = new TvsSwitch(lab, [...cpuProf, '--perf-basic-prof'], argv.slice(1));
   let perfPid = 0;
   let daemonPid = 0;
   try {
     lab.create();
     await sw.setup();
-    sh(nsx(lab.h1, ['ping', '-c', '3', '-i', '0.2', '-W', '1', ADDR.l2.h2]), { allowFail: true });
+    const f = flowOf(lab);
+    sh(nsx(f.src, ['ping', '-c', '3', '-i', '0.2', '-W', '1', f.dstIp]), { allowFail: true });
     if (process.env.TVS_BENCH_SINK !== '0') {
       // Same receiver-side drop as the comparison, so the profile shows tvs, not h2's UDP stack.
       const nft = path.join(lab.dir, 'sink.nft');
       fs.writeFileSync(nft, 'table netdev tvcsink {\n  chain in {\n    type filter hook ingress device "eth0" priority 0;\n    udp dport 9 counter drop\n  }\n}\n');
-      sh(nsx(lab.h2, ['nft', '-f', nft]));
+      sh(nsx(f.dst, ['nft', '-f', nft]));
     }
-    const mac = lab.mac(lab.h2);
+    const mac = neighbourMac(f.src, f.dstIp);
     const conf = path.join(lab.dir, 'udp64.cfg');
-    fs.writeFileSync(conf, `{ eth(da=${mac}, sa=${lab.mac(lab.h1)}), ipv4(saddr=${ADDR.l2.h1}, daddr=${ADDR.l2.h2}, ttl=64), udp(sp=dinc(4000, 4015), dp=9), fill(0x41, 22) }\n`);
+    fs.writeFileSync(conf, `{ eth(da=${mac}, sa=${lab.mac(f.src)}), ipv4(saddr=${f.srcIp}, daddr=${f.dstIp}, ttl=64), udp(sp=dinc(4000, 4015), dp=9), fill(0x41, 22) }\n`);
     const pid = sw.pid();
     daemonPid = pid;
     const perfData = path.join(lab.dir, 'perf.data');
@@ -87,16 +108,22 @@ async function main(): Promise<void> {
       const p = spawn('perf', ['record', '-F', '999', '-g', '-o', perfData, '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
       perfPid = p.pid ?? 0;
     }
-    const rx0 = Number(sh(nsx(lab.h2, ['cat', '/sys/class/net/eth0/statistics/rx_packets'])));
+    const rx0 = Number(sh(nsx(f.dst, ['cat', '/sys/class/net/eth0/statistics/rx_packets'])));
     const stat0 = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     const c0 = cpuTicks(pid);
-    sh(nsx(lab.h1, ['timeout', String(seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', String(seconds * 3_000_000)]), { allowFail: true, timeoutMs: (seconds + 10) * 1000 });
+    const tx0 = Number(sh(nsx(f.src, ['cat', '/sys/class/net/eth0/statistics/tx_packets'])));
+    if (gen === 'pacegen') {
+      runPacegen(f.src, { dev: 'eth0', srcMac: lab.mac(f.src), dstMac: mac, srcIp: f.srcIp, dstIp: f.dstIp, size: 64, count: seconds * 3_000_000, seconds }, (seconds + 10) * 1000);
+    } else {
+      sh(nsx(f.src, ['timeout', String(seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1', '--no-sock-mem', '--num', String(seconds * 3_000_000)]), { allowFail: true, timeoutMs: (seconds + 10) * 1000 });
+    }
     await sleep(300);
     const stat1 = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    const delivered = Number(sh(nsx(lab.h2, ['cat', '/sys/class/net/eth0/statistics/rx_packets']))) - rx0;
+    const delivered = Number(sh(nsx(f.dst, ['cat', '/sys/class/net/eth0/statistics/rx_packets']))) - rx0;
+    const offered = Number(sh(nsx(f.src, ['cat', '/sys/class/net/eth0/statistics/tx_packets']))) - tx0;
     const user = (Number(stat1[11]) - Number(stat0[11])) / 100;
     const sys = (Number(stat1[12]) - Number(stat0[12])) / 100;
-    console.log(`delivered ${delivered} packets in ${seconds} s; tvs CPU ${(((cpuTicks(pid) - c0) / 100) * 1e6 / delivered).toFixed(2)} µs/packet: user ${((user * 1e6) / delivered).toFixed(2)} µs + system ${((sys * 1e6) / delivered).toFixed(2)} µs`);
+    console.log(`offered ${offered}, delivered ${delivered} packets in ${seconds} s (${gen}, loss ${(offered ? (1 - delivered / offered) * 100 : NaN).toFixed(1)}%); tvs CPU ${(((cpuTicks(pid) - c0) / 100) * 1e6 / delivered).toFixed(2)} µs/packet: user ${((user * 1e6) / delivered).toFixed(2)} µs + system ${((sys * 1e6) / delivered).toFixed(2)} µs`);
     if (statPid) {
       for (let i = 0; i < 100 && fs.existsSync(`/proc/${statPid}`); i++) await sleep(100);
       printSyscalls(statOut, delivered);
@@ -146,17 +173,23 @@ async function main(): Promise<void> {
     await sw.teardown(); // SIGTERM: the daemon exits cleanly and writes its .cpuprofile
     const profs = fs.existsSync(profDir) ? fs.readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')) : [];
     if (profs.length) {
-      const keep = path.resolve(__dirname, '../../../bench/results/tvs-l2-64B.cpuprofile');
+      const keep = path.resolve(__dirname, `../../../bench/results/tvs-${scenario}-64B.cpuprofile`);
       fs.copyFileSync(path.join(profDir, profs[0]), keep);
       const s = summarizeCpuProfile(keep);
-      console.log(`\nnode --cpu-prof, JS self time by function (${s.total} samples; saved as bench/results/tvs-l2-64B.cpuprofile):`);
+      console.log(`\nnode --cpu-prof, JS self time by function (${s.total} samples; saved as bench/results/tvs-${scenario}-64B.cpuprofile):`);
       for (const r of s.rows) console.log(`${r.pct.toFixed(1).padStart(5)}%  ${r.fn}`);
     } else {
       console.log('no .cpuprofile written');
     }
+    const keepDir = process.env.TVS_PERF_KEEP;
+    if (keepDir && fs.existsSync(path.join(lab.dir, 'perf.data'))) {
+      fs.mkdirSync(keepDir, { recursive: true });
+      fs.copyFileSync(path.join(lab.dir, 'perf.data'), path.join(keepDir, 'perf.data'));
+      console.log(`perf.data kept in ${keepDir} (JIT symbols: /tmp/perf-${daemonPid}.map)`);
+    }
     lab.destroy();
     // --perf-basic-prof leaves /tmp/perf-PID.map behind.
-    if (daemonPid) fs.rmSync(`/tmp/perf-${daemonPid}.map`, { force: true });
+    if (daemonPid && !keepDir) fs.rmSync(`/tmp/perf-${daemonPid}.map`, { force: true });
   }
 }
 

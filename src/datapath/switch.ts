@@ -98,6 +98,9 @@ const MAX_BURSTS_PER_WAKE = 64;
  * for this long (ms): the event fires on transitions only, at most twice per period.
  */
 export const SATURATION_CALM_MS = 100;
+/** Switch.saturation's two words. */
+const SAT_ON = 0;
+const SAT_AT = 1;
 
 const D_PATCH_LOOP = BRIDGE_DROPS.id.patch_loop;
 const D_CHECKSUM = BRIDGE_DROPS.id.checksum_offload;
@@ -134,7 +137,8 @@ export class Switch extends EventEmitter implements BridgeHost {
    * Receive batch. At most a quarter of the arena is taken by one rx burst, so the frames that
    * burst produces (clones for floods and multi-output actions, replies) always find free slots.
    */
-  private readonly rxBatch: Batch;
+  /** The receive burst (its capacity: frames per rxBurst). Replaced only by warmUpRxBurst. */
+  private rxBatch: Batch;
   /** Below this many free slots, queued tx is flushed at once to give slots back. */
   private readonly lowWater: number;
   /**
@@ -353,21 +357,43 @@ export class Switch extends EventEmitter implements BridgeHost {
       }
       if (n === 0) return;
       this.process(p, batch);
+      const sat = this.saturation;
       if (n < batch.capacity) {
-        if (this.saturated && this.batchClock[0] - this.saturatedAt >= SATURATION_CALM_MS) this.setSaturated(false);
+        if (sat[SAT_ON] !== 0 && this.batchClock[0] - sat[SAT_AT] >= SATURATION_CALM_MS) this.setSaturated(false);
         return;
       }
-      this.saturatedAt = this.batchClock[0];
-      if (!this.saturated) this.setSaturated(true);
+      sat[SAT_AT] = this.batchClock[0];
+      if (sat[SAT_ON] === 0) this.setSaturated(true);
     }
     // Still busy: yield to other ports and the control socket, come back soon.
     if (this.running) setImmediate(() => this.drain(p));
   }
 
-  /** A receive burst came back full within SATURATION_CALM_MS (see 'saturation'). */
-  private saturated = false;
-  /** Switch clock (ms, the batch clock of its drain) of the last full burst. */
-  private saturatedAt = 0;
+  /**
+   * [SAT_ON]: 1 while a receive burst came back full within SATURATION_CALM_MS (see
+   * 'saturation'), else 0; [SAT_AT]: switch clock (ms, the batch clock of its drain) of the last
+   * full burst. A typed array, not two fields: the first full burst of a switch's life wrote a
+   * double (the clock) into a field that had held the small integer 0, which changed the Switch's
+   * map (--trace-generalization: saturatedAt s->d, "+3 maps") and deoptimized every compiled
+   * function that checks it ("wrong map": enqueue, flush, flushPort, runIngress, deferStage,
+   * NORMAL's emit and forward, the router port's sink and emitter). The first load at the
+   * generator's maximum then ran unoptimized until V8 compiled it all again, on helper threads at
+   * idle priority beside a saturated datapath thread (~2.5 s of baseline code on a 6 s routed
+   * profile; bench/results/README.md "Routed loss at the maximum").
+   */
+  private readonly saturation = new Float64Array(2);
+
+  /**
+   * @internal For the start-up warm-up (warm-up.ts) only: receive bursts of `frames` frames from
+   * now on (default: the arena's size, as built). Its scratch ports deliver one frame per burst,
+   * so with the real size no burst ever came back full there, and drain's full-burst branch (the
+   * saturation bookkeeping) first ran at a real switch's first saturated burst: a deoptimization
+   * of drain and what it inlines just as the load peaks (--trace-deopt, bench/compare routed:
+   * "Insufficient type feedback" in drain at the first generator-maximum trial).
+   */
+  warmUpRxBurst(frames: number = Math.min(BURST, this.arena.smallSlots >> 2)): void {
+    this.rxBatch = new Batch(Math.max(1, Math.min(frames, BURST)));
+  }
 
   /**
    * 'saturation' (true/false) on each transition: the daemon gives the datapath thread the
@@ -375,13 +401,13 @@ export class Switch extends EventEmitter implements BridgeHost {
    * other tasks on its core) and its short one again once calm (src/cli/datapath-slice.ts).
    */
   private setSaturated(on: boolean): void {
-    this.saturated = on;
+    this.saturation[SAT_ON] = on ? 1 : 0;
     this.emit('saturation', on);
   }
 
   /** Whether the datapath counts as saturated now (a full receive burst within SATURATION_CALM_MS). */
   get isSaturated(): boolean {
-    return this.saturated;
+    return this.saturation[SAT_ON] !== 0;
   }
 
   private downPorts = new Set<SwitchPort>();
@@ -697,7 +723,7 @@ export class Switch extends EventEmitter implements BridgeHost {
     this.l3.tick();
     this.settle();
     // Traffic that stops while saturated ends with no short burst to notice the calm: the tick does.
-    if (this.saturated && now - this.saturatedAt >= SATURATION_CALM_MS) this.setSaturated(false);
+    if (this.saturation[SAT_ON] !== 0 && now - this.saturation[SAT_AT] >= SATURATION_CALM_MS) this.setSaturated(false);
     this.emit('tick', now);
   }
 

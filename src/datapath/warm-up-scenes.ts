@@ -253,6 +253,13 @@ function routerScene(sw: Switch): Scene {
   for (let i = 0; i < 4; i++) list.push([pe, echo], [pi, reply]);
   // The VM's own traffic out through the floating IP (SNAT), a new UDP connection each.
   for (let i = 0; i < 2; i++) list.push([pi, `udp,dl_src=${vm.mac},dl_dst=${qr.mac},nw_src=${vm.ip},nw_dst=${ext.ip},tp_src=${42000 + i},tp_dst=53`]);
+  // UDP from outside to the floating IP (DNAT: the destination rewrite with a UDP checksum) and
+  // the VM's answer: without them the first such datagram deoptimized rewritePacket and
+  // routeIpv4 (--trace-deopt, bench/compare routed, whose load is exactly this).
+  for (let i = 0; i < 2; i++) {
+    list.push([pe, `udp,dl_src=${ext.mac},dl_dst=${qg.mac},nw_src=${ext.ip},nw_dst=${fip},tp_src=${43000 + i},tp_dst=9`]);
+    list.push([pi, `udp,dl_src=${vm.mac},dl_dst=${qr.mac},nw_src=${vm.ip},nw_dst=${ext.ip},tp_src=9,tp_dst=${43000 + i}`]);
+  }
   return { name: 'router', frames: list.map(([port, m]) => ({ port, frame: frame(m) })) };
 }
 

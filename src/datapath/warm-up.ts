@@ -196,6 +196,11 @@ export async function warmUpDatapath(opts: WarmUpOptions = {}): Promise<WarmUpRe
       if (i === ROUND) {
         addLateObjects(sw);
         io.start(sw);
+        // A round of one-frame bursts: each comes back full, as under load (Switch.warmUpRxBurst).
+        sw.warmUpRxBurst(1);
+      } else if (i === 2 * ROUND) {
+        // Back to full-size bursts: short ones again, while the switch counts as saturated.
+        sw.warmUpRxBurst();
       }
       if (cpuMs() - c0 >= budget - SETTLE_RESERVE_MS) break;
       await pause();

@@ -99,12 +99,15 @@ t.test('router: the floating IP is translated both ways', async (t) => {
   const toVm = io('wri')
     .takeTransmitted()
     .filter((f) => f.readUInt16BE(12) === 0x0800);
-  t.equal(toVm.length, 2 * 4, 'every echo request reached the VM');
+  const udpToVm = toVm.filter((f) => f[23] === 17);
+  t.equal(toVm.length - udpToVm.length, 2 * 4, 'every echo request reached the VM');
+  t.equal(udpToVm.length, 2 * 2, 'and every UDP datagram sent to the floating IP');
   t.ok(toVm.every((f) => ip(f, 30) === '10.0.3.10' && ip(f, 26) === '172.24.4.100'), 'to its fixed address (DNAT)');
+  t.ok(udpToVm.every((f) => f.readUInt16BE(36) === 9), 'the datagrams to port 9 still');
   const out = io('wre')
     .takeTransmitted()
     .filter((f) => f.readUInt16BE(12) === 0x0800);
-  t.equal(out.length, 2 * 4 + 2 * 2, 'the echo replies and the UDP frames left on the external bridge');
+  t.equal(out.length, 2 * 4 + 2 * 2 + 2 * 2, 'the echo replies, the VM\'s UDP frames and its UDP answers left on the external bridge');
   t.ok(out.every((f) => ip(f, 26) === '172.24.4.50'), 'from the floating IP (SNAT)');
-  t.ok(sw.l3.router('warm-up').sessions().length >= 3, 'NAT sessions (ICMP and two UDP)');
+  t.ok(sw.l3.router('warm-up').sessions().length >= 5, 'NAT sessions (ICMP, two UDP out, two UDP in)');
 });
