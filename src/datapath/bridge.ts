@@ -9,8 +9,8 @@ import { PacketArena } from '../packet/arena';
 import { Batch } from '../packet/batch';
 import type { BatchClock } from '../packet/batch-clock';
 import { DropCounters, defineDrops } from '../packet/drops';
-import { KEY_SHIFT, KEY_WORDS, K_IN_PORT, K_METADATA_HI, K_TUN_DST, K_TUN_FLAGS, K_TUN_ID_HI } from '../packet/flow-key';
-import { parseBatch, ParseDrops } from '../packet/parse';
+import { KEY_SHIFT, K_IN_PORT, K_TUN_FLAGS } from '../packet/flow-key';
+import { clearPatchWords, parseBatch, ParseDrops } from '../packet/parse';
 import { MacTable } from '../l2/mac-table';
 import { Normal, NormalHost } from '../l2/normal';
 import type { BridgeOps, PacketInReason } from '../flow/bridge-ops';
@@ -198,14 +198,15 @@ export class Bridge implements BridgeOps, NormalHost {
       if (io !== null && io.markParsed !== undefined) io.markParsed(batch);
     } else {
       const key = a.key;
+      const d = a.keyF64;
       for (let i = 0; i < batch.count; i++) {
         const k = batch.slots[i] << KEY_SHIFT;
         key[k + K_IN_PORT] = from.ofport;
         // Crossing a patch port starts a fresh pipeline, as OVS's patch_port_output does: tunnel
-        // metadata, metadata, registers and conntrack state are cleared.
+        // metadata, metadata, registers and conntrack state are cleared (K_TUN_ID_HI..K_TUN_DST
+        // and K_METADATA_HI to the end: one run of words).
         key[k + K_TUN_FLAGS] = 0;
-        for (let w = K_TUN_ID_HI; w <= K_TUN_DST; w++) key[k + w] = 0;
-        for (let w = K_METADATA_HI; w < KEY_WORDS; w++) key[k + w] = 0;
+        clearPatchWords(d, k);
       }
     }
     if (batch.count === 0) return;

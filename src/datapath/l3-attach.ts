@@ -55,7 +55,11 @@ export interface DhcpSpec {
 
 interface RouterEntry {
   router: Router;
-  ports: Map<number, { port: SwitchPort; queue: Batch }>;
+  /**
+   * The bridge port of each router interface, by interface index (null: none). An array, not a
+   * Map: the router's emitter looks it up for every frame it sends (a Map.get per routed frame).
+   */
+  ports: (SwitchPort | null)[];
   specs: RouterPortSpec[];
 }
 
@@ -71,10 +75,10 @@ export class L3Attachments {
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new Error(`invalid router name '${name}'`);
     if (this.routers.has(name)) throw new Error(`router '${name}' already exists`);
     const router = new Router(name, this.sw.arena, { clock: this.sw.clock, batchClock: this.sw.batchClock, ...opts });
-    const entry: RouterEntry = { router, ports: new Map(), specs: [] };
+    const entry: RouterEntry = { router, ports: [], specs: [] };
     router.onEmit = (slot, iface) => {
-      const p = entry.ports.get(iface);
-      if (p) this.sw.injectIngress(p.port, slot);
+      const p = iface < entry.ports.length ? entry.ports[iface] : null;
+      if (p !== null) this.sw.injectIngress(p, slot);
       else this.sw.arena.release(slot);
     };
     // NAT session events reach the embedding API as 'nat' events (only built when listened to).
@@ -137,7 +141,8 @@ export class L3Attachments {
         this.sw.deferStage(run);
       }
     };
-    e.ports.set(iface, { port, queue });
+    while (e.ports.length <= iface) e.ports.push(null);
+    e.ports[iface] = port;
     e.specs.push(spec);
     return iface;
   }
