@@ -5,7 +5,7 @@ NODE_DIR ?= $(shell dirname $$(dirname $$(readlink -f $$(which node))))
 ADDON := native/build/Release/tvs_native.node
 # The comparison bench's paced UDP generator (one C file, the system compiler).
 PACEGEN := dist/bench/tools/pacegen
-TS_SOURCES := $(shell find src test bench scripts -name '*.ts' 2>/dev/null)
+TS_SOURCES := $(shell find src lab test bench scripts -name '*.ts' 2>/dev/null)
 NATIVE_SOURCES := $(wildcard native/src/*.c native/src/*.h) native/binding.gyp
 # Debian packages each target drives as real peers. Installed without recommends, so the demo
 # does not pull QEMU or GUI libraries (tshark without wireshark-qt). The demo's DHCP client is

@@ -6,7 +6,7 @@
  */
 import { Switch } from '../src/datapath/switch';
 import { MemoryPort } from '../src/io/memory-port';
-import { udpFrame } from '../test/helpers/frames';
+import { udpFrame } from '../src/wire/frames';
 
 export interface L2Rig {
   sw: Switch;

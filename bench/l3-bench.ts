@@ -12,7 +12,7 @@ import { PacketArena } from '../src/packet/arena';
 import { Batch } from '../src/packet/batch';
 import { parseSlot } from '../src/packet/parse';
 import { Router } from '../src/l3/router';
-import { ipFrame, udpDgram, arpFrame } from '../test/unit/l3-helpers';
+import { arpRequest, udpFrame } from '../src/wire/frames';
 
 const LAN_MAC = '02:00:00:00:01:01';
 const LAN2_MAC = '02:00:00:00:02:01';
@@ -41,9 +41,9 @@ function setup(maxSessions = 65536) {
     batch.push(s);
     r.input(batch, iface);
   };
-  feed(arpFrame(1, A_MAC, '10.0.0.5', '00:00:00:00:00:00', '10.0.0.1'), lan);
-  feed(arpFrame(1, '52:54:00:00:01:07', '10.0.1.7', '00:00:00:00:00:00', '10.0.1.1'), lan2);
-  feed(arpFrame(1, '52:54:00:00:ff:fe', '203.0.113.1', '00:00:00:00:00:00', '203.0.113.2'), ext);
+  feed(arpRequest(A_MAC, '10.0.0.5', '10.0.0.1'), lan);
+  feed(arpRequest('52:54:00:00:01:07', '10.0.1.7', '10.0.1.1'), lan2);
+  feed(arpRequest('52:54:00:00:ff:fe', '203.0.113.1', '203.0.113.2'), ext);
   return { r, arena, batch, lan, lan2, ext, emittedCount: () => emitted, tick: (ms: number) => (now += ms) };
 }
 
@@ -77,7 +77,7 @@ function run(env: ReturnType<typeof setup>, templates: Uint8Array[], iface: numb
 
 function udpTemplates(dmac: string, smac: string, src: string, dst: string, n: number, sportBase = 10000): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) out.push(new Uint8Array(ipFrame(dmac, smac, { src, dst, proto: 17, l4: udpDgram(src, dst, sportBase + i, 53, Buffer.alloc(18)) })));
+  for (let i = 0; i < n; i++) out.push(new Uint8Array(udpFrame({ dst: dmac, src: smac, ipSrc: src, ipDst: dst, sport: sportBase + i, dport: 53, payload: Buffer.alloc(18) })));
   return out;
 }
 
@@ -101,7 +101,7 @@ export function runL3Bench(packets = 4_000_000): { routedNs: number; natNs: numb
   const before2 = e2.emittedCount();
   const natNs = run(e2, out, e2.lan, packets);
   if (e2.emittedCount() - before2 !== packets) throw new Error(`nat: ${e2.emittedCount() - before2} of ${packets} emitted (drops ${JSON.stringify(e2.r.drops.toJSON())})`);
-  const back = sess.map((s) => new Uint8Array(ipFrame(EXT_MAC, '52:54:00:00:ff:fe', { src: s.reply.src, dst: s.reply.dst, proto: 17, l4: udpDgram(s.reply.src, s.reply.dst, s.reply.sport, s.reply.dport, Buffer.alloc(18)) })));
+  const back = sess.map((s) => new Uint8Array(udpFrame({ dst: EXT_MAC, src: '52:54:00:00:ff:fe', ipSrc: s.reply.src, ipDst: s.reply.dst, sport: s.reply.sport, dport: s.reply.dport, payload: Buffer.alloc(18) })));
   run(e2, back, e2.ext, 200_000);
   const natRevNs = run(e2, back, e2.ext, packets);
 
@@ -114,7 +114,7 @@ export function runL3Bench(packets = 4_000_000): { routedNs: number; natNs: numb
   for (let i = 0; i < flows; i++) {
     const host = `10.0.0.${5 + (i % 200)}`;
     const server = `198.51.100.${10 + (Math.floor(i / 200) % 8)}`;
-    fresh.push(new Uint8Array(ipFrame(LAN_MAC, A_MAC, { src: host, dst: server, proto: 17, l4: udpDgram(host, server, 1024 + Math.floor(i / 200), 53, Buffer.alloc(18)) })));
+    fresh.push(new Uint8Array(udpFrame({ dst: LAN_MAC, src: A_MAC, ipSrc: host, ipDst: server, sport: 1024 + Math.floor(i / 200), dport: 53, payload: Buffer.alloc(18) })));
   }
   // Warm-up on a throwaway router (as the other scenarios warm up before measuring): without it
   // the figure is mostly the JIT compiling the session path, not the path itself.

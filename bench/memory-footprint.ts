@@ -21,7 +21,7 @@ import { Switch } from '../src/datapath/switch';
 import { SWITCH_NODE_FLAGS, SWITCH_ENV } from '../src/cli/node-flags';
 import { MemoryPort } from '../src/io/memory-port';
 import { bindingAvailable, loadBinding } from '../src/io/binding';
-import { udpFrame, ethFrame } from '../test/helpers/frames';
+import { udpFrame, ethFrame } from '../src/wire/frames';
 import { emitArp, OP_REPLY } from '../src/wire/arp';
 import { parseMac } from '../src/wire/ethernet';
 import { parseAddr } from '../src/wire/ipv4';

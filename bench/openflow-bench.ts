@@ -22,7 +22,7 @@ import { Switch } from '../src/datapath/switch';
 import { MemoryPort } from '../src/io/memory-port';
 import { OpenFlowService } from '../src/openflow/service';
 import * as of from '../src/wire/openflow';
-import { udpFrame } from '../test/helpers/frames';
+import { udpFrame } from '../src/wire/frames';
 import { makeL2Memory } from './l2-memory';
 
 interface Client {

@@ -1,5 +1,5 @@
 /**
- * VM ↔ VM TCP through tvs against the Linux bridge: two TCG guests (test/helpers/guest.ts), one
+ * VM ↔ VM TCP through tvs against the Linux bridge: two TCG guests (lab/guest.ts), one
  * serving a file with busybox nc, the other fetching it, attached by taps either to a tvs bridge
  * (scripts/tvs-ifup, AF_PACKET ports, offloads on) or to a Linux bridge. QEMU under TCG is the
  * bottleneck on this machine, so the figure that matters is the ratio, not the Mbit/s.
@@ -14,9 +14,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
-import { guestImage, guestSkipReason, startGuest, guestMac, ifupEnv, GuestImage, SERVER, CLIENT } from '../test/helpers/guest';
-import { startDaemon, tvsOk } from '../test/helpers/daemon';
-import { uniqueName } from '../test/helpers/netns';
+import { guestImage, guestSkipReason, startGuest, guestMac, ifupEnv, GuestImage, SERVER, CLIENT } from '../lab/guest';
+import { startDaemon, tvsOk } from '../lab/daemon';
+import { uniqueName } from '../lab/netns';
 
 /**
  * The guests' scripts, with a readiness check: the server also listens on port 5003 once its

@@ -13,7 +13,7 @@ import { Switch } from '../src/datapath/switch';
 import { SwitchPort } from '../src/datapath/switch-port';
 import { MemoryPort } from '../src/io/memory-port';
 import type { ArenaView, NativeBinding, NativePortStats, PortInfo } from '../src/io/binding';
-import { udpFrame } from '../test/helpers/frames';
+import { udpFrame } from '../src/wire/frames';
 import { defaultIoFactory, IoFactory } from '../src/datapath/io-factory';
 import { TunnelPort } from '../src/io/tunnel-port';
 import { Port, PortCounters, PortKind } from '../src/io/port';

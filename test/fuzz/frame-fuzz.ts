@@ -21,7 +21,7 @@ import { MemoryPort } from '../../src/io/memory-port';
 import { DropCounters } from '../../src/packet/drops';
 import * as fx from '../fixtures/frames';
 import { hex, prng } from '../fixtures/util';
-import { udpFrame, arpRequest, ethFrame } from '../helpers/frames';
+import { udpFrame, arpRequest, ethFrame } from '../../src/wire/frames';
 import { eth6, extHdr, fragHdr, ip6Packet, llaOpt, ndFrame, udp6 } from '../helpers/ipv6-frames';
 import { ipPacket, ethFrame as l3Eth, tcpSeg, udpDgram, echo, icmpMsg } from '../unit/l3-helpers';
 

@@ -4,7 +4,7 @@
  * and malformed ones). Both run inside the test's own namespaces, bounded in count and time.
  */
 import { spawn } from 'child_process';
-import { nsRun, CliResult } from './daemon';
+import { nsRun, CliResult } from '../../lab/daemon';
 
 export interface Capture {
   /** Resolves with tcpdump's text output once it has exited (count reached or time limit). */

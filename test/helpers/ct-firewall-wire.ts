@@ -7,8 +7,8 @@
  * took the same path after the forbidden one (an empty capture proves nothing). The python snippets run in the hosts with a bounded lifetime.
  */
 import type { Test as TapTest } from 'tap';
-import { nsRun, pingEach, startDaemon, tvsOk, waitListening, type Daemon } from './daemon';
-import { Lab } from './netns';
+import { nsRun, pingEach, startDaemon, tvsOk, waitListening, type Daemon } from '../../lab/daemon';
+import { Lab } from '../../lab/netns';
 import { watchUntilControl } from './capture';
 
 /**

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { nsRun, waitListening } from './daemon';
-import type { Teardownable } from './netns';
+import { nsRun, waitListening } from '../../lab/daemon';
+import type { Teardownable } from '../../lab/netns';
 
 export interface IperfResult {
   /** Client exit status 0 and a JSON report with an `end` section: the test ran to its end. */

@@ -4,7 +4,7 @@
  * with link-layer address options (RFC 4861).
  */
 import { parseAddr6Words } from '../../src/wire/ipv6';
-import { ethFrame } from './frames';
+import { ethFrame } from '../../src/wire/frames';
 
 export function addr6(text: string): Buffer {
   const b = Buffer.alloc(16);

@@ -4,8 +4,8 @@
  * programmed on the wire between namespaces.
  */
 import * as path from 'path';
-import { isRoot, haveCmd } from './netns';
-import { run } from './daemon';
+import { isRoot, haveCmd } from '../../lab/netns';
+import { run } from '../../lab/daemon';
 import { bindingAvailable } from '../../src/io/binding';
 
 /** Why an ovs-ofctl-on-the-wire test cannot run here ('' when it can). */

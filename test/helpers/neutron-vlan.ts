@@ -15,10 +15,10 @@
  * tcpdump -e in the physical namespace checks the tags on the wire.
  */
 import type { Test as TapTest } from 'tap';
-import { Lab } from './netns';
-import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil, type Daemon } from './daemon';
+import { Lab } from '../../lab/netns';
+import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil, type Daemon } from '../../lab/daemon';
 import { startCapture, watchUntilControl, rawSend } from './capture';
-import { arpRequest, icmpEchoFrame } from './frames';
+import { arpRequest, icmpEchoFrame } from '../../src/wire/frames';
 
 export interface Vm {
   ns: string;

@@ -9,8 +9,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
-import { run, waitUntil } from './daemon';
-import type { Teardownable } from './netns';
+import { run, waitUntil } from '../../lab/daemon';
+import type { Teardownable } from '../../lab/netns';
 
 export interface OfCapture {
   /** tshark on the file with the port decoded as OpenFlow, plus `args`: its stdout. */

@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
-import { waitUntil } from './daemon';
-import type { Teardownable } from './netns';
+import { waitUntil } from '../../lab/daemon';
+import type { Teardownable } from '../../lab/netns';
 
 export const OSKEN_PY = '/usr/bin/python3';
 export const OSKEN_MANAGER = '/usr/bin/osken-manager';

@@ -10,8 +10,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { sh, haveCmd, type Teardownable } from './netns';
-import { run, type CliResult } from './daemon';
+import { sh, haveCmd, type Teardownable } from '../../lab/netns';
+import { run, type CliResult } from '../../lab/daemon';
 
 export function haveOvs(): boolean {
   return haveCmd('ovs-vswitchd') && haveCmd('ovsdb-server') && haveCmd('ovsdb-tool') && fs.existsSync('/usr/share/openvswitch/vswitch.ovsschema');

@@ -6,8 +6,8 @@
  * bounded in time and ended by its PID in teardown.
  */
 import { spawn, type ChildProcess } from 'child_process';
-import { nsRun } from './daemon';
-import type { Teardownable } from './netns';
+import { nsRun } from '../../lab/daemon';
+import type { Teardownable } from '../../lab/netns';
 
 const SERVER = String.raw`
 import socket, sys, threading

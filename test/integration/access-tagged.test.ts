@@ -11,11 +11,11 @@
  * tagged frames are sent raw from h1 (python3, AF_PACKET); h2's tcpdump is the observer. Needs root.
  */
 import t from 'tap';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab } from '../../lab/netns';
+import { startDaemon, tvsOk } from '../../lab/daemon';
 import { watchUntilControl, rawSend } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
-import { arpRequest } from '../helpers/frames';
+import { arpRequest } from '../../src/wire/frames';
 
 const why = !isRoot()
   ? 'needs root: creates namespaces and veth devices'

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { startDaemon, tvs, tvsOk, TVS } from '../helpers/daemon';
+import { startDaemon, tvs, tvsOk, TVS } from '../../lab/daemon';
 
 const N = Number(process.env.TVS_ADD_FLOWS ?? 100_000);
 

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as net from 'net';
-import { run, startDaemon, tvs, tvsOk, TVS } from '../helpers/daemon';
+import { run, startDaemon, tvs, tvsOk, TVS } from '../../lab/daemon';
 import { request } from '../../src/control/client';
 import { bindingAvailable, loadBinding } from '../../src/io/binding';
 

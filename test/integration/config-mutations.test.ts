@@ -17,7 +17,7 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { startDaemon, tvs } from '../helpers/daemon';
+import { startDaemon, tvs } from '../../lab/daemon';
 import { main } from '../../src/cli/tvs';
 
 const VARIANTS = 220; // random ones, after the targeted ones below

@@ -10,8 +10,8 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { startDaemon, tvsOk, TVS, Daemon } from '../helpers/daemon';
-import type { Teardownable } from '../helpers/netns';
+import { startDaemon, tvsOk, TVS, Daemon } from '../../lab/daemon';
+import type { Teardownable } from '../../lab/netns';
 import { request } from '../../src/control/client';
 
 /** Stated bounds (a 2-core machine shared with other work: generous, yet far from the failures). */

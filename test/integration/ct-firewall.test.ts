@@ -12,8 +12,8 @@
  * Needs root (namespaces, veth, AF_PACKET).
  */
 import t from 'tap';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, waitListening } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab } from '../../lab/netns';
+import { startDaemon, tvsOk, nsRun, waitListening } from '../../lab/daemon';
 import { watchUntilControl } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 

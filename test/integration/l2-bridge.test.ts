@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import * as fs from 'fs';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk, nsRun, run, pingEach, pingNone, waitListening } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab } from '../../lab/netns';
+import { startDaemon, tvs, tvsOk, nsRun, run, pingEach, pingNone, waitListening } from '../../lab/daemon';
 import { startCapture, watchUntilControl, rawSend } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 

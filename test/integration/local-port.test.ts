@@ -12,8 +12,8 @@
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
-import { haveCmd, isRoot, Lab, sh, uniqueName } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk } from '../helpers/daemon';
+import { haveCmd, isRoot, Lab, sh, uniqueName } from '../../lab/netns';
+import { startDaemon, tvs, tvsOk } from '../../lab/daemon';
 
 const NET = '10.231.41';
 

@@ -17,7 +17,7 @@ import { NativePort } from '../../src/io/native-port';
 import { PacketArena } from '../../src/packet/arena';
 import { Batch } from '../../src/packet/batch';
 import { monotonicMs, newBatchClock } from '../../src/packet/batch-clock';
-import { isRoot, Lab, sh, uniqueName } from '../helpers/netns';
+import { isRoot, Lab, sh, uniqueName } from '../../lab/netns';
 
 const skip = !isRoot()
   ? 'needs root: creates veth/TAP devices'

@@ -3,8 +3,8 @@
  * installed by `tvs add-flow`, the ovs-ofctl text the agent's ofctl driver would send.
  */
 import t from 'tap';
-import { isRoot, haveCmd } from '../helpers/netns';
-import { tvsOk } from '../helpers/daemon';
+import { isRoot, haveCmd } from '../../lab/netns';
+import { tvsOk } from '../../lab/daemon';
 import { neutronVlanLab, checkTenantIsolation, type NetMap } from '../helpers/neutron-vlan';
 import { bindingAvailable } from '../../src/io/binding';
 

@@ -6,8 +6,8 @@
  * the later table stops the pings; deleting it lets them through again.
  */
 import t from 'tap';
-import { Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, pingEach, pingNone } from '../helpers/daemon';
+import { Lab } from '../../lab/netns';
+import { startDaemon, tvsOk, pingEach, pingNone } from '../../lab/daemon';
 import { mgmtOfctlSkipReason, mgmtTarget, ofctl13 as ofctl } from '../helpers/mgmt-ofctl';
 
 const why = mgmtOfctlSkipReason();

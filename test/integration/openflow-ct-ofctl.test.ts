@@ -18,8 +18,8 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { haveCmd } from '../helpers/netns';
-import { tvsOk, nsRun, waitListening } from '../helpers/daemon';
+import { haveCmd } from '../../lab/netns';
+import { tvsOk, nsRun, waitListening } from '../../lab/daemon';
 import { firewallRig, checkStatefulFirewall, echoClient, echoServer } from '../helpers/ct-firewall-wire';
 import { mgmtOfctlSkipReason, mgmtTarget, ofctl13 } from '../helpers/mgmt-ofctl';
 

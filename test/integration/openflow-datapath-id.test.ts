@@ -10,8 +10,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { haveCmd, type Teardownable } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk, waitUntil, type Daemon } from '../helpers/daemon';
+import { haveCmd, type Teardownable } from '../../lab/netns';
+import { startDaemon, tvs, tvsOk, waitUntil, type Daemon } from '../../lab/daemon';
 import { mgmtTarget, ofctl13 } from '../helpers/mgmt-ofctl';
 import * as of from '../../src/wire/openflow';
 

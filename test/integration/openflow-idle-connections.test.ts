@@ -10,8 +10,8 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, run, pingEach, waitUntil } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab } from '../../lab/netns';
+import { startDaemon, tvsOk, run, pingEach, waitUntil } from '../../lab/daemon';
 import { bindingAvailable } from '../../src/io/binding';
 
 const N = 10_000;

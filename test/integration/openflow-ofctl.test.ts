@@ -11,8 +11,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, run, pingEach, pingNone } from '../helpers/daemon';
+import { Lab } from '../../lab/netns';
+import { startDaemon, tvsOk, run, pingEach, pingNone } from '../../lab/daemon';
 import { mgmtOfctlSkipReason, mgmtTarget, ofctl13 as ofctl } from '../helpers/mgmt-ofctl';
 import { startCapture } from '../helpers/capture';
 

@@ -10,8 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, pingEach, pingNone, waitUntil } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab } from '../../lab/netns';
+import { startDaemon, tvsOk, pingEach, pingNone, waitUntil } from '../../lab/daemon';
 import { bindingAvailable } from '../../src/io/binding';
 
 const PY = '/usr/bin/python3';

@@ -9,10 +9,10 @@
  *   (b) two VMs on different local VLANs (tenants), same subnet: no traffic crosses
  */
 import t from 'tap';
-import { uniqueName, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk } from '../helpers/daemon';
+import { uniqueName, Lab } from '../../lab/netns';
+import { startDaemon, tvsOk } from '../../lab/daemon';
 import { bindingAvailable } from '../../src/io/binding';
-import { guestImage, guestSkipReason, startGuest, guestsFinished, guestMac, ifupEnv, GuestImage, SERVER, CLIENT, PROBE } from '../helpers/guest';
+import { guestImage, guestSkipReason, startGuest, guestsFinished, guestMac, ifupEnv, GuestImage, SERVER, CLIENT, PROBE } from '../../lab/guest';
 
 const why = guestSkipReason() || (!bindingAvailable() ? 'native addon not built (run make)' : '');
 

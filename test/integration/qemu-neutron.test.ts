@@ -12,11 +12,11 @@
 import t from 'tap';
 import * as crypto from 'crypto';
 import { spawn } from 'child_process';
-import { uniqueName, Lab, haveCmd } from '../helpers/netns';
-import { startDaemon, tvsOk, tvs, pingEach } from '../helpers/daemon';
+import { uniqueName, Lab, haveCmd } from '../../lab/netns';
+import { startDaemon, tvsOk, tvs, pingEach } from '../../lab/daemon';
 import { startCapture } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
-import { guestImage, guestSkipReason, startGuest, guestsFinished, guestMac, ifupEnv, GuestImage, SERVER, CLIENT } from '../helpers/guest';
+import { guestImage, guestSkipReason, startGuest, guestsFinished, guestMac, ifupEnv, GuestImage, SERVER, CLIENT } from '../../lab/guest';
 
 const why =
   guestSkipReason() ||

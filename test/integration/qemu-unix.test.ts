@@ -10,10 +10,10 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { uniqueName, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk } from '../helpers/daemon';
+import { uniqueName, Lab } from '../../lab/netns';
+import { startDaemon, tvsOk } from '../../lab/daemon';
 import { bindingAvailable } from '../../src/io/binding';
-import { guestImage, guestSkipReason, startGuest, guestsFinished, guestMac, ifupEnv, GuestImage, SERVER, CLIENT } from '../helpers/guest';
+import { guestImage, guestSkipReason, startGuest, guestsFinished, guestMac, ifupEnv, GuestImage, SERVER, CLIENT } from '../../lab/guest';
 
 const why = guestSkipReason() || (!bindingAvailable() ? 'native addon not built (run make)' : '');
 

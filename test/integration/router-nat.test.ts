@@ -12,8 +12,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { isRoot, haveCmd, Lab, type Veth } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk, nsRun, pingLoss, pingEach, pingNone, waitListening, waitUntil, type Daemon } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab, type Veth } from '../../lab/netns';
+import { startDaemon, tvs, tvsOk, nsRun, pingLoss, pingEach, pingNone, waitListening, waitUntil, type Daemon } from '../../lab/daemon';
 import { startCapture } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
 

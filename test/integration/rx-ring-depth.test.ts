@@ -12,8 +12,8 @@
  *   (no port added, no packet socket opened on the interface).
  */
 import t from 'tap';
-import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
-import { startDaemon, tvs, tvsOk, nsRun, pingEach, waitUntil } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab, sh } from '../../lab/netns';
+import { startDaemon, tvs, tvsOk, nsRun, pingEach, waitUntil } from '../../lab/daemon';
 import { bindingAvailable } from '../../src/io/binding';
 
 const why = !isRoot()

@@ -8,8 +8,8 @@
  */
 import t from 'tap';
 import { spawn } from 'child_process';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, pingLoss, waitListening } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab } from '../../lab/netns';
+import { startDaemon, tvsOk, nsRun, pingLoss, waitListening } from '../../lab/daemon';
 import { bindingAvailable } from '../../src/io/binding';
 
 const why = !isRoot()

@@ -11,8 +11,8 @@
  * inner frame; a frame with another VNI, and one with the I flag clear, are dropped and counted.
  */
 import t from 'tap';
-import { isRoot, haveCmd, Lab, sh } from '../helpers/netns';
-import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil, type Daemon } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab, sh } from '../../lab/netns';
+import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil, type Daemon } from '../../lab/daemon';
 import { iperfTcp } from '../helpers/iperf';
 import { startCapture, TUNNELED_ICMP4 } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';

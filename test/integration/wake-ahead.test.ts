@@ -11,8 +11,8 @@ import { setTimeout as sleep } from 'timers/promises';
 import { bindingAvailable, loadBinding } from '../../src/io/binding';
 import { setWakeAhead, DEFAULT_WAKE_AHEAD_US } from '../../src/io/native-port';
 import { startAfpacketBridge } from '../helpers/afpacket-bridge';
-import { isRoot, haveCmd, Lab } from '../helpers/netns';
-import { nsRun, pingLoss } from '../helpers/daemon';
+import { isRoot, haveCmd, Lab } from '../../lab/netns';
+import { nsRun, pingLoss } from '../../lab/daemon';
 
 const skip = !isRoot()
   ? 'needs root: creates namespaces and veth pairs'

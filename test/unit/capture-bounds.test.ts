@@ -2,7 +2,7 @@
 import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 
 t.test('capture stops at maxBytes and removes its tap', async (t) => {
   const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });

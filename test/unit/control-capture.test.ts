@@ -10,8 +10,8 @@ import { execFileSync } from 'child_process';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { pcapFile } from '../../src/control/pcap';
-import { arpRequest, udpFrame } from '../helpers/frames';
-import { haveCmd } from '../helpers/netns';
+import { arpRequest, udpFrame } from '../../src/wire/frames';
+import { haveCmd } from '../../lab/netns';
 
 t.test('capture both directions of a trunk port, read back by tshark', { skip: haveCmd('tshark') ? false : 'needs tshark (make test installs it)' }, async (t) => {
   const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });

@@ -150,7 +150,7 @@ t.test('reload: only what changed is touched; counters and sessions survive; a b
   const base = JSON.parse(JSON.stringify(good));
   applyConfig(sw, validateConfig(base), (br, flows) => sw.flows(br).addFlows(flows.join('\n')));
   const eth1 = sw.findPort('eth1')!;
-  const { udpFrame } = await import('../helpers/frames');
+  const { udpFrame } = await import('../../src/wire/frames');
   (eth1.io as import('../../src/io/memory-port').MemoryPort).inject(udpFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:05', ipSrc: '10.0.0.5', ipDst: '10.0.0.255' }));
   sw.runUntilIdle();
   const countersBefore = sw.flows('br-eth1').formatFlows().match(/n_packets=(\d+)[^\n]*priority=0 actions=NORMAL/)![1];

@@ -8,7 +8,7 @@ import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { flowCommands } from '../../src/control/flow-commands';
 import { renderMetrics } from '../../src/control/metrics';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 
 function rig() {
   const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });

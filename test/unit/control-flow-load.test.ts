@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
-import type { Teardownable } from '../helpers/netns';
+import type { Teardownable } from '../../lab/netns';
 import { Switch } from '../../src/datapath/switch';
 import { ControlServer } from '../../src/control/server';
 import { switchCommands } from '../../src/control/commands';

@@ -11,7 +11,7 @@ import { snapshotConfig } from '../../src/control/save-config';
 import { reloadConfig } from '../../src/control/reload';
 import { renderMetrics } from '../../src/control/metrics';
 import { l3Commands } from '../../src/control/l3-commands';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 import { formatRouter } from '../../src/cli/format';
 
 const cfg = () => ({

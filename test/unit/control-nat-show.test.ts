@@ -13,7 +13,7 @@ import { harness, ipFrame, udpDgram, arpFrame } from './l3-helpers';
 import { ControlServer } from '../../src/control/server';
 import { l3Commands } from '../../src/control/l3-commands';
 import type { Switch } from '../../src/datapath/switch';
-import { TVS } from '../helpers/daemon';
+import { TVS } from '../../lab/daemon';
 
 const SESSIONS = 100_000;
 const CLI_SECONDS = 8; // generous on a shared 2-core machine; measured figure is printed

@@ -13,7 +13,7 @@ import { ControlServer, StreamedReply, jsonArrayPieces, type Handler } from '../
 import { ControlConnection, request } from '../../src/control/client';
 import { renderMetrics } from '../../src/control/metrics';
 import { Switch } from '../../src/datapath/switch';
-import type { Teardownable } from '../helpers/netns';
+import type { Teardownable } from '../../lab/netns';
 
 const big = Array.from({ length: 20_000 }, (_, i) => ({ i, pad: 'x'.repeat(100) })); // ~2.4 MB of JSON
 

@@ -23,7 +23,7 @@ import { execFileSync } from 'child_process';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { buildFrame } from '../../src/flow/testing';
-import { arpRequest } from '../helpers/frames';
+import { arpRequest } from '../../src/wire/frames';
 
 /** Bytes per frame that still count as "nothing" (the measurement itself allocates ~2 KB). */
 const BOUND = 0.25;

@@ -9,7 +9,7 @@ import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { runTrace } from '../../src/flow/trace';
-import { arpRequest, udpFrame } from '../helpers/frames';
+import { arpRequest, udpFrame } from '../../src/wire/frames';
 
 function rig() {
   const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });

@@ -15,7 +15,7 @@ import { OFPP_LOCAL } from '../../src/flow/ofport';
 import { validateConfig, applyConfig } from '../../src/control/config';
 import { snapshotConfig } from '../../src/control/save-config';
 import { reloadConfig } from '../../src/control/reload';
-import { arpRequest, udpFrame } from '../helpers/frames';
+import { arpRequest, udpFrame } from '../../src/wire/frames';
 
 /** The default factory, but a LOCAL port is a memory port; `opened` records its configs. */
 function fakeLocal(opened: { name: string; config: PortConfig }[], fail = false): IoFactory {

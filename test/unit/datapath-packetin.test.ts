@@ -6,7 +6,7 @@
 import t from 'tap';
 import { Switch, PacketIn } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
-import { arpRequest, ethFrame, udpFrame, frameVid } from '../helpers/frames';
+import { arpRequest, ethFrame, udpFrame, frameVid } from '../../src/wire/frames';
 import { emitArp, OP_REPLY, parseArp } from '../../src/wire/arp';
 import { parseMac } from '../../src/wire/ethernet';
 import { parseAddr } from '../../src/wire/ipv4';

@@ -8,7 +8,7 @@
 import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 
 t.test('a frame crossing a patch port arrives with tunnel metadata, metadata, registers and ct state cleared', async (t) => {
   const sw = new Switch({ clock: () => 1000, arena: { slots: 256, slotSize: 2048 + 128 } });

@@ -9,7 +9,7 @@ import { Switch, SATURATION_CALM_MS } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { BURST } from '../../src/packet/batch';
 import { sliceOnSaturation, type DatapathSliceState } from '../../src/cli/datapath-slice';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 
 function rig() {
   let now = 1000;

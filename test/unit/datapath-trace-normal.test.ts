@@ -10,7 +10,7 @@ import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { flowCommands } from '../../src/control/flow-commands';
-import { arpRequest, udpFrame, frameVid } from '../helpers/frames';
+import { arpRequest, udpFrame, frameVid } from '../../src/wire/frames';
 
 const MAC = { vm1: '02:00:00:00:00:01', vm2: '02:00:00:00:00:02', vm3: '02:00:00:00:00:03', vm4: '02:00:00:00:00:04' };
 

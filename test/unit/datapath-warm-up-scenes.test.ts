@@ -9,7 +9,7 @@ import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { buildScenes, type Scene } from '../../src/datapath/warm-up-scenes';
-import { frameVid } from '../helpers/frames';
+import { frameVid } from '../../src/wire/frames';
 import type { PacketArena } from '../../src/packet/arena';
 import type { PortConfig } from '../../src/datapath/switch-port';
 

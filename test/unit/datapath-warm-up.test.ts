@@ -10,7 +10,7 @@ import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { warmUpDatapath, DEFAULT_WARM_UP_FRAMES } from '../../src/datapath/warm-up';
-import { arpRequest } from '../helpers/frames';
+import { arpRequest } from '../../src/wire/frames';
 import { parseFlow } from '../../src/flow/ofctl-parse';
 import { synthesizeFrame } from '../../src/flow/trace';
 

@@ -14,7 +14,7 @@ import { BRIDGE_DROPS } from '../../src/datapath/bridge';
 import { ROUTER_DROPS } from '../../src/l3/router-drops';
 import { dropLegend } from '../../src/datapath/views';
 import { formatDumpPorts } from '../../src/cli/format';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';

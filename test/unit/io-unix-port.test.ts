@@ -13,7 +13,7 @@ import { UnixStreamPort, TX_HIGH_WATER } from '../../src/io/unix-port';
 import { portConfigFrom } from '../../src/control/port-options';
 import * as vnet from '../../src/packet/vnet';
 import { hex, refChecksum, refPseudo4 } from '../fixtures/util';
-import type { Teardownable } from '../helpers/netns';
+import type { Teardownable } from '../../lab/netns';
 
 const A = '02000000000a';
 const B = '02000000000b';

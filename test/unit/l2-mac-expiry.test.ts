@@ -9,7 +9,7 @@ import { MacTable, MacEvent } from '../../src/l2/mac-table';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
 import { renderMetrics } from '../../src/control/metrics';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 
 const log = (m: MacTable): string[] => {
   const out: string[] = [];

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
-import { udpFrame, arpRequest, frameVid } from '../helpers/frames';
+import { udpFrame, arpRequest, frameVid } from '../../src/wire/frames';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';

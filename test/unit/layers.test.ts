@@ -3,7 +3,9 @@
  *   wire <- packet <- {flow, l2, l3, io} <- datapath <- control <- cli
  * (a folder may import its own files and any LOWER layer; the four middle stages do not import
  * each other), and no files of src/ import each other in a loop. Type-only and lazy (require /
- * import()) imports count: they tie the files together just the same.
+ * import()) imports count: they tie the files together just the same. Around src/, the tree's
+ * folders point one way too: src/ imports nothing outside itself, lab/ (what tests and benches
+ * share) only src/, and benches and scripts never import test code.
  */
 import t from 'tap';
 import * as fs from 'fs';
@@ -48,6 +50,40 @@ export function importsOf(text: string): string[] {
   ];
   for (const re of patterns) for (let m = re.exec(code); m !== null; m = re.exec(code)) if (m[1].startsWith('.')) specs.push(m[1]);
   return specs;
+}
+
+/** Files (relative to ROOT, posix) that `abs` imports with a relative specifier, resolved to .ts files. */
+function resolvedImports(abs: string): string[] {
+  const to = new Set<string>();
+  for (const spec of importsOf(fs.readFileSync(abs, 'utf8'))) {
+    const base = path.resolve(path.dirname(abs), spec);
+    const hit = [base + '.ts', path.join(base, 'index.ts')].find((c) => fs.existsSync(c));
+    if (hit) to.add(path.relative(ROOT, hit).split(path.sep).join('/'));
+  }
+  return [...to].sort();
+}
+
+/**
+ * What each top-level folder may import besides itself: tests anything; benches, scripts and
+ * lab/ never test code (a bench must run without the test tree, and test helpers change with the
+ * tests); src/ nothing outside itself (it is the package).
+ */
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  src: [],
+  lab: ['src'],
+  bench: ['src', 'lab'],
+  scripts: ['src', 'lab'],
+  test: ['src', 'lab', 'bench', 'scripts'],
+};
+
+/** Imports across top-level folders that MAY_IMPORT does not allow: "bench/x.ts -> test/helpers/y.ts". */
+export function foreignImports(files: Map<string, string[]>, may: Record<string, readonly string[]>): string[] {
+  const bad: string[] = [];
+  const top = (f: string) => f.slice(0, f.indexOf('/'));
+  for (const [from, tos] of files) {
+    for (const to of tos) if (top(to) !== top(from) && !(may[top(from)] ?? []).includes(top(to))) bad.push(`${from} -> ${to}`);
+  }
+  return bad;
 }
 
 /** The import graph of src/: file (relative to src/, posix) -> files it imports. */
@@ -148,6 +184,21 @@ t.test('layers: src/ imports point one way (wire <- packet <- {flow, l2, l3, io}
   const folders = new Set([...g.keys()].map(layerOf));
   t.same([...folders].filter((f) => LAYER[f] === undefined), [], 'every folder of src/ has a layer');
   t.same(upwardImports(g, LAYER), [], 'no import points up or sideways');
+});
+
+t.test('layers: benches, scripts and lab/ import no test code; src/ nothing outside itself', async (t) => {
+  t.same(
+    foreignImports(new Map([['bench/b.ts', ['test/helpers/f.ts', 'src/wire/w.ts', 'lab/l.ts']], ['src/x.ts', ['lab/l.ts']], ['test/u.ts', ['bench/b.ts']]]), MAY_IMPORT),
+    ['bench/b.ts -> test/helpers/f.ts', 'src/x.ts -> lab/l.ts'],
+    'the checker',
+  );
+  const files = new Map<string, string[]>();
+  for (const dir of Object.keys(MAY_IMPORT)) {
+    if (!fs.existsSync(path.join(ROOT, dir))) continue;
+    for (const abs of listFiles(path.join(ROOT, dir))) files.set(path.relative(ROOT, abs).split(path.sep).join('/'), resolvedImports(abs));
+  }
+  t.ok([...files.keys()].some((f) => f.startsWith('bench/')), 'read bench/');
+  t.same(foreignImports(files, MAY_IMPORT), [], 'no import crosses the folders the wrong way');
 });
 
 t.test('layers: no files of src/ import each other in a loop', async (t) => {

@@ -15,7 +15,7 @@ import { MemoryPort } from '../../src/io/memory-port';
 import { validateConfig, applyConfig } from '../../src/control/config';
 import { snapshotConfig } from '../../src/control/save-config';
 import { parseControllerTarget } from '../../src/datapath/controller-target';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 
 const frame = () => udpFrame({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ipSrc: '10.0.0.1', ipDst: '10.0.0.2' });
 

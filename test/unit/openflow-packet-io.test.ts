@@ -13,7 +13,7 @@ import { OpenFlowService } from '../../src/openflow/service';
 import { packetInMatch } from '../../src/openflow/packet-in-match';
 import * as K from '../../src/packet/flow-key';
 import * as of from '../../src/wire/openflow';
-import { udpFrame, arpRequest, frameVid } from '../helpers/frames';
+import { udpFrame, arpRequest, frameVid } from '../../src/wire/frames';
 
 class RawIo implements OfTransport {
   out: Buffer[] = [];

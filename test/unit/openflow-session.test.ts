@@ -15,7 +15,7 @@ import { OpenFlowService } from '../../src/openflow/service';
 import * as of from '../../src/wire/openflow';
 import { matchFromOxm, matchToOxm, ruleToFlowStats } from '../../src/openflow/rule-map';
 import { OFCTL } from '../fixtures/openflow';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
-import { udpFrame } from '../helpers/frames';
+import { udpFrame } from '../../src/wire/frames';
 import { ipPacket, ethFrame, udpDgram } from './l3-helpers';
 
 const M = (i: number) => `52:54:00:00:00:${i.toString(16).padStart(2, '0')}`;

@@ -9,7 +9,7 @@
 import t from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
-import { arpRequest } from '../helpers/frames';
+import { arpRequest } from '../../src/wire/frames';
 import { ipPacket, ethFrame, udpDgram, echo, decode, arpFrame } from './l3-helpers';
 
 const QR_A = '02:52:00:00:01:01';

@@ -1,6 +1,6 @@
 /**
- * Run a real `tvs start` daemon for integration tests and drive it with the real CLI, so the
- * tests cover the control socket and the CLI as a user runs them. The daemon is ended by its
+ * Run a real `tvs start` daemon for integration tests and benches and drive it with the real
+ * CLI, so the tests cover the control socket and the CLI as a user runs them. The daemon is ended by its
  * PID in teardown (also when the test fails).
  */
 import { ChildProcess, execFile, spawn } from 'child_process';
@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Teardownable } from './netns';
 
-export const TVS = path.resolve(__dirname, '../../src/cli/tvs.js');
+export const TVS = path.resolve(__dirname, '../src/cli/tvs.js');
 
 export interface CliResult {
   code: number;

@@ -1,9 +1,12 @@
-/** Small frame builders for tests (allocating; never used by the datapath). */
-import { parseMac } from '../../src/wire/ethernet';
-import { emitIpv4, parseAddr } from '../../src/wire/ipv4';
-import { emitArp, OP_REQUEST } from '../../src/wire/arp';
-import { checksum } from '../../src/wire/checksum';
-import * as udp from '../../src/wire/udp';
+/**
+ * Whole frames built with the wire emitters, for tests, benches and tools that make traffic
+ * (allocating; never used by the datapath). Here because only src/wire knows byte layouts.
+ */
+import { parseMac } from './ethernet';
+import { emitIpv4, parseAddr } from './ipv4';
+import { emitArp, OP_REQUEST } from './arp';
+import { checksum } from './checksum';
+import * as udp from './udp';
 
 function macBytes(mac: string): Buffer {
   const b = Buffer.alloc(6);
@@ -60,4 +63,3 @@ export function frameVid(f: Buffer): number | undefined {
   return t === 0x8100 || t === 0x88a8 ? f.readUInt16BE(14) & 0x0fff : undefined;
 }
 
-export { checksum };

@@ -1,8 +1,9 @@
 /**
- * Helpers for integration tests that need real kernel peers: network namespaces and veth pairs.
+ * Real kernel peers for integration tests and benches (lab/: what both share, so benches never
+ * import test code): network namespaces and veth pairs.
  *
  *   import t from 'tap';
- *   import { Lab, isRoot } from '../helpers/netns';
+ *   import { Lab, isRoot } from '../../lab/netns';
  *
  *   t.test('something on the wire', { skip: isRoot() ? false : 'needs root: creates veth/TAP devices' }, async (t) => {
  *     const lab = Lab.create(t);                   // cleanup() registered with t.teardown

@@ -1,6 +1,6 @@
 /**
- * Tiny QEMU guests for integration tests: the Debian cloud kernel (fetched with apt-get
- * download, unpacked with dpkg-deb -x into a cache dir — never installed on the host) and a
+ * Tiny QEMU guests for integration tests and benches (bench/qemu-bench): the Debian cloud
+ * kernel (fetched with apt-get download, unpacked with dpkg-deb -x into a cache dir — never installed on the host) and a
  * busybox-static initramfs that loads virtio-net (and 8021q), configures eth0 from the kernel
  * command line, runs a scenario script, prints `TVS-RESULT key=value` lines on the serial
  * console and powers off.
@@ -35,7 +35,7 @@ import { haveCmd, isRoot, Teardownable } from './netns';
 
 export const GUEST_CACHE = process.env.TVS_GUEST_CACHE ?? '/var/cache/tvs-test-guest';
 export const QEMU = 'qemu-system-x86_64';
-export const SCRIPTS_DIR = path.resolve(__dirname, '../../../scripts');
+export const SCRIPTS_DIR = path.resolve(__dirname, '../../scripts');
 
 /** Modules the guest loads, by name; their dependencies are resolved from the .ko files. */
 const GUEST_MODULES = ['virtio_pci', 'virtio_net', '8021q'];
