@@ -116,7 +116,7 @@ export class L3Attachments {
     const iface = e.router.addInterface({ name: spec.port, mac: spec.mac, cidr: spec.cidr, mtu: spec.mtu, gateway: spec.gateway });
     let port: SwitchPort;
     try {
-      port = this.sw.addPort(spec.bridge, spec.port, { type: 'internal', tag: spec.tag });
+      port = this.sw.addPort(spec.bridge, spec.port, { type: 'internal', tag: spec.tag, mac: spec.mac });
     } catch (err) {
       e.router.delInterface(iface);
       throw err;

@@ -40,7 +40,7 @@ export interface PortConfig {
   nRxqDesc?: number;
   /** tap: keep the device after the switch exits. */
   persist?: boolean;
-  /** local: the TAP device's MAC, the bridge's (aa:bb:cc:dd:ee:ff). */
+  /** local: the TAP device's MAC, the bridge's (aa:bb:cc:dd:ee:ff); internal: a router interface's (OpenFlow port descriptions show it). */
   mac?: string;
   /** memory, unix: MTU. */
   mtu?: number;

@@ -267,6 +267,16 @@ export abstract class NativePort implements Port {
     };
   }
 
+  hwAddr(): string {
+    if (this.closed) return this.lastInfo.mac;
+    try {
+      this.lastInfo = this.binding.info(this.handle);
+    } catch {
+      // The device went away (or into another namespace): the address it had last.
+    }
+    return this.lastInfo.mac;
+  }
+
   protected describeExtra(_info: Record<string, unknown>): Record<string, unknown> {
     return {};
   }

@@ -114,4 +114,12 @@ export interface Port {
 
   /** Port-specific details for `tvs show` / dump-ports (ifindex, MAC, device name...). */
   describe(): Record<string, unknown>;
+
+  /**
+   * The Ethernet address of the kernel device behind the port ("aa:bb:cc:dd:ee:ff"), read from
+   * the kernel at each call: a user may change it after add-port, and OpenFlow port descriptions
+   * (ovs-ofctl show) report the device's address as it is. Absent for ports without a device.
+   * Control path only: a system call or more per call, never called per frame.
+   */
+  hwAddr?(): string;
 }

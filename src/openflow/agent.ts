@@ -6,6 +6,8 @@
  */
 import type { Switch } from '../datapath/switch';
 import type { Bridge } from '../datapath/bridge';
+import type { SwitchPort } from '../datapath/switch-port';
+import { randomBytes } from 'crypto';
 import { K_DL_TYPE, K_NW_PROTO, K_VLAN_TCI } from '../packet/flow-key';
 import type { FlowPipeline } from '../flow/pipeline';
 import { Match } from '../flow/match';
@@ -41,6 +43,11 @@ import { flowModToSpec, ruleToFlowStats } from './rule-map/flow-mod';
 import { matchFromOxm, oxmMatchable } from './rule-map/match-from-oxm';
 import { OFPP_LOCAL } from '../flow/ofport';
 
+/** "aa:bb:cc:dd:ee:ff" as 6 bytes. */
+function macBytes(mac: string): Buffer {
+  return Buffer.from(mac.replace(/:/g, ''), 'hex');
+}
+
 /** Tables OpenFlow sees (0..253, as OVS: 254 is reserved). */
 export const OF_N_TABLES = 254;
 const MAX_BODY = 0xffff - 16;
@@ -49,6 +56,8 @@ export class BridgeAgent {
   /** PACKET_OUTs applied and PACKET_INs sent (any connection), for get-controller. */
   packetOuts = 0;
   packetIns = 0;
+  /** Addresses made up for ports without a device (portAddress), dropped with the port. */
+  private readonly randomAddrs = new WeakMap<SwitchPort, Buffer>();
 
   constructor(
     readonly sw: Switch,
@@ -80,12 +89,14 @@ export class BridgeAgent {
     };
   }
 
-  ofPort(ofport: number, name: string, up: boolean): OfPort {
+  /**
+   * ofp_port of a port. `hwAddr`: its Ethernet address (portAddress); the LOCAL port's is the
+   * bridge's, as in OVS (ovs-ofctl show: LOCAL(br0): addr:...).
+   */
+  ofPort(ofport: number, name: string, up: boolean, hwAddr?: Buffer): OfPort {
     return {
       portNo: port16to32(ofport),
-      // The LOCAL port has the bridge's MAC (ovs-ofctl show: LOCAL(br0): addr:...); tvs reports
-      // no address for the others.
-      hwAddr: ofport === OFPP_LOCAL ? Buffer.from(this.br.mac.replace(/:/g, ''), 'hex') : Buffer.alloc(6),
+      hwAddr: ofport === OFPP_LOCAL ? macBytes(this.br.mac) : (hwAddr ?? Buffer.alloc(6)),
       name,
       config: up ? 0 : OFPPC_PORT_DOWN,
       state: up ? OFPPS_LIVE : OFPPS_LINK_DOWN,
@@ -98,11 +109,36 @@ export class BridgeAgent {
     };
   }
 
+  /** ofp_port of the bridge's port numbered `ofport` named `name` (a PORT_STATUS), its address included while it exists. */
+  ofPortNamed(ofport: number, name: string, up: boolean): OfPort {
+    const p = this.br.portAt(ofport);
+    return this.ofPort(ofport, name, up, p !== undefined && p.name === name ? this.portAddress(p) : undefined);
+  }
+
   portDesc(): OfPort[] {
     return this.br.portList
       .slice()
       .sort((a, b) => a.ofport - b.ofport)
-      .map((p) => this.ofPort(p.ofport, p.name, p.up));
+      .map((p) => this.ofPort(p.ofport, p.name, p.up, this.portAddress(p)));
+  }
+
+  /**
+   * A port's Ethernet address as OVS reports it: the kernel device's own (AF_PACKET, TAP), read
+   * now, so a MAC changed after add-port shows; a router interface's (Neutron's qr- port, an OVS
+   * internal port with the router's MAC); for a port with no device (patch, tunnel, memory,
+   * unix, DHCP) a random locally administered address made the first time it is asked for and
+   * kept for the port's life, as OVS's netdev-vport gives patch and tunnel ports.
+   */
+  portAddress(p: SwitchPort): Buffer {
+    const mac = p.io?.hwAddr?.() ?? p.config.mac;
+    if (mac !== undefined) return macBytes(mac);
+    let a = this.randomAddrs.get(p);
+    if (a === undefined) {
+      a = randomBytes(6);
+      a[0] = (a[0] & 0xfe) | 0x02; // unicast, locally administered (eth_addr_random)
+      this.randomAddrs.set(p, a);
+    }
+    return a;
   }
 
   // ---------------------------------------------------------------- flow_mod

@@ -439,6 +439,6 @@ export class OpenFlowService {
         return;
       }
     }
-    this.broadcast(bridge, { type: 'port_status', xid: 0, reason, port: b.agent.ofPort(Math.max(0, no), name, up) }, true);
+    this.broadcast(bridge, { type: 'port_status', xid: 0, reason, port: b.agent.ofPortNamed(Math.max(0, no), name, up) }, true);
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * OpenFlow port descriptions carry each port's Ethernet address, as OVS's do: Open vSwitch's own
+ * `ovs-ofctl -O OpenFlow13 show` / `dump-ports-desc` against a tvs bridge report, for an AF_PACKET
+ * port (a veth whose other end is in a namespace) and a TAP port, the address `ip link` gives the
+ * device — also after it changes —, for a router interface the router's MAC, and for ports with
+ * no device (patch, vxlan, memory) a random locally administered unicast address that stays the
+ * same, as OVS gives its patch and tunnel ports.
+ */
+import t from 'tap';
+import { Lab, sh, uniqueName } from '../../lab/netns';
+import { startDaemon, tvsOk } from '../../lab/daemon';
+import { mgmtOfctlSkipReason, mgmtTarget, ofctl13 } from '../helpers/mgmt-ofctl';
+
+const why = mgmtOfctlSkipReason();
+
+/** `ip link`'s address of an interface of namespace `ns`. */
+function linkMac(ns: string, dev: string): string {
+  const m = /link\/ether ([0-9a-f:]{17})/.exec(sh(['ip', '-n', ns, '-o', 'link', 'show', 'dev', dev]));
+  if (!m) throw new Error(`no MAC for ${dev}`);
+  return m[1];
+}
+
+/** Port name -> address, from `ovs-ofctl show` or `dump-ports-desc` (" 1(veth): addr:aa:bb:..."). */
+function addrs(out: string): Map<string, string> {
+  return new Map([...out.matchAll(/^ +(?:\d+|LOCAL)\(([^)]+)\): addr:([0-9a-f:]{17})$/gm)].map((m) => [m[1], m[2]]));
+}
+
+t.test('ovs-ofctl show: each port with its Ethernet address', { skip: why || false }, async (t) => {
+  // The switch in a namespace of its own (sw), with a veth to a peer namespace and, for the
+  // vxlan port's underlay, 203.0.113.1/24 on a veth whose both ends are in sw (the remote
+  // 203.0.113.9 never answers ARP): nothing leaves the namespaces.
+  const lab = Lab.create(t);
+  const sw = lab.netns('tvndsw');
+  const peer = lab.netns('tvndpe');
+  const v = lab.veth({ ns: peer, address: '10.231.9.2/24' });
+  sh(['ip', 'link', 'set', v.host, 'netns', sw]);
+  sh(['ip', '-n', sw, 'link', 'set', v.host, 'up']);
+  const u = lab.veth({ ns: sw, address: '203.0.113.1/24' });
+  sh(['ip', 'link', 'set', u.host, 'netns', sw]);
+  sh(['ip', '-n', sw, 'link', 'set', u.host, 'up']);
+  const d = await startDaemon(t, [], { ns: sw });
+  const target = mgmtTarget(d.control, 'br0');
+  const tap = uniqueName('tvndt');
+  for (const c of [
+    ['add-br', 'br0'],
+    ['add-br', 'br1'],
+    ['add-port', 'br0', v.host],
+    ['add-port', 'br0', tap, 'type=tap'],
+    ['add-port', 'br0', 'pa0', 'type=patch', 'peer=pb0'],
+    ['add-port', 'br1', 'pb0', 'type=patch', 'peer=pa0'],
+    ['add-port', 'br0', 'vx0', 'type=vxlan', 'remote_ip=203.0.113.9', 'local_ip=203.0.113.1'],
+    ['add-port', 'br0', 'm0', 'type=memory'],
+    ['add-router', 'r1'],
+    ['router-add-port', 'r1', 'br0', 'qr-d', 'mac=02:52:00:00:0d:02', 'ip=10.231.10.1/24'],
+  ]) await tvsOk(d.control, c);
+
+  const show = addrs(await ofctl13(['show', target]));
+  t.comment([...show].map(([n, a]) => `${n} ${a}`).join('; '));
+  t.equal(show.get(v.host), linkMac(sw, v.host), `AF_PACKET port ${v.host}: the veth's address (ip link)`);
+  t.equal(show.get(tap), linkMac(sw, tap), `TAP port ${tap}: the TAP device's address (ip link)`);
+  t.equal(show.get('qr-d'), '02:52:00:00:0d:02', "a router interface: the router's MAC (an OVS internal port's)");
+  const logical = ['pa0', 'vx0', 'm0'].map((n) => show.get(n) ?? 'missing');
+  for (const [i, n] of ['pa0', 'vx0', 'm0'].entries()) {
+    const first = parseInt(logical[i].slice(0, 2), 16);
+    t.ok(logical[i] !== '00:00:00:00:00:00' && (first & 3) === 2, `${n} (no device): a locally administered unicast address (${logical[i]})`);
+  }
+  t.equal(new Set(logical).size, 3, 'each its own');
+
+  // dump-ports-desc says the same; a second request gives the made-up addresses again.
+  const desc = addrs(await ofctl13(['dump-ports-desc', target]));
+  t.same([...desc].sort(), [...show].sort(), 'dump-ports-desc: the same addresses');
+
+  // The device's address is read when asked: a change after add-port shows.
+  sh(['ip', '-n', sw, 'link', 'set', 'dev', v.host, 'address', '02:5a:00:00:0d:01']);
+  const after = addrs(await ofctl13(['show', target]));
+  t.equal(after.get(v.host), '02:5a:00:00:0d:01', 'the new address after ip link set address');
+  t.equal(after.get('pa0'), show.get('pa0'), 'the patch port keeps its address');
+});
