@@ -489,7 +489,7 @@ const VERBS: Record<string, Verb> = {
     args: 'BRIDGE FLOWSPEC | BRIDGE --hex FRAME [IN_PORT]',
     options: [{ name: 'hex', help: 'the packet is a whole Ethernet frame in hex (IN_PORT: the port it arrives on)' }],
     help:
-      "Show what the bridge would do with a packet, sending nothing (like ovs-appctl ofproto/trace): every table visited, the rule matched or the miss, the actions, and each output with the headers as they would leave. FLOWSPEC is e.g. 'in_port=1,dl_vlan=5,dl_src=02:00:00:00:00:01,ip,nw_dst=10.0.0.2'; tun_id=/tun_src=/tun_dst= in it make the packet arrive by a tunnel. A learn() prints 'learned: FLOW' (installing nothing); a NORMAL prints its decision: the VLAN, the learned port or the flood's ports, and the tag each copy leaves with (learning nothing).",
+      "Show what the bridge would do with a packet, sending nothing (like ovs-appctl ofproto/trace): every table visited, the rule matched or the miss, the actions, and each output with the headers as they would leave. FLOWSPEC is e.g. 'in_port=1,dl_vlan=5,dl_src=02:00:00:00:00:01,ip,nw_dst=10.0.0.2'; tun_id=/tun_src=/tun_dst= in it make the packet arrive by a tunnel. A learn() prints 'learned: FLOW' (installing nothing); a NORMAL prints its decision: the VLAN, the learned port or the flood's ports, and the tag each copy leaves with (learning nothing). A --hex frame the parse checks drop is refused with the name of its drop reason (as dump-ports counts it).",
     min: 2,
     max: 3,
     run: async ([bridge, spec, inPort], ctx) => {

@@ -11,7 +11,7 @@
  */
 import { Batch } from '../packet/batch';
 import * as K from '../packet/flow-key';
-import { parseSlot } from '../packet/parse';
+import { PARSE_DROPS, parseSlot } from '../packet/parse';
 import type { BridgeOps, PacketInReason } from './bridge-ops';
 import { checksum, pseudoSumV4, pseudoSumV6 } from '../wire/checksum';
 import { describeFrame } from '../wire/describe';
@@ -84,7 +84,9 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext =
   const perr = parseSlot(a, slot, inPort);
   if (perr >= 0) {
     a.release(slot);
-    throw new Error(`trace: the frame fails the parse checks (drop reason id ${perr})`);
+    // By the reason's name, as dump-ports and the metrics count the drop: an id means nothing to a user.
+    const reason = PARSE_DROPS.reasons[perr];
+    throw new Error(`trace: the frame fails the parse checks: ${reason} (${PARSE_DROPS.text[reason]}); the switch drops it, counted as drop reason ${reason}`);
   }
   const k = slot << K.KEY_SHIFT;
   if (spec !== undefined) {
