@@ -178,8 +178,9 @@ const VERBS: Record<string, Verb> = {
   'add-br': {
     args: 'BRIDGE [local_port=true] [other-config:datapath-id=HEX16]',
     help:
-      'Create a bridge. Its table 0 has the flow priority=0,actions=NORMAL, as in OVS (dump-flows shows it; after del-flows the bridge drops everything). other-config:datapath-id sets its OpenFlow datapath id (see set-bridge). ' +
-      "local_port=true also gives it OVS's LOCAL port: a TAP device named BRIDGE (at most 15 characters; an existing interface of that name is an error) with the bridge's MAC, OpenFlow port LOCAL (65534) in flows, dump-ports and show, " +
+      "Create a bridge. BRIDGE is an interface name, as in OVS: 1-15 characters of letters, digits, '_', '.', '@', '-', not '.' or '..' (any other is refused, saying why). " +
+      'Its table 0 has the flow priority=0,actions=NORMAL, as in OVS (dump-flows shows it; after del-flows the bridge drops everything). other-config:datapath-id sets its OpenFlow datapath id (see set-bridge). ' +
+      "local_port=true also gives it OVS's LOCAL port: a TAP device named BRIDGE (an existing interface of that name is an error) with the bridge's MAC, OpenFlow port LOCAL (65534) in flows, dump-ports and show, " +
       'an ordinary port to NORMAL; put the host\'s address on it (ip addr add ... dev BRIDGE). It goes with the bridge (del-br) or set-bridge BRIDGE local_port=false. ' +
       'OVS makes it for every bridge; tvs only when asked, so bridges do not become interfaces of the host unless wanted.',
     min: 1,

@@ -11,6 +11,7 @@
  * reported all at once; a value that is wrong in shape is not checked further.
  */
 import { FAIL_MODES, parseControllerTarget, type FailMode } from '../datapath/controller-target';
+import { nameProblem } from '../datapath/port-table';
 import { parseOtherConfig } from './bridge-other-config';
 import type { SwitchConfig, BridgeSpec, PortSpec, RouterSpec, DhcpNetSpec } from './config-spec';
 import { portConfigFrom } from './port-options';
@@ -47,9 +48,7 @@ export class ConfigError extends Error {
 /** Deeper than any real config (top → bridges → bridge → ports → port → trunks → id is 6). */
 export const MAX_DEPTH = 16;
 
-const NAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
 const ROUTER_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
-const NAME_RULE = "1-15 characters of letters, digits, '_', '.', ':', '@', '-'";
 
 /** The name the switch gives a DHCP network's internal port (L3Attachments.addDhcp). */
 export function dhcpPortName(bridge: string, tag: number | undefined): string {
@@ -157,12 +156,13 @@ function checkBridge(c: Checker, at: string, raw: unknown, claim: Claim): Bridge
   if (!b) return undefined;
   c.keys(at, b, ['name', 'macAgingSec', 'macTableSize', 'maxFlows', 'localPort', 'ports', 'flows', 'controller', 'failMode', 'otherConfig']);
   const name = c.at(`${at}.name`, () => v.nonEmptyString(b.name));
-  if (name !== undefined && !NAME.test(name)) c.add(`${at}.name`, `invalid bridge name ${v.show(name)}: ${NAME_RULE}`);
+  const badName = name !== undefined ? nameProblem('bridge', name) : undefined;
+  if (badName !== undefined) c.add(`${at}.name`, badName);
   const spec: BridgeSpec = { name: name ?? '', ports: [] };
   // The LOCAL port is a port named after the bridge: that name is taken switch-wide.
   const local = c.opt(`${at}.localPort`, b.localPort, v.bool);
   if (local !== undefined) spec.localPort = local;
-  if (local === true && name !== undefined && NAME.test(name)) claim(name, `${at}.localPort`, `the LOCAL port of bridge '${name}'`);
+  if (local === true && name !== undefined && badName === undefined) claim(name, `${at}.localPort`, `the LOCAL port of bridge '${name}'`);
   const aging = c.opt(`${at}.macAgingSec`, b.macAgingSec, (x) => v.int(x, 1, 86400));
   if (aging !== undefined) spec.macAgingSec = aging;
   const size = c.opt(`${at}.macTableSize`, b.macTableSize, (x) => v.int(x, 1, 1 << 20));
@@ -176,7 +176,8 @@ function checkBridge(c: Checker, at: string, raw: unknown, claim: Claim): Bridge
     if (!o) return;
     const pname = c.at(`${pat}.name`, () => v.nonEmptyString(o.name));
     if (pname !== undefined) {
-      if (!NAME.test(pname)) c.add(`${pat}.name`, `invalid port name ${v.show(pname)}: ${NAME_RULE}`);
+      const problem = nameProblem('port', pname);
+      if (problem !== undefined) c.add(`${pat}.name`, problem);
       else claim(pname, `${pat}.name`, `port '${pname}' of bridge '${spec.name}'`);
     }
     let bad = false;
@@ -281,7 +282,8 @@ function checkRouters(c: Checker, raw: unknown, bridges: Set<string>, claim: Cla
       if (bridge !== undefined && !bridges.has(bridge)) c.add(`${pat}.bridge`, `no bridge '${bridge}' in this config`);
       const pname = c.at(`${pat}.name`, () => v.nonEmptyString(p.name));
       if (pname !== undefined) {
-        if (!NAME.test(pname)) c.add(`${pat}.name`, `invalid interface name ${v.show(pname)}: ${NAME_RULE}`);
+        const problem = nameProblem('interface', pname);
+        if (problem !== undefined) c.add(`${pat}.name`, problem);
         else claim(pname, `${pat}.name`, `interface '${pname}' of router '${spec.name}'`);
       }
       const mac = c.at(`${pat}.mac`, () => v.unicastMac(p.mac));

@@ -39,9 +39,6 @@ export class PortTable {
       // OVS's LOCAL port: one per bridge, named after it, always OpenFlow port 0xfffe.
       if (name !== br.name) throw new Error(`the LOCAL port of bridge ${br.name} is named ${br.name}, not '${name}'`);
       if (br.local) throw new Error(`bridge ${br.name} has a LOCAL port already`);
-      // Bridge names allow ':' (not an interface name for Linux, dev_valid_name) and are ≤ 15
-      // characters already (checkName); the TAP device needs a valid interface name.
-      if (name.includes(':') || name === '.' || name === '..') throw new Error(`bridge name '${name}' is not a valid interface name for its LOCAL port's TAP device (no ':', not '.' or '..')`);
       const other = this.find(name);
       if (other) throw new Error(`bridge ${br.name}: its LOCAL port is named after the bridge, but port '${name}' of bridge ${other.bridge.name} has that name`);
     }
@@ -97,9 +94,41 @@ export class PortTable {
   }
 }
 
-/** Linux interface names are at most 15 bytes; we hold bridge and port names to the same rule. */
-export function checkName(what: string, name: string): void {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(name)) {
-    throw new Error(`invalid ${what} name '${name}': 1-15 characters of letters, digits, '_', '.', ':', '@', '-'`);
+/** Bridge and port names: at most IFNAMSIZ - 1 bytes, as Linux interface names. */
+export const NAME_MAX = 15;
+export const PORT_NAME_RULE = "1-15 characters of letters, digits, '_', '.', ':', '@', '-'";
+/**
+ * A bridge's name is also its LOCAL port's, an interface name (OVS makes that port for every
+ * bridge): so besides the port rule, none of what Linux refuses in one (dev_valid_name: ':',
+ * '/', whitespace, '.' and '..'), which OVS refuses then too.
+ */
+export const BRIDGE_NAME_RULE = "1-15 characters of letters, digits, '_', '.', '@', '-', and not '.' or '..' (it is also the name of the bridge's LOCAL port, an interface)";
+
+/** What is wrong with `name` as the name of a bridge or a port (a router's, too), or undefined. */
+export function nameProblem(what: 'bridge' | 'port' | 'interface', name: unknown): string | undefined {
+  const bridge = what === 'bridge';
+  const rule = bridge ? BRIDGE_NAME_RULE : PORT_NAME_RULE;
+  if (typeof name !== 'string') return `invalid ${what} name: ${name === undefined ? 'missing' : `a ${typeof name}, not a string`} (${rule})`;
+  const shown = JSON.stringify(name);
+  if (name.length === 0) return `invalid ${what} name "": empty (${rule})`;
+  for (const ch of name) {
+    if (!/[A-Za-z0-9_.:@-]/.test(ch) || (bridge && ch === ':')) return `invalid ${what} name ${shown}: ${charName(ch)} is not allowed (${rule})`;
   }
+  if (name.length > NAME_MAX) return `invalid ${what} name ${shown}: ${name.length} characters, at most ${NAME_MAX} (${rule})`;
+  if (bridge && (name === '.' || name === '..')) return `invalid bridge name ${shown}: '.' and '..' are not interface names (${rule})`;
+  return undefined;
+}
+
+function charName(ch: string): string {
+  if (ch === ' ') return 'a space';
+  if (ch === '\t') return 'a tab';
+  if (ch === '\n') return 'a newline';
+  if (/[\x21-\x7e]/.test(ch)) return `'${ch}'`;
+  return `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Throw nameProblem's message when `name` is not a valid name of a `what`. */
+export function checkName(what: 'bridge' | 'port' | 'interface', name: string): void {
+  const problem = nameProblem(what, name);
+  if (problem !== undefined) throw new Error(problem);
 }
