@@ -90,12 +90,12 @@ const SECURITY_GROUPS: SecurityGroup[] = [
   },
 ];
 
-/** The flows the Neutron OVS agent and its firewall driver put on br-int for tenant C. */
+/** The flows the Neutron OVS agent's firewall driver puts on br-int for tenant C (the agent's own tables are in since step 3). */
 function firewallFlows(): string[] {
   const port = (vm: typeof C1, sg: string): FwPort => ({ ofport: vm.ofport, mac: vm.mac, fixedIps: [vm.ip], vlan: C_VLAN, networkType: 'vlan', segmentId: 103, securityGroups: [sg] });
   // Each group's members, as the Neutron server hands them to the agent: (IP, MAC) pairs.
   const members: FirewallOptions['members'] = { 'sg-web': { IPv4: [[C1.ip, C1.mac]], IPv6: [] }, 'sg-client': { IPv4: [[C2.ip, C2.mac]], IPv6: [] } };
-  return [...agentBaseFlows(), ...renderFirewallFlows([port(C1, 'sg-web'), port(C2, 'sg-client')], { groups: SECURITY_GROUPS, members })];
+  return renderFirewallFlows([port(C1, 'sg-web'), port(C2, 'sg-client')], { groups: SECURITY_GROUPS, members });
 }
 
 /**
@@ -197,15 +197,20 @@ async function main(): Promise<void> {
     ['add-port', 'br-eth1', 'phy-br-eth1', 'type=patch', 'peer=int-br-eth1'],
     ['add-port', 'br-eth1', phys.port],
     ['add-port', 'br-ex', ext.port],
-    // The Neutron OVS agent's VLAN translation flows.
+    // The Neutron OVS agent's VLAN translation flows. br-eth1: local VLAN -> provider VLAN on the
+    // way out, then NORMAL. br-int: its default tables first (table 0 -> 58 -> 59 -> 60, whose
+    // last flow is NORMAL; 58/59 are the rate limits), then provider -> local VLAN on the way in,
+    // continuing into those tables rather than to NORMAL, as the agent's native driver does
+    // (br_int.py setup_default_table and provision_local_vlan: set_field vlan_vid,
+    // goto_table:58), so the frame crosses table 60, where the firewall driver's flows sit.
     ['add-flow', 'br-eth1', 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=1,actions=mod_vlan_vid:101,NORMAL'],
     ['add-flow', 'br-eth1', 'table=0,priority=4,in_port=phy-br-eth1,dl_vlan=2,actions=mod_vlan_vid:102,NORMAL'],
     ['add-flow', 'br-eth1', 'table=0,priority=2,in_port=phy-br-eth1,actions=drop'],
     ['add-flow', 'br-eth1', 'table=0,priority=0,actions=NORMAL'],
-    ['add-flow', 'br-int', 'table=0,priority=3,in_port=int-br-eth1,dl_vlan=101,actions=mod_vlan_vid:1,NORMAL'],
-    ['add-flow', 'br-int', 'table=0,priority=3,in_port=int-br-eth1,dl_vlan=102,actions=mod_vlan_vid:2,NORMAL'],
+    ...agentBaseFlows().map((f) => ['add-flow', 'br-int', f]),
+    ['add-flow', 'br-int', 'table=0,priority=3,in_port=int-br-eth1,dl_vlan=101,actions=mod_vlan_vid:1,goto_table:58'],
+    ['add-flow', 'br-int', 'table=0,priority=3,in_port=int-br-eth1,dl_vlan=102,actions=mod_vlan_vid:2,goto_table:58'],
     ['add-flow', 'br-int', 'table=0,priority=2,in_port=int-br-eth1,actions=drop'],
-    ['add-flow', 'br-int', 'table=0,priority=0,actions=NORMAL'],
   ];
   for (const c of cmds) {
     console.log(`  tvs ${c.join(' ')}`);
@@ -273,7 +278,7 @@ async function main(): Promise<void> {
   const fw = firewallFlows();
   const fwFile = path.join(lab.dir, 'firewall.flows');
   fs.writeFileSync(fwFile, fw.join('\n') + '\n');
-  console.log(`  tvs add-flows br-int ${fwFile}    # ${fw.length} flows: the agent's table 0 → 60, the driver's tables 60-94 for vm-c1 and vm-c2`);
+  console.log(`  tvs add-flows br-int ${fwFile}    # ${fw.length} flows: the driver's tables 60-94 for vm-c1 and vm-c2 (the agent's 0 → 58 → 59 → 60 are in since step 3)`);
   tvs('add-flows', 'br-int', fwFile);
   // Each rule has a twin for +est-rel-rpl (a connection committed before the rule was added).
   const conj = tvs('dump-flows', 'br-int', 'table=82').split('\n').filter((l) => /conj/.test(l) && /\+new-est/.test(l));
