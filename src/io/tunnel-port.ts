@@ -357,7 +357,8 @@ export class TunnelPort implements Port {
   }
 
   private lookupMtu(): number {
-    const r = this.binding.routeMtu(this.opts.remoteIp, this.opts.localIp);
+    // Without local_ip, ask for the route alone: the addon refuses an undefined second argument.
+    const r = this.opts.localIp !== undefined ? this.binding.routeMtu(this.opts.remoteIp, this.opts.localIp) : this.binding.routeMtu(this.opts.remoteIp);
     // No route now: keep the port (the route may come later) at the common Ethernet MTU;
     // sends fail and are counted as tx_unreachable meanwhile.
     return r > 0 ? r : 1500;
