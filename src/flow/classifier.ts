@@ -29,8 +29,26 @@
  * same match but different priorities share an entry, kept sorted on the control plane). Rule
  * ids index the pipeline's per-rule arrays (priority, counters, plans).
  */
-import { K_CONJ_ID } from '../packet/flow-key';
+import * as K from '../packet/flow-key';
 import { Match, MATCH_WORDS } from './match';
+
+const K_CONJ_ID = K.K_CONJ_ID;
+
+/**
+ * OVS's lookup stages (classifier.c, flow.h's segments): metadata (in_port, tunnel, metadata,
+ * registers, conntrack, pkt_mark), then L2, L3, L4. A wildcard-tracking lookup (lookupWc: what
+ * the pass cache's masked keys are built from) that finds no rule of a subtable agreeing with
+ * the packet on the words of the stages so far stops there, and only those words are said to
+ * decide the miss: a TCP packet probing a subtable of UDP rules on tp_src (Neutron's DHCP flows)
+ * fails at L3 (nw_proto) and leaves the ports wildcarded, so the connections of one port share
+ * one cached pass.
+ */
+export function stageOf(w: number): number {
+  if (w === K.K_IN_PORT || w === K.K_TUN_FLAGS || (w >= K.K_TUN_ID_HI && w <= K.K_TUN_DST) || w >= K.K_METADATA_HI) return 0;
+  if (w === K.K_VLAN_TCI || (w >= K.K_DL_DST_HI && w <= K.K_DL_TYPE) || w === K.K_VLAN_TCI2) return 1;
+  if ((w >= K.K_NW_SRC && w <= K.K_NW_TTL) || w === K.K_NW_FRAG || (w >= K.K_IPV6_SRC && w <= K.K_IPV6_LABEL)) return 2;
+  return 3; // tp_src/tp_dst (ICMP type/code), ARP/ND link addresses, nd_target
+}
 
 /** What a classifier needs from a rule. */
 export interface ClsRule {
@@ -107,6 +125,18 @@ export class Subtable<R extends ClsRule> {
   private entryRules: (R | R[] | undefined)[] = [];
   private freeList: number[] = [];
   private used = 0; // entries ever allocated (high-water mark)
+  /**
+   * Staged lookup (stageOf; only lookupWc uses it): `sIdx` lists positions in `words` in stage
+   * order; `stageEnd[p]` is how many of them the stages up to a proper prefix p cover, and
+   * `stageSets[p]` counts the entries by the hash of their words of that prefix (30 bits, a small
+   * integer key: no allocation). A hash absent there means no entry agrees with the packet on
+   * those words. A hash collision only makes the search go on to the next stage: never wrong.
+   * Built at the first lookupWc (a pipeline without a pass cache never pays for them), then
+   * kept up to date by insert and remove.
+   */
+  private readonly sIdx: Int32Array;
+  private readonly stageEnd: Int32Array;
+  private stageSets: Map<number, number>[] | null = null;
 
   constructor(mask: Match) {
     this.maskHash = maskHash(mask);
@@ -116,6 +146,11 @@ export class Subtable<R extends ClsRule> {
     this.words = Int32Array.from(ws);
     this.masks = Uint32Array.from(ws.map((w) => mask.mask[w]));
     this.nw = ws.length;
+    const order = ws.map((w, j) => j).sort((a, b) => stageOf(ws[a]) - stageOf(ws[b]) || a - b);
+    this.sIdx = Int32Array.from(order);
+    const ends: number[] = [];
+    for (let j = 1; j < order.length; j++) if (stageOf(ws[order[j]]) !== stageOf(ws[order[j - 1]])) ends.push(j);
+    this.stageEnd = Int32Array.from(ends);
     this.buckets = new Int32Array(16).fill(EMPTY);
     this.bucketMask = 15;
     this.next = new Int32Array(16);
@@ -200,6 +235,71 @@ export class Subtable<R extends ClsRule> {
     return -1;
   }
 
+  /** Hash of the first `end` stage-ordered words of entry `e` (stage prefix p = index). */
+  private entryStageHash(e: number, p: number, end: number): number {
+    const base = e * this.nw;
+    let h = p;
+    for (let j = 0; j < end; j++) h = mix(h, this.keys[base + this.sIdx[j]]);
+    return finish(h) & 0x3fffffff;
+  }
+
+  private keyStageHash(key: Uint32Array, k: number, p: number, end: number): number {
+    const sIdx = this.sIdx;
+    let h = p;
+    for (let j = 0; j < end; j++) {
+      const i = sIdx[j];
+      h = mix(h, (key[k + this.words[i]] & this.masks[i]) >>> 0);
+    }
+    return finish(h) & 0x3fffffff;
+  }
+
+  private stageCount(e: number, d: number): void {
+    const sets = this.stageSets;
+    if (sets === null) return;
+    const ends = this.stageEnd;
+    for (let p = 0; p < ends.length; p++) {
+      const h = this.entryStageHash(e, p, ends[p]);
+      const set = sets[p];
+      const c = (set.get(h) ?? 0) + d;
+      if (c === 0) set.delete(h);
+      else set.set(h, c);
+    }
+  }
+
+  /**
+   * Whether some entry may match the key at key[k..]; ORs into `wc` (indexed by key word) the
+   * mask words the answer depends on: the stages up to the first one no entry agrees with, or
+   * the whole mask.
+   */
+  private stagedMayMatch(key: Uint32Array, k: number, wc: Uint32Array): boolean {
+    const ends = this.stageEnd;
+    const sIdx = this.sIdx;
+    let sets = this.stageSets;
+    if (sets === null && ends.length > 0) {
+      sets = this.stageSets = Array.from(ends, () => new Map<number, number>());
+      for (let e = 0; e < this.used; e++) if (this.entryRules[e] !== undefined) this.stageCount(e, 1);
+    }
+    for (let p = 0; p < ends.length; p++) {
+      const end = ends[p];
+      if (!(sets as Map<number, number>[])[p].has(this.keyStageHash(key, k, p, end))) {
+        for (let j = 0; j < end; j++) wc[this.words[sIdx[j]]] |= this.masks[sIdx[j]];
+        return false;
+      }
+    }
+    for (let j = 0; j < this.nw; j++) wc[this.words[j]] |= this.masks[j];
+    return true;
+  }
+
+  /** lookup() that also records in `wc` which key bits decided it (the pass cache's recording). */
+  lookupWc(key: Uint32Array, k: number, wc: Uint32Array): number {
+    return this.stagedMayMatch(key, k, wc) ? this.lookup(key, k) : -1;
+  }
+
+  /** lookupRules() recording in `wc` which key bits decided it. */
+  lookupRulesWc(key: Uint32Array, k: number, wc: Uint32Array): R | readonly R[] | undefined {
+    return this.stagedMayMatch(key, k, wc) ? this.lookupRules(key, k) : undefined;
+  }
+
   private findEntry(m: Match, h: number): number {
     let e = this.buckets[h & this.bucketMask];
     while (e !== EMPTY) {
@@ -254,6 +354,7 @@ export class Subtable<R extends ClsRule> {
       this.next[e] = this.buckets[b];
       this.buckets[b] = e;
       this.entryRules[e] = rule;
+      this.stageCount(e, 1);
     } else {
       const had = this.entryRules[e]!;
       const list = Array.isArray(had) ? had : [had];
@@ -294,6 +395,7 @@ export class Subtable<R extends ClsRule> {
         while (this.next[p] !== e) p = this.next[p];
         this.next[p] = this.next[e];
       }
+      this.stageCount(e, -1);
       this.entryRules[e] = undefined;
       this.freeList.push(e);
     }
@@ -414,6 +516,28 @@ export class SubtableSet<R extends ClsRule> {
       // Sorted by maxPriority: nothing later can beat what we have.
       if (st.maxPriority <= bestPri) break;
       const r = st.lookup(key, k);
+      if (r >= 0) {
+        const p = prio[r];
+        if (p > bestPri) {
+          best = r;
+          bestPri = p;
+        }
+      }
+    }
+    return best;
+  }
+
+  /** lookup() recording in `wc` the key bits the answer depends on (Subtable.lookupWc). */
+  lookupWc(key: Uint32Array, k: number, wc: Uint32Array): number {
+    const subs = this.subtables;
+    const prio = this.priorities;
+    let best = -1;
+    let bestPri = -1;
+    for (let i = 0; i < subs.length; i++) {
+      const st = subs[i];
+      // Not visited, so no key bit of its mask decided anything.
+      if (st.maxPriority <= bestPri) break;
+      const r = st.lookupWc(key, k, wc);
       if (r >= 0) {
         const p = prio[r];
         if (p > bestPri) {
@@ -580,7 +704,19 @@ export class Classifier<R extends ClsRule> {
   private search(key: Uint32Array, k: number): number {
     const best = this.hard.lookup(key, k);
     if (this.soft.count === 0) return best;
-    return this.lookupConjunctive(key, k, best);
+    return this.lookupConjunctive(key, k, best, null);
+  }
+
+  /**
+   * lookup() without the lookup cache that also ORs into `wc` (one word per key word) every key
+   * bit the answer depends on, OVS's megaflow wildcards: the masks of the subtables it visited,
+   * each only up to the stage that ruled it out (stageOf). The pass cache records a pass's
+   * lookups with this, so that its entry can be keyed by those bits alone.
+   */
+  lookupWc(key: Uint32Array, k: number, wc: Uint32Array): number {
+    const best = this.hard.lookupWc(key, k, wc);
+    if (this.soft.count === 0) return best;
+    return this.lookupConjunctive(key, k, best, wc);
   }
 
   /** The rules changed: entries of older generations stop matching; a new subtable set gets a new union. */
@@ -611,7 +747,8 @@ export class Classifier<R extends ClsRule> {
     this.cNw = ws.length;
   }
 
-  private lookupConjunctive(key: Uint32Array, k: number, best: number): number {
+  /** `wc` non-null: record the key bits each probe depended on (lookupWc). */
+  private lookupConjunctive(key: Uint32Array, k: number, best: number, wc: Uint32Array | null): number {
     const bestPri = best < 0 ? -1 : this._priorities[best];
     // Collect every soft rule that matches above the hard match.
     let n = 0;
@@ -619,7 +756,7 @@ export class Classifier<R extends ClsRule> {
     for (let i = 0; i < subs.length; i++) {
       const st = subs[i];
       if (st.maxPriority <= bestPri) break;
-      const list = st.lookupRules(key, k);
+      const list = wc === null ? st.lookupRules(key, k) : st.lookupRulesWc(key, k, wc);
       if (list === undefined) continue;
       if (!Array.isArray(list)) {
         const r = list as R;
@@ -661,7 +798,7 @@ export class Classifier<R extends ClsRule> {
           tried = next;
           const saved = key[k + K_CONJ_ID];
           key[k + K_CONJ_ID] = next;
-          const r = this.hard.lookup(key, k);
+          const r = wc === null ? this.hard.lookup(key, k) : this.hard.lookupWc(key, k, wc);
           key[k + K_CONJ_ID] = saved;
           if (r >= 0) return r;
         }
