@@ -249,7 +249,10 @@ export class Executor {
       if (!this.dry) t0.lookups++;
       // The EMC pays off only when the classifier would probe several subtables: measured,
       // one EMC probe (hash + compare of 20 words) costs about as much as 3 subtable probes.
-      if (this.emcEnabled && !this.dry && t0.cls.subtableCount >= this.emcMinSubtables) {
+      // A recorded pass asks the classifier itself, which says what the answer depended on.
+      if (this.recording) {
+        rid = t0.cls.lookupWc(this.key, slot << K.KEY_SHIFT, (this.passCache as PassCache).wc);
+      } else if (this.emcEnabled && !this.dry && t0.cls.subtableCount >= this.emcMinSubtables) {
         rid = this.emc.lookup(this.key, slot);
         if (rid === -2) {
           rid = t0.cls.lookup(this.key, slot << K.KEY_SHIFT);
@@ -277,7 +280,7 @@ export class Executor {
   }
 
   private startRecording(pc: PassCache, slot: number): void {
-    pc.startRecording();
+    pc.startRecording(this.key, slot);
     this.recording = true;
     this.recGen = this.emc.generation;
     this.recLen = this.arena.len[slot];
@@ -321,28 +324,26 @@ export class Executor {
     }
     const opA = pc.opA;
     const opB = pc.opB;
+    const opReg = pc.opReg;
     const plans = this.plans;
     const b = p * PASS_OPS;
     const end = b + pc.opN[p];
     for (let i = b; i < end; i++) {
+      const reg = opReg[i];
+      if (reg >= 0 && this.pendOp === 0) {
+        // A register load (Neutron's reg5/reg6/reg7) as runOp's fast path runs it, decoded when
+        // recorded: no call, no read of the rule's plan (nothing is pending: nothing to flush).
+        const w = (slot << K.KEY_SHIFT) + reg;
+        const key = this.key;
+        key[w] = (key[w] & pc.opKeep[i]) | pc.opSet[i];
+        continue;
+      }
       const a = opA[i];
       const rid = opB[i];
       const plan = plans[rid];
       const at = a >>> EV_PC_SHIFT;
-      const op = plan[at];
-      if (op === A.OP_LOAD && this.pendOp === 0) {
-        // The register loads of a Neutron pass (reg5/reg6/reg7), as runOp's fast path runs
-        // them, without the call (nothing is pending, so nothing to flush first).
-        const fid = plan[at + 1];
-        if (fid >= N.F_REG0 && fid < N.F_REG0 + 8) {
-          const w = (slot << K.KEY_SHIFT) + K.K_REG0 + fid - N.F_REG0;
-          const key = this.key;
-          key[w] = ((key[w] & ~plan[at + 3]) | plan[at + 5]) >>> 0;
-          continue;
-        }
-      }
       this.tail = (a & EV_TAIL) !== 0;
-      if (this.runOp(slot, plan, at, op, a & EV_TABLE, rid) === CONSUMED) return CONSUMED;
+      if (this.runOp(slot, plan, at, plan[at], a & EV_TABLE, rid) === CONSUMED) return CONSUMED;
     }
     return CONTINUE;
   }
@@ -453,7 +454,7 @@ export class Executor {
     let rid = -1;
     if (t !== undefined) {
       if (!this.dry) t.lookups++;
-      rid = t.cls.lookup(this.key, slot << K.KEY_SHIFT);
+      rid = this.recording ? t.cls.lookupWc(this.key, slot << K.KEY_SHIFT, (pc as PassCache).wc) : t.cls.lookup(this.key, slot << K.KEY_SHIFT);
     }
     if (this.tracer !== null) this.tracer.lookup(table, rid, slot, 0);
     if (this.recording) this.recordTop(table, rid);
@@ -577,10 +578,10 @@ export class Executor {
         // resubmit(PORT,T): the lookup sees PORT, the actions the original in_port (OVS).
         const saved = this.key[k];
         this.key[k] = inPort;
-        rid = t.cls.lookup(this.key, k);
+        rid = this.recording ? this.lookupWc(t, k, withCt, swap) : t.cls.lookup(this.key, k);
         this.key[k] = saved;
       } else {
-        rid = t.cls.lookup(this.key, k);
+        rid = this.recording ? this.lookupWc(t, k, withCt, swap) : t.cls.lookup(this.key, k);
       }
       if (swap) swapCtTuple(key, k);
     }
@@ -589,6 +590,24 @@ export class Executor {
     if (rid < 0) return CONTINUE; // a resubmit miss just continues with the caller's actions
     if (!this.dry) (t as FlowTable).matched++;
     return this.runRule(slot, table, rid);
+  }
+
+  /**
+   * A recorded pass's lookup in `t` (runTable): the classifier says which key bits decided it.
+   * resubmit(,T,ct) looked at ct_state and dl_type to choose the tuple, and with the tuple
+   * swapped a bit of nw_src in the lookup is a bit of ct_nw_src in the key.
+   */
+  private lookupWc(t: FlowTable, k: number, withCt: boolean, swap: boolean): number {
+    const wc = (this.passCache as PassCache).wc;
+    if (withCt) {
+      wc[K.K_CT_STATE] |= CS_TRACKED | CS_INVALID;
+      wc[K.K_DL_TYPE] = 0xffffffff;
+    }
+    if (!swap) return t.cls.lookupWc(this.key, k, wc);
+    swapCtTuple(wc, 0);
+    const rid = t.cls.lookupWc(this.key, k, wc);
+    swapCtTuple(wc, 0);
+    return rid;
   }
 
   private runRule(slot: number, table: number, rid: number): number {
@@ -623,7 +642,10 @@ export class Executor {
     const k = slot << K.KEY_SHIFT;
     if (this.recording && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_RESUBMIT_CT) {
       // Resubmits are not replayed: their lookups are recorded as LOOKUP events.
-      (this.passCache as PassCache).recordOp(table | (this.tail ? EV_TAIL : 0) | (pc << EV_PC_SHIFT), rid);
+      const fid = op === A.OP_LOAD ? plan[pc + 1] : -1;
+      const reg = fid >= N.F_REG0 && fid < N.F_REG0 + 8 ? K.K_REG0 + fid - N.F_REG0 : -1;
+      (this.passCache as PassCache).recordOp(table | (this.tail ? EV_TAIL : 0) | (pc << EV_PC_SHIFT), rid, reg, reg < 0 ? 0 : ~plan[pc + 3], reg < 0 ? 0 : plan[pc + 5] | 0);
+      this.recordEffects(plan, pc, op);
     }
     if (op > A.OP_CONTROLLER && op < A.OP_CLEAR_ACTIONS && this.pendOp !== 0 && op !== A.OP_RESUBMIT && op !== A.OP_GOTO && op !== A.OP_LEARN && op !== A.OP_RESUBMIT_CT) {
       // A modification: the pending output must leave as it is now.
@@ -774,6 +796,54 @@ export class Executor {
       }
     }
     return CONTINUE;
+  }
+
+  /**
+   * What instruction `op` at `pc` does to the recorded pass's key (pass-cache.ts): the
+   * classifier's wildcards say which bits of the key each lookup read, which is the pass's input
+   * where no action wrote in between, and a function of the same word where one loaded a
+   * register or metadata (the loaded bits are constants). Other writes can make a word depend
+   * on other words (a move; a tag push or pop shifts the VLAN words; a port rewrite happens only
+   * for TCP and UDP): the words they read are keyed whole — the VLAN words for a tag edit, the
+   * packet's words for another edit, every word for a move or a load of another field — so a
+   * masked entry is never less exact than the walk. A ct(nat) that does not end the pass translates by the connection: not cached.
+   */
+  private recordEffects(plan: Plan, pc: number, op: number): void {
+    const c = this.passCache as PassCache;
+    switch (op) {
+      case A.OP_LOAD: {
+        const fid = plan[pc + 1];
+        if (fid < N.F_REG0 || fid >= N.F_REG0 + 8) c.wcAll(0, K.KEY_WORDS);
+        break;
+      }
+      case A.OP_MOVE:
+        c.wcAll(0, K.KEY_WORDS);
+        break;
+      case A.OP_SET_VLAN_VID:
+      case A.OP_SET_VLAN_VID_SF:
+      case A.OP_SET_VLAN_PCP:
+      case A.OP_STRIP_VLAN:
+      case A.OP_PUSH_VLAN:
+        // Tag edits read and shift the two VLAN words only (packet/vlan.ts); whether there is a
+        // tag also decides the frame's length, which the recorded lookups' byte counts assume.
+        c.wcAll(K.K_VLAN_TCI, K.K_VLAN_TCI + 1);
+        c.wcAll(K.K_VLAN_TCI2, K.K_VLAN_TCI2 + 1);
+        break;
+      case A.OP_SET_ETH_SRC:
+      case A.OP_SET_ETH_DST:
+      case A.OP_SET_IPV4_SRC:
+      case A.OP_SET_IPV4_DST:
+      case A.OP_SET_IP_DSCP:
+      case A.OP_SET_IPV6:
+      case A.OP_SET_L4_SRC:
+      case A.OP_SET_L4_DST:
+      case A.OP_DEC_TTL:
+        c.wcAll(0, K.PACKET_WORDS);
+        break;
+      case A.OP_CT:
+        if ((plan[pc + A.CT_FLAGS] & A.CTF_NAT) !== 0 && plan[pc + A.CT_TABLE] === 255) c.recBad = true;
+        break;
+    }
   }
 
   /** Stop processing this packet: flush what is pending, drop the rest with a reason. */

@@ -22,59 +22,76 @@
  * action, the only thing that changes the tables mid-batch). The control plane reads counters
  * between batches, so it sees them exact.
  *
- * Keys (one word of header, then key words):
- *   a pass from table 0   header 0, then the packet words [0, BASE_WORDS) (or [0, PACKET_WORDS)
- *                         for IPv6/tunnel frames, as the EMC): on entry every pipeline word is
- *                         zero (the parse pass clears them), so these decide the pass
- *   a recirculated pass   header = serial of the entry of the pass that recirculated (unique
- *                         per insert), then the 12 ct words (ct_state .. ct_tp_dst) ct() wrote:
- *                         the packet's key at recirculation is a function of the previous pass's
- *                         key (its entry) plus what conntrack said; ct(nat) that translated is
- *                         never chained.
+ * Keys: masked, as OVS's megaflows. While a pass is recorded, every classifier lookup runs as
+ * Classifier.lookupWc, which ORs into `wc` the key bits its answer depended on (the subtables it
+ * visited, each only up to the lookup stage that ruled it out); actions that make later key
+ * words depend on other words (a register move, a field load, a packet edit) widen it (the
+ * executor's recordEffects). The entry is keyed by the pass's input key under that mask, so
+ * every packet that agrees with it on those bits makes the same lookups with the same answers
+ * and runs the same instructions — by induction over the lookups, as in OVS. Neutron's
+ * firewall: all TCP connections of one port share one entry for the first pass (the ports are
+ * never looked at there), and the second pass is keyed by what the security group looks at
+ * (ct_state, ct_mark, tp_dst...), not by the connection.
+ *
+ *   a pass from table 0   header 0, then the masked key words (all 62 match words are eligible)
+ *   a recirculated pass   header = serial of the entry of the pass that recirculated (unique per
+ *                         insert: the registers, action set and frame edits the packet carries
+ *                         are that pass's), then the masked key words, ct words included, less
+ *                         what that parent entry pins already (dropPinned); ct(nat) that
+ *                         translated is never chained.
+ *
+ * A probe tries each distinct mask of its kind (first pass / recirculated) in turn, the most hit
+ * first (re-sorted every PROBE_SORT probes), as OVS's dpcls its subtables: few masks (one per
+ * kind of traffic of a port), so a hit is a few hashes of a few words over rows that stay in
+ * the cache.
  *
  * What is never cached (the executor checks while recording): a pass that forks (ct(table=T)
  * that is not the packet's last action), one that ends by an abort (table full, headroom, depth
- * limits: conditions outside the key), one with more events than an entry holds, and one with
- * a learn action (it changes the tables the rest of the pass looks up). Trace and dry runs neither read nor fill.
+ * limits: conditions outside the key), one with more events than an entry holds, one with a
+ * learn action (it changes the tables the rest of the pass looks up), and one with a ct(nat)
+ * that does not end it (the translation depends on the connection, not on the key).
+ * Trace and dry runs neither read nor fill.
  *
  * Invalidation is exact and free: every entry carries the flow tables' generation (the EMC's,
- * bumped by every add/delete/modify, learned flow and expiry) and stops matching when it moves.
- * Bounded: PASS_ENTRIES entries in four-way sets (a two-way cache thrashed: the handshake's
- * and the established packets' passes of 1,024 connections filled it); typed arrays only,
- * nothing allocates per packet.
+ * bumped by every add/delete/modify, learned flow and expiry) and stops matching when it moves;
+ * the masks go with it. Bounded: PASS_ENTRIES entries in four-way sets, PASS_MASKS masks;
+ * typed arrays only, nothing allocates per packet.
  */
-import { BASE_WORDS, KEY_SHIFT, K_CT_STATE, K_CT_TP_DST, K_DL_TYPE, K_TUN_FLAGS, PACKET_WORDS } from '../packet/flow-key';
-import { ETH_P_IPV6 } from '../wire/ethernet';
+import { KEY_SHIFT, KEY_WORDS, K_CONJ_ID, K_CT_STATE, K_CT_TP_DST } from '../packet/flow-key';
+import { MATCH_WORDS } from './match';
 
 export const PASS_ENTRIES = 8192;
 const SET_MASK = PASS_ENTRIES / 4 - 1;
 /** OP and LOOKUP events one entry holds (Neutron's two passes: 3 + 5 and 3 + 4). */
 export const PASS_OPS = 16;
 export const PASS_LOOKUPS = 16;
-/** Header word + the longest key. */
-const KW = 1 + PACKET_WORDS;
 /**
- * One row per entry: word count, program, serial, the continuation, then
- * the header word and the key words — together, so a hit reads two or three cache lines
- * (measured: with one array per field a probe touched eight, and 2,048 live entries missed the
- * cache). Hash and generation are compact arrays beside it (a probe's and an eviction's first
- * test, one cache line for the four ways of a set).
+ * One row per entry: word count, program, serial, mask, header, then the masked key words —
+ * together, so a hit reads one or two cache lines (measured: with one array per field a probe
+ * touched eight). Hash and generation are compact arrays beside it (a probe's and an eviction's
+ * first test, one cache line for the four ways of a set). Every array of the probe path is an
+ * Int32Array holding int32 bits (the key is read through an Int32Array view): measured, the
+ * same compares on Uint32Array values of 2^31 and more cost ~2.5 ns a word (float compares).
+ * Serials, hashes and generations are kept and compared as int32 bits too.
  */
 const R_NW = 0;
 const R_PROG = 1;
 const R_SERIAL = 2;
+const R_MASK = 3;
+const R_HEAD = 4;
+const R_KEY = 5;
+/** Key words a mask may have: every match word but conj_id (zero outside a lookup). */
+const MAX_MASK_WORDS = MATCH_WORDS - 1;
 /**
- * The continuation: the last recirculated pass that followed this one — its ct words, program
- * (+1, 0 = none), entry and serial — so the usual second pass (same connection state as last
- * time) is found in the row the first pass just read, with no probe of its own.
+ * Row stride: a whole number of 64-byte lines (the large array's backing store is page-aligned),
+ * so a row's header and first 11 key words — all of a Neutron pass's — are one cache line.
  */
-const R_CONT_PROG = 3;
-const R_CONT_ENTRY = 4;
-const R_CONT_SERIAL = 5;
-const R_CONT_CT = 6; // ..17
-const R_KEY = R_CONT_CT + 12;
-const RW = 64;
-const CT_WORDS = K_CT_TP_DST - K_CT_STATE + 1;
+const RW = (R_KEY + MAX_MASK_WORDS + 15) & ~15;
+
+/** Distinct masks (first-pass and recirculated ones together; none free: not cached). */
+export const PASS_MASKS = 64;
+/** Probes between two re-sorts of the mask lists by hits. */
+const PROBE_SORT = 4096;
 
 // OP event word A: table (8 bits) | EV_TAIL | pc << EV_PC_SHIFT; word B: rule id.
 // LOOKUP event word A: table (8 bits); word B: rule id (-1 miss); word D: length delta.
@@ -111,14 +128,34 @@ export class PassCache {
    * (header word) chains to; R_PROG the program (valid while the entry is: both carry the same
    * generation).
    */
-  readonly rows = new Uint32Array(PASS_ENTRIES * RW);
+  readonly rows = new Int32Array(PASS_ENTRIES * RW);
   /** Hash and generation of entry e at [2e] and [2e+1]: a set's four ways in 32 bytes. */
-  private readonly hg = new Uint32Array(PASS_ENTRIES * 2);
+  private readonly hg = new Int32Array(PASS_ENTRIES * 2);
   private victim = 0;
   private nextSerial = 1;
   hits = 0;
   misses = 0;
   inserts = 0;
+
+  // Masks: key word indices and bits of mask m at [m * MAX_MASK_WORDS ..), mN[m] words.
+  private readonly mW = new Int32Array(PASS_MASKS * MAX_MASK_WORDS);
+  private readonly mB = new Int32Array(PASS_MASKS * MAX_MASK_WORDS);
+  private readonly mN = new Uint8Array(PASS_MASKS);
+  private readonly mHits = new Uint32Array(PASS_MASKS);
+  /**
+   * The entry each mask hit last, tried before hashing: one port's packets share the first
+   * pass's entry, so this is nearly always it (a compare of a few words, no hash).
+   */
+  private readonly mMru = new Int32Array(PASS_MASKS);
+  private nMasks = 0;
+  /** The flow tables' generation the masks belong to (a change empties the lists). */
+  private mGen = 0;
+  /** Masks of first passes and of recirculated ones, in probe order (most hit first). */
+  private readonly firstList = new Int32Array(PASS_MASKS);
+  private nFirst = 0;
+  private readonly recList = new Int32Array(PASS_MASKS);
+  private nRec = 0;
+  private probes = 0;
 
   // Programs.
   private readonly pGen = new Uint32Array(PASS_PROGRAMS);
@@ -127,6 +164,15 @@ export class PassCache {
   readonly opN = new Uint8Array(PASS_PROGRAMS);
   readonly opA = new Int32Array(PASS_PROGRAMS * PASS_OPS);
   readonly opB = new Int32Array(PASS_PROGRAMS * PASS_OPS);
+  /**
+   * A register load, decoded when recorded (a function of rule and pc, like the rest of the
+   * event): opReg = the key word (-1: another instruction), opKeep = the bits it keeps, opSet =
+   * the bits it sets. Measured: a replay that read each load's operands from its rule's plan
+   * (an array per rule, four per Neutron packet) spent a quarter of its time on those reads.
+   */
+  readonly opReg = new Int32Array(PASS_PROGRAMS * PASS_OPS);
+  readonly opKeep = new Int32Array(PASS_PROGRAMS * PASS_OPS);
+  readonly opSet = new Int32Array(PASS_PROGRAMS * PASS_OPS);
   private readonly lkN = new Uint8Array(PASS_PROGRAMS);
   private readonly lkA = new Int32Array(PASS_PROGRAMS * PASS_LOOKUPS);
   private readonly lkB = new Int32Array(PASS_PROGRAMS * PASS_LOOKUPS);
@@ -137,15 +183,26 @@ export class PassCache {
   private readonly touched = new Int32Array(PASS_PROGRAMS);
   nTouched = 0;
 
-  // The key of the last probe that missed (inserted from here at the end of its pass).
-  private readonly pk = new Uint32Array(KW);
-  private pn = 0;
-  private ph = 0;
+  // The last probe that missed: its header and, for a recirculated pass, the parent entry.
+  private pHead = 0;
   private pParent = -1;
+  /** The input key of the pass being recorded (taken when recording starts). */
+  private readonly snap = new Int32Array(KEY_WORDS);
+  /** The arena's key words as int32 (a view made once per key array). */
+  private keyU: Uint32Array | null = null;
+  private keyI: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  /**
+   * The key bits the pass being recorded depends on, one word per key word: the classifier's
+   * lookupWc and the executor's recordEffects OR into it.
+   */
+  readonly wc = new Uint32Array(KEY_WORDS);
 
   // The pass being recorded.
   private readonly rOpA = new Int32Array(PASS_OPS);
   private readonly rOpB = new Int32Array(PASS_OPS);
+  private readonly rOpReg = new Int32Array(PASS_OPS);
+  private readonly rOpKeep = new Int32Array(PASS_OPS);
+  private readonly rOpSet = new Int32Array(PASS_OPS);
   private rOpN = 0;
   private readonly rLkA = new Int32Array(PASS_LOOKUPS);
   private readonly rLkB = new Int32Array(PASS_LOOKUPS);
@@ -160,49 +217,68 @@ export class PassCache {
   hitSerial = 0;
   hitProg = -1;
 
-  /** Probe for a pass from table 0 of the packet in `slot` (a miss keeps the key for insert). */
-  probeFirst(key: Uint32Array, slot: number, generation: number): boolean {
-    const k = slot << KEY_SHIFT;
-    const n = key[k + K_DL_TYPE] === ETH_P_IPV6 || key[k + K_TUN_FLAGS] !== 0 ? PACKET_WORDS : BASE_WORDS;
-    const e = this.find(key, k, n, 0, generation);
-    if (e < 0) {
-      this.keep(key, k, n, 0, -1);
-      return false;
+  /** The key array as int32 words (the arena's key: the view is made once). */
+  private view(key: Uint32Array): Int32Array<ArrayBufferLike> {
+    if (key !== this.keyU) {
+      this.keyU = key;
+      this.keyI = new Int32Array(key.buffer, key.byteOffset, key.length);
     }
-    this.hit(e);
-    return true;
+    return this.keyI;
+  }
+
+  /** Probe for a pass from table 0 of the packet in `slot` (a miss is kept for insert). */
+  probeFirst(key: Uint32Array, slot: number, generation: number): boolean {
+    const g = generation | 0;
+    if (this.mGen !== g) this.resetMasks(g);
+    if (++this.probes === PROBE_SORT) this.sortMasks();
+    const ki = this.view(key);
+    const k = slot << KEY_SHIFT;
+    const list = this.firstList;
+    for (let i = 0; i < this.nFirst; i++) {
+      const m = list[i];
+      const e = this.find(ki, k, m, 0, g);
+      if (e >= 0) {
+        this.mHits[m]++;
+        this.hits++;
+        this.hit(e);
+        return true;
+      }
+    }
+    this.misses++;
+    this.pHead = 0;
+    this.pParent = -1;
+    return false;
   }
 
   /**
    * Probe for the pass a ct(table=T) recirculation starts after the pass of entry `parent`
-   * (serial `serial`): 1 hit, 0 miss (key kept for insert), -1 the parent entry is gone (the
-   * pass cannot be chained: not cached).
+   * (serial `serial`): 1 hit, 0 miss (kept for insert), -1 the parent entry is gone (the pass
+   * cannot be chained: not cached). (A per-parent "continuation", the last child tried first,
+   * paid while keys were exact per connection; with masked keys the connections of a port share
+   * one parent and it missed ~98% in bench/fw-memory, ~7% dearer than probing.)
    */
   probeRecirc(key: Uint32Array, slot: number, parent: number, serial: number, generation: number): number {
-    const rows = this.rows;
-    const pb = parent * RW;
-    if (rows[pb + R_SERIAL] !== serial || this.hg[2 * parent + 1] !== generation) return -1;
-    const k = (slot << KEY_SHIFT) + K_CT_STATE;
-    const cp = rows[pb + R_CONT_PROG];
-    if (cp !== 0) {
-      let i = 0;
-      while (i < CT_WORDS && rows[pb + R_CONT_CT + i] === key[k + i]) i++;
-      if (i === CT_WORDS) {
+    const g = generation | 0;
+    const head = serial | 0;
+    if (this.rows[parent * RW + R_SERIAL] !== head || this.hg[2 * parent + 1] !== g) return -1;
+    if (this.mGen !== g) this.resetMasks(g);
+    const ki = this.view(key);
+    const k = slot << KEY_SHIFT;
+    const list = this.recList;
+    for (let i = 0; i < this.nRec; i++) {
+      const m = list[i];
+      const e = this.find(ki, k, m, head, g);
+      if (e >= 0) {
+        this.mHits[m]++;
         this.hits++;
-        this.hitProg = cp - 1;
-        this.hitEntry = rows[pb + R_CONT_ENTRY];
-        this.hitSerial = rows[pb + R_CONT_SERIAL];
+        this.hit(e);
         return 1;
       }
     }
-    const e = this.find(key, k, CT_WORDS, serial, generation);
-    if (e < 0) {
-      this.keep(key, k, CT_WORDS, serial, parent);
-      return 0;
-    }
-    this.hit(e);
-    this.setCont(pb, e, this.rows, e * RW + R_KEY);
-    return 1;
+    this.misses++;
+    this.pHead = head;
+    this.pParent = parent;
+    return 0;
   }
 
   private hit(e: number): void {
@@ -212,54 +288,129 @@ export class PassCache {
     this.hitProg = this.rows[b + R_PROG];
   }
 
-  /** Row `pb`'s continuation is entry `e`, whose key (header and ct words) is at src[at..]. */
-  private setCont(pb: number, e: number, src: Uint32Array, at: number): void {
-    const rows = this.rows;
-    const b = e * RW;
-    rows[pb + R_CONT_PROG] = rows[b + R_PROG] + 1;
-    rows[pb + R_CONT_ENTRY] = e;
-    rows[pb + R_CONT_SERIAL] = rows[b + R_SERIAL];
-    for (let i = 0; i < CT_WORDS; i++) rows[pb + R_CONT_CT + i] = src[at + 1 + i];
-  }
-
+  /** Entry `e`'s serial (int32 bits): what a following pass chains to. */
   serialOf(e: number): number {
     return this.rows[e * RW + R_SERIAL];
   }
 
-  /** Look up (head, key[k..k+n)); the hash is kept in ph. */
-  private find(key: Uint32Array, k: number, n: number, head: number, generation: number): number {
-    let h = Math.imul(0x9747b28c ^ head, 0x5bd1e995);
-    h ^= h >>> 15;
+  /** Entry `e`'s masked key words equal the key at ki[k..] under its mask (its header aside). */
+  private matches(e: number, ki: Int32Array, k: number): boolean {
+    const rows = this.rows;
+    const b = e * RW;
+    const m = rows[b + R_MASK];
+    const n = rows[b + R_NW];
+    const wb = m * MAX_MASK_WORDS;
+    const mW = this.mW;
+    const mB = this.mB;
+    for (let i = 0; i < n; i++) if (rows[b + R_KEY + i] !== (ki[k + mW[wb + i]] & mB[wb + i])) return false;
+    return true;
+  }
+
+  /**
+   * Hash of (mask m, header, key words at from[k..] under m): a sum of products by a constant per
+   * key word, then one finalizer. Measured: a multiply-and-shift chain per word (each step
+   * waiting for the last) made a hit cost ~57 ns for 9 words; the products are independent.
+   */
+  private hashOf(from: Int32Array, k: number, m: number, head: number): number {
+    let h = (Math.imul(head, 0x27d4eb2f) + Math.imul(m + 1, 0x165667b1)) | 0;
+    const wb = m * MAX_MASK_WORDS;
+    const n = this.mN[m];
+    const mW = this.mW;
+    const mB = this.mB;
     for (let i = 0; i < n; i++) {
-      h = Math.imul(h ^ key[k + i], 0x5bd1e995);
-      h ^= h >>> 15;
+      const w = mW[wb + i];
+      h = (h + Math.imul(from[k + w] & mB[wb + i], WORD_MUL[w])) | 0;
     }
-    h = (h ^ (h >>> 13)) >>> 0;
-    this.ph = h;
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  }
+
+  /** The entry of (mask m, header) matching the key at ki[k..], or -1 (g: generation bits). */
+  private find(ki: Int32Array, k: number, m: number, head: number, g: number): number {
+    const rows = this.rows;
+    const mru = this.mMru[m];
+    if (mru >= 0 && this.hg[2 * mru + 1] === g && rows[mru * RW + R_MASK] === m && rows[mru * RW + R_HEAD] === head && this.matches(mru, ki, k)) return mru;
+    const e = this.findHashed(ki, k, m, head, g);
+    if (e >= 0) this.mMru[m] = e;
+    return e;
+  }
+
+  private findHashed(ki: Int32Array, k: number, m: number, head: number, g: number): number {
+    const h = this.hashOf(ki, k, m, head);
     const e0 = (h & SET_MASK) << 2;
     const hg = this.hg;
     const rows = this.rows;
     for (let e = e0; e < e0 + 4; e++) {
-      if (hg[2 * e] !== h || hg[2 * e + 1] !== generation) continue;
+      if (hg[2 * e] !== h || hg[2 * e + 1] !== g) continue;
       const b = e * RW;
-      if (rows[b + R_NW] !== n + 1 || rows[b + R_KEY] !== head) continue;
-      let i = 0;
-      while (i < n && rows[b + R_KEY + 1 + i] === key[k + i]) i++;
-      if (i === n) {
-        this.hits++;
-        return e;
-      }
+      if (rows[b + R_MASK] !== m || rows[b + R_HEAD] !== head) continue;
+      if (this.matches(e, ki, k)) return e;
     }
-    this.misses++;
     return -1;
   }
 
-  private keep(key: Uint32Array, k: number, n: number, head: number, parent: number): void {
-    const pk = this.pk;
-    pk[0] = head;
-    for (let i = 0; i < n; i++) pk[i + 1] = key[k + i];
-    this.pn = n + 1;
-    this.pParent = parent;
+  /** The tables changed: every entry is stale, and so are the masks. */
+  private resetMasks(generation: number): void {
+    this.mGen = generation;
+    this.nMasks = 0;
+    this.nFirst = 0;
+    this.nRec = 0;
+  }
+
+  /** The mask lists in order of hits since the last sort (every PROBE_SORT probes). */
+  private sortMasks(): void {
+    this.probes = 0;
+    sortByHits(this.firstList, this.nFirst, this.mHits);
+    sortByHits(this.recList, this.nRec, this.mHits);
+    for (let m = 0; m < this.nMasks; m++) this.mHits[m] >>>= 1;
+  }
+
+  /** The mask of the recorded pass's `wc` in its kind's list (added when new), or -1 (no room). */
+  private maskOf(first: boolean): number {
+    const wc = this.wc;
+    const mW = this.mW;
+    const mB = this.mB;
+    const list = first ? this.firstList : this.recList;
+    const n = first ? this.nFirst : this.nRec;
+    let nw = 0;
+    for (let w = 0; w < MATCH_WORDS; w++) if (wc[w] !== 0 && w !== K_CONJ_ID) nw++;
+    for (let i = 0; i < n; i++) {
+      const m = list[i];
+      if (this.mN[m] !== nw) continue;
+      const wb = m * MAX_MASK_WORDS;
+      let j = 0;
+      while (j < nw && mB[wb + j] === (wc[mW[wb + j]] | 0)) j++;
+      if (j === nw) return m;
+    }
+    if (this.nMasks === PASS_MASKS) return -1;
+    const m = this.nMasks++;
+    const wb = m * MAX_MASK_WORDS;
+    let j = 0;
+    for (let w = 0; w < MATCH_WORDS; w++) {
+      if (wc[w] === 0 || w === K_CONJ_ID) continue;
+      mW[wb + j] = w;
+      mB[wb + j] = wc[w];
+      j++;
+    }
+    this.mN[m] = nw;
+    this.mHits[m] = 0;
+    this.mMru[m] = -1;
+    list[n] = m;
+    if (first) this.nFirst = n + 1;
+    else this.nRec = n + 1;
+    return m;
+  }
+
+  /**
+   * The key depends on every bit of the words [from, to) (an action made later words depend on
+   * them in ways the classifier does not see).
+   */
+  wcAll(from: number, to: number): void {
+    const wc = this.wc;
+    for (let w = from; w < to; w++) wc[w] = 0xffffffff;
   }
 
   /**
@@ -282,15 +433,23 @@ export class PassCache {
     return (x >>> 0) % this.insertInvProb === 0;
   }
 
-  /** Start recording the pass the last probe missed. */
-  startRecording(): void {
+  /** Start recording the pass the last probe missed, of the packet whose key is at key[slot]. */
+  startRecording(key: Uint32Array, slot: number): void {
+    const k = slot << KEY_SHIFT;
+    const snap = this.snap;
+    const wc = this.wc;
+    for (let w = 0; w < KEY_WORDS; w++) {
+      snap[w] = key[k + w];
+      wc[w] = 0;
+    }
     this.rOpN = 0;
     this.rLkN = 0;
     this.rFate = 0;
     this.recBad = false;
   }
 
-  recordOp(a: number, rid: number): void {
+  /** An instruction ran; `reg` >= 0: a register load of key word `reg`, keeping `keep`, setting `set`. */
+  recordOp(a: number, rid: number, reg: number, keep: number, set: number): void {
     const n = this.rOpN;
     if (n === PASS_OPS) {
       this.recBad = true;
@@ -298,8 +457,12 @@ export class PassCache {
     }
     this.rOpA[n] = a;
     this.rOpB[n] = rid;
+    this.rOpReg[n] = reg;
+    this.rOpKeep[n] = keep;
+    this.rOpSet[n] = set;
     this.rOpN = n + 1;
   }
+
 
   /** A lookup in `table` found `rid` (-1 miss) with the frame `delta` bytes longer than at the start. */
   recordLookup(table: number, rid: number, delta: number): void {
@@ -368,6 +531,9 @@ export class PassCache {
         for (let i = 0; i < no; i++) {
           this.opA[ob + i] = this.rOpA[i];
           this.opB[ob + i] = this.rOpB[i];
+          this.opReg[ob + i] = this.rOpReg[i];
+          this.opKeep[ob + i] = this.rOpKeep[i];
+          this.opSet[ob + i] = this.rOpSet[i];
         }
         const lb = p * PASS_LOOKUPS;
         for (let i = 0; i < nl; i++) {
@@ -399,41 +565,72 @@ export class PassCache {
    */
   insert(generation: number): number {
     if (this.recBad) return -1;
+    const g = generation | 0;
+    if (this.mGen !== g) this.resetMasks(g);
+    const head = this.pHead;
+    const pp = this.pParent;
+    if (head !== 0) {
+      // A recirculated pass: chained to its parent entry (still the same pass: its serial is
+      // this one's header), which pins part of the key already.
+      if (pp < 0 || this.hg[2 * pp + 1] !== g || this.rows[pp * RW + R_SERIAL] !== head) return -1;
+      this.dropPinned(pp);
+    }
+    const m = this.maskOf(head === 0);
+    if (m < 0) return -1;
     const prog = this.intern(generation);
     if (prog < 0) return -1;
-    const h = this.ph;
+    const snap = this.snap;
+    const h = this.hashOf(snap, 0, m, head);
     const e0 = (h & SET_MASK) << 2;
     // A stale way first, else the ways in turn. (Preferring entries whose parent pass is gone
     // read eight rows per insert: it doubled the cost of a new connection.)
     const hg = this.hg;
     let e = e0;
-    while (e < e0 + 4 && hg[2 * e + 1] === generation) e++;
+    while (e < e0 + 4 && hg[2 * e + 1] === g) e++;
     if (e === e0 + 4) e = e0 + (this.victim = (this.victim + 1) & 3);
-    const n = this.pn;
     const rows = this.rows;
-    const pk = this.pk;
     const b = e * RW;
-    for (let i = 0; i < n; i++) rows[b + R_KEY + i] = pk[i];
+    const n = this.mN[m];
+    const wb = m * MAX_MASK_WORDS;
+    for (let i = 0; i < n; i++) rows[b + R_KEY + i] = snap[this.mW[wb + i]] & this.mB[wb + i];
     hg[2 * e] = h;
-    hg[2 * e + 1] = generation;
+    hg[2 * e + 1] = g;
     rows[b + R_NW] = n;
+    rows[b + R_MASK] = m;
+    rows[b + R_HEAD] = head;
     rows[b + R_PROG] = prog;
-    rows[b + R_CONT_PROG] = 0;
     const s = this.nextSerial;
-    rows[b + R_SERIAL] = s;
+    rows[b + R_SERIAL] = s | 0;
     if (s === 0xffffffff) {
       // Serials wrapped: an old entry chained to a reused serial must not match, so every
       // entry but this one goes (the flow tables' generation is never 0).
       for (let x = 1; x < hg.length; x += 2) hg[x] = 0;
-      hg[2 * e + 1] = generation;
+      hg[2 * e + 1] = g;
       this.nextSerial = 1;
     } else this.nextSerial = s + 1;
     this.inserts++;
-    // A recirculated pass: its parent (still the same pass: the serial is the header word)
-    // finds it inline next time.
-    const pp = this.pParent;
-    if (pp >= 0 && e !== pp && hg[2 * pp + 1] === generation && rows[pp * RW + R_SERIAL] === pk[0]) this.setCont(pp * RW, e, pk, 0);
     return e;
+  }
+
+  /**
+   * Leave out of a recirculated pass's key what its parent entry `pe` pins already: outside the
+   * ct words (which conntrack writes at the recirculation), a word at the recirculation is the
+   * parent pass's input word, or what the parent's instructions made of it — loads of
+   * constants, and edits, for which the parent is keyed on every packet word (a move or a load
+   * of another field: on every word). So the bits the parent's mask fixes are the same for every
+   * packet that replays the parent (a NAT translation, the only other writer, is never chained).
+   * Neutron's second pass: its key keeps dl_dst, tp_dst, reg6 and the ct words, not the
+   * addresses, protocol and registers the first pass looked at.
+   */
+  private dropPinned(pe: number): void {
+    const wc = this.wc;
+    const pm = this.rows[pe * RW + R_MASK];
+    const wb = pm * MAX_MASK_WORDS;
+    for (let i = 0; i < this.mN[pm]; i++) {
+      const w = this.mW[wb + i];
+      if (w >= K_CT_STATE && w <= K_CT_TP_DST) continue;
+      wc[w] = (wc[w] & ~this.mB[wb + i]) >>> 0;
+    }
   }
 
   /** A replay of program `p` for a frame of `len` bytes (its lookups are counted at the flush). */
@@ -470,5 +667,21 @@ export class PassCache {
       }
     }
     this.nTouched = 0;
+  }
+}
+
+/** An odd multiplier per key word for hashOf (distinct, well spread: golden-ratio steps). */
+const WORD_MUL = Int32Array.from({ length: KEY_WORDS }, (_, w) => Math.imul(2 * w + 1, 0x9e3779b1) | 1);
+
+/** Insertion sort of list[0..n) by descending hits (a few masks; no allocation). */
+function sortByHits(list: Int32Array, n: number, hits: Uint32Array): void {
+  for (let i = 1; i < n; i++) {
+    const m = list[i];
+    let j = i;
+    while (j > 0 && hits[list[j - 1]] < hits[m]) {
+      list[j] = list[j - 1];
+      j--;
+    }
+    list[j] = m;
   }
 }
