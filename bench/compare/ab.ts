@@ -7,7 +7,7 @@
  * a shared machine: packets per second move with whatever else runs, CPU time per packet much
  * less.
  *
- *   node dist/bench/compare/ab.js [--reps N] [--seconds S] [--tcp] [--linux] [--scenarios l2,nat] [--gen trafgen|pacegen] [--drops] -- 'A opts' 'B opts' ...
+ *   node dist/bench/compare/ab.js [--reps N] [--seconds S] [--tcp] [--linux] [--scenarios l2,nat] [--gen trafgen|pacegen] [--drops] [--node-args '--trace-gc'] -- 'A opts' 'B opts' ...
  *   e.g. node dist/bench/compare/ab.js --reps 3 -- '' 'tx_ring=on'      (root)
  *
  * --scenarios: the comparison's scenarios (lab.ts) to alternate within each repetition, every
@@ -16,8 +16,16 @@
  * learning frames); default trafgen. --drops: after the UDP run, the tvs ports' and routers'
  * drops by reason (dump-ports, router-show) and the switch-side veths' RX drops.
  *
- * A variant whose first word is `@TREE` runs another built checkout's tvs (TREE/dist/src/cli/tvs.js)
- * with the add-port options after it, for an A/B of code changes: `-- '@/path/to/main' ''`.
+ * --node-args: extra node flags for every tvs variant; with --trace-gc each UDP run lists the
+ * collections V8 did during it (kind, pause, reason: gc-log.ts) and the summary counts them;
+ * with --trace-deopt, the functions deoptimized during it (and why).
+ * --keep-logs DIR: copy each run's tvs log to DIR/RUN-SCENARIO-VARIANT.log (e.g. with --trace-deopt).
+ *
+ * A variant whose first word is `@TREE` runs another built checkout's tvs (TREE/dist/src/cli/tvs.js,
+ * with that checkout's node flags) with the add-port options after it, for an A/B of code changes:
+ * `-- '@/path/to/main' ''`. A variant's words that start with `--` are node flags for it alone
+ * (`-- '' '--single-threaded-gc'`), and `start:OPTION` words `tvs start` options
+ * (`start:--helper-nice-saturated=19`).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -25,6 +33,7 @@ import * as path from 'path';
 import { ADDR, Lab, LinuxSwitch, Scenario, SwitchUnderTest, TvsSwitch } from './lab';
 import { flowOf, killIperfServer, neighbourMac, runPacegen, WARMUP } from './measure';
 import { sh, nsx, sleep, median } from './sys';
+import { deoptSummary, gcSummary, logSince, parseGcLog, type GcEvent } from './gc-log';
 
 interface Sample {
   variant: string;
@@ -37,6 +46,10 @@ interface Sample {
   cpuUs: number;
   tcpGbps?: number;
   load1: number;
+  /** with --node-args --trace-gc: collections during the UDP run */
+  gc?: GcEvent[];
+  /** with --node-args --trace-deopt: deoptimizations during the UDP run */
+  deopts?: string[];
 }
 
 function userSys(pid: number): [number, number] {
@@ -48,6 +61,7 @@ function userSys(pid: number): [number, number] {
 const counter = (ns: string, what: string) => Number(sh(nsx(ns, ['cat', `/sys/class/net/eth0/statistics/${what}`])).trim());
 
 async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | 'pacegen'): Promise<Omit<Sample, 'variant' | 'scenario' | 'load1' | 'tcpGbps'>> {
+  const log = path.join(lab.dir, 'tvs.log');
   const f = flowOf(lab);
   const nft = path.join(lab.dir, 'sink.nft');
   fs.writeFileSync(nft, 'table netdev tvcsink {\n  chain in {\n    type filter hook ingress device "eth0" priority 0;\n    udp dport 9 counter drop\n  }\n}\n');
@@ -64,6 +78,7 @@ async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | '
   const rx0 = counter(f.dst, 'rx_packets');
   const tx0 = counter(f.src, 'tx_packets');
   const [u0, s0] = pid ? userSys(pid) : [0, 0];
+  const log0 = logSince(log, 0).end;
   const t0 = Date.now();
   let elapsed: number;
   if (gen === 'pacegen') {
@@ -80,6 +95,9 @@ async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | '
   const delivered = counter(f.dst, 'rx_packets') - rx0;
   const offered = counter(f.src, 'tx_packets') - tx0;
   const [u1, s1] = pid ? userSys(pid) : [0, 0];
+  const during = logSince(log, log0).text;
+  const gc = parseGcLog(during);
+  const deopts = deoptSummary(during);
   sh(nsx(f.dst, ['nft', 'delete', 'table', 'netdev', 'tvcsink']), { allowFail: true });
   const per = (ticks: number) => (delivered ? ((ticks / 100) * 1e6) / delivered : NaN);
   return {
@@ -89,6 +107,8 @@ async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | '
     userUs: per(u1 - u0),
     sysUs: per(s1 - s0),
     cpuUs: per(u1 - u0 + s1 - s0),
+    ...(gc.length ? { gc } : {}),
+    ...(deopts.length ? { deopts } : {}),
   };
 }
 
@@ -124,7 +144,7 @@ function printDrops(lab: Lab, tvs: TvsSwitch, label: string): void {
   }
 }
 
-async function oneRun(scenario: Scenario, variant: string, opts: string[], seconds: number, tcp: boolean, port: number, gen: 'trafgen' | 'pacegen', drops: boolean): Promise<Sample> {
+async function oneRun(scenario: Scenario, variant: string, opts: string[], seconds: number, tcp: boolean, port: number, gen: 'trafgen' | 'pacegen', drops: boolean, nodeArgs: string[], keepLog?: string): Promise<Sample> {
   const lab = new Lab(scenario);
   let sw: SwitchUnderTest | undefined;
   try {
@@ -132,7 +152,9 @@ async function oneRun(scenario: Scenario, variant: string, opts: string[], secon
     if (variant === 'linux') sw = new LinuxSwitch(lab);
     else {
       const tree = opts[0]?.startsWith('@') ? opts.shift()!.slice(1) : undefined;
-      const tvs = new TvsSwitch(lab, [], opts);
+      // Words of the variant that start with -- are node flags of that variant alone.
+      const tvs = new TvsSwitch(lab, [...nodeArgs, ...opts.filter((o) => o.startsWith('--'))], opts.filter((o) => !o.startsWith('--') && !o.startsWith('start:')));
+      tvs.startArgs = opts.filter((o) => o.startsWith('start:')).map((o) => o.slice(6));
       if (tree !== undefined) tvs.tvsScript = path.resolve(tree, 'dist/src/cli/tvs.js');
       sw = tvs;
     }
@@ -146,6 +168,7 @@ async function oneRun(scenario: Scenario, variant: string, opts: string[], secon
     return { variant, scenario, ...u, tcpGbps, load1 };
   } finally {
     if (sw) await sw.teardown().catch(() => undefined);
+    if (keepLog !== undefined && fs.existsSync(path.join(lab.dir, 'tvs.log'))) fs.copyFileSync(path.join(lab.dir, 'tvs.log'), keepLog);
     lab.destroy();
   }
 }
@@ -176,6 +199,10 @@ async function main(): Promise<void> {
   const scenarios = str('--scenarios', 'l2').split(',') as Scenario[];
   for (const sc of scenarios) if (!['l2', 'vlan', 'nat', 'fw'].includes(sc)) throw new Error(`--scenarios: unknown scenario '${sc}'`);
   const gen = str('--gen', 'trafgen');
+  const nodeArgs = str('--node-args', '').split(/\s+/).filter(Boolean);
+  const keepLogs = str('--keep-logs', '');
+  if (keepLogs) fs.mkdirSync(keepLogs, { recursive: true });
+  let run = 0;
   if (gen !== 'trafgen' && gen !== 'pacegen') throw new Error('--gen trafgen|pacegen');
   if (flags.includes('--linux')) variants.push('linux');
   const samples: Sample[] = [];
@@ -183,19 +210,27 @@ async function main(): Promise<void> {
   for (let r = 0; r < reps; r++) {
     for (const sc of scenarios) {
       for (const v of variants) {
-        const s = await oneRun(sc, v, v.split(/\s+/).filter(Boolean), seconds, tcp, port++, gen, drops);
+        const s = await oneRun(sc, v, v.split(/\s+/).filter(Boolean), seconds, tcp, port++, gen, drops, nodeArgs, keepLogs ? path.join(keepLogs, `${++run}-${sc}-${v.replace(/[^A-Za-z0-9=_.-]+/g, '_') || 'default'}.log`) : undefined);
         samples.push(s);
-        console.log(JSON.stringify(s));
+        const { gc, deopts, ...rest } = s;
+        console.log(JSON.stringify(rest));
+        if (gc) console.log(gcSummary(gc).map((l) => `  gc: ${l}`).join('\n'));
+        if (deopts) console.log(deopts.map((l) => `  deopt: ${l}`).join('\n'));
       }
     }
   }
   console.log(`\n${reps} alternating runs × ${seconds} s (${gen}), ${new Date().toISOString()}, load1 during runs ${mmm(samples.map((s) => s.load1), 1)}`);
-  console.log('scenario | variant | CPU µs/pkt (user + sys) | user | sys | delivered kpps | offered kpps | loss %' + (tcp ? ' | TCP off Gbit/s' : ''));
+  const traced = samples.some((s) => s.gc !== undefined) || nodeArgs.includes('--trace-gc');
+  console.log('scenario | variant | CPU µs/pkt (user + sys) | user | sys | delivered kpps | offered kpps | loss %' + (tcp ? ' | TCP off Gbit/s' : '') + (traced ? ' | mark-compacts | their max pause ms | scavenges' : ''));
   for (const sc of scenarios) {
     for (const v of variants) {
       const xs = samples.filter((s) => s.variant === v && s.scenario === sc);
       const col = (k: keyof Sample, d: number) => mmm(xs.map((s) => s[k] as number), d);
-      console.log(`${sc} | ${v || '(default)'} | ${col('cpuUs', 2)} | ${col('userUs', 2)} | ${col('sysUs', 2)} | ${col('deliveredKpps', 0)} | ${col('offeredKpps', 0)} | ${col('lossPct', 1)}` + (tcp ? ` | ${col('tcpGbps', 2)}` : ''));
+      const major = (s: Sample) => (s.gc ?? []).filter((e) => e.kind.startsWith('Mark-'));
+      const gcCols = traced
+        ? ` | ${mmm(xs.map((s) => major(s).length), 0)} | ${mmm(xs.map((s) => Math.max(0, ...major(s).map((e) => e.pauseMs))), 1)} | ${mmm(xs.map((s) => (s.gc ?? []).filter((e) => e.kind === 'Scavenge').length), 0)}`
+        : '';
+      console.log(`${sc} | ${v || '(default)'} | ${col('cpuUs', 2)} | ${col('userUs', 2)} | ${col('sysUs', 2)} | ${col('deliveredKpps', 0)} | ${col('offeredKpps', 0)} | ${col('lossPct', 1)}` + (tcp ? ` | ${col('tcpGbps', 2)}` : '') + gcCols);
     }
   }
 }

@@ -317,7 +317,8 @@ export class TvsSwitch implements SwitchUnderTest {
   readonly tcpOnLabel = 'vnet header (TSO frames carried)';
   private daemonPid = 0;
   private control: string;
-  private startArgs: string[] = [];
+  /** Extra `tvs start` options (ab.js / rx-loss.js variants: words `start:--OPTION=VALUE`). */
+  startArgs: string[] = [];
   /** The `tvs` script to run (another build's dist/src/cli/tvs.js for an A/B). */
   tvsScript = TVS;
   /** portOpts: extra add-port options for the two host-facing ports p1 and p2 (e.g. tx_ring=on), for A/B runs (l2, vlan, fw). */
@@ -383,6 +384,21 @@ export class TvsSwitch implements SwitchUnderTest {
 }
 
 /**
+ * The node flags and environment the `tvs` script at `tvs` starts its switch with: another
+ * checkout's own (its dist/src/cli/node-flags.js) when an A/B runs one, so a change of flags is
+ * part of what is compared; this build's otherwise.
+ */
+function switchFlagsOf(tvs: string): { flags: readonly string[]; env: Readonly<Record<string, string>> } {
+  if (tvs === TVS) return { flags: SWITCH_NODE_FLAGS, env: SWITCH_ENV };
+  try {
+    const m = require(path.join(path.dirname(tvs), 'node-flags.js')) as { SWITCH_NODE_FLAGS?: string[]; SWITCH_ENV?: Record<string, string> };
+    return { flags: m.SWITCH_NODE_FLAGS ?? [], env: m.SWITCH_ENV ?? {} };
+  } catch {
+    return { flags: SWITCH_NODE_FLAGS, env: SWITCH_ENV };
+  }
+}
+
+/**
  * Start a tvs daemon inside namespace `ns` (pinned to `cpu` unless undefined), its log in
  * `dir`; resolves with its PID once the control socket is there.
  */
@@ -390,11 +406,12 @@ export async function startTvsDaemon(ns: string, dir: string, control: string, n
   const logFile = path.join(dir, `${path.basename(control, '.sock')}.log`);
   const log = fs.openSync(logFile, 'a');
   const pin = cpu !== undefined ? ['taskset', '-c', cpu] : [];
+  const own = switchFlagsOf(tvs);
   // `ip netns exec` execs in place, so the child's PID is the daemon's.
-  const d = spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, ...SWITCH_NODE_FLAGS, ...nodeArgs, tvs, 'start', '--control', control, ...startArgs], {
+  const d = spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, ...own.flags, ...nodeArgs, tvs, 'start', '--control', control, ...startArgs], {
     stdio: ['ignore', log, log],
     cwd: dir, // profilers' side files (v8 logs) land in the lab dir, removed with it
-    env: { ...process.env, ...SWITCH_ENV },
+    env: { ...process.env, ...own.env },
   });
   fs.closeSync(log);
   d.on('error', () => undefined);

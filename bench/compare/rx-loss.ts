@@ -19,13 +19,17 @@
  * the pass's UDP trials is reported per variant (the memory goal's "at rest" and "after the UDP
  * runs"). The add-port options go to both host-facing ports. --node-args: extra node flags for
  * the switch; with --trace-gc each trial lists the collections V8 did during it (a pause of the
- * switch's own making, as opposed to its core being taken away).
+ * switch's own making, as opposed to its core being taken away). As in ab.js, a variant whose
+ * first word is `@TREE` runs another built checkout's tvs, a variant's words that start with `--`
+ * are node flags for it alone and `start:OPTION` words `tvs start` options.
  */
 import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import { Lab, type Scenario, TvsSwitch } from './lab';
 import { flowOf, runPacegen, searchZeroLoss, WARMUP, type UdpFigures } from './measure';
 import { sh, nsx, sleep, median, rssKiB, runAsRoot } from './sys';
+import { gcSummary, parseGcLog } from './gc-log';
 
 type Counters = Record<string, number>;
 
@@ -92,7 +96,7 @@ interface Trial extends UdpFigures {
   lost: number;
   where: Counters;
   maxLateUs: number;
-  /** with --node-args --trace-gc: the collections V8 logged during the trial (kind and pause) */
+  /** with --node-args --trace-gc: the collections V8 logged during the trial (kind, pause, reason) */
   gc?: string[];
 }
 
@@ -117,7 +121,7 @@ async function trial(lab: Lab, sw: TvsSwitch, askPps: number | undefined, second
     ? runPacegen(f.src, { ...gen, size: 64, ratePps: Math.round(askPps), count: Math.ceil(seconds * askPps), seconds }, (seconds + 10) * 1000)
     : runPacegen(f.src, { ...gen, size: 64, count: Math.ceil(seconds * 3_000_000), seconds }, (seconds + 10) * 1000);
   await sleep(300);
-  const gc = [...logSince(lab, log0).text.matchAll(/(Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Sweep)[^\n]*?([\d.]+) \/ [\d.]+ ms/g)].map((m) => `${m[1]} ${m[2]} ms`);
+  const gc = gcSummary(parseGcLog(logSince(lab, log0).text));
   const d = diff(a, snapshot(lab, sw));
   const elapsed = r.seconds > 0 ? r.seconds : seconds;
   const offered = d.h1Tx;
@@ -168,7 +172,11 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) {
       for (const v of variants) {
         const lab = new Lab(scenario);
-        const sw = new TvsSwitch(lab, nodeArgs, v.split(/\s+/).filter(Boolean));
+        const words = v.split(/\s+/).filter(Boolean);
+        const tree = words[0]?.startsWith('@') ? words.shift()!.slice(1) : undefined;
+        const sw = new TvsSwitch(lab, [...nodeArgs, ...words.filter((o) => o.startsWith('--'))], words.filter((o) => !o.startsWith('--') && !o.startsWith('start:')));
+        sw.startArgs = words.filter((o) => o.startsWith('start:')).map((o) => o.slice(6));
+        if (tree !== undefined) sw.tvsScript = path.resolve(tree, 'dist/src/cli/tvs.js');
         try {
           lab.create();
           await sw.setup();
