@@ -893,19 +893,25 @@ static napi_value js_open_scratch(napi_env env, napi_callback_info info) {
   return int_result(env, p->handle);
 }
 
-/* scratchInject(handle, frame): queue `frame` (a Uint8Array, copied) for the scratch port's next
- * rx burst. 0 or -errno; -EBADF for any handle that is not a scratch port's. */
+/* scratchInject(handle, frame[, copies]): queue `copies` (default 1) copies of `frame` (a
+ * Uint8Array, copied) for the scratch port's next rx bursts. 0 or -errno; -EBADF for any handle
+ * that is not a scratch port's. */
 static napi_value js_scratch_inject(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_typedarray_type t;
+  napi_valuetype vt;
   size_t len;
   void *data;
+  uint32_t copies = 1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct port *p = argc >= 2 ? lookup(env, argv[0]) : NULL;
   if (!p || p->ops != &SCRATCH_OPS) return int_result(env, -EBADF);
   if (napi_get_typedarray_info(env, argv[1], &t, &len, &data, NULL, NULL) != napi_ok || t != napi_uint8_array) return int_result(env, -EINVAL);
-  return int_result(env, scratch_inject(p->impl, data, (uint32_t)len));
+  if (argc >= 3 && napi_typeof(env, argv[2], &vt) == napi_ok && vt != napi_undefined) {
+    if (vt != napi_number || napi_get_value_uint32(env, argv[2], &copies) != napi_ok) return int_result(env, -EINVAL);
+  }
+  return int_result(env, scratch_inject(p->impl, data, (uint32_t)len, copies));
 }
 
 static napi_value js_open_tap(napi_env env, napi_callback_info info) {

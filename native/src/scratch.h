@@ -13,10 +13,16 @@ struct scratch_port;
 
 int scratch_open(const char *name, int vnet_hdr, struct scratch_port **out, struct tvs_err *e);
 const char *scratch_name(struct scratch_port *p);
-/* Queue one frame for the next rx burst (a copy; one at a time): 0, -EBUSY (one is queued) or
- * -EMSGSIZE (longer than a scratch frame). */
-int scratch_inject(struct scratch_port *p, const uint8_t *frame, uint32_t len);
-/* The queued frame into slots[0] (a small slot), as an AF_PACKET receive fills it. 0 or 1. */
+/* Copies of one queued frame a scratch port may hold at once (scratch_inject). */
+#define SCRATCH_MAX_COPIES 65536
+
+/* Queue `copies` copies of one frame for the next rx bursts (the frame is copied once; one frame
+ * at a time): 0, -EBUSY (copies of one are still queued), -EMSGSIZE (longer than a scratch frame)
+ * or -EINVAL (copies outside 1..SCRATCH_MAX_COPIES). Several copies let the warm-up fill whole
+ * receive bursts, as a saturated port does. */
+int scratch_inject(struct scratch_port *p, const uint8_t *frame, uint32_t len, uint32_t copies);
+/* Up to `max` of the queued copies into slots[0..] (small slots), as an AF_PACKET receive fills
+ * them: how many. */
 int scratch_rx_burst(struct scratch_port *p, const struct tvs_arena *a, uint32_t *slots, int max, int large);
 /* Takes every frame and sends none of them anywhere: n. */
 int scratch_tx_burst(struct scratch_port *p, const struct tvs_arena *a, const uint32_t *slots, int n);

@@ -116,8 +116,12 @@ export interface NativeBinding {
    * and sends nowhere. The start-up warm-up runs real port classes on these (datapath/warm-up.ts).
    */
   openScratch?(name: string, opts: { vnetHdr: boolean }, arena: ArenaView): number;
-  /** Queue one frame (copied) for a scratch port's next rxBurst: 0 or -errno (-EBADF: not a scratch port). */
-  scratchInject?(handle: number, frame: Uint8Array): number;
+  /**
+   * Queue `copies` (default 1, at most 65,536) copies of one frame (copied) for a scratch port's
+   * next rxBursts, as many per burst as it offers slots: 0 or -errno (-EBADF: not a scratch port;
+   * -EBUSY: copies of a frame are still queued).
+   */
+  scratchInject?(handle: number, frame: Uint8Array, copies?: number): number;
   /** Tunnel underlay sockets (VXLAN: UDP rx + raw tx; GRE: raw IP protocol 47). */
   openUnderlay(kind: 'vxlan' | 'gre', opts: UnderlayOptions, arena: ArenaView): number;
   /** MTU of the route to `remote` (from `local` when given), or -errno (ENETUNREACH: no route). */

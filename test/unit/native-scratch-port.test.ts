@@ -43,6 +43,35 @@ t.test('a frame in, the same frame out of rxBurst; txBurst takes all', { skip },
   t.equal(b.scratchInject!(p.handle, new Uint8Array(2000)), -90, 'longer than a scratch frame: EMSGSIZE');
 });
 
+t.test('copies of a frame fill whole bursts, as a saturated port does', { skip }, async (t) => {
+  const b = loadBinding();
+  const arena = new PacketArena({ slots: 256, largeSlots: 0 });
+  const p = new AfPacketPort('scratch2', arena, { scratch: true, vnetHdr: true }, b);
+  t.teardown(() => b.close(p.handle));
+  p.start(() => undefined, newBatchClock(), true);
+  const frame = Uint8Array.from({ length: 60 }, (_, i) => (i * 5 + 1) & 0xff);
+  t.equal(b.scratchInject!(p.handle, frame, 0), -22, 'no copies: EINVAL');
+  t.equal(b.scratchInject!(p.handle, frame, 65537), -22, 'more than 65,536: EINVAL');
+  t.equal(b.scratchInject!(p.handle, frame, 20), 0);
+  t.equal(b.scratchInject!(p.handle, frame), -16, 'copies still queued: EBUSY');
+  const batch = new Batch(8);
+  const got: number[] = [];
+  let differ = 0;
+  for (;;) {
+    batch.count = 0;
+    const n = p.rxBurst(batch);
+    if (n === 0) break;
+    got.push(n);
+    for (let i = 0; i < n; i++) if (Buffer.compare(arena.frame(batch.slots[i]), frame) !== 0) differ++;
+    t.equal(p.txBurst(batch.slots, n), n);
+    for (let i = 0; i < n; i++) arena.release(batch.slots[i]);
+  }
+  t.same(got, [8, 8, 4], 'full bursts of the batch size, then the rest');
+  t.equal(differ, 0, 'every copy is the frame, byte for byte');
+  t.equal(p.counters.rxPackets, 20);
+  t.equal(b.scratchInject!(p.handle, frame), 0, 'all received: a frame can be queued again');
+});
+
 t.test('scratchInject refuses a closed port and a handle that is no scratch port', { skip }, async (t) => {
   const b = loadBinding();
   const arena = new PacketArena({ slots: 64, largeSlots: 0 });
