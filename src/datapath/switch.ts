@@ -93,6 +93,12 @@ const MAX_PATCH_PASSES = 16;
 /** Bursts drained per readiness callback before yielding to other ports and timers. */
 const MAX_BURSTS_PER_WAKE = 64;
 /**
+ * MAX_BURSTS_PER_WAKE, for the warm-up (warm-up.ts), which fills that many bursts. Exported under
+ * another name: wherever this file uses one of its exported constants, it is compiled to a
+ * property load from `exports`.
+ */
+export const BURSTS_PER_WAKE = MAX_BURSTS_PER_WAKE;
+/**
  * A receive burst that comes back full means frames were waiting: the datapath thread is
  * saturated (the 'saturation' event, true). Calm again (false) once no burst has come back full
  * for this long (ms): the event fires on transitions only, at most twice per period.
@@ -393,6 +399,26 @@ export class Switch extends EventEmitter implements BridgeHost {
    */
   warmUpRxBurst(frames: number = Math.min(BURST, this.arena.smallSlots >> 2)): void {
     this.rxBatch = new Batch(Math.max(1, Math.min(frames, BURST)));
+  }
+
+  /**
+   * @internal For the start-up warm-up (warm-up.ts) only: drain as a started switch does — a
+   * port still full after MAX_BURSTS_PER_WAKE bursts is drained again from setImmediate — without
+   * watching any port or starting the tick. Never started, the scratch switch skipped that exit,
+   * and a real switch's first drain of 64 full bursts (the first saturation) deoptimized drain
+   * ("Insufficient type feedback" for the setImmediate call) just as the load peaked.
+   */
+  warmUpYield(on: boolean): void {
+    this.running = on;
+  }
+
+  /**
+   * @internal For the start-up warm-up (warm-up.ts) only: date the last full burst back by the
+   * calm period, so the next short burst ends the saturation (setSaturated(false)) as it does
+   * when a real load stops: a branch the warm-up's few milliseconds never reached otherwise.
+   */
+  warmUpCalm(): void {
+    this.saturation[SAT_AT] -= SATURATION_CALM_MS;
   }
 
   /**

@@ -36,6 +36,11 @@ export interface SceneFrame {
 export interface Scene {
   name: string;
   frames: SceneFrame[];
+  /**
+   * What a load at the generator's maximum sends through this scene (UDP on a connection its
+   * frames have set up): the warm-up's saturation episode sends these in whole bursts.
+   */
+  bulk: SceneFrame[];
 }
 
 const noPorts = { resolvePort: () => -1 };
@@ -89,7 +94,7 @@ function l2Scene(sw: Switch): Scene {
     [pa, `udp6,dl_src=${a.mac},dl_dst=33:33:00:00:00:fb,tp_src=5353,tp_dst=5353`],
     [pb, `icmp6,dl_src=${b.mac},dl_dst=${a.mac},icmp_type=128`],
   ];
-  return { name: 'l2', frames: list.map(([port, m]) => ({ port, frame: frame(m) })) };
+  return { name: 'l2', frames: list.map(([port, m]) => ({ port, frame: frame(m) })), bulk: [{ port: pa, frame: frame(`udp,${ab},tp_src=4000,tp_dst=9`) }] };
 }
 
 // ---------------------------------------------------------------- fw
@@ -193,7 +198,7 @@ function firewallScene(sw: Switch): Scene {
     list.push([pa, `udp,${ab},tp_src=${40000 + i},tp_dst=9`]);
     if (i % 4 === 0) list.push([pa, `tcp,${ab},tp_src=${41000 + i},tp_dst=22`]);
   }
-  return { name: 'fw', frames: list.map(([port, m]) => ({ port, frame: frame(m) })) };
+  return { name: 'fw', frames: list.map(([port, m]) => ({ port, frame: frame(m) })), bulk: [{ port: pa, frame: frame(`udp,${ab},tp_src=40000,tp_dst=9`) }] };
 }
 
 // ---------------------------------------------------------------- vlan
@@ -216,7 +221,8 @@ function vlanScene(sw: Switch): Scene {
   const x = exchange({ mac: '02:00:00:00:02:0a', ip: '10.0.2.10' }, { mac: '02:00:fa:00:02:0b', ip: '10.0.2.11' });
   const list: [SwitchPort, string][] = [[pa, x.arpReq], [pb, x.arpRep]];
   for (let i = 0; i < 4; i++) list.push([pa, x.echo], [pb, x.reply]);
-  return { name: 'vlan', frames: list.map(([port, m]) => ({ port, frame: frame(m) })) };
+  const bulk = frame('udp,dl_src=02:00:00:00:02:0a,dl_dst=02:00:fa:00:02:0b,nw_src=10.0.2.10,nw_dst=10.0.2.11,tp_src=4000,tp_dst=9');
+  return { name: 'vlan', frames: list.map(([port, m]) => ({ port, frame: frame(m) })), bulk: [{ port: pa, frame: bulk }] };
 }
 
 // ---------------------------------------------------------------- router
@@ -260,7 +266,8 @@ function routerScene(sw: Switch): Scene {
     list.push([pe, `udp,dl_src=${ext.mac},dl_dst=${qg.mac},nw_src=${ext.ip},nw_dst=${fip},tp_src=${43000 + i},tp_dst=9`]);
     list.push([pi, `udp,dl_src=${vm.mac},dl_dst=${qr.mac},nw_src=${vm.ip},nw_dst=${ext.ip},tp_src=9,tp_dst=${43000 + i}`]);
   }
-  return { name: 'router', frames: list.map(([port, m]) => ({ port, frame: frame(m) })) };
+  const bulk = frame(`udp,dl_src=${ext.mac},dl_dst=${qg.mac},nw_src=${ext.ip},nw_dst=${fip},tp_src=43000,tp_dst=9`);
+  return { name: 'router', frames: list.map(([port, m]) => ({ port, frame: frame(m) })), bulk: [{ port: pe, frame: bulk }] };
 }
 
 /**

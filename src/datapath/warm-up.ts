@@ -28,7 +28,8 @@
  * pause so the compiler threads (on the same core when the switch is pinned) finish and install
  * the code the rounds asked for.
  */
-import { Switch } from './switch';
+import { BURSTS_PER_WAKE, Switch } from './switch';
+import { BURST } from '../packet/batch';
 import type { IoFactory } from './io-factory';
 import type { SwitchPort } from './switch-port';
 import type { Port } from '../io/port';
@@ -94,11 +95,11 @@ class ScratchPorts implements IoFactory {
     return p;
   }
 
-  /** Hand `frame` to a port as if it had arrived. */
-  inject(p: SwitchPort, frame: Uint8Array): void {
+  /** Hand `copies` copies of `frame` to a port as if they had arrived. */
+  inject(p: SwitchPort, frame: Uint8Array, copies = 1): void {
     const io = p.io!;
-    if (io instanceof MemoryPort) io.inject(frame);
-    else this.binding!.scratchInject!((io as AfPacketPort).handle, frame);
+    if (io instanceof MemoryPort) for (let k = 0; k < copies; k++) io.inject(frame);
+    else this.binding!.scratchInject!((io as AfPacketPort).handle, frame, copies);
   }
 
   /** Start the ports as the switch starts real ones (their batch clock), without polling. */
@@ -157,6 +158,56 @@ function interleave(lists: SceneFrame[][]): SceneFrame[] {
   return out;
 }
 
+/** Receive burst size of the saturation episode's first part (any burst that comes back full). */
+const SMALL_BURST = 2;
+/** Frames of the short burst that follows a full-size one in the episode. */
+const SHORT = 16;
+
+/**
+ * One saturation episode, as a real switch's first load at the generator's maximum runs it, so
+ * that the branches only whole bursts and saturation take have type feedback before the first
+ * real frame. Each scene's bulk frames (Scene.bulk) in copies:
+ * 1. enough for BURSTS_PER_WAKE full bursts of SMALL_BURST and one more, drained by a switch that
+ *    counts as started: drain yields and comes back from setImmediate, where the rest is received;
+ * 2. at the full burst size, a full burst (every frame of it to one port: its tx queue fills and
+ *    is sent from enqueue; the per-batch memos of NORMAL and the router hit) and a short one
+ *    while saturated (the calm check);
+ * 3. one after the calm period (the end of the saturation).
+ * Without it each of those branches was compiled as a deoptimization exit, and at the first real
+ * saturation drain, and what it inlines, left optimized code just as the load peaked (drain at
+ * `running` before its setImmediate, and at the calm check when the CPU budget had ended the
+ * warm-up before a round reached it; NORMAL's forward at its per-batch memo of the destination,
+ * which one-frame bursts never hit) and ran unoptimized until V8 recompiled it on a helper thread
+ * beside the saturated datapath thread (bench/results/README.md, "Routed loss at the maximum" and
+ * "The switch's own stalls under load").
+ */
+async function saturate(sw: Switch, io: ScratchPorts, bulk: SceneFrame[], fullBurst: number): Promise<void> {
+  sw.warmUpRxBurst(SMALL_BURST);
+  sw.warmUpYield(true);
+  for (const f of bulk) {
+    io.inject(f.port, f.frame, (BURSTS_PER_WAKE + 1) * SMALL_BURST);
+    sw.drain(f.port);
+  }
+  // The drains those exits scheduled (setImmediate) run before this one.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  sw.warmUpYield(false);
+  sw.warmUpRxBurst();
+  for (const f of bulk) {
+    io.inject(f.port, f.frame, fullBurst + SHORT);
+    sw.drain(f.port);
+  }
+  sw.warmUpCalm();
+  for (const f of bulk) {
+    io.inject(f.port, f.frame);
+    sw.drain(f.port);
+  }
+}
+
+/** Frames saturate() runs. */
+function saturationFrames(bulk: SceneFrame[], fullBurst: number): number {
+  return bulk.length * ((BURSTS_PER_WAKE + 1) * SMALL_BURST + fullBurst + SHORT + 1);
+}
+
 /**
  * Run the warm-up on a scratch switch of its own (never the caller's: it takes none) and drop it.
  * Each frame is received alone and drained as a port wakeup would drain it.
@@ -173,6 +224,7 @@ export async function warmUpDatapath(opts: WarmUpOptions = {}): Promise<WarmUpRe
   // batches (the switch sizes its batch by the arena) and some large ones (the port's receive
   // offers them): a branch the warm-up never took is a deoptimization at the first real frame.
   const sw = new Switch({ arena: { slots: 1024, largeSlots: 16 }, instance: 'warm-up', io });
+  const FULL_BURST = Math.min(BURST, 1024 >> 2); // Switch's receive burst for that arena
   try {
     const scenes = buildScenes(sw);
     // The daemon's OpenFlow service writes these on every bridge it serves (the same values):
@@ -185,9 +237,11 @@ export async function warmUpDatapath(opts: WarmUpOptions = {}): Promise<WarmUpRe
     }
     io.start(sw);
     const order = interleave(scenes.map((s) => s.frames));
+    // Frames of the scenes' own exchanges: `total` less those of the saturation episode.
+    let rounds = total;
     let i = 0;
-    while (i < total) {
-      const end = Math.min(total, i + ROUND);
+    while (i < rounds) {
+      const end = Math.min(rounds, i + ROUND);
       for (; i < end; i++) {
         const f = order[i % order.length];
         io.inject(f.port, f.frame);
@@ -196,11 +250,13 @@ export async function warmUpDatapath(opts: WarmUpOptions = {}): Promise<WarmUpRe
       if (i === ROUND) {
         addLateObjects(sw);
         io.start(sw);
-        // A round of one-frame bursts: each comes back full, as under load (Switch.warmUpRxBurst).
-        sw.warmUpRxBurst(1);
-      } else if (i === 2 * ROUND) {
-        // Back to full-size bursts: short ones again, while the switch counts as saturated.
-        sw.warmUpRxBurst();
+        // Full receive bursts, as under load, and the way out of them (Switch.warmUpRxBurst).
+        const bulk = scenes.flatMap((s) => s.bulk);
+        const n = saturationFrames(bulk, FULL_BURST);
+        if (rounds - i >= n) {
+          rounds -= n;
+          await saturate(sw, io, bulk, FULL_BURST);
+        }
       }
       if (cpuMs() - c0 >= budget - SETTLE_RESERVE_MS) break;
       await pause();
