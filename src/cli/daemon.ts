@@ -19,7 +19,7 @@ import { ConfigError } from '../control/validate';
 import { Level, Logger } from '../control/log';
 import { OpenFlowService } from '../openflow/service';
 import { openflowCommands } from '../openflow/commands';
-import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SCHED, HelperThreads, canLeaveIdle, type HelperSched, type SetThreadNormal } from './helper-threads';
+import { DEFAULT_HELPER_NICE, DEFAULT_HELPER_SATURATED_NICE, DEFAULT_HELPER_SCHED, HelperThreads, canLeaveIdle, type HelperSched, type SetThreadNormal } from './helper-threads';
 import { DEFAULT_DATAPATH_SLICE_US, applyDatapathSlice, sliceOnSaturation, type DatapathSliceState } from './datapath-slice';
 import { loadBinding } from '../io/binding';
 import { wakeAheadStats } from '../io/native-port';
@@ -45,6 +45,8 @@ export interface DaemonOptions {
   helperNice?: number;
   /** 'auto' (default): SCHED_IDLE while the datapath is calm; 'normal': the nice value only; 'idle': always SCHED_IDLE. */
   helperSched?: HelperSched;
+  /** 'auto': helpers' nice value while the datapath is saturated. Default DEFAULT_HELPER_SATURATED_NICE where allowed. */
+  helperSaturatedNice?: number;
   /** Scheduler slice of the datapath thread in µs (datapath-slice.ts); 0 keeps the kernel's. Default 100. */
   datapathSliceUs?: number;
   /**
@@ -155,6 +157,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
   const helperNice = opts.helperNice ?? DEFAULT_HELPER_NICE;
   let helperSched = opts.helperSched ?? DEFAULT_HELPER_SCHED;
   let setNormal: SetThreadNormal | null = null;
+  let saturatedNice = helperNice;
   if (helperSched === 'auto') {
     // Without the right to leave SCHED_IDLE a saturated switch could not give its compiler the
     // core back: keep the nice value only.
@@ -164,6 +167,12 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
       const say = opts.helperSched === 'auto' ? log.warn.bind(log) : log.info.bind(log);
       say('--helper-sched auto needs CAP_SYS_NICE or RLIMIT_NICE to leave SCHED_IDLE: helpers keep the normal policy', { nice: helperNice });
       helperSched = 'normal';
+    } else {
+      // At most the nice value (a lower priority while saturated than while calm would make no
+      // sense), and only as high a priority as the process may give a thread back.
+      const asked = Math.min(opts.helperSaturatedNice ?? DEFAULT_HELPER_SATURATED_NICE, helperNice);
+      if (canLeaveIdle(asked)) saturatedNice = asked;
+      else if (opts.helperSaturatedNice !== undefined) log.warn('--helper-nice-saturated needs CAP_SYS_NICE or RLIMIT_NICE: helpers keep their nice value while saturated', { nice: helperNice, asked });
     }
   }
   const helpers = new HelperThreads(
@@ -174,6 +183,7 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     helperSched !== 'normal' ? threadPolicySetter('setThreadIdle') : null,
     (tid) => (slice.applied ? loadBinding().setThreadSlice!(tid, 0) : 0),
     setNormal,
+    saturatedNice,
   );
   // OpenFlow: management sockets (DIR/BR.mgmt next to the control socket) and controllers.
   const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.info(m, f) });

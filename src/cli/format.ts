@@ -155,7 +155,7 @@ export interface ControlStatsView {
   accepted: number;
   [counter: string]: unknown;
   limits: Record<string, number>;
-  helper_threads: { nice: number; sched: string; saturated?: boolean; switches?: number; lowered: number; idle: number; failed: number; threads: number; error?: string };
+  helper_threads: { nice: number; sched: string; saturated?: boolean; switches?: number; saturatedNice?: number; lowered: number; idle: number; failed: number; threads: number; error?: string };
   datapath_slice: { requested_us: number; slice_us: number; applied: boolean; error?: string; saturated?: boolean; saturations?: number };
   /** Absent without the native addon. */
   wake_ahead?: { wakeAheadUs: number; caught: number; missed: number; periodUs: number; leadUs: number; polledMs: number; held: number; preempted: number };
@@ -173,7 +173,8 @@ export function formatControlStats(r: ControlStatsView): string {
   const out = ['Control socket:', `  ${kv(counters)}`, `  limits: ${kv(r.limits)}`];
 
   const h = r.helper_threads;
-  const policy = h.sched === 'auto' ? `auto (now ${h.saturated ? 'normal: the datapath is saturated' : 'SCHED_IDLE: calm'})` : h.sched;
+  const satNice = h.saturatedNice !== undefined && h.saturatedNice !== h.nice ? ` at nice ${h.saturatedNice}` : '';
+  const policy = h.sched === 'auto' ? `auto (now ${h.saturated ? `normal${satNice}: the datapath is saturated` : 'SCHED_IDLE: calm'})` : h.sched;
   out.push(`Helper threads: ${h.nice === 0 ? 'left as they are (nice 0)' : `nice ${h.nice}`}, policy ${policy}`);
   const hc: Record<string, unknown> = { threads: h.threads, lowered: h.lowered, idle: h.idle, failed: h.failed };
   if (h.switches !== undefined) hc.switches = h.switches;

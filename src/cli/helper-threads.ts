@@ -63,6 +63,23 @@ export type HelperSched = 'idle' | 'normal' | 'auto';
  */
 export const DEFAULT_HELPER_SCHED: HelperSched = 'auto';
 
+/**
+ * 'auto': the nice value helpers run at while the datapath is saturated, by default the switch's
+ * own priority (0; `--helper-nice-saturated`). Why: a saturated datapath thread never sleeps, so
+ * a helper at nice 19 gets 1.5% of the core (weight 15 against 1,024), and what it has to do then
+ * is what the datapath waits for. On a fresh switch's first load at the generator's maximum V8
+ * recompiles the forwarding code (functions whose optimized code the user's first ports, bridges
+ * and router invalidated, and ones first hot then): on the routed path at nice 19 those compiles
+ * took 0.2-1.3 s of wall time each for 50-60 ms of CPU (--trace-opt: routeIpv4 1,342 ms,
+ * runIngress 1,139, drain 1,018), and the path ran unoptimized meanwhile, allocating the numbers
+ * it boxes (a scavenge every 70-170 ms, bench/results/README.md "The switch's own stalls under
+ * load"). At nice 0 a compile takes about twice its CPU time. GC helpers likewise: a parallel
+ * scavenge waits for the work items a starved helper took. While calm, helpers are back at the
+ * nice value and in SCHED_IDLE. Raising a thread's priority needs CAP_SYS_NICE or an RLIMIT_NICE
+ * of at least 20 - N (canLeaveIdle(N)); without it helpers keep the nice value.
+ */
+export const DEFAULT_HELPER_SATURATED_NICE = 0;
+
 /** Sets one thread's policy to SCHED_IDLE: 0 or -errno (the addon's setThreadIdle). */
 export type SetThreadIdle = (tid: number) => number;
 /** Puts one thread back in SCHED_OTHER (nice value kept): 0 or -errno (the addon's setThreadNormal). */
@@ -103,6 +120,8 @@ export interface HelperThreadsState {
   saturated?: boolean;
   /** 'auto': times helpers were moved between SCHED_IDLE and SCHED_OTHER (both ways). */
   switches?: number;
+  /** 'auto': the nice value of helpers while the datapath is saturated. */
+  saturatedNice?: number;
   /** Helper threads lowered so far (over the process's life). */
   lowered: number;
   /** Helper threads put in SCHED_IDLE so far (over the process's life). */
@@ -130,6 +149,8 @@ export class HelperThreads {
    *   the datapath thread kept the default, nothing to undo.
    * @param setNormal with setIdle: 'auto' (see HelperSched), helpers go back to SCHED_OTHER
    *   while setSaturated(true); null: they stay in SCHED_IDLE ('idle').
+   * @param saturatedNice 'auto': the nice value helpers run at while saturated (default `nice`:
+   *   unchanged; DEFAULT_HELPER_SATURATED_NICE says why the daemon gives them 0).
    */
   constructor(
     nice: number,
@@ -139,16 +160,30 @@ export class HelperThreads {
     private readonly setIdle: SetThreadIdle | null = null,
     private readonly resetSlice: ResetThreadSlice | null = null,
     private readonly setNormal: SetThreadNormal | null = null,
+    private readonly saturatedNice: number = nice,
   ) {
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError(`helper nice must be 0..19, got ${nice}`);
+    if (!Number.isInteger(saturatedNice) || saturatedNice < 0 || saturatedNice > 19) throw new RangeError(`helper nice while saturated must be 0..19, got ${saturatedNice}`);
     const sched: HelperSched = setIdle === null ? 'normal' : setNormal === null ? 'idle' : 'auto';
-    this.state = { nice, sched, lowered: 0, idle: 0, failed: 0, threads: 0, ...(sched === 'auto' ? { saturated: false, switches: 0 } : {}) };
+    this.state = { nice, sched, lowered: 0, idle: 0, failed: 0, threads: 0, ...(sched === 'auto' ? { saturated: false, switches: 0, saturatedNice } : {}) };
+  }
+
+  /** os.setPriority as 0 or -errno (ESRCH: the thread ended). */
+  private static renice(tid: number, nice: number): number {
+    try {
+      os.setPriority(tid, nice);
+      return 0;
+    } catch (e) {
+      const errno = (e as { info?: { errno?: number } }).info?.errno;
+      return typeof errno === 'number' ? -Math.abs(errno) : -os.constants.errno.EPERM;
+    }
   }
 
   /**
    * 'auto': the datapath saturated (true) or calmed down (false); moves every helper seen to
-   * SCHED_OTHER or back to SCHED_IDLE. A syscall per helper per transition (the Switch reports
-   * a transition at most once per SATURATION_CALM_MS of calm). Nothing in the other modes.
+   * SCHED_OTHER at the saturated nice value, or back to the nice value and SCHED_IDLE. One or two
+   * syscalls per helper per transition (the Switch reports a transition at most once per
+   * SATURATION_CALM_MS of calm). Nothing in the other modes.
    */
   setSaturated(on: boolean): void {
     if (this.state.sched !== 'auto' || this.state.nice === 0 || on === this.state.saturated) return;
@@ -156,11 +191,18 @@ export class HelperThreads {
     this.state.switches!++;
     let failed = 0;
     let error: string | undefined;
+    const renice = this.saturatedNice !== this.state.nice;
     for (const tid of this.seen) {
-      const r = on ? this.setNormal!(tid) : this.setIdle!(tid);
+      // Saturated: SCHED_OTHER, then the higher priority; calm: the nice value, then SCHED_IDLE.
+      let r = on ? this.setNormal!(tid) : renice ? HelperThreads.renice(tid, this.state.nice) : 0;
+      let what = on ? 'SCHED_OTHER' : `nice ${this.state.nice}`;
+      if (r === 0) {
+        r = on ? (renice ? HelperThreads.renice(tid, this.saturatedNice) : 0) : this.setIdle!(tid);
+        what = on ? `nice ${this.saturatedNice}` : 'SCHED_IDLE';
+      }
       if (r !== 0 && r !== -ESRCH) {
         failed++;
-        error = `${on ? 'SCHED_OTHER' : 'SCHED_IDLE'} refused: errno ${-r}`;
+        error = `${what} refused: errno ${-r}`;
       }
     }
     if (failed > 0) {
@@ -200,7 +242,7 @@ export class HelperThreads {
       now.add(tid);
       if (this.seen.has(tid)) continue;
       try {
-        os.setPriority(tid, this.state.nice);
+        os.setPriority(tid, this.state.saturated === true ? this.saturatedNice : this.state.nice);
         lowered++;
       } catch (e) {
         // ESRCH: the thread ended since the directory was read; anything else is a refusal.

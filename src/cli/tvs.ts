@@ -14,6 +14,7 @@ import * as path from 'path';
 import { pcapFile } from '../control/pcap';
 import { describeFrame } from '../wire/describe';
 import { Logger } from '../control/log';
+import { DEFAULT_HELPER_SATURATED_NICE } from './helper-threads';
 import { MIN_DATAPATH_SLICE_US, MAX_DATAPATH_SLICE_US } from './datapath-slice';
 import { DEFAULT_WAKE_AHEAD_US } from '../io/wake-ahead-limits';
 import { DEFAULT_WARM_UP_FRAMES, MAX_WARM_UP_FRAMES, WARM_UP_CPU_BUDGET_MS } from '../datapath/warm-up-limits';
@@ -65,6 +66,12 @@ function usOption(name: string, v: unknown): number | undefined {
 function helperNiceOption(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || !/^\d+$/.test(v) || Number(v) > 19) throw new UsageError(`--helper-nice ${String(v)}: a nice value 0..19 (0 leaves the helper threads alone)`);
+  return Number(v);
+}
+
+function helperSaturatedNiceOption(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || Number(v) > 19) throw new UsageError(`--helper-nice-saturated ${String(v)}: a nice value 0..19`);
   return Number(v);
 }
 
@@ -147,6 +154,7 @@ const VERBS: Record<string, Verb> = {
       { name: 'wake-ahead-us', value: 'N', help: `for periodic traffic (a frame every 0.5-100 ms, regular within 1/16) wake up to N µs before the next expected frame and poll for it instead of being woken by it (the wakeup of an idle CPU is then paid before the frame comes); the lead adapts to how late the timer runs and how much the arrivals stray, a poll takes at most 1/8 of the period and only a frame arms the timer, so traffic that stops costs one poll and idle stays at 0% CPU; default ${DEFAULT_WAKE_AHEAD_US}, 0: off` },
       { name: 'helper-nice', value: 'N', help: "run the process's helper threads (V8's compiler and GC workers, libuv's pool) at nice N, a lower CPU share than the thread that forwards frames (default 19; 0 leaves them at the switch's own priority and policy; the log, `tvs control-stats` and the metrics say how many were lowered)" },
       { name: 'helper-sched', value: 'idle|normal|auto', help: "auto (default): SCHED_IDLE while the datapath is calm, the nice value only while it is saturated (needs CAP_SYS_NICE or RLIMIT_NICE to switch back; normal otherwise): the short latency tail of idle without starving V8's compiler under full load; normal: only the nice value; idle: also put the helper threads in SCHED_IDLE, so they run only when the forwarding thread does not want the core (a nice value alone still lets them take it for a whole scheduler slice, 1.5-4 ms: a lower latency tail) but a switch saturated by traffic then starves V8's compiler (firewall path at the generator maximum: 26% loss instead of 5%)" },
+      { name: 'helper-nice-saturated', value: 'N', help: `with --helper-sched auto: the helper threads' nice value while the datapath is saturated (default ${DEFAULT_HELPER_SATURATED_NICE}, the switch's own priority, where CAP_SYS_NICE or RLIMIT_NICE allows it; at most --helper-nice): a saturated forwarding thread never sleeps, and at nice 19 V8's compiler got 1.5% of the core, so the code a fresh switch recompiles at its first full load (routed path: 0.2-1.3 s per function) ran unoptimized meanwhile; 19: as before` },
       { name: 'datapath-slice-us', value: 'N', help: "scheduler slice of the thread that forwards frames, µs (Linux 6.12+ per-thread slices; default 100, the kernel's minimum; 0 keeps the kernel's default): a frame's wakeup then preempts whatever else runs on the switch's core at once instead of after that task's slice or the next tick; its CPU share is unchanged. The log says `datapath thread slice`, or a warning where the kernel has no per-thread slices" },
       { name: 'warm-up-frames', value: 'N', help: `before anything is configured, run N synthetic frames (default ${DEFAULT_WARM_UP_FRAMES}, at most about ${WARM_UP_CPU_BUDGET_MS} ms of CPU) through the forwarding code on a private scratch switch whose ports are on no device (NORMAL; a Neutron-style firewall with conntrack, recirculation and conjunctions; a patch pair with VLAN push/pop; a router with a floating IP), so V8 has compiled it before the first real frame: no frame leaves on any port, the user's bridges, flows, MAC tables, conntrack, routers, NAT sessions and counters are not touched (the log says \`datapath warmed up\`); 0: no warm-up (the first few hundred frames then run while V8 compiles)` },
       { name: 'metrics', value: 'HOST:PORT', help: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
@@ -167,6 +175,7 @@ const VERBS: Record<string, Verb> = {
         wakeAheadUs: usOption('wake-ahead-us', ctx.opts['wake-ahead-us']),
         helperNice: helperNiceOption(ctx.opts['helper-nice']),
         helperSched: helperSchedOption(ctx.opts['helper-sched']),
+        helperSaturatedNice: helperSaturatedNiceOption(ctx.opts['helper-nice-saturated']),
         datapathSliceUs: datapathSliceOption(ctx.opts['datapath-slice-us']),
         warmUpFrames: warmUpOption(ctx.opts['warm-up-frames']),
         metrics: ctx.opts.metrics as string | undefined,

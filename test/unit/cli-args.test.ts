@@ -164,6 +164,8 @@ t.test('control-stats: the states the running daemon test does not reach (no add
     wake_ahead: { wakeAheadUs: 0, caught: 12, missed: 3, periodUs: 1000, leadUs: 60, polledMs: 4, held: 2, preempted: 1 },
   });
   t.match(out, /\nHelper threads: left as they are \(nice 0\), policy normal\n {2}threads=5 lowered=0 idle=0 failed=0\n/);
+  const boosted = formatControlStats({ ...base, helper_threads: { ...base.helper_threads, saturatedNice: 0 } });
+  t.match(boosted, /\nHelper threads: nice 19, policy auto \(now normal at nice 0: the datapath is saturated\)\n/, 'the nice value while saturated, when it differs');
   t.match(out, /\nDatapath thread slice: 100 µs \(asked 100 µs\); saturated now \(default slice meanwhile\), saturations=7\n/);
   t.match(out, /\nWake-ahead: off; period 1000 µs, lead 60 µs\n {2}caught=12 missed=3 held=2 preempted=1 polledMs=4$/);
 });

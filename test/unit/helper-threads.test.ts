@@ -157,7 +157,7 @@ t.test("auto: SCHED_IDLE while calm, SCHED_OTHER while saturated, new threads fo
   h.check();
   const tids = helperTids();
   t.same(calls.sort(), tids.map((x) => `idle ${x}`).sort(), 'calm at start: every helper in SCHED_IDLE');
-  t.same(h.stats, { nice: 19, sched: 'auto', saturated: false, switches: 0, lowered: tids.length, idle: tids.length, failed: 0, threads: tids.length });
+  t.same(h.stats, { nice: 19, sched: 'auto', saturated: false, switches: 0, saturatedNice: 19, lowered: tids.length, idle: tids.length, failed: 0, threads: tids.length });
 
   calls.length = 0;
   h.setSaturated(true);
@@ -184,6 +184,30 @@ t.test("auto: SCHED_IDLE while calm, SCHED_OTHER while saturated, new threads fo
     await w.terminate();
   }
   t.same(reports.filter((r) => r.failed), [], 'nothing refused');
+});
+
+t.test('auto with a saturated nice value: helpers at it while saturated, new ones too, back to the nice value when calm', { skip: !linux ? 'needs Linux /proc/self/task' : !canLeaveIdle(0) ? 'needs CAP_SYS_NICE or RLIMIT_NICE 20 to raise a thread to nice 0' : false }, async (t) => {
+  const reports: Report[] = [];
+  const h = new HelperThreads(19, (msg, fields, failed) => reports.push({ msg, fields, failed }), undefined, undefined, () => 0, undefined, () => 0, 0);
+  h.check();
+  const tids = helperTids();
+  t.same(tids.map((x) => os.getPriority(x)), tids.map(() => 19), 'calm: every helper at nice 19');
+  t.equal(h.stats.saturatedNice, 0);
+  h.setSaturated(true);
+  t.same(tids.map((x) => os.getPriority(x)), tids.map(() => 0), "saturated: every helper at nice 0, the switch's own priority");
+  const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+  await new Promise((r) => w.once('online', r));
+  try {
+    const fresh = helperTids().filter((tid) => !tids.includes(tid));
+    h.check();
+    t.same(fresh.map((x) => os.getPriority(x)), fresh.map(() => 0), 'a helper started while saturated: nice 0 too');
+    h.setSaturated(false);
+    t.same([...tids, ...fresh].map((x) => os.getPriority(x)), [...tids, ...fresh].map(() => 19), 'calm again: all back at nice 19');
+  } finally {
+    await w.terminate();
+  }
+  t.same(reports.filter((r) => r.failed), [], 'nothing refused');
+  t.throws(() => new HelperThreads(19, () => {}, undefined, undefined, () => 0, undefined, () => 0, 20), /0\.\.19/);
 });
 
 t.test('auto: a refusal to switch is counted and reported, never thrown; other modes ignore saturation', { skip: linux ? false : 'needs Linux /proc/self/task' }, async (t) => {
