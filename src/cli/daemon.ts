@@ -188,8 +188,16 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
   // OpenFlow: management sockets (DIR/BR.mgmt next to the control socket) and controllers.
   const openflow = new OpenFlowService(sw, { controlPath: opts.control, log: (m, f) => log.info(m, f) });
   // Memory start-up and configuration touched once goes back once they are over (quiet-trim.ts).
+  // `gc` is there when node runs with --expose-gc (the tvs script's flags: node-flags.ts).
+  const fullGc = (globalThis as { gc?: () => void }).gc;
   const trim = new QuietTrim(
-    () => {
+    (idle) => {
+      // While nothing flows (never in a trim that traffic forced): a full collection, so the
+      // garbage of start-up and configuration (the warm-up's scratch switch, the requests' parsing)
+      // goes now, and V8 sets its next old-generation limit from what stays; otherwise the
+      // collection it owed ran at the first load, a mark-compact of 7-9 ms at the generator's
+      // maximum (bench/results/README.md, "The switch's own stalls under load").
+      if (idle && fullGc !== undefined) fullGc();
       try {
         const t0 = process.hrtime.bigint();
         const r = loadBinding().trimMemory?.();
@@ -235,6 +243,9 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
       const w = await warmUpDatapath({ frames: warmUpFrames });
       log.info('datapath warmed up', { frames: w.frames, forwarded: w.forwarded, cpu_ms: w.cpuMs, ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) });
     }
+    // Before the first port: the warm-up's scratch switch and start-up's garbage go now, in a
+    // full collection nothing waits for (see fullGc above).
+    fullGc?.();
     if (stopping()) return;
     if (configPath && config) {
       applyConfig(sw, config, (br, flows) => sw.flows(br).addFlows(flows.join('\n')));

@@ -50,7 +50,8 @@ export class QuietTrim {
   count = 0;
 
   constructor(
-    private readonly trim: () => void,
+    /** `idle`: no frame came during the quiet period (not a trim forced by maxWaitMs under traffic). */
+    private readonly trim: (idle: boolean) => void,
     private readonly activity: () => number,
     private readonly rss: () => number,
     opts: QuietTrimOptions = {},
@@ -83,7 +84,8 @@ export class QuietTrim {
   private fire(): void {
     this.timer = null;
     const a = this.activity();
-    if (a !== this.seen && this.now() - this.waitingSince < this.maxWaitMs) {
+    const idle = a === this.seen;
+    if (!idle && this.now() - this.waitingSince < this.maxWaitMs) {
       // Frames flowed during the quiet period: wait for a quiet one.
       this.seen = a;
       this.timer = setTimeout(() => this.fire(), this.quietMs);
@@ -100,6 +102,6 @@ export class QuietTrim {
     this.lastTrimAt = this.now();
     this.count++;
     this.baseline = -1;
-    this.trim();
+    this.trim(idle);
   }
 }

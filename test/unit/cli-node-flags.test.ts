@@ -19,3 +19,10 @@ t.test('the tvs shebang and SWITCH_NODE_FLAGS / SWITCH_ENV agree', async (t) => 
   t.same(env, SWITCH_ENV, 'same environment');
   t.same(words.slice(node + 1), [...SWITCH_NODE_FLAGS], 'same node flags, same order');
 });
+
+t.test('the switch runs with gc exposed: the daemon collects garbage after the warm-up and when it goes quiet', async (t) => {
+  // Without it the collection start-up and configuration owed came at the first load: a
+  // mark-compact of 1.6-8.6 ms at the generator's maximum (bench/results/README.md, "The switch's
+  // own stalls under load").
+  t.ok(SWITCH_NODE_FLAGS.includes('--expose-gc'), '--expose-gc');
+});
