@@ -11,18 +11,23 @@ import { TCI_PRESENT } from '../wire/vlan';
 import { shiftHeaders } from './vnet';
 
 /*
- * The 12 MAC bytes move 4 bytes down (push) or up (pop) with plain stores: `copyWithin` is a
- * C++ builtin that the optimizing compiler does not inline, so each call crossed into the
- * runtime (its entry and argument checks cost more than moving 12 bytes); with two tag
- * operations per packet on a VLAN push/pop path it showed ~1% of the switch's samples at 64 B.
- * The direction of each loop makes the overlapping move safe.
+ * The 12 MAC bytes move 4 bytes down (push) or up (pop) as three 32-bit words through the
+ * arena's DataView (TurboFan inlines its loads and stores, unaligned is fine): `copyWithin` is a
+ * C++ builtin that the optimizing compiler does not inline (its entry and argument checks cost
+ * more than moving 12 bytes), and twelve byte moves were 24 bounds-checked accesses. Words are
+ * read signed (getInt32): where the function runs unoptimized the builtin then returns a small
+ * integer, never a heap number. The order of each move makes the overlapping copy safe.
  */
-function moveMacsDown(u8: Uint8Array, f: number): void {
-  for (let i = 0; i < 12; i++) u8[f - 4 + i] = u8[f + i];
+function moveMacsDown(v: DataView, f: number): void {
+  v.setInt32(f - 4, v.getInt32(f));
+  v.setInt32(f, v.getInt32(f + 4));
+  v.setInt32(f + 4, v.getInt32(f + 8));
 }
 
-function moveMacsUp(u8: Uint8Array, f: number): void {
-  for (let i = 11; i >= 0; i--) u8[f + 4 + i] = u8[f + i];
+function moveMacsUp(v: DataView, f: number): void {
+  v.setInt32(f + 12, v.getInt32(f + 8));
+  v.setInt32(f + 8, v.getInt32(f + 4));
+  v.setInt32(f + 4, v.getInt32(f));
 }
 
 /**
@@ -31,15 +36,12 @@ function moveMacsUp(u8: Uint8Array, f: number): void {
  */
 export function pushTag(a: PacketArena, slot: number, tpid: number, tci: number): boolean {
   if (a.headroomLeft(slot) < 4) return false;
-  const u8 = a.bytes;
+  const v = a.view;
   const f = a.start[slot];
-  moveMacsDown(u8, f);
-  const t = f + 8; // new frame start is f-4; the tag sits at new start + 12
+  moveMacsDown(v, f);
   const wire = tci & ~TCI_PRESENT & 0xffff;
-  u8[t] = tpid >>> 8;
-  u8[t + 1] = tpid & 0xff;
-  u8[t + 2] = wire >>> 8;
-  u8[t + 3] = wire & 0xff;
+  // The tag (TPID, TCI) as one big-endian word at the new start + 12 = f + 8.
+  v.setInt32(f + 8, ((tpid & 0xffff) << 16) | wire);
   a.start[slot] = f - 4;
   a.len[slot] += 4;
   if (a.l3[slot] !== 0) a.l3[slot] += 4;
@@ -55,9 +57,8 @@ export function pushTag(a: PacketArena, slot: number, tpid: number, tci: number)
 export function popTag(a: PacketArena, slot: number): void {
   const k = slot << KEY_SHIFT;
   if (a.key[k + K_VLAN_TCI] === 0) return;
-  const u8 = a.bytes;
   const f = a.start[slot];
-  moveMacsUp(u8, f);
+  moveMacsUp(a.view, f);
   a.start[slot] = f + 4;
   a.len[slot] -= 4;
   if (a.l3[slot] !== 0) a.l3[slot] -= 4;
