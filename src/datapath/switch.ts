@@ -572,6 +572,7 @@ export class Switch extends EventEmitter implements BridgeHost {
           // (tun_id with key=flow, inherited TOS/TTL, the VXLAN source port's flow hash).
           const ks = slot << KEY_SHIFT;
           a.key.copyWithin(seg << KEY_SHIFT, ks, ks + KEY_WORDS);
+          a.keyTail[seg] = a.keyTail[slot];
           this.enqueue(p, seg);
         }
         if (k < nseg || nseg === 0) c.drops.add(DROP_TX_GSO, nseg === 0 ? 1 : nseg - k);

@@ -76,6 +76,8 @@ const ETH_IP = eth.ETH_P_IPV4;
 export class Executor {
   readonly arena: PacketArena;
   private readonly key: Uint32Array;
+  /** The arena's per-slot "key tail may be dirty" flags (PacketArena.keyTail). */
+  private readonly keyTail: Uint8Array;
   readonly tables: (FlowTable | undefined)[];
   /** Per rule id: compiled plan, the Rule itself, counters, last-used time (ms). */
   plans: Plan[] = [];
@@ -151,6 +153,7 @@ export class Executor {
   constructor(arena: PacketArena, tables: (FlowTable | undefined)[], capacity: number) {
     this.arena = arena;
     this.key = arena.key;
+    this.keyTail = arena.keyTail;
     this.tables = tables;
     this.nPackets = new Float64Array(capacity);
     this.nBytes = new Float64Array(capacity);
@@ -223,6 +226,9 @@ export class Executor {
   }
 
   runPacket(slot: number): void {
+    // Actions may write the key's tail (registers, metadata, ct state, tunnel fields): the next
+    // parse of this slot clears it (arena.keyTail).
+    this.keyTail[slot] = 1;
     this.depth = 0;
     this.pendOp = 0;
     this.outputs = 0;
@@ -354,6 +360,7 @@ export class Executor {
    * resubmit(,0) is OVS's output:TABLE). Takes ownership of the slot.
    */
   runActions(slot: number, plan: Plan, ops: BridgeOps): void {
+    this.keyTail[slot] = 1; // as runPacket
     this.ops = ops;
     this.ct.now = this.now;
     this.depth = 0;

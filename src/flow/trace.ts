@@ -90,6 +90,7 @@ export function runTrace(p: FlowPipeline, input: TraceInput, ctx: TraceContext =
   }
   const k = slot << K.KEY_SHIFT;
   if (spec !== undefined) {
+    a.keyTail[slot] = 1; // metadata, registers and tunnel words are in the key's tail
     for (let w = K.K_METADATA_HI; w < K.K_REG0 + 8; w++) a.key[k + w] = spec.value[w];
     // tun_id/tun_src/tun_dst in the flowspec: the frame "arrived by a tunnel" with them.
     let tun = 0;

@@ -415,11 +415,13 @@ export class TunnelPort implements Port {
   /** After the parse pass: tunnel metadata into the flow key (TUN_PRESENT with it). */
   markParsed(batch: Batch): void {
     const key = this.arena.key;
+    const tail = this.arena.keyTail;
     const u = this.underlay;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
       const k = s << K.KEY_SHIFT;
+      tail[s] = 1; // the tunnel words are in the key's tail
       key[k + K.K_TUN_FLAGS] |= K.TUN_PRESENT;
       key[k + K.K_TUN_ID_HI] = 0;
       key[k + K.K_TUN_ID_LO] = u.tunKey[s];

@@ -101,9 +101,18 @@ export class PacketArena {
   readonly key: Uint32Array;
   /**
    * The same key words as doubles (two words each): clearing a key is 32 stores of +0.0 (all
-   * zero bits) instead of a call into TypedArray.prototype.set (see clearKey).
+   * zero bits) instead of a call into TypedArray.prototype.set (see parse.ts clearKeyHead).
    */
   readonly keyF64: Float64Array;
+  /**
+   * Per slot: 1 when the key's tail words [KEY_TAIL, KEY_WORDS) may be non-zero, 0 when they are
+   * all zero. Whoever writes a tail word sets it (the flow executor for every frame it runs
+   * actions on, an ND parse, a tunnel port's metadata, trace, a copy of a key); only the parse
+   * pass clears it, after zeroing the tail. A frame that only NORMAL forwards never dirties the
+   * tail, so the next frame in its slot is parsed with 16 stores of the key's first two lines
+   * instead of 32 of all four (bench/results, "NORMAL, round 3").
+   */
+  readonly keyTail: Uint8Array;
   /**
    * The arena's bytes as doubles and as 16-bit words: a slot's 10-byte vnet header (slot bases
    * are multiples of 64) is zeroed by two stores (reset) instead of ten.
@@ -170,6 +179,7 @@ export class PacketArena {
     this.l4 = new Uint16Array(n);
     this.key = new Uint32Array(n * KEY_WORDS);
     this.keyF64 = new Float64Array(this.key.buffer);
+    this.keyTail = new Uint8Array(n);
     this.bytesF64 = new Float64Array(this.buffer, 0, this.buffer.byteLength >>> 3);
     this.bytesU16 = new Uint16Array(this.buffer, 0, this.buffer.byteLength >>> 1);
     this.free = new Uint32Array(slots);
@@ -379,6 +389,7 @@ export class PacketArena {
     // key grew from 32 to 64 words (bench: NORMAL flood to 3 memory ports, two clones a frame).
     const ks = src * KEY_WORDS;
     this.key.copyWithin(d * KEY_WORDS, ks, ks + KEY_WORDS);
+    this.keyTail[d] = this.keyTail[src];
     return d;
   }
 

@@ -72,6 +72,14 @@ export const K_TUN_DST = 37;
 /** Words that come from the packet itself (the rest is pipeline state). */
 export const PACKET_WORDS = 38;
 
+/**
+ * The key's last two 64-byte cache lines, words [KEY_TAIL, KEY_WORDS): the last ND target words,
+ * the tunnel metadata and all pipeline state. Non-zero only for an IPv6 neighbour discovery frame,
+ * a frame from a tunnel port, or one the flow tables ran actions on; the parse pass clears them
+ * only when the slot's PacketArena.keyTail flag says they may be dirty (see there).
+ */
+export const KEY_TAIL = 32;
+
 // ---- pipeline state: zero after parsing, written by flow actions and ct() ----
 export const K_METADATA_HI = 38;
 export const K_METADATA_LO = 39;

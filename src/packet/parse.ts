@@ -73,20 +73,30 @@ export const MAX_IPV6_EXT_HEADERS = 8;
 
 const OK = -1;
 
-if (K.KEY_WORDS !== 64) throw new Error('clearKey: written for a 64-word key');
+// The parse pass writes tail words only for ND (parseNd marks the slot); IPv6 addresses and label
+// are in the head.
+if (K.KEY_WORDS !== 64 || K.KEY_TAIL !== 32 || K.K_IPV6_LABEL >= K.KEY_TAIL || K.K_ND_TARGET + 3 < K.KEY_TAIL) {
+  throw new Error('flow-key layout changed: fix clearKeyHead/clearKeyTail and the keyTail marks');
+}
 
 /**
- * Zero the 64 key words at `k` (a multiple of 64) as 32 stores of +0.0 (all zero bits) through
- * the key's double view. Measured against the previous TypedArray.set of a zero key (one memcpy
- * behind a builtin call): 18-30 → 7-9 ns per key in a 256-slot loop; fill(0) and store loops
- * over either view were slower still (the loops keep a bounds check per store).
+ * Zero the key's first 32 words at `k` (a multiple of 64: its first two cache lines, every word
+ * a frame's headers fill) as 16 stores of +0.0 (all zero bits) through the key's double view.
+ * Measured against the previous TypedArray.set of a zero key (one memcpy behind a builtin call):
+ * 18-30 → 7-9 ns per whole key in a 256-slot loop; fill(0) and store loops over either view were
+ * slower still (the loops keep a bounds check per store).
  */
-function clearKey(d: Float64Array, k: number): void {
+function clearKeyHead(d: Float64Array, k: number): void {
   const i = k >>> 1;
   d[i] = 0; d[i + 1] = 0; d[i + 2] = 0; d[i + 3] = 0; d[i + 4] = 0; d[i + 5] = 0; d[i + 6] = 0; d[i + 7] = 0;
   d[i + 8] = 0; d[i + 9] = 0; d[i + 10] = 0; d[i + 11] = 0; d[i + 12] = 0; d[i + 13] = 0; d[i + 14] = 0; d[i + 15] = 0;
-  d[i + 16] = 0; d[i + 17] = 0; d[i + 18] = 0; d[i + 19] = 0; d[i + 20] = 0; d[i + 21] = 0; d[i + 22] = 0; d[i + 23] = 0;
-  d[i + 24] = 0; d[i + 25] = 0; d[i + 26] = 0; d[i + 27] = 0; d[i + 28] = 0; d[i + 29] = 0; d[i + 30] = 0; d[i + 31] = 0;
+}
+
+/** Zero the key's tail, words [KEY_TAIL, KEY_WORDS): 16 more stores, its last two cache lines. */
+function clearKeyTail(d: Float64Array, k: number): void {
+  const i = (k + K.KEY_TAIL) >>> 1;
+  d[i] = 0; d[i + 1] = 0; d[i + 2] = 0; d[i + 3] = 0; d[i + 4] = 0; d[i + 5] = 0; d[i + 6] = 0; d[i + 7] = 0;
+  d[i + 8] = 0; d[i + 9] = 0; d[i + 10] = 0; d[i + 11] = 0; d[i + 12] = 0; d[i + 13] = 0; d[i + 14] = 0; d[i + 15] = 0;
 }
 
 /**
@@ -116,8 +126,15 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
   const len = a.len[slot];
   const key = a.key;
   const k = slot << K.KEY_SHIFT;
-  // Reset the whole key: slots are reused, and stale words would leak into matches.
-  clearKey(a.keyF64, k);
+  // Reset the key: slots are reused, and stale words would leak into matches. The tail only when
+  // something may have written it since it was last cleared (arena.keyTail): a slot that only
+  // ever carried frames NORMAL forwarded is not touched past its first two cache lines.
+  const d = a.keyF64;
+  clearKeyHead(d, k);
+  if (a.keyTail[slot] !== 0) {
+    clearKeyTail(d, k);
+    a.keyTail[slot] = 0;
+  }
   a.l3[slot] = 0;
   a.l4[slot] = 0;
   key[k + K.K_IN_PORT] = ofport;
@@ -269,6 +286,7 @@ function parseNd(a: PacketArena, k: number, l4: number, l4avail: number): number
   const b = a.bytes;
   const key = a.key;
   if (l4avail < icmpv6.ND_MIN_LEN) return D_ND_TRUNC;
+  a.keyTail[k >>> K.KEY_SHIFT] = 1; // the target's last words are in the key's tail
   for (let i = 0; i < 4; i++) key[k + K.K_ND_TARGET + i] = ipv6.addrWord(b, l4 + icmpv6.ND_TARGET, i);
   let p = l4 + icmpv6.ND_MIN_LEN;
   let left = l4avail - icmpv6.ND_MIN_LEN;

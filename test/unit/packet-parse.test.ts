@@ -102,8 +102,10 @@ t.test('parseSlot: key words and offsets for every fixture', async (t) => {
   const a = arena();
   for (const [name, exp] of Object.entries(good)) {
     const s = a.allocFrom(hex((F as Record<string, string>)[name]));
-    // Stale state from a previous user of the slot must not survive the parse.
+    // Stale state from a previous user of the slot must not survive the parse (a writer of the
+    // key's tail marks it, PacketArena.keyTail).
     a.key.fill(0xdeadbeef, s << K.KEY_SHIFT, (s + 1) << K.KEY_SHIFT);
+    a.keyTail[s] = 1;
     a.l3[s] = 999; a.l4[s] = 999;
     t.equal(parseSlot(a, s, PORT), OK, `${name} parses`);
     t.same(keyOf(a, s), exp.key, `${name} key`);
@@ -208,6 +210,7 @@ t.test('parseSlot: IPv6 addresses, label, extension headers, fragments, ND', asy
   const parse = (f: Uint8Array) => {
     const s = a.allocFrom(f);
     a.key.fill(0xdeadbeef, s << K.KEY_SHIFT, (s + 1) << K.KEY_SHIFT);
+    a.keyTail[s] = 1;
     t.equal(parseSlot(a, s, PORT), OK);
     return s;
   };

@@ -260,6 +260,7 @@ t.test('tunnel ports share one underlay and demultiplex by remote_ip and key', a
   p2f.markParsed(b2);
   const k = s << K.KEY_SHIFT;
   t.same([a.key[k + K.K_TUN_FLAGS], a.key[k + K.K_TUN_ID_HI], a.key[k + K.K_TUN_ID_LO], a.key[k + K.K_TUN_SRC], a.key[k + K.K_TUN_DST]], [K.TUN_PRESENT, 0, 7, 0x0aea0002, 0x0aea0001]);
+  t.equal(a.keyTail[s], 1, 'the tunnel words are in the key tail: marked for the next parse of the slot to clear');
   t.equal(toHex(a.bytes, a.start[s], a.start[s] + a.len[s]), INNER, 'the inner frame, outer headers stripped');
   t.equal(a.key[k + K.K_DL_TYPE], 0x0806, 'parsed as the inner ARP');
 
