@@ -187,3 +187,82 @@ t.test('within one batch, a MAC that moves is followed at once (the per-batch me
   t.equal(sw.fdb('br0').find((e) => e.mac === A)?.portName, 'p2');
   t.equal(sw.bridgeDrops('br0').no_output, 1, 'the last frame was for the input port: dropped');
 });
+
+// NORMAL's one-entry decision cache (normal.ts: the batch's last unicast decision is reused for
+// frames with the same input port, TCI, destination and source). Each case below breaks when one
+// of the cache's checks is left out.
+
+t.test('decision cache: a frame of another VLAN with the same MACs is decided again, in its own VLAN', async (t) => {
+  const { mem, out, send, sw } = setup([{ name: 'trunk' }, { name: 'v10', trunks: [10] }, { name: 'v20', trunks: [20] }, { name: 'b10', trunks: [10] }]);
+  send('v10', udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1', vid: 10 }));
+  out('trunk'); out('b10');
+  // One batch from the trunk: A → B in VLAN 10 (B learned there: unicast to v10), then the same
+  // MACs in VLAN 20, where B is unknown: a flood to v20 only, never a copy into VLAN 10.
+  mem.trunk.inject(udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2', vid: 10 }));
+  mem.trunk.inject(udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2', vid: 20 }));
+  sw.runUntilIdle();
+  const at10 = out('v10');
+  t.same(at10.map(frameVid), [10], 'v10 got the VLAN 10 frame only');
+  t.same(out('v20').map(frameVid), [20], 'the VLAN 20 frame was flooded in VLAN 20');
+  t.equal(out('b10').length, 0, 'nothing else in VLAN 10');
+});
+
+t.test('decision cache: a frame from another source to the same destination is still learned', async (t) => {
+  const C = '02:00:00:00:00:0c';
+  const { mem, out, send, sw } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
+  send('p2', udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1' }));
+  out('p1'); out('p3');
+  mem.p1.inject(udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  mem.p1.inject(udpFrame({ dst: B, src: C, ipSrc: '10.0.0.3', ipDst: '10.0.0.2' }));
+  sw.runUntilIdle();
+  t.equal(out('p2').length, 2);
+  t.equal(sw.fdb('br0').find((e) => e.mac === C)?.portName, 'p1', 'C learned on p1');
+  // ...so a frame to C goes to p1 alone.
+  send('p2', udpFrame({ dst: C, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.3' }));
+  t.same([out('p1').length, out('p3').length], [1, 0]);
+});
+
+t.test('decision cache: scoped to the batch (a destination that ages out between batches floods)', async (t) => {
+  const { mem, out, send, sw, advance } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }], 10_000);
+  send('p2', udpFrame({ dst: BCAST, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.255' }));
+  out('p1'); out('p3');
+  advance(5_000);
+  mem.p1.inject(udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  mem.p1.inject(udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2', sport: 7 }));
+  sw.runUntilIdle();
+  t.same([out('p2').length, out('p3').length], [2, 0], 'B known: unicast');
+  advance(6_000); // B was last seen 11 s ago: aged (invisible to lookups before the tick removes it)
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  t.same([out('p2').length, out('p3').length], [1, 1], 'B unknown again: flooded');
+});
+
+t.test('decision cache: a port deleted, or re-added in another VLAN, between batches gets nothing meant for its old MACs', async (t) => {
+  const { out, send, sw } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
+  send('p2', udpFrame({ dst: BCAST, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.255' }));
+  out('p1'); out('p3');
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  t.equal(out('p2').length, 1);
+  sw.delPort('br0', 'p2');
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  t.equal(out('p3').length, 1, 'B forgotten with its port: flooded');
+  const p2 = sw.addPort('br0', 'p2', { type: 'memory', tag: 5 }).io as MemoryPort;
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  t.same([p2.takeTransmitted().length, out('p3').length], [0, 1], 'the new p2 is in VLAN 5: VLAN 0 floods skip it');
+  t.equal(sw.arena.available, sw.arena.capacity);
+});
+
+t.test('decision cache: a flow-mod between batches takes effect at once', async (t) => {
+  const { out, send, sw } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
+  send('p2', udpFrame({ dst: BCAST, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.255' }));
+  out('p1'); out('p3');
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  t.equal(out('p2').length, 1);
+  // Frames from p1 get tagged 7 before NORMAL: B is not known in VLAN 7 (p2 and p3 are trunks).
+  sw.flows('br0').addFlow('priority=10,in_port=p1,actions=mod_vlan_vid:7,NORMAL');
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  t.same([out('p2').map(frameVid), out('p3').map(frameVid)], [[7], [7]], 'flooded in VLAN 7');
+  sw.flows('br0').addFlow('priority=20,in_port=p1,actions=drop');
+  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
+  t.same([out('p2').length, out('p3').length], [0, 0], 'dropped by the new flow');
+  t.equal(sw.arena.available, sw.arena.capacity);
+});
