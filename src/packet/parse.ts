@@ -177,27 +177,28 @@ export function parseSlot(a: PacketArena, slot: number, ofport: number): number 
   const avail = f + len - l3;
 
   if (type === eth.ETH_P_IPV4) {
-    const err = ipv4.check(b, l3, avail);
-    if (err !== ipv4.OK) {
-      return err === ipv4.ERR_TRUNCATED ? D_IP4_TRUNC : err === ipv4.ERR_VERSION ? D_IP4_VER : err === ipv4.ERR_IHL ? D_IP4_IHL : D_IP4_LEN;
-    }
+    // The fixed header as five big-endian words (three for the fields, the two addresses): each
+    // byte field read alone was a bounds-checked load of its own.
+    if (avail < ipv4.MIN_HEADER_LEN) return D_IP4_TRUNC;
+    const w0 = v.getInt32(l3 + ipv4.WORD0);
+    const err = ipv4.checkWord0(w0, avail);
+    if (err !== ipv4.OK) return err === ipv4.ERR_VERSION ? D_IP4_VER : err === ipv4.ERR_IHL ? D_IP4_IHL : D_IP4_LEN;
+    const w2 = v.getInt32(l3 + ipv4.WORD2);
     a.l3[slot] = l3 - f;
     key[k + K.K_NW_SRC] = v.getInt32(l3 + ipv4.SRC); // int32 bits, as above
     key[k + K.K_NW_DST] = v.getInt32(l3 + ipv4.DST);
-    const proto = b[l3 + ipv4.PROTOCOL];
+    const proto = ipv4.protocolOf(w2);
     key[k + K.K_NW_PROTO] = proto;
-    key[k + K.K_NW_TOS] = b[l3 + ipv4.TOS];
-    key[k + K.K_NW_TTL] = b[l3 + ipv4.TTL];
-    const ff = ipv4.flagsFrag(b, l3);
+    key[k + K.K_NW_TOS] = ipv4.tosOf(w0);
+    key[k + K.K_NW_TTL] = ipv4.ttlOf(w2);
+    const ff = ipv4.flagsFragOf(v.getInt32(l3 + ipv4.WORD1));
     const frag = (ff & (ipv4.FLAG_MF | ipv4.FRAG_OFFSET_MASK)) !== 0;
     if (frag) {
       key[k + K.K_NW_FRAG] = (ff & ipv4.FRAG_OFFSET_MASK) !== 0 ? K.NW_FRAG_ANY | K.NW_FRAG_LATER : K.NW_FRAG_ANY;
       if ((ff & ipv4.FRAG_OFFSET_MASK) !== 0) return OK; // later fragments have no L4 header
     }
-    const hl = (b[l3] & 0x0f) << 2;
-    const l4 = l3 + hl;
-    const l4avail = ipv4.totalLen(b, l3) - hl;
-    return parseL4(a, slot, k, proto, l4, l4avail, f, 1, frag);
+    const hl = ipv4.headerLenOf(w0);
+    return parseL4(a, slot, k, proto, l3 + hl, ipv4.totalLenOf(w0) - hl, f, 1, frag);
   }
   if (type === eth.ETH_P_ARP) {
     if (!arp.check(b, l3, avail)) return D_ARP;
@@ -340,9 +341,10 @@ function parseL4(
     return OK;
   }
   a.l4[slot] = l4 - f;
-  const v = a.view;
-  key[k + K.K_TP_SRC] = v.getUint16(l4);
-  key[k + K.K_TP_DST] = v.getUint16(l4 + 2);
+  // Both ports (the same first word in TCP and UDP) with one big-endian load.
+  const ports = a.view.getInt32(l4);
+  key[k + K.K_TP_SRC] = ports >>> 16;
+  key[k + K.K_TP_DST] = ports & 0xffff;
   return OK;
 }
 

@@ -59,6 +59,45 @@ export function check(b: Uint8Array, ip: number, avail: number): number {
   return OK;
 }
 
+/*
+ * The header's first three 32-bit words as one big-endian load each (the parse pass reads them
+ * through a DataView, as int32 bits): word 0 = version/IHL, TOS, total length; word 1 =
+ * identification, flags/fragment offset; word 2 = TTL, protocol, checksum.
+ */
+export const WORD0 = VER_IHL;
+export const WORD1 = IDENT;
+export const WORD2 = TTL;
+
+/** `check` on word 0, given that `avail` >= MIN_HEADER_LEN (the caller checked it before the load). */
+export function checkWord0(w0: number, avail: number): number {
+  if (w0 >>> 28 !== 4) return ERR_VERSION;
+  const hl = (w0 >>> 22) & 0x3c;
+  if (hl < MIN_HEADER_LEN || hl > avail) return ERR_IHL;
+  const tl = w0 & 0xffff;
+  if (tl < hl || tl > avail) return ERR_TOTAL_LEN;
+  return OK;
+}
+/** Header length in bytes (IHL * 4), from word 0. */
+export function headerLenOf(w0: number): number {
+  return (w0 >>> 22) & 0x3c;
+}
+export function tosOf(w0: number): number {
+  return (w0 >>> 16) & 0xff;
+}
+export function totalLenOf(w0: number): number {
+  return w0 & 0xffff;
+}
+/** Flags and fragment offset (the 16 bits flagsFrag reads), from word 1. */
+export function flagsFragOf(w1: number): number {
+  return w1 & 0xffff;
+}
+export function ttlOf(w2: number): number {
+  return w2 >>> 24;
+}
+export function protocolOf(w2: number): number {
+  return (w2 >>> 16) & 0xff;
+}
+
 export function version(b: Uint8Array, ip: number): number {
   return b[ip] >>> 4;
 }

@@ -204,6 +204,25 @@ const MAC_S = '52:54:00:12:34:56';
 const ns = (opts: Buffer[], target = '2001:db8::2') => ndFrame({ type: 135, smac: MAC_S, dmac: '33:33:ff:00:00:02', src: S6, dst: D6, target, opts });
 const udpVia = (ext: [number, Buffer][]) => eth6(ip6Packet({ src: '2001:db8::1', dst: '2001:db8::2', proto: 17, l4: udp6('2001:db8::1', '2001:db8::2', 5000, 53), ext }));
 
+t.test('parseSlot: IPv4 with options: the L4 header and its ports come after them', async (t) => {
+  const a = arena();
+  const plain = hex(F.udpDnsQuery);
+  let s = a.allocFrom(plain);
+  t.equal(parseSlot(a, s, 1), OK);
+  const want = { tp_src: a.key[(s << K.KEY_SHIFT) + K.K_TP_SRC], tp_dst: a.key[(s << K.KEY_SHIFT) + K.K_TP_DST] };
+  a.release(s);
+  // The same datagram with a 4-byte Router Alert option: IHL 6, total length + 4.
+  const f = Buffer.concat([plain.subarray(0, 34), Buffer.from([0x94, 0x04, 0x00, 0x00]), plain.subarray(34)]);
+  f[14] = 0x46;
+  ip.setTotalLen(f, 14, ip.totalLen(f, 14) + 4);
+  s = a.allocFrom(f);
+  t.equal(parseSlot(a, s, 1), OK);
+  t.equal(a.l4[s], 38, 'L4 at 14 + 24');
+  t.same({ tp_src: a.key[(s << K.KEY_SHIFT) + K.K_TP_SRC], tp_dst: a.key[(s << K.KEY_SHIFT) + K.K_TP_DST] }, want, 'the UDP ports, not option bytes');
+  t.equal(a.key[(s << K.KEY_SHIFT) + K.K_NW_PROTO], 17);
+  a.release(s);
+});
+
 t.test('parseSlot: IPv6 addresses, label, extension headers, fragments, ND', async (t) => {
   const a = arena();
   const word = (s: number, w: number) => a.key[(s << K.KEY_SHIFT) + w];
