@@ -39,12 +39,23 @@ t.test('wake-ahead: periodic pings are caught by predicted polls; idle, it stops
   const sw = startAfpacketBridge(t, 0, v1.host, v2.host);
   t.equal(binding.pollWakeAhead!().wakeAheadUs, DEFAULT_WAKE_AHEAD_US, 'on by default, with the default budget');
 
-  const before = binding.pollWakeAhead!();
-  // 300 echoes 2 ms apart (-w, not -W: see poll-spin.test.ts).
-  const r = await nsRun(h1, ['ping', '-c', '300', '-i', '0.002', '-w', '15', `${NET}.2`]);
+  // 300 echoes 2 ms apart (-w, not -W: see poll-spin.test.ts). By design the addon holds every
+  // predicted poll while this process waits for its CPU (addon.c, ahead_arm: a timer wakeup on a
+  // busy CPU only adds lag), so a run in which the previous test's processes were still exiting
+  // (CI: OVS right before this file) can catch nothing: such a run, and only such a run (every
+  // poll held, none started), is repeated, at most three times in all.
+  let before = binding.pollWakeAhead!();
+  let r = await nsRun(h1, ['ping', '-c', '300', '-i', '0.002', '-w', '15', `${NET}.2`]);
+  let during = binding.pollWakeAhead!();
+  for (let attempt = 1; attempt < 3 && during.caught === before.caught && during.missed === before.missed && during.held > before.held; attempt++) {
+    t.comment(`run ${attempt}: every predicted poll held (CPU contended: ${during.held - before.held} held), again after 2 s`);
+    await sleep(2000);
+    before = binding.pollWakeAhead!();
+    r = await nsRun(h1, ['ping', '-c', '300', '-i', '0.002', '-w', '15', `${NET}.2`]);
+    during = binding.pollWakeAhead!();
+  }
   t.equal(pingLoss(r.stdout), 0, `every echo crossed both ways: ${r.stdout.split('\n').find((l) => l.includes('loss')) ?? r.stderr}`);
-  const during = binding.pollWakeAhead!();
-  t.ok(during.caught > before.caught, `predicted polls caught echoes (${during.caught - before.caught} caught, ${during.missed - before.missed} missed, period ${during.periodUs} µs, lead ${during.leadUs} µs)`);
+  t.ok(during.caught > before.caught, `predicted polls caught echoes (${during.caught - before.caught} caught, ${during.missed - before.missed} missed, ${during.held - before.held} held, period ${during.periodUs} µs, lead ${during.leadUs} µs)`);
   t.ok(during.periodUs > 1800 && during.periodUs < 2200, `the period learnt is the pings' 2 ms (${during.periodUs} µs)`);
   t.ok(during.leadUs > 0 && during.leadUs <= DEFAULT_WAKE_AHEAD_US, `the lead is within the budget (${during.leadUs} µs)`);
   const polled = during.polledMs - before.polledMs;
