@@ -9,7 +9,7 @@
  *     const lab = Lab.create(t);                   // cleanup() registered with t.teardown
  *     const ns = lab.netns('peer');               // 'tvn-peer-<pid>-<n>'
  *     const v = lab.veth({ ns, address: '10.9.0.2/24' });
- *     // v.host: interface in the root namespace (give it to the switch)
+ *     // v.host: interface in the root namespace (give it to the switch; `hostNs` puts it in another)
  *     // v.peer: the other end, inside `ns`, up, with the address
  *     lab.nsExec(ns, 'ping -c1 -W1 10.9.0.1');
  *   });
@@ -18,6 +18,8 @@
  * separate processes) never collide, and everything a Lab creates is removed by cleanup(),
  * which is idempotent and also runs on failure when registered with t.teardown.
  * Names start with 'tvn' so a leftover device is easy to recognise (and delete by hand).
+ * The demos (scripts/) use the same Lab with fixed, readable names (netnsNamed, hostName,
+ * peerName) and check beforehand that none of them exists.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -99,6 +101,16 @@ export interface VethOptions {
   /** Name prefixes (default 'tvnh' host end, 'tvnp' peer end). */
   hostPrefix?: string;
   peerPrefix?: string;
+  /** Exact names instead of unique ones (a demo's readable names; the caller makes sure they are free). */
+  hostName?: string;
+  peerName?: string;
+  /**
+   * Namespace for the host end (default: the root namespace): where the switch under test runs
+   * when it runs in a namespace of its own.
+   */
+  hostNs?: string;
+  /** Address with prefix for the host end (in hostNs), e.g. an underlay's '10.234.0.1/24'. */
+  hostAddress?: string;
   /** Bring both ends up (default true). */
   up?: boolean;
   /**
@@ -109,11 +121,12 @@ export interface VethOptions {
 }
 
 export interface Veth {
-  /** End in the root namespace. */
+  /** The switch's end: in the root namespace, or in `hostNs` when given. */
   host: string;
   /** Other end (inside `ns` when given). */
   peer: string;
   ns?: string;
+  hostNs?: string;
 }
 
 /** Anything with a teardown hook (a node-tap Test). */
@@ -124,7 +137,8 @@ export interface Teardownable {
 /** Creates namespaces, veth pairs and other devices, and removes all of them in cleanup(). */
 export class Lab {
   private readonly namespaces: string[] = [];
-  private readonly links: string[] = [];
+  /** Links to delete, with the namespace each is in (undefined: the root namespace). */
+  private readonly links: { name: string; ns?: string }[] = [];
   private readonly cleanups: Array<() => void> = [];
   private cleaned = false;
 
@@ -146,7 +160,11 @@ export class Lab {
    * (`sysctl net.ipv6.conf.<dev>.disable_ipv6=0`) or asks for it here.
    */
   netns(prefix = 'tvns', opts: { ipv6?: boolean } = {}): string {
-    const name = uniqueName(prefix.startsWith('tvn') ? prefix : `tvn${prefix}`);
+    return this.netnsNamed(uniqueName(prefix.startsWith('tvn') ? prefix : `tvn${prefix}`), opts);
+  }
+
+  /** A namespace named exactly `name` (a demo's readable names), otherwise as netns(). */
+  netnsNamed(name: string, opts: { ipv6?: boolean } = {}): string {
     sh(['ip', 'netns', 'add', name]);
     this.namespaces.push(name);
     sh(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
@@ -158,28 +176,32 @@ export class Lab {
 
   /** Create a veth pair; see VethOptions. */
   veth(opts: VethOptions = {}): Veth {
-    const host = uniqueName(opts.hostPrefix ?? 'tvnh');
-    const peer = uniqueName(opts.peerPrefix ?? 'tvnp');
-    sh(['ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
-    // Deleting one end deletes both; remembering the host end is enough (and survives the
-    // peer moving to a namespace that is deleted first).
-    this.links.push(host);
+    const host = opts.hostName ?? uniqueName(opts.hostPrefix ?? 'tvnh');
+    const peer = opts.peerName ?? uniqueName(opts.peerPrefix ?? 'tvnp');
+    const { ns, hostNs } = opts;
+    // Each end is made in its own namespace: no end passes through the root namespace, where
+    // a fixed name could collide and IPv6 would start on it.
+    sh(['ip', 'link', 'add', host, ...(hostNs ? ['netns', hostNs] : []), 'type', 'veth', 'peer', 'name', peer, ...(ns ? ['netns', ns] : [])]);
+    // Deleting one end deletes both; remembering the host end is enough (deleting a namespace
+    // deletes the pair too).
+    this.links.push({ name: host, ns: hostNs });
     if (opts.quiet ?? true) {
-      this.sysctl(`net.ipv6.conf.${host}.disable_ipv6`, '1');
-      if (!opts.ns) this.sysctl(`net.ipv6.conf.${peer}.disable_ipv6`, '1');
+      if (!hostNs) this.sysctl(`net.ipv6.conf.${host}.disable_ipv6`, '1');
+      if (!ns) this.sysctl(`net.ipv6.conf.${peer}.disable_ipv6`, '1');
     }
-    if (opts.ns) sh(['ip', 'link', 'set', peer, 'netns', opts.ns]);
-    const inPeer = (args: string[]) => sh(opts.ns ? ['ip', '-n', opts.ns, ...args] : ['ip', ...args]);
+    const inHost = (args: string[]) => sh(hostNs ? ['ip', '-n', hostNs, ...args] : ['ip', ...args]);
+    const inPeer = (args: string[]) => sh(ns ? ['ip', '-n', ns, ...args] : ['ip', ...args]);
     if (opts.mtu) {
-      sh(['ip', 'link', 'set', host, 'mtu', String(opts.mtu)]);
+      inHost(['link', 'set', host, 'mtu', String(opts.mtu)]);
       inPeer(['link', 'set', peer, 'mtu', String(opts.mtu)]);
     }
+    if (opts.hostAddress) inHost(['addr', 'add', opts.hostAddress, 'dev', host]);
     if (opts.address) inPeer(['addr', 'add', opts.address, 'dev', peer]);
     if (opts.up ?? true) {
-      sh(['ip', 'link', 'set', host, 'up']);
+      inHost(['link', 'set', host, 'up']);
       inPeer(['link', 'set', peer, 'up']);
     }
-    return { host, peer, ns: opts.ns };
+    return { host, peer, ns, hostNs };
   }
 
   /** Remember an interface created elsewhere (e.g. a TAP) so cleanup() deletes it. */
@@ -221,7 +243,52 @@ export class Lab {
         /* keep cleaning */
       }
     }
-    for (const l of this.links.reverse()) sh(['ip', 'link', 'del', l], { allowFail: true });
+    for (const l of this.links.reverse()) sh(l.ns ? ['ip', '-n', l.ns, 'link', 'del', l.name] : ['ip', 'link', 'del', l.name], { allowFail: true });
     for (const ns of this.namespaces.reverse()) sh(['ip', 'netns', 'del', ns], { allowFail: true });
   }
+}
+
+/** The Linux kernel's own vxlan device as the far end of a tvs VXLAN port; see kernelVxlanPeer. */
+export interface KernelVxlanPeer {
+  /** tvs's namespace: the underlay's near end (`<underlay>.1`) and the tenant port. */
+  nsT: string;
+  /** The kernel peer's: the underlay's far end (`<underlay>.2`) and the vxlan device (`<tenant>.2`). */
+  nsK: string;
+  /** The tenant host behind tvs (`<tenant>.1`, MTU 1450). */
+  nsH: string;
+  /** The underlay veth: `host` in nsT (10.x.1), `peer` in nsK (10.x.2). */
+  underlay: Veth;
+  /** The tenant veth: `host` in nsT (the port to give tvs), `peer` in nsH. */
+  tenant: Veth;
+  /** The vxlan device's name in nsK. */
+  vxlanDev: string;
+}
+
+/**
+ * Three namespaces for a tvs VXLAN port against the kernel's vxlan device:
+ *
+ *   nsH (tenant .1) ── veth ── nsT: [tvs: tenant port, vxlan port] underlay .1 ──┐
+ *                                                                               │ UDP 4789, VNI `vni`
+ *   nsK: underlay .2 ── vxlan device id `vni` (tenant .2) ─────────────────────────┘
+ *
+ * tvs runs in nsT (start it there) with its own underlay, so nothing touches the root
+ * namespace's addresses. `underlay` and `tenant` are the first three octets of two /24s
+ * ('10.234.0'). The tenant link has MTU 1450, what Neutron's DHCP advertises on VXLAN networks.
+ */
+export function kernelVxlanPeer(lab: Lab, o: { prefix: string; vni: number; underlay: string; tenant: string }): KernelVxlanPeer {
+  const nsT = lab.netns(`${o.prefix}t`);
+  const nsK = lab.netns(`${o.prefix}k`);
+  const nsH = lab.netns(`${o.prefix}h`);
+  const underlay = lab.veth({ hostNs: nsT, hostAddress: `${o.underlay}.1/24`, ns: nsK, address: `${o.underlay}.2/24` });
+  const tenant = lab.veth({ hostNs: nsT, ns: nsH, address: `${o.tenant}.1/24`, mtu: 1450 });
+  const vxlanDev = `vx${o.vni}`;
+  const id = String(o.vni);
+  lab.nsExec(nsK, ['ip', 'link', 'add', vxlanDev, 'type', 'vxlan', 'id', id, 'dstport', '4789', 'local', `${o.underlay}.2`, 'remote', `${o.underlay}.1`, 'dev', underlay.peer]);
+  lab.nsExec(nsK, ['ip', 'addr', 'add', `${o.tenant}.2/24`, 'dev', vxlanDev]);
+  lab.nsExec(nsK, ['ip', 'link', 'set', vxlanDev, 'up']);
+  // On a real underlay the kernel completes checksums before a NIC sends; across a veth they
+  // stay partial (the inner TCP checksum only holds the pseudo-header sum), and a UDP socket
+  // hands the payload over as it is. Have the far end compute them, as a wire would.
+  lab.nsExec(nsK, ['ethtool', '-K', vxlanDev, 'tx', 'off'], { allowFail: true });
+  return { nsT, nsK, nsH, underlay, tenant, vxlanDev };
 }

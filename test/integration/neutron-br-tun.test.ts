@@ -23,7 +23,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isRoot, haveCmd, Lab, sh } from '../../lab/netns';
+import { isRoot, haveCmd, Lab } from '../../lab/netns';
 import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil } from '../../lab/daemon';
 import { startCapture, watchUntilControl, TUNNELED_ICMP4 } from '../helpers/capture';
 import { arpRequest } from '../../src/wire/frames';
@@ -63,17 +63,12 @@ t.before(async () => {
   const lab = Lab.create(t);
   const nsA = lab.netns('tvntA');
   const nsB = lab.netns('tvntB');
-  const ul = lab.veth({ ns: nsB, address: `${IP.B}/24` });
-  sh(['ip', 'link', 'set', ul.host, 'netns', nsA]);
-  lab.nsExec(nsA, ['ip', 'addr', 'add', `${IP.A}/24`, 'dev', ul.host]);
-  lab.nsExec(nsA, ['ip', 'link', 'set', ul.host, 'up']);
+  const ul = lab.veth({ hostNs: nsA, hostAddress: `${IP.A}/24`, ns: nsB, address: `${IP.B}/24` });
 
   /** A VM namespace whose veth's other end is a port-to-be in the node's namespace. */
   const vm = (node: string, prefix: string, ip: string): Vm & { port: string } => {
     const ns = lab.netns(prefix);
-    const v = lab.veth({ ns, address: `${ip}/24`, mtu: 1450 }); // Neutron's MTU for VXLAN networks
-    sh(['ip', 'link', 'set', v.host, 'netns', node]);
-    lab.nsExec(node, ['ip', 'link', 'set', v.host, 'up']);
+    const v = lab.veth({ hostNs: node, ns, address: `${ip}/24`, mtu: 1450 }); // Neutron's MTU for VXLAN networks
     const mac = /link\/ether ([0-9a-f:]{17})/.exec(lab.nsExec(ns, ['ip', '-o', 'link', 'show', 'dev', v.peer]))![1];
     return { ns, dev: v.peer, ip, mac, port: v.host };
   };

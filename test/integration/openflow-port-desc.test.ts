@@ -32,12 +32,8 @@ t.test('ovs-ofctl show: each port with its Ethernet address', { skip: why || fal
   const lab = Lab.create(t);
   const sw = lab.netns('tvndsw');
   const peer = lab.netns('tvndpe');
-  const v = lab.veth({ ns: peer, address: '10.231.9.2/24' });
-  sh(['ip', 'link', 'set', v.host, 'netns', sw]);
-  sh(['ip', '-n', sw, 'link', 'set', v.host, 'up']);
-  const u = lab.veth({ ns: sw, address: '203.0.113.1/24' });
-  sh(['ip', 'link', 'set', u.host, 'netns', sw]);
-  sh(['ip', '-n', sw, 'link', 'set', u.host, 'up']);
+  const v = lab.veth({ hostNs: sw, ns: peer, address: '10.231.9.2/24' });
+  lab.veth({ hostNs: sw, ns: sw, address: '203.0.113.1/24' });
   const d = await startDaemon(t, [], { ns: sw });
   const target = mgmtTarget(d.control, 'br0');
   const tap = uniqueName('tvndt');

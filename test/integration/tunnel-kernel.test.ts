@@ -11,7 +11,7 @@
  * inner frame; a frame with another VNI, and one with the I flag clear, are dropped and counted.
  */
 import t from 'tap';
-import { isRoot, haveCmd, Lab, sh } from '../../lab/netns';
+import { isRoot, haveCmd, kernelVxlanPeer, Lab, sh } from '../../lab/netns';
 import { startDaemon, tvsOk, nsRun, pingEach, pingNone, waitUntil, type Daemon } from '../../lab/daemon';
 import { iperfTcp } from '../helpers/iperf';
 import { startCapture, TUNNELED_ICMP4 } from '../helpers/capture';
@@ -41,26 +41,7 @@ let env: Env;
 t.before(async () => {
   if (why) return;
   const lab = Lab.create(t);
-  const nsT = lab.netns('tvnvt');
-  const nsK = lab.netns('tvnvk');
-  const nsH = lab.netns('tvnvh');
-  // Underlay: one end in tvs's namespace, the other in the kernel peer's.
-  const ul = lab.veth({ ns: nsK, address: '10.234.0.2/24' });
-  // The tenant host: MTU 1450, what Neutron's DHCP advertises on VXLAN networks.
-  const ten = lab.veth({ ns: nsH, address: '10.235.0.1/24', mtu: 1450 });
-  // Move the root-namespace ends into tvs's namespace.
-  for (const dev of [ul.host, ten.host]) {
-    sh(['ip', 'link', 'set', dev, 'netns', nsT]);
-    lab.nsExec(nsT, ['ip', 'link', 'set', dev, 'up']);
-  }
-  lab.nsExec(nsT, ['ip', 'addr', 'add', '10.234.0.1/24', 'dev', ul.host]);
-  lab.nsExec(nsK, ['ip', 'link', 'add', 'vx100', 'type', 'vxlan', 'id', '100', 'dstport', '4789', 'local', '10.234.0.2', 'remote', '10.234.0.1', 'dev', ul.peer]);
-  lab.nsExec(nsK, ['ip', 'addr', 'add', '10.235.0.2/24', 'dev', 'vx100']);
-  lab.nsExec(nsK, ['ip', 'link', 'set', 'vx100', 'up']);
-  // On a real underlay the kernel completes checksums before a NIC sends; across a veth they
-  // stay partial (the inner TCP checksum only holds the pseudo-header sum), and a UDP socket
-  // hands the payload over as it is. Have the far end compute them, as a wire would.
-  lab.nsExec(nsK, ['ethtool', '-K', 'vx100', 'tx', 'off'], { allowFail: true });
+  const { nsT, nsK, nsH, underlay: ul, tenant: ten } = kernelVxlanPeer(lab, { prefix: 'tvnv', vni: 100, underlay: '10.234.0', tenant: '10.235.0' });
   const d = await startDaemon(t, [], { ns: nsT });
   const c = (...args: string[]) => tvsOk(d.control, args);
   await c('add-br', 'br-tun');

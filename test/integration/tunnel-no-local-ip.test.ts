@@ -1,6 +1,7 @@
 /**
  * A VXLAN port without local_ip (optional, as in OVS): the kernel picks the source address from
- * the route to remote_ip. Against the Linux kernel's own vxlan device as the far end:
+ * the route to remote_ip. Against the Linux kernel's own vxlan device as the far end (lab/netns.ts
+ * kernelVxlanPeer):
  *
  *   nsH (10.236.0.1) ── veth ── [tvs in nsT: br-tun] ── vxlan port (no local_ip) ──┐
  *                                 underlay 10.237.0.1/24 (veth)                  │ UDP 4789, VNI 200
@@ -10,7 +11,7 @@
  * underlay sees VNI 200 sent from the address the route gave (10.237.0.1).
  */
 import t from 'tap';
-import { isRoot, haveCmd, Lab, sh } from '../../lab/netns';
+import { isRoot, haveCmd, kernelVxlanPeer, Lab } from '../../lab/netns';
 import { startDaemon, tvsOk, pingEach } from '../../lab/daemon';
 import { startCapture, TUNNELED_ICMP4 } from '../helpers/capture';
 import { bindingAvailable } from '../../src/io/binding';
@@ -25,19 +26,7 @@ const why = !isRoot()
 
 t.test('vxlan port without local_ip: the route picks the source', { skip: why || false }, async (t) => {
   const lab = Lab.create(t);
-  const nsT = lab.netns('tvnlt');
-  const nsK = lab.netns('tvnlk');
-  const nsH = lab.netns('tvnlh');
-  const ul = lab.veth({ ns: nsK, address: '10.237.0.2/24' });
-  const ten = lab.veth({ ns: nsH, address: '10.236.0.1/24', mtu: 1450 });
-  for (const dev of [ul.host, ten.host]) {
-    sh(['ip', 'link', 'set', dev, 'netns', nsT]);
-    lab.nsExec(nsT, ['ip', 'link', 'set', dev, 'up']);
-  }
-  lab.nsExec(nsT, ['ip', 'addr', 'add', '10.237.0.1/24', 'dev', ul.host]);
-  lab.nsExec(nsK, ['ip', 'link', 'add', 'vx200', 'type', 'vxlan', 'id', '200', 'dstport', '4789', 'local', '10.237.0.2', 'remote', '10.237.0.1', 'dev', ul.peer]);
-  lab.nsExec(nsK, ['ip', 'addr', 'add', '10.236.0.2/24', 'dev', 'vx200']);
-  lab.nsExec(nsK, ['ip', 'link', 'set', 'vx200', 'up']);
+  const { nsT, nsK, nsH, underlay: ul, tenant: ten } = kernelVxlanPeer(lab, { prefix: 'tvnl', vni: 200, underlay: '10.237.0', tenant: '10.236.0' });
   const d = await startDaemon(t, [], { ns: nsT });
   const c = (...args: string[]) => tvsOk(d.control, args);
   await c('add-br', 'br-tun');

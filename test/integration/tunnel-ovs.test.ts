@@ -14,7 +14,7 @@ import t from 'tap';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { isRoot, haveCmd, Lab, sh } from '../../lab/netns';
+import { isRoot, haveCmd, Lab } from '../../lab/netns';
 import { startDaemon, tvsOk, nsRun, pingLoss, pingEach, waitUntil } from '../../lab/daemon';
 import { startCapture, TUNNELED_ICMP4 } from '../helpers/capture';
 import { readPid } from '../helpers/ovs';
@@ -63,22 +63,11 @@ t.before(async () => {
   const nsB1 = lab.netns('tvnob');
   const nsB2 = lab.netns('tvnob');
   // Underlay: tvs's end gets 10.234.0.1 in nsT; OVS's end becomes a br-phy port in nsO.
-  const ul = lab.veth({ ns: nsO });
-  sh(['ip', 'link', 'set', ul.host, 'netns', nsT]);
-  lab.nsExec(nsT, ['ip', 'addr', 'add', '10.234.0.1/24', 'dev', ul.host]);
-  lab.nsExec(nsT, ['ip', 'link', 'set', ul.host, 'up']);
-  const a1 = lab.veth({ ns: nsA1, address: '10.235.1.1/24', mtu: 1400 });
-  const b1 = lab.veth({ ns: nsB1, address: '10.235.2.1/24', mtu: 1400 });
-  for (const v of [a1, b1]) {
-    sh(['ip', 'link', 'set', v.host, 'netns', nsT]);
-    lab.nsExec(nsT, ['ip', 'link', 'set', v.host, 'up']);
-  }
-  const a2 = lab.veth({ ns: nsA2, address: '10.235.1.2/24', mtu: 1400 });
-  const b2 = lab.veth({ ns: nsB2, address: '10.235.2.2/24', mtu: 1400 });
-  for (const v of [a2, b2]) {
-    sh(['ip', 'link', 'set', v.host, 'netns', nsO]);
-    lab.nsExec(nsO, ['ip', 'link', 'set', v.host, 'up']);
-  }
+  const ul = lab.veth({ hostNs: nsT, hostAddress: '10.234.0.1/24', ns: nsO });
+  const a1 = lab.veth({ hostNs: nsT, ns: nsA1, address: '10.235.1.1/24', mtu: 1400 });
+  const b1 = lab.veth({ hostNs: nsT, ns: nsB1, address: '10.235.2.1/24', mtu: 1400 });
+  const a2 = lab.veth({ hostNs: nsO, ns: nsA2, address: '10.235.1.2/24', mtu: 1400 });
+  const b2 = lab.veth({ hostNs: nsO, ns: nsB2, address: '10.235.2.2/24', mtu: 1400 });
 
   // Open vSwitch in nsO, private directory.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-ovs-'));
