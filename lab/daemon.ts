@@ -46,16 +46,30 @@ export interface Daemon {
  * the daemon runs inside that network namespace (`ip netns exec` execs it: the PID is the
  * daemon's own); its control socket is a file, reachable from anywhere. With `control`, it
  * uses that socket path (a restart of the same daemon), whose directory the caller removes.
+ * With `logFile`, the daemon writes its output to that file (kept: the demos name it), which
+ * log() reads.
  */
-export async function startDaemon(t: Teardownable, extraArgs: string[] = [], opts: { ns?: string; control?: string } = {}): Promise<Daemon> {
+export async function startDaemon(t: Teardownable, extraArgs: string[] = [], opts: { ns?: string; control?: string; logFile?: string } = {}): Promise<Daemon> {
   const dir = opts.control ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'tvs-test-'));
   const control = opts.control ?? path.join(dir!, 'tvs.sock');
-  let log = '';
   const argv = [process.execPath, TVS, 'start', '--control', control, ...extraArgs];
   if (opts.ns) argv.unshift('ip', 'netns', 'exec', opts.ns);
-  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.on('data', (d) => (log += d));
-  proc.stderr!.on('data', (d) => (log += d));
+  let proc: ChildProcess;
+  let log: () => string;
+  const logFile = opts.logFile;
+  if (logFile !== undefined) {
+    // The file, not a pipe: what the daemon wrote last is there even when the caller exits at once.
+    const fd = fs.openSync(logFile, 'w');
+    proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    log = () => fs.readFileSync(logFile, 'utf8');
+  } else {
+    let kept = '';
+    proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout!.on('data', (d) => (kept += d));
+    proc.stderr!.on('data', (d) => (kept += d));
+    log = () => kept;
+  }
   let exited = false;
   proc.on('exit', () => (exited = true));
   t.teardown(async () => {
@@ -69,15 +83,15 @@ export async function startDaemon(t: Teardownable, extraArgs: string[] = [], opt
   });
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (exited) throw new Error(`tvs start exited early:\n${log}`);
+    if (exited) throw new Error(`tvs start exited early:\n${log()}`);
     if (fs.existsSync(control)) {
       const r = await tvs(control, ['show']);
       if (r.code === 0) break;
     }
-    if (Date.now() > deadline) throw new Error(`tvs start did not come up within 15 s:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`tvs start did not come up within 15 s:\n${log()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { control, proc, log: () => log, alive: () => !exited };
+  return { control, proc, log, alive: () => !exited };
 }
 
 /** Run a command asynchronously (the event loop keeps running) with a hard time limit. */

@@ -27,20 +27,14 @@ import { expect, inNs, Lab, pingLoss, pingSummary, runDemo, sh, shAsync, step, T
 const lab = new Lab('demo-overlay');
 const NODES = ['tvs-node-a', 'tvs-node-b'];
 const VMS = ['vm-vx-a', 'vm-vx-b', 'vm-gre-a', 'vm-gre-b'];
-/** Root-namespace names a veth has for a moment before it moves into a node. */
-const TRANSIENT = ['tvd-ul', 'tvd-vx-a', 'tvd-vx-b', 'tvd-gre-a', 'tvd-gre-b'];
-
-/** A VM: namespace `name` with interface nic (MTU 1450, Neutron's for VXLAN), its peer `port` in `node`. */
+/**
+ * A VM: namespace `name` with interface nic (MTU 1450, Neutron's for VXLAN), its peer `port` in
+ * `node`. No IPv6 in the VMs (lab/netns.ts turns it off): their router solicitations would only
+ * crowd the underlay capture.
+ */
 function vm(name: string, node: string, port: string, cidr: string): void {
   lab.netns(name);
-  // No IPv6 in the VMs: their router solicitations would only crowd the underlay capture.
-  sh(inNs(name, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']), true);
-  const tmp = `tvd-${name.slice(3)}`;
-  sh(['ip', 'link', 'add', tmp, 'type', 'veth', 'peer', 'name', 'nic', 'netns', name]);
-  sh(['ip', 'link', 'set', tmp, 'netns', node, 'name', port]);
-  sh(['ip', '-n', node, 'link', 'set', port, 'mtu', '1450', 'up']);
-  sh(['ip', '-n', name, 'link', 'set', 'nic', 'mtu', '1450', 'up']);
-  sh(['ip', '-n', name, 'addr', 'add', cidr, 'dev', 'nic']);
+  lab.veth({ hostNs: node, hostName: port, ns: name, peerName: 'nic', address: cidr, mtu: 1450 });
 }
 
 interface NodeCfg {
@@ -80,16 +74,10 @@ function configure(n: NodeCfg): void {
 }
 
 async function main(): Promise<void> {
-  lab.checkFree([...NODES, ...VMS], TRANSIENT);
-  // A step that fails halfway may leave one of these in the root namespace.
-  for (const l of TRANSIENT) lab.ownLink(l);
+  lab.checkFree([...NODES, ...VMS], []);
   step('[1/6] Two compute nodes (namespaces) joined by an IP underlay: tvs-node-a 10.234.0.1, tvs-node-b 10.234.0.2');
   for (const n of NODES) lab.netns(n);
-  sh(['ip', 'link', 'add', 'tvd-ul', 'type', 'veth', 'peer', 'name', 'ul', 'netns', 'tvs-node-b']);
-  sh(['ip', 'link', 'set', 'tvd-ul', 'netns', 'tvs-node-a', 'name', 'ul']);
-  sh(['ip', '-n', 'tvs-node-a', 'addr', 'add', '10.234.0.1/24', 'dev', 'ul']);
-  sh(['ip', '-n', 'tvs-node-b', 'addr', 'add', '10.234.0.2/24', 'dev', 'ul']);
-  for (const n of NODES) sh(['ip', '-n', n, 'link', 'set', 'ul', 'up']);
+  lab.veth({ hostNs: 'tvs-node-a', hostName: 'ul', hostAddress: '10.234.0.1/24', ns: 'tvs-node-b', peerName: 'ul', address: '10.234.0.2/24' });
 
   step('[2/6] VMs (namespaces, MTU 1450): VXLAN tenant vm-vx-a/b 10.241.0.11/12, GRE tenant vm-gre-a/b 10.241.0.21/22 (same subnet)');
   vm('vm-vx-a', 'tvs-node-a', 'tap-vx-a', '10.241.0.11/24');

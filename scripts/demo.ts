@@ -41,15 +41,13 @@ function tvs(...args: string[]): string {
   return sh([process.execPath, TVS, '--control', control, ...args]);
 }
 
-/** A host: namespace `name`, its interface `nic` (address `cidr`) joined by a veth to `port` here. */
+/**
+ * A host: namespace `name`, its interface `nic` (address `cidr`) joined by a veth to `port` here.
+ * No IPv6 on either end: its router solicitations would only cross the switch between steps.
+ */
 function host(name: string, cidr: string | undefined, port = name): { ns: string; port: string } {
   lab.netns(name);
-  sh(['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'nic', 'netns', name]);
-  lab.ownLink(port);
-  sh(['sysctl', '-qw', `net.ipv6.conf.${port}.disable_ipv6=1`], true);
-  if (cidr) sh(['ip', '-n', name, 'addr', 'add', cidr, 'dev', 'nic']);
-  sh(['ip', 'link', 'set', port, 'up']);
-  sh(['ip', '-n', name, 'link', 'set', 'nic', 'up']);
+  lab.veth({ hostName: port, ns: name, peerName: 'nic', address: cidr });
   return { ns: name, port };
 }
 
