@@ -2,9 +2,10 @@
  * The NORMAL learning switch on memory ports with a virtual clock: learning, flooding rules,
  * access/trunk VLAN handling, aging, the size limit, patch ports between bridges.
  */
-import t from 'tap';
+import t, { type Test as TapTest } from 'tap';
 import { Switch } from '../../src/datapath/switch';
 import { MemoryPort } from '../../src/io/memory-port';
+import { BURST } from '../../src/packet/batch';
 import { udpFrame, arpRequest, frameVid } from '../../src/wire/frames';
 
 const A = '02:00:00:00:00:0a';
@@ -236,33 +237,84 @@ t.test('decision cache: scoped to the batch (a destination that ages out between
   t.same([out('p2').length, out('p3').length], [1, 1], 'B unknown again: flooded');
 });
 
-t.test('decision cache: a port deleted, or re-added in another VLAN, between batches gets nothing meant for its old MACs', async (t) => {
-  const { out, send, sw } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
-  send('p2', udpFrame({ dst: BCAST, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.255' }));
-  out('p1'); out('p3');
-  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
-  t.equal(out('p2').length, 1);
-  sw.delPort('br0', 'p2');
-  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
-  t.equal(out('p3').length, 1, 'B forgotten with its port: flooded');
-  const p2 = sw.addPort('br0', 'p2', { type: 'memory', tag: 5 }).io as MemoryPort;
-  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
-  t.same([p2.takeTransmitted().length, out('p3').length], [0, 1], 'the new p2 is in VLAN 5: VLAN 0 floods skip it');
+// What a cached decision depends on besides the key words it compares: the output port's state
+// and the MAC table. Both change between batches (the cache does not outlive its batch: above),
+// and within one batch only as follows. A flow-mod cannot make it stale: the cache compares
+// the key as NORMAL gets it, after the flows ran (a new flow's mod_vlan_vid changes the TCI it
+// compares; a flow that does not send to NORMAL never reaches it).
+
+/** One batch from p1 (checked: the bridge's batch counter moved by one), then nothing pending. */
+function oneBatch(t: TapTest, sw: Switch, p1: MemoryPort, frames: Buffer[]): void {
+  const br = sw.bridge('br0');
+  const before = br.batchSeq;
+  for (const f of frames) p1.inject(f);
+  sw.runUntilIdle();
+  t.equal(br.batchSeq - before, 1, `the ${frames.length} frames came as one batch`);
+}
+
+t.test('decision cache: a port whose device goes away in the middle of a batch gets none of the rest', async (t) => {
+  // The device behind p2 disappears as the switch transmits to it mid-batch (a native port
+  // then gets ENXIO and marks itself down). Mid-batch: the broadcasts' copies take the arena below
+  // its low water, and the switch flushes every queue before the batch ends.
+  const names = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8'];
+  const { mem, out, send, sw } = setup(names.map((name) => ({ name })));
+  send('p2', udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1' }));
+  for (const n of names) out(n);
+  const toB = (sport: number) => udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2', sport });
+  const bcast = udpFrame({ dst: BCAST, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.255' });
+  const capacity = Math.min(BURST, sw.arena.smallSlots >> 2); // the switch's receive batch (switch.ts)
+  const nBcast = capacity - 9;
+  let seen = 0;
+  mem.p2.onTransmit = () => {
+    seen++;
+    mem.p2.setDown();
+  };
+  oneBatch(t, sw, mem.p1, [toB(1), ...Array.from({ length: nBcast }, () => bcast), ...[2, 3, 4, 5, 6, 7, 8, 9].map(toB)]);
+  t.ok(seen >= 1 && !mem.p2.up, `p2 transmitted ${seen} frames at a mid-batch flush, then went down`);
+  const atP3 = out('p3');
+  const unicastAtP3 = atP3.filter((f) => f.subarray(0, 6).equals(Buffer.from(B.split(':').map((x) => parseInt(x, 16)))));
+  t.equal(atP3.length - unicastAtP3.length, nBcast, 'p3 got every broadcast');
+  t.equal(unicastAtP3.length, 8, `and the 8 frames to B after p2 went down (${unicastAtP3.length} seen): decided again, B behind a port that is down, flooded (as without the cache)`);
+  const dropped = mem.p2.counters.drops.total();
+  t.equal(dropped, 0, `none of them was queued for p2 to be dropped there (${dropped} dropped)`);
   t.equal(sw.arena.available, sw.arena.capacity);
 });
 
-t.test('decision cache: a flow-mod between batches takes effect at once', async (t) => {
-  const { out, send, sw } = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
-  send('p2', udpFrame({ dst: BCAST, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.255' }));
+/**
+ * p1, p2, p3, B learned on p2, and a flow that sends frames to C to the controller; then one
+ * batch from p1: A→B, A→C, and `after` more A→B. `callback` is what an embedder's packet-in
+ * callback does at the frame to C: it runs synchronously, between the batch's frames.
+ */
+function midBatchCallback(t: TapTest, callback: (sw: Switch) => void, after: number): ReturnType<typeof setup> {
+  const C = '02:00:00:00:00:0c';
+  const env = setup([{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }]);
+  const { mem, out, send, sw } = env;
+  sw.flows('br0').addFlow(`priority=10,dl_dst=${C},actions=controller`);
+  send('p2', udpFrame({ dst: A, src: B, ipSrc: '10.0.0.2', ipDst: '10.0.0.1' }));
   out('p1'); out('p3');
-  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
-  t.equal(out('p2').length, 1);
-  // Frames from p1 get tagged 7 before NORMAL: B is not known in VLAN 7 (p2 and p3 are trunks).
-  sw.flows('br0').addFlow('priority=10,in_port=p1,actions=mod_vlan_vid:7,NORMAL');
-  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
-  t.same([out('p2').map(frameVid), out('p3').map(frameVid)], [[7], [7]], 'flooded in VLAN 7');
-  sw.flows('br0').addFlow('priority=20,in_port=p1,actions=drop');
-  send('p1', udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' }));
-  t.same([out('p2').length, out('p3').length], [0, 0], 'dropped by the new flow');
+  sw.onPacketIn = () => callback(sw);
+  const toB = udpFrame({ dst: B, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.2' });
+  const toC = udpFrame({ dst: C, src: A, ipSrc: '10.0.0.1', ipDst: '10.0.0.3' });
+  oneBatch(t, sw, mem.p1, [toB, toC, ...Array.from({ length: after }, () => toB)]);
+  return env;
+}
+
+t.test('decision cache: a port deleted in the middle of a batch (an embedder\'s packet-in callback) gets none of the rest', async (t) => {
+  let sentToP2 = 0;
+  const { out, sw } = midBatchCallback(t, (sw) => {
+    (sw.bridge('br0').port('p2')!.io as MemoryPort).onTransmit = () => sentToP2++;
+    sw.delPort('br0', 'p2');
+  }, 2);
+  t.equal(sentToP2, 0, 'p2 was deleted before the batch was sent: its queue went back to the arena');
+  const atP3 = out('p3').length;
+  t.equal(atP3, 2, `the 2 frames to B after the delete (${atP3} seen): B forgotten with its port, flooded to p3`);
+  t.equal(sw.arena.available, sw.arena.capacity);
+});
+
+t.test('decision cache: a flow-mod in the middle of a batch (an embedder\'s packet-in callback) takes effect at the next frame', async (t) => {
+  // From p1, frames get tagged 7 before NORMAL: B is not known in VLAN 7 (p2 and p3 are trunks).
+  const { out, sw } = midBatchCallback(t, (sw) => sw.flows('br0').addFlow('priority=20,in_port=p1,actions=mod_vlan_vid:7,NORMAL'), 1);
+  t.same(out('p2').map(frameVid), [undefined, 7], 'p2: the first frame to B untagged (VLAN 0, B learned there), the one after the flow-mod tagged 7');
+  t.same(out('p3').map(frameVid), [7], 'p3: the one after the flow-mod, flooded in VLAN 7');
   t.equal(sw.arena.available, sw.arena.capacity);
 });
