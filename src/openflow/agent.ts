@@ -58,6 +58,12 @@ export class BridgeAgent {
   packetIns = 0;
   /** Addresses made up for ports without a device (portAddress), dropped with the port. */
   private readonly randomAddrs = new WeakMap<SwitchPort, Buffer>();
+  /**
+   * The device address a port with a device was last announced with (a PORT_STATUS) or first
+   * seen with (addressChanges), dropped with the port: a port deleted and added again under the
+   * same name is a new port, never a change.
+   */
+  private readonly announcedAddrs = new WeakMap<SwitchPort, Buffer>();
 
   constructor(
     readonly sw: Switch,
@@ -112,7 +118,27 @@ export class BridgeAgent {
   /** ofp_port of the bridge's port numbered `ofport` named `name` (a PORT_STATUS), its address included while it exists. */
   ofPortNamed(ofport: number, name: string, up: boolean): OfPort {
     const p = this.br.portAt(ofport);
-    return this.ofPort(ofport, name, up, p !== undefined && p.name === name ? this.portAddress(p) : undefined);
+    if (p === undefined || p.name !== name) return this.ofPort(ofport, name, up);
+    const addr = this.portAddress(p);
+    if (p.io?.hwAddr !== undefined) this.announcedAddrs.set(p, addr);
+    return this.ofPort(ofport, name, up, addr);
+  }
+
+  /**
+   * ofp_ports (for PORT_STATUS MODIFY) of the ports whose device's Ethernet address differs from
+   * the one they were last announced or seen with, as OVS announces a change netlink reports
+   * (`ip link set DEV address ...`). Reads each device's address now (one query per device port).
+   */
+  addressChanges(): OfPort[] {
+    const changed: OfPort[] = [];
+    for (const p of this.br.portList) {
+      if (p.io?.hwAddr === undefined) continue;
+      const addr = this.portAddress(p);
+      const before = this.announcedAddrs.get(p);
+      this.announcedAddrs.set(p, addr);
+      if (before !== undefined && !before.equals(addr)) changed.push(this.ofPort(p.ofport, p.name, p.up, addr));
+    }
+    return changed;
   }
 
   portDesc(): OfPort[] {

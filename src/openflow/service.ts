@@ -110,6 +110,9 @@ export class OpenFlowService {
       for (const [name, b] of this.bridges) {
         this.reconcile(name);
         for (const s of b.sessions) s.tick(probe);
+        // OVS hears of a device's new address from netlink at once; tvs looks once a second,
+        // and only while someone is connected to hear it.
+        if (b.sessions.size > 0) for (const port of b.agent.addressChanges()) this.broadcast(name, { type: 'port_status', xid: 0, reason: PORT_REASON.MODIFY, port }, true);
       }
     }, 1000);
     this.timer.unref();

@@ -4,12 +4,16 @@
  * port (a veth whose other end is in a namespace) and a TAP port, the address `ip link` gives the
  * device — also after it changes —, for a router interface the router's MAC, and for ports with
  * no device (patch, vxlan, memory) a random locally administered unicast address that stays the
- * same, as OVS gives its patch and tunnel ports.
+ * same, as OVS gives its patch and tunnel ports. A device's new address is announced to the
+ * connected clients (`ovs-ofctl monitor`) by a PORT_STATUS with reason MODIFY, as OVS 3.1 does.
  */
 import t from 'tap';
+import { spawn } from 'child_process';
+import * as path from 'path';
 import { Lab, sh, uniqueName } from '../../lab/netns';
-import { startDaemon, tvsOk } from '../../lab/daemon';
+import { startDaemon, tvsOk, waitUntil } from '../../lab/daemon';
 import { mgmtOfctlSkipReason, mgmtTarget, ofctl13 } from '../helpers/mgmt-ofctl';
+import { stopProcess } from '../helpers/of-capture';
 
 const why = mgmtOfctlSkipReason();
 
@@ -71,4 +75,46 @@ t.test('ovs-ofctl show: each port with its Ethernet address', { skip: why || fal
   const after = addrs(await ofctl13(['show', target]));
   t.equal(after.get(v.host), '02:5a:00:00:0d:01', 'the new address after ip link set address');
   t.equal(after.get('pa0'), show.get('pa0'), 'the patch port keeps its address');
+});
+
+t.test('a device address that changes is announced: PORT_STATUS MODIFY at ovs-ofctl monitor', { skip: why || false }, async (t) => {
+  const lab = Lab.create(t);
+  const sw = lab.netns('tvndsw');
+  const peer = lab.netns('tvndpe');
+  const v = lab.veth({ hostNs: sw, ns: peer });
+  const d = await startDaemon(t, [], { ns: sw });
+  await tvsOk(d.control, ['add-br', 'br0']);
+  await tvsOk(d.control, ['add-port', 'br0', v.host]);
+  // Open vSwitch's own client, printing every asynchronous message the switch sends. With a
+  // miss_send_len: OVS sends none to a management-socket connection that has not set one.
+  // Its own control socket goes to OVS_RUNDIR: the daemon's private directory, not the system's.
+  const mon = spawn('ovs-ofctl', ['-O', 'OpenFlow13', 'monitor', mgmtTarget(d.control, 'br0'), '65535'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, OVS_RUNDIR: path.dirname(d.control) },
+  });
+  t.teardown(() => stopProcess(mon));
+  let out = '';
+  mon.stdout.on('data', (b) => (out += b));
+  mon.stderr.on('data', (b) => (out += b));
+  // Connected once it hears a port added after it started (a PORT_STATUS ADD).
+  let n = 0;
+  await waitUntil(
+    'ovs-ofctl monitor to hear a PORT_STATUS ADD',
+    async () => {
+      await tvsOk(d.control, ['add-port', 'br0', `m${n++}`, 'type=memory']);
+      await new Promise((r) => setTimeout(r, 300));
+      return /OFPT_PORT_STATUS.*ADD: \d+\(m\d+\)/.test(out);
+    },
+    15_000,
+    0,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; ovs-ofctl printed:\n${out}`);
+  });
+  const ofport = new RegExp(`^ +(\\d+)\\(${v.host}\\): addr:`, 'm').exec(await ofctl13(['show', mgmtTarget(d.control, 'br0')]))?.[1];
+  t.ok(ofport, `${v.host}'s port number (${ofport})`);
+  sh(['ip', '-n', sw, 'link', 'set', 'dev', v.host, 'address', '02:5a:00:00:0d:02']);
+  const want = new RegExp(`OFPT_PORT_STATUS \\(OF1\\.3\\) \\(xid=0x0\\): MOD: ${ofport}\\(${v.host}\\): addr:02:5a:00:00:0d:02`);
+  await waitUntil('a PORT_STATUS MODIFY with the new address', () => want.test(out), 10_000).catch(() => undefined);
+  t.match(out, want, `ovs-ofctl monitor printed the MODIFY with the new address:\n${out}`);
+  t.notMatch(out, /MOD: \d+\(m\d+\)/, 'and nothing for the ports whose address did not change');
 });
