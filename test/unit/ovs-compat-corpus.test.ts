@@ -3,19 +3,23 @@
  * of the flow lines tvs installs, split by whether they need connection tracking in the flow
  * tables (lines without actions are filters, used to select). Counted, not assumed: the
  * figures are printed as test comments for the issue notes.
- * The corpus lives outside the repository; set TVS_OVS_COMPAT to its directory (default
- * ../shared/ovs-compat next to the checkout). Skipped when it is absent.
+ * The corpus lives outside the repository: shared/ovs-compat beside the checkout, or beside the
+ * main checkout of a git worktree, or above (test/helpers/ovs-compat-dir.ts); TVS_OVS_COMPAT
+ * names it instead. Skipped, saying where it looked, when it is absent.
  */
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { corpusSkipReason, findOvsCompat } from '../helpers/ovs-compat-dir';
 import { PacketArena } from '../../src/packet/arena';
 import { FlowPipeline } from '../../src/flow/pipeline';
 import { formatFlags, formatMatch } from '../../src/flow/ofctl-format';
 import type { Rule } from '../../src/flow/table';
 import { haveOfctl, ovsReadsMany } from '../helpers/ofctl-oracle';
 
-const DIR = process.env.TVS_OVS_COMPAT ?? resolve(__dirname, '../../../../shared/ovs-compat');
+const CORPUS = findOvsCompat(resolve(__dirname, '../../..'));
+const DIR = CORPUS.dir ?? '';
+const NO_CORPUS = corpusSkipReason(CORPUS);
 const FILES = ['firewall.flows', 'agent-ofctl.flows', 'agent-native.flows', 'agent-dumps.flows'];
 /** Also the dumps from docs and from OVS 3.1 itself: their printed match is compared too. */
 const ALL_FILES = [...FILES, 'docs-dumps.flows', 'ovs31-dump.flows'];
@@ -113,7 +117,7 @@ function withoutStats(line: string): string {
     .replace(/hard_age=\d+, /, '');
 }
 
-t.test('ovs-compat corpus: flow lines tvs installs, by file, needs-ct vs not', { skip: existsSync(DIR) ? false : `corpus not found at ${DIR} (set TVS_OVS_COMPAT)` }, async (t) => {
+t.test('ovs-compat corpus: flow lines tvs installs, by file, needs-ct vs not', { skip: NO_CORPUS || false }, async (t) => {
   const all = { ct: { total: 0, ok: 0 }, plain: { total: 0, ok: 0 } };
   for (const f of FILES) {
     const path = join(DIR, f);
@@ -144,7 +148,7 @@ t.test('ovs-compat corpus: flow lines tvs installs, by file, needs-ct vs not', {
  * reaches (a regression fails), listed line by line when they miss.
  */
 t.test('ovs-compat corpus: installed and printed back so OVS reads the same flow', {
-  skip: !existsSync(DIR) ? `corpus not found at ${DIR} (set TVS_OVS_COMPAT)` : haveOfctl() ? false : 'ovs-ofctl (openvswitch-common) not installed: OVS is the oracle',
+  skip: NO_CORPUS ? NO_CORPUS : haveOfctl() ? false : 'ovs-ofctl (openvswitch-common) not installed: OVS is the oracle',
 }, async (t) => {
   const sum = { plain: { n: 0, ok: 0 }, ct: { n: 0, ok: 0 }, ovsRefuses: 0 };
   const headDiffs: string[] = [];
@@ -209,7 +213,7 @@ t.test('ovs-compat corpus: installed and printed back so OVS reads the same flow
  * tvs's dump-flows as exactly the same text, statistics aside — match fields in OVS's order,
  * OVS's spellings. Lines tvs refuses (features it does not have) are listed, not counted.
  */
-t.test('ovs-compat corpus: dump-flows lines print back exactly as OVS printed them', { skip: existsSync(DIR) ? false : `corpus not found at ${DIR} (set TVS_OVS_COMPAT)` }, async (t) => {
+t.test('ovs-compat corpus: dump-flows lines print back exactly as OVS printed them', { skip: NO_CORPUS || false }, async (t) => {
   let printed = 0;
   for (const f of ['ovs31-dump.flows', 'agent-dumps.flows', 'docs-dumps.flows']) {
     const path = join(DIR, f);
