@@ -391,7 +391,7 @@ export class CtStage {
     const ns = ct.xSrc[e];
     const nd = ct.xDst[e];
     const np = ct.xPorts[e];
-    rewritePacket(a.bytes, a.start[slot] + a.l3[slot], l4 === 0 ? 0 : a.start[slot] + l4, proto, vnet.needsCsum(a, slot), ns | 0, nd | 0, np | 0);
+    rewritePacket(a.bytes, a.view, a.start[slot] + a.l3[slot], l4 === 0 ? 0 : a.start[slot] + l4, proto, vnet.needsCsum(a, slot), ns | 0, nd | 0, np | 0, -1);
     key[k + K.K_NW_SRC] = ns;
     key[k + K.K_NW_DST] = nd;
     if (proto === ipv4.PROTO_TCP || proto === ipv4.PROTO_UDP) {

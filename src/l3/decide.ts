@@ -30,7 +30,6 @@ import * as ipv4 from '../wire/ipv4';
 import * as icmp from '../wire/icmp';
 import * as tcp from '../wire/tcp';
 import * as udp from '../wire/udp';
-import { sum16 } from '../wire/checksum';
 import { Conntrack, CREATE_FULL, swapPorts } from '../packet/conntrack';
 import { parseQuoted, quoted } from '../packet/nat';
 import { errorAllowed } from './icmp-error';
@@ -244,7 +243,7 @@ export function decideInput(st: ForwardingState, a: PacketArena, s: number, inIf
   const b = a.bytes;
   const l3 = a.start[s] + a.l3[s];
   // RFC 1812 §5.2.2: a router verifies the header checksum of what it forwards.
-  if (sum16(b, l3, ipv4.headerLen(b, l3)) !== 0xffff) return drop(d, D_BAD_CSUM);
+  if (!ipv4.headerSumOk(a.view, l3, ipv4.headerLen(b, l3))) return drop(d, D_BAD_CSUM);
   routeIpv4(st, a, s, inIf, d);
 }
 

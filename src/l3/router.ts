@@ -389,6 +389,8 @@ export class Router implements ForwardingState, NeighbourHost {
     let e = d.session;
     // Whether NAT changed addresses or ports (the key words transmitDecided must rewrite).
     let nat = e >= 0;
+    // The TTL to write (-1: none): rewritePacket writes it with the addresses when it runs.
+    let ttl = d.decTtl ? d.ttl - 1 : -1;
     if (d.newSession) {
       e = this.createSession(s, d);
       if (e < 0) return;
@@ -400,18 +402,20 @@ export class Router implements ForwardingState, NeighbourHost {
       if (parseQuoted(b, l4, l3 + ipv4.totalLen(b, l3))) translateIcmpError(b, l3, l4, ct.xSrc[q], ct.xDst[q], ct.xPorts[q]);
       nat = true;
     } else if (d.natMode !== M_NONE) {
-      rewritePacket(b, l3, 0, d.proto, vnet.needsCsum(a, s), d.nSrc | 0, d.nDst | 0, 0); // later fragment, 1:1 NAT
+      rewritePacket(b, a.view, l3, 0, d.proto, vnet.needsCsum(a, s), d.nSrc | 0, d.nDst | 0, 0, ttl); // later fragment, 1:1 NAT
+      ttl = -1;
       nat = true;
     }
     if (e >= 0) {
       // The session's rewrite is the decision's (nSrc/nDst/nPorts were read from entry e).
       // Addresses and ports as int32 bits (rewritePacket says why: a heap number per value else).
-      rewritePacket(b, l3, a.l4[s] === 0 ? 0 : f + a.l4[s], d.proto, vnet.needsCsum(a, s), d.nSrc | 0, d.nDst | 0, d.nPorts | 0);
+      rewritePacket(b, a.view, l3, a.l4[s] === 0 ? 0 : f + a.l4[s], d.proto, vnet.needsCsum(a, s), d.nSrc | 0, d.nDst | 0, d.nPorts | 0, ttl);
+      ttl = -1;
       // The time through Conntrack's field, not touch's argument (a heap number per frame).
       ct.now = this.time[0];
       ct.advance(e, d.tcpFlags);
     }
-    if (d.decTtl) ipv4.setTtl(b, l3, d.ttl - 1);
+    if (ttl >= 0) ipv4.setTtlWord(a.view, l3, ttl);
     if (d.nhState === NH_RESOLVED) {
       // Nothing between the decision and here changes the ARP cache (only ARP frames learn).
       // The MAC's low half as int32 bits: as uint32 one of 2^31 or more is a heap number.
@@ -546,8 +550,7 @@ export class Router implements ForwardingState, NeighbourHost {
   private rewriteMacs(s: number, out: number, hi: number, lo: number): number {
     const a = this.arena;
     const ifo = this.ifaces[out]!;
-    eth.setDstMacHiLo(a.bytes, a.start[s], hi, lo);
-    eth.setSrcMacHiLo(a.bytes, a.start[s], ifo.macHi, ifo.macLo);
+    eth.setMacsHiLo(a.view, a.start[s], hi, lo, ifo.macHi, ifo.macLo);
     const key = a.key;
     const k = s << K.KEY_SHIFT;
     key[k + K.K_DL_DST_HI] = hi;

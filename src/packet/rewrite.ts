@@ -17,7 +17,7 @@
  *
  * Hot path: plain functions over (bytes, offsets), no allocation.
  */
-import { update16, update32, patch16 } from '../wire/checksum';
+import { update16, update32, patch16, delta16, delta32, applyDelta, applyDeltaToSum } from '../wire/checksum';
 import { get16, put16 } from '../wire/bytes';
 import * as ipv4 from '../wire/ipv4';
 import * as ipv6 from '../wire/ipv6';
@@ -123,42 +123,75 @@ export function l4PortUpdate(b: Uint8Array, p: number, oldW: number, newW: numbe
 
 /**
  * Rewrite a datagram in place to (ns, nd) and, when `l4` is non-zero, ports (nports =
- * sport<<16|dport) for TCP/UDP or the echo id (high half of nports) for ICMP echo. `l4` = 0 for
- * a later fragment (addresses only). IPv4 header checksum updated incrementally.
+ * sport<<16|dport) for TCP/UDP or the echo id (high half of nports) for ICMP echo, and its TTL
+ * to `ttl` (-1: unchanged; the router's decrement comes along so the header checksum is written
+ * once). `l4` = 0 for a later fragment (addresses only). Checksums updated incrementally.
+ *
+ * `v` is a DataView of the same bytes as `b` (the arena's `view`): the addresses, both ports and
+ * the TTL/protocol/checksum word are each one 32-bit load and store, and every change to a
+ * checksum is summed first and applied once (wire/checksum.ts `applyDelta`: the same result as
+ * one RFC 1624 update per 16-bit word).
  *
  * Callers pass ns, nd and nports as int32 bits (`x | 0`), not as uint32: an address in
  * 128.0.0.0/1, or a source port of 32768 or more, is 2^31 or more as uint32, a double that V8
  * boxes in a 16-byte heap number when it is passed to a call it does not inline (this one).
  * Compared as int32 here; every use below is bitwise, so the sign does not matter.
  */
-export function rewritePacket(b: Uint8Array, l3: number, l4: number, proto: number, partial: boolean, ns: number, nd: number, nports: number): void {
+export function rewritePacket(b: Uint8Array, v: DataView, l3: number, l4: number, proto: number, partial: boolean, ns: number, nd: number, nports: number, ttl: number): void {
   ns |= 0;
   nd |= 0;
-  const os = ipv4.srcBits(b, l3);
-  const od = ipv4.dstBits(b, l3);
-  const co = l4ChecksumOffset(proto);
-  const csum = l4 === 0 || co < 0 ? 0 : l4 + co;
-  const isUdp = proto === ipv4.PROTO_UDP;
+  const os = v.getInt32(l3 + ipv4.SRC);
+  const od = v.getInt32(l3 + ipv4.DST);
+  // The addresses' terms: in the header checksum and, as the pseudo header, in the L4 one.
+  let da = 0;
   if (os !== ns) {
-    ipv4.setSrc(b, l3, ns);
-    if (csum !== 0) l4AddrUpdate(b, csum, os, ns, partial, isUdp);
+    v.setInt32(l3 + ipv4.SRC, ns);
+    da = delta32(os, ns);
   }
   if (od !== nd) {
-    ipv4.setDst(b, l3, nd);
-    if (csum !== 0) l4AddrUpdate(b, csum, od, nd, partial, isUdp);
+    v.setInt32(l3 + ipv4.DST, nd);
+    da += delta32(od, nd);
   }
-  if (csum !== 0) {
-    const osp = get16(b, l4 + tcp.SRC_PORT);
-    const odp = get16(b, l4 + tcp.DST_PORT);
-    const nsp = nports >>> 16;
-    const ndp = nports & 0xffff;
-    if (osp !== nsp) {
-      put16(b, l4 + tcp.SRC_PORT, nsp);
-      if (!partial) l4WordUpdate(b, csum, osp, nsp, isUdp);
+  if (da !== 0 || ttl >= 0) {
+    // TTL, protocol and header checksum: one word.
+    const w2 = v.getInt32(l3 + ipv4.WORD2);
+    let tp = w2 >>> 16;
+    let dh = da;
+    if (ttl >= 0) {
+      const ntp = ((ttl & 0xff) << 8) | (tp & 0xff);
+      if (ntp !== tp) {
+        dh += delta16(tp, ntp);
+        tp = ntp;
+      }
     }
-    if (odp !== ndp) {
-      put16(b, l4 + tcp.DST_PORT, ndp);
-      if (!partial) l4WordUpdate(b, csum, odp, ndp, isUdp);
+    if (dh !== 0) v.setInt32(l3 + ipv4.WORD2, (tp << 16) | applyDelta(w2 & 0xffff, dh));
+  }
+  const co = l4ChecksumOffset(proto);
+  const csum = l4 === 0 || co < 0 ? 0 : l4 + co;
+  if (csum !== 0) {
+    const isUdp = proto === ipv4.PROTO_UDP;
+    // Both ports in one word (same offsets in TCP and UDP). A port is data, not pseudo header:
+    // under a partial checksum the device sums it itself, so only a finished checksum takes it.
+    const op = v.getInt32(l4 + tcp.SRC_PORT);
+    const np = nports | 0;
+    let dl = da;
+    if (op !== np) {
+      v.setInt32(l4 + tcp.SRC_PORT, np);
+      if (!partial) {
+        if (op >>> 16 !== np >>> 16) dl += delta16(op >>> 16, np >>> 16);
+        if ((op & 0xffff) !== (np & 0xffff)) dl += delta16(op & 0xffff, np & 0xffff);
+      }
+    }
+    if (dl !== 0) {
+      const cur = v.getUint16(csum);
+      if (partial) {
+        v.setUint16(csum, applyDeltaToSum(cur, dl));
+      } else if (!isUdp || cur !== 0) {
+        // UDP: a stored 0 means "no checksum" and stays 0; a computed 0 is sent as 0xffff.
+        let c = applyDelta(cur, dl);
+        if (isUdp && c === 0) c = 0xffff;
+        v.setUint16(csum, c);
+      }
     }
   } else if (l4 !== 0 && proto === ipv4.PROTO_ICMP) {
     const t = b[l4];

@@ -45,6 +45,35 @@ export function update16(csum: number, oldW: number, newW: number): number {
   return ~s & 0xffff;
 }
 
+/**
+ * Several changes in one update: the RFC 1624 terms (~m + m') of each changed 16-bit word are
+ * added up first (`delta16`, `delta32`; unfolded, so a few dozen fit in a small integer) and
+ * applied to the checksum once (`applyDelta`), one read and one write of the field instead of
+ * one per word. The result is the same as applying eqn. 3 word by word: every term is
+ * non-negative, and folding a sum of such terms in one go or in steps gives the same value.
+ */
+export function delta16(oldW: number, newW: number): number {
+  return (~oldW & 0xffff) + (newW & 0xffff);
+}
+/** `delta16` of both halves of a 32-bit word (int32 bits or uint32): what `update32` applies. */
+export function delta32(oldV: number, newV: number): number {
+  return ((~oldV >>> 16) & 0xffff) + (~oldV & 0xffff) + (newV >>> 16) + (newV & 0xffff);
+}
+/** The checksum `csum` after changes whose `delta16`/`delta32` terms add up to `d` (RFC 1624 eqn. 3). */
+export function applyDelta(csum: number, d: number): number {
+  let s = (~csum & 0xffff) + d;
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}
+/** A folded, not complemented sum (a partial checksum field, S) after changes adding up to `d`: S + ~m + m'. */
+export function applyDeltaToSum(sum: number, d: number): number {
+  let s = (sum & 0xffff) + d;
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return s;
+}
+
 /** RFC 1624 for a 32-bit value (an IPv4 address) changing. */
 export function update32(csum: number, oldV: number, newV: number): number {
   return update16(update16(csum, oldV >>> 16, newV >>> 16), oldV & 0xffff, newV & 0xffff);

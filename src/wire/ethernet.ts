@@ -62,6 +62,17 @@ export function writeMacHiLo(b: Uint8Array, p: number, hi: number, lo: number): 
   b[p + 4] = (lo >>> 8) & 0xff;
   b[p + 5] = lo & 0xff;
 }
+/**
+ * Both MACs of the Ethernet header at `off` from (hi, lo) halves, as two 16-bit and two 32-bit
+ * stores through `v` (a view of the same bytes) instead of twelve byte stores. The low halves may
+ * be uint32 or their int32 bits.
+ */
+export function setMacsHiLo(v: DataView, off: number, dstHi: number, dstLo: number, srcHi: number, srcLo: number): void {
+  v.setUint16(off + DST, dstHi & 0xffff);
+  v.setInt32(off + DST + 2, dstLo | 0);
+  v.setUint16(off + SRC, srcHi & 0xffff);
+  v.setInt32(off + SRC + 2, srcLo | 0);
+}
 export function setDstMacHiLo(b: Uint8Array, off: number, hi: number, lo: number): void {
   writeMacHiLo(b, off + DST, hi, lo);
 }

@@ -18,7 +18,7 @@
  * `check(b, ip, avail)` validates version, IHL and total length against the bytes available;
  * after it returns OK the accessors cannot read outside the header.
  */
-import { checksum, patch16 } from './checksum';
+import { checksum, patch16, update16 } from './checksum';
 
 export const VER_IHL = 0; // 0
 export const TOS = 1; // 1
@@ -185,6 +185,16 @@ export function setTtl(b: Uint8Array, ip: number, v: number): void {
   b[ip + TTL] = v;
   patch16(b, ip + CHECKSUM, old, (v << 8) | b[ip + PROTOCOL]);
 }
+/**
+ * `setTtl` as one 32-bit load and store of word 2 (TTL, protocol, checksum) through `v`, a view of
+ * the same bytes.
+ */
+export function setTtlWord(v: DataView, ip: number, ttl: number): void {
+  const w = v.getInt32(ip + WORD2);
+  const old = w >>> 16;
+  const nw = ((ttl & 0xff) << 8) | (old & 0xff);
+  v.setInt32(ip + WORD2, (nw << 16) | update16(w & 0xffff, old, nw));
+}
 /** Set TOS (DSCP+ECN) with an incremental checksum update (TOS shares a word with ver/IHL). */
 export function setTos(b: Uint8Array, ip: number, v: number): void {
   const old = (b[ip] << 8) | b[ip + TOS];
@@ -210,6 +220,21 @@ export function fillChecksum(b: Uint8Array, ip: number): void {
   b[ip + CHECKSUM] = 0;
   b[ip + CHECKSUM + 1] = 0;
   setHeaderChecksum(b, ip, checksum(b, ip, headerLen(b, ip)));
+}
+/**
+ * The header checksum verifies (RFC 1071: the header's 16-bit words sum to 0xffff), read as
+ * 32-bit words through `v` (a view of the same bytes): `hlen` / 4 loads instead of two byte loads
+ * per 16-bit word. `hlen` is the header length (IHL * 4, checked by the parse).
+ */
+export function headerSumOk(v: DataView, ip: number, hlen: number): boolean {
+  let s = 0;
+  for (let i = 0; i < hlen; i += 4) {
+    const w = v.getInt32(ip + i);
+    s += (w >>> 16) + (w & 0xffff);
+  }
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return s === 0xffff;
 }
 export function checksumValid(b: Uint8Array, ip: number): boolean {
   return checksum(b, ip, headerLen(b, ip)) === 0;

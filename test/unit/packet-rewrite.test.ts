@@ -32,7 +32,7 @@ t.test('rewrite: finished TCP/UDP checksums after NAT of addresses and ports', a
   for (const proto of [6, 17]) {
     const l4 = proto === 6 ? tcpSeg('10.0.1.10', '198.51.100.7', 40000, 443, 0x02, Buffer.from('data')) : udpDgram('10.0.1.10', '198.51.100.7', 40000, 53);
     const pkt = Buffer.from(ipPacket({ src: '10.0.1.10', dst: '198.51.100.7', proto, l4 }));
-    rewritePacket(pkt, 0, 20, proto, false, ip('203.0.113.2').readUInt32BE(), ip('198.51.100.7').readUInt32BE(), ((1025 << 16) | 443) >>> 0);
+    rewritePacket(pkt, new DataView(pkt.buffer, pkt.byteOffset, pkt.length), 0, 20, proto, false, ip('203.0.113.2').readUInt32BE(), ip('198.51.100.7').readUInt32BE(), ((1025 << 16) | 443) >>> 0, -1);
     // The datagram as a host would have sent it from the start, checksums from scratch.
     const ref = proto === 6 ? tcpSeg('203.0.113.2', '198.51.100.7', 1025, 443, 0x02, Buffer.from('data')) : udpDgram('203.0.113.2', '198.51.100.7', 1025, 443);
     const field = proto === 6 ? 16 : 6;
