@@ -20,6 +20,9 @@
  * collections V8 did during it (kind, pause, reason: gc-log.ts) and the summary counts them;
  * with --trace-deopt, the functions deoptimized during it (and why).
  * --keep-logs DIR: copy each run's tvs log to DIR/RUN-SCENARIO-VARIANT.log (e.g. with --trace-deopt).
+ * Every UDP run also reports how long the datapath (main) thread waited for its core while
+ * runnable, how often it was switched out, and the CPU time of the switch's helper threads
+ * (/proc schedstat): under saturation a frame waits in the ring for as long as the main thread waits.
  *
  * A variant whose first word is `@TREE` runs another built checkout's tvs (TREE/dist/src/cli/tvs.js,
  * with that checkout's node flags) with the add-port options after it, for an A/B of code changes:
@@ -33,7 +36,7 @@ import * as path from 'path';
 import { ADDR, Lab, LinuxSwitch, Scenario, SwitchUnderTest, TvsSwitch } from './lab';
 import { flowOf, killIperfServer, neighbourMac, runPacegen, WARMUP } from './measure';
 import { sh, nsx, sleep, median } from './sys';
-import { deoptSummary, gcSummary, logSince, parseGcLog, type GcEvent } from './gc-log';
+import { compileSummary, deoptSummary, gcSummary, logSince, parseGcLog, type GcEvent } from './gc-log';
 
 interface Sample {
   variant: string;
@@ -50,6 +53,74 @@ interface Sample {
   gc?: GcEvent[];
   /** with --node-args --trace-deopt: deoptimizations during the UDP run */
   deopts?: string[];
+  /** with --node-args --trace-opt: TurboFan compiles completed during the UDP run (count, helper ms, per function) */
+  compiles?: { count: number; backgroundMs: number; functions: string[] };
+  /** the datapath (main) thread's time runnable but not running during the UDP run, ms */
+  mainWaitMs: number;
+  /** times the main thread was switched out while runnable (nonvoluntary context switches) */
+  mainPreempts: number;
+  /** CPU time of the switch's other threads (V8's compiler and GC workers, libuv) during the UDP run, ms */
+  helpersMs: number;
+  /** helpersMs by thread name */
+  helpersByName?: Record<string, number>;
+  /** the datapath thread's own CPU time per delivered packet, µs (what its core's other users do not inflate) */
+  mainUs: number;
+}
+
+/**
+ * Per-thread scheduling of the switch (/proc/PID/task/TID/schedstat: ns on the CPU, ns waiting
+ * on a run queue; status: nonvoluntary_ctxt_switches). Under saturation the datapath thread never
+ * sleeps, so its run-queue wait is exactly the time something else had its core — a frame
+ * waits in the ring meanwhile — and the helpers' CPU time says how much of that was the
+ * switch's own helper threads.
+ */
+interface ThreadSched {
+  mainRunNs: number;
+  mainWaitNs: number;
+  mainPreempts: number;
+  helperRunNs: Map<number, number>;
+  /** thread name (comm) by tid */
+  names: Map<number, string>;
+}
+
+function threadSched(pid: number): ThreadSched {
+  const read = (tid: string) => fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+  const t: ThreadSched = { mainRunNs: NaN, mainWaitNs: NaN, mainPreempts: NaN, helperRunNs: new Map(), names: new Map() };
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const [run, wait] = read(tid);
+        if (Number(tid) === pid) {
+          t.mainRunNs = run;
+          t.mainWaitNs = wait;
+          const st = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+          t.mainPreempts = Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(st)?.[1] ?? NaN);
+        } else {
+          t.helperRunNs.set(Number(tid), run);
+          t.names.set(Number(tid), fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
+        }
+      } catch {
+        /* the thread ended */
+      }
+    }
+  } catch {
+    /* no /proc (not Linux) */
+  }
+  return t;
+}
+
+function schedDelta(a: ThreadSched, b: ThreadSched): { mainWaitMs: number; mainPreempts: number; helpersMs: number; helpersByName: Record<string, number>; mainRunMs: number } {
+  let helpers = 0;
+  const byName: Record<string, number> = {};
+  for (const [tid, run] of b.helperRunNs) {
+    const d = run - (a.helperRunNs.get(tid) ?? 0);
+    helpers += d;
+    if (d > 0) {
+      const n = b.names.get(tid) ?? '?';
+      byName[n] = +((byName[n] ?? 0) + d / 1e6).toFixed(1);
+    }
+  }
+  return { mainWaitMs: (b.mainWaitNs - a.mainWaitNs) / 1e6, mainPreempts: b.mainPreempts - a.mainPreempts, helpersMs: helpers / 1e6, helpersByName: byName, mainRunMs: (b.mainRunNs - a.mainRunNs) / 1e6 };
 }
 
 function userSys(pid: number): [number, number] {
@@ -78,6 +149,9 @@ async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | '
   const rx0 = counter(f.dst, 'rx_packets');
   const tx0 = counter(f.src, 'tx_packets');
   const [u0, s0] = pid ? userSys(pid) : [0, 0];
+  const sched0 = threadSched(pid);
+  // Markers in the daemon's log (it appends: O_APPEND), for --keep-logs readers.
+  fs.appendFileSync(log, `--- ab.js: UDP run starts\n`);
   const log0 = logSince(log, 0).end;
   const t0 = Date.now();
   let elapsed: number;
@@ -91,6 +165,7 @@ async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | '
     });
     elapsed = (Date.now() - t0) / 1000;
   }
+  const { mainRunMs, ...sched } = schedDelta(sched0, threadSched(pid));
   await sleep(300);
   const delivered = counter(f.dst, 'rx_packets') - rx0;
   const offered = counter(f.src, 'tx_packets') - tx0;
@@ -98,6 +173,8 @@ async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | '
   const during = logSince(log, log0).text;
   const gc = parseGcLog(during);
   const deopts = deoptSummary(during);
+  const compiles = compileSummary(during);
+  fs.appendFileSync(log, `--- ab.js: UDP run ended\n`);
   sh(nsx(f.dst, ['nft', 'delete', 'table', 'netdev', 'tvcsink']), { allowFail: true });
   const per = (ticks: number) => (delivered ? ((ticks / 100) * 1e6) / delivered : NaN);
   return {
@@ -107,8 +184,11 @@ async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | '
     userUs: per(u1 - u0),
     sysUs: per(s1 - s0),
     cpuUs: per(u1 - u0 + s1 - s0),
+    ...sched,
+    mainUs: delivered ? (mainRunMs * 1000) / delivered : NaN,
     ...(gc.length ? { gc } : {}),
     ...(deopts.length ? { deopts } : {}),
+    ...(compiles.count ? { compiles } : {}),
   };
 }
 
@@ -162,7 +242,7 @@ async function oneRun(scenario: Scenario, variant: string, opts: string[], secon
     const f = flowOf(lab);
     sh(nsx(f.src, ['ping', '-c', '3', '-i', '0.2', '-W', '1', f.dstIp]), { allowFail: true, timeoutMs: 10_000 });
     const load1 = +os.loadavg()[0].toFixed(1);
-    const u = variant === 'linux' ? { deliveredKpps: NaN, offeredKpps: NaN, lossPct: NaN, userUs: NaN, sysUs: NaN, cpuUs: NaN } : await udpRun(lab, sw.pid(), seconds, gen);
+    const u = variant === 'linux' ? { deliveredKpps: NaN, offeredKpps: NaN, lossPct: NaN, userUs: NaN, sysUs: NaN, cpuUs: NaN, mainWaitMs: NaN, mainPreempts: NaN, helpersMs: NaN, mainUs: NaN } : await udpRun(lab, sw.pid(), seconds, gen);
     if (drops && sw instanceof TvsSwitch) printDrops(lab, sw, `${scenario} ${variant || '(default)'}`);
     const tcpGbps = tcp && scenario === 'l2' ? tcpRun(lab, seconds, port) : undefined;
     return { variant, scenario, ...u, tcpGbps, load1 };
@@ -212,8 +292,9 @@ async function main(): Promise<void> {
       for (const v of variants) {
         const s = await oneRun(sc, v, v.split(/\s+/).filter(Boolean), seconds, tcp, port++, gen, drops, nodeArgs, keepLogs ? path.join(keepLogs, `${++run}-${sc}-${v.replace(/[^A-Za-z0-9=_.-]+/g, '_') || 'default'}.log`) : undefined);
         samples.push(s);
-        const { gc, deopts, ...rest } = s;
+        const { gc, deopts, compiles, ...rest } = s;
         console.log(JSON.stringify(rest));
+        if (compiles) console.log(`  compiles: ${compiles.count}, ${compiles.backgroundMs.toFixed(0)} ms on helpers: ${compiles.functions.join(', ')}`);
         if (gc) console.log(gcSummary(gc).map((l) => `  gc: ${l}`).join('\n'));
         if (deopts) console.log(deopts.map((l) => `  deopt: ${l}`).join('\n'));
       }
@@ -221,7 +302,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n${reps} alternating runs × ${seconds} s (${gen}), ${new Date().toISOString()}, load1 during runs ${mmm(samples.map((s) => s.load1), 1)}`);
   const traced = samples.some((s) => s.gc !== undefined) || nodeArgs.includes('--trace-gc');
-  console.log('scenario | variant | CPU µs/pkt (user + sys) | user | sys | delivered kpps | offered kpps | loss %' + (tcp ? ' | TCP off Gbit/s' : '') + (traced ? ' | mark-compacts | their max pause ms | scavenges' : ''));
+  console.log('scenario | variant | CPU µs/pkt (user + sys) | user | sys | delivered kpps | offered kpps | loss % | main thread µs/pkt | main thread waited ms (preempted) | helpers ran ms' + (tcp ? ' | TCP off Gbit/s' : '') + (traced ? ' | mark-compacts | their max pause ms | scavenges' : ''));
   for (const sc of scenarios) {
     for (const v of variants) {
       const xs = samples.filter((s) => s.variant === v && s.scenario === sc);
@@ -230,7 +311,7 @@ async function main(): Promise<void> {
       const gcCols = traced
         ? ` | ${mmm(xs.map((s) => major(s).length), 0)} | ${mmm(xs.map((s) => Math.max(0, ...major(s).map((e) => e.pauseMs))), 1)} | ${mmm(xs.map((s) => (s.gc ?? []).filter((e) => e.kind === 'Scavenge').length), 0)}`
         : '';
-      console.log(`${sc} | ${v || '(default)'} | ${col('cpuUs', 2)} | ${col('userUs', 2)} | ${col('sysUs', 2)} | ${col('deliveredKpps', 0)} | ${col('offeredKpps', 0)} | ${col('lossPct', 1)}` + (tcp ? ` | ${col('tcpGbps', 2)}` : '') + gcCols);
+      console.log(`${sc} | ${v || '(default)'} | ${col('cpuUs', 2)} | ${col('userUs', 2)} | ${col('sysUs', 2)} | ${col('deliveredKpps', 0)} | ${col('offeredKpps', 0)} | ${col('lossPct', 1)} | ${col('mainUs', 3)} | ${col('mainWaitMs', 1)} (${col('mainPreempts', 0)}) | ${col('helpersMs', 1)}` + (tcp ? ` | ${col('tcpGbps', 2)}` : '') + gcCols);
     }
   }
 }

@@ -73,3 +73,23 @@ export function deoptSummary(text: string): string[] {
   }
   return [...n].map(([k, c]) => (c > 1 ? `${k} x${c}` : k));
 }
+
+/**
+ * TurboFan compiles that completed in a `--trace-opt` log: how many, and the compile jobs' own
+ * time on the helper threads ("took PREPARE, EXECUTE, FINALIZE ms": the middle one runs on a
+ * helper, in wall time, so a helper kept off the core makes it longer). Per function, longest first.
+ */
+export function compileSummary(text: string): { count: number; backgroundMs: number; functions: string[] } {
+  const per = new Map<string, number>();
+  let count = 0;
+  let bg = 0;
+  for (const m of text.matchAll(/\[completed compiling [^<]*<JSFunction ([^ >]*)[^\]]*\(target TURBOFAN\) - took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/g)) {
+    count++;
+    const ms = Number(m[3]);
+    bg += ms;
+    const fn = m[1] || '(anonymous)';
+    per.set(fn, (per.get(fn) ?? 0) + ms);
+  }
+  const functions = [...per].sort((a, b) => b[1] - a[1]).map(([f, ms]) => `${f} ${ms.toFixed(0)}`);
+  return { count, backgroundMs: bg, functions };
+}
