@@ -36,8 +36,19 @@
  * no frame flowing (quiet-trim.ts, daemon.ts): otherwise the collection that start-up and
  * configuration owed came at the first load, a mark-compact of 7-9 ms at the generator's maximum
  * (~6,000 frames at 800 kpps, three times the RX ring).
+ *
+ * --no-memory-reducer: V8's memory reducer runs up to three `Mark-Compact (reduce)` collections
+ * ~8 s after a mark-compact once the allocation rate looks low, at a moment nothing chooses: for
+ * the switch, right after a load ends or while a saturated datapath allocates little. Their
+ * marking is shared with helper threads, which sit in SCHED_IDLE while the datapath is calm and
+ * get no CPU while anything else runs on the core: with a busy loop on the switch's core after a
+ * load, one such collection paused the main thread 542 ms (a ping through the switch waited
+ * 772 ms), where without the reducer the largest ping was 8-30 ms and no collection ran. It gave
+ * nothing back that the quiet trim's full collection (--expose-gc above) had not: RSS at rest
+ * after a 5 s load 40.6-41.2 MiB with it, 40.3 without (bench/results/README.md, "The memory
+ * reducer"). Garbage of later traffic is young and goes with the scavenges it causes.
  */
-export const SWITCH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--interrupt-budget=16384', '--no-lazy-feedback-allocation', '--expose-gc'];
+export const SWITCH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--interrupt-budget=16384', '--no-lazy-feedback-allocation', '--expose-gc', '--no-memory-reducer'];
 
 /**
  * Environment the switch process runs with, for the same reason (memory at rest). The `tvs`

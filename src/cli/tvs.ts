@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1 --interrupt-budget=16384 --no-lazy-feedback-allocation --expose-gc
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1 --interrupt-budget=16384 --no-lazy-feedback-allocation --expose-gc --no-memory-reducer
 /**
  * `tvs` — run the switch (`tvs start`) and talk to a running one over its control socket.
  * Verbs and their words follow ovs-vsctl / ovs-ofctl / ovs-appctl. Exit status: 0 on success,
