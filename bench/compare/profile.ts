@@ -41,6 +41,43 @@ export function summarizeCpuProfile(file: string, top = 25): { total: number; ro
   return { total, rows };
 }
 
+/**
+ * Where the tvs process's samples went, by kind: the kernel, JS by the part of the datapath its
+ * source file belongs to (perf names JIT'd code `JS:*fn /path/dist/src/DIR/FILE.js:L:C` with
+ * --perf-basic-prof), V8's builtins and interpreter, the rest of node, the addon, libc. Inlined
+ * functions count where they were inlined. Shares of all samples (every thread of the process).
+ */
+const JS_STAGES: [RegExp, string][] = [
+  [/\/src\/(packet\/(parse|flow-key)|wire\/)/, 'JS parse (packet/parse, wire/)'],
+  [/\/src\/(packet\/conntrack|flow\/ct-stage)\.js/, 'JS conntrack (packet/conntrack, flow/ct-stage)'],
+  [/\/src\/(l3\/|packet\/(nat|rewrite)\.js)/, 'JS router, NAT (l3/, packet/nat, rewrite)'],
+  [/\/src\/l2\//, 'JS NORMAL (l2/)'],
+  [/\/src\/flow\//, 'JS flow tables, pass cache, actions (flow/)'],
+  [/\/src\/packet\//, 'JS arena, batch, VLAN edits (packet/)'],
+  [/\/src\/datapath\//, 'JS drain, ingress, enqueue, flush (datapath/)'],
+  [/\/src\/io\//, 'JS port I/O wrappers (io/)'],
+  [/\/src\//, 'JS other tvs (cli/, control/)'],
+];
+
+export function stageShares(report: string): { stage: string; pct: number }[] {
+  const by = new Map<string, number>();
+  for (const line of report.split('\n')) {
+    const m = /^\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [pct, dso, kind, sym] = [Number(m[1]), m[2], m[3], m[4]];
+    let stage: string;
+    if (kind === 'k' || dso.startsWith('[kernel')) stage = 'kernel';
+    else if (/^JS:|^Function:|^LazyCompile:/.test(sym)) stage = JS_STAGES.find(([re]) => re.test(sym))?.[1] ?? 'JS Node internals (event loop, timers)';
+    else if (/^(Builtin|BytecodeHandler|Stub|Handler|RegExp):/.test(sym)) stage = 'V8 builtins, interpreter (N-API entry, typed array builtins)';
+    else if (/tvs_native/.test(dso)) stage = 'addon (C: ring walks, copies)';
+    else if (/^libc|^ld-linux/.test(dso)) stage = 'libc';
+    else if (dso === 'node') stage = /v8::internal::(Heap|Scavenger|MarkCompact|Sweeper|Concurrent|GC|Mark|Evacuat)/i.test(sym) ? 'V8 GC' : /Compiler|compiler::|Turbofan|Maglev/i.test(sym) ? 'V8 compiler' : 'node, V8 runtime, N-API, libuv';
+    else stage = `other (${dso})`;
+    by.set(stage, (by.get(stage) ?? 0) + pct);
+  }
+  return [...by].map(([stage, pct]) => ({ stage, pct })).sort((a, b) => b.pct - a.pct);
+}
+
 /** The system calls counted during the run (perf stat on their tracepoints). */
 const SYSCALLS = ['epoll_pwait', 'epoll_wait', 'sendto', 'sendmmsg', 'poll', 'getsockopt', 'recvfrom', 'recvmsg', 'read', 'write', 'pread64', 'futex'];
 
@@ -123,7 +160,8 @@ async function main(): Promise<void> {
     const offered = Number(sh(nsx(f.src, ['cat', '/sys/class/net/eth0/statistics/tx_packets']))) - tx0;
     const user = (Number(stat1[11]) - Number(stat0[11])) / 100;
     const sys = (Number(stat1[12]) - Number(stat0[12])) / 100;
-    console.log(`offered ${offered}, delivered ${delivered} packets in ${seconds} s (${gen}, loss ${(offered ? (1 - delivered / offered) * 100 : NaN).toFixed(1)}%); tvs CPU ${(((cpuTicks(pid) - c0) / 100) * 1e6 / delivered).toFixed(2)} µs/packet: user ${((user * 1e6) / delivered).toFixed(2)} µs + system ${((sys * 1e6) / delivered).toFixed(2)} µs`);
+    const cpuUs = (((cpuTicks(pid) - c0) / 100) * 1e6) / delivered;
+    console.log(`offered ${offered}, delivered ${delivered} packets in ${seconds} s (${gen}, loss ${(offered ? (1 - delivered / offered) * 100 : NaN).toFixed(1)}%); tvs CPU ${cpuUs.toFixed(2)} µs/packet: user ${((user * 1e6) / delivered).toFixed(2)} µs + system ${((sys * 1e6) / delivered).toFixed(2)} µs`);
     if (statPid) {
       for (let i = 0; i < 100 && fs.existsSync(`/proc/${statPid}`); i++) await sleep(100);
       printSyscalls(statOut, delivered);
@@ -158,6 +196,9 @@ async function main(): Promise<void> {
       const user = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso,sym', '--stdio', '-g', 'none', '--percent-limit', '0.2'], { allowFail: true, timeoutMs: 120_000 });
       console.log('\nperf userspace symbols (self, ≥ 0.2% of the tvs process samples):');
       console.log(user.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#') && !l.includes('[kernel')).slice(0, 60).join('\n'));
+      const all = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso,sym', '--stdio', '-g', 'none', '--percent-limit', '0'], { allowFail: true, timeoutMs: 120_000 });
+      console.log(`\nperf by part (share of the tvs process samples, and µs per delivered packet of its ${cpuUs.toFixed(2)} µs):`);
+      for (const r of stageShares(all)) console.log(`${r.stage.padEnd(64)} ${r.pct.toFixed(1).padStart(5)}%  ${((r.pct / 100) * cpuUs).toFixed(3)} µs`);
       const dso = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso', '--stdio', '-g', 'none'], { allowFail: true, timeoutMs: 120_000 });
       console.log('\nperf by DSO:');
       console.log(dso.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#')).slice(0, 12).join('\n'));
