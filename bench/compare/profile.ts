@@ -62,7 +62,7 @@ const JS_STAGES: [RegExp, string][] = [
 export function stageShares(report: string): { stage: string; pct: number }[] {
   const by = new Map<string, number>();
   for (const line of report.split('\n')) {
-    const m = /^\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)$/.exec(line);
+    const m = /^\s*([\d.]+)%\s+(.+?)\s+\[(.)\]\s+(.*)$/.exec(line);
     if (!m) continue;
     const [pct, dso, kind, sym] = [Number(m[1]), m[2], m[3], m[4]];
     let stage: string;
@@ -76,6 +76,38 @@ export function stageShares(report: string): { stage: string; pct: number }[] {
     by.set(stage, (by.get(stage) ?? 0) + pct);
   }
   return [...by].map(([stage, pct]) => ({ stage, pct })).sort((a, b) => b.pct - a.pct);
+}
+
+/**
+ * Keep only the newest name for each address in a --perf-basic-prof map. V8 appends a line for
+ * every code object it makes; after a collection the code space is reused, so one address range
+ * can be named by the warm-up's code (conntrack, classifier) and by what replaced it later, and
+ * perf takes the first. Rewrites the file in place; returns the lines dropped.
+ */
+export function newestJitSymbols(mapFile: string): number {
+  if (!fs.existsSync(mapFile)) return 0;
+  const lines = fs.readFileSync(mapFile, 'utf8').split('\n').filter(Boolean);
+  const kept: { start: number; end: number; line: string }[] = [];
+  const sorted: { start: number; end: number }[] = []; // kept ranges, by start
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^([0-9a-f]+) ([0-9a-f]+) /.exec(lines[i]);
+    if (!m) continue;
+    const start = parseInt(m[1], 16);
+    const end = start + parseInt(m[2], 16);
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid].start < end) lo = mid + 1;
+      else hi = mid;
+    }
+    // sorted[lo - 1] is the last kept range starting before our end: overlap if it ends after our start.
+    if (lo > 0 && sorted[lo - 1].end > start) continue;
+    sorted.splice(lo, 0, { start, end });
+    kept.push({ start, end, line: lines[i] });
+  }
+  fs.writeFileSync(mapFile, kept.reverse().map((k) => k.line).join('\n') + '\n');
+  return lines.length - kept.length;
 }
 
 /** The system calls counted during the run (perf stat on their tracepoints). */
@@ -169,6 +201,8 @@ async function main(): Promise<void> {
     if (perfPid) {
       for (let i = 0; i < 100 && fs.existsSync(`/proc/${perfPid}`); i++) await sleep(100);
       perfPid = 0;
+      const dropped = newestJitSymbols(`/tmp/perf-${pid}.map`);
+      if (dropped) console.log(`(${dropped} older JIT symbols over reused code addresses left out of the map)`);
       const rep = sh(['perf', 'report', '-i', perfData, '--no-children', '--sort', 'dso,sym', '--stdio', '-g', 'none', '--percent-limit', '1.5'], { allowFail: true, timeoutMs: 120_000 });
       console.log('\nperf (self time, all threads of the tvs process, ≥ 1.5%):');
       console.log(rep.split('\n').filter((l) => /%/.test(l) && !l.startsWith('#')).slice(0, 40).join('\n'));
