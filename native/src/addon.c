@@ -1210,6 +1210,53 @@ static napi_value js_poll_wake_ahead(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/*
+ * wakeAheadReplay(maxLeadUs, frameUs, lateUs): the wake-ahead learner (wakeahead.c) replayed
+ * without a network, for tests. A fresh learner sees a frame at each frameUs[i] (a Float64Array,
+ * ascending); when that frame set a timer, the timer fires lateUs[i] after its target (our wakeup's
+ * lateness) unless the next frame came first, and the predicted poll runs to its end as in the
+ * addon. Returns a Uint8Array: [i] for frame i (i >= 1) is 0 no timer was set before it, 1 a timer
+ * was set but its poll did not see it (the poll ended first or the timer fired after it), 2 a
+ * predicted poll caught it.
+ */
+static napi_value js_wake_ahead_replay(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const char *usage = "wakeAheadReplay(maxLeadUs, frameUs, lateUs): a budget in 0..1000000 us and two Float64Arrays of one length, times >= 0 and frames ascending";
+  double lead_us;
+  if (argc < 3 || napi_get_value_double(env, argv[0], &lead_us) != napi_ok || !(lead_us >= 0 && lead_us <= 1e6)) return throw_arg(env, usage);
+  double *frames, *late;
+  size_t n, n2;
+  napi_typedarray_type ty;
+  bool is;
+  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is || napi_get_typedarray_info(env, argv[1], &ty, &n, (void **)&frames, NULL, NULL) != napi_ok || ty != napi_float64_array) return throw_arg(env, usage);
+  if (napi_is_typedarray(env, argv[2], &is) != napi_ok || !is || napi_get_typedarray_info(env, argv[2], &ty, &n2, (void **)&late, NULL, NULL) != napi_ok || ty != napi_float64_array || n2 != n) return throw_arg(env, usage);
+  uint8_t *out;
+  napi_value buf, res;
+  if (napi_create_arraybuffer(env, n, (void **)&out, &buf) != napi_ok) return NULL;
+  napi_create_typedarray(env, napi_uint8_array, n, buf, 0, &res);
+  struct wake_ahead w = {0};
+  w.max_lead_ns = (uint64_t)(lead_us * 1000.0);
+  const uint64_t base = 1000000000ull; /* 0 means "none" to the learner */
+  memset(out, 0, n);
+  for (size_t i = 0; i < n; i++) {
+    if (!(frames[i] >= 0 && frames[i] < 1e12 && late[i] >= 0 && late[i] < 1e12) || (i > 0 && frames[i] < frames[i - 1])) return throw_arg(env, usage);
+    uint64_t t = base + (uint64_t)(frames[i] * 1000.0);
+    uint64_t target = wa_frame(&w, t);
+    if (i + 1 == n || target == 0) continue;
+    uint64_t next = base + (uint64_t)(frames[i + 1] * 1000.0);
+    uint64_t fired = target + (uint64_t)(late[i] * 1000.0);
+    out[i + 1] = 1;
+    if (fired >= next) continue; /* the frame woke us first; the timer is re-armed from it */
+    uint64_t until = wa_timer(&w, fired);
+    int caught = next <= until;
+    wa_end(&w, caught);
+    if (caught) out[i + 1] = 2;
+  }
+  return res;
+}
+
 static napi_value js_poll_stop(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1391,6 +1438,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollSpin", NULL, js_poll_spin, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollWakeAhead", NULL, js_poll_wake_ahead, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"wakeAheadReplay", NULL, js_wake_ahead_replay, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, js_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -158,6 +158,8 @@ export interface NativeBinding {
    * the whole budget; `preempted`: as pollSpin's (spins and polls that lost the CPU).
    */
   pollWakeAhead?(us?: number): { wakeAheadUs: number; caught: number; missed: number; periodUs: number; leadUs: number; polledMs: number; held: number; preempted: number };
+  /** Test hook: the wake-ahead learner replayed on frame times (µs) and timer lateness (µs); per frame 0 no timer, 1 missed, 2 caught (addon.c). */
+  wakeAheadReplay?(maxLeadUs: number, frameUs: Float64Array, lateUs: Float64Array): Uint8Array;
   close(handle: number): void;
   info(handle: number): PortInfo;
   stats(handle: number): NativePortStats;
