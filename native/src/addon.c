@@ -632,6 +632,7 @@ static void ahead_arm(struct spinner *sp, uint64_t at, uint64_t now) {
   if (at != 0 && (now < sp->no_spin_until || cpu_contended(sp, now))) {
     at = 0;
     sp->ahead_held++;
+    sp->wa.target_ns = 0; /* no timer: nothing to learn lateness from */
   }
   ahead_sync(sp, at);
 }
@@ -640,14 +641,18 @@ static void ahead_arm(struct spinner *sp, uint64_t at, uint64_t now) {
 static void on_ahead_timer(uv_poll_t *h, int status, int events) {
   struct ahead_timer *t = h->data;
   uint64_t n;
-  if (read(t->fd, &n, sizeof n) < 0) { /* spurious: nothing expired */ }
   struct spinner *sp = t->sp;
   if (!sp || !sp->st || status < 0) return;
+  /* Nothing expired: a frame in the same epoll batch, handled first, re-armed the timer for the
+   * next period after this readiness was collected. Not a wakeup of ours: taken as one, its
+   * target (the next period's, still ahead) made it "later than the whole budget" and started a
+   * backoff that doubled each time this race recurred (10 ms .. 1 s of no wake-ahead). */
+  if (read(t->fd, &n, sizeof n) < 0) return;
   sp->timer_at = 0;
   uint64_t now = uv_hrtime();
   uint64_t target = sp->wa.target_ns;
   uint64_t until = wa_timer(&sp->wa, now);
-  if (target != 0 && now - target > sp->wa.max_lead_ns) {
+  if (target != 0 && now > target && now - target > sp->wa.max_lead_ns) {
     /* Later than the whole budget: the CPU was busy with something else. Back off as a spin
      * that lost the CPU does. */
     sp->preempted++;
@@ -1186,6 +1191,7 @@ static napi_value js_poll_wake_ahead(napi_env env, napi_callback_info info) {
       }
     } else if (sp->timer) {
       ahead_sync(sp, 0);
+      sp->wa.target_ns = 0;
     }
     sp->wa.max_lead_ns = (uint64_t)(us * 1000.0);
     sp->wa.hits = 0;

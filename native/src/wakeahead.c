@@ -17,11 +17,13 @@
  * round 4"): drop a learnt period on one odd gap, and stop arming for good. A sender that is itself
  * late once (a ping delayed by its CPU, a send skipped) makes one odd gap and then keeps its period
  * from its new phase, so an odd gap only re-anchors the phase; the period is re-learnt after
- * WA_ODD_MAX odd gaps in a row (the traffic really changed). And the lateness estimate ages with
- * every burst, not only when a timer fires: it once aged only then, so one late wakeup that pushed
- * lead + tail over the duty limit stopped every timer, and with no timer it never aged again.
- * Now a lead over the limit is shortened to fit instead (a shorter lead still catches the frames
- * our timer is on time for), and only a tail that alone is over it means no timer.
+ * WA_ODD_MAX odd gaps in a row (the traffic really changed). And the lateness estimate ages only
+ * with samples, so every timer must give one: a lead over the duty limit once meant no timer, and
+ * one late wakeup that put it there stopped every timer for good. Now such a lead is shortened to
+ * fit (only a tail that alone is over the limit means no timer), and a timer that lost the race
+ * to its frame (the frame re-arms it, so it never fires) counts as late by at least the time from
+ * its target to the frame: the lead then grows until the timer wins, instead of the estimate
+ * decaying while every timer comes after its frame.
  */
 #include "wakeahead.h"
 
@@ -54,10 +56,12 @@ uint64_t wa_frame(struct wake_ahead *w, uint64_t t) {
   w->last_frame_ns = t;
   if (prev != 0 && t - prev < WA_QUIET_NS) return w->target_ns; /* same burst: keep what is set */
   uint64_t gap = w->burst_ns ? t - w->burst_ns : 0;
+  /* A timer still set for before this frame had not fired when the frame came (the frame then
+   * re-arms it, so it never will): it was at least this late. */
+  if (w->target_ns != 0 && t > w->target_ns) w->late_ns = decay_max(w->late_ns, t - w->target_ns);
   w->burst_ns = t;
   w->target_ns = 0;
   if (gap == 0) return 0;
-  w->late_ns -= w->late_ns / 8; /* ages per burst (see above); a timer that fires raises it */
   if (w->period_ns != 0 && absdiff(gap, w->period_ns) <= w->period_ns / 16) {
     w->hits++;
     w->odd = 0;
@@ -84,7 +88,7 @@ uint64_t wa_frame(struct wake_ahead *w, uint64_t t) {
 }
 
 uint64_t wa_timer(struct wake_ahead *w, uint64_t now) {
-  if (w->target_ns != 0 && now > w->target_ns && now - w->target_ns > w->late_ns) w->late_ns = now - w->target_ns;
+  if (w->target_ns != 0 && now > w->target_ns) w->late_ns = decay_max(w->late_ns, now - w->target_ns);
   w->target_ns = 0;
   return w->until_ns > now ? w->until_ns : now;
 }

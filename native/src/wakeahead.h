@@ -15,10 +15,10 @@ struct wake_ahead {
   uint64_t last_frame_ns; /* when a frame was last seen */
   uint64_t period_ns;     /* estimated time between burst starts (0: none yet) */
   uint64_t dev_ns;        /* recent worst deviation of a gap from the period (decays) */
-  uint64_t late_ns;       /* recent worst lateness of our timer (ages per burst) */
+  uint64_t late_ns;       /* recent worst lateness of our timer (decays per sample) */
   int hits;               /* gaps in a row that matched the period */
   int odd;                /* gaps in a row that did not (the period is re-learnt at WA_ODD_MAX) */
-  uint64_t target_ns;     /* the timer is armed for this time (0: not armed) */
+  uint64_t target_ns;     /* the timer is armed for this time (0: not armed; clear it when not arming) */
   uint64_t until_ns;      /* a predicted poll runs until this time */
   uint64_t caught, missed; /* predicted polls that saw their frame / ended without it */
 };
