@@ -1263,6 +1263,49 @@ static napi_value js_wake_ahead_replay(napi_env env, napi_callback_info info) {
   return res;
 }
 
+/*
+ * wakeAheadTimerRace(agoUs): for tests, the race between a frame and the wake-ahead timer in one
+ * epoll batch (on_ahead_timer) on the real learner, timerfd and callback. Frames that arrived
+ * agoUs[i] us ago (a Float64Array, oldest first, each within a second) take a ring port's path
+ * (after_traffic: the learner, then the timer armed or held); then the timer's readiness is
+ * delivered to its callback as libuv delivers one collected before the last frame re-armed the
+ * timer: nothing to read. Returns { armedUs: how long the timer had still to run at the readiness
+ * (0: held, or expired already: this process was late and the readiness was a real one),
+ * leadUs: the lead before the readiness, polling: a predicted poll runs after it }. Wake-ahead
+ * must be on (pollWakeAhead(us > 0)).
+ */
+static napi_value js_wake_ahead_timer_race(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], o, v;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const char *usage = "wakeAheadTimerRace(agoUs): a Float64Array of frame ages in 0..1000000 us, oldest first, with wake-ahead on";
+  struct state *st = get_state(env);
+  struct spinner *sp = st ? st->spin : NULL;
+  double *ago;
+  size_t n;
+  napi_typedarray_type ty;
+  bool is;
+  if (!sp || !sp->timer || argc < 1 || napi_is_typedarray(env, argv[0], &is) != napi_ok || !is || napi_get_typedarray_info(env, argv[0], &ty, &n, (void **)&ago, NULL, NULL) != napi_ok || ty != napi_float64_array) return throw_arg(env, usage);
+  uint64_t now = uv_hrtime();
+  for (size_t i = 0; i < n; i++)
+    if (!(ago[i] >= 0 && ago[i] <= 1e6) || (i > 0 && ago[i] > ago[i - 1]) || (uint64_t)(ago[i] * 1000.0) >= now) return throw_arg(env, usage);
+  for (size_t i = 0; i < n; i++) ahead_arm(sp, wa_frame(&sp->wa, now - (uint64_t)(ago[i] * 1000.0)), uv_hrtime());
+  /* How long the timer has still to run now (0: held, or expired already: a late process). */
+  struct itimerspec left;
+  uint64_t armed = 0;
+  if (sp->timer_at != 0 && timerfd_gettime(sp->timer->fd, &left) == 0) armed = (uint64_t)left.it_value.tv_sec * 1000000000ull + (uint64_t)left.it_value.tv_nsec;
+  uint64_t lead = wa_lead(&sp->wa);
+  on_ahead_timer(&sp->timer->h, 0, UV_READABLE);
+  napi_create_object(env, &o);
+  napi_create_double(env, (double)armed / 1000.0, &v);
+  napi_set_named_property(env, o, "armedUs", v);
+  napi_create_double(env, (double)lead / 1000.0, &v);
+  napi_set_named_property(env, o, "leadUs", v);
+  napi_get_boolean(env, sp->ahead == AHEAD_WAITING, &v);
+  napi_set_named_property(env, o, "polling", v);
+  return o;
+}
+
 static napi_value js_poll_stop(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1445,6 +1488,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"pollSpin", NULL, js_poll_spin, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollWakeAhead", NULL, js_poll_wake_ahead, NULL, NULL, NULL, napi_enumerable, NULL},
     {"wakeAheadReplay", NULL, js_wake_ahead_replay, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"wakeAheadTimerRace", NULL, js_wake_ahead_timer_race, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, js_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -160,6 +160,14 @@ export interface NativeBinding {
   pollWakeAhead?(us?: number): { wakeAheadUs: number; caught: number; missed: number; periodUs: number; leadUs: number; polledMs: number; held: number; preempted: number };
   /** Test hook: the wake-ahead learner replayed on frame times (µs) and timer lateness (µs); per frame 0 no timer, 1 missed, 2 caught (addon.c). */
   wakeAheadReplay?(maxLeadUs: number, frameUs: Float64Array, lateUs: Float64Array): Uint8Array;
+  /**
+   * Test hook: frames that came `agoUs` µs ago (oldest first) through wake-ahead's frame path,
+   * then a readiness of its timer with nothing to read (a frame in the same epoll batch re-armed
+   * it); `armedUs`: how long the timer had still to run at the readiness (0: held, or expired
+   * already), `leadUs`: the lead before the readiness, `polling`: a predicted poll runs after it
+   * (addon.c). Wake-ahead must be on.
+   */
+  wakeAheadTimerRace?(agoUs: Float64Array): { armedUs: number; leadUs: number; polling: boolean };
   close(handle: number): void;
   info(handle: number): PortInfo;
   stats(handle: number): NativePortStats;
