@@ -1,5 +1,6 @@
 /*
- * Shared between the syscall layer (afpacket.c, tap.c, netdev.c) and the N-API glue (addon.c).
+ * Shared between the syscall layer (afpacket.c, tap.c, netdev.c) and the N-API glue (addon.c and
+ * the files it ties together: js_*.c, port_*.c, poller.c, spinner.c, ahead_timer.c).
  * Nothing here knows about N-API: the I/O files are plain C that could be tested on their own.
  */
 #ifndef TVS_COMMON_H
@@ -21,7 +22,7 @@
 
 /*
  * A view of the JS-owned PacketArena (src/packet/arena.ts): raw pointers into ArrayBuffer
- * backing stores, which V8 never moves. addon.c keeps napi_refs so they stay alive, and checks
+ * backing stores, which V8 never moves. port_arena.c keeps napi_refs so they stay alive, and checks
  * per burst that they were not detached. Slots come in two sizes: [0, small_slots) of
  * slot_size bytes, then the rest of large_size bytes (large_size == slot_size: one size).
  */

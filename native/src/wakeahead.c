@@ -1,5 +1,5 @@
 /*
- * Wake-ahead bookkeeping (see wakeahead.h and addon.c, "Latency").
+ * Wake-ahead bookkeeping (see wakeahead.h and spinner.c, "Latency").
  *
  * Frames closer together than WA_QUIET_NS are one burst (a request and the reply that comes back
  * inside our own send). The gap between burst starts is compared with the running estimate of

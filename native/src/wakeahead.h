@@ -2,7 +2,7 @@
  * Wake-ahead: for periodic traffic, wake just before the next expected frame and poll for it,
  * instead of being woken by it (the wakeup of an idle CPU is most of a lone frame's latency on
  * a virtual machine). Pure bookkeeping on times (ns, one monotonic clock); the timer and the
- * polling are the addon's (addon.c, "Latency").
+ * polling are the addon's (ahead_timer.c, spinner.c "Latency").
  */
 #ifndef TVS_WAKEAHEAD_H
 #define TVS_WAKEAHEAD_H

@@ -145,12 +145,12 @@ export interface NativeBinding {
    * The adaptive spin after traffic, process-wide: keep polling the ports for up to `us`
    * microseconds after the last frame before sleeping (0: sleep at once). Without an argument
    * only reports. `spunMs`: time spent spinning so far; `preempted`: spins ended because the
-   * CPU was taken away (spinning then pauses, see native/src/addon.c).
+   * CPU was taken away (spinning then pauses, see native/src/spinner.c).
    */
   pollSpin?(us?: number): { spinUs: number; spunMs: number; preempted: number };
   /**
    * Wake-ahead for periodic traffic, process-wide: wake up to `us` µs before the next expected
-   * frame and poll for it (0: off; native/src/addon.c, "Latency"). Without an argument only
+   * frame and poll for it (0: off; native/src/spinner.c, "Latency"). Without an argument only
    * reports. `caught` / `missed`: predicted polls that saw their frame / ended without it;
    * `periodUs` / `leadUs`: the current estimate of the period and the lead the next timer uses;
    * `polledMs`: time spent in predicted polls so far (not in pollSpin's spunMs); `held`: polls
@@ -158,14 +158,14 @@ export interface NativeBinding {
    * the whole budget; `preempted`: as pollSpin's (spins and polls that lost the CPU).
    */
   pollWakeAhead?(us?: number): { wakeAheadUs: number; caught: number; missed: number; periodUs: number; leadUs: number; polledMs: number; held: number; preempted: number };
-  /** Test hook: the wake-ahead learner replayed on frame times (µs) and timer lateness (µs); per frame 0 no timer, 1 missed, 2 caught (addon.c). */
+  /** Test hook: the wake-ahead learner replayed on frame times (µs) and timer lateness (µs); per frame 0 no timer, 1 missed, 2 caught (native/src/js_test_hooks.c). */
   wakeAheadReplay?(maxLeadUs: number, frameUs: Float64Array, lateUs: Float64Array): Uint8Array;
   /**
    * Test hook: frames that came `agoUs` µs ago (oldest first) through wake-ahead's frame path,
    * then a readiness of its timer with nothing to read (a frame in the same epoll batch re-armed
    * it); `armedUs`: how long the timer had still to run at the readiness (0: held, or expired
    * already), `leadUs`: the lead before the readiness, `polling`: a predicted poll runs after it
-   * (addon.c). Wake-ahead must be on.
+   * (native/src/js_test_hooks.c). Wake-ahead must be on.
    */
   wakeAheadTimerRace?(agoUs: Float64Array): { armedUs: number; leadUs: number; polling: boolean };
   close(handle: number): void;

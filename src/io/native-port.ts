@@ -27,7 +27,7 @@ export const STATS_REFRESH_MS = 1000;
 
 /**
  * Default spin budget (µs): after traffic the addon keeps polling the ports for up to this long
- * after the last frame, adaptively, before it sleeps (native/src/addon.c, "Latency"). 0: a
+ * after the last frame, adaptively, before it sleeps (native/src/spinner.c, "Latency"). 0: a
  * spinning switch takes a whole core while any traffic flows (at 100 kpps it would poll away
  * the ~70% of the core it now sleeps), so spinning is asked for (`tvs start --spin-us`), not
  * assumed. The sweep of the other rings after each wakeup runs either way.

@@ -1,5 +1,5 @@
 /**
- * The wake-ahead default (native-port.ts, native/src/addon.c "Latency"), apart from the port code
+ * The wake-ahead default (native-port.ts, native/src/spinner.c "Latency"), apart from the port code
  * so the command line can name it without loading the datapath or the addon.
  *
  * For periodic traffic (a frame every 0.5-100 ms, regular within 1/16) the addon arms a timer to

@@ -1,5 +1,5 @@
 /**
- * The wakeup path of kernel ports (native/src/addon.c, "Latency"): after traffic the addon sweeps
+ * The wakeup path of kernel ports (native/src/spinner.c, "Latency"): after traffic the addon sweeps
  * the other AF_PACKET rings and, with a spin budget, keeps polling for a while before it sleeps.
  * Checked on the wire: pings cross a switch in this process (two AF_PACKET ports on veths to two
  * namespaces), the spin runs while they flow, and stops when they stop — the idle switch spends

@@ -1,5 +1,5 @@
 /**
- * Wake-ahead (native/src/addon.c, "Latency"; native/src/wakeahead.c): for periodic traffic the
+ * Wake-ahead (native/src/spinner.c, "Latency"; native/src/wakeahead.c): for periodic traffic the
  * addon wakes itself just before the next expected frame and polls for it. Checked on the wire:
  * pings 2 ms apart cross a switch in this process (two AF_PACKET ports on veths to two
  * namespaces), the addon learns their period and its predicted polls catch echoes; once the
@@ -40,7 +40,7 @@ t.test('wake-ahead: periodic pings are caught by predicted polls; idle, it stops
   t.equal(binding.pollWakeAhead!().wakeAheadUs, DEFAULT_WAKE_AHEAD_US, 'on by default, with the default budget');
 
   // 300 echoes 2 ms apart (-w, not -W: see poll-spin.test.ts). By design the addon holds every
-  // predicted poll while this process waits for its CPU (addon.c, ahead_arm: a timer wakeup on a
+  // predicted poll while this process waits for its CPU (spinner.c, ahead_arm: a timer wakeup on a
   // busy CPU only adds lag), so a run in which the previous test's processes were still exiting
   // (CI: OVS right before this file) can catch nothing: such a run, and only such a run (every
   // poll held, none started), is repeated, at most three times in all.

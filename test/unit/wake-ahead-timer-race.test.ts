@@ -1,5 +1,5 @@
 /**
- * Wake-ahead's timer callback (native/src/addon.c, on_ahead_timer) when the timer's readiness
+ * Wake-ahead's timer callback (native/src/ahead_timer.c, on_ahead_timer) when the timer's readiness
  * finds nothing to read: a frame handled first in the same epoll batch re-armed the timerfd for
  * the next period after the readiness was collected. That is no wakeup of ours. Taken as one, the
  * target it read (the next period's, still ahead) made it "later than the whole budget" and
@@ -42,7 +42,7 @@ t.test('wake-ahead: a timer readiness with nothing to read is no late wakeup', {
     }
     return { before, race, right, later };
   };
-  // By design a predicted poll is held while this process waits for its CPU (addon.c ahead_arm,
+  // By design a predicted poll is held while this process waits for its CPU (spinner.c ahead_arm,
   // on_ahead_timer), and one that loses the CPU stops. A try with the timer held at arming,
   // expired before the readiness (this process lost its CPU in between, so the readiness was a
   // real one), or its poll held or cut short shows nothing: such a try, and only such a try (the
