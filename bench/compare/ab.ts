@@ -27,7 +27,8 @@
  * by kind (user, sys, softirq, idle, and lost: wall time nobody in the guest was charged for,
  * i.e. the host did not run the vCPU), the datapath thread's run / wait / sleep, softnet
  * backlog drops and squeezes per CPU, pacegen's sent and refused frames, and the tvs ports'
- * drops by reason during the run.
+ * drops by reason during the run. The summary leaves out trials whose datapath thread waited for
+ * its core more than 10% of the run (another process had it), when a cell has others.
  *
  * --node-args: extra node flags for every tvs variant; with --trace-gc each UDP run lists the
  * collections V8 did during it (kind, pause, reason: gc-log.ts) and the summary counts them;
