@@ -228,8 +228,9 @@ async function udpRun(lab: Lab, pid: number, seconds: number, gen: 'trafgen' | '
   let sleepReport: SleepReport | undefined;
   if (perfDone) {
     await perfDone;
+    // The kernel's switch has no thread of its own to follow.
     try {
-      sleepReport = sleepCheck(perfSched, pid, gen === 'pacegen' ? 'pacegen' : 'trafgen', new Set(threadSched(pid).names.keys()));
+      if (pid) sleepReport = sleepCheck(perfSched, pid, gen === 'pacegen' ? 'pacegen' : 'trafgen', new Set(threadSched(pid).names.keys()));
     } catch (e) {
       console.log(`  perf sched: ${(e as Error).message.split('\n')[0]}`);
     }
