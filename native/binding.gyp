@@ -27,7 +27,9 @@
         "src/underlay.c",
         "src/memtrim.c",
         "src/threadsched.c",
-        "src/wakeahead.c"
+        "src/wakeahead.c",
+        "src/linkmon.c",
+        "src/linkmon_glue.c"
       ],
       # NAPI_VERSION 8: make_callback, env cleanup hooks, instance data, detached-buffer checks.
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],

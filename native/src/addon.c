@@ -21,6 +21,7 @@
 
 #include "ahead_timer.h"
 #include "js_exports.h"
+#include "linkmon_glue.h"
 #include "poller.h"
 #include "port_table.h"
 #include "spinner.h"
@@ -77,6 +78,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"getThreadSlice", NULL, js_get_thread_slice, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  linkmon_define(env, exports);
   return exports;
 }
 

@@ -263,6 +263,8 @@ async function serve(opts: DaemonOptions, log: Logger, stopping: () => boolean, 
     sw.on('port-down', (e) => log.warn('port down (its interface went away?)', e));
     sw.on('flow-removed', (e) => log.debug('flow removed', e));
     sw.on('error', (e) => log.error('error', { error: (e as Error).message }));
+    sw.on('warning', (e) => log.warn('warning', { error: (e as Error).message }));
+    sw.on('port-link', (e) => log.debug('port link', { bridge: e.bridge, port: e.port, adminUp: e.link.adminUp, carrier: e.link.running, operstate: e.link.operstate, mac: e.link.mac }));
     if (opts.logLevel === 'debug') {
       sw.on('mac', (e) => log.debug('mac', e));
       sw.on('nat', (e) => log.debug('nat session', { router: e.router, event: e.event, proto: e.session.proto, kind: e.session.kind }));

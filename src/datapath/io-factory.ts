@@ -9,11 +9,17 @@ import { PacketArena } from '../packet/arena';
 import { Port } from '../io/port';
 import { MemoryPort } from '../io/memory-port';
 import { UnixStreamPort } from '../io/unix-port';
+import type { LinkListener, LinkMonitor } from '../io/link-monitor';
 import type { PortConfig, PortType } from './switch-port';
 
 export interface IoFactory {
   /** The I/O of a new port named `name`, or null for a logical port (patch, internal). */
   open(name: string, arena: PacketArena, config: PortConfig): Port | null;
+  /**
+   * Listen to the kernel's link notifications for the ports with a device (their `ifindex`);
+   * absent or null: nobody reports link changes (fakes, in-memory switches).
+   */
+  watchLinks?(listener: LinkListener): LinkMonitor | null;
 }
 
 /** One constructor per port kind. */
@@ -53,5 +59,10 @@ function openTunnel(name: string, kind: 'vxlan' | 'gre', arena: PacketArena, con
 export const defaultIoFactory: IoFactory = {
   open(name, arena, config) {
     return OPENERS[config.type](name, arena, config);
+  },
+  watchLinks(listener) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { watchLinks } = require('../io/link-monitor') as typeof import('../io/link-monitor');
+    return watchLinks(listener);
   },
 };

@@ -37,6 +37,7 @@ import { setPollSpin, setWakeAhead } from '../io/native-port';
 import { Bridge, BridgeHost, BridgeOptions, BRIDGE_DROPS } from './bridge';
 import { PortConfig, SwitchPort } from './switch-port';
 import { IoFactory, defaultIoFactory } from './io-factory';
+import { PortLinkWatch } from './link-watch';
 import { checkName, PortTable } from './port-table';
 import { PipelineFactory, defaultPipelines } from './pipelines';
 import { capture, tapBatch, tapOne, type CaptureOptions, type CapturedFrame } from './capture';
@@ -175,6 +176,11 @@ export class Switch extends EventEmitter implements BridgeHost {
   /** Routers and DHCP servers attached to bridges (Neutron's qrouter / qdhcp). */
   readonly l3: L3Attachments = new L3Attachments(this);
   private inFlush = false;
+  /**
+   * The kernel's link notifications for ports with a device, from the first such port watched
+   * until stop(): each becomes a 'port-link' event ({ bridge, port, ofport, link }).
+   */
+  private readonly links: PortLinkWatch;
 
   constructor(opts: SwitchOptions = {}) {
     super();
@@ -184,8 +190,15 @@ export class Switch extends EventEmitter implements BridgeHost {
     if (this.arena.smallSlots < 64) throw new RangeError(`switch: the arena needs at least 64 slots (got ${this.arena.smallSlots})`);
     this.rxBatch = new Batch(Math.min(BURST, this.arena.smallSlots >> 2));
     this.lowWater = this.arena.smallSlots >> 3;
-    this.portTable = new PortTable(this.arena, opts.io ?? defaultIoFactory);
+    const io = opts.io ?? defaultIoFactory;
+    this.portTable = new PortTable(this.arena, io);
     this.ports = this.portTable.slots;
+    this.links = new PortLinkWatch(
+      io,
+      () => this.ports,
+      (p, link) => this.emit('port-link', { bridge: p.bridge.name, port: p.name, ofport: p.ofport, link }),
+      (e) => this.emit('warning', e),
+    );
     this.pipelineFactory = opts.pipelines ?? defaultPipelines;
     this.busyPoll = opts.busyPoll ?? false;
     if (opts.spinUs !== undefined) setPollSpin(opts.spinUs);
@@ -318,14 +331,16 @@ export class Switch extends EventEmitter implements BridgeHost {
     this.running = false;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
+    this.links.close();
     if (this.busyTimer) clearImmediate(this.busyTimer);
     this.busyTimer = null;
     for (const p of this.ports) if (p && p.io) p.io.close();
   }
 
   private watch(p: SwitchPort): void {
-    if (this.busyPoll) return;
     const io = p.io!;
+    if ((io.ifindex ?? 0) > 0) this.links.need();
+    if (this.busyPoll) return;
     io.start((stamped) => this.drain(p, stamped === true), this.batchClock, this.clockStamps);
   }
 

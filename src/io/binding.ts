@@ -73,6 +73,30 @@ export interface PortInfo {
   mac: string;
 }
 
+/**
+ * A kernel device's link as rtnetlink reports it (native/src/linkmon.c): in a link monitor's
+ * notifications and from linkState.
+ */
+export interface LinkInfo {
+  ifindex: number;
+  name: string;
+  /** IFF_UP: administratively up (`ip link set DEV up`). */
+  adminUp: boolean;
+  /** IFF_RUNNING: operationally up, i.e. carrier (what OVS's netdev-linux reports as carrier). */
+  running: boolean;
+  /** IFF_LOWER_UP: the driver signals carrier (a veth: its peer is up). */
+  lowerUp: boolean;
+  /** RFC 2863 operstate: 'up', 'down', 'lowerlayerdown', 'dormant', 'unknown'... */
+  operstate: string;
+  /** "aa:bb:cc:dd:ee:ff"; '' for a device without an Ethernet address. */
+  mac: string;
+  /** RTM_DELLINK: the device left this namespace. */
+  deleted: boolean;
+}
+
+/** A link monitor of the addon (linkMonitorOpen); only linkMonitorClose looks inside. */
+export type NativeLinkMonitor = object;
+
 export interface NativePortStats {
   /** Cumulative frames the kernel dropped because the ring was full (PACKET_STATISTICS). */
   kernelDrops: number;
@@ -177,6 +201,18 @@ export interface NativeBinding {
    * and an addon built before it have only `stats`.
    */
   statsInto?(handle: number, out: Float64Array): void;
+  /**
+   * Watch this namespace's link notifications (rtnetlink RTNLGRP_LINK) from the event loop:
+   * `cb(links, overrun, errno)` runs whenever the kernel reported devices changing (at most 64
+   * links per call). `overrun`: notifications were lost (the kernel's buffer was full), read every
+   * device of interest again with linkState; `errno` < 0: the socket broke and the monitor
+   * stopped. Optional: test fakes and an older addon have no link monitor.
+   */
+  linkMonitorOpen?(cb: (links: LinkInfo[], overrun: boolean, errno: number) => void): NativeLinkMonitor;
+  /** Stop a link monitor and close its socket (idempotent). */
+  linkMonitorClose?(monitor: NativeLinkMonitor): void;
+  /** A device's link now, by interface index (RTM_GETLINK); throws ENODEV when there is none. */
+  linkState?(ifindex: number): LinkInfo;
   /** Look up an interface by name without opening it (MTU, MAC, ifindex); throws ENODEV. */
   ifInfo(name: string): PortInfo;
   /**

@@ -9,7 +9,7 @@ import { constants as osConstants } from 'os';
 import { Batch, BURST } from '../packet/batch';
 import { PacketArena } from '../packet/arena';
 import { ClockPeriod } from '../packet/batch-clock';
-import { NativeBinding, PortInfo, readStats, ST_KERNEL_DROPS, ST_RX_OVERSIZE, ST_TX_ERRORS, STATS_WORDS, bindingAvailable, loadBinding } from './binding';
+import { LinkInfo, NativeBinding, PortInfo, readStats, ST_KERNEL_DROPS, ST_RX_OVERSIZE, ST_TX_ERRORS, STATS_WORDS, bindingAvailable, loadBinding } from './binding';
 import { DEFAULT_WAKE_AHEAD_US } from './wake-ahead-limits';
 import { DROP_RX_KERNEL, DROP_RX_OVERSIZE, DROP_TX_DOWN, Port, PortCounters, PortKind } from './port';
 
@@ -275,6 +275,24 @@ export abstract class NativePort implements Port {
       // The device went away (or into another namespace): the address it had last.
     }
     return this.lastInfo.mac;
+  }
+
+  get ifindex(): number {
+    return this.lastInfo.ifindex;
+  }
+
+  linkState(): LinkInfo | undefined {
+    const b = this.binding;
+    if (b.linkState === undefined) {
+      // An addon without link queries: up, with the address info() reads.
+      return { ifindex: this.ifindex, name: this.lastInfo.name, adminUp: true, running: true, lowerUp: true, operstate: 'unknown', mac: this.hwAddr(), deleted: false };
+    }
+    if (this.closed) return undefined;
+    try {
+      return b.linkState(this.ifindex);
+    } catch {
+      return undefined; // gone (ENODEV), or moved to another namespace
+    }
   }
 
   protected describeExtra(_info: Record<string, unknown>): Record<string, unknown> {

@@ -4,6 +4,7 @@
  */
 import { Batch } from '../packet/batch';
 import { DropCounters, defineDrops } from '../packet/drops';
+import type { LinkInfo } from './binding';
 
 export type PortKind = 'afpacket' | 'tap' | 'memory' | 'patch' | 'unix' | 'vxlan' | 'gre';
 
@@ -122,4 +123,16 @@ export interface Port {
    * Control path only: a system call or more per call, never called per frame.
    */
   hwAddr?(): string;
+
+  /**
+   * The kernel device's interface index (AF_PACKET, TAP): what link notifications name
+   * (io/link-monitor.ts). Absent for ports without a device.
+   */
+  readonly ifindex?: number;
+
+  /**
+   * The device's link now: admin state, carrier, address (a netlink query). Undefined when the
+   * device is gone. Control path only, like hwAddr.
+   */
+  linkState?(): LinkInfo | undefined;
 }
