@@ -26,9 +26,6 @@ import {
   OFPG_ANY,
   OFPP13_ANY,
   OFPP13_CONTROLLER,
-  OFPPC_PORT_DOWN,
-  OFPPS_LINK_DOWN,
-  OFPPS_LIVE,
   OFPTT_ALL,
   port16to32,
   port32to16,
@@ -37,11 +34,13 @@ import { encodeMessage, type FlowMod, type OfMessage } from '../wire/openflow/me
 import { writeFlowStats, type FlowStatsRequest, type MpReplyBody } from '../wire/openflow/multipart';
 import { OXM_FIELDS, oxmHeader } from '../wire/openflow/oxm';
 import type { OfPort } from '../wire/openflow/port';
+import type { LinkInfo } from '../io/binding';
 import { encodeTableProperties } from '../wire/openflow/table-features';
 import { actionsFromOf } from './rule-map/actions-from-of';
 import { flowModToSpec, ruleToFlowStats } from './rule-map/flow-mod';
 import { matchFromOxm, oxmMatchable } from './rule-map/match-from-oxm';
 import { OFPP_LOCAL } from '../flow/ofport';
+import { deviceBits, logicalBits, PortStates, type DeviceLink, type PortBits } from './port-state';
 
 /** "aa:bb:cc:dd:ee:ff" as 6 bytes. */
 function macBytes(mac: string): Buffer {
@@ -59,16 +58,20 @@ export class BridgeAgent {
   /** Addresses made up for ports without a device (portAddress), dropped with the port. */
   private readonly randomAddrs = new WeakMap<SwitchPort, Buffer>();
   /**
-   * The device address a port with a device was last announced with (a PORT_STATUS) or first
-   * seen with (addressChanges), dropped with the port: a port deleted and added again under the
-   * same name is a new port, never a change.
+   * What each port with a device was last announced with (ADD, MODIFY) or first seen with:
+   * link notifications are measured against it (linkChanged), as OVS measures them against its
+   * ofport's ofp_port.
    */
-  private readonly announcedAddrs = new WeakMap<SwitchPort, Buffer>();
+  private readonly states = new PortStates<SwitchPort>();
 
   constructor(
     readonly sw: Switch,
     readonly bridgeName: string,
-  ) {}
+  ) {
+    // The ports the bridge has already: their state now is what later changes are measured from.
+    const br = sw.bridges.get(bridgeName);
+    for (const p of br?.portList ?? []) this.portBits(p, true);
+  }
 
   private get br(): Bridge {
     return this.sw.bridge(this.bridgeName);
@@ -96,16 +99,16 @@ export class BridgeAgent {
   }
 
   /**
-   * ofp_port of a port. `hwAddr`: its Ethernet address (portAddress); the LOCAL port's is the
-   * bridge's, as in OVS (ovs-ofctl show: LOCAL(br0): addr:...).
+   * ofp_port of a port: number, name, config/state bits and Ethernet address (the LOCAL port's
+   * is the bridge's, as in OVS: ovs-ofctl show: LOCAL(br0): addr:...).
    */
-  ofPort(ofport: number, name: string, up: boolean, hwAddr?: Buffer): OfPort {
+  ofPort(ofport: number, name: string, bits: PortBits): OfPort {
     return {
       portNo: port16to32(ofport),
-      hwAddr: ofport === OFPP_LOCAL ? macBytes(this.br.mac) : (hwAddr ?? Buffer.alloc(6)),
+      hwAddr: ofport === OFPP_LOCAL ? macBytes(this.br.mac) : bits.addr,
       name,
-      config: up ? 0 : OFPPC_PORT_DOWN,
-      state: up ? OFPPS_LIVE : OFPPS_LINK_DOWN,
+      config: bits.config,
+      state: bits.state,
       curr: 0,
       advertised: 0,
       supported: 0,
@@ -115,37 +118,51 @@ export class BridgeAgent {
     };
   }
 
-  /** ofp_port of the bridge's port numbered `ofport` named `name` (a PORT_STATUS), its address included while it exists. */
+  /**
+   * ofp_port of the bridge's port numbered `ofport` named `name` for a PORT_STATUS: ADD (`up`:
+   * its state now, remembered for later changes), DELETE or its device gone (not `up`: down,
+   * with the address it had while it still exists).
+   */
   ofPortNamed(ofport: number, name: string, up: boolean): OfPort {
     const p = this.br.portAt(ofport);
-    if (p === undefined || p.name !== name) return this.ofPort(ofport, name, up);
-    const addr = this.portAddress(p);
-    if (p.io?.hwAddr !== undefined) this.announcedAddrs.set(p, addr);
-    return this.ofPort(ofport, name, up, addr);
+    if (p === undefined || p.name !== name) return this.ofPort(ofport, name, logicalBits(false, Buffer.alloc(6)));
+    return this.ofPort(ofport, name, up ? this.portBits(p, true) : logicalBits(false, this.portAddress(p)));
   }
 
   /**
-   * ofp_ports (for PORT_STATUS MODIFY) of the ports whose device's Ethernet address differs from
-   * the one they were last announced or seen with, as OVS announces a change netlink reports
-   * (`ip link set DEV address ...`). Reads each device's address now (one query per device port).
+   * ofp_ports for the PORT_STATUS MODIFYs OVS 3.1 sends when the kernel reports a change of the
+   * device behind port `p` (`ip link set DEV down/up/address ...`, carrier lost or back), in
+   * order: none when nothing an ofp_port says changed (port-state.ts).
    */
-  addressChanges(): OfPort[] {
-    const changed: OfPort[] = [];
-    for (const p of this.br.portList) {
-      if (p.io?.hwAddr === undefined) continue;
-      const addr = this.portAddress(p);
-      const before = this.announcedAddrs.get(p);
-      this.announcedAddrs.set(p, addr);
-      if (before !== undefined && !before.equals(addr)) changed.push(this.ofPort(p.ofport, p.name, p.up, addr));
-    }
-    return changed;
+  linkChanged(p: SwitchPort, link: LinkInfo): OfPort[] {
+    return this.states.change(p, this.deviceLink(p, link)).map((b) => this.ofPort(p.ofport, p.name, b));
   }
 
   portDesc(): OfPort[] {
     return this.br.portList
       .slice()
       .sort((a, b) => a.ofport - b.ofport)
-      .map((p) => this.ofPort(p.ofport, p.name, p.up, this.portAddress(p)));
+      .map((p) => this.ofPort(p.ofport, p.name, this.portBits(p, false)));
+  }
+
+  /**
+   * A port's config/state bits and address now: a device's from its link (read now: admin
+   * state, carrier, address), a port without one's from whether it is up. `remember`: the
+   * state later link changes are announced against (an ADD, a port first seen).
+   */
+  private portBits(p: SwitchPort, remember: boolean): PortBits {
+    const io = p.io;
+    if (io === null || io.linkState === undefined) return logicalBits(p.up, this.portAddress(p));
+    const link = io.up ? io.linkState() : undefined;
+    if (link === undefined) return logicalBits(false, this.portAddress(p)); // the device is gone
+    const dev = this.deviceLink(p, link);
+    return remember ? this.states.remember(p, dev) : deviceBits(dev);
+  }
+
+  /** A device's link as port-state takes it; the LOCAL port's address is the bridge's. */
+  private deviceLink(p: SwitchPort, link: LinkInfo): DeviceLink {
+    const addr = p.ofport === OFPP_LOCAL ? macBytes(this.br.mac) : link.mac !== '' ? macBytes(link.mac) : this.portAddress(p);
+    return { adminUp: link.adminUp, running: link.running, addr };
   }
 
   /**

@@ -9,6 +9,7 @@ import * as net from 'net';
 import * as path from 'path';
 import type { Switch, PacketIn } from '../datapath/switch';
 import type { FlowEntry } from '../flow/table';
+import type { LinkInfo } from '../io/binding';
 import type { FlowRemovedReason } from '../flow/pipeline';
 import { NO_BUFFER, PORT_REASON, PR, ROLE, RR, OFPCML_NO_BUFFER } from '../wire/openflow/constants';
 import type { OfMessage } from '../wire/openflow/messages';
@@ -102,6 +103,7 @@ export class OpenFlowService {
     on('port-added', (e: { bridge: string; port: string; ofport: number }) => this.portStatus(e.bridge, PORT_REASON.ADD, e.port, e.ofport, true));
     on('port-deleted', (e: { bridge: string; port: string; ofport?: number }) => this.portStatus(e.bridge, PORT_REASON.DELETE, e.port, e.ofport ?? 0, false));
     on('port-down', (e: { bridge: string; port: string }) => this.portStatus(e.bridge, PORT_REASON.MODIFY, e.port, -1, false));
+    on('port-link', (e: { bridge: string; port: string; link: LinkInfo }) => this.portLink(e.bridge, e.port, e.link));
     if (this.sw.onPacketIn === null) this.sw.onPacketIn = (pi) => this.packetIn(pi);
     for (const b of this.sw.bridges.keys()) await this.addBridge(b);
     for (const b of this.sw.bridges.keys()) this.reconcile(b);
@@ -110,9 +112,6 @@ export class OpenFlowService {
       for (const [name, b] of this.bridges) {
         this.reconcile(name);
         for (const s of b.sessions) s.tick(probe);
-        // OVS hears of a device's new address from netlink at once; tvs looks once a second,
-        // and only while someone is connected to hear it.
-        if (b.sessions.size > 0) for (const port of b.agent.addressChanges()) this.broadcast(name, { type: 'port_status', xid: 0, reason: PORT_REASON.MODIFY, port }, true);
       }
     }, 1000);
     this.timer.unref();
@@ -338,6 +337,8 @@ export class OpenFlowService {
     const s = new OfSession(sock, b.agent, {
       clock: () => Date.now(),
       generation: b.generation,
+      // Accepted on a listener (the management socket, a ptcp target): OVS's service connection.
+      service: accepted,
       onClose: (x, reason) => {
         this.stats.connectionsOpen--;
         if (reason === SEND_QUEUE_FULL) this.stats.connectionsDropped++;
@@ -363,7 +364,7 @@ export class OpenFlowService {
     if (!b) return 0;
     let n = 0;
     for (const s of b.sessions) {
-      if (!toSlaves && s.role === ROLE.SLAVE) continue;
+      if (!s.receivesAsync || (!toSlaves && s.role === ROLE.SLAVE)) continue;
       if (s.sendAsync(m)) n++;
     }
     return n;
@@ -376,7 +377,7 @@ export class OpenFlowService {
     const reason = pi.reason === 'no_match' ? PR.NO_MATCH : pi.reason === 'invalid_ttl' ? PR.INVALID_TTL : PR.ACTION;
     const match = packetInMatch(pi.key);
     for (const s of b.sessions) {
-      if (s.role === ROLE.SLAVE) continue;
+      if (!s.receivesAsync || s.role === ROLE.SLAVE) continue;
       // tvs keeps no buffers (buffer_id is always NO_BUFFER): the data is the frame cut to the
       // controller action's max_len (OFPCML_NO_BUFFER = all of it). A packet-in no action asked
       // for (maxLen < 0: an implicit miss, invalid TTL) carries the connection's miss_send_len.
@@ -427,6 +428,17 @@ export class OpenFlowService {
       },
       false,
     );
+  }
+
+  /**
+   * The kernel reported the device behind a port (`ip link set DEV down/up/address`, carrier):
+   * the PORT_STATUS MODIFYs OVS 3.1 sends for it, at once (the switch's link monitor).
+   */
+  private portLink(bridge: string, name: string, link: LinkInfo): void {
+    const b = this.bridges.get(bridge);
+    const p = this.sw.bridges.get(bridge)?.port(name);
+    if (!b || !p) return;
+    for (const port of b.agent.linkChanged(p, link)) this.broadcast(bridge, { type: 'port_status', xid: 0, reason: PORT_REASON.MODIFY, port }, true);
   }
 
   private portStatus(bridge: string, reason: number, name: string, ofport: number, up: boolean): void {

@@ -61,7 +61,16 @@ export type SessionState = 'hello' | 'active' | 'closed';
 export class OfSession {
   state: SessionState = 'hello';
   role: number = ROLE.EQUAL;
-  missSendLen = 128;
+  /** OVS's defaults: 128 for a controller, 0 for a service connection (see `service`). */
+  missSendLen: number;
+  /**
+   * A service connection (OVS's OFCONN_SERVICE): one the switch accepted on a listener — the
+   * bridge's management socket (ovs-ofctl), a passive `ptcp:` target — rather than opened to a
+   * controller. As in OVS (connmgr.c ofconn_receives_async_msg), it gets no asynchronous
+   * message (packet-in, flow-removed, port-status) until it sets a nonzero miss_send_len
+   * (SET_CONFIG; `ovs-ofctl monitor BR 65535`).
+   */
+  readonly service: boolean;
   configFlags = 0;
   readonly counters: SessionCounters = { rx: 0, tx: 0, errorsSent: 0, asyncDropped: 0 };
   private readonly framer = new Framer();
@@ -83,8 +92,12 @@ export class OfSession {
       onMaster?: (s: OfSession) => void;
       /** Generation id bookkeeping shared by the bridge's sessions. */
       generation?: { value: bigint | null };
+      /** A service connection (see `service`); default false: a controller. */
+      service?: boolean;
     },
   ) {
+    this.service = hooks.service ?? false;
+    this.missSendLen = this.service ? 0 : 128;
     this.lastRx = hooks.clock();
     this.sendMsg(hello13(this.xid()));
   }
@@ -112,6 +125,11 @@ export class OfSession {
   drained(): void {
     if (this.state !== 'closed') this.io.resume();
     this.stallSince = -1;
+  }
+
+  /** Whether asynchronous messages are for this connection at all (a service connection that set no miss_send_len: not). */
+  get receivesAsync(): boolean {
+    return this.state === 'active' && (!this.service || this.missSendLen !== 0);
   }
 
   /**

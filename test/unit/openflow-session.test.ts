@@ -341,3 +341,21 @@ t.test('openflow session: a peer that stops reading is dropped once its queue st
   t.equal(closedWith, SEND_QUEUE_FULL);
   t.ok(io.ended);
 });
+
+t.test('openflow session: a service connection asks for asynchronous messages with a miss_send_len, as in OVS', async (t) => {
+  const sw = new Switch({ clock: () => 0, arena: { slots: 256, slotSize: 2048 + 128 } });
+  sw.addBridge('br0');
+  const io = new FakeIo();
+  const s = new OfSession(io, new BridgeAgent(sw, 'br0'), { clock: () => 0, service: true });
+  s.receive(hex(OFCTL.hello));
+  io.take();
+  t.equal(s.receivesAsync, false, 'a service connection: none until it asks');
+  s.receive(of.encodeMessage({ type: 'get_config_request', xid: 7 }));
+  t.match(io.take(), [{ type: 'get_config_reply', xid: 7, missSendLen: 0 }], "its miss_send_len is OVS's service default, 0");
+  s.receive(of.encodeMessage({ type: 'set_config', xid: 8, flags: 0, missSendLen: 65535 }));
+  t.equal(s.receivesAsync, true, 'after SET_CONFIG with a miss_send_len (ovs-ofctl monitor BR 65535): asynchronous messages');
+  const c = new OfSession(new FakeIo(), new BridgeAgent(sw, 'br0'), { clock: () => 0 });
+  c.receive(hex(OFCTL.hello));
+  t.equal(c.missSendLen, 128, 'a controller connection: 128');
+  t.equal(c.receivesAsync, true, 'and asynchronous messages from the start');
+});
