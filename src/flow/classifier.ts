@@ -68,6 +68,9 @@ export interface ClsRule {
 
 const EMPTY = -1;
 
+/** Entries a subtable may hold for a miss to be keyed by a prefix of the ports (missWc). */
+const PORT_SCAN = 64;
+
 /** Multiplicative word mix (a murmur3-style step); the same function on insert and lookup. */
 function mix(h: number, w: number): number {
   w = Math.imul(w, 0xcc9e2d51);
@@ -137,6 +140,9 @@ export class Subtable<R extends ClsRule> {
   private readonly sIdx: Int32Array;
   private readonly stageEnd: Int32Array;
   private stageSets: Map<number, number>[] | null = null;
+  /** Positions of tp_src and tp_dst in `words` (-1: not in the mask); see missWc. */
+  private readonly jTpSrc: number;
+  private readonly jTpDst: number;
 
   constructor(mask: Match) {
     this.maskHash = maskHash(mask);
@@ -151,6 +157,8 @@ export class Subtable<R extends ClsRule> {
     const ends: number[] = [];
     for (let j = 1; j < order.length; j++) if (stageOf(ws[order[j]]) !== stageOf(ws[order[j - 1]])) ends.push(j);
     this.stageEnd = Int32Array.from(ends);
+    this.jTpSrc = ws.indexOf(K.K_TP_SRC);
+    this.jTpDst = ws.indexOf(K.K_TP_DST);
     this.buckets = new Int32Array(16).fill(EMPTY);
     this.bucketMask = 15;
     this.next = new Int32Array(16);
@@ -267,9 +275,9 @@ export class Subtable<R extends ClsRule> {
   }
 
   /**
-   * Whether some entry may match the key at key[k..]; ORs into `wc` (indexed by key word) the
-   * mask words the answer depends on: the stages up to the first one no entry agrees with, or
-   * the whole mask.
+   * Whether some entry may match the key at key[k..]: false when no entry agrees with it on the
+   * words of some stage prefix, ORing into `wc` (indexed by key word) the words of that prefix.
+   * On true the caller looks up and says what decided the answer (hitWc / missWc).
    */
   private stagedMayMatch(key: Uint32Array, k: number, wc: Uint32Array): boolean {
     const ends = this.stageEnd;
@@ -286,18 +294,76 @@ export class Subtable<R extends ClsRule> {
         return false;
       }
     }
-    for (let j = 0; j < this.nw; j++) wc[this.words[j]] |= this.masks[j];
     return true;
+  }
+
+  /** A hit: every bit of the mask decided it. */
+  private hitWc(wc: Uint32Array): void {
+    for (let j = 0; j < this.nw; j++) wc[this.words[j]] |= this.masks[j];
+  }
+
+  /**
+   * A miss after every stage prefix agreed with some entry: the words other than the ports
+   * decided it whole; of the ports (tp_src then tp_dst, one 32-bit value) only the leading bits
+   * up to the first one where the packet parts from every entry — OVS's ports trie
+   * (classifier.c find_match_wc: trie_lookup_value on TP_PORTS, mask_set_prefix_bits). Every
+   * entry differs from the packet's ports at a bit within that prefix, so every packet that
+   * agrees with it there misses them all too. Neutron's DHCP rules (udp, tp_src=68, tp_dst=67)
+   * would otherwise key every UDP flow's cached pass by its own source port (measured on the
+   * wire: 16 flows, 16 entries per pass, both pass-cache probes hashing every frame); with the
+   * prefix the flows of a port share one. Subtables of more than PORT_SCAN entries (the scan is
+   * linear, once per recorded pass) and port masks wider than 16 bits keep the whole mask.
+   */
+  private missWc(key: Uint32Array, k: number, wc: Uint32Array): void {
+    const jS = this.jTpSrc;
+    const jD = this.jTpDst;
+    const ms = jS >= 0 ? this.masks[jS] : 0;
+    const md = jD >= 0 ? this.masks[jD] : 0;
+    if ((jS < 0 && jD < 0) || this.count > PORT_SCAN || ((ms | md) & ~0xffff) !== 0) {
+      this.hitWc(wc);
+      return;
+    }
+    const nw = this.nw;
+    const keys = this.keys;
+    const pm = ((ms << 16) | md) | 0;
+    const pv = ((((key[k + K.K_TP_SRC] & ms) << 16) | (key[k + K.K_TP_DST] & md)) & pm) | 0;
+    let common = 0; // the longest prefix of the ports any entry shares with the packet
+    for (let e = 0; e < this.used; e++) {
+      if (this.entryRules[e] === undefined) continue;
+      const b = e * nw;
+      const ev = ((jS >= 0 ? keys[b + jS] << 16 : 0) | (jD >= 0 ? keys[b + jD] : 0)) & pm;
+      const x = ev ^ pv;
+      if (x === 0) {
+        // Missed on other words only: those decide, and the ports too (kept simple).
+        this.hitWc(wc);
+        return;
+      }
+      const l = Math.clz32(x);
+      if (l > common) common = l;
+    }
+    for (let j = 0; j < nw; j++) if (j !== jS && j !== jD) wc[this.words[j]] |= this.masks[j];
+    // The first common + 1 bits (common <= 31: every x above was non-zero).
+    const prefix = common === 31 ? -1 : ~(-1 >>> (common + 1));
+    if (jS >= 0) wc[K.K_TP_SRC] |= (prefix >>> 16) & ms;
+    if (jD >= 0) wc[K.K_TP_DST] |= prefix & md;
   }
 
   /** lookup() that also records in `wc` which key bits decided it (the pass cache's recording). */
   lookupWc(key: Uint32Array, k: number, wc: Uint32Array): number {
-    return this.stagedMayMatch(key, k, wc) ? this.lookup(key, k) : -1;
+    if (!this.stagedMayMatch(key, k, wc)) return -1;
+    const rid = this.lookup(key, k);
+    if (rid >= 0) this.hitWc(wc);
+    else this.missWc(key, k, wc);
+    return rid;
   }
 
   /** lookupRules() recording in `wc` which key bits decided it. */
   lookupRulesWc(key: Uint32Array, k: number, wc: Uint32Array): R | readonly R[] | undefined {
-    return this.stagedMayMatch(key, k, wc) ? this.lookupRules(key, k) : undefined;
+    if (!this.stagedMayMatch(key, k, wc)) return undefined;
+    const rules = this.lookupRules(key, k);
+    if (rules !== undefined) this.hitWc(wc);
+    else this.missWc(key, k, wc);
+    return rules;
   }
 
   private findEntry(m: Match, h: number): number {

@@ -142,16 +142,53 @@ t.test('lookupWc: a TCP packet ruled out at nw_proto by a UDP port rule does not
   key[K.K_NW_PROTO] = 17;
   wc.fill(0);
   t.equal(cls.lookupWc(key, 0, wc), 1);
-  t.equal(wc[K.K_TP_SRC], 0xffff, 'a UDP packet reaches L4: its ports decide');
+  t.equal(wc[K.K_TP_SRC], 0x8000, 'a UDP packet reaches L4: its ports decide, up to the first bit where they part from 68/67 (the top one)');
+  t.equal(wc[K.K_TP_DST], 0, 'and tp_dst not at all');
   // The stage index follows inserts and removes.
   const dhcp = mk(2, 90, [[K.K_IN_PORT, 3], [K.K_DL_TYPE, 0x0800], [K.K_NW_PROTO, 6], [K.K_TP_SRC, 68], [K.K_TP_DST, 67]]);
   cls.insert(dhcp);
   key[K.K_NW_PROTO] = 6;
   wc.fill(0);
   cls.lookupWc(key, 0, wc);
-  t.equal(wc[K.K_TP_SRC], 0xffff, 'after an insert, a TCP rule on the ports makes them decide');
+  t.equal(wc[K.K_TP_SRC], 0x8000, 'after an insert, a TCP rule on the ports makes them decide');
   cls.remove(dhcp);
   wc.fill(0);
   cls.lookupWc(key, 0, wc);
   t.equal(wc[K.K_TP_SRC], 0, 'and after its removal no longer');
+});
+
+t.test('lookupWc: a miss on a port rule depends on the ports up to the first bit where they part from it (OVS ports trie)', async (t) => {
+  const priorities = new Int32Array(200);
+  const cls = new Classifier<R>(priorities);
+  const mk = (id: number, priority: number, set: [number, number, number?][]): R => {
+    const m = new Match();
+    for (const [w, v, mask] of set) m.set(w, v, mask ?? WORD_FULL[w]);
+    priorities[id] = priority;
+    return { id, priority, match: m, conj: null };
+  };
+  cls.insert(mk(0, 80, [[K.K_DL_TYPE, 0x0800], [K.K_NW_PROTO, 17], [K.K_TP_SRC, 68], [K.K_TP_DST, 67]]));
+  cls.insert(mk(1, 10, [[K.K_DL_TYPE, 0x0800]]));
+  const key = new Uint32Array(K.KEY_WORDS);
+  const wc = new Uint32Array(K.KEY_WORDS);
+  key[K.K_DL_TYPE] = 0x0800;
+  key[K.K_NW_PROTO] = 17;
+  const ask = (sport: number, dport: number): [number, number, number] => {
+    key[K.K_TP_SRC] = sport;
+    key[K.K_TP_DST] = dport;
+    wc.fill(0);
+    const r = cls.lookupWc(key, 0, wc);
+    return [r, wc[K.K_TP_SRC], wc[K.K_TP_DST]];
+  };
+  // 4000 = 0x0fa0 parts from 68 = 0x0044 at its fifth bit: the first five decide.
+  t.same(ask(4000, 9), [1, 0xf800, 0], 'sport 4000: five leading bits');
+  t.same(ask(69, 67), [1, 0xffff, 0], 'sport 69: all of tp_src (it parts from 68 at the last bit)');
+  t.same(ask(68, 9), [1, 0xffff, 0xffc0], 'sport 68: tp_src and tp_dst up to where 9 parts from 67');
+  t.same(ask(68, 67), [0, 0xffff, 0xffff], 'the DHCP packet matches: every bit');
+  t.equal(wc[K.K_NW_PROTO], 0xff, 'the other words of a reached subtable decide whole');
+  // A masked port (a range as Neutron writes it) and a second entry: the longest shared prefix.
+  cls.insert(mk(2, 70, [[K.K_DL_TYPE, 0x0800], [K.K_NW_PROTO, 17], [K.K_TP_SRC, 0x0f00, 0xff00], [K.K_TP_DST, 67]]));
+  t.same(ask(4000, 9), [1, 0xff00, 0xffc0], 'sport 4000 against 0x0f00/0xff00 too: it agrees on tp_src there and parts in tp_dst');
+  // A subtable of more than 64 entries keeps the whole mask (the scan is bounded).
+  for (let i = 0; i < 70; i++) cls.insert(mk(100 + i, 60, [[K.K_DL_TYPE, 0x0800], [K.K_NW_PROTO, 17], [K.K_TP_SRC, 68], [K.K_TP_DST, 1000 + i]]));
+  t.same(ask(4000, 9).slice(1), [0xffff, 0xffff], 'large subtable: the whole ports');
 });

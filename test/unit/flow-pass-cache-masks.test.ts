@@ -199,3 +199,27 @@ t.test('masked passes: Neutron firewall connections share entries; refused ports
   t.ok(a.out.get(4)!.length > 60, 'allowed traffic crossed the firewall');
   t.same(state(a), state(b));
 });
+
+t.test('masked passes: UDP flows of a port share entries; a port-rule miss keys only the ports\' leading bits', async (t) => {
+  // Neutron's DHCP rules (udp, tp_src=68, tp_dst=67 and the reverse) are visited by every UDP
+  // packet up to L4. Keyed by the whole ports, every UDP flow had entries of its own; keyed by the
+  // leading bits where the packet parts from those rules (OVS's ports trie), sports 4000-4015 all
+  // agree with each other there. Ports next to 67 and 68 share longer prefixes with the rules: a
+  // key one bit too short would replay a DHCP packet's pass for its neighbour, or the reverse.
+  const flows = firewallFlows();
+  const [a, b] = pair(flows);
+  const before = hits(a);
+  for (let n = 0; n < 3; n++) for (let i = 0; i < 16; i++) both([a, b], 3, { proto: 'udp', sport: 4000 + i, dport: 9 });
+  const after = hits(a);
+  t.ok(after.inserts - before.inserts <= 4, `16 UDP flows x 3 frames stored ${after.inserts - before.inserts} entries`);
+  t.ok(after.hits - before.hits >= 40, `and replayed them (${after.hits - before.hits} hits)`);
+  for (let n = 0; n < 2; n++) {
+    for (const sport of [60, 64, 66, 67, 68, 69, 70, 71, 76, 4000, 40000]) {
+      for (const dport of [66, 67, 68, 69, 9]) {
+        both([a, b], 3, { proto: 'udp', sport, dport });
+        both([a, b], 4, { proto: 'udp', sport, dport });
+      }
+    }
+  }
+  t.same(state(a), state(b));
+});
