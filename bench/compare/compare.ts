@@ -4,6 +4,10 @@
  * repetition. Writes bench/results/compare.jsonl (every pass, the medians, the target
  * verdicts, the machine), compare.md (table) and SVG charts.
  *
+ * Scenarios (lab.ts): l2 (one bridge), vlan (push/pop across a patch pair), nat (routed + a
+ * floating IP: tvs's router, a kernel router namespace with nft NAT, and for OVS the router as
+ * OpenFlow flows with conntrack NAT, ovs-router-flows.ts), fw (Neutron's OVS firewall flows).
+ *
  *   node dist/bench/compare/compare.js            # 3 repetitions × 5 s per measurement
  *   TVS_BENCH_QUICK=1 node dist/bench/compare/compare.js   # 1 repetition × 2 s
  *
@@ -369,7 +373,10 @@ function markdown(meta: Record<string, unknown>, o: CompareOptions, m: Medians, 
     L.push('');
   }
   L.push('¹ OVS with `other_config:userspace-tso-enable=true` set before ovs-vswitchd starts; tvs carries TSO frames with the virtio-net header; the Linux bridge forwards GSO skbs natively.');
-  L.push('n/a: the Linux bridge has no VLAN filtering on this kernel; OVS routed + NAT was not set up. "—": no figure (in-kernel switches have no process to charge CPU/RSS to).');
+  L.push('n/a: the Linux bridge has no VLAN filtering on this kernel. "—": no figure (in-kernel switches have no process to charge CPU/RSS to).');
+  if (o.scenarios.includes('nat') && sw.includes('ovs')) {
+    L.push('Routed + NAT on OVS: the router as OpenFlow flows (bench/compare/ovs-router-flows.ts, OVN\'s router pipeline in miniature): ARP answered for the gateway addresses and the floating IP, conntrack NAT in one zone (`ct(zone=1,nat)` on every packet, `ct(commit,nat(dst=FIP→h1))` / `nat(src=h1→FIP)` for new connections), then `dec_ttl` and both MACs rewritten; the next hops\' MACs are flows where tvs learns them by ARP.');
+  }
   if (o.zeroLossSteps > 0) {
     L.push(
       `Zero-loss throughput: at most ${o.zeroLossSteps} paced trials of ${o.zeroLossSeconds} s. The first asks for the rate the 64 B maximum trial offered${o.maxGen === 'trafgen' ? ' (trafgen\'s; pacegen sends what it can, so the top is the lower of the two generators\' maxima: the "search top" row)' : ' (the "search top" row)'}; while trials lose more than 0.1% the rate halves, down to a floor of ${(o.zeroLossFloorPps / 1e3).toFixed(1)} kpps, then it bisects between the highest pass and the lowest failure. 0 means even the floor lost more than 0.1% (< ${(o.zeroLossFloorPps / 1e3).toFixed(1)} kpps). Every trial is in compare.jsonl (\`zeroLossTrials\`; \`genSkippedPct\`: frames pacegen skipped because its core was taken, so it offered less than asked).`,

@@ -17,6 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { sh, nsx, sleep, stopPid, pidAlive } from './sys';
 import { agentBaseFlows, renderFirewallFlows, type FwPort } from '../../src/neutron/firewall-flows';
+import { ovsRouterFlows, ROUTER_OFPORTS } from './ovs-router-flows';
 
 export type Scenario = 'l2' | 'vlan' | 'nat' | 'fw';
 export type SwitchKind = 'linux' | 'ovs' | 'tvs';
@@ -27,7 +28,6 @@ export const SWITCHES: SwitchKind[] = ['linux', 'ovs', 'tvs'];
 /** Which switch can run which scenario (n/a otherwise, with the reason). */
 export function notApplicable(kind: SwitchKind, scenario: Scenario): string | undefined {
   if (kind === 'linux' && scenario === 'vlan') return 'no bridge VLAN filtering on this kernel';
-  if (kind === 'ovs' && scenario === 'nat') return 'OVS userspace NAT needs conntrack flows and a router model; not set up';
   if (kind === 'linux' && scenario === 'fw') return 'the firewall scenario is the Neutron OVS firewall\'s OpenFlow tables; the Linux bridge has none';
   return undefined;
 }
@@ -125,6 +125,13 @@ export function firewallFlowsFile(lab: Lab): string {
   });
   const file = path.join(lab.dir, 'fw.flows');
   fs.writeFileSync(file, [...agentBaseFlows(), ...flows].join('\n') + '\n');
+  return file;
+}
+
+/** The 'nat' scenario's OVS router flows (ovs-router-flows.ts) for this lab's hosts, in a file for add-flows. */
+export function routerFlowsFile(lab: Lab, opts: { nat?: boolean } = {}): string {
+  const file = path.join(lab.dir, 'router.flows');
+  fs.writeFileSync(file, ovsRouterFlows(ADDR.nat, { h1: lab.mac(lab.h1), h2: lab.mac(lab.h2) }, opts).join('\n') + '\n');
   return file;
 }
 
@@ -288,7 +295,12 @@ export class OvsSwitch implements SwitchUnderTest {
       this.ofctl('del-flows', 'br-int');
       this.ofctl('add-flows', 'br-int', firewallFlowsFile(this.lab));
     } else {
-      throw new Error('ovs: nat scenario not applicable');
+      // The router as OpenFlow flows with conntrack NAT (ovs-router-flows.ts says what and why).
+      this.vsctl('add-br', 'br-r', '--', 'set', 'bridge', 'br-r', 'datapath_type=netdev');
+      this.vsctl('add-port', 'br-r', 'p1', '--', 'set', 'interface', 'p1', `ofport_request=${ROUTER_OFPORTS.p1}`);
+      this.vsctl('add-port', 'br-r', 'p2', '--', 'set', 'interface', 'p2', `ofport_request=${ROUTER_OFPORTS.p2}`);
+      this.ofctl('del-flows', 'br-r');
+      this.ofctl('add-flows', 'br-r', routerFlowsFile(this.lab));
     }
     await sleep(500);
   }
