@@ -108,7 +108,7 @@ export function setTtl(a: PacketArena, slot: number, ttl: number): void {
   const t = a.key[k + K.K_DL_TYPE];
   if (a.l3[slot] === 0) return;
   const ip = a.start[slot] + a.l3[slot];
-  if (t === ETH_IP) ipv4.setTtl(a.bytes, ip, ttl);
+  if (t === ETH_IP) ipv4.setTtl(a.view, ip, ttl);
   else if (t === ETH_IPV6) ipv6.setHopLimit(a.bytes, ip, ttl);
   else return;
   a.key[k + K.K_NW_TTL] = ttl;
@@ -179,7 +179,7 @@ export function decTtl(a: PacketArena, slot: number): boolean {
   if (t === ETH_IP) {
     const ttl = ipv4.ttl(b, ip);
     if (ttl <= 1) return false;
-    ipv4.setTtl(b, ip, ttl - 1);
+    ipv4.setTtl(a.view, ip, ttl - 1);
     a.key[k + K.K_NW_TTL] = ttl - 1;
   } else {
     const hl = ipv6.hopLimit(b, ip);

@@ -243,7 +243,7 @@ export function decideInput(st: ForwardingState, a: PacketArena, s: number, inIf
   const b = a.bytes;
   const l3 = a.start[s] + a.l3[s];
   // RFC 1812 §5.2.2: a router verifies the header checksum of what it forwards.
-  if (!ipv4.headerSumOk(a.view, l3, ipv4.headerLen(b, l3))) return drop(d, D_BAD_CSUM);
+  if (!ipv4.checksumValid(a.view, l3, ipv4.headerLen(b, l3))) return drop(d, D_BAD_CSUM);
   routeIpv4(st, a, s, inIf, d);
 }
 

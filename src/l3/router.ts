@@ -415,7 +415,7 @@ export class Router implements ForwardingState, NeighbourHost {
       ct.now = this.time[0];
       ct.advance(e, d.tcpFlags);
     }
-    if (ttl >= 0) ipv4.setTtlWord(a.view, l3, ttl);
+    if (ttl >= 0) ipv4.setTtl(a.view, l3, ttl);
     if (d.nhState === NH_RESOLVED) {
       // Nothing between the decision and here changes the ARP cache (only ARP frames learn).
       // The MAC's low half as int32 bits: as uint32 one of 2^31 or more is a heap number.
@@ -464,7 +464,7 @@ export class Router implements ForwardingState, NeighbourHost {
     const dst = ipv4.dst(b, l3);
     ipv4.writeAddr(b, l3 + ipv4.SRC, dst);
     ipv4.writeAddr(b, l3 + ipv4.DST, src);
-    ipv4.setTtl(b, l3, 64);
+    ipv4.setTtl(a.view, l3, 64);
     const code = icmp.code(b, l4);
     icmp.setType(b, l4, icmp.ECHO_REPLY);
     patch16(b, l4 + icmp.CHECKSUM, (icmp.ECHO_REQUEST << 8) | code, (icmp.ECHO_REPLY << 8) | code);

@@ -7,8 +7,9 @@
  * holds S, the folded pseudo-header sum NOT complemented, and the device later sums everything
  * from csum_start (including S) and stores the complement. The rule implemented here, as Linux
  * inet_proto_csum_replace{4,2}(..., pseudohdr) does:
- *   - an ADDRESS change (part of the pseudo header) updates S with the same RFC 1624 delta:
- *     S' = S + ~m + m'  ==  ~update(~S, m, m')   (update() is RFC 1624 eqn. 3 on a checksum);
+ *   - an ADDRESS change (part of the pseudo header) updates S with the same RFC 1624 terms:
+ *     S' = S + ~m + m' (wire/checksum.ts applyDeltaToSum; on a finished checksum it is
+ *     HC' = ~(~HC + ~m + m'), applyDelta);
  *   - a PORT / echo-id change is NOT applied to the field: those bytes are data the device will
  *     sum itself, so adjusting S as well would count the change twice;
  *   - the UDP "0 means no checksum" rule does not apply to S (the device always fills it in).
@@ -17,7 +18,7 @@
  *
  * Hot path: plain functions over (bytes, offsets), no allocation.
  */
-import { update16, update32, patch16, delta16, delta32, applyDelta, applyDeltaToSum } from '../wire/checksum';
+import { patch16, delta16, delta32, applyDelta, applyDeltaToSum } from '../wire/checksum';
 import { get16, put16 } from '../wire/bytes';
 import * as ipv4 from '../wire/ipv4';
 import * as ipv6 from '../wire/ipv6';
@@ -95,11 +96,11 @@ export function rewriteNdLla(b: Uint8Array, p: number, end: number, type: number
 export function l4AddrUpdate(b: Uint8Array, p: number, oldA: number, newA: number, partial: boolean, isUdp: boolean): void {
   const cur = get16(b, p);
   if (partial) {
-    put16(b, p, ~update32(~cur & 0xffff, oldA, newA) & 0xffff);
+    put16(b, p, applyDeltaToSum(cur, delta32(oldA, newA)));
     return;
   }
   if (isUdp && cur === 0) return;
-  let c = update32(cur, oldA, newA);
+  let c = applyDelta(cur, delta32(oldA, newA));
   if (isUdp && c === 0) c = 0xffff;
   put16(b, p, c);
 }
@@ -108,7 +109,7 @@ export function l4AddrUpdate(b: Uint8Array, p: number, oldA: number, newA: numbe
 export function l4WordUpdate(b: Uint8Array, p: number, oldW: number, newW: number, isUdp: boolean): void {
   const cur = get16(b, p);
   if (isUdp && cur === 0) return;
-  let c = update16(cur, oldW, newW);
+  let c = applyDelta(cur, delta16(oldW, newW));
   if (isUdp && c === 0) c = 0xffff;
   put16(b, p, c);
 }

@@ -37,25 +37,18 @@ export function pseudoSumV6(b: Uint8Array, ip: number, proto: number, l4len: num
   return s;
 }
 
-/** RFC 1624 eqn. 3 for one 16-bit word changing from `oldW` to `newW`. */
-export function update16(csum: number, oldW: number, newW: number): number {
-  let s = (~csum & 0xffff) + (~oldW & 0xffff) + (newW & 0xffff);
-  s = (s & 0xffff) + (s >>> 16);
-  s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
 /**
- * Several changes in one update: the RFC 1624 terms (~m + m') of each changed 16-bit word are
- * added up first (`delta16`, `delta32`; unfolded, so a few dozen fit in a small integer) and
- * applied to the checksum once (`applyDelta`), one read and one write of the field instead of
- * one per word. The result is the same as applying eqn. 3 word by word: every term is
- * non-negative, and folding a sum of such terms in one go or in steps gives the same value.
+ * Incremental update (RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m')): the terms (~m + m') of each
+ * changed 16-bit word are added up (`delta16`, `delta32`; unfolded, so a few dozen fit in a small
+ * integer) and applied to the checksum once (`applyDelta`): one word changing is
+ * `applyDelta(c, delta16(m, m'))`, several are one read and one write of the field instead of one
+ * per word. The result is the same as applying eqn. 3 word by word: every term is non-negative,
+ * and folding a sum of such terms in one go or in steps gives the same value.
  */
 export function delta16(oldW: number, newW: number): number {
   return (~oldW & 0xffff) + (newW & 0xffff);
 }
-/** `delta16` of both halves of a 32-bit word (int32 bits or uint32): what `update32` applies. */
+/** `delta16` of both halves of a 32-bit word (int32 bits or uint32: an IPv4 address, both ports). */
 export function delta32(oldV: number, newV: number): number {
   return ((~oldV >>> 16) & 0xffff) + (~oldV & 0xffff) + (newV >>> 16) + (newV & 0xffff);
 }
@@ -74,21 +67,16 @@ export function applyDeltaToSum(sum: number, d: number): number {
   return s;
 }
 
-/** RFC 1624 for a 32-bit value (an IPv4 address) changing. */
-export function update32(csum: number, oldV: number, newV: number): number {
-  return update16(update16(csum, oldV >>> 16, newV >>> 16), oldV & 0xffff, newV & 0xffff);
-}
-
 /** Read the 16-bit checksum at p, apply a 16-bit change, write it back. */
 export function patch16(b: Uint8Array, p: number, oldW: number, newW: number): void {
-  const c = update16((b[p] << 8) | b[p + 1], oldW, newW);
+  const c = applyDelta((b[p] << 8) | b[p + 1], delta16(oldW, newW));
   b[p] = c >>> 8;
   b[p + 1] = c & 0xff;
 }
 
 /** Read the 16-bit checksum at p, apply a 32-bit change, write it back. */
 export function patch32(b: Uint8Array, p: number, oldV: number, newV: number): void {
-  const c = update32((b[p] << 8) | b[p + 1], oldV, newV);
+  const c = applyDelta((b[p] << 8) | b[p + 1], delta32(oldV, newV));
   b[p] = c >>> 8;
   b[p + 1] = c & 0xff;
 }
@@ -99,7 +87,7 @@ export function patch32(b: Uint8Array, p: number, oldV: number, newV: number): v
 export function patchUdp16(b: Uint8Array, p: number, oldW: number, newW: number): void {
   const cur = (b[p] << 8) | b[p + 1];
   if (cur === 0) return;
-  let c = update16(cur, oldW, newW);
+  let c = applyDelta(cur, delta16(oldW, newW));
   if (c === 0) c = 0xffff;
   b[p] = c >>> 8;
   b[p + 1] = c & 0xff;
@@ -107,7 +95,7 @@ export function patchUdp16(b: Uint8Array, p: number, oldW: number, newW: number)
 export function patchUdp32(b: Uint8Array, p: number, oldV: number, newV: number): void {
   const cur = (b[p] << 8) | b[p + 1];
   if (cur === 0) return;
-  let c = update32(cur, oldV, newV);
+  let c = applyDelta(cur, delta32(oldV, newV));
   if (c === 0) c = 0xffff;
   b[p] = c >>> 8;
   b[p + 1] = c & 0xff;

@@ -73,12 +73,6 @@ export function setMacsHiLo(v: DataView, off: number, dstHi: number, dstLo: numb
   v.setUint16(off + SRC, srcHi & 0xffff);
   v.setInt32(off + SRC + 2, srcLo | 0);
 }
-export function setDstMacHiLo(b: Uint8Array, off: number, hi: number, lo: number): void {
-  writeMacHiLo(b, off + DST, hi, lo);
-}
-export function setSrcMacHiLo(b: Uint8Array, off: number, hi: number, lo: number): void {
-  writeMacHiLo(b, off + SRC, hi, lo);
-}
 
 /** Group (multicast/broadcast) bit of the destination address. */
 export function isMulticastDst(b: Uint8Array, off: number): boolean {

@@ -18,7 +18,7 @@
  * `check(b, ip, avail)` validates version, IHL and total length against the bytes available;
  * after it returns OK the accessors cannot read outside the header.
  */
-import { checksum, patch16, update16 } from './checksum';
+import { applyDelta, checksum, delta16, patch16, patch32 } from './checksum';
 
 export const VER_IHL = 0; // 0
 export const TOS = 1; // 1
@@ -179,21 +179,16 @@ export function writeAddr(b: Uint8Array, p: number, v: number): void {
   b[p + 3] = v & 0xff;
 }
 
-/** Set TTL with an incremental header-checksum update (TTL shares a word with protocol). */
-export function setTtl(b: Uint8Array, ip: number, v: number): void {
-  const old = (b[ip + TTL] << 8) | b[ip + PROTOCOL];
-  b[ip + TTL] = v;
-  patch16(b, ip + CHECKSUM, old, (v << 8) | b[ip + PROTOCOL]);
-}
 /**
- * `setTtl` as one 32-bit load and store of word 2 (TTL, protocol, checksum) through `v`, a view of
- * the same bytes.
+ * Set TTL with an incremental header-checksum update (TTL shares a 16-bit word with protocol):
+ * word 2 (TTL, protocol, checksum) as one 32-bit load and store through `v`, a view of the
+ * packet's bytes (the arena's `view`), instead of five byte loads and three byte stores.
  */
-export function setTtlWord(v: DataView, ip: number, ttl: number): void {
+export function setTtl(v: DataView, ip: number, ttl: number): void {
   const w = v.getInt32(ip + WORD2);
   const old = w >>> 16;
   const nw = ((ttl & 0xff) << 8) | (old & 0xff);
-  v.setInt32(ip + WORD2, (nw << 16) | update16(w & 0xffff, old, nw));
+  v.setInt32(ip + WORD2, (nw << 16) | applyDelta(w & 0xffff, delta16(old, nw)));
 }
 /** Set TOS (DSCP+ECN) with an incremental checksum update (TOS shares a word with ver/IHL). */
 export function setTos(b: Uint8Array, ip: number, v: number): void {
@@ -205,14 +200,12 @@ export function setTos(b: Uint8Array, ip: number, v: number): void {
 export function setSrc(b: Uint8Array, ip: number, v: number): void {
   const old = srcBits(b, ip);
   writeAddr(b, ip + SRC, v);
-  patch16(b, ip + CHECKSUM, old >>> 16, v >>> 16);
-  patch16(b, ip + CHECKSUM, old & 0xffff, v & 0xffff);
+  patch32(b, ip + CHECKSUM, old, v);
 }
 export function setDst(b: Uint8Array, ip: number, v: number): void {
   const old = dstBits(b, ip);
   writeAddr(b, ip + DST, v);
-  patch16(b, ip + CHECKSUM, old >>> 16, v >>> 16);
-  patch16(b, ip + CHECKSUM, old & 0xffff, v & 0xffff);
+  patch32(b, ip + CHECKSUM, old, v);
 }
 
 /** Recompute the header checksum from scratch. */
@@ -223,10 +216,11 @@ export function fillChecksum(b: Uint8Array, ip: number): void {
 }
 /**
  * The header checksum verifies (RFC 1071: the header's 16-bit words sum to 0xffff), read as
- * 32-bit words through `v` (a view of the same bytes): `hlen` / 4 loads instead of two byte loads
- * per 16-bit word. `hlen` is the header length (IHL * 4, checked by the parse).
+ * 32-bit words through `v` (a view of the packet's bytes, the arena's `view`): `hlen` / 4 loads
+ * instead of two byte loads per 16-bit word. `hlen` is the header length (IHL * 4, checked by
+ * the parse).
  */
-export function headerSumOk(v: DataView, ip: number, hlen: number): boolean {
+export function checksumValid(v: DataView, ip: number, hlen: number): boolean {
   let s = 0;
   for (let i = 0; i < hlen; i += 4) {
     const w = v.getInt32(ip + i);
@@ -235,9 +229,6 @@ export function headerSumOk(v: DataView, ip: number, hlen: number): boolean {
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
   return s === 0xffff;
-}
-export function checksumValid(b: Uint8Array, ip: number): boolean {
-  return checksum(b, ip, headerLen(b, ip)) === 0;
 }
 
 // ---- addresses as text (control plane) ----

@@ -1,19 +1,28 @@
 /**
  * packet/rewrite.ts rewritePacket reads and writes the addresses, both ports and the
  * TTL/protocol/checksum word as 32-bit words and applies each checksum's changes at once
- * (wire/checksum.ts delta16/delta32/applyDelta). It must leave exactly the bytes the word-by-word
- * edit leaves: ipv4.setSrc/setDst/setTtl (one RFC 1624 update per 16-bit word, byte loads) and
- * l4AddrUpdate/l4WordUpdate per address and changed port — kept here as the reference — for
- * finished and partial TCP/UDP checksums, a UDP checksum of 0 ("none"), changes that leave a
- * half or a whole word as it was, words of 0xffff turning into 0, and checksums of any value.
- * On valid datagrams the result also checks out from scratch.
+ * (wire/checksum.ts delta16/delta32/applyDelta). It must leave exactly the bytes the
+ * field-by-field edit leaves: ipv4.setSrc/setDst (byte loads and stores), the TTL byte by byte
+ * (refSetTtl) and l4AddrUpdate/l4WordUpdate per address and changed port — kept here as the
+ * reference — for finished and partial TCP/UDP checksums, a UDP checksum of 0 ("none"), changes
+ * that leave a half or a whole word as it was, words of 0xffff turning into 0, and checksums of
+ * any value. On valid datagrams the result also checks out from scratch. ipv4.setTtl and
+ * ipv4.checksumValid, word-wise through a DataView too, are held to the byte-wise edit and sum.
  */
 import t from 'tap';
 import { rewritePacket, l4AddrUpdate, l4WordUpdate } from '../../src/packet/rewrite';
 import * as ipv4 from '../../src/wire/ipv4';
 import { get16 } from '../../src/wire/bytes';
+import { checksum, patch16 } from '../../src/wire/checksum';
 import { refChecksum } from '../fixtures/util';
 import { ipPacket, tcpSeg, udpDgram, refL4 } from './l3-helpers';
+
+/** The TTL as ipv4.setTtl set it before it worked on word 2: byte loads and stores. */
+function refSetTtl(b: Uint8Array, ip: number, ttl: number): void {
+  const old = (b[ip + ipv4.TTL] << 8) | b[ip + ipv4.PROTOCOL];
+  b[ip + ipv4.TTL] = ttl;
+  patch16(b, ip + ipv4.CHECKSUM, old, (ttl << 8) | b[ip + ipv4.PROTOCOL]);
+}
 
 /** The word-by-word edit rewritePacket replaced (TCP/UDP), as it was. */
 function reference(b: Uint8Array, l3: number, l4: number, proto: number, partial: boolean, ns: number, nd: number, nports: number, ttl: number): void {
@@ -45,7 +54,7 @@ function reference(b: Uint8Array, l3: number, l4: number, proto: number, partial
       if (!partial) l4WordUpdate(b, csum, odp, ndp, isUdp);
     }
   }
-  if (ttl >= 0) ipv4.setTtl(b, l3, ttl);
+  if (ttl >= 0) refSetTtl(b, l3, ttl);
 }
 
 /** A small deterministic generator (xorshift32), so a failure names a case that can be re-run. */
@@ -126,15 +135,57 @@ t.test('rewritePacket with a TTL: valid datagrams check out from scratch', async
   }
 });
 
-t.test('headerSumOk and setTtlWord agree with the byte-wise checksum', async (t) => {
+t.test('ipv4.setTtl (word 2 through a DataView) leaves the bytes the byte-wise edit leaves', async (t) => {
+  const next = rng(0x77e1);
+  let mismatches = 0;
+  for (let i = 0; i < 20000; i++) {
+    const b = new Uint8Array(27);
+    for (let k = 0; k < b.length; k++) b[k] = next() & 0xff;
+    const ip = 1 + (next() & 3); // unaligned too, as in the arena
+    // Checksums of 0 and 0xffff and TTLs that do not change among the random ones.
+    const c = next() % 6;
+    if (c === 0) b[ip + 10] = b[ip + 11] = 0;
+    if (c === 1) b[ip + 10] = b[ip + 11] = 0xff;
+    const ttl = next() % 5 === 0 ? b[ip + 8] : next() & 0xff;
+    const want = Uint8Array.from(b);
+    refSetTtl(want, ip, ttl);
+    ipv4.setTtl(new DataView(b.buffer), ip, ttl);
+    if (Buffer.compare(Buffer.from(b), Buffer.from(want)) !== 0 && ++mismatches <= 5) {
+      t.fail(`case ${i}: ttl ${ttl}: got ${Buffer.from(b).toString('hex')}, want ${Buffer.from(want).toString('hex')}`);
+    }
+  }
+  t.equal(mismatches, 0, '20000 random TTL changes byte for byte as the byte-wise edit');
+});
+
+t.test('ipv4.checksumValid (32-bit loads) agrees with the byte-wise sum', async (t) => {
+  const next = rng(0xc5c5);
+  let disagree = 0;
+  let valid = 0;
+  for (let i = 0; i < 20000; i++) {
+    const hlen = 20 + 4 * (next() % 11); // IHL 5..15
+    const b = new Uint8Array(hlen + 5);
+    for (let k = 0; k < b.length; k++) b[k] = next() & 0xff;
+    const ip = next() & 3;
+    if (next() & 1) {
+      // Make it verify: the right checksum, then some 0xffff and 0 words (sums that fold to 0xffff).
+      if (next() & 1) b.fill(0xff, ip, ip + 8);
+      b[ip + 10] = b[ip + 11] = 0;
+      const c = checksum(b, ip, hlen);
+      b[ip + 10] = c >>> 8;
+      b[ip + 11] = c & 0xff;
+    }
+    const want = checksum(b, ip, hlen) === 0;
+    if (want) valid++;
+    if (ipv4.checksumValid(new DataView(b.buffer), ip, hlen) !== want) disagree++;
+  }
+  t.equal(disagree, 0, `20000 random headers (${valid} valid) judged as the byte-wise sum judges them`);
+  t.notOk(ipv4.checksumValid(new DataView(new ArrayBuffer(20)), 0, 20), 'an all-zero header fails');
   const pkt = Buffer.from(ipPacket({ src: '10.0.1.10', dst: '198.51.100.7', proto: 17, l4: udpDgram('10.0.1.10', '198.51.100.7', 1, 2), ttl: 9 }));
   const v = new DataView(pkt.buffer, pkt.byteOffset, pkt.length);
-  t.ok(ipv4.headerSumOk(v, 0, 20), 'a valid header verifies');
-  ipv4.setTtlWord(v, 0, 8);
+  t.ok(ipv4.checksumValid(v, 0, 20), 'a valid header verifies');
+  ipv4.setTtl(v, 0, 8);
   t.equal(pkt[8], 8, 'TTL written');
-  t.ok(ipv4.checksumValid(pkt, 0), 'checksum still valid after the TTL change');
-  t.ok(ipv4.headerSumOk(v, 0, 20));
+  t.ok(ipv4.checksumValid(v, 0, 20), 'and still verifies after the TTL change');
   pkt[13] ^= 0x40;
-  t.notOk(ipv4.headerSumOk(v, 0, 20), 'a flipped bit fails');
-  t.notOk(ipv4.headerSumOk(new DataView(new ArrayBuffer(20)), 0, 20), 'an all-zero header fails');
+  t.notOk(ipv4.checksumValid(v, 0, 20), 'a flipped bit fails');
 });
