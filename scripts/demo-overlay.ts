@@ -49,6 +49,27 @@ interface NodeCfg {
   nets: HostNet[];
 }
 
+/** Neutron names a tunnel port after the remote node's underlay address in hex: vxlan-0aea0002. */
+const hexIp = (ip: string): string => ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+
+/**
+ * Compute node `x` ('a', 'b'): namespace tvs-node-x, underlay address `ip`, the other node at
+ * `peer`; its VMs' ports tap-vx-x and tap-gre-x on the local VLANs `lvid` gives each network
+ * (the VXLAN network is VNI 100, the GRE network key 200, on both nodes).
+ */
+function node(x: string, ip: string, peer: string, lvid: { vxlan: number; gre: number }): NodeCfg {
+  const vxlan = `vxlan-${hexIp(peer)}`;
+  const gre = `gre-${hexIp(peer)}`;
+  return {
+    ns: `tvs-node-${x}`, ip, peer, control: path.join(lab.dir, `${x}.sock`), log: path.join(os.tmpdir(), `tvs-demo-node-${x}.log`),
+    vms: [[`tap-vx-${x}`, lvid.vxlan], [`tap-gre-${x}`, lvid.gre]], vxlan, gre,
+    nets: [
+      { type: 'vxlan', segId: 100, lvid: lvid.vxlan, ports: [vxlan] },
+      { type: 'gre', segId: 200, lvid: lvid.gre, ports: [gre] },
+    ],
+  };
+}
+
 function tvs(n: NodeCfg, ...args: string[]): string {
   return sh([process.execPath, TVS, '--control', n.control, ...args]);
 }
@@ -85,22 +106,8 @@ async function main(): Promise<void> {
   vm('vm-vx-b', 'tvs-node-b', 'tap-vx-b', '10.241.0.12/24');
   vm('vm-gre-b', 'tvs-node-b', 'tap-gre-b', '10.241.0.22/24');
 
-  const A: NodeCfg = {
-    ns: 'tvs-node-a', ip: '10.234.0.1', peer: '10.234.0.2', control: path.join(lab.dir, 'a.sock'), log: path.join(os.tmpdir(), 'tvs-demo-node-a.log'),
-    vms: [['tap-vx-a', 1], ['tap-gre-a', 2]], vxlan: 'vxlan-0aea0002', gre: 'gre-0aea0002',
-    nets: [
-      { type: 'vxlan', segId: 100, lvid: 1, ports: ['vxlan-0aea0002'] },
-      { type: 'gre', segId: 200, lvid: 2, ports: ['gre-0aea0002'] },
-    ],
-  };
-  const B: NodeCfg = {
-    ns: 'tvs-node-b', ip: '10.234.0.2', peer: '10.234.0.1', control: path.join(lab.dir, 'b.sock'), log: path.join(os.tmpdir(), 'tvs-demo-node-b.log'),
-    vms: [['tap-vx-b', 7], ['tap-gre-b', 8]], vxlan: 'vxlan-0aea0001', gre: 'gre-0aea0001',
-    nets: [
-      { type: 'vxlan', segId: 100, lvid: 7, ports: ['vxlan-0aea0001'] },
-      { type: 'gre', segId: 200, lvid: 8, ports: ['gre-0aea0001'] },
-    ],
-  };
+  const A = node('a', '10.234.0.1', '10.234.0.2', { vxlan: 1, gre: 2 });
+  const B = node('b', '10.234.0.2', '10.234.0.1', { vxlan: 7, gre: 8 });
   step(`[3/6] A tvs daemon in each node (logs: ${A.log}, ${B.log})`);
   for (const n of [A, B]) await lab.startDaemon(n.control, n.log, n.ns);
 
@@ -135,9 +142,9 @@ async function main(): Promise<void> {
     console.log(learned);
     expect(/load:0x64->NXM_NX_TUN_ID\[\].*output:"vxlan-/.test(learned) && /load:0xc8->NXM_NX_TUN_ID\[\].*output:"gre-/.test(learned), `${n.ns} learned a flow per remote VM (VNI 100 to its VXLAN port, key 200 to its GRE port)`, learned);
   }
-  const macA = /link\/ether ([0-9a-f:]{17})/.exec(sh(['ip', '-n', 'vm-vx-a', '-o', 'link', 'show', 'dev', 'nic']))![1];
-  const macB = /link\/ether ([0-9a-f:]{17})/.exec(sh(['ip', '-n', 'vm-vx-b', '-o', 'link', 'show', 'dev', 'nic']))![1];
-  const spec = `in_port=vxlan-0aea0001,tun_id=0x64,tun_src=10.234.0.1,tun_dst=10.234.0.2,dl_src=${macA},dl_dst=${macB},ip,nw_src=10.241.0.11,nw_dst=10.241.0.12`;
+  const macOf = (ns: string): string => /link\/ether ([0-9a-f:]{17})/.exec(sh(['ip', '-n', ns, '-o', 'link', 'show', 'dev', 'nic']))![1];
+  const [macA, macB] = [macOf('vm-vx-a'), macOf('vm-vx-b')];
+  const spec = `in_port=${B.vxlan},tun_id=0x64,tun_src=10.234.0.1,tun_dst=10.234.0.2,dl_src=${macA},dl_dst=${macB},ip,nw_src=10.241.0.11,nw_dst=10.241.0.12`;
   console.log(`$ tvs trace br-tun '${spec}'    # on tvs-node-b`);
   console.log(tvs(B, 'trace', 'br-tun', spec));
   console.log('$ tvs dump-ports br-tun    # on tvs-node-a');
