@@ -24,9 +24,16 @@
  * ports: tvs's br-int / br-ex split carries no VLAN on the wire either (p1 is an access port), and
  * OVS folds patch ports into one datapath pass anyway.
  */
-import type { ADDR } from './lab';
 
-type NatAddr = (typeof ADDR)['nat'];
+/** The routed scenario's addresses (lab.ts ADDR.nat); declared here so this file needs nothing from lab.ts. */
+interface NatAddr {
+  h1: string;
+  gw1: string;
+  h2: string;
+  gw2: string;
+  fip: string;
+  prefix: number;
+}
 
 /** OpenFlow port numbers (ofport_request) of the two host-facing ports. */
 export const ROUTER_OFPORTS = { p1: 1, p2: 2 };
